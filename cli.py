@@ -1,0 +1,320 @@
+"""The `policy` command line: a thin layer over engine.api.
+
+Exit codes (docs/cli.md):
+  0  everything checked or decided (a claim that is not eligible is still decided)
+  1  policy files have errors, or example cases failed
+  2  some claim is invalid (bad facts, unreadable input)
+  3  some claim has no policy version in force on its decision date
+  4  some claim could not be decided (the policy needed a value the claim lacks)
+  64 the command was used wrongly (unknown option, unknown policy id or version)
+  70 an internal error; the message says where to report it
+When claims end differently, the first that applies of 2, 4, 3 is returned.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from engine.api import Engine, PolicyInvalid, PolicyNotFound, Selection
+from engine.diagnostics import Diagnostic
+from engine.evaluate import ClaimError, Decision
+
+EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_NOT_IN_FORCE, EXIT_UNDECIDED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 64, 70
+HERE = Path(__file__).resolve().parent
+
+
+class DateType(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a calendar date written YYYY-MM-DD", param, ctx)
+
+
+DATE = DateType()
+
+
+def _default_policies() -> Path:
+    env = os.environ.get("POLICY_DIR")
+    if env:
+        return Path(env)
+    local = Path("policies")
+    return local if local.is_dir() else HERE / "policies"
+
+
+def _engine(ctx: click.Context) -> Engine:
+    obj = ctx.find_root().obj
+    if obj.get("engine") is None:
+        obj["engine"] = Engine.load(obj["policies"], obj["schemas"])
+    return obj["engine"]
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--policies", type=click.Path(path_type=Path), default=None,
+              help="Folder of policy files (default: ./policies, or $POLICY_DIR).")
+@click.option("--schemas", type=click.Path(path_type=Path), default=None,
+              help="Folder of input schemas (default: schemas/ beside the policies folder).")
+@click.pass_context
+def cli(ctx: click.Context, policies: Path | None, schemas: Path | None) -> None:
+    """Check, inspect and evaluate versioned policies written as data."""
+    ctx.ensure_object(dict)
+    ctx.obj["policies"] = policies or _default_policies()
+    ctx.obj["schemas"] = schemas
+    ctx.obj["engine"] = None
+
+
+# -------------------------------------------------------------------------------------------------
+# Policy officers
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--today", type=DATE, default=None, help="The date review_by is compared with (default: today).")
+@click.pass_context
+def check(ctx, paths, fmt, today):
+    """Check policy files: schema, expressions, types, references, versions and clause coverage.
+
+    With PATHs, report only problems in those files (the whole store is still read, so references
+    resolve). Exit 0 when there is no error, 1 otherwise.
+    """
+    engine = _engine(ctx)
+    only = None
+    if paths:
+        for p in paths:
+            if p.is_file() and not any(Path(v.file).resolve() == p.resolve()
+                                       for vs in engine.store.by_id.values() for v in vs):
+                engine.store.add_file(p)
+        only = set()
+        for p in paths:
+            files = [p] if p.is_file() else list(p.rglob("*.y*ml"))
+            only.update(engine.store.display(f) for f in files)
+    diagnostics = engine.check(today or date.today(), only)
+    if only is not None:
+        diagnostics = [d for d in diagnostics if d.location.file in only]
+    errors = sum(1 for d in diagnostics if d.severity == "error")
+    warnings = len(diagnostics) - errors
+    if fmt == "json":
+        for d in diagnostics:
+            _echo_json(d.to_json())
+    else:
+        for d in diagnostics:
+            click.echo(d.render())
+        versions = sum(len(v) for v in engine.store.by_id.values())
+        click.echo(f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''} "
+                   f"in {versions} policy version{'s' if versions != 1 else ''}", err=True)
+    ctx.exit(EXIT_POLICY if errors else EXIT_OK)
+
+
+@cli.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def list_policies(ctx, fmt):
+    """List every policy id with its versions."""
+    store = _engine(ctx).store
+    _fail_on_store_errors(store)
+    for pid in store.ids():
+        versions = store.versions(pid)
+        if fmt == "json":
+            _echo_json({"id": pid, "title": versions[-1].title, "versions": [v.version for v in versions]})
+        else:
+            click.echo(f"{pid}  {versions[-1].title}  ({', '.join(v.version for v in versions)})")
+
+
+@cli.command()
+@click.argument("policy_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def timeline(ctx, policy_id, fmt):
+    """Versions of one policy with the dates each is in force and its source document."""
+    store = _engine(ctx).store
+    _fail_on_store_errors(store)
+    versions = store.versions(policy_id)
+    if not versions:
+        _usage(f"no policy {policy_id!r}; known: {', '.join(store.ids())}")
+    for v in versions:
+        end = store.until(v)
+        row = {"version": v.version, "from": v.effective_from.isoformat(), "to": end.isoformat() if end else None,
+               "issued_on": v.issued_on.isoformat(), "document": v.source["number"], "title": v.source["title"],
+               "digest": v.digest, "file": v.file}
+        if fmt == "json":
+            _echo_json(row)
+        else:
+            click.echo(f"{v.version}  in force {row['from']} .. {row['to'] or 'now'}  issued {row['issued_on']}  "
+                       f"{row['document']}  {v.file}")
+
+
+@cli.command()
+@click.argument("policy")
+@click.option("--as-of", type=DATE, default=None, help="Show the version in force on this date.")
+@click.pass_context
+def show(ctx, policy, as_of):
+    """Show one version: source, references, tables, definitions, rules and outputs."""
+    engine = _engine(ctx)
+    _fail_on_store_errors(engine.store)
+    pid, _, version_label = policy.partition("@")
+    try:
+        version = engine.version_for(pid, as_of or date.today(), Selection(version_label or None, any_date=True))
+    except PolicyNotFound as exc:
+        _usage(str(exc))
+    if version is None:
+        click.echo(f"{pid} has no version in force on {as_of or date.today()}", err=True)
+        ctx.exit(EXIT_NOT_IN_FORCE)
+    from engine.describe import describe_version
+
+    click.echo(describe_version(version, engine.store))
+
+
+def _fail_on_store_errors(store) -> None:
+    errors = [d for d in store.diagnostics if d.severity == "error"]
+    if errors:
+        for d in errors:
+            click.echo(d.render(), err=True)
+        click.echo("the policy files have errors; run `policy check`", err=True)
+        sys.exit(EXIT_POLICY)
+
+
+# -------------------------------------------------------------------------------------------------
+# Developers
+
+
+@cli.command()
+@click.argument("claims", nargs=-1, required=True)
+@click.option("--policy", "policy", required=True, help="ID or ID@VERSION (pinned).")
+@click.option("--as-of", type=DATE, default=None, help="Decision date for every claim (default: each claim's own).")
+@click.option("--known-on", type=DATE, default=None, help="Use only versions issued on or before this date.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--summary", is_flag=True, help="JSON: only id, policy, date, eligibility, amount and failed rules.")
+@click.option("--verbose", "-v", is_flag=True, help="Text: also show the facts each rule read.")
+@click.pass_context
+def evaluate(ctx, claims, policy, as_of, known_on, fmt, summary, verbose):
+    """Decide CLAIMS (YAML, JSON or JSON Lines files, or - for standard input) under a policy."""
+    from engine.claims import read_claims
+    from engine.explain import explain
+
+    engine = _engine(ctx)
+    try:
+        evaluator = engine.evaluator(policy, Selection(known_on=known_on), explain=not summary)
+    except PolicyNotFound as exc:
+        _usage(str(exc))
+    counts = {"decided": 0, "eligible": 0, "invalid": 0, "not_in_force": 0, "undecided": 0}
+    stdin = click.get_binary_stream("stdin")
+    first = True
+    try:
+        for result in evaluator.evaluate_many(read_claims(list(claims), stdin), as_of):
+            _count(counts, result)
+            if fmt == "json":
+                _echo_json(result.to_json(summary=summary))
+            else:
+                if not first:
+                    click.echo()
+                click.echo(explain(result, verbose))
+            first = False
+    except PolicyInvalid as exc:
+        for d in exc.diagnostics:
+            click.echo(d.render(), err=True)
+        click.echo("the policy has errors; run `policy check`", err=True)
+        ctx.exit(EXIT_POLICY)
+    click.echo(", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items()), err=True)
+    ctx.exit(_exit_for(counts))
+
+
+def _count(counts: dict, result) -> None:
+    if isinstance(result, Decision):
+        counts["decided"] += 1
+        counts["eligible"] += result.eligible
+    else:
+        counts[result.kind] += 1
+
+
+def _exit_for(counts: dict) -> int:
+    if counts["invalid"]:
+        return EXIT_INVALID
+    if counts["undecided"]:
+        return EXIT_UNDECIDED
+    if counts["not_in_force"]:
+        return EXIT_NOT_IN_FORCE
+    return EXIT_OK
+
+
+@cli.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+def test_cases(ctx, paths):
+    """Run officers' example cases (*.cases.yaml beside each policy version)."""
+    from engine.casefile import case_files, run_case_file
+
+    engine = _engine(ctx)
+    files = case_files(list(paths) or [Path(ctx.find_root().obj["policies"])])
+    if not files:
+        click.echo("no example cases found (*.cases.yaml)", err=True)
+        ctx.exit(EXIT_POLICY)
+    passed = failed = 0
+    for f in files:
+        try:
+            results = run_case_file(engine, f)
+        except PolicyInvalid as exc:
+            for d in exc.diagnostics:
+                click.echo(d.render(), err=True)
+            ctx.exit(EXIT_POLICY)
+        for r in results:
+            if r.passed:
+                passed += 1
+            else:
+                failed += 1
+                click.echo(f"FAIL {r.file}:{r.line}: {r.name}")
+                for problem in r.problems:
+                    click.echo(f"    {problem}")
+    click.echo(f"{passed} passed, {failed} failed")
+    ctx.exit(EXIT_POLICY if failed else EXIT_OK)
+
+
+def _usage(message: str):
+    click.echo(f"policy: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="policy", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.UsageError as exc:
+        exc.show()
+        return EXIT_USAGE
+    except click.Abort:
+        click.echo("aborted", err=True)
+        return EXIT_USAGE
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (| head): not an error of ours
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug: say so plainly, without a traceback unless asked
+        if os.environ.get("POLICY_DEBUG"):
+            raise
+        click.echo(f"policy: internal error: {type(exc).__name__}: {exc} (set POLICY_DEBUG=1 for details)", err=True)
+        return EXIT_INTERNAL
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""The engine's Python API: load and check policies once, then evaluate many claims.
+
+    from engine.api import Engine
+    engine = Engine.load("policies")
+    evaluator = engine.evaluator("jinhua/digital-engineer-subsidy")
+    result = evaluator.evaluate({...claim facts...})         # Decision or ClaimError
+    print(result.to_json())
+
+The command line is a thin layer over this module.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .checker import Checked, check, coverage
+from .claims import ClaimReader, RawClaim
+from .diagnostics import Diagnostic, sorted_diagnostics
+from .evaluate import ClaimError, Decision, Program, stamp
+from .linker import Linked, LinkError, link
+from .policyfile import PolicyVersion, Ref
+from .store import PolicyStore
+
+Result = Decision | ClaimError
+
+
+class PolicyNotFound(Exception):
+    """The policy id or version named by the caller does not exist."""
+
+
+def parse_policy_ref(text: str) -> tuple[str, str | None]:
+    pid, _, version = text.partition("@")
+    return pid, version or None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which versions a decision may use."""
+
+    version: str | None = None  # pin the root version; None: the one in force on the decision date
+    known_on: date | None = None  # only versions issued by this date (what the office knew then)
+    # A pinned version applies only within its effective range, unless a what-if study asks otherwise.
+    any_date: bool = False
+
+
+class Engine:
+    def __init__(self, store: PolicyStore):
+        self.store = store
+        self._programs: dict = {}
+        self._checked: dict = {}
+        self._links: dict = {}
+
+    @classmethod
+    def load(cls, policies: str | Path = "policies", schemas: str | Path | None = None,
+             extra_files: Iterable[Path] = ()) -> "Engine":
+        return cls(PolicyStore.load(Path(policies), Path(schemas) if schemas else None, list(extra_files)))
+
+    # -- checking ----------------------------------------------------------------------------------
+
+    def check(self, today: date | None = None, only: set[str] | None = None) -> list[Diagnostic]:
+        """Every problem in the store, sorted: files, schemas, references, expressions, types, coverage."""
+        found = list(self.store.diagnostics)
+        for pid in self.store.ids():
+            for version in self.store.versions(pid):
+                if only is not None and version.file not in only:
+                    continue
+                found.extend(coverage(version))
+                if today and version.review_by and version.review_by < today:
+                    found.append(Diagnostic("version.review", f"{version.key} was due for review on {version.review_by}",
+                                            version.location("review_by"), severity="warning"))
+                found.extend(self._check_version(version))
+        return sorted_diagnostics(found)
+
+    def _check_version(self, version: PolicyVersion) -> list[Diagnostic]:
+        """Link and check `version` against every combination of referenced versions it can meet."""
+        found: list[Diagnostic] = []
+        last = self.store.until(version) or date.max
+        days = {version.effective_from}
+        for versions in self.store.by_id.values():
+            for v in versions:
+                if version.effective_from < v.effective_from <= last:
+                    days.add(v.effective_from)
+        seen = set()
+        for day in sorted(days):
+            diagnostics: list[Diagnostic] = []
+            try:
+                linked = link(self.store, version, self._picker(day, None), diagnostics)
+            except LinkError as exc:
+                where = f" on {day}" if exc.code == "reference.not_in_force" else ""
+                found.append(Diagnostic(exc.code, f"{exc}{where}", exc.ref.location))
+                continue
+            found.extend(diagnostics)
+            if linked.key in seen or diagnostics:
+                continue
+            seen.add(linked.key)
+            found.extend(self._check_linked(linked).diagnostics)
+        return found
+
+    def _check_linked(self, linked: Linked) -> Checked:
+        checked = self._checked.get(linked.key)
+        if checked is None:
+            checked = self._checked[linked.key] = check(linked)
+        return checked
+
+    def _picker(self, day: date, known_on: date | None):
+        def pick(ref: Ref, by: PolicyVersion) -> PolicyVersion | None:
+            if ref.version:
+                return self.store.get(ref.policy_id, ref.version)
+            return self.store.in_force(ref.policy_id, day, known_on)
+
+        return pick
+
+    # -- resolving ----------------------------------------------------------------------------------
+
+    def version_for(self, policy_id: str, day: date, selection: Selection = Selection()) -> PolicyVersion | None:
+        if not self.store.by_id.get(policy_id):
+            raise PolicyNotFound(f"no policy {policy_id!r}; known: {', '.join(self.store.ids()) or 'none'}")
+        if selection.version:
+            version = self.store.get(policy_id, selection.version)
+            if version is None:
+                known = ", ".join(v.version for v in self.store.versions(policy_id))
+                raise PolicyNotFound(f"{policy_id} has no version {selection.version!r} (it has {known})")
+            end = self.store.until(version)
+            if selection.any_date or (version.effective_from <= day and (end is None or day <= end)):
+                return version
+            return None
+        return self.store.in_force(policy_id, day, selection.known_on)
+
+    def linked(self, version: PolicyVersion, day: date, known_on: date | None = None) -> Linked:
+        """The namespace of `version` with its references resolved on `day`. Raises LinkError."""
+        key = (version.key, day, known_on)
+        linked = self._links.get(key)
+        if linked is None:
+            diagnostics: list[Diagnostic] = []
+            linked = link(self.store, version, self._picker(day, known_on), diagnostics)
+            if diagnostics:
+                raise PolicyInvalid(sorted_diagnostics(diagnostics))
+            self._links[key] = linked
+        return linked
+
+    def program(self, linked: Linked, explain: bool = True) -> Program:
+        key = (linked.key, explain)
+        program = self._programs.get(key)
+        if program is None:
+            checked = self._check_linked(linked)
+            errors = [d for d in checked.diagnostics if d.severity == "error"]
+            if errors:
+                raise PolicyInvalid(errors)
+            program = self._programs[key] = Program(checked, explain)
+        return program
+
+    def evaluator(self, policy: str, selection: Selection = Selection(), explain: bool = True) -> "Evaluator":
+        pid, version = parse_policy_ref(policy)
+        if version:
+            selection = Selection(version, selection.known_on, selection.any_date)
+        if not self.store.by_id.get(pid):
+            raise PolicyNotFound(f"no policy {pid!r}; known: {', '.join(self.store.ids()) or 'none'}")
+        if selection.version:
+            self.version_for(pid, date.min, selection)  # fail now for an unknown version
+        return Evaluator(self, pid, selection, explain)
+
+
+class PolicyInvalid(Exception):
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = diagnostics
+        super().__init__("\n".join(d.render() for d in diagnostics))
+
+
+class Evaluator:
+    """Decides claims under one policy id: the version in force on each decision date, or a pinned one."""
+
+    def __init__(self, engine: Engine, policy_id: str, selection: Selection, explain: bool):
+        self.engine = engine
+        self.policy_id = policy_id
+        self.selection = selection
+        self.explain = explain
+        self._readers: dict = {}
+        self._by_day: dict = {}
+
+    def _reader(self, version: PolicyVersion) -> ClaimReader:
+        schema = self.engine.store.schemas.get(version.input_schema) if version.input_schema else None
+        if schema is None:
+            raise PolicyInvalid([Diagnostic("input.none", f"{version.key} declares no input schema, so it cannot "
+                                            "evaluate claims", version.location())])
+        reader = self._readers.get(schema.name)
+        if reader is None:
+            reader = self._readers[schema.name] = ClaimReader(schema.schema, schema.type, schema.validator)
+        return reader
+
+    def _any_version(self) -> PolicyVersion:
+        if self.selection.version:
+            return self.engine.store.get(self.policy_id, self.selection.version)
+        versions = self.engine.store.versions(self.policy_id)
+        return versions[-1]
+
+    def evaluate(self, claim: dict, as_of: date | None = None) -> Result:
+        """Decide one claim given as plain data (JSON-like: dates as YYYY-MM-DD strings)."""
+        return self.evaluate_raw(RawClaim(claim, "<claim>"), as_of)
+
+    def evaluate_raw(self, raw: RawClaim, as_of: date | None = None) -> Result:
+        reader = self._reader(self._any_version())
+        facts, error = reader.facts(raw)
+        if error is not None:
+            return error
+        claim_id = reader.claim_id(raw.data)
+        day = as_of or reader.decision_date(facts)
+        if day is None:
+            return ClaimError(claim_id, "claim.no_decision_date", "the claim has no decision date; pass --as-of",
+                              location=raw.location)
+        program = self._program_on(day)
+        if isinstance(program, ClaimError):
+            return ClaimError(claim_id, program.code, program.message, location=raw.location, decision_date=day,
+                              details=program.details)
+        result = program.decide(facts, day, claim_id)
+        if isinstance(result, ClaimError) and result.location is None:
+            result.location = raw.location
+        return result
+
+    def evaluate_many(self, raws: Iterable[RawClaim], as_of: date | None = None) -> Iterator[Result]:
+        for raw in raws:
+            yield self.evaluate_raw(raw, as_of)
+
+    def _program_on(self, day: date) -> Program | ClaimError:
+        program = self._by_day.get(day)
+        if program is not None:
+            return program
+        version = self.engine.version_for(self.policy_id, day, self.selection)
+        if version is None:
+            store = self.engine.store
+            if self.selection.version:
+                pinned = store.get(self.policy_id, self.selection.version)
+                end = store.until(pinned)
+                span = f"from {pinned.effective_from}" + (f" to {end}" if end else "")
+                return ClaimError(None, "policy.not_in_force", f"{pinned.key} is not in force on {day} (it is in force "
+                                  f"{span})", details={"policy_id": self.policy_id})
+            nearest = store.nearest(self.policy_id, day)
+            near = f"; the nearest version is {nearest.key}, in force from {nearest.effective_from}" if nearest else ""
+            return ClaimError(None, "policy.not_in_force", f"{self.policy_id} has no version in force on {day}{near}",
+                              details={"policy_id": self.policy_id,
+                                       "nearest": stamp(nearest).to_json() if nearest else None})
+        try:
+            linked = self.engine.linked(version, day, self.selection.known_on)
+        except LinkError as exc:
+            return ClaimError(None, exc.code, f"{exc} ({day})", details={"policy_id": exc.ref.policy_id})
+        program = self.engine.program(linked, self.explain)
+        if len(self._by_day) < 10_000:
+            self._by_day[day] = program
+        return program

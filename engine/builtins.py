@@ -1,0 +1,241 @@
+"""Built-in functions: their type rules (for the checker) and their implementations (for the compiler).
+
+Calendar arithmetic follows 民法典 第二百零二条 through python-dateutil: a month period ends on the
+corresponding day, or on the last day of a month that has no such day. Resident identity numbers
+(GB 11643) are read with python-stdnum.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Callable
+
+from dateutil.relativedelta import relativedelta
+from stdnum.cn import ric
+
+from .types import BOOL, DATE, DECIMAL, ERROR, INT, NEVER, STRING, ListOf, Type, is_numeric
+
+
+class EvaluationFault(Exception):
+    """A problem only a claim's values reveal. It becomes an explicit error in the decision."""
+
+    code = "evaluation.error"
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        if code:
+            self.code = code
+
+
+class MissingValue(EvaluationFault):
+    """An optional fact that is absent, or a table row that does not exist: `??` and has() catch it."""
+
+    code = "evaluation.missing"
+
+
+# -------------------------------------------------------------------------------------------------
+# Calendar
+
+
+def add_months(d: date, months: int) -> date:
+    try:
+        return d + relativedelta(months=months)
+    except (ValueError, OverflowError):
+        raise EvaluationFault(f"{d.isoformat()} plus {months} months is outside the calendar") from None
+
+
+def add_years(d: date, years: int) -> date:
+    return add_months(d, 12 * years)
+
+
+def add_days(d: date, days: int) -> date:
+    try:
+        return date.fromordinal(d.toordinal() + days)
+    except (ValueError, OverflowError):
+        raise EvaluationFault(f"{d.isoformat()} plus {days} days is outside the calendar") from None
+
+
+def months_between(start: date, end: date) -> int:
+    """Whole months from start to end, counting a month as complete on its clamped anniversary."""
+    if end < start:
+        return -months_between(end, start)
+    months = (end.year - start.year) * 12 + end.month - start.month
+    if add_months(start, months) > end:
+        months -= 1
+    return months
+
+
+def age(birth: date, on: date) -> int:
+    """Completed years on `on`; a 29 February birthday falls on 28 February in other years."""
+    return months_between(birth, on) // 12 if on >= birth else -1 * (months_between(on, birth) // 12)
+
+
+def days_between(start: date, end: date) -> int:
+    return (end - start).days
+
+
+def make_date(year: int, month: int, day: int) -> date:
+    try:
+        return date(year, month, day)
+    except (ValueError, OverflowError):
+        raise EvaluationFault(f"{year}-{month}-{day} is not a calendar date") from None
+
+
+# -------------------------------------------------------------------------------------------------
+# Resident identity numbers (GB 11643-1999)
+
+
+def resident_id_valid(number: str) -> bool:
+    return ric.is_valid(number)
+
+
+def _validated_id(number: str) -> str:
+    try:
+        return ric.validate(number)
+    except Exception as exc:  # stdnum raises its own ValidationError subclasses
+        raise EvaluationFault(f"{number!r} is not a valid resident identity number: {exc}") from None
+
+
+def resident_id_birth_date(number: str) -> date:
+    return ric.get_birth_date(_validated_id(number))
+
+
+def resident_id_sex(number: str) -> str:
+    return "male" if int(_validated_id(number)[16]) % 2 else "female"
+
+
+# -------------------------------------------------------------------------------------------------
+# Numbers
+
+
+def _floor(x) -> int:
+    return int(Decimal(x).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _round(x, places: int) -> Decimal:
+    if not -30 <= places <= 30:
+        raise EvaluationFault(f"cannot round to {places} places")
+    return Decimal(x).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def _extreme(pick):
+    def run(*args):
+        values = args[0] if len(args) == 1 and isinstance(args[0], list) else args
+        if not values:
+            raise EvaluationFault("min() and max() need at least one value")
+        return pick(values)
+
+    return run
+
+
+def _length(x) -> int:
+    return len(x)
+
+
+def _distinct(items: list) -> list:
+    return list(dict.fromkeys(items))
+
+
+def _distinct_check(args: list[Type]):
+    if len(args) != 1:
+        return f"takes 1 argument, not {len(args)}"
+    if isinstance(args[0], ListOf) or args[0] in (ERROR, NEVER):
+        return args[0]
+    return f"takes a list, not {args[0]}"
+
+
+# -------------------------------------------------------------------------------------------------
+# Type rules. Each returns the result type, or a string that says what is wrong.
+
+
+@dataclass(frozen=True)
+class Builtin:
+    name: str
+    signature: str  # as written in docs/language.md
+    check: Callable[[list[Type]], "Type | str"]
+    run: Callable
+
+
+def _fixed(params: tuple, result: Type):
+    def check(args: list[Type]):
+        if len(args) != len(params):
+            return f"takes {len(params)} argument{'s' if len(params) != 1 else ''}, not {len(args)}"
+        for i, (got, want) in enumerate(zip(args, params), 1):
+            if got in (ERROR, NEVER):
+                continue
+            ok = is_numeric(got) if want == DECIMAL else (got == want)
+            if not ok:
+                return f"argument {i} must be {want}, not {got}"
+        return result
+
+    return check
+
+
+def _extreme_check(args: list[Type]):
+    if len(args) == 1 and isinstance(args[0], ListOf):
+        args = [args[0].item]
+    elif len(args) < 2:
+        return "takes a list, or two or more values"
+    known = [a for a in args if a not in (ERROR, NEVER)]
+    if all(a == DATE for a in known):
+        return DATE
+    if all(a == INT for a in known):
+        return INT
+    if all(is_numeric(a) for a in known):
+        return DECIMAL
+    return "takes numbers or dates, all of one kind, not " + ", ".join(str(a) for a in args)
+
+
+def _length_check(args: list[Type]):
+    if len(args) != 1:
+        return f"takes 1 argument, not {len(args)}"
+    if args[0] == STRING or isinstance(args[0], ListOf) or args[0] in (ERROR, NEVER):
+        return INT
+    return f"takes a list or a string, not {args[0]}"
+
+
+def _number_check(result_of):
+    def check(args: list[Type]):
+        if len(args) != 1:
+            return f"takes 1 argument, not {len(args)}"
+        if not is_numeric(args[0]):
+            return f"takes a number, not {args[0]}"
+        return result_of(args[0])
+
+    return check
+
+
+BUILTINS: dict[str, Builtin] = {b.name: b for b in [
+    Builtin("add_months", "add_months(date, int) -> date", _fixed((DATE, INT), DATE), add_months),
+    Builtin("add_years", "add_years(date, int) -> date", _fixed((DATE, INT), DATE), add_years),
+    Builtin("add_days", "add_days(date, int) -> date", _fixed((DATE, INT), DATE), add_days),
+    Builtin("months_between", "months_between(date, date) -> int", _fixed((DATE, DATE), INT), months_between),
+    Builtin("days_between", "days_between(date, date) -> int", _fixed((DATE, DATE), INT), days_between),
+    Builtin("age", "age(date, date) -> int", _fixed((DATE, DATE), INT), age),
+    Builtin("year", "year(date) -> int", _fixed((DATE,), INT), lambda d: d.year),
+    Builtin("month", "month(date) -> int", _fixed((DATE,), INT), lambda d: d.month),
+    Builtin("day", "day(date) -> int", _fixed((DATE,), INT), lambda d: d.day),
+    Builtin("date", "date(int, int, int) -> date", _fixed((INT, INT, INT), DATE), make_date),
+    Builtin("starts_with", "starts_with(string, string) -> bool", _fixed((STRING, STRING), BOOL),
+            lambda s, p: s.startswith(p)),
+    Builtin("ends_with", "ends_with(string, string) -> bool", _fixed((STRING, STRING), BOOL),
+            lambda s, p: s.endswith(p)),
+    Builtin("contains", "contains(string, string) -> bool", _fixed((STRING, STRING), BOOL),
+            lambda s, p: p in s),
+    Builtin("length", "length(list | string) -> int", _length_check, _length),
+    Builtin("distinct", "distinct(list) -> list (first of each value, in order)", _distinct_check, _distinct),
+    Builtin("min", "min(a, b, ...) or min(list)", _extreme_check, _extreme(min)),
+    Builtin("max", "max(a, b, ...) or max(list)", _extreme_check, _extreme(max)),
+    Builtin("floor", "floor(number) -> int", _number_check(lambda t: INT), _floor),
+    Builtin("abs", "abs(number) -> number", _number_check(lambda t: t), abs),
+    Builtin("round", "round(number, int) -> decimal", _fixed((DECIMAL, INT), DECIMAL), _round),
+    Builtin("resident_id_valid", "resident_id_valid(string) -> bool", _fixed((STRING,), BOOL), resident_id_valid),
+    Builtin("resident_id_birth_date", "resident_id_birth_date(string) -> date", _fixed((STRING,), DATE),
+            resident_id_birth_date),
+    Builtin("resident_id_sex", "resident_id_sex(string) -> string", _fixed((STRING,), STRING), resident_id_sex),
+]}
+
+# Names the language gives meaning to besides the functions above.
+DECISION_DATE = "decision_date"
+SPECIAL_FORMS = ("has",)

@@ -1,0 +1,386 @@
+"""Compile stage: checked syntax trees → Python closures, built once per policy.
+
+No officer text is ever handed to Python's eval or exec: each node becomes a small closure chosen
+by its kind and the checker's resolution, so the hot path is plain calls with no tree walking.
+With `trace=True` a second set of closures also records every fact, table row and definition read.
+"""
+from __future__ import annotations
+
+import operator
+from decimal import Decimal, DivisionByZero, InvalidOperation
+
+from .builtins import EvaluationFault, MissingValue
+from .checker import Checked, Resolved
+from .linker import Linked
+from .syntax import Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary, dotted, to_source
+from .types import DECIMAL, INT
+
+_MISSING = object()
+
+
+class Env:
+    """What one evaluation reads: the claim's facts, the decision date, and its scratch space."""
+
+    __slots__ = ("facts", "decision_date", "cache", "locals", "trace")
+
+    def __init__(self, facts: dict, decision_date, trace: list | None = None):
+        self.facts = facts
+        self.decision_date = decision_date
+        self.cache: dict = {}
+        self.locals: dict = {}
+        self.trace = trace
+
+
+class Compiler:
+    def __init__(self, root: Checked, trace: bool = False):
+        self.trace = trace
+        self.checked_by_linked: dict = {}
+        self._register(root)
+        self.definitions: dict = {}  # (id(linked), name) -> closure
+        self.functions: dict = {}  # (id(linked), name) -> (param names, body closure)
+        self._slot = 0
+
+    def _register(self, checked: Checked) -> None:
+        self.checked_by_linked[id(checked.linked)] = checked
+        for sub in checked.aliases.values():
+            self._register(sub)
+
+    # -- entry points ------------------------------------------------------------------------------
+
+    def expression(self, tree: Expr, linked: Linked):
+        return self.node(tree, self.checked_by_linked[id(linked)])
+
+    # -- definitions and functions -------------------------------------------------------------------
+
+    def definition(self, definition, linked: Linked):
+        key = (id(linked), definition.name)
+        if key in self.definitions:
+            return self.definitions[key]
+        checked = self.checked_by_linked[id(linked)]
+        slot = self._slot
+        self._slot += 1
+        body_box: list = []
+        name = definition.name
+        trace = self.trace
+
+        if trace:
+            def run(env):
+                cache = env.cache
+                value = cache.get(slot, _MISSING)
+                if value is _MISSING:
+                    outer, env.trace = env.trace, []
+                    try:
+                        value = body_box[0](env)
+                    except MissingValue:
+                        env.trace = outer
+                        if outer is not None:
+                            outer.append((name, _MISSING))
+                        raise
+                    env.trace = outer
+                    cache[slot] = value
+                if env.trace is not None:
+                    env.trace.append((name, value))
+                return value
+        else:
+            def run(env):
+                cache = env.cache
+                value = cache.get(slot, _MISSING)
+                if value is _MISSING:
+                    value = cache[slot] = body_box[0](env)
+                return value
+
+        self.definitions[key] = run  # before compiling the body, in case a later reference needs it
+        body_box.append(self.node(definition.expr.tree, checked))
+        return run
+
+    def function(self, definition, linked: Linked):
+        key = (id(linked), definition.name)
+        if key not in self.functions:
+            box: list = []
+            self.functions[key] = (tuple(p.name for p in definition.params), box)
+            box.append(self.node(definition.expr.tree, self.checked_by_linked[id(linked)]))
+        return self.functions[key]
+
+    # -- nodes ------------------------------------------------------------------------------------
+
+    def node(self, node: Expr, checked: Checked):
+        method = getattr(self, "_" + type(node).__name__.lower())
+        return method(node, checked)
+
+    def _literal(self, node: Literal, checked: Checked):
+        value = node.value
+        return lambda env: value
+
+    def _name(self, node: Name, checked: Checked):
+        r: Resolved = checked.resolved[id(node)]
+        name = node.name
+        if r.kind == "local":
+            return lambda env: env.locals[name]
+        if r.kind == "definition":
+            return self.definition(r.target, r.linked)
+        if r.kind == "table":
+            table = r.target
+            return lambda env: table
+        if r.kind == "decision_date":
+            if self.trace:
+                def decision_date(env):
+                    if env.trace is not None:
+                        env.trace.append(("decision_date", env.decision_date))
+                    return env.decision_date
+                return decision_date
+            return lambda env: env.decision_date
+        if r.kind == "fact":
+            return self._fact_path(name, ())
+        raise AssertionError(f"a bare {r.kind} cannot be evaluated")  # pragma: no cover
+
+    def _fact_path(self, root: str, keys: tuple):
+        display = ".".join((root,) + keys)
+        trace = self.trace
+
+        def get(env):
+            value = env.facts.get(root)
+            if value is None:
+                if trace and env.trace is not None:
+                    env.trace.append((display, _MISSING))
+                raise MissingValue(f"{root} is not given" if not keys else f"{display} is not given ({root} is absent)")
+            for i, key in enumerate(keys):
+                value = value.get(key)
+                if value is None:
+                    if trace and env.trace is not None:
+                        env.trace.append((display, _MISSING))
+                    where = ".".join((root,) + keys[: i + 1])
+                    raise MissingValue(f"{where} is not given")
+            if trace and env.trace is not None:
+                env.trace.append((display, value))
+            return value
+
+        return get
+
+    def _attr(self, node: Attr, checked: Checked):
+        r = checked.resolved.get(id(node))
+        if r is not None:  # an exported name of another policy
+            if r.kind == "definition":
+                return self.definition(r.target, r.linked)
+            table = r.target
+            return lambda env: table
+        path = dotted(node)
+        if path is not None:
+            root, *rest = path.split(".")
+            root_res = checked.resolved.get(id(_root(node)))
+            if root_res is not None and root_res.kind == "fact":
+                return self._fact_path(root, tuple(rest))
+        obj = self.node(node.obj, checked)
+        name = node.name
+        label = to_source(node)
+
+        def get(env):
+            value = obj(env).get(name)
+            if value is None:
+                raise MissingValue(f"{label} is not given")
+            return value
+
+        return get
+
+    def _index(self, node: Index, checked: Checked):
+        table_fn = self.node(node.obj, checked)
+        keys = [self.node(k, checked) for k in node.keys]
+        trace = self.trace
+        label = to_source(node.obj)
+
+        if len(keys) == 1:
+            key_fn = keys[0]
+
+            def make_key(env):
+                return (key_fn(env),)
+        else:
+            def make_key(env):
+                return tuple(k(env) for k in keys)
+
+        def lookup(env):
+            table = table_fn(env)
+            key = make_key(env)
+            row = table.rows.get(key)
+            shown = f"{label}[{', '.join(map(str, key))}]"
+            if row is None:
+                if trace and env.trace is not None:
+                    env.trace.append((shown, _MISSING))
+                raise MissingValue(f"{table.name} has no row for {', '.join(map(str, key))}", "evaluation.no_row")
+            if trace and env.trace is not None:
+                env.trace.append((shown, row))
+            return row
+
+        return lookup
+
+    def _call(self, node: Call, checked: Checked):
+        r: Resolved = checked.resolved[id(node)]
+        args = [self.node(a, checked) for a in node.args]
+        if r.kind == "has":
+            inner = args[0]
+
+            def has(env):
+                try:
+                    return inner(env) is not None
+                except MissingValue:
+                    return False
+
+            return has
+        if r.kind == "builtin":
+            fn = r.target.run
+            name = r.target.name
+            if len(args) == 1:
+                a0 = args[0]
+                return lambda env: _guard(fn, name, a0(env))
+            if len(args) == 2:
+                a0, a1 = args
+
+                return lambda env: _guard(fn, name, a0(env), a1(env))
+            return lambda env: _guard(fn, name, *[a(env) for a in args])
+        params, box = self.function(r.target, r.linked)
+        pairs = tuple(zip(params, args))
+
+        def call(env):
+            values = [a(env) for _, a in pairs]
+            local = env.locals
+            saved = {p: local.get(p, _MISSING) for p in params}
+            local.update(zip(params, values))
+            try:
+                return box[0](env)
+            finally:
+                for p, old in saved.items():
+                    if old is _MISSING:
+                        local.pop(p, None)
+                    else:
+                        local[p] = old
+
+        return call
+
+    def _unary(self, node: Unary, checked: Checked):
+        operand = self.node(node.operand, checked)
+        if node.op == "not":
+            return lambda env: not operand(env)
+        return lambda env: -operand(env)
+
+    def _binary(self, node: Binary, checked: Checked):
+        op = node.op
+        left = self.node(node.left, checked)
+        right = self.node(node.right, checked)
+        if op == "and":
+            return lambda env: left(env) and right(env)
+        if op == "or":
+            return lambda env: left(env) or right(env)
+        if op == "??":
+            def default(env):
+                try:
+                    value = left(env)
+                except MissingValue:
+                    return right(env)
+                return right(env) if value is None else value
+
+            return default
+        if op in ("in", "not in"):
+            r = checked.resolved[id(node)]
+            negate = op == "not in"
+            if r.kind == "table_member":
+                def member(env):
+                    return ((left(env),) in right(env).rows) != negate
+            else:
+                def member(env):
+                    return (left(env) in right(env)) != negate
+            return member
+        if op == "/":
+            def divide(env):
+                a, b = left(env), right(env)
+                try:
+                    return Decimal(a) / Decimal(b)
+                except (DivisionByZero, InvalidOperation):
+                    raise EvaluationFault(f"division by zero in {to_source(node)}", "evaluation.division") from None
+            return divide
+        fn = _OPERATORS[op]
+        if op in ("+", "-", "*") and checked.types.get(id(node)) == DECIMAL:
+            # int and Decimal mix exactly; keep the result a Decimal even when both sides happen to be ints
+            return lambda env: Decimal(fn(left(env), right(env)))
+        return lambda env: fn(left(env), right(env))
+
+    def _if(self, node: If, checked: Checked):
+        cond, then, orelse = (self.node(n, checked) for n in (node.cond, node.then, node.orelse))
+        return lambda env: then(env) if cond(env) else orelse(env)
+
+    def _listlit(self, node: ListLit, checked: Checked):
+        items = [self.node(i, checked) for i in node.items]
+        if all(isinstance(i, Literal) for i in node.items):
+            constant = [i.value for i in node.items]
+            return lambda env: constant
+        return lambda env: [i(env) for i in items]
+
+    def _comprehension(self, node: Comprehension, checked: Checked):
+        source = self.node(node.source, checked)
+        body = self.node(node.body, checked)
+        var = node.var
+        kind = node.kind
+        is_int = checked.types.get(id(node)) == INT
+
+        def run(env):
+            items = source(env)
+            local = env.locals
+            saved = local.get(var, _MISSING)
+            try:
+                if kind == "any":
+                    for item in items:
+                        local[var] = item
+                        if body(env):
+                            return True
+                    return False
+                if kind == "all":
+                    for item in items:
+                        local[var] = item
+                        if not body(env):
+                            return False
+                    return True
+                if kind == "count":
+                    n = 0
+                    for item in items:
+                        local[var] = item
+                        if body(env):
+                            n += 1
+                    return n
+                if kind == "filter":
+                    kept = []
+                    for item in items:
+                        local[var] = item
+                        if body(env):
+                            kept.append(item)
+                    return kept
+                total = 0 if is_int else Decimal(0)
+                for item in items:
+                    local[var] = item
+                    total += body(env)
+                return total
+            finally:
+                if saved is _MISSING:
+                    local.pop(var, None)
+                else:
+                    local[var] = saved
+
+        return run
+
+
+_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "==": operator.eq, "!=": operator.ne,
+              "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _guard(fn, name, *args):
+    try:
+        return fn(*args)
+    except EvaluationFault:
+        raise
+    except (ValueError, ArithmeticError, OverflowError) as exc:
+        raise EvaluationFault(f"{name}() failed: {exc}") from None
+
+
+def _root(node: Expr) -> Expr:
+    while isinstance(node, Attr):
+        node = node.obj
+    return node
+
+
+MISSING = _MISSING

@@ -1,0 +1,56 @@
+"""A policy version described for people: `policy show`."""
+from __future__ import annotations
+
+from .evaluate import plain
+from .policyfile import PolicyVersion
+
+
+def _clauses(item) -> str:
+    return ", ".join(item.clauses) if item.clauses else "-"
+
+
+def describe_version(v: PolicyVersion, store) -> str:
+    end = store.until(v)
+    out = [f"{v.key}  {v.title}",
+           f"  in force {v.effective_from} .. {end or 'now'}; issued {v.issued_on}"
+           + (f"; review by {v.review_by}" if v.review_by else ""),
+           f"  source: {v.source['number']} {v.source['title']}",
+           f"  issuers: {', '.join(v.source['issuers'])}" + (f"; registration {v.source['registration']}"
+                                                               if v.source.get("registration") else ""),
+           f"  file: {v.file}", f"  digest: {v.digest}"]
+    if v.input_schema:
+        out.append(f"  input: {v.input_schema}")
+    if v.extends:
+        out.append(f"  extends: {v.extends}")
+    for alias, ref in v.uses.items():
+        out.append(f"  uses: {alias} = {ref}")
+    if v.exports:
+        out.append(f"  exports: {', '.join(v.exports)}")
+    for name, t in v.tables.items():
+        columns = [f.name for f in t.type.row.fields]
+        out += ["", f"table {name} [{_clauses(t)}] key ({', '.join(t.keys)})", "  " + " | ".join(columns)]
+        out += ["  " + " | ".join(str(plain(row[c])) for c in columns) for row in t.rows.values()]
+    if v.definitions:
+        out += ["", "definitions:"]
+        for name, d in v.definitions.items():
+            params = f"({', '.join(f'{p.name}: {p.type}' for p in d.params)})" if d.params else ""
+            out.append(f"  {name}{params} [{_clauses(d)}] = {' '.join(d.expr.text.split())}")
+    if v.rules:
+        out += ["", "rules:"]
+        for r in v.rules:
+            flag = " (overrides)" if r.overrides else ""
+            out.append(f"  {r.id}{flag} [{_clauses(r)}]")
+            if r.when:
+                out.append(f"    when:    {' '.join(r.when.text.split())}")
+            out.append(f"    require: {' '.join(r.require.text.split())}")
+            out.append(f"    fail:    {r.messages['fail']}")
+    if v.outputs:
+        out += ["", "outputs:"]
+        for name, o in v.outputs.items():
+            out.append(f"  {name} [{_clauses(o)}] = {' '.join(o.expr.text.split())}")
+    if v.decision:
+        out += ["", f"amount [{_clauses(v.decision)}] = {v.decision.expr.text} {v.decision.currency}"]
+    if v.not_computable:
+        out += ["", "not computable:"]
+        out += [f"  {nc['clause']}: {nc['reason']}" for nc in v.not_computable]
+    return "\n".join(out)

@@ -1,0 +1,93 @@
+"""Diagnostics: every error or warning carries a stable code, a location and a plain message."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in a source file. Lines and columns count from 1; 0 means unknown."""
+
+    file: str = ""
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if not self.line:
+            return self.file or "<input>"
+        return f"{self.file or '<input>'}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    location: Location = field(default_factory=Location)
+    clause: str | None = None
+    severity: str = "error"  # error | warning
+    source_line: str | None = None  # the offending line, for a caret display
+    hint: str | None = None
+
+    def sort_key(self):
+        return (self.location.file, self.location.line, self.location.column, self.code, self.message)
+
+    def render(self) -> str:
+        head = f"{self.location}: {self.severity}[{self.code}]"
+        if self.clause:
+            head += f" (clause {self.clause})"
+        lines = [f"{head}: {self.message}"]
+        if self.source_line is not None and self.location.column:
+            lines.append("    " + self.source_line.rstrip("\n"))
+            lines.append("    " + _caret_padding(self.source_line, self.location.column) + "^")
+        if self.hint:
+            lines.append(f"    hint: {self.hint}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        data = {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "file": self.location.file,
+            "line": self.location.line,
+            "column": self.location.column,
+        }
+        if self.clause:
+            data["clause"] = self.clause
+        if self.hint:
+            data["hint"] = self.hint
+        return data
+
+
+def _caret_padding(line: str, column: int) -> str:
+    # Keep tabs and wide (CJK) characters aligned under the offending text.
+    pad = []
+    for ch in line[: column - 1]:
+        if ch == "\t":
+            pad.append("\t")
+        elif _is_wide(ch):
+            pad.append("  ")
+        else:
+            pad.append(" ")
+    return "".join(pad)
+
+
+def _is_wide(ch: str) -> bool:
+    import unicodedata
+
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+class DiagnosticError(Exception):
+    """Raised when a stage cannot go on; carries every diagnostic found so far."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        super().__init__("\n".join(d.render() for d in self.diagnostics))
+
+
+def sorted_diagnostics(diagnostics) -> list[Diagnostic]:
+    unique = {}
+    for d in diagnostics:
+        unique.setdefault((d.sort_key(), d.severity), d)
+    return sorted(unique.values(), key=Diagnostic.sort_key)

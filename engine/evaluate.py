@@ -1,0 +1,221 @@
+"""Evaluate stage: a compiled program decides one claim's facts on one decision date."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from .builtins import EvaluationFault
+from .checker import Checked
+from .compiler import MISSING, Compiler, Env
+from .linker import Linked
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON shows it: exact decimals and dates as strings."""
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if value is MISSING:
+        return None
+    name = getattr(value, "name", None)
+    return f"<{name}>" if name else str(value)
+
+
+def _decimal_text(value: Decimal) -> str:
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+@dataclass
+class RuleResult:
+    id: str
+    outcome: str  # pass | fail | not_applicable | error
+    clauses: tuple
+    message: str
+    reads: list = field(default_factory=list)  # (name, value) in the order read
+    error: str | None = None
+    policy: str = ""  # id@version of the file that states the rule
+
+    def to_json(self) -> dict:
+        data = {"id": self.id, "outcome": self.outcome, "clause": ", ".join(self.clauses), "message": self.message,
+                "source": self.policy}
+        if self.reads is not None:
+            reads: dict = {}
+            for name, value in self.reads:
+                reads.setdefault(name, plain(value))
+            data["reads"] = reads
+        if self.error:
+            data["error"] = self.error
+        return data
+
+
+@dataclass
+class PolicyStamp:
+    id: str
+    version: str
+    digest: str
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "version": self.version, "digest": self.digest}
+
+
+@dataclass
+class Decision:
+    claim_id: str
+    policy: PolicyStamp
+    references: list
+    decision_date: date
+    eligible: bool
+    amount: Decimal
+    currency: str
+    outputs: dict
+    rules: list
+    notes: list
+    explained: bool = True
+
+    @property
+    def failed_rules(self) -> list[str]:
+        return [r.id for r in self.rules if r.outcome == "fail"]
+
+    def to_json(self, summary: bool = False) -> dict:
+        data = {
+            "claim_id": self.claim_id,
+            "policy": self.policy.to_json(),
+            "decision_date": self.decision_date.isoformat(),
+            "eligible": self.eligible,
+            "amount": _decimal_text(self.amount),
+            "currency": self.currency,
+        }
+        if summary:
+            data["failed_rules"] = self.failed_rules
+            return data
+        data["references"] = [r.to_json() | {"role": role} for r, role in self.references]
+        data["outputs"] = {k: plain(v) for k, v in self.outputs.items()}
+        data["rules"] = [r.to_json() for r in self.rules]
+        data["notes"] = self.notes
+        return data
+
+
+@dataclass
+class ClaimError:
+    """A claim that could not be decided: invalid facts, no policy in force, or a runtime problem."""
+
+    claim_id: str | None
+    code: str
+    message: str
+    path: str | None = None
+    location: str | None = None  # file:line of the claim, where known
+    policy: PolicyStamp | None = None
+    decision_date: date | None = None
+    details: dict = field(default_factory=dict)
+
+    kind_by_prefix = (("claim.", "invalid"), ("policy.not_in_force", "not_in_force"), ("reference.", "not_in_force"))
+
+    @property
+    def kind(self) -> str:
+        for prefix, kind in self.kind_by_prefix:
+            if self.code.startswith(prefix):
+                return kind
+        return "undecided"
+
+    def to_json(self, summary: bool = False) -> dict:
+        error = {"code": self.code, "message": self.message}
+        if self.path:
+            error["path"] = self.path
+        if self.location:
+            error["location"] = self.location
+        error.update(self.details)
+        data: dict = {"claim_id": self.claim_id}
+        if self.policy:
+            data["policy"] = self.policy.to_json()
+        if self.decision_date:
+            data["decision_date"] = self.decision_date.isoformat()
+        data["error"] = error
+        return data
+
+
+def stamp(version) -> PolicyStamp:
+    return PolicyStamp(version.id, version.version, version.digest)
+
+
+class Program:
+    """One linked, checked policy compiled for evaluation: compile once, decide many claims."""
+
+    def __init__(self, checked: Checked, explain: bool):
+        linked = self.linked = checked.linked
+        self.explain = explain
+        compiler = Compiler(checked, trace=explain)
+        expr = lambda e: compiler.expression(e.tree, linked)  # noqa: E731 - a local shorthand
+        self.checks = [(c, expr(c.when) if c.when else None, expr(c.require)) for c in linked.checks]
+        self.rules = [(r, expr(r.when) if r.when else None, expr(r.require)) for r in linked.rules]
+        self.outputs = [(name, o, expr(o.when) if o.when else None, expr(o.expr)) for name, o in linked.outputs.items()]
+        self.notes = [(n, expr(n.when) if n.when else None) for n in linked.notes]
+        self.amount = expr(linked.decision.expr) if linked.decision else None
+        self.currency = linked.decision.currency if linked.decision else ""
+        self.stamp = stamp(linked.version)
+        self.references = [(stamp(v), linked.role_of(v)) for v in linked.versions if v is not linked.version]
+
+    def decide(self, facts: dict, decision_date: date, claim_id: str | None) -> Decision | ClaimError:
+        env = Env(facts, decision_date)
+        for chk, when, require in self.checks:
+            try:
+                if when is not None and not when(env):
+                    continue
+                ok = require(env)
+            except EvaluationFault as fault:
+                ok, reason = False, str(fault)
+            else:
+                reason = None
+            if not ok:
+                return ClaimError(claim_id, "claim.invalid", chk.message, chk.fact, policy=self.stamp,
+                                  decision_date=decision_date, details={"check": chk.id} | (
+                                      {"detail": reason} if reason else {}))
+        try:
+            rules = [self._rule(env, *entry) for entry in self.rules]
+            outputs = {}
+            for name, output, when, value in self.outputs:
+                current = name
+                outputs[name] = value(env) if when is None or when(env) else None
+            current = "the decision amount"
+            eligible = all(r.outcome != "fail" for r in rules)
+            amount = Decimal(self.amount(env)) if eligible and self.amount is not None else Decimal(0)
+            current = "a note"
+            notes = [{"id": n.id, "clause": ", ".join(n.clauses), "text": n.text}
+                     for n, when in self.notes if when is None or when(env)]
+        except EvaluationFault as fault:
+            return ClaimError(claim_id, fault.code, f"{current}: {fault}", policy=self.stamp,
+                              decision_date=decision_date)
+        failed = [r for r in rules if r.outcome == "error"]
+        if failed:
+            first = failed[0]
+            return ClaimError(claim_id, "evaluation.rule", f"rule {first.id} (clause {', '.join(first.clauses)}) "
+                              f"could not be decided: {first.error}", policy=self.stamp, decision_date=decision_date,
+                              details={"rules": {r.id: r.error for r in failed}})
+        return Decision(claim_id, self.stamp, self.references, decision_date, eligible, amount, self.currency,
+                        outputs, rules, notes, self.explain)
+
+    def _rule(self, env: Env, rule, when, require) -> RuleResult:
+        env.trace = [] if self.explain else None
+        try:
+            if when is not None and not when(env):
+                outcome = "not_applicable"
+            else:
+                outcome = "pass" if require(env) else "fail"
+        except EvaluationFault as fault:
+            return RuleResult(rule.id, "error", rule.clauses, str(fault), env.trace, str(fault), rule.owner.key)
+        message = rule.messages.get(outcome) or rule.messages.get("pass" if outcome == "pass" else "fail")
+        if outcome == "not_applicable":
+            message = rule.messages.get("not_applicable", "不适用 (not applicable)")
+        reads, env.trace = env.trace, None
+        return RuleResult(rule.id, outcome, rule.clauses, message, reads, None, rule.owner.key)

@@ -1,0 +1,69 @@
+"""Explain stage: a decision in plain words, clause by clause, using the policy's own messages."""
+from __future__ import annotations
+
+import json
+
+from .evaluate import ClaimError, Decision, plain
+
+_MARKS = {"pass": "✓", "fail": "✗", "not_applicable": "–", "error": "!"}
+_OUTCOME_WORDS = {"pass": "met", "fail": "NOT met", "not_applicable": "not applicable", "error": "error"}
+
+
+def _value(value) -> str:
+    value = plain(value)
+    if value is None:
+        return "(absent)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def explain_decision(decision: Decision, verbose: bool = False) -> str:
+    d = decision
+    lines = [f"Claim {d.claim_id or '(no id)'}: {d.policy.id}@{d.policy.version}, decided on {d.decision_date}"]
+    for ref, role in d.references:
+        lines.append(f"  {role} {ref.id}@{ref.version}")
+    if d.eligible:
+        lines.append(f"ELIGIBLE: {plain(d.amount)} {d.currency}")
+    else:
+        failed = [r for r in d.rules if r.outcome == "fail"]
+        lines.append(f"NOT ELIGIBLE: {len(failed)} condition{'s' if len(failed) != 1 else ''} not met")
+        for r in failed:
+            lines.append(f"  ✗ [{', '.join(r.clauses)}] {r.message}")
+    lines.append("Conditions:")
+    for r in d.rules:
+        lines.append(f"  {_MARKS[r.outcome]} {r.id} [{', '.join(r.clauses)}] {_OUTCOME_WORDS[r.outcome]}: {r.message}")
+        if verbose and r.reads:
+            seen = set()
+            for name, value in r.reads:
+                if name not in seen:
+                    seen.add(name)
+                    lines.append(f"      {name} = {_value(value)}")
+    if d.outputs:
+        lines.append("Outputs:")
+        for name, value in d.outputs.items():
+            lines.append(f"  {name}: {_value(value)}")
+    if d.notes:
+        lines.append("Notes:")
+        for note in d.notes:
+            lines.append(f"  [{note['clause']}] {note['text']}")
+    lines.append(f"Policy digest: {d.policy.digest}")
+    return "\n".join(lines)
+
+
+def explain_error(error: ClaimError) -> str:
+    head = f"Claim {error.claim_id or '(no id)'}"
+    if error.location:
+        head += f" ({error.location})"
+    kind = {"invalid": "NOT DECIDED: the claim is invalid", "not_in_force": "NOT DECIDED: no policy in force",
+            "undecided": "NOT DECIDED: the policy could not be applied"}[error.kind]
+    lines = [f"{head}: {kind}", f"  {error.message}"]
+    if error.path:
+        lines.append(f"  fact: {error.path}")
+    for problem in error.details.get("problems", [])[1:]:
+        lines.append(f"  also {problem['path']}: {problem['message']}")
+    return "\n".join(lines)
+
+
+def explain(result, verbose: bool = False) -> str:
+    return explain_decision(result, verbose) if isinstance(result, Decision) else explain_error(result)

@@ -1,0 +1,170 @@
+"""Linking: one policy version plus the versions it extends and uses → one namespace to check.
+
+A transposing policy (`extends`) inherits every table, definition, rule, output, note and input
+check of the policy it extends. It may add new ones, and it may replace one only by saying
+`overrides: true` — a clash without it, or an override of nothing, is a check error. This is the
+labelled-exception idea: every departure from the parent is visible and named.
+Policies named under `uses` are separate namespaces: only their exported names can be read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .diagnostics import Diagnostic
+from .policyfile import PolicyVersion, Ref
+from .store import InputSchema, PolicyStore
+
+Picker = Callable[[Ref, PolicyVersion], "PolicyVersion | None"]
+
+
+@dataclass
+class Linked:
+    version: PolicyVersion
+    chain: tuple  # the version itself, then what it extends, nearest first
+    aliases: dict  # alias -> Linked
+    schema: InputSchema | None
+    tables: dict = field(default_factory=dict)
+    definitions: dict = field(default_factory=dict)
+    outputs: dict = field(default_factory=dict)
+    rules: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    checks: list = field(default_factory=list)
+    decision: object = None
+    exports: tuple = ()
+
+    @property
+    def versions(self) -> list[PolicyVersion]:
+        """Every version this decision depends on, each once: itself, its ancestors, what they use."""
+        seen: dict = {}
+        for v in self.chain:
+            seen.setdefault(v.key, v)
+        for linked in self.aliases.values():
+            for v in linked.versions:
+                seen.setdefault(v.key, v)
+        return list(seen.values())
+
+    @property
+    def key(self) -> tuple:
+        return tuple(sorted((v.key, v.digest) for v in self.versions))
+
+    def role_of(self, version: PolicyVersion) -> str:
+        if version is self.version:
+            return "self"
+        return "extends" if version in self.chain else "uses"
+
+
+class LinkError(Exception):
+    """A reference cannot be resolved for this decision (no version in force, unknown id)."""
+
+    def __init__(self, ref: Ref, message: str, code: str = "reference.not_in_force"):
+        super().__init__(message)
+        self.ref = ref
+        self.code = code
+
+
+def link(store: PolicyStore, version: PolicyVersion, pick: Picker, diagnostics: list[Diagnostic] | None = None,
+         _stack: tuple = ()) -> Linked:
+    """Build the namespace of `version`. Raises LinkError when a reference has no version to take."""
+    diagnostics = diagnostics if diagnostics is not None else []
+    if version.id in _stack:
+        cycle = " → ".join(_stack + (version.id,))
+        raise LinkError(Ref(version.id, None, version.location()), f"policies refer to each other in a cycle: {cycle}",
+                        "reference.cycle")
+    stack = _stack + (version.id,)
+
+    parent = None
+    if version.extends:
+        target = _resolve(store, version.extends, version, pick)
+        parent = link(store, target, pick, diagnostics, stack)
+
+    aliases = {}
+    for alias, ref in version.uses.items():
+        aliases[alias] = link(store, _resolve(store, ref, version, pick), pick, diagnostics, stack)
+
+    schema = store.schemas.get(version.input_schema) if version.input_schema else None
+    if parent is None:
+        linked = Linked(version, (version,), aliases, schema)
+    else:
+        if schema is None:
+            schema = parent.schema
+        elif parent.schema is not None and schema.name != parent.schema.name:
+            diagnostics.append(Diagnostic(
+                "extends.input", f"reads {schema.name} but extends {parent.version.key}, which reads {parent.schema.name}; "
+                "a transposition must read the same claim", version.location("input", "schema")))
+        linked = Linked(version, (version,) + parent.chain, {**parent.aliases, **aliases}, schema,
+                        dict(parent.tables), dict(parent.definitions), dict(parent.outputs), list(parent.rules),
+                        list(parent.notes), list(parent.checks), parent.decision, parent.exports)
+        for alias in aliases:
+            if alias in parent.aliases:
+                diagnostics.append(Diagnostic("name.conflict", f"alias {alias!r} is already used by {parent.version.key}",
+                                              version.location("uses", alias)))
+    _merge(linked, version, diagnostics)
+    return linked
+
+
+def _resolve(store: PolicyStore, ref: Ref, by: PolicyVersion, pick: Picker) -> PolicyVersion:
+    if not store.by_id.get(ref.policy_id):
+        raise LinkError(ref, f"{by.key} refers to {ref.policy_id}, which no policy file defines", "reference.unknown")
+    if ref.version and store.get(ref.policy_id, ref.version) is None:
+        known = ", ".join(v.version for v in store.versions(ref.policy_id))
+        raise LinkError(ref, f"{by.key} pins {ref}, but {ref.policy_id} has no such version (it has {known})",
+                        "reference.unknown")
+    target = pick(ref, by)
+    if target is None:
+        raise LinkError(ref, f"{by.key} needs {ref.policy_id}, which has no version in force on that date")
+    return target
+
+
+def _where(item) -> str:
+    return f"{item.owner.key} ({item.location})" if item.owner else str(item.location)
+
+
+def _merge(linked: Linked, version: PolicyVersion, diagnostics: list[Diagnostic]) -> None:
+    def place(kind: str, items: dict, name: str, item) -> None:
+        previous = items.get(name)
+        if previous is not None and previous.owner is not version and not item.overrides:
+            diagnostics.append(Diagnostic(
+                "override.conflict", f"{kind} {name!r} is already defined by {_where(previous)}; "
+                "say `overrides: true` to replace it for this policy, or choose another name", item.location))
+            return
+        if previous is None and item.overrides:
+            diagnostics.append(Diagnostic(
+                "override.nothing", f"{kind} {name!r} says it overrides, but nothing it extends defines {name!r}",
+                item.location))
+        items[name] = item
+
+    for name, table in version.tables.items():
+        place("table", linked.tables, name, table)
+    for name, definition in version.definitions.items():
+        place("definition", linked.definitions, name, definition)
+    for name, output in version.outputs.items():
+        place("output", linked.outputs, name, output)
+    for kind, attr, key in (("rule", "rules", "id"), ("note", "notes", "id"), ("input check", "checks", "id")):
+        current = getattr(linked, attr)
+        index = {getattr(item, key): i for i, item in enumerate(current)}
+        for item in getattr(version, attr):
+            name = getattr(item, key)
+            if name in index:
+                previous = current[index[name]]
+                if not item.overrides:
+                    diagnostics.append(Diagnostic(
+                        "override.conflict", f"{kind} {name!r} is already defined by {_where(previous)}; "
+                        "say `overrides: true` to replace it for this policy, or choose another id", item.location))
+                    continue
+                current[index[name]] = item  # an override keeps the parent's place in the order
+            else:
+                if item.overrides:
+                    diagnostics.append(Diagnostic(
+                        "override.nothing", f"{kind} {name!r} says it overrides, but nothing it extends defines it",
+                        item.location))
+                index[name] = len(current)
+                current.append(item)
+    if version.decision is not None:
+        if linked.decision is not None and linked.decision.owner is not version and not version.decision.overrides:
+            diagnostics.append(Diagnostic(
+                "override.conflict", f"the decision amount is already defined by {_where(linked.decision)}; "
+                "say `overrides: true` to replace it", version.decision.location))
+        else:
+            linked.decision = version.decision
+    linked.exports = tuple(dict.fromkeys(linked.exports + version.exports))

@@ -1,0 +1,126 @@
+"""JSON Schema validation whose every error names the path of what failed, in plain words."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Iterable
+
+import jsonschema
+from jsonschema import Draft202012Validator, FormatChecker
+
+_FORMATS = FormatChecker()
+
+
+@_FORMATS.checks("date", raises=ValueError)
+def _is_calendar_date(value) -> bool:
+    # Strictly YYYY-MM-DD: a date that does not exist (2023-02-29) is an error, not a guess.
+    if not isinstance(value, str):
+        return True
+    if len(value) != 10 or value[4] != "-" or value[7] != "-":
+        raise ValueError(f"{value!r} is not written YYYY-MM-DD")
+    date.fromisoformat(value)
+    return True
+
+
+def _is_number(checker, instance) -> bool:
+    return isinstance(instance, (int, float, Decimal)) and not isinstance(instance, bool)
+
+
+def _is_integer(checker, instance) -> bool:
+    if isinstance(instance, bool):
+        return False
+    if isinstance(instance, Decimal):
+        return instance == instance.to_integral_value()
+    return isinstance(instance, int)
+
+
+_TYPES = Draft202012Validator.TYPE_CHECKER.redefine_many({"number": _is_number, "integer": _is_integer})
+_Validator = jsonschema.validators.extend(Draft202012Validator, type_checker=_TYPES)
+
+
+def make_validator(schema: dict) -> jsonschema.protocols.Validator:
+    return _Validator(schema, format_checker=_FORMATS)
+
+
+def check_schema(schema: dict) -> list[str]:
+    """Problems with a schema itself, as messages."""
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '/'}: {e.message}"
+            for e in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema)]
+
+
+def json_path(parts: Iterable) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(the whole document)"
+
+
+_TYPE_WORDS = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+               "object": "a mapping", "array": "a list", "null": "nothing"}
+
+
+def describe_value(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {'true' if value else 'false'}"
+    if isinstance(value, (int, Decimal, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {value!r}" if len(value) < 60 else "a long text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def describe_error(error: jsonschema.ValidationError) -> tuple[list, str]:
+    """(path of the offending value, plain message) for one schema error."""
+    path = list(error.absolute_path)
+    v = error.validator
+    if v == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return path + [missing], f"{missing} is required but missing"
+    if v == "additionalProperties":
+        extras = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return path + [extras[0]] if extras else path, (
+            f"unknown key {', '.join(repr(e) for e in extras)}; allowed here: "
+            + ", ".join(sorted(error.schema.get("properties", {}))))
+    if v == "type":
+        expected = error.validator_value
+        names = [expected] if isinstance(expected, str) else list(expected)
+        wanted = " or ".join(_TYPE_WORDS.get(n, n) for n in names)
+        return path, f"expected {wanted}, found {describe_value(error.instance)}"
+    if v == "enum":
+        allowed = ", ".join(str(x) for x in error.validator_value)
+        return path, f"{describe_value(error.instance)} is not one of: {allowed}"
+    if v == "const":
+        return path, f"must be {error.validator_value!r}, found {describe_value(error.instance)}"
+    if v == "format":
+        if error.validator_value == "date":
+            return path, f"{describe_value(error.instance)} is not a calendar date written YYYY-MM-DD"
+        return path, f"{describe_value(error.instance)} is not a valid {error.validator_value}"
+    if v == "pattern":
+        return path, f"{describe_value(error.instance)} does not have the required form ({error.validator_value})"
+    if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        words = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",
+                 "exclusiveMaximum": "less than"}[v]
+        return path, f"must be {words} {error.validator_value}, found {error.instance}"
+    if v in ("minItems", "maxItems", "minLength", "maxLength", "minProperties"):
+        return path, error.message
+    if v in ("oneOf", "anyOf"):
+        best = jsonschema.exceptions.best_match(error.context) if error.context else None
+        if best is not None and list(best.absolute_path) != path:
+            return describe_error(best)
+        return path, f"{describe_value(error.instance)} does not fit any of the accepted forms"
+    return path, error.message
+
+
+def validate(validator, instance) -> list[tuple[list, str]]:
+    """Every (path, message), sorted by path, one per offending value."""
+    found = {}
+    for error in validator.iter_errors(instance):
+        path, message = describe_error(error)
+        found.setdefault(tuple(str(p) for p in path), (path, message))
+    return [found[k] for k in sorted(found)]

@@ -1,0 +1,214 @@
+"""Text stage: read YAML safely, with the line and column of every value.
+
+Only plain data comes out (mappings, lists, strings, integers, exact decimals, booleans, null).
+Dates stay strings so that the schema decides what a date is; floats become Decimal so that money
+stays exact. Tags that would construct objects, duplicate keys, alias bombs, deep nesting and
+oversized files are errors that name the file and line.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostic, DiagnosticError, Location
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Bounds on what one file may cost to read. Documented in docs/security.md."""
+
+    max_bytes: int = 4 * 1024 * 1024
+    max_nodes: int = 200_000  # counts every node visited, so aliases are paid for each time they expand
+    max_depth: int = 64
+
+
+DEFAULT_LIMITS = ReadLimits()
+
+Path = tuple  # of str | int: the JSON path of a value
+
+
+@dataclass
+class Document:
+    file: str
+    text: str
+    value: Any
+    marks: dict = field(default_factory=dict)  # Path -> (line, column), 1-based, of the value
+    scalars: dict = field(default_factory=dict)  # Path -> yaml.ScalarNode, for expression positions
+
+    def location(self, path: Path) -> Location:
+        """The location of the value at path, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        while True:
+            mark = self.marks.get(path)
+            if mark:
+                return Location(self.file, mark[0], mark[1])
+            if not path:
+                return Location(self.file, 1, 1)
+            path = path[:-1]
+
+    def line_text(self, line: int) -> str | None:
+        lines = self.text.splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else None
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without the timestamp resolver: a date is a string until the schema says otherwise."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+_PLAIN_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+
+def decode_text(data: bytes, file: str) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DiagnosticError([Diagnostic(
+            "input.encoding", f"the file is not UTF-8 text (byte {exc.start} cannot be decoded)",
+            Location(file, line, 0), hint="save the file as UTF-8")]) from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
+    """Parse one YAML document into plain data with positions, or raise DiagnosticError."""
+    size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
+    if size > limits.max_bytes:
+        raise DiagnosticError([Diagnostic(
+            "input.too_large", f"the file is {size} bytes; the limit is {limits.max_bytes}",
+            Location(file))])
+    text = data if isinstance(data, str) else decode_text(data, file)
+    if not text.strip():
+        raise DiagnosticError([Diagnostic("input.empty", "the file is empty", Location(file))])
+    loader = _Loader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        problem = exc.problem or exc.context or "malformed YAML"
+        raise DiagnosticError([Diagnostic("yaml.syntax", f"malformed YAML: {problem}", loc,
+                                          source_line=_line(text, loc.line))]) from None
+    except yaml.YAMLError as exc:
+        raise DiagnosticError([Diagnostic("yaml.syntax", f"malformed YAML: {exc}", Location(file))]) from None
+    except RecursionError:
+        raise DiagnosticError([Diagnostic(
+            "input.too_deep", f"the file nests deeper than {limits.max_depth} levels", Location(file))]) from None
+    if root is None:
+        raise DiagnosticError([Diagnostic("input.empty", "the file holds no YAML document", Location(file))])
+    doc = Document(file=file, text=text, value=None)
+    builder = _Builder(doc, loader, limits)
+    doc.value = builder.build(root, (), 0)
+    if builder.errors:
+        raise DiagnosticError(builder.errors)
+    return doc
+
+
+def _line(text: str, line: int) -> str | None:
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else None
+
+
+class _Builder:
+    def __init__(self, doc: Document, loader: yaml.SafeLoader, limits: ReadLimits):
+        self.doc = doc
+        self.loader = loader
+        self.limits = limits
+        self.nodes = 0
+        self.errors: list[Diagnostic] = []
+
+    def _loc(self, node) -> Location:
+        return Location(self.doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def _fail(self, code: str, message: str, node, hint: str | None = None):
+        loc = self._loc(node)
+        self.errors.append(Diagnostic(code, message, loc, source_line=_line(self.doc.text, loc.line), hint=hint))
+
+    def build(self, node, path: Path, depth: int):
+        self.nodes += 1
+        if self.nodes > self.limits.max_nodes:
+            loc = self._loc(node)
+            raise DiagnosticError([Diagnostic(
+                "input.too_many_nodes",
+                f"the file expands to more than {self.limits.max_nodes} values (aliases count each time they are used)",
+                loc, source_line=_line(self.doc.text, loc.line))])
+        if depth > self.limits.max_depth:
+            loc = self._loc(node)
+            raise DiagnosticError([Diagnostic(
+                "input.too_deep", f"the file nests deeper than {self.limits.max_depth} levels", loc)])
+        self.doc.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if node.tag not in _PLAIN_TAGS:
+            self._fail("yaml.tag", f"the tag {node.tag!r} is not allowed: only plain data is read", node)
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, depth)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+        self.doc.scalars[path] = node
+        return self._scalar(node)
+
+    def _mapping(self, node, path: Path, depth: int) -> dict:
+        result: dict = {}
+        first_seen: dict = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._fail("yaml.key", "a mapping key must be plain text", key_node)
+                continue
+            key = self._scalar(key_node)
+            if not isinstance(key, str):
+                key = key_node.value  # `1:` or `no:` as a key means the text the officer typed
+            if key in first_seen:
+                self._fail("yaml.duplicate_key",
+                           f"duplicate key {key!r}: first given on line {first_seen[key]}", key_node,
+                           hint="YAML would silently keep only the last one; remove or rename one of them")
+                continue
+            first_seen[key] = key_node.start_mark.line + 1
+            result[key] = self.build(value_node, path + (key,), depth + 1)
+        return result
+
+    def _scalar(self, node):
+        tag = node.tag
+        if tag == "tag:yaml.org,2002:float":
+            return _exact_number(node.value)
+        try:
+            return self.loader.construct_object(node)
+        except (yaml.constructor.ConstructorError, ValueError) as exc:
+            self._fail("yaml.value", f"cannot read {node.value!r}: {exc}", node)
+            return None
+
+
+_FLOAT_CLEAN = re.compile(r"[_\s]")
+
+
+def _exact_number(text: str):
+    cleaned = _FLOAT_CLEAN.sub("", text)
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return text
+    return value if value.is_finite() else text
+
+
+def plain_style(doc: Document, path: Path) -> bool:
+    """True when the scalar at path was written unquoted (where YAML 1.1 surprises happen)."""
+    node = doc.scalars.get(tuple(path))
+    return node is not None and node.style is None
