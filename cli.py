@@ -22,7 +22,6 @@ import click
 
 from engine.api import Engine, PolicyInvalid, PolicyNotFound, Selection
 from engine.diagnostics import Diagnostic
-from engine.evaluate import ClaimError, Decision
 
 EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_NOT_IN_FORCE, EXIT_UNDECIDED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 64, 70
 HERE = Path(__file__).resolve().parent
@@ -148,13 +147,14 @@ def timeline(ctx, policy_id, fmt):
     for v in versions:
         end = store.until(v)
         row = {"version": v.version, "from": v.effective_from.isoformat(), "to": end.isoformat() if end else None,
-               "issued_on": v.issued_on.isoformat(), "document": v.source["number"], "title": v.source["title"],
-               "digest": v.digest, "file": v.file}
+               "issued_on": v.issued_on.isoformat(), "retroactive": v.issued_on > v.effective_from,
+               "document": v.source["number"], "title": v.source["title"], "digest": v.digest, "file": v.file}
         if fmt == "json":
             _echo_json(row)
         else:
+            late = "  RETROACTIVE (issued after it took effect)" if row["retroactive"] else ""
             click.echo(f"{v.version}  in force {row['from']} .. {row['to'] or 'now'}  issued {row['issued_on']}  "
-                       f"{row['document']}  {v.file}")
+                       f"{row['document']}  {v.file}{late}")
 
 
 @cli.command()
@@ -199,55 +199,182 @@ def _fail_on_store_errors(store) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--summary", is_flag=True, help="JSON: only id, policy, date, eligibility, amount and failed rules.")
 @click.option("--verbose", "-v", is_flag=True, help="Text: also show the facts each rule read.")
+@click.option("--jobs", "-j", type=click.IntRange(0, 256), default=1,
+              help="Worker processes (0: one per core). Output stays in input order.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no closing counts on standard error.")
 @click.pass_context
-def evaluate(ctx, claims, policy, as_of, known_on, fmt, summary, verbose):
-    """Decide CLAIMS (YAML, JSON or JSON Lines files, or - for standard input) under a policy."""
+def evaluate(ctx, claims, policy, as_of, known_on, fmt, summary, verbose, jobs, quiet):
+    """Decide CLAIMS (YAML, JSON or JSON Lines files, or - for standard input) under a policy.
+
+    Every claim gets one result, in input order: a decision, or an error that says what is wrong.
+    """
+    from engine import batch
     from engine.claims import read_claims
-    from engine.explain import explain
+    from engine.progress import progress_bar
 
     engine = _engine(ctx)
     try:
         evaluator = engine.evaluator(policy, Selection(known_on=known_on), explain=not summary)
     except PolicyNotFound as exc:
         _usage(str(exc))
-    counts = {"decided": 0, "eligible": 0, "invalid": 0, "not_in_force": 0, "undecided": 0}
-    stdin = click.get_binary_stream("stdin")
-    first = True
+    jobs = jobs or batch.default_jobs()
+    out = click.get_binary_stream("stdout")
+    raws = read_claims(list(claims), click.get_binary_stream("stdin"), lazy=jobs > 1)
+    show_progress = not quiet and sys.stderr.isatty()
+    total = batch.count_lines(list(claims)) if show_progress else None
     try:
-        for result in evaluator.evaluate_many(read_claims(list(claims), stdin), as_of):
-            _count(counts, result)
-            if fmt == "json":
-                _echo_json(result.to_json(summary=summary))
-            else:
-                if not first:
-                    click.echo()
-                click.echo(explain(result, verbose))
-            first = False
+        with progress_bar(total, enabled=show_progress) as advance:
+            counts = batch.run(evaluator, raws, out.write, as_of, batch.OutputFormat(fmt, summary, verbose), jobs,
+                               advance)
+        out.flush()
     except PolicyInvalid as exc:
         for d in exc.diagnostics:
             click.echo(d.render(), err=True)
         click.echo("the policy has errors; run `policy check`", err=True)
         ctx.exit(EXIT_POLICY)
-    click.echo(", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items()), err=True)
+    if not quiet:
+        click.echo(counts.line(), err=True)
     ctx.exit(_exit_for(counts))
 
 
-def _count(counts: dict, result) -> None:
-    if isinstance(result, Decision):
-        counts["decided"] += 1
-        counts["eligible"] += result.eligible
-    else:
-        counts[result.kind] += 1
-
-
-def _exit_for(counts: dict) -> int:
-    if counts["invalid"]:
+def _exit_for(counts) -> int:
+    if counts.invalid:
         return EXIT_INVALID
-    if counts["undecided"]:
+    if counts.undecided:
         return EXIT_UNDECIDED
-    if counts["not_in_force"]:
+    if counts.not_in_force:
         return EXIT_NOT_IN_FORCE
     return EXIT_OK
+
+
+# -------------------------------------------------------------------------------------------------
+# Auditors
+
+
+def _side(engine: Engine, policy_id: str, text: str, label: str):
+    """`@VERSION` or a date → a fixed linked policy for what-if comparisons."""
+    try:
+        if text.startswith("@"):
+            return engine.scenario(policy_id, version=text[1:])
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            _usage(f"{label} takes a date (YYYY-MM-DD) or @VERSION, not {text!r}")
+        return engine.scenario(policy_id, at=day)
+    except PolicyNotFound as exc:
+        click.echo(f"policy: {exc}", err=True)
+        sys.exit(EXIT_NOT_IN_FORCE if "in force" in str(exc) else EXIT_USAGE)
+    except PolicyInvalid as exc:
+        for d in exc.diagnostics:
+            click.echo(d.render(), err=True)
+        sys.exit(EXIT_POLICY)
+
+
+@cli.command()
+@click.argument("policies", nargs=-1, required=True)
+@click.option("--from", "from_", default=None, help="Compare the versions in force on this date ...")
+@click.option("--to", default=None, help="... with those in force on this date.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def diff(ctx, policies, from_, to, fmt):
+    """Structural difference between two versions: `diff ID@A ID@B` or `diff ID --from DATE --to DATE`.
+
+    Shows dates and source, rules, table cells, definitions, outputs and references that changed, then
+    what changed underneath in the policies it extends or uses.
+    """
+    from engine.diff import diff_linked, render_diff
+
+    engine = _engine(ctx)
+    _fail_on_store_errors(engine.store)
+    if len(policies) == 2 and not (from_ or to):
+        (pa, _, va), (pb, _, vb) = (p.partition("@") for p in policies)
+        if not (va and vb):
+            _usage("give two pinned versions, ID@A ID@B, or one ID with --from and --to")
+        a, b = _side(engine, pa, "@" + va, "ID@A"), _side(engine, pb, "@" + vb, "ID@B")
+    elif len(policies) == 1 and from_ and to:
+        a, b = _side(engine, policies[0], from_, "--from"), _side(engine, policies[0], to, "--to")
+    else:
+        _usage("give two pinned versions, ID@A ID@B, or one ID with --from and --to")
+    result = diff_linked(a, b)
+    if fmt == "json":
+        _echo_json(result)
+    else:
+        click.echo(render_diff(result))
+
+
+@cli.command()
+@click.argument("policy_id")
+@click.argument("claims", nargs=-1, required=True)
+@click.option("--from", "from_", required=True, help="DATE or @VERSION: the policy as it was ...")
+@click.option("--to", required=True, help="DATE or @VERSION: ... against the policy as it is here.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+def impact(ctx, policy_id, claims, from_, to, fmt, quiet):
+    """Decide every claim under two versions and report what changes.
+
+    A DATE stands for the versions in force on that date (the policy and all it refers to); @VERSION pins
+    the policy's own version. Each claim is decided on its own decision date under both.
+    """
+    from engine.batch import count_lines
+    from engine.claims import read_claims
+    from engine.impact import compare, render_impact
+    from engine.progress import progress_bar
+
+    engine = _engine(ctx)
+    _fail_on_store_errors(engine.store)
+    a, b = _side(engine, policy_id, from_, "--from"), _side(engine, policy_id, to, "--to")
+    try:
+        before, after = engine.fixed_evaluator(a), engine.fixed_evaluator(b)
+    except PolicyInvalid as exc:
+        for d in exc.diagnostics:
+            click.echo(d.render(), err=True)
+        ctx.exit(EXIT_POLICY)
+    show = not quiet and sys.stderr.isatty()
+    with progress_bar(count_lines(list(claims)) if show else None, enabled=show) as advance:
+        report = compare(before, after, read_claims(list(claims), click.get_binary_stream("stdin")),
+                         f"{a.version.key}", f"{b.version.key}", advance)
+    if fmt == "json":
+        _echo_json(report.to_json())
+    else:
+        click.echo(render_impact(report))
+
+
+@cli.command()
+@click.argument("decisions", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.argument("claims", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.pass_context
+def verify(ctx, decisions, claims, fmt):
+    """Reproduce recorded DECISIONS (JSON or JSON Lines from `evaluate --format json`) from their CLAIMS.
+
+    Claims are matched to decisions by claim id. Exit 0 when every decision is reproduced, 1 otherwise.
+    """
+    from engine.claims import read_claims
+    from engine.verify import verify as verify_one
+
+    engine = _engine(ctx)
+    _fail_on_store_errors(engine.store)
+    recorded = [r.data for r in read_claims([str(decisions)]) if isinstance(r.data, dict)]
+    by_id = {}
+    for raw in read_claims(list(claims), click.get_binary_stream("stdin")):
+        raw = raw.parsed()
+        if isinstance(raw.data, dict) and "claim_id" in raw.data:
+            by_id[str(raw.data["claim_id"])] = raw
+    failures = 0
+    for record in recorded:
+        claim_id = str(record.get("claim_id"))
+        raw = by_id.get(claim_id)
+        problems = ["no claim with this id among CLAIMS"] if raw is None else verify_one(engine, record, raw)
+        failures += bool(problems)
+        if fmt == "json":
+            _echo_json({"claim_id": claim_id, "reproduced": not problems, "differences": problems})
+        else:
+            click.echo(f"{claim_id}: {'reproduced' if not problems else 'DIFFERS'}")
+            for p in problems:
+                click.echo(f"    {p}")
+    click.echo(f"{len(recorded) - failures} reproduced, {failures} differ", err=True)
+    ctx.exit(EXIT_POLICY if failures else EXIT_OK)
 
 
 @cli.command("test")

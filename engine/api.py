@@ -151,6 +151,29 @@ class Engine:
             program = self._programs[key] = Program(checked, explain)
         return program
 
+    def scenario(self, policy_id: str, at: date | None = None, version: str | None = None,
+                 known_on: date | None = None) -> Linked:
+        """A fixed world for what-if studies: the version in force on `at` (or `version`), with every
+        policy it refers to as in force on `at` (or on that version's first day)."""
+        if version:
+            chosen = self.version_for(policy_id, date.min, Selection(version, known_on, any_date=True))
+            day = at or chosen.effective_from
+        else:
+            if at is None:
+                raise ValueError("a scenario needs a date or a version")
+            chosen = self.version_for(policy_id, at, Selection(known_on=known_on))
+            day = at
+            if chosen is None:
+                raise PolicyNotFound(f"{policy_id} has no version in force on {at}")
+        try:
+            return self.linked(chosen, day, known_on)
+        except LinkError as exc:
+            raise PolicyNotFound(f"{exc} ({day})") from None
+
+    def fixed_evaluator(self, linked: Linked, explain: bool = False) -> "Evaluator":
+        """Decides every claim, on its own decision date, under one fixed linked policy."""
+        return FixedEvaluator(self, linked, explain)
+
     def evaluator(self, policy: str, selection: Selection = Selection(), explain: bool = True) -> "Evaluator":
         pid, version = parse_policy_ref(policy)
         if version:
@@ -200,6 +223,7 @@ class Evaluator:
         return self.evaluate_raw(RawClaim(claim, "<claim>"), as_of)
 
     def evaluate_raw(self, raw: RawClaim, as_of: date | None = None) -> Result:
+        raw = raw.parsed()
         reader = self._reader(self._any_version())
         facts, error = reader.facts(raw)
         if error is not None:
@@ -248,3 +272,12 @@ class Evaluator:
         if len(self._by_day) < 10_000:
             self._by_day[day] = program
         return program
+
+
+class FixedEvaluator(Evaluator):
+    def __init__(self, engine: Engine, linked: Linked, explain: bool):
+        super().__init__(engine, linked.version.id, Selection(linked.version.version, any_date=True), explain)
+        self.program = engine.program(linked, explain)
+
+    def _program_on(self, day: date) -> Program:
+        return self.program

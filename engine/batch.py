@@ -1,0 +1,145 @@
+"""Batches: stream claims through an evaluator, on one process or several, output in input order.
+
+Memory stays flat: claims are read lazily and at most a few chunks per worker are in flight.
+Each result becomes one output record (a JSON line, or a text block) in the order claims came in.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import islice
+from typing import Callable, Iterable, Iterator
+
+import orjson
+
+from .claims import RawClaim
+from .evaluate import ClaimError, Decision
+from .explain import explain
+
+CHUNK = 256  # claims per task sent to a worker: large enough to amortise the hand-over
+
+
+@dataclass
+class Counts:
+    decided: int = 0
+    eligible: int = 0
+    invalid: int = 0
+    not_in_force: int = 0
+    undecided: int = 0
+
+    def add(self, result) -> None:
+        if isinstance(result, Decision):
+            self.decided += 1
+            self.eligible += result.eligible
+        else:
+            setattr(self, result.kind, getattr(self, result.kind) + 1)
+
+    def merge(self, other: "Counts") -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def total(self) -> int:
+        return self.decided + self.invalid + self.not_in_force + self.undecided
+
+    def line(self) -> str:
+        return (f"{self.decided} decided ({self.eligible} eligible), {self.invalid} invalid, "
+                f"{self.not_in_force} with no policy in force, {self.undecided} undecided")
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    kind: str = "json"  # json | text
+    summary: bool = False
+    verbose: bool = False
+
+
+def render(result, fmt: OutputFormat) -> bytes:
+    if fmt.kind == "json":
+        return orjson.dumps(result.to_json(summary=fmt.summary)) + b"\n"
+    return (explain(result, fmt.verbose) + "\n\n").encode("utf-8")
+
+
+def _chunks(raws: Iterable[RawClaim], size: int) -> Iterator[list[RawClaim]]:
+    it = iter(raws)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _decide_chunk(evaluator, chunk: list[RawClaim], as_of: date | None, fmt: OutputFormat) -> tuple[bytes, Counts]:
+    counts = Counts()
+    out = []
+    for raw in chunk:
+        result = evaluator.evaluate_raw(raw, as_of)
+        counts.add(result)
+        out.append(render(result, fmt))
+    return b"".join(out), counts
+
+
+def run(evaluator, raws: Iterable[RawClaim], write: Callable[[bytes], None], as_of: date | None = None,
+        fmt: OutputFormat = OutputFormat(), jobs: int = 1, on_progress: Callable[[int], None] | None = None,
+        ) -> Counts:
+    """Decide every claim, writing each output record in input order. Returns the counts."""
+    counts = Counts()
+    if jobs <= 1:
+        for chunk in _chunks(raws, CHUNK):
+            data, c = _decide_chunk(evaluator, chunk, as_of, fmt)
+            write(data)
+            counts.merge(c)
+            if on_progress:
+                on_progress(c.total)
+        return counts
+    global _worker_state
+    _worker_state = (evaluator, as_of, fmt)  # inherited by forked workers; no re-loading of policies
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    if context.get_start_method() != "fork":  # pragma: no cover - every platform we run on can fork
+        raise RuntimeError("--jobs needs a platform that can fork processes")
+    with context.Pool(jobs) as pool:
+        pending: deque = deque()
+        for chunk in _chunks(raws, CHUNK):
+            pending.append(pool.apply_async(_worker, (chunk,)))
+            while len(pending) > jobs * 4:  # bound what is in flight, so memory stays flat
+                _drain(pending.popleft(), write, counts, on_progress)
+        while pending:
+            _drain(pending.popleft(), write, counts, on_progress)
+    return counts
+
+
+def _drain(async_result, write, counts: Counts, on_progress) -> None:
+    data, c = async_result.get()
+    write(data)
+    counts.merge(c)
+    if on_progress:
+        on_progress(c.total)
+
+
+_worker_state = None
+
+
+def _worker(chunk: list[RawClaim]) -> tuple[bytes, Counts]:
+    evaluator, as_of, fmt = _worker_state
+    return _decide_chunk(evaluator, chunk, as_of, fmt)
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def count_lines(paths: list[str]) -> int | None:
+    """Claims in JSON Lines files, for a progress bar's total; None when unknowable (stdin, YAML)."""
+    total = 0
+    for name in paths:
+        if name == "-" or not name.endswith((".jsonl", ".ndjson")):
+            return None
+        try:
+            with open(name, "rb") as handle:
+                total += sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+        except OSError:
+            return None
+    return total
+
+
+__all__ = ["Counts", "OutputFormat", "run", "render", "default_jobs", "count_lines", "ClaimError"]

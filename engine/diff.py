@@ -1,0 +1,202 @@
+"""Structural differences between two policy versions, and what changed underneath a policy.
+
+Compares meaning, not text: expressions are compared as syntax trees (a re-wrapped line is no
+change), table rows by their key (a cell that changed is one change, old → new).
+"""
+from __future__ import annotations
+
+from .evaluate import plain
+from .linker import Linked
+from .policyfile import PolicyVersion
+from .syntax import to_source
+
+
+def _expr(expression) -> str | None:
+    if expression is None:
+        return None
+    return to_source(expression.tree) if expression.tree is not None else expression.text
+
+
+def _clauses(item) -> str:
+    return ", ".join(item.clauses)
+
+
+def _change(kind: str, section: str, name: str, **fields) -> dict:
+    return {"change": kind, "section": section, "name": name, **{k: plain(v) for k, v in fields.items()}}
+
+
+def _compare_fields(section: str, name: str, old: dict, new: dict, clause: str) -> list[dict]:
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        if old.get(key) != new.get(key):
+            changes.append(_change("changed", section, name, field=key, old=old.get(key), new=new.get(key),
+                                   clause=clause))
+    return changes
+
+
+def _rule_fields(rule) -> dict:
+    return {"when": _expr(rule.when), "require": _expr(rule.require), "clause": _clauses(rule),
+            "message.pass": rule.messages.get("pass"), "message.fail": rule.messages.get("fail"),
+            "message.not_applicable": rule.messages.get("not_applicable"), "overrides": rule.overrides}
+
+
+def _definition_fields(d) -> dict:
+    return {"expr": _expr(d.expr), "params": ", ".join(f"{p.name}: {p.type}" for p in d.params) or None,
+            "clause": _clauses(d), "overrides": d.overrides}
+
+
+def _output_fields(o) -> dict:
+    return {"expr": _expr(o.expr), "when": _expr(o.when), "clause": _clauses(o), "overrides": o.overrides}
+
+
+def _note_fields(n) -> dict:
+    return {"when": _expr(n.when), "text": n.text, "clause": _clauses(n)}
+
+
+def _check_fields(c) -> dict:
+    return {"fact": c.fact, "when": _expr(c.when), "require": _expr(c.require), "message": c.message}
+
+
+def _keyed(section: str, old: dict, new: dict, fields, clause_of) -> list[dict]:
+    changes = []
+    for name in old:
+        if name not in new:
+            changes.append(_change("removed", section, name, old=fields(old[name]), clause=clause_of(old[name])))
+    for name, item in new.items():
+        if name not in old:
+            changes.append(_change("added", section, name, new=fields(item), clause=clause_of(item)))
+        else:
+            changes.extend(_compare_fields(section, name, fields(old[name]), fields(item), clause_of(item)))
+    return changes
+
+
+def _tables(old: dict, new: dict) -> list[dict]:
+    changes = []
+    for name in old:
+        if name not in new:
+            changes.append(_change("removed", "table", name, clause=_clauses(old[name])))
+    for name, table in new.items():
+        if name not in old:
+            changes.append(_change("added", "table", name, clause=_clauses(table), rows=len(table.rows)))
+            continue
+        before = old[name]
+        clause = _clauses(table)
+        old_columns = [f.name for f in before.type.row.fields]
+        new_columns = [f.name for f in table.type.row.fields]
+        if old_columns != new_columns or before.keys != table.keys:
+            changes.append(_change("changed", "table", name, field="columns", old=", ".join(old_columns),
+                                   new=", ".join(new_columns), clause=clause))
+        for key, row in before.rows.items():
+            if key not in table.rows:
+                changes.append(_change("removed", "row", name, key=list(key), old=row, clause=clause))
+        for key, row in table.rows.items():
+            if key not in before.rows:
+                changes.append(_change("added", "row", name, key=list(key), new=row, clause=clause))
+                continue
+            for column in new_columns:
+                if before.rows[key].get(column) != row.get(column):
+                    changes.append(_change("changed", "cell", name, key=list(key), column=column,
+                                           old=before.rows[key].get(column), new=row.get(column), clause=clause))
+    return changes
+
+
+def diff_versions(a: PolicyVersion, b: PolicyVersion) -> dict:
+    """Every difference between two versions, as JSON-ready data."""
+    meta_old = {"effective.from": a.effective_from, "effective.to": a.effective_to, "issued_on": a.issued_on,
+                "review_by": a.review_by, "title": a.title, "source.number": a.source.get("number"),
+                "source.title": a.source.get("title"), "extends": str(a.extends) if a.extends else None,
+                "input.schema": a.input_schema, "exports": ", ".join(a.exports)}
+    meta_new = {"effective.from": b.effective_from, "effective.to": b.effective_to, "issued_on": b.issued_on,
+                "review_by": b.review_by, "title": b.title, "source.number": b.source.get("number"),
+                "source.title": b.source.get("title"), "extends": str(b.extends) if b.extends else None,
+                "input.schema": b.input_schema, "exports": ", ".join(b.exports)}
+    changes = _compare_fields("version", "", meta_old, meta_new, "")
+    uses_old = {k: str(v) for k, v in a.uses.items()}
+    uses_new = {k: str(v) for k, v in b.uses.items()}
+    changes += _compare_fields("uses", "", uses_old, uses_new, "")
+    clause_ids = list(dict.fromkeys(list(a.clauses) + list(b.clauses)))
+    for cid in clause_ids:
+        if a.clauses.get(cid) != b.clauses.get(cid):
+            kind = "added" if cid not in a.clauses else "removed" if cid not in b.clauses else "changed"
+            changes.append(_change(kind, "clause", cid, old=a.clauses.get(cid), new=b.clauses.get(cid), clause=cid))
+    changes += _tables(a.tables, b.tables)
+    changes += _keyed("definition", a.definitions, b.definitions, _definition_fields, _clauses)
+    changes += _keyed("rule", {r.id: r for r in a.rules}, {r.id: r for r in b.rules}, _rule_fields, _clauses)
+    changes += _keyed("output", a.outputs, b.outputs, _output_fields, _clauses)
+    changes += _keyed("note", {n.id: n for n in a.notes}, {n.id: n for n in b.notes}, _note_fields, _clauses)
+    changes += _keyed("input check", {c.id: c for c in a.checks}, {c.id: c for c in b.checks}, _check_fields,
+                      lambda c: "")
+    old_amount = {"amount": _expr(a.decision.expr), "currency": a.decision.currency} if a.decision else {}
+    new_amount = {"amount": _expr(b.decision.expr), "currency": b.decision.currency} if b.decision else {}
+    changes += _compare_fields("decision", "", old_amount, new_amount,
+                               _clauses(b.decision) if b.decision else "")
+    nc_old = {n["clause"] if isinstance(n["clause"], str) else ", ".join(n["clause"]): n["reason"]
+              for n in a.not_computable}
+    nc_new = {n["clause"] if isinstance(n["clause"], str) else ", ".join(n["clause"]): n["reason"]
+              for n in b.not_computable}
+    changes += _compare_fields("not computable", "", nc_old, nc_new, "")
+    return {"id": b.id, "from": {"version": a.version, "digest": a.digest},
+            "to": {"version": b.version, "digest": b.digest}, "changes": changes}
+
+
+def diff_linked(a: Linked, b: Linked) -> dict:
+    """The policy's own changes, then every referenced policy whose version differs underneath it."""
+    result = diff_versions(a.version, b.version)
+    before = {v.id: v for v in a.versions if v is not a.version}
+    after = {v.id: v for v in b.versions if v is not b.version}
+    underneath = []
+    for pid in sorted(set(before) | set(after)):
+        old, new = before.get(pid), after.get(pid)
+        if old is None or new is None:
+            underneath.append({"id": pid, "from": {"version": old.version} if old else None,
+                               "to": {"version": new.version} if new else None, "changes": [
+                                   _change("added" if old is None else "removed", "reference", pid)]})
+        elif old.key != new.key or old.digest != new.digest:
+            underneath.append(diff_versions(old, new))
+    result["underneath"] = underneath
+    return result
+
+
+# -------------------------------------------------------------------------------------------------
+# For people
+
+
+def _show(value) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "(" + ", ".join(_show(v) for v in value) + ")"
+    return str(value)
+
+
+def _line(c: dict) -> str:
+    clause = f" [{c['clause']}]" if c.get("clause") else ""
+    section, name = c["section"], c["name"]
+    if section == "cell":
+        return f"table {name} row {_show(c['key'])} {c['column']}: {_show(c['old'])} → {_show(c['new'])}{clause}"
+    if section == "row":
+        row = c.get("new") if c["change"] == "added" else c.get("old")
+        return f"table {name} row {_show(c['key'])} {c['change']}: {_show(row)}{clause}"
+    label = f"{section} {name}".strip()
+    if c["change"] == "changed":
+        field = f" {c['field']}" if c.get("field") else ""
+        return f"{label}{field}: {_show(c.get('old'))} → {_show(c.get('new'))}{clause}"
+    detail = c.get("new") if c["change"] == "added" else c.get("old")
+    if isinstance(detail, dict):
+        detail = "; ".join(f"{k}: {v}" for k, v in detail.items() if v not in (None, False, ""))
+    return f"{label} {c['change']}{': ' + str(detail) if detail else ''}{clause}"
+
+
+def render_diff(result: dict) -> str:
+    head = f"{result['id']}: {result['from']['version']} → {result['to']['version']}"
+    lines = [head]
+    changes = result["changes"]
+    lines += [f"  {_line(c)}" for c in changes] or ["  no changes in the policy's own file"]
+    for sub in result.get("underneath", []):
+        old = sub["from"]["version"] if sub.get("from") else "(none)"
+        new = sub["to"]["version"] if sub.get("to") else "(none)"
+        lines.append(f"underneath: {sub['id']}: {old} → {new}")
+        lines += [f"  {_line(c)}" for c in sub["changes"]] or ["  same content (digest differs only in form)"]
+    return "\n".join(lines)

@@ -1,0 +1,132 @@
+"""What a change of policy would do to a population of claims: every claim decided under both."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Callable, Iterable
+
+from .claims import RawClaim
+from .evaluate import Decision, plain
+
+
+@dataclass
+class ImpactReport:
+    before: str
+    after: str
+    claims: int = 0
+    decided_both: int = 0
+    changed: int = 0
+    became_eligible: int = 0
+    became_ineligible: int = 0
+    amount_up: int = 0
+    amount_down: int = 0
+    undecided_before: int = 0
+    undecided_after: int = 0
+    total_before: Decimal = Decimal(0)
+    total_after: Decimal = Decimal(0)
+    rules: dict = field(default_factory=dict)  # rule id -> {"pass_to_fail": n, "fail_to_pass": n, ...}
+    changed_claims: list = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "before": self.before, "after": self.after, "claims": self.claims, "decided_both": self.decided_both,
+            "changed": self.changed,
+            "direction": {"became_eligible": self.became_eligible, "became_ineligible": self.became_ineligible,
+                          "amount_up": self.amount_up, "amount_down": self.amount_down},
+            "undecided": {"before": self.undecided_before, "after": self.undecided_after},
+            "total_amount": {"before": plain(self.total_before), "after": plain(self.total_after),
+                             "difference": plain(self.total_after - self.total_before)},
+            "rules": self.rules,
+            "changed_claims": self.changed_claims,
+        }
+
+
+def _outcomes(decision: Decision) -> dict:
+    return {r.id: r.outcome for r in decision.rules}
+
+
+def compare(before_eval, after_eval, raws: Iterable[RawClaim], before: str, after: str,
+            on_progress: Callable[[int], None] | None = None) -> ImpactReport:
+    report = ImpactReport(before, after)
+    for raw in raws:
+        raw = raw.parsed()
+        a = before_eval.evaluate_raw(raw)
+        b = after_eval.evaluate_raw(raw)
+        report.claims += 1
+        if on_progress:
+            on_progress(1)
+        a_ok, b_ok = isinstance(a, Decision), isinstance(b, Decision)
+        report.undecided_before += not a_ok
+        report.undecided_after += not b_ok
+        if a_ok:
+            report.total_before += a.amount
+        if b_ok:
+            report.total_after += b.amount
+        if not (a_ok and b_ok):
+            if a_ok != b_ok or (not a_ok and a.code != b.code):
+                report.changed += 1
+                report.changed_claims.append({
+                    "claim_id": (a if a_ok else b).claim_id if (a_ok or b_ok) else a.claim_id,
+                    "before": _status(a), "after": _status(b)})
+            continue
+        report.decided_both += 1
+        if a.eligible == b.eligible and a.amount == b.amount:
+            continue
+        report.changed += 1
+        if b.eligible and not a.eligible:
+            report.became_eligible += 1
+        elif a.eligible and not b.eligible:
+            report.became_ineligible += 1
+        elif b.amount > a.amount:
+            report.amount_up += 1
+        else:
+            report.amount_down += 1
+        old, new = _outcomes(a), _outcomes(b)
+        flipped = []
+        for rule_id in sorted(set(old) | set(new)):
+            o, n = old.get(rule_id, "absent"), new.get(rule_id, "absent")
+            if o != n:
+                flipped.append(rule_id)
+                counts = report.rules.setdefault(rule_id, {})
+                key = f"{o}_to_{n}"
+                counts[key] = counts.get(key, 0) + 1
+        report.changed_claims.append({
+            "claim_id": b.claim_id, "before": _status(a), "after": _status(b),
+            "amount_difference": plain(b.amount - a.amount), "rules_changed": flipped})
+    return report
+
+
+def _status(result) -> dict:
+    if isinstance(result, Decision):
+        return {"eligible": result.eligible, "amount": plain(result.amount), "failed_rules": result.failed_rules,
+                "version": result.policy.version}
+    return {"error": result.code, "message": result.message}
+
+
+def render_impact(report: ImpactReport, limit: int = 50) -> str:
+    r = report
+    lines = [f"Impact: {r.before} → {r.after} over {r.claims} claims",
+             f"  decisions changed: {r.changed}"
+             f" (became eligible {r.became_eligible}, became ineligible {r.became_ineligible},"
+             f" amount up {r.amount_up}, amount down {r.amount_down})",
+             f"  total amount: {plain(r.total_before)} → {plain(r.total_after)}"
+             f" (difference {plain(r.total_after - r.total_before)})",
+             f"  not decided: {r.undecided_before} before, {r.undecided_after} after"]
+    if r.rules:
+        lines.append("  rules behind the changes:")
+        for rule_id, counts in sorted(r.rules.items()):
+            lines.append(f"    {rule_id}: " + ", ".join(f"{k.replace('_to_', ' → ')} {v}" for k, v in sorted(counts.items())))
+    if r.changed_claims:
+        lines.append("  changed claims:")
+        for c in r.changed_claims[:limit]:
+            lines.append(f"    {c['claim_id']}: {_brief(c['before'])} → {_brief(c['after'])}"
+                         + (f" (rules: {', '.join(c['rules_changed'])})" if c.get("rules_changed") else ""))
+        if len(r.changed_claims) > limit:
+            lines.append(f"    … and {len(r.changed_claims) - limit} more (use --format json for all)")
+    return "\n".join(lines)
+
+
+def _brief(status: dict) -> str:
+    if "error" in status:
+        return f"not decided ({status['error']})"
+    return f"{'eligible ' + status['amount'] if status['eligible'] else 'not eligible'}"

@@ -1,0 +1,37 @@
+"""A progress bar on standard error for long batches: claims done, claims per second, time left.
+
+Shown only when standard error is a terminal and the caller did not ask for quiet.
+"""
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, \
+    TimeElapsedColumn, TimeRemainingColumn
+from rich.text import Text
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} claims/s" if speed else "… claims/s")
+
+
+@contextmanager
+def progress_bar(total: int | None, label: str = "claims", enabled: bool | None = None):
+    """Yields a function advance(n); a no-op when the bar is not shown."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        yield lambda n: None
+        return
+    columns = [SpinnerColumn(), TextColumn(label)]
+    if total:
+        columns += [BarColumn(), MofNCompleteColumn(), _RateColumn(), TimeRemainingColumn()]
+    else:
+        columns += [TextColumn("{task.completed:,}"), _RateColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
