@@ -218,8 +218,8 @@ def evaluate(ctx, claims, policy, as_of, known_on, fmt, summary, verbose, jobs, 
     except PolicyNotFound as exc:
         _usage(str(exc))
     jobs = jobs or batch.default_jobs()
-    out = click.get_binary_stream("stdout")
-    raws = read_claims(list(claims), click.get_binary_stream("stdin"), lazy=jobs > 1)
+    out = sys.stdout.buffer
+    raws = read_claims(list(claims), sys.stdin.buffer, lazy=jobs > 1)
     show_progress = not quiet and sys.stderr.isatty()
     total = batch.count_lines(list(claims)) if show_progress else None
     try:
@@ -332,7 +332,7 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet):
         ctx.exit(EXIT_POLICY)
     show = not quiet and sys.stderr.isatty()
     with progress_bar(count_lines(list(claims)) if show else None, enabled=show) as advance:
-        report = compare(before, after, read_claims(list(claims), click.get_binary_stream("stdin")),
+        report = compare(before, after, read_claims(list(claims), sys.stdin.buffer),
                          f"{a.version.key}", f"{b.version.key}", advance)
     if fmt == "json":
         _echo_json(report.to_json())
@@ -357,7 +357,7 @@ def verify(ctx, decisions, claims, fmt):
     _fail_on_store_errors(engine.store)
     recorded = [r.data for r in read_claims([str(decisions)]) if isinstance(r.data, dict)]
     by_id = {}
-    for raw in read_claims(list(claims), click.get_binary_stream("stdin")):
+    for raw in read_claims(list(claims), sys.stdin.buffer):
         raw = raw.parsed()
         if isinstance(raw.data, dict) and "claim_id" in raw.data:
             by_id[str(raw.data["claim_id"])] = raw
@@ -415,8 +415,13 @@ def _usage(message: str):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from engine.limits import LIMITS_ERROR
+
+    if LIMITS_ERROR:
+        click.echo(f"policy: {LIMITS_ERROR}", err=True)
+        return EXIT_USAGE
     try:
-        cli.main(args=argv, prog_name="policy", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="policy", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.UsageError as exc:
@@ -440,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         click.echo(f"policy: internal error: {type(exc).__name__}: {exc} (set POLICY_DEBUG=1 for details)", err=True)
         return EXIT_INTERNAL
-    return EXIT_OK
+    return code if isinstance(code, int) else EXIT_OK
 
 
 if __name__ == "__main__":

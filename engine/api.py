@@ -114,9 +114,15 @@ class Engine:
 
     # -- resolving ----------------------------------------------------------------------------------
 
+    def _unknown(self, policy_id: str) -> PolicyNotFound:
+        broken = sorted({d.location.file for d in self.store.diagnostics if d.severity == "error"})
+        extra = f"; {len(broken)} policy file(s) could not be read ({', '.join(broken[:3])}): run `policy check`" \
+            if broken else ""
+        return PolicyNotFound(f"no policy {policy_id!r}; known: {', '.join(self.store.ids()) or 'none'}{extra}")
+
     def version_for(self, policy_id: str, day: date, selection: Selection = Selection()) -> PolicyVersion | None:
         if not self.store.by_id.get(policy_id):
-            raise PolicyNotFound(f"no policy {policy_id!r}; known: {', '.join(self.store.ids()) or 'none'}")
+            raise self._unknown(policy_id)
         if selection.version:
             version = self.store.get(policy_id, selection.version)
             if version is None:
@@ -179,7 +185,7 @@ class Engine:
         if version:
             selection = Selection(version, selection.known_on, selection.any_date)
         if not self.store.by_id.get(pid):
-            raise PolicyNotFound(f"no policy {pid!r}; known: {', '.join(self.store.ids()) or 'none'}")
+            raise self._unknown(pid)
         if selection.version:
             self.version_for(pid, date.min, selection)  # fail now for an unknown version
         return Evaluator(self, pid, selection, explain)

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 from .builtins import BUILTINS, DECISION_DATE
 from .diagnostics import Diagnostic
+from .limits import LIMITS
 from .linker import Linked
 from .policyfile import Definition, Expression, Table
-from .syntax import Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary
+from .syntax import Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary, children
 from .types import (BOOL, DATE, DECIMAL, ERROR, INT, NEVER, NULL, STRING, Field, FunctionType, ListOf, Namespace,
                     Record, TableType, Type, fits, is_numeric, join)
 
@@ -37,6 +38,7 @@ class Checked:
     definition_types: dict = field(default_factory=dict)  # name -> Type
     reads_facts: dict = field(default_factory=dict)  # definition name -> bool
     aliases: dict = field(default_factory=dict)  # alias -> Checked
+    definition_costs: dict = field(default_factory=dict)  # name -> worst-case steps
     diagnostics: list = field(default_factory=list)
 
     @property
@@ -161,9 +163,70 @@ class _Checker:
         saved = self.expression
         self.expression = expression
         try:
-            return self.infer(expression.tree)
+            t = self.infer(expression.tree)
+            steps = self.cost(expression.tree)
+            if steps > LIMITS.evaluation_cost:
+                self.error("cost.too_high", f"this expression may take up to {steps:,} steps for one claim, over the "
+                           f"limit of {LIMITS.evaluation_cost:,}", expression.tree,
+                           hint="a comprehension inside a comprehension multiplies; give the lists a maxItems in the "
+                                "input schema, or restructure")
+            return t
         finally:
             self.expression = saved
+
+    # -- cost: a worst-case count of steps, so that no expression can run away on a large claim -----
+
+    def bound(self, node: Expr) -> int:
+        t = self.result.types.get(id(node))
+        if isinstance(node, ListLit):
+            return len(node.items)
+        if isinstance(t, ListOf) and t.bound is not None:
+            return t.bound
+        return LIMITS.list_items_assumed
+
+    def cost(self, node: Expr) -> int:
+        own = 1
+        if isinstance(node, Comprehension):
+            return own + self.cost(node.source) + self.bound(node.source) * (1 + self.cost(node.body))
+        if isinstance(node, Name):
+            r = self.result.resolved.get(id(node))
+            if r is not None and r.kind == "definition":
+                return own + self._definition_cost(r)
+            return own
+        if isinstance(node, Attr):
+            r = self.result.resolved.get(id(node))
+            if r is not None and r.kind == "definition":
+                return own + self._definition_cost(r)
+        if isinstance(node, Call):
+            r = self.result.resolved.get(id(node))
+            extra = 0
+            if r is not None and r.kind == "function":
+                extra = self._definition_cost(r)
+            elif r is not None and r.kind == "builtin" and node.args and isinstance(
+                    self.result.types.get(id(node.args[0])), ListOf):
+                extra = self.bound(node.args[0])
+            return own + extra + sum(self.cost(a) for a in node.args)
+        if isinstance(node, Binary) and node.op in ("in", "not in"):
+            r = self.result.resolved.get(id(node))
+            if r is not None and r.kind == "list_member":
+                own += self.bound(node.right)
+        return own + sum(self.cost(c) for c in children(node))
+
+    def _definition_cost(self, r: Resolved) -> int:
+        name = r.target.name
+        if r.linked is not self.linked:
+            for alias, target in self.linked.aliases.items():
+                if target is r.linked:
+                    return self.result.aliases[alias].definition_costs.get(name, 1)
+            return 1
+        known = self.result.definition_costs.get(name)
+        if known is not None:
+            return known
+        self.result.definition_costs[name] = 1  # a cycle (already reported) costs nothing more
+        tree = self.linked.definitions[name].expr.tree
+        steps = self.cost(tree) if tree is not None else 1
+        self.result.definition_costs[name] = steps
+        return steps
 
     # -- definitions ------------------------------------------------------------------------------
 

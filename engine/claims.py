@@ -19,10 +19,11 @@ from . import schemacheck
 from .diagnostics import DiagnosticError
 from .evaluate import ClaimError
 from .types import DATE, DECIMAL, ListOf, Record, Type
+from .limits import LIMITS
 from .yamlsource import ReadLimits, read_yaml
 
-CLAIM_LIMITS = ReadLimits(max_bytes=64 * 1024 * 1024, max_nodes=2_000_000, max_depth=32)
-MAX_LINE_BYTES = 1024 * 1024  # one JSON Lines claim
+CLAIM_LIMITS = ReadLimits(LIMITS.claim_file_bytes, LIMITS.claim_nodes, LIMITS.claim_depth)
+MAX_LINE_BYTES = LIMITS.claim_line_bytes
 
 
 @dataclass

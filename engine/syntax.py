@@ -18,6 +18,7 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from .diagnostics import Diagnostic, DiagnosticError, Location
+from .limits import LIMITS
 
 # ---------------------------------------------------------------------------------------------
 # Limits. Expressions come from many officers; these bound what parsing and checking may cost.
@@ -25,10 +26,10 @@ from .diagnostics import Diagnostic, DiagnosticError, Location
 
 @dataclass(frozen=True)
 class LanguageLimits:
-    max_length: int = 20_000  # characters in one expression
-    max_depth: int = 64  # nesting of operators and brackets
-    max_nodes: int = 4_000  # syntax-tree nodes in one expression
-    max_digits: int = 40  # digits in one numeric literal
+    max_length: int = LIMITS.expression_length
+    max_depth: int = LIMITS.expression_depth
+    max_nodes: int = LIMITS.expression_nodes
+    max_digits: int = LIMITS.number_digits
 
 
 DEFAULT_LIMITS = LanguageLimits()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class Type:
@@ -31,6 +31,7 @@ ERROR = Prim("error")  # the type of something already reported; fits anywhere s
 @dataclass(frozen=True)
 class ListOf(Type):
     item: Type
+    bound: int | None = field(default=None, compare=False)  # most items it can hold, where known
 
     def __str__(self) -> str:
         return f"list<{self.item}>"
@@ -219,7 +220,8 @@ class _SchemaReader:
             items = node.get("items")
             if not isinstance(items, dict):
                 raise SchemaTypeError(path, "a list must declare the schema of its items")
-            return ListOf(self.read(items, f"{path}/items", name))
+            bound = node.get("maxItems")
+            return ListOf(self.read(items, f"{path}/items", name), bound if isinstance(bound, int) else None)
         if kind == "string":
             return DATE if node.get("format") == "date" else STRING
         if kind == "integer":

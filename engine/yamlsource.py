@@ -15,15 +15,16 @@ from typing import Any
 import yaml
 
 from .diagnostics import Diagnostic, DiagnosticError, Location
+from .limits import LIMITS
 
 
 @dataclass(frozen=True)
 class ReadLimits:
     """Bounds on what one file may cost to read. Documented in docs/security.md."""
 
-    max_bytes: int = 4 * 1024 * 1024
-    max_nodes: int = 200_000  # counts every node visited, so aliases are paid for each time they expand
-    max_depth: int = 64
+    max_bytes: int = LIMITS.policy_file_bytes
+    max_nodes: int = LIMITS.policy_nodes  # counts every node visited, so aliases are paid each time they expand
+    max_depth: int = LIMITS.policy_depth
 
 
 DEFAULT_LIMITS = ReadLimits()

@@ -1,0 +1,211 @@
+"""`policy evaluate` as developers use it: formats, exit codes, batches, the decision schema."""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+import cli
+from engine.api import Engine
+from engine.schemacheck import make_validator
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY = "jinhua/digital-engineer-subsidy"
+EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.yaml"))
+
+
+def run(capsys, *args, stdin: bytes | None = None, monkeypatch=None):
+    if stdin is not None:
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    code = cli.main(["--policies", str(ROOT / "policies"), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def example_claim() -> dict:
+    data = yaml.safe_load((ROOT / "examples" / "eligible-blockchain-junior.yaml").read_text(encoding="utf-8"))
+    return json.loads(json.dumps(data, default=str))
+
+
+def write_jsonl(path: Path, claims: list) -> Path:
+    path.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" if not isinstance(c, str) else c + "\n"
+                            for c in claims), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def decision_validator():
+    return make_validator(json.loads((ROOT / "schemas" / "decision.schema.json").read_text(encoding="utf-8")))
+
+
+def test_examples_decide_and_follow_the_decision_schema(capsys, decision_validator):
+    code, out, err = run(capsys, "evaluate", *EXAMPLES, "--policy", POLICY, "--format", "json")
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == len(EXAMPLES)
+    for line in lines:
+        assert not list(decision_validator.iter_errors(line)), line
+        assert set(line["outputs"]) == {"deadline", "required_materials", "title_recognition",
+                                        "continuing_education_hours", "where_to_claim"}
+        assert all(r["outcome"] in ("pass", "fail", "not_applicable") and r["clause"] for r in line["rules"])
+        assert line["amount"] == "0" or line["eligible"]
+    assert "decided" in err
+
+
+def test_eligible_example_amount_comes_from_the_provincial_table(capsys):
+    code, out, _ = run(capsys, "evaluate", str(ROOT / "examples" / "eligible-blockchain-junior.yaml"),
+                       "--policy", POLICY, "--format", "json")
+    decision = json.loads(out)
+    assert code == 0 and decision["eligible"] is True
+    assert decision["amount"] == "2200" and decision["currency"] == "CNY"
+    roles = {r["id"]: r["role"] for r in decision["references"]}
+    assert roles == {"zhejiang/digital-engineer": "extends", "china/retirement-age": "uses"}
+    hours = next(r for r in decision["rules"] if r["id"] == "hours_completed")
+    assert hours["reads"]["training.hours"] == 80 and hours["source"] == "zhejiang/digital-engineer@2023-09-16"
+
+
+def test_summary_has_only_the_summary_fields(capsys, decision_validator):
+    code, out, _ = run(capsys, "evaluate", *EXAMPLES, "--policy", POLICY, "--format", "json", "--summary")
+    assert code == 0
+    for line in map(json.loads, out.splitlines()):
+        assert set(line) == {"claim_id", "policy", "decision_date", "eligible", "amount", "currency", "failed_rules"}
+        assert not list(decision_validator.iter_errors(line))
+
+
+def test_text_explains_every_reason_why_not(capsys):
+    code, out, _ = run(capsys, "evaluate", str(ROOT / "examples" / "late-and-wrong-institution.yaml"),
+                       "--policy", POLICY)
+    assert code == 0
+    assert "NOT ELIGIBLE: 2 conditions not met" in out
+    assert "[附件1, 二.(一)]" in out and "[四]" in out
+    assert "超过专业技术等级证书核发之日起12个月" in out
+
+
+def test_invalid_claim_names_the_fact_and_exits_2(capsys, tmp_path, decision_validator):
+    bad = example_claim()
+    bad["applicant"]["birth_date"] = "1990-02-30"
+    path = write_jsonl(tmp_path / "bad.jsonl", [bad])
+    code, out, err = run(capsys, "evaluate", str(path), "--policy", POLICY, "--format", "json")
+    assert code == 2
+    line = json.loads(out)
+    assert line["error"]["code"] == "claim.invalid"
+    assert line["error"]["path"] == "applicant.birth_date"
+    assert "calendar date" in line["error"]["message"]
+    assert line["error"]["location"].endswith("bad.jsonl:1")
+    assert not list(decision_validator.iter_errors(line))
+
+
+def test_id_number_is_checked_against_gb11643(capsys, tmp_path):
+    bad = example_claim()
+    bad["applicant"]["id_number"] = "330702199003070012"  # wrong check character
+    code, out, _ = run(capsys, "evaluate", str(write_jsonl(tmp_path / "c.jsonl", [bad])), "--policy", POLICY,
+                       "--format", "json")
+    assert code == 2
+    error = json.loads(out)["error"]
+    assert error["path"] == "applicant.id_number" and "GB 11643" in error["message"]
+
+
+def test_no_version_in_force_is_not_ineligible(capsys, tmp_path):
+    early = example_claim()
+    early["applied_on"] = "2024-04-30"
+    code, out, _ = run(capsys, "evaluate", str(write_jsonl(tmp_path / "c.jsonl", [early])), "--policy", POLICY,
+                       "--format", "json")
+    assert code == 3
+    error = json.loads(out)["error"]
+    assert error["code"] == "policy.not_in_force"
+    assert POLICY in error["message"] and "2024-04-30" in error["message"]
+    assert "2024-05-01" in error["message"]  # the nearest version
+
+
+def test_a_bad_claim_in_a_batch_keeps_its_place(capsys, tmp_path):
+    good = example_claim()
+    claims = [dict(good, claim_id="A"), "{not json", dict(good, claim_id="C"), dict(good, claim_id="D", applied_on="2020-01-01")]
+    code, out, _ = run(capsys, "evaluate", str(write_jsonl(tmp_path / "b.jsonl", claims)), "--policy", POLICY,
+                       "--format", "json", "--summary")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == 4
+    assert [line.get("claim_id") for line in lines] == ["A", None, "C", "D"]
+    assert lines[1]["error"]["code"] == "claim.json" and lines[1]["error"]["location"].endswith(":2")
+    assert lines[3]["error"]["code"] == "policy.not_in_force"
+    assert code == 2  # invalid outranks not-in-force
+
+
+def test_standard_input_and_as_of(capsys, monkeypatch):
+    claim = example_claim()
+    data = (json.dumps(claim) + "\n").encode()
+    code, out, _ = run(capsys, "evaluate", "-", "--policy", POLICY, "--format", "json", "--as-of", "2025-04-02",
+                       stdin=data, monkeypatch=monkeypatch)
+    decision = json.loads(out)
+    assert decision["decision_date"] == "2025-04-02"
+    assert "within_deadline" in [r["id"] for r in decision["rules"] if r["outcome"] == "fail"]
+    assert code == 0
+
+
+def test_pinned_version_outside_its_range_is_not_in_force(capsys, tmp_path):
+    early = example_claim()
+    early["applied_on"] = "2024-01-10"
+    code, out, _ = run(capsys, "evaluate", str(write_jsonl(tmp_path / "c.jsonl", [early])),
+                       "--policy", POLICY + "@2024-05-01", "--format", "json")
+    assert code == 3 and "not in force on 2024-01-10" in json.loads(out)["error"]["message"]
+
+
+def test_unknown_policy_and_bad_dates_are_usage_errors(capsys):
+    code, _, err = run(capsys, "evaluate", EXAMPLES[0], "--policy", "nowhere/nothing")
+    assert code == 64 and "no policy 'nowhere/nothing'" in err
+    code, _, err = run(capsys, "evaluate", EXAMPLES[0], "--policy", POLICY, "--as-of", "2023-02-29")
+    assert code == 64 and "not a calendar date" in err
+    code, _, err = run(capsys, "evaluate", EXAMPLES[0], "--policy", POLICY + "@1999")
+    assert code == 64 and "no version '1999'" in err
+
+
+UNDECIDABLE_POLICY = """
+policy: test/undecidable
+version: "1"
+title: a rule that reads an optional fact without a default
+effective: {from: 2024-01-01}
+issued_on: 2024-01-01
+source: {number: T-1, title: test, issuers: [test], clauses: {a: text}}
+input: {schema: training-claim.schema.json}
+rules:
+  - id: insured_here
+    clause: a
+    require: applicant.social_insurance.status == "paying"
+    message: {pass: "insured", fail: "not insured"}
+"""
+
+
+def test_a_missing_optional_fact_is_an_explicit_error_not_a_silent_false(capsys, tmp_path):
+    (tmp_path / "policies" / "test").mkdir(parents=True)
+    (tmp_path / "policies" / "test" / "1.yaml").write_text(UNDECIDABLE_POLICY, encoding="utf-8")
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "training-claim.schema.json").write_bytes(
+        (ROOT / "schemas" / "training-claim.schema.json").read_bytes())
+    claim = example_claim()
+    del claim["applicant"]["social_insurance"]
+    path = write_jsonl(tmp_path / "c.jsonl", [claim])
+    code = cli.main(["--policies", str(tmp_path / "policies"), "evaluate", str(path), "--policy", "test/undecidable",
+                     "--format", "json"])
+    out = capsys.readouterr().out
+    error = json.loads(out)["error"]
+    assert code == 4
+    assert error["code"] == "evaluation.rule"
+    assert "insured_here" in error["message"] and "applicant.social_insurance" in error["message"]
+
+
+def test_python_api_decides_many_with_one_compilation():
+    engine = Engine.load(ROOT / "policies")
+    evaluator = engine.evaluator(POLICY, explain=False)
+    claim = example_claim()
+    first = evaluator.evaluate(claim)
+    again = evaluator.evaluate(claim)
+    assert first.eligible and again.eligible and first.amount == again.amount
+    assert len(engine._programs) == 1
+    assert first.to_json() == again.to_json()
+
+
+def test_json_output_is_byte_identical_run_after_run(capsys):
+    outputs = {run(capsys, "evaluate", *EXAMPLES, "--policy", POLICY, "--format", "json")[1] for _ in range(2)}
+    assert len(outputs) == 1
