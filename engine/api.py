@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from .builtins import add_days
 from .checker import Checked, check, coverage
 from .claims import ClaimReader, RawClaim
 from .diagnostics import Diagnostic, sorted_diagnostics
@@ -80,16 +81,17 @@ class Engine:
         days = {version.effective_from}
         for versions in self.store.by_id.values():
             for v in versions:
-                if version.effective_from < v.effective_from <= last:
-                    days.add(v.effective_from)
+                # every day on which what this version refers to may change: a version begins or ends
+                for day in (v.effective_from, add_days(v.effective_to, 1) if v.effective_to else None):
+                    if day and version.effective_from < day <= last:
+                        days.add(day)
         seen = set()
         for day in sorted(days):
             diagnostics: list[Diagnostic] = []
             try:
                 linked = link(self.store, version, self._picker(day, None), diagnostics)
             except LinkError as exc:
-                where = f" on {day}" if exc.code == "reference.not_in_force" else ""
-                found.append(Diagnostic(exc.code, f"{exc}{where}", exc.ref.location))
+                found.append(Diagnostic(exc.code, str(exc).replace("that date", str(day)), exc.ref.location))
                 continue
             found.extend(diagnostics)
             if linked.key in seen or diagnostics:

@@ -7,6 +7,7 @@ corresponding day, or on the last day of a month that has no such day. Resident 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Callable
@@ -86,23 +87,39 @@ def make_date(year: int, month: int, day: int) -> date:
 # Resident identity numbers (GB 11643-1999)
 
 
-def resident_id_valid(number: str) -> bool:
-    return ric.is_valid(number)
-
-
-def _validated_id(number: str) -> str:
+@lru_cache(maxsize=4096)
+def _resident_id(number: str) -> tuple:
+    """(problem or None, birth date, sex) of a GB 11643 number; remembered, as a claim asks several times."""
+    if len(number) != 18 or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+        return "it must be 17 digits and a check character (0-9 or X)", None, None
     try:
-        return ric.validate(number)
-    except Exception as exc:  # stdnum raises its own ValidationError subclasses
-        raise EvaluationFault(f"{number!r} is not a valid resident identity number: {exc}") from None
+        birth = ric.get_birth_date(number)
+    except Exception:
+        return "its birth-date digits are not a calendar date", None, None
+    if ric.calc_check_digit(number) != number[-1]:  # stdnum takes the number with its check character
+        return "its check character is wrong", None, None
+    # The region digits are not checked against today's GB/T 2260 list: a number keeps the code of the
+    # county that issued it, and codes are created and retired over the years.
+    return None, birth, "male" if int(number[16]) % 2 else "female"
+
+
+def resident_id_valid(number: str) -> bool:
+    return _resident_id(number)[0] is None
+
+
+def _validated_id(number: str) -> tuple:
+    problem, birth, sex = _resident_id(number)
+    if problem:
+        raise EvaluationFault(f"{number!r} is not a valid resident identity number: {problem}")
+    return birth, sex
 
 
 def resident_id_birth_date(number: str) -> date:
-    return ric.get_birth_date(_validated_id(number))
+    return _validated_id(number)[0]
 
 
 def resident_id_sex(number: str) -> str:
-    return "male" if int(_validated_id(number)[16]) % 2 else "female"
+    return _validated_id(number)[1]
 
 
 # -------------------------------------------------------------------------------------------------

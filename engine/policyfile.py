@@ -216,6 +216,7 @@ class _Reader:
 
     def error(self, code: str, message: str, path, clause=None, hint=None, severity="error"):
         loc = self.doc.location(path)
+        clause = clause or self._clause_at(tuple(path))
         self.diagnostics.append(Diagnostic(code, message, loc, clause=clause, severity=severity,
                                            source_line=self.doc.line_text(loc.line), hint=hint))
 
@@ -224,8 +225,8 @@ class _Reader:
         if not isinstance(value, dict):
             self.error("schema.type", "a policy file must be a mapping of keys such as policy, version, rules", ())
             return None, self.diagnostics
-        for path, message in schemacheck.validate(_policy_validator(), value):
-            self.error("schema.invalid", message, path, hint=self._yaml_hint(path))
+        for path, message, wanted in schemacheck.validate_typed(_policy_validator(), value):
+            self.error("schema.invalid", message, path, hint=self._yaml_hint(path) if "string" in wanted else None)
         if self.diagnostics:
             return None, self.diagnostics
         return self._build(value), self.diagnostics
@@ -261,7 +262,11 @@ class _Reader:
             item = _at(self.doc.value, path[:cut])
             if isinstance(item, dict) and "clause" in item:
                 clause = item["clause"]
-                return clause if isinstance(clause, str) else ", ".join(clause)
+                if isinstance(clause, str):
+                    return clause
+                if isinstance(clause, list) and all(isinstance(c, str) for c in clause):
+                    return ", ".join(clause)
+                return None
         return None
 
     def clauses(self, value, path) -> tuple:
@@ -439,7 +444,7 @@ class _Reader:
             except ValueError:
                 pass
         self.error("table.cell_type", f"column {column!r} holds {ctype}, found {schemacheck.describe_value(value)}",
-                   path, hint=self._yaml_hint(path))
+                   path, hint=self._yaml_hint(path) if ctype in (STRING, DATE) else None)
         return _BAD
 
 

@@ -110,17 +110,27 @@ def describe_error(error: jsonschema.ValidationError) -> tuple[list, str]:
     if v in ("minItems", "maxItems", "minLength", "maxLength", "minProperties"):
         return path, error.message
     if v in ("oneOf", "anyOf"):
-        best = jsonschema.exceptions.best_match(error.context) if error.context else None
-        if best is not None and list(best.absolute_path) != path:
+        # Skip the branches that want another kind of value altogether: a mapping written where a string
+        # or a mapping is accepted should be told what is wrong with the mapping.
+        relevant = [e for e in error.context if not (e.validator == "type" and list(e.absolute_path) == path)]
+        best = jsonschema.exceptions.best_match(relevant or error.context) if error.context else None
+        if best is not None and (list(best.absolute_path) != path or best.validator != "type"):
             return describe_error(best)
         return path, f"{describe_value(error.instance)} does not fit any of the accepted forms"
     return path, error.message
 
 
-def validate(validator, instance) -> list[tuple[list, str]]:
-    """Every (path, message), sorted by path, one per offending value."""
+def validate_typed(validator, instance) -> list[tuple[list, str, tuple]]:
+    """Every (path, message, types the schema wanted there), sorted by path, one per offending value."""
     found = {}
     for error in validator.iter_errors(instance):
         path, message = describe_error(error)
-        found.setdefault(tuple(str(p) for p in path), (path, message))
+        wanted = error.validator_value if error.validator == "type" else ()
+        wanted = (wanted,) if isinstance(wanted, str) else tuple(wanted)
+        found.setdefault(tuple(str(p) for p in path), (path, message, wanted))
     return [found[k] for k in sorted(found)]
+
+
+def validate(validator, instance) -> list[tuple[list, str]]:
+    """Every (path, message), sorted by path, one per offending value."""
+    return [(path, message) for path, message, _ in validate_typed(validator, instance)]

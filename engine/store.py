@@ -19,6 +19,21 @@ def is_policy_file(path: Path) -> bool:
     return path.suffix in (".yaml", ".yml") and not path.name.endswith((CASES_SUFFIX, ".cases.yml"))
 
 
+def _normalised(content: dict) -> dict:
+    """The file's data with table rows as column → value mappings: canonical JSON sorts keys, and a row
+    written as a list means nothing without the order of its columns."""
+    tables = content.get("tables")
+    if not isinstance(tables, dict):
+        return content
+    out = dict(content, tables={})
+    for name, table in tables.items():
+        columns = list(table.get("columns", {})) if isinstance(table, dict) else []
+        rows = table.get("rows", []) if isinstance(table, dict) else []
+        as_maps = [dict(zip(columns, row)) if isinstance(row, list) else row for row in rows]
+        out["tables"][name] = dict(table, rows=as_maps) if isinstance(table, dict) else table
+    return out
+
+
 @dataclass
 class InputSchema:
     name: str
@@ -65,7 +80,7 @@ class PolicyStore:
         if version is None:
             return None
         schema = self.input_schema(version.input_schema, version) if version.input_schema else None
-        version.digest = sha256(canonical_json({"policy": version.content,
+        version.digest = sha256(canonical_json({"policy": _normalised(version.content),
                                                 "input_schema": schema.schema if schema else None}))
         self.by_id.setdefault(version.id, []).append(version)
         return version
