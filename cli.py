@@ -53,7 +53,9 @@ def _default_policies() -> Path:
 def _engine(ctx: click.Context) -> Engine:
     obj = ctx.find_root().obj
     if obj.get("engine") is None:
-        obj["engine"] = Engine.load(obj["policies"], obj["schemas"])
+        from engine.cache import load_store
+
+        obj["engine"] = Engine(load_store(obj["policies"], obj["schemas"]))
     return obj["engine"]
 
 

@@ -7,16 +7,18 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, \
-    TimeElapsedColumn, TimeRemainingColumn
-from rich.text import Text
 
 
-class _RateColumn(ProgressColumn):
-    def render(self, task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} claims/s" if speed else "… claims/s")
+def _rate_column():
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.0f} claims/s" if speed else "… claims/s")
+
+    return RateColumn()
 
 
 @contextmanager
@@ -27,11 +29,16 @@ def progress_bar(total: int | None, label: str = "claims", enabled: bool | None 
     if not enabled:
         yield lambda n: None
         return
+    # rich is imported only when a bar is shown: most runs are piped and never need it.
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
     columns = [SpinnerColumn(), TextColumn(label)]
     if total:
-        columns += [BarColumn(), MofNCompleteColumn(), _RateColumn(), TimeRemainingColumn()]
+        columns += [BarColumn(), MofNCompleteColumn(), _rate_column(), TimeRemainingColumn()]
     else:
-        columns += [TextColumn("{task.completed:,}"), _RateColumn(), TimeElapsedColumn()]
+        columns += [TextColumn("{task.completed:,}"), _rate_column(), TimeElapsedColumn()]
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(label, total=total)
         yield lambda n: progress.advance(task, n)

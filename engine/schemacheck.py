@@ -5,13 +5,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Iterable
 
-import jsonschema
-from jsonschema import Draft202012Validator, FormatChecker
-
-_FORMATS = FormatChecker()
+from functools import lru_cache
 
 
-@_FORMATS.checks("date", raises=ValueError)
 def _is_calendar_date(value) -> bool:
     # Strictly YYYY-MM-DD: a date that does not exist (2023-02-29) is an error, not a guess.
     if not isinstance(value, str):
@@ -34,16 +30,27 @@ def _is_integer(checker, instance) -> bool:
     return isinstance(instance, int)
 
 
-_TYPES = Draft202012Validator.TYPE_CHECKER.redefine_many({"number": _is_number, "integer": _is_integer})
-_Validator = jsonschema.validators.extend(Draft202012Validator, type_checker=_TYPES)
+@lru_cache(maxsize=1)
+def _validator_class():
+    # jsonschema is imported only when a schema is first needed: a warm start from the cache never needs it.
+    import jsonschema
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    formats = FormatChecker()
+    formats.checks("date", raises=ValueError)(_is_calendar_date)
+    types = Draft202012Validator.TYPE_CHECKER.redefine_many({"number": _is_number, "integer": _is_integer})
+    return jsonschema.validators.extend(Draft202012Validator, type_checker=types), formats
 
 
-def make_validator(schema: dict) -> jsonschema.protocols.Validator:
-    return _Validator(schema, format_checker=_FORMATS)
+def make_validator(schema: dict):
+    cls, formats = _validator_class()
+    return cls(schema, format_checker=formats)
 
 
 def check_schema(schema: dict) -> list[str]:
     """Problems with a schema itself, as messages."""
+    from jsonschema import Draft202012Validator
+
     return [f"{'/'.join(str(p) for p in e.absolute_path) or '/'}: {e.message}"
             for e in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema)]
 
@@ -75,7 +82,7 @@ def describe_value(value: Any) -> str:
     return type(value).__name__
 
 
-def describe_error(error: jsonschema.ValidationError) -> tuple[list, str]:
+def describe_error(error) -> tuple[list, str]:
     """(path of the offending value, plain message) for one schema error."""
     path = list(error.absolute_path)
     v = error.validator
@@ -113,7 +120,9 @@ def describe_error(error: jsonschema.ValidationError) -> tuple[list, str]:
         # Skip the branches that want another kind of value altogether: a mapping written where a string
         # or a mapping is accepted should be told what is wrong with the mapping.
         relevant = [e for e in error.context if not (e.validator == "type" and list(e.absolute_path) == path)]
-        best = jsonschema.exceptions.best_match(relevant or error.context) if error.context else None
+        from jsonschema.exceptions import best_match
+
+        best = best_match(relevant or error.context) if error.context else None
         if best is not None and (list(best.absolute_path) != path or best.validator != "type"):
             return describe_error(best)
         return path, f"{describe_value(error.instance)} does not fit any of the accepted forms"

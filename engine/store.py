@@ -40,7 +40,16 @@ class InputSchema:
     schema: dict
     type: Record | None
     digest: str
-    validator: object = None
+
+    @property
+    def validator(self):
+        validator = self.__dict__.get("_validator")
+        if validator is None:
+            validator = self.__dict__["_validator"] = schemacheck.make_validator(self.schema)
+        return validator
+
+    def __getstate__(self):  # the validator is rebuilt on demand, not cached on disk
+        return {k: v for k, v in self.__dict__.items() if k != "_validator"}
 
 
 @dataclass
@@ -113,8 +122,7 @@ class PolicyStore:
         for problem in problems:
             self.diagnostics.append(Diagnostic("schema.invalid", f"the input schema is not usable: {problem}",
                                                Location(self.display(path))))
-        entry = None if problems else InputSchema(name, schema, record, sha256(canonical_json(schema)),
-                                                  schemacheck.make_validator(schema))
+        entry = None if problems else InputSchema(name, schema, record, sha256(canonical_json(schema)))
         self.schemas[name] = entry
         return entry
 

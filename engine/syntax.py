@@ -14,9 +14,6 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from lark import Lark, Token, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-
 from .diagnostics import Diagnostic, DiagnosticError, Location
 from .limits import LIMITS
 
@@ -222,7 +219,9 @@ class SourceText:
 
 
 @lru_cache(maxsize=1)
-def _parser() -> Lark:
+def _parser():
+    from lark import Lark  # imported on first parse: a start from the cache parses nothing
+
     grammar = (Path(__file__).with_name("grammar.lark")).read_text(encoding="utf-8")
     return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
 
@@ -263,6 +262,8 @@ def parse(source: SourceText | str, limits: LanguageLimits = DEFAULT_LIMITS) -> 
             "syntax.too_long", f"the expression is {len(text)} characters long; the limit is {limits.max_length}", 0)])
     if not text.strip():
         raise DiagnosticError([source.diagnostic("syntax.empty", "the expression is empty", 0)])
+    from lark.exceptions import UnexpectedInput
+
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
@@ -271,7 +272,9 @@ def parse(source: SourceText | str, limits: LanguageLimits = DEFAULT_LIMITS) -> 
     return _Builder(source, limits).build(tree)
 
 
-def _syntax_diagnostic(source: SourceText, exc: UnexpectedInput) -> Diagnostic:
+def _syntax_diagnostic(source: SourceText, exc) -> Diagnostic:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
     if isinstance(exc, UnexpectedCharacters):
         found = source.text[exc.pos_in_stream]
         return source.diagnostic(
@@ -296,7 +299,9 @@ def _syntax_diagnostic(source: SourceText, exc: UnexpectedInput) -> Diagnostic:
     return source.diagnostic("syntax.error", str(exc), 0)
 
 
-def _check_shape(tree: Tree, source: SourceText, limits: LanguageLimits) -> None:
+def _check_shape(tree, source: SourceText, limits: LanguageLimits) -> None:
+    from lark import Tree
+
     # Iterative, so that a hostile expression cannot exhaust the Python stack before we say no.
     stack = [(tree, 1)]
     count = 0
@@ -326,14 +331,17 @@ _BINARY = {"or_op": "or", "and_op": "and", "member": "in", "not_member": "not in
 
 class _Builder:
     def __init__(self, source: SourceText, limits: LanguageLimits):
+        from lark import Token
+
         self.source = source
         self.limits = limits
+        self.token_class = Token
 
     def fail(self, code: str, message: str, offset: int, hint: str | None = None):
         raise DiagnosticError([self.source.diagnostic(code, message, offset, hint=hint)])
 
     def build(self, t) -> Expr:
-        if isinstance(t, Token):
+        if isinstance(t, self.token_class):
             return self.token(t)
         span = (t.meta.start_pos, t.meta.end_pos) if not t.meta.empty else (0, 0)
         kind = t.data
@@ -373,7 +381,7 @@ class _Builder:
             return ()
         return tuple(self.build(child) for child in t.children)
 
-    def token(self, tok: Token, kind: str | None = None) -> Expr:
+    def token(self, tok, kind: str | None = None) -> Expr:
         kind = kind or tok.type.lower()
         text = str(tok)
         span = (tok.start_pos, tok.end_pos)

@@ -1,0 +1,72 @@
+"""A cache of the loaded policy store, so a one-claim run does not re-read and re-parse every file.
+
+The key is a sha256 over the engine's own source, the working folder, and the path and bytes of every
+policy and schema file; a cached store is used only when its recorded key equals the key computed now.
+The cache lives in $POLICY_CACHE_DIR, else $XDG_CACHE_HOME/policy-engine, else ~/.cache/policy-engine,
+in a folder only its owner can write; POLICY_CACHE=0 turns it off.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+from .store import PolicyStore, is_policy_file
+
+_ENGINE = Path(__file__).resolve().parent
+_KEEP = 20  # cached stores kept, newest first
+
+
+def cache_dir() -> Path:
+    if os.environ.get("POLICY_CACHE_DIR"):
+        return Path(os.environ["POLICY_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "policy-engine"
+
+
+def _key(root: Path, schemas: Path) -> str:
+    digest = hashlib.sha256(b"policy-store-1\0" + os.getcwd().encode() + b"\0" + str(root).encode() + b"\0")
+    sources = sorted(_ENGINE.glob("*.py")) + sorted(_ENGINE.glob("*.lark"))
+    policies = sorted(p for p in root.rglob("*") if p.is_file() and is_policy_file(p)) if root.is_dir() else []
+    schema_files = sorted(p for p in schemas.glob("*.json")) if schemas.is_dir() else []
+    for path in sources + policies + schema_files:
+        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def load_store(root: Path, schemas: Path | None = None) -> PolicyStore:
+    root = Path(root)
+    schemas_dir = Path(schemas) if schemas else root.parent / "schemas"
+    if os.environ.get("POLICY_CACHE", "1") == "0":
+        return PolicyStore.load(root, schemas_dir)
+    try:
+        key = _key(root, schemas_dir)
+    except OSError:
+        return PolicyStore.load(root, schemas_dir)
+    folder = cache_dir()
+    path = folder / f"store-{key[:40]}.pickle"
+    try:
+        with path.open("rb") as handle:
+            stored_key, store = pickle.load(handle)
+        if stored_key == key:
+            return store
+    except Exception:  # missing, stale or unreadable: read the files instead
+        pass
+    store = PolicyStore.load(root, schemas_dir)
+    _save(folder, path, key, store)
+    return store
+
+
+def _save(folder: Path, path: Path, key: str, store: PolicyStore) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as handle:
+            pickle.dump((key, store), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(handle.name, path)
+        old = sorted(folder.glob("store-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)[_KEEP:]
+        for stale in old:
+            stale.unlink(missing_ok=True)
+    except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
+        pass  # a cache that cannot be written is only slower, never wrong
