@@ -145,6 +145,8 @@ class Engine:
             linked = link(self.store, version, self._picker(day, known_on), diagnostics)
             if diagnostics:
                 raise PolicyInvalid(sorted_diagnostics(diagnostics))
+            if len(self._links) > 4096:  # one entry per decision date: keep memory flat over long batches
+                self._links.clear()
             self._links[key] = linked
         return linked
 
