@@ -7,7 +7,7 @@ Exit codes (docs/cli.md):
   3  some claim has no policy version in force on its decision date
   4  some claim could not be decided (the policy needed a value the claim lacks)
   64 the command was used wrongly (unknown option, unknown policy id or version)
-  70 an internal error; the message says where to report it
+  70 an internal error (a bug): the message names it; POLICY_DEBUG=1 shows the traceback
 When claims end differently, the first that applies of 2, 4, 3 is returned.
 """
 from __future__ import annotations
@@ -104,8 +104,6 @@ def check(ctx, paths, fmt, today):
             files = [p] if p.is_file() else list(p.rglob("*.y*ml"))
             only.update(engine.store.display(f) for f in files)
     diagnostics = engine.check(today or date.today(), only)
-    if only is not None:
-        diagnostics = [d for d in diagnostics if d.location.file in only]
     errors = sum(1 for d in diagnostics if d.severity == "error")
     warnings = len(diagnostics) - errors
     if fmt == "json":
@@ -320,7 +318,7 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet):
     """
     from engine.batch import count_lines
     from engine.claims import read_claims
-    from engine.impact import compare, render_impact
+    from engine.impact import compare, render_impact, scenario_label
     from engine.progress import progress_bar
 
     engine = _engine(ctx)
@@ -335,7 +333,7 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet):
     show = not quiet and sys.stderr.isatty()
     with progress_bar(count_lines(list(claims)) if show else None, enabled=show) as advance:
         report = compare(before, after, read_claims(list(claims), sys.stdin.buffer),
-                         f"{a.version.key}", f"{b.version.key}", advance)
+                         scenario_label(a), scenario_label(b), advance)
     if fmt == "json":
         _echo_json(report.to_json())
     else:

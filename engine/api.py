@@ -61,8 +61,14 @@ class Engine:
     # -- checking ----------------------------------------------------------------------------------
 
     def check(self, today: date | None = None, only: set[str] | None = None) -> list[Diagnostic]:
-        """Every problem in the store, sorted: files, schemas, references, expressions, types, coverage."""
-        found = list(self.store.diagnostics)
+        """Every problem in the store, sorted: files, schemas, references, expressions, types, coverage.
+
+        With `only` (file names), the problems of those files' versions — wherever they sit, such as an
+        inherited rule that an override broke — and of the files themselves and the input schemas."""
+        policy_files = {v.file for versions in self.store.by_id.values() for v in versions}
+        found = [d for d in self.store.diagnostics
+                 if only is None or d.location.file in only or d.location.file not in policy_files
+                 and not d.location.file.endswith((".yaml", ".yml"))]
         for pid in self.store.ids():
             for version in self.store.versions(pid):
                 if only is not None and version.file not in only:
@@ -247,13 +253,19 @@ class Evaluator:
         if isinstance(program, ClaimError):
             return ClaimError(claim_id, program.code, program.message, location=raw.location, decision_date=day,
                               details=program.details)
-        result = program.decide(facts, day, claim_id)
+        try:
+            result = program.decide(facts, day, claim_id)
+        except Exception as exc:  # a bug must cost one claim its decision, never the batch
+            result = ClaimError(claim_id, "evaluation.internal", f"internal error while deciding: "
+                                f"{type(exc).__name__}: {exc}", policy=program.stamp, decision_date=day)
         if isinstance(result, ClaimError) and result.location is None:
             result.location = raw.location
         return result
 
-    def evaluate_many(self, raws: Iterable[RawClaim], as_of: date | None = None) -> Iterator[Result]:
-        for raw in raws:
+    def evaluate_many(self, claims: Iterable["RawClaim | dict"], as_of: date | None = None) -> Iterator[Result]:
+        """Decide claims given as plain dicts or as RawClaims from engine.claims.read_claims, in order."""
+        for i, claim in enumerate(claims):
+            raw = claim if isinstance(claim, RawClaim) else RawClaim(claim, f"<claim {i}>")
             yield self.evaluate_raw(raw, as_of)
 
     def _program_on(self, day: date) -> Program | ClaimError:
@@ -271,6 +283,11 @@ class Evaluator:
                                   f"{span})", details={"policy_id": self.policy_id})
             nearest = store.nearest(self.policy_id, day)
             near = f"; the nearest version is {nearest.key}, in force from {nearest.effective_from}" if nearest else ""
+            known_on = self.selection.known_on
+            unissued = store.in_force(self.policy_id, day)
+            if known_on and unissued is not None:
+                near = (f"; {unissued.key} is in force then but was issued on {unissued.issued_on}, after "
+                        f"--known-on {known_on}")
             return ClaimError(None, "policy.not_in_force", f"{self.policy_id} has no version in force on {day}{near}",
                               details={"policy_id": self.policy_id,
                                        "nearest": stamp(nearest).to_json() if nearest else None})

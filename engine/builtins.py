@@ -151,7 +151,14 @@ def _length(x) -> int:
 
 
 def _distinct(items: list) -> list:
-    return list(dict.fromkeys(items))
+    try:
+        return list(dict.fromkeys(items))
+    except TypeError:  # records are mappings, which cannot be hashed: compare them one by one
+        kept: list = []
+        for item in items:
+            if item not in kept:
+                kept.append(item)
+        return kept
 
 
 def _distinct_check(args: list[Type]):

@@ -7,6 +7,7 @@ The result (`Checked`) tells the compiler what every name and call resolved to.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 
 from .builtins import BUILTINS, DECISION_DATE
@@ -17,6 +18,10 @@ from .policyfile import Definition, Expression, Table
 from .syntax import Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary, children
 from .types import (BOOL, DATE, DECIMAL, ERROR, INT, NEVER, NULL, STRING, Field, FunctionType, ListOf, Namespace,
                     Record, TableType, Type, fits, is_numeric, join)
+
+KEYWORDS = frozenset({"and", "or", "not", "in", "if", "then", "else", "true", "false", "null", "any", "all", "count",
+                      "filter", "sum", "for", "where"})
+NAME_RX = re.compile(r"[^\W\d]\w*")
 
 LITERAL_TYPES = {"int": INT, "decimal": DECIMAL, "string": STRING, "bool": BOOL, "date": DATE, "null": NULL}
 
@@ -71,8 +76,9 @@ class _Checker:
 
     # -- reporting ---------------------------------------------------------------------------------
 
-    def error(self, code: str, message: str, node: Expr | None, hint: str | None = None, severity: str = "error"):
-        source = self.expression.source
+    def error(self, code: str, message: str, node: Expr | None, hint: str | None = None, severity: str = "error",
+              expression: Expression | None = None):
+        source = (expression or self.expression).source
         offset = node.span[0] if node is not None else 0
         self.result.diagnostics.append(source.diagnostic(code, message, offset, hint=hint, clause=self.clause,
                                                          severity=severity))
@@ -99,7 +105,8 @@ class _Checker:
                 self.condition(output.when, "the output's `when`")
             t = self.top(output.expr)
             if isinstance(t, (FunctionType, TableType, Namespace)):
-                self.error("type.output", f"an output must be a value, not {t}", output.expr.tree)
+                self.error("type.output", f"an output must be a value, not {t}", output.expr.tree,
+                           expression=output.expr)
         for note in self.linked.notes:
             self.clause = ", ".join(note.clauses)
             if note.when is not None:
@@ -115,7 +122,7 @@ class _Checker:
             t = self.top(self.linked.decision.expr)
             if not is_numeric(t):
                 self.error("type.amount", f"the decision amount must be a number, not {t}",
-                           self.linked.decision.expr.tree)
+                           self.linked.decision.expr.tree, expression=self.linked.decision.expr)
         for name in self.linked.exports:
             if name not in self.linked.definitions and name not in self.linked.tables:
                 self.plain_error("export.unknown", f"exports {name!r}, which is neither a definition nor a table",
@@ -124,10 +131,19 @@ class _Checker:
     def _check_names(self) -> None:
         facts = {f.name for f in self.facts.fields} if self.facts else set()
         owners = {}
+        params = [(p.name, d) for d in self.linked.definitions.values() for p in d.params]
+        for name, definition in params:
+            if name in KEYWORDS or not NAME_RX.fullmatch(name):
+                self.plain_error("name.reserved", f"parameter {name!r} of {definition.name!r} cannot be used as a name "
+                                 "(a word of the language, or not a name)", definition.location)
         for kind, names in (("fact", facts), ("alias", self.linked.aliases), ("table", self.linked.tables),
                             ("definition", self.linked.definitions)):
             for name in names:
-                if name == DECISION_DATE or name in BUILTINS:
+                if name in KEYWORDS or not NAME_RX.fullmatch(name):
+                    self.plain_error("name.reserved", f"{kind} {name!r} cannot be used in expressions: "
+                                     + ("it is a word of the language" if name in KEYWORDS else "it is not a name"),
+                                     self._location_of(kind, name))
+                elif name == DECISION_DATE or name in BUILTINS:
                     self.plain_error("name.reserved", f"{kind} {name!r} takes a name the language reserves",
                                      self._location_of(kind, name))
                 elif name in owners:
@@ -155,7 +171,8 @@ class _Checker:
     def condition(self, expression: Expression, what: str) -> None:
         t = self.top(expression)
         if t not in (BOOL, ERROR):
-            self.error("type.condition", f"{what} must be true or false, but this is {t}", expression.tree)
+            self.error("type.condition", f"{what} must be true or false, but this is {t}", expression.tree,
+                       expression=expression)
 
     def top(self, expression: Expression) -> Type:
         if expression.tree is None:
@@ -336,6 +353,15 @@ class _Checker:
         if local is not None:
             res[id(node)] = Resolved("local", name)
             return local
+        # Facts and decision_date come first: a definition that clashes with one is reported once, and
+        # every rule that reads the fact still means the fact.
+        if self.facts is not None and self.facts.field(name) is not None:
+            res[id(node)] = Resolved("fact", name)
+            self._mark_fact_read()
+            return self.facts.field(name).type
+        if name == DECISION_DATE:
+            res[id(node)] = Resolved("decision_date")
+            return DATE
         if name in self.linked.definitions:
             t = self.definition_type(name)
             if isinstance(t, FunctionType):
@@ -349,13 +375,6 @@ class _Checker:
         if name in self.linked.aliases:
             res[id(node)] = Resolved("alias", name, self.linked.aliases[name])
             return Namespace(name, self.linked.aliases[name].version.id)
-        if self.facts is not None and self.facts.field(name) is not None:
-            res[id(node)] = Resolved("fact", name)
-            self._mark_fact_read()
-            return self.facts.field(name).type
-        if name == DECISION_DATE:
-            res[id(node)] = Resolved("decision_date")
-            return DATE
         if name in BUILTINS or name == "has":
             self.error("name.function", f"{name!r} is a function: call it as {name}(...)", node)
             return ERROR
@@ -657,14 +676,19 @@ class _Checker:
 def coverage(version) -> list[Diagnostic]:
     """Every clause of the source must be encoded somewhere or recorded as not computable."""
     cited: set = set()
-    for group in (version.tables.values(), version.definitions.values(), version.outputs.values(),
-                  version.rules, version.notes):
-        for item in group:
-            cited.update(item.clauses)
-    if version.decision is not None:
-        cited.update(version.decision.clauses)
-    for nc in version.not_computable:
-        cited.update([nc["clause"]] if isinstance(nc["clause"], str) else nc["clause"])
+    # Read the citations off the file's data, so that a table dropped for a bad cell is not also "uncovered".
+    stack = [version.content]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            clause = item.get("clause")
+            if isinstance(clause, str):
+                cited.add(clause)
+            elif isinstance(clause, list):
+                cited.update(c for c in clause if isinstance(c, str))
+            stack.extend(v for k, v in item.items() if k != "source")
+        elif isinstance(item, list):
+            stack.extend(item)
     out = []
     for cid in version.clauses:
         if cid in cited or any(c.startswith(cid + ".") for c in cited):

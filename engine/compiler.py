@@ -268,6 +268,19 @@ class Compiler:
             return lambda env: left(env) and right(env)
         if op == "or":
             return lambda env: left(env) or right(env)
+        if op in ("==", "!=") and (_is_null(node.left) or _is_null(node.right)):
+            # "x == null" asks whether x is absent: a missing optional fact is null here, not an error
+            other = right if _is_null(node.left) else left
+            want_null = op == "=="
+
+            def null_test(env):
+                try:
+                    value = other(env)
+                except MissingValue:
+                    value = None
+                return (value is None) == want_null
+
+            return null_test
         if op == "??":
             def default(env):
                 try:
@@ -375,6 +388,10 @@ def _guard(fn, name, *args):
         raise
     except (ValueError, ArithmeticError, OverflowError) as exc:
         raise EvaluationFault(f"{name}() failed: {exc}") from None
+
+
+def _is_null(node: Expr) -> bool:
+    return isinstance(node, Literal) and node.kind == "null"
 
 
 def _root(node: Expr) -> Expr:

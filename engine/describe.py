@@ -30,11 +30,19 @@ def describe_version(v: PolicyVersion, store) -> str:
         columns = [f.name for f in t.type.row.fields]
         out += ["", f"table {name} [{_clauses(t)}] key ({', '.join(t.keys)})", "  " + " | ".join(columns)]
         out += ["  " + " | ".join(str(plain(row[c])) for c in columns) for row in t.rows.values()]
+    if v.checks:
+        out += ["", "input checks (a claim failing one is invalid):"]
+        for c in v.checks:
+            out.append(f"  {c.id} on {c.fact}: {' '.join(c.require.text.split())}"
+                       + (f"  when {' '.join(c.when.text.split())}" if c.when else ""))
+            out.append(f"    message: {c.message}")
     if v.definitions:
         out += ["", "definitions:"]
         for name, d in v.definitions.items():
             params = f"({', '.join(f'{p.name}: {p.type}' for p in d.params)})" if d.params else ""
             out.append(f"  {name}{params} [{_clauses(d)}] = {' '.join(d.expr.text.split())}")
+            if d.reading:
+                out.append(f"    reading: {d.reading}")
     if v.rules:
         out += ["", "rules:"]
         for r in v.rules:
@@ -44,12 +52,21 @@ def describe_version(v: PolicyVersion, store) -> str:
                 out.append(f"    when:    {' '.join(r.when.text.split())}")
             out.append(f"    require: {' '.join(r.require.text.split())}")
             out.append(f"    fail:    {r.messages['fail']}")
+            if r.reading:
+                out.append(f"    reading: {r.reading}")
     if v.outputs:
         out += ["", "outputs:"]
         for name, o in v.outputs.items():
             out.append(f"  {name} [{_clauses(o)}] = {' '.join(o.expr.text.split())}")
+            if o.reading:
+                out.append(f"    reading: {o.reading}")
     if v.decision:
         out += ["", f"amount [{_clauses(v.decision)}] = {v.decision.expr.text} {v.decision.currency}"]
+    if v.notes:
+        out += ["", "notes:"]
+        for n in v.notes:
+            out.append(f"  {n.id} [{_clauses(n)}]" + (f" when {' '.join(n.when.text.split())}" if n.when else ""))
+            out.append(f"    {' '.join(n.text.split())}")
     if v.not_computable:
         out += ["", "not computable:"]
         out += [f"  {nc['clause']}: {nc['reason']}" for nc in v.not_computable]

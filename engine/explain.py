@@ -57,7 +57,7 @@ def explain_error(error: ClaimError) -> str:
         head += f" ({error.location})"
     kind = {"invalid": "NOT DECIDED: the claim is invalid", "not_in_force": "NOT DECIDED: no policy in force",
             "undecided": "NOT DECIDED: the policy could not be applied"}[error.kind]
-    lines = [f"{head}: {kind}", f"  {error.message}"]
+    lines = [f"{head}: {kind}", f"  [{error.code}] {error.message}"]
     if error.path:
         lines.append(f"  fact: {error.path}")
     for problem in error.details.get("problems", [])[1:]:

@@ -20,6 +20,7 @@ class ImpactReport:
     became_ineligible: int = 0
     amount_up: int = 0
     amount_down: int = 0
+    reasons_changed: int = 0  # still not eligible, but for other reasons
     undecided_before: int = 0
     undecided_after: int = 0
     total_before: Decimal = Decimal(0)
@@ -30,7 +31,7 @@ class ImpactReport:
     def to_json(self) -> dict:
         return {
             "before": self.before, "after": self.after, "claims": self.claims, "decided_both": self.decided_both,
-            "changed": self.changed,
+            "changed": self.changed, "reasons_changed": self.reasons_changed,
             "direction": {"became_eligible": self.became_eligible, "became_ineligible": self.became_ineligible,
                           "amount_up": self.amount_up, "amount_down": self.amount_down},
             "undecided": {"before": self.undecided_before, "after": self.undecided_after},
@@ -71,6 +72,12 @@ def compare(before_eval, after_eval, raws: Iterable[RawClaim], before: str, afte
             continue
         report.decided_both += 1
         if a.eligible == b.eligible and a.amount == b.amount:
+            if sorted(a.failed_rules) != sorted(b.failed_rules):
+                report.reasons_changed += 1
+                flipped = _flips(report, a, b)
+                report.changed_claims.append({"claim_id": b.claim_id, "before": _status(a), "after": _status(b),
+                                              "amount_difference": "0", "rules_changed": flipped,
+                                              "decision_changed": False})
             continue
         report.changed += 1
         if b.eligible and not a.eligible:
@@ -81,19 +88,25 @@ def compare(before_eval, after_eval, raws: Iterable[RawClaim], before: str, afte
             report.amount_up += 1
         else:
             report.amount_down += 1
-        old, new = _outcomes(a), _outcomes(b)
-        flipped = []
-        for rule_id in sorted(set(old) | set(new)):
-            o, n = old.get(rule_id, "absent"), new.get(rule_id, "absent")
-            if o != n:
-                flipped.append(rule_id)
-                counts = report.rules.setdefault(rule_id, {})
-                key = f"{o}_to_{n}"
-                counts[key] = counts.get(key, 0) + 1
+        flipped = _flips(report, a, b)
         report.changed_claims.append({
             "claim_id": b.claim_id, "before": _status(a), "after": _status(b),
-            "amount_difference": plain(b.amount - a.amount), "rules_changed": flipped})
+            "amount_difference": plain(b.amount - a.amount), "rules_changed": flipped, "decision_changed": True})
     return report
+
+
+def _flips(report: ImpactReport, a: Decision, b: Decision) -> list[str]:
+    """Rules whose outcome differs between the two decisions, counted into the report by direction."""
+    old, new = _outcomes(a), _outcomes(b)
+    flipped = []
+    for rule_id in sorted(set(old) | set(new)):
+        o, n = old.get(rule_id, "absent"), new.get(rule_id, "absent")
+        if o != n:
+            flipped.append(rule_id)
+            counts = report.rules.setdefault(rule_id, {})
+            key = f"{o}_to_{n}"
+            counts[key] = counts.get(key, 0) + 1
+    return flipped
 
 
 def _status(result) -> dict:
@@ -103,12 +116,19 @@ def _status(result) -> dict:
     return {"error": result.code, "message": result.message}
 
 
+def scenario_label(linked) -> str:
+    """The policy version and every version under it, e.g. a@1 (extends b@2, uses c@3)."""
+    others = [f"{linked.role_of(v)} {v.key}" for v in linked.versions if v is not linked.version]
+    return linked.version.key + (f" ({', '.join(others)})" if others else "")
+
+
 def render_impact(report: ImpactReport, limit: int = 50) -> str:
     r = report
-    lines = [f"Impact: {r.before} → {r.after} over {r.claims} claims",
+    lines = [f"Impact over {r.claims} claims", f"  before: {r.before}", f"  after:  {r.after}",
              f"  decisions changed: {r.changed}"
              f" (became eligible {r.became_eligible}, became ineligible {r.became_ineligible},"
              f" amount up {r.amount_up}, amount down {r.amount_down})",
+             f"  still not eligible, for other reasons: {r.reasons_changed}",
              f"  total amount: {plain(r.total_before)} → {plain(r.total_after)}"
              f" (difference {plain(r.total_after - r.total_before)})",
              f"  not decided: {r.undecided_before} before, {r.undecided_after} after"]

@@ -410,7 +410,8 @@ class _Reader:
         names = list(columns)
         if isinstance(raw, list):
             if len(raw) != len(names):
-                self.error("table.row_shape", f"the row has {len(raw)} cells; the columns are {', '.join(names)}", path)
+                self.error("table.row_shape", f"the row has {len(raw)} cell{'s' if len(raw) != 1 else ''}; "
+                           f"the columns are {', '.join(names)}", path)
                 return None
             cells = {n: (raw[i], path + (i,)) for i, n in enumerate(names)}
         else:

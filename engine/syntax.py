@@ -277,9 +277,11 @@ def _syntax_diagnostic(source: SourceText, exc) -> Diagnostic:
 
     if isinstance(exc, UnexpectedCharacters):
         found = source.text[exc.pos_in_stream]
+        hints = {":": "a condition in any(), all(), count() or filter() follows 'where': count(g in history where ...)",
+                 "=": "test equality with '=='", "&": "write 'and'", "|": "write 'or'", "!": "write 'not'"}
         return source.diagnostic(
             "syntax.character", f"unexpected character {found!r}; expected {_expected_words(exc.allowed)}",
-            exc.pos_in_stream)
+            exc.pos_in_stream, hint=hints.get(found))
     if isinstance(exc, UnexpectedEOF):
         return source.diagnostic(
             "syntax.incomplete", f"the expression ends too early; expected {_expected_words(exc.expected)}",
@@ -293,6 +295,10 @@ def _syntax_diagnostic(source: SourceText, exc) -> Diagnostic:
         hint = None
         if token.type == "COMPARE":
             hint = "comparisons do not chain: join them with 'and', as in a <= b and b <= c"
+        elif str(token) == ":":
+            hint = "a condition in any(), all(), count() or filter() follows 'where': count(g in history where ...)"
+        elif str(token) == "=":
+            hint = "test equality with '=='"
         return source.diagnostic(
             "syntax.unexpected", f"unexpected {str(token)!r}; expected {_expected_words(exc.expected)}",
             token.start_pos, hint=hint)

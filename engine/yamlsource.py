@@ -188,6 +188,10 @@ class _Builder:
 
     def _scalar(self, node):
         tag = node.tag
+        if node.style is None and tag in _NUMBER_TAGS and _AMBIGUOUS_NUMBER.search(node.value):
+            # YAML 1.1 reads 0755 as 493 and 1:30 as 90: keep what the officer typed, so that the schema
+            # either accepts it as text or says plainly that it is not a number.
+            return node.value
         if tag == "tag:yaml.org,2002:float":
             return _exact_number(node.value)
         try:
@@ -198,6 +202,8 @@ class _Builder:
 
 
 _FLOAT_CLEAN = re.compile(r"[_\s]")
+_NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+_AMBIGUOUS_NUMBER = re.compile(r"^[-+]?0[0-9_]|:|^[-+]?0[xob]|_")
 
 
 def _exact_number(text: str):
