@@ -21,6 +21,7 @@ from pathlib import Path
 import click
 
 from engine.api import Engine, PolicyInvalid, PolicyNotFound, Selection
+from engine.linker import LinkError
 from engine.diagnostics import Diagnostic
 
 EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_NOT_IN_FORCE, EXIT_UNDECIDED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 64, 70
@@ -148,13 +149,15 @@ def timeline(ctx, policy_id, fmt):
         end = store.until(v)
         row = {"version": v.version, "from": v.effective_from.isoformat(), "to": end.isoformat() if end else None,
                "issued_on": v.issued_on.isoformat(), "retroactive": v.issued_on > v.effective_from,
+               "review_by": v.review_by.isoformat() if v.review_by else None,
                "document": v.source["number"], "title": v.source["title"], "digest": v.digest, "file": v.file}
         if fmt == "json":
             _echo_json(row)
         else:
             late = "  RETROACTIVE (issued after it took effect)" if row["retroactive"] else ""
+            review = f"  review by {row['review_by']}" if row["review_by"] else ""
             click.echo(f"{v.version}  in force {row['from']} .. {row['to'] or 'now'}  issued {row['issued_on']}  "
-                       f"{row['document']}  {v.file}{late}")
+                       f"{row['document']}  {v.file}{review}{late}")
 
 
 @cli.command()
@@ -175,7 +178,14 @@ def show(ctx, policy, as_of):
         ctx.exit(EXIT_NOT_IN_FORCE)
     from engine.describe import describe_version
 
-    click.echo(describe_version(version, engine.store))
+    reads = None
+    if as_of:  # what this version reads on that date: the versions it extends and uses
+        try:
+            linked = engine.linked(version, as_of)
+            reads = [f"{linked.role_of(v)} {v.key}" for v in linked.versions if v is not version]
+        except (LinkError, PolicyInvalid) as exc:
+            reads = [f"(cannot resolve: {exc})"]
+    click.echo(describe_version(version, engine.store, as_of, reads))
 
 
 def _fail_on_store_errors(store) -> None:
@@ -290,6 +300,9 @@ def diff(ctx, policies, from_, to, fmt):
         (pa, _, va), (pb, _, vb) = (p.partition("@") for p in policies)
         if not (va and vb):
             _usage("give two pinned versions, ID@A ID@B, or one ID with --from and --to")
+        if pa != pb:
+            _usage(f"diff compares two versions of one policy, not {pa} with {pb}; a transposition's departures "
+                   "from what it extends are its `overrides: true` entries (policy show)")
         a, b = _side(engine, pa, "@" + va, "ID@A"), _side(engine, pb, "@" + vb, "ID@B")
     elif len(policies) == 1 and from_ and to:
         a, b = _side(engine, policies[0], from_, "--from"), _side(engine, policies[0], to, "--to")

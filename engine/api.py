@@ -74,7 +74,8 @@ class Engine:
                 if only is not None and version.file not in only:
                     continue
                 found.extend(coverage(version))
-                if today and version.review_by and version.review_by < today:
+                end = self.store.until(version)
+                if today and version.review_by and version.review_by < today and (end is None or end >= today):
                     found.append(Diagnostic("version.review", f"{version.key} was due for review on {version.review_by}",
                                             version.location("review_by"), severity="warning"))
                 found.extend(self._check_version(version))
@@ -136,6 +137,8 @@ class Engine:
             if version is None:
                 known = ", ".join(v.version for v in self.store.versions(policy_id))
                 raise PolicyNotFound(f"{policy_id} has no version {selection.version!r} (it has {known})")
+            if selection.known_on and version.issued_on > selection.known_on:
+                return None  # the office could not have known it
             end = self.store.until(version)
             if selection.any_date or (version.effective_from <= day and (end is None or day <= end)):
                 return version
@@ -186,7 +189,7 @@ class Engine:
         except LinkError as exc:
             raise PolicyNotFound(f"{exc} ({day})") from None
 
-    def fixed_evaluator(self, linked: Linked, explain: bool = False) -> "Evaluator":
+    def fixed_evaluator(self, linked: Linked, explain: bool = True) -> "Evaluator":
         """Decides every claim, on its own decision date, under one fixed linked policy."""
         return FixedEvaluator(self, linked, explain)
 
@@ -243,6 +246,7 @@ class Evaluator:
         reader = self._reader(self._any_version())
         facts, error = reader.facts(raw)
         if error is not None:
+            error.details.setdefault("policy_id", self.policy_id)
             return error
         claim_id = reader.claim_id(raw.data)
         day = as_of or reader.decision_date(facts)
@@ -252,14 +256,18 @@ class Evaluator:
         program = self._program_on(day)
         if isinstance(program, ClaimError):
             return ClaimError(claim_id, program.code, program.message, location=raw.location, decision_date=day,
-                              details=program.details)
+                              details=dict(program.details))
         try:
             result = program.decide(facts, day, claim_id)
         except Exception as exc:  # a bug must cost one claim its decision, never the batch
             result = ClaimError(claim_id, "evaluation.internal", f"internal error while deciding: "
                                 f"{type(exc).__name__}: {exc}", policy=program.stamp, decision_date=day)
-        if isinstance(result, ClaimError) and result.location is None:
-            result.location = raw.location
+        if isinstance(result, ClaimError):
+            if result.location is None:
+                result.location = raw.location
+            result.details.setdefault("policy_id", self.policy_id)
+        elif self.selection.known_on is not None:
+            result.known_on = self.selection.known_on
         return result
 
     def evaluate_many(self, claims: Iterable["RawClaim | dict"], as_of: date | None = None) -> Iterator[Result]:
@@ -277,6 +285,10 @@ class Evaluator:
             store = self.engine.store
             if self.selection.version:
                 pinned = store.get(self.policy_id, self.selection.version)
+                known_on = self.selection.known_on
+                if known_on and pinned.issued_on > known_on:
+                    return ClaimError(None, "policy.not_in_force", f"{pinned.key} was issued on {pinned.issued_on}, "
+                                      f"after --known-on {known_on}", details={"policy_id": self.policy_id})
                 end = store.until(pinned)
                 span = f"from {pinned.effective_from}" + (f" to {end}" if end else "")
                 return ClaimError(None, "policy.not_in_force", f"{pinned.key} is not in force on {day} (it is in force "

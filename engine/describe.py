@@ -9,7 +9,7 @@ def _clauses(item) -> str:
     return ", ".join(item.clauses) if item.clauses else "-"
 
 
-def describe_version(v: PolicyVersion, store) -> str:
+def describe_version(v: PolicyVersion, store, as_of=None, reads: list[str] | None = None) -> str:
     end = store.until(v)
     out = [f"{v.key}  {v.title}",
            f"  in force {v.effective_from} .. {end or 'now'}; issued {v.issued_on}"
@@ -24,6 +24,8 @@ def describe_version(v: PolicyVersion, store) -> str:
         out.append(f"  extends: {v.extends}")
     for alias, ref in v.uses.items():
         out.append(f"  uses: {alias} = {ref}")
+    if reads:
+        out.append(f"  on {as_of} reads: {', '.join(reads)}")
     if v.exports:
         out.append(f"  exports: {', '.join(v.exports)}")
     for name, t in v.tables.items():

@@ -37,16 +37,19 @@ def _compare_fields(section: str, name: str, old: dict, new: dict, clause: str) 
 def _rule_fields(rule) -> dict:
     return {"when": _expr(rule.when), "require": _expr(rule.require), "clause": _clauses(rule),
             "message.pass": rule.messages.get("pass"), "message.fail": rule.messages.get("fail"),
-            "message.not_applicable": rule.messages.get("not_applicable"), "overrides": rule.overrides}
+            "message.not_applicable": rule.messages.get("not_applicable"), "overrides": rule.overrides,
+            "reading": rule.reading or None}
 
 
 def _definition_fields(d) -> dict:
     return {"expr": _expr(d.expr), "params": ", ".join(f"{p.name}: {p.type}" for p in d.params) or None,
-            "clause": _clauses(d), "overrides": d.overrides}
+            "clause": _clauses(d), "overrides": d.overrides, "description": d.description or None,
+            "reading": d.reading or None}
 
 
 def _output_fields(o) -> dict:
-    return {"expr": _expr(o.expr), "when": _expr(o.when), "clause": _clauses(o), "overrides": o.overrides}
+    return {"expr": _expr(o.expr), "when": _expr(o.when), "clause": _clauses(o), "overrides": o.overrides,
+            "description": o.description or None, "reading": o.reading or None}
 
 
 def _note_fields(n) -> dict:
@@ -86,6 +89,10 @@ def _tables(old: dict, new: dict) -> list[dict]:
         if old_columns != new_columns or before.keys != table.keys:
             changes.append(_change("changed", "table", name, field="columns", old=", ".join(old_columns),
                                    new=", ".join(new_columns), clause=clause))
+        for field_name in ("description", "reading"):
+            if getattr(before, field_name) != getattr(table, field_name):
+                changes.append(_change("changed", "table", name, field=field_name, old=getattr(before, field_name),
+                                       new=getattr(table, field_name), clause=clause))
         for key, row in before.rows.items():
             if key not in table.rows:
                 changes.append(_change("removed", "row", name, key=list(key), old=row, clause=clause))

@@ -83,6 +83,8 @@ class Decision:
     rules: list
     notes: list
     explained: bool = True
+    amount_reads: list | None = None  # what the amount expression read, when explained
+    known_on: date | None = None  # the --known-on date the versions were chosen by, if any
 
     @property
     def failed_rules(self) -> list[str]:
@@ -97,10 +99,17 @@ class Decision:
             "amount": _decimal_text(self.amount),
             "currency": self.currency,
         }
+        if self.known_on is not None:
+            data["known_on"] = self.known_on.isoformat()
         if summary:
             data["failed_rules"] = self.failed_rules
             return data
         data["references"] = [r.to_json() | {"role": role} for r, role in self.references]
+        if self.amount_reads is not None:
+            reads: dict = {}
+            for name, value in self.amount_reads:
+                reads.setdefault(name, plain(value))
+            data["amount_reads"] = reads
         data["outputs"] = {k: plain(v) for k, v in self.outputs.items()}
         data["rules"] = [r.to_json() for r in self.rules]
         data["notes"] = self.notes
@@ -189,9 +198,11 @@ class Program:
                 outputs[name] = value(env) if when is None or when(env) else None
             current = "the decision amount"
             eligible = all(r.outcome != "fail" for r in rules)
+            env.trace = [] if self.explain else None
             amount = Decimal(self.amount(env)) if eligible and self.amount is not None else Decimal(0)
+            amount_reads, env.trace = env.trace, None
             current = "a note"
-            notes = [{"id": n.id, "clause": ", ".join(n.clauses), "text": n.text}
+            notes = [{"id": n.id, "clause": ", ".join(n.clauses), "text": n.text, "source": n.owner.key}
                      for n, when in self.notes if when is None or when(env)]
         except EvaluationFault as fault:
             return ClaimError(claim_id, fault.code, f"{current}: {fault}", policy=self.stamp,
@@ -203,7 +214,7 @@ class Program:
                               f"could not be decided: {first.error}", policy=self.stamp, decision_date=decision_date,
                               details={"rules": {r.id: r.error for r in failed}})
         return Decision(claim_id, self.stamp, self.references, decision_date, eligible, amount, self.currency,
-                        outputs, rules, notes, self.explain)
+                        outputs, rules, notes, self.explain, amount_reads)
 
     def _rule(self, env: Env, rule, when, require) -> RuleResult:
         env.trace = [] if self.explain else None

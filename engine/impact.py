@@ -26,6 +26,7 @@ class ImpactReport:
     total_before: Decimal = Decimal(0)
     total_after: Decimal = Decimal(0)
     rules: dict = field(default_factory=dict)  # rule id -> {"pass_to_fail": n, "fail_to_pass": n, ...}
+    amount_causes: dict = field(default_factory=dict)  # what the amount read differently -> claims
     changed_claims: list = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -37,7 +38,7 @@ class ImpactReport:
             "undecided": {"before": self.undecided_before, "after": self.undecided_after},
             "total_amount": {"before": plain(self.total_before), "after": plain(self.total_after),
                              "difference": plain(self.total_after - self.total_before)},
-            "rules": self.rules,
+            "rules": self.rules, "amount_changed_by": self.amount_causes,
             "changed_claims": self.changed_claims,
         }
 
@@ -89,10 +90,31 @@ def compare(before_eval, after_eval, raws: Iterable[RawClaim], before: str, afte
         else:
             report.amount_down += 1
         flipped = _flips(report, a, b)
-        report.changed_claims.append({
-            "claim_id": b.claim_id, "before": _status(a), "after": _status(b),
-            "amount_difference": plain(b.amount - a.amount), "rules_changed": flipped, "decision_changed": True})
+        entry = {"claim_id": b.claim_id, "before": _status(a), "after": _status(b),
+                 "amount_difference": plain(b.amount - a.amount), "rules_changed": flipped, "decision_changed": True}
+        if a.eligible and b.eligible:
+            entry["amount_changed_by"] = _amount_causes(a, b)
+            for cause in entry["amount_changed_by"]:
+                report.amount_causes[cause.split(":")[0]] = report.amount_causes.get(cause.split(":")[0], 0) + 1
+        report.changed_claims.append(entry)
     return report
+
+
+def _amount_causes(a: Decision, b: Decision) -> list[str]:
+    """What the amount expression read differently: 'subsidy[2-02-10-15, junior]: amount 2200 → 2500'."""
+    old = dict(a.amount_reads or [])
+    causes = []
+    for name, new_value in dict(b.amount_reads or []).items():
+        old_value = old.get(name)
+        if plain(old_value) == plain(new_value):
+            continue
+        if isinstance(old_value, dict) and isinstance(new_value, dict):
+            cells = [f"{k} {plain(old_value.get(k))} → {plain(v)}" for k, v in new_value.items()
+                     if plain(old_value.get(k)) != plain(v)]
+            causes.append(f"{name}: {', '.join(cells)}")
+        else:
+            causes.append(f"{name}: {plain(old_value)} → {plain(new_value)}")
+    return causes
 
 
 def _flips(report: ImpactReport, a: Decision, b: Decision) -> list[str]:
@@ -132,15 +154,20 @@ def render_impact(report: ImpactReport, limit: int = 50) -> str:
              f"  total amount: {plain(r.total_before)} → {plain(r.total_after)}"
              f" (difference {plain(r.total_after - r.total_before)})",
              f"  not decided: {r.undecided_before} before, {r.undecided_after} after"]
+    if r.amount_causes:
+        lines.append("  amounts changed because the amount read:")
+        for cause, n in sorted(r.amount_causes.items()):
+            lines.append(f"    {cause}: {n}")
     if r.rules:
-        lines.append("  rules behind the changes:")
+        lines.append("  rules whose outcome changed:")
         for rule_id, counts in sorted(r.rules.items()):
             lines.append(f"    {rule_id}: " + ", ".join(f"{k.replace('_to_', ' → ')} {v}" for k, v in sorted(counts.items())))
     if r.changed_claims:
         lines.append("  changed claims:")
         for c in r.changed_claims[:limit]:
-            lines.append(f"    {c['claim_id']}: {_brief(c['before'])} → {_brief(c['after'])}"
-                         + (f" (rules: {', '.join(c['rules_changed'])})" if c.get("rules_changed") else ""))
+            why = c.get("rules_changed") and f"rules: {', '.join(c['rules_changed'])}" \
+                or c.get("amount_changed_by") and "; ".join(c["amount_changed_by"])
+            lines.append(f"    {c['claim_id']}: {_brief(c['before'])} → {_brief(c['after'])}" + (f" ({why})" if why else ""))
         if len(r.changed_claims) > limit:
             lines.append(f"    … and {len(r.changed_claims) - limit} more (use --format json for all)")
     return "\n".join(lines)

@@ -8,45 +8,59 @@ from .claims import RawClaim
 from .evaluate import Decision, plain
 
 
+def _date(text) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except (TypeError, ValueError):
+        return None
+
+
 def verify(engine: Engine, recorded: dict, raw: RawClaim) -> list[str]:
     """Differences between a recorded decision and the same claim decided again now (empty: reproduced)."""
-    try:
-        policy = recorded["policy"]
-        pid, version_label, digest = policy["id"], policy["version"], policy["digest"]
-        day = date.fromisoformat(recorded["decision_date"])
-    except (KeyError, TypeError, ValueError):
+    policy = recorded.get("policy") if isinstance(recorded.get("policy"), dict) else {}
+    error = recorded.get("error") if isinstance(recorded.get("error"), dict) else None
+    pid = policy.get("id") or (error or {}).get("policy_id")
+    version_label, digest = policy.get("version"), policy.get("digest")
+    day = _date(recorded.get("decision_date"))
+    known_on = _date(recorded.get("known_on"))
+    if not pid or (error is None and not (version_label and digest and day)):
         return ["the recorded decision lacks policy.id, policy.version, policy.digest or decision_date"]
-    version = engine.store.get(pid, version_label)
-    if version is None:
-        return [f"{pid}@{version_label} no longer exists in the policy store"]
     differences = []
-    if version.digest != digest:
-        differences.append(f"{pid}@{version_label} digest differs: recorded {digest}, now {version.digest} "
-                           f"(the file {version.file} changed after the decision)")
+    if version_label:
+        version = engine.store.get(pid, version_label)
+        if version is None:
+            return [f"{pid}@{version_label} no longer exists in the policy store"]
+        if digest and version.digest != digest:
+            differences.append(f"{pid}@{version_label} digest differs: recorded {digest}, now {version.digest} "
+                               f"(the file {version.file} changed after the decision)")
     try:
-        evaluator = engine.evaluator(pid, Selection(version_label, any_date=True))
+        evaluator = engine.evaluator(pid, Selection(version_label, known_on, any_date=error is None))
     except PolicyNotFound as exc:
         return differences + [str(exc)]
     result = evaluator.evaluate_raw(raw, day)
+    if error is not None:
+        if isinstance(result, Decision):
+            return differences + [f"recorded as not decided ({error.get('code')}), now decided "
+                                  f"(eligible: {result.eligible})"]
+        if result.code != error.get("code"):
+            differences.append(f"recorded error {error.get('code')}, now {result.code}: {result.message}")
+        return differences
     if not isinstance(result, Decision):
-        recorded_error = (recorded.get("error") or {}).get("code")
-        if recorded_error == result.code:
-            return differences
         return differences + [f"the claim is no longer decided: {result.code}: {result.message}"]
-    if "error" in recorded:
-        return differences + [f"recorded as not decided ({recorded['error'].get('code')}), now decided"]
-    recorded_refs = {r["id"]: r for r in recorded.get("references", [])}
-    for ref, role in result.references:
-        old = recorded_refs.pop(ref.id, None)
-        if old is None:
-            differences.append(f"now also depends on {ref.id}@{ref.version} ({role})")
-        elif old.get("version") != ref.version:
-            differences.append(f"{ref.id}: recorded version {old.get('version')}, now {ref.version} "
-                               f"resolves on {day}")
-        elif old.get("digest") != ref.digest:
-            differences.append(f"{ref.id}@{ref.version} digest differs: recorded {old.get('digest')}, now {ref.digest}")
-    for pid_left in recorded_refs:
-        differences.append(f"no longer depends on {pid_left}")
+    if "references" in recorded:  # a --summary record does not list them
+        recorded_refs = {r["id"]: r for r in recorded["references"] if isinstance(r, dict) and "id" in r}
+        for ref, role in result.references:
+            old = recorded_refs.pop(ref.id, None)
+            if old is None:
+                differences.append(f"now also depends on {ref.id}@{ref.version} ({role})")
+            elif old.get("version") != ref.version:
+                differences.append(f"{ref.id}: recorded version {old.get('version')}, now {ref.version} "
+                                   f"resolves on {day}")
+            elif old.get("digest") != ref.digest:
+                differences.append(f"{ref.id}@{ref.version} digest differs: recorded {old.get('digest')}, "
+                                   f"now {ref.digest}")
+        for pid_left in recorded_refs:
+            differences.append(f"no longer depends on {pid_left}")
     if recorded.get("eligible") != result.eligible:
         differences.append(f"eligible: recorded {recorded.get('eligible')}, now {result.eligible}")
     if str(recorded.get("amount")) != plain(result.amount):
