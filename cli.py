@@ -22,7 +22,6 @@ import click
 
 from engine.api import Engine, PolicyInvalid, PolicyNotFound, Selection
 from engine.linker import LinkError
-from engine.diagnostics import Diagnostic
 
 EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_NOT_IN_FORCE, EXIT_UNDECIDED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 64, 70
 HERE = Path(__file__).resolve().parent

@@ -10,6 +10,7 @@ The command line is a thin layer over this module.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -48,6 +49,9 @@ class Selection:
 
 class Engine:
     def __init__(self, store: PolicyStore):
+        # Checking and evaluating recurse along expressions and definition chains, whose depth the limits
+        # bound; Python's default of 1000 frames is below that bound.
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
         self.store = store
         self._programs: dict = {}
         self._checked: dict = {}

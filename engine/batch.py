@@ -5,10 +5,11 @@ Each result becomes one output record (a JSON line, or a text block) in the orde
 """
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from itertools import islice
 from typing import Callable, Iterable, Iterator
@@ -59,8 +60,12 @@ class OutputFormat:
 
 def render(result, fmt: OutputFormat) -> bytes:
     if fmt.kind == "json":
-        return orjson.dumps(result.to_json(summary=fmt.summary)) + b"\n"
-    return (explain(result, fmt.verbose) + "\n\n").encode("utf-8")
+        data = result.to_json(summary=fmt.summary)
+        try:
+            return orjson.dumps(data) + b"\n"
+        except TypeError:  # beyond orjson's range (huge integers): the standard encoder, ASCII-safe
+            return json.dumps(data, ensure_ascii=True, default=str).encode() + b"\n"
+    return (explain(result, fmt.verbose) + "\n\n").encode("utf-8", errors="backslashreplace")
 
 
 def _chunks(raws: Iterable[RawClaim], size: int) -> Iterator[list[RawClaim]]:

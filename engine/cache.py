@@ -47,6 +47,8 @@ def load_store(root: Path, schemas: Path | None = None) -> PolicyStore:
         return PolicyStore.load(root, schemas_dir)
     folder = cache_dir()
     path = folder / f"store-{key[:40]}.pickle"
+    if not (_private(folder) and _private(path)):
+        return PolicyStore.load(root, schemas_dir)  # a cache others could write to is never read
     try:
         with path.open("rb") as handle:
             stored_key, store = pickle.load(handle)
@@ -59,9 +61,22 @@ def load_store(root: Path, schemas: Path | None = None) -> PolicyStore:
     return store
 
 
+def _private(path: Path) -> bool:
+    """Missing, or owned by this user and writable by no one else: a pickle is code, so trust only our own."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
 def _save(folder: Path, path: Path, key: str, store: PolicyStore) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not _private(folder):
+            return
         with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as handle:
             pickle.dump((key, store), handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(handle.name, path)

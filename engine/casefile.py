@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from .api import Engine, PolicyNotFound, Selection
+from .api import Engine, PolicyNotFound
 from .claims import RawClaim
 from .diagnostics import DiagnosticError
 from .evaluate import ClaimError, Decision, plain

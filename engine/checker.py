@@ -14,9 +14,9 @@ from .builtins import BUILTINS, DECISION_DATE
 from .diagnostics import Diagnostic
 from .limits import LIMITS
 from .linker import Linked
-from .policyfile import Definition, Expression, Table
+from .policyfile import Definition, Expression
 from .syntax import Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary, children
-from .types import (BOOL, DATE, DECIMAL, ERROR, INT, NEVER, NULL, STRING, Field, FunctionType, ListOf, Namespace,
+from .types import (BOOL, DATE, DECIMAL, ERROR, INT, NEVER, NULL, STRING, FunctionType, ListOf, Namespace,
                     Record, TableType, Type, fits, is_numeric, join)
 
 KEYWORDS = frozenset({"and", "or", "not", "in", "if", "then", "else", "true", "false", "null", "any", "all", "count",
@@ -261,6 +261,14 @@ class _Checker:
             self.expression = saved
             for member in cycle:
                 self.result.definition_types[member] = ERROR
+            return ERROR
+        if len(self.in_progress) >= LIMITS.definition_depth:
+            saved, self.expression = self.expression, definition.expr
+            self.error("definition.too_deep", f"definitions build on each other more than {LIMITS.definition_depth} "
+                       f"levels deep ({' → '.join(self.in_progress[:3])} → … → {name})", definition.expr.tree,
+                       hint="flatten the chain, or raise POLICY_LIMIT_DEFINITION_DEPTH")
+            self.expression = saved
+            self.result.definition_types[name] = ERROR
             return ERROR
         self.in_progress.append(name)
         self.reads_facts_stack.append(False)

@@ -6,6 +6,7 @@ others go on. Dates are turned into calendar dates once here, so rules never see
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -16,11 +17,11 @@ import fastjsonschema
 import orjson
 
 from . import schemacheck
-from .diagnostics import DiagnosticError
+from .diagnostics import Diagnostic, DiagnosticError, Location
 from .evaluate import ClaimError
-from .types import DATE, DECIMAL, ListOf, Record, Type
+from .types import DATE, DECIMAL, INT, ListOf, Record, Type
 from .limits import LIMITS
-from .yamlsource import ReadLimits, read_yaml
+from .yamlsource import ReadLimits, decode_text, read_yaml
 
 CLAIM_LIMITS = ReadLimits(LIMITS.claim_file_bytes, LIMITS.claim_nodes, LIMITS.claim_depth)
 MAX_LINE_BYTES = LIMITS.claim_line_bytes
@@ -68,23 +69,28 @@ def read_claims(paths: list[str], stdin: IO[bytes] | None = None, lazy: bool = F
             yield from _read_stream(stdin or io.BytesIO(), "<stdin>", lazy)
             continue
         path = Path(name)
-        if path.suffix in (".jsonl", ".ndjson"):
-            try:
+        try:
+            if path.suffix in (".jsonl", ".ndjson"):
                 with path.open("rb") as handle:
                     yield from _read_lines(handle, name, lazy)
-            except OSError as exc:
-                yield _unreadable(name, exc)
-            continue
-        try:
+                continue
+            if path.stat().st_size > CLAIM_LIMITS.max_bytes:
+                yield _too_large(name)
+                continue
             data = path.read_bytes()
         except OSError as exc:
             yield _unreadable(name, exc)
             continue
-        yield from _read_document(data, name, json_first=path.suffix == ".json")
+        yield from _read_document(data, name, kind="json" if path.suffix == ".json" else "yaml")
 
 
 def _unreadable(name: str, exc: OSError) -> RawClaim:
     return RawClaim(None, name, ClaimError(None, "claim.unreadable", f"cannot read {name}: {exc.strerror}", location=name))
+
+
+def _too_large(name: str) -> RawClaim:
+    return RawClaim(None, name, ClaimError(None, "claim.too_large", f"the file is larger than {CLAIM_LIMITS.max_bytes} "
+                                           "bytes (POLICY_LIMIT_CLAIM_FILE_BYTES)", location=name))
 
 
 def _read_stream(stream: IO[bytes], name: str, lazy: bool) -> Iterator[RawClaim]:
@@ -98,48 +104,140 @@ def _read_stream(stream: IO[bytes], name: str, lazy: bool) -> Iterator[RawClaim]
         else:  # a whole JSON object on the first line: JSON Lines, streamed
             yield from _read_lines(_chain(first, stream), name, lazy)
             return
-    yield from _read_document(first + stream.read(), name, json_first=True)
+    rest = stream.read(CLAIM_LIMITS.max_bytes + 1 - len(first))
+    if len(first) + len(rest) > CLAIM_LIMITS.max_bytes:
+        yield _too_large(name)
+        return
+    data = first + rest
+    yield from _read_document(data, name, kind="json" if data.lstrip()[:1] in (b"{", b"[") else "yaml")
 
 
 def _chain(first: bytes, rest: IO[bytes]):
     yield first
-    yield from rest
+    yield from _lines(rest)
+
+
+def _lines(handle) -> Iterator[bytes]:
+    """Lines of at most MAX_LINE_BYTES + 1 bytes: a longer line is cut there, and the rest of it skipped,
+    so one enormous line costs no more memory than the limit."""
+    while True:
+        line = handle.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while True:
+                more = handle.readline(1 << 20)
+                if not more or more.endswith(b"\n"):
+                    break
+        yield line
 
 
 def _read_lines(lines, name: str, lazy: bool = False) -> Iterator[RawClaim]:
+    if hasattr(lines, "readline"):
+        lines = _lines(lines)
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         where = f"{name}:{number}"
         if len(line) > MAX_LINE_BYTES:
-            yield RawClaim(None, where, ClaimError(None, "claim.too_large",
-                                                   f"the line is longer than {MAX_LINE_BYTES} bytes", location=where))
+            yield RawClaim(None, where, ClaimError(None, "claim.too_large", f"the line is longer than {MAX_LINE_BYTES} "
+                                                   "bytes (POLICY_LIMIT_CLAIM_LINE_BYTES)", location=where))
         elif lazy:
             yield RawClaim(None, where, line=line)
         else:
             yield _parse_line(line, where)
 
 
-def _read_document(data: bytes, name: str, json_first: bool) -> Iterator[RawClaim]:
-    value = None
-    if json_first:
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs):
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(f"duplicate key {key!r}: JSON would silently keep only the last one")
+        result[key] = value
+    return result
+
+
+def _read_document(data: bytes, name: str, kind: str) -> Iterator[RawClaim]:
+    if kind == "json":
         try:
-            value = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            value = None
-    if value is None:
+            text = decode_text(data, name)
+            if not text.strip():
+                raise DiagnosticError([Diagnostic("input.empty", "the file is empty", Location(name))])
+            if sum(data.count(c) for c in (b",", b"{", b"[")) > CLAIM_LIMITS.max_nodes:
+                raise DiagnosticError([Diagnostic("input.too_large", f"the file holds more than "
+                                                  f"{CLAIM_LIMITS.max_nodes} values", Location(name))])
+            # The standard parser, not orjson, for whole documents: it can refuse duplicate keys.
+            value = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=Decimal)
+        except DiagnosticError as exc:
+            d = exc.diagnostics[0]
+            where = str(d.location)
+            yield RawClaim(None, where, ClaimError(None, "claim." + d.code.split(".")[-1], d.message, location=where))
+            return
+        except _DuplicateKey as exc:
+            yield RawClaim(None, name, ClaimError(None, "claim.duplicate_key", str(exc), location=name))
+            return
+        except MemoryError:
+            yield RawClaim(None, name, ClaimError(None, "claim.too_large", "the file is too large to read in memory",
+                                                  location=name))
+            return
+        except RecursionError:
+            yield RawClaim(None, name, ClaimError(None, "claim.too_deep", f"the claim nests deeper than "
+                                                  f"{CLAIM_LIMITS.max_depth} levels", location=name))
+            return
+        except json.JSONDecodeError as exc:
+            where = f"{name}:{exc.lineno}:{exc.colno}"
+            yield RawClaim(None, where, ClaimError(None, "claim.json", f"not valid JSON: {exc.msg}", location=where))
+            return
+    else:
         try:
-            value = read_yaml(data, name, CLAIM_LIMITS).value
+            value = read_yaml(data, name, CLAIM_LIMITS, positions=False).value
         except DiagnosticError as exc:
             d = exc.diagnostics[0]
             yield RawClaim(None, str(d.location), ClaimError(None, "claim." + d.code.split(".")[-1], d.message,
                                                              location=str(d.location)))
             return
+    problem = _shape_problem(value)
+    if problem:
+        yield RawClaim(None, name, ClaimError(None, problem[0], problem[1], location=name))
+        return
     if isinstance(value, list):
         for i, item in enumerate(value):
             yield RawClaim(item, f"{name}[{i}]")
     else:
         yield RawClaim(value, name)
+
+
+def _shape_problem(value) -> tuple[str, str] | None:
+    """Depth, size and text that cannot be written back out (lone surrogates), checked without recursion."""
+    stack = [(value, 1)]
+    nodes = 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if nodes > CLAIM_LIMITS.max_nodes:
+            return "claim.too_large", f"the file holds more than {CLAIM_LIMITS.max_nodes} values"
+        if depth > CLAIM_LIMITS.max_depth + 1:
+            return "claim.too_deep", f"the claim nests deeper than {CLAIM_LIMITS.max_depth} levels"
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+            stack.extend((k, depth + 1) for k in item)
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, str) and not _encodable(item):
+            return "claim.encoding", "the claim holds text that is not valid Unicode (a lone surrogate)"
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # -------------------------------------------------------------------------------------------------
@@ -198,6 +296,11 @@ def _is_calendar_date(value: str) -> bool:
     return len(value) == 10
 
 
+def _whole(value):
+    # JSON Schema counts 80.0 as an integer; the rules must see the integer 80
+    return int(value) if isinstance(value, (float, Decimal)) else value
+
+
 def _exact(value):
     return Decimal(str(value)) if isinstance(value, float) else value
 
@@ -208,6 +311,8 @@ def _converter(t: Type):
         return date.fromisoformat
     if t == DECIMAL:
         return _exact
+    if t == INT:
+        return _whole
     if isinstance(t, ListOf):
         inner = _converter(t.item)
         if inner is None:

@@ -309,9 +309,23 @@ class Compiler:
                     raise EvaluationFault(f"division by zero in {to_source(node)}", "evaluation.division") from None
             return divide
         fn = _OPERATORS[op]
-        if op in ("+", "-", "*") and checked.types.get(id(node)) == DECIMAL:
-            # int and Decimal mix exactly; keep the result a Decimal even when both sides happen to be ints
-            return lambda env: Decimal(fn(left(env), right(env)))
+        if op in ("+", "-", "*"):
+            as_decimal = checked.types.get(id(node)) == DECIMAL
+
+            def arithmetic(env):
+                a, b = left(env), right(env)
+                if as_decimal:  # int and Decimal mix exactly; the result stays a Decimal
+                    value = Decimal(a) * Decimal(b) if op == "*" else Decimal(fn(a, b))
+                    if value.is_finite() and value.adjusted() > _MAX_EXPONENT:
+                        raise EvaluationFault(f"a number in {to_source(node)} grew past 10^{_MAX_EXPONENT}",
+                                              "evaluation.overflow")
+                    return value
+                value = fn(a, b)
+                if type(value) is int and not -_MAX_INT <= value <= _MAX_INT:  # lists join with + too
+                    raise EvaluationFault(f"a number in {to_source(node)} grew past 2^63", "evaluation.overflow")
+                return value
+
+            return arithmetic
         return lambda env: fn(left(env), right(env))
 
     def _if(self, node: If, checked: Checked):
@@ -376,6 +390,9 @@ class Compiler:
 
         return run
 
+
+_MAX_INT = 2**63 - 1  # whole numbers stay within what every JSON reader takes
+_MAX_EXPONENT = 60  # decimals stay below 10^60: money never comes near, runaway squaring stops early
 
 _OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "==": operator.eq, "!=": operator.ne,
               "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}

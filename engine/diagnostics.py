@@ -37,8 +37,9 @@ class Diagnostic:
             head += f" (clause {self.clause})"
         lines = [f"{head}: {self.message}"]
         if self.source_line is not None and self.location.column:
-            lines.append("    " + self.source_line.rstrip("\n"))
-            lines.append("    " + _caret_padding(self.source_line, self.location.column) + "^")
+            line, column = _window(self.source_line.rstrip("\n"), self.location.column)
+            lines.append("    " + line)
+            lines.append("    " + _caret_padding(line, column) + "^")
         if self.hint:
             lines.append(f"    hint: {self.hint}")
         return "\n".join(lines)
@@ -57,6 +58,17 @@ class Diagnostic:
         if self.hint:
             data["hint"] = self.hint
         return data
+
+
+def _window(line: str, column: int, width: int = 100) -> tuple[str, int]:
+    """A long line cut to the part around the column, with the column moved to match."""
+    if len(line) <= width:
+        return line, column
+    start = max(0, min(column - 1 - width // 2, len(line) - width))
+    cut = line[start:start + width]
+    prefix = "…" if start else ""
+    suffix = "…" if start + width < len(line) else ""
+    return prefix + cut + suffix, column - start + len(prefix)
 
 
 def _caret_padding(line: str, column: int) -> str:

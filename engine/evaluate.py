@@ -9,7 +9,6 @@ from typing import Any
 from .builtins import EvaluationFault
 from .checker import Checked
 from .compiler import MISSING, Compiler, Env
-from .linker import Linked
 
 
 def plain(value: Any) -> Any:
@@ -207,6 +206,9 @@ class Program:
         except EvaluationFault as fault:
             return ClaimError(claim_id, fault.code, f"{current}: {fault}", policy=self.stamp,
                               decision_date=decision_date)
+        except ArithmeticError as exc:
+            return ClaimError(claim_id, "evaluation.arithmetic", f"{current}: {type(exc).__name__}", policy=self.stamp,
+                              decision_date=decision_date)
         failed = [r for r in rules if r.outcome == "error"]
         if failed:
             first = failed[0]
@@ -225,6 +227,9 @@ class Program:
                 outcome = "pass" if require(env) else "fail"
         except EvaluationFault as fault:
             return RuleResult(rule.id, "error", rule.clauses, str(fault), env.trace, str(fault), rule.owner.key)
+        except ArithmeticError as exc:
+            message = f"arithmetic failed: {type(exc).__name__}"
+            return RuleResult(rule.id, "error", rule.clauses, message, env.trace, message, rule.owner.key)
         message = rule.messages.get(outcome) or rule.messages.get("pass" if outcome == "pass" else "fail")
         if outcome == "not_applicable":
             message = rule.messages.get("not_applicable", "不适用 (not applicable)")

@@ -25,6 +25,7 @@ class Limits:
     expression_depth: int = 64  # nesting of operators and brackets
     expression_nodes: int = 4_000  # syntax-tree nodes in one expression
     number_digits: int = 40  # digits in one numeric literal
+    definition_depth: int = 32  # definitions that use definitions that use ... (each one level)
     evaluation_cost: int = 50_000_000  # static worst-case steps of one expression (see checker)
     list_items_assumed: int = 100_000  # worst-case length of a list whose schema sets no maxItems
 

@@ -114,8 +114,11 @@ def describe_error(error) -> tuple[list, str]:
         words = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",
                  "exclusiveMaximum": "less than"}[v]
         return path, f"must be {words} {error.validator_value}, found {error.instance}"
-    if v in ("minItems", "maxItems", "minLength", "maxLength", "minProperties"):
-        return path, error.message
+    if v in ("minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties"):
+        # jsonschema's own message quotes the whole value, which may be enormous
+        what = "characters" if "Length" in v else "items" if "Items" in v else "keys"
+        bound = "at least" if v.startswith("min") else "at most"
+        return path, f"must have {bound} {error.validator_value} {what}, has {len(error.instance)}"
     if v in ("oneOf", "anyOf"):
         # Skip the branches that want another kind of value altogether: a mapping written where a string
         # or a mapping is accepted should be told what is wrong with the mapping.

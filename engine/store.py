@@ -106,19 +106,28 @@ class PolicyStore:
             return None
         try:
             schema = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            if not isinstance(schema, dict):
+                raise ValueError("a schema must be a JSON object")
+        except RecursionError:
+            self.diagnostics.append(Diagnostic("schema.unreadable", "the schema nests too deeply to read",
+                                               Location(self.display(path))))
+            self.schemas[name] = None
+            return None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
             line = getattr(exc, "lineno", 0)
             self.diagnostics.append(Diagnostic("schema.unreadable", f"cannot read the schema: {exc}",
                                                Location(self.display(path), line, getattr(exc, "colno", 0))))
             self.schemas[name] = None
             return None
-        problems = schemacheck.check_schema(schema)
-        record = None
-        if not problems:
-            try:
+        try:
+            problems = schemacheck.check_schema(schema)
+            record = None
+            if not problems:
                 record = schema_to_type(schema)
-            except SchemaTypeError as exc:
-                problems = [str(exc)]
+        except SchemaTypeError as exc:
+            problems = [str(exc)]
+        except RecursionError:
+            problems = ["it nests too deeply"]
         for problem in problems:
             self.diagnostics.append(Diagnostic("schema.invalid", f"the input schema is not usable: {problem}",
                                                Location(self.display(path))))

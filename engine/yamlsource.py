@@ -87,7 +87,7 @@ def decode_text(data: bytes, file: str) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
+def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS, positions: bool = True) -> Document:
     """Parse one YAML document into plain data with positions, or raise DiagnosticError."""
     size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
     if size > limits.max_bytes:
@@ -97,16 +97,25 @@ def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS)
     text = data if isinstance(data, str) else decode_text(data, file)
     if not text.strip():
         raise DiagnosticError([Diagnostic("input.empty", "the file is empty", Location(file))])
-    loader = _Loader(text)
+    depth = _bracket_depth(text)
+    if depth > limits.max_depth:  # PyYAML's scanner is slow on deep flow nesting: refuse it before it starts
+        raise DiagnosticError([Diagnostic(
+            "input.too_deep", f"the file nests deeper than {limits.max_depth} levels", Location(file))])
     try:
+        loader = _Loader(text)
         try:
             root = loader.get_single_node()
         finally:
             loader.dispose()
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1 if isinstance(exc.position, int) else 0
+        raise DiagnosticError([Diagnostic(
+            "input.character", f"the file holds a character YAML does not allow (U+{_code(exc.character):04X})",
+            Location(file, line, 0), hint="remove control characters from the file")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        problem = exc.problem or exc.context or "malformed YAML"
+        problem = (exc.problem or exc.context or "malformed YAML").split("\n")[0]
         raise DiagnosticError([Diagnostic("yaml.syntax", f"malformed YAML: {problem}", loc,
                                           source_line=_line(text, loc.line))]) from None
     except yaml.YAMLError as exc:
@@ -117,11 +126,37 @@ def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS)
     if root is None:
         raise DiagnosticError([Diagnostic("input.empty", "the file holds no YAML document", Location(file))])
     doc = Document(file=file, text=text, value=None)
-    builder = _Builder(doc, loader, limits)
+    builder = _Builder(doc, loader, limits, positions)
     doc.value = builder.build(root, (), 0)
     if builder.errors:
         raise DiagnosticError(builder.errors)
     return doc
+
+
+def _bracket_depth(text: str) -> int:
+    """The deepest nesting of flow collections ([ and {), skipping quoted scalars: a cheap upper bound."""
+    depth = deepest = 0
+    quote = None
+    previous = "\n"  # the last character that was not a space
+    for ch in text:
+        if quote:
+            if ch == quote:
+                quote = None
+                previous = ch
+            continue
+        if ch in "\"'" and (depth or previous in ":-\n[{,"):
+            quote = ch  # a quoted scalar starts only where a value can start
+        elif ch in "[{" and (depth or previous in ":-\n?"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}" and depth:
+            depth -= 1
+        elif ch == "#" and not depth:
+            quote = "\n"  # a comment runs to the end of the line
+            continue
+        if ch not in " \t":
+            previous = ch
+    return deepest
 
 
 def _line(text: str, line: int) -> str | None:
@@ -130,7 +165,8 @@ def _line(text: str, line: int) -> str | None:
 
 
 class _Builder:
-    def __init__(self, doc: Document, loader: yaml.SafeLoader, limits: ReadLimits):
+    def __init__(self, doc: Document, loader: yaml.SafeLoader, limits: ReadLimits, positions: bool = True):
+        self.positions = positions
         self.doc = doc
         self.loader = loader
         self.limits = limits
@@ -156,7 +192,8 @@ class _Builder:
             loc = self._loc(node)
             raise DiagnosticError([Diagnostic(
                 "input.too_deep", f"the file nests deeper than {self.limits.max_depth} levels", loc)])
-        self.doc.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if self.positions:
+            self.doc.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if node.tag not in _PLAIN_TAGS:
             self._fail("yaml.tag", f"the tag {node.tag!r} is not allowed: only plain data is read", node)
             return None
@@ -164,7 +201,8 @@ class _Builder:
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
-        self.doc.scalars[path] = node
+        if self.positions:
+            self.doc.scalars[path] = node
         return self._scalar(node)
 
     def _mapping(self, node, path: Path, depth: int) -> dict:
@@ -196,8 +234,9 @@ class _Builder:
             return _exact_number(node.value)
         try:
             return self.loader.construct_object(node)
-        except (yaml.constructor.ConstructorError, ValueError) as exc:
-            self._fail("yaml.value", f"cannot read {node.value!r}: {exc}", node)
+        except Exception as exc:  # explicit tags on values they cannot convert (!!int "") fail in many ways
+            self._fail("yaml.value", f"cannot read {node.value!r} as {tag.rsplit(':', 1)[-1]}: "
+                       f"{type(exc).__name__} {exc}".rstrip(), node)
             return None
 
 
@@ -219,3 +258,7 @@ def plain_style(doc: Document, path: Path) -> bool:
     """True when the scalar at path was written unquoted (where YAML 1.1 surprises happen)."""
     node = doc.scalars.get(tuple(path))
     return node is not None and node.style is None
+
+
+def _code(character) -> int:
+    return character if isinstance(character, int) else ord(character)
