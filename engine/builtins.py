@@ -197,6 +197,8 @@ def _fixed(params: tuple, result: Type):
 
 
 def _extreme_check(args: list[Type]):
+    if len(args) == 1 and args[0] == ERROR:
+        return ERROR
     if len(args) == 1 and isinstance(args[0], ListOf):
         args = [args[0].item]
     elif len(args) < 2:

@@ -15,12 +15,10 @@ from .diagnostics import Diagnostic
 from .limits import LIMITS
 from .linker import Linked
 from .policyfile import Definition, Expression
-from .syntax import Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary, children
+from .syntax import KEYWORDS, Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary, children
 from .types import (BOOL, DATE, DECIMAL, ERROR, INT, NEVER, NULL, STRING, FunctionType, ListOf, Namespace,
                     Record, TableType, Type, fits, is_numeric, join)
 
-KEYWORDS = frozenset({"and", "or", "not", "in", "if", "then", "else", "true", "false", "null", "any", "all", "count",
-                      "filter", "sum", "for", "where"})
 NAME_RX = re.compile(r"[^\W\d]\w*")
 
 LITERAL_TYPES = {"int": INT, "decimal": DECIMAL, "string": STRING, "bool": BOOL, "date": DATE, "null": NULL}
@@ -406,8 +404,8 @@ class _Checker:
 
     def attr(self, node: Attr) -> Type:
         base = self.infer(node.obj)
-        if base == ERROR:
-            return ERROR
+        if base in (ERROR, NEVER):  # NEVER: an item of an empty list, which has every field
+            return base
         if isinstance(base, Namespace):
             return self.export(node, base)
         if isinstance(base, Record):
@@ -535,7 +533,8 @@ class _Checker:
             self.error("call.arguments", f"has() takes 1 argument, not {len(node.args)}", node)
             return BOOL
         arg = node.args[0]
-        self.infer(arg)
+        if self.infer(arg) == ERROR:
+            return BOOL
         if not isinstance(arg, (Attr, Index, Name)):
             self.error("call.arguments", "has() takes a fact path or a table lookup, such as has(applicant.graduate)",
                        arg)
@@ -647,10 +646,15 @@ class _Checker:
         return BOOL
 
     def _enum_check(self, fact_node: Expr, literal: Expr) -> None:
-        if not (isinstance(literal, Literal) and literal.kind == "string" and isinstance(fact_node, Attr)):
+        if not (isinstance(literal, Literal) and literal.kind == "string"):
             return
-        base = self.result.types.get(id(fact_node.obj))
-        f = base.field(fact_node.name) if isinstance(base, Record) else None
+        if isinstance(fact_node, Attr):
+            base = self.result.types.get(id(fact_node.obj))
+            f = base.field(fact_node.name) if isinstance(base, Record) else None
+        elif isinstance(fact_node, Name) and getattr(self.result.resolved.get(id(fact_node)), "kind", None) == "fact":
+            f = self.facts.field(fact_node.name)
+        else:
+            return
         if f is not None and f.enum is not None and literal.value not in f.enum:
             self.error("type.enum", f"{literal.value!r} is never a value of {fact_node.name!r} "
                        f"(one of {', '.join(map(str, f.enum))})", literal,

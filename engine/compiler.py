@@ -105,7 +105,17 @@ class Compiler:
 
     def node(self, node: Expr, checked: Checked):
         method = getattr(self, "_" + type(node).__name__.lower())
-        return method(node, checked)
+        compiled = method(node, checked)
+        if checked.types.get(id(node)) == DECIMAL and isinstance(node, (If, Call, Binary, Comprehension, Name)):
+            # a value typed decimal stays a Decimal even when a branch, min() or a default gives a whole number
+            inner = compiled
+
+            def as_decimal(env):
+                value = inner(env)
+                return Decimal(value) if type(value) is int else value
+
+            return as_decimal
+        return compiled
 
     def _literal(self, node: Literal, checked: Checked):
         value = node.value

@@ -153,16 +153,25 @@ class SourceText:
 
     @classmethod
     def from_yaml_scalar(cls, file: str, file_text: str, node) -> "SourceText":
-        """Map a YAML scalar's value onto the raw text it came from (quotes, block indents, folding)."""
+        """Map a YAML scalar's value onto the raw text it came from (quotes, escapes, block indents, folding)."""
         start = node.start_mark.index
         raw = file_text[start:node.end_mark.index]
         value = node.value
         offsets: list[int] = []
-        i = j = 0
+        i = 0
+        j = 1 if node.style in ("'", '"') else 0  # past the opening quote
         while i < len(value):
             if j >= len(raw):
                 offsets.append(start + max(len(raw) - 1, 0))
                 i += 1
+            elif node.style == '"' and raw[j] == "\\" and j + 1 < len(raw) and raw[j + 1] != "\n":
+                offsets.append(start + j + 1)  # one escape stands for one character: point at \"'s quote
+                i += 1
+                j += 2 + {"x": 2, "u": 4, "U": 8}.get(raw[j + 1], 0)
+            elif node.style == "'" and raw[j] == "'" and raw[j + 1:j + 2] == "'":
+                offsets.append(start + j)
+                i += 1
+                j += 2
             elif raw[j] == value[i]:
                 offsets.append(start + j)
                 i += 1
@@ -170,7 +179,7 @@ class SourceText:
             elif value[i] in " \n":  # a folded line break: the value has a character the raw text does not
                 offsets.append(start + j)
                 i += 1
-            else:  # quotes, block indicators, indentation and escapes exist only in the raw text
+            else:  # block indicators, indentation and escaped line breaks exist only in the raw text
                 j += 1
         return cls(value, file, file_text, offsets)
 
@@ -201,7 +210,7 @@ class SourceText:
 
     def source_line(self, location: Location) -> str | None:
         text = self._file_text if self._file_text is not None else self.text
-        lines = text.splitlines()
+        lines = text.split("\n")  # lines count "\n" only, as locations do (not U+2028 or form feeds)
         index = location.line - (self._line - 1 if self._file_text is None else 0)
         if self._file_text is None and location.line == self._line:
             return " " * (self._column - 1) + lines[0] if lines else ""
@@ -328,6 +337,9 @@ def _check_shape(tree, source: SourceText, limits: LanguageLimits) -> None:
                 stack.append((child, depth + 1))
 
 
+KEYWORDS = frozenset({"and", "or", "not", "in", "if", "then", "else", "true", "false", "null", "any", "all", "count",
+                      "filter", "sum", "for", "where"})
+
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
 _ESCAPE_RX = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
 
@@ -392,6 +404,8 @@ class _Builder:
         text = str(tok)
         span = (tok.start_pos, tok.end_pos)
         if kind == "name":
+            if text in KEYWORDS:
+                self.fail("syntax.keyword", f"'{text}' is a word of the language, not a name", tok.start_pos)
             return Name(text, span=span)
         if kind in ("int", "decimal"):
             if sum(ch.isdigit() for ch in text) > self.limits.max_digits:

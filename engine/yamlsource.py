@@ -52,7 +52,7 @@ class Document:
             path = path[:-1]
 
     def line_text(self, line: int) -> str | None:
-        lines = self.text.splitlines()
+        lines = self.text.split("\n")
         return lines[line - 1] if 0 < line <= len(lines) else None
 
 
@@ -160,7 +160,7 @@ def _bracket_depth(text: str) -> int:
 
 
 def _line(text: str, line: int) -> str | None:
-    lines = text.splitlines()
+    lines = text.split("\n")
     return lines[line - 1] if 0 < line <= len(lines) else None
 
 
