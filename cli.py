@@ -223,7 +223,7 @@ def evaluate(ctx, claims, policy, as_of, known_on, fmt, summary, verbose, jobs, 
 
     engine = _engine(ctx)
     try:
-        evaluator = engine.evaluator(policy, Selection(known_on=known_on), explain=not summary)
+        evaluator = engine.evaluator(policy, Selection(known_on=known_on), explain=not summary, outputs=not summary)
     except PolicyNotFound as exc:
         _usage(str(exc))
     jobs = jobs or batch.default_jobs()

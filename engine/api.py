@@ -163,15 +163,15 @@ class Engine:
             self._links[key] = linked
         return linked
 
-    def program(self, linked: Linked, explain: bool = True) -> Program:
-        key = (linked.key, explain)
+    def program(self, linked: Linked, explain: bool = True, outputs: bool = True) -> Program:
+        key = (linked.key, explain, outputs)
         program = self._programs.get(key)
         if program is None:
             checked = self._check_linked(linked)
             errors = [d for d in checked.diagnostics if d.severity == "error"]
             if errors:
                 raise PolicyInvalid(errors)
-            program = self._programs[key] = Program(checked, explain)
+            program = self._programs[key] = Program(checked, explain, outputs)
         return program
 
     def scenario(self, policy_id: str, at: date | None = None, version: str | None = None,
@@ -197,7 +197,10 @@ class Engine:
         """Decides every claim, on its own decision date, under one fixed linked policy."""
         return FixedEvaluator(self, linked, explain)
 
-    def evaluator(self, policy: str, selection: Selection = Selection(), explain: bool = True) -> "Evaluator":
+    def evaluator(self, policy: str, selection: Selection = Selection(), explain: bool = True,
+                  outputs: bool = True) -> "Evaluator":
+        """Decide claims under `policy` (ID or ID@VERSION). explain=False records no reads (faster);
+        outputs=False also skips outputs and notes, for summaries (eligibility, amount, failed rules)."""
         pid, version = parse_policy_ref(policy)
         if version:
             selection = Selection(version, selection.known_on, selection.any_date)
@@ -205,7 +208,7 @@ class Engine:
             raise self._unknown(pid)
         if selection.version:
             self.version_for(pid, date.min, selection)  # fail now for an unknown version
-        return Evaluator(self, pid, selection, explain)
+        return Evaluator(self, pid, selection, explain, outputs)
 
 
 class PolicyInvalid(Exception):
@@ -217,11 +220,12 @@ class PolicyInvalid(Exception):
 class Evaluator:
     """Decides claims under one policy id: the version in force on each decision date, or a pinned one."""
 
-    def __init__(self, engine: Engine, policy_id: str, selection: Selection, explain: bool):
+    def __init__(self, engine: Engine, policy_id: str, selection: Selection, explain: bool, outputs: bool = True):
         self.engine = engine
         self.policy_id = policy_id
         self.selection = selection
         self.explain = explain
+        self.outputs = outputs
         self._readers: dict = {}
         self._by_day: dict = {}
 
@@ -311,7 +315,7 @@ class Evaluator:
             linked = self.engine.linked(version, day, self.selection.known_on)
         except LinkError as exc:
             return ClaimError(None, exc.code, f"{exc} ({day})", details={"policy_id": exc.ref.policy_id})
-        program = self.engine.program(linked, self.explain)
+        program = self.engine.program(linked, self.explain, self.outputs)
         if len(self._by_day) < 10_000:
             self._by_day[day] = program
         return program

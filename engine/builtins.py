@@ -39,6 +39,7 @@ class MissingValue(EvaluationFault):
 # Calendar
 
 
+@lru_cache(maxsize=65_536)
 def add_months(d: date, months: int) -> date:
     try:
         return d + relativedelta(months=months)
@@ -93,8 +94,8 @@ def _resident_id(number: str) -> tuple:
     if len(number) != 18 or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
         return "it must be 17 digits and a check character (0-9 or X)", None, None
     try:
-        birth = ric.get_birth_date(number)
-    except Exception:
+        birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
         return "its birth-date digits are not a calendar date", None, None
     if ric.calc_check_digit(number) != number[-1]:  # stdnum takes the number with its check character
         return "its check character is wrong", None, None
@@ -179,6 +180,7 @@ class Builtin:
     signature: str  # as written in docs/language.md
     check: Callable[[list[Type]], "Type | str"]
     run: Callable
+    safe: bool = False  # cannot fail on any value its types allow, so runs without a guard
 
 
 def _fixed(params: tuple, result: Type):
@@ -237,26 +239,26 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in [
     Builtin("add_years", "add_years(date, int) -> date", _fixed((DATE, INT), DATE), add_years),
     Builtin("add_days", "add_days(date, int) -> date", _fixed((DATE, INT), DATE), add_days),
     Builtin("months_between", "months_between(date, date) -> int", _fixed((DATE, DATE), INT), months_between),
-    Builtin("days_between", "days_between(date, date) -> int", _fixed((DATE, DATE), INT), days_between),
+    Builtin("days_between", "days_between(date, date) -> int", _fixed((DATE, DATE), INT), days_between, safe=True),
     Builtin("age", "age(date, date) -> int", _fixed((DATE, DATE), INT), age),
-    Builtin("year", "year(date) -> int", _fixed((DATE,), INT), lambda d: d.year),
-    Builtin("month", "month(date) -> int", _fixed((DATE,), INT), lambda d: d.month),
-    Builtin("day", "day(date) -> int", _fixed((DATE,), INT), lambda d: d.day),
+    Builtin("year", "year(date) -> int", _fixed((DATE,), INT), lambda d: d.year, safe=True),
+    Builtin("month", "month(date) -> int", _fixed((DATE,), INT), lambda d: d.month, safe=True),
+    Builtin("day", "day(date) -> int", _fixed((DATE,), INT), lambda d: d.day, safe=True),
     Builtin("date", "date(int, int, int) -> date", _fixed((INT, INT, INT), DATE), make_date),
     Builtin("starts_with", "starts_with(string, string) -> bool", _fixed((STRING, STRING), BOOL),
-            lambda s, p: s.startswith(p)),
+            lambda s, p: s.startswith(p), safe=True),
     Builtin("ends_with", "ends_with(string, string) -> bool", _fixed((STRING, STRING), BOOL),
-            lambda s, p: s.endswith(p)),
+            lambda s, p: s.endswith(p), safe=True),
     Builtin("contains", "contains(string, string) -> bool", _fixed((STRING, STRING), BOOL),
-            lambda s, p: p in s),
-    Builtin("length", "length(list | string) -> int", _length_check, _length),
-    Builtin("distinct", "distinct(list) -> list (first of each value, in order)", _distinct_check, _distinct),
+            lambda s, p: p in s, safe=True),
+    Builtin("length", "length(list | string) -> int", _length_check, _length, safe=True),
+    Builtin("distinct", "distinct(list) -> list (first of each value, in order)", _distinct_check, _distinct, safe=True),
     Builtin("min", "min(a, b, ...) or min(list)", _extreme_check, _extreme(min)),
     Builtin("max", "max(a, b, ...) or max(list)", _extreme_check, _extreme(max)),
     Builtin("floor", "floor(number) -> int", _number_check(lambda t: INT), _floor),
     Builtin("abs", "abs(number) -> number", _number_check(lambda t: t), abs),
     Builtin("round", "round(number, int) -> decimal", _fixed((DECIMAL, INT), DECIMAL), _round),
-    Builtin("resident_id_valid", "resident_id_valid(string) -> bool", _fixed((STRING,), BOOL), resident_id_valid),
+    Builtin("resident_id_valid", "resident_id_valid(string) -> bool", _fixed((STRING,), BOOL), resident_id_valid, safe=True),
     Builtin("resident_id_birth_date", "resident_id_birth_date(string) -> date", _fixed((STRING,), DATE),
             resident_id_birth_date),
     Builtin("resident_id_sex", "resident_id_sex(string) -> string", _fixed((STRING,), STRING), resident_id_sex),

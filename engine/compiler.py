@@ -12,7 +12,8 @@ from decimal import Decimal, DivisionByZero, InvalidOperation
 from .builtins import EvaluationFault, MissingValue
 from .checker import Checked, Resolved
 from .linker import Linked
-from .syntax import Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary, dotted, to_source
+from .syntax import (Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary, children,
+                     dotted, to_source)
 from .types import DECIMAL, INT
 
 _MISSING = object()
@@ -38,6 +39,7 @@ class Compiler:
         self._register(root)
         self.definitions: dict = {}  # (id(linked), name) -> closure
         self.functions: dict = {}  # (id(linked), name) -> (param names, body closure)
+        self._purity: dict = {}
         self._slot = 0
 
     def _register(self, checked: Checked) -> None:
@@ -93,6 +95,28 @@ class Compiler:
         body_box.append(self.node(definition.expr.tree, checked))
         return run
 
+    def _pure(self, definition, linked: Linked, _seen: frozenset = frozenset()) -> bool:
+        """Whether a definition depends on nothing but its arguments (and tables), transitively."""
+        key = (id(linked), definition.name)
+        if key in self._purity:
+            return self._purity[key]
+        if key in _seen:
+            return False
+        checked = self.checked_by_linked[id(linked)]
+        pure = True
+        stack = [definition.expr.tree] if definition.expr.tree is not None else []
+        while stack and pure:
+            node = stack.pop()
+            r = checked.resolved.get(id(node))
+            if r is not None:
+                if r.kind in ("fact", "decision_date"):
+                    pure = False
+                elif r.kind in ("definition", "function"):
+                    pure = self._pure(r.target, r.linked, _seen | {key})
+            stack.extend(children(node))
+        self._purity[key] = pure
+        return pure
+
     def function(self, definition, linked: Linked):
         key = (id(linked), definition.name)
         if key not in self.functions:
@@ -144,27 +168,47 @@ class Compiler:
         raise AssertionError(f"a bare {r.kind} cannot be evaluated")  # pragma: no cover
 
     def _fact_path(self, root: str, keys: tuple):
+        if not self.trace:
+            return _fact_getter(root, keys)
         display = ".".join((root,) + keys)
-        trace = self.trace
 
         def get(env):
             value = env.facts.get(root)
-            if value is None:
-                if trace and env.trace is not None:
-                    env.trace.append((display, _MISSING))
-                raise MissingValue(f"{root} is not given" if not keys else f"{display} is not given ({root} is absent)")
-            for i, key in enumerate(keys):
-                value = value.get(key)
+            for key in keys:
                 if value is None:
-                    if trace and env.trace is not None:
-                        env.trace.append((display, _MISSING))
-                    where = ".".join((root,) + keys[: i + 1])
-                    raise MissingValue(f"{where} is not given")
-            if trace and env.trace is not None:
-                env.trace.append((display, value))
+                    break
+                value = value.get(key)
+            if env.trace is not None:
+                env.trace.append((display, _MISSING if value is None else value))
+            if value is None:
+                raise _missing(env.facts, root, keys)
             return value
 
         return get
+
+    def _probe(self, node: Expr, checked: Checked):
+        """For a fact path, a getter that returns None when the fact is absent instead of raising."""
+        path = dotted(node)
+        if path is None:
+            return None
+        root_res = checked.resolved.get(id(_root(node)))
+        if root_res is None or root_res.kind != "fact" or checked.resolved.get(id(node)) is not None:
+            return None
+        root, *rest = path.split(".")
+        keys = tuple(rest)
+        trace = self.trace
+
+        def probe(env):
+            value = env.facts.get(root)
+            for key in keys:
+                if value is None:
+                    break
+                value = value.get(key)
+            if trace and env.trace is not None:
+                env.trace.append((path, _MISSING if value is None else value))
+            return value
+
+        return probe
 
     def _attr(self, node: Attr, checked: Checked):
         r = checked.resolved.get(id(node))
@@ -196,27 +240,46 @@ class Compiler:
         keys = [self.node(k, checked) for k in node.keys]
         trace = self.trace
         label = to_source(node.obj)
+        target = checked.resolved.get(id(node.obj))
+        rows = target.target.rows if target is not None and target.kind == "table" else None  # a table known now
 
         if len(keys) == 1:
             key_fn = keys[0]
 
             def make_key(env):
                 return (key_fn(env),)
+        elif len(keys) == 2:
+            k0, k1 = keys
+
+            def make_key(env):
+                return (k0(env), k1(env))
         else:
             def make_key(env):
                 return tuple(k(env) for k in keys)
+
+        def no_row(key, name):
+            return MissingValue(f"{name} has no row for {', '.join(map(str, key))}", "evaluation.no_row")
+
+        if not trace and rows is not None:
+            name = target.target.name
+
+            def lookup(env):
+                key = make_key(env)
+                row = rows.get(key)
+                if row is None:
+                    raise no_row(key, name)
+                return row
+
+            return lookup
 
         def lookup(env):
             table = table_fn(env)
             key = make_key(env)
             row = table.rows.get(key)
-            shown = f"{label}[{', '.join(map(str, key))}]"
-            if row is None:
-                if trace and env.trace is not None:
-                    env.trace.append((shown, _MISSING))
-                raise MissingValue(f"{table.name} has no row for {', '.join(map(str, key))}", "evaluation.no_row")
             if trace and env.trace is not None:
-                env.trace.append((shown, row))
+                env.trace.append((f"{label}[{', '.join(map(str, key))}]", _MISSING if row is None else row))
+            if row is None:
+                raise no_row(key, table.name)
             return row
 
         return lookup
@@ -225,6 +288,9 @@ class Compiler:
         r: Resolved = checked.resolved[id(node)]
         args = [self.node(a, checked) for a in node.args]
         if r.kind == "has":
+            probe = self._probe(node.args[0], checked)
+            if probe is not None:
+                return lambda env: probe(env) is not None
             inner = args[0]
 
             def has(env):
@@ -237,6 +303,14 @@ class Compiler:
         if r.kind == "builtin":
             fn = r.target.run
             name = r.target.name
+            if r.target.safe:  # cannot fail on values its types allow: no guard needed
+                if len(args) == 1:
+                    a0 = args[0]
+                    return lambda env: fn(a0(env))
+                if len(args) == 2:
+                    a0, a1 = args
+                    return lambda env: fn(a0(env), a1(env))
+                return lambda env: fn(*[a(env) for a in args])
             if len(args) == 1:
                 a0 = args[0]
                 return lambda env: _guard(fn, name, a0(env))
@@ -247,6 +321,26 @@ class Compiler:
             return lambda env: _guard(fn, name, *[a(env) for a in args])
         params, box = self.function(r.target, r.linked)
         pairs = tuple(zip(params, args))
+        if self._pure(r.target, r.linked):
+            # A function of its arguments alone (no facts, no decision date): remember its results, which
+            # batches ask for again and again (the retirement date of each birth month and sex).
+            memo: dict = {}
+
+            def call(env):
+                values = tuple(a(env) for _, a in pairs)
+                try:
+                    return memo[values]
+                except KeyError:
+                    pass
+                except TypeError:  # a list or record argument: not remembered
+                    return _apply(env, params, values, box[0])
+                result = _apply(env, params, values, box[0])
+                if len(memo) >= 65_536:
+                    memo.clear()
+                memo[values] = result
+                return result
+
+            return call
 
         def call(env):
             values = [a(env) for _, a in pairs]
@@ -292,6 +386,14 @@ class Compiler:
 
             return null_test
         if op == "??":
+            probe = self._probe(node.left, checked)
+            if probe is not None:  # a fact path: test for it without raising and catching
+                def default_fact(env):
+                    value = probe(env)
+                    return right(env) if value is None else value
+
+                return default_fact
+
             def default(env):
                 try:
                     value = left(env)
@@ -336,7 +438,7 @@ class Compiler:
                 return value
 
             return arithmetic
-        return lambda env: fn(left(env), right(env))
+        return _COMPARISONS[op](left, right)
 
     def _if(self, node: If, checked: Checked):
         cond, then, orelse = (self.node(n, checked) for n in (node.cond, node.then, node.orelse))
@@ -356,56 +458,145 @@ class Compiler:
         kind = node.kind
         is_int = checked.types.get(id(node)) == INT
 
-        def run(env):
-            items = source(env)
-            local = env.locals
-            saved = local.get(var, _MISSING)
-            try:
-                if kind == "any":
-                    for item in items:
-                        local[var] = item
-                        if body(env):
-                            return True
-                    return False
-                if kind == "all":
-                    for item in items:
-                        local[var] = item
-                        if not body(env):
-                            return False
-                    return True
-                if kind == "count":
-                    n = 0
-                    for item in items:
-                        local[var] = item
-                        if body(env):
-                            n += 1
-                    return n
-                if kind == "filter":
-                    kept = []
-                    for item in items:
-                        local[var] = item
-                        if body(env):
-                            kept.append(item)
-                    return kept
-                total = 0 if is_int else Decimal(0)
-                for item in items:
-                    local[var] = item
-                    total += body(env)
-                return total
-            finally:
-                if saved is _MISSING:
-                    local.pop(var, None)
-                else:
-                    local[var] = saved
+        def loop(step):
+            # Binds the variable for each item around `step`, restoring any outer binding afterwards.
+            def run(env):
+                items = source(env)
+                local = env.locals
+                saved = local.get(var, _MISSING)
+                try:
+                    return step(items, local, env)
+                finally:
+                    if saved is _MISSING:
+                        local.pop(var, None)
+                    else:
+                        local[var] = saved
+            return run
 
-        return run
+        def any_(items, local, env):
+            for item in items:
+                local[var] = item
+                if body(env):
+                    return True
+            return False
+
+        def all_(items, local, env):
+            for item in items:
+                local[var] = item
+                if not body(env):
+                    return False
+            return True
+
+        def count_(items, local, env):
+            n = 0
+            for item in items:
+                local[var] = item
+                if body(env):
+                    n += 1
+            return n
+
+        def filter_(items, local, env):
+            kept = []
+            for item in items:
+                local[var] = item
+                if body(env):
+                    kept.append(item)
+            return kept
+
+        def sum_(items, local, env):
+            total = 0 if is_int else Decimal(0)
+            for item in items:
+                local[var] = item
+                total += body(env)
+            return total
+
+        return loop({"any": any_, "all": all_, "count": count_, "filter": filter_, "sum": sum_}[kind])
 
 
 _MAX_INT = 2**63 - 1  # whole numbers stay within what every JSON reader takes
 _MAX_EXPONENT = 60  # decimals stay below 10^60: money never comes near, runaway squaring stops early
 
+# One closure per operator, so a comparison is a single Python operation, not a call through operator.*
+_COMPARISONS = {
+    "==": lambda a, b: lambda env: a(env) == b(env),
+    "!=": lambda a, b: lambda env: a(env) != b(env),
+    "<": lambda a, b: lambda env: a(env) < b(env),
+    "<=": lambda a, b: lambda env: a(env) <= b(env),
+    ">": lambda a, b: lambda env: a(env) > b(env),
+    ">=": lambda a, b: lambda env: a(env) >= b(env),
+}
+
 _OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "==": operator.eq, "!=": operator.ne,
               "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def _apply(env: Env, params: tuple, values: tuple, body):
+    local = env.locals
+    saved = [local.get(p, _MISSING) for p in params]
+    local.update(zip(params, values))
+    try:
+        return body(env)
+    finally:
+        for p, old in zip(params, saved):
+            if old is _MISSING:
+                local.pop(p, None)
+            else:
+                local[p] = old
+
+
+def _missing(facts: dict, root: str, keys: tuple) -> MissingValue:
+    value = facts.get(root)
+    if value is None:
+        return MissingValue(f"{root} is not given" if not keys else
+                            f"{'.'.join((root,) + keys)} is not given ({root} is absent)")
+    for i, key in enumerate(keys):
+        value = value.get(key)
+        if value is None:
+            return MissingValue(f"{'.'.join((root,) + keys[: i + 1])} is not given")
+    return MissingValue(f"{'.'.join((root,) + keys)} is not given")  # pragma: no cover
+
+
+def _fact_getter(root: str, keys: tuple):
+    """A getter for one fact path, unrolled for the usual depths (the hottest code of an evaluation)."""
+    if not keys:
+        def get(env):
+            value = env.facts.get(root)
+            if value is None:
+                raise _missing(env.facts, root, keys)
+            return value
+    elif len(keys) == 1:
+        (k0,) = keys
+
+        def get(env):
+            value = env.facts.get(root)
+            if value is not None:
+                value = value.get(k0)
+                if value is not None:
+                    return value
+            raise _missing(env.facts, root, keys)
+    elif len(keys) == 2:
+        k0, k1 = keys
+
+        def get(env):
+            value = env.facts.get(root)
+            if value is not None:
+                value = value.get(k0)
+                if value is not None:
+                    value = value.get(k1)
+                    if value is not None:
+                        return value
+            raise _missing(env.facts, root, keys)
+    else:
+        def get(env):
+            value = env.facts.get(root)
+            for key in keys:
+                if value is None:
+                    break
+                value = value.get(key)
+            if value is None:
+                raise _missing(env.facts, root, keys)
+            return value
+    return get
 
 
 def _guard(fn, name, *args):

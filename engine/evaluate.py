@@ -36,15 +36,38 @@ def _decimal_text(value: Decimal) -> str:
     return text or "0"
 
 
-@dataclass
 class RuleResult:
-    id: str
-    outcome: str  # pass | fail | not_applicable | error
-    clauses: tuple
-    message: str
-    reads: list = field(default_factory=list)  # (name, value) in the order read
-    error: str | None = None
-    policy: str = ""  # id@version of the file that states the rule
+    """One rule's outcome for one claim. Built for every rule of every claim, so kept small: the clause,
+    message and source are read from the rule itself when asked for."""
+
+    __slots__ = ("rule", "outcome", "reads", "error")
+
+    def __init__(self, rule, outcome: str, reads: list | None = None, error: str | None = None):
+        self.rule = rule
+        self.outcome = outcome  # pass | fail | not_applicable | error
+        self.reads = reads  # (name, value) in the order read; None when not explained
+        self.error = error
+
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
+    @property
+    def clauses(self) -> tuple:
+        return self.rule.clauses
+
+    @property
+    def policy(self) -> str:
+        return self.rule.owner.key
+
+    @property
+    def message(self) -> str:
+        if self.outcome == "error":
+            return self.error or ""
+        messages = self.rule.messages
+        if self.outcome == "not_applicable":
+            return messages.get("not_applicable", "不适用 (not applicable)")
+        return messages["pass" if self.outcome == "pass" else "fail"]
 
     def to_json(self) -> dict:
         data = {"id": self.id, "outcome": self.outcome, "clause": ", ".join(self.clauses), "message": self.message,
@@ -160,15 +183,17 @@ def stamp(version) -> PolicyStamp:
 class Program:
     """One linked, checked policy compiled for evaluation: compile once, decide many claims."""
 
-    def __init__(self, checked: Checked, explain: bool):
+    def __init__(self, checked: Checked, explain: bool, outputs: bool = True):
         linked = self.linked = checked.linked
         self.explain = explain
         compiler = Compiler(checked, trace=explain)
         expr = lambda e: compiler.expression(e.tree, linked)  # noqa: E731 - a local shorthand
         self.checks = [(c, expr(c.when) if c.when else None, expr(c.require)) for c in linked.checks]
         self.rules = [(r, expr(r.when) if r.when else None, expr(r.require)) for r in linked.rules]
-        self.outputs = [(name, o, expr(o.when) if o.when else None, expr(o.expr)) for name, o in linked.outputs.items()]
-        self.notes = [(n, expr(n.when) if n.when else None) for n in linked.notes]
+        # A summary (eligibility, amount, failed rules) computes no outputs and no notes.
+        self.outputs = [(name, o, expr(o.when) if o.when else None, expr(o.expr))
+                        for name, o in linked.outputs.items()] if outputs else []
+        self.notes = [(n, expr(n.when) if n.when else None) for n in linked.notes] if outputs else []
         self.amount = expr(linked.decision.expr) if linked.decision else None
         self.currency = linked.decision.currency if linked.decision else ""
         self.stamp = stamp(linked.version)
@@ -190,7 +215,7 @@ class Program:
                                   decision_date=decision_date, details={"check": chk.id} | (
                                       {"detail": reason} if reason else {}))
         try:
-            rules = [self._rule(env, *entry) for entry in self.rules]
+            rules = [self._rule(env, *entry) for entry in self.rules] if self.explain else self._rules_plain(env)
             outputs = {}
             for name, output, when, value in self.outputs:
                 current = name
@@ -218,6 +243,21 @@ class Program:
         return Decision(claim_id, self.stamp, self.references, decision_date, eligible, amount, self.currency,
                         outputs, rules, notes, self.explain, amount_reads)
 
+    def _rules_plain(self, env: Env) -> list[RuleResult]:
+        """Every rule's outcome, recording nothing it read: the hot path of a batch."""
+        results = []
+        for rule, when, require in self.rules:
+            try:
+                if when is not None and not when(env):
+                    results.append(RuleResult(rule, "not_applicable"))
+                else:
+                    results.append(RuleResult(rule, "pass" if require(env) else "fail"))
+            except EvaluationFault as fault:
+                results.append(RuleResult(rule, "error", None, str(fault)))
+            except ArithmeticError as exc:
+                results.append(RuleResult(rule, "error", None, f"arithmetic failed: {type(exc).__name__}"))
+        return results
+
     def _rule(self, env: Env, rule, when, require) -> RuleResult:
         env.trace = [] if self.explain else None
         try:
@@ -226,12 +266,8 @@ class Program:
             else:
                 outcome = "pass" if require(env) else "fail"
         except EvaluationFault as fault:
-            return RuleResult(rule.id, "error", rule.clauses, str(fault), env.trace, str(fault), rule.owner.key)
+            return RuleResult(rule, "error", env.trace, str(fault))
         except ArithmeticError as exc:
-            message = f"arithmetic failed: {type(exc).__name__}"
-            return RuleResult(rule.id, "error", rule.clauses, message, env.trace, message, rule.owner.key)
-        message = rule.messages.get(outcome) or rule.messages.get("pass" if outcome == "pass" else "fail")
-        if outcome == "not_applicable":
-            message = rule.messages.get("not_applicable", "不适用 (not applicable)")
+            return RuleResult(rule, "error", env.trace, f"arithmetic failed: {type(exc).__name__}")
         reads, env.trace = env.trace, None
-        return RuleResult(rule.id, outcome, rule.clauses, message, reads, None, rule.owner.key)
+        return RuleResult(rule, outcome, reads)
