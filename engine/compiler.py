@@ -170,16 +170,10 @@ class Compiler:
     def _fact_path(self, root: str, keys: tuple):
         if not self.trace:
             return _fact_getter(root, keys)
-        display = ".".join((root,) + keys)
+        probe = _fact_probe(root, keys, trace=True)
 
         def get(env):
-            value = env.facts.get(root)
-            for key in keys:
-                if value is None:
-                    break
-                value = value.get(key)
-            if env.trace is not None:
-                env.trace.append((display, _MISSING if value is None else value))
+            value = probe(env)
             if value is None:
                 raise _missing(env.facts, root, keys)
             return value
@@ -195,20 +189,7 @@ class Compiler:
         if root_res is None or root_res.kind != "fact" or checked.resolved.get(id(node)) is not None:
             return None
         root, *rest = path.split(".")
-        keys = tuple(rest)
-        trace = self.trace
-
-        def probe(env):
-            value = env.facts.get(root)
-            for key in keys:
-                if value is None:
-                    break
-                value = value.get(key)
-            if trace and env.trace is not None:
-                env.trace.append((path, _MISSING if value is None else value))
-            return value
-
-        return probe
+        return _fact_probe(root, tuple(rest), self.trace)
 
     def _attr(self, node: Attr, checked: Checked):
         r = checked.resolved.get(id(node))
@@ -554,6 +535,23 @@ def _missing(facts: dict, root: str, keys: tuple) -> MissingValue:
         if value is None:
             return MissingValue(f"{'.'.join((root,) + keys[: i + 1])} is not given")
     return MissingValue(f"{'.'.join((root,) + keys)} is not given")  # pragma: no cover
+
+
+def _fact_probe(root: str, keys: tuple, trace: bool):
+    """A reader for one fact path that returns None when the fact is absent (recording the read if traced)."""
+    display = ".".join((root,) + keys)
+
+    def probe(env):
+        value = env.facts.get(root)
+        for key in keys:
+            if value is None:
+                break
+            value = value.get(key)
+        if trace and env.trace is not None:
+            env.trace.append((display, _MISSING if value is None else value))
+        return value
+
+    return probe
 
 
 def _fact_getter(root: str, keys: tuple):
