@@ -21,6 +21,7 @@ from pathlib import Path
 import click
 
 from engine.api import Engine, PolicyInvalid, PolicyNotFound, Selection
+from engine.isodate import parse_date
 from engine.linker import LinkError
 
 EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_NOT_IN_FORCE, EXIT_UNDECIDED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 64, 70
@@ -34,9 +35,9 @@ class DateType(click.ParamType):
         if isinstance(value, date):
             return value
         try:
-            return date.fromisoformat(value)
-        except ValueError:
-            self.fail(f"{value!r} is not a calendar date written YYYY-MM-DD", param, ctx)
+            return parse_date(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 DATE = DateType()
@@ -266,7 +267,7 @@ def _side(engine: Engine, policy_id: str, text: str, label: str):
         if text.startswith("@"):
             return engine.scenario(policy_id, version=text[1:])
         try:
-            day = date.fromisoformat(text)
+            day = parse_date(text)
         except ValueError:
             _usage(f"{label} takes a date (YYYY-MM-DD) or @VERSION, not {text!r}")
         return engine.scenario(policy_id, at=day)

@@ -250,7 +250,17 @@ class Evaluator:
         return self.evaluate_raw(RawClaim(claim, "<claim>"), as_of)
 
     def evaluate_raw(self, raw: RawClaim, as_of: date | None = None) -> Result:
-        raw = raw.parsed()
+        try:
+            return self._evaluate_raw(raw.parsed(), as_of)
+        except PolicyInvalid:
+            raise  # the policy is broken for every claim: the caller reports it once
+        except Exception as exc:  # a bug must cost one claim its decision, never the batch
+            data = raw.data if isinstance(raw.data, dict) else {}
+            claim_id = data.get("claim_id") if isinstance(data.get("claim_id"), str) else None
+            return ClaimError(claim_id, "evaluation.internal", f"internal error while deciding: "
+                              f"{type(exc).__name__}: {exc}", location=raw.location)
+
+    def _evaluate_raw(self, raw: RawClaim, as_of: date | None) -> Result:
         reader = self._reader(self._any_version())
         facts, error = reader.facts(raw)
         if error is not None:
@@ -265,11 +275,7 @@ class Evaluator:
         if isinstance(program, ClaimError):
             return ClaimError(claim_id, program.code, program.message, location=raw.location, decision_date=day,
                               details=dict(program.details))
-        try:
-            result = program.decide(facts, day, claim_id)
-        except Exception as exc:  # a bug must cost one claim its decision, never the batch
-            result = ClaimError(claim_id, "evaluation.internal", f"internal error while deciding: "
-                                f"{type(exc).__name__}: {exc}", policy=program.stamp, decision_date=day)
+        result = program.decide(facts, day, claim_id)
         if isinstance(result, ClaimError):
             if result.location is None:
                 result.location = raw.location

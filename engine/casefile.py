@@ -7,13 +7,13 @@ the decision must be. `policy test` and the test suite run them against that ver
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 from .api import Engine, PolicyNotFound
 from .claims import RawClaim
 from .diagnostics import DiagnosticError
 from .evaluate import ClaimError, Decision, plain
+from .isodate import parse_date
 from .yamlsource import read_yaml
 
 _EXPECT_KEYS = {"eligible", "amount", "failed_rules", "outputs", "error", "error_path", "not_in_force", "notes"}
@@ -92,7 +92,7 @@ def run_case_file(engine: Engine, path: Path) -> list[CaseResult]:
         claim = merge_patch(base, case.get("claim") or {})
         as_of = case.get("as_of")
         try:
-            as_of_date = date.fromisoformat(as_of) if as_of else None
+            as_of_date = parse_date(as_of) if as_of else None
         except ValueError:
             result.problems.append(f"as_of {as_of!r} is not a date")
             results.append(result)

@@ -20,6 +20,7 @@ from . import schemacheck
 from .diagnostics import Diagnostic, DiagnosticError, Location
 from .evaluate import ClaimError
 from .types import DATE, DECIMAL, INT, ListOf, Record, Type
+from .isodate import parse_date
 from .limits import LIMITS
 from .yamlsource import ReadLimits, decode_text, read_yaml
 
@@ -254,7 +255,8 @@ class ClaimReader:
     def __init__(self, schema: dict, record: Record, validator=None):
         self.schema = schema
         self.validator = validator or schemacheck.make_validator(schema)
-        self.fast = jsonschema_rs.validator_for(schema, validate_formats=True).is_valid
+        self.compiled = jsonschema_rs.validator_for(schema, validate_formats=True)
+        self.fast = self.compiled.is_valid
         self.convert = identity_or(_converter(record))
         self.id_field = schema.get("x-claim-id")
         self.date_field = schema.get("x-decision-date")
@@ -268,17 +270,37 @@ class ClaimReader:
     def facts(self, raw: RawClaim) -> tuple[dict | None, ClaimError | None]:
         if raw.error is not None:
             return None, raw.error
-        if self.fast(raw.data):
-            return self.convert(raw.data), None
-        claim_id = self.claim_id(raw.data)
+        valid = self.fast(raw.data)
+        if valid:
+            try:
+                return self.convert(raw.data), None
+            except (ValueError, OverflowError):
+                pass  # a date the schema's format allows but the calendar does not hold (year 0)
+        # The compiled validator decides validity (its regular expressions follow ECMA-262, as JSON Schema
+        # asks); the general validator only puts its findings into plain words, with the path.
         problems = schemacheck.validate(self.validator, raw.data)
-        if problems:
-            path, message = problems[0]
-            details = {"problems": [{"path": schemacheck.json_path(p), "message": m} for p, m in problems]} \
-                if len(problems) > 1 else {}
-            return None, ClaimError(claim_id, "claim.invalid", f"{schemacheck.json_path(path)}: {message}",
-                                    schemacheck.json_path(path), raw.location, details=details)
-        return self.convert(raw.data), None
+        if not valid:
+            problems = self._with_compiled_problems(problems, raw.data)
+        if not problems:  # both validators accept what cannot be converted: say what, though not where
+            problems = [([], "a value cannot be read as the schema declares it")]
+        path, message = problems[0]
+        details = {"problems": [{"path": schemacheck.json_path(p), "message": m} for p, m in problems]} \
+            if len(problems) > 1 else {}
+        return None, ClaimError(self.claim_id(raw.data), "claim.invalid", f"{schemacheck.json_path(path)}: {message}",
+                                schemacheck.json_path(path), raw.location, details=details)
+
+    def _with_compiled_problems(self, problems: list, data) -> list[tuple[list, str]]:
+        """Adds what only the compiled validator objects to, such as a code ending in a line break (Python's
+        `$` matches before it, ECMA-262's does not); everything it finds when the general validator found nothing."""
+        seen = {tuple(map(str, path)) for path, _ in problems}
+        everything = not problems
+        for error in self.compiled.iter_errors(data):
+            path, message = schemacheck.describe_compiled_error(error)
+            key = tuple(map(str, path))
+            if key not in seen and (everything or schemacheck.semantics_differ(error)):
+                seen.add(key)
+                problems.append((path, message))
+        return sorted(problems, key=lambda p: tuple(map(str, p[0])))
 
     def decision_date(self, facts: dict) -> date | None:
         return facts.get(self.date_field) if self.date_field else None
@@ -296,7 +318,7 @@ def _exact(value):
 def _converter(t: Type):
     """A function that turns schema-valid JSON into facts: date strings become dates, numbers exact."""
     if t == DATE:
-        return date.fromisoformat
+        return parse_date
     if t == DECIMAL:
         return _exact
     if t == INT:

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import schemacheck
 from .diagnostics import Diagnostic, DiagnosticError, Location
+from .isodate import parse_date
 from .syntax import Expr, SourceText, parse
 from .types import DATE, DECIMAL, INT, STRING, BOOL, TYPE_NAMES, Field, Record, TableType, Type, parse_type_name
 from .yamlsource import Document, plain_style, read_yaml
@@ -289,10 +290,10 @@ class _Reader:
         eff = v["effective"]
         pv = PolicyVersion(
             id=v["policy"], version=v["version"], title=v["title"], file=self.doc.file,
-            effective_from=date.fromisoformat(eff["from"]),
-            effective_to=date.fromisoformat(eff["to"]) if "to" in eff else None,
-            issued_on=date.fromisoformat(v["issued_on"]),
-            review_by=date.fromisoformat(v["review_by"]) if "review_by" in v else None,
+            effective_from=parse_date(eff["from"]),
+            effective_to=parse_date(eff["to"]) if "to" in eff else None,
+            issued_on=parse_date(v["issued_on"]),
+            review_by=parse_date(v["review_by"]) if "review_by" in v else None,
             source=v["source"], clauses=dict(v["source"]["clauses"]),
             input_schema=(v.get("input") or {}).get("schema"),
             extends=self.ref(v["extends"], ("extends",)) if "extends" in v else None,
@@ -441,7 +442,7 @@ class _Reader:
             return Decimal(value)
         if ctype == DATE and isinstance(value, str):
             try:
-                return date.fromisoformat(value)
+                return parse_date(value)
             except ValueError:
                 pass
         self.error("table.cell_type", f"column {column!r} holds {ctype}, found {schemacheck.describe_value(value)}",

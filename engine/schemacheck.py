@@ -1,20 +1,18 @@
 """JSON Schema validation whose every error names the path of what failed, in plain words."""
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Any, Iterable
 
 from functools import lru_cache
 
+from .isodate import parse_date
+
 
 def _is_calendar_date(value) -> bool:
     # Strictly YYYY-MM-DD: a date that does not exist (2023-02-29) is an error, not a guess.
-    if not isinstance(value, str):
-        return True
-    if len(value) != 10 or value[4] != "-" or value[7] != "-":
-        raise ValueError(f"{value!r} is not written YYYY-MM-DD")
-    date.fromisoformat(value)
+    if isinstance(value, str):
+        parse_date(value)
     return True
 
 
@@ -130,6 +128,24 @@ def describe_error(error) -> tuple[list, str]:
             return describe_error(best)
         return path, f"{describe_value(error.instance)} does not fit any of the accepted forms"
     return path, error.message
+
+
+def describe_compiled_error(error) -> tuple[list, str]:
+    """(path, plain message) for an error of the compiled validator (jsonschema-rs), paths as describe_error's."""
+    path, kind = list(error.instance_path), error.kind
+    name = type(kind).__name__
+    if name == "Required":
+        return path + [kind.property], f"{kind.property} is required but missing"
+    if name == "Pattern":
+        return path, f"{describe_value(error.instance)} does not have the required form ({kind.pattern})"
+    if name == "Format" and kind.format == "date":
+        return path, f"{describe_value(error.instance)} is not a calendar date written YYYY-MM-DD"
+    return path, error.message
+
+
+def semantics_differ(error) -> bool:
+    """Whether the general validator may read this keyword differently from the compiled one."""
+    return type(error.kind).__name__ in ("Pattern", "Format")
 
 
 def validate_typed(validator, instance) -> list[tuple[list, str, tuple]]:

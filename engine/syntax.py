@@ -9,12 +9,12 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
 from .diagnostics import Diagnostic, DiagnosticError, Location
+from .isodate import parse_date
 from .limits import LIMITS
 
 # ---------------------------------------------------------------------------------------------
@@ -414,7 +414,7 @@ class _Builder:
             return Literal(int(text), "int", span=span) if kind == "int" else Literal(Decimal(text), "decimal", span=span)
         if kind == "date":
             try:
-                return Literal(date.fromisoformat(text), "date", span=span)
+                return Literal(parse_date(text), "date", span=span)
             except ValueError:
                 self.fail("syntax.date", f"{text} is not a calendar date", tok.start_pos)
         if kind == "string":

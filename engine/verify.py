@@ -6,11 +6,12 @@ from datetime import date
 from .api import Engine, PolicyNotFound, Selection
 from .claims import RawClaim
 from .evaluate import Decision, plain
+from .isodate import parse_date
 
 
 def _date(text) -> date | None:
     try:
-        return date.fromisoformat(text) if text else None
+        return parse_date(text) if text else None
     except (TypeError, ValueError):
         return None
 

@@ -157,6 +157,10 @@ def test_unknown_policy_and_bad_dates_are_usage_errors(capsys):
     assert code == 64 and "no policy 'nowhere/nothing'" in err
     code, _, err = run(capsys, "evaluate", EXAMPLES[0], "--policy", POLICY, "--as-of", "2023-02-29")
     assert code == 64 and "not a calendar date" in err
+    # Python would read these as 2024-06-15 and 2024-03-06; a date is written YYYY-MM-DD or refused
+    for loose in ("20240615", "2024-W10-3"):
+        code, _, err = run(capsys, "evaluate", EXAMPLES[0], "--policy", POLICY, "--as-of", loose)
+        assert code == 64 and f"'{loose}' is not a calendar date written YYYY-MM-DD" in err
     code, _, err = run(capsys, "evaluate", EXAMPLES[0], "--policy", POLICY + "@1999")
     assert code == 64 and "no version '1999'" in err
 

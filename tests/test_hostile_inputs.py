@@ -376,6 +376,10 @@ CLAIM_ITEMS = [
     ("negative-hours.json", "claim.invalid", "training.hours", "training.hours: must be at least 0, found -5", None),
     ("impossible-date.json", "claim.invalid", "applied_on", "'2023-02-29' is not a calendar date", None),
     ("unknown-keys.json", "claim.invalid", "applicant.salary", "unknown key 'salary'", None),
+    # Python's `$` matches before a final line break; JSON Schema's (ECMA-262) does not
+    ("region-newline.json", "claim.invalid", "applicant.hukou_region",
+     "applicant.hukou_region: the text '330702\\n' does not have the required form", None),
+    ("year-zero.json", "claim.invalid", "applicant.birth_date", "'0000-01-01' is not a calendar date", None),
 ]
 
 
@@ -566,7 +570,8 @@ def test_limits_can_be_tightened_by_environment(limit, value):
 MIXED = CLAIMS / "mixed.jsonl"
 # line number in mixed.jsonl -> claim id when decided, else the error code (line 6 is blank: not a claim)
 MIXED_EXPECTED = [(1, "HOSTILE-L1"), (2, "claim.json"), (3, "claim.encoding"), (4, "claim.invalid"),
-                  (5, "HOSTILE-L5"), (7, "claim.invalid"), (8, "claim.json"), (9, "HOSTILE-L9")]
+                  (5, "HOSTILE-L5"), (7, "claim.invalid"), (8, "claim.json"), (9, "HOSTILE-L9"),
+                  (10, "claim.invalid"), (11, "HOSTILE-L11")]
 
 
 def _outcomes(lines: list[dict]) -> list[str]:
@@ -585,7 +590,9 @@ def test_a_batch_with_bad_claims_among_good_ones(capsys):
     assert lines[2]["error"]["message"] == "the line is not UTF-8 text"
     assert lines[3]["error"]["message"] == "(the whole document): expected a mapping, found a list"
     assert lines[5]["claim_id"] == "HOSTILE-L7-NEG" and lines[5]["error"]["path"] == "training.hours"
-    assert "3 decided (3 eligible), 5 invalid" in err
+    # a date the schema's format allows but the calendar does not hold costs that claim alone
+    assert lines[8]["claim_id"] == "HOSTILE-L10-YEAR0" and lines[8]["error"]["path"] == "applicant.birth_date"
+    assert "4 decided (4 eligible), 6 invalid" in err
     assert rc == 2
 
 
