@@ -21,8 +21,10 @@ from pathlib import Path
 import click
 
 from engine.api import Engine, PolicyInvalid, PolicyNotFound, Selection
+from engine.diagnostics import sorted_diagnostics
 from engine.isodate import parse_date
 from engine.linker import LinkError
+from engine.store import is_policy_file
 
 EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_NOT_IN_FORCE, EXIT_UNDECIDED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 64, 70
 HERE = Path(__file__).resolve().parent
@@ -74,6 +76,7 @@ def cli(ctx: click.Context, policies: Path | None, schemas: Path | None) -> None
     """Check, inspect and evaluate versioned policies written as data."""
     ctx.ensure_object(dict)
     ctx.obj["policies"] = policies or _default_policies()
+    ctx.obj["policies_given"] = policies is not None
     ctx.obj["schemas"] = schemas
     ctx.obj["engine"] = None
 
@@ -90,21 +93,25 @@ def cli(ctx: click.Context, policies: Path | None, schemas: Path | None) -> None
 def check(ctx, paths, fmt, today):
     """Check policy files: schema, expressions, types, references, versions and clause coverage.
 
-    With PATHs, report only problems in those files (the whole store is still read, so references
-    resolve). Exit 0 when there is no error, 1 otherwise.
+    With PATHs, report only problems in those files or folders (the whole store is still read, so
+    references resolve; files outside it are read too). Exit 0 when there is no error, 1 otherwise.
     """
-    engine = _engine(ctx)
     only = None
     if paths:
-        for p in paths:
-            if p.is_file() and not any(Path(v.file).resolve() == p.resolve()
-                                       for vs in engine.store.by_id.values() for v in vs):
-                engine.store.add_file(p)
-        only = set()
-        for p in paths:
-            files = [p] if p.is_file() else list(p.rglob("*.y*ml"))
-            only.update(engine.store.display(f) for f in files)
+        _require_paths(paths)
+        files = sorted({f.resolve() for p in paths for f in ([p] if p.is_file() else p.rglob("*"))
+                        if f.is_file() and is_policy_file(f)})
+        if not files:
+            _usage(f"no policy files (*.yaml, not *.cases.yaml) in {', '.join(map(str, paths))}")
+        engine = _engine_with(ctx, [f for f in files if not _inside(f, ctx.find_root().obj["policies"])])
+        only = {engine.store.display(f) for f in files}
+    else:
+        engine = _engine(ctx)
     diagnostics = engine.check(today or date.today(), only)
+    if only is not None:  # a broken input schema is reported once, at the first file naming it: show it here too
+        named = {v.input_schema for vs in engine.store.by_id.values() for v in vs if v.file in only and v.input_schema}
+        schema_errors = [d for name in named for d in engine.store.schema_errors.get(name, [])]
+        diagnostics = sorted_diagnostics(diagnostics + schema_errors)
     errors = sum(1 for d in diagnostics if d.severity == "error")
     warnings = len(diagnostics) - errors
     if fmt == "json":
@@ -119,19 +126,51 @@ def check(ctx, paths, fmt, today):
     ctx.exit(EXIT_POLICY if errors else EXIT_OK)
 
 
+def _require_paths(paths) -> None:
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        _usage(f"no such file or folder: {', '.join(missing)}")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(Path(folder).resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _engine_with(ctx: click.Context, extra_files: list[Path]) -> Engine:
+    """The store plus files from outside it, read fresh (never cached, never kept)."""
+    if not extra_files:
+        return _engine(ctx)
+    obj = ctx.find_root().obj
+    return Engine.load(obj["policies"], obj["schemas"], extra_files)
+
+
 @cli.command("list")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.pass_context
 def list_policies(ctx, fmt):
-    """List every policy id with its versions."""
+    """List every policy id with its versions; an id whose files have errors is marked."""
     store = _engine(ctx).store
-    _fail_on_store_errors(store)
-    for pid in store.ids():
+    _refuse_unusable_store(store)
+    broken_ids = [pid for pid in sorted(set(store.unplaced) | set(store.by_id))
+                  if store.errors_for(pid, references=False)]
+    for pid in sorted(set(store.ids()) | set(store.unplaced)):
         versions = store.versions(pid)
+        title = versions[-1].title if versions else ""
+        files = sorted({d.location.file for d in store.errors_for(pid, references=False)})
         if fmt == "json":
-            _echo_json({"id": pid, "title": versions[-1].title, "versions": [v.version for v in versions]})
+            _echo_json({"id": pid, "title": title, "versions": [v.version for v in versions]}
+                       | ({"files_with_errors": files} if files else {}))
         else:
-            click.echo(f"{pid}  {versions[-1].title}  ({', '.join(v.version for v in versions)})")
+            mark = f"  [errors in {', '.join(files)}]" if files else ""
+            labels = ", ".join(v.version for v in versions) or "no version could be read"
+            click.echo(f"{pid}  {title}  ({labels}){mark}" if title else f"{pid}  ({labels}){mark}")
+    if broken_ids:
+        click.echo(f"{len(broken_ids)} polic{'y has' if len(broken_ids) == 1 else 'ies have'} files with errors "
+                   "and cannot be used until they are fixed; run `policy check`", err=True)
 
 
 @cli.command()
@@ -141,7 +180,8 @@ def list_policies(ctx, fmt):
 def timeline(ctx, policy_id, fmt):
     """Versions of one policy with the dates each is in force and its source document."""
     store = _engine(ctx).store
-    _fail_on_store_errors(store)
+    _refuse_unusable_store(store)
+    _refuse_if_broken(store, policy_id, references=False)
     versions = store.versions(policy_id)
     if not versions:
         _usage(f"no policy {policy_id!r}; known: {', '.join(store.ids())}")
@@ -167,8 +207,9 @@ def timeline(ctx, policy_id, fmt):
 def show(ctx, policy, as_of):
     """Show one version: source, references, tables, definitions, rules and outputs."""
     engine = _engine(ctx)
-    _fail_on_store_errors(engine.store)
+    _refuse_unusable_store(engine.store)
     pid, _, version_label = policy.partition("@")
+    _refuse_if_broken(engine.store, pid)
     try:
         version = engine.version_for(pid, as_of or date.today(), Selection(version_label or None, any_date=True))
     except PolicyNotFound as exc:
@@ -189,12 +230,46 @@ def show(ctx, policy, as_of):
 
 
 def _fail_on_store_errors(store) -> None:
-    errors = [d for d in store.diagnostics if d.severity == "error"]
+    """Refuse (exit 1) when what the running command needs has errors: the store itself (a missing folder), or
+    the policies the command names, with everything they extend or use. Other policies' errors do not stop
+    it. A command that names no policy (verify) refuses on any error."""
+    _refuse_unusable_store(store)
+    params = click.get_current_context().params
+    named = [params[k] for k in ("policy", "policy_id") if isinstance(params.get(k), str)]
+    named += [p for p in params.get("policies") or () if isinstance(p, str)]
+    for text in named:
+        _refuse_if_broken(store, text.partition("@")[0])
+    if not named:
+        _refuse([d for d in store.diagnostics if d.severity == "error"], "the policy store")
+
+
+def _refuse_unusable_store(store) -> None:
+    _refuse([d for d in store.diagnostics if d.code.startswith("store.")], "the policy store")
+
+
+def _refuse_if_broken(store, policy_id: str, references: bool = True) -> None:
+    _refuse(store.errors_for(policy_id, references), policy_id)
+
+
+_SHOWN = 5  # errors printed before `policy check` is suggested: the full list is its job
+
+
+def _refuse(errors: list, subject: str) -> None:
+    """Print the first few errors and exit 1; nothing when there are none."""
     if errors:
-        for d in errors:
-            click.echo(d.render(), err=True)
-        click.echo("the policy files have errors; run `policy check`", err=True)
+        _report(errors, f"{subject} cannot be used while these errors remain")
         sys.exit(EXIT_POLICY)
+
+
+def _report(errors: list, what: str) -> None:
+    errors = sorted_diagnostics(errors)
+    for d in errors[:_SHOWN]:
+        click.echo(d.render(), err=True)
+    if len(errors) > _SHOWN:
+        click.echo(f"… and {len(errors) - _SHOWN} more", err=True)
+    files = sorted({d.location.file for d in errors if d.location.file.endswith((".yaml", ".yml"))})
+    where = " " + " ".join(files) if 0 < len(files) <= 3 else ""
+    click.echo(f"policy: {what}; run `policy check{where}`", err=True)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -223,10 +298,16 @@ def evaluate(ctx, claims, policy, as_of, known_on, fmt, summary, verbose, jobs, 
     from engine.progress import progress_bar
 
     engine = _engine(ctx)
+    _refuse_unusable_store(engine.store)
+    pid, _, pinned = policy.partition("@")
+    _refuse_if_broken(engine.store, pid)
     try:
         evaluator = engine.evaluator(policy, Selection(known_on=known_on), explain=not summary, outputs=not summary)
     except PolicyNotFound as exc:
         _usage(str(exc))
+    if not engine.store.declares_input(pid, pinned or None):
+        _usage(f"{policy} declares no input (no input.schema), so claims cannot be decided under it; other "
+               "policies can only read it (through `uses`)")
     jobs = jobs or batch.default_jobs()
     out = sys.stdout.buffer
     raws = read_claims(list(claims), sys.stdin.buffer, lazy=jobs > 1)
@@ -238,10 +319,7 @@ def evaluate(ctx, claims, policy, as_of, known_on, fmt, summary, verbose, jobs, 
                                advance)
         out.flush()
     except PolicyInvalid as exc:
-        for d in exc.diagnostics:
-            click.echo(d.render(), err=True)
-        click.echo("the policy has errors; run `policy check`", err=True)
-        ctx.exit(EXIT_POLICY)
+        _refuse(exc.diagnostics, policy)
     if not quiet:
         click.echo(counts.line(), err=True)
     ctx.exit(_exit_for(counts))
@@ -327,7 +405,9 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet):
     """Decide every claim under two versions and report what changes.
 
     A DATE stands for the versions in force on that date (the policy and all it refers to); @VERSION pins
-    the policy's own version. Each claim is decided on its own decision date under both.
+    the policy's own version. Each claim is decided on its own decision date under both. Exit 2 when
+    there is nothing to compare (no claims, or none decided under either version) or a claim id is
+    given more than once.
     """
     from engine.batch import count_lines
     from engine.claims import read_claims
@@ -347,10 +427,23 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet):
     with progress_bar(count_lines(list(claims)) if show else None, enabled=show) as advance:
         report = compare(before, after, read_claims(list(claims), sys.stdin.buffer),
                          scenario_label(a), scenario_label(b), advance)
+    if not report.claims:
+        click.echo(f"policy: no claims in {', '.join(claims)}: nothing to compare", err=True)
+        ctx.exit(EXIT_INVALID)
     if fmt == "json":
         _echo_json(report.to_json())
     else:
         click.echo(render_impact(report))
+    # The report is printed either way; these make its figures unfit to rely on, so the exit says so.
+    problems = []
+    if len(report.not_decided) == report.claims:
+        problems.append("no claim could be decided under either version: nothing to compare")
+    if report.duplicate_ids:
+        problems.append(f"{len(report.duplicate_ids)} claim id(s) given more than once, and each of their claims "
+                        "is counted in the totals")
+    for problem in problems:
+        click.echo(f"policy: {problem}", err=True)
+    ctx.exit(EXIT_INVALID if problems else EXIT_OK)
 
 
 @cli.command()
@@ -361,55 +454,65 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet):
 def verify(ctx, decisions, claims, fmt):
     """Reproduce recorded DECISIONS (JSON or JSON Lines from `evaluate --format json`) from their CLAIMS.
 
-    Claims are matched to decisions by claim id. Exit 0 when every decision is reproduced, 1 otherwise.
+    Each record is decided again on its recorded date (and known-on date) and every field is compared;
+    claims are matched to records by claim id. Exit 0 when every record is reproduced, 1 when one
+    differs, 2 when one cannot be read or DECISIONS holds none.
     """
-    from engine.claims import read_claims
-    from engine.verify import verify as verify_one
+    from engine.verify import Verifier, read_claim_index, read_records
 
     engine = _engine(ctx)
     _fail_on_store_errors(engine.store)
-    recorded = [r.data for r in read_claims([str(decisions)]) if isinstance(r.data, dict)]
-    by_id = {}
-    for raw in read_claims(list(claims), sys.stdin.buffer):
-        raw = raw.parsed()
-        if isinstance(raw.data, dict) and "claim_id" in raw.data:
-            by_id[str(raw.data["claim_id"])] = raw
-    failures = 0
-    for record in recorded:
-        claim_id = str(record.get("claim_id"))
-        raw = by_id.get(claim_id)
-        problems = ["no claim with this id among CLAIMS"] if raw is None else verify_one(engine, record, raw)
-        failures += bool(problems)
+    verifier = Verifier(engine, read_claim_index(list(claims), sys.stdin.buffer))
+    counts = {"reproduced": 0, "differs": 0, "unreadable": 0}
+    for record in read_records(str(decisions)):
+        outcome = verifier.check(record)
+        counts[outcome.status] += 1
         if fmt == "json":
-            _echo_json({"claim_id": claim_id, "reproduced": not problems, "differences": problems})
+            _echo_json(outcome.to_json())
         else:
-            click.echo(f"{claim_id}: {'reproduced' if not problems else 'DIFFERS'}")
-            for p in problems:
-                click.echo(f"    {p}")
-    click.echo(f"{len(recorded) - failures} reproduced, {failures} differ", err=True)
-    ctx.exit(EXIT_POLICY if failures else EXIT_OK)
+            click.echo(outcome.render())
+    if not sum(counts.values()):  # verifying nothing must not pass for a clean audit
+        click.echo(f"policy: {decisions} holds no recorded decision: nothing to verify", err=True)
+        ctx.exit(EXIT_INVALID)
+    click.echo(f"{counts['reproduced']} reproduced, {counts['differs']} differ, {counts['unreadable']} unreadable",
+               err=True)
+    # an unreadable record is input the check could not cover: it outranks a difference, as in evaluate
+    ctx.exit(EXIT_INVALID if counts["unreadable"] else EXIT_POLICY if counts["differs"] else EXIT_OK)
 
 
 @cli.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.pass_context
 def test_cases(ctx, paths):
-    """Run officers' example cases (*.cases.yaml beside each policy version)."""
-    from engine.casefile import case_files, run_case_file
+    """Run officers' example cases (*.cases.yaml beside each policy version).
 
-    engine = _engine(ctx)
+    Cases run against the policies folder that holds the version they sit beside (its schemas/ beside
+    it), unless --policies is given.
+    """
+    from engine.casefile import case_files, run_case_file, store_root, tested_policy
+
+    _require_paths(paths)
     files = case_files(list(paths) or [Path(ctx.find_root().obj["policies"])])
     if not files:
         click.echo("no example cases found (*.cases.yaml)", err=True)
         ctx.exit(EXIT_POLICY)
     passed = failed = 0
     for f in files:
+        engine = _engine_for_cases(ctx, f, store_root)
+        key = tested_policy(f)
+        errors = engine.store.errors_for(key.partition("@")[0]) if key else []
+        if errors:
+            failed += 1
+            click.echo(f"FAIL {engine.store.display(f)}: not run: {key.partition('@')[0]} has errors")
+            _report(errors, f"{key.partition('@')[0]} has errors")
+            continue
         try:
             results = run_case_file(engine, f)
         except PolicyInvalid as exc:
-            for d in exc.diagnostics:
-                click.echo(d.render(), err=True)
-            ctx.exit(EXIT_POLICY)
+            failed += 1
+            click.echo(f"FAIL {engine.store.display(f)}: not run: {key or 'the policy'} has errors")
+            _report(exc.diagnostics, f"{key or 'the policy'} has errors")
+            continue
         for r in results:
             if r.passed:
                 passed += 1
@@ -420,6 +523,24 @@ def test_cases(ctx, paths):
                     click.echo(f"    {problem}")
     click.echo(f"{passed} passed, {failed} failed")
     ctx.exit(EXIT_POLICY if failed else EXIT_OK)
+
+
+def _engine_for_cases(ctx: click.Context, cases: Path, store_root) -> Engine:
+    """The engine of the policies folder the cases belong to (the one in use when --policies is given)."""
+    obj = ctx.find_root().obj
+    root = None if obj["policies_given"] else store_root(cases)
+    if root is None or _same(root, obj["policies"]):
+        return _engine(ctx)
+    engines = obj.setdefault("engines", {})
+    if root not in engines:
+        from engine.cache import load_store
+
+        engines[root] = Engine(load_store(root, obj["schemas"]))
+    return engines[root]
+
+
+def _same(a: Path, b: Path) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
 
 
 def _usage(message: str):

@@ -13,9 +13,9 @@ strings). It is validated by hand against schemas/training-claim.schema.json (th
 too, so the comparison is like for like), dates are parsed once, and then every rule is decided.
 
 Rejected(kind, code, path) stands where the engine returns a ClaimError:
-  kind "invalid"      — a schema violation, or a failed input check (female_retirement_base missing for
-                        a woman, a resident identity number that fails GB 11643 or disagrees with the
-                        birth date or sex);
+  kind "invalid"      — a schema violation, or a failed input check (a resident identity number that fails
+                        GB 11643 or disagrees with the birth date or sex; female_retirement_base given for a
+                        man — the schema says women only; female_retirement_base missing for a woman);
   kind "not_in_force" — a decision date before 2024-05-01, when no Jinhua version is in force.
 As in the engine, the schema comes first, then the version in force, then the input checks.
 
@@ -294,7 +294,9 @@ def _decide(c) -> Outcome | Rejected:
     lc_level = _level(lc["level"], "level_certificate.level")
     lc_issued = _date(lc["issued_on"], "level_certificate.issued_on")
 
-    # 四.(四) history: count this year's grants and look for the same occupation and level, while validating
+    # 四.(四) history: count this year's grants and look for the same occupation and level, while validating.
+    # Only grants already made by the decision date count (granted_on <= decision date): a grant dated later
+    # had not been granted when the claim is decided (as when a decision is reproduced with --as-of).
     grants_this_year = 0
     repeated = False
     if "history" in c:
@@ -306,7 +308,10 @@ def _decide(c) -> Outcome | Rejected:
             _obj(g, _GRANT, ("occupation_code", "level", "granted_on"), f"history[{i}]")
             g_occupation = _str(g["occupation_code"], f"history[{i}].occupation_code", _OCCUPATION)
             g_level = _level(g["level"], f"history[{i}].level")
-            if _date(g["granted_on"], f"history[{i}].granted_on").year == year:
+            granted = _date(g["granted_on"], f"history[{i}].granted_on")
+            if granted > day:
+                continue
+            if granted.year == year:
                 grants_this_year += 1
             if g_occupation == occupation and g_level == level:
                 repeated = True
@@ -315,11 +320,13 @@ def _decide(c) -> Outcome | Rejected:
     if day < JINHUA_IN_FORCE_FROM:
         return Rejected("not_in_force", "policy.not_in_force")
 
-    # --- input checks ---
-    if sex == "female" and female_base is None:
-        return Rejected("invalid", "claim.invalid", "applicant.female_retirement_base")
+    # --- input checks, in the engine's order: the province's (inherited) first, then the city's ---
     if id_number is not None and id_problem(id_number, birth, sex):  # the schema checked 17 digits + [0-9X]
         return Rejected("invalid", "claim.invalid", "applicant.id_number")
+    if sex == "male" and female_base is not None:  # 省: women only
+        return Rejected("invalid", "claim.invalid", "applicant.female_retirement_base")
+    if sex == "female" and female_base is None:  # 金: needed for the retirement age
+        return Rejected("invalid", "claim.invalid", "applicant.female_retirement_base")
 
     # --- the rules ---
     failed = []

@@ -11,8 +11,10 @@ the provincial scheme it extends: eligible claims by each of the three routes of
 failing each rule; boundary dates (the deadline day and the day after, the 16th birthday and the day
 before, the retirement day and the day after under the pre-2025 ages and the 2025 gradual table);
 leap days (29 February certificates and birthdays); histories of 0-5 grants and a few huge ones
-(5,000 grants); invalid claims (ID check digit, ID birth date or sex, impossible dates, missing or
-unknown keys, female applicants without their retirement base) and decision dates before 2024-05-01.
+(5,000 grants); histories holding grants dated after the decision date (not yet granted then, so not
+counted) or on it (counted); suspended and terminated social insurance; invalid claims (ID check digit,
+ID birth date or sex, impossible dates, missing or unknown keys, female applicants without their
+retirement base, male applicants with one) and decision dates before 2024-05-01.
 """
 from __future__ import annotations
 
@@ -60,7 +62,7 @@ KINDS = [  # (kind, weight)
     ("fail_yearly_limit", 20), ("fail_not_repeated", 20), ("fail_not_public_staff", 12), ("fail_at_least_16", 12),
     ("fail_not_over_retirement_age", 20), ("fail_no_pension", 12), ("fail_within_deadline", 20),
     ("boundary_deadline", 24), ("boundary_16th_birthday", 16), ("boundary_retirement", 40), ("leap_day", 20),
-    ("several_failures", 20), ("random", 40), ("invalid", 30), ("before_in_force", 12),
+    ("several_failures", 20), ("random", 40), ("invalid", 30), ("before_in_force", 12), ("future_grants", 20),
 ]
 _NAMES = [k for k, _ in KINDS]
 _WEIGHTS = [w for _, w in KINDS]
@@ -137,7 +139,7 @@ class Generator:
         if sex == "female":
             out["female_retirement_base"] = base
         elif rng.random() < 0.02:
-            out["female_retirement_base"] = 55  # given for a man: allowed, and ignored
+            out["female_retirement_base"] = 55  # given for a man: women only, so the claim is invalid
         out["hukou_region"] = a["hukou_region"]
         out["employed"] = a["employed"]
         out["public_staff"] = False
@@ -464,6 +466,35 @@ class Generator:
             _break_check_digit(c, rng)
         return c
 
+    def future_grants(self, rng, i):
+        # 四.(四) counts only grants already made by the decision date (granted_on <= decision date): a grant dated
+        # later (as when a decision is reproduced with --as-of after the history grew) is not counted; one dated
+        # on the decision date itself is
+        c = self.claim(rng, i)
+        day = date.fromisoformat(c["applied_on"])
+        pair = (c["training"]["occupation_code"], c["training"]["level"])
+        others = [p for p in PAIRS if p != pair]
+        rng.shuffle(others)
+
+        def grant(p, on):
+            return {"occupation_code": p[0], "level": p[1], "granted_on": on.isoformat()}
+
+        this_year = date(day.year, 1, 1)
+        variant = rng.randrange(4)
+        if variant == 0:  # the claim's own grant, made days or months after the decision date: not a repeat
+            grants = [grant(pair, day + timedelta(days=rng.randint(1, 90)))]
+        elif variant == 1:  # two this year by the decision date, one or two after it: under the limit
+            grants = [grant(p, _day_between(rng, this_year, day)) for p in others[:2]]
+            grants += [grant(p, day + timedelta(days=rng.randint(1, 400))) for p in others[2:2 + rng.choice((1, 2))]]
+        elif variant == 2:  # the third grant this year on the decision date itself: the limit is reached
+            grants = [grant(p, _day_between(rng, this_year, day)) for p in others[:2]] + [grant(others[2], day)]
+        else:  # the same occupation and level granted on the decision date itself: a repeat
+            grants = [grant(pair, day)]
+        grants += self.history(rng, day, pair, this_year_max=0)[:2]  # earlier years only
+        rng.shuffle(grants)
+        c["history"] = grants
+        return c
+
     def huge_history(self, rng, i):
         c = self.claim(rng, i)
         day = date.fromisoformat(c["applied_on"])
@@ -483,7 +514,7 @@ class Generator:
     def invalid(self, rng, i):
         c = self.claim(rng, i, route="insured")
         a = c["applicant"]
-        variant = rng.randrange(12)
+        variant = rng.randrange(13)
         if variant in (0, 1):  # wrong check digit
             if "id_number" not in a:
                 a["id_number"] = id_number(rng, a["hukou_region"], date.fromisoformat(a["birth_date"]), a["sex"])
@@ -532,9 +563,13 @@ class Generator:
         elif variant == 10:  # a wrong type
             rng.choice((lambda: a.__setitem__("employed", "yes"), lambda: c["training"].__setitem__("hours", "80"),
                         lambda: c.__setitem__("history", {})))()
-        else:  # a bad grant in the history
+        elif variant == 11:  # a bad grant in the history
             c.setdefault("history", []).append({"occupation_code": "2-02-10-11", "level": "junior",
                                                 "granted_on": "2024-02-30"})
+        else:  # a man who states a female retirement base: women only
+            a["sex"] = "male"
+            a["female_retirement_base"] = rng.choice((50, 55))
+            a.pop("id_number", None)
         return c
 
 

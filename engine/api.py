@@ -81,7 +81,8 @@ class Engine:
                 end = self.store.until(version)
                 if today and version.review_by and version.review_by < today and (end is None or end >= today):
                     found.append(Diagnostic("version.review", f"{version.key} was due for review on {version.review_by}",
-                                            version.location("review_by"), severity="warning"))
+                                            version.location("review_by"), severity="warning",
+                                            clause=", ".join(version.effective_clauses) or None))
                 found.extend(self._check_version(version))
         return sorted_diagnostics(found)
 
@@ -102,7 +103,8 @@ class Engine:
             try:
                 linked = link(self.store, version, self._picker(day, None), diagnostics)
             except LinkError as exc:
-                found.append(Diagnostic(exc.code, str(exc).replace("that date", str(day)), exc.ref.location))
+                found.append(Diagnostic(exc.code, str(exc).replace("that date", str(day)), exc.ref.location,
+                                        clause=exc.clause))
                 continue
             found.extend(diagnostics)
             if linked.key in seen or diagnostics:
@@ -178,6 +180,7 @@ class Engine:
                  known_on: date | None = None) -> Linked:
         """A fixed world for what-if studies: the version in force on `at` (or `version`), with every
         policy it refers to as in force on `at` (or on that version's first day)."""
+        self._refuse_broken(policy_id)
         if version:
             chosen = self.version_for(policy_id, date.min, Selection(version, known_on, any_date=True))
             day = at or chosen.effective_from
@@ -206,9 +209,16 @@ class Engine:
             selection = Selection(version, selection.known_on, selection.any_date)
         if not self.store.by_id.get(pid):
             raise self._unknown(pid)
+        self._refuse_broken(pid)
         if selection.version:
             self.version_for(pid, date.min, selection)  # fail now for an unknown version
         return Evaluator(self, pid, selection, explain, outputs)
+
+    def _refuse_broken(self, policy_id: str) -> None:
+        """A decision must not quietly do without a file it may need (an older version would stand in)."""
+        errors = self.store.errors_for(policy_id)
+        if errors:
+            raise PolicyInvalid(sorted_diagnostics(errors))
 
 
 class PolicyInvalid(Exception):
@@ -230,13 +240,14 @@ class Evaluator:
         self._by_day: dict = {}
 
     def _reader(self, version: PolicyVersion) -> ClaimReader:
-        schema = self.engine.store.schemas.get(version.input_schema) if version.input_schema else None
+        name = self.engine.store.input_schema_name(version)
+        schema = self.engine.store.schemas.get(name) if name else None
         if schema is None:
             raise PolicyInvalid([Diagnostic("input.none", f"{version.key} declares no input schema, so it cannot "
                                             "evaluate claims", version.location())])
         reader = self._readers.get(schema.name)
         if reader is None:
-            reader = self._readers[schema.name] = ClaimReader(schema.schema, schema.type, schema.validator)
+            reader = self._readers[schema.name] = ClaimReader(schema.schema, schema.type)
         return reader
 
     def _any_version(self) -> PolicyVersion:
@@ -251,7 +262,9 @@ class Evaluator:
 
     def evaluate_raw(self, raw: RawClaim, as_of: date | None = None) -> Result:
         try:
-            return self._evaluate_raw(raw.parsed(), as_of)
+            result = self._evaluate_raw(raw.parsed(), as_of)
+            result.known_on = self.selection.known_on  # every answer says which versions it could know of
+            return result
         except PolicyInvalid:
             raise  # the policy is broken for every claim: the caller reports it once
         except Exception as exc:  # a bug must cost one claim its decision, never the batch
@@ -280,8 +293,6 @@ class Evaluator:
             if result.location is None:
                 result.location = raw.location
             result.details.setdefault("policy_id", self.policy_id)
-        elif self.selection.known_on is not None:
-            result.known_on = self.selection.known_on
         return result
 
     def evaluate_many(self, claims: Iterable["RawClaim | dict"], as_of: date | None = None) -> Iterator[Result]:

@@ -5,6 +5,7 @@ Each result becomes one output record (a JSON line, or a text block) in the orde
 """
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -96,7 +97,9 @@ def run(evaluator, raws: Iterable[RawClaim], write: Callable[[bytes], None], as_
             counts.merge(c)
             if on_progress:
                 on_progress(c.total)
+            _freeze_once()
         return counts
+    gc.freeze()  # what the workers inherit stays shared: the collector never writes to those pages
     global _worker_state
     _worker_state = (evaluator, as_of, fmt)  # inherited by forked workers; no re-loading of policies
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
@@ -126,7 +129,21 @@ _worker_state = None
 
 def _worker(chunk: list[RawClaim]) -> tuple[bytes, Counts]:
     evaluator, as_of, fmt = _worker_state
-    return _decide_chunk(evaluator, chunk, as_of, fmt)
+    result = _decide_chunk(evaluator, chunk, as_of, fmt)
+    _freeze_once()
+    return result
+
+
+_frozen = False
+
+
+def _freeze_once() -> None:
+    """After the first chunk the policy is compiled: its many long-lived closures are set aside from the
+    cyclic collector, which otherwise walks them again and again while claims come and go."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.freeze()
 
 
 def default_jobs() -> int:

@@ -42,7 +42,10 @@ class MissingValue(EvaluationFault):
 @lru_cache(maxsize=65_536)
 def add_months(d: date, months: int) -> date:
     try:
-        return d + relativedelta(months=months)
+        if d.day <= 28:  # every month has this day: nothing to clamp, so no need for the general rule
+            year, month0 = divmod(d.year * 12 + d.month - 1 + months, 12)
+            return d.replace(year=year, month=month0 + 1)
+        return d + relativedelta(months=months)  # 民法典 第二百零二条: the last day where the month lacks it
     except (ValueError, OverflowError):
         raise EvaluationFault(f"{d.isoformat()} plus {months} months is outside the calendar") from None
 
@@ -63,7 +66,9 @@ def months_between(start: date, end: date) -> int:
     if end < start:
         return -months_between(end, start)
     months = (end.year - start.year) * 12 + end.month - start.month
-    if add_months(start, months) > end:
+    # The month is complete on its (clamped) anniversary. When end's day is not before start's, the
+    # anniversary falls on or before end whatever clamping does, so add_months is asked only otherwise.
+    if end.day < start.day and add_months(start, months) > end:
         months -= 1
     return months
 
@@ -132,9 +137,15 @@ def _floor(x) -> int:
 
 
 def _round(x, places: int) -> Decimal:
+    from decimal import Context, InvalidOperation
+
     if not -30 <= places <= 30:
         raise EvaluationFault(f"cannot round to {places} places")
-    return Decimal(x).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    # 100 digits hold any decimal the engine computes (below 10^60) to 30 places; the default 28 do not.
+    try:
+        return Decimal(x).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=Context(prec=100))
+    except InvalidOperation:
+        raise EvaluationFault(f"cannot round {x} to {places} places: the result would have more than 100 digits") from None
 
 
 def _extreme(pick):
@@ -154,12 +165,19 @@ def _length(x) -> int:
 def _distinct(items: list) -> list:
     try:
         return list(dict.fromkeys(items))
-    except TypeError:  # records are mappings, which cannot be hashed: compare them one by one
-        kept: list = []
+    except TypeError:  # records are mappings, which cannot be hashed: key each by a hashable copy
+        kept = {}
         for item in items:
-            if item not in kept:
-                kept.append(item)
-        return kept
+            kept.setdefault(_hashable(item), item)
+        return list(kept.values())
+
+
+def _hashable(value):
+    if isinstance(value, dict):
+        return frozenset((k, _hashable(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    return value
 
 
 def _distinct_check(args: list[Type]):
@@ -206,6 +224,8 @@ def _extreme_check(args: list[Type]):
     elif len(args) < 2:
         return "takes a list, or two or more values"
     known = [a for a in args if a not in (ERROR, NEVER)]
+    if not known:  # only arguments already reported, or an empty list: nothing more to say
+        return ERROR
     if all(a == DATE for a in known):
         return DATE
     if all(a == INT for a in known):

@@ -1,7 +1,10 @@
 """A cache of the loaded policy store, so a one-claim run does not re-read and re-parse every file.
 
-The key is a sha256 over the engine's own source, the working folder, and the path and bytes of every
-policy and schema file; a cached store is used only when its recorded key equals the key computed now.
+The key is a sha256 over everything a loaded store depends on: the engine's own source and the versions of
+Python and of the libraries that read files, the reading limits (POLICY_LIMIT_*), the policy format
+(schemas/policy.schema.json), the working folder (diagnostics name files relative to it), and the path and
+bytes of every policy and input-schema file. A cached store is used only when its recorded key equals the
+key computed now.
 The cache lives in $POLICY_CACHE_DIR, else $XDG_CACHE_HOME/policy-engine, else ~/.cache/policy-engine,
 in a folder only its owner can write; POLICY_CACHE=0 turns it off.
 """
@@ -10,9 +13,13 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import sys
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
+from .limits import LIMITS
+from .policyfile import SCHEMA_FILE
 from .store import PolicyStore, is_policy_file
 
 _ENGINE = Path(__file__).resolve().parent
@@ -26,13 +33,29 @@ def cache_dir() -> Path:
     return Path(base) / "policy-engine"
 
 
+def _environment() -> bytes:
+    """What besides the files shapes a loaded store: library and Python versions, and the limits in force."""
+    versions = [sys.version]
+    for package in ("policy-engine", "pyyaml", "jsonschema", "lark"):
+        try:
+            versions.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} absent")
+    return "\0".join(versions + [repr(LIMITS)]).encode()
+
+
 def _key(root: Path, schemas: Path) -> str:
-    digest = hashlib.sha256(b"policy-store-1\0" + os.getcwd().encode() + b"\0" + str(root).encode() + b"\0")
-    sources = sorted(_ENGINE.glob("*.py")) + sorted(_ENGINE.glob("*.lark"))
+    digest = hashlib.sha256(b"policy-store-2\0" + os.getcwd().encode() + b"\0" + str(root).encode() + b"\0"
+                            + str(schemas).encode() + b"\0" + _environment() + b"\0")
+    sources = sorted(_ENGINE.glob("*.py")) + sorted(_ENGINE.glob("*.lark")) + [SCHEMA_FILE]
     policies = sorted(p for p in root.rglob("*") if p.is_file() and is_policy_file(p)) if root.is_dir() else []
     schema_files = sorted(p for p in schemas.glob("*.json")) if schemas.is_dir() else []
     for path in sources + policies + schema_files:
-        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(str(path).encode() + b"\0")
+        with path.open("rb") as handle:  # in pieces: a huge file must not cost its size in memory
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+        digest.update(b"\0")
     return digest.hexdigest()
 
 

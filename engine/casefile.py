@@ -14,7 +14,8 @@ from .claims import RawClaim
 from .diagnostics import DiagnosticError
 from .evaluate import ClaimError, Decision, plain
 from .isodate import parse_date
-from .yamlsource import read_yaml
+from .store import CASES_SUFFIX
+from .yamlsource import read_file, read_yaml
 
 _EXPECT_KEYS = {"eligible", "amount", "failed_rules", "outputs", "error", "error_path", "not_in_force", "notes"}
 
@@ -58,10 +59,39 @@ def case_files(paths: list[Path]) -> list[Path]:
     return found
 
 
+def _policy_key(path: Path) -> str | None:
+    """The `policy:` written in a YAML file (a cases file's ID@VERSION, a policy file's ID), or None."""
+    try:
+        value = read_yaml(read_file(path, str(path)), str(path)).value
+    except (DiagnosticError, OSError):
+        return None
+    key = value.get("policy") if isinstance(value, dict) else None
+    if isinstance(key, str) and isinstance(value.get("version"), str) and "@" not in key:
+        key += "@" + value["version"]
+    return key if isinstance(key, str) else None
+
+
+def tested_policy(path: Path) -> str | None:
+    """ID@VERSION that a cases file tests, read from the files alone (no store): its `policy:`, or the
+    policy file beside it."""
+    return _policy_key(path) or _policy_key(path.with_name(path.name.replace(CASES_SUFFIX, ".yaml")))
+
+
+def store_root(path: Path) -> Path | None:
+    """The policies folder that holds the version a cases file sits beside: policies/ID/VERSION.cases.yaml,
+    so the folder is as many levels up as the id has parts. None when that cannot be told."""
+    key = tested_policy(path)
+    parts = key.partition("@")[0].split("/") if key else []
+    folder = path.resolve().parent
+    if not parts or list(folder.parts[-len(parts):]) != parts:
+        return None
+    return folder.parents[len(parts) - 1]
+
+
 def run_case_file(engine: Engine, path: Path) -> list[CaseResult]:
     display = engine.store.display(path)
     try:
-        doc = read_yaml(path.read_bytes(), display)
+        doc = read_yaml(read_file(path, display), display)
     except DiagnosticError as exc:
         d = exc.diagnostics[0]
         return [CaseResult(display, d.location.line, "(the file)", [d.message])]

@@ -17,7 +17,7 @@ from .linker import Linked
 from .policyfile import Definition, Expression
 from .syntax import KEYWORDS, Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary, children
 from .types import (BOOL, DATE, DECIMAL, ERROR, INT, NEVER, NULL, STRING, FunctionType, ListOf, Namespace,
-                    Record, TableType, Type, fits, is_numeric, join)
+                    Record, TableType, Type, fits, is_numeric, join, may_be_null, non_null)
 
 NAME_RX = re.compile(r"[^\W\d]\w*")
 
@@ -71,6 +71,7 @@ class _Checker:
         self.locals: list[dict] = []
         self.in_progress: list[str] = []
         self.reads_facts_stack: list[bool] = []
+        self.guarded = 0  # inside has(), the left of ??, or beside == null: absence is the question asked
 
     # -- reporting ---------------------------------------------------------------------------------
 
@@ -123,8 +124,9 @@ class _Checker:
                            self.linked.decision.expr.tree, expression=self.linked.decision.expr)
         for name in self.linked.exports:
             if name not in self.linked.definitions and name not in self.linked.tables:
+                lister = next((v for v in self.linked.chain if name in v.exports), self.linked.version)
                 self.plain_error("export.unknown", f"exports {name!r}, which is neither a definition nor a table",
-                                 self.linked.version.location("exports"))
+                                 lister.location("exports"))
 
     def _check_names(self) -> None:
         facts = {f.name for f in self.facts.fields} if self.facts else set()
@@ -157,6 +159,8 @@ class _Checker:
         return self.linked.version.location("uses", name) if kind == "alias" else self.linked.version.location("input")
 
     def _fact_path(self, chk) -> None:
+        if self.linked.facts_unknown:
+            return
         t: Type | None = self.facts
         for part in chk.fact.split("."):
             f = t.field(part) if isinstance(t, Record) else None
@@ -170,7 +174,13 @@ class _Checker:
         t = self.top(expression)
         if t not in (BOOL, ERROR):
             self.error("type.condition", f"{what} must be true or false, but this is {t}", expression.tree,
-                       expression=expression)
+                       expression=expression, hint=self._null_hint(t))
+
+    @staticmethod
+    def _null_hint(*types: Type) -> str | None:
+        if any(may_be_null(t) for t in types):
+            return "this may be null: give a default with ?? (x ?? 0), or test x != null first"
+        return None
 
     def top(self, expression: Expression) -> Type:
         if expression.tree is None:
@@ -282,8 +292,9 @@ class _Checker:
         if definition.declared_type is not None and not fits(body, definition.declared_type):
             saved, self.expression = self.expression, definition.expr
             self.error("type.mismatch", f"{name!r} is declared {definition.declared_type} but its expression is {body}",
-                       definition.expr.tree)
+                       definition.expr.tree, hint=self._null_hint(body))
             self.expression = saved
+            body = definition.declared_type  # every use then reads what the author meant: one error, not many
         result = body if not definition.params else FunctionType(name, definition.params, body)
         self.result.definition_types[name] = result
         self.result.reads_facts[name] = reads
@@ -313,10 +324,11 @@ class _Checker:
             t = self.infer(node.operand)
             if node.op == "not":
                 if t not in (BOOL, ERROR):
-                    self.error("type.operand", f"'not' needs true or false, not {t}", node.operand)
+                    self.error("type.operand", f"'not' needs true or false, not {t}", node.operand,
+                               hint=self._null_hint(t))
                 return BOOL
             if not is_numeric(t):
-                self.error("type.operand", f"'-' needs a number, not {t}", node.operand)
+                self.error("type.operand", f"'-' needs a number, not {t}", node.operand, hint=self._null_hint(t))
                 return ERROR
             return t
         if isinstance(node, Binary):
@@ -324,7 +336,8 @@ class _Checker:
         if isinstance(node, If):
             c = self.infer(node.cond)
             if c not in (BOOL, ERROR):
-                self.error("type.condition", f"the condition after 'if' must be true or false, not {c}", node.cond)
+                self.error("type.condition", f"the condition after 'if' must be true or false, not {c}", node.cond,
+                           hint=self._null_hint(c))
             a, b = self.infer(node.then), self.infer(node.orelse)
             joined = join(a, b)
             if joined is None:
@@ -384,6 +397,8 @@ class _Checker:
         if name in BUILTINS or name == "has":
             self.error("name.function", f"{name!r} is a function: call it as {name}(...)", node)
             return ERROR
+        if self.linked.facts_unknown:
+            return ERROR
         self.error("name.unknown", f"unknown name {name!r}", node, hint=self._suggest(name, self._visible_names()))
         return ERROR
 
@@ -419,7 +434,7 @@ class _Checker:
         if isinstance(base, TableType):
             self.error("type.table", f"{base} must be looked up by its key first: {base.name}[...].{node.name}", node)
             return ERROR
-        self.error("type.field", f"{base} has no fields (asked for {node.name!r})", node)
+        self.error("type.field", f"{base} has no fields (asked for {node.name!r})", node, hint=self._null_hint(base))
         return ERROR
 
     def export(self, node: Attr, ns: Namespace) -> Type:
@@ -452,6 +467,7 @@ class _Checker:
         if not isinstance(base, TableType):
             self.error("type.index", f"only tables can be looked up with [...]; this is {base}", node)
             return ERROR
+        known = self._literal_key(node, base)
         if len(keys) != len(base.keys):
             self.error("table.key_count", f"{base.name} is looked up by {len(base.keys)} key"
                        f"{'s' if len(base.keys) != 1 else ''} ({', '.join(k.name for k in base.keys)}), "
@@ -459,8 +475,36 @@ class _Checker:
             return base.row
         for key_node, got, want in zip(node.keys, keys, base.keys):
             if not fits(got, want.type):
-                self.error("type.key", f"key {want.name!r} of {base.name} is {want.type}, not {got}", key_node)
+                self.error("type.key", f"key {want.name!r} of {base.name} is {want.type}, not {got}", key_node,
+                           hint=self._null_hint(got))
+                known = None
+        rows = self._table_rows(node.obj)
+        if known is not None and rows is not None and known not in rows:
+            if self.guarded:
+                self.error("table.no_row", f"{base.name} has no row for {', '.join(map(str, known))}, so this is "
+                           "always absent", node, severity="warning")
+            else:
+                self.error("table.no_row", f"{base.name} has no row for {', '.join(map(str, known))}", node,
+                           hint=f"its keys are {', '.join(k.name for k in base.keys)}; every claim would fail here")
         return base.row
+
+    def guarded_infer(self, node: Expr) -> Type:
+        self.guarded += 1
+        try:
+            return self.infer(node)
+        finally:
+            self.guarded -= 1
+
+    @staticmethod
+    def _literal_key(node: Index, base: TableType) -> tuple | None:
+        """The key, when every part of it is written as a literal (so a missing row is known now)."""
+        if len(node.keys) != len(base.keys) or not all(isinstance(k, Literal) for k in node.keys):
+            return None
+        return tuple(k.value for k in node.keys)
+
+    def _table_rows(self, table_node: Expr) -> dict | None:
+        r = self.result.resolved.get(id(table_node))
+        return r.target.rows if r is not None and r.kind == "table" else None
 
     def call(self, node: Call) -> Type:
         func = node.func
@@ -473,7 +517,8 @@ class _Checker:
             result = builtin.check(args)
             self.result.resolved[id(node)] = Resolved("builtin", builtin)
             if isinstance(result, str):
-                self.error("call.arguments", f"{func.name}() {result}", node, hint=f"signature: {builtin.signature}")
+                self.error("call.arguments", f"{func.name}() {result}", node,
+                           hint=self._null_hint(*args) or f"signature: {builtin.signature}")
                 return ERROR
             return result
         target = self._function(func)
@@ -483,13 +528,14 @@ class _Checker:
         ftype, definition, linked = target
         self.result.resolved[id(node)] = Resolved("function", definition, linked)
         if len(args) != len(ftype.params):
-            self.error("call.arguments", f"{ftype.name}() takes {len(ftype.params)} arguments, not {len(args)}", node,
-                       hint=f"signature: {ftype}")
+            count = len(ftype.params)
+            self.error("call.arguments", f"{ftype.name}() takes {count} argument{'s' if count != 1 else ''}, "
+                       f"not {len(args)}", node, hint=f"signature: {ftype}")
             return ftype.result
         for arg_node, got, param in zip(node.args, args, ftype.params):
             if not fits(got, param.type):
                 self.error("call.arguments", f"argument {param.name!r} of {ftype.name}() must be {param.type}, not {got}",
-                           arg_node)
+                           arg_node, hint=self._null_hint(got))
         return ftype.result
 
     def _function(self, func: Expr):
@@ -533,7 +579,7 @@ class _Checker:
             self.error("call.arguments", f"has() takes 1 argument, not {len(node.args)}", node)
             return BOOL
         arg = node.args[0]
-        if self.infer(arg) == ERROR:
+        if self.guarded_infer(arg) == ERROR:
             return BOOL
         if not isinstance(arg, (Attr, Index, Name)):
             self.error("call.arguments", "has() takes a fact path or a table lookup, such as has(applicant.graduate)",
@@ -568,14 +614,20 @@ class _Checker:
             for side in (node.left, node.right):
                 t = self.infer(side)
                 if t not in (BOOL, ERROR):
-                    self.error("type.operand", f"'{op}' joins conditions that are true or false, but this is {t}", side)
+                    self.error("type.operand", f"'{op}' joins conditions that are true or false, but this is {t}", side,
+                               hint=self._null_hint(t))
             return BOOL
-        left, right = self.infer(node.left), self.infer(node.right)
+        left_guarded = op == "??" or op in ("==", "!=") and _is_null_literal(node.right)
+        left = self.guarded_infer(node.left) if left_guarded else self.infer(node.left)
+        right = self.guarded_infer(node.right) if op in ("==", "!=") and _is_null_literal(node.left) \
+            else self.infer(node.right)
         if op == "??":
-            if not self.may_be_missing(node.left):
+            if left == ERROR:  # already reported (or a fact of a schema that could not be read)
+                return ERROR
+            if not may_be_null(left) and not self.may_be_missing(node.left):
                 self.error("default.unused", "the left side is never missing, so the default is never used",
                            node.left, severity="warning")
-            joined = join(left, right)
+            joined = join(non_null(left), right)
             if joined is None:
                 self.error("type.default", f"the default must be {left} like the value it stands in for, not {right}",
                            node.right)
@@ -586,15 +638,21 @@ class _Checker:
         if op in ("==", "!="):
             if join(left, right) is None and NULL not in (left, right):
                 self.error("type.compare", f"cannot compare {left} with {right}", node)
+            null_side = node.right if left != NULL else node.left
+            other, other_type = (node.left, left) if null_side is node.right else (node.right, right)
+            if NULL in (left, right) and other_type not in (ERROR, NULL) and not may_be_null(other_type) \
+                    and not self.may_be_missing(other):
+                self.error("null.never", f"this is never null, so '{op} null' is always "
+                           f"{'false' if op == '==' else 'true'}", other, severity="warning")
             self._enum_check(node.left, node.right)
             self._enum_check(node.right, node.left)
             return BOOL
         if op in ("<", "<=", ">", ">="):
-            if ERROR in (left, right):
+            if ERROR in (left, right) or NEVER in (left, right):  # NEVER: an item of an empty list fits anything
                 return BOOL
             if not ((is_numeric(left) and is_numeric(right)) or (left == right and left in (DATE, STRING))):
                 self.error("type.compare", f"cannot order {left} against {right} with '{op}'", node,
-                           hint=self._date_hint(left, right))
+                           hint=self._null_hint(left, right) or self._date_hint(left, right))
             return BOOL
         # arithmetic
         if ERROR in (left, right):
@@ -611,7 +669,8 @@ class _Checker:
                             "distances come from days_between() and months_between()")
             return ERROR
         if not (is_numeric(left) and is_numeric(right)):
-            self.error("type.arithmetic", f"'{op}' needs numbers, not {left} and {right}", node)
+            self.error("type.arithmetic", f"'{op}' needs numbers, not {left} and {right}", node,
+                       hint=self._null_hint(left, right))
             return ERROR
         if op == "/" or DECIMAL in (left, right):
             return DECIMAL
@@ -667,7 +726,8 @@ class _Checker:
         elif isinstance(source, ListOf):
             item = source.item
         else:
-            self.error("type.source", f"{node.kind}() goes over a list, not {source}", node.source)
+            self.error("type.source", f"{node.kind}() goes over a list, not {source}", node.source,
+                       hint=self._null_hint(source))
             item = ERROR
         self.locals.append({node.var: item})
         try:
@@ -677,12 +737,16 @@ class _Checker:
         if node.kind in ("any", "all", "count", "filter"):
             if body not in (BOOL, ERROR):
                 self.error("type.condition", f"the condition in {node.kind}() must be true or false, not {body}",
-                           node.body)
+                           node.body, hint=self._null_hint(body))
             return {"any": BOOL, "all": BOOL, "count": INT}.get(node.kind, source if source != ERROR else ERROR)
         if not is_numeric(body):  # sum
-            self.error("type.arithmetic", f"sum() adds numbers, not {body}", node.body)
+            self.error("type.arithmetic", f"sum() adds numbers, not {body}", node.body, hint=self._null_hint(body))
             return ERROR
         return body if body != NEVER else INT
+
+
+def _is_null_literal(node: Expr) -> bool:
+    return isinstance(node, Literal) and node.kind == "null"
 
 
 def coverage(version) -> list[Diagnostic]:
@@ -698,7 +762,7 @@ def coverage(version) -> list[Diagnostic]:
                 cited.add(clause)
             elif isinstance(clause, list):
                 cited.update(c for c in clause if isinstance(c, str))
-            stack.extend(v for k, v in item.items() if k != "source")
+            stack.extend(v for k, v in item.items() if k not in ("source", "notes"))
         elif isinstance(item, list):
             stack.extend(item)
     out = []
@@ -706,6 +770,7 @@ def coverage(version) -> list[Diagnostic]:
         if cid in cited or any(c.startswith(cid + ".") for c in cited):
             continue
         out.append(Diagnostic("clause.uncovered", f"clause {cid!r} is neither encoded by a rule, table, definition, "
-                              "output or note nor listed under not_computable", version.location("source", "clauses", cid),
+                              "output or the decision nor listed under not_computable (a note explains, it does not "
+                              "encode)", version.location("source", "clauses", cid),
                               clause=cid))
     return out

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Iterator
@@ -20,12 +21,13 @@ from . import schemacheck
 from .diagnostics import Diagnostic, DiagnosticError, Location
 from .evaluate import ClaimError
 from .types import DATE, DECIMAL, INT, ListOf, Record, Type
-from .isodate import parse_date
 from .limits import LIMITS
 from .yamlsource import ReadLimits, decode_text, read_yaml
 
 CLAIM_LIMITS = ReadLimits(LIMITS.claim_file_bytes, LIMITS.claim_nodes, LIMITS.claim_depth)
 MAX_LINE_BYTES = LIMITS.claim_line_bytes
+MAX_NUMBER_DIGITS = 40  # as in policy files: far beyond any amount or count, far below what slows arithmetic
+MAX_PROBLEMS = 100  # a claim with 100,000 bad entries is told about the first hundred, in bounded time and memory
 
 
 @dataclass
@@ -41,15 +43,35 @@ class RawClaim:
         return _parse_line(self.line, self.location)
 
 
+_FLOAT = re.compile(rb"[0-9][.eE]")  # every JSON number with a fraction or an exponent has a digit just before it
+
+
 def _parse_line(line: bytes, where: str) -> RawClaim:
+    """One JSON Lines claim, read as a .json file is read: orjson for speed, and the strict reader for a line
+    orjson might read differently. orjson turns 80.000000000000000000000001 into the float 80.0 and keeps the
+    last of repeated keys. Without numbers of that kind, no JSON text is shorter than orjson's canonical form
+    of what it holds, so a line exactly that long cannot have lost a repeated key."""
     try:
-        return RawClaim(orjson.loads(line), where)
-    except orjson.JSONDecodeError as exc:
-        if not _is_utf8(line):
-            return RawClaim(None, where, ClaimError(None, "claim.encoding", "the line is not UTF-8 text", location=where))
-        if "recursion" in str(exc):
-            return RawClaim(None, where, ClaimError(None, "claim.too_deep", "the claim nests too deeply", location=where))
-        return RawClaim(None, where, ClaimError(None, "claim.json", f"not valid JSON: {exc}", location=where))
+        value = orjson.loads(line)
+        canonical = orjson.dumps(value)
+    except (orjson.JSONDecodeError, TypeError):  # TypeError: nested deeper than orjson writes back
+        pass  # the strict reader says why, in the words a .json file gets, and applies the claim limits
+    else:
+        if _FLOAT.search(line) is None and len(canonical) == len(line.strip()):
+            return RawClaim(value, where)
+    try:
+        text = line.rstrip(b"\r\n").decode("utf-8")  # without its line break, a column is one of this line's
+    except UnicodeDecodeError:
+        return RawClaim(None, where, ClaimError(None, "claim.encoding", "the line is not UTF-8 text", location=where))
+    try:
+        value = _strict_json(text)
+    except _Unparsable as exc:  # the claim is the line; the error is where in it reading stopped
+        at = f"{where}:{exc.where.partition(':')[2]}" if exc.where else where
+        return RawClaim(None, where, ClaimError(None, exc.code, exc.message, location=at))
+    problem = _shape_problem(value)
+    if problem:
+        return RawClaim(None, where, ClaimError(None, problem[0], problem[1], location=where))
+    return RawClaim(value, where)
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -162,6 +184,46 @@ def _no_duplicates(pairs):
     return result
 
 
+class _Unparsable(ValueError):
+    def __init__(self, code: str, message: str, where: str | None = None):
+        super().__init__(message)
+        self.code, self.message, self.where = code, message, where
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _Unparsable("claim.number", f"a number has more than {MAX_NUMBER_DIGITS} digits")
+    return int(text)
+
+
+def _bounded_decimal(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:  # an exponent beyond what Decimal can hold
+        value = None
+    if value is None or len(value.as_tuple().digits) > MAX_NUMBER_DIGITS or abs(value.adjusted()) > MAX_NUMBER_DIGITS:
+        raise _Unparsable("claim.number", f"the number {text[:20]}{'…' if len(text) > 20 else ''} is beyond "
+                          f"{MAX_NUMBER_DIGITS} digits")
+    return value
+
+
+def _no_constant(name: str):
+    raise _Unparsable("claim.json", f"not valid JSON: {name} is not a number JSON has")
+
+
+def _strict_json(text: str):
+    """A JSON text read exactly: decimals stay exact, a repeated key is an error, numbers are bounded."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_bounded_decimal,
+                          parse_int=_bounded_int, parse_constant=_no_constant)
+    except _DuplicateKey as exc:
+        raise _Unparsable("claim.duplicate_key", str(exc)) from None
+    except RecursionError:
+        raise _Unparsable("claim.too_deep", f"the claim nests deeper than {CLAIM_LIMITS.max_depth} levels") from None
+    except json.JSONDecodeError as exc:
+        raise _Unparsable("claim.json", f"not valid JSON: {exc.msg}", f"{exc.lineno}:{exc.colno}") from None
+
+
 def _read_document(data: bytes, name: str, kind: str) -> Iterator[RawClaim]:
     if kind == "json":
         try:
@@ -171,27 +233,19 @@ def _read_document(data: bytes, name: str, kind: str) -> Iterator[RawClaim]:
             if sum(data.count(c) for c in (b",", b"{", b"[")) > CLAIM_LIMITS.max_nodes:
                 raise DiagnosticError([Diagnostic("input.too_large", f"the file holds more than "
                                                   f"{CLAIM_LIMITS.max_nodes} values", Location(name))])
-            # The standard parser, not orjson, for whole documents: it can refuse duplicate keys.
-            value = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=Decimal)
+            value = _strict_json(text)  # the standard parser, not orjson: it can refuse duplicate keys
         except DiagnosticError as exc:
             d = exc.diagnostics[0]
             where = str(d.location)
             yield RawClaim(None, where, ClaimError(None, "claim." + d.code.split(".")[-1], d.message, location=where))
             return
-        except _DuplicateKey as exc:
-            yield RawClaim(None, name, ClaimError(None, "claim.duplicate_key", str(exc), location=name))
+        except _Unparsable as exc:
+            where = f"{name}:{exc.where}" if exc.where else name
+            yield RawClaim(None, where, ClaimError(None, exc.code, exc.message, location=where))
             return
         except MemoryError:
             yield RawClaim(None, name, ClaimError(None, "claim.too_large", "the file is too large to read in memory",
                                                   location=name))
-            return
-        except RecursionError:
-            yield RawClaim(None, name, ClaimError(None, "claim.too_deep", f"the claim nests deeper than "
-                                                  f"{CLAIM_LIMITS.max_depth} levels", location=name))
-            return
-        except json.JSONDecodeError as exc:
-            where = f"{name}:{exc.lineno}:{exc.colno}"
-            yield RawClaim(None, where, ClaimError(None, "claim.json", f"not valid JSON: {exc.msg}", location=where))
             return
     else:
         try:
@@ -248,15 +302,14 @@ def _encodable(text: str) -> bool:
 class ClaimReader:
     """Validates raw claims against one input schema and converts them to facts.
 
-    A compiled validator (jsonschema-rs) answers "valid?" in a microsecond or two; only a claim it rejects
-    goes through the general validator, which names every offending fact in plain words.
+    One compiled validator (jsonschema-rs) decides: it answers "valid?" in a microsecond or two, follows
+    JSON Schema to the letter (ECMA-262 patterns, where Python's `$` would let "330702\\n" through), and names
+    every offending fact of a claim it rejects, which schemacheck words plainly.
     """
 
-    def __init__(self, schema: dict, record: Record, validator=None):
+    def __init__(self, schema: dict, record: Record):
         self.schema = schema
-        self.validator = validator or schemacheck.make_validator(schema)
         self.compiled = jsonschema_rs.validator_for(schema, validate_formats=True)
-        self.fast = self.compiled.is_valid
         self.convert = identity_or(_converter(record))
         self.id_field = schema.get("x-claim-id")
         self.date_field = schema.get("x-decision-date")
@@ -270,40 +323,72 @@ class ClaimReader:
     def facts(self, raw: RawClaim) -> tuple[dict | None, ClaimError | None]:
         if raw.error is not None:
             return None, raw.error
-        valid = self.fast(raw.data)
-        if valid:
+        try:
+            return self._facts(raw, raw.data)
+        except ValueError:  # a Python object JSON has no word for, such as a date given through the API
+            data, problem = _as_json(raw.data)
+            return (None, self._invalid(raw, [problem])) if problem else self._facts(raw, data)
+
+    def _facts(self, raw: RawClaim, data) -> tuple[dict | None, ClaimError | None]:
+        if self.compiled.is_valid(data):
             try:
-                return self.convert(raw.data), None
-            except (ValueError, OverflowError):
-                pass  # a date the schema's format allows but the calendar does not hold (year 0)
-        # The compiled validator decides validity (its regular expressions follow ECMA-262, as JSON Schema
-        # asks); the general validator only puts its findings into plain words, with the path.
-        problems = schemacheck.validate(self.validator, raw.data)
-        if not valid:
-            problems = self._with_compiled_problems(problems, raw.data)
-        if not problems:  # both validators accept what cannot be converted: say what, though not where
-            problems = [([], "a value cannot be read as the schema declares it")]
+                return self.convert(data), None
+            except _Unreadable as exc:
+                return None, self._invalid(raw, [(exc.path, str(exc))])
+        return None, self._invalid(raw, schemacheck.compiled_problems(self.compiled, self.schema, data, MAX_PROBLEMS))
+
+    def _invalid(self, raw: RawClaim, problems: list) -> ClaimError:
         path, message = problems[0]
         details = {"problems": [{"path": schemacheck.json_path(p), "message": m} for p, m in problems]} \
             if len(problems) > 1 else {}
-        return None, ClaimError(self.claim_id(raw.data), "claim.invalid", f"{schemacheck.json_path(path)}: {message}",
-                                schemacheck.json_path(path), raw.location, details=details)
-
-    def _with_compiled_problems(self, problems: list, data) -> list[tuple[list, str]]:
-        """Adds what only the compiled validator objects to, such as a code ending in a line break (Python's
-        `$` matches before it, ECMA-262's does not); everything it finds when the general validator found nothing."""
-        seen = {tuple(map(str, path)) for path, _ in problems}
-        everything = not problems
-        for error in self.compiled.iter_errors(data):
-            path, message = schemacheck.describe_compiled_error(error)
-            key = tuple(map(str, path))
-            if key not in seen and (everything or schemacheck.semantics_differ(error)):
-                seen.add(key)
-                problems.append((path, message))
-        return sorted(problems, key=lambda p: tuple(map(str, p[0])))
+        if len(problems) >= MAX_PROBLEMS:
+            details["more"] = f"only the first {MAX_PROBLEMS} problems are listed"
+        return ClaimError(self.claim_id(raw.data), "claim.invalid", f"{schemacheck.json_path(path)}: {message}",
+                          schemacheck.json_path(path), raw.location, details=details)
 
     def decision_date(self, facts: dict) -> date | None:
         return facts.get(self.date_field) if self.date_field else None
+
+
+def _as_json(value, path: tuple = ()) -> tuple[object, tuple[list, str] | None]:
+    """The claim with Python dates written YYYY-MM-DD (as JSON would carry them), or the first value JSON cannot hold."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return None, (list(path), f"has a key that is not text: {key!r}")
+            out[key], problem = _as_json(item, path + (key,))
+            if problem:
+                return None, problem
+        return out, None
+    if isinstance(value, (list, tuple)):
+        out = []
+        for i, item in enumerate(value):
+            converted, problem = _as_json(item, path + (i,))
+            if problem:
+                return None, problem
+            out.append(converted)
+        return out, None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat(), None
+    if value is None or isinstance(value, (str, int, float, Decimal, bool)):
+        return value, None
+    return None, (list(path), f"holds a {type(value).__name__}, which is not JSON data")
+
+
+class _Unreadable(ValueError):
+    """A value the schema allows that cannot become a fact (the date 0000-01-01); `path` says where."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.path: list = []
+
+
+def _to_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)  # strict here: the validator has already held the text to YYYY-MM-DD
+    except ValueError:
+        raise _Unreadable(f"{schemacheck.describe_value(text)} is not a calendar date (no such day)") from None
 
 
 def _whole(value):
@@ -318,7 +403,7 @@ def _exact(value):
 def _converter(t: Type):
     """A function that turns schema-valid JSON into facts: date strings become dates, numbers exact."""
     if t == DATE:
-        return parse_date
+        return _to_date
     if t == DECIMAL:
         return _exact
     if t == INT:
@@ -327,7 +412,19 @@ def _converter(t: Type):
         inner = _converter(t.item)
         if inner is None:
             return None
-        return lambda items: [inner(i) for i in items]
+        def convert_items(items: list) -> list:
+            try:
+                return [inner(i) for i in items]
+            except _Unreadable as exc:  # find which item, only now that one has failed
+                for index, item in enumerate(items):
+                    try:
+                        inner(item)
+                    except _Unreadable:
+                        exc.path.insert(0, index)
+                        break
+                raise
+
+        return convert_items
     if isinstance(t, Record):
         fields = [(f.name, _converter(f.type)) for f in t.fields]
         active = [(name, fn) for name, fn in fields if fn is not None]
@@ -339,7 +436,11 @@ def _converter(t: Type):
             for name, fn in active:
                 value = out.get(name)
                 if value is not None:
-                    out[name] = fn(value)
+                    try:
+                        out[name] = fn(value)
+                    except _Unreadable as exc:
+                        exc.path.insert(0, name)
+                        raise
             return out
 
         return convert

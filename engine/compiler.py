@@ -7,7 +7,7 @@ With `trace=True` a second set of closures also records every fact, table row an
 from __future__ import annotations
 
 import operator
-from decimal import Decimal, DivisionByZero, InvalidOperation
+from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation
 
 from .builtins import EvaluationFault, MissingValue
 from .checker import Checked, Resolved
@@ -66,21 +66,29 @@ class Compiler:
         trace = self.trace
 
         if trace:
+            # A rule that reads a definition is explained by the facts beneath it too: the body's reads are
+            # kept with its value (once per claim) and passed on at every read.
             def run(env):
                 cache = env.cache
-                value = cache.get(slot, _MISSING)
-                if value is _MISSING:
+                entry = cache.get(slot)
+                if entry is None:
                     outer, env.trace = env.trace, []
                     try:
                         value = body_box[0](env)
                     except MissingValue:
-                        env.trace = outer
+                        beneath, env.trace = env.trace, outer
                         if outer is not None:
+                            outer.extend(beneath)
                             outer.append((name, _MISSING))
                         raise
-                    env.trace = outer
-                    cache[slot] = value
+                    except BaseException:
+                        env.trace = outer
+                        raise
+                    beneath, env.trace = env.trace, outer
+                    entry = cache[slot] = (value, beneath)
+                value, beneath = entry
                 if env.trace is not None:
+                    env.trace.extend(beneath)
                     env.trace.append((name, value))
                 return value
         else:
@@ -191,6 +199,21 @@ class Compiler:
         root, *rest = path.split(".")
         return _fact_probe(root, tuple(rest), self.trace)
 
+    def _presence(self, node: Expr, compiled, checked: Checked):
+        """has(x): true when x can be read and is not null. A fact path is probed; a lookup or a definition
+        is read, and only a missing value (never division or a calendar error) counts as absent."""
+        probe = self._probe(node, checked)
+        if probe is not None:
+            return lambda env: probe(env) is not None
+
+        def present(env):
+            try:
+                return compiled(env) is not None
+            except MissingValue:
+                return False
+
+        return present
+
     def _attr(self, node: Attr, checked: Checked):
         r = checked.resolved.get(id(node))
         if r is not None:  # an exported name of another policy
@@ -269,62 +292,15 @@ class Compiler:
         r: Resolved = checked.resolved[id(node)]
         args = [self.node(a, checked) for a in node.args]
         if r.kind == "has":
-            probe = self._probe(node.args[0], checked)
-            if probe is not None:
-                return lambda env: probe(env) is not None
-            inner = args[0]
-
-            def has(env):
-                try:
-                    return inner(env) is not None
-                except MissingValue:
-                    return False
-
-            return has
+            return self._presence(node.args[0], args[0], checked)
         if r.kind == "builtin":
-            fn = r.target.run
-            name = r.target.name
-            if r.target.safe:  # cannot fail on values its types allow: no guard needed
-                if len(args) == 1:
-                    a0 = args[0]
-                    return lambda env: fn(a0(env))
-                if len(args) == 2:
-                    a0, a1 = args
-                    return lambda env: fn(a0(env), a1(env))
-                return lambda env: fn(*[a(env) for a in args])
-            if len(args) == 1:
-                a0 = args[0]
-                return lambda env: _guard(fn, name, a0(env))
-            if len(args) == 2:
-                a0, a1 = args
-
-                return lambda env: _guard(fn, name, a0(env), a1(env))
-            return lambda env: _guard(fn, name, *[a(env) for a in args])
+            return _builtin_call(r.target, args)
         params, box = self.function(r.target, r.linked)
-        pairs = tuple(zip(params, args))
         if self._pure(r.target, r.linked):
-            # A function of its arguments alone (no facts, no decision date): remember its results, which
-            # batches ask for again and again (the retirement date of each birth month and sex).
-            memo: dict = {}
-
-            def call(env):
-                values = tuple(a(env) for _, a in pairs)
-                try:
-                    return memo[values]
-                except KeyError:
-                    pass
-                except TypeError:  # a list or record argument: not remembered
-                    return _apply(env, params, values, box[0])
-                result = _apply(env, params, values, box[0])
-                if len(memo) >= 65_536:
-                    memo.clear()
-                memo[values] = result
-                return result
-
-            return call
+            return _remembered_call(params, args, box)
 
         def call(env):
-            values = [a(env) for _, a in pairs]
+            values = [a(env) for a in args]
             local = env.locals
             saved = {p: local.get(p, _MISSING) for p in params}
             local.update(zip(params, values))
@@ -354,18 +330,14 @@ class Compiler:
         if op == "or":
             return lambda env: left(env) or right(env)
         if op in ("==", "!=") and (_is_null(node.left) or _is_null(node.right)):
-            # "x == null" asks whether x is absent: a missing optional fact is null here, not an error
-            other = right if _is_null(node.left) else left
+            # `x == null` is `not has(x)` for what has() takes (a fact path, a lookup, a definition); any other
+            # operand is computed as usual, so a missing value inside it is still an error, never a silent answer
+            other_node, other = (node.right, right) if _is_null(node.left) else (node.left, left)
             want_null = op == "=="
-
-            def null_test(env):
-                try:
-                    value = other(env)
-                except MissingValue:
-                    value = None
-                return (value is None) == want_null
-
-            return null_test
+            if isinstance(other_node, (Attr, Index, Name)):
+                present = self._presence(other_node, other, checked)
+                return lambda env: present(env) != want_null
+            return lambda env: (other(env) is None) == want_null
         if op == "??":
             probe = self._probe(node.left, checked)
             if probe is not None:  # a fact path: test for it without raising and catching
@@ -405,20 +377,20 @@ class Compiler:
         if op in ("+", "-", "*"):
             as_decimal = checked.types.get(id(node)) == DECIMAL
 
+            exact = {"+": _EXACT.add, "-": _EXACT.subtract, "*": _EXACT.multiply}[op]
+
             def arithmetic(env):
                 a, b = left(env), right(env)
                 if as_decimal:  # int and Decimal mix exactly; the result stays a Decimal
-                    value = Decimal(a) * Decimal(b) if op == "*" else Decimal(fn(a, b))
-                    if value.is_finite() and value.adjusted() > _MAX_EXPONENT:
-                        raise EvaluationFault(f"a number in {to_source(node)} grew past 10^{_MAX_EXPONENT}",
-                                              "evaluation.overflow")
-                    return value
+                    return _bounded(exact, Decimal(a), Decimal(b), node)
                 value = fn(a, b)
                 if type(value) is int and not -_MAX_INT <= value <= _MAX_INT:  # lists join with + too
                     raise EvaluationFault(f"a number in {to_source(node)} grew past 2^63", "evaluation.overflow")
                 return value
 
             return arithmetic
+        if isinstance(node.right, Literal):  # `x == "paying"`, `age >= 16`: the constant needs no call
+            return _COMPARE_WITH_CONSTANT[op](left, node.right.value)
         return _COMPARISONS[op](left, right)
 
     def _if(self, node: If, checked: Checked):
@@ -485,10 +457,18 @@ class Compiler:
             return kept
 
         def sum_(items, local, env):
-            total = 0 if is_int else Decimal(0)
+            if is_int:
+                total = 0
+                for item in items:
+                    local[var] = item
+                    total += body(env)
+                if not -_MAX_INT <= total <= _MAX_INT:
+                    raise EvaluationFault(f"the sum in {to_source(node)} grew past 2^63", "evaluation.overflow")
+                return total
+            total = Decimal(0)
             for item in items:
                 local[var] = item
-                total += body(env)
+                total = _bounded(_EXACT.add, total, Decimal(body(env)), node)
             return total
 
         return loop({"any": any_, "all": all_, "count": count_, "filter": filter_, "sum": sum_}[kind])
@@ -496,6 +476,20 @@ class Compiler:
 
 _MAX_INT = 2**63 - 1  # whole numbers stay within what every JSON reader takes
 _MAX_EXPONENT = 60  # decimals stay below 10^60: money never comes near, runaway squaring stops early
+# + - * on decimals are exact or an error, never silently rounded: 100 digits hold any sum of values below
+# 10^60 written with up to 40 digits; a product that needs more is refused.
+_EXACT = Context(prec=100, Emax=999_999, Emin=-999_999, traps=[Inexact, InvalidOperation, DivisionByZero])
+
+
+def _bounded(operation, a: Decimal, b: Decimal, node: Expr) -> Decimal:
+    try:
+        value = operation(a, b)
+    except Inexact:
+        raise EvaluationFault(f"a number in {to_source(node)} needs more than {_EXACT.prec} digits to be exact",
+                              "evaluation.overflow") from None
+    if value.adjusted() > _MAX_EXPONENT:
+        raise EvaluationFault(f"a number in {to_source(node)} grew past 10^{_MAX_EXPONENT}", "evaluation.overflow")
+    return value
 
 # One closure per operator, so a comparison is a single Python operation, not a call through operator.*
 _COMPARISONS = {
@@ -507,17 +501,30 @@ _COMPARISONS = {
     ">=": lambda a, b: lambda env: a(env) >= b(env),
 }
 
+_COMPARE_WITH_CONSTANT = {
+    "==": lambda a, c: lambda env: a(env) == c,
+    "!=": lambda a, c: lambda env: a(env) != c,
+    "<": lambda a, c: lambda env: a(env) < c,
+    "<=": lambda a, c: lambda env: a(env) <= c,
+    ">": lambda a, c: lambda env: a(env) > c,
+    ">=": lambda a, c: lambda env: a(env) >= c,
+}
+
 _OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "==": operator.eq, "!=": operator.ne,
               "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 def _apply(env: Env, params: tuple, values: tuple, body):
+    """Runs a remembered function's body. Untraced: a remembered result is not computed again, so what the body
+    read would be recorded for one claim and not the next; its arguments are recorded where they are read."""
     local = env.locals
     saved = [local.get(p, _MISSING) for p in params]
     local.update(zip(params, values))
+    trace, env.trace = env.trace, None
     try:
         return body(env)
     finally:
+        env.trace = trace
         for p, old in zip(params, saved):
             if old is _MISSING:
                 local.pop(p, None)
@@ -597,13 +604,93 @@ def _fact_getter(root: str, keys: tuple):
     return get
 
 
-def _guard(fn, name, *args):
-    try:
-        return fn(*args)
-    except EvaluationFault:
-        raise
-    except (ValueError, ArithmeticError, OverflowError) as exc:
-        raise EvaluationFault(f"{name}() failed: {exc}") from None
+_CALL_FAULTS = (ValueError, ArithmeticError, OverflowError)  # what a built-in raises on values it cannot use
+
+
+def _builtin_call(builtin, args: list):
+    """A call of a built-in function, unrolled for one and two arguments (most calls). Arguments are computed
+    first, so only the function's own failure is reported as the function's."""
+    fn, name = builtin.run, builtin.name
+
+    def fault(exc: Exception) -> EvaluationFault:
+        return EvaluationFault(f"{name}() failed: {exc}")
+
+    if builtin.safe:  # cannot fail on values its types allow: no guard needed
+        if len(args) == 1:
+            a0 = args[0]
+            return lambda env: fn(a0(env))
+        if len(args) == 2:
+            a0, a1 = args
+            return lambda env: fn(a0(env), a1(env))
+        return lambda env: fn(*[a(env) for a in args])
+    if len(args) == 1:
+        a0 = args[0]
+
+        def call1(env):
+            x = a0(env)
+            try:
+                return fn(x)
+            except _CALL_FAULTS as exc:
+                raise fault(exc) from None
+
+        return call1
+    if len(args) == 2:
+        a0, a1 = args
+
+        def call2(env):
+            x, y = a0(env), a1(env)
+            try:
+                return fn(x, y)
+            except _CALL_FAULTS as exc:
+                raise fault(exc) from None
+
+        return call2
+
+    def call(env):
+        values = [a(env) for a in args]
+        try:
+            return fn(*values)
+        except _CALL_FAULTS as exc:
+            raise fault(exc) from None
+
+    return call
+
+
+_MEMO_SIZE = 65_536  # remembered results per function; cleared when full, so memory stays flat
+
+
+def _remembered_call(params: tuple, args: list, box: list):
+    """A call of a function of its arguments alone (no facts, no decision date). Its results are remembered,
+    which batches ask for again and again (the retirement date of each birth date and sex); the argument
+    tuple is built without a loop for the usual one to three arguments."""
+    memo: dict = {}
+    if len(args) == 1:
+        (a0,) = args
+        key_of = lambda env: (a0(env),)  # noqa: E731 - the key is the arguments
+    elif len(args) == 2:
+        a0, a1 = args
+        key_of = lambda env: (a0(env), a1(env))  # noqa: E731
+    elif len(args) == 3:
+        a0, a1, a2 = args
+        key_of = lambda env: (a0(env), a1(env), a2(env))  # noqa: E731
+    else:
+        key_of = lambda env: tuple(a(env) for a in args)  # noqa: E731
+
+    def call(env):
+        values = key_of(env)
+        try:
+            return memo[values]
+        except KeyError:
+            pass
+        except TypeError:  # a list or record argument cannot be a key: not remembered
+            return _apply(env, params, values, box[0])
+        result = _apply(env, params, values, box[0])
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[values] = result
+        return result
+
+    return call
 
 
 def _is_null(node: Expr) -> bool:

@@ -53,11 +53,13 @@ def _output_fields(o) -> dict:
 
 
 def _note_fields(n) -> dict:
-    return {"when": _expr(n.when), "text": n.text, "clause": _clauses(n)}
+    return {"when": _expr(n.when), "text": n.text, "clause": _clauses(n), "overrides": n.overrides,
+            "reading": n.reading or None}
 
 
 def _check_fields(c) -> dict:
-    return {"fact": c.fact, "when": _expr(c.when), "require": _expr(c.require), "message": c.message}
+    return {"fact": c.fact, "when": _expr(c.when), "require": _expr(c.require), "message": c.message,
+            "overrides": c.overrides}
 
 
 def _keyed(section: str, old: dict, new: dict, fields, clause_of) -> list[dict]:
@@ -84,15 +86,23 @@ def _tables(old: dict, new: dict) -> list[dict]:
             continue
         before = old[name]
         clause = _clauses(table)
-        old_columns = [f.name for f in before.type.row.fields]
-        new_columns = [f.name for f in table.type.row.fields]
-        if old_columns != new_columns or before.keys != table.keys:
+        # Rows are looked up by key and read by column name, so the order of rows and columns means nothing;
+        # a column's type does (an int that becomes money changes what the rules compute).
+        old_columns = {f.name: str(f.type) for f in before.type.row.fields}
+        new_columns = {f.name: str(f.type) for f in table.type.row.fields}
+        if set(old_columns) != set(new_columns):
             changes.append(_change("changed", "table", name, field="columns", old=", ".join(old_columns),
                                    new=", ".join(new_columns), clause=clause))
-        for field_name in ("description", "reading"):
-            if getattr(before, field_name) != getattr(table, field_name):
-                changes.append(_change("changed", "table", name, field=field_name, old=getattr(before, field_name),
-                                       new=getattr(table, field_name), clause=clause))
+        for column in new_columns:
+            if column in old_columns and old_columns[column] != new_columns[column]:
+                changes.append(_change("changed", "table", name, field=f"column {column}", old=old_columns[column],
+                                       new=new_columns[column], clause=clause))
+        fields = (("key", ", ".join(before.keys), ", ".join(table.keys)), ("clause", _clauses(before), clause),
+                  ("description", before.description, table.description), ("reading", before.reading, table.reading),
+                  ("overrides", before.overrides, table.overrides))
+        for field_name, was, now in fields:
+            if was != now:
+                changes.append(_change("changed", "table", name, field=field_name, old=was, new=now, clause=clause))
         for key, row in before.rows.items():
             if key not in table.rows:
                 changes.append(_change("removed", "row", name, key=list(key), old=row, clause=clause))
@@ -107,17 +117,17 @@ def _tables(old: dict, new: dict) -> list[dict]:
     return changes
 
 
+def _metadata(v: PolicyVersion) -> dict:
+    return {"effective.from": v.effective_from, "effective.to": v.effective_to, "issued_on": v.issued_on,
+            "review_by": v.review_by, "title": v.title, "source.number": v.source.get("number"),
+            "source.title": v.source.get("title"), "source.issuers": ", ".join(v.source.get("issuers") or ()) or None,
+            "source.registration": v.source.get("registration"), "extends": str(v.extends) if v.extends else None,
+            "input.schema": v.input_schema, "exports": ", ".join(v.exports)}
+
+
 def diff_versions(a: PolicyVersion, b: PolicyVersion) -> dict:
     """Every difference between two versions, as JSON-ready data."""
-    meta_old = {"effective.from": a.effective_from, "effective.to": a.effective_to, "issued_on": a.issued_on,
-                "review_by": a.review_by, "title": a.title, "source.number": a.source.get("number"),
-                "source.title": a.source.get("title"), "extends": str(a.extends) if a.extends else None,
-                "input.schema": a.input_schema, "exports": ", ".join(a.exports)}
-    meta_new = {"effective.from": b.effective_from, "effective.to": b.effective_to, "issued_on": b.issued_on,
-                "review_by": b.review_by, "title": b.title, "source.number": b.source.get("number"),
-                "source.title": b.source.get("title"), "extends": str(b.extends) if b.extends else None,
-                "input.schema": b.input_schema, "exports": ", ".join(b.exports)}
-    changes = _compare_fields("version", "", meta_old, meta_new, "")
+    changes = _compare_fields("version", "", _metadata(a), _metadata(b), "")
     uses_old = {k: str(v) for k, v in a.uses.items()}
     uses_new = {k: str(v) for k, v in b.uses.items()}
     changes += _compare_fields("uses", "", uses_old, uses_new, "")
@@ -133,8 +143,10 @@ def diff_versions(a: PolicyVersion, b: PolicyVersion) -> dict:
     changes += _keyed("note", {n.id: n for n in a.notes}, {n.id: n for n in b.notes}, _note_fields, _clauses)
     changes += _keyed("input check", {c.id: c for c in a.checks}, {c.id: c for c in b.checks}, _check_fields,
                       lambda c: "")
-    old_amount = {"amount": _expr(a.decision.expr), "currency": a.decision.currency} if a.decision else {}
-    new_amount = {"amount": _expr(b.decision.expr), "currency": b.decision.currency} if b.decision else {}
+    old_amount = {"amount": _expr(a.decision.expr), "currency": a.decision.currency, "clause": _clauses(a.decision),
+                  "overrides": a.decision.overrides} if a.decision else {}
+    new_amount = {"amount": _expr(b.decision.expr), "currency": b.decision.currency, "clause": _clauses(b.decision),
+                  "overrides": b.decision.overrides} if b.decision else {}
     changes += _compare_fields("decision", "", old_amount, new_amount,
                                _clauses(b.decision) if b.decision else "")
     nc_old = {n["clause"] if isinstance(n["clause"], str) else ", ".join(n["clause"]): n["reason"]
@@ -205,5 +217,6 @@ def render_diff(result: dict) -> str:
         old = sub["from"]["version"] if sub.get("from") else "(none)"
         new = sub["to"]["version"] if sub.get("to") else "(none)"
         lines.append(f"underneath: {sub['id']}: {old} → {new}")
-        lines += [f"  {_line(c)}" for c in sub["changes"]] or ["  same content (digest differs only in form)"]
+        # never empty: two versions of one policy take effect on different days (the store refuses otherwise)
+        lines += [f"  {_line(c)}" for c in sub["changes"]]
     return "\n".join(lines)

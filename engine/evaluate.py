@@ -82,6 +82,20 @@ class RuleResult:
         return data
 
 
+@dataclass(frozen=True)
+class Problem:
+    """An output or a note that could not be computed for this claim. Outputs and notes inform; they do not
+    decide, so the decision stands (with a summary or without) and the problem is reported beside it."""
+
+    kind: str  # output | note
+    name: str
+    code: str
+    message: str
+
+    def to_json(self) -> dict:
+        return {self.kind: self.name, "code": self.code, "message": self.message}
+
+
 @dataclass
 class PolicyStamp:
     id: str
@@ -107,6 +121,7 @@ class Decision:
     explained: bool = True
     amount_reads: list | None = None  # what the amount expression read, when explained
     known_on: date | None = None  # the --known-on date the versions were chosen by, if any
+    problems: list = field(default_factory=list)  # of Problem: outputs or notes that could not be computed
 
     @property
     def failed_rules(self) -> list[str]:
@@ -135,6 +150,8 @@ class Decision:
         data["outputs"] = {k: plain(v) for k, v in self.outputs.items()}
         data["rules"] = [r.to_json() for r in self.rules]
         data["notes"] = self.notes
+        if self.problems:
+            data["problems"] = [p.to_json() for p in self.problems]
         return data
 
 
@@ -150,6 +167,7 @@ class ClaimError:
     policy: PolicyStamp | None = None
     decision_date: date | None = None
     details: dict = field(default_factory=dict)
+    known_on: date | None = None  # the --known-on date versions were chosen by, so the error can be reproduced
 
     kind_by_prefix = (("claim.", "invalid"), ("policy.not_in_force", "not_in_force"), ("reference.", "not_in_force"))
 
@@ -172,6 +190,8 @@ class ClaimError:
             data["policy"] = self.policy.to_json()
         if self.decision_date:
             data["decision_date"] = self.decision_date.isoformat()
+        if self.known_on:
+            data["known_on"] = self.known_on.isoformat()
         data["error"] = error
         return data
 
@@ -190,6 +210,9 @@ class Program:
         expr = lambda e: compiler.expression(e.tree, linked)  # noqa: E731 - a local shorthand
         self.checks = [(c, expr(c.when) if c.when else None, expr(c.require)) for c in linked.checks]
         self.rules = [(r, expr(r.when) if r.when else None, expr(r.require)) for r in linked.rules]
+        # Unexplained outcomes read nothing and carry no error, so each rule's three are made once, not per claim.
+        self.plain_rules = [(when, require, RuleResult(r, "pass"), RuleResult(r, "fail"), RuleResult(r, "not_applicable"))
+                            for r, when, require in self.rules]
         # A summary (eligibility, amount, failed rules) computes no outputs and no notes.
         self.outputs = [(name, o, expr(o.when) if o.when else None, expr(o.expr))
                         for name, o in linked.outputs.items()] if outputs else []
@@ -214,48 +237,45 @@ class Program:
                 return ClaimError(claim_id, "claim.invalid", chk.message, chk.fact, policy=self.stamp,
                                   decision_date=decision_date, details={"check": chk.id} | (
                                       {"detail": reason} if reason else {}))
-        try:
-            rules = [self._rule(env, *entry) for entry in self.rules] if self.explain else self._rules_plain(env)
-            outputs = {}
-            for name, output, when, value in self.outputs:
-                current = name
-                outputs[name] = value(env) if when is None or when(env) else None
-            current = "the decision amount"
-            eligible = all(r.outcome != "fail" for r in rules)
-            env.trace = [] if self.explain else None
-            amount = Decimal(self.amount(env)) if eligible and self.amount is not None else Decimal(0)
-            amount_reads, env.trace = env.trace, None
-            current = "a note"
-            notes = [{"id": n.id, "clause": ", ".join(n.clauses), "text": n.text, "source": n.owner.key}
-                     for n, when in self.notes if when is None or when(env)]
-        except EvaluationFault as fault:
-            return ClaimError(claim_id, fault.code, f"{current}: {fault}", policy=self.stamp,
-                              decision_date=decision_date)
-        except ArithmeticError as exc:
-            return ClaimError(claim_id, "evaluation.arithmetic", f"{current}: {type(exc).__name__}", policy=self.stamp,
-                              decision_date=decision_date)
+        rules = [self._rule(env, *entry) for entry in self.rules] if self.explain else self._rules_plain(env)
         failed = [r for r in rules if r.outcome == "error"]
         if failed:
             first = failed[0]
             return ClaimError(claim_id, "evaluation.rule", f"rule {first.id} (clause {', '.join(first.clauses)}) "
                               f"could not be decided: {first.error}", policy=self.stamp, decision_date=decision_date,
                               details={"rules": {r.id: r.error for r in failed}})
+        eligible = all(r.outcome != "fail" for r in rules)
+        env.trace = [] if self.explain else None
+        try:
+            amount = Decimal(self.amount(env)) if eligible and self.amount is not None else Decimal(0)
+        except EvaluationFault as fault:
+            return ClaimError(claim_id, fault.code, f"the decision amount: {fault}", policy=self.stamp,
+                              decision_date=decision_date)
+        except ArithmeticError as exc:
+            return ClaimError(claim_id, "evaluation.arithmetic", f"the decision amount: {type(exc).__name__}",
+                              policy=self.stamp, decision_date=decision_date)
+        amount_reads, env.trace = env.trace, None
+        problems: list[Problem] = []
+        outputs = {name: _informing(problems, "output", name, lambda: value(env) if when is None or when(env) else None)
+                   for name, output, when, value in self.outputs}
+        notes = [{"id": n.id, "clause": ", ".join(n.clauses), "text": n.text, "source": n.owner.key}
+                 for n, when in self.notes if when is None or _informing(problems, "note", n.id, lambda: when(env))]
         return Decision(claim_id, self.stamp, self.references, decision_date, eligible, amount, self.currency,
-                        outputs, rules, notes, self.explain, amount_reads)
+                        outputs, rules, notes, self.explain, amount_reads, problems=problems)
 
     def _rules_plain(self, env: Env) -> list[RuleResult]:
         """Every rule's outcome, recording nothing it read: the hot path of a batch."""
         results = []
-        for rule, when, require in self.rules:
+        for when, require, passed, failed, not_applicable in self.plain_rules:
             try:
                 if when is not None and not when(env):
-                    results.append(RuleResult(rule, "not_applicable"))
+                    results.append(not_applicable)
                 else:
-                    results.append(RuleResult(rule, "pass" if require(env) else "fail"))
+                    results.append(passed if require(env) else failed)
             except EvaluationFault as fault:
-                results.append(RuleResult(rule, "error", None, str(fault)))
+                results.append(RuleResult(passed.rule, "error", None, str(fault)))
             except ArithmeticError as exc:
-                results.append(RuleResult(rule, "error", None, f"arithmetic failed: {type(exc).__name__}"))
+                results.append(RuleResult(passed.rule, "error", None, f"arithmetic failed: {type(exc).__name__}"))
         return results
 
     def _rule(self, env: Env, rule, when, require) -> RuleResult:
@@ -271,3 +291,14 @@ class Program:
             return RuleResult(rule, "error", env.trace, f"arithmetic failed: {type(exc).__name__}")
         reads, env.trace = env.trace, None
         return RuleResult(rule, outcome, reads)
+
+
+def _informing(problems: list, kind: str, name: str, compute):
+    """The value of an output or a note's condition; None, with the problem recorded, when it cannot be had."""
+    try:
+        return compute()
+    except EvaluationFault as fault:
+        problems.append(Problem(kind, name, fault.code, str(fault)))
+    except ArithmeticError as exc:
+        problems.append(Problem(kind, name, "evaluation.arithmetic", f"arithmetic failed: {type(exc).__name__}"))
+    return None

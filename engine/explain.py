@@ -18,6 +18,14 @@ def _value(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _cite(clauses, source_key: str, decided_id: str) -> str:
+    """[clauses], naming the policy they belong to when it is not the one decided: a city and the province
+    it extends number their clauses alike (二.(一) is in both)."""
+    source_id = source_key.partition("@")[0]
+    where = "" if source_id == decided_id else f" · {source_id}"
+    return f"[{clauses}{where}]"
+
+
 def explain_decision(decision: Decision, verbose: bool = False) -> str:
     d = decision
     lines = [f"Claim {d.claim_id or '(no id)'}: {d.policy.id}@{d.policy.version}, decided on {d.decision_date}"]
@@ -29,10 +37,11 @@ def explain_decision(decision: Decision, verbose: bool = False) -> str:
         failed = [r for r in d.rules if r.outcome == "fail"]
         lines.append(f"NOT ELIGIBLE: {len(failed)} condition{'s' if len(failed) != 1 else ''} not met")
         for r in failed:
-            lines.append(f"  ✗ [{', '.join(r.clauses)}] {r.message}")
+            lines.append(f"  ✗ {_cite(', '.join(r.clauses), r.policy, d.policy.id)} {r.message}")
     lines.append("Conditions:")
     for r in d.rules:
-        lines.append(f"  {_MARKS[r.outcome]} {r.id} [{', '.join(r.clauses)}] {_OUTCOME_WORDS[r.outcome]}: {r.message}")
+        lines.append(f"  {_MARKS[r.outcome]} {r.id} {_cite(', '.join(r.clauses), r.policy, d.policy.id)} "
+                     f"{_OUTCOME_WORDS[r.outcome]}: {r.message}")
         if verbose and r.reads:
             seen = set()
             for name, value in r.reads:
@@ -43,10 +52,14 @@ def explain_decision(decision: Decision, verbose: bool = False) -> str:
         lines.append("Outputs:")
         for name, value in d.outputs.items():
             lines.append(f"  {name}: {_value(value)}")
+    if d.problems:
+        lines.append("Could not be computed (the decision above stands):")
+        for p in d.problems:
+            lines.append(f"  ! {p.kind} {p.name}: [{p.code}] {p.message}")
     if d.notes:
         lines.append("Notes:")
         for note in d.notes:
-            lines.append(f"  [{note['clause']}] {note['text']}")
+            lines.append(f"  {_cite(note['clause'], note['source'], d.policy.id)} {note['text']}")
     lines.append(f"Policy digest: {d.policy.digest}")
     return "\n".join(lines)
 

@@ -15,11 +15,13 @@ class ImpactReport:
     after: str
     claims: int = 0
     decided_both: int = 0
-    changed: int = 0
+    changed: int = 0  # decided on at least one side, and the decision is not the same
     became_eligible: int = 0
     became_ineligible: int = 0
     amount_up: int = 0
     amount_down: int = 0
+    no_longer_decided: int = 0  # decided before, not after
+    now_decided: int = 0  # not decided before, decided after
     reasons_changed: int = 0  # still not eligible, but for other reasons
     undecided_before: int = 0
     undecided_after: int = 0
@@ -28,18 +30,23 @@ class ImpactReport:
     rules: dict = field(default_factory=dict)  # rule id -> {"pass_to_fail": n, "fail_to_pass": n, ...}
     amount_causes: dict = field(default_factory=dict)  # what the amount read differently -> claims
     changed_claims: list = field(default_factory=list)
+    not_decided: list = field(default_factory=list)  # claims decided under neither side, with why
+    # claim id -> where each claim with that id sits, for ids given more than once: the totals count each
+    duplicate_ids: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
             "before": self.before, "after": self.after, "claims": self.claims, "decided_both": self.decided_both,
             "changed": self.changed, "reasons_changed": self.reasons_changed,
             "direction": {"became_eligible": self.became_eligible, "became_ineligible": self.became_ineligible,
-                          "amount_up": self.amount_up, "amount_down": self.amount_down},
+                          "amount_up": self.amount_up, "amount_down": self.amount_down,
+                          "no_longer_decided": self.no_longer_decided, "now_decided": self.now_decided},
             "undecided": {"before": self.undecided_before, "after": self.undecided_after},
             "total_amount": {"before": plain(self.total_before), "after": plain(self.total_after),
                              "difference": plain(self.total_after - self.total_before)},
             "rules": self.rules, "amount_changed_by": self.amount_causes,
-            "changed_claims": self.changed_claims,
+            "changed_claims": self.changed_claims, "not_decided": self.not_decided,
+            "duplicate_ids": self.duplicate_ids,
         }
 
 
@@ -50,6 +57,7 @@ def _outcomes(decision: Decision) -> dict:
 def compare(before_eval, after_eval, raws: Iterable[RawClaim], before: str, after: str,
             on_progress: Callable[[int], None] | None = None) -> ImpactReport:
     report = ImpactReport(before, after)
+    seen: dict = {}  # claim id -> locations
     for raw in raws:
         raw = raw.parsed()
         a = before_eval.evaluate_raw(raw)
@@ -57,6 +65,10 @@ def compare(before_eval, after_eval, raws: Iterable[RawClaim], before: str, afte
         report.claims += 1
         if on_progress:
             on_progress(1)
+        claim_id = a.claim_id if a.claim_id is not None else b.claim_id
+        if claim_id is not None:
+            seen.setdefault(claim_id, []).append(raw.location)
+        head = {"claim_id": claim_id, "location": raw.location}
         a_ok, b_ok = isinstance(a, Decision), isinstance(b, Decision)
         report.undecided_before += not a_ok
         report.undecided_after += not b_ok
@@ -64,21 +76,29 @@ def compare(before_eval, after_eval, raws: Iterable[RawClaim], before: str, afte
             report.total_before += a.amount
         if b_ok:
             report.total_after += b.amount
-        if not (a_ok and b_ok):
-            if a_ok != b_ok or (not a_ok and a.code != b.code):
-                report.changed += 1
-                report.changed_claims.append({
-                    "claim_id": (a if a_ok else b).claim_id if (a_ok or b_ok) else a.claim_id,
-                    "before": _status(a), "after": _status(b)})
+        if not (a_ok or b_ok):
+            report.not_decided.append(head | {"before": _status(a), "after": _status(b)})
+            continue
+        if a_ok != b_ok:
+            report.changed += 1
+            if a_ok:
+                report.no_longer_decided += 1
+            else:
+                report.now_decided += 1
+            # the totals count a claim only where it is decided, so its difference is its amount there
+            difference = b.amount if b_ok else -a.amount
+            report.changed_claims.append(head | {"before": _status(a), "after": _status(b),
+                                                 "amount_difference": plain(difference), "rules_changed": [],
+                                                 "decision_changed": True})
             continue
         report.decided_both += 1
         if a.eligible == b.eligible and a.amount == b.amount:
             if sorted(a.failed_rules) != sorted(b.failed_rules):
                 report.reasons_changed += 1
                 flipped = _flips(report, a, b)
-                report.changed_claims.append({"claim_id": b.claim_id, "before": _status(a), "after": _status(b),
-                                              "amount_difference": "0", "rules_changed": flipped,
-                                              "decision_changed": False})
+                report.changed_claims.append(head | {"before": _status(a), "after": _status(b),
+                                                     "amount_difference": "0", "rules_changed": flipped,
+                                                     "decision_changed": False})
             continue
         report.changed += 1
         if b.eligible and not a.eligible:
@@ -90,13 +110,14 @@ def compare(before_eval, after_eval, raws: Iterable[RawClaim], before: str, afte
         else:
             report.amount_down += 1
         flipped = _flips(report, a, b)
-        entry = {"claim_id": b.claim_id, "before": _status(a), "after": _status(b),
-                 "amount_difference": plain(b.amount - a.amount), "rules_changed": flipped, "decision_changed": True}
+        entry = head | {"before": _status(a), "after": _status(b), "amount_difference": plain(b.amount - a.amount),
+                        "rules_changed": flipped, "decision_changed": True}
         if a.eligible and b.eligible:
             entry["amount_changed_by"] = _amount_causes(a, b)
             for cause in entry["amount_changed_by"]:
                 report.amount_causes[cause.split(":")[0]] = report.amount_causes.get(cause.split(":")[0], 0) + 1
         report.changed_claims.append(entry)
+    report.duplicate_ids = {cid: where for cid, where in seen.items() if len(where) > 1}
     return report
 
 
@@ -146,10 +167,12 @@ def scenario_label(linked) -> str:
 
 def render_impact(report: ImpactReport, limit: int = 50) -> str:
     r = report
-    lines = [f"Impact over {r.claims} claims", f"  before: {r.before}", f"  after:  {r.after}",
+    lines = [f"Impact over {r.claims} claim{'s' if r.claims != 1 else ''}", f"  before: {r.before}",
+             f"  after:  {r.after}",
              f"  decisions changed: {r.changed}"
              f" (became eligible {r.became_eligible}, became ineligible {r.became_ineligible},"
-             f" amount up {r.amount_up}, amount down {r.amount_down})",
+             f" amount up {r.amount_up}, amount down {r.amount_down},"
+             f" no longer decided {r.no_longer_decided}, now decided {r.now_decided})",
              f"  still not eligible, for other reasons: {r.reasons_changed}",
              f"  total amount: {plain(r.total_before)} → {plain(r.total_after)}"
              f" (difference {plain(r.total_after - r.total_before)})",
@@ -167,13 +190,37 @@ def render_impact(report: ImpactReport, limit: int = 50) -> str:
         for c in r.changed_claims[:limit]:
             why = c.get("rules_changed") and f"rules: {', '.join(c['rules_changed'])}" \
                 or c.get("amount_changed_by") and "; ".join(c["amount_changed_by"])
-            lines.append(f"    {c['claim_id']}: {_brief(c['before'])} → {_brief(c['after'])}" + (f" ({why})" if why else ""))
+            lines.append(f"    {_who(c, r)}: {_brief(c['before'])} → {_brief(c['after'])}" + (f" ({why})" if why else ""))
         if len(r.changed_claims) > limit:
             lines.append(f"    … and {len(r.changed_claims) - limit} more (use --format json for all)")
+    if r.not_decided:
+        lines.append("  not decided under either version:")
+        for c in r.not_decided[:limit]:
+            before, after = _reason(c["before"]), _reason(c["after"])
+            lines.append(f"    {_who(c, r)}: {before}" if before == after else
+                         f"    {_who(c, r)}: before {before}; after {after}")
+        if len(r.not_decided) > limit:
+            lines.append(f"    … and {len(r.not_decided) - limit} more (use --format json for all)")
+    if r.duplicate_ids:
+        lines.append("  claim ids given more than once (each claim is counted):")
+        for claim_id, where in r.duplicate_ids.items():
+            lines.append(f"    {claim_id}: {', '.join(where)}")
     return "\n".join(lines)
+
+
+def _who(entry: dict, report: ImpactReport) -> str:
+    """The claim id, with where the claim sits when the id alone does not say which claim it is."""
+    claim_id = entry["claim_id"]
+    if claim_id is None or claim_id in report.duplicate_ids:
+        return f"{claim_id or '(no claim id)'} ({entry['location']})"
+    return claim_id
+
+
+def _reason(status: dict) -> str:
+    return f"{status['error']}: {status['message']}"
 
 
 def _brief(status: dict) -> str:
     if "error" in status:
-        return f"not decided ({status['error']})"
+        return f"not decided ({_reason(status)})"
     return f"{'eligible ' + status['amount'] if status['eligible'] else 'not eligible'}"

@@ -45,6 +45,13 @@ class Linked:
         return list(seen.values())
 
     @property
+    def facts_unknown(self) -> bool:
+        """True when this policy names an input schema that could not be loaded. That problem is reported once,
+        at the `input.schema` line; the fact names are then unknown, not wrong, and a checker must not report
+        each use of a fact as an unknown name."""
+        return self.schema is None and any(v.input_schema for v in self.chain)
+
+    @property
     def key(self) -> tuple:
         return tuple(sorted((v.key, v.digest) for v in self.versions))
 
@@ -61,6 +68,11 @@ class LinkError(Exception):
         super().__init__(message)
         self.ref = ref
         self.code = code
+
+    @property
+    def clause(self) -> str | None:
+        """The clauses the reference cites, for the diagnostic made of this error."""
+        return ", ".join(self.ref.clauses) or None
 
 
 def link(store: PolicyStore, version: PolicyVersion, pick: Picker, diagnostics: list[Diagnostic] | None = None,
@@ -104,6 +116,13 @@ def link(store: PolicyStore, version: PolicyVersion, pick: Picker, diagnostics: 
 
 
 def _resolve(store: PolicyStore, ref: Ref, by: PolicyVersion, pick: Picker) -> PolicyVersion:
+    unread = store.unplaced.get(ref.policy_id)
+    # A file of that policy that could not be read may be the very version wanted: say so, not "no such policy".
+    if unread and (not store.by_id.get(ref.policy_id) or ref.version and store.get(ref.policy_id, ref.version) is None):
+        files = ", ".join(unread)
+        raise LinkError(ref, f"{by.key} refers to {ref}, but the file{'s' if len(unread) > 1 else ''} of "
+                        f"{ref.policy_id} ({files}) could not be read; fix the errors reported there",
+                        "reference.unreadable")
     if not store.by_id.get(ref.policy_id):
         raise LinkError(ref, f"{by.key} refers to {ref.policy_id}, which no policy file defines", "reference.unknown")
     if ref.version and store.get(ref.policy_id, ref.version) is None:
@@ -120,18 +139,23 @@ def _where(item) -> str:
     return f"{item.owner.key} ({item.location})" if item.owner else str(item.location)
 
 
+def _clause(item) -> str | None:
+    return ", ".join(getattr(item, "clauses", ())) or None
+
+
 def _merge(linked: Linked, version: PolicyVersion, diagnostics: list[Diagnostic]) -> None:
     def place(kind: str, items: dict, name: str, item) -> None:
         previous = items.get(name)
         if previous is not None and previous.owner is not version and not item.overrides:
             diagnostics.append(Diagnostic(
                 "override.conflict", f"{kind} {name!r} is already defined by {_where(previous)}; "
-                "say `overrides: true` to replace it for this policy, or choose another name", item.location))
+                "say `overrides: true` to replace it for this policy, or choose another name", item.location,
+                _clause(item)))
             return
         if previous is None and item.overrides:
             diagnostics.append(Diagnostic(
                 "override.nothing", f"{kind} {name!r} says it overrides, but nothing it extends defines {name!r}",
-                item.location))
+                item.location, _clause(item)))
         items[name] = item
 
     for name, table in version.tables.items():
@@ -150,21 +174,22 @@ def _merge(linked: Linked, version: PolicyVersion, diagnostics: list[Diagnostic]
                 if not item.overrides:
                     diagnostics.append(Diagnostic(
                         "override.conflict", f"{kind} {name!r} is already defined by {_where(previous)}; "
-                        "say `overrides: true` to replace it for this policy, or choose another id", item.location))
+                        "say `overrides: true` to replace it for this policy, or choose another id", item.location,
+                        _clause(item)))
                     continue
                 current[index[name]] = item  # an override keeps the parent's place in the order
             else:
                 if item.overrides:
                     diagnostics.append(Diagnostic(
                         "override.nothing", f"{kind} {name!r} says it overrides, but nothing it extends defines it",
-                        item.location))
+                        item.location, _clause(item)))
                 index[name] = len(current)
                 current.append(item)
     if version.decision is not None:
         if linked.decision is not None and linked.decision.owner is not version and not version.decision.overrides:
             diagnostics.append(Diagnostic(
                 "override.conflict", f"the decision amount is already defined by {_where(linked.decision)}; "
-                "say `overrides: true` to replace it", version.decision.location))
+                "say `overrides: true` to replace it", version.decision.location, _clause(version.decision)))
         else:
             linked.decision = version.decision
     linked.exports = tuple(dict.fromkeys(linked.exports + version.exports))

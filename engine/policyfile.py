@@ -18,8 +18,8 @@ from . import schemacheck
 from .diagnostics import Diagnostic, DiagnosticError, Location
 from .isodate import parse_date
 from .syntax import Expr, SourceText, parse
-from .types import DATE, DECIMAL, INT, STRING, BOOL, TYPE_NAMES, Field, Record, TableType, Type, parse_type_name
-from .yamlsource import Document, plain_style, read_yaml
+from .types import BOOL, DATE, DECIMAL, ERROR, INT, STRING, TYPE_NAMES, Field, Record, TableType, Type, parse_type_name
+from .yamlsource import Document, plain_style, read_file, read_yaml
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "policy.schema.json"
 
@@ -36,6 +36,7 @@ class Ref:
     policy_id: str
     version: str | None
     location: Location
+    clauses: tuple = ()  # the clauses that make this reference, when the file cites them
 
     def __str__(self) -> str:
         return self.policy_id + (f"@{self.version}" if self.version else "")
@@ -153,6 +154,7 @@ class PolicyVersion:
     checks: list = field(default_factory=list)
     not_computable: list = field(default_factory=list)
     decision: AmountRule | None = None
+    effective_clauses: tuple = ()  # the clauses that set the dates in force, when the file cites them
     content: Any = None  # the plain data, for digests and structural diffs
     document: Document | None = None
     digest: str = ""
@@ -175,7 +177,14 @@ def policy_schema() -> dict:
 
 @lru_cache(maxsize=1)
 def _policy_validator():
-    return schemacheck.make_validator(policy_schema())
+    # Validate under the draft the schema declares (draft-07, the newest that editors' YAML language servers
+    # understand), so that an editor and `policy check` read the format alike; numbers and dates follow the
+    # engine's own rules, as for input schemas.
+    from jsonschema.validators import extend, validator_for
+
+    engine_rules = schemacheck.make_validator({})
+    cls = extend(validator_for(policy_schema()), type_checker=engine_rules.TYPE_CHECKER)
+    return cls(policy_schema(), format_checker=engine_rules.format_checker)
 
 
 def canonical_json(value: Any) -> str:
@@ -196,14 +205,13 @@ def sha256(text: str) -> str:
 
 
 def load_policy_file(path: Path, display: str | None = None) -> tuple[PolicyVersion | None, list[Diagnostic]]:
-    """Read, validate and parse one policy file. Returns (version or None, diagnostics)."""
+    """Read, validate and parse one policy file. Returns (version or None, diagnostics): None when the file
+    cannot be read, or when what places it in the store (id, version, dates, input, references) is unusable."""
     display = display or str(path)
     try:
-        data = path.read_bytes()
+        doc = read_yaml(read_file(path, display), display)
     except OSError as exc:
         return None, [Diagnostic("input.unreadable", f"cannot read the file: {exc.strerror}", Location(display))]
-    try:
-        doc = read_yaml(data, display)
     except DiagnosticError as exc:
         return None, exc.diagnostics
     return _Reader(doc).read()
@@ -213,10 +221,13 @@ class _Reader:
     def __init__(self, doc: Document):
         self.doc = doc
         self.diagnostics: list[Diagnostic] = []
-        self.clause_ids: set = set()
+        self.clause_ids: set | None = set()  # None: source.clauses is unreadable, so citations go unchecked
+        self.bad: set = set()  # paths of the values the format check rejected (already reported)
+        self.bad_names: set = set()  # paths of keys that are not usable names: their items are left out
+        self.placeable = True  # False when the store could not place or link the version
 
-    def error(self, code: str, message: str, path, clause=None, hint=None, severity="error"):
-        loc = self.doc.location(path)
+    def error(self, code: str, message: str, path, clause=None, hint=None, severity="error", at_key=False):
+        loc = self.doc.key_location(path) if at_key else self.doc.location(path)
         clause = clause or self._clause_at(tuple(path))
         self.diagnostics.append(Diagnostic(code, message, loc, clause=clause, severity=severity,
                                            source_line=self.doc.line_text(loc.line), hint=hint))
@@ -226,11 +237,66 @@ class _Reader:
         if not isinstance(value, dict):
             self.error("schema.type", "a policy file must be a mapping of keys such as policy, version, rules", ())
             return None, self.diagnostics
-        for path, message, wanted in schemacheck.validate_typed(_policy_validator(), value):
-            self.error("schema.invalid", message, path, hint=self._yaml_hint(path) if "string" in wanted else None)
-        if self.diagnostics:
-            return None, self.diagnostics
-        return self._build(value), self.diagnostics
+        self._validate(value)
+        version = self._build(value)
+        return (version if self.placeable else None), self.diagnostics
+
+    def _validate(self, value: dict) -> None:
+        """Report every departure from the format, each once, and remember where: building then leaves out
+        exactly those values and reads the rest, so one mistake does not hide the others."""
+        for error in _policy_validator().iter_errors(value):
+            if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+                self._unknown_keys(error)
+                continue
+            path, message = schemacheck.describe_error(error)
+            at_key = False
+            if "propertyNames" in error.relative_schema_path:  # reported at the mapping; the fault is one key
+                path, at_key = list(error.absolute_path) + [error.instance], True
+                self.bad_names.add(tuple(path))
+            if tuple(path) in self.bad:
+                continue
+            self.bad.add(tuple(path))
+            wanted = error.validator_value if error.validator == "type" else ()
+            hint = self._yaml_hint(path) if "string" in ((wanted,) if isinstance(wanted, str) else wanted) else None
+            self.error("schema.invalid", message, path, hint=hint, at_key=at_key)
+
+    def _unknown_keys(self, error) -> None:
+        """Each unknown key on its own line, reported where the key is written (its value may start on the
+        next line, or be an alias whose text is elsewhere)."""
+        allowed = sorted(error.schema.get("properties", {}))
+        for key in error.instance:
+            if key not in allowed:
+                path = list(error.absolute_path) + [key]
+                self.bad.add(tuple(path))
+                self.error("schema.invalid", f"unknown key {key!r}; allowed here: {', '.join(allowed)}", path,
+                           at_key=True)
+
+    # -- reading values the format check accepted ----------------------------------------------------
+
+    def good(self, path) -> bool:
+        return tuple(path) not in self.bad
+
+    def text(self, item, key: str, path, default=""):
+        value = item.get(key) if isinstance(item, dict) else None
+        return value if isinstance(value, str) and self.good(tuple(path) + (key,)) else default
+
+    def day(self, item, key: str, path) -> date | None:
+        text = self.text(item, key, path, None)
+        try:
+            return parse_date(text) if text is not None else None
+        except ValueError:  # already reported by the format check
+            return None
+
+    def flag(self, item, key: str = "overrides") -> bool:
+        return isinstance(item, dict) and item.get(key) is True
+
+    def entries(self, container, kind):
+        """(key or index, item) of a mapping or list of the right kind; nothing when it is of the wrong kind."""
+        if kind is dict and isinstance(container, dict):
+            return list(container.items())
+        if kind is list and isinstance(container, list):
+            return list(enumerate(container))
+        return []
 
     def _yaml_hint(self, path) -> str | None:
         node_value = _at(self.doc.value, path)
@@ -243,6 +309,12 @@ class _Reader:
         path = tuple(path)
         node = self.doc.scalars.get(path)
         text = _at(self.doc.value, path)
+        if not isinstance(text, str) or not self.good(path):
+            # Missing or not text (reported by the format check): an expression without a tree has no type,
+            # so the checker raises nothing more about it or about what uses it.
+            loc = self.doc.location(path)
+            return Expression(text if isinstance(text, str) else "", None,
+                              SourceText("", self.doc.file, line=loc.line, column=loc.column))
         if node is not None:
             source = SourceText.from_yaml_scalar(self.doc.file, self.doc.text, node)
         else:
@@ -271,143 +343,197 @@ class _Reader:
         return None
 
     def clauses(self, value, path) -> tuple:
+        if not self.good(path) or not (isinstance(value, str) or isinstance(value, list)
+                                       and all(isinstance(c, str) for c in value)):
+            return ()  # reported by the format check
         ids = (value,) if isinstance(value, str) else tuple(value)
         for i, cid in enumerate(ids):
-            if cid not in self.clause_ids:
+            if self.clause_ids is not None and cid not in self.clause_ids:
                 where = path if isinstance(value, str) else path + (i,)
                 self.error("clause.unknown", f"clause {cid!r} is not among source.clauses "
                            f"({', '.join(sorted(self.clause_ids))})", where)
         return ids
 
-    def ref(self, value, path) -> Ref:
+    def ref(self, value, path) -> Ref | None:
+        """The reference, or None when it cannot be read (then the version cannot be linked)."""
         if isinstance(value, dict):
-            return Ref(value["policy"], value.get("version"), self.doc.location(path))
-        pid, _, version = value.partition("@")
-        return Ref(pid, version or None, self.doc.location(path))
+            pid, version = self.text(value, "policy", path, None), self.text(value, "version", path, None)
+            unreadable = pid is None or "version" in value and version is None
+        else:
+            pid, _, version = value.partition("@") if isinstance(value, str) else (None, "", None)
+            unreadable = pid is None
+        if unreadable or not self.good(path):
+            self.placeable = False
+            return None
+        clauses = self.clauses(value["clause"], path + ("clause",)) if isinstance(value, dict) and "clause" in value \
+            else ()
+        return Ref(pid, version or None, self.doc.location(path), clauses)
 
     def _build(self, v: dict) -> PolicyVersion:
-        self.clause_ids = set(v["source"]["clauses"])
-        eff = v["effective"]
+        """The version, from every part that can be read: a part the format check rejected is left out (an item
+        without its identity) or read as empty (an expression, a message), so that the rest is still checked.
+        Clears `placeable` when what the store needs to place and link the version is unusable."""
+        source = v.get("source") if isinstance(v.get("source"), dict) else {}
+        clauses = source.get("clauses")
+        good_clauses = isinstance(clauses, dict) and self.good(("source", "clauses"))
+        self.clause_ids = set(clauses) if good_clauses else None
+        eff = v.get("effective") if isinstance(v.get("effective"), dict) else {}
+        identity = (self.text(v, "policy", ()), self.text(v, "version", ()), self.day(eff, "from", ("effective",)),
+                    self.day(v, "issued_on", ()))
+        inp = v.get("input") if isinstance(v.get("input"), dict) else {}
+        input_schema = self.text(inp, "schema", ("input",), None)
+        if not all(identity) or "input" in v and input_schema is None:
+            self.placeable = False
         pv = PolicyVersion(
-            id=v["policy"], version=v["version"], title=v["title"], file=self.doc.file,
-            effective_from=parse_date(eff["from"]),
-            effective_to=parse_date(eff["to"]) if "to" in eff else None,
-            issued_on=parse_date(v["issued_on"]),
-            review_by=parse_date(v["review_by"]) if "review_by" in v else None,
-            source=v["source"], clauses=dict(v["source"]["clauses"]),
-            input_schema=(v.get("input") or {}).get("schema"),
+            id=identity[0], version=identity[1], title=self.text(v, "title", ()), file=self.doc.file,
+            effective_from=identity[2] or date.min,
+            effective_to=self.day(eff, "to", ("effective",)),
+            issued_on=identity[3] or date.min,
+            review_by=self.day(v, "review_by", ()),
+            source=dict(source, number=self.text(source, "number", ("source",)),
+                        title=self.text(source, "title", ("source",)),
+                        issuers=[x for x in source.get("issuers") or () if isinstance(x, str)]
+                        if isinstance(source.get("issuers"), list) else []),
+            clauses={k: c if isinstance(c, str) else "" for k, c in clauses.items()} if good_clauses else {},
+            input_schema=input_schema,
             extends=self.ref(v["extends"], ("extends",)) if "extends" in v else None,
-            uses={alias: self.ref(r, ("uses", alias)) for alias, r in (v.get("uses") or {}).items()},
-            exports=tuple(v.get("exports") or ()),
-            content=v, document=self.doc)
+            uses={alias: self.ref(r, ("uses", alias)) for alias, r in self.entries(v.get("uses"), dict)
+                  if ("uses", alias) not in self.bad_names},
+            exports=tuple(x for i, x in self.entries(v.get("exports"), list)
+                          if isinstance(x, str) and self.good(("exports", i))),
+            content=v, document=self.doc,
+            effective_clauses=self.clauses(eff["clause"], ("effective", "clause")) if "clause" in eff else ())
         if pv.effective_to and pv.effective_to < pv.effective_from:
             self.error("version.dates", "effective.to is before effective.from", ("effective", "to"))
-        for name, t in (v.get("tables") or {}).items():
-            table = self._table(name, t, ("tables", name))
+        for name, t in self.entries(v.get("tables"), dict):
+            table = self._table(name, t, ("tables", name)) if ("tables", name) not in self.bad_names else None
             if table:
                 table.owner = pv
                 pv.tables[name] = table
-        for name, d in (v.get("definitions") or {}).items():
-            pv.definitions[name] = self._definition(name, d, ("definitions", name), pv)
+        for name, d in self.entries(v.get("definitions"), dict):
+            if ("definitions", name) not in self.bad_names:
+                pv.definitions[name] = self._definition(name, d, ("definitions", name), pv)
         seen_rules: dict = {}
-        for i, r in enumerate(v.get("rules") or ()):
+        for i, r in self.entries(v.get("rules"), list):
             path = ("rules", i)
-            if r["id"] in seen_rules:
-                self.error("rule.duplicate", f"rule id {r['id']!r} is used twice (first at rule {seen_rules[r['id']] + 1})",
+            rid = self.text(r, "id", path, None)
+            if rid is None:
+                continue  # a rule is known by its id; without one there is nothing to refer to
+            if rid in seen_rules:
+                self.error("rule.duplicate", f"rule id {rid!r} is used twice (first at rule {seen_rules[rid] + 1})",
                            path + ("id",))
                 continue
-            seen_rules[r["id"]] = i
+            seen_rules[rid] = i
+            message = r.get("message") if isinstance(r.get("message"), dict) else {}
+            messages = {k: self.text(message, k, path + ("message",))
+                        for k in ("pass", "fail", "not_applicable") if k in message or k != "not_applicable"}
             pv.rules.append(Rule(
-                r["id"], self.clauses(r["clause"], path + ("clause",)),
+                rid, self.clauses(r.get("clause"), path + ("clause",)),
                 self.expression(path + ("when",)) if "when" in r else None,
-                self.expression(path + ("require",)), dict(r["message"]), self.doc.location(path),
-                r.get("reading", ""), r.get("overrides", False), pv))
-        for name, o in (v.get("outputs") or {}).items():
+                self.expression(path + ("require",)), messages, self.doc.location(path),
+                self.text(r, "reading", path), self.flag(r), pv))
+        for name, o in self.entries(v.get("outputs"), dict):
             path = ("outputs", name)
+            if not isinstance(o, dict) or path in self.bad_names:
+                continue
             pv.outputs[name] = Output(
                 name, self.expression(path + ("expr",)),
                 self.expression(path + ("when",)) if "when" in o else None,
-                self.clauses(o["clause"], path + ("clause",)), self.doc.location(path),
-                o.get("description", ""), o.get("reading", ""), o.get("overrides", False), pv)
-        for i, n in enumerate(v.get("notes") or ()):
+                self.clauses(o.get("clause"), path + ("clause",)), self.doc.key_location(path),
+                self.text(o, "description", path), self.text(o, "reading", path), self.flag(o), pv)
+        for i, n in self.entries(v.get("notes"), list):
             path = ("notes", i)
-            pv.notes.append(Note(n["id"], self.clauses(n["clause"], path + ("clause",)),
-                                 self.expression(path + ("when",)) if "when" in n else None, n["text"],
-                                 self.doc.location(path), n.get("reading", ""), n.get("overrides", False), pv))
-        for i, c in enumerate((v.get("input") or {}).get("checks") or ()):
+            nid = self.text(n, "id", path, None)
+            if nid is None:
+                continue
+            pv.notes.append(Note(nid, self.clauses(n.get("clause"), path + ("clause",)),
+                                 self.expression(path + ("when",)) if "when" in n else None,
+                                 self.text(n, "text", path), self.doc.location(path), self.text(n, "reading", path),
+                                 self.flag(n), pv))
+        for i, c in self.entries(inp.get("checks"), list):
             path = ("input", "checks", i)
-            pv.checks.append(InputCheck(c["id"], c["fact"],
+            cid, fact = self.text(c, "id", path, None), self.text(c, "fact", path, None)
+            if cid is None or fact is None:
+                continue
+            pv.checks.append(InputCheck(cid, fact,
                                         self.expression(path + ("when",)) if "when" in c else None,
-                                        self.expression(path + ("require",)), c["message"],
-                                        self.doc.location(path), c.get("overrides", False), pv))
-        for i, nc in enumerate(v.get("not_computable") or ()):
-            self.clauses(nc["clause"], ("not_computable", i, "clause"))
-            pv.not_computable.append(dict(nc))
-        if "decision" in v:
-            d = v["decision"]
-            pv.decision = AmountRule(self.expression(("decision", "amount")), d["currency"],
-                                     self.clauses(d["clause"], ("decision", "clause")),
-                                     self.doc.location(("decision",)), d.get("overrides", False), pv)
+                                        self.expression(path + ("require",)), self.text(c, "message", path),
+                                        self.doc.location(path), self.flag(c), pv))
+        for i, nc in self.entries(v.get("not_computable"), list):
+            if isinstance(nc, dict):
+                clause = self.clauses(nc.get("clause"), ("not_computable", i, "clause"))
+                pv.not_computable.append({"clause": nc["clause"] if clause else "",
+                                          "reason": self.text(nc, "reason", ("not_computable", i))})
+        d = v.get("decision")
+        if isinstance(d, dict) and self.good(("decision",)):
+            pv.decision = AmountRule(self.expression(("decision", "amount")), self.text(d, "currency", ("decision",)),
+                                     self.clauses(d.get("clause"), ("decision", "clause")),
+                                     self.doc.location(("decision",)), self.flag(d), pv)
         return pv
 
     def _definition(self, name, d, path, pv) -> Definition:
-        if isinstance(d, str):
-            return Definition(name, self.expression(path), (), None, (), self.doc.location(path), owner=pv)
+        if not isinstance(d, dict):  # the expression itself, or a value the format check rejected
+            return Definition(name, self.expression(path), (), None, (), self.doc.key_location(path), owner=pv)
         params = []
-        for pname, tname in (d.get("params") or {}).items():
-            ptype = parse_type_name(tname)
+        for pname, tname in self.entries(d.get("params"), dict):
+            ptype = parse_type_name(tname) if isinstance(tname, str) else None
             if ptype is None:
-                self.error("type.unknown", f"unknown type {tname!r} for parameter {pname!r}; use one of {TYPE_NAMES}",
-                           path + ("params", pname))
-                ptype = STRING
+                if isinstance(tname, str):
+                    self.error("type.unknown", f"unknown type {tname!r} for parameter {pname!r}; "
+                               f"use one of {TYPE_NAMES}", path + ("params", pname))
+                ptype = ERROR
             params.append(Field(pname, ptype))
         declared = None
-        if "type" in d:
+        if isinstance(d.get("type"), str):
             declared = parse_type_name(d["type"])
             if declared is None:
                 self.error("type.unknown", f"unknown type {d['type']!r}; use one of {TYPE_NAMES}", path + ("type",))
         clauses = self.clauses(d["clause"], path + ("clause",)) if "clause" in d else ()
         return Definition(name, self.expression(path + ("expr",)), tuple(params), declared, clauses,
-                          self.doc.location(path), d.get("description", ""), d.get("reading", ""),
-                          d.get("overrides", False), pv)
+                          self.doc.key_location(path), self.text(d, "description", path), self.text(d, "reading", path),
+                          self.flag(d), pv)
 
     def _table(self, name, t, path) -> Table | None:
-        clauses = self.clauses(t["clause"], path + ("clause",))
-        columns: dict = {}
-        for cname, tname in t["columns"].items():
-            ctype = parse_type_name(tname)
-            if ctype is None or not isinstance(ctype, type(STRING)):
-                self.error("table.column_type", f"column {cname!r} has unknown type {tname!r}; "
-                           "use one of bool, int, decimal, money, string, date", path + ("columns", cname))
-                ctype = STRING
-            columns[cname] = ctype
-        keys = tuple(t["key"])
-        for i, k in enumerate(keys):
-            if k not in columns:
-                self.error("table.key", f"key column {k!r} is not among the columns", path + ("key", i))
-                return None
-        rows: dict = {}
-        ok = True
-        for i, raw in enumerate(t["rows"]):
-            rpath = path + ("rows", i)
-            row = self._row(raw, columns, rpath)
-            if row is None:
-                ok = False
-                continue
-            key = tuple(row[k] for k in keys)
-            if key in rows:
-                self.error("table.duplicate_row", f"a second row for key {', '.join(map(str, key))}", rpath)
-                ok = False
-                continue
-            rows[key] = row
-        if not ok:
+        """The table with every row that can be read: a bad row is reported and left out, so that the table's
+        uses still resolve. None only when its columns or key cannot be read at all."""
+        if not isinstance(t, dict):
             return None
+        clauses = self.clauses(t.get("clause"), path + ("clause",))
+        columns: dict = {}
+        for cname, tname in self.entries(t.get("columns"), dict):
+            ctype = parse_type_name(tname) if isinstance(tname, str) else None
+            if ctype is None or not isinstance(ctype, type(STRING)):
+                if isinstance(tname, str):
+                    self.error("table.column_type", f"column {cname!r} has unknown type {tname!r}; "
+                               "use one of bool, int, decimal, money, string, date", path + ("columns", cname))
+                ctype = ERROR
+            columns[cname] = ctype
+        keys = [k for i, k in self.entries(t.get("key"), list) if isinstance(k, str)]
+        if not columns or not keys:
+            return None
+        # A key column that is not a column stays a key of no type, so that lookups written with it still
+        # have the arity the author meant and raise nothing more.
+        unknown = [k for k in keys if k not in columns]
+        for k in unknown:
+            self.error("table.key", f"key column {k!r} is not among the columns", path + ("key", keys.index(k)))
+        rows: dict = {}
+        for i, raw in self.entries(t.get("rows"), list):
+            rpath = path + ("rows", i)
+            row = self._row(raw, columns, rpath) if isinstance(raw, (list, dict)) else None
+            if row is None:
+                continue
+            key = tuple(row.get(k) for k in keys)
+            if key in rows and not unknown:
+                self.error("table.duplicate_row", f"a second row for key {', '.join(map(str, key))}", rpath)
+                continue
+            rows.setdefault(key, row)
         row_type = Record(f"{name} row", tuple(Field(c, ct) for c, ct in columns.items()))
-        ttype = TableType(name, tuple(Field(k, columns[k]) for k in keys), row_type)
-        return Table(name, clauses, keys, ttype, rows, self.doc.location(path), t.get("description", ""),
-                     t.get("reading", ""), t.get("overrides", False))
+        ttype = TableType(name, tuple(Field(k, columns.get(k, ERROR)) for k in keys), row_type)
+        return Table(name, clauses, tuple(keys), ttype, rows, self.doc.key_location(path),
+                     self.text(t, "description", path), self.text(t, "reading", path), self.flag(t))
 
     def _row(self, raw, columns: dict, path) -> dict | None:
+        """The row as column → value, or None (every fault reported) when any cell cannot be read."""
         names = list(columns)
         if isinstance(raw, list):
             if len(raw) != len(names):
@@ -424,15 +550,12 @@ class _Reader:
                     + ([f"lacks {', '.join(missing)}"] if missing else [])), path)
                 return None
             cells = {n: (raw[n], path + (n,)) for n in names}
-        row = {}
-        for name, (value, cpath) in cells.items():
-            converted = self._cell(value, columns[name], cpath, name)
-            if converted is _BAD:
-                return None
-            row[name] = converted
-        return row
+        row = {name: self._cell(value, columns[name], cpath, name) for name, (value, cpath) in cells.items()}
+        return None if any(value is _BAD for value in row.values()) else row
 
     def _cell(self, value, ctype: Type, path, column: str):
+        if ctype == ERROR:
+            return value  # the column's type is already reported as unknown
         wanted = {STRING: str, BOOL: bool}.get(ctype)
         if wanted is not None and isinstance(value, wanted) and not (wanted is not bool and isinstance(value, bool)):
             return value

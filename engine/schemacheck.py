@@ -130,22 +130,65 @@ def describe_error(error) -> tuple[list, str]:
     return path, error.message
 
 
-def describe_compiled_error(error) -> tuple[list, str]:
-    """(path, plain message) for an error of the compiled validator (jsonschema-rs), paths as describe_error's."""
-    path, kind = list(error.instance_path), error.kind
+def describe_compiled_error(error, schema: dict) -> tuple[list, str]:
+    """(path, plain message) for an error of the compiled validator (jsonschema-rs), worded as describe_error
+    words the general validator's; `schema` is the schema validated against (to list the keys allowed)."""
+    path, kind, value = list(error.instance_path), error.kind, error.instance
     name = type(kind).__name__
     if name == "Required":
         return path + [kind.property], f"{kind.property} is required but missing"
+    if name == "AdditionalProperties":
+        extras = sorted(kind.unexpected)
+        allowed = sorted((_at(schema, list(error.schema_path)[:-1]).get("properties") or {}))
+        return path + extras[:1], (f"unknown key {', '.join(repr(e) for e in extras)}; allowed here: "
+                                   + ", ".join(allowed))
+    if name == "Type":
+        wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in kind.types)
+        return path, f"expected {wanted}, found {describe_value(value)}"
+    if name == "Enum":
+        return path, f"{describe_value(value)} is not one of: {', '.join(str(x) for x in kind.options)}"
+    if name == "Constant":
+        return path, f"must be {kind.expected_value!r}, found {describe_value(value)}"
+    if name == "Format":
+        if kind.format == "date":
+            return path, f"{describe_value(value)} is not a calendar date written YYYY-MM-DD"
+        return path, f"{describe_value(value)} is not a valid {kind.format}"
     if name == "Pattern":
-        return path, f"{describe_value(error.instance)} does not have the required form ({kind.pattern})"
-    if name == "Format" and kind.format == "date":
-        return path, f"{describe_value(error.instance)} is not a calendar date written YYYY-MM-DD"
+        return path, f"{describe_value(value)} does not have the required form ({kind.pattern})"
+    bounds = {"Minimum": "at least", "ExclusiveMinimum": "more than", "Maximum": "at most",
+              "ExclusiveMaximum": "less than"}
+    if name in bounds:
+        return path, f"must be {bounds[name]} {kind.limit}, found {value}"
+    sizes = {"MinItems": ("at least", "items"), "MaxItems": ("at most", "items"), "MinLength": ("at least", "characters"),
+             "MaxLength": ("at most", "characters"), "MinProperties": ("at least", "keys"),
+             "MaxProperties": ("at most", "keys")}
+    if name in sizes:
+        bound, what = sizes[name]
+        return path, f"must have {bound} {kind.limit} {what}, has {len(value)}"
+    if name in ("AnyOf", "OneOfNotValid"):
+        return path, f"{describe_value(value)} does not fit any of the accepted forms"
     return path, error.message
 
 
-def semantics_differ(error) -> bool:
-    """Whether the general validator may read this keyword differently from the compiled one."""
-    return type(error.kind).__name__ in ("Pattern", "Format")
+def _at(schema: dict, schema_path: list) -> dict:
+    node = schema
+    for part in schema_path:
+        node = node[part] if isinstance(node, dict) else node[int(part)]
+    return node if isinstance(node, dict) else {}
+
+
+def compiled_problems(validator, schema: dict, instance, limit: int) -> list[tuple[list, str]]:
+    """Up to `limit` (path, message), one per offending value, sorted by path; a wrong type is named before
+    anything else wrong with the same value."""
+    found: dict = {}
+    for error in validator.iter_errors(instance):
+        path, message = describe_compiled_error(error, schema)
+        key = tuple(str(p) for p in path)
+        if key not in found or type(error.kind).__name__ == "Type":
+            found[key] = (path, message)
+        if len(found) >= limit:
+            break
+    return [found[k] for k in sorted(found)]
 
 
 def validate_typed(validator, instance) -> list[tuple[list, str, tuple]]:
@@ -157,8 +200,3 @@ def validate_typed(validator, instance) -> list[tuple[list, str, tuple]]:
         wanted = (wanted,) if isinstance(wanted, str) else tuple(wanted)
         found.setdefault(tuple(str(p) for p in path), (path, message, wanted))
     return [found[k] for k in sorted(found)]
-
-
-def validate(validator, instance) -> list[tuple[list, str]]:
-    """Every (path, message), sorted by path, one per offending value."""
-    return [(path, message) for path, message, _ in validate_typed(validator, instance)]

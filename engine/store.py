@@ -1,6 +1,7 @@
 """The version store: every policy file under a folder, indexed by id and effective date."""
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,6 +35,10 @@ def _normalised(content: dict) -> dict:
     return out
 
 
+def _clause(version: PolicyVersion) -> str | None:
+    return ", ".join(version.effective_clauses) or None
+
+
 @dataclass
 class InputSchema:
     name: str
@@ -41,24 +46,19 @@ class InputSchema:
     type: Record | None
     digest: str
 
-    @property
-    def validator(self):
-        validator = self.__dict__.get("_validator")
-        if validator is None:
-            validator = self.__dict__["_validator"] = schemacheck.make_validator(self.schema)
-        return validator
-
-    def __getstate__(self):  # the validator is rebuilt on demand, not cached on disk
-        return {k: v for k, v in self.__dict__.items() if k != "_validator"}
-
 
 @dataclass
 class PolicyStore:
     root: Path
     schemas_dir: Path
     by_id: dict = field(default_factory=dict)  # id -> [PolicyVersion] by effective date
-    schemas: dict = field(default_factory=dict)  # file name -> InputSchema
+    schemas: dict = field(default_factory=dict)  # file name -> InputSchema, or None when it cannot be used
     diagnostics: list = field(default_factory=list)
+    # Which policy ids each file belongs to (displayed name -> ids): the id inside it and the id its place
+    # implies, so that the errors of a file too broken to name its own id still stop what needs that id.
+    file_ids: dict = field(default_factory=dict)
+    unplaced: dict = field(default_factory=dict)  # id -> files of that id that could not be read as a version
+    schema_errors: dict = field(default_factory=dict)  # schema file name -> its diagnostics (reported once)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -83,10 +83,25 @@ class PolicyStore:
         except ValueError:
             return str(path)
 
+    def implied_id(self, path: Path) -> str | None:
+        """The policy id a file's place implies: policies/ID/VERSION.yaml."""
+        try:
+            rel = Path(path).resolve().relative_to(self.root.resolve())
+        except (OSError, ValueError):
+            return None
+        return rel.parent.as_posix() if len(rel.parts) > 1 else None
+
     def add_file(self, path: Path) -> PolicyVersion | None:
-        version, diagnostics = load_policy_file(path, self.display(path))
+        """Read one file. A version whose file has errors is still added, so that `policy check` can check the
+        rest of it; the commands that use its id refuse while it has errors (`errors_for`)."""
+        display = self.display(path)
+        version, diagnostics = load_policy_file(path, display)
         self.diagnostics.extend(diagnostics)
+        ids = {pid for pid in (self.implied_id(path), version.id if version else None) if pid}
+        self.file_ids.setdefault(display, set()).update(ids)
         if version is None:
+            for pid in ids:
+                self.unplaced.setdefault(pid, []).append(display)
             return None
         schema = self.input_schema(version.input_schema, version) if version.input_schema else None
         version.digest = sha256(canonical_json({"policy": _normalised(version.content),
@@ -95,45 +110,55 @@ class PolicyStore:
         return version
 
     def input_schema(self, name: str, version: PolicyVersion) -> InputSchema | None:
+        """The input schema `name`, read once. A schema that cannot be used is reported once, at the
+        `input.schema` line of the first version that names it: every version reading it fails alike."""
         if name in self.schemas:
             return self.schemas[name]
-        loc = version.location("input", "schema")
+        entry, problem, hint = self._read_schema(name)
+        self.schemas[name] = entry
+        if problem is not None:
+            loc = version.location("input", "schema")
+            code, message = problem
+            d = Diagnostic(code, message, loc, source_line=version.document.line_text(loc.line)
+                           if version.document else None, hint=hint)
+            self.diagnostics.append(d)
+            self.schema_errors[name] = [d]
+        return entry
+
+    def _read_schema(self, name: str) -> tuple:
+        """(InputSchema or None, (code, message) or None, hint or None)."""
         path = self.schemas_dir / name
+        where = self.display(path)
         if Path(name).name != name or not path.is_file():
-            self.diagnostics.append(Diagnostic("schema.missing", f"input schema {name!r} is not a file in {self.schemas_dir}",
-                                               loc))
-            self.schemas[name] = None
-            return None
+            known = sorted(p.name for p in self.schemas_dir.glob("*.json")) if self.schemas_dir.is_dir() else []
+            close = difflib.get_close_matches(name, known, n=1)
+            message = f"input schema {name!r} is not a file in {self.display(self.schemas_dir)}"
+            return None, ("schema.missing", message), (f"did you mean {close[0]!r}?" if close else None)
         try:
             schema = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(schema, dict):
-                raise ValueError("a schema must be a JSON object")
         except RecursionError:
-            self.diagnostics.append(Diagnostic("schema.unreadable", "the schema nests too deeply to read",
-                                               Location(self.display(path))))
-            self.schemas[name] = None
-            return None
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            line = getattr(exc, "lineno", 0)
-            self.diagnostics.append(Diagnostic("schema.unreadable", f"cannot read the schema: {exc}",
-                                               Location(self.display(path), line, getattr(exc, "colno", 0))))
-            self.schemas[name] = None
-            return None
+            return None, ("schema.unreadable", f"input schema {name!r} nests too deeply to read ({where})"), None
+        except json.JSONDecodeError as exc:
+            message = f"input schema {name!r} is not valid JSON: {where}:{exc.lineno}:{exc.colno}: {exc.msg}"
+            return None, ("schema.unreadable", message), None
+        except UnicodeDecodeError:
+            return None, ("schema.unreadable", f"input schema {name!r} is not UTF-8 text ({where})"), None
+        except OSError as exc:
+            return None, ("schema.unreadable", f"input schema {name!r} cannot be read: {exc.strerror} ({where})"), None
+        if not isinstance(schema, dict):
+            return None, ("schema.unreadable", f"input schema {name!r} must be a JSON object ({where})"), None
         try:
             problems = schemacheck.check_schema(schema)
-            record = None
-            if not problems:
-                record = schema_to_type(schema)
+            record = None if problems else schema_to_type(schema)
         except SchemaTypeError as exc:
             problems = [str(exc)]
         except RecursionError:
             problems = ["it nests too deeply"]
-        for problem in problems:
-            self.diagnostics.append(Diagnostic("schema.invalid", f"the input schema is not usable: {problem}",
-                                               Location(self.display(path))))
-        entry = None if problems else InputSchema(name, schema, record, sha256(canonical_json(schema)))
-        self.schemas[name] = entry
-        return entry
+        if problems:
+            more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+            return None, ("schema.invalid", f"input schema {name!r} is not usable ({where}): "
+                          + "; ".join(problems[:3]) + more), None
+        return InputSchema(name, schema, record, sha256(canonical_json(schema))), None, None
 
     def _check_versions(self) -> None:
         for pid, versions in self.by_id.items():
@@ -143,23 +168,63 @@ class PolicyStore:
                 if v.version in labels:
                     self.diagnostics.append(Diagnostic(
                         "version.duplicate", f"{pid}@{v.version} is defined twice (also in {labels[v.version].file})",
-                        v.location("version")))
+                        v.location("version"), _clause(v)))
                 labels.setdefault(v.version, v)
             for before, after in zip(versions, versions[1:]):
                 if before.effective_from == after.effective_from:
                     self.diagnostics.append(Diagnostic(
                         "version.overlap", f"{after.key} takes effect on {after.effective_from}, the same day as "
                         f"{before.key} ({before.file}); one version must end before the next begins",
-                        after.location("effective", "from")))
+                        after.location("effective", "from"), _clause(after)))
                 elif before.effective_to and before.effective_to >= after.effective_from:
                     self.diagnostics.append(Diagnostic(
                         "version.overlap", f"{before.key} is in force until {before.effective_to}, after {after.key} "
-                        f"takes effect on {after.effective_from}", before.location("effective", "to")))
+                        f"takes effect on {after.effective_from}", before.location("effective", "to"), _clause(before)))
 
     # -- asking ----------------------------------------------------------------------------------
 
     def ids(self) -> list[str]:
         return sorted(self.by_id)
+
+    def needs(self, pid: str) -> set[str]:
+        """`pid` and every id any of its versions extends or uses, however indirectly."""
+        found, stack = set(), [pid]
+        while stack:
+            current = stack.pop()
+            if current in found:
+                continue
+            found.add(current)
+            for v in self.by_id.get(current, []):
+                stack.extend(ref.policy_id for ref in ([v.extends] if v.extends else []) + list(v.uses.values()))
+        return found
+
+    def errors_for(self, pid: str, references: bool = True) -> list[Diagnostic]:
+        """The errors of every file that deciding under `pid` may need: its own files, those of the policies it
+        extends or uses (unless `references` is False), and the input schemas they read. A decision must not
+        quietly do without any of them."""
+        needed = self.needs(pid) if references else {pid}
+        files = {f for f, ids in self.file_ids.items() if ids & needed}
+        found = [d for d in self.diagnostics if d.severity == "error" and d.location.file in files]
+        for name in {v.input_schema for i in needed for v in self.by_id.get(i, []) if v.input_schema}:
+            found += [d for d in self.schema_errors.get(name, []) if d not in found]
+        return found
+
+    def declares_input(self, pid: str, version: str | None = None) -> bool:
+        """Whether claims can be put to `pid` (or to that version): it, or a policy it extends, names an input."""
+        return any(self.input_schema_name(v) for v in self.by_id.get(pid, []) if version is None or v.version == version)
+
+    def input_schema_name(self, version: PolicyVersion) -> str | None:
+        """The input schema `version` reads: its own, or that of the policy it extends (a transposition reads the
+        same claim as what it transposes; `policy check` holds them to that)."""
+        seen = {version.id}
+        while not version.input_schema and version.extends and version.extends.policy_id not in seen:
+            seen.add(version.extends.policy_id)
+            ref = version.extends
+            parent = self.get(ref.policy_id, ref.version) if ref.version else (self.by_id.get(ref.policy_id) or [None])[-1]
+            if parent is None:
+                return None
+            version = parent
+        return version.input_schema or None
 
     def versions(self, pid: str, known_on: date | None = None) -> list[PolicyVersion]:
         versions = self.by_id.get(pid, [])

@@ -29,6 +29,22 @@ ERROR = Prim("error")  # the type of something already reported; fits anywhere s
 
 
 @dataclass(frozen=True)
+class Nullable(Type):
+    """A value that may be null (an `if` with a `null` branch, `x ?? null`). Operators, conditions,
+    arguments and keys refuse it, so a null never reaches arithmetic; `??`, `== null`, `has()` and
+    outputs take it as it is."""
+
+    inner: Type
+
+    def __str__(self) -> str:
+        return f"{self.inner} or null"
+
+
+def may_be_null(t: Type) -> bool:
+    return t == NULL or isinstance(t, Nullable)
+
+
+@dataclass(frozen=True)
 class ListOf(Type):
     item: Type
     bound: int | None = field(default=None, compare=False)  # most items it can hold, where known
@@ -106,6 +122,8 @@ def fits(actual: Type, expected: Type) -> bool:
         return True
     if actual == INT and expected == DECIMAL:
         return True
+    if isinstance(expected, Nullable):
+        return actual == NULL or fits(actual.inner if isinstance(actual, Nullable) else actual, expected.inner)
     if isinstance(actual, ListOf) and isinstance(expected, ListOf):
         return fits(actual.item, expected.item)
     if isinstance(actual, Record) and isinstance(expected, Record):
@@ -131,12 +149,26 @@ def join(a: Type, b: Type) -> Type | None:
         return a
     if {a, b} == {INT, DECIMAL}:
         return DECIMAL
+    if may_be_null(a) or may_be_null(b):
+        inner = join(_non_null(a), _non_null(b))
+        if inner is None:
+            return None
+        return inner if inner in (NULL, ERROR) else Nullable(inner)
     if isinstance(a, ListOf) and isinstance(b, ListOf):
         item = join(a.item, b.item)
         return ListOf(item) if item is not None else None
-    if a == NULL or b == NULL:
-        return b if a == NULL else a
     return None
+
+
+def _non_null(t: Type) -> Type:
+    """What a possibly-null value is when it is not null (NEVER for the null literal: it fits anything)."""
+    if t == NULL:
+        return NEVER
+    return t.inner if isinstance(t, Nullable) else t
+
+
+def non_null(t: Type) -> Type:
+    return NULL if t == NULL else _non_null(t)
 
 
 # -------------------------------------------------------------------------------------------------

@@ -1,78 +1,381 @@
-"""Reproduce a recorded decision: same result, or exactly which version, digest or value differs."""
+"""Reproduce recorded decisions: each record decided again from its claim and compared field by field.
+
+A record is what `policy evaluate --format json` wrote for one claim: a whole decision, a `--summary`,
+or an error (a claim that was not decided). It is decided again as `evaluate` would decide it now — on
+its recorded decision date, with its recorded `known_on` — and every field the engine writes is
+compared with the record. A record that is none of those three shapes is unreadable: it is reported,
+never skipped, so every record is accounted for.
+"""
 from __future__ import annotations
 
-from datetime import date
+import json
+from dataclasses import dataclass, field
+from typing import IO, Iterator
 
-from .api import Engine, PolicyNotFound, Selection
-from .claims import RawClaim
-from .evaluate import Decision, plain
+from .api import Engine, PolicyInvalid, PolicyNotFound, Selection
+from .claims import RawClaim, read_claims
+from .evaluate import Decision
 from .isodate import parse_date
 
+# What `evaluate --format json` writes for a decided claim; `known_on` is added when it was given.
+SUMMARY_FIELDS = ("claim_id", "policy", "decision_date", "eligible", "amount", "currency", "failed_rules")
+FULL_FIELDS = ("claim_id", "policy", "decision_date", "eligible", "amount", "currency", "references",
+               "amount_reads", "outputs", "rules", "notes")
+ABSENT = object()  # a field one side does not have (JSON null is a value, None)
 
-def _date(text) -> date | None:
-    try:
-        return parse_date(text) if text else None
-    except (TypeError, ValueError):
+
+@dataclass
+class Record:
+    """One recorded result, read from DECISIONS; `problem` says why it cannot be verified as a record."""
+
+    location: str
+    data: dict | None = None
+    kind: str | None = None  # decision | summary | error
+    problem: str | None = None
+
+    @property
+    def claim_id(self) -> str | None:
+        value = self.data.get("claim_id") if isinstance(self.data, dict) else None
+        return value if isinstance(value, str) else None
+
+    @property
+    def policy_id(self) -> str:
+        policy = self.data.get("policy")
+        return policy["id"] if isinstance(policy, dict) else self.data["error"]["policy_id"]
+
+
+def read_records(path: str) -> Iterator[Record]:
+    """Every record of DECISIONS in order, readable or not. An empty file yields none."""
+    for raw in read_claims([path]):
+        if raw.error is not None:
+            if raw.error.code == "claim.empty":
+                continue  # an empty document holds no record; the caller says there is nothing to verify
+            yield Record(raw.location, problem=raw.error.message)
+            continue
+        kind, problem = _shape(raw.data)
+        yield Record(raw.location, raw.data if problem is None else None, kind, problem)
+
+
+def _json_kind(value) -> str:
+    return {dict: "an object", list: "a list", str: "a text", bool: "true or false", type(None): "null"}.get(
+        type(value), "a number")
+
+
+def _shape(data) -> tuple[str | None, str | None]:
+    """The kind of a record, or why it is not one that `evaluate --format json` writes."""
+    if not isinstance(data, dict):
+        return None, f"a recorded decision is a JSON object, not {_json_kind(data)}"
+    if "error" in data:
+        kind, required = "error", ("claim_id", "error")
+    elif "rules" in data:
+        kind, required = "decision", FULL_FIELDS
+    elif "failed_rules" in data:
+        kind, required = "summary", SUMMARY_FIELDS
+    else:
+        return None, "not a decision written by `policy evaluate --format json` (it has no rules, failed_rules or error)"
+    missing = [name for name in required if name not in data]
+    if missing:
+        return None, f"the recorded {'error' if kind == 'error' else 'decision'} lacks {', '.join(missing)}"
+    policy = data.get("policy")
+    stamped = isinstance(policy, dict) and all(isinstance(policy.get(k), str) for k in ("id", "version", "digest"))
+    if (kind != "error" or policy is not None) and not stamped:  # an error has a policy only when one was found
+        return None, "policy must be an object with the text fields id, version and digest"
+    if kind == "error":
+        error = data["error"]
+        if not (isinstance(error, dict) and isinstance(error.get("code"), str)):
+            return None, "error must be an object with a text field code"
+        if policy is None and not isinstance(error.get("policy_id"), str):
+            return None, "the recorded error names no policy (neither policy.id nor error.policy_id)"
+        if data["claim_id"] is not None and not isinstance(data["claim_id"], str):
+            return None, "claim_id must be a text or null"
+    elif not isinstance(data["claim_id"], str):
+        return None, "claim_id must be a text"
+    for name in ("decision_date", "known_on"):
+        if name in data or (name == "decision_date" and kind != "error"):
+            try:
+                parse_date(data[name])
+            except ValueError as exc:
+                return None, f"{name}: {exc}"
+    if kind == "decision":
+        for name, shape in (("references", list), ("amount_reads", dict), ("outputs", dict), ("rules", list),
+                            ("notes", list)):
+            if not isinstance(data[name], shape):
+                return None, f"{name} must be {_json_kind(shape())}"
+        for name in ("references", "rules", "notes"):
+            if not all(isinstance(item, dict) and isinstance(item.get("id"), str) for item in data[name]):
+                return None, f"every entry of {name} must be an object with a text id"
+    elif kind == "summary" and not isinstance(data["failed_rules"], list):
+        return None, "failed_rules must be a list"
+    return kind, None
+
+
+# -------------------------------------------------------------------------------------------------
+# Claims, matched to records by claim id
+
+
+@dataclass
+class Claims:
+    """CLAIMS indexed for matching. A claim id given twice with different facts is ambiguous: the record
+    cannot be said to come from either, so it is reported rather than matched to whichever came last."""
+
+    raws: list = field(default_factory=list)
+    unreadable: list = field(default_factory=list)  # locations of claims that could not be read
+    _by_field: dict = field(default_factory=dict)
+
+    def by_id(self, id_field: str) -> dict:
+        index = self._by_field.get(id_field)
+        if index is None:
+            index = self._by_field[id_field] = {}
+            for raw in self.raws:
+                value = raw.data.get(id_field) if isinstance(raw.data, dict) else None
+                if isinstance(value, (str, int)) and not isinstance(value, bool):
+                    index.setdefault(str(value), []).append(raw)
+        return index
+
+
+def read_claim_index(paths: list[str], stdin: IO[bytes] | None) -> Claims:
+    claims = Claims()
+    for raw in read_claims(paths, stdin):
+        raw = raw.parsed()
+        claims.raws.append(raw)
+        if raw.error is not None:
+            claims.unreadable.append(raw.location)
+    return claims
+
+
+# -------------------------------------------------------------------------------------------------
+# Verifying one record
+
+
+@dataclass
+class Outcome:
+    record: Record
+    status: str  # reproduced | differs | unreadable
+    differences: list
+
+    def to_json(self) -> dict:
+        data = {"location": self.record.location, "claim_id": self.record.claim_id, "status": self.status}
+        if self.status == "unreadable":
+            data["reason"] = self.record.problem
+        else:
+            data["differences"] = self.differences
+        return data
+
+    def render(self) -> str:
+        where = f"{self.record.claim_id} ({self.record.location})" if self.record.claim_id else self.record.location
+        if self.status == "unreadable":
+            return f"{where}: UNREADABLE: {self.record.problem}"
+        return "\n".join([f"{where}: {'reproduced' if self.status == 'reproduced' else 'DIFFERS'}"] +
+                         [f"    {d}" for d in self.differences])
+
+
+class Verifier:
+    def __init__(self, engine: Engine, claims: Claims):
+        self.engine = engine
+        self.claims = claims
+        self._evaluators: dict = {}
+
+    def check(self, record: Record) -> Outcome:
+        if record.problem is not None:
+            return Outcome(record, "unreadable", [])
+        raw, problem = self._claim(record)
+        differences = [problem] if problem else self._differences(record, raw)
+        return Outcome(record, "differs" if differences else "reproduced", differences)
+
+    def _id_field(self, record: Record) -> str | None:
+        """The claim id field of the record's policy, as its input schema names it (x-claim-id)."""
+        store = self.engine.store
+        version = store.get(record.policy_id, record.data["policy"]["version"]) \
+            if isinstance(record.data.get("policy"), dict) else None
+        for v in [version] if version else store.versions(record.policy_id)[::-1]:
+            schema = store.schemas.get(v.input_schema) if v.input_schema else None
+            if schema is not None and schema.schema.get("x-claim-id"):
+                return schema.schema["x-claim-id"]
         return None
 
+    def _claim(self, record: Record) -> tuple[RawClaim | None, str | None]:
+        if record.claim_id is None:  # a claim that could not be read: the record can only name where it was
+            location = record.data["error"].get("location")
+            if not isinstance(location, str):
+                return None, "the record has neither a claim_id nor a location, so no claim can be matched to it"
+            # the error's location is the claim's line, and where in it reading stopped
+            raw = next((r for r in self.claims.raws if location == r.location or location.startswith(r.location + ":")),
+                       None)
+            return (raw, None) if raw else (None, f"the record has no claim_id, and no claim of CLAIMS is at its "
+                                                  f"location {location}")
+        if not self.engine.store.versions(record.policy_id):
+            return None, f"no policy {record.policy_id!r} in the policy store"
+        id_field = self._id_field(record)
+        if id_field is None:
+            return None, f"the input schema of {record.policy_id} names no claim id field (x-claim-id), so no claim " \
+                         "can be matched to the record"
+        found = self.claims.by_id(id_field).get(record.claim_id, [])
+        if not found:
+            unread = self.claims.unreadable
+            hint = f" ({len(unread)} claim(s) of CLAIMS could not be read: {', '.join(unread[:3])}" \
+                   f"{', …' if len(unread) > 3 else ''})" if unread else ""
+            return None, f"no claim with this id among CLAIMS{hint}"
+        if any(raw.data != found[0].data for raw in found[1:]):
+            return None, (f"the claim id is given {len(found)} times in CLAIMS with different facts "
+                          f"({', '.join(r.location for r in found)}): cannot tell which one was decided")
+        return found[0], None
 
-def verify(engine: Engine, recorded: dict, raw: RawClaim) -> list[str]:
-    """Differences between a recorded decision and the same claim decided again now (empty: reproduced)."""
-    policy = recorded.get("policy") if isinstance(recorded.get("policy"), dict) else {}
-    error = recorded.get("error") if isinstance(recorded.get("error"), dict) else None
-    pid = policy.get("id") or (error or {}).get("policy_id")
-    version_label, digest = policy.get("version"), policy.get("digest")
-    day = _date(recorded.get("decision_date"))
-    known_on = _date(recorded.get("known_on"))
-    if not pid or (error is None and not (version_label and digest and day)):
-        return ["the recorded decision lacks policy.id, policy.version, policy.digest or decision_date"]
-    differences = []
-    if version_label:
-        version = engine.store.get(pid, version_label)
-        if version is None:
-            return [f"{pid}@{version_label} no longer exists in the policy store"]
-        if digest and version.digest != digest:
-            differences.append(f"{pid}@{version_label} digest differs: recorded {digest}, now {version.digest} "
-                               f"(the file {version.file} changed after the decision)")
-    try:
-        evaluator = engine.evaluator(pid, Selection(version_label, known_on, any_date=error is None))
-    except PolicyNotFound as exc:
-        return differences + [str(exc)]
-    result = evaluator.evaluate_raw(raw, day)
-    if error is not None:
-        if isinstance(result, Decision):
-            return differences + [f"recorded as not decided ({error.get('code')}), now decided "
-                                  f"(eligible: {result.eligible})"]
-        if result.code != error.get("code"):
-            differences.append(f"recorded error {error.get('code')}, now {result.code}: {result.message}")
+    def _evaluator(self, policy_id: str, known_on, summary: bool):
+        key = (policy_id, known_on, summary)
+        evaluator = self._evaluators.get(key)
+        if evaluator is None:
+            evaluator = self._evaluators[key] = self.engine.evaluator(
+                policy_id, Selection(known_on=known_on), explain=not summary, outputs=not summary)
+        return evaluator
+
+    def _differences(self, record: Record, raw: RawClaim) -> list[str]:
+        data = record.data
+        day = parse_date(data["decision_date"]) if "decision_date" in data else None
+        known_on = parse_date(data["known_on"]) if "known_on" in data else None
+        try:
+            result = self._evaluator(record.policy_id, known_on, record.kind == "summary").evaluate_raw(raw, day)
+        except PolicyNotFound as exc:
+            return [str(exc)]
+        except PolicyInvalid as exc:
+            first = exc.diagnostics[0]  # one line: the difference is that it cannot decide, `check` says the rest
+            return [f"the policy cannot decide claims now: {first.location}: {first.message} (run `policy check`)"]
+        now = result.to_json(summary=record.kind == "summary")
+        differences = self._root(record, now.get("policy"), day)
+        if record.kind == "error":
+            if isinstance(result, Decision):
+                return differences + [f"recorded as not decided ({data['error']['code']}), now decided: eligible "
+                                      f"{_show(now['eligible'])}, amount {_show(now['amount'])}"]
+            # the location is where the claim sat in the file evaluate read, and CLAIMS may be another file
+            recorded_error = {k: v for k, v in data["error"].items() if k != "location"}
+            now_error = {k: v for k, v in now["error"].items() if k != "location"}
+            return differences + _keyed("error", recorded_error, now_error, order=("code", "message"))
+        if not isinstance(result, Decision):
+            return differences + [f"the claim is no longer decided: {result.code}: {result.message}"]
+        if record.kind == "decision":
+            differences += _references(data["references"], now["references"], day)
+        for name in ("eligible", "amount", "currency"):
+            differences += _value(name, data[name], now[name])
+        if record.kind == "summary":
+            # listed in the order of the policy's rules, which is not part of the result
+            if not _same(sorted(data["failed_rules"], key=_show), sorted(now["failed_rules"])):
+                differences.append(f"failed rules: recorded {_show(data['failed_rules'])}, "
+                                   f"now {_show(now['failed_rules'])}")
+            return differences
+        differences += _keyed("amount read", data["amount_reads"], now["amount_reads"])
+        differences += _keyed("output", data["outputs"], now["outputs"])
+        differences += _entries("rule", data["rules"], now["rules"], "outcome")
+        differences += _entries("note", data["notes"], now["notes"], None)
+        # outputs and notes that could not be computed: written only when there are some
+        differences += _value("problems", data.get("problems", []), now.get("problems", []))
         return differences
-    if not isinstance(result, Decision):
-        return differences + [f"the claim is no longer decided: {result.code}: {result.message}"]
-    if "references" in recorded:  # a --summary record does not list them
-        recorded_refs = {r["id"]: r for r in recorded["references"] if isinstance(r, dict) and "id" in r}
-        for ref, role in result.references:
-            old = recorded_refs.pop(ref.id, None)
-            if old is None:
-                differences.append(f"now also depends on {ref.id}@{ref.version} ({role})")
-            elif old.get("version") != ref.version:
-                differences.append(f"{ref.id}: recorded version {old.get('version')}, now {ref.version} "
-                                   f"resolves on {day}")
-            elif old.get("digest") != ref.digest:
-                differences.append(f"{ref.id}@{ref.version} digest differs: recorded {old.get('digest')}, "
-                                   f"now {ref.digest}")
-        for pid_left in recorded_refs:
-            differences.append(f"no longer depends on {pid_left}")
-    if recorded.get("eligible") != result.eligible:
-        differences.append(f"eligible: recorded {recorded.get('eligible')}, now {result.eligible}")
-    if str(recorded.get("amount")) != plain(result.amount):
-        differences.append(f"amount: recorded {recorded.get('amount')}, now {plain(result.amount)}")
-    recorded_failed = recorded.get("failed_rules")
-    if recorded_failed is None and "rules" in recorded:
-        recorded_failed = [r["id"] for r in recorded["rules"] if r.get("outcome") == "fail"]
-    if recorded_failed is not None and sorted(recorded_failed) != sorted(result.failed_rules):
-        differences.append(f"failed rules: recorded {sorted(recorded_failed)}, now {sorted(result.failed_rules)}")
-    for name, value in (recorded.get("outputs") or {}).items():
-        now = plain(result.outputs.get(name))
-        if value != now:
-            differences.append(f"output {name}: recorded {value!r}, now {now!r}")
+
+    def _root(self, record: Record, now_policy: dict | None, day) -> list[str]:
+        """The policy's own version: still there, still the one in force on the day, same digest."""
+        recorded = record.data.get("policy")
+        if recorded is None:
+            return []
+        pid, label, digest = recorded["id"], recorded["version"], recorded["digest"]
+        differences = []
+        if self.engine.store.get(pid, label) is None:
+            differences.append(f"{pid}@{label} no longer exists in the policy store")
+        if now_policy is None:
+            return differences  # not decided now: the error says why
+        if now_policy["version"] != label:
+            differences.append(f"{pid}: recorded version {label}, now {now_policy['version']} resolves on {day}")
+        elif now_policy["digest"] != digest:
+            file = self.engine.store.get(pid, label).file
+            differences.append(f"{pid}@{label} digest differs: recorded {digest}, now {now_policy['digest']} "
+                               f"(the file {file} changed after the decision)")
+        return differences
+
+
+# -------------------------------------------------------------------------------------------------
+# Comparing fields
+
+
+def _show(value) -> str:
+    if value is ABSENT:
+        return "(none)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _value(label: str, recorded, now) -> list[str]:
+    if _same(recorded, now):
+        return []
+    if isinstance(recorded, dict) and isinstance(now, dict):  # a table row read: name the cells that differ
+        differences = []
+        for key in dict.fromkeys(list(recorded) + list(now)):
+            differences += _value(f"{label}.{key}", recorded.get(key, ABSENT), now.get(key, ABSENT))
+        return differences
+    old, new = _show(recorded), _show(now)
+    if old == new:  # the same text, different JSON types (2200 and "2200"): show both as JSON
+        old, new = _typed(recorded), _typed(now)
+    return [f"{label}: recorded {old}, now {new}"]
+
+
+def _typed(value) -> str:
+    return "(none)" if value is ABSENT else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _same(a, b) -> bool:
+    """Equal as JSON values: types count (true is not 1, 2200 is not "2200"); the order of keys does not."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _keyed(label: str, recorded: dict, now: dict, order: tuple = ()) -> list[str]:
+    """Each name on either side compared: '{label} NAME: recorded A, now B'; (none) where a side lacks it."""
+    names = [n for n in order if n in recorded or n in now] + list(recorded) + list(now)
+    differences = []
+    for name in dict.fromkeys(names):
+        differences += _value(f"{label} {name}", recorded.get(name, ABSENT), now.get(name, ABSENT))
+    return differences
+
+
+def _entries(label: str, recorded: list, now: list, headline: str | None) -> list[str]:
+    """Entries with an id (rules, notes), matched by id; within each, every field and every read."""
+    old_by_id = {e["id"]: e for e in recorded}
+    new_by_id = {e["id"]: e for e in now}
+    differences = []
+    for entry_id in dict.fromkeys(list(old_by_id) + list(new_by_id)):
+        old, new = old_by_id.get(entry_id), new_by_id.get(entry_id)
+        if new is None:
+            summary = f" {old.get(headline)}" if headline else ""
+            differences.append(f"{label} {entry_id}: recorded{summary}, now not in the decision")
+        elif old is None:
+            summary = f" {new.get(headline)}" if headline else ""
+            differences.append(f"{label} {entry_id}: not recorded, now in the decision{summary}")
+        else:
+            fields = {k: v for k, v in old.items() if k not in ("id", "reads")}
+            now_fields = {k: v for k, v in new.items() if k not in ("id", "reads")}
+            differences += _keyed(f"{label} {entry_id}", fields, now_fields, order=(headline,) if headline else ())
+            if "reads" in old or "reads" in new:
+                differences += _keyed(f"{label} {entry_id} read", old.get("reads") or {}, new.get("reads") or {})
+    return differences
+
+
+def _references(recorded: list, now: list, day) -> list[str]:
+    """Every policy the decision read: the same version on the day, with the same digest and role."""
+    recorded_by_id = {r["id"]: r for r in recorded}
+    differences = []
+    for ref in now:
+        old = recorded_by_id.pop(ref["id"], None)
+        if old is None:
+            differences.append(f"now also depends on {ref['id']}@{ref['version']} ({ref['role']})")
+        elif old.get("version") != ref["version"]:
+            differences.append(f"{ref['id']}: recorded version {_show(old.get('version', ABSENT))}, now "
+                               f"{ref['version']} resolves on {day}")
+        elif old.get("digest") != ref["digest"]:
+            differences.append(f"{ref['id']}@{ref['version']} digest differs: recorded "
+                               f"{_show(old.get('digest', ABSENT))}, now {ref['digest']}")
+        if old is not None and old.get("role") != ref["role"]:
+            differences.append(f"{ref['id']} role: recorded {_show(old.get('role', ABSENT))}, now {ref['role']}")
+    differences += [f"no longer depends on {pid}" for pid in recorded_by_id]
     return differences

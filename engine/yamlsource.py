@@ -7,6 +7,7 @@ oversized files are errors that name the file and line.
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -25,9 +26,11 @@ class ReadLimits:
     max_bytes: int = LIMITS.policy_file_bytes
     max_nodes: int = LIMITS.policy_nodes  # counts every node visited, so aliases are paid each time they expand
     max_depth: int = LIMITS.policy_depth
+    max_digits: int | None = None  # digits in one number; None: any number Python can read
 
 
-DEFAULT_LIMITS = ReadLimits()
+# Numbers in a policy file are bounded as numbers in its expressions are (docs/security.md).
+DEFAULT_LIMITS = ReadLimits(max_digits=LIMITS.number_digits)
 
 Path = tuple  # of str | int: the JSON path of a value
 
@@ -38,6 +41,7 @@ class Document:
     text: str
     value: Any
     marks: dict = field(default_factory=dict)  # Path -> (line, column), 1-based, of the value
+    key_marks: dict = field(default_factory=dict)  # Path -> (line, column) of the key that holds the value
     scalars: dict = field(default_factory=dict)  # Path -> yaml.ScalarNode, for expression positions
 
     def location(self, path: Path) -> Location:
@@ -51,13 +55,30 @@ class Document:
                 return Location(self.file, 1, 1)
             path = path[:-1]
 
+    def key_location(self, path: Path) -> Location:
+        """Where the key holding the value at path is written: a value may start on the next line, or be an
+        alias whose text is elsewhere, but the officer looks for the key."""
+        mark = self.key_marks.get(tuple(path))
+        return Location(self.file, mark[0], mark[1]) if mark else self.location(path)
+
     def line_text(self, line: int) -> str | None:
         lines = self.text.split("\n")
         return lines[line - 1] if 0 < line <= len(lines) else None
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without the timestamp resolver: a date is a string until the schema says otherwise."""
+    """SafeLoader without the timestamp resolver: a date is a string until the schema says otherwise.
+
+    It also remembers where each alias is used: an alias stands for its anchor's node itself, so without
+    this an error found while expanding one (too many values) could only point at the anchor."""
+
+    def compose_node(self, parent, index):
+        alias = self.peek_event() if self.check_event(yaml.AliasEvent) else None
+        node = super().compose_node(parent, index)
+        if alias is not None and parent is not None and index is not None:
+            uses = self.__dict__.setdefault("alias_uses", {})
+            uses[(id(parent), index if isinstance(index, int) else id(index))] = alias.start_mark
+        return node
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -81,10 +102,25 @@ def decode_text(data: bytes, file: str) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[line_start: exc.start].decode("utf-8", "replace")) + 1
         raise DiagnosticError([Diagnostic(
             "input.encoding", f"the file is not UTF-8 text (byte {exc.start} cannot be decoded)",
-            Location(file, line, 0), hint="save the file as UTF-8")]) from None
+            Location(file, line, column), hint="save the file as UTF-8")]) from None
     return text[1:] if text.startswith("\ufeff") else text
+
+
+def read_file(path, file: str, limits: ReadLimits = DEFAULT_LIMITS) -> bytes:
+    """The bytes of a file, refusing one over the size limit without reading it whole (a huge file must not
+    cost its size in memory). Raises DiagnosticError, or OSError when the file cannot be opened."""
+    with open(path, "rb") as handle:
+        data = handle.read(limits.max_bytes + 1)
+        if len(data) > limits.max_bytes:
+            size = os.fstat(handle.fileno()).st_size  # 0 for a device or a pipe, whose length is unknown
+            told = f"{size} bytes" if size > limits.max_bytes else f"more than {limits.max_bytes} bytes"
+            raise DiagnosticError([Diagnostic(
+                "input.too_large", f"the file is {told}; the limit is {limits.max_bytes}", Location(file))])
+    return data
 
 
 def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS, positions: bool = True) -> Document:
@@ -108,10 +144,13 @@ def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS,
         finally:
             loader.dispose()
     except yaml.reader.ReaderError as exc:
-        line = text[: exc.position].count("\n") + 1 if isinstance(exc.position, int) else 0
+        loc = Location(file)
+        if isinstance(exc.position, int):
+            line = text.count("\n", 0, exc.position) + 1
+            loc = Location(file, line, exc.position - text.rfind("\n", 0, exc.position))
         raise DiagnosticError([Diagnostic(
             "input.character", f"the file holds a character YAML does not allow (U+{_code(exc.character):04X})",
-            Location(file, line, 0), hint="remove control characters from the file")]) from None
+            loc, source_line=_line(text, loc.line), hint="remove control characters from the file")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
@@ -180,16 +219,23 @@ class _Builder:
         loc = self._loc(node)
         self.errors.append(Diagnostic(code, message, loc, source_line=_line(self.doc.text, loc.line), hint=hint))
 
-    def build(self, node, path: Path, depth: int):
+    def _use(self, parent, index, via):
+        """Where the officer wrote this child: the outermost alias on the way to it, if any."""
+        if via is not None:
+            return via
+        mark = getattr(self.loader, "alias_uses", {}).get((id(parent), index))
+        return Location(self.doc.file, mark.line + 1, mark.column + 1) if mark else None
+
+    def build(self, node, path: Path, depth: int, via: Location | None = None):
         self.nodes += 1
         if self.nodes > self.limits.max_nodes:
-            loc = self._loc(node)
+            loc = via or self._loc(node)
             raise DiagnosticError([Diagnostic(
                 "input.too_many_nodes",
                 f"the file expands to more than {self.limits.max_nodes} values (aliases count each time they are used)",
                 loc, source_line=_line(self.doc.text, loc.line))])
         if depth > self.limits.max_depth:
-            loc = self._loc(node)
+            loc = via or self._loc(node)
             raise DiagnosticError([Diagnostic(
                 "input.too_deep", f"the file nests deeper than {self.limits.max_depth} levels", loc)])
         if self.positions:
@@ -198,14 +244,15 @@ class _Builder:
             self._fail("yaml.tag", f"the tag {node.tag!r} is not allowed: only plain data is read", node)
             return None
         if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path, depth)
+            return self._mapping(node, path, depth, via)
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+            return [self.build(item, path + (i,), depth + 1, self._use(node, i, via))
+                    for i, item in enumerate(node.value)]
         if self.positions:
             self.doc.scalars[path] = node
         return self._scalar(node)
 
-    def _mapping(self, node, path: Path, depth: int) -> dict:
+    def _mapping(self, node, path: Path, depth: int, via: Location | None = None) -> dict:
         result: dict = {}
         first_seen: dict = {}
         for key_node, value_node in node.value:
@@ -221,7 +268,9 @@ class _Builder:
                            hint="YAML would silently keep only the last one; remove or rename one of them")
                 continue
             first_seen[key] = key_node.start_mark.line + 1
-            result[key] = self.build(value_node, path + (key,), depth + 1)
+            if self.positions:
+                self.doc.key_marks[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = self.build(value_node, path + (key,), depth + 1, self._use(node, id(key_node), via))
         return result
 
     def _scalar(self, node):
@@ -230,19 +279,50 @@ class _Builder:
             # YAML 1.1 reads 0755 as 493 and 1:30 as 90: keep what the officer typed, so that the schema
             # either accepts it as text or says plainly that it is not a number.
             return node.value
+        digits = sum(ch.isdigit() for ch in node.value) if tag in _NUMBER_TAGS else 0
+        if self.limits.max_digits is not None and digits > self.limits.max_digits:
+            self._fail("yaml.value", f"a number of {digits:,} digits is longer than the limit of "
+                       f"{self.limits.max_digits} ({_shorten(node.value, 20)})", node,
+                       hint="raise POLICY_LIMIT_NUMBER_DIGITS if such a number is really meant")
+            return None
         if tag == "tag:yaml.org,2002:float":
             return _exact_number(node.value)
+        if tag in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
+            # PyYAML would quietly turn `!!map text` into {}: the officer meant something else
+            self._fail("yaml.value", f"{_shorten(node.value)} is a single value, but the tag "
+                       f"!!{tag.rsplit(':', 1)[-1]} asks for {_KINDS[tag]}", node)
+            return None
         try:
             return self.loader.construct_object(node)
-        except Exception as exc:  # explicit tags on values they cannot convert (!!int "") fail in many ways
-            self._fail("yaml.value", f"cannot read {node.value!r} as {tag.rsplit(':', 1)[-1]}: "
-                       f"{type(exc).__name__} {exc}".rstrip(), node)
+        except Exception:  # explicit tags on values they cannot convert (!!int "") fail in many ways
+            self._fail("yaml.value", _unreadable(tag, node.value), node)
             return None
 
 
 _FLOAT_CLEAN = re.compile(r"[_\s]")
 _NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 _AMBIGUOUS_NUMBER = re.compile(r"^[-+]?0[0-9_]|:|^[-+]?0[xob]|_")
+
+
+_KINDS = {"tag:yaml.org,2002:int": "a whole number", "tag:yaml.org,2002:bool": "true or false",
+          "tag:yaml.org,2002:map": "a mapping", "tag:yaml.org,2002:seq": "a list"}
+
+
+def _shorten(text: str, width: int = 40) -> str:
+    """The value quoted, cut short: a message must stay one readable line whatever was written."""
+    if len(text) <= width:
+        return repr(text)
+    return f"{text[:width]!r}… ({len(text):,} characters)"
+
+
+def _unreadable(tag: str, text: str) -> str:
+    """Why a value cannot be read, in plain words (never the name of a Python exception)."""
+    if tag == "tag:yaml.org,2002:merge":
+        return f"the merge key {_shorten(text)} is not supported: write the keys out in full"
+    digits = sum(ch.isdigit() for ch in text)
+    if tag == "tag:yaml.org,2002:int" and digits > 40:
+        return f"a whole number of {digits:,} digits is too long to read ({_shorten(text, 20)})"
+    return f"cannot read {_shorten(text)} as {_KINDS.get(tag, tag.rsplit(':', 1)[-1])}"
 
 
 def _exact_number(text: str):

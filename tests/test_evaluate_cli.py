@@ -80,8 +80,10 @@ def test_text_explains_every_reason_why_not(capsys):
                        "--policy", POLICY)
     assert code == 0
     assert "NOT ELIGIBLE: 2 conditions not met" in out
-    assert "[附件1, 二.(一)]" in out and "[四]" in out
-    assert "超过专业技术等级证书核发之日起12个月" in out
+    # the province's clause is named with its policy: the city's own 二.(一) is another clause
+    assert "  ✗ [附件1, 二.(一) · zhejiang/digital-engineer] 培训机构未列入培训机构目录" in out
+    assert "  ✗ [四] 已超过专业技术等级证书核发之日起12个月的申请期限" in out
+
 
 
 def test_invalid_claim_names_the_fact_and_exits_2(capsys, tmp_path, decision_validator):

@@ -233,7 +233,7 @@ def test_user_function_with_wrong_argument_count(tmp_path):
     d, text = single(tmp_path, definitions=FUNCTIONS, outputs={"o": "f(1, 2)"})
     assert d.code == "call.arguments"
     assert d.location.line == line_of(text, "f(1, 2)")
-    assert "f() takes 1 arguments, not 2" in d.message
+    assert "f() takes 1 argument, not 2" in d.message
     assert "x: int" in d.hint
 
 
@@ -764,7 +764,7 @@ def test_default_never_used(tmp_path):
     assert found[0].location.line == line_of(text, "n ?? 1")
 
 
-@pytest.mark.parametrize("expr", ["opt ?? 1", "rec.kind ?? \"paying\"", 'tb["z"].v ?? 0', "rec.x ?? 0"])
+@pytest.mark.parametrize("expr", ["opt ?? 1", "rec.kind ?? \"paying\"", "tb[s].v ?? 0", "rec.x ?? 0"])
 def test_default_that_can_be_used_is_not_warned(tmp_path, expr):
     assert check(tmp_path, policy(tables=TABLES, outputs={"o": expr})) == []
 
@@ -776,7 +776,7 @@ def test_has_always_true(tmp_path):
     assert found[0].location.line == line_of(text, "has(born)")
 
 
-@pytest.mark.parametrize("expr", ["has(opt)", "has(rec.kind)", "has(rec.x)", 'has(tb["z"])'])
+@pytest.mark.parametrize("expr", ["has(opt)", "has(rec.kind)", "has(rec.x)", "has(tb[s])"])
 def test_has_of_something_optional_is_not_warned(tmp_path, expr):
     assert check(tmp_path, policy(tables=TABLES, outputs={"o": expr})) == []
 
@@ -854,3 +854,85 @@ def test_every_version_of_a_policy_is_checked(tmp_path):
     found = errors(check(tmp_path, v1, v2))
     assert [d.code for d in found] == ["name.unknown"]
     assert found[0].location.file.endswith("p1.yaml")
+
+
+# ---------------------------------------------------------------------------------------------
+# null: a value that may be null cannot reach an operator, a condition, an argument or a key
+
+
+@pytest.mark.parametrize("expr, code, words", [
+    ("(opt ?? null) + 1", "type.arithmetic", "'+' needs numbers, not int or null and int"),
+    ("(if flag then null else on) < on", "type.compare", "cannot order date or null against date"),
+    ("sum(x for x in [null, 1]) > 0", "type.arithmetic", "sum() adds numbers, not int or null"),
+    ("age(if flag then null else born, on)", "call.arguments", "argument 1 must be date, not date or null"),
+    ('tb[if flag then null else s].v', "type.key", "key 'k' of tb is string, not string or null"),
+    ("not (if flag then null else flag)", "type.operand", "'not' needs true or false, not bool or null"),
+])
+def test_a_value_that_may_be_null_is_refused_where_a_value_is_needed(tmp_path, expr, code, words):
+    d, text = single(tmp_path, tables=TABLES, outputs={"o": expr})
+    assert (d.code, d.severity) == (code, "error")
+    assert words in d.message
+    assert d.hint == "this may be null: give a default with ?? (x ?? 0), or test x != null first"
+    assert d.location.line == line_of(text, expr)
+
+
+def test_a_condition_that_may_be_null_is_refused(tmp_path):
+    d, _ = single(tmp_path, rules=[{"require": "if flag then null else flag"}])
+    assert d.code == "type.condition" and "but this is bool or null" in d.message
+
+
+@pytest.mark.parametrize("expr", ["if flag then null else n", "opt ?? null", "[null, n]", "(opt ?? null) ?? 0",
+                                  "(if flag then null else n) == 3", "(if flag then null else n) != null"])
+def test_null_is_a_value_outputs_defaults_and_comparisons_take(tmp_path, expr):
+    assert errors(check(tmp_path, policy(outputs={"o": expr}))) == []
+
+
+def test_comparing_something_never_null_with_null_is_warned(tmp_path):
+    text = policy(outputs={"o": "n == null"})
+    found = check(tmp_path, text)
+    assert [(d.code, d.severity) for d in found] == [("null.never", "warning")]
+    assert found[0].message == "this is never null, so '== null' is always false"
+
+
+# ---------------------------------------------------------------------------------------------
+# One mistake, one error
+
+
+def test_min_of_unknown_names_is_not_also_a_type_error(tmp_path):
+    found = errors(check(tmp_path, policy(outputs={"o": "max(unknown1, unknown2) + 1"})))
+    assert [d.code for d in found] == ["name.unknown", "name.unknown"]
+
+
+def test_a_definition_of_the_wrong_type_is_one_error_not_one_per_use(tmp_path):
+    defs = {"x": {"type": "int", "expr": "on"}}
+    found = errors(check(tmp_path, policy(definitions=defs, outputs={"o": "x + 1 > 5", "p": "x * 2"})))
+    assert [(d.code, d.message) for d in found] == [("type.mismatch", "'x' is declared int but its expression is date")]
+
+
+def test_a_missing_input_schema_is_not_also_an_unknown_name_at_every_use(tmp_path):
+    found = errors(check(tmp_path, policy(schema="missing.schema.json", outputs={"o": "n + 1", "p": "rec.x"},
+                                          rules=["flag"])))
+    assert [d.code for d in found] == ["schema.missing"]
+
+
+# ---------------------------------------------------------------------------------------------
+# A table row named by literal keys is looked for when the policy is checked
+
+
+def test_a_literal_key_with_no_row_is_an_error(tmp_path):
+    text = policy(tables=TABLES, outputs={"o": 't2["a", 2].v'})
+    d, _ = single(tmp_path, tables=TABLES, outputs={"o": 't2["a", 2].v'})
+    assert (d.code, d.severity, d.message) == ("table.no_row", "error", "t2 has no row for a, 2")
+    assert d.location.line == line_of(text, 't2["a", 2]')
+
+
+@pytest.mark.parametrize("expr", ['has(tb["z"])', 'tb["z"].v ?? 0', 'tb["z"] == null'])
+def test_a_literal_key_with_no_row_asked_about_is_a_warning(tmp_path, expr):
+    found = check(tmp_path, policy(tables=TABLES, outputs={"o": expr}))
+    assert [(d.code, d.severity, d.message) for d in found] == [
+        ("table.no_row", "warning", "tb has no row for z, so this is always absent")]
+
+
+@pytest.mark.parametrize("expr", ['tb["a"].v', 't2["a", 1].v', 'has(tb["a"])'])
+def test_a_literal_key_with_a_row_is_fine(tmp_path, expr):
+    assert check(tmp_path, policy(tables=TABLES, outputs={"o": expr})) == []

@@ -233,8 +233,8 @@ def test_override_of_nothing(tmp_path):
         """)
     diagnostics = check(tmp_path, {"p/parent/1.yaml": PARENT, "c/child/1.yaml": text})
     found = sorted((d.location.line, d.message) for d in diagnostics if d.code == "override.nothing")
-    # a definition is located at its body (the line after its name), a rule at its first key
-    assert [line for line, _ in found] == [line_of(text, "newthing:") + 1, line_of(text, "id: brand_new")]
+    # a definition is located at its name, a rule at its first key
+    assert [line for line, _ in found] == [line_of(text, "newthing:"), line_of(text, "id: brand_new")]
     assert "definition 'newthing' says it overrides, but nothing it extends defines" in found[0][1]
     assert "rule 'brand_new' says it overrides" in found[1][1]
     assert all(d.location.file.endswith("c/child/1.yaml") for d in diagnostics if d.code == "override.nothing")
@@ -250,7 +250,7 @@ definitions:
     expr: '1'
 """)
     d = only(check(tmp_path, {"a/b/1.yaml": text}), "override.nothing")
-    assert d.location.line == line_of(text, "  x:") + 1
+    assert d.location.line == line_of(text, "  x:")
 
 
 def test_clash_without_overrides(tmp_path):
@@ -268,9 +268,9 @@ def test_clash_without_overrides(tmp_path):
         """)
     diagnostics = check(tmp_path, {"p/parent/1.yaml": PARENT, "c/child/1.yaml": text})
     found = sorted((d.location.line, d.message) for d in diagnostics if d.code == "override.conflict")
-    assert [line for line, _ in found] == [line_of(text, "limit:") + 1, line_of(text, "id: old_enough")]
+    assert [line for line, _ in found] == [line_of(text, "limit:"), line_of(text, "id: old_enough")]
     assert "definition 'limit' is already defined by p/parent@1" in found[0][1]
-    assert f"p/parent/1.yaml:{line_of(PARENT, '  limit:') + 1}:" in found[0][1]  # where the parent defines it
+    assert f"p/parent/1.yaml:{line_of(PARENT, '  limit:')}:" in found[0][1]  # where the parent defines it
     assert "overrides: true" in found[0][1]
     assert "rule 'old_enough' is already defined by p/parent@1" in found[1][1]
 
@@ -288,7 +288,7 @@ def test_clash_of_a_table_without_overrides(tmp_path):
         """)
     d = only(check(tmp_path, {"p/parent/1.yaml": PARENT, "c/child/1.yaml": text}), "override.conflict")
     assert d.location.file.endswith("c/child/1.yaml")
-    assert d.location.line == line_of(text, "clause: 一", 2)
+    assert d.location.line == line_of(text, "  rates:")
     assert "table 'rates'" in d.message
 
 
@@ -355,10 +355,17 @@ def test_uncovered_clause(tmp_path):
 
 
 def test_clause_covered_through_a_sub_clause(tmp_path):
-    # A rule citing 二.(一) covers the heading clause 二.
+    # A definition citing 二.(一) covers the heading clause 二.
     text = policy("a/b", "1", "2024-01-01", clauses={"一": "First.", "二": "Second.", "二.(一)": "Detail."},
-                  body=COVERED + "notes:\n  - {id: n, clause: 二.(一), text: see}\n")
+                  body=COVERED + "definitions:\n  detail: {clause: 二.(一), expr: '1'}\n")
     assert [d for d in check(tmp_path, {"a/b/1.yaml": text}) if d.code == "clause.uncovered"] == []
+
+
+def test_a_note_explains_a_clause_but_does_not_cover_it(tmp_path):
+    text = policy("a/b", "1", "2024-01-01", clauses={"一": "First.", "二": "Second."},
+                  body=COVERED + "notes:\n  - {id: n, clause: 二, text: see}\n")
+    (d,) = [d for d in check(tmp_path, {"a/b/1.yaml": text}) if d.code == "clause.uncovered"]
+    assert d.clause == "二" and "a note explains, it does not encode" in d.message
 
 
 def test_review_by_in_the_past_warns(tmp_path):
@@ -531,10 +538,12 @@ def test_cli_show_unknown_version_is_a_usage_error(capsys, monkeypatch):
     assert "has no version '1999-01-01' (it has 2023-09-16)" in capsys.readouterr().err
 
 
-def test_cli_inspection_commands_refuse_a_broken_store(tmp_path, capsys, monkeypatch):
+def test_cli_inspection_commands_refuse_a_policy_with_a_broken_file(tmp_path, capsys, monkeypatch):
     make(tmp_path, {"t/x/1.yaml": BROKEN.replace("title: Title t/x\n", "")})
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["--policies", "policies", "list"]) == 1
+    assert cli.main(["--policies", "policies", "timeline", "t/x"]) == 1
     err = capsys.readouterr().err
     assert "policies/t/x/1.yaml:1:1: error[schema.invalid]: title is required but missing" in err
-    assert "run `policy check`" in err
+    assert "run `policy check policies/t/x/1.yaml`" in err
+    assert cli.main(["--policies", "policies", "list"]) == 0  # the list is complete; the policy is marked
+    assert "t/x  (1)  [errors in policies/t/x/1.yaml]" in capsys.readouterr().out

@@ -205,7 +205,6 @@ def test_python_name_tag_deep_in_the_file_is_refused(tmp_path):
 def test_yaml_11_surprise_in_schema_string(tmp_path, old, new, needle, raw, found):
     text = variant(old, new)
     version, diagnostics = load(tmp_path, text)
-    assert version is None
     d = only(diagnostics, "schema.invalid")
     assert "expected text" in d.message
     assert found in d.message
@@ -225,7 +224,8 @@ def test_yaml_11_surprise_in_table_cell(tmp_path, new_row, raw, column, found):
     assert found in d.message
     at(d, *pos(text, new_row, offset=new_row.index(raw)))
     assert "quote it" in d.hint and f'"{raw}"' in d.hint
-    assert "amounts" not in version.tables  # a table with a bad row is not used
+    # The bad row is left out; the table and its good row stay, so its uses resolve.
+    assert set(version.tables["amounts"].rows) == {("2-02-10-15", "senior")}
 
 
 @pytest.mark.parametrize("old, new, raw", [
@@ -270,7 +270,6 @@ def test_quoted_surprises_are_plain_text(tmp_path):
 def test_impossible_or_badly_written_date_is_a_schema_error_at_its_line(tmp_path, old, new, value):
     text = variant(old, new)
     version, diagnostics = load(tmp_path, text)
-    assert version is None
     d = only(diagnostics, "schema.invalid")
     assert repr(value) in d.message
     assert "calendar date written YYYY-MM-DD" in d.message
@@ -291,7 +290,6 @@ def test_effective_to_before_from(tmp_path):
 def test_unknown_top_level_key(tmp_path):
     text = BASE + "colour: red\n"
     version, diagnostics = load(tmp_path, text)
-    assert version is None
     d = only(diagnostics, "schema.invalid")
     assert "unknown key 'colour'" in d.message
     assert "allowed here:" in d.message and "policy" in d.message and "rules" in d.message
@@ -301,7 +299,6 @@ def test_unknown_top_level_key(tmp_path):
 def test_unknown_nested_key_lists_what_is_allowed_there(tmp_path):
     text = variant("  number: T-1\n", "  number: T-1\n  numbr: T-2\n")
     version, diagnostics = load(tmp_path, text)
-    assert version is None
     d = only(diagnostics, "schema.invalid")
     assert "unknown key 'numbr'" in d.message
     assert "registration" in d.message and "issuers" in d.message
@@ -320,7 +317,6 @@ def test_unknown_key_in_a_rule(tmp_path):
 def test_missing_top_level_key(tmp_path):
     text = variant("title: Test policy\n", "")
     version, diagnostics = load(tmp_path, text)
-    assert version is None
     d = only(diagnostics, "schema.invalid")
     assert d.message == "title is required but missing"
     at(d, 1, 1)
@@ -329,7 +325,6 @@ def test_missing_top_level_key(tmp_path):
 def test_missing_nested_key_points_at_its_parent(tmp_path):
     text = variant("  number: T-1\n", "")
     version, diagnostics = load(tmp_path, text)
-    assert version is None
     d = only(diagnostics, "schema.invalid")
     assert d.message == "number is required but missing"
     at(d, *pos(text, "title: Test document"))  # the first line of the source mapping
@@ -405,7 +400,7 @@ def test_table_row_with_too_few_cells(tmp_path):
     d = only(diagnostics, "table.row_shape")
     assert "the row has 3 cells; the columns are code, level, hours, amount" in d.message
     at(d, *pos(text, new))
-    assert "amounts" not in version.tables
+    assert set(version.tables["amounts"].rows) == {("2-02-10-15", "senior")}
 
 
 def test_table_row_mapping_with_unknown_and_missing_columns(tmp_path):
@@ -440,7 +435,8 @@ def test_table_duplicate_row_key(tmp_path):
     d = only(diagnostics, "table.duplicate_row")
     assert "a second row for key 2-02-10-11, junior" in d.message
     at(d, *pos(text, new))
-    assert "amounts" not in version.tables
+    # The first row for the key stands; the second is left out.
+    assert version.tables["amounts"].rows[("2-02-10-11", "junior")]["hours"] == 128
 
 
 def test_table_key_that_is_not_a_column(tmp_path):
@@ -449,7 +445,8 @@ def test_table_key_that_is_not_a_column(tmp_path):
     d = only(diagnostics, "table.key")
     assert "key column 'grade' is not among the columns" in d.message
     at(d, *pos(text, "grade]"))
-    assert "amounts" not in version.tables
+    # The table keeps both key columns, so a lookup written amounts[code, grade] has the arity intended.
+    assert version.tables["amounts"].keys == ("code", "grade")
 
 
 def test_table_column_of_unknown_type(tmp_path):
@@ -560,7 +557,10 @@ def test_alias_expansion_is_bounded(tmp_path):
         text += f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]\n"
     version, diagnostics = load(tmp_path, text)
     assert version is None
-    assert only(diagnostics, "input.too_many_nodes").location.line >= 1
+    d = only(diagnostics, "input.too_many_nodes")
+    assert d.message == "the file expands to more than 200000 values (aliases count each time they are used)"
+    # a to e expand to about 111,000 values; the first *e of f, where the officer wrote it, passes 200,000
+    at(d, *pos(text, "*e"))
 
 
 def test_rendered_diagnostic_shows_file_line_column_and_caret(tmp_path):
