@@ -39,7 +39,7 @@ class MissingValue(EvaluationFault):
 # Calendar
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=4096)  # deadlines repeat (a few thousand certificate dates); birth dates are remembered upstream
 def add_months(d: date, months: int) -> date:
     try:
         if d.day <= 28:  # every month has this day: nothing to clamp, so no need for the general rule

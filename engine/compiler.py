@@ -41,6 +41,7 @@ class Compiler:
         self.functions: dict = {}  # (id(linked), name) -> (param names, body closure)
         self._purity: dict = {}
         self._slot = 0
+        self._in_remembered = 0  # compiling the body of a remembered function
 
     def _register(self, checked: Checked) -> None:
         self.checked_by_linked[id(checked.linked)] = checked
@@ -130,7 +131,12 @@ class Compiler:
         if key not in self.functions:
             box: list = []
             self.functions[key] = (tuple(p.name for p in definition.params), box)
-            box.append(self.node(definition.expr.tree, self.checked_by_linked[id(linked)]))
+            remembered = self._pure(definition, linked)
+            self._in_remembered += remembered
+            try:
+                box.append(self.node(definition.expr.tree, self.checked_by_linked[id(linked)]))
+            finally:
+                self._in_remembered -= remembered
         return self.functions[key]
 
     # -- nodes ------------------------------------------------------------------------------------
@@ -296,7 +302,9 @@ class Compiler:
         if r.kind == "builtin":
             return _builtin_call(r.target, args)
         params, box = self.function(r.target, r.linked)
-        if self._pure(r.target, r.linked):
+        # Only the outermost call is remembered: a call inside a remembered function runs only when the outer
+        # one is new, with the same new arguments, so remembering it too would keep each result twice.
+        if self._pure(r.target, r.linked) and not self._in_remembered:
             return _remembered_call(params, args, box)
 
         def call(env):
