@@ -2,7 +2,7 @@
 
     from engine.api import Engine
     engine = Engine.load("policies")
-    evaluator = engine.evaluator("jinhua/digital-engineer-subsidy")
+    evaluator = engine.evaluator("city/training-subsidy")
     result = evaluator.evaluate({...claim facts...})         # Decision or ClaimError
     print(result.to_json())
 

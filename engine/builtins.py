@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Callable
 
 from dateutil.relativedelta import relativedelta
@@ -137,8 +137,6 @@ def _floor(x) -> int:
 
 
 def _round(x, places: int) -> Decimal:
-    from decimal import Context, InvalidOperation
-
     if not -30 <= places <= 30:
         raise EvaluationFault(f"cannot round to {places} places")
     # 100 digits hold any decimal the engine computes (below 10^60) to 30 places; the default 28 do not.

@@ -101,7 +101,12 @@ def _save(folder: Path, path: Path, key: str, store: PolicyStore) -> None:
         if not _private(folder):
             return
         with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as handle:
-            pickle.dump((key, store), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                pickle.dump((key, store), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            except BaseException:
+                handle.close()
+                os.unlink(handle.name)  # a cache that could not be written leaves nothing behind
+                raise
         os.replace(handle.name, path)
         old = sorted(folder.glob("store-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)[_KEEP:]
         for stale in old:

@@ -7,7 +7,7 @@ The result (`Checked`) tells the compiler what every name and call resolved to.
 from __future__ import annotations
 
 import difflib
-import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from .builtins import BUILTINS, DECISION_DATE
@@ -15,11 +15,10 @@ from .diagnostics import Diagnostic
 from .limits import LIMITS
 from .linker import Linked
 from .policyfile import Definition, Expression
-from .syntax import KEYWORDS, Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary, children
+from .syntax import (KEYWORDS, Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary,
+                     children, is_name)
 from .types import (BOOL, DATE, DECIMAL, ERROR, INT, NEVER, NULL, STRING, FunctionType, ListOf, Namespace,
                     Record, TableType, Type, fits, is_numeric, join, may_be_null, non_null)
-
-NAME_RX = re.compile(r"[^\W\d]\w*")
 
 LITERAL_TYPES = {"int": INT, "decimal": DECIMAL, "string": STRING, "bool": BOOL, "date": DATE, "null": NULL}
 
@@ -133,16 +132,15 @@ class _Checker:
         owners = {}
         params = [(p.name, d) for d in self.linked.definitions.values() for p in d.params]
         for name, definition in params:
-            if name in KEYWORDS or not NAME_RX.fullmatch(name):
-                self.plain_error("name.reserved", f"parameter {name!r} of {definition.name!r} cannot be used as a name "
-                                 "(a word of the language, or not a name)", definition.location)
+            if not is_name(name):
+                self.plain_error("name.reserved", f"parameter {name!r} of {definition.name!r} cannot be used as a name: "
+                                 + _why_not_a_name(name), definition.location)
         for kind, names in (("fact", facts), ("alias", self.linked.aliases), ("table", self.linked.tables),
                             ("definition", self.linked.definitions)):
             for name in names:
-                if name in KEYWORDS or not NAME_RX.fullmatch(name):
+                if not is_name(name):
                     self.plain_error("name.reserved", f"{kind} {name!r} cannot be used in expressions: "
-                                     + ("it is a word of the language" if name in KEYWORDS else "it is not a name"),
-                                     self._location_of(kind, name))
+                                     + _why_not_a_name(name), self._location_of(kind, name))
                 elif name == DECISION_DATE or name in BUILTINS:
                     self.plain_error("name.reserved", f"{kind} {name!r} takes a name the language reserves",
                                      self._location_of(kind, name))
@@ -743,6 +741,15 @@ class _Checker:
             self.error("type.arithmetic", f"sum() adds numbers, not {body}", node.body, hint=self._null_hint(body))
             return ERROR
         return body if body != NEVER else INT
+
+
+def _why_not_a_name(name: str) -> str:
+    if name in KEYWORDS:
+        return "it is a word of the language"
+    normal = unicodedata.normalize("NFC", name)
+    if normal != name and is_name(normal):  # pasted in decomposed form: looks the same, reads differently
+        return f"its characters are not in Unicode NFC form (retype it, or write {normal!r})"
+    return "it is not a name"
 
 
 def _is_null_literal(node: Expr) -> bool:

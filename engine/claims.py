@@ -303,7 +303,7 @@ class ClaimReader:
     """Validates raw claims against one input schema and converts them to facts.
 
     One compiled validator (jsonschema-rs) decides: it answers "valid?" in a microsecond or two, follows
-    JSON Schema to the letter (ECMA-262 patterns, where Python's `$` would let "330702\\n" through), and names
+    JSON Schema to the letter (ECMA-262 patterns, where Python's `$` would let "123456\\n" through), and names
     every offending fact of a claim it rejects, which schemacheck words plainly.
     """
 

@@ -1,6 +1,7 @@
 """Diagnostics: every error or warning carries a stable code, a location and a plain message."""
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 
@@ -79,14 +80,14 @@ def _caret_padding(line: str, column: int) -> str:
             pad.append("\t")
         elif _is_wide(ch):
             pad.append("  ")
+        elif unicodedata.combining(ch):
+            continue  # a combining mark sits on the character before it
         else:
             pad.append(" ")
     return "".join(pad)
 
 
 def _is_wide(ch: str) -> bool:
-    import unicodedata
-
     return unicodedata.east_asian_width(ch) in ("W", "F")
 
 

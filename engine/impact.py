@@ -122,7 +122,7 @@ def compare(before_eval, after_eval, raws: Iterable[RawClaim], before: str, afte
 
 
 def _amount_causes(a: Decision, b: Decision) -> list[str]:
-    """What the amount expression read differently: 'subsidy[2-02-10-15, junior]: amount 2200 → 2500'."""
+    """What the amount expression read differently: 'rates[A-1, junior]: amount 2200 → 2500'."""
     old = dict(a.amount_reads or [])
     causes = []
     for name, new_value in dict(b.amount_reads or []).items():

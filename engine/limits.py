@@ -1,33 +1,46 @@
 """Every bound on what reading and evaluating may cost, in one place (docs/security.md).
 
-Each can be changed with an environment variable POLICY_LIMIT_<NAME> (e.g. POLICY_LIMIT_CLAIM_LINE_BYTES).
+Each can be changed with an environment variable POLICY_LIMIT_<NAME> (e.g. POLICY_LIMIT_CLAIM_LINE_BYTES), up to
+a maximum the engine can honour: beyond it reading or recursion would fail before the limit was reached, or
+memory would run out first.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+import re
+from dataclasses import dataclass, field, fields, replace
 
 
 class LimitsError(ValueError):
     pass
 
 
+def _limit(default: int, maximum: int):
+    return field(default=default, metadata={"maximum": maximum})
+
+
+MiB = 1024 * 1024
+# Checking and evaluating recurse through an expression and through every definition it builds on, up to
+# 4 Python frames a level; Engine allows 20,000 frames. So expression_depth × (definition_depth + 1) is bounded.
+NESTING_LEVELS = 4_000
+
+
 @dataclass(frozen=True)
 class Limits:
-    policy_file_bytes: int = 4 * 1024 * 1024  # one policy or cases file
-    policy_nodes: int = 200_000  # values in one policy file, aliases counted each time they expand
-    policy_depth: int = 64  # nesting in one policy file
-    claim_file_bytes: int = 64 * 1024 * 1024  # one YAML or JSON claim file (JSON Lines are read line by line)
-    claim_line_bytes: int = 1024 * 1024  # one JSON Lines claim
-    claim_nodes: int = 2_000_000
-    claim_depth: int = 32
-    expression_length: int = 20_000  # characters in one expression
-    expression_depth: int = 64  # nesting of operators and brackets
-    expression_nodes: int = 4_000  # syntax-tree nodes in one expression
-    number_digits: int = 40  # digits in one numeric literal
-    definition_depth: int = 32  # definitions that use definitions that use ... (each one level)
-    evaluation_cost: int = 50_000_000  # static worst-case steps of one expression (see checker)
-    list_items_assumed: int = 100_000  # worst-case length of a list whose schema sets no maxItems
+    policy_file_bytes: int = _limit(4 * MiB, 64 * MiB)  # one policy or cases file
+    policy_nodes: int = _limit(200_000, 2_000_000)  # values in one policy file, aliases counted each time they expand
+    policy_depth: int = _limit(64, 256)  # nesting in one policy file (PyYAML recurses: ~300 is its end)
+    claim_file_bytes: int = _limit(64 * MiB, 1024 * MiB)  # one YAML or JSON claim file (JSON Lines: line by line)
+    claim_line_bytes: int = _limit(1 * MiB, 64 * MiB)  # one JSON Lines claim
+    claim_nodes: int = _limit(2_000_000, 20_000_000)
+    claim_depth: int = _limit(32, 200)  # the claim validator stops at about 255 levels
+    expression_length: int = _limit(20_000, 200_000)  # characters in one expression
+    expression_depth: int = _limit(64, 2_000)  # height of an expression's syntax tree (see NESTING_LEVELS)
+    expression_nodes: int = _limit(4_000, 100_000)  # syntax-tree nodes in one expression
+    number_digits: int = _limit(40, 4_000)  # digits in one numeric literal (Python converts at most 4,300)
+    definition_depth: int = _limit(32, 256)  # definitions that use definitions that use ... (each one level)
+    evaluation_cost: int = _limit(50_000_000, 10 ** 12)  # static worst-case steps of one expression (see checker)
+    list_items_assumed: int = _limit(100_000, 10 ** 9)  # worst-case length of a list whose schema sets no maxItems
 
 
 def from_environment(environ=os.environ) -> Limits:
@@ -35,11 +48,25 @@ def from_environment(environ=os.environ) -> Limits:
     for f in fields(Limits):
         name = f"POLICY_LIMIT_{f.name.upper()}"
         if name in environ:
-            text = environ[name]
-            if not text.isdigit() or int(text) <= 0:
-                raise LimitsError(f"{name} must be a positive whole number, not {text!r}")
-            changes[f.name] = int(text)
-    return replace(Limits(), **changes)
+            changes[f.name] = _read(name, environ[name], f.metadata["maximum"])
+    limits = replace(Limits(), **changes)
+    if limits.expression_depth * (limits.definition_depth + 1) > NESTING_LEVELS:
+        raise LimitsError(
+            f"POLICY_LIMIT_EXPRESSION_DEPTH × (POLICY_LIMIT_DEFINITION_DEPTH + 1) can be at most {NESTING_LEVELS:,}, "
+            f"not {limits.expression_depth} × ({limits.definition_depth} + 1): checking and evaluating recurse "
+            "through an expression and every definition it builds on")
+    return limits
+
+
+def _read(name: str, text: str, most: int) -> int:
+    # ASCII digits only: int() would also take '١٠' (Arabic-Indic) and fail on '²'.
+    if not re.fullmatch(r"[0-9]+", text) or not text.strip("0"):
+        raise LimitsError(f"{name} must be a positive whole number, not {text!r}")
+    digits = text.lstrip("0")
+    if len(digits) > len(str(most)) or int(digits) > most:
+        shown = text if len(text) <= 24 else text[:24] + "…"
+        raise LimitsError(f"{name} can be at most {most:,} (the most the engine can honour), not {shown}")
+    return int(digits)
 
 
 try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -226,13 +227,57 @@ class SourceText:
 # ---------------------------------------------------------------------------------------------
 # Parsing.
 
+KEYWORDS = frozenset({"and", "or", "not", "in", "if", "then", "else", "true", "false", "null", "any", "all", "count",
+                      "filter", "sum", "for", "where"})
+
+# The full-width forms of ASCII (U+FF01-FF5E) and the punctuation a Chinese input method types in their
+# place. They are never part of a name, so that `在本市（r）` or `age >= １６` is reported with the ASCII to write.
+_FULL_WIDTH = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} | {
+    "\u3000": " ", "、": ",", "。": ".", "“": '"', "”": '"', "‘": "'", "’": "'", "【": "[", "】": "]", "《": "<",
+    "》": ">"}
+
+
+def _identifier_classes() -> tuple[str, str]:
+    """Regex classes of the characters str.isidentifier() accepts first in a name, and after the first.
+
+    Python's `re` has no \\p{XID_Start}, so the characters are listed. They lie in Unicode planes 0-3 and
+    in plane 14 (variation selectors); the other planes are unassigned or private use."""
+    first, rest = [], []
+    for code in (*range(0x40000), *range(0xE0000, 0xE1000)):
+        ch = chr(code)
+        if ch in _FULL_WIDTH:
+            continue
+        if ch.isidentifier():
+            first.append(code)
+        if ("a" + ch).isidentifier():
+            rest.append(code)
+    return _character_class(first), _character_class(rest)
+
+
+def _character_class(codes: list[int]) -> str:
+    parts, start = [], 0
+    for i in range(1, len(codes) + 1):
+        if i == len(codes) or codes[i] != codes[i - 1] + 1:
+            low, high = codes[start], codes[i - 1]
+            parts.append(f"\\U{low:08x}" if low == high else f"\\U{low:08x}-\\U{high:08x}")
+            start = i
+    return "[" + "".join(parts) + "]"
+
 
 @lru_cache(maxsize=1)
 def _parser():
     from lark import Lark  # imported on first parse: a start from the cache parses nothing
 
+    first, rest = _identifier_classes()
     grammar = (Path(__file__).with_name("grammar.lark")).read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    grammar = grammar.replace(r"\p{XID_Start}", first).replace(r"\p{XID_Continue}", rest)
+    return Lark(grammar, parser="lalr", lexer="basic", propagate_positions=True, maybe_placeholders=True)
+
+
+def is_name(text: str) -> bool:
+    """Whether `text` can be written as a name in an expression and be read back unchanged."""
+    return (text.isidentifier() and text not in KEYWORDS and unicodedata.normalize("NFC", text) == text
+            and not any(ch in _FULL_WIDTH for ch in text))
 
 
 _WORDS = {
@@ -240,8 +285,14 @@ _WORDS = {
     "STRING": "a quoted string", "COMPARE": "a comparison (==, !=, <, <=, >, >=)",
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "DOT": "'.'",
     "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "$END": "the end",
-    "__ANON_0": "'??'",
 }
+# Terminals that can begin a value: where the parser expects one of these, a value is missing.
+_VALUE_START = {"NAME", "INT", "DECIMAL", "DATE", "STRING", "LPAR", "LSQB", "MINUS", "TRUE", "FALSE", "NULL",
+                "ANY", "ALL", "COUNT", "FILTER", "SUM", "NOT", "IF"}
+_COMPREHENSIONS = {"ANY", "ALL", "COUNT", "FILTER", "SUM"}
+# Forms that can begin a value only at the loosest level: `a + if …` and `a == not b` need brackets.
+_NEEDS_PARENTHESES = {"IF": ("if … then … else …", "[1] + (if flag then [] else [2])"),
+                      "NOT": ("not …", "a == (not b)")}
 
 
 def _describe_terminal(name: str) -> str:
@@ -254,6 +305,8 @@ def _describe_terminal(name: str) -> str:
 
 
 def _expected_words(expected) -> str:
+    if "NAME" in expected and "INT" not in expected:  # after '.', or the variable of a comprehension
+        return "a name"
     words = sorted({_describe_terminal(n) for n in expected})
     if len(words) <= 8:
         return ", ".join(words)
@@ -277,115 +330,230 @@ def parse(source: SourceText | str, limits: LanguageLimits = DEFAULT_LIMITS) -> 
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
         raise DiagnosticError([_syntax_diagnostic(source, exc)]) from None
-    _check_shape(tree, source, limits)
     return _Builder(source, limits).build(tree)
 
 
-def _syntax_diagnostic(source: SourceText, exc) -> Diagnostic:
-    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+# -- what a parse error says -----------------------------------------------------------------------
 
-    if isinstance(exc, UnexpectedCharacters):
-        found = source.text[exc.pos_in_stream]
-        hints = {":": "a condition in any(), all(), count() or filter() follows 'where': count(g in history where ...)",
-                 "=": "test equality with '=='", "&": "write 'and'", "|": "write 'or'", "!": "write 'not'"}
-        return source.diagnostic(
-            "syntax.character", f"unexpected character {found!r}; expected {_expected_words(exc.allowed)}",
-            exc.pos_in_stream, hint=hints.get(found))
-    if isinstance(exc, UnexpectedEOF):
+_COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
+_OPERATOR_CHARACTERS = "<>=!&|"
+# What an officer most likely meant by a symbol the language does not have.
+_OPERATOR_FIXES = {"=": "==", "===": "==", "=>": ">=", "=<": "<=", "<>": "!=", "><": "!=", "=!": "!=", "!==": "!=",
+                   "!": "not", "&": "and", "&&": "and", "|": "or", "||": "or", "≥": ">=", "≤": "<=", "≠": "!=",
+                   "×": "*", "÷": "/", "−": "-"}
+_OPERATOR_MEANINGS = {"==": "equal to", "!=": "not equal to", ">=": "at least", "<=": "at most"}
+_WHERE_HINT = "a condition in any(), all(), count() or filter() follows 'where': count(g in history where ...)"
+_CHARACTER_HINTS = {":": _WHERE_HINT, "\xa0": "this is a non-breaking space: write an ordinary space"}
+# Characters the language uses; a full-width form of any other ASCII character has no ASCII fix.
+_LANGUAGE_CHARACTERS = set("()[],.+-*/<>=!?'\"#_ ") | set("0123456789") | set(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _syntax_diagnostic(source: SourceText, exc) -> Diagnostic:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF
+
+    if isinstance(exc, UnexpectedCharacters):  # what the parser could take here, not every terminal there is
+        return _character_diagnostic(source, exc.pos_in_stream, set(exc.state.parse_conf.states[exc.state.position]))
+    if isinstance(exc, UnexpectedEOF) or exc.token.type == "$END":
+        last = _token_before(source.text, len(source.text))
+        if last is not None and last.type in _COMPREHENSIONS:
+            return _keyword_as_name(source, last)
         return source.diagnostic(
             "syntax.incomplete", f"the expression ends too early; expected {_expected_words(exc.expected)}",
             len(source.text.rstrip()))
-    if isinstance(exc, UnexpectedToken):
-        token = exc.token
-        if token.type == "$END":
-            return source.diagnostic(
-                "syntax.incomplete", f"the expression ends too early; expected {_expected_words(exc.expected)}",
-                len(source.text.rstrip()))
-        hint = None
-        if token.type == "COMPARE":
-            hint = "comparisons do not chain: join them with 'and', as in a <= b and b <= c"
-        elif str(token) == ":":
-            hint = "a condition in any(), all(), count() or filter() follows 'where': count(g in history where ...)"
-        elif str(token) == "=":
-            hint = "test equality with '=='"
+    return _token_diagnostic(source, exc.token, set(exc.expected))
+
+
+def _token_diagnostic(source: SourceText, token, expected: set) -> Diagnostic:
+    text, at, word = source.text, token.start_pos, str(token)
+    if token.type == "COMPARE":
+        start, symbol = _operator_run(text, at)
+        if symbol not in _COMPARISONS:
+            return _operator_diagnostic(source, start, symbol)
+    previous = _token_before(text, at)
+    if previous is not None and previous.type in _COMPREHENSIONS and expected == {"LPAR"}:
+        return _keyword_as_name(source, previous)
+    value_expected = "INT" in expected
+    if value_expected and token.type in _NEEDS_PARENTHESES:
+        form, example = _NEEDS_PARENTHESES[token.type]
+        return source.diagnostic("syntax.parentheses", f"'{form}' needs parentheses here", at,
+                                 hint=f"inside a larger expression write ({form}), as in {example}")
+    if value_expected and token.type not in _VALUE_START:
+        where = f"between '{previous}' and '{word}'" if previous is not None else f"before '{word}'"
+        hint = f"'{word}' is a word of the language, so it cannot be a name" if word in KEYWORDS else None
+        return source.diagnostic("syntax.missing", f"a value is missing {where}", at, hint=hint)
+    if expected == {"NAME"} and word in KEYWORDS:
+        return source.diagnostic("syntax.keyword", f"'{word}' is a word of the language, not a name", at)
+    hint = "comparisons do not chain: join them with 'and', as in a <= b and b <= c" if token.type == "COMPARE" else None
+    return source.diagnostic(
+        "syntax.unexpected", f"unexpected {word!r}; expected {_expected_words(expected)}", at, hint=hint)
+
+
+def _keyword_as_name(source: SourceText, token) -> Diagnostic:
+    """`count + 1`: a word that begins a comprehension, written as if it were a definition's name."""
+    form = "sum(g.amount for g in history)" if token.type == "SUM" else f"{token}(g in history where ...)"
+    return source.diagnostic("syntax.keyword", f"'{token}' is a word of the language, not a name", token.start_pos,
+                             hint=f"'{token}' begins {form}; give your definition another name")
+
+
+def _token_before(text: str, offset: int):
+    """The last token before `offset`, or None when there is none."""
+    from lark.exceptions import UnexpectedInput
+
+    last = None
+    try:
+        for last in _parser().lex(text[:offset]):
+            pass
+    except UnexpectedInput:  # the text before a token always lexes; this is only a guard
+        return None
+    return last
+
+
+def _operator_run(text: str, offset: int) -> tuple[int, str]:
+    """The run of operator characters around `offset`: its start and its text (`=>` in `n => 1`)."""
+    start = offset
+    while start > 0 and text[start - 1] in _OPERATOR_CHARACTERS:
+        start -= 1
+    end = offset
+    while end < len(text) and text[end] in _OPERATOR_CHARACTERS:
+        end += 1
+    return start, text[start:end]
+
+
+def _operator_diagnostic(source: SourceText, offset: int, symbol: str) -> Diagnostic:
+    fix = _OPERATOR_FIXES.get(symbol)
+    if fix is None:
+        hint = "the comparisons are ==, !=, <, <=, >, >="
+    else:
+        meaning = _OPERATOR_MEANINGS.get(fix)
+        hint = f"write '{fix}'" + (f" for '{meaning}'" if meaning else "")
+    return source.diagnostic("syntax.operator", f"'{symbol}' is not an operator of the language", offset, hint=hint)
+
+
+def _character_diagnostic(source: SourceText, offset: int, allowed) -> Diagnostic:
+    text = source.text
+    found = text[offset]
+    if found in _FULL_WIDTH:
+        return _full_width_diagnostic(source, offset)
+    if found in _OPERATOR_CHARACTERS:
+        return _operator_diagnostic(source, *_operator_run(text, offset))
+    if found in _OPERATOR_FIXES:  # ≥ ≤ ≠ × ÷ −
+        return _operator_diagnostic(source, offset, found)
+    if found in "\"'":
         return source.diagnostic(
-            "syntax.unexpected", f"unexpected {str(token)!r}; expected {_expected_words(exc.expected)}",
-            token.start_pos, hint=hint)
-    return source.diagnostic("syntax.error", str(exc), 0)
+            "syntax.string", f"this string has no closing {found}", offset,
+            hint=f"a string ends with the quote it began with, {found}, on the same line")
+    return source.diagnostic(
+        "syntax.character", f"unexpected character {_show(found)}; expected {_expected_words(allowed)}", offset,
+        hint=_CHARACTER_HINTS.get(found))
 
 
-def _check_shape(tree, source: SourceText, limits: LanguageLimits) -> None:
-    from lark import Tree
-
-    # Iterative, so that a hostile expression cannot exhaust the Python stack before we say no.
-    stack = [(tree, 1)]
-    count = 0
-    while stack:
-        node, depth = stack.pop()
-        count += 1
-        if depth > limits.max_depth:
-            raise DiagnosticError([source.diagnostic(
-                "syntax.too_deep", f"the expression nests deeper than {limits.max_depth} levels",
-                node.meta.start_pos if not node.meta.empty else 0,
-                hint="split it into named definitions")])
-        if count > limits.max_nodes:
-            raise DiagnosticError([source.diagnostic(
-                "syntax.too_large", f"the expression has more than {limits.max_nodes} parts", 0,
-                hint="split it into named definitions")])
-        for child in node.children:
-            if isinstance(child, Tree):
-                stack.append((child, depth + 1))
+def _full_width_diagnostic(source: SourceText, offset: int) -> Diagnostic:
+    text = source.text
+    if text[offset] == "\u3000":
+        return source.diagnostic("syntax.full_width", "full-width space (U+3000): write an ordinary space instead",
+                                 offset, hint=_IME_HINT)
+    end = offset
+    while end < len(text) and text[end] in _FULL_WIDTH and text[end] != "\u3000":
+        end += 1
+    found = text[offset:end]
+    ascii_text = "".join(_FULL_WIDTH[ch] for ch in found)
+    # `！=` needs only its '!' replaced; a lone `＝` or `＆` needs the operator it stands for.
+    joined = text[offset - 1:offset] in _OPERATOR_CHARACTERS or text[end:end + 1] in _OPERATOR_CHARACTERS
+    fix = ascii_text if joined else _OPERATOR_FIXES.get(ascii_text, ascii_text)
+    if not set(fix) <= _LANGUAGE_CHARACTERS:  # `：`: the ASCII `:` is no use either
+        return source.diagnostic("syntax.full_width", f"full-width {found!r}: the language has no {ascii_text!r}",
+                                 offset, hint=_CHARACTER_HINTS.get(ascii_text, _IME_HINT))
+    return source.diagnostic("syntax.full_width", f"full-width {found!r}: write {fix!r} instead", offset,
+                             hint=_IME_HINT)
 
 
-KEYWORDS = frozenset({"and", "or", "not", "in", "if", "then", "else", "true", "false", "null", "any", "all", "count",
-                      "filter", "sum", "for", "where"})
+_IME_HINT = "a Chinese input method in full-width (全角) mode typed it; write expressions in half-width (半角)"
+
+
+def _show(ch: str) -> str:
+    """A character as an officer can read it in a message: quoted, or by its Unicode name when invisible."""
+    if ch.isprintable() and not unicodedata.category(ch).startswith(("M", "Z")):
+        return repr(ch)
+    return f"U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed').lower()})"
+
+
+# -- from the parser's tree to Expr -----------------------------------------------------------------
 
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
 _ESCAPE_RX = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
 
 _BINARY = {"or_op": "or", "and_op": "and", "member": "in", "not_member": "not in", "default": "??",
            "add": "+", "sub": "-", "mul": "*", "div": "/"}
+# Parentheses, comments and blanks between an operand and the operator after it.
+_GAP_RX = re.compile(r"(?:\s|\)|#[^\n]*)*")
 
 
 class _Builder:
-    def __init__(self, source: SourceText, limits: LanguageLimits):
-        from lark import Token
+    """Turns the parser's tree into an Expr, and enforces the size and depth limits on it.
 
+    Iterative, so that a deep expression cannot exhaust Python's stack before the depth limit says no."""
+
+    def __init__(self, source: SourceText, limits: LanguageLimits):
         self.source = source
         self.limits = limits
-        self.token_class = Token
+        self.count = 0
 
     def fail(self, code: str, message: str, offset: int, hint: str | None = None):
         raise DiagnosticError([self.source.diagnostic(code, message, offset, hint=hint)])
 
-    def build(self, t) -> Expr:
-        if isinstance(t, self.token_class):
-            return self.token(t)
+    def build(self, root) -> Expr:
+        from lark import Tree
+
+        done: dict[int, object] = {}  # id(tree) -> its Expr (or tuple of Expr, for arguments)
+        stack = [(root, False)]
+        while stack:
+            tree, ready = stack.pop()
+            if not ready:
+                stack.append((tree, True))
+                stack.extend((c, False) for c in reversed(tree.children) if isinstance(c, Tree))
+                continue
+            parts = [done.pop(id(c)) if isinstance(c, Tree) else c for c in tree.children]
+            done[id(tree)] = self.node(tree, parts)
+        expr = done[id(root)]
+        self.check_depth(expr)
+        return expr
+
+    def node(self, t, c: list):
+        if t.data == "arguments":
+            return tuple(c)
+        if t.data == "quantifier":
+            return str(c[0])
+        if t.data == "field":
+            return self.identifier(c[0])
+        self.count += 1
+        if self.count > self.limits.max_nodes:
+            self.fail("syntax.too_large", f"the expression has more than {self.limits.max_nodes} parts", 0,
+                      hint="split it into named definitions")
         span = (t.meta.start_pos, t.meta.end_pos) if not t.meta.empty else (0, 0)
         kind = t.data
-        c = t.children
         if kind in _BINARY:
-            return Binary(_BINARY[kind], self.build(c[0]), self.build(c[1]), span=span)
+            return Binary(_BINARY[kind], c[0], c[1], span=span)
         if kind == "compare":
-            return Binary(str(c[1]), self.build(c[0]), self.build(c[2]), span=span)
+            return Binary(str(c[1]), c[0], c[2], span=span)
         if kind == "not_op":
-            return Unary("not", self.build(c[0]), span=span)
+            return Unary("not", c[0], span=span)
         if kind == "neg":
-            return Unary("-", self.build(c[0]), span=span)
+            return Unary("-", c[0], span=span)
         if kind == "if_expr":
-            return If(self.build(c[0]), self.build(c[1]), self.build(c[2]), span=span)
+            return If(c[0], c[1], c[2], span=span)
         if kind == "attr":
-            return Attr(self.build(c[0]), str(c[1]), span=span)
+            return Attr(c[0], c[1], span=span)
         if kind == "index":
-            return Index(self.build(c[0]), self.arguments(c[1]), span=span)
+            return Index(c[0], c[1], span=span)
         if kind == "call":
-            return Call(self.build(c[0]), self.arguments(c[1]), span=span)
+            return Call(c[0], c[1] or (), span=span)
         if kind == "list":
-            return ListLit(self.arguments(c[0]), span=span)
+            return ListLit(c[0] or (), span=span)
         if kind == "comprehension":
-            return Comprehension(str(c[0].children[0]), str(c[1]), self.build(c[2]), self.build(c[3]), span=span)
+            return Comprehension(c[0], self.identifier(c[1]), c[2], c[3], span=span)
         if kind == "sum_of":
-            return Comprehension("sum", str(c[1]), self.build(c[2]), self.build(c[0]), span=span)
+            return Comprehension("sum", self.identifier(c[1]), c[2], c[0], span=span)
         if kind in ("true", "false"):
             return Literal(kind == "true", "bool", span=span)
         if kind == "null":
@@ -394,23 +562,23 @@ class _Builder:
             return self.token(c[0], kind)
         raise AssertionError(f"grammar rule without a tree builder: {kind}")  # pragma: no cover
 
-    def arguments(self, t) -> tuple:
-        if t is None:
-            return ()
-        return tuple(self.build(child) for child in t.children)
+    @staticmethod
+    def identifier(tok) -> str:
+        # Two spellings of one visible name (é as one character, or e and a combining accent) are one name.
+        return unicodedata.normalize("NFC", str(tok))
 
-    def token(self, tok, kind: str | None = None) -> Expr:
-        kind = kind or tok.type.lower()
+    def token(self, tok, kind: str) -> Expr:
         text = str(tok)
         span = (tok.start_pos, tok.end_pos)
         if kind == "name":
-            if text in KEYWORDS:
-                self.fail("syntax.keyword", f"'{text}' is a word of the language, not a name", tok.start_pos)
-            return Name(text, span=span)
+            return Name(self.identifier(tok), span=span)
         if kind in ("int", "decimal"):
             if sum(ch.isdigit() for ch in text) > self.limits.max_digits:
                 self.fail("syntax.number_too_large",
                           f"the number has more than {self.limits.max_digits} digits", tok.start_pos)
+            if re.match(r"0[0-9]", text):
+                self.fail("syntax.number", f"{text} is not a number: a number does not start with 0", tok.start_pos,
+                          hint=f"write {re.sub(r'^0+(?=[0-9])', '', text)}; a date is written in full, as 2024-05-01")
             return Literal(int(text), "int", span=span) if kind == "int" else Literal(Decimal(text), "decimal", span=span)
         if kind == "date":
             try:
@@ -420,6 +588,42 @@ class _Builder:
         if kind == "string":
             return Literal(self.unquote(text, tok.start_pos), "string", span=span)
         raise AssertionError(f"token without a builder: {tok.type}")  # pragma: no cover
+
+    def check_depth(self, root: Expr) -> None:
+        """Refuse nesting deeper than the limit, saying what the deepest part is made of and where.
+
+        The measure is the syntax tree's height, which is how deep checking and evaluating recurse: each
+        operator, call, field, lookup, list, `if` and comprehension is one level (a + b + c is two, one per
+        '+'), and parentheses are none."""
+        height: dict[int, int] = {}
+        stack = [(root, False)]
+        while stack:
+            node, ready = stack.pop()
+            if ready:
+                height[id(node)] = max((height[id(c)] + 1 for c in children(node)), default=0)
+            else:
+                stack.append((node, True))
+                stack.extend((c, False) for c in children(node))
+        if height[id(root)] <= self.limits.max_depth:
+            return
+        path = [root]
+        while children(path[-1]):
+            path.append(max(children(path[-1]), key=lambda c: height[id(c)]))
+        levels = [_level_name(node) for node in path[:-1]]
+        counts = sorted(((levels.count(name), name) for name in dict.fromkeys(levels)), key=lambda p: -p[0])
+        made_of = ", ".join(f"{n} {name}" for n, name in counts[:3]) + (", …" if len(counts) > 3 else "")
+        self.fail("syntax.too_deep",
+                  f"the expression nests deeper than {self.limits.max_depth} levels: {len(levels)} here ({made_of})",
+                  self.operator_offset(path[self.limits.max_depth]),
+                  hint="each operator, call, field, lookup and list counts one level (a + b + c is two) and "
+                       "parentheses count none; give part of it a name under definitions and use the name here")
+
+    def operator_offset(self, node: Expr) -> int:
+        """Where a node's own symbol is: after its left operand for `a + b`, `a.b`, `a[k]`, `f(x)`; else its start."""
+        if isinstance(node, (Binary, Attr, Index, Call)):
+            first = node.left if isinstance(node, Binary) else node.obj if isinstance(node, (Attr, Index)) else node.func
+            return _GAP_RX.match(self.source.text, first.span[1]).end()
+        return node.span[0]
 
     def unquote(self, text: str, offset: int) -> str:
         def replace(m: re.Match) -> str:
@@ -433,6 +637,14 @@ class _Builder:
             return ""  # pragma: no cover
 
         return _ESCAPE_RX.sub(replace, text[1:-1])
+
+
+def _level_name(node: Expr) -> str:
+    if isinstance(node, (Binary, Unary)):
+        return f"'{node.op}'"
+    if isinstance(node, Comprehension):
+        return f"{node.kind}()"
+    return {Attr: "'.'", Index: "lookup [...]", Call: "call", ListLit: "list [...]", If: "'if'"}[type(node)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -936,3 +936,11 @@ def test_a_literal_key_with_no_row_asked_about_is_a_warning(tmp_path, expr):
 @pytest.mark.parametrize("expr", ['tb["a"].v', 't2["a", 1].v', 'has(tb["a"])'])
 def test_a_literal_key_with_a_row_is_fine(tmp_path, expr):
     assert check(tmp_path, policy(tables=TABLES, outputs={"o": expr})) == []
+
+
+def test_a_definition_name_pasted_in_decomposed_form_is_named_and_corrected(tmp_path):
+    decomposed = "cafe\u0301"  # looks like café, but an expression that says café (NFC) would not find it
+    d, _ = single(tmp_path, definitions={decomposed: "1"})
+    assert d.code == "name.reserved"
+    assert d.message == (f"definition {decomposed!r} cannot be used in expressions: its characters are not in "
+                         "Unicode NFC form (retype it, or write 'café')")

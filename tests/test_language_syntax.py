@@ -16,7 +16,7 @@ import pytest
 from engine.api import Engine
 from engine.diagnostics import Diagnostic, DiagnosticError
 from engine.syntax import (Attr, Binary, Call, Comprehension, If, Index, LanguageLimits, ListLit, Literal, Name,
-                           SourceText, Unary, parse)
+                           SourceText, Unary, is_name, parse)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,13 +289,9 @@ def test_parentheses_override_precedence():
 
 
 @pytest.mark.parametrize("text, code, column, found", [
-    ("1 + + 2", "syntax.unexpected", 5, "'+'"),
     ("a b", "syntax.unexpected", 3, "'b'"),
     ("any(g in xs)", "syntax.unexpected", 12, "')'"),
-    ("[1,]", "syntax.unexpected", 4, "']'"),
     ("a $ b", "syntax.character", 3, "'$'"),
-    ("x = 1", "syntax.character", 3, "'='"),
-    ('"abc', "syntax.character", 1, "'\"'"),
 ])
 def test_unexpected_token_and_character(text, code, column, found):
     d = error_of(text)
@@ -367,13 +363,43 @@ def test_exactly_at_the_length_limit_is_fine():
     assert error_of(text + " ", LanguageLimits(max_length=len(text))).code == "syntax.too_long"
 
 
-@pytest.mark.parametrize("text", ["-" * 100 + "1", "not " * 100 + "a", "[" * 100 + "]" * 100,
-                                  "f(" * 60 + ")" * 60, "a" + " + a" * 200])
-def test_too_deep(text):
+@pytest.mark.parametrize("text, levels, made_of", [
+    ("-" * 100 + "1", 100, "100 '-'"),
+    ("not " * 100 + "a", 100, "100 'not'"),
+    ("[" * 100 + "]" * 100, 99, "99 list [...]"),  # the innermost [] holds nothing: it is not a level
+    ("f(" * 70 + ")" * 70, 70, "70 call"),
+    ("a" + " + a" * 200, 200, "200 '+'"),
+])
+def test_too_deep_says_how_deep_and_what_counted(text, levels, made_of):
     d = error_of(text)
     assert d.code == "syntax.too_deep"
-    assert "64" in d.message
-    assert d.hint and "definitions" in d.hint
+    assert d.message.startswith("the expression nests deeper than 64 levels: ")
+    assert f"{levels} here ({made_of}" in d.message
+    assert "a + b + c is two" in d.hint and "parentheses count none" in d.hint and "definitions" in d.hint
+
+
+def test_a_flat_chain_counts_one_level_per_operator_and_the_caret_marks_the_65th():
+    assert parse("a" + " + a" * 64)  # 64 '+': exactly the limit
+    text = "a" + " + a" * 70
+    d = error_of(text)
+    assert "70 here (70 '+')" in d.message
+    # a + b + c is (a + b) + c: the outermost '+' is the last one, so the 65th level is the 6th '+' written
+    sixth_plus = [i for i, ch in enumerate(text) if ch == "+"][5]
+    assert d.location.column == sixth_plus + 1
+
+
+def test_a_mixed_path_names_each_kind_it_counted():
+    text = "f(" + "not " * 40 + "(a or " * 30 + "b" + ")" * 30 + ")"
+    d = error_of(text)
+    assert "71 here (40 'not', 30 'or', 1 call)" in d.message
+
+
+def test_parentheses_do_not_count_and_lists_count_one_level_each():
+    assert parse("(" * 500 + "a" + ")" * 500) == Name("a")
+    assert parse("[" * 65 + "]" * 65)  # 64 lists around an empty one
+    assert error_of("[" * 66 + "]" * 66).code == "syntax.too_deep"
+    assert parse("-" * 64 + "1")
+    assert error_of("-" * 65 + "1").code == "syntax.too_deep"
 
 
 def test_moderate_nesting_is_fine():
@@ -575,7 +601,7 @@ def test_checker_error_position_in_the_policy_file(tmp_path, body, marker):
 @pytest.mark.parametrize("body, marker, code", [
     ("definitions:\n  a: |\n    n > 2024-02-30\n", "2024-02-30", "syntax.date"),
     ("definitions:\n  a: >\n    n ==\n    'a\\qb'\n", "\\q", "syntax.escape"),
-    ("definitions:\n  a: |\n    n + 1\n    + + 2\n", "+ + 2", "syntax.unexpected"),
+    ("definitions:\n  a: |\n    n + 1\n    + + 2\n", "+ + 2", "syntax.missing"),
     ("definitions:\n  a: 'n +    '\n", "    '", "syntax.incomplete"),
     ("definitions:\n  a: n + 911111111111111111111111111111111111111111\n", "9", "syntax.number_too_large"),
 ])
@@ -584,7 +610,7 @@ def test_each_parse_error_kind_in_a_file(tmp_path, body, marker, code):
     d = only_error(diagnostics)
     assert d.code == code
     line, column = position_of(text, marker)
-    if code == "syntax.unexpected":
+    if code == "syntax.missing":
         column += 2  # the second '+'
     assert (d.location.line, d.location.column) == (line, column)
 
@@ -630,13 +656,216 @@ def test_caret_line_after_a_unicode_line_separator_in_clause_text(tmp_path):
     assert column == d.location.column
 
 
-@pytest.mark.parametrize("text", ["in", "count + 1", "x + where"])
-def test_words_of_the_language_are_not_names(text):
-    with pytest.raises(DiagnosticError) as info:
-        parse(text)
-    assert info.value.diagnostics[0].code in ("syntax.keyword", "syntax.unexpected")
+@pytest.mark.parametrize("text, column, message", [
+    ("not and x", 5, "a value is missing between 'not' and 'and'"),
+    ("a and or b", 7, "a value is missing between 'and' and 'or'"),
+    ("if then else", 4, "a value is missing between 'if' and 'then'"),
+    ("in", 1, "a value is missing before 'in'"),
+    ("x + where", 5, "a value is missing between '+' and 'where'"),
+    ("1 + + 2", 5, "a value is missing between '+' and '+'"),
+    ("[1,]", 4, "a value is missing between ',' and ']'"),
+    ("f(a, )", 6, "a value is missing between ',' and ')'"),
+])
+def test_a_missing_value_is_reported_where_it_is_missing(text, column, message):
+    d = error_of(text)
+    assert (d.code, d.location.column, d.message) == ("syntax.missing", column, message)
+    word = message.rsplit("'", 2)[1]
+    if word.isalpha():  # a word of the language where a value should be: it cannot be a name either
+        assert d.hint == f"'{word}' is a word of the language, so it cannot be a name"
+
+
+@pytest.mark.parametrize("text, word, column", [
+    ("count + 1", "count", 1),
+    ("x + sum", "sum", 5),
+    ("filter", "filter", 1),
+    ("any(and in xs where true)", "and", 5),
+    ("sum(g.v for if in xs)", "if", 13),
+])
+def test_words_of_the_language_are_not_names(text, word, column):
+    d = error_of(text)
+    assert (d.code, d.location.column) == ("syntax.keyword", column)
+    assert d.message == f"'{word}' is a word of the language, not a name"
+
+
+def test_a_word_of_the_language_is_only_a_whole_word():
+    assert parse("android and order") == Binary("and", N("android"), N("order"))
+    assert parse("notice or iffy or counter or summary or nullable") == \
+        Binary("or", Binary("or", Binary("or", Binary("or", N("notice"), N("iffy")), N("counter")), N("summary")),
+               N("nullable"))
+    d = error_of("a android")
+    assert (d.code, d.location.column) == ("syntax.unexpected", 3) and "'android'" in d.message
+    assert error_of("x notin y").location.column == 3
+
+
+def test_after_a_dot_every_word_is_a_field_name():
+    assert parse("g.count + g.and") == Binary("+", Attr(N("g"), "count"), Attr(N("g"), "and"))
+    assert parse("x.if.then") == Attr(Attr(N("x"), "if"), "then")
+
+
+@pytest.mark.parametrize("text, column, form", [
+    ("[1] + if flag then [] else [2]", 7, "if … then … else …"),
+    ("n == if a then 1 else 2", 6, "if … then … else …"),
+    ("a == not b", 6, "not …"),
+    ("1 + not b", 5, "not …"),
+])
+def test_if_and_not_inside_an_operator_need_parentheses(text, column, form):
+    d = error_of(text)
+    assert (d.code, d.location.column) == ("syntax.parentheses", column)
+    assert d.message == f"'{form}' needs parentheses here"
+    assert f"({form})" in d.hint
+    fixed = text[:column - 1] + "(" + text[column - 1:] + ")"
+    assert parse(fixed)
+
+
+@pytest.mark.parametrize("text, symbol, hint", [
+    ("n >> 1", ">>", "the comparisons are ==, !=, <, <=, >, >="),
+    ("n << 1", "<<", "the comparisons are ==, !=, <, <=, >, >="),
+    ("a <> b", "<>", "write '!=' for 'not equal to'"),
+    ("n => 1", "=>", "write '>=' for 'at least'"),
+    ("n =< 1", "=<", "write '<=' for 'at most'"),
+    ("n = 1", "=", "write '==' for 'equal to'"),
+    ("n === 1", "===", "write '==' for 'equal to'"),
+    ("n !== 1", "!==", "write '!=' for 'not equal to'"),
+    ("a && b", "&&", "write 'and'"),
+    ("a || b", "||", "write 'or'"),
+    ("a ≥ 16", "≥", "write '>=' for 'at least'"),
+    ("a ≠ 16", "≠", "write '!=' for 'not equal to'"),
+])
+def test_a_symbol_that_is_not_an_operator_gets_the_operator_meant(text, symbol, hint):
+    d = error_of(text)
+    assert (d.code, d.location.column) == ("syntax.operator", 3)
+    assert d.message == f"'{symbol}' is not an operator of the language"
+    assert d.hint == hint
+
+
+def test_a_lone_exclamation_mark_is_not():
+    d = error_of("! a")
+    assert (d.code, d.location.column, d.hint) == ("syntax.operator", 1, "write 'not'")
+
+
+# (text, column, what was typed, what to write, the text corrected) for what a Chinese input method types
+FULL_WIDTH = [
+    ("在本市（r）", 4, "'（'", "'('", "在本市(r)"),
+    ("f(a，b)", 4, "'，'", "','", "f(a,b)"),
+    ("x == “3307”", 6, "'“'", "'\"'", 'x == "3307"'),
+    ("x == ‘3307’", 6, "'‘'", '"\'"', "x == '3307'"),
+    ("x ＝＝ 1", 3, "'＝＝'", "'=='", "x == 1"),
+    ("x ＝ 1", 3, "'＝'", "'=='", "x == 1"),
+    ("a ！= b", 3, "'！'", "'!'", "a != b"),
+    ("age >= １６", 8, "'１６'", "'16'", "age >= 16"),
+    ("applicant.ａｇｅ", 11, "'ａｇｅ'", "'age'", "applicant.age"),
+    ("[1、2]", 3, "'、'", "','", "[1,2]"),
+    ("a ＆ b", 3, "'＆'", "'and'", "a and b"),
+]
+
+
+@pytest.mark.parametrize("text, column, typed, write, corrected", FULL_WIDTH)
+def test_full_width_characters_say_which_ascii_to_write(text, column, typed, write, corrected):
+    d = error_of(text)
+    assert (d.code, d.location.line, d.location.column) == ("syntax.full_width", 1, column)
+    assert d.message == f"full-width {typed}: write {write} instead"
+    assert "半角" in d.hint
+    assert parse(corrected)
+
+
+def test_a_full_width_space_is_named_not_shown():
+    d = error_of("a\u3000and b")
+    assert (d.code, d.location.column) == ("syntax.full_width", 2)
+    assert d.message == "full-width space (U+3000): write an ordinary space instead"
+
+
+def test_a_full_width_colon_points_to_where():
+    d = error_of("count(g in history ：g.v > 1)")
+    assert (d.code, d.location.column) == ("syntax.full_width", 20)
+    assert d.message == "full-width '：': the language has no ':'"
+    assert "'where'" in d.hint
+
+
+def test_caret_under_a_full_width_character_in_a_policy_file(tmp_path):
+    diagnostics, text = load(tmp_path, "definitions:\n  在本市参保: 在本省（n）\n")
+    d = only_error(diagnostics)
+    assert d.code == "syntax.full_width"
+    assert (d.location.line, d.location.column) == position_of(text, "（")
+    source, caret = caret_column(d.render())
+    width = sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in source[:d.location.column - 1])
+    assert caret == width + 1
+
+
+@pytest.mark.parametrize("text, column, quote", [
+    ('"abc', 1, '"'),
+    ("x == 'abc", 6, "'"),
+    ('"abc\\"', 1, '"'),  # the last quote is escaped, so it does not close the string
+    ('"a\nb"'.replace("\\n", "\n"), 1, '"'),  # a string stays on one line
+])
+def test_an_unclosed_string_says_so(text, column, quote):
+    d = error_of(text)
+    assert (d.code, d.location.column) == ("syntax.string", column)
+    assert d.message == f"this string has no closing {quote}"
+
+
+@pytest.mark.parametrize("text, column, number, written", [
+    ("05", 1, "05", "5"),
+    ("x == 00.5", 6, "00.5", "0.5"),
+    ("on > 2024-5-01", 13, "01", "1"),  # a date with a one-digit month is not a date
+])
+def test_a_number_does_not_start_with_zero(text, column, number, written):
+    d = error_of(text)
+    assert (d.code, d.location.column) == ("syntax.number", column)
+    assert d.message == f"{number} is not a number: a number does not start with 0"
+    assert d.hint == f"write {written}; a date is written in full, as 2024-05-01"
+
+
+@pytest.mark.parametrize("text, value", [("0", 0), ("10", 10), ("0.05", Decimal("0.05")), ("100.0", Decimal("100.0"))])
+def test_zero_and_numbers_with_zeros_inside_are_numbers(text, value):
+    assert parse(text).value == value
+
+
+def test_a_date_followed_by_a_minus_is_a_date_minus_a_number():
+    # never 2024 - 5 - 1 - 1: the checker then refuses arithmetic on a date
+    assert parse("2024-05-01-1") == Binary("-", Literal(date(2024, 5, 1), "date"), I(1))
+
+
+def test_names_are_normalised_so_one_visible_name_is_one_name():
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    assert parse(decomposed) == Name(composed)
+    assert parse(f"{decomposed} == {composed}") == Binary("==", N(composed), N(composed))
+    assert parse(f"x.{decomposed}") == Attr(N("x"), composed)
+    assert parse(f"any({decomposed} in xs where {composed})") == Comprehension("any", composed, N("xs"), N(composed))
+
+
+@pytest.mark.parametrize("name", ["cafe\u0301", "किताब", "x\u0301\u0327", "_", "a·b"])
+def test_names_are_python_identifiers_with_combining_marks(name):
+    tree = parse(name)
+    assert tree == Name(unicodedata.normalize("NFC", name))
+    assert is_name(tree.name)
+
+
+@pytest.mark.parametrize("text, column, shown", [
+    ("x²", 2, "'²'"),
+    ("\u0301a", 1, "U+0301 (combining acute accent)"),
+    ("a\xa0b", 2, "U+00A0 (no-break space)"),
+])
+def test_characters_that_cannot_be_in_a_name(text, column, shown):
+    d = error_of(text)
+    assert (d.code, d.location.column) == ("syntax.character", column)
+    assert d.message.startswith(f"unexpected character {shown}; expected ")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("在本市参保", True), ("Ärzte", True), ("cafe\u0301", False), ("and", False), ("x²", False), ("ａｇｅ", False),
+    ("1a", False), ("", False)])
+def test_is_name(text, expected):
+    assert is_name(text) is expected
 
 
 def test_only_ascii_digits_are_numbers():
     with pytest.raises(DiagnosticError):
         parse("\u0661\u0662 + 1")
+
+
+def test_the_caret_stays_under_the_text_after_a_combining_mark():
+    text = "cafe\u0301 + $"  # é written as e and a combining accent: one column on screen, two characters
+    d = error_of(text)
+    assert d.code == "syntax.character" and d.location.column == 9
+    rendered = d.render().split("\n")
+    assert rendered[2].index("^") - 4 == len("café + ")  # under the $, as a terminal shows the line
