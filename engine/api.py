@@ -21,6 +21,7 @@ from .checker import Checked, check, coverage
 from .claims import ClaimReader, RawClaim
 from .diagnostics import Diagnostic, sorted_diagnostics
 from .evaluate import ClaimError, Decision, Program, stamp
+from .isodate import parse_date
 from .linker import Linked, LinkError, link
 from .policyfile import PolicyVersion, Ref
 from .store import PolicyStore
@@ -256,11 +257,14 @@ class Evaluator:
         versions = self.engine.store.versions(self.policy_id)
         return versions[-1]
 
-    def evaluate(self, claim: dict, as_of: date | None = None) -> Result:
-        """Decide one claim given as plain data (JSON-like: dates as YYYY-MM-DD strings)."""
+    def evaluate(self, claim: dict, as_of: date | str | None = None) -> Result:
+        """Decide one claim given as plain data: JSON-like, dates as YYYY-MM-DD strings or `date` objects.
+        `as_of` (a date, or YYYY-MM-DD) decides it on that day instead of its own; ValueError if it is no date."""
         return self.evaluate_raw(RawClaim(claim, "<claim>"), as_of)
 
-    def evaluate_raw(self, raw: RawClaim, as_of: date | None = None) -> Result:
+    def evaluate_raw(self, raw: RawClaim, as_of: date | str | None = None) -> Result:
+        if isinstance(as_of, str):
+            as_of = parse_date(as_of)  # the caller's mistake, not the claim's: raised, not returned
         try:
             result = self._evaluate_raw(raw.parsed(), as_of)
             result.known_on = self.selection.known_on  # every answer says which versions it could know of
@@ -295,7 +299,7 @@ class Evaluator:
             result.details.setdefault("policy_id", self.policy_id)
         return result
 
-    def evaluate_many(self, claims: Iterable["RawClaim | dict"], as_of: date | None = None) -> Iterator[Result]:
+    def evaluate_many(self, claims: Iterable["RawClaim | dict"], as_of: date | str | None = None) -> Iterator[Result]:
         """Decide claims given as plain dicts or as RawClaims from engine.claims.read_claims, in order."""
         for i, claim in enumerate(claims):
             raw = claim if isinstance(claim, RawClaim) else RawClaim(claim, f"<claim {i}>")

@@ -212,6 +212,20 @@ def test_python_api_decides_many_with_one_compilation():
     assert first.to_json() == again.to_json()
 
 
+def test_python_api_takes_python_dates_and_a_written_decision_date():
+    from datetime import date
+
+    evaluator = Engine.load(ROOT / "policies").evaluator(POLICY, explain=False)
+    claim = example_claim()
+    as_text = evaluator.evaluate(claim, as_of="2024-07-01").to_json()
+    claim_with_dates = {**claim, "applied_on": date.fromisoformat(claim["applied_on"]),
+                        "applicant": {**claim["applicant"], "birth_date": date.fromisoformat(claim["applicant"]["birth_date"])}}
+    assert evaluator.evaluate(claim_with_dates, as_of=date(2024, 7, 1)).to_json() == as_text
+    assert as_text["decision_date"] == "2024-07-01"
+    with pytest.raises(ValueError, match="'2024-7-1' is not a calendar date written YYYY-MM-DD"):
+        evaluator.evaluate(claim, as_of="2024-7-1")
+
+
 def test_json_output_is_byte_identical_run_after_run(capsys):
     outputs = {run(capsys, "evaluate", *EXAMPLES, "--policy", POLICY, "--format", "json")[1] for _ in range(2)}
     assert len(outputs) == 1
