@@ -80,43 +80,54 @@ def describe_value(value: Any) -> str:
     return type(value).__name__
 
 
+def _unknown_keys(path: list, extras: list, allowed) -> tuple[list, str]:
+    extras = sorted(extras)
+    return path + extras[:1], (f"unknown key {', '.join(repr(e) for e in extras)}; allowed here: "
+                               + ", ".join(sorted(allowed)))
+
+
+_BOUNDS = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most", "exclusiveMaximum": "less than"}
+_SIZES = {"minItems": ("at least", "items"), "maxItems": ("at most", "items"), "minLength": ("at least", "characters"),
+          "maxLength": ("at most", "characters"), "minProperties": ("at least", "keys"),
+          "maxProperties": ("at most", "keys")}
+
+
+def _wording(keyword: str, expected, value) -> str | None:
+    """Plain words for a value that fails one JSON Schema keyword (`expected`: what the keyword asks), whichever
+    validator found it; None for a keyword without words of its own."""
+    if keyword == "type":
+        names = [expected] if isinstance(expected, str) else sorted(expected)  # in one order, as both validators
+        return f"expected {' or '.join(_TYPE_WORDS.get(n, n) for n in names)}, found {describe_value(value)}"
+    if keyword == "enum":
+        return f"{describe_value(value)} is not one of: {', '.join(str(x) for x in expected)}"
+    if keyword == "const":
+        return f"must be {expected!r}, found {describe_value(value)}"
+    if keyword == "format":
+        if expected == "date":
+            return f"{describe_value(value)} is not a calendar date written YYYY-MM-DD"
+        return f"{describe_value(value)} is not a valid {expected}"
+    if keyword == "pattern":
+        return f"{describe_value(value)} does not have the required form ({expected})"
+    if keyword in _BOUNDS:
+        return f"must be {_BOUNDS[keyword]} {expected}, found {value}"
+    if keyword in _SIZES:  # the validators' own messages quote the whole value, which may be enormous
+        bound, what = _SIZES[keyword]
+        return f"must have {bound} {expected} {what}, has {len(value)}"
+    if keyword in ("oneOf", "anyOf"):
+        return f"{describe_value(value)} does not fit any of the accepted forms"
+    return None
+
+
 def describe_error(error) -> tuple[list, str]:
-    """(path of the offending value, plain message) for one schema error."""
+    """(path of the offending value, plain message) for one error of the general validator (jsonschema)."""
     path = list(error.absolute_path)
     v = error.validator
     if v == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return path + [missing], f"{missing} is required but missing"
     if v == "additionalProperties":
-        extras = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        return path + [extras[0]] if extras else path, (
-            f"unknown key {', '.join(repr(e) for e in extras)}; allowed here: "
-            + ", ".join(sorted(error.schema.get("properties", {}))))
-    if v == "type":
-        expected = error.validator_value
-        names = [expected] if isinstance(expected, str) else list(expected)
-        wanted = " or ".join(_TYPE_WORDS.get(n, n) for n in names)
-        return path, f"expected {wanted}, found {describe_value(error.instance)}"
-    if v == "enum":
-        allowed = ", ".join(str(x) for x in error.validator_value)
-        return path, f"{describe_value(error.instance)} is not one of: {allowed}"
-    if v == "const":
-        return path, f"must be {error.validator_value!r}, found {describe_value(error.instance)}"
-    if v == "format":
-        if error.validator_value == "date":
-            return path, f"{describe_value(error.instance)} is not a calendar date written YYYY-MM-DD"
-        return path, f"{describe_value(error.instance)} is not a valid {error.validator_value}"
-    if v == "pattern":
-        return path, f"{describe_value(error.instance)} does not have the required form ({error.validator_value})"
-    if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        words = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",
-                 "exclusiveMaximum": "less than"}[v]
-        return path, f"must be {words} {error.validator_value}, found {error.instance}"
-    if v in ("minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties"):
-        # jsonschema's own message quotes the whole value, which may be enormous
-        what = "characters" if "Length" in v else "items" if "Items" in v else "keys"
-        bound = "at least" if v.startswith("min") else "at most"
-        return path, f"must have {bound} {error.validator_value} {what}, has {len(error.instance)}"
+        properties = error.schema.get("properties", {})
+        return _unknown_keys(path, list(set(error.instance) - set(properties)), properties)
     if v in ("oneOf", "anyOf"):
         # Skip the branches that want another kind of value altogether: a mapping written where a string
         # or a mapping is accepted should be told what is wrong with the mapping.
@@ -126,48 +137,29 @@ def describe_error(error) -> tuple[list, str]:
         best = best_match(relevant or error.context) if error.context else None
         if best is not None and (list(best.absolute_path) != path or best.validator != "type"):
             return describe_error(best)
-        return path, f"{describe_value(error.instance)} does not fit any of the accepted forms"
-    return path, error.message
+    return path, _wording(v, error.validator_value, error.instance) or error.message
+
+
+# jsonschema-rs names each kind of error; what the keyword asked for is one of the kind's attributes
+_COMPILED = {"Type": ("type", "types"), "Enum": ("enum", "options"), "Constant": ("const", "expected_value"),
+             "Format": ("format", "format"), "Pattern": ("pattern", "pattern"), "AnyOf": ("anyOf", None),
+             "OneOfNotValid": ("oneOf", None),
+             **{k[0].upper() + k[1:]: (k, "limit") for k in (*_BOUNDS, *_SIZES)}}
 
 
 def describe_compiled_error(error, schema: dict) -> tuple[list, str]:
-    """(path, plain message) for an error of the compiled validator (jsonschema-rs), worded as describe_error
-    words the general validator's; `schema` is the schema validated against (to list the keys allowed)."""
-    path, kind, value = list(error.instance_path), error.kind, error.instance
+    """(path, plain message) for an error of the compiled validator (jsonschema-rs), in describe_error's words;
+    `schema` is the schema validated against (to list the keys allowed where one is unknown)."""
+    path, kind = list(error.instance_path), error.kind
     name = type(kind).__name__
     if name == "Required":
         return path + [kind.property], f"{kind.property} is required but missing"
     if name == "AdditionalProperties":
-        extras = sorted(kind.unexpected)
-        allowed = sorted((_at(schema, list(error.schema_path)[:-1]).get("properties") or {}))
-        return path + extras[:1], (f"unknown key {', '.join(repr(e) for e in extras)}; allowed here: "
-                                   + ", ".join(allowed))
-    if name == "Type":
-        wanted = " or ".join(_TYPE_WORDS.get(t, t) for t in kind.types)
-        return path, f"expected {wanted}, found {describe_value(value)}"
-    if name == "Enum":
-        return path, f"{describe_value(value)} is not one of: {', '.join(str(x) for x in kind.options)}"
-    if name == "Constant":
-        return path, f"must be {kind.expected_value!r}, found {describe_value(value)}"
-    if name == "Format":
-        if kind.format == "date":
-            return path, f"{describe_value(value)} is not a calendar date written YYYY-MM-DD"
-        return path, f"{describe_value(value)} is not a valid {kind.format}"
-    if name == "Pattern":
-        return path, f"{describe_value(value)} does not have the required form ({kind.pattern})"
-    bounds = {"Minimum": "at least", "ExclusiveMinimum": "more than", "Maximum": "at most",
-              "ExclusiveMaximum": "less than"}
-    if name in bounds:
-        return path, f"must be {bounds[name]} {kind.limit}, found {value}"
-    sizes = {"MinItems": ("at least", "items"), "MaxItems": ("at most", "items"), "MinLength": ("at least", "characters"),
-             "MaxLength": ("at most", "characters"), "MinProperties": ("at least", "keys"),
-             "MaxProperties": ("at most", "keys")}
-    if name in sizes:
-        bound, what = sizes[name]
-        return path, f"must have {bound} {kind.limit} {what}, has {len(value)}"
-    if name in ("AnyOf", "OneOfNotValid"):
-        return path, f"{describe_value(value)} does not fit any of the accepted forms"
-    return path, error.message
+        allowed = _at(schema, list(error.schema_path)[:-1]).get("properties") or {}
+        return _unknown_keys(path, list(kind.unexpected), allowed)
+    keyword, attribute = _COMPILED.get(name, (None, None))
+    words = _wording(keyword, getattr(kind, attribute) if attribute else None, error.instance) if keyword else None
+    return path, words or error.message
 
 
 def _at(schema: dict, schema_path: list) -> dict:

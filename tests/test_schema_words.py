@@ -1,0 +1,49 @@
+"""Claims are validated by jsonschema-rs, policy files by jsonschema: an officer and a developer must read the
+same plain words for the same mistake, whichever validator found it."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import jsonschema_rs
+import pytest
+
+from engine.schemacheck import describe_compiled_error, describe_error, make_validator
+
+CASES = [  # (schema of the value `v`, a value that fails it, the words expected)
+    ({"type": "integer"}, "80", "expected a whole number, found the text '80'"),
+    ({"type": ["string", "null"]}, 5, "expected nothing or text, found the number 5"),
+    ({"enum": ["male", "female"]}, "robot", "the text 'robot' is not one of: male, female"),
+    ({"const": "yes"}, "no", "must be 'yes', found the text 'no'"),
+    ({"type": "string", "format": "date"}, "2023-02-29", "the text '2023-02-29' is not a calendar date written YYYY-MM-DD"),
+    ({"type": "string", "pattern": "^[0-9]{6}$"}, "3307", "the text '3307' does not have the required form (^[0-9]{6}$)"),
+    ({"minimum": 0}, -5, "must be at least 0, found -5"),
+    ({"exclusiveMinimum": 0}, 0, "must be more than 0, found 0"),
+    ({"maximum": Decimal("2200")}, 2300, "must be at most 2200, found 2300"),
+    ({"exclusiveMaximum": 10}, 10, "must be less than 10, found 10"),
+    ({"minItems": 2}, [1], "must have at least 2 items, has 1"),
+    ({"maxItems": 1}, [1, 2], "must have at most 1 items, has 2"),
+    ({"minLength": 1}, "", "must have at least 1 characters, has 0"),
+    ({"maxLength": 2}, "abc", "must have at most 2 characters, has 3"),
+    ({"minProperties": 1}, {}, "must have at least 1 keys, has 0"),
+    ({"maxProperties": 1}, {"a": 1, "b": 2}, "must have at most 1 keys, has 2"),
+    ({"anyOf": [{"type": "string"}, {"type": "integer"}]}, [], "a list does not fit any of the accepted forms"),
+]
+
+
+@pytest.mark.parametrize("schema, value, words", CASES, ids=[next(iter(c[0])) for c in CASES])
+def test_both_validators_word_a_mistake_alike(schema, value, words):
+    document = {"type": "object", "properties": {"v": schema}}
+    general = [describe_error(e) for e in make_validator(document).iter_errors({"v": value})]
+    compiled = [describe_compiled_error(e, document)
+                for e in jsonschema_rs.validator_for(document, validate_formats=True).iter_errors({"v": value})]
+    assert general == compiled == [(["v"], words)]
+
+
+def test_required_and_unknown_keys_are_worded_alike_at_the_same_path():
+    document = {"type": "object", "required": ["a"], "additionalProperties": False,
+                "properties": {"a": {}, "b": {}}}
+    general = sorted(describe_error(e) for e in make_validator(document).iter_errors({"c": 1, "d": 2}))
+    compiled = sorted(describe_compiled_error(e, document)
+                      for e in jsonschema_rs.validator_for(document).iter_errors({"c": 1, "d": 2}))
+    assert general == compiled == [(["a"], "a is required but missing"),
+                                   (["c"], "unknown key 'c', 'd'; allowed here: a, b")]
