@@ -74,14 +74,6 @@ def _parse_line(line: bytes, where: str) -> RawClaim:
     return RawClaim(value, where)
 
 
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def read_claims(paths: list[str], stdin: IO[bytes] | None = None, lazy: bool = False) -> Iterator[RawClaim]:
     """Every claim of every path, in order. '-' reads standard input.
 
