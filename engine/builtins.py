@@ -284,4 +284,3 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in [
 
 # Names the language gives meaning to besides the functions above.
 DECISION_DATE = "decision_date"
-SPECIAL_FORMS = ("has",)

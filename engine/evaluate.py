@@ -118,7 +118,6 @@ class Decision:
     outputs: dict
     rules: list
     notes: list
-    explained: bool = True
     amount_reads: list | None = None  # what the amount expression read, when explained
     known_on: date | None = None  # the --known-on date the versions were chosen by, if any
     problems: list = field(default_factory=list)  # of Problem: outputs or notes that could not be computed
@@ -261,7 +260,7 @@ class Program:
         notes = [{"id": n.id, "clause": ", ".join(n.clauses), "text": n.text, "source": n.owner.key}
                  for n, when in self.notes if when is None or _informing(problems, "note", n.id, lambda: when(env))]
         return Decision(claim_id, self.stamp, self.references, decision_date, eligible, amount, self.currency,
-                        outputs, rules, notes, self.explain, amount_reads, problems=problems)
+                        outputs, rules, notes, amount_reads, problems=problems)
 
     def _rules_plain(self, env: Env) -> list[RuleResult]:
         """Every rule's outcome, recording nothing it read: the hot path of a batch."""

@@ -166,9 +166,6 @@ class PolicyVersion:
     def location(self, *path) -> Location:
         return self.document.location(path) if self.document else Location(self.file)
 
-    def in_force_on(self, day: date) -> bool:
-        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
-
 
 @lru_cache(maxsize=1)
 def policy_schema() -> dict:

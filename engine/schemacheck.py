@@ -181,14 +181,3 @@ def compiled_problems(validator, schema: dict, instance, limit: int) -> list[tup
         if len(found) >= limit:
             break
     return [found[k] for k in sorted(found)]
-
-
-def validate_typed(validator, instance) -> list[tuple[list, str, tuple]]:
-    """Every (path, message, types the schema wanted there), sorted by path, one per offending value."""
-    found = {}
-    for error in validator.iter_errors(instance):
-        path, message = describe_error(error)
-        wanted = error.validator_value if error.validator == "type" else ()
-        wanted = (wanted,) if isinstance(wanted, str) else tuple(wanted)
-        found.setdefault(tuple(str(p) for p in path), (path, message, wanted))
-    return [found[k] for k in sorted(found)]
