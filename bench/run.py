@@ -328,19 +328,21 @@ def measure_api(claims: list, rounds: int, results: dict, unseen: list | None = 
         ("engine, full explanation", explained.evaluate),
         ("engine, full explanation + to_json()", lambda c: explained.evaluate(c).to_json()),
     ]
-    zen_decide, zen_note = _zen()
     valid = [c for c in claims if not isinstance(baseline.decide(c), Rejected)]
-    if zen_decide is not None:
-        bad = []
-        for claim in valid:
-            b = baseline.decide(claim)
-            z = zen_decide(claim)
-            if (b.eligible, b.amount, frozenset(b.failed_rules)) != (z[0], z[1], frozenset(z[2])):
-                bad.append(f"{claim['claim_id']}: zen {z}, baseline {b}")
-        if bad:
-            zen_note = f"zen-engine disagreed with the baseline on {len(bad)} claims (first: {bad[0]}); not timed"
-            zen_decide = None
-    results["zen_note"] = zen_note
+    others = []  # (row name, decide) of the other rule engines that agree with the baseline on every valid claim
+    for key, label, row, (decide, note) in (("zen", "zen-engine", ZEN_ROW, _zen()), ("cel", "CEL", CEL_ROW, _cel())):
+        if decide is not None:
+            bad = []
+            for claim in valid:
+                b = baseline.decide(claim)
+                z = decide(claim)
+                if (b.eligible, b.amount, frozenset(b.failed_rules)) != (z[0], z[1], frozenset(z[2])):
+                    bad.append(f"{claim['claim_id']}: {key} {z}, baseline {b}")
+            if bad:
+                note = f"{label} disagreed with the baseline on {len(bad)} claims (first: {bad[0]}); not timed"
+            else:
+                others.append((row, decide))
+        results[f"{key}_note"] = note
 
     for c in claims[:300]:  # warm up every path
         for _, fn in contenders:
@@ -372,18 +374,19 @@ def measure_api(claims: list, rounds: int, results: dict, unseen: list | None = 
         results["api_first_rows"] = _rows(first, "baseline (bench/baseline.py), same claims")
         results["api_unseen_n"] = len(unseen)
 
-    if zen_decide is not None:
-        log(f"API: zen-engine vs baseline on the {len(valid):,} valid claims")
+    if others:
+        log(f"API: {', '.join(name for name, _ in others)} vs baseline on the {len(valid):,} valid claims")
         trio = [("baseline (bench/baseline.py)", baseline.decide), ("engine, no explanation", plain.evaluate),
-                ("zen-engine graph (bench/zen_jinhua.py)", zen_decide)]
+                *others]
         for c in valid[:300]:
-            zen_decide(c)
+            for _, fn in others:
+                fn(c)
         ztimings: dict = {name: [] for name, _ in trio}
         for _ in range(rounds):
             for name, fn in trio:
                 ztimings[name].append(time_calls(fn, valid))
-        results["zen_rows"] = _rows(ztimings, trio[0][0])
-        results["zen_valid"] = len(valid)
+        results["other_rows"] = _rows(ztimings, trio[0][0])
+        results["other_valid"] = len(valid)
 
 
 def _rows(timings: dict, base_name: str) -> list:
@@ -405,13 +408,22 @@ def _rows(timings: dict, base_name: str) -> list:
     return rows
 
 
+ZEN_ROW = "zen-engine graph (bench/zen_jinhua.py)"
+CEL_ROW = "CEL expression (bench/cel_jinhua.py)"
+
+
+def _pydeps() -> None:
+    """Let the optional comparisons import what `pip install --target bench/out/pydeps` put there."""
+    extra = HERE / "out" / "pydeps"
+    if extra.is_dir() and str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+
 def _zen():
     try:
         import zen  # noqa: F401
     except ImportError:
-        extra = HERE / "out" / "pydeps"
-        if extra.is_dir():
-            sys.path.insert(0, str(extra))
+        _pydeps()
         try:
             import zen  # noqa: F401
         except ImportError:
@@ -431,6 +443,27 @@ def _zen():
         return make_decider(), f"zen-engine {version}"
     except Exception as exc:  # noqa: BLE001 - an optional comparison must not stop the run
         return None, f"skipped: zen-engine failed to load the graph: {exc}"
+
+
+def _cel():
+    from importlib.util import find_spec
+
+    if find_spec("cel_expr_python") is None:
+        _pydeps()
+        if find_spec("cel_expr_python") is None:
+            return None, ("skipped: the `cel_expr_python` module (pip package cel-expr-python) is not installed; "
+                          "`.venv/bin/pip install --target bench/out/pydeps cel-expr-python` enables it")
+    try:
+        from cel_jinhua import make_decider
+
+        try:
+            from importlib.metadata import version as v
+            version = v("cel-expr-python")
+        except Exception:  # noqa: BLE001 - only a label
+            version = "?"
+        return make_decider(), f"cel-expr-python {version} (the CEL team's wrapper of the C++ implementation)"
+    except Exception as exc:  # noqa: BLE001 - an optional comparison must not stop the run
+        return None, f"skipped: cel-expr-python failed to compile the expression: {exc}"
 
 
 PROFILE_BUCKETS = [  # (label, [(file contains, function name pattern)]): cumulative time as a share of evaluate
@@ -644,13 +677,21 @@ def write_report(path: Path, results: dict, args) -> None:
 
     w("## Other rule engines\n")
     w(f"- zen-engine (GoRules): {results.get('zen_note', 'not measured')}.")
-    if "zen_rows" in results:
-        w(f"  The same decision as a JDM graph (`bench/zen_jinhua.py`: decision tables for 附件2, 附件1 and the "
-          f"retirement schedule, expression nodes for the rules), checked against the baseline on every one of "
-          f"the {results['zen_valid']:,} valid, in-force claims first (zen does no JSON Schema validation, so it "
-          "gets only those; the baseline and the engine are timed on the same subset).\n")
-        _api_table(w, results["zen_rows"])
-    w("- CEL: not measured (no CEL implementation is installed in the environment).\n")
+    w(f"- CEL: {results.get('cel_note', 'not measured')}.\n")
+    if "other_rows" in results:
+        names = {r["name"] for r in results["other_rows"]}
+        if ZEN_ROW in names:
+            w("zen-engine: the same decision as a JDM graph (`bench/zen_jinhua.py`: decision tables for 附件2, 附件1 "
+              "and the retirement schedule, expression nodes for the rules).\n")
+        if CEL_ROW in names:
+            w("CEL: the same decision as one CEL expression compiled once (`bench/cel_jinhua.py`: the tables as CEL "
+              "map literals, dates parsed by `timestamp()` and month arithmetic done inside CEL; Python only passes "
+              "the parsed claim as the variable `claim` and turns the result into eligible, amount and failed "
+              "rules).\n")
+        w(f"Checked against the baseline on every one of the {results['other_valid']:,} valid, in-force claims "
+          "first, and timed on those only (these engines do no JSON Schema validation); the baseline and the engine "
+          "are timed on the same subset, interleaved with them.\n")
+        _api_table(w, results["other_rows"])
 
     if "cli" in results:
         c = results["cli"]
@@ -755,11 +796,13 @@ def _headline(w, results: dict) -> None:
         for name in ("policy evaluate one-claim.json (warm cache)", "policy check (warm cache)",
                      "policy evaluate one-claim.json (warm cache, .pyc kept)"):
             rows.append((f"cold start `{name}` vs `python -c pass`", fmt_ratio(cold[name] / base), "—"))
-    zen = {r["name"]: r for r in results.get("zen_rows", [])}
-    if "engine, no explanation" in zen and "zen-engine graph (bench/zen_jinhua.py)" in zen:
-        e, z = zen["engine, no explanation"], zen["zen-engine graph (bench/zen_jinhua.py)"]
-        rows.append(("engine vs zen-engine (GoRules), claims/s on the same valid claims (wall; CPU)",
-                     f"{fmt_ratio(e['rate'] / z['rate'])}; {fmt_ratio(e['cpu_rate'] / z['cpu_rate'])}", "ahead (> 1×)"))
+    other = {r["name"]: r for r in results.get("other_rows", [])}
+    for row, label in ((ZEN_ROW, "zen-engine (GoRules)"), (CEL_ROW, "CEL (cel-expr-python)")):
+        if "engine, no explanation" in other and row in other:
+            e, z = other["engine, no explanation"], other[row]
+            rows.append((f"engine vs {label}, claims/s on the same valid claims (wall; CPU)",
+                         f"{fmt_ratio(e['rate'] / z['rate'])}; {fmt_ratio(e['cpu_rate'] / z['cpu_rate'])}",
+                         "ahead (> 1×)"))
     if not rows:
         return
     w("## Headline\n")

@@ -68,9 +68,11 @@ def graph() -> dict:
             ("gradual", f"{day}.isSameOrAfter(d('2025-01-01'))"),
             ("birth_year", f"{birth}.year()"),
             ("birth_month", f"{birth}.month()"),
-            ("grants_this_year", f"count(history ?? [], d(#.granted_on).year() == {day}.year())"),
-            ("repeated", "some(history ?? [], #.occupation_code == training.occupation_code and "
-                         "#.level == training.level)"),
+            # 四.(四): only grants made by the decision date count (DOMAIN.md §4 "Per year")
+            ("grants_this_year", f"count(history ?? [], d(#.granted_on).year() == {day}.year() and "
+                                 f"d(#.granted_on).isSameOrBefore({day}))"),
+            ("repeated", f"some(history ?? [], #.occupation_code == training.occupation_code and "
+                         f"#.level == training.level and d(#.granted_on).isSameOrBefore({day}))"),
         ]),
         _table("retirement", [("grp", "group"), ("grad", "gradual")],
                [("base", "base_years"), ("first", "first_year"), ("step", "step"), ("most", "max_delay")],
