@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -265,6 +265,8 @@ class Evaluator:
     def evaluate_raw(self, raw: RawClaim, as_of: date | str | None = None) -> Result:
         if isinstance(as_of, str):
             as_of = parse_date(as_of)  # the caller's mistake, not the claim's: raised, not returned
+        elif as_of is not None and (not isinstance(as_of, date) or isinstance(as_of, datetime)):
+            raise ValueError(f"as_of must be a date or its YYYY-MM-DD text, not {type(as_of).__name__} {as_of!r}")
         try:
             result = self._evaluate_raw(raw.parsed(), as_of)
             result.known_on = self.selection.known_on  # every answer says which versions it could know of
@@ -275,7 +277,8 @@ class Evaluator:
             data = raw.data if isinstance(raw.data, dict) else {}
             claim_id = data.get("claim_id") if isinstance(data.get("claim_id"), str) else None
             return ClaimError(claim_id, "evaluation.internal", f"internal error while deciding: "
-                              f"{type(exc).__name__}: {exc}", location=raw.location)
+                              f"{type(exc).__name__}: {exc}", location=raw.location,
+                              details={"policy_id": self.policy_id}, known_on=self.selection.known_on)
 
     def _evaluate_raw(self, raw: RawClaim, as_of: date | None) -> Result:
         reader = self._reader(self._any_version())

@@ -64,8 +64,8 @@ def render(result, fmt: OutputFormat) -> bytes:
         data = result.to_json(summary=fmt.summary)
         try:
             return orjson.dumps(data) + b"\n"
-        except TypeError:  # beyond orjson's range (huge integers): the standard encoder, ASCII-safe
-            return json.dumps(data, ensure_ascii=True, default=str).encode() + b"\n"
+        except TypeError:  # beyond orjson's range (huge integers): the standard encoder, in orjson's layout
+            return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str).encode() + b"\n"
     return (explain(result, fmt.verbose) + "\n\n").encode("utf-8", errors="backslashreplace")
 
 

@@ -132,8 +132,14 @@ def resident_id_sex(number: str) -> str:
 # Numbers
 
 
+_MAX_INT = 2**63 - 1  # whole numbers stay within what every JSON reader takes (arithmetic, floor)
+
+
 def _floor(x) -> int:
-    return int(Decimal(x).to_integral_value(rounding=ROUND_FLOOR))
+    value = int(Decimal(x).to_integral_value(rounding=ROUND_FLOOR))
+    if not -_MAX_INT <= value <= _MAX_INT:
+        raise EvaluationFault(f"floor({x}) is beyond 2^63", "evaluation.overflow")
+    return value
 
 
 def _round(x, places: int) -> Decimal:

@@ -24,9 +24,9 @@ from .types import DATE, DECIMAL, INT, ListOf, Record, Type
 from .limits import LIMITS
 from .yamlsource import ReadLimits, decode_text, read_yaml
 
-CLAIM_LIMITS = ReadLimits(LIMITS.claim_file_bytes, LIMITS.claim_nodes, LIMITS.claim_depth)
-MAX_LINE_BYTES = LIMITS.claim_line_bytes
 MAX_NUMBER_DIGITS = 40  # as in policy files: far beyond any amount or count, far below what slows arithmetic
+CLAIM_LIMITS = ReadLimits(LIMITS.claim_file_bytes, LIMITS.claim_nodes, LIMITS.claim_depth, MAX_NUMBER_DIGITS)
+MAX_LINE_BYTES = LIMITS.claim_line_bytes
 MAX_PROBLEMS = 100  # a claim with 100,000 bad entries is told about the first hundred, in bounded time and memory
 
 
@@ -58,6 +58,10 @@ def _parse_line(line: bytes, where: str) -> RawClaim:
         pass  # the strict reader says why, in the words a .json file gets, and applies the claim limits
     else:
         if _FLOAT.search(line) is None and len(canonical) == len(line.strip()):
+            if _may_exceed_limits(line):  # counted on the bytes first: only a large claim is walked
+                problem = _shape_problem(value, "the line")
+                if problem:
+                    return RawClaim(None, where, ClaimError(None, problem[0], problem[1], location=where))
             return RawClaim(value, where)
     try:
         text = line.rstrip(b"\r\n").decode("utf-8")  # without its line break, a column is one of this line's
@@ -68,10 +72,17 @@ def _parse_line(line: bytes, where: str) -> RawClaim:
     except _Unparsable as exc:  # the claim is the line; the error is where in it reading stopped
         at = f"{where}:{exc.where.partition(':')[2]}" if exc.where else where
         return RawClaim(None, where, ClaimError(None, exc.code, exc.message, location=at))
-    problem = _shape_problem(value)
+    problem = _shape_problem(value, "the line")
     if problem:
         return RawClaim(None, where, ClaimError(None, problem[0], problem[1], location=where))
     return RawClaim(value, where)
+
+
+def _may_exceed_limits(line: bytes) -> bool:
+    """Whether a line could hold more values, or nest deeper, than a claim may: every nesting opens a bracket,
+    and every value but the first follows a comma or opens one."""
+    opened = line.count(b"{") + line.count(b"[")
+    return opened > CLAIM_LIMITS.max_depth or opened + line.count(b",") >= CLAIM_LIMITS.max_nodes
 
 
 def read_claims(paths: list[str], stdin: IO[bytes] | None = None, lazy: bool = False) -> Iterator[RawClaim]:
@@ -258,7 +269,7 @@ def _read_document(data: bytes, name: str, kind: str) -> Iterator[RawClaim]:
         yield RawClaim(value, name)
 
 
-def _shape_problem(value) -> tuple[str, str] | None:
+def _shape_problem(value, holder: str = "the file") -> tuple[str, str] | None:
     """Depth, size and text that cannot be written back out (lone surrogates), checked without recursion."""
     stack = [(value, 1)]
     nodes = 0
@@ -266,7 +277,7 @@ def _shape_problem(value) -> tuple[str, str] | None:
         item, depth = stack.pop()
         nodes += 1
         if nodes > CLAIM_LIMITS.max_nodes:
-            return "claim.too_large", f"the file holds more than {CLAIM_LIMITS.max_nodes} values"
+            return "claim.too_large", f"{holder} holds more than {CLAIM_LIMITS.max_nodes} values"
         if depth > CLAIM_LIMITS.max_depth + 1:
             return "claim.too_deep", f"the claim nests deeper than {CLAIM_LIMITS.max_depth} levels"
         if isinstance(item, dict):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation
 
-from .builtins import EvaluationFault, MissingValue
+from .builtins import _MAX_INT, EvaluationFault, MissingValue
 from .checker import Checked, Resolved
 from .linker import Linked
 from .syntax import (Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary, children,
@@ -377,9 +377,13 @@ class Compiler:
             def divide(env):
                 a, b = left(env), right(env)
                 try:
-                    return Decimal(a) / Decimal(b)
+                    value = Decimal(a) / Decimal(b)
                 except (DivisionByZero, InvalidOperation):
                     raise EvaluationFault(f"division by zero in {to_source(node)}", "evaluation.division") from None
+                if value.adjusted() > _MAX_EXPONENT:
+                    raise EvaluationFault(f"a number in {to_source(node)} grew past 10^{_MAX_EXPONENT}",
+                                          "evaluation.overflow")
+                return value
             return divide
         fn = _OPERATORS[op]
         if op in ("+", "-", "*"):
@@ -482,7 +486,6 @@ class Compiler:
         return loop({"any": any_, "all": all_, "count": count_, "filter": filter_, "sum": sum_}[kind])
 
 
-_MAX_INT = 2**63 - 1  # whole numbers stay within what every JSON reader takes
 _MAX_EXPONENT = 60  # decimals stay below 10^60: money never comes near, runaway squaring stops early
 # + - * on decimals are exact or an error, never silently rounded: 100 digits hold any sum of values below
 # 10^60 written with up to 40 digits; a product that needs more is refused.

@@ -286,7 +286,13 @@ class _Builder:
                        hint="raise POLICY_LIMIT_NUMBER_DIGITS if such a number is really meant")
             return None
         if tag == "tag:yaml.org,2002:float":
-            return _exact_number(node.value)
+            value = _exact_number(node.value)
+            if self.limits.max_digits is not None and isinstance(value, Decimal) \
+                    and abs(value.adjusted()) > self.limits.max_digits:  # 1.0e+100000000 has few digits
+                self._fail("yaml.value", f"the number {_shorten(node.value, 20)} is beyond 10^{self.limits.max_digits}",
+                           node, hint="raise POLICY_LIMIT_NUMBER_DIGITS if such a number is really meant")
+                return None
+            return value
         if tag in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
             # PyYAML would quietly turn `!!map text` into {}: the officer meant something else
             self._fail("yaml.value", f"{_shorten(node.value)} is a single value, but the tag "

@@ -229,3 +229,14 @@ def test_python_api_takes_python_dates_and_a_written_decision_date():
 def test_json_output_is_byte_identical_run_after_run(capsys):
     outputs = {run(capsys, "evaluate", *EXAMPLES, "--policy", POLICY, "--format", "json")[1] for _ in range(2)}
     assert len(outputs) == 1
+
+
+@pytest.mark.parametrize("as_of", [20240701, "2024-07-01T00:00:00"])
+def test_python_api_refuses_a_decision_date_that_is_not_a_date(as_of):
+    from datetime import datetime
+
+    evaluator = Engine.load(ROOT / "policies").evaluator(POLICY, explain=False)
+    with pytest.raises(ValueError):
+        evaluator.evaluate(example_claim(), as_of=as_of)
+    with pytest.raises(ValueError, match="as_of must be a date or its YYYY-MM-DD text, not datetime"):
+        evaluator.evaluate(example_claim(), as_of=datetime(2024, 7, 1))

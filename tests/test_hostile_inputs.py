@@ -739,3 +739,31 @@ def test_a_json_lines_claim_written_with_spaces_is_still_read(tmp_path):
     path.write_text(json.dumps(good_claim(), ensure_ascii=True) + "\n", encoding="utf-8")  # ", " and \u escapes
     rc, (line,) = _run_json(path)
     assert line["eligible"] is True and rc == 0
+
+
+def test_a_compact_json_lines_claim_keeps_the_claim_limits(tmp_path):
+    deep = tmp_path / "deep.jsonl"
+    deep.write_text('{"claim_id":"D","applicant":' + "[" * 100 + "]" * 100 + "}\n", encoding="utf-8")
+    rc, (line,) = _run_json(deep)
+    assert (line["error"]["code"], line["error"]["message"]) == ("claim.too_deep", "the claim nests deeper than 32 levels")
+    rc, out, err = run_process("evaluate", str(MIXED), "--policy", POLICY, "--format", "json", "--summary", "-q",
+                               env={"POLICY_LIMIT_CLAIM_NODES": "20"})
+    first = json.loads(out.splitlines()[0])
+    assert (first["error"]["code"], first["error"]["message"]) == ("claim.too_large", "the line holds more than 20 values")
+
+
+def test_a_long_history_within_the_limits_is_still_decided_from_json_lines(tmp_path):
+    claim = good_claim(history=[{"occupation_code": "2-02-10-11", "level": "junior", "granted_on": "2023-01-01"}] * 40)
+    path = tmp_path / "history.jsonl"
+    path.write_text(json.dumps(claim, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    rc, (line,) = _run_json(path)
+    assert line["eligible"] is True and rc == 0
+
+
+def test_a_yaml_claim_number_is_bounded_by_its_exponent_too(tmp_path):
+    path = tmp_path / "claim.yaml"
+    path.write_text("claim_id: Y\nd: 1.0e+100000000\n", encoding="utf-8")
+    rc, (line,) = _run_json(path)
+    assert line["error"]["code"] == "claim.value"
+    assert line["error"]["message"] == "the number '1.0e+100000000' is beyond 10^40"
+    assert line["error"]["location"] == f"{path}:2:4"

@@ -749,3 +749,13 @@ def test_an_explanation_does_not_depend_on_the_claims_decided_before(tmp_path):
     again = evaluator.evaluate({**CLAIM, "s": "a"}).to_json()  # rate_of("a") is now remembered
     assert again == first
     assert first["rules"][0]["reads"] == {"s": "a", "mine": 1}
+
+
+@pytest.mark.parametrize("expr, words", [
+    ("floor(d * 10000000000000000000000.0)", "is beyond 2^63"),
+    ("100000000000000000000000000000.0 * 100000000000000000000000000000.0 / 0.000000000000000000000000000001",
+     "grew past 10^60"),
+])
+def test_division_and_floor_are_bounded_like_other_arithmetic(tmp_path, expr, words):
+    e = error(tmp_path, expr)
+    assert e.code == "evaluation.overflow" and words in e.message
