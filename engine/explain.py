@@ -32,7 +32,8 @@ def explain_decision(decision: Decision, verbose: bool = False) -> str:
     for ref, role in d.references:
         lines.append(f"  {role} {ref.id}@{ref.version}")
     if d.eligible:
-        lines.append(f"ELIGIBLE: {plain(d.amount)} {d.currency}")
+        # a policy without a decision amount has no currency: eligibility is its whole answer
+        lines.append(f"ELIGIBLE: {plain(d.amount)} {d.currency}" if d.currency else "ELIGIBLE")
     else:
         failed = [r for r in d.rules if r.outcome == "fail"]
         lines.append(f"NOT ELIGIBLE: {len(failed)} condition{'s' if len(failed) != 1 else ''} not met")

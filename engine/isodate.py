@@ -11,9 +11,14 @@ from datetime import date
 _FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 
+def written_as_date(text) -> bool:
+    """Whether `text` has the form YYYY-MM-DD (whether or not there is such a day)."""
+    return isinstance(text, str) and _FORM.match(text) is not None
+
+
 def parse_date(text: str) -> date:
     """The date `text` names. ValueError, in plain words, when it is not written YYYY-MM-DD or does not exist."""
-    if not isinstance(text, str) or not _FORM.match(text):
+    if not written_as_date(text):
         raise ValueError(f"{text!r} is not a calendar date written YYYY-MM-DD")
     try:
         return date.fromisoformat(text)

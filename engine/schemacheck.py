@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 from functools import lru_cache
 
-from .isodate import parse_date
+from .isodate import parse_date, written_as_date
 
 
 def _is_calendar_date(value) -> bool:
@@ -103,8 +103,9 @@ def _wording(keyword: str, expected, value) -> str | None:
     if keyword == "const":
         return f"must be {expected!r}, found {describe_value(value)}"
     if keyword == "format":
-        if expected == "date":
-            return f"{describe_value(value)} is not a calendar date written YYYY-MM-DD"
+        if expected == "date":  # as parse_date says it: the form is wrong, or the form is right and the day is not
+            return f"{describe_value(value)} is not a calendar date " + (
+                "(no such day)" if written_as_date(value) else "written YYYY-MM-DD")
         return f"{describe_value(value)} is not a valid {expected}"
     if keyword == "pattern":
         return f"{describe_value(value)} does not have the required form ({expected})"
