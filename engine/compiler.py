@@ -307,21 +307,7 @@ class Compiler:
         if self._pure(r.target, r.linked) and not self._in_remembered:
             return _remembered_call(params, args, box)
 
-        def call(env):
-            values = [a(env) for a in args]
-            local = env.locals
-            saved = {p: local.get(p, _MISSING) for p in params}
-            local.update(zip(params, values))
-            try:
-                return box[0](env)
-            finally:
-                for p, old in saved.items():
-                    if old is _MISSING:
-                        local.pop(p, None)
-                    else:
-                        local[p] = old
-
-        return call
+        return _plain_call(params, args, box)
 
     def _unary(self, node: Unary, checked: Checked):
         operand = self.node(node.operand, checked)
@@ -525,22 +511,39 @@ _OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "==": ope
               "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
+def _plain_call(params: tuple, args: list, box: list):
+    """A call of a function that reads facts or the decision date. A function's body sees its parameters and
+    nothing of its caller's (the checker scopes it so), so the call gives it locals of its own."""
+    if len(args) == 1:
+        (p0,), (a0,) = params, args
+        frame_of = lambda env: {p0: a0(env)}  # noqa: E731 - the body's locals
+    elif len(args) == 2:
+        (p0, p1), (a0, a1) = params, args
+        frame_of = lambda env: {p0: a0(env), p1: a1(env)}  # noqa: E731
+    else:
+        frame_of = lambda env: dict(zip(params, [a(env) for a in args]))  # noqa: E731
+
+    def call(env):
+        frame = frame_of(env)
+        saved, env.locals = env.locals, frame
+        try:
+            return box[0](env)
+        finally:
+            env.locals = saved
+
+    return call
+
+
 def _apply(env: Env, params: tuple, values: tuple, body):
-    """Runs a remembered function's body. Untraced: a remembered result is not computed again, so what the body
-    read would be recorded for one claim and not the next; its arguments are recorded where they are read."""
-    local = env.locals
-    saved = [local.get(p, _MISSING) for p in params]
-    local.update(zip(params, values))
+    """Runs a remembered function's body, with its parameters as its only locals. Untraced: a remembered result is
+    not computed again, so what the body read would be recorded for one claim and not the next; its arguments
+    are recorded where they are read."""
+    saved, env.locals = env.locals, dict(zip(params, values))
     trace, env.trace = env.trace, None
     try:
         return body(env)
     finally:
-        env.trace = trace
-        for p, old in zip(params, saved):
-            if old is _MISSING:
-                local.pop(p, None)
-            else:
-                local[p] = old
+        env.trace, env.locals = trace, saved
 
 
 def _missing(facts: dict, root: str, keys: tuple) -> MissingValue:
