@@ -161,7 +161,10 @@ class Engine:
             linked = link(self.store, version, self._picker(day, known_on), diagnostics)
             if diagnostics:
                 raise PolicyInvalid(sorted_diagnostics(diagnostics))
-            if len(self._links) > 4096:  # one entry per decision date: keep memory flat over long batches
+            # Thousands of decision dates share a handful of combinations of versions: keep one namespace
+            # per combination, and per day only a reference to it.
+            linked = self._links.setdefault(linked.key, linked)
+            if len(self._links) > 8192:  # days and combinations: keep memory flat over long batches
                 self._links.clear()
             self._links[key] = linked
         return linked
