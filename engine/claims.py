@@ -42,6 +42,9 @@ class RawClaim:
             return self
         return _parse_line(self.line, self.location)
 
+    def __reduce__(self):  # sent to worker processes by the hundred thousand: pickled as a plain tuple
+        return RawClaim, (self.data, self.location, self.error, self.line)
+
 
 _FLOAT = re.compile(rb"[0-9][.eE]")  # every JSON number with a fraction or an exponent has a digit just before it
 
