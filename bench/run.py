@@ -724,8 +724,8 @@ def write_report(path: Path, results: dict, args) -> None:
         w("Peak RSS (GNU `/usr/bin/time -f %M`; with `--jobs` the largest of the parent and its workers) for "
           "`policy evaluate FILE --policy ... --format json --summary -q > /dev/null`, against the plain script on "
           "the same file. What the engine holds beyond the claims in flight is bounded: the results it remembers "
-          "(the retirement date of each birth date and sex; 65,536 a call site, the least recently used "
-          "forgotten) fill as new birth dates arrive, and once they are full the resident memory is level. "
+          "(the retirement date of each birth date and sex; 65,536 a call site, emptied when full) fill as new "
+          "birth dates arrive, and once they are full the resident memory is level. "
           "Flat memory means the last column stays near 1 between the larger batches.\n")
         w("| claims | engine peak RSS | engine claims/s | baseline script peak RSS | engine vs baseline RSS | "
           "engine RSS vs smallest batch | engine RSS vs the batch above |")
