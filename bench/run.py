@@ -468,9 +468,10 @@ def _cel():
 
 PROFILE_BUCKETS = [  # (label, [(file contains, function name pattern)]): cumulative time as a share of evaluate
     ("validating and converting the claim (ClaimReader.facts)", [("engine/claims.py", "facts")]),
-    ("  compiled schema validator (fastjsonschema or jsonschema-rs)",
-     [("<string>", "validate_*"), ("~", "*jsonschema_rs*is_valid*"), ("~", "*is_valid*jsonschema_rs*")]),
-    ("  general JSON Schema validator, only for claims the compiled one rejects", [("engine/schemacheck.py", "validate")]),
+    ("  compiled schema validator (jsonschema-rs)",
+     [("~", "*jsonschema_rs*is_valid*"), ("~", "*is_valid*jsonschema_rs*")]),
+    ("  wording the problems of an invalid claim (schemacheck.compiled_problems)",
+     [("engine/schemacheck.py", "compiled_problems")]),
     ("picking the version in force on the decision date (Evaluator._program_on)", [("engine/api.py", "_program_on")]),
     ("deciding (Program.decide)", [("engine/evaluate.py", "decide")]),
     ("  rules (Program._rule*)", [("engine/evaluate.py", "_rule*")]),
