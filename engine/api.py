@@ -19,7 +19,7 @@ from typing import Iterable, Iterator
 from .builtins import add_days
 from .checker import Checked, check, coverage
 from .claims import ClaimReader, RawClaim
-from .diagnostics import Diagnostic, sorted_diagnostics
+from .diagnostics import Diagnostic, cited, sorted_diagnostics
 from .evaluate import ClaimError, Decision, Program, stamp
 from .isodate import parse_date
 from .linker import Linked, LinkError, link
@@ -83,7 +83,7 @@ class Engine:
                 if today and version.review_by and version.review_by < today and (end is None or end >= today):
                     found.append(Diagnostic("version.review", f"{version.key} was due for review on {version.review_by}",
                                             version.location("review_by"), severity="warning",
-                                            clause=", ".join(version.effective_clauses) or None))
+                                            clause=cited(version.effective_clauses)))
                 found.extend(self._check_version(version))
         return sorted_diagnostics(found)
 

@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from .builtins import BUILTINS, DECISION_DATE
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, cited
 from .limits import LIMITS
 from .linker import Linked
 from .policyfile import Definition, Expression
@@ -261,7 +261,7 @@ class _Checker:
         if name in self.in_progress:
             cycle = self.in_progress[self.in_progress.index(name):] + [name]
             saved, self.expression = self.expression, definition.expr
-            self.clause = ", ".join(definition.clauses) or None
+            self.clause = cited(definition.clauses)
             self.error("definition.cycle", "definitions depend on each other in a cycle: " + " → ".join(cycle),
                        definition.expr.tree)
             self.expression = saved
@@ -280,7 +280,7 @@ class _Checker:
         self.reads_facts_stack.append(False)
         saved_locals, saved_clause = self.locals, self.clause
         self.locals = [{p.name: p.type for p in definition.params}] if definition.params else []
-        self.clause = ", ".join(definition.clauses) or None
+        self.clause = cited(definition.clauses)
         body = self.top(definition.expr)
         self.locals, self.clause = saved_locals, saved_clause
         reads = self.reads_facts_stack.pop()

@@ -5,6 +5,11 @@ import unicodedata
 from dataclasses import dataclass, field
 
 
+def cited(clauses) -> str | None:
+    """The clauses an item cites, as a diagnostic names them (None when it cites none)."""
+    return ", ".join(clauses) or None
+
+
 @dataclass(frozen=True, order=True)
 class Location:
     """A place in a source file. Lines and columns count from 1; 0 means unknown."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, cited
 from .policyfile import PolicyVersion, Ref
 from .store import InputSchema, PolicyStore
 
@@ -72,7 +72,7 @@ class LinkError(Exception):
     @property
     def clause(self) -> str | None:
         """The clauses the reference cites, for the diagnostic made of this error."""
-        return ", ".join(self.ref.clauses) or None
+        return cited(self.ref.clauses)
 
 
 def link(store: PolicyStore, version: PolicyVersion, pick: Picker, diagnostics: list[Diagnostic] | None = None,
@@ -139,10 +139,6 @@ def _where(item) -> str:
     return f"{item.owner.key} ({item.location})" if item.owner else str(item.location)
 
 
-def _clause(item) -> str | None:
-    return ", ".join(getattr(item, "clauses", ())) or None
-
-
 def _merge(linked: Linked, version: PolicyVersion, diagnostics: list[Diagnostic]) -> None:
     def place(kind: str, items: dict, name: str, item) -> None:
         previous = items.get(name)
@@ -150,12 +146,12 @@ def _merge(linked: Linked, version: PolicyVersion, diagnostics: list[Diagnostic]
             diagnostics.append(Diagnostic(
                 "override.conflict", f"{kind} {name!r} is already defined by {_where(previous)}; "
                 "say `overrides: true` to replace it for this policy, or choose another name", item.location,
-                _clause(item)))
+                cited(item.clauses)))
             return
         if previous is None and item.overrides:
             diagnostics.append(Diagnostic(
                 "override.nothing", f"{kind} {name!r} says it overrides, but nothing it extends defines {name!r}",
-                item.location, _clause(item)))
+                item.location, cited(item.clauses)))
         items[name] = item
 
     for name, table in version.tables.items():
@@ -175,21 +171,21 @@ def _merge(linked: Linked, version: PolicyVersion, diagnostics: list[Diagnostic]
                     diagnostics.append(Diagnostic(
                         "override.conflict", f"{kind} {name!r} is already defined by {_where(previous)}; "
                         "say `overrides: true` to replace it for this policy, or choose another id", item.location,
-                        _clause(item)))
+                        cited(getattr(item, "clauses", ()))))  # an input check cites no clause
                     continue
                 current[index[name]] = item  # an override keeps the parent's place in the order
             else:
                 if item.overrides:
                     diagnostics.append(Diagnostic(
                         "override.nothing", f"{kind} {name!r} says it overrides, but nothing it extends defines it",
-                        item.location, _clause(item)))
+                        item.location, cited(getattr(item, "clauses", ()))))
                 index[name] = len(current)
                 current.append(item)
     if version.decision is not None:
         if linked.decision is not None and linked.decision.owner is not version and not version.decision.overrides:
             diagnostics.append(Diagnostic(
                 "override.conflict", f"the decision amount is already defined by {_where(linked.decision)}; "
-                "say `overrides: true` to replace it", version.decision.location, _clause(version.decision)))
+                "say `overrides: true` to replace it", version.decision.location, cited(version.decision.clauses)))
         else:
             linked.decision = version.decision
     linked.exports = tuple(dict.fromkeys(linked.exports + version.exports))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import schemacheck
 from .builtins import add_days
-from .diagnostics import Diagnostic, Location
+from .diagnostics import Diagnostic, Location, cited
 from .policyfile import PolicyVersion, canonical_json, load_policy_file, sha256
 from .types import Record, SchemaTypeError, schema_to_type
 
@@ -33,10 +33,6 @@ def _normalised(content: dict) -> dict:
         as_maps = [dict(zip(columns, row)) if isinstance(row, list) else row for row in rows]
         out["tables"][name] = dict(table, rows=as_maps) if isinstance(table, dict) else table
     return out
-
-
-def _clause(version: PolicyVersion) -> str | None:
-    return ", ".join(version.effective_clauses) or None
 
 
 @dataclass
@@ -168,18 +164,19 @@ class PolicyStore:
                 if v.version in labels:
                     self.diagnostics.append(Diagnostic(
                         "version.duplicate", f"{pid}@{v.version} is defined twice (also in {labels[v.version].file})",
-                        v.location("version"), _clause(v)))
+                        v.location("version"), cited(v.effective_clauses)))
                 labels.setdefault(v.version, v)
             for before, after in zip(versions, versions[1:]):
                 if before.effective_from == after.effective_from:
                     self.diagnostics.append(Diagnostic(
                         "version.overlap", f"{after.key} takes effect on {after.effective_from}, the same day as "
                         f"{before.key} ({before.file}); one version must end before the next begins",
-                        after.location("effective", "from"), _clause(after)))
+                        after.location("effective", "from"), cited(after.effective_clauses)))
                 elif before.effective_to and before.effective_to >= after.effective_from:
                     self.diagnostics.append(Diagnostic(
                         "version.overlap", f"{before.key} is in force until {before.effective_to}, after {after.key} "
-                        f"takes effect on {after.effective_from}", before.location("effective", "to"), _clause(before)))
+                        f"takes effect on {after.effective_from}", before.location("effective", "to"),
+                        cited(before.effective_clauses)))
 
     # -- asking ----------------------------------------------------------------------------------
 
