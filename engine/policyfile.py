@@ -260,13 +260,12 @@ class _Reader:
     def _unknown_keys(self, error) -> None:
         """Each unknown key on its own line, reported where the key is written (its value may start on the
         next line, or be an alias whose text is elsewhere)."""
-        allowed = sorted(error.schema.get("properties", {}))
+        allowed = error.schema.get("properties", {})
         for key in error.instance:
             if key not in allowed:
-                path = list(error.absolute_path) + [key]
+                path, message = schemacheck.unknown_keys(list(error.absolute_path), [key], allowed)
                 self.bad.add(tuple(path))
-                self.error("schema.invalid", f"unknown key {key!r}; allowed here: {', '.join(allowed)}", path,
-                           at_key=True)
+                self.error("schema.invalid", message, path, at_key=True)
 
     # -- reading values the format check accepted ----------------------------------------------------
 

@@ -80,7 +80,7 @@ def describe_value(value: Any) -> str:
     return type(value).__name__
 
 
-def _unknown_keys(path: list, extras: list, allowed) -> tuple[list, str]:
+def unknown_keys(path: list, extras: list, allowed) -> tuple[list, str]:
     extras = sorted(extras)
     return path + extras[:1], (f"unknown key {', '.join(repr(e) for e in extras)}; allowed here: "
                                + ", ".join(sorted(allowed)))
@@ -128,7 +128,7 @@ def describe_error(error) -> tuple[list, str]:
         return path + [missing], f"{missing} is required but missing"
     if v == "additionalProperties":
         properties = error.schema.get("properties", {})
-        return _unknown_keys(path, list(set(error.instance) - set(properties)), properties)
+        return unknown_keys(path, list(set(error.instance) - set(properties)), properties)
     if v in ("oneOf", "anyOf"):
         # Skip the branches that want another kind of value altogether: a mapping written where a string
         # or a mapping is accepted should be told what is wrong with the mapping.
@@ -157,7 +157,7 @@ def describe_compiled_error(error, schema: dict) -> tuple[list, str]:
         return path + [kind.property], f"{kind.property} is required but missing"
     if name == "AdditionalProperties":
         allowed = _at(schema, list(error.schema_path)[:-1]).get("properties") or {}
-        return _unknown_keys(path, list(kind.unexpected), allowed)
+        return unknown_keys(path, list(kind.unexpected), allowed)
     keyword, attribute = _COMPILED.get(name, (None, None))
     words = _wording(keyword, getattr(kind, attribute) if attribute else None, error.instance) if keyword else None
     return path, words or error.message
