@@ -467,21 +467,21 @@ def _cel():
 
 
 PROFILE_BUCKETS = [  # (label, [(file contains, function name pattern)]): cumulative time as a share of evaluate
-    ("validating and converting the claim (ClaimReader.facts)", [("engine/claims.py", "facts")]),
+    ("validating and converting the claim (ClaimReader.facts)", [("engine/claims/reader.py", "facts")]),
     ("  compiled schema validator (jsonschema-rs)",
      [("~", "*jsonschema_rs*is_valid*"), ("~", "*is_valid*jsonschema_rs*")]),
     ("  wording the problems of an invalid claim (schemacheck.compiled_problems)",
-     [("engine/schemacheck.py", "compiled_problems")]),
+     [("engine/core/schemacheck.py", "compiled_problems")]),
     ("picking the version in force on the decision date (Evaluator._program_on)", [("engine/api.py", "_program_on")]),
-    ("deciding (Program.decide)", [("engine/evaluate.py", "decide")]),
-    ("  rules (Program._rule*)", [("engine/evaluate.py", "_rule*")]),
-    ("  input checks (resident_id_valid etc.)", [("engine/builtins.py", "resident_id_*")]),
-    ("  calls of functions defined in policies (compiler: call)", [("engine/compiler.py", "call")]),
+    ("deciding (Program.decide)", [("engine/decide/program.py", "decide")]),
+    ("  rules (Program._rule*)", [("engine/decide/program.py", "_rule*")]),
+    ("  input checks (resident_id_valid etc.)", [("engine/language/builtins.py", "resident_id_*")]),
+    ("  calls of functions defined in policies (compiler: call)", [("engine/language/compiler.py", "call")]),
     ("  month arithmetic (dateutil.relativedelta)", [("dateutil/relativedelta.py", "__init__"),
                                                      ("dateutil/relativedelta.py", "__radd__")]),
-    ("  months_between", [("engine/builtins.py", "months_between")]),
-    ("  table lookups (compiler: lookup)", [("engine/compiler.py", "lookup")]),
-    ("  decimal division (compiler: divide)", [("engine/compiler.py", "divide")]),
+    ("  months_between", [("engine/language/builtins.py", "months_between")]),
+    ("  table lookups (compiler: lookup)", [("engine/language/compiler.py", "lookup")]),
+    ("  decimal division (compiler: divide)", [("engine/language/compiler.py", "divide")]),
 ]
 
 

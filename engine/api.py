@@ -16,15 +16,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .builtins import add_days
-from .checker import Checked, check, coverage
-from .claims import ClaimReader, RawClaim
-from .diagnostics import Diagnostic, cited, sorted_diagnostics
-from .evaluate import ClaimError, Decision, Program, stamp
-from .isodate import parse_date
-from .linker import Linked, LinkError, link
-from .policyfile import PolicyVersion, Ref
-from .store import PolicyStore
+from engine.language.builtins import add_days
+from engine.language.checker import Checked, check, coverage
+from engine.claims.reader import ClaimReader, RawClaim
+from engine.core.diagnostics import Diagnostic, cited, sorted_diagnostics
+from engine.decide.results import ClaimError, Decision, stamp
+from engine.decide.program import Program
+from engine.core.isodate import parse_date
+from engine.policies.linker import Linked, LinkError, link
+from engine.policies.policyfile import PolicyVersion, Ref
+from engine.policies.store import PolicyStore
 
 Result = Decision | ClaimError
 
@@ -306,7 +307,7 @@ class Evaluator:
         return result
 
     def evaluate_many(self, claims: Iterable["RawClaim | dict"], as_of: date | str | None = None) -> Iterator[Result]:
-        """Decide claims given as plain dicts or as RawClaims from engine.claims.read_claims, in order."""
+        """Decide claims given as plain dicts or as RawClaims from engine.claims.reader.read_claims, in order."""
         for i, claim in enumerate(claims):
             raw = claim if isinstance(claim, RawClaim) else RawClaim(claim, f"<claim {i}>")
             yield self.evaluate_raw(raw, as_of)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import cli
+from engine.cli import main as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures"

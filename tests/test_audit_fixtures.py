@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import cli
+from engine.cli import main as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures"

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from engine.api import Engine
-from engine.evaluate import ClaimError
+from engine.decide.results import ClaimError
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = "jinhua/digital-engineer-subsidy"

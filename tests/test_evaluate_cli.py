@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-import cli
+from engine.cli import main as cli
 from engine.api import Engine
-from engine.schemacheck import make_validator
+from engine.core.schemacheck import make_validator
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = "jinhua/digital-engineer-subsidy"
@@ -38,7 +38,7 @@ def write_jsonl(path: Path, claims: list) -> Path:
 
 @pytest.fixture(scope="module")
 def decision_validator():
-    return make_validator(json.loads((ROOT / "schemas" / "decision.schema.json").read_text(encoding="utf-8")))
+    return make_validator(json.loads((ROOT / "engine" / "schemas" / "decision.schema.json").read_text(encoding="utf-8")))
 
 
 def test_examples_decide_and_follow_the_decision_schema(capsys, decision_validator):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-import cli
+from engine.cli import main as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "hostile"
@@ -688,7 +688,7 @@ class _Payload:
 
 
 def test_a_cache_folder_others_can_write_is_not_trusted(tmp_path):
-    from engine.cache import _key
+    from engine.policies.cache import _key
 
     cache = tmp_path / "shared-cache"
     cache.mkdir()

@@ -1,9 +1,9 @@
 """Random hostile input never lets an exception escape (issue 7).
 
-- text → engine.syntax.parse: an Expr, or DiagnosticError;
-- bytes or text → engine.yamlsource.read_yaml: a Document, or DiagnosticError;
+- text → engine.language.syntax.parse: an Expr, or DiagnosticError;
+- bytes or text → engine.policies.yamlsource.read_yaml: a Document, or DiagnosticError;
 - any JSON value as a claim → Evaluator.evaluate: a Decision or a ClaimError, which can be written out;
-- JSON Lines bytes → engine.claims.read_claims + Evaluator.evaluate_raw: one result per claim, in order.
+- JSON Lines bytes → engine.claims.reader.read_claims + Evaluator.evaluate_raw: one result per claim, in order.
 
 Tests marked xfail(strict=True, reason="bug: ...") pin engine bugs that the properties found; until they are
 fixed the properties left out the inputs that trigger them; they are all included now.
@@ -23,13 +23,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from engine import batch
+from engine.decide import batch
 from engine.api import Engine
-from engine.claims import read_claims
-from engine.diagnostics import DiagnosticError
-from engine.evaluate import ClaimError, Decision
-from engine.syntax import Expr, parse
-from engine.yamlsource import Document, read_yaml
+from engine.claims.reader import read_claims
+from engine.core.diagnostics import DiagnosticError
+from engine.decide.results import ClaimError, Decision
+from engine.language.syntax import Expr, parse
+from engine.policies.yamlsource import Document, read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = "jinhua/digital-engineer-subsidy"

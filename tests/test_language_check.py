@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.api import Engine
-from engine.diagnostics import Diagnostic
+from engine.core.diagnostics import Diagnostic
 
 # ---------------------------------------------------------------------------------------------
 # A small claim schema and a policy writer

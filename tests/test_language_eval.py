@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from engine.api import Engine
-from engine.evaluate import ClaimError, Decision, Problem
+from engine.decide.results import ClaimError, Decision, Problem
 
 SCHEMA = {
     "x-claim-id": "id", "x-decision-date": "on", "type": "object",

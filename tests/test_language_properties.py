@@ -1,7 +1,7 @@
 """Property tests for the expression language.
 
 (a) random well-typed expressions give the same result through the engine (parse, check, compile,
-    evaluate) as through the small reference interpreter below, which walks engine.syntax trees and
+    evaluate) as through the small reference interpreter below, which walks engine.language.syntax trees and
     computes calendar and rounding rules on its own;
 (b) printing a tree with to_source and parsing it again gives the same tree;
 (c) no text crashes the parser: it returns an Expr or raises DiagnosticError.
@@ -23,9 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.api import Engine
-from engine.diagnostics import DiagnosticError
-from engine.evaluate import Decision
-from engine.syntax import (Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary, is_name,
+from engine.core.diagnostics import DiagnosticError
+from engine.decide.results import Decision
+from engine.language.syntax import (Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary, is_name,
                            parse, to_source)
 
 SETTINGS = dict(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -256,7 +256,7 @@ def to_json_claim(facts: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
-# The reference interpreter: a plain recursive walk over engine.syntax trees
+# The reference interpreter: a plain recursive walk over engine.language.syntax trees
 
 
 class Missing(Exception):
@@ -697,7 +697,7 @@ def test_damaged_expressions_never_crash_the_parser(tree, data):
 def test_add_months_agrees_with_dateutil(day, months):
     from dateutil.relativedelta import relativedelta
 
-    from engine.builtins import EvaluationFault, add_months
+    from engine.language.builtins import EvaluationFault, add_months
     try:
         expected = day + relativedelta(months=months)
     except (ValueError, OverflowError):

@@ -1,6 +1,6 @@
 """The expression language's surface: what parses, to what tree, and how parse errors are reported.
 
-Positions are checked twice: in bare expressions (engine.syntax.parse) and inside policy files loaded
+Positions are checked twice: in bare expressions (engine.language.syntax.parse) and inside policy files loaded
 with Engine.load, where a mistake must be reported at its line and column in the YAML file.
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from engine.api import Engine
-from engine.diagnostics import Diagnostic, DiagnosticError
-from engine.syntax import (Attr, Binary, Call, Comprehension, If, Index, LanguageLimits, ListLit, Literal, Name,
+from engine.core.diagnostics import Diagnostic, DiagnosticError
+from engine.language.syntax import (Attr, Binary, Call, Comprehension, If, Index, LanguageLimits, ListLit, Literal, Name,
                            SourceText, Unary, is_name, parse)
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from engine.api import Engine
-from engine.limits import NESTING_LEVELS, Limits, LimitsError, from_environment
-from engine.syntax import LanguageLimits, Literal, parse, to_source
+from engine.core.limits import NESTING_LEVELS, Limits, LimitsError, from_environment
+from engine.language.syntax import LanguageLimits, Literal, parse, to_source
 
 ROOT = Path(__file__).resolve().parents[1]
 MAXIMUM = {f.name: f.metadata["maximum"] for f in fields(Limits)}

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from engine.api import Engine
-from engine.casefile import CaseResult, case_files, run_case_file
-from engine.diagnostics import DiagnosticError
-from engine.yamlsource import read_yaml
+from engine.audit.casefile import CaseResult, case_files, run_case_file
+from engine.core.diagnostics import DiagnosticError
+from engine.policies.yamlsource import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "policies"
@@ -75,7 +75,7 @@ def test_case(results, path: Path, index: int | None):
 
 
 def test_policy_test_command_passes(capsys):
-    from cli import main
+    from engine.cli.main import main
 
     code = main(["--policies", str(POLICIES), "--schemas", str(SCHEMAS), "test"])
     out = capsys.readouterr()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import cli
+from engine.cli import main as cli
 from engine.api import Engine
 
 ROOT = Path(__file__).resolve().parent.parent

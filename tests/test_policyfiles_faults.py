@@ -19,9 +19,9 @@ import pytest
 from test_policyfiles_check import CLAIM_SCHEMA, COVERED, PARENT, make, policy
 from test_policyfiles_loading import BASE, ROW1, at, load, only, pos, variant
 
-import cli
+from engine.cli import main as cli
 from engine.api import Engine
-from engine.yamlsource import read_yaml
+from engine.policies.yamlsource import read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "policies"
@@ -387,7 +387,7 @@ def test_version_errors_name_the_clause_that_sets_the_dates(tmp_path):
 
 
 def test_reference_errors_carry_the_clause_the_reference_cites(tmp_path):
-    from engine.linker import LinkError, link
+    from engine.policies.linker import LinkError, link
 
     city = policy("c/city", "1", "2024-01-01",
                   body=COVERED + "uses:\n  p: {policy: p/parent, version: '9', clause: 一}\n")
@@ -435,10 +435,10 @@ def test_an_endless_file_is_refused_without_reading_it_whole(tmp_path, name):
     link.parent.mkdir(parents=True)
     link.symlink_to("/dev/zero")
     if name == "p.yaml":
-        code = ("from pathlib import Path; from engine.policyfile import load_policy_file; "
+        code = ("from pathlib import Path; from engine.policies.policyfile import load_policy_file; "
                 f"print(load_policy_file(Path({str(link)!r}))[1][0].render())")
     else:
-        code = ("from pathlib import Path; from engine.api import Engine; from engine.casefile import run_case_file; "
+        code = ("from pathlib import Path; from engine.api import Engine; from engine.audit.casefile import run_case_file; "
                 f"engine = Engine.load(Path({str(tmp_path / 'policies')!r})); "
                 f"print(run_case_file(engine, Path({str(link)!r}))[0].problems)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -566,7 +566,7 @@ def test_definition_named_like_a_fact_is_a_name_conflict_at_its_line(tmp_path):
 def test_the_engine_validates_the_format_under_the_draft_it_declares():
     from jsonschema import Draft7Validator
 
-    from engine.policyfile import _policy_validator, policy_schema
+    from engine.policies.policyfile import _policy_validator, policy_schema
 
     schema = policy_schema()
     # draft-07: the newest draft the editors' YAML language server supports fully (docs/authoring.md)

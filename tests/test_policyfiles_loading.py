@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.diagnostics import DiagnosticError
-from engine.policyfile import load_policy_file
-from engine.yamlsource import read_yaml
+from engine.core.diagnostics import DiagnosticError
+from engine.policies.policyfile import load_policy_file
+from engine.policies.yamlsource import read_yaml
 
 # A small valid policy. Tests derive broken variants from it with str.replace.
 BASE = """\

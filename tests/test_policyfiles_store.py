@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.api import Engine, PolicyNotFound, Selection
-from engine.store import PolicyStore
+from engine.policies.store import PolicyStore
 
 ROOT = Path(__file__).resolve().parent.parent
 D = date.fromisoformat

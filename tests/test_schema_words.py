@@ -7,7 +7,7 @@ from decimal import Decimal
 import jsonschema_rs
 import pytest
 
-from engine.schemacheck import describe_compiled_error, describe_error, make_validator
+from engine.core.schemacheck import describe_compiled_error, describe_error, make_validator
 
 CASES = [  # (schema of the value `v`, a value that fails it, the words expected)
     ({"type": "integer"}, "80", "expected a whole number, found the text '80'"),

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from . import schemacheck
-from .builtins import add_days
-from .diagnostics import Diagnostic, Location, cited
-from .policyfile import PolicyVersion, canonical_json, load_policy_file, sha256
-from .types import Record, SchemaTypeError, schema_to_type
+from engine.core import schemacheck
+from engine.language.builtins import add_days
+from engine.core.diagnostics import Diagnostic, Location, cited
+from engine.policies.policyfile import PolicyVersion, canonical_json, load_policy_file, sha256
+from engine.language.types import Record, SchemaTypeError, schema_to_type
 
 CASES_SUFFIX = ".cases.yaml"
 

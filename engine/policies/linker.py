@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .diagnostics import Diagnostic, cited
-from .policyfile import PolicyVersion, Ref
-from .store import InputSchema, PolicyStore
+from engine.core.diagnostics import Diagnostic, cited
+from engine.policies.policyfile import PolicyVersion, Ref
+from engine.policies.store import InputSchema, PolicyStore
 
 Picker = Callable[[Ref, PolicyVersion], "PolicyVersion | None"]
 

@@ -15,7 +15,7 @@ from typing import Callable
 from dateutil.relativedelta import relativedelta
 from stdnum.cn import ric
 
-from .types import BOOL, DATE, DECIMAL, ERROR, INT, NEVER, STRING, ListOf, Type, is_numeric
+from engine.language.types import BOOL, DATE, DECIMAL, ERROR, INT, NEVER, STRING, ListOf, Type, is_numeric
 
 
 class EvaluationFault(Exception):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from .evaluate import ClaimError, Decision, plain
+from engine.decide.results import ClaimError, Decision, plain
 
 _MARKS = {"pass": "✓", "fail": "✗", "not_applicable": "–", "error": "!"}
 _OUTCOME_WORDS = {"pass": "met", "fail": "NOT met", "not_applicable": "not applicable", "error": "error"}

@@ -6,21 +6,25 @@ The result (`Checked`) tells the compiler what every name and call resolved to.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import difflib
 import unicodedata
 from dataclasses import dataclass, field
 
-from .builtins import BUILTINS, DECISION_DATE
-from .diagnostics import Diagnostic, cited
-from .limits import LIMITS
-from .linker import Linked
-from .policyfile import Definition, Expression
-from .syntax import (KEYWORDS, Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary,
+from engine.language.builtins import BUILTINS, DECISION_DATE
+from engine.core.diagnostics import Diagnostic, cited
+from engine.core.limits import LIMITS
+from engine.language.syntax import (KEYWORDS, Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary,
                      children, is_name)
-from .types import (BOOL, DATE, DECIMAL, ERROR, INT, NEVER, NULL, STRING, FunctionType, ListOf, Namespace,
+from engine.language.types import (BOOL, DATE, DECIMAL, ERROR, INT, NEVER, NULL, STRING, FunctionType, ListOf, Namespace,
                     Record, TableType, Type, fits, is_numeric, join, may_be_null, non_null)
 
 LITERAL_TYPES = {"int": INT, "decimal": DECIMAL, "string": STRING, "bool": BOOL, "date": DATE, "null": NULL}
+
+if TYPE_CHECKING:  # the policy layer sits above the language: its types are named, never imported
+    from engine.policies.linker import Linked
+    from engine.policies.policyfile import Definition, Expression
 
 
 @dataclass

@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 from functools import lru_cache
 
-from .isodate import parse_date, written_as_date
+from engine.core.isodate import parse_date, written_as_date
 
 
 def _is_calendar_date(value) -> bool:

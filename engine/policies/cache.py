@@ -2,7 +2,7 @@
 
 The key is a sha256 over everything a loaded store depends on: the engine's own source and the versions of
 Python and of the libraries that read files, the reading limits (POLICY_LIMIT_*), the policy format
-(schemas/policy.schema.json), the working folder (diagnostics name files relative to it), and the path and
+(engine/schemas/policy.schema.json), the working folder (diagnostics name files relative to it), and the path and
 bytes of every policy and input-schema file. A cached store is used only when its recorded key equals the
 key computed now.
 The cache lives in $POLICY_CACHE_DIR, else $XDG_CACHE_HOME/policy-engine, else ~/.cache/policy-engine,
@@ -18,11 +18,11 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from .limits import LIMITS
-from .policyfile import SCHEMA_FILE
-from .store import PolicyStore, is_policy_file
+from engine.core.limits import LIMITS
+from engine.policies.policyfile import SCHEMA_FILE
+from engine.policies.store import PolicyStore, is_policy_file
 
-_ENGINE = Path(__file__).resolve().parent
+_ENGINE = Path(__file__).resolve().parent.parent  # the whole engine package
 _KEEP = 20  # cached stores kept, newest first
 
 
@@ -47,7 +47,7 @@ def _environment() -> bytes:
 def _key(root: Path, schemas: Path) -> str:
     digest = hashlib.sha256(b"policy-store-2\0" + os.getcwd().encode() + b"\0" + str(root).encode() + b"\0"
                             + str(schemas).encode() + b"\0" + _environment() + b"\0")
-    sources = sorted(_ENGINE.glob("*.py")) + sorted(_ENGINE.glob("*.lark")) + [SCHEMA_FILE]
+    sources = sorted(_ENGINE.rglob("*.py")) + sorted(_ENGINE.rglob("*.lark")) + [SCHEMA_FILE]
     policies = sorted(p for p in root.rglob("*") if p.is_file() and is_policy_file(p)) if root.is_dir() else []
     schema_files = sorted(p for p in schemas.glob("*.json")) if schemas.is_dir() else []
     for path in sources + policies + schema_files:

@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable, Iterable
 
-from .claims import RawClaim
-from .evaluate import Decision, plain
+from engine.claims.reader import RawClaim
+from engine.decide.results import Decision, plain
 
 
 @dataclass

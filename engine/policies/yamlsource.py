@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from .diagnostics import Diagnostic, DiagnosticError, Location
-from .limits import LIMITS
+from engine.core.diagnostics import Diagnostic, DiagnosticError, Location
+from engine.core.limits import LIMITS
 
 
 @dataclass(frozen=True)

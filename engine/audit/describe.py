@@ -1,8 +1,8 @@
 """A policy version described for people: `policy show`."""
 from __future__ import annotations
 
-from .evaluate import plain
-from .policyfile import PolicyVersion
+from engine.decide.results import plain
+from engine.policies.policyfile import PolicyVersion
 
 
 def _clauses(item) -> str:

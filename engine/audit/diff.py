@@ -5,10 +5,10 @@ change), table rows by their key (a cell that changed is one change, old → new
 """
 from __future__ import annotations
 
-from .evaluate import plain
-from .linker import Linked
-from .policyfile import PolicyVersion
-from .syntax import to_source
+from engine.decide.results import plain
+from engine.policies.linker import Linked
+from engine.policies.policyfile import PolicyVersion
+from engine.language.syntax import to_source
 
 
 def _expr(expression) -> str | None:

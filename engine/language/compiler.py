@@ -6,17 +6,21 @@ With `trace=True` a second set of closures also records every fact, table row an
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import operator
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation
 
-from .builtins import _MAX_INT, EvaluationFault, MissingValue
-from .checker import Checked, Resolved
-from .linker import Linked
-from .syntax import (Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary, children,
+from engine.language.builtins import _MAX_INT, EvaluationFault, MissingValue
+from engine.language.checker import Checked, Resolved
+from engine.language.syntax import (Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary, children,
                      dotted, to_source)
-from .types import DECIMAL, INT
+from engine.language.types import DECIMAL, INT
 
 _MISSING = object()
+
+if TYPE_CHECKING:  # the policy layer sits above the language: its types are named, never imported
+    from engine.policies.linker import Linked
 
 
 class Env:

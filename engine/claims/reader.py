@@ -17,12 +17,12 @@ from typing import IO, Iterator
 import jsonschema_rs
 import orjson
 
-from . import schemacheck
-from .diagnostics import Diagnostic, DiagnosticError, Location
-from .evaluate import ClaimError
-from .types import DATE, DECIMAL, INT, ListOf, Record, Type
-from .limits import LIMITS
-from .yamlsource import ReadLimits, decode_text, read_yaml
+from engine.core import schemacheck
+from engine.core.diagnostics import Diagnostic, DiagnosticError, Location
+from engine.decide.results import ClaimError
+from engine.language.types import DATE, DECIMAL, INT, ListOf, Record, Type
+from engine.core.limits import LIMITS
+from engine.policies.yamlsource import ReadLimits, decode_text, read_yaml
 
 MAX_NUMBER_DIGITS = 40  # as in policy files: far beyond any amount or count, far below what slows arithmetic
 CLAIM_LIMITS = ReadLimits(LIMITS.claim_file_bytes, LIMITS.claim_nodes, LIMITS.claim_depth, MAX_NUMBER_DIGITS)

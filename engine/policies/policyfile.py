@@ -14,14 +14,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import schemacheck
-from .diagnostics import Diagnostic, DiagnosticError, Location
-from .isodate import parse_date
-from .syntax import Expr, SourceText, parse
-from .types import BOOL, DATE, DECIMAL, ERROR, INT, STRING, TYPE_NAMES, Field, Record, TableType, Type, parse_type_name
-from .yamlsource import Document, plain_style, read_file, read_yaml
+from engine.core import schemacheck
+from engine.core.diagnostics import Diagnostic, DiagnosticError, Location
+from engine.core.isodate import parse_date
+from engine.language.syntax import Expr, SourceText, parse
+from engine.language.types import BOOL, DATE, DECIMAL, ERROR, INT, STRING, TYPE_NAMES, Field, Record, TableType, Type, parse_type_name
+from engine.policies.yamlsource import Document, plain_style, read_file, read_yaml
 
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "policy.schema.json"
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "policy.schema.json"  # package data
 
 
 @dataclass

@@ -17,9 +17,9 @@ from typing import Callable, Iterable, Iterator
 
 import orjson
 
-from .claims import RawClaim
-from .evaluate import ClaimError, Decision
-from .explain import explain
+from engine.claims.reader import RawClaim
+from engine.decide.results import ClaimError, Decision
+from engine.decide.explain import explain
 
 CHUNK = 256  # claims decided at a time in this process: few enough to stay in the CPU's caches
 WORKER_CHUNK = 1024  # claims per task sent to a worker: enough to amortise the hand-over between processes

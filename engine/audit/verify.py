@@ -12,10 +12,10 @@ import json
 from dataclasses import dataclass, field
 from typing import IO, Iterator
 
-from .api import Engine, PolicyInvalid, PolicyNotFound, Selection
-from .claims import RawClaim, read_claims
-from .evaluate import Decision
-from .isodate import parse_date
+from engine.api import Engine, PolicyInvalid, PolicyNotFound, Selection
+from engine.claims.reader import RawClaim, read_claims
+from engine.decide.results import Decision
+from engine.core.isodate import parse_date
 
 # What `evaluate --format json` writes for a decided claim; `known_on` is added when it was given.
 SUMMARY_FIELDS = ("claim_id", "policy", "decision_date", "eligible", "amount", "currency", "failed_rules")

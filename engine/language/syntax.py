@@ -14,9 +14,9 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from .diagnostics import Diagnostic, DiagnosticError, Location
-from .isodate import parse_date
-from .limits import LIMITS
+from engine.core.diagnostics import Diagnostic, DiagnosticError, Location
+from engine.core.isodate import parse_date
+from engine.core.limits import LIMITS
 
 # ---------------------------------------------------------------------------------------------
 # Limits. Expressions come from many officers; these bound what parsing and checking may cost.

@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .api import Engine, PolicyNotFound
-from .claims import RawClaim
-from .diagnostics import DiagnosticError
-from .evaluate import ClaimError, Decision, plain
-from .isodate import parse_date
-from .store import CASES_SUFFIX
-from .yamlsource import read_file, read_yaml
+from engine.api import Engine, PolicyNotFound
+from engine.claims.reader import RawClaim
+from engine.core.diagnostics import DiagnosticError
+from engine.decide.results import ClaimError, Decision, plain
+from engine.core.isodate import parse_date
+from engine.policies.store import CASES_SUFFIX
+from engine.policies.yamlsource import read_file, read_yaml
 
 _EXPECT_KEYS = {"eligible", "amount", "failed_rules", "outputs", "error", "error_path", "not_in_force", "notes"}
 

@@ -1,0 +1,1 @@
+"""The `policy` command line: a thin layer over engine.api."""

@@ -1,0 +1,1 @@
+"""Deciding: compiled programs, decisions and their JSON form, explanations, batches, progress."""
