@@ -34,6 +34,10 @@ class PolicyNotFound(Exception):
     """The policy id or version named by the caller does not exist."""
 
 
+class PolicyNotInForce(PolicyNotFound):
+    """The policy (or one it refers to) has no version in force on the date asked for."""
+
+
 def parse_policy_ref(text: str) -> tuple[str, str | None]:
     pid, _, version = text.partition("@")
     return pid, version or None
@@ -195,11 +199,13 @@ class Engine:
             chosen = self.version_for(policy_id, at, Selection(known_on=known_on))
             day = at
             if chosen is None:
-                raise PolicyNotFound(f"{policy_id} has no version in force on {at}")
+                raise PolicyNotInForce(f"{policy_id} has no version in force on {at}")
         try:
             return self.linked(chosen, day, known_on)
         except LinkError as exc:
-            raise PolicyNotFound(f"{exc} ({day})") from None
+            if exc.code == "reference.not_in_force":
+                raise PolicyNotInForce(f"{exc} ({day})") from None
+            raise PolicyInvalid([Diagnostic(exc.code, str(exc), exc.ref.location, clause=exc.clause)]) from None
 
     def fixed_evaluator(self, linked: Linked, explain: bool = True) -> "Evaluator":
         """Decides every claim, on its own decision date, under one fixed linked policy."""

@@ -1,0 +1,149 @@
+"""What every command shares: exit codes, option types, the engine of the run, and how refusals are reported."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from engine.api import Engine, parse_policy_ref
+from engine.core.diagnostics import sorted_diagnostics
+from engine.core.isodate import parse_date
+
+EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_NOT_IN_FORCE, EXIT_UNDECIDED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 64, 70
+
+
+class DateType(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        try:
+            return parse_date(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DATE = DateType()
+
+
+def default_policies() -> Path:
+    env = os.environ.get("POLICY_DIR")
+    if env:
+        return Path(env)
+    local = Path("policies")
+    return local if local.is_dir() else Path(".")
+
+
+def engine_of(ctx: click.Context) -> Engine:
+    obj = ctx.find_root().obj
+    if obj.get("engine") is None:
+        from engine.policies.cache import load_store
+
+        obj["engine"] = Engine(load_store(obj["policies"], obj["schemas"]))
+    return obj["engine"]
+
+
+def echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+
+
+def require_paths(paths) -> None:
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        usage(f"no such file or folder: {', '.join(missing)}")
+
+
+def inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(Path(folder).resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def engine_with(ctx: click.Context, extra_files: list[Path]) -> Engine:
+    """The store plus files from outside it, read fresh (never cached, never kept)."""
+    if not extra_files:
+        return engine_of(ctx)
+    obj = ctx.find_root().obj
+    return Engine.load(obj["policies"], obj["schemas"], extra_files)
+
+
+def fail_on_store_errors(store) -> None:
+    """Refuse (exit 1) when what the running command needs has errors: the store itself (a missing folder), or
+    the policies the command names, with everything they extend or use. Other policies' errors do not stop
+    it. A command that names no policy (verify) refuses on any error."""
+    refuse_unusable_store(store)
+    params = click.get_current_context().params
+    named = [params[k] for k in ("policy", "policy_id") if params.get(k)]
+    named += list(params.get("policies") or ())
+    for ref in named:
+        refuse_if_broken(store, ref if isinstance(ref, str) else ref[0])
+    if not named:
+        refuse([d for d in store.diagnostics if d.severity == "error"], "the policy store")
+
+
+def refuse_unusable_store(store) -> None:
+    refuse([d for d in store.diagnostics if d.code.startswith("store.")], "the policy store")
+
+
+def refuse_if_broken(store, policy_id: str, references: bool = True) -> None:
+    refuse(store.errors_for(policy_id, references), policy_id)
+
+
+SHOWN = 5  # errors printed before `policy check` is suggested: the full list is its job
+
+
+def refuse(errors: list, subject: str) -> None:
+    """Print the first few errors and exit 1; nothing when there are none."""
+    if errors:
+        report(errors, f"{subject} cannot be used while these errors remain")
+        sys.exit(EXIT_POLICY)
+
+
+def report(errors: list, what: str) -> None:
+    errors = sorted_diagnostics(errors)
+    for d in errors[:SHOWN]:
+        click.echo(d.render(), err=True)
+    if len(errors) > SHOWN:
+        click.echo(f"… and {len(errors) - SHOWN} more", err=True)
+    files = sorted({d.location.file for d in errors if d.location.file.endswith((".yaml", ".yml"))})
+    where = " " + " ".join(files) if 0 < len(files) <= 3 else ""
+    click.echo(f"policy: {what}; run `policy check{where}`", err=True)
+
+
+def same_path(a: Path, b: Path) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def usage(message: str):
+    click.echo(f"policy: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+class PolicyRefType(click.ParamType):
+    """ID or ID@VERSION → (id, version or None)."""
+
+    name = "ID[@VERSION]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        pid, version = parse_policy_ref(value)
+        if not pid:
+            self.fail(f"{value!r} names no policy (write ID or ID@VERSION)", param, ctx)
+        return pid, version
+
+
+POLICY_REF = PolicyRefType()
+
+
+def format_option(command):
+    """--format text|json, the same on every command that has it."""
+    return click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                        help="text for people, json (one object per line) for programs.")(command)

@@ -1,0 +1,84 @@
+"""Commands for developers: evaluate."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from engine.api import PolicyInvalid, PolicyNotFound, Selection
+from engine.cli.common import (
+    DATE,
+    EXIT_INVALID,
+    EXIT_NOT_IN_FORCE,
+    EXIT_OK,
+    EXIT_UNDECIDED,
+    POLICY_REF,
+    engine_of,
+    format_option,
+    refuse,
+    refuse_if_broken,
+    refuse_unusable_store,
+    usage,
+)
+
+
+@click.command()
+@click.argument("claims", nargs=-1, required=True)
+@click.option("--policy", "policy", required=True, type=POLICY_REF, help="ID or ID@VERSION (pinned).")
+@click.option("--as-of", type=DATE, default=None, help="Decision date for every claim (default: each claim's own).")
+@click.option("--known-on", type=DATE, default=None, help="Use only versions issued on or before this date.")
+@format_option
+@click.option("--summary", is_flag=True, help="JSON: only id, policy, date, eligibility, amount and failed rules.")
+@click.option("--verbose", "-v", is_flag=True, help="Text: also show the facts each rule read.")
+@click.option("--jobs", "-j", type=click.IntRange(0, 256), default=1,
+              help="Worker processes (0: one per core). Output stays in input order.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no closing counts on standard error.")
+@click.pass_context
+def evaluate(ctx, claims, policy, as_of, known_on, fmt, summary, verbose, jobs, quiet):
+    """Decide CLAIMS (YAML, JSON or JSON Lines files, or - for standard input) under a policy.
+
+    Every claim gets one result, in input order: a decision, or an error that says what is wrong.
+    """
+    from engine.claims.reader import read_claims
+    from engine.decide import batch
+    from engine.decide.progress import progress_bar
+
+    engine = engine_of(ctx)
+    refuse_unusable_store(engine.store)
+    pid, pinned = policy
+    refuse_if_broken(engine.store, pid)
+    try:
+        evaluator = engine.evaluator(pid, Selection(pinned, known_on), explain=not summary, outputs=not summary)
+    except PolicyNotFound as exc:
+        usage(str(exc))
+    if not engine.store.declares_input(pid, pinned):
+        usage(f"{pid}{'@' + pinned if pinned else ''} declares no input (no input.schema), so claims cannot be decided under it; other "
+               "policies can only read it (through `uses`)")
+    jobs = jobs or batch.default_jobs()
+    out = sys.stdout.buffer
+    raws = read_claims(list(claims), sys.stdin.buffer, lazy=jobs > 1)
+    show_progress = not quiet and sys.stderr.isatty()
+    total = batch.count_lines(list(claims)) if show_progress else None
+    try:
+        with progress_bar(total, enabled=show_progress) as advance:
+            counts = batch.run(evaluator, raws, out.write, as_of, batch.OutputFormat(fmt, summary, verbose), jobs,
+                               advance)
+        out.flush()
+    except PolicyInvalid as exc:
+        refuse(exc.diagnostics, pid)
+    if not quiet:
+        click.echo(counts.line(), err=True)
+    ctx.exit(_exit_for(counts))
+
+
+def _exit_for(counts) -> int:
+    if counts.invalid:
+        return EXIT_INVALID
+    if counts.undecided:
+        return EXIT_UNDECIDED
+    if counts.not_in_force:
+        return EXIT_NOT_IN_FORCE
+    return EXIT_OK
+
+
+COMMANDS = [evaluate]

@@ -1,0 +1,225 @@
+"""Commands for policy officers: check, list, timeline, show, test."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from engine.api import (
+    Engine,
+    PolicyInvalid,
+    PolicyNotFound,
+    Selection,
+    parse_policy_ref,
+)
+from engine.cli.common import (
+    DATE,
+    EXIT_NOT_IN_FORCE,
+    EXIT_OK,
+    EXIT_POLICY,
+    POLICY_REF,
+    echo_json,
+    engine_of,
+    engine_with,
+    format_option,
+    inside,
+    refuse_if_broken,
+    refuse_unusable_store,
+    report,
+    require_paths,
+    same_path,
+    usage,
+)
+from engine.core.diagnostics import sorted_diagnostics
+from engine.policies.linker import LinkError
+from engine.policies.store import is_policy_file
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@format_option
+@click.option("--today", type=DATE, default=None, help="The date review_by is compared with (default: today).")
+@click.pass_context
+def check(ctx, paths, fmt, today):
+    """Check policy files: schema, expressions, types, references, versions and clause coverage.
+
+    With PATHs, report only problems in those files or folders (the whole store is still read, so
+    references resolve; files outside it are read too). Exit 0 when there is no error, 1 otherwise.
+    """
+    only = None
+    if paths:
+        require_paths(paths)
+        files = sorted({f.resolve() for p in paths for f in ([p] if p.is_file() else p.rglob("*"))
+                        if f.is_file() and is_policy_file(f)})
+        if not files:
+            usage(f"no policy files (*.yaml, not *.cases.yaml) in {', '.join(map(str, paths))}")
+        engine = engine_with(ctx, [f for f in files if not inside(f, ctx.find_root().obj["policies"])])
+        only = {engine.store.display(f) for f in files}
+    else:
+        engine = engine_of(ctx)
+    diagnostics = engine.check(today or date.today(), only)
+    if only is not None:  # a broken input schema is reported once, at the first file naming it: show it here too
+        named = {v.input_schema for vs in engine.store.by_id.values() for v in vs if v.file in only and v.input_schema}
+        schema_errors = [d for name in named for d in engine.store.schema_errors.get(name, [])]
+        diagnostics = sorted_diagnostics(diagnostics + schema_errors)
+    errors = sum(1 for d in diagnostics if d.severity == "error")
+    warnings = len(diagnostics) - errors
+    if fmt == "json":
+        for d in diagnostics:
+            echo_json(d.to_json())
+    else:
+        for d in diagnostics:
+            click.echo(d.render())
+        versions = sum(len(v) for v in engine.store.by_id.values())
+        click.echo(f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''} "
+                   f"in {versions} policy version{'s' if versions != 1 else ''}", err=True)
+    ctx.exit(EXIT_POLICY if errors else EXIT_OK)
+
+
+@click.command("list")
+@format_option
+@click.pass_context
+def list_policies(ctx, fmt):
+    """List every policy id with its versions; an id whose files have errors is marked."""
+    store = engine_of(ctx).store
+    refuse_unusable_store(store)
+    broken_ids = []
+    for pid in sorted(set(store.ids()) | set(store.unplaced)):
+        versions = store.versions(pid)
+        title = versions[-1].title if versions else ""
+        files = sorted({d.location.file for d in store.errors_for(pid, references=False)})
+        if files:
+            broken_ids.append(pid)
+        if fmt == "json":
+            echo_json({"id": pid, "title": title, "versions": [v.version for v in versions]}
+                       | ({"files_with_errors": files} if files else {}))
+        else:
+            mark = f"  [errors in {', '.join(files)}]" if files else ""
+            labels = ", ".join(v.version for v in versions) or "no version could be read"
+            click.echo(f"{pid}  {title}  ({labels}){mark}" if title else f"{pid}  ({labels}){mark}")
+    if broken_ids:
+        click.echo(f"{len(broken_ids)} polic{'y has' if len(broken_ids) == 1 else 'ies have'} files with errors "
+                   "and cannot be used until they are fixed; run `policy check`", err=True)
+
+
+@click.command()
+@click.argument("policy_id")
+@format_option
+@click.pass_context
+def timeline(ctx, policy_id, fmt):
+    """Versions of one policy with the dates each is in force and its source document."""
+    store = engine_of(ctx).store
+    refuse_unusable_store(store)
+    refuse_if_broken(store, policy_id, references=False)
+    versions = store.versions(policy_id)
+    if not versions:
+        usage(f"no policy {policy_id!r}; known: {', '.join(store.ids())}")
+    for v in versions:
+        end = store.until(v)
+        row = {"version": v.version, "from": v.effective_from.isoformat(), "to": end.isoformat() if end else None,
+               "issued_on": v.issued_on.isoformat(), "retroactive": v.issued_on > v.effective_from,
+               "review_by": v.review_by.isoformat() if v.review_by else None,
+               "document": v.source["number"], "title": v.source["title"], "digest": v.digest, "file": v.file}
+        if fmt == "json":
+            echo_json(row)
+        else:
+            late = "  RETROACTIVE (issued after it took effect)" if row["retroactive"] else ""
+            review = f"  review by {row['review_by']}" if row["review_by"] else ""
+            click.echo(f"{v.version}  in force {row['from']} .. {row['to'] or 'now'}  issued {row['issued_on']}  "
+                       f"{row['document']}  {v.file}{review}{late}")
+
+
+@click.command()
+@click.argument("policy", type=POLICY_REF)
+@click.option("--as-of", type=DATE, default=None, help="Show the version in force on this date.")
+@click.pass_context
+def show(ctx, policy, as_of):
+    """Show one version: source, references, tables, definitions, rules and outputs."""
+    engine = engine_of(ctx)
+    refuse_unusable_store(engine.store)
+    pid, version_label = policy
+    refuse_if_broken(engine.store, pid)
+    try:
+        version = engine.version_for(pid, as_of or date.today(), Selection(version_label, any_date=True))
+    except PolicyNotFound as exc:
+        usage(str(exc))
+    if version is None:
+        click.echo(f"{pid} has no version in force on {as_of or date.today()}", err=True)
+        ctx.exit(EXIT_NOT_IN_FORCE)
+    from engine.audit.describe import describe_version
+
+    reads = None
+    if as_of:  # what this version reads on that date: the versions it extends and uses
+        try:
+            linked = engine.linked(version, as_of)
+            reads = [f"{linked.role_of(v)} {v.key}" for v in linked.versions if v is not version]
+        except (LinkError, PolicyInvalid) as exc:
+            reads = [f"(cannot resolve: {exc})"]
+    click.echo(describe_version(version, engine.store, as_of, reads))
+
+
+@click.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+def test_cases(ctx, paths):
+    """Run officers' example cases (*.cases.yaml beside each policy version).
+
+    Cases run against the policies folder that holds the version they sit beside (its schemas/ beside
+    it), unless --policies is given.
+    """
+    from engine.audit.casefile import (
+        case_files,
+        run_case_file,
+        store_root,
+        tested_policy,
+    )
+
+    require_paths(paths)
+    files = case_files(list(paths) or [Path(ctx.find_root().obj["policies"])])
+    if not files:
+        click.echo("no example cases found (*.cases.yaml)", err=True)
+        ctx.exit(EXIT_POLICY)
+    passed = failed = 0
+    for f in files:
+        engine = _engine_for_cases(ctx, f, store_root)
+        key = tested_policy(f)
+        subject = parse_policy_ref(key)[0] if key else "the policy"
+        errors = engine.store.errors_for(subject) if key else []
+        if not errors:
+            try:
+                results = run_case_file(engine, f)
+            except PolicyInvalid as exc:  # errors the files do not show, such as a type error found by checking
+                errors = exc.diagnostics
+        if errors:
+            failed += 1
+            click.echo(f"FAIL {engine.store.display(f)}: not run: {subject} has errors")
+            report(errors, f"{subject} has errors")
+            continue
+        for r in results:
+            if r.passed:
+                passed += 1
+            else:
+                failed += 1
+                click.echo(f"FAIL {r.file}:{r.line}: {r.name}")
+                for problem in r.problems:
+                    click.echo(f"    {problem}")
+    click.echo(f"{passed} passed, {failed} failed")
+    ctx.exit(EXIT_POLICY if failed else EXIT_OK)
+
+
+def _engine_for_cases(ctx: click.Context, cases: Path, store_root) -> Engine:
+    """The engine of the policies folder the cases belong to (the one in use when --policies is given)."""
+    obj = ctx.find_root().obj
+    root = None if obj["policies_given"] else store_root(cases)
+    if root is None or same_path(root, obj["policies"]):
+        return engine_of(ctx)
+    engines = obj.setdefault("engines", {})
+    if root not in engines:
+        from engine.policies.cache import load_store
+
+        engines[root] = Engine(load_store(root, obj["schemas"]))
+    return engines[root]
+
+
+COMMANDS = [check, list_policies, timeline, show, test_cases]
