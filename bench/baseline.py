@@ -127,7 +127,7 @@ _ID_WEIGHTS = tuple(2 ** (17 - i) % 11 for i in range(17))  # 7 9 10 5 8 4 2 1 6
 
 def id_check_character(first17: str) -> str:
     """ISO 7064 MOD 11-2 over the first 17 digits."""
-    value = (12 - sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS)) % 11) % 11
+    value = (12 - sum(int(c) * w for c, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11) % 11
     return "X" if value == 10 else str(value)
 
 

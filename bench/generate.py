@@ -399,7 +399,7 @@ class Generator:
             for table_day in (date(2024, 12, 31), GRADUAL):
                 retire = birth + relativedelta(months=retirement_months(birth, sex, base or 55, table_day))
                 for day in (retire, retire + timedelta(days=1)):
-                    if FIRST_DAY <= day and (day < GRADUAL) == (table_day < GRADUAL):
+                    if day >= FIRST_DAY and (day < GRADUAL) == (table_day < GRADUAL):
                         candidates.append(day)
         return self.claim(rng, i, day=rng.choice(candidates), route=rng.choice(("insured", "unemployed_hukou")),
                           birth=birth, sex=sex, base=base)

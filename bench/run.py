@@ -185,7 +185,7 @@ def machine() -> dict:
     dirty = _git("status", "--porcelain", "--", "engine", "cli.py", "policies", "schemas")
     return {"cpu": model, "cores": cores, "cpu_count": os.cpu_count(), "memory": fmt_mb(mem_kb) if mem_kb else "?",
             "python": platform.python_version(), "implementation": platform.python_implementation(),
-            "platform": platform.platform(), "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "platform": platform.platform(), "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "commit": (commit or "?") + (" (engine, cli.py, policies or schemas modified)" if dirty else "")}
 
 
@@ -239,7 +239,7 @@ def compare_outputs(engine_out: Path, baseline_out: Path) -> list[str]:
     """Line by line: the same claim ids in the same order, and the same decision or rejection."""
     problems = []
     with open(engine_out, "rb") as e, open(baseline_out, "rb") as b:
-        for number, (le, lb) in enumerate(zip(e, b), 1):
+        for number, (le, lb) in enumerate(zip(e, b, strict=True), 1):
             x, y = orjson.loads(le), orjson.loads(lb)
             if x.get("claim_id") != y.get("claim_id"):
                 problems.append(f"line {number}: engine claim {x.get('claim_id')}, baseline {y.get('claim_id')}")
@@ -430,9 +430,8 @@ def _zen():
             return None, ("skipped: the `zen` module (pip package zen-engine) is not installed; "
                           "`.venv/bin/pip install --target bench/out/pydeps zen-engine` enables it")
     try:
-        from zen_jinhua import make_decider
-
         import zen as z
+        from zen_jinhua import make_decider
         version = getattr(z, "__version__", None)
         if version is None:
             try:
@@ -662,7 +661,8 @@ def write_report(path: Path, results: dict, args) -> None:
         w("## Per claim through the Python API (policy compiled once)\n")
         w(f"{results['api_n']:,} claims (the first of the batch, all kinds including invalid ones and a few "
           f"5,000-grant histories), {args_rounds(args)} rounds, interleaved; claims/s is the median round, "
-          "latencies are over all rounds. CPU figures count only the time the process ran (process_time, all threads), so they "
+          "latencies are over all rounds. CPU figures count only the time the process ran (process_time, all threads), "
+          "so they "
           "hold on a shared machine; wall p99 on a busy machine mostly measures waiting for a core. Target "
           "(issue 8): ≥ 0.5× the baseline without explanation, ≥ 0.25× with the full explanation.\n")
         _api_table(w, results["api_rows"])

@@ -10,6 +10,7 @@ accepts, and compares it with the baseline's decision on those same claims.
 """
 from __future__ import annotations
 
+import itertools
 import json
 from decimal import Decimal
 
@@ -41,7 +42,7 @@ def _table(node_id: str, inputs: list[tuple[str, str]], outputs: list[tuple[str,
                         "inputs": [{"id": i, "name": i, "type": "expression", "field": f} for i, f in inputs],
                         "outputs": [{"id": o, "name": o, "type": "expression", "field": f} for o, f in outputs],
                         "rules": [{"_id": f"{node_id}-{n}", **{col: cell for (col, _), cell in
-                                                               zip(inputs + outputs, row)}}
+                                                               zip(inputs + outputs, row, strict=True)}}
                                   for n, row in enumerate(rows)]}}
 
 
@@ -114,7 +115,7 @@ def graph() -> dict:
     ]
     order = ["request", "subsidy", "institutions", "derive", "retirement", "rules", "decision", "response"]
     edges = [{"id": f"e{i}", "sourceId": a, "targetId": b, "type": "edge"} for i, (a, b) in
-             enumerate(zip(order, order[1:]))]
+             enumerate(itertools.pairwise(order))]
     return {"contentType": "application/vnd.gorules.decision", "nodes": nodes, "edges": edges}
 
 

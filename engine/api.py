@@ -11,18 +11,18 @@ The command line is a thin layer over this module.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterable, Iterator
 
-from engine.language.builtins import add_days
-from engine.language.checker import Checked, check, coverage
 from engine.claims.reader import ClaimReader, RawClaim
 from engine.core.diagnostics import Diagnostic, cited, sorted_diagnostics
-from engine.decide.results import ClaimError, Decision, stamp
-from engine.decide.program import Program
 from engine.core.isodate import parse_date
+from engine.decide.program import Program
+from engine.decide.results import ClaimError, Decision, stamp
+from engine.language.builtins import add_days
+from engine.language.checker import Checked, check, coverage
 from engine.policies.linker import Linked, LinkError, link
 from engine.policies.policyfile import PolicyVersion, Ref
 from engine.policies.store import PolicyStore
@@ -65,7 +65,7 @@ class Engine:
 
     @classmethod
     def load(cls, policies: str | Path = "policies", schemas: str | Path | None = None,
-             extra_files: Iterable[Path] = ()) -> "Engine":
+             extra_files: Iterable[Path] = ()) -> Engine:
         return cls(PolicyStore.load(Path(policies), Path(schemas) if schemas else None, list(extra_files)))
 
     # -- checking ----------------------------------------------------------------------------------
@@ -86,7 +86,8 @@ class Engine:
                 found.extend(coverage(version))
                 end = self.store.until(version)
                 if today and version.review_by and version.review_by < today and (end is None or end >= today):
-                    found.append(Diagnostic("version.review", f"{version.key} was due for review on {version.review_by}",
+                    found.append(Diagnostic("version.review",
+                                            f"{version.key} was due for review on {version.review_by}",
                                             version.location("review_by"), severity="warning",
                                             clause=cited(version.effective_clauses)))
                 found.extend(self._check_version(version))
@@ -207,12 +208,12 @@ class Engine:
                 raise PolicyNotInForce(f"{exc} ({day})") from None
             raise PolicyInvalid([Diagnostic(exc.code, str(exc), exc.ref.location, clause=exc.clause)]) from None
 
-    def fixed_evaluator(self, linked: Linked, explain: bool = True) -> "Evaluator":
+    def fixed_evaluator(self, linked: Linked, explain: bool = True) -> Evaluator:
         """Decides every claim, on its own decision date, under one fixed linked policy."""
         return FixedEvaluator(self, linked, explain)
 
     def evaluator(self, policy: str, selection: Selection = Selection(), explain: bool = True,
-                  outputs: bool = True) -> "Evaluator":
+                  outputs: bool = True) -> Evaluator:
         """Decide claims under `policy` (ID or ID@VERSION). explain=False records no reads (faster);
         outputs=False also skips outputs and notes, for summaries (eligibility, amount, failed rules)."""
         pid, version = parse_policy_ref(policy)
@@ -312,7 +313,7 @@ class Evaluator:
             result.details.setdefault("policy_id", self.policy_id)
         return result
 
-    def evaluate_many(self, claims: Iterable["RawClaim | dict"], as_of: date | str | None = None) -> Iterator[Result]:
+    def evaluate_many(self, claims: Iterable[RawClaim | dict], as_of: date | str | None = None) -> Iterator[Result]:
         """Decide claims given as plain dicts or as RawClaims from engine.claims.reader.read_claims, in order."""
         for i, claim in enumerate(claims):
             raw = claim if isinstance(claim, RawClaim) else RawClaim(claim, f"<claim {i}>")

@@ -100,9 +100,11 @@ def test_timeline_of_the_province_with_the_fictional_second_version(capsys):
     assert code == 0
     lines = out.splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("2023-09-16  in force 2023-09-16 .. 2025-02-28  issued 2023-08-16  浙人社发〔2023〕36号  ")
+    assert lines[0].startswith("2023-09-16  in force 2023-09-16 .. 2025-02-28  issued 2023-08-16  "
+                               "浙人社发〔2023〕36号  ")
     assert lines[0].endswith("zhejiang/digital-engineer/2023-09-16.yaml")
-    assert lines[1].startswith("2025-03-01  in force 2025-03-01 .. now  issued 2025-02-10  浙人社发〔2025〕99号（虚构）  ")
+    assert lines[1].startswith("2025-03-01  in force 2025-03-01 .. now  issued 2025-02-10  "
+                               "浙人社发〔2025〕99号（虚构）  ")
     assert "RETROACTIVE" not in out
     code, out, _ = run(capsys, *STORE, "timeline", WZ)
     assert out.startswith("2024-09-01  in force 2024-09-01 .. now  issued 2024-08-15  温人社发〔2024〕88号（虚构）  ")
@@ -171,8 +173,10 @@ PROVINCE_CHANGES = [
     _version("effective.from", "2023-09-16", "2025-03-01"),
     _version("issued_on", "2023-08-16", "2025-02-10"),
     _version("source.number", "浙人社发〔2023〕36号", "浙人社发〔2025〕99号（虚构）"),
-    _version("source.title", "浙江省人力资源和社会保障厅 浙江省财政厅关于印发《浙江省数字技术工程师培育项目实施方案》的通知",
-             "浙江省人力资源和社会保障厅 浙江省财政厅关于公布数字技术工程师培育项目第二批培训机构名单和调整补贴标准的通知（虚构）"),
+    _version("source.title",
+             "浙江省人力资源和社会保障厅 浙江省财政厅关于印发《浙江省数字技术工程师培育项目实施方案》的通知",
+             "浙江省人力资源和社会保障厅 浙江省财政厅关于公布数字技术工程师培育项目"
+             "第二批培训机构名单和调整补贴标准的通知（虚构）"),
     _version("title", "浙江省数字技术工程师培训补贴（首批目录）", "浙江省数字技术工程师培训补贴（第二批目录，虚构）"),
     _clause("施行"), _clause("附件1"), _clause("附件2"),
     {"change": "changed", "section": "cell", "name": "subsidy", "key": ["2-02-10-15", "junior"], "column": "amount",
@@ -203,7 +207,8 @@ RETIREMENT_CHANGES = [
     ("changed", "table", "schedule", "columns", None), ("changed", "table", "schedule", "clause", None),
     ("changed", "table", "schedule", "description", None),
     *[("changed", "cell", "schedule", column, [group])
-      for group in ("male", "female_55", "female_50") for column in ("first_cohort", "months_per_step", "max_delay_months")],
+      for group in ("male", "female_55", "female_50")
+      for column in ("first_cohort", "months_per_step", "max_delay_months")],
     ("changed", "definition", "group", "clause", None),
     ("added", "definition", "delay_months", None, None),
     ("changed", "definition", "retirement_age_months", "clause", None),
@@ -242,13 +247,17 @@ def test_diff_of_the_two_provincial_versions_as_text(capsys):
         "  version issued_on: 2023-08-16 → 2025-02-10",
         "  version source.number: 浙人社发〔2023〕36号 → 浙人社发〔2025〕99号（虚构）",
         "  table subsidy row (2-02-10-15, junior) amount: 2200 → 2500 [附件2]",
-        "  table subsidy row (2-02-10-09, junior) added: {occupation_code: 2-02-10-09, occupation: 人工智能工程技术人员, "
+        "  table subsidy row (2-02-10-09, junior) added: "
+        "{occupation_code: 2-02-10-09, occupation: 人工智能工程技术人员, "
         "level: junior, hours: 96, amount: 3000} [附件2]",
-        "  table subsidy row (2-02-10-09, intermediate) added: {occupation_code: 2-02-10-09, occupation: 人工智能工程技术人员, "
+        "  table subsidy row (2-02-10-09, intermediate) added: "
+        "{occupation_code: 2-02-10-09, occupation: 人工智能工程技术人员, "
         "level: intermediate, hours: 96, amount: 3600} [附件2]",
-        "  table subsidy row (2-02-10-09, senior) added: {occupation_code: 2-02-10-09, occupation: 人工智能工程技术人员, "
+        "  table subsidy row (2-02-10-09, senior) added: "
+        "{occupation_code: 2-02-10-09, occupation: 人工智能工程技术人员, "
         "level: senior, hours: 128, amount: 4800} [附件2]",
-        "  table institutions row (虚构人工智能学院, 2-02-10-09) added: {institution: 虚构人工智能学院, occupation: 人工智能, "
+        "  table institutions row (虚构人工智能学院, 2-02-10-09) added: "
+        "{institution: 虚构人工智能学院, occupation: 人工智能, "
         "occupation_code: 2-02-10-09} [附件1, 二.(一)]",
     ]:
         assert expected in lines
@@ -488,12 +497,13 @@ def test_new_occupation_under_the_new_provincial_version(capsys, tmp_path):
 
 def test_the_province_alone_pinned_to_its_new_version(capsys, tmp_path):
     path = claims_file(tmp_path, "FICT-JH-14", "FICT-JH-16")
-    code, (ok, early), _ = run_json(capsys, *STORE, "evaluate", path, "--policy", f"{ZJ}@2025-03-01", "--format", "json",
-                                    "--summary")
+    code, (ok, early), _ = run_json(capsys, *STORE, "evaluate", path, "--policy", f"{ZJ}@2025-03-01",
+                                    "--format", "json", "--summary")
     assert code == 3
     assert (ok["eligible"], ok["amount"], ok["policy"]["version"]) == (True, "3000", "2025-03-01")
     assert early["error"]["code"] == "policy.not_in_force"
-    assert early["error"]["message"] == f"{ZJ}@2025-03-01 is not in force on 2025-02-20 (it is in force from 2025-03-01)"
+    assert early["error"]["message"] == (f"{ZJ}@2025-03-01 is not in force on 2025-02-20 "
+                                         "(it is in force from 2025-03-01)")
 
 
 def test_every_fixture_claim_under_the_fictional_wenzhou_policy(capsys):
@@ -548,7 +558,8 @@ def test_a_refusal_names_the_rule_its_clause_and_what_it_read(capsys, tmp_path):
                          "NOT ELIGIBLE: 1 condition not met",
                          "  ✗ [四] 已超过专业技术等级证书核发之日起12个月的申请期限，不予受理"]
     at = lines.index("  ✗ within_deadline [四] NOT met: 已超过专业技术等级证书核发之日起12个月的申请期限，不予受理")
-    assert lines[at + 1:at + 4] == ["      decision_date = 2025-03-05", "      level_certificate.issued_on = 2024-01-10",
+    assert lines[at + 1:at + 4] == ["      decision_date = 2025-03-05",
+                                    "      level_certificate.issued_on = 2024-01-10",
                                     "      claim_deadline = 2025-01-10"]
 
 
@@ -1158,8 +1169,8 @@ EDITS = {
                   ["output deadline: recorded 2026-01-14, now 2026-01-15"]),
     "an output removed": (lambda r: r["outputs"].pop("deadline"), ["output deadline: recorded (none), now 2026-01-15"]),
     "a note": (lambda r: r["notes"][0].update(text="注"),
-               ["note title_precondition text: recorded 注, now 职称贯通仅适用于符合我省职称申报评审条件的人员；该条件须另行审核，"
-                "本决定不作判断。"]),
+               ["note title_precondition text: recorded 注, now "
+                "职称贯通仅适用于符合我省职称申报评审条件的人员；该条件须另行审核，本决定不作判断。"]),
     "what the amount read": (lambda r: r["amount_reads"][JH04_ROW].update(amount="2200"),
                              [f"amount read {JH04_ROW}.amount: recorded 2200, now 2500"]),
     "the digest": (lambda r: r["policy"].update(digest="sha256:" + "0" * 64),
@@ -1233,7 +1244,8 @@ def test_verify_accounts_for_every_line_of_decisions(capsys, tmp_path):
 
 @pytest.mark.parametrize("change, reason", [
     (lambda r: r.pop("notes"), "the recorded decision lacks notes"),
-    (lambda r: r.update(decision_date="2025-02-30"), "decision_date: '2025-02-30' is not a calendar date (no such day)"),
+    (lambda r: r.update(decision_date="2025-02-30"),
+     "decision_date: '2025-02-30' is not a calendar date (no such day)"),
     (lambda r: r.update(policy="jinhua"), "policy must be an object with the text fields id, version and digest"),
     (lambda r: [r.pop(k) for k in ("rules", "error", "failed_rules") if k in r],
      "not a decision written by `policy evaluate --format json` (it has no rules, failed_rules or error)"),

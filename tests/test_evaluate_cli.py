@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.cli import main as cli
 from engine.api import Engine
+from engine.cli import main as cli
 from engine.core.schemacheck import make_validator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +38,8 @@ def write_jsonl(path: Path, claims: list) -> Path:
 
 @pytest.fixture(scope="module")
 def decision_validator():
-    return make_validator(json.loads((ROOT / "engine" / "schemas" / "decision.schema.json").read_text(encoding="utf-8")))
+    schema = ROOT / "engine" / "schemas" / "decision.schema.json"
+    return make_validator(json.loads(schema.read_text(encoding="utf-8")))
 
 
 def test_examples_decide_and_follow_the_decision_schema(capsys, decision_validator):
@@ -124,7 +125,8 @@ def test_no_version_in_force_is_not_ineligible(capsys, tmp_path):
 
 def test_a_bad_claim_in_a_batch_keeps_its_place(capsys, tmp_path):
     good = example_claim()
-    claims = [dict(good, claim_id="A"), "{not json", dict(good, claim_id="C"), dict(good, claim_id="D", applied_on="2020-01-01")]
+    claims = [dict(good, claim_id="A"), "{not json", dict(good, claim_id="C"),
+              dict(good, claim_id="D", applied_on="2020-01-01")]
     code, out, _ = run(capsys, "evaluate", str(write_jsonl(tmp_path / "b.jsonl", claims)), "--policy", POLICY,
                        "--format", "json", "--summary")
     lines = [json.loads(line) for line in out.splitlines()]
@@ -219,7 +221,8 @@ def test_python_api_takes_python_dates_and_a_written_decision_date():
     claim = example_claim()
     as_text = evaluator.evaluate(claim, as_of="2024-07-01").to_json()
     claim_with_dates = {**claim, "applied_on": date.fromisoformat(claim["applied_on"]),
-                        "applicant": {**claim["applicant"], "birth_date": date.fromisoformat(claim["applicant"]["birth_date"])}}
+                        "applicant": {**claim["applicant"],
+                                      "birth_date": date.fromisoformat(claim["applicant"]["birth_date"])}}
     assert evaluator.evaluate(claim_with_dates, as_of=date(2024, 7, 1)).to_json() == as_text
     assert as_text["decision_date"] == "2024-07-01"
     with pytest.raises(ValueError, match="'2024-7-1' is not a calendar date written YYYY-MM-DD"):

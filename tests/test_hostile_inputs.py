@@ -109,7 +109,8 @@ def good_claim(**changes) -> dict:
 # (corpus folder, diagnostic code, text on the offending line or None when the file has no line, message words)
 POLICY_ITEMS = [
     ("alias-bomb", "input.too_many_nodes", None, "expands to more than 200000 values"),
-    ("python-object-apply", "yaml.tag", "!!python/object/apply:os.system", "python/object/apply:os.system' is not allowed"),
+    ("python-object-apply", "yaml.tag", "!!python/object/apply:os.system",
+     "python/object/apply:os.system' is not allowed"),
     ("duplicate-keys", "yaml.duplicate_key", "title: A second title", "duplicate key 'title': first given on line 3"),
     ("empty", "input.empty", None, "the file is empty"),
     ("comments-only", "input.empty", None, "no YAML document"),
@@ -518,7 +519,8 @@ def test_an_explicit_tag_in_a_claim_loses_nothing(capsys):
     bad = rel(CLAIMS / "explicit-bool-tag.yaml")
     rc, lines, _ = evaluate_json(capsys, GOOD, bad, GOOD, extra=["--summary"])
     assert len(lines) == 3 and lines[0]["eligible"] and lines[2]["eligible"]
-    assert lines[1]["error"]["location"].startswith(f"{bad}:{line_of(CLAIMS / 'explicit-bool-tag.yaml', 'employed: !!bool')}:")
+    bool_line = line_of(CLAIMS / "explicit-bool-tag.yaml", "employed: !!bool")
+    assert lines[1]["error"]["location"].startswith(f"{bad}:{bool_line}:")
     assert rc == 2
 
 
@@ -599,7 +601,7 @@ def test_a_batch_with_bad_claims_among_good_ones(capsys):
     rc, lines, err = evaluate_json(capsys, rel(MIXED), extra=["--summary"])
     assert len(lines) == len(MIXED_EXPECTED)
     assert _outcomes(lines) == [expected for _, expected in MIXED_EXPECTED]
-    for (number, expected), line in zip(MIXED_EXPECTED, lines):
+    for (number, _), line in zip(MIXED_EXPECTED, lines, strict=True):
         if "error" in line:
             column = f":{MIXED_COLUMNS[number]}" if number in MIXED_COLUMNS else ""
             assert line["error"]["location"] == f"{rel(MIXED)}:{number}{column}"
@@ -745,11 +747,13 @@ def test_a_compact_json_lines_claim_keeps_the_claim_limits(tmp_path):
     deep = tmp_path / "deep.jsonl"
     deep.write_text('{"claim_id":"D","applicant":' + "[" * 100 + "]" * 100 + "}\n", encoding="utf-8")
     rc, (line,) = _run_json(deep)
-    assert (line["error"]["code"], line["error"]["message"]) == ("claim.too_deep", "the claim nests deeper than 32 levels")
+    assert (line["error"]["code"], line["error"]["message"]) == ("claim.too_deep",
+                                                                 "the claim nests deeper than 32 levels")
     rc, out, err = run_process("evaluate", str(MIXED), "--policy", POLICY, "--format", "json", "--summary", "-q",
                                env={"POLICY_LIMIT_CLAIM_NODES": "20"})
     first = json.loads(out.splitlines()[0])
-    assert (first["error"]["code"], first["error"]["message"]) == ("claim.too_large", "the line holds more than 20 values")
+    assert (first["error"]["code"], first["error"]["message"]) == ("claim.too_large",
+                                                                   "the line holds more than 20 values")
 
 
 def test_a_long_history_within_the_limits_is_still_decided_from_json_lines(tmp_path):

@@ -23,10 +23,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from engine.decide import batch
 from engine.api import Engine
 from engine.claims.reader import read_claims
 from engine.core.diagnostics import DiagnosticError
+from engine.decide import batch
 from engine.decide.results import ClaimError, Decision
 from engine.language.syntax import Expr, parse
 from engine.policies.yamlsource import Document, read_yaml
@@ -55,7 +55,8 @@ def writable(result) -> None:
 
 TOKENS = ["(", ")", "[", "]", ",", ".", "+", "-", "*", "/", "??", "==", "!=", "<", "<=", ">", ">=", "and", "or",
           "not", "in", "if", "then", "else", "any", "all", "count", "filter", "sum", "for", "where", "true", "false",
-          "null", "x", "history", "applicant.birth_date", "在金华", "1", "0", "99999999999999999999999999999999999999999",
+          "null", "x", "history", "applicant.birth_date", "在金华", "1", "0",
+          "99999999999999999999999999999999999999999",
           "1.5", "2024-02-29", "2023-02-29", "9999-99-99", '"s"', "'t'", '"\\u12"', '"\\q"', '"', "'", "#", "\n",
           " ", "\t", "\x00", "\ud7ff", "é", "_", "$", "`", "\\"]
 
@@ -224,7 +225,7 @@ def test_json_lines_give_one_result_per_claim(lines):
         results = [evaluator().evaluate_raw(raw) for raw in read_claims([str(path)])]
     assert len(results) == claims
     numbers = [number for number, line in enumerate(lines, 1) if line.strip()]
-    for number, result in zip(numbers, results):
+    for number, result in zip(numbers, results, strict=True):
         writable(result)
         if isinstance(result, ClaimError) and result.location:  # the line, and the column where JSON broke off
             assert re.fullmatch(re.escape(f"{path}:{number}") + r"(:[0-9]+)?", result.location), result.location

@@ -81,7 +81,8 @@ def policy(pid: str = "test/policy", *, version: str = "1", effective: str = "20
         for name, expr in outputs.items():
             lines += [f"  {name}:", "    clause: c", f"    expr: {json.dumps(expr, ensure_ascii=False)}"]
     if decision:
-        lines += ["decision:", "  clause: c", "  currency: CNY", f"  amount: {json.dumps(decision, ensure_ascii=False)}"]
+        lines += ["decision:", "  clause: c", "  currency: CNY",
+                  f"  amount: {json.dumps(decision, ensure_ascii=False)}"]
     return "\n".join(lines) + "\n"
 
 
@@ -582,7 +583,8 @@ def test_definition_that_refers_to_itself(tmp_path):
 
 
 def test_function_that_calls_itself_is_a_cycle(tmp_path):
-    d, _ = single(tmp_path, definitions={"fact": {"params": {"k": "int"}, "expr": "if k < 1 then 1 else k * fact(k - 1)"}},
+    d, _ = single(tmp_path,
+                  definitions={"fact": {"params": {"k": "int"}, "expr": "if k < 1 then 1 else k * fact(k - 1)"}},
                   outputs={"o": "fact(3)"})
     assert d.code == "definition.cycle"
 

@@ -135,7 +135,7 @@ def completed_years(birth: date, on: date) -> int:
 
 def gb11643_check(first17: str) -> str:
     weights = [2 ** (17 - i) % 11 for i in range(17)]
-    total = sum(int(c) * w for c, w in zip(first17, weights))
+    total = sum(int(c) * w for c, w in zip(first17, weights, strict=True))
     return "10X98765432"[total % 11]
 
 
@@ -191,7 +191,8 @@ def test_decision_amount_is_exact(tmp_path):
     (tmp_path / "policies").mkdir()
     (tmp_path / "schemas").mkdir()
     (tmp_path / "schemas" / "t.schema.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
-    text = policy_text({}, [], {}) + "decision:\n  clause: c\n  currency: CNY\n  amount: sum(x.amt for x in items) * 3\n"
+    text = (policy_text({}, [], {})
+            + "decision:\n  clause: c\n  currency: CNY\n  amount: sum(x.amt for x in items) * 3\n")
     (tmp_path / "policies" / "p.yaml").write_text(text, encoding="utf-8")
     result = Engine.load(tmp_path / "policies", tmp_path / "schemas").evaluator("test/policy").evaluate(CLAIM)
     assert result.amount == Decimal("1.8")

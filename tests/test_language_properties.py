@@ -25,8 +25,22 @@ from hypothesis import strategies as st
 from engine.api import Engine
 from engine.core.diagnostics import DiagnosticError
 from engine.decide.results import Decision
-from engine.language.syntax import (Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary, is_name,
-                           parse, to_source)
+from engine.language.syntax import (
+    Attr,
+    Binary,
+    Call,
+    Comprehension,
+    Expr,
+    If,
+    Index,
+    ListLit,
+    Literal,
+    Name,
+    Unary,
+    is_name,
+    parse,
+    to_source,
+)
 
 SETTINGS = dict(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -56,7 +70,8 @@ SCHEMA = {
 RATE = {"a": {"k": "a", "v": 1, "amt": Decimal("0.5")}, "b": {"k": "b", "v": -2, "amt": Decimal("12.25")},
         "3307": {"k": "3307", "v": 7, "amt": Decimal("3")}}
 POLICY_EXTRAS = """tables:
-  rate: {clause: c, key: [k], columns: {k: string, v: int, amt: money}, rows: [[a, 1, 0.5], [b, -2, 12.25], ["3307", 7, 3]]}
+  rate:
+    {clause: c, key: [k], columns: {k: string, v: int, amt: money}, rows: [[a, 1, 0.5], [b, -2, 12.25], ["3307", 7, 3]]}
 definitions:
   twice: {clause: c, params: {x: int}, expr: "x * 2"}
   scaled: {clause: c, params: {x: decimal}, expr: "x * d"}
@@ -94,7 +109,7 @@ def dates():
     return st.dates(date(1950, 1, 1), date(2040, 12, 31)).map(lambda v: lit(v, "date"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def typed(kind: str, depth: int, scope: tuple):
     """Expressions of one type; `scope` holds the comprehension variables in reach (records of items)."""
     leaves = leaf(kind, scope)
@@ -104,7 +119,7 @@ def typed(kind: str, depth: int, scope: tuple):
     return choose(leaves, inner, inner)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def leaf(kind: str, scope: tuple):
     options = [st.sampled_from([Name(f) for f in FACTS[kind]])]
     if kind == INT:
@@ -122,12 +137,12 @@ def leaf(kind: str, scope: tuple):
     return choose(*options)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def number(depth, scope):
     return st.one_of(typed(INT, depth, scope), typed(DEC, depth, scope))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def source(depth, scope):
     """A list of items: the fact, or a filter of it."""
     var = f"g{len(scope)}"
@@ -137,14 +152,14 @@ def source(depth, scope):
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def comprehension(kind, body_kind, depth, scope):
     var = f"g{len(scope)}"
     return st.builds(lambda src, body: Comprehension(kind, var, src, body),
                      source(depth, scope), typed(body_kind, depth, scope + (var,)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def compound(kind: str, depth: int, scope: tuple):
     T = lambda k: typed(k, depth, scope)  # noqa: E731
     branches = []
@@ -449,7 +464,7 @@ def same(got, expected) -> bool:
             if not (isinstance(got, kind) and isinstance(expected, kind)):
                 return False
             if kind is list:
-                return len(got) == len(expected) and all(same(a, b) for a, b in zip(got, expected))
+                return len(got) == len(expected) and all(same(a, b) for a, b in zip(got, expected, strict=True))
             if kind is dict:
                 return got.keys() == expected.keys() and all(same(got[k], expected[k]) for k in got)
             return got == expected
@@ -483,7 +498,8 @@ FAULT_CODES = ("evaluation.error", "evaluation.division", "evaluation.overflow")
 
 def any_typed():
     """(type, expression) pairs, so that the engine's value can be held to the type as well as the value."""
-    return choose(*(typed(kind, 3, ()).map(lambda tree, kind=kind: (kind, tree)) for kind in (INT, DEC, BOOL, STR, DATE)))
+    return choose(*(typed(kind, 3, ()).map(lambda tree, kind=kind: (kind, tree))
+                    for kind in (INT, DEC, BOOL, STR, DATE)))
 
 
 PYTHON_TYPES = {INT: int, DEC: Decimal, BOOL: bool, STR: str, DATE: date}

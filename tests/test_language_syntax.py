@@ -15,9 +15,22 @@ import pytest
 
 from engine.api import Engine
 from engine.core.diagnostics import Diagnostic, DiagnosticError
-from engine.language.syntax import (Attr, Binary, Call, Comprehension, If, Index, LanguageLimits, ListLit, Literal, Name,
-                           SourceText, Unary, is_name, parse)
-
+from engine.language.syntax import (
+    Attr,
+    Binary,
+    Call,
+    Comprehension,
+    If,
+    Index,
+    LanguageLimits,
+    ListLit,
+    Literal,
+    Name,
+    SourceText,
+    Unary,
+    is_name,
+    parse,
+)
 
 # ---------------------------------------------------------------------------------------------
 # helpers

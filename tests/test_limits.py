@@ -160,8 +160,9 @@ def test_the_deepest_nesting_allowed_is_checked_and_decided(tmp_path, expression
     # the first definition at its deepest point; each definition does the same with the next one.
     names = [f"d{i}" for i in range(definition_depth)]
     definitions = "".join(f"  {name}: {nested_calls(expression_depth, following)}\n"
-                          for name, following in zip(names, names[1:] + ["n"]))
-    body = (f"definitions:\n{definitions}outputs:\n  o:\n    clause: c\n    expr: {nested_calls(expression_depth, 'd0')}\n"
+                          for name, following in zip(names, names[1:] + ["n"], strict=True))
+    body = (f"definitions:\n{definitions}outputs:\n  o:\n    clause: c\n"
+            f"    expr: {nested_calls(expression_depth, 'd0')}\n"
             "rules:\n  - id: r\n    clause: c\n    require: d0 == n\n    message: {pass: p, fail: f}\n")
     folder = write_policy(tmp_path, body)
     (tmp_path / "claim.json").write_text(json.dumps({"id": "c1", "on": "2024-06-15", "n": -7}), encoding="utf-8")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import main as cli
 from engine.api import Engine
+from engine.cli import main as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 D = date.fromisoformat

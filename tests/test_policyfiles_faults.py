@@ -19,8 +19,8 @@ import pytest
 from test_policyfiles_check import CLAIM_SCHEMA, COVERED, PARENT, make, policy
 from test_policyfiles_loading import BASE, ROW1, at, load, only, pos, variant
 
-from engine.cli import main as cli
 from engine.api import Engine
+from engine.cli import main as cli
 from engine.policies.yamlsource import read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -438,7 +438,8 @@ def test_an_endless_file_is_refused_without_reading_it_whole(tmp_path, name):
         code = ("from pathlib import Path; from engine.policies.policyfile import load_policy_file; "
                 f"print(load_policy_file(Path({str(link)!r}))[1][0].render())")
     else:
-        code = ("from pathlib import Path; from engine.api import Engine; from engine.audit.casefile import run_case_file; "
+        code = ("from pathlib import Path; from engine.api import Engine; "
+                "from engine.audit.casefile import run_case_file; "
                 f"engine = Engine.load(Path({str(tmp_path / 'policies')!r})); "
                 f"print(run_case_file(engine, Path({str(link)!r}))[0].problems)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)

@@ -552,7 +552,7 @@ def test_unreadable_path(tmp_path):
 
 def test_alias_expansion_is_bounded(tmp_path):
     text = "a: &a [1,2,3,4,5,6,7,8,9,10]\n"
-    for name, prev in zip("bcdef", "abcde"):
+    for name, prev in zip("bcdef", "abcde", strict=True):
         text += f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]\n"
     version, diagnostics = load(tmp_path, text)
     assert version is None

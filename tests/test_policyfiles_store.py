@@ -281,7 +281,8 @@ def test_version_for_pinned_and_in_force(two_versions):
     assert engine.version_for("t/amounts", D("2024-07-01"), pinned) is None
     assert engine.version_for("t/amounts", D("2023-12-31"), pinned) is None
     # ... unless a what-if study asks for any date.
-    assert label(engine.version_for("t/amounts", D("2025-01-01"), Selection("2024-01-01", any_date=True))) == "2024-01-01"
+    what_if = Selection("2024-01-01", any_date=True)
+    assert label(engine.version_for("t/amounts", D("2025-01-01"), what_if)) == "2024-01-01"
     assert label(engine.version_for("t/amounts", D("2024-07-15"), Selection(known_on=D("2024-05-31")))) == "2024-01-01"
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from engine.api import Engine, PolicyNotFound
 from engine.claims.reader import RawClaim
 from engine.core.diagnostics import DiagnosticError
-from engine.decide.results import ClaimError, Decision, plain
 from engine.core.isodate import parse_date
+from engine.decide.results import ClaimError, Decision, plain
 from engine.policies.store import CASES_SUFFIX
 from engine.policies.yamlsource import read_file, read_yaml
 
@@ -102,7 +102,8 @@ def run_case_file(engine: Engine, path: Path) -> list[CaseResult]:
         return [CaseResult(display, 1, "(the file)", ["a cases file is a mapping with `policy`, `base` and `cases`"])]
     policy = data.get("policy") or _policy_beside(engine, path)
     if not policy:
-        return [CaseResult(display, 1, "(the file)", ["say which policy version these cases test: `policy: ID@VERSION`"])]
+        return [CaseResult(display, 1, "(the file)",
+                           ["say which policy version these cases test: `policy: ID@VERSION`"])]
     try:
         evaluator = engine.evaluator(policy)
     except PolicyNotFound as exc:
@@ -176,5 +177,6 @@ def compare(expect: dict, result: Decision | ClaimError) -> list[str]:
     if "notes" in expect:
         got_notes = sorted(n["id"] for n in result.notes)
         if sorted(expect["notes"] or []) != got_notes:
-            problems.append(f"expected notes [{', '.join(sorted(expect['notes'] or []))}], got [{', '.join(got_notes)}]")
+            expected = ", ".join(sorted(expect["notes"] or []))
+            problems.append(f"expected notes [{expected}], got [{', '.join(got_notes)}]")
     return problems

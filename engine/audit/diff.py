@@ -6,9 +6,9 @@ change), table rows by their key (a cell that changed is one change, old → new
 from __future__ import annotations
 
 from engine.decide.results import plain
+from engine.language.syntax import to_source
 from engine.policies.linker import Linked
 from engine.policies.policyfile import PolicyVersion
-from engine.language.syntax import to_source
 
 
 def _expr(expression) -> str | None:

@@ -1,9 +1,9 @@
 """What a change of policy would do to a population of claims: every claim decided under both."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Iterable
 
 from engine.claims.reader import RawClaim
 from engine.decide.results import Decision, plain
@@ -184,13 +184,15 @@ def render_impact(report: ImpactReport, limit: int = 50) -> str:
     if r.rules:
         lines.append("  rules whose outcome changed:")
         for rule_id, counts in sorted(r.rules.items()):
-            lines.append(f"    {rule_id}: " + ", ".join(f"{k.replace('_to_', ' → ')} {v}" for k, v in sorted(counts.items())))
+            moves = ", ".join(f"{k.replace('_to_', ' → ')} {v}" for k, v in sorted(counts.items()))
+            lines.append(f"    {rule_id}: {moves}")
     if r.changed_claims:
         lines.append("  changed claims:")
         for c in r.changed_claims[:limit]:
             why = c.get("rules_changed") and f"rules: {', '.join(c['rules_changed'])}" \
                 or c.get("amount_changed_by") and "; ".join(c["amount_changed_by"])
-            lines.append(f"    {_who(c, r)}: {_brief(c['before'])} → {_brief(c['after'])}" + (f" ({why})" if why else ""))
+            lines.append(f"    {_who(c, r)}: {_brief(c['before'])} → {_brief(c['after'])}"
+                         + (f" ({why})" if why else ""))
         if len(r.changed_claims) > limit:
             lines.append(f"    … and {len(r.changed_claims) - limit} more (use --format json for all)")
     if r.not_decided:

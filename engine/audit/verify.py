@@ -9,13 +9,14 @@ never skipped, so every record is accounted for.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Iterator
+from typing import IO
 
 from engine.api import Engine, PolicyInvalid, PolicyNotFound, Selection
 from engine.claims.reader import RawClaim, read_claims
-from engine.decide.results import Decision
 from engine.core.isodate import parse_date
+from engine.decide.results import Decision
 
 # What `evaluate --format json` writes for a decided claim; `known_on` is added when it was given.
 SUMMARY_FIELDS = ("claim_id", "policy", "decision_date", "eligible", "amount", "currency", "failed_rules")
@@ -72,7 +73,8 @@ def _shape(data) -> tuple[str | None, str | None]:
     elif "failed_rules" in data:
         kind, required = "summary", SUMMARY_FIELDS
     else:
-        return None, "not a decision written by `policy evaluate --format json` (it has no rules, failed_rules or error)"
+        return None, ("not a decision written by `policy evaluate --format json` "
+                      "(it has no rules, failed_rules or error)")
     missing = [name for name in required if name not in data]
     if missing:
         return None, f"the recorded {'error' if kind == 'error' else 'decision'} lacks {', '.join(missing)}"
@@ -326,7 +328,7 @@ def _same(a, b) -> bool:
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return a == b
 
 

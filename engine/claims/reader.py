@@ -8,20 +8,21 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 import jsonschema_rs
 import orjson
 
 from engine.core import schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location
+from engine.core.limits import LIMITS
 from engine.decide.results import ClaimError
 from engine.language.types import DATE, DECIMAL, INT, ListOf, Record, Type
-from engine.core.limits import LIMITS
 from engine.policies.yamlsource import ReadLimits, decode_text, read_yaml
 
 MAX_NUMBER_DIGITS = 40  # as in policy files: far beyond any amount or count, far below what slows arithmetic
@@ -37,7 +38,7 @@ class RawClaim:
     error: ClaimError | None = None
     line: bytes | None = None  # a JSON Lines line not parsed yet (parsing is left to whoever decides it)
 
-    def parsed(self) -> "RawClaim":
+    def parsed(self) -> RawClaim:
         if self.line is None:
             return self
         return _parse_line(self.line, self.location)
@@ -114,7 +115,8 @@ def read_claims(paths: list[str], stdin: IO[bytes] | None = None, lazy: bool = F
 
 
 def _unreadable(name: str, exc: OSError) -> RawClaim:
-    return RawClaim(None, name, ClaimError(None, "claim.unreadable", f"cannot read {name}: {exc.strerror}", location=name))
+    return RawClaim(None, name, ClaimError(None, "claim.unreadable", f"cannot read {name}: {exc.strerror}",
+                                           location=name))
 
 
 def _too_large(name: str) -> RawClaim:
@@ -357,7 +359,8 @@ class ClaimReader:
 
 
 def _as_json(value, path: tuple = ()) -> tuple[object, tuple[list, str] | None]:
-    """The claim with Python dates written YYYY-MM-DD (as JSON would carry them), or the first value JSON cannot hold."""
+    """The claim with Python dates written YYYY-MM-DD (as JSON would carry them), or the first value JSON cannot
+    hold."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():

@@ -1,10 +1,10 @@
 """JSON Schema validation whose every error names the path of what failed, in plain words."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, Iterable
-
 from functools import lru_cache
+from typing import Any
 
 from engine.core.isodate import parse_date, written_as_date
 
@@ -86,7 +86,8 @@ def unknown_keys(path: list, extras: list, allowed) -> tuple[list, str]:
                                + ", ".join(sorted(allowed)))
 
 
-_BOUNDS = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most", "exclusiveMaximum": "less than"}
+_BOUNDS = {"minimum": "at least", "exclusiveMinimum": "more than",
+           "maximum": "at most", "exclusiveMaximum": "less than"}
 _SIZES = {"minItems": ("at least", "items"), "maxItems": ("at most", "items"), "minLength": ("at least", "characters"),
           "maxLength": ("at most", "characters"), "minProperties": ("at least", "keys"),
           "maxProperties": ("at most", "keys")}

@@ -10,16 +10,16 @@ import json
 import multiprocessing
 import os
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
-from typing import Callable, Iterable, Iterator
 
 import orjson
 
 from engine.claims.reader import RawClaim
-from engine.decide.results import ClaimError, Decision
 from engine.decide.explain import explain
+from engine.decide.results import ClaimError, Decision
 
 CHUNK = 256  # claims decided at a time in this process: few enough to stay in the CPU's caches
 WORKER_CHUNK = 1024  # claims per task sent to a worker: enough to amortise the hand-over between processes
@@ -40,7 +40,7 @@ class Counts:
         else:
             setattr(self, result.kind, getattr(self, result.kind) + 1)
 
-    def merge(self, other: "Counts") -> None:
+    def merge(self, other: Counts) -> None:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 

@@ -21,7 +21,8 @@ class Program:
         self.checks = [(c, expr(c.when) if c.when else None, expr(c.require)) for c in linked.checks]
         self.rules = [(r, expr(r.when) if r.when else None, expr(r.require)) for r in linked.rules]
         # Unexplained outcomes read nothing and carry no error, so each rule's three are made once, not per claim.
-        self.plain_rules = [(when, require, RuleResult(r, "pass"), RuleResult(r, "fail"), RuleResult(r, "not_applicable"))
+        self.plain_rules = [(when, require, RuleResult(r, "pass"), RuleResult(r, "fail"),
+                             RuleResult(r, "not_applicable"))
                             for r, when, require in self.rules]
         # A summary (eligibility, amount, failed rules) computes no outputs and no notes.
         self.outputs = [(name, o, expr(o.when) if o.when else None, expr(o.expr))
@@ -66,10 +67,12 @@ class Program:
                               policy=self.stamp, decision_date=decision_date)
         amount_reads, env.trace = env.trace, None
         problems: list[Problem] = []
-        outputs = {name: _informing(problems, "output", name, lambda: value(env) if when is None or when(env) else None)
+        outputs = {name: _informing(problems, "output", name,
+                                    lambda value=value, when=when: value(env) if when is None or when(env) else None)
                    for name, output, when, value in self.outputs}
         notes = [{"id": n.id, "clause": ", ".join(n.clauses), "text": n.text, "source": n.owner.key}
-                 for n, when in self.notes if when is None or _informing(problems, "note", n.id, lambda: when(env))]
+                 for n, when in self.notes
+                 if when is None or _informing(problems, "note", n.id, lambda when=when: when(env))]
         return Decision(claim_id, self.stamp, self.references, decision_date, eligible, amount, self.currency,
                         outputs, rules, notes, amount_reads, problems=problems)
 

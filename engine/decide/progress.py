@@ -8,7 +8,6 @@ import sys
 from contextlib import contextmanager
 
 
-
 def _rate_column():
     from rich.progress import ProgressColumn
     from rich.text import Text
@@ -31,8 +30,15 @@ def progress_bar(total: int | None, label: str = "claims", enabled: bool | None 
         return
     # rich is imported only when a bar is shown: most runs are piped and never need it.
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     columns = [SpinnerColumn(), TextColumn(label)]
     if total:

@@ -6,11 +6,11 @@ corresponding day, or on the last day of a month that has no such day. Resident 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, InvalidOperation
-from typing import Callable
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 from stdnum.cn import ric
@@ -149,7 +149,8 @@ def _round(x, places: int) -> Decimal:
     try:
         return Decimal(x).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=Context(prec=100))
     except InvalidOperation:
-        raise EvaluationFault(f"cannot round {x} to {places} places: the result would have more than 100 digits") from None
+        raise EvaluationFault(f"cannot round {x} to {places} places: "
+                              "the result would have more than 100 digits") from None
 
 
 def _extreme(pick):
@@ -200,7 +201,7 @@ def _distinct_check(args: list[Type]):
 class Builtin:
     name: str
     signature: str  # as written in docs/language.md
-    check: Callable[[list[Type]], "Type | str"]
+    check: Callable[[list[Type]], Type | str]
     run: Callable
     safe: bool = False  # cannot fail on any value its types allow, so runs without a guard
 
@@ -209,7 +210,7 @@ def _fixed(params: tuple, result: Type):
     def check(args: list[Type]):
         if len(args) != len(params):
             return f"takes {len(params)} argument{'s' if len(params) != 1 else ''}, not {len(args)}"
-        for i, (got, want) in enumerate(zip(args, params), 1):
+        for i, (got, want) in enumerate(zip(args, params, strict=True), 1):
             if got in (ERROR, NEVER):
                 continue
             ok = is_numeric(got) if want == DECIMAL else (got == want)
@@ -276,13 +277,15 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in [
     Builtin("contains", "contains(string, string) -> bool", _fixed((STRING, STRING), BOOL),
             lambda s, p: p in s, safe=True),
     Builtin("length", "length(list | string) -> int", _length_check, _length, safe=True),
-    Builtin("distinct", "distinct(list) -> list (first of each value, in order)", _distinct_check, _distinct, safe=True),
+    Builtin("distinct", "distinct(list) -> list (first of each value, in order)", _distinct_check, _distinct,
+            safe=True),
     Builtin("min", "min(a, b, ...) or min(list)", _extreme_check, _extreme(min)),
     Builtin("max", "max(a, b, ...) or max(list)", _extreme_check, _extreme(max)),
     Builtin("floor", "floor(number) -> int", _number_check(lambda t: INT), _floor),
     Builtin("abs", "abs(number) -> number", _number_check(lambda t: t), abs),
     Builtin("round", "round(number, int) -> decimal", _fixed((DECIMAL, INT), DECIMAL), _round),
-    Builtin("resident_id_valid", "resident_id_valid(string) -> bool", _fixed((STRING,), BOOL), resident_id_valid, safe=True),
+    Builtin("resident_id_valid", "resident_id_valid(string) -> bool", _fixed((STRING,), BOOL), resident_id_valid,
+            safe=True),
     Builtin("resident_id_birth_date", "resident_id_birth_date(string) -> date", _fixed((STRING,), DATE),
             resident_id_birth_date),
     Builtin("resident_id_sex", "resident_id_sex(string) -> string", _fixed((STRING,), STRING), resident_id_sex),

@@ -6,19 +6,51 @@ The result (`Checked`) tells the compiler what every name and call resolved to.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import difflib
 import unicodedata
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from engine.language.builtins import BUILTINS, DECISION_DATE
 from engine.core.diagnostics import Diagnostic, cited
 from engine.core.limits import LIMITS
-from engine.language.syntax import (KEYWORDS, Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary,
-                     children, is_name)
-from engine.language.types import (BOOL, DATE, DECIMAL, ERROR, INT, NEVER, NULL, STRING, FunctionType, ListOf, Namespace,
-                    Record, TableType, Type, fits, is_numeric, join, may_be_null, non_null)
+from engine.language.builtins import BUILTINS, DECISION_DATE
+from engine.language.syntax import (
+    KEYWORDS,
+    Attr,
+    Binary,
+    Call,
+    Comprehension,
+    Expr,
+    If,
+    Index,
+    ListLit,
+    Literal,
+    Name,
+    Unary,
+    children,
+    is_name,
+)
+from engine.language.types import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    ERROR,
+    INT,
+    NEVER,
+    NULL,
+    STRING,
+    FunctionType,
+    ListOf,
+    Namespace,
+    Record,
+    TableType,
+    Type,
+    fits,
+    is_numeric,
+    join,
+    may_be_null,
+    non_null,
+)
 
 LITERAL_TYPES = {"int": INT, "decimal": DECIMAL, "string": STRING, "bool": BOOL, "date": DATE, "null": NULL}
 
@@ -31,7 +63,8 @@ if TYPE_CHECKING:  # the policy layer sits above the language: its types are nam
 class Resolved:
     """What a name, attribute, call or membership test means, for the compiler."""
 
-    kind: str  # local | definition | function | table | fact | decision_date | alias | builtin | table_member | list_member
+    # local | definition | function | table | fact | decision_date | alias | builtin | table_member | list_member
+    kind: str
     target: object = None
     linked: Linked | None = None
 
@@ -137,7 +170,8 @@ class _Checker:
         params = [(p.name, d) for d in self.linked.definitions.values() for p in d.params]
         for name, definition in params:
             if not is_name(name):
-                self.plain_error("name.reserved", f"parameter {name!r} of {definition.name!r} cannot be used as a name: "
+                self.plain_error("name.reserved",
+                                 f"parameter {name!r} of {definition.name!r} cannot be used as a name: "
                                  + _why_not_a_name(name), definition.location)
         for kind, names in (("fact", facts), ("alias", self.linked.aliases), ("table", self.linked.tables),
                             ("definition", self.linked.definitions)):
@@ -475,7 +509,7 @@ class _Checker:
                        f"{'s' if len(base.keys) != 1 else ''} ({', '.join(k.name for k in base.keys)}), "
                        f"not {len(keys)}", node)
             return base.row
-        for key_node, got, want in zip(node.keys, keys, base.keys):
+        for key_node, got, want in zip(node.keys, keys, base.keys, strict=True):
             if not fits(got, want.type):
                 self.error("type.key", f"key {want.name!r} of {base.name} is {want.type}, not {got}", key_node,
                            hint=self._null_hint(got))
@@ -534,9 +568,10 @@ class _Checker:
             self.error("call.arguments", f"{ftype.name}() takes {count} argument{'s' if count != 1 else ''}, "
                        f"not {len(args)}", node, hint=f"signature: {ftype}")
             return ftype.result
-        for arg_node, got, param in zip(node.args, args, ftype.params):
+        for arg_node, got, param in zip(node.args, args, ftype.params, strict=True):
             if not fits(got, param.type):
-                self.error("call.arguments", f"argument {param.name!r} of {ftype.name}() must be {param.type}, not {got}",
+                self.error("call.arguments",
+                           f"argument {param.name!r} of {ftype.name}() must be {param.type}, not {got}",
                            arg_node, hint=self._null_hint(got))
         return ftype.result
 
@@ -606,9 +641,8 @@ class _Checker:
             if r is not None and r.kind == "fact":
                 return self.facts.field(node.name).optional
             return r is not None and r.kind in ("definition", "local")
-        if isinstance(node, (Call, Binary, If, Unary)):
-            return True  # a function or operator may read something missing inside
-        return False
+        # a function or operator may read something missing inside
+        return isinstance(node, (Call, Binary, If, Unary))
 
     def binary(self, node: Binary) -> Type:
         op = node.op

@@ -6,15 +6,28 @@ With `trace=True` a second set of closures also records every fact, table row an
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import operator
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation
+from typing import TYPE_CHECKING
 
 from engine.language.builtins import _MAX_INT, EvaluationFault, MissingValue
 from engine.language.checker import Checked, Resolved
-from engine.language.syntax import (Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary, children,
-                     dotted, to_source)
+from engine.language.syntax import (
+    Attr,
+    Binary,
+    Call,
+    Comprehension,
+    Expr,
+    If,
+    Index,
+    ListLit,
+    Literal,
+    Name,
+    Unary,
+    children,
+    dotted,
+    to_source,
+)
 from engine.language.types import DECIMAL, INT
 
 _MISSING = object()
@@ -525,7 +538,7 @@ def _plain_call(params: tuple, args: list, box: list):
         (p0, p1), (a0, a1) = params, args
         frame_of = lambda env: {p0: a0(env), p1: a1(env)}  # noqa: E731
     else:
-        frame_of = lambda env: dict(zip(params, [a(env) for a in args]))  # noqa: E731
+        frame_of = lambda env: dict(zip(params, [a(env) for a in args], strict=True))  # noqa: E731
 
     def call(env):
         frame = frame_of(env)
@@ -542,7 +555,7 @@ def _apply(env: Env, params: tuple, values: tuple, body):
     """Runs a remembered function's body, with its parameters as its only locals. Untraced: a remembered result is
     not computed again, so what the body read would be recorded for one claim and not the next; its arguments
     are recorded where they are read."""
-    saved, env.locals = env.locals, dict(zip(params, values))
+    saved, env.locals = env.locals, dict(zip(params, values, strict=True))
     trace, env.trace = env.trace, None
     try:
         return body(env)

@@ -153,7 +153,7 @@ class SourceText:
         self._line_starts: list[int] | None = None
 
     @classmethod
-    def from_yaml_scalar(cls, file: str, file_text: str, node) -> "SourceText":
+    def from_yaml_scalar(cls, file: str, file_text: str, node) -> SourceText:
         """Map a YAML scalar's value onto the raw text it came from (quotes, escapes, block indents, folding)."""
         start = node.start_mark.index
         raw = file_text[start:node.end_mark.index]
@@ -384,7 +384,8 @@ def _token_diagnostic(source: SourceText, token, expected: set) -> Diagnostic:
         return source.diagnostic("syntax.missing", f"a value is missing {where}", at, hint=hint)
     if expected == {"NAME"} and word in KEYWORDS:
         return source.diagnostic("syntax.keyword", f"'{word}' is a word of the language, not a name", at)
-    hint = "comparisons do not chain: join them with 'and', as in a <= b and b <= c" if token.type == "COMPARE" else None
+    hint = ("comparisons do not chain: join them with 'and', as in a <= b and b <= c"
+            if token.type == "COMPARE" else None)
     return source.diagnostic(
         "syntax.unexpected", f"unexpected {word!r}; expected {_expected_words(expected)}", at, hint=hint)
 
@@ -402,7 +403,7 @@ def _token_before(text: str, offset: int):
 
     last = None
     try:
-        for last in _parser().lex(text[:offset]):
+        for last in _parser().lex(text[:offset]):  # noqa: B007 - the loop keeps the last token
             pass
     except UnexpectedInput:  # the text before a token always lexes; this is only a guard
         return None
@@ -579,7 +580,9 @@ class _Builder:
             if re.match(r"0[0-9]", text):
                 self.fail("syntax.number", f"{text} is not a number: a number does not start with 0", tok.start_pos,
                           hint=f"write {re.sub(r'^0+(?=[0-9])', '', text)}; a date is written in full, as 2024-05-01")
-            return Literal(int(text), "int", span=span) if kind == "int" else Literal(Decimal(text), "decimal", span=span)
+            if kind == "int":
+                return Literal(int(text), "int", span=span)
+            return Literal(Decimal(text), "decimal", span=span)
         if kind == "date":
             try:
                 return Literal(parse_date(text), "date", span=span)
@@ -621,7 +624,8 @@ class _Builder:
     def operator_offset(self, node: Expr) -> int:
         """Where a node's own symbol is: after its left operand for `a + b`, `a.b`, `a[k]`, `f(x)`; else its start."""
         if isinstance(node, (Binary, Attr, Index, Call)):
-            first = node.left if isinstance(node, Binary) else node.obj if isinstance(node, (Attr, Index)) else node.func
+            first = (node.left if isinstance(node, Binary)
+                     else node.obj if isinstance(node, (Attr, Index)) else node.func)
             return _GAP_RX.match(self.source.text, first.span[1]).end()
         return node.span[0]
 

@@ -8,8 +8,8 @@ Policies named under `uses` are separate namespaces: only their exported names c
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from engine.core.diagnostics import Diagnostic, cited
 from engine.policies.policyfile import PolicyVersion, Ref
@@ -102,14 +102,16 @@ def link(store: PolicyStore, version: PolicyVersion, pick: Picker, diagnostics: 
             schema = parent.schema
         elif parent.schema is not None and schema.name != parent.schema.name:
             diagnostics.append(Diagnostic(
-                "extends.input", f"reads {schema.name} but extends {parent.version.key}, which reads {parent.schema.name}; "
+                "extends.input",
+                f"reads {schema.name} but extends {parent.version.key}, which reads {parent.schema.name}; "
                 "a transposition must read the same claim", version.location("input", "schema")))
         linked = Linked(version, (version,) + parent.chain, {**parent.aliases, **aliases}, schema,
                         dict(parent.tables), dict(parent.definitions), dict(parent.outputs), list(parent.rules),
                         list(parent.notes), list(parent.checks), parent.decision, parent.exports)
         for alias in aliases:
             if alias in parent.aliases:
-                diagnostics.append(Diagnostic("name.conflict", f"alias {alias!r} is already used by {parent.version.key}",
+                diagnostics.append(Diagnostic("name.conflict",
+                                              f"alias {alias!r} is already used by {parent.version.key}",
                                               version.location("uses", alias)))
     _merge(linked, version, diagnostics)
     return linked

@@ -18,7 +18,20 @@ from engine.core import schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location
 from engine.core.isodate import parse_date
 from engine.language.syntax import Expr, SourceText, parse
-from engine.language.types import BOOL, DATE, DECIMAL, ERROR, INT, STRING, TYPE_NAMES, Field, Record, TableType, Type, parse_type_name
+from engine.language.types import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    ERROR,
+    INT,
+    STRING,
+    TYPE_NAMES,
+    Field,
+    Record,
+    TableType,
+    Type,
+    parse_type_name,
+)
 from engine.policies.yamlsource import Document, plain_style, read_file, read_yaml
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "policy.schema.json"  # package data
@@ -53,7 +66,7 @@ class Table:
     description: str = ""
     reading: str = ""
     overrides: bool = False
-    owner: "PolicyVersion | None" = None
+    owner: PolicyVersion | None = None
 
 
 @dataclass
@@ -67,7 +80,7 @@ class Definition:
     description: str = ""
     reading: str = ""
     overrides: bool = False
-    owner: "PolicyVersion | None" = None
+    owner: PolicyVersion | None = None
 
 
 @dataclass
@@ -80,7 +93,7 @@ class Rule:
     location: Location
     reading: str = ""
     overrides: bool = False
-    owner: "PolicyVersion | None" = None
+    owner: PolicyVersion | None = None
 
 
 @dataclass
@@ -93,7 +106,7 @@ class Output:
     description: str = ""
     reading: str = ""
     overrides: bool = False
-    owner: "PolicyVersion | None" = None
+    owner: PolicyVersion | None = None
 
 
 @dataclass
@@ -105,7 +118,7 @@ class Note:
     location: Location
     reading: str = ""
     overrides: bool = False
-    owner: "PolicyVersion | None" = None
+    owner: PolicyVersion | None = None
 
 
 @dataclass
@@ -117,7 +130,7 @@ class InputCheck:
     message: str
     location: Location
     overrides: bool = False
-    owner: "PolicyVersion | None" = None
+    owner: PolicyVersion | None = None
 
 
 @dataclass
@@ -127,7 +140,7 @@ class AmountRule:
     clauses: tuple
     location: Location
     overrides: bool = False
-    owner: "PolicyVersion | None" = None
+    owner: PolicyVersion | None = None
 
 
 @dataclass

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from engine.core import schemacheck
-from engine.language.builtins import add_days
 from engine.core.diagnostics import Diagnostic, Location, cited
-from engine.policies.policyfile import PolicyVersion, canonical_json, load_policy_file, sha256
+from engine.language.builtins import add_days
 from engine.language.types import Record, SchemaTypeError, schema_to_type
+from engine.policies.policyfile import PolicyVersion, canonical_json, load_policy_file, sha256
 
 CASES_SUFFIX = ".cases.yaml"
 
@@ -30,7 +31,7 @@ def _normalised(content: dict) -> dict:
     for name, table in tables.items():
         columns = list(table.get("columns", {})) if isinstance(table, dict) else []
         rows = table.get("rows", []) if isinstance(table, dict) else []
-        as_maps = [dict(zip(columns, row)) if isinstance(row, list) else row for row in rows]
+        as_maps = [dict(zip(columns, row, strict=False)) if isinstance(row, list) else row for row in rows]
         out["tables"][name] = dict(table, rows=as_maps) if isinstance(table, dict) else table
     return out
 
@@ -59,12 +60,13 @@ class PolicyStore:
     # -- reading ---------------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, root: Path, schemas_dir: Path | None = None, extra_files: list[Path] = ()) -> "PolicyStore":
+    def load(cls, root: Path, schemas_dir: Path | None = None, extra_files: list[Path] = ()) -> PolicyStore:
         root = Path(root)
         store = cls(root=root, schemas_dir=Path(schemas_dir) if schemas_dir else root.parent / "schemas")
         files = sorted(p for p in root.rglob("*") if p.is_file() and is_policy_file(p)) if root.is_dir() else []
         if not root.is_dir():
-            store.diagnostics.append(Diagnostic("store.missing", "the policies folder does not exist", Location(str(root))))
+            store.diagnostics.append(Diagnostic("store.missing", "the policies folder does not exist",
+                                                Location(str(root))))
         for extra in extra_files:
             if extra not in files:
                 files.append(extra)
@@ -166,7 +168,7 @@ class PolicyStore:
                         "version.duplicate", f"{pid}@{v.version} is defined twice (also in {labels[v.version].file})",
                         v.location("version"), cited(v.effective_clauses)))
                 labels.setdefault(v.version, v)
-            for before, after in zip(versions, versions[1:]):
+            for before, after in itertools.pairwise(versions):
                 if before.effective_from == after.effective_from:
                     self.diagnostics.append(Diagnostic(
                         "version.overlap", f"{after.key} takes effect on {after.effective_from}, the same day as "
@@ -208,7 +210,8 @@ class PolicyStore:
 
     def declares_input(self, pid: str, version: str | None = None) -> bool:
         """Whether claims can be put to `pid` (or to that version): it, or a policy it extends, names an input."""
-        return any(self.input_schema_name(v) for v in self.by_id.get(pid, []) if version is None or v.version == version)
+        return any(self.input_schema_name(v) for v in self.by_id.get(pid, [])
+                   if version is None or v.version == version)
 
     def input_schema_name(self, version: PolicyVersion) -> str | None:
         """The input schema `version` reads: its own, or that of the policy it extends (a transposition reads the
@@ -217,7 +220,8 @@ class PolicyStore:
         while not version.input_schema and version.extends and version.extends.policy_id not in seen:
             seen.add(version.extends.policy_id)
             ref = version.extends
-            parent = self.get(ref.policy_id, ref.version) if ref.version else (self.by_id.get(ref.policy_id) or [None])[-1]
+            parent = (self.get(ref.policy_id, ref.version) if ref.version
+                      else (self.by_id.get(ref.policy_id) or [None])[-1])
             if parent is None:
                 return None
             version = parent
