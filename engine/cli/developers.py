@@ -52,8 +52,8 @@ def evaluate(ctx, claims, policy, as_of, known_on, fmt, summary, verbose, jobs, 
     except PolicyNotFound as exc:
         usage(str(exc))
     if not engine.store.declares_input(pid, pinned):
-        usage(f"{pid}{'@' + pinned if pinned else ''} declares no input (no input.schema), so claims cannot be decided under it; other "
-               "policies can only read it (through `uses`)")
+        usage(f"{pid}{'@' + pinned if pinned else ''} declares no input (no input.schema), "
+              "so claims cannot be decided under it; other policies can only read it (through `uses`)")
     jobs = jobs or batch.default_jobs()
     out = sys.stdout.buffer
     raws = read_claims(list(claims), sys.stdin.buffer, lazy=jobs > 1)
