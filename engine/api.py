@@ -146,10 +146,7 @@ class Engine:
         if not self.store.by_id.get(policy_id):
             raise self._unknown(policy_id)
         if selection.version:
-            version = self.store.get(policy_id, selection.version)
-            if version is None:
-                known = ", ".join(v.version for v in self.store.versions(policy_id))
-                raise PolicyNotFound(f"{policy_id} has no version {selection.version!r} (it has {known})")
+            version = self.pinned_version(policy_id, selection.version)
             if selection.known_on and version.issued_on > selection.known_on:
                 return None  # the office could not have known it
             end = self.store.until(version)
@@ -157,6 +154,14 @@ class Engine:
                 return version
             return None
         return self.store.in_force(policy_id, day, selection.known_on)
+
+    def pinned_version(self, policy_id: str, version: str) -> PolicyVersion:
+        """`policy_id@version`; PolicyNotFound if there is no such version."""
+        found = self.store.get(policy_id, version)
+        if found is None:
+            known = ", ".join(v.version for v in self.store.versions(policy_id))
+            raise PolicyNotFound(f"{policy_id} has no version {version!r} (it has {known})")
+        return found
 
     def linked(self, version: PolicyVersion, day: date, known_on: date | None = None) -> Linked:
         """The namespace of `version` with its references resolved on `day`. Raises LinkError."""
@@ -193,6 +198,10 @@ class Engine:
         self._refuse_broken(policy_id)
         if version:
             chosen = self.version_for(policy_id, date.min, Selection(version, known_on, any_date=True))
+            if chosen is None:  # it exists, but the office could not have known it then
+                pinned = self.pinned_version(policy_id, version)
+                raise PolicyNotInForce(f"{pinned.key} was issued on {pinned.issued_on}, after the known-on date "
+                                       f"{known_on}")
             day = at or chosen.effective_from
         else:
             if at is None:
@@ -264,7 +273,7 @@ class Evaluator:
 
     def _any_version(self) -> PolicyVersion:
         if self.selection.version:
-            return self.engine.store.get(self.policy_id, self.selection.version)
+            return self.engine.pinned_version(self.policy_id, self.selection.version)
         versions = self.engine.store.versions(self.policy_id)
         return versions[-1]
 
@@ -297,6 +306,7 @@ class Evaluator:
         if error is not None:
             error.details.setdefault("policy_id", self.policy_id)
             return error
+        assert facts is not None  # a claim without an error has its facts
         claim_id = reader.claim_id(raw.data)
         day = as_of or reader.decision_date(facts)
         if day is None:
@@ -327,7 +337,7 @@ class Evaluator:
         if version is None:
             store = self.engine.store
             if self.selection.version:
-                pinned = store.get(self.policy_id, self.selection.version)
+                pinned = self.engine.pinned_version(self.policy_id, self.selection.version)
                 known_on = self.selection.known_on
                 if known_on and pinned.issued_on > known_on:
                     return ClaimError(None, "policy.not_in_force", f"{pinned.key} was issued on {pinned.issued_on}, "

@@ -35,14 +35,20 @@ class Record:
     problem: str | None = None
 
     @property
+    def fields(self) -> dict:
+        """The recorded fields; only a readable record (no problem) is ever verified."""
+        assert self.data is not None, self.problem
+        return self.data
+
+    @property
     def claim_id(self) -> str | None:
         value = self.data.get("claim_id") if isinstance(self.data, dict) else None
         return value if isinstance(value, str) else None
 
     @property
     def policy_id(self) -> str:
-        policy = self.data.get("policy")
-        return policy["id"] if isinstance(policy, dict) else self.data["error"]["policy_id"]
+        policy = self.fields.get("policy")
+        return policy["id"] if isinstance(policy, dict) else self.fields["error"]["policy_id"]
 
 
 def read_records(path: str) -> Iterator[Record]:
@@ -54,7 +60,7 @@ def read_records(path: str) -> Iterator[Record]:
             yield Record(raw.location, problem=raw.error.message)
             continue
         kind, problem = _shape(raw.data)
-        yield Record(raw.location, raw.data if problem is None else None, kind, problem)
+        yield Record(raw.location, raw.data if problem is None and isinstance(raw.data, dict) else None, kind, problem)
 
 
 def _json_kind(value) -> str:
@@ -66,6 +72,7 @@ def _shape(data) -> tuple[str | None, str | None]:
     """The kind of a record, or why it is not one that `evaluate --format json` writes."""
     if not isinstance(data, dict):
         return None, f"a recorded decision is a JSON object, not {_json_kind(data)}"
+    required: tuple[str, ...]
     if "error" in data:
         kind, required = "error", ("claim_id", "error")
     elif "rules" in data:
@@ -156,7 +163,8 @@ class Outcome:
     differences: list
 
     def to_json(self) -> dict:
-        data = {"location": self.record.location, "claim_id": self.record.claim_id, "status": self.status}
+        data: dict[str, object] = {"location": self.record.location, "claim_id": self.record.claim_id,
+                                   "status": self.status}
         if self.status == "unreadable":
             data["reason"] = self.record.problem
         else:
@@ -180,47 +188,47 @@ class Verifier:
     def check(self, record: Record) -> Outcome:
         if record.problem is not None:
             return Outcome(record, "unreadable", [])
-        raw, problem = self._claim(record)
-        differences = [problem] if problem else self._differences(record, raw)
+        claim = self._claim(record)
+        differences = [claim] if isinstance(claim, str) else self._differences(record, claim)
         return Outcome(record, "differs" if differences else "reproduced", differences)
 
     def _id_field(self, record: Record) -> str | None:
         """The claim id field of the record's policy, as its input schema names it (x-claim-id)."""
         store = self.engine.store
-        version = store.get(record.policy_id, record.data["policy"]["version"]) \
-            if isinstance(record.data.get("policy"), dict) else None
+        version = store.get(record.policy_id, record.fields["policy"]["version"]) \
+            if isinstance(record.fields.get("policy"), dict) else None
         for v in [version] if version else store.versions(record.policy_id)[::-1]:
             schema = store.schemas.get(v.input_schema) if v.input_schema else None
             if schema is not None and schema.schema.get("x-claim-id"):
                 return schema.schema["x-claim-id"]
         return None
 
-    def _claim(self, record: Record) -> tuple[RawClaim | None, str | None]:
+    def _claim(self, record: Record) -> RawClaim | str:
+        """The claim the record was decided from, or why none can be matched to it."""
         if record.claim_id is None:  # a claim that could not be read: the record can only name where it was
-            location = record.data["error"].get("location")
+            location = record.fields["error"].get("location")
             if not isinstance(location, str):
-                return None, "the record has neither a claim_id nor a location, so no claim can be matched to it"
+                return "the record has neither a claim_id nor a location, so no claim can be matched to it"
             # the error's location is the claim's line, and where in it reading stopped
             raw = next((r for r in self.claims.raws if location == r.location or location.startswith(r.location + ":")),
                        None)
-            return (raw, None) if raw else (None, f"the record has no claim_id, and no claim of CLAIMS is at its "
-                                                  f"location {location}")
+            return raw if raw else f"the record has no claim_id, and no claim of CLAIMS is at its location {location}"
         if not self.engine.store.versions(record.policy_id):
-            return None, f"no policy {record.policy_id!r} in the policy store"
+            return f"no policy {record.policy_id!r} in the policy store"
         id_field = self._id_field(record)
         if id_field is None:
-            return None, f"the input schema of {record.policy_id} names no claim id field (x-claim-id), so no claim " \
+            return f"the input schema of {record.policy_id} names no claim id field (x-claim-id), so no claim " \
                          "can be matched to the record"
         found = self.claims.by_id(id_field).get(record.claim_id, [])
         if not found:
             unread = self.claims.unreadable
             hint = f" ({len(unread)} claim(s) of CLAIMS could not be read: {', '.join(unread[:3])}" \
                    f"{', …' if len(unread) > 3 else ''})" if unread else ""
-            return None, f"no claim with this id among CLAIMS{hint}"
+            return f"no claim with this id among CLAIMS{hint}"
         if any(raw.data != found[0].data for raw in found[1:]):
-            return None, (f"the claim id is given {len(found)} times in CLAIMS with different facts "
+            return (f"the claim id is given {len(found)} times in CLAIMS with different facts "
                           f"({', '.join(r.location for r in found)}): cannot tell which one was decided")
-        return found[0], None
+        return found[0]
 
     def _evaluator(self, policy_id: str, known_on, summary: bool):
         key = (policy_id, known_on, summary)
@@ -231,7 +239,7 @@ class Verifier:
         return evaluator
 
     def _differences(self, record: Record, raw: RawClaim) -> list[str]:
-        data = record.data
+        data = record.fields
         day = parse_date(data["decision_date"]) if "decision_date" in data else None
         known_on = parse_date(data["known_on"]) if "known_on" in data else None
         try:
@@ -273,21 +281,21 @@ class Verifier:
 
     def _root(self, record: Record, now_policy: dict | None, day) -> list[str]:
         """The policy's own version: still there, still the one in force on the day, same digest."""
-        recorded = record.data.get("policy")
+        recorded = record.fields.get("policy")
         if recorded is None:
             return []
         pid, label, digest = recorded["id"], recorded["version"], recorded["digest"]
         differences = []
-        if self.engine.store.get(pid, label) is None:
+        version = self.engine.store.get(pid, label)
+        if version is None:
             differences.append(f"{pid}@{label} no longer exists in the policy store")
         if now_policy is None:
             return differences  # not decided now: the error says why
         if now_policy["version"] != label:
             differences.append(f"{pid}: recorded version {label}, now {now_policy['version']} resolves on {day}")
-        elif now_policy["digest"] != digest:
-            file = self.engine.store.get(pid, label).file
+        elif now_policy["digest"] != digest and version is not None:
             differences.append(f"{pid}@{label} digest differs: recorded {digest}, now {now_policy['digest']} "
-                               f"(the file {file} changed after the decision)")
+                               f"(the file {version.file} changed after the decision)")
         return differences
 
 
@@ -348,13 +356,13 @@ def _entries(label: str, recorded: list, now: list, headline: str | None) -> lis
     differences = []
     for entry_id in dict.fromkeys(list(old_by_id) + list(new_by_id)):
         old, new = old_by_id.get(entry_id), new_by_id.get(entry_id)
-        if new is None:
+        if old is not None and new is None:
             summary = f" {old.get(headline)}" if headline else ""
             differences.append(f"{label} {entry_id}: recorded{summary}, now not in the decision")
-        elif old is None:
+        elif new is not None and old is None:
             summary = f" {new.get(headline)}" if headline else ""
             differences.append(f"{label} {entry_id}: not recorded, now in the decision{summary}")
-        else:
+        elif old is not None and new is not None:
             fields = {k: v for k, v in old.items() if k not in ("id", "reads")}
             now_fields = {k: v for k, v in new.items() if k not in ("id", "reads")}
             differences += _keyed(f"{label} {entry_id}", fields, now_fields, order=(headline,) if headline else ())

@@ -347,8 +347,9 @@ class ClaimReader:
 
     def _invalid(self, raw: RawClaim, problems: list) -> ClaimError:
         path, message = problems[0]
-        details = {"problems": [{"path": schemacheck.json_path(p), "message": m} for p, m in problems]} \
-            if len(problems) > 1 else {}
+        details: dict[str, object] = {
+            "problems": [{"path": schemacheck.json_path(p), "message": m} for p, m in problems]
+        } if len(problems) > 1 else {}
         if len(problems) >= MAX_PROBLEMS:
             details["more"] = f"only the first {MAX_PROBLEMS} problems are listed"
         return ClaimError(self.claim_id(raw.data), "claim.invalid", f"{schemacheck.json_path(path)}: {message}",
@@ -371,13 +372,13 @@ def _as_json(value, path: tuple = ()) -> tuple[object, tuple[list, str] | None]:
                 return None, problem
         return out, None
     if isinstance(value, (list, tuple)):
-        out = []
+        items = []
         for i, item in enumerate(value):
             converted, problem = _as_json(item, path + (i,))
             if problem:
                 return None, problem
-            out.append(converted)
-        return out, None
+            items.append(converted)
+        return items, None
     if isinstance(value, date) and not isinstance(value, datetime):
         return value.isoformat(), None
     if value is None or isinstance(value, (str, int, float, Decimal, bool)):

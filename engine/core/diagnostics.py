@@ -105,7 +105,7 @@ class DiagnosticError(Exception):
 
 
 def sorted_diagnostics(diagnostics) -> list[Diagnostic]:
-    unique = {}
+    unique: dict[tuple, Diagnostic] = {}
     for d in diagnostics:
         unique.setdefault((d.sort_key(), d.severity), d)
     return sorted(unique.values(), key=Diagnostic.sort_key)

@@ -136,10 +136,11 @@ def _drain(async_result, write, counts: Counts, on_progress) -> None:
         on_progress(c.total)
 
 
-_worker_state = None
+_worker_state: tuple | None = None  # (evaluator, as_of, fmt), set before the workers are forked
 
 
 def _worker(chunk: list[RawClaim]) -> tuple[bytes, Counts]:
+    assert _worker_state is not None, "workers are forked after _worker_state is set"
     evaluator, as_of, fmt = _worker_state
     result = _decide_chunk(evaluator, chunk, as_of, fmt)
     _freeze_once()

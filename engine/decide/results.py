@@ -72,8 +72,8 @@ class RuleResult:
         return messages["pass" if self.outcome == "pass" else "fail"]
 
     def to_json(self) -> dict:
-        data = {"id": self.id, "outcome": self.outcome, "clause": ", ".join(self.clauses), "message": self.message,
-                "source": self.policy}
+        data: dict[str, object] = {"id": self.id, "outcome": self.outcome, "clause": ", ".join(self.clauses),
+                                   "message": self.message, "source": self.policy}
         if self.reads is not None:
             reads: dict = {}
             for name, value in self.reads:
@@ -110,7 +110,7 @@ class PolicyStamp:
 
 @dataclass
 class Decision:
-    claim_id: str
+    claim_id: str | None
     policy: PolicyStamp
     references: list
     decision_date: date
@@ -129,7 +129,7 @@ class Decision:
         return [r.id for r in self.rules if r.outcome == "fail"]
 
     def to_json(self, summary: bool = False) -> dict:
-        data = {
+        data: dict[str, object] = {
             "claim_id": self.claim_id,
             "policy": self.policy.to_json(),
             "decision_date": self.decision_date.isoformat(),

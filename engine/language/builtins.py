@@ -171,7 +171,7 @@ def _distinct(items: list) -> list:
     try:
         return list(dict.fromkeys(items))
     except TypeError:  # records are mappings, which cannot be hashed: key each by a hashable copy
-        kept = {}
+        kept: dict[object, object] = {}
         for item in items:
             kept.setdefault(_hashable(item), item)
         return list(kept.values())

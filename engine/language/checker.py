@@ -9,11 +9,11 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from engine.core.diagnostics import Diagnostic, cited
 from engine.core.limits import LIMITS
-from engine.language.builtins import BUILTINS, DECISION_DATE
+from engine.language.builtins import BUILTINS, DECISION_DATE, Builtin
 from engine.language.syntax import (
     KEYWORDS,
     Attr,
@@ -56,7 +56,7 @@ LITERAL_TYPES = {"int": INT, "decimal": DECIMAL, "string": STRING, "bool": BOOL,
 
 if TYPE_CHECKING:  # the policy layer sits above the language: its types are named, never imported
     from engine.policies.linker import Linked
-    from engine.policies.policyfile import Definition, Expression
+    from engine.policies.policyfile import Definition, Expression, Table
 
 
 @dataclass
@@ -65,7 +65,7 @@ class Resolved:
 
     # local | definition | function | table | fact | decision_date | alias | builtin | table_member | list_member
     kind: str
-    target: object = None
+    target: Definition | Table | Builtin | str | None = None  # str: the name of a fact, a local or an alias
     linked: Linked | None = None
 
 
@@ -113,7 +113,9 @@ class _Checker:
 
     def error(self, code: str, message: str, node: Expr | None, hint: str | None = None, severity: str = "error",
               expression: Expression | None = None):
-        source = (expression or self.expression).source
+        expression = expression or self.expression
+        assert expression is not None  # every error is about the expression being checked
+        source = expression.source
         offset = node.span[0] if node is not None else 0
         self.result.diagnostics.append(source.diagnostic(code, message, offset, hint=hint, clause=self.clause,
                                                          severity=severity))
@@ -166,7 +168,7 @@ class _Checker:
 
     def _check_names(self) -> None:
         facts = {f.name for f in self.facts.fields} if self.facts else set()
-        owners = {}
+        owners: dict[str, str] = {}
         params = [(p.name, d) for d in self.linked.definitions.values() for p in d.params]
         for name, definition in params:
             if not is_name(name):
@@ -189,7 +191,8 @@ class _Checker:
                     owners[name] = kind
 
     def _location_of(self, kind: str, name: str):
-        item = {"table": self.linked.tables, "definition": self.linked.definitions}.get(kind, {}).get(name)
+        item = (self.linked.tables.get(name) if kind == "table"
+                else self.linked.definitions.get(name) if kind == "definition" else None)
         if item is not None:
             return item.location
         return self.linked.version.location("uses", name) if kind == "alias" else self.linked.version.location("input")
@@ -274,7 +277,7 @@ class _Checker:
         return own + sum(self.cost(c) for c in children(node))
 
     def _definition_cost(self, r: Resolved) -> int:
-        name = r.target.name
+        name = cast("Definition", r.target).name
         if r.linked is not self.linked:
             for alias, target in self.linked.aliases.items():
                 if target is r.linked:
@@ -410,10 +413,11 @@ class _Checker:
             return local
         # Facts and decision_date come first: a definition that clashes with one is reported once, and
         # every rule that reads the fact still means the fact.
-        if self.facts is not None and self.facts.field(name) is not None:
+        fact = self.facts.field(name) if self.facts is not None else None
+        if fact is not None:
             res[id(node)] = Resolved("fact", name)
             self._mark_fact_read()
-            return self.facts.field(name).type
+            return fact.type
         if name == DECISION_DATE:
             res[id(node)] = Resolved("decision_date")
             return DATE
@@ -639,7 +643,8 @@ class _Checker:
         if isinstance(node, Name):
             r = self.result.resolved.get(id(node))
             if r is not None and r.kind == "fact":
-                return self.facts.field(node.name).optional
+                fact = self.facts.field(node.name) if self.facts is not None else None
+                return fact is not None and fact.optional
             return r is not None and r.kind in ("definition", "local")
         # a function or operator may read something missing inside
         return isinstance(node, (Call, Binary, If, Unary))
@@ -741,13 +746,13 @@ class _Checker:
         return BOOL
 
     def _enum_check(self, fact_node: Expr, literal: Expr) -> None:
-        if not (isinstance(literal, Literal) and literal.kind == "string"):
+        if not (isinstance(literal, Literal) and isinstance(literal.value, str)):
             return
         if isinstance(fact_node, Attr):
             base = self.result.types.get(id(fact_node.obj))
             f = base.field(fact_node.name) if isinstance(base, Record) else None
         elif isinstance(fact_node, Name) and getattr(self.result.resolved.get(id(fact_node)), "kind", None) == "fact":
-            f = self.facts.field(fact_node.name)
+            f = self.facts.field(fact_node.name) if self.facts is not None else None
         else:
             return
         if f is not None and f.enum is not None and literal.value not in f.enum:
@@ -757,6 +762,7 @@ class _Checker:
 
     def comprehension(self, node: Comprehension) -> Type:
         source = self.infer(node.source)
+        item: Type
         if source == ERROR:
             item = ERROR
         elif isinstance(source, ListOf):

@@ -7,6 +7,7 @@ With `trace=True` a second set of closures also records every fact, table row an
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation
 from typing import TYPE_CHECKING
 
@@ -182,6 +183,7 @@ class Compiler:
         if r.kind == "local":
             return lambda env: env.locals[name]
         if r.kind == "definition":
+            assert r.linked is not None  # the checker names where every definition it resolves lives
             return self.definition(r.target, r.linked)
         if r.kind == "table":
             table = r.target
@@ -268,7 +270,8 @@ class Compiler:
         trace = self.trace
         label = to_source(node.obj)
         target = checked.resolved.get(id(node.obj))
-        rows = target.target.rows if target is not None and target.kind == "table" else None  # a table known now
+        known = target.target if target is not None and target.kind == "table" else None  # a table known now
+        rows = known.rows if known is not None else None
 
         if len(keys) == 1:
             key_fn = keys[0]
@@ -287,17 +290,17 @@ class Compiler:
         def no_row(key, name):
             return MissingValue(f"{name} has no row for {', '.join(map(str, key))}", "evaluation.no_row")
 
-        if not trace and rows is not None:
-            name = target.target.name
+        if not trace and known is not None:
+            name = known.name
 
-            def lookup(env):
+            def lookup_known(env):
                 key = make_key(env)
                 row = rows.get(key)
                 if row is None:
                     raise no_row(key, name)
                 return row
 
-            return lookup
+            return lookup_known
 
         def lookup(env):
             table = table_fn(env)
@@ -318,6 +321,7 @@ class Compiler:
             return self._presence(node.args[0], args[0], checked)
         if r.kind == "builtin":
             return _builtin_call(r.target, args)
+        assert r.linked is not None  # the checker names where every function it resolves lives
         params, box = self.function(r.target, r.linked)
         # Only the outermost call is remembered: a call inside a remembered function runs only when the outer
         # one is new, with the same new arguments, so remembering it too would keep each result twice.
@@ -696,6 +700,7 @@ def _remembered_call(params: tuple, args: list, box: list):
     tuple is built without a loop for the usual one to three arguments. A plain dict, emptied when full,
     measured smaller than functools.lru_cache at the same speed."""
     memo: dict = {}
+    key_of: Callable[[Env], tuple]
     if len(args) == 1:
         (a0,) = args
         key_of = lambda env: (a0(env),)  # noqa: E731 - the key is the arguments

@@ -10,6 +10,7 @@ import bisect
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -45,7 +46,7 @@ class Expr:
 
 @dataclass(frozen=True)
 class Literal(Expr):
-    value: object
+    value: int | Decimal | str | bool | date | None
     kind: str  # int | decimal | string | bool | date | null
 
 
@@ -353,6 +354,7 @@ def _syntax_diagnostic(source: SourceText, exc) -> Diagnostic:
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF
 
     if isinstance(exc, UnexpectedCharacters):  # what the parser could take here, not every terminal there is
+        assert exc.pos_in_stream is not None  # lark always places an unexpected character
         return _character_diagnostic(source, exc.pos_in_stream, set(exc.state.parse_conf.states[exc.state.position]))
     if isinstance(exc, UnexpectedEOF) or exc.token.type == "$END":
         last = _token_before(source.text, len(source.text))
@@ -517,6 +519,7 @@ class _Builder:
             parts = [done.pop(id(c)) if isinstance(c, Tree) else c for c in tree.children]
             done[id(tree)] = self.node(tree, parts)
         expr = done[id(root)]
+        assert isinstance(expr, Expr)  # the grammar's start rule is an expression
         self.check_depth(expr)
         return expr
 
@@ -626,7 +629,8 @@ class _Builder:
         if isinstance(node, (Binary, Attr, Index, Call)):
             first = (node.left if isinstance(node, Binary)
                      else node.obj if isinstance(node, (Attr, Index)) else node.func)
-            return _GAP_RX.match(self.source.text, first.span[1]).end()
+            gap = _GAP_RX.match(self.source.text, first.span[1])
+            return gap.end() if gap else first.span[1]
         return node.span[0]
 
     def unquote(self, text: str, offset: int) -> str:
@@ -668,7 +672,7 @@ def _precedence(node: Expr) -> int:
         return 3 if node.op == "not" else _NEG
     if isinstance(node, (Attr, Index, Call)):
         return _POSTFIX
-    if isinstance(node, Literal) and node.kind in ("int", "decimal") and node.value < 0:
+    if isinstance(node, Literal) and isinstance(node.value, (int, Decimal)) and node.value < 0:
         return _NEG
     return _ATOM
 
@@ -715,9 +719,9 @@ def _literal(node: Literal) -> str:
         return "true" if node.value else "false"
     if node.kind == "null":
         return "null"
-    if node.kind == "date":
+    if isinstance(node.value, date):
         return node.value.isoformat()
-    if node.kind == "string":
+    if isinstance(node.value, str):
         escaped = node.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
         escaped = re.sub(r"[\x00-\x08\x0b-\x1f\x7f\r]", lambda m: f"\\u{ord(m.group()):04x}", escaped)
         return f'"{escaped}"'

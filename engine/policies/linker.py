@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.core.diagnostics import Diagnostic, cited
-from engine.policies.policyfile import PolicyVersion, Ref
+from engine.policies.policyfile import AmountRule, Definition, InputCheck, Note, Output, PolicyVersion, Ref, Rule, Table
 from engine.policies.store import InputSchema, PolicyStore
 
 Picker = Callable[[Ref, PolicyVersion], "PolicyVersion | None"]
@@ -21,17 +21,17 @@ Picker = Callable[[Ref, PolicyVersion], "PolicyVersion | None"]
 @dataclass
 class Linked:
     version: PolicyVersion
-    chain: tuple  # the version itself, then what it extends, nearest first
-    aliases: dict  # alias -> Linked
+    chain: tuple[PolicyVersion, ...]  # the version itself, then what it extends, nearest first
+    aliases: dict[str, Linked]
     schema: InputSchema | None
-    tables: dict = field(default_factory=dict)
-    definitions: dict = field(default_factory=dict)
-    outputs: dict = field(default_factory=dict)
-    rules: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
-    checks: list = field(default_factory=list)
-    decision: object = None
-    exports: tuple = ()
+    tables: dict[str, Table] = field(default_factory=dict)
+    definitions: dict[str, Definition] = field(default_factory=dict)
+    outputs: dict[str, Output] = field(default_factory=dict)
+    rules: list[Rule] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    checks: list[InputCheck] = field(default_factory=list)
+    decision: AmountRule | None = None
+    exports: tuple[str, ...] = ()
 
     @property
     def versions(self) -> list[PolicyVersion]:

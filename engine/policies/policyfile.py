@@ -27,6 +27,7 @@ from engine.language.types import (
     STRING,
     TYPE_NAMES,
     Field,
+    Prim,
     Record,
     TableType,
     Type,
@@ -227,6 +228,11 @@ def load_policy_file(path: Path, display: str | None = None) -> tuple[PolicyVers
     return _Reader(doc).read()
 
 
+def _mapping(value) -> dict:
+    """A section that must be a mapping; one of the wrong kind (already reported) reads as empty."""
+    return value if isinstance(value, dict) else {}
+
+
 class _Reader:
     def __init__(self, doc: Document):
         self.doc = doc
@@ -299,7 +305,7 @@ class _Reader:
     def flag(self, item, key: str = "overrides") -> bool:
         return isinstance(item, dict) and item.get(key) is True
 
-    def entries(self, container, kind):
+    def entries(self, container, kind) -> list[tuple]:
         """(key or index, item) of a mapping or list of the right kind; nothing when it is of the wrong kind."""
         if kind is dict and isinstance(container, dict):
             return list(container.items())
@@ -382,14 +388,15 @@ class _Reader:
         """The version, from every part that can be read: a part the format check rejected is left out (an item
         without its identity) or read as empty (an expression, a message), so that the rest is still checked.
         Clears `placeable` when what the store needs to place and link the version is unusable."""
-        source = v.get("source") if isinstance(v.get("source"), dict) else {}
+        source = _mapping(v.get("source"))
         clauses = source.get("clauses")
-        good_clauses = isinstance(clauses, dict) and self.good(("source", "clauses"))
-        self.clause_ids = set(clauses) if good_clauses else None
-        eff = v.get("effective") if isinstance(v.get("effective"), dict) else {}
+        if not isinstance(clauses, dict) or not self.good(("source", "clauses")):
+            clauses = None
+        self.clause_ids = set(clauses) if clauses is not None else None
+        eff = _mapping(v.get("effective"))
         identity = (self.text(v, "policy", ()), self.text(v, "version", ()), self.day(eff, "from", ("effective",)),
                     self.day(v, "issued_on", ()))
-        inp = v.get("input") if isinstance(v.get("input"), dict) else {}
+        inp = _mapping(v.get("input"))
         input_schema = self.text(inp, "schema", ("input",), None)
         if not all(identity) or "input" in v and input_schema is None:
             self.placeable = False
@@ -403,7 +410,7 @@ class _Reader:
                         title=self.text(source, "title", ("source",)),
                         issuers=[x for x in source.get("issuers") or () if isinstance(x, str)]
                         if isinstance(source.get("issuers"), list) else []),
-            clauses={k: c if isinstance(c, str) else "" for k, c in clauses.items()} if good_clauses else {},
+            clauses={k: c if isinstance(c, str) else "" for k, c in clauses.items()} if clauses is not None else {},
             input_schema=input_schema,
             extends=self.ref(v["extends"], ("extends",)) if "extends" in v else None,
             uses={alias: self.ref(r, ("uses", alias)) for alias, r in self.entries(v.get("uses"), dict)
@@ -424,7 +431,7 @@ class _Reader:
                 pv.definitions[name] = self._definition(name, d, ("definitions", name), pv)
         seen_rules: dict = {}
         for i, r in self.entries(v.get("rules"), list):
-            path = ("rules", i)
+            path: tuple = ("rules", i)
             rid = self.text(r, "id", path, None)
             if rid is None:
                 continue  # a rule is known by its id; without one there is nothing to refer to
@@ -565,7 +572,7 @@ class _Reader:
     def _cell(self, value, ctype: Type, path, column: str):
         if ctype == ERROR:
             return value  # the column's type is already reported as unknown
-        wanted = {STRING: str, BOOL: bool}.get(ctype)
+        wanted = {STRING: str, BOOL: bool}.get(ctype) if isinstance(ctype, Prim) else None
         if wanted is not None and isinstance(value, wanted) and not (wanted is not bool and isinstance(value, bool)):
             return value
         if ctype == INT and isinstance(value, int) and not isinstance(value, bool):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -60,7 +61,7 @@ class PolicyStore:
     # -- reading ---------------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, root: Path, schemas_dir: Path | None = None, extra_files: list[Path] = ()) -> PolicyStore:
+    def load(cls, root: Path, schemas_dir: Path | None = None, extra_files: Sequence[Path] = ()) -> PolicyStore:
         root = Path(root)
         store = cls(root=root, schemas_dir=Path(schemas_dir) if schemas_dir else root.parent / "schemas")
         files = sorted(p for p in root.rglob("*") if p.is_file() and is_policy_file(p)) if root.is_dir() else []
