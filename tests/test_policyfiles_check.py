@@ -342,6 +342,35 @@ def test_exported_definition_reading_facts_is_fine_through_extends(tmp_path):
     assert errors(check(tmp_path, {"p/parent/1.yaml": PARENT, "c/child/1.yaml": text})) == []
 
 
+# -- input: a transposition reads its parent's schema ---------------------------------------------
+
+AGE_CHECK = """\
+    input:
+      checks:
+        - id: years_given
+          fact: years
+          require: years >= 0
+          message: years cannot be negative
+    """
+
+
+def test_a_transposition_may_give_input_checks_without_a_schema(tmp_path):
+    text = policy("c/child", "1", "2024-01-01", body=COVERED + "extends: p/parent\n" + textwrap.dedent(AGE_CHECK))
+    engine = Engine.load(make(tmp_path, {"p/parent/1.yaml": PARENT, "c/child/1.yaml": text}))
+    assert errors(engine.check()) == []
+    refused = engine.evaluator("c/child").evaluate({"claim_id": "A", "applied_on": "2024-06-01", "years": -1})
+    assert (refused.code, refused.path, refused.message) == ("claim.invalid", "years", "years cannot be negative")
+    assert refused.details["check"] == "years_given"
+
+
+def test_input_checks_without_a_schema_or_a_parent_say_what_is_missing(tmp_path):
+    text = policy("a/b", "1", "2024-01-01", body=COVERED + textwrap.dedent(AGE_CHECK))
+    d = only(check(tmp_path, {"a/b/1.yaml": text}), "schema.invalid")
+    assert d.location.line == line_of(text, "checks:")
+    assert d.message.startswith("input.schema is missing: name the JSON Schema file")
+    assert "only a policy that extends another may leave it out" in d.message
+
+
 # -- coverage and review ---------------------------------------------------------------------------
 
 

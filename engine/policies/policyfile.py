@@ -233,6 +233,13 @@ def _mapping(value) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+# Where "X is required but missing" would not say what to do
+_MISSING_WORDS = {
+    ("input", "schema"): "input.schema is missing: name the JSON Schema file (under schemas/) that claims follow; "
+                         "only a policy that extends another may leave it out, and then reads its parent's",
+}
+
+
 class _Reader:
     def __init__(self, doc: Document):
         self.doc = doc
@@ -265,6 +272,8 @@ class _Reader:
                 self._unknown_keys(error)
                 continue
             path, message = schemacheck.describe_error(error)
+            if error.validator == "required":
+                message = _MISSING_WORDS.get(tuple(path), message)
             at_key = False
             if "propertyNames" in error.relative_schema_path:  # reported at the mapping; the fault is one key
                 path, at_key = list(error.absolute_path) + [error.instance], True
@@ -398,7 +407,9 @@ class _Reader:
                     self.day(v, "issued_on", ()))
         inp = _mapping(v.get("input"))
         input_schema = self.text(inp, "schema", ("input",), None)
-        if not all(identity) or "input" in v and input_schema is None:
+        # A transposition without input.schema reads its parent's (the linker takes it); otherwise no schema
+        # means no facts to link against.
+        if not all(identity) or "input" in v and input_schema is None and ("schema" in inp or "extends" not in v):
             self.placeable = False
         pv = PolicyVersion(
             id=identity[0], version=identity[1], title=self.text(v, "title", ()), file=self.doc.file,
