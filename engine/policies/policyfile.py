@@ -396,31 +396,42 @@ class _Reader:
     def _build(self, v: dict) -> PolicyVersion:
         """The version, from every part that can be read: a part the format check rejected is left out (an item
         without its identity) or read as empty (an expression, a message), so that the rest is still checked.
-        Clears `placeable` when what the store needs to place and link the version is unusable."""
+        Each section has its reader below; the ones that place the version in the store clear `placeable`
+        when what they need is unusable."""
+        pv = self._identity(v)
+        for key, read in (("tables", self._tables), ("definitions", self._definitions), ("rules", self._rules),
+                          ("outputs", self._outputs), ("notes", self._notes), ("not_computable", self._not_computable),
+                          ("decision", self._decision)):
+            if key in v:
+                read(v[key], pv)
+        self._checks(v.get("input"), pv)
+        return pv
+
+    # -- sections ---------------------------------------------------------------------------------------
+
+    def _identity(self, v: dict) -> PolicyVersion:
+        """Id, version, dates, source, input schema and references: what places and links the version."""
         source = _mapping(v.get("source"))
         clauses = source.get("clauses")
         if not isinstance(clauses, dict) or not self.good(("source", "clauses")):
             clauses = None
         self.clause_ids = set(clauses) if clauses is not None else None
         eff = _mapping(v.get("effective"))
-        identity = (self.text(v, "policy", ()), self.text(v, "version", ()), self.day(eff, "from", ("effective",)),
-                    self.day(v, "issued_on", ()))
+        pid, label = self.text(v, "policy", ()), self.text(v, "version", ())
+        effective_from, issued_on = self.day(eff, "from", ("effective",)), self.day(v, "issued_on", ())
         inp = _mapping(v.get("input"))
         input_schema = self.text(inp, "schema", ("input",), None)
         # A transposition without input.schema reads its parent's (the linker takes it); otherwise no schema
         # means no facts to link against.
-        if not all(identity) or "input" in v and input_schema is None and ("schema" in inp or "extends" not in v):
+        if not (pid and label and effective_from and issued_on) or "input" in v and input_schema is None and ("schema" in inp or "extends" not in v):
             self.placeable = False
         pv = PolicyVersion(
-            id=identity[0], version=identity[1], title=self.text(v, "title", ()), file=self.doc.file,
-            effective_from=identity[2] or date.min,
+            id=pid, version=label, title=self.text(v, "title", ()), file=self.doc.file,
+            effective_from=effective_from or date.min,
             effective_to=self.day(eff, "to", ("effective",)),
-            issued_on=identity[3] or date.min,
+            issued_on=issued_on or date.min,
             review_by=self.day(v, "review_by", ()),
-            source=dict(source, number=self.text(source, "number", ("source",)),
-                        title=self.text(source, "title", ("source",)),
-                        issuers=[x for x in source.get("issuers") or () if isinstance(x, str)]
-                        if isinstance(source.get("issuers"), list) else []),
+            source=self._source(source),
             clauses={k: c if isinstance(c, str) else "" for k, c in clauses.items()} if clauses is not None else {},
             input_schema=input_schema,
             extends=self.ref(v["extends"], ("extends",)) if "extends" in v else None,
@@ -432,71 +443,96 @@ class _Reader:
             effective_clauses=self.clauses(eff["clause"], ("effective", "clause")) if "clause" in eff else ())
         if pv.effective_to and pv.effective_to < pv.effective_from:
             self.error("version.dates", "effective.to is before effective.from", ("effective", "to"))
-        for name, t in self.entries(v.get("tables"), dict):
+        return pv
+
+    def _source(self, source: dict) -> dict:
+        issuers = source.get("issuers")
+        return dict(source, number=self.text(source, "number", ("source",)),
+                    title=self.text(source, "title", ("source",)),
+                    issuers=[x for x in issuers if isinstance(x, str)] if isinstance(issuers, list) else [])
+
+    def _tables(self, tables, pv: PolicyVersion) -> None:
+        for name, t in self.entries(tables, dict):
             table = self._table(name, t, ("tables", name)) if ("tables", name) not in self.bad_names else None
             if table:
                 table.owner = pv
                 pv.tables[name] = table
-        for name, d in self.entries(v.get("definitions"), dict):
+
+    def _definitions(self, definitions, pv: PolicyVersion) -> None:
+        for name, d in self.entries(definitions, dict):
             if ("definitions", name) not in self.bad_names:
                 pv.definitions[name] = self._definition(name, d, ("definitions", name), pv)
-        seen_rules: dict = {}
-        for i, r in self.entries(v.get("rules"), list):
-            path: tuple = ("rules", i)
+
+    def _rules(self, rules, pv: PolicyVersion) -> None:
+        seen: dict = {}
+        for i, r in self.entries(rules, list):
+            path = ("rules", i)
             rid = self.text(r, "id", path, None)
             if rid is None:
                 continue  # a rule is known by its id; without one there is nothing to refer to
-            if rid in seen_rules:
-                self.error("rule.duplicate", f"rule id {rid!r} is used twice (first at rule {seen_rules[rid] + 1})",
+            if rid in seen:
+                self.error("rule.duplicate", f"rule id {rid!r} is used twice (first at rule {seen[rid] + 1})",
                            path + ("id",))
                 continue
-            seen_rules[rid] = i
+            seen[rid] = i
             message = r.get("message") if isinstance(r.get("message"), dict) else {}
             messages = {k: self.text(message, k, path + ("message",))
                         for k in ("pass", "fail", "not_applicable") if k in message or k != "not_applicable"}
             pv.rules.append(Rule(
-                rid, self.clauses(r.get("clause"), path + ("clause",)),
-                self.expression(path + ("when",)) if "when" in r else None,
-                self.expression(path + ("require",)), messages, self.doc.location(path),
-                self.text(r, "reading", path), self.flag(r), pv))
-        for name, o in self.entries(v.get("outputs"), dict):
+                id=rid, clauses=self.clauses(r.get("clause"), path + ("clause",)), when=self.condition(r, path),
+                require=self.expression(path + ("require",)), messages=messages, location=self.doc.location(path),
+                reading=self.text(r, "reading", path), overrides=self.flag(r), owner=pv))
+
+    def _outputs(self, outputs, pv: PolicyVersion) -> None:
+        for name, o in self.entries(outputs, dict):
             path = ("outputs", name)
             if not isinstance(o, dict) or path in self.bad_names:
                 continue
             pv.outputs[name] = Output(
-                name, self.expression(path + ("expr",)),
-                self.expression(path + ("when",)) if "when" in o else None,
-                self.clauses(o.get("clause"), path + ("clause",)), self.doc.key_location(path),
-                self.text(o, "description", path), self.text(o, "reading", path), self.flag(o), pv)
-        for i, n in self.entries(v.get("notes"), list):
+                name=name, expr=self.expression(path + ("expr",)), when=self.condition(o, path),
+                clauses=self.clauses(o.get("clause"), path + ("clause",)), location=self.doc.key_location(path),
+                description=self.text(o, "description", path), reading=self.text(o, "reading", path),
+                overrides=self.flag(o), owner=pv)
+
+    def _notes(self, notes, pv: PolicyVersion) -> None:
+        for i, n in self.entries(notes, list):
             path = ("notes", i)
             nid = self.text(n, "id", path, None)
             if nid is None:
                 continue
-            pv.notes.append(Note(nid, self.clauses(n.get("clause"), path + ("clause",)),
-                                 self.expression(path + ("when",)) if "when" in n else None,
-                                 self.text(n, "text", path), self.doc.location(path), self.text(n, "reading", path),
-                                 self.flag(n), pv))
-        for i, c in self.entries(inp.get("checks"), list):
+            pv.notes.append(Note(
+                id=nid, clauses=self.clauses(n.get("clause"), path + ("clause",)), when=self.condition(n, path),
+                text=self.text(n, "text", path), location=self.doc.location(path), reading=self.text(n, "reading", path),
+                overrides=self.flag(n), owner=pv))
+
+    def _checks(self, inp, pv: PolicyVersion) -> None:
+        for i, c in self.entries(inp.get("checks") if isinstance(inp, dict) else None, list):
             path = ("input", "checks", i)
             cid, fact = self.text(c, "id", path, None), self.text(c, "fact", path, None)
             if cid is None or fact is None:
                 continue
-            pv.checks.append(InputCheck(cid, fact,
-                                        self.expression(path + ("when",)) if "when" in c else None,
-                                        self.expression(path + ("require",)), self.text(c, "message", path),
-                                        self.doc.location(path), self.flag(c), pv))
-        for i, nc in self.entries(v.get("not_computable"), list):
+            pv.checks.append(InputCheck(
+                id=cid, fact=fact, when=self.condition(c, path), require=self.expression(path + ("require",)),
+                message=self.text(c, "message", path), location=self.doc.location(path), overrides=self.flag(c),
+                owner=pv))
+
+    def _not_computable(self, entries, pv: PolicyVersion) -> None:
+        for i, nc in self.entries(entries, list):
             if isinstance(nc, dict):
                 clause = self.clauses(nc.get("clause"), ("not_computable", i, "clause"))
                 pv.not_computable.append({"clause": nc["clause"] if clause else "",
                                           "reason": self.text(nc, "reason", ("not_computable", i))})
-        d = v.get("decision")
+
+    def _decision(self, d, pv: PolicyVersion) -> None:
         if isinstance(d, dict) and self.good(("decision",)):
-            pv.decision = AmountRule(self.expression(("decision", "amount")), self.text(d, "currency", ("decision",)),
-                                     self.clauses(d.get("clause"), ("decision", "clause")),
-                                     self.doc.location(("decision",)), self.flag(d), pv)
-        return pv
+            pv.decision = AmountRule(
+                expr=self.expression(("decision", "amount")), currency=self.text(d, "currency", ("decision",)),
+                clauses=self.clauses(d.get("clause"), ("decision", "clause")), location=self.doc.location(("decision",)),
+                overrides=self.flag(d), owner=pv)
+
+    def condition(self, item: dict, path) -> Expression | None:
+        """The item's `when`, if it has one."""
+        return self.expression(tuple(path) + ("when",)) if "when" in item else None
 
     def _definition(self, name, d, path, pv) -> Definition:
         if not isinstance(d, dict):  # the expression itself, or a value the format check rejected
@@ -515,10 +551,11 @@ class _Reader:
             declared = parse_type_name(d["type"])
             if declared is None:
                 self.error("type.unknown", f"unknown type {d['type']!r}; use one of {TYPE_NAMES}", path + ("type",))
-        clauses = self.clauses(d["clause"], path + ("clause",)) if "clause" in d else ()
-        return Definition(name, self.expression(path + ("expr",)), tuple(params), declared, clauses,
-                          self.doc.key_location(path), self.text(d, "description", path), self.text(d, "reading", path),
-                          self.flag(d), pv)
+        return Definition(
+            name=name, expr=self.expression(path + ("expr",)), params=tuple(params), declared_type=declared,
+            clauses=self.clauses(d["clause"], path + ("clause",)) if "clause" in d else (),
+            location=self.doc.key_location(path), description=self.text(d, "description", path),
+            reading=self.text(d, "reading", path), overrides=self.flag(d), owner=pv)
 
     def _table(self, name, t, path) -> Table | None:
         """The table with every row that can be read: a bad row is reported and left out, so that the table's
@@ -556,8 +593,9 @@ class _Reader:
             rows.setdefault(key, row)
         row_type = Record(f"{name} row", tuple(Field(c, ct) for c, ct in columns.items()))
         ttype = TableType(name, tuple(Field(k, columns.get(k, ERROR)) for k in keys), row_type)
-        return Table(name, clauses, tuple(keys), ttype, rows, self.doc.key_location(path),
-                     self.text(t, "description", path), self.text(t, "reading", path), self.flag(t))
+        return Table(name=name, clauses=clauses, keys=tuple(keys), type=ttype, rows=rows,
+                     location=self.doc.key_location(path), description=self.text(t, "description", path),
+                     reading=self.text(t, "reading", path), overrides=self.flag(t))
 
     def _row(self, raw, columns: dict, path) -> dict | None:
         """The row as column → value, or None (every fault reported) when any cell cannot be read."""
