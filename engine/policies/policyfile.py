@@ -502,8 +502,8 @@ class _Reader:
                 continue
             pv.notes.append(Note(
                 id=nid, clauses=self.clauses(n.get("clause"), path + ("clause",)), when=self.condition(n, path),
-                text=self.text(n, "text", path), location=self.doc.location(path), reading=self.text(n, "reading", path),
-                overrides=self.flag(n), owner=pv))
+                text=self.text(n, "text", path), location=self.doc.location(path),
+                reading=self.text(n, "reading", path), overrides=self.flag(n), owner=pv))
 
     def _checks(self, inp, pv: PolicyVersion) -> None:
         for i, c in self.entries(inp.get("checks") if isinstance(inp, dict) else None, list):
@@ -527,8 +527,8 @@ class _Reader:
         if isinstance(d, dict) and self.good(("decision",)):
             pv.decision = AmountRule(
                 expr=self.expression(("decision", "amount")), currency=self.text(d, "currency", ("decision",)),
-                clauses=self.clauses(d.get("clause"), ("decision", "clause")), location=self.doc.location(("decision",)),
-                overrides=self.flag(d), owner=pv)
+                clauses=self.clauses(d.get("clause"), ("decision", "clause")),
+                location=self.doc.location(("decision",)), overrides=self.flag(d), owner=pv)
 
     def condition(self, item: dict, path) -> Expression | None:
         """The item's `when`, if it has one."""
