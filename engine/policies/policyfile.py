@@ -423,7 +423,8 @@ class _Reader:
         input_schema = self.text(inp, "schema", ("input",), None)
         # A transposition without input.schema reads its parent's (the linker takes it); otherwise no schema
         # means no facts to link against.
-        if not (pid and label and effective_from and issued_on) or "input" in v and input_schema is None and ("schema" in inp or "extends" not in v):
+        schema_unusable = "input" in v and input_schema is None and ("schema" in inp or "extends" not in v)
+        if not (pid and label and effective_from and issued_on) or schema_unusable:
             self.placeable = False
         pv = PolicyVersion(
             id=pid, version=label, title=self.text(v, "title", ()), file=self.doc.file,
