@@ -120,6 +120,10 @@ class Engine:
             found.extend(self._check_linked(linked).diagnostics)
         return found
 
+    def checked(self, linked: Linked) -> Checked:
+        """The checked namespace of a linked policy (checked once, then remembered)."""
+        return self._check_linked(linked)
+
     def _check_linked(self, linked: Linked) -> Checked:
         checked = self._checked.get(linked.key)
         if checked is None:

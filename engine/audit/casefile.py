@@ -26,6 +26,7 @@ class CaseResult:
     line: int
     name: str
     problems: list = field(default_factory=list)  # what differed, in words
+    decision: Decision | ClaimError | None = None  # what the engine gave, for coverage
 
     @property
     def passed(self) -> bool:
@@ -88,7 +89,8 @@ def store_root(path: Path) -> Path | None:
     return folder.parents[len(parts) - 1]
 
 
-def run_case_file(engine: Engine, path: Path) -> list[CaseResult]:
+def run_case_file(engine: Engine, path: Path, select=None) -> list[CaseResult]:
+    """Run the cases of one file (only those whose name `select` accepts, when given)."""
     display = engine.store.display(path)
     try:
         doc = read_yaml(read_file(path, display), display)
@@ -115,6 +117,8 @@ def run_case_file(engine: Engine, path: Path) -> list[CaseResult]:
         if not isinstance(case, dict) or "name" not in case or not isinstance(case.get("expect"), dict):
             results.append(CaseResult(display, line, f"case {i + 1}", ["each case needs `name` and `expect`"]))
             continue
+        if select is not None and not select(str(case["name"])):
+            continue
         result = CaseResult(display, line, str(case["name"]))
         unknown = set(case["expect"]) - _EXPECT_KEYS
         if unknown:
@@ -129,6 +133,7 @@ def run_case_file(engine: Engine, path: Path) -> list[CaseResult]:
             results.append(result)
             continue
         decision = evaluator.evaluate_raw(RawClaim(claim, f"{display}:{line}"), as_of_date)
+        result.decision = decision
         result.problems.extend(compare(case["expect"], decision))
         results.append(result)
     return results

@@ -99,3 +99,46 @@ def describe_version(v: PolicyVersion, store, as_of=None, reads: list[str] | Non
         out += ["", "not computable:"]
         out += [f"  {nc['clause']}: {nc['reason']}" for nc in v.not_computable]
     return "\n".join(out)
+
+
+def _expr(e) -> str | None:
+    return " ".join(e.text.split()) if e is not None else None
+
+
+def _item(item, **fields) -> dict:
+    data = {"clause": list(item.clauses)} | {k: v for k, v in fields.items() if v not in (None, "", [], {})}
+    return data | ({"overrides": True} if item.overrides else {})
+
+
+def version_json(v: PolicyVersion, store, as_of=None, reads: list[str] | None = None) -> dict:
+    """The same content as describe_version, as data for programs (`policy show --format json`)."""
+    end = store.until(v)
+    data = {"id": v.id, "version": v.version, "title": v.title, "file": v.file, "digest": v.digest,
+            "effective_from": v.effective_from.isoformat(), "in_force_until": end.isoformat() if end else None,
+            "issued_on": v.issued_on.isoformat(), "review_by": v.review_by.isoformat() if v.review_by else None,
+            "source": {k: v.source.get(k) for k in ("number", "title", "issuers", "registration") if v.source.get(k)},
+            "clauses": dict(v.clauses), "input": v.input_schema,
+            "extends": str(v.extends) if v.extends else None,
+            "uses": {alias: str(ref) for alias, ref in v.uses.items()}, "exports": list(v.exports)}
+    if as_of is not None:
+        data["as_of"] = as_of.isoformat()
+        data["in_force_on_as_of"] = _in_force(v, store, as_of) is None
+        data["reads"] = reads or []
+    data["tables"] = {name: _item(t, key=list(t.keys), columns={f.name: str(f.type) for f in t.type.row.fields},
+                                  rows=[{c: plain(val) for c, val in row.items()} for row in t.rows.values()],
+                                  description=t.description, reading=t.reading) for name, t in v.tables.items()}
+    data["checks"] = [{"id": c.id, "fact": c.fact, "require": _expr(c.require), "when": _expr(c.when),
+                       "message": c.message} | ({"overrides": True} if c.overrides else {}) for c in v.checks]
+    data["definitions"] = {name: _item(d, expr=_expr(d.expr), params={p.name: str(p.type) for p in d.params},
+                                       type=str(d.declared_type) if d.declared_type else None,
+                                       description=d.description, reading=d.reading)
+                           for name, d in v.definitions.items()}
+    data["rules"] = [{"id": r.id} | _item(r, when=_expr(r.when), require=_expr(r.require), message=r.messages,
+                                          reading=r.reading) for r in v.rules]
+    data["outputs"] = {name: _item(o, expr=_expr(o.expr), when=_expr(o.when), description=o.description,
+                                   reading=o.reading) for name, o in v.outputs.items()}
+    data["decision"] = _item(v.decision, amount=_expr(v.decision.expr), currency=v.decision.currency) \
+        if v.decision else None
+    data["notes"] = [{"id": n.id} | _item(n, when=_expr(n.when), text=n.text, reading=n.reading) for n in v.notes]
+    data["not_computable"] = list(v.not_computable)
+    return data

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from engine.cli import auditors, developers, officers
+from engine.cli import auditors, authoring, developers, officers
 from engine.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, default_policies
 
 
@@ -40,7 +40,7 @@ def cli(ctx: click.Context, policies: Path | None, schemas: Path | None) -> None
     ctx.obj["engine"] = None
 
 
-for _module in (officers, developers, auditors):
+for _module in (officers, authoring, developers, auditors):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

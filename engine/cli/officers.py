@@ -133,8 +133,9 @@ def timeline(ctx, policy_id, fmt):
 @click.command()
 @click.argument("policy", type=POLICY_REF)
 @click.option("--as-of", type=DATE, default=None, help="Show the version in force on this date.")
+@format_option
 @click.pass_context
-def show(ctx, policy, as_of):
+def show(ctx, policy, as_of, fmt):
     """Show one version: source, references, tables, definitions, rules and outputs."""
     engine = engine_of(ctx)
     refuse_unusable_store(engine.store)
@@ -147,7 +148,7 @@ def show(ctx, policy, as_of):
     if version is None:
         click.echo(f"{pid} has no version in force on {as_of or date.today()}", err=True)
         ctx.exit(EXIT_NOT_IN_FORCE)
-    from engine.audit.describe import describe_version
+    from engine.audit.describe import describe_version, version_json
 
     reads = None
     if as_of:  # what this version reads on that date: the versions it extends and uses
@@ -156,13 +157,23 @@ def show(ctx, policy, as_of):
             reads = [f"{linked.role_of(v)} {v.key}" for v in linked.versions if v is not version]
         except (LinkError, PolicyInvalid) as exc:
             reads = [f"(cannot resolve: {exc})"]
-    click.echo(describe_version(version, engine.store, as_of, reads))
+    if fmt == "json":
+        echo_json(version_json(version, engine.store, as_of, reads))
+    else:
+        click.echo(describe_version(version, engine.store, as_of, reads))
 
 
 @click.command("test")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-k", "patterns", multiple=True, metavar="PATTERN",
+              help="Run only cases whose name contains PATTERN (or matches it, with * ? [ ]); repeatable.")
+@format_option
+@click.option("--junit-xml", "junit", type=click.Path(path_type=Path), default=None,
+              help="Also write the results as JUnit XML to this file (for CI).")
+@click.option("--coverage", "show_coverage", is_flag=True,
+              help="Report the rules (passed, failed), table rows and clauses the cases reach, and those none do.")
 @click.pass_context
-def test_cases(ctx, paths):
+def test_cases(ctx, paths, patterns, fmt, junit, show_coverage):
     """Run officers' example cases (*.cases.yaml beside each policy version).
 
     Cases run against the policies folder that holds the version they sit beside (its schemas/ beside
@@ -174,13 +185,14 @@ def test_cases(ctx, paths):
         store_root,
         tested_policy,
     )
+    from engine.audit.casereport import CaseRun
 
     require_paths(paths)
     files = case_files(list(paths) or [Path(ctx.find_root().obj["policies"])])
     if not files:
         click.echo("no example cases found (*.cases.yaml)", err=True)
         ctx.exit(EXIT_POLICY)
-    passed = failed = 0
+    run = CaseRun(patterns, fmt, show_coverage)
     for f in files:
         engine = _engine_for_cases(ctx, f, store_root)
         key = tested_policy(f)
@@ -188,24 +200,17 @@ def test_cases(ctx, paths):
         errors = engine.store.errors_for(subject) if key else []
         if not errors:
             try:
-                results = run_case_file(engine, f)
+                results = run_case_file(engine, f, run.select)
             except PolicyInvalid as exc:  # errors the files do not show, such as a type error found by checking
                 errors = exc.diagnostics
         if errors:
-            failed += 1
-            click.echo(f"FAIL {engine.store.display(f)}: not run: {subject} has errors")
-            report(errors, f"{subject} has errors")
+            run.not_run(engine.store.display(f), subject)
+            if fmt == "text":
+                report(errors, f"{subject} has errors")
             continue
-        for r in results:
-            if r.passed:
-                passed += 1
-            else:
-                failed += 1
-                click.echo(f"FAIL {r.file}:{r.line}: {r.name}")
-                for problem in r.problems:
-                    click.echo(f"    {problem}")
-    click.echo(f"{passed} passed, {failed} failed")
-    ctx.exit(EXIT_POLICY if failed else EXIT_OK)
+        run.file_done(engine, engine.store.display(f), results)
+    run.finish(junit)
+    ctx.exit(EXIT_POLICY if run.failed or run.selected_none else EXIT_OK)
 
 
 def _engine_for_cases(ctx: click.Context, cases: Path, store_root) -> Engine:

@@ -825,3 +825,15 @@ def coverage(version) -> list[Diagnostic]:
                               "encode)", version.location("source", "clauses", cid),
                               clause=cid))
     return out
+
+
+def check_expression(checked: Checked, expression: Expression) -> tuple[Checked, Type, list[Diagnostic]]:
+    """Check one more expression in an already checked policy's namespace (for `policy eval` and the editor).
+    Returns a copy of `checked` that also resolves the expression (for the compiler), its type, and its own
+    diagnostics; `checked` itself is left as it was."""
+    copy = Checked(checked.linked, dict(checked.resolved), dict(checked.types), checked.definition_types,
+                   checked.reads_facts, checked.aliases, checked.definition_costs, [])
+    checker = _Checker(checked.linked, {id(checked.linked): copy})
+    checker.result = copy
+    t = checker.top(expression)
+    return copy, t, copy.diagnostics

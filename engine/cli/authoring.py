@@ -1,0 +1,242 @@
+"""Tools around a policy file for the officers who write it: eval, repl."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import click
+
+from engine.api import PolicyInvalid, PolicyNotFound, Selection
+from engine.cli.common import (
+    DATE,
+    EXIT_INVALID,
+    EXIT_NOT_IN_FORCE,
+    EXIT_OK,
+    EXIT_POLICY,
+    EXIT_UNDECIDED,
+    POLICY_REF,
+    echo_json,
+    engine_of,
+    format_option,
+    refuse,
+    refuse_if_broken,
+    refuse_unusable_store,
+    usage,
+)
+from engine.decide.probe import Probe, claim_facts, evaluate_expression
+from engine.decide.results import plain
+from engine.language.compiler import MISSING
+from engine.policies.linker import LinkError
+
+
+class _Session:
+    """The namespace an expression is evaluated in: a policy version linked on a day, and a claim's facts."""
+
+    def __init__(self, ctx: click.Context, policy: tuple, claim_file: Path | None, as_of: date | None):
+        self.ctx = ctx
+        self.engine = engine_of(ctx)
+        refuse_unusable_store(self.engine.store)
+        self.policy_id, self.version_label = policy
+        refuse_if_broken(self.engine.store, self.policy_id)
+        try:
+            self.engine.version_for(self.policy_id, date.min, Selection(self.version_label, any_date=True))
+        except PolicyNotFound as exc:
+            usage(str(exc))
+        self.as_of = as_of
+        self.claim: dict | None = None
+        self.claim_file: Path | None = None
+        if claim_file is not None:
+            self.load_claim(claim_file)
+
+    def load_claim(self, path: Path) -> None:
+        from engine.claims.reader import read_claims
+
+        if not path.is_file():
+            raise click.UsageError(f"no such claim file: {path}")
+        raws = list(read_claims([str(path)]))
+        if len(raws) != 1:
+            raise click.UsageError(f"{path} holds {len(raws)} claims; give a file with one")
+        raw = raws[0].parsed()
+        if raw.error is not None:
+            raise click.UsageError(f"{path}: {raw.error.message}")
+        self.claim, self.claim_file = raw.data, path
+
+    def resolve(self):
+        """(checked namespace, facts, decision date, claim error) for the current claim and date."""
+        store = self.engine.store
+        reader = None
+        facts, claim_error = {}, None
+        any_version = store.get(self.policy_id, self.version_label) if self.version_label \
+            else store.versions(self.policy_id)[-1]
+        name = store.input_schema_name(any_version)
+        schema = store.schemas.get(name) if name else None
+        if schema is not None:
+            from engine.claims.reader import ClaimReader
+
+            reader = ClaimReader(schema.schema, schema.type)
+            facts, claim_error = claim_facts(reader, self.claim, str(self.claim_file))
+        day = self.as_of or (reader.decision_date(facts) if reader and facts else None) or date.today()
+        version = self.engine.version_for(self.policy_id, day, Selection(self.version_label, any_date=True))
+        if version is None:
+            raise _NotInForce(f"{self.policy_id} has no version in force on {day}")
+        try:
+            linked = self.engine.linked(version, day)
+        except LinkError as exc:
+            raise _NotInForce(f"{exc} ({day})") from None
+        return self.engine.checked(linked), facts, day, claim_error, version
+
+    def evaluate(self, text: str) -> tuple[Probe, object]:
+        checked, facts, day, claim_error, version = self.resolve()
+        if claim_error is not None:
+            return Probe(text, claim_error=claim_error), (version, day)
+        return evaluate_expression(checked, text, facts, day), (version, day)
+
+
+class _NotInForce(Exception):
+    pass
+
+
+def _render(probe: Probe, where) -> str:
+    version, day = where
+    lines = []
+    if probe.claim_error is not None:
+        e = probe.claim_error
+        return f"the claim is invalid: [{e.code}] {e.message}"
+    if probe.diagnostics:
+        return "\n".join(d.render() for d in probe.diagnostics)
+    for w in probe.warnings:
+        lines.append(w.render())
+    if probe.fault is not None:
+        lines.append(f"error[{probe.fault.code}]: {probe.fault}")
+    else:
+        lines.append(f"{_show(probe.value)}  : {probe.type}")
+    lines.append(f"  in {version.key} on {day}")
+    seen = set()
+    reads = [(n, v) for n, v in probe.reads if not (n in seen or seen.add(n))]
+    if reads:
+        lines.append("  reads:")
+        lines += [f"    {name} = {'(absent)' if value is MISSING else _show(value)}" for name, value in reads]
+    return "\n".join(lines)
+
+
+def _show(value) -> str:
+    """A value as an expression would write it: text quoted, numbers and dates bare."""
+    if isinstance(value, (Decimal, date)) and not isinstance(value, bool):
+        return str(plain(value))
+    return json.dumps(plain(value), ensure_ascii=False)
+
+
+def _exit_code(probe: Probe) -> int:
+    if probe.diagnostics:
+        return EXIT_POLICY
+    if probe.claim_error is not None:
+        return EXIT_INVALID
+    if probe.fault is not None:
+        return EXIT_UNDECIDED
+    return EXIT_OK
+
+
+_CLAIM_HELP = "A claim (YAML or JSON) whose facts the expression reads."
+
+
+@click.command("eval")
+@click.argument("expression")
+@click.option("--policy", "policy", required=True, type=POLICY_REF, help="ID or ID@VERSION whose names it uses.")
+@click.option("--claim", "claim_file", type=click.Path(path_type=Path), default=None, help=_CLAIM_HELP)
+@click.option("--as-of", type=DATE, default=None,
+              help="Decision date (default: the claim's own, else today); picks the version in force.")
+@format_option
+@click.pass_context
+def eval_expression(ctx, expression, policy, claim_file, as_of, fmt):
+    """Evaluate EXPRESSION in a policy's namespace against a claim: its value, its type and what it read.
+
+    Errors are reported as `policy check` reports them (exit 1); a value the claim does not give is exit 4,
+    an invalid claim exit 2.
+    """
+    try:
+        session = _Session(ctx, policy, claim_file, as_of)
+        probe, where = session.evaluate(expression)
+    except _NotInForce as exc:
+        click.echo(f"policy: {exc}", err=True)
+        ctx.exit(EXIT_NOT_IN_FORCE)
+    except PolicyInvalid as exc:
+        refuse(exc.diagnostics, policy[0])
+    if fmt == "json":
+        version, day = where
+        echo_json(probe.to_json() | {"policy": version.key, "decision_date": day.isoformat()})
+    else:
+        click.echo(_render(probe, where))
+    ctx.exit(_exit_code(probe))
+
+
+_REPL_HELP = """Type an expression to evaluate it. Commands:
+  :claim FILE     read the facts from FILE
+  :as-of DATE     decide on DATE (:as-of with no date: the claim's own date)
+  :names          the definitions, tables and facts in scope
+  :quit           leave (or Ctrl-D)"""
+
+
+@click.command()
+@click.option("--policy", "policy", required=True, type=POLICY_REF, help="ID or ID@VERSION whose names it uses.")
+@click.option("--claim", "claim_file", type=click.Path(path_type=Path), default=None, help=_CLAIM_HELP)
+@click.option("--as-of", type=DATE, default=None, help="Decision date (default: the claim's own, else today).")
+@click.pass_context
+def repl(ctx, policy, claim_file, as_of):
+    """Evaluate expressions one line at a time in a policy's namespace (:help lists the commands)."""
+    try:
+        session = _Session(ctx, policy, claim_file, as_of)
+    except click.UsageError as exc:
+        usage(exc.message)
+    interactive = sys.stdin.isatty()
+    click.echo(f"{policy[0]}{'@' + policy[1] if policy[1] else ''} — :help for commands, :quit to leave")
+    while True:
+        try:
+            line = input("policy> " if interactive else "")
+        except EOFError:
+            break
+        line = line.strip()
+        if not line:
+            continue
+        if not interactive:
+            click.echo(f"policy> {line}")
+        if line in (":quit", ":q", ":exit"):
+            break
+        try:
+            click.echo(_repl_line(session, line))
+        except click.UsageError as exc:
+            click.echo(exc.message)
+        except _NotInForce as exc:
+            click.echo(str(exc))
+        except PolicyInvalid as exc:
+            click.echo("\n".join(d.render() for d in exc.diagnostics))
+    ctx.exit(EXIT_OK)
+
+
+def _repl_line(session: _Session, line: str) -> str:
+    command, _, argument = line.partition(" ")
+    argument = argument.strip()
+    if command == ":help":
+        return _REPL_HELP
+    if command == ":claim":
+        session.load_claim(Path(argument))
+        return f"claim {argument}"
+    if command == ":as-of":
+        session.as_of = DATE.convert(argument, None, None) if argument else None
+        return f"as of {session.as_of or 'the claim date'}"
+    if command == ":names":
+        checked = session.resolve()[0]
+        linked = checked.linked
+        facts = [f.name for f in linked.schema.type.fields] if linked.schema else []
+        return "\n".join(f"{label}: {', '.join(names) or '-'}" for label, names in (
+            ("definitions", list(linked.definitions)), ("tables", list(linked.tables)),
+            ("aliases", list(linked.aliases)), ("facts", facts)))
+    if command.startswith(":"):
+        return f"unknown command {command}; {_REPL_HELP.splitlines()[0].lower()}"
+    probe, where = session.evaluate(line)
+    return _render(probe, where)
+
+
+COMMANDS = [eval_expression, repl]

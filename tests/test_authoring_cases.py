@@ -1,0 +1,64 @@
+"""`policy test` for CI: selecting cases by name, JSON lines, JUnit XML and what the cases reach."""
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from engine.cli import main as cli
+from tests.authoring_demo import write_store
+
+
+@pytest.fixture
+def store(tmp_path):
+    return write_store(tmp_path)
+
+
+def run(capsys, policies, *args):
+    code = cli.main(["--policies", str(policies), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_k_selects_cases_by_substring_or_glob(capsys, store):
+    code, out, _ = run(capsys, store, "test", "-k", "minor")
+    assert code == 0 and out.strip().endswith("1 passed, 0 failed")
+    code, out, _ = run(capsys, store, "test", "-k", "adult junior*")
+    assert code == 1 and "1 passed, 1 failed" in out and "wrongly expected" in out
+    code, out, err = run(capsys, store, "test", "-k", "nobody")
+    assert code == 1 and "no case name matches nobody" in err
+
+
+def test_json_lines_one_per_case_then_totals(capsys, store):
+    code, out, _ = run(capsys, store, "test", "--format", "json")
+    assert code == 1
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [x["name"] for x in lines[:3]] == ["adult junior", "minor junior", "adult junior, wrongly expected senior amount"]
+    assert lines[2]["passed"] is False and lines[2]["problems"] == ["expected amount 300, got 100"]
+    assert lines[2]["line"] == 12
+    assert lines[-1] == {"passed": 2, "failed": 1}
+
+
+def test_junit_xml_names_each_case_and_its_failure(capsys, store, tmp_path):
+    target = tmp_path / "junit.xml"
+    code, _, _ = run(capsys, store, "test", "--junit-xml", str(target))
+    assert code == 1
+    root = ET.parse(target).getroot()
+    assert root.get("tests") == "3" and root.get("failures") == "1"
+    failures = [c for c in root.iter("testcase") if c.find("failure") is not None]
+    assert [c.get("name") for c in failures] == ["adult junior, wrongly expected senior amount"]
+    assert failures[0].find("failure").get("message") == "expected amount 300, got 100"
+
+
+def test_coverage_names_what_no_case_reaches(capsys, store):
+    code, out, _ = run(capsys, store, "test", "-k", "adult junior", "--coverage")
+    assert "coverage of demo/grant@2024-01-01 (2 cases):" in out
+    assert "rules both passed and failed: 0 of 2" in out
+    assert "is_adult [一]: never failed" in out and "level_known [二]: never failed" in out
+    assert "table amounts: 1 of 2 rows reached" in out and "not reached: senior" in out
+    assert "clauses reached: 2 of 2" in out and "not computable (not counted): 三" in out
+    code, out, _ = run(capsys, store, "test", "--coverage", "--format", "json")
+    cov = next(x["coverage"] for x in map(json.loads, out.splitlines()) if "coverage" in x)
+    assert cov["rules"]["is_adult"] == {"pass": True, "fail": True, "not_applicable": False}
+    assert cov["tables"]["amounts"] == {"rows": 2, "reached": 1, "not_reached": [["senior"]]}
