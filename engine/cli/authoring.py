@@ -1,4 +1,4 @@
-"""Tools around a policy file for the officers who write it: eval, repl."""
+"""Tools around a policy file for the officers who write it: fmt, new, eval, repl."""
 from __future__ import annotations
 
 import json
@@ -24,6 +24,7 @@ from engine.cli.common import (
     refuse,
     refuse_if_broken,
     refuse_unusable_store,
+    require_paths,
     usage,
 )
 from engine.decide.probe import Probe, claim_facts, evaluate_expression
@@ -239,4 +240,103 @@ def _repl_line(session: _Session, line: str) -> str:
     return _render(probe, where)
 
 
-COMMANDS = [eval_expression, repl]
+@click.command("fmt")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 when a file is not in the layout.")
+@click.pass_context
+def fmt(ctx, paths, check_only):
+    """Rewrite policy and case files (*.yaml) in one canonical layout, keeping comments.
+
+    Key order, quotes and long expressions (folded at spaces) are made canonical; the data is never
+    changed (the digest stays the same) and formatting twice changes nothing. Default: the policies folder.
+    """
+    from engine.core.diagnostics import DiagnosticError
+    from engine.policies.layout import format_text
+    from engine.policies.yamlsource import read_file, read_yaml
+
+    roots = list(paths) or [Path(ctx.find_root().obj["policies"])]
+    require_paths(roots)
+    files = sorted({f for p in roots for f in ([p] if p.is_file() else p.rglob("*"))
+                    if f.is_file() and f.suffix in (".yaml", ".yml")})
+    if not files:
+        usage(f"no YAML files in {', '.join(map(str, roots))}")
+    changed = broken = 0
+    for f in files:
+        try:
+            text = read_file(f, str(f)).decode("utf-8")
+            before = read_yaml(text, str(f)).value
+        except (DiagnosticError, UnicodeDecodeError, OSError) as exc:
+            broken += 1
+            for d in getattr(exc, "diagnostics", ()):
+                click.echo(d.render(), err=True)
+            click.echo(f"policy: {f} cannot be read, so it was not formatted", err=True)
+            continue
+        formatted = format_text(text, cases=f.name.endswith(".cases.yaml"))
+        if formatted == text:
+            continue
+        if read_yaml(formatted, str(f)).value != before:  # never change what the file says
+            broken += 1
+            click.echo(f"policy: {f} was left alone: its layout cannot be made canonical without changing its data",
+                       err=True)
+            continue
+        changed += 1
+        if check_only:
+            click.echo(f"would reformat {f}")
+        else:
+            f.write_text(formatted, encoding="utf-8")
+            click.echo(f"reformatted {f}")
+    done = "would be reformatted" if check_only else "reformatted"
+    click.echo(f"{changed} file{'s' if changed != 1 else ''} {done}, {len(files) - changed - broken} already "
+               f"canonical" + (f", {broken} not readable" if broken else ""), err=True)
+    ctx.exit(EXIT_POLICY if broken or (check_only and changed) else EXIT_OK)
+
+
+@click.command("new")
+@click.argument("policy_id")
+@click.option("--effective", type=DATE, required=True, help="The new version's first day in force (also its label).")
+@click.option("--from", "from_version", default=None, metavar="VERSION",
+              help="Copy this version (default: the one in force on --effective, else the latest).")
+@click.option("--issued", type=DATE, default=None, help="The notice's date of issue (default: today).")
+@click.pass_context
+def new(ctx, policy_id, effective, from_version, issued):
+    """Scaffold a new version of POLICY_ID to edit, as policies/POLICY_ID/EFFECTIVE.yaml.
+
+    An existing policy: a copy of a version with the version, dates and document marked for editing. A new
+    policy: the required sections with comments in Chinese saying what to fill in.
+    """
+    import re
+
+    from engine.policies.scaffold import new_policy_text, next_version_text
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)+", policy_id):
+        usage(f"{policy_id!r} is not a policy id: lower-case letters, digits and -, two or more parts joined by /")
+    store = engine_of(ctx).store
+    refuse_unusable_store(store)
+    label = effective.isoformat()
+    target = Path(ctx.find_root().obj["policies"]) / policy_id / f"{label}.yaml"
+    if store.get(policy_id, label) is not None or target.exists():
+        usage(f"{policy_id}@{label} exists already ({target})")
+    versions = store.versions(policy_id)
+    if from_version is not None and store.get(policy_id, from_version) is None:
+        known = ", ".join(v.version for v in versions) or "none"
+        usage(f"{policy_id} has no version {from_version!r} (it has {known})")
+    if versions:
+        source = store.get(policy_id, from_version) if from_version else \
+            store.in_force(policy_id, effective) or versions[-1]
+        # a version's file name is relative to the current folder, or absolute (PolicyStore.display)
+        text = next_version_text(Path(source.file).read_text(encoding="utf-8"), source.key, effective,
+                                 issued or date.today())
+        what = f"a copy of {source.key}"
+    else:
+        if from_version:
+            usage(f"{policy_id} is a new policy: there is no version to copy")
+        text = new_policy_text(policy_id, effective, issued or date.today())
+        what = "a new policy"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"created {target} ({what})")
+    click.echo(f"next: edit it, then run `policy check {target}` and add example cases beside it "
+               f"({target.with_name(label + '.cases.yaml').name})")
+
+
+COMMANDS = [fmt, new, eval_expression, repl]

@@ -1,0 +1,97 @@
+"""`policy fmt`: one canonical layout, comments kept, data unchanged, idempotent; --check for CI."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import given, settings, strategies as st
+
+from engine.cli import main as cli
+from engine.policies.layout import WIDTH, format_text
+from engine.policies.yamlsource import read_yaml
+from tests.authoring_demo import POLICY, write_store
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "store"
+
+MESSY = """\
+# 文件头注释 / a comment at the top
+version: '2024-01-01'   # 版本号
+policy: demo/messy
+title: 示例
+effective: {from: 2024-01-01}
+issued_on: 2023-12-01
+source:
+  title: 示例通知
+  number: 示例〔2023〕2号
+  issuers: [示例局]
+  clauses: {一: 条件。}
+rules:
+  - require: person.age >= 18 and person.age <= 60 and person.level != "none" and person.level != "unknown" and person.age != 99
+    clause: 一
+    id: age   # 年龄条件
+    message: {fail: 不满足, pass: 满足}
+"""
+
+
+def test_reorders_keys_keeps_comments_and_quotes_canonically():
+    out = format_text(MESSY)
+    lines = out.splitlines()
+    assert lines[0] == "# 文件头注释 / a comment at the top"
+    assert lines[1] == "policy: demo/messy"
+    assert lines[2] == 'version: "2024-01-01"   # 版本号'
+    assert out.index("  - id: age   # 年龄条件") < out.index("    clause: 一") < out.index("    require: >-")
+    assert "message: {pass: 满足, fail: 不满足}" in out
+    assert all(len(line) <= WIDTH for line in lines)
+    assert "\n      and person.age != 99" in out  # folded before an operator
+
+
+def test_data_and_digest_are_unchanged_and_formatting_twice_changes_nothing():
+    for path in [*FIXTURES.rglob("*.yaml")]:
+        text = path.read_text(encoding="utf-8")
+        once = format_text(text, path.name.endswith(".cases.yaml"))
+        assert read_yaml(once, "x").value == read_yaml(text, "x").value, path
+        assert format_text(once, path.name.endswith(".cases.yaml")) == once, path
+    once = format_text(MESSY)
+    assert read_yaml(once, "x").value == read_yaml(MESSY, "x").value and format_text(once) == once
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["a", "bb", "and", "or", "(x)", "'s'", '"a b"', "1", "==", "  "]), min_size=1,
+                max_size=60))
+def test_folding_an_expression_reads_back_as_the_same_text(words):
+    expression = " ".join(words).strip() or "a"
+    text = f"rules:\n  - id: r\n    require: {json.dumps(expression)}\n"
+    original = read_yaml(text, "x").value
+    once = format_text(text)
+    assert read_yaml(once, "x").value == original
+    assert format_text(once) == once
+
+
+def run(capsys, *args):
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_reports_and_changes_nothing_then_fmt_rewrites(capsys, tmp_path):
+    policies = write_store(tmp_path)
+    target = policies / "demo" / "grant" / "2024-01-01.yaml"
+    target.write_text(MESSY, encoding="utf-8")
+    code, out, err = run(capsys, "fmt", "--check", str(policies))
+    assert code == 1 and f"would reformat {target}" in out and target.read_text(encoding="utf-8") == MESSY
+    code, out, err = run(capsys, "fmt", str(policies))
+    assert code == 0 and f"reformatted {target}" in out
+    code, out, err = run(capsys, "fmt", "--check", str(policies))
+    assert code == 0 and "0 files would be reformatted, 2 already canonical" in err
+
+
+def test_a_file_that_cannot_be_read_is_reported_and_left_alone(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: 1\na: 2\n", encoding="utf-8")
+    code, _, err = run(capsys, "fmt", str(bad))
+    assert code == 1 and "yaml.duplicate_key" in err and bad.read_text(encoding="utf-8") == "a: 1\na: 2\n"
+
+
+def test_the_demo_policy_is_canonical_already():
+    assert format_text(POLICY) == POLICY
