@@ -53,7 +53,7 @@ def test_junit_xml_names_each_case_and_its_failure(capsys, store, tmp_path):
 
 def test_coverage_names_what_no_case_reaches(capsys, store):
     code, out, _ = run(capsys, store, "test", "-k", "adult junior", "--coverage")
-    assert "coverage of demo/grant@2024-01-01 (2 cases):" in out
+    assert "coverage of demo/grant@2024-01-01 (2 decided cases):" in out
     assert "rules both passed and failed: 0 of 2" in out
     assert "is_adult [一]: never failed" in out and "level_known [二]: never failed" in out
     assert "table amounts: 1 of 2 rows reached" in out and "not reached: senior" in out

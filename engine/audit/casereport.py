@@ -91,7 +91,7 @@ class Coverage:
 
     def render(self) -> str:
         both = [rid for rid, seen in self.rules.items() if {"pass", "fail"} <= seen]
-        lines = [f"coverage of {self.policy} ({self.cases} case{'s' if self.cases != 1 else ''}):",
+        lines = [f"coverage of {self.policy} ({self.cases} decided case{'s' if self.cases != 1 else ''}):",
                  f"  rules both passed and failed: {len(both)} of {len(self.rules)}"]
         for rid, seen in self.rules.items():
             missing = [word for outcome, word in (("pass", "passed"), ("fail", "failed")) if outcome not in seen]
