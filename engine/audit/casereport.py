@@ -153,10 +153,8 @@ class CaseRun:
     """One `policy test` run: prints each result as it comes (text or JSON lines), and at the end the totals,
     the coverage and the JUnit file."""
 
-    def __init__(self, patterns, fmt: str, coverage: bool):
-        import click
-
-        self.echo = click.echo
+    def __init__(self, patterns, fmt: str, coverage: bool, echo):
+        self.echo = echo  # echo(text, err=False): where the lines go
         self.select = name_selector(patterns)
         self.patterns = list(patterns or ())
         self.fmt = fmt

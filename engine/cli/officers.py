@@ -192,7 +192,7 @@ def test_cases(ctx, paths, patterns, fmt, junit, show_coverage):
     if not files:
         click.echo("no example cases found (*.cases.yaml)", err=True)
         ctx.exit(EXIT_POLICY)
-    run = CaseRun(patterns, fmt, show_coverage)
+    run = CaseRun(patterns, fmt, show_coverage, click.echo)
     for f in files:
         engine = _engine_for_cases(ctx, f, store_root)
         key = tested_policy(f)
