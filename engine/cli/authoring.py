@@ -1,4 +1,4 @@
-"""Tools around a policy file for the officers who write it: fmt, new, eval, repl."""
+"""Tools around a policy file for the officers who write it: fmt, new, eval, repl, lsp."""
 from __future__ import annotations
 
 import json
@@ -339,4 +339,19 @@ def new(ctx, policy_id, effective, from_version, issued):
                f"({target.with_name(label + '.cases.yaml').name})")
 
 
-COMMANDS = [fmt, new, eval_expression, repl]
+@click.command()
+@click.pass_context
+def lsp(ctx):
+    """Run the language server for policy files on standard input and output (for an editor).
+
+    Each open policy file is checked as `policy check` checks it, on every change; hover shows a name's type,
+    definition, clause and the clause's text; completion offers fact paths, definitions, tables, columns,
+    built-in functions and clause ids; go to definition follows names across extends and uses.
+    """
+    from engine.lsp.server import make_server
+
+    obj = ctx.find_root().obj
+    make_server(obj["policies"], obj["schemas"]).start_io()
+
+
+COMMANDS = [fmt, new, eval_expression, repl, lsp]

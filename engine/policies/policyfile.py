@@ -215,12 +215,14 @@ def sha256(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def load_policy_file(path: Path, display: str | None = None) -> tuple[PolicyVersion | None, list[Diagnostic]]:
-    """Read, validate and parse one policy file. Returns (version or None, diagnostics): None when the file
-    cannot be read, or when what places it in the store (id, version, dates, input, references) is unusable."""
+def load_policy_file(path: Path, display: str | None = None,
+                     text: str | None = None) -> tuple[PolicyVersion | None, list[Diagnostic]]:
+    """Read, validate and parse one policy file (or `text` in its place: an editor's unsaved buffer). Returns
+    (version or None, diagnostics): None when the file cannot be read, or when what places it in the store
+    (id, version, dates, input, references) is unusable."""
     display = display or str(path)
     try:
-        doc = read_yaml(read_file(path, display), display)
+        doc = read_yaml(text if text is not None else read_file(path, display), display)
     except OSError as exc:
         return None, [Diagnostic("input.unreadable", f"cannot read the file: {exc.strerror}", Location(display))]
     except DiagnosticError as exc:

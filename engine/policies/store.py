@@ -61,7 +61,10 @@ class PolicyStore:
     # -- reading ---------------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, root: Path, schemas_dir: Path | None = None, extra_files: Sequence[Path] = ()) -> PolicyStore:
+    def load(cls, root: Path, schemas_dir: Path | None = None, extra_files: Sequence[Path] = (),
+             unsaved: dict[Path, str] | None = None) -> PolicyStore:
+        """The store of the files under root (and extra_files); `unsaved` maps a file's path to text read in
+        place of the file's own (an editor's buffer)."""
         root = Path(root)
         store = cls(root=root, schemas_dir=Path(schemas_dir) if schemas_dir else root.parent / "schemas")
         files = sorted(p for p in root.rglob("*") if p.is_file() and is_policy_file(p)) if root.is_dir() else []
@@ -71,8 +74,9 @@ class PolicyStore:
         for extra in extra_files:
             if extra not in files:
                 files.append(extra)
+        texts = {Path(p).resolve(): text for p, text in (unsaved or {}).items()}
         for path in files:
-            store.add_file(path)
+            store.add_file(path, texts.get(path.resolve()))
         store._check_versions()
         return store
 
@@ -90,11 +94,12 @@ class PolicyStore:
             return None
         return rel.parent.as_posix() if len(rel.parts) > 1 else None
 
-    def add_file(self, path: Path) -> PolicyVersion | None:
-        """Read one file. A version whose file has errors is still added, so that `policy check` can check the
-        rest of it; the commands that use its id refuse while it has errors (`errors_for`)."""
+    def add_file(self, path: Path, text: str | None = None) -> PolicyVersion | None:
+        """Read one file (or `text` in its place). A version whose file has errors is still added, so that
+        `policy check` can check the rest of it; the commands that use its id refuse while it has errors
+        (`errors_for`)."""
         display = self.display(path)
-        version, diagnostics = load_policy_file(path, display)
+        version, diagnostics = load_policy_file(path, display, text)
         self.diagnostics.extend(diagnostics)
         ids = {pid for pid in (self.implied_id(path), version.id if version else None) if pid}
         self.file_ids.setdefault(display, set()).update(ids)

@@ -1,0 +1,1 @@
+"""The language server for policy files (`policy lsp`): diagnostics, hover, completion, go to definition."""

@@ -1,0 +1,322 @@
+"""What the editor asks about a policy file, answered from the engine's own stages (no LSP types here).
+
+A document is checked as `policy check` checks it, with the editor's unsaved text read in place of the
+file; hover, completion and go-to-definition read the checked namespace of the version the document is
+(every name resolved as the checker resolved it, inherited ones included).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from engine.api import Engine
+from engine.core.diagnostics import Diagnostic, DiagnosticError
+from engine.language.builtins import BUILTINS, DECISION_DATE
+from engine.language.syntax import KEYWORDS
+from engine.language.types import FunctionType, Record, non_null
+from engine.policies.store import PolicyStore, is_policy_file
+from engine.policies.yamlsource import read_yaml
+
+_EXPRESSION_KEYS = {"when", "require", "expr", "amount"}
+_CHAIN = re.compile(r"[\w.]+")
+
+
+@dataclass
+class Place:
+    """Where something is defined: a file and a 1-based line and column."""
+
+    file: str
+    line: int
+    column: int = 1
+
+
+@dataclass
+class Completion:
+    label: str
+    kind: str  # fact | definition | function | table | alias | builtin | keyword | clause | column
+    detail: str = ""
+    documentation: str = ""
+
+
+class Analysis:
+    """One document, read and checked with the text the editor holds."""
+
+    def __init__(self, policies: Path, schemas: Path | None, path: Path, text: str):
+        self.path = path
+        self.text = text
+        self.lines = text.split("\n")
+        extra = [] if _inside(path, policies) or not is_policy_file(path) else [path]
+        store = PolicyStore.load(policies, schemas, extra, unsaved={path: text})
+        self.engine = Engine(store)
+        self.display = store.display(path)
+        self.version = next((v for vs in store.by_id.values() for v in vs if v.file == self.display), None)
+        self.checked = None
+        if self.version is not None:
+            try:
+                self.checked = self.engine.checked(self.engine.linked(self.version, self.version.effective_from))
+            except Exception:  # a reference that cannot be resolved: check reports it; hover has less to say
+                self.checked = None
+        try:
+            self.doc = read_yaml(text, self.display)
+        except DiagnosticError:
+            self.doc = None
+
+    # -- diagnostics ---------------------------------------------------------------------------------
+
+    def diagnostics(self) -> list[Diagnostic]:
+        """What `policy check FILE` reports for this file."""
+        found = self.engine.check(date.today(), {self.display})
+        return [d for d in found if d.location.file == self.display]
+
+    # -- what is under the cursor --------------------------------------------------------------------
+
+    def _scalar_at(self, line: int, column: int):
+        """(path, node) of the YAML scalar at 0-based line and column, or (None, None)."""
+        if self.doc is None:
+            return None, None
+        for path, node in self.doc.scalars.items():
+            start, end = node.start_mark, node.end_mark
+            if (start.line, start.column) <= (line, column) <= (end.line, end.column):
+                return path, node
+        return None, None
+
+    def _chain_at(self, line: int, column: int) -> str | None:
+        """The dotted name under the cursor, up to the part the cursor is on (`applicant.social_insurance`
+        when it is on social_insurance of applicant.social_insurance.region)."""
+        text = self.lines[line] if line < len(self.lines) else ""
+        for m in _CHAIN.finditer(text):
+            if m.start() <= column <= m.end():
+                chain = m.group()
+                cut = chain.find(".", column - m.start())
+                return (chain if cut < 0 else chain[:cut]).strip(".") or None
+        return None
+
+    def _context(self, line: int, column: int) -> str:
+        path, _ = self._scalar_at(line, column)
+        if path is None:
+            before = self.lines[line][:column] if line < len(self.lines) else ""
+            if re.search(r"\bclause:\s*(\[[^\]]*)?$", before):
+                return "clause"
+            return "expression"
+        if "clause" in path[-2:]:
+            return "clause"
+        if path[-1] in _EXPRESSION_KEYS or (len(path) == 2 and path[0] == "definitions"):
+            return "expression"
+        if path[0] in ("extends", "uses"):
+            return "reference"
+        return "other"
+
+    def _enclosing_params(self, line: int, column: int) -> dict:
+        path, _ = self._scalar_at(line, column)
+        if path and path[0] == "definitions" and self.checked is not None:
+            definition = self.checked.linked.definitions.get(path[1])
+            if definition is not None:
+                return {p.name: p.type for p in definition.params}
+        return {}
+
+    # -- hover ---------------------------------------------------------------------------------------
+
+    def hover(self, line: int, column: int) -> str | None:
+        context = self._context(line, column)
+        chain = self._chain_at(line, column)
+        if context == "clause":
+            clause = self._clause_word(line, column)
+            return self._clause_text(clause, self.version) if clause else None
+        if context == "reference":
+            target = self._reference_target(line, column)
+            return f"**{target.key}** {target.title}\n\n{target.file}" if target else None
+        if context != "expression" or not chain or self.checked is None:
+            return None
+        return self._describe(chain, self._enclosing_params(line, column))
+
+    def _clause_word(self, line: int, column: int) -> str | None:
+        text = self.lines[line]
+        for m in re.finditer(r"[^\s,\[\]:{}'\"]+", text):
+            if m.start() <= column <= m.end() and self.version and m.group() in self.version.clauses:
+                return m.group()
+        return None
+
+    def _clause_text(self, clause: str, version) -> str | None:
+        if version is None or clause not in version.clauses:
+            return None
+        return f"**{clause}** ({version.source.get('number', '')})\n\n{version.clauses[clause]}"
+
+    def _describe(self, chain: str, params: dict) -> str | None:
+        linked = self.checked.linked
+        head, *rest = chain.split(".")
+        if head in params and not rest:
+            return f"parameter `{head}`: `{params[head]}`"
+        if head == DECISION_DATE and not rest:
+            return "`decision_date`: `date` — the day the claim is decided on (its applied_on, or --as-of)"
+        facts = linked.schema.type if linked.schema else None
+        if facts is not None and facts.field(head) is not None:
+            return self._describe_fact(chain, facts)
+        if head in linked.aliases:
+            target = linked.aliases[head]
+            if not rest:
+                return f"alias `{head}` → {target.version.key} {target.version.title}"
+            return self._describe_name(rest[0], target, self.checked.aliases.get(head))
+        if not rest:
+            if head in BUILTINS:
+                return f"built-in `{BUILTINS[head].signature}`"
+            return self._describe_name(head, linked, self.checked)
+        return None
+
+    def _describe_fact(self, chain: str, facts: Record) -> str | None:
+        t = facts
+        field = None
+        for part in chain.split("."):
+            record = non_null(t)
+            field = record.field(part) if isinstance(record, Record) else None
+            if field is None:
+                return None
+            t = field.type
+        description = _schema_description(self.checked.linked.schema.schema, chain.split("."))
+        optional = " (optional)" if field.optional else ""
+        enum = f"\n\none of: {', '.join(map(str, field.enum))}" if field.enum else ""
+        return f"fact `{chain}`: `{t}`{optional}" + (f"\n\n{description}" if description else "") + enum
+
+    def _describe_name(self, name: str, linked, checked) -> str | None:
+        definition = linked.definitions.get(name)
+        if definition is not None:
+            t = checked.definition_types.get(name) if checked else None
+            signature = f"{name}({', '.join(f'{p.name}: {p.type}' for p in definition.params)})" \
+                if definition.params else name
+            result = t.result if isinstance(t, FunctionType) else t
+            owner = definition.owner
+            lines = [f"definition `{signature}`: `{result}`", f"```\n{' '.join(definition.expr.text.split())}\n```"]
+            if definition.description:
+                lines.append(definition.description)
+            lines += [self._clause_text(c, owner) or f"clause {c}" for c in definition.clauses]
+            if owner is not None:
+                lines.append(f"defined in {owner.key} ({owner.file}:{definition.location.line})")
+            return "\n\n".join(lines)
+        table = linked.tables.get(name)
+        if table is not None:
+            columns = ", ".join(f"{f.name}: {f.type}" for f in table.type.row.fields)
+            lines = [f"table `{name}` key ({', '.join(table.keys)}); {len(table.rows)} rows", columns]
+            if table.description:
+                lines.append(table.description)
+            lines += [self._clause_text(c, table.owner) or f"clause {c}" for c in table.clauses]
+            if table.owner is not None:
+                lines.append(f"defined in {table.owner.key} ({table.owner.file}:{table.location.line})")
+            return "\n\n".join(lines)
+        return None
+
+    # -- completion ----------------------------------------------------------------------------------
+
+    def completions(self, line: int, column: int) -> list[Completion]:
+        before = self.lines[line][:column] if line < len(self.lines) else ""
+        if self._context(line, column) == "clause" or re.search(r"\bclause:\s*(\[[^\]]*)?\s*$", before):
+            return [Completion(cid, "clause", self.version.source.get("number", ""), text)
+                    for cid, text in (self.version.clauses.items() if self.version else ())]
+        if self.checked is None:
+            return []
+        linked = self.checked.linked
+        typed = re.search(r"([\w.]*)$", before).group(1)
+        facts = linked.schema.type if linked.schema else None
+        if "." in typed:
+            base = typed.rsplit(".", 1)[0]
+            head, *rest = base.split(".")
+            if head in linked.aliases and not rest:
+                target = linked.aliases[head]
+                return [Completion(n, "definition" if n in target.definitions else "table", target.version.key)
+                        for n in target.exports]
+            t = facts
+            for part in base.split("."):
+                record = non_null(t)
+                field = record.field(part) if isinstance(record, Record) else None
+                if field is None:
+                    return []
+                t = field.type
+            record = non_null(t)
+            return [Completion(f.name, "fact", str(f.type)) for f in record.fields] if isinstance(record, Record) else []
+        items = [Completion(f.name, "fact", str(f.type)) for f in (facts.fields if facts else ())]
+        for name, definition in linked.definitions.items():
+            t = self.checked.definition_types.get(name)
+            items.append(Completion(name, "function" if definition.params else "definition", str(t or ""),
+                                    definition.description))
+        for name, table in linked.tables.items():
+            items.append(Completion(name, "table", f"key ({', '.join(table.keys)})", table.description))
+            items += [Completion(f.name, "column", f"{name} column: {f.type}") for f in table.type.row.fields]
+        items += [Completion(alias, "alias", target.version.key) for alias, target in linked.aliases.items()]
+        items += [Completion(name, "builtin", b.signature) for name, b in BUILTINS.items()]
+        items += [Completion("has", "builtin", "has(fact or lookup) -> bool"),
+                  Completion(DECISION_DATE, "fact", "date")]
+        items += [Completion(k, "keyword") for k in sorted(KEYWORDS)]
+        unique = {}
+        for item in items:
+            unique.setdefault((item.label, item.kind), item)
+        return list(unique.values())
+
+    # -- go to definition ----------------------------------------------------------------------------
+
+    def definition(self, line: int, column: int) -> Place | None:
+        context = self._context(line, column)
+        if context == "reference":
+            target = self._reference_target(line, column)
+            return Place(target.file, 1) if target else None
+        if context == "clause":
+            clause = self._clause_word(line, column)
+            if clause and self.version and self.version.document:
+                loc = self.version.document.key_location(("source", "clauses", clause))
+                return Place(loc.file, loc.line, loc.column)
+            return None
+        chain = self._chain_at(line, column)
+        if not chain or self.checked is None:
+            return None
+        linked = self.checked.linked
+        head, *rest = chain.split(".")
+        if head in linked.aliases and len(rest) == 1:
+            linked, head, rest = linked.aliases[head], rest[0], []
+        if rest:
+            return None
+        item = linked.definitions.get(head) or linked.tables.get(head)
+        if item is None or item.owner is None:
+            return None
+        return Place(item.owner.file, item.location.line, item.location.column)
+
+    def _reference_target(self, line: int, column: int):
+        """The version an `extends` or `uses` entry at the cursor resolves to on this version's first day."""
+        path, _ = self._scalar_at(line, column)
+        if path is None or self.checked is None:
+            return None
+        linked = self.checked.linked
+        if path[0] == "extends":
+            return linked.chain[1] if len(linked.chain) > 1 else None
+        if path[0] == "uses" and len(path) > 1 and path[1] in linked.aliases:
+            return linked.aliases[path[1]].version
+        return None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        Path(path).resolve().relative_to(Path(folder).resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _schema_description(schema: dict, parts: list) -> str | None:
+    """The description a JSON Schema gives the property at parts (following local $refs)."""
+    node = schema
+    for part in parts:
+        node = _deref(schema, node)
+        node = (node.get("properties") or {}).get(part) if isinstance(node, dict) else None
+        if node is None:
+            return None
+    description = node.get("description") if isinstance(node, dict) else None
+    return description or (_deref(schema, node).get("description") if isinstance(node, dict) else None)
+
+
+def _deref(schema: dict, node):
+    for _ in range(16):
+        if not (isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/")):
+            return node
+        target = schema
+        for key in node["$ref"][2:].split("/"):
+            target = target.get(key, {}) if isinstance(target, dict) else {}
+        node = target
+    return node
