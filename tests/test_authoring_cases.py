@@ -34,7 +34,8 @@ def test_json_lines_one_per_case_then_totals(capsys, store):
     code, out, _ = run(capsys, store, "test", "--format", "json")
     assert code == 1
     lines = [json.loads(line) for line in out.splitlines()]
-    assert [x["name"] for x in lines[:3]] == ["adult junior", "minor junior", "adult junior, wrongly expected senior amount"]
+    assert [x["name"] for x in lines[:3]] == ["adult junior", "minor junior",
+                                             "adult junior, wrongly expected senior amount"]
     assert lines[2]["passed"] is False and lines[2]["problems"] == ["expected amount 300, got 100"]
     assert lines[2]["line"] == 12
     assert lines[-1] == {"passed": 2, "failed": 1}

@@ -92,7 +92,8 @@ def test_show_json_has_the_text_views_content(capsys):
     data = json.loads(out)
     assert data["id"] == "zhejiang/digital-engineer" and data["version"] == "2023-09-16"
     assert data["tables"]["subsidy"]["key"] == ["occupation_code", "level"]
-    assert any(r["occupation_code"] == "2-02-10-15" and r["amount"] == "2200" for r in data["tables"]["subsidy"]["rows"])
+    rows = data["tables"]["subsidy"]["rows"]
+    assert any(r["occupation_code"] == "2-02-10-15" and r["amount"] == "2200" for r in rows)
     rule_ids = [r["id"] for r in data["rules"]]
     assert "hours_completed" in rule_ids and all(r["clause"] and r["require"] for r in data["rules"])
     assert data["decision"]["currency"] == "CNY"

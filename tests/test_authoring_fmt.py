@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.cli import main as cli
 from engine.policies.layout import WIDTH, format_text
@@ -14,6 +15,8 @@ from tests.authoring_demo import POLICY, write_store
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "store"
 
+LONG = " and ".join(["person.age >= 18", "person.age <= 60", 'person.level != "none"', 'person.level != "unknown"',
+                     "person.age != 99"])
 MESSY = """\
 # 文件头注释 / a comment at the top
 version: '2024-01-01'   # 版本号
@@ -27,11 +30,11 @@ source:
   issuers: [示例局]
   clauses: {一: 条件。}
 rules:
-  - require: person.age >= 18 and person.age <= 60 and person.level != "none" and person.level != "unknown" and person.age != 99
+  - require: LONG
     clause: 一
     id: age   # 年龄条件
     message: {fail: 不满足, pass: 满足}
-"""
+""".replace("LONG", LONG)
 
 
 def test_reorders_keys_keeps_comments_and_quotes_canonically():

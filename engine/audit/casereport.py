@@ -14,7 +14,7 @@ from engine.decide.results import Decision
 OUTCOMES = ("pass", "fail", "not_applicable")
 
 
-def name_selector(patterns) -> "callable | None":
+def name_selector(patterns) -> callable | None:
     """A test of case names for -k: a pattern with * ? [ is a glob, any other a substring; case is ignored.
     A name is selected when any pattern matches. None when no pattern is given (every case runs)."""
     patterns = [p.casefold() for p in patterns or () if p]

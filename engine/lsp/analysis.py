@@ -232,7 +232,9 @@ class Analysis:
                     return []
                 t = field.type
             record = non_null(t)
-            return [Completion(f.name, "fact", str(f.type)) for f in record.fields] if isinstance(record, Record) else []
+            if not isinstance(record, Record):
+                return []
+            return [Completion(f.name, "fact", str(f.type)) for f in record.fields]
         items = [Completion(f.name, "fact", str(f.type)) for f in (facts.fields if facts else ())]
         for name, definition in linked.definitions.items():
             t = self.checked.definition_types.get(name)

@@ -51,7 +51,8 @@ def make_server(policies: Path, schemas: Path | None) -> PolicyServer:
             return
         diagnostics = []
         for d in analysis.diagnostics():
-            message = d.message + (f"\nhint: {d.hint}" if d.hint else "") + (f" (clause {d.clause})" if d.clause else "")
+            message = d.message + (f" (clause {d.clause})" if d.clause else "")
+            message += f"\nhint: {d.hint}" if d.hint else ""
             diagnostics.append(lsp.Diagnostic(range=_range(analysis.lines, d.location.line, d.location.column),
                                               message=message, severity=_SEVERITY.get(d.severity),
                                               code=d.code, source="policy"))

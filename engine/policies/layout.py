@@ -12,8 +12,12 @@ The data read back is the same (same digest); formatting a formatted file change
 """
 from __future__ import annotations
 
-from ruamel.yaml.scalarstring import (DoubleQuotedScalarString, FoldedScalarString, LiteralScalarString,
-                                      SingleQuotedScalarString)
+from ruamel.yaml.scalarstring import (
+    DoubleQuotedScalarString,
+    FoldedScalarString,
+    LiteralScalarString,
+    SingleQuotedScalarString,
+)
 
 from engine.policies import yamledit
 
@@ -98,12 +102,13 @@ def _cases(doc) -> None:
 
 def _canonical_quotes(value):
     """Quoted text in the canonical quotes; anything else as it is."""
-    if isinstance(value, SingleQuotedScalarString):
-        if '"' not in value and "\\" not in value and value.isprintable():
-            return DoubleQuotedScalarString(value)
-    elif isinstance(value, DoubleQuotedScalarString):
-        if ('"' in value or "\\" in value) and "'" not in value and value.isprintable():
-            return SingleQuotedScalarString(value)
+    if not isinstance(value, str) or not value.isprintable():
+        return value
+    awkward = '"' in value or "\\" in value  # needs escapes inside double quotes
+    if isinstance(value, SingleQuotedScalarString) and not awkward:
+        return DoubleQuotedScalarString(value)
+    if isinstance(value, DoubleQuotedScalarString) and awkward and "'" not in value:
+        return SingleQuotedScalarString(value)
     return value
 
 
@@ -123,12 +128,11 @@ def _fold(node, indent: int) -> None:
     if isinstance(node, dict):
         for key in list(node):
             value = node[key]
-            if key in _EXPRESSION_KEYS and isinstance(value, str) and not isinstance(
-                    value, (FoldedScalarString, LiteralScalarString)):
-                if indent + len(str(key)) + 2 + len(value) > WIDTH:
-                    folded = _folded(value, indent + 2)
-                    if folded is not None:
-                        node[key] = folded
+            one_line = isinstance(value, str) and not isinstance(value, (FoldedScalarString, LiteralScalarString))
+            if key in _EXPRESSION_KEYS and one_line and indent + len(str(key)) + 2 + len(value) > WIDTH:
+                folded = _folded(value, indent + 2)
+                if folded is not None:
+                    node[key] = folded
             _fold(value, indent + 2)
     elif isinstance(node, list):
         for item in node:

@@ -1,0 +1,93 @@
+"""`policy lsp` through pygls' own client, over stdio as an editor runs it: initialize, open a document,
+receive check's diagnostics, change it, hover, complete, go to definition."""
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from lsprotocol import types as lsp
+from pygls.lsp.client import LanguageClient
+from pygls.uris import from_fs_path
+
+from tests.authoring_demo import POLICY, write_store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _position(text: str, needle: str, offset: int = 0) -> lsp.Position:
+    for row, line in enumerate(text.split("\n")):
+        if needle in line:
+            return lsp.Position(row, line.index(needle) + offset)
+    raise AssertionError(needle)
+
+
+async def _session(policies: Path, path: Path) -> dict:
+    client = LanguageClient("policy-test", "1")
+    received: dict = {}
+    published = asyncio.Queue()
+
+    @client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def diagnostics(params: lsp.PublishDiagnosticsParams):
+        published.put_nowait(params)
+
+    await client.start_io(sys.executable, str(ROOT / "cli.py"), "--policies", str(policies), "lsp")
+    try:
+        result = await asyncio.wait_for(client.initialize_async(lsp.InitializeParams(
+            capabilities=lsp.ClientCapabilities(), root_uri=from_fs_path(str(policies.parent)))), 60)
+        received["capabilities"] = result.capabilities
+        client.initialized(lsp.InitializedParams())
+        uri = from_fs_path(str(path))
+        broken = POLICY.replace("require: adult", "require: adlut")
+        client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+            lsp.TextDocumentItem(uri=uri, language_id="yaml", version=1, text=broken)))
+        received["open"] = await asyncio.wait_for(published.get(), 60)
+        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            [lsp.TextDocumentContentChangeWholeDocument(text=POLICY)]))
+        received["fixed"] = await asyncio.wait_for(published.get(), 60)
+        document = lsp.TextDocumentIdentifier(uri=uri)
+        received["hover_definition"] = await client.text_document_hover_async(
+            lsp.HoverParams(document, _position(POLICY, "require: adult", 10)))
+        received["hover_fact"] = await client.text_document_hover_async(
+            lsp.HoverParams(document, _position(POLICY, "expr: person.age", 14)))
+        received["hover_clause"] = await client.text_document_hover_async(
+            lsp.HoverParams(document, _position(POLICY, "clause: 二", 8)))
+        received["complete_fact"] = await client.text_document_completion_async(
+            lsp.CompletionParams(document, _position(POLICY, "expr: person.age", 13)))
+        received["complete_clause"] = await client.text_document_completion_async(
+            lsp.CompletionParams(document, _position(POLICY, "    clause: 一", 12)))
+        received["definition"] = await client.text_document_definition_async(
+            lsp.DefinitionParams(document, _position(POLICY, "require: adult", 10)))
+        await client.shutdown_async(None)
+        client.exit(None)
+    finally:
+        await client.stop()
+    return received
+
+
+def test_language_server_diagnoses_hovers_completes_and_finds_definitions(tmp_path):
+    policies = write_store(tmp_path)
+    path = policies / "demo" / "grant" / "2024-01-01.yaml"
+    got = asyncio.run(_session(policies, path))
+    assert got["capabilities"].hover_provider and got["capabilities"].completion_provider
+    [problem] = got["open"].diagnostics
+    assert problem.code == "name.unknown" and "unknown name 'adlut'" in problem.message
+    assert "did you mean 'adult'?" in problem.message and "(clause 一)" in problem.message
+    row = next(i for i, line in enumerate(POLICY.split("\n")) if "require: adult" in line)
+    assert problem.range.start == lsp.Position(row, POLICY.split("\n")[row].index("adult"))
+    assert problem.severity == lsp.DiagnosticSeverity.Error
+    assert not got["fixed"].diagnostics
+    hover = got["hover_definition"].contents.value
+    assert "definition `adult`: `bool`" in hover and "person.age >= 18" in hover and "年满十八周岁。" in hover
+    assert "fact `person.age`: `int`" in got["hover_fact"].contents.value
+    assert "Age in whole years." in got["hover_fact"].contents.value
+    assert "补贴标准见附表。" in got["hover_clause"].contents.value
+    labels = [item.label for item in got["complete_fact"].items]
+    assert labels == ["age", "level"]
+    clauses = [item.label for item in got["complete_clause"].items]
+    assert clauses == ["一", "二", "三"]  # in document order
+    definition = got["definition"]
+    target = definition[0] if isinstance(definition, list) else definition
+    assert target.uri == from_fs_path(str(path.resolve()))
+    assert target.range.start.line == next(i for i, line in enumerate(POLICY.split("\n")) if line == "  adult:")
