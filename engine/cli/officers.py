@@ -40,13 +40,26 @@ from engine.policies.store import is_policy_file
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @format_option
 @click.option("--today", type=DATE, default=None, help="The date review_by is compared with (default: today).")
+@click.option("--watch", is_flag=True, help="Check again whenever a policy or schema file is saved (Ctrl-C stops).")
 @click.pass_context
-def check(ctx, paths, fmt, today):
+def check(ctx, paths, fmt, today, watch):
     """Check policy files: schema, expressions, types, references, versions and clause coverage.
 
     With PATHs, report only problems in those files or folders (the whole store is still read, so
     references resolve; files outside it are read too). Exit 0 when there is no error, 1 otherwise.
     """
+    if watch:
+        from engine.cli.watching import watch_files
+
+        obj = ctx.find_root().obj
+        watch_files([Path(obj["policies"]), Path(obj["schemas"] or Path(obj["policies"]).parent / "schemas"),
+                     *paths], lambda: _check_once(ctx, paths, fmt, today))
+    ctx.exit(_check_once(ctx, paths, fmt, today))
+
+
+def _check_once(ctx, paths, fmt, today) -> int:
+    """One check of the store (the files read afresh): print what it found, and return the exit code."""
+    ctx.find_root().obj["engine"] = None
     only = None
     if paths:
         require_paths(paths)
@@ -74,7 +87,7 @@ def check(ctx, paths, fmt, today):
         versions = sum(len(v) for v in engine.store.by_id.values())
         click.echo(f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''} "
                    f"in {versions} policy version{'s' if versions != 1 else ''}", err=True)
-    ctx.exit(EXIT_POLICY if errors else EXIT_OK)
+    return EXIT_POLICY if errors else EXIT_OK
 
 
 @click.command("list")

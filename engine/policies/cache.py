@@ -80,7 +80,12 @@ def load_store(root: Path, schemas: Path | None = None) -> PolicyStore:
     except Exception:  # missing, stale or unreadable: read the files instead
         pass
     store = PolicyStore.load(root, schemas_dir)
-    _save(folder, path, key, store)
+    try:
+        unchanged = _key(root, schemas_dir) == key
+    except OSError:
+        unchanged = False
+    if unchanged:  # a file saved while the store was read must not be remembered under the older content
+        _save(folder, path, key, store)
     return store
 
 
