@@ -117,7 +117,7 @@ POLICY_ITEMS = [
     ("list-not-mapping", "schema.type", "- policy: hostile/list", "must be a mapping"),
     ("not-utf8", "input.encoding", "    description:", "not UTF-8"),
     ("two-documents", "yaml.syntax", "---", "another document"),
-    ("malformed", "yaml.syntax", "clauses:", "malformed YAML"),
+    ("malformed", "yaml.syntax", "issuers: [Test office", "a [ opened here is not closed on its line"),
     ("merge-key", "yaml.value", "<<: *base", "'<<'"),
     ("number-too-large", "syntax.number_too_large", "11111111111111111111111111111111111111111", "more than 40 digits"),
     ("expression-too-deep", "syntax.too_deep", "[[[[", "nests deeper than 64 levels"),

@@ -122,8 +122,8 @@ def test_malformed_yaml_names_line_and_column(tmp_path):
     version, diagnostics = load(tmp_path, text)
     assert version is None
     d = only(diagnostics, "yaml.syntax")
-    assert "malformed YAML" in d.message
-    assert "mapping values are not allowed" in d.message
+    assert d.message == "a ': ' inside a value makes YAML read it as another key"
+    assert d.hint == 'put the value in quotes: key: "text: more text"'
     at(d, *pos(text, "Test: policy", offset=len("Test")))
 
 
@@ -132,7 +132,7 @@ def test_tab_indentation_is_malformed_yaml_at_its_line(tmp_path):
     version, diagnostics = load(tmp_path, text)
     assert version is None
     d = only(diagnostics, "yaml.syntax")
-    assert "malformed YAML" in d.message and "cannot start any token" in d.message
+    assert d.message == "a tab character is used for indentation: YAML needs spaces"
     at(d, *pos(text, "\tnumber"))
 
 
@@ -572,3 +572,31 @@ def test_rendered_diagnostic_shows_file_line_column_and_caret(tmp_path):
     assert rendered[0].startswith(f"p.yaml:{line}:{column}: error[schema.invalid]: ")
     assert rendered[1].strip() == "title: no"
     assert rendered[2].index("^") == rendered[1].index("no")
+
+
+# -- YAML structure mistakes in plain words, at the line that has them --------------------------------
+
+@pytest.mark.parametrize("text, line, column, message, hint", [
+    ("rules:\n  - id: a\n    clause: 一\n      require: x\n", 4, 7,
+     "this line is indented 2 spaces more than the key above it (clause: on line 3)", "line it up with clause:"),
+    ("source:\n    number: a\n  title: b\n", 3, 3,
+     "this line is indented 2 spaces less than the key above it (number on line 2)", "indent it 4 spaces"),
+    ("rules:\n  - id: a\n    clause: 一\n - id: b\n", 4, 2,
+     "this list item is indented 3 spaces less than the line above it (line 3)", "items of one list"),
+    ("rules:\n  - id: a\n\tclause: 一\n", 3, 1,
+     "a tab character is used for indentation: YAML needs spaces", "replace the tab with spaces"),
+    ("policy a/b\nversion: x\n", 1, 1,
+     "this line has no ':' after its key, so YAML reads it and the next line as one text", "policy: …"),
+    ("a: [1, 2\nb: 3\n", 1, 4, "a [ opened here is not closed on its line", "close it with ]"),
+    ('a: "x\nb: 3\n', 1, 4, "a quoted text that starts here is never closed", "same quote mark"),
+], ids=["indented-more", "indented-less", "list-item-less", "tab", "no-colon", "open-bracket", "open-quote"])
+def test_yaml_structure_mistakes_are_said_plainly_at_their_line(text, line, column, message, hint):
+    from engine.core.diagnostics import DiagnosticError
+    from engine.policies.yamlsource import read_yaml
+
+    with pytest.raises(DiagnosticError) as raised:
+        read_yaml(text, "f.yaml")
+    [d] = raised.value.diagnostics
+    assert (d.code, d.location.line, d.location.column, d.message) == ("yaml.syntax", line, column, message)
+    assert hint in d.hint
+    assert d.render().splitlines()[2].endswith("^")

@@ -152,11 +152,9 @@ def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS,
             "input.character", f"the file holds a character YAML does not allow (U+{_code(exc.character):04X})",
             loc, source_line=_line(text, loc.line), hint="remove control characters from the file")]) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        problem = (exc.problem or exc.context or "malformed YAML").split("\n")[0]
-        raise DiagnosticError([Diagnostic("yaml.syntax", f"malformed YAML: {problem}", loc,
-                                          source_line=_line(text, loc.line))]) from None
+        from engine.policies.yamlwords import describe  # structure mistakes in plain words
+
+        raise DiagnosticError([describe(exc, text, file)]) from None
     except yaml.YAMLError as exc:
         raise DiagnosticError([Diagnostic("yaml.syntax", f"malformed YAML: {exc}", Location(file))]) from None
     except RecursionError:
