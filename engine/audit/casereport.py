@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.decide.results import Decision
@@ -14,7 +15,7 @@ from engine.decide.results import Decision
 OUTCOMES = ("pass", "fail", "not_applicable")
 
 
-def name_selector(patterns) -> callable | None:
+def name_selector(patterns) -> Callable[[str], bool] | None:
     """A test of case names for -k: a pattern with * ? [ is a glob, any other a substring; case is ignored.
     A name is selected when any pattern matches. None when no pattern is given (every case runs)."""
     patterns = [p.casefold() for p in patterns or () if p]

@@ -47,7 +47,7 @@ class _Session:
         except PolicyNotFound as exc:
             usage(str(exc))
         self.as_of = as_of
-        self.claim: dict | None = None
+        self.claim: object = None
         self.claim_file: Path | None = None
         if claim_file is not None:
             self.load_claim(claim_file)
@@ -115,8 +115,10 @@ def _render(probe: Probe, where) -> str:
     else:
         lines.append(f"{_show(probe.value)}  : {probe.type}")
     lines.append(f"  in {version.key} on {day}")
-    seen = set()
-    reads = [(n, v) for n, v in probe.reads if not (n in seen or seen.add(n))]
+    first: dict = {}
+    for name, value in probe.reads:
+        first.setdefault(name, value)
+    reads = list(first.items())
     if reads:
         lines.append("  reads:")
         lines += [f"    {name} = {'(absent)' if value is MISSING else _show(value)}" for name, value in reads]

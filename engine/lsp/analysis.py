@@ -10,14 +10,15 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from engine.api import Engine
 from engine.core.diagnostics import Diagnostic, DiagnosticError
 from engine.language.builtins import BUILTINS, DECISION_DATE
 from engine.language.syntax import KEYWORDS
-from engine.language.types import FunctionType, Record, non_null
+from engine.language.types import FunctionType, Record, Type, non_null
 from engine.policies.store import PolicyStore, is_policy_file
-from engine.policies.yamlsource import read_yaml
+from engine.policies.yamlsource import Document, read_yaml
 
 _EXPRESSION_KEYS = {"when", "require", "expr", "amount"}
 _CHAIN = re.compile(r"[\w.]+")
@@ -58,6 +59,7 @@ class Analysis:
                 self.checked = self.engine.checked(self.engine.linked(self.version, self.version.effective_from))
             except Exception:  # a reference that cannot be resolved: check reports it; hover has less to say
                 self.checked = None
+        self.doc: Document | None
         try:
             self.doc = read_yaml(text, self.display)
         except DiagnosticError:
@@ -144,6 +146,7 @@ class Analysis:
         return f"**{clause}** ({version.source.get('number', '')})\n\n{version.clauses[clause]}"
 
     def _describe(self, chain: str, params: dict) -> str | None:
+        assert self.checked is not None  # hover asks only when the version could be checked
         linked = self.checked.linked
         head, *rest = chain.split(".")
         if head in params and not rest:
@@ -165,7 +168,8 @@ class Analysis:
         return None
 
     def _describe_fact(self, chain: str, facts: Record) -> str | None:
-        t = facts
+        assert self.checked is not None and self.checked.linked.schema is not None  # facts come from its schema
+        t: Type = facts
         field = None
         for part in chain.split("."):
             record = non_null(t)
@@ -173,6 +177,8 @@ class Analysis:
             if field is None:
                 return None
             t = field.type
+        if field is None:
+            return None
         description = _schema_description(self.checked.linked.schema.schema, chain.split("."))
         optional = " (optional)" if field.optional else ""
         enum = f"\n\none of: {', '.join(map(str, field.enum))}" if field.enum else ""
@@ -210,12 +216,15 @@ class Analysis:
     def completions(self, line: int, column: int) -> list[Completion]:
         before = self.lines[line][:column] if line < len(self.lines) else ""
         if self._context(line, column) == "clause" or re.search(r"\bclause:\s*(\[[^\]]*)?\s*$", before):
-            return [Completion(cid, "clause", self.version.source.get("number", ""), text)
-                    for cid, text in (self.version.clauses.items() if self.version else ())]
+            if self.version is None:
+                return []
+            number = self.version.source.get("number", "")
+            return [Completion(cid, "clause", number, text) for cid, text in self.version.clauses.items()]
         if self.checked is None:
             return []
         linked = self.checked.linked
-        typed = re.search(r"([\w.]*)$", before).group(1)
+        typed_match = re.search(r"([\w.]*)$", before)
+        typed = typed_match.group(1) if typed_match else ""
         facts = linked.schema.type if linked.schema else None
         if "." in typed:
             base = typed.rsplit(".", 1)[0]
@@ -224,7 +233,9 @@ class Analysis:
                 target = linked.aliases[head]
                 return [Completion(n, "definition" if n in target.definitions else "table", target.version.key)
                         for n in target.exports]
-            t = facts
+            if facts is None:
+                return []
+            t: Type = facts
             for part in base.split("."):
                 record = non_null(t)
                 field = record.field(part) if isinstance(record, Record) else None
@@ -237,8 +248,8 @@ class Analysis:
             return [Completion(f.name, "fact", str(f.type)) for f in record.fields]
         items = [Completion(f.name, "fact", str(f.type)) for f in (facts.fields if facts else ())]
         for name, definition in linked.definitions.items():
-            t = self.checked.definition_types.get(name)
-            items.append(Completion(name, "function" if definition.params else "definition", str(t or ""),
+            known = self.checked.definition_types.get(name)
+            items.append(Completion(name, "function" if definition.params else "definition", str(known or ""),
                                     definition.description))
         for name, table in linked.tables.items():
             items.append(Completion(name, "table", f"key ({', '.join(table.keys)})", table.description))
@@ -248,7 +259,7 @@ class Analysis:
         items += [Completion("has", "builtin", "has(fact or lookup) -> bool"),
                   Completion(DECISION_DATE, "fact", "date")]
         items += [Completion(k, "keyword") for k in sorted(KEYWORDS)]
-        unique = {}
+        unique: dict[tuple, Completion] = {}
         for item in items:
             unique.setdefault((item.label, item.kind), item)
         return list(unique.values())
@@ -303,7 +314,7 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def _schema_description(schema: dict, parts: list) -> str | None:
     """The description a JSON Schema gives the property at parts (following local $refs)."""
-    node = schema
+    node: Any = schema
     for part in parts:
         node = _deref(schema, node)
         node = (node.get("properties") or {}).get(part) if isinstance(node, dict) else None

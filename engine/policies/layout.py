@@ -57,7 +57,7 @@ def format_text(text: str, cases: bool = False) -> str:
 
 
 def _order(mapping, order) -> None:
-    if not isinstance(mapping, dict):
+    if not isinstance(mapping, yamledit.CommentedMap):
         return
     wanted = [k for k in order if k in mapping] + [k for k in mapping if k not in order]
     if list(mapping) != wanted:

@@ -86,7 +86,7 @@ def next_version_text(text: str, source_key: str, effective: date, issued: date)
     data["issued_on"] = yamledit.date_text(issued.isoformat())
     data.yaml_add_eol_comment("请改为新文件的印发日期", "issued_on")
     source = data.get("source")
-    if isinstance(source, dict):
+    if isinstance(source, yamledit.CommentedMap):
         for key, note in (("number", "请改为新文件的文号"), ("title", "请改为新文件的标题"),
                           ("clauses", "请按新文件逐条核对原文")):
             if key in source:
