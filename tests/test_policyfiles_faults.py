@@ -500,7 +500,7 @@ def test_rule_id_used_twice(tmp_path):
     text = BASE + "rules:\n" + rule + rule.replace("clause: 一", "clause: 二")
     version, diagnostics = load(tmp_path, text)
     d = only(diagnostics, "rule.duplicate")
-    assert d.message == "rule id 'r1' is used twice (first at rule 1)"
+    assert d.message.startswith("rule id 'r1' is used twice (first on line ")
     at(d, *pos(text, "- id: r1", occurrence=2, offset=len("- id: ")))
     assert d.clause == "二"
     assert [r.id for r in version.rules] == ["r1"]

@@ -25,6 +25,23 @@ class Location:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A second place a diagnostic points at (the first definition of a duplicate, the other file of an
+    overlap), shown with its source line as a compiler shows a note."""
+
+    message: str
+    location: Location
+    source_line: str | None = None
+
+    def render(self) -> list[str]:
+        lines = [f"  note: {self.message}: {self.location}"]
+        if self.source_line is not None and self.location.column:
+            line, column = _window(self.source_line.rstrip("\n"), self.location.column)
+            lines += ["    " + line, "    " + _caret_padding(line, column) + "^"]
+        return lines
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     code: str
     message: str
@@ -33,6 +50,7 @@ class Diagnostic:
     severity: str = "error"  # error | warning
     source_line: str | None = None  # the offending line, for a caret display
     hint: str | None = None
+    notes: tuple = ()  # of Note
 
     def sort_key(self):
         return (self.location.file, self.location.line, self.location.column, self.code, self.message)
@@ -48,6 +66,8 @@ class Diagnostic:
             lines.append("    " + _caret_padding(line, column) + "^")
         if self.hint:
             lines.append(f"    hint: {self.hint}")
+        for note in self.notes:
+            lines += note.render()
         return "\n".join(lines)
 
     def to_json(self) -> dict:
@@ -63,7 +83,17 @@ class Diagnostic:
             data["clause"] = self.clause
         if self.hint:
             data["hint"] = self.hint
+        if self.notes:
+            data["notes"] = [{"message": n.message, "file": n.location.file, "line": n.location.line,
+                              "column": n.location.column} for n in self.notes]
         return data
+
+
+def note_at(message: str, location: Location, text: str | None) -> Note:
+    """A note at `location`, with its line taken from the file's text when it is known."""
+    lines = text.split("\n") if text is not None else []
+    source = lines[location.line - 1] if 0 < location.line <= len(lines) else None
+    return Note(message, location, source)
 
 
 def _window(line: str, column: int, width: int = 100) -> tuple[str, int]:

@@ -37,9 +37,16 @@ def _range(lines: list[str], line: int, column: int) -> lsp.Range:
     row, col = max(line - 1, 0), max(column - 1, 0)
     text = lines[row] if row < len(lines) else ""
     end = col
-    while end < len(text) and (text[end].isalnum() or text[end] in "_.") :
+    while end < len(text) and (text[end].isalnum() or text[end] in "_."):
         end += 1
     return lsp.Range(lsp.Position(row, col), lsp.Position(row, max(end, col + 1)))
+
+
+def _note_range(note) -> lsp.Range:
+    """The range of a note's word, on its own line of its own file."""
+    one_line = _range([note.source_line or ""], 1, note.location.column)
+    row = max(note.location.line - 1, 0)
+    return lsp.Range(lsp.Position(row, one_line.start.character), lsp.Position(row, one_line.end.character))
 
 
 def make_server(policies: Path, schemas: Path | None) -> PolicyServer:
@@ -53,9 +60,13 @@ def make_server(policies: Path, schemas: Path | None) -> PolicyServer:
         for d in analysis.diagnostics():
             message = d.message + (f" (clause {d.clause})" if d.clause else "")
             message += f"\nhint: {d.hint}" if d.hint else ""
+            related = [lsp.DiagnosticRelatedInformation(
+                location=lsp.Location(uri=from_fs_path(str(Path(n.location.file).resolve())),
+                                      range=_note_range(n)),
+                message=n.message) for n in d.notes]
             diagnostics.append(lsp.Diagnostic(range=_range(analysis.lines, d.location.line, d.location.column),
                                               message=message, severity=_SEVERITY.get(d.severity),
-                                              code=d.code, source="policy"))
+                                              code=d.code, source="policy", related_information=related or None))
         ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics))
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)

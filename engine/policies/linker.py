@@ -8,10 +8,11 @@ Policies named under `uses` are separate namespaces: only their exported names c
 """
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.core.diagnostics import Diagnostic, cited
+from engine.core.diagnostics import Diagnostic, cited, note_at
 from engine.policies.policyfile import AmountRule, Definition, InputCheck, Note, Output, PolicyVersion, Ref, Rule, Table
 from engine.policies.store import InputSchema, PolicyStore
 
@@ -141,6 +142,18 @@ def _where(item) -> str:
     return f"{item.owner.key} ({item.location})" if item.owner else str(item.location)
 
 
+def _first_defined(item) -> tuple:
+    """A note at the item a conflicting one clashes with, in its own file."""
+    owner = item.owner
+    text = owner.document.text if owner is not None and owner.document is not None else None
+    return (note_at(f"first defined here{f' by {owner.key}' if owner else ''}", item.location, text),)
+
+
+def _close(name: str, names) -> str | None:
+    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
 def _merge(linked: Linked, version: PolicyVersion, diagnostics: list[Diagnostic]) -> None:
     def place(kind: str, items: dict, name: str, item) -> None:
         previous = items.get(name)
@@ -148,12 +161,12 @@ def _merge(linked: Linked, version: PolicyVersion, diagnostics: list[Diagnostic]
             diagnostics.append(Diagnostic(
                 "override.conflict", f"{kind} {name!r} is already defined by {_where(previous)}; "
                 "say `overrides: true` to replace it for this policy, or choose another name", item.location,
-                cited(item.clauses)))
+                cited(item.clauses), notes=_first_defined(previous)))
             return
         if previous is None and item.overrides:
             diagnostics.append(Diagnostic(
                 "override.nothing", f"{kind} {name!r} says it overrides, but nothing it extends defines {name!r}",
-                item.location, cited(item.clauses)))
+                item.location, cited(item.clauses), hint=_close(name, items)))
         items[name] = item
 
     for name, table in version.tables.items():
@@ -173,14 +186,14 @@ def _merge(linked: Linked, version: PolicyVersion, diagnostics: list[Diagnostic]
                     diagnostics.append(Diagnostic(
                         "override.conflict", f"{kind} {name!r} is already defined by {_where(previous)}; "
                         "say `overrides: true` to replace it for this policy, or choose another id", item.location,
-                        cited(getattr(item, "clauses", ()))))  # an input check cites no clause
+                        cited(getattr(item, "clauses", ())), notes=_first_defined(previous)))  # a check cites none
                     continue
                 current[index[name]] = item  # an override keeps the parent's place in the order
             else:
                 if item.overrides:
                     diagnostics.append(Diagnostic(
                         "override.nothing", f"{kind} {name!r} says it overrides, but nothing it extends defines it",
-                        item.location, cited(getattr(item, "clauses", ()))))
+                        item.location, cited(getattr(item, "clauses", ())), hint=_close(name, index)))
                 index[name] = len(current)
                 current.append(item)
     if version.decision is not None:

@@ -5,6 +5,7 @@ past a bad part so that `policy check` reports all problems at once.
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.core import schemacheck
-from engine.core.diagnostics import Diagnostic, DiagnosticError, Location
+from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, note_at
 from engine.core.isodate import parse_date
 from engine.language.syntax import Expr, SourceText, parse
 from engine.language.types import (
@@ -246,16 +247,17 @@ class _Reader:
     def __init__(self, doc: Document):
         self.doc = doc
         self.diagnostics: list[Diagnostic] = []
-        self.clause_ids: set | None = set()  # None: source.clauses is unreadable, so citations go unchecked
+        self.clause_ids: list | None = []  # None: source.clauses is unreadable, so citations go unchecked
         self.bad: set = set()  # paths of the values the format check rejected (already reported)
         self.bad_names: set = set()  # paths of keys that are not usable names: their items are left out
         self.placeable = True  # False when the store could not place or link the version
 
-    def error(self, code: str, message: str, path, clause=None, hint=None, severity="error", at_key=False):
+    def error(self, code: str, message: str, path, clause=None, hint=None, severity="error", at_key=False,
+              notes: tuple = ()):
         loc = self.doc.key_location(path) if at_key else self.doc.location(path)
         clause = clause or self._clause_at(tuple(path))
         self.diagnostics.append(Diagnostic(code, message, loc, clause=clause, severity=severity,
-                                           source_line=self.doc.line_text(loc.line), hint=hint))
+                                           source_line=self.doc.line_text(loc.line), hint=hint, notes=notes))
 
     def read(self):
         value = self.doc.value
@@ -269,11 +271,22 @@ class _Reader:
     def _validate(self, value: dict) -> None:
         """Report every departure from the format, each once, and remember where: building then leaves out
         exactly those values and reads the rest, so one mistake does not hide the others."""
-        for error in _policy_validator().iter_errors(value):
+        errors = list(_policy_validator().iter_errors(value))
+        missing: dict = {}  # mapping path -> keys it requires but lacks
+        for error in errors:
+            if error.validator == "required":
+                where, _ = schemacheck.describe_error(error)
+                missing.setdefault(tuple(where[:-1]), set()).add(where[-1])
+        misspelt: set = set()  # (mapping path, required key) reported as a misspelling instead
+        for error in errors:
             if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-                self._unknown_keys(error)
+                misspelt |= self._unknown_keys(error, missing.get(tuple(error.absolute_path), set()))
+        for error in errors:
+            if error.validator == "additionalProperties" and isinstance(error.instance, dict):
                 continue
             path, message = schemacheck.describe_error(error)
+            if error.validator == "required" and (tuple(path[:-1]), path[-1]) in misspelt:
+                continue  # one mistake, one error: `requrie:` is reported as a misspelling of require
             if error.validator == "required":
                 message = _MISSING_WORDS.get(tuple(path), message)
             at_key = False
@@ -287,15 +300,26 @@ class _Reader:
             hint = self._yaml_hint(path) if "string" in ((wanted,) if isinstance(wanted, str) else wanted) else None
             self.error("schema.invalid", message, path, hint=hint, at_key=at_key)
 
-    def _unknown_keys(self, error) -> None:
+    def _unknown_keys(self, error, missing: set) -> set:
         """Each unknown key on its own line, reported where the key is written (its value may start on the
-        next line, or be an alias whose text is elsewhere)."""
+        next line, or be an alias whose text is elsewhere), with the key it is probably a misspelling of.
+        Returns (mapping path, key) for each required key that a misspelling stands for."""
         allowed = error.schema.get("properties", {})
+        stands_for = set()
         for key in error.instance:
             if key not in allowed:
                 path, message = schemacheck.unknown_keys(list(error.absolute_path), [key], allowed)
                 self.bad.add(tuple(path))
-                self.error("schema.invalid", message, path, at_key=True)
+                close = difflib.get_close_matches(str(key), sorted(missing), n=1, cutoff=0.6) \
+                    or difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.6)
+                hint = None
+                if close:
+                    hint = f"did you mean {close[0]!r}?"
+                    if close[0] in missing:
+                        hint += f" ({close[0]} is required here and missing)"
+                        stands_for.add((tuple(error.absolute_path), close[0]))
+                self.error("schema.invalid", message, path, at_key=True, hint=hint)
+        return stands_for
 
     # -- reading values the format check accepted ----------------------------------------------------
 
@@ -350,7 +374,8 @@ class _Reader:
             tree = parse(source)
         except DiagnosticError as exc:
             clause = self._clause_at(path)
-            self.diagnostics.extend(Diagnostic(d.code, d.message, d.location, clause, d.severity, d.source_line, d.hint)
+            self.diagnostics.extend(Diagnostic(d.code, d.message, d.location, clause, d.severity, d.source_line, d.hint,
+                                               d.notes)
                                     for d in exc.diagnostics)
             tree = None
         return Expression(text, tree, source)
@@ -376,8 +401,10 @@ class _Reader:
         for i, cid in enumerate(ids):
             if self.clause_ids is not None and cid not in self.clause_ids:
                 where = path if isinstance(value, str) else path + (i,)
+                close = difflib.get_close_matches(cid, list(self.clause_ids), n=1, cutoff=0.5)
                 self.error("clause.unknown", f"clause {cid!r} is not among source.clauses "
-                           f"({', '.join(sorted(self.clause_ids))})", where)
+                           f"({', '.join(self.clause_ids)})", where,
+                           hint=f"did you mean {close[0]!r}?" if close else None)
         return ids
 
     def ref(self, value, path) -> Ref | None:
@@ -417,7 +444,7 @@ class _Reader:
         clauses = source.get("clauses")
         if not isinstance(clauses, dict) or not self.good(("source", "clauses")):
             clauses = None
-        self.clause_ids = set(clauses) if clauses is not None else None
+        self.clause_ids = list(clauses) if clauses is not None else None  # in document order, as officers read them
         eff = _mapping(v.get("effective"))
         pid, label = self.text(v, "policy", ()), self.text(v, "version", ())
         effective_from, issued_on = self.day(eff, "from", ("effective",)), self.day(v, "issued_on", ())
@@ -474,8 +501,9 @@ class _Reader:
             if rid is None:
                 continue  # a rule is known by its id; without one there is nothing to refer to
             if rid in seen:
-                self.error("rule.duplicate", f"rule id {rid!r} is used twice (first at rule {seen[rid] + 1})",
-                           path + ("id",))
+                first = self.doc.location(("rules", seen[rid], "id"))
+                self.error("rule.duplicate", f"rule id {rid!r} is used twice (first on line {first.line})",
+                           path + ("id",), notes=(note_at("first used here", first, self.doc.text),))
                 continue
             seen[rid] = i
             message = r.get("message") if isinstance(r.get("message"), dict) else {}

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from engine.core import schemacheck
-from engine.core.diagnostics import Diagnostic, Location, cited
+from engine.core.diagnostics import Diagnostic, Location, Note, cited, note_at
 from engine.language.builtins import add_days
 from engine.language.types import Record, SchemaTypeError, schema_to_type
 from engine.policies.policyfile import PolicyVersion, canonical_json, load_policy_file, sha256
@@ -170,21 +170,25 @@ class PolicyStore:
             labels: dict = {}
             for v in versions:
                 if v.version in labels:
+                    other = labels[v.version]
                     self.diagnostics.append(Diagnostic(
-                        "version.duplicate", f"{pid}@{v.version} is defined twice (also in {labels[v.version].file})",
-                        v.location("version"), cited(v.effective_clauses)))
+                        "version.duplicate", f"{pid}@{v.version} is defined twice (also in {other.file})",
+                        v.location("version"), cited(v.effective_clauses),
+                        notes=(_note("also defined here", other, "version"),)))
                 labels.setdefault(v.version, v)
             for before, after in itertools.pairwise(versions):
                 if before.effective_from == after.effective_from:
                     self.diagnostics.append(Diagnostic(
                         "version.overlap", f"{after.key} takes effect on {after.effective_from}, the same day as "
                         f"{before.key} ({before.file}); one version must end before the next begins",
-                        after.location("effective", "from"), cited(after.effective_clauses)))
+                        after.location("effective", "from"), cited(after.effective_clauses),
+                        notes=(_note(f"{before.key} takes effect here", before, "effective", "from"),)))
                 elif before.effective_to and before.effective_to >= after.effective_from:
                     self.diagnostics.append(Diagnostic(
                         "version.overlap", f"{before.key} is in force until {before.effective_to}, after {after.key} "
                         f"takes effect on {after.effective_from}", before.location("effective", "to"),
-                        cited(before.effective_clauses)))
+                        cited(before.effective_clauses),
+                        notes=(_note(f"{after.key} takes effect here", after, "effective", "from"),)))
 
     # -- asking ----------------------------------------------------------------------------------
 
@@ -263,3 +267,9 @@ class PolicyStore:
     def nearest(self, pid: str, day: date) -> PolicyVersion | None:
         versions = self.by_id.get(pid, [])
         return min(versions, key=lambda v: abs((v.effective_from - day).days), default=None)
+
+
+def _note(message: str, version: PolicyVersion, *path) -> Note:
+    """A note at a place in another version's file, with its source line."""
+    text = version.document.text if version.document else None
+    return note_at(message, version.location(*path), text)

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from engine.core.diagnostics import Diagnostic, DiagnosticError, Location
+from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, note_at
 from engine.core.limits import LIMITS
 
 
@@ -213,9 +213,10 @@ class _Builder:
     def _loc(self, node) -> Location:
         return Location(self.doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
-    def _fail(self, code: str, message: str, node, hint: str | None = None):
+    def _fail(self, code: str, message: str, node, hint: str | None = None, notes: tuple = ()):
         loc = self._loc(node)
-        self.errors.append(Diagnostic(code, message, loc, source_line=_line(self.doc.text, loc.line), hint=hint))
+        self.errors.append(Diagnostic(code, message, loc, source_line=_line(self.doc.text, loc.line), hint=hint,
+                                      notes=notes))
 
     def _use(self, parent, index, via):
         """Where the officer wrote this child: the outermost alias on the way to it, if any."""
@@ -261,11 +262,13 @@ class _Builder:
             if not isinstance(key, str):
                 key = key_node.value  # `1:` or `no:` as a key means the text the officer typed
             if key in first_seen:
+                first = first_seen[key]
                 self._fail("yaml.duplicate_key",
-                           f"duplicate key {key!r}: first given on line {first_seen[key]}", key_node,
-                           hint="YAML would silently keep only the last one; remove or rename one of them")
+                           f"duplicate key {key!r}: first given on line {first.line}", key_node,
+                           hint="YAML would silently keep only the last one; remove or rename one of them",
+                           notes=(note_at("first given here", first, self.doc.text),))
                 continue
-            first_seen[key] = key_node.start_mark.line + 1
+            first_seen[key] = self._loc(key_node)
             if self.positions:
                 self.doc.key_marks[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             result[key] = self.build(value_node, path + (key,), depth + 1, self._use(node, id(key_node), via))
