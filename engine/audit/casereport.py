@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from engine.core.i18n import plural, tr
 from engine.decide.results import Decision
 
 OUTCOMES = ("pass", "fail", "not_applicable")
@@ -92,27 +93,31 @@ class Coverage:
 
     def render(self) -> str:
         both = [rid for rid, seen in self.rules.items() if {"pass", "fail"} <= seen]
-        lines = [f"coverage of {self.policy} ({self.cases} decided case{'s' if self.cases != 1 else ''}):",
-                 f"  rules both passed and failed: {len(both)} of {len(self.rules)}"]
+        lines = [tr("coverage of {policy} ({cases}):", policy=self.policy,
+                    cases=plural(self.cases, "{count} decided case", "{count} decided cases")),
+                 "  " + tr("rules both passed and failed: {count} of {total}", count=len(both), total=len(self.rules))]
         for rid, seen in self.rules.items():
-            missing = [word for outcome, word in (("pass", "passed"), ("fail", "failed")) if outcome not in seen]
-            if missing:
+            never = {"pass", "fail"} - seen
+            if never:
                 clauses = ", ".join(self.rule_clauses.get(rid, ()))
-                lines.append(f"    {rid} [{clauses}]: never {' nor '.join(missing)}")
+                words = tr("never passed nor failed") if len(never) == 2 else \
+                    tr("never passed") if "pass" in never else tr("never failed")
+                lines.append(f"    {rid} [{clauses}]: {words}")
         for name, rows in self.tables.items():
             hit = sum(rows.values())
-            lines.append(f"  table {name}: {hit} of {len(rows)} rows reached")
+            lines.append("  " + tr("table {name}: {count} of {total} rows reached", name=name, count=hit,
+                                   total=len(rows)))
             for key, reached in rows.items():
                 if not reached:
-                    lines.append(f"    not reached: {', '.join(map(str, key))}")
+                    lines.append("    " + tr("not reached: {key}", key=", ".join(map(str, key))))
         if self.tables:
-            lines.append("    (rows count what rules and the amount read; outputs are not traced)")
+            lines.append("    " + tr("(rows count what rules and the amount read; outputs are not traced)"))
         reached = [c for c, hit in self.clauses.items() if hit]
         missed = [c for c, hit in self.clauses.items() if not hit]
-        lines.append(f"  clauses reached: {len(reached)} of {len(self.clauses)}"
-                     + (f"; not reached: {', '.join(missed)}" if missed else ""))
+        lines.append("  " + tr("clauses reached: {count} of {total}", count=len(reached), total=len(self.clauses))
+                     + (tr("; not reached: {clauses}", clauses=", ".join(missed)) if missed else ""))
         if self.not_computable:
-            lines.append(f"  not computable (not counted): {', '.join(self.not_computable)}")
+            lines.append("  " + tr("not computable (not counted): {clauses}", clauses=", ".join(self.not_computable)))
         return "\n".join(lines)
 
 
@@ -175,7 +180,7 @@ class CaseRun:
 
     def not_run(self, display: str, subject: str) -> None:
         self.failed += 1
-        message = f"not run: {subject} has errors"
+        message = tr("not run: {subject} has errors", subject=subject)
         self.files.append((display, [], message))
         if self.fmt == "json":
             self._json({"file": display, "passed": False, "not_run": True, "problems": [message]})
@@ -215,8 +220,8 @@ class CaseRun:
         if self.fmt == "json":
             self._json({"passed": self.passed, "failed": self.failed})
         else:
-            self.echo(f"{self.passed} passed, {self.failed} failed")
+            self.echo(tr("{passed} passed, {failed} failed", passed=self.passed, failed=self.failed))
         if self.selected_none:
-            self.echo(f"no case name matches {' or '.join(self.patterns)}", err=True)
+            self.echo(tr("no case name matches {patterns}", patterns=" or ".join(self.patterns)), err=True)
         if junit_path is not None:
             junit_path.write_bytes(junit_xml(self.files))

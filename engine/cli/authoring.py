@@ -27,6 +27,7 @@ from engine.cli.common import (
     require_paths,
     usage,
 )
+from engine.core.i18n import plural, tr
 from engine.decide.probe import Probe, claim_facts, evaluate_expression
 from engine.decide.results import plain
 from engine.language.compiler import MISSING
@@ -105,7 +106,7 @@ def _render(probe: Probe, where) -> str:
     lines = []
     if probe.claim_error is not None:
         e = probe.claim_error
-        return f"the claim is invalid: [{e.code}] {e.message}"
+        return tr("the claim is invalid: [{code}] {message}", code=e.code, message=e.message)
     if probe.diagnostics:
         return "\n".join(d.render() for d in probe.diagnostics)
     for w in probe.warnings:
@@ -114,14 +115,15 @@ def _render(probe: Probe, where) -> str:
         lines.append(f"error[{probe.fault.code}]: {probe.fault}")
     else:
         lines.append(f"{_show(probe.value)}  : {probe.type}")
-    lines.append(f"  in {version.key} on {day}")
+    lines.append("  " + tr("in {policy} on {day}", policy=version.key, day=str(day)))
     first: dict = {}
     for name, value in probe.reads:
         first.setdefault(name, value)
     reads = list(first.items())
     if reads:
-        lines.append("  reads:")
-        lines += [f"    {name} = {'(absent)' if value is MISSING else _show(value)}" for name, value in reads]
+        lines.append("  " + tr("reads:"))
+        absent = tr("(absent)")
+        lines += [f"    {name} = {absent if value is MISSING else _show(value)}" for name, value in reads]
     return "\n".join(lines)
 
 
@@ -271,7 +273,7 @@ def fmt(ctx, paths, check_only):
             broken += 1
             for d in getattr(exc, "diagnostics", ()):
                 click.echo(d.render(), err=True)
-            click.echo(f"policy: {f} cannot be read, so it was not formatted", err=True)
+            click.echo(tr("policy: {file} cannot be read, so it was not formatted", file=str(f)), err=True)
             continue
         formatted = format_text(text, cases=f.name.endswith(".cases.yaml"))
         if formatted == text:
@@ -283,13 +285,14 @@ def fmt(ctx, paths, check_only):
             continue
         changed += 1
         if check_only:
-            click.echo(f"would reformat {f}")
+            click.echo(tr("would reformat {file}", file=str(f)))
         else:
             f.write_text(formatted, encoding="utf-8")
-            click.echo(f"reformatted {f}")
-    done = "would be reformatted" if check_only else "reformatted"
-    click.echo(f"{changed} file{'s' if changed != 1 else ''} {done}, {len(files) - changed - broken} already "
-               f"canonical" + (f", {broken} not readable" if broken else ""), err=True)
+            click.echo(tr("reformatted {file}", file=str(f)))
+    done = plural(changed, "{count} file would be reformatted", "{count} files would be reformatted") if check_only \
+        else plural(changed, "{count} file reformatted", "{count} files reformatted")
+    click.echo(done + tr(", {count} already canonical", count=len(files) - changed - broken)
+               + (tr(", {count} not readable", count=broken) if broken else ""), err=True)
     ctx.exit(EXIT_POLICY if broken or (check_only and changed) else EXIT_OK)
 
 
@@ -328,17 +331,17 @@ def new(ctx, policy_id, effective, from_version, issued):
         # a version's file name is relative to the current folder, or absolute (PolicyStore.display)
         text = next_version_text(Path(source.file).read_text(encoding="utf-8"), source.key, effective,
                                  issued or date.today())
-        what = f"a copy of {source.key}"
+        what = tr("a copy of {version}", version=source.key)
     else:
         if from_version:
             usage(f"{policy_id} is a new policy: there is no version to copy")
         text = new_policy_text(policy_id, effective, issued or date.today())
-        what = "a new policy"
+        what = tr("a new policy")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
-    click.echo(f"created {target} ({what})")
-    click.echo(f"next: edit it, then run `policy check {target}` and add example cases beside it "
-               f"({target.with_name(label + '.cases.yaml').name})")
+    click.echo(tr("created {file} ({what})", file=str(target), what=what))
+    click.echo(tr("next: edit it, then run `policy check {file}` and add example cases beside it ({cases})",
+                  file=str(target), cases=target.with_name(label + ".cases.yaml").name))
 
 
 @click.command()

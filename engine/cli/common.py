@@ -11,6 +11,7 @@ import click
 
 from engine.api import Engine, parse_policy_ref
 from engine.core.diagnostics import sorted_diagnostics
+from engine.core.i18n import tr
 from engine.core.isodate import parse_date
 
 EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_NOT_IN_FORCE, EXIT_UNDECIDED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 64, 70
@@ -55,7 +56,7 @@ def echo_json(data) -> None:
 def require_paths(paths) -> None:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        usage(f"no such file or folder: {', '.join(missing)}")
+        usage(tr("no such file or folder: {paths}", paths=", ".join(missing)))
 
 
 def inside(path: Path, folder: Path) -> bool:
@@ -102,7 +103,7 @@ SHOWN = 5  # errors printed before `policy check` is suggested: the full list is
 def refuse(errors: list, subject: str) -> None:
     """Print the first few errors and exit 1; nothing when there are none."""
     if errors:
-        report(errors, f"{subject} cannot be used while these errors remain")
+        report(errors, tr("{subject} cannot be used while these errors remain", subject=subject))
         sys.exit(EXIT_POLICY)
 
 
@@ -111,10 +112,10 @@ def report(errors: list, what: str) -> None:
     for d in errors[:SHOWN]:
         click.echo(d.render(), err=True)
     if len(errors) > SHOWN:
-        click.echo(f"… and {len(errors) - SHOWN} more", err=True)
+        click.echo(tr("… and {count} more", count=len(errors) - SHOWN), err=True)
     files = sorted({d.location.file for d in errors if d.location.file.endswith((".yaml", ".yml"))})
     where = " " + " ".join(files) if 0 < len(files) <= 3 else ""
-    click.echo(f"policy: {what}; run `policy check{where}`", err=True)
+    click.echo(tr("policy: {what}; run `policy check{where}`", what=what, where=where), err=True)
 
 
 def same_path(a: Path, b: Path) -> bool:
@@ -122,7 +123,7 @@ def same_path(a: Path, b: Path) -> bool:
 
 
 def usage(message: str):
-    click.echo(f"policy: {message}", err=True)
+    click.echo(f"policy: {tr(message)}", err=True)
     sys.exit(EXIT_USAGE)
 
 

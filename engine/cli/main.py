@@ -23,6 +23,7 @@ import click
 
 from engine.cli import auditors, authoring, developers, officers
 from engine.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, default_policies
+from engine.core.i18n import LANGUAGES, set_language
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,8 +41,22 @@ def cli(ctx: click.Context, policies: Path | None, schemas: Path | None) -> None
     ctx.obj["engine"] = None
 
 
+def _choose_language(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        set_language(value)
+
+
+def _language_option() -> click.Option:
+    """--lang, accepted before the command and by every command: the language of messages (codes stay)."""
+    return click.Option(["--lang"], type=click.Choice(LANGUAGES), default=None, expose_value=False, is_eager=True,
+                        callback=_choose_language,
+                        help="Language of messages: zh (简体中文) or en (default: $POLICY_LANG, else the locale).")
+
+
+cli.params.append(_language_option())
 for _module in (officers, authoring, developers, auditors):
     for _command in _module.COMMANDS:
+        _command.params.append(_language_option())
         cli.add_command(_command)
 
 
@@ -51,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if LIMITS_ERROR:
         click.echo(f"policy: {LIMITS_ERROR}", err=True)
         return EXIT_USAGE
+    set_language(None)  # each run chooses afresh (tests call main many times in one process)
     try:
         code = cli.main(args=argv, prog_name="policy", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -32,6 +32,7 @@ from engine.cli.common import (
     usage,
 )
 from engine.core.diagnostics import sorted_diagnostics
+from engine.core.i18n import plural, tr
 from engine.policies.linker import LinkError
 from engine.policies.store import is_policy_file
 
@@ -66,7 +67,7 @@ def _check_once(ctx, paths, fmt, today) -> int:
         files = sorted({f.resolve() for p in paths for f in ([p] if p.is_file() else p.rglob("*"))
                         if f.is_file() and is_policy_file(f)})
         if not files:
-            usage(f"no policy files (*.yaml, not *.cases.yaml) in {', '.join(map(str, paths))}")
+            usage(tr("no policy files (*.yaml, not *.cases.yaml) in {paths}", paths=", ".join(map(str, paths))))
         engine = engine_with(ctx, [f for f in files if not inside(f, ctx.find_root().obj["policies"])])
         only = {engine.store.display(f) for f in files}
     else:
@@ -85,8 +86,10 @@ def _check_once(ctx, paths, fmt, today) -> int:
         for d in diagnostics:
             click.echo(d.render())
         versions = sum(len(v) for v in engine.store.by_id.values())
-        click.echo(f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''} "
-                   f"in {versions} policy version{'s' if versions != 1 else ''}", err=True)
+        click.echo(tr("{errors}, {warnings} in {versions}",
+                      errors=plural(errors, "{count} error", "{count} errors"),
+                      warnings=plural(warnings, "{count} warning", "{count} warnings"),
+                      versions=plural(versions, "{count} policy version", "{count} policy versions")), err=True)
     return EXIT_POLICY if errors else EXIT_OK
 
 
@@ -159,7 +162,8 @@ def show(ctx, policy, as_of, fmt):
     except PolicyNotFound as exc:
         usage(str(exc))
     if version is None:
-        click.echo(f"{pid} has no version in force on {as_of or date.today()}", err=True)
+        day = str(as_of or date.today())
+        click.echo(tr("{policy} has no version in force on {day}", policy=pid, day=day), err=True)
         ctx.exit(EXIT_NOT_IN_FORCE)
     from engine.audit.describe import describe_version, version_json
 
@@ -203,7 +207,7 @@ def test_cases(ctx, paths, patterns, fmt, junit, show_coverage):
     require_paths(paths)
     files = case_files(list(paths) or [Path(ctx.find_root().obj["policies"])])
     if not files:
-        click.echo("no example cases found (*.cases.yaml)", err=True)
+        click.echo(tr("no example cases found (*.cases.yaml)"), err=True)
         ctx.exit(EXIT_POLICY)
     run = CaseRun(patterns, fmt, show_coverage, click.echo)
     for f in files:
@@ -219,7 +223,7 @@ def test_cases(ctx, paths, patterns, fmt, junit, show_coverage):
         if errors:
             run.not_run(engine.store.display(f), subject)
             if fmt == "text":
-                report(errors, f"{subject} has errors")
+                report(errors, tr("{subject} has errors", subject=subject))
             continue
         run.file_done(engine, engine.store.display(f), results)
     run.finish(junit)

@@ -4,6 +4,11 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
+from engine.core.i18n import msg, tr
+
+# The words of a rendered diagnostic, in the catalogue like every message.
+_WORDS = (msg("error"), msg("warning"))
+
 
 def cited(clauses) -> str | None:
     """The clauses an item cites, as a diagnostic names them (None when it cites none)."""
@@ -34,7 +39,7 @@ class Note:
     source_line: str | None = None
 
     def render(self) -> list[str]:
-        lines = [f"  note: {self.message}: {self.location}"]
+        lines = ["  " + tr("note: {message}: {where}", message=tr(self.message), where=str(self.location))]
         if self.source_line is not None and self.location.column:
             line, column = _window(self.source_line.rstrip("\n"), self.location.column)
             lines += ["    " + line, "    " + _caret_padding(line, column) + "^"]
@@ -56,16 +61,16 @@ class Diagnostic:
         return (self.location.file, self.location.line, self.location.column, self.code, self.message)
 
     def render(self) -> str:
-        head = f"{self.location}: {self.severity}[{self.code}]"
+        head = f"{self.location}: {tr(self.severity)}[{self.code}]"
         if self.clause:
-            head += f" (clause {self.clause})"
-        lines = [f"{head}: {self.message}"]
+            head += tr(" (clause {clause})", clause=self.clause)
+        lines = [f"{head}: {tr(self.message)}"]
         if self.source_line is not None and self.location.column:
             line, column = _window(self.source_line.rstrip("\n"), self.location.column)
             lines.append("    " + line)
             lines.append("    " + _caret_padding(line, column) + "^")
         if self.hint:
-            lines.append(f"    hint: {self.hint}")
+            lines.append("    " + tr("hint: {hint}", hint=tr(self.hint)))
         for note in self.notes:
             lines += note.render()
         return "\n".join(lines)
@@ -74,7 +79,7 @@ class Diagnostic:
         data = {
             "code": self.code,
             "severity": self.severity,
-            "message": self.message,
+            "message": tr(self.message),
             "file": self.location.file,
             "line": self.location.line,
             "column": self.location.column,
@@ -82,9 +87,9 @@ class Diagnostic:
         if self.clause:
             data["clause"] = self.clause
         if self.hint:
-            data["hint"] = self.hint
+            data["hint"] = tr(self.hint)
         if self.notes:
-            data["notes"] = [{"message": n.message, "file": n.location.file, "line": n.location.line,
+            data["notes"] = [{"message": tr(n.message), "file": n.location.file, "line": n.location.line,
                               "column": n.location.column} for n in self.notes]
         return data
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from engine.core.diagnostics import Diagnostic, Location
+from engine.core.i18n import msg, plural
 
 _KEY = re.compile(r"^(\s*)(?:-\s+)*([^\s#'\"\[\]{},][^#]*?|'[^']*'|\"[^\"]*\")\s*:(\s|$)")
 
@@ -41,7 +42,7 @@ def _has_inline_value(line: str) -> bool:
 
 
 def _spaces(n: int) -> str:
-    return f"{n} space{'s' if n != 1 else ''}"
+    return plural(n, "{count} space", "{count} spaces")
 
 
 def describe(exc, text: str, file: str) -> Diagnostic:
@@ -60,8 +61,8 @@ def describe(exc, text: str, file: str) -> Diagnostic:
     for i, line in enumerate(lines[: row + 1]):
         lead = line[: len(line) - len(line.lstrip(" \t"))]
         if "\t" in lead:
-            return at(i, lead.index("\t"), "a tab character is used for indentation: YAML needs spaces",
-                      "replace the tab with spaces; keys of one mapping line up under each other")
+            return at(i, lead.index("\t"), msg("a tab character is used for indentation: YAML needs spaces"),
+                      msg("replace the tab with spaces; keys of one mapping line up under each other"))
 
     here = lines[row] if row < len(lines) else ""
     previous = _significant(lines, row)
@@ -70,44 +71,48 @@ def describe(exc, text: str, file: str) -> Diagnostic:
         more = _indent(here) - _indent(above)
         if more > 0 and _has_inline_value(above):
             key = _key_of(above)
-            return at(row, _indent(here), f"this line is indented {_spaces(more)} more than the key above it "
-                      f"({key}: on line {previous + 1})",
-                      f"line it up with {key}: ({_spaces(_indent(above))}); a key belongs inside another only when "
-                      f"that key has no value on its own line")
+            return at(row, _indent(here), msg("this line is indented {spaces} more than the key above it "
+                                              "({key}: on line {line})", spaces=_spaces(more), key=key,
+                                              line=previous + 1),
+                      msg("line it up with {key}: ({spaces}); a key belongs inside another only when that key has "
+                          "no value on its own line", key=key, spaces=_spaces(_indent(above))))
         if _key_of(above) is None and not above.lstrip().startswith("-"):
-            return at(previous, _indent(above), "this line has no ':' after its key, so YAML reads it and the next "
-                      "line as one text", f"write the key with a colon and a space: {above.strip().split()[0]}: …")
+            return at(previous, _indent(above), msg("this line has no ':' after its key, so YAML reads it and the "
+                                                    "next line as one text"),
+                      msg("write the key with a colon and a space: {key}: …", key=above.strip().split()[0]))
         colon = here.find(": ", here.find(":") + 1) if _key_of(here) else -1
         if colon > 0:
             expression = _key_of(here) in ("when", "require", "expr", "amount")
-            return at(row, colon, "a ': ' inside a value makes YAML read it as another key",
-                      "a condition in any(), all(), count() or filter() follows 'where': any(g in history where …)"
-                      if expression else "put the value in quotes: key: \"text: more text\"")
+            return at(row, colon, msg("a ': ' inside a value makes YAML read it as another key"),
+                      msg("a condition in any(), all(), count() or filter() follows 'where': any(g in history where …)")
+                      if expression else msg("put the value in quotes: key: \"text: more text\""))
     if "expected <block end>" in problem and previous is not None:
         less = _indent(above) - _indent(here)
         key = _key_of(above.lstrip(" -")) or above.strip()
         if less > 0 and here.lstrip().startswith("- "):
-            return at(row, _indent(here), f"this list item is indented {_spaces(less)} less than the line above it "
-                      f"(line {previous + 1})", "items of one list start with '- ' at one indent, under each other")
+            return at(row, _indent(here), msg("this list item is indented {spaces} less than the line above it "
+                                              "(line {line})", spaces=_spaces(less), line=previous + 1),
+                      msg("items of one list start with '- ' at one indent, under each other"))
         if less > 0:
-            return at(row, _indent(here), f"this line is indented {_spaces(less)} less than the key above it "
-                      f"({key} on line {previous + 1})",
-                      f"keys of one mapping line up: indent it {_spaces(_indent(above))}, as the line above, "
-                      "or as far as the key it belongs to")
-        return at(row, _indent(here), "this line does not line up with the keys around it",
-                  "keys of one mapping line up under each other; items of a list start with '- ' at one indent")
+            return at(row, _indent(here), msg("this line is indented {spaces} less than the key above it "
+                                              "({key} on line {line})", spaces=_spaces(less), key=key,
+                                              line=previous + 1),
+                      msg("keys of one mapping line up: indent it {spaces}, as the line above, or as far as the key "
+                          "it belongs to", spaces=_spaces(_indent(above))))
+        return at(row, _indent(here), msg("this line does not line up with the keys around it"),
+                  msg("keys of one mapping line up under each other; items of a list start with '- ' at one indent"))
     context = exc.context or ""
     if "quoted scalar" in context and exc.context_mark is not None:
         start = exc.context_mark
-        return at(start.line, start.column, "a quoted text that starts here is never closed",
-                  "end it with the same quote mark it starts with")
+        return at(start.line, start.column, msg("a quoted text that starts here is never closed"),
+                  msg("end it with the same quote mark it starts with"))
     if "flow sequence" in context or "flow mapping" in context:
         start = exc.context_mark
         opener = "[" if "sequence" in context else "{"
         closer = "]" if opener == "[" else "}"
         if start is not None:
-            return at(start.line, start.column, f"a {opener} opened here is not closed on its line",
-                      f"close it with {closer} (a list or mapping in brackets stays on one line, or puts every "
-                      "line break after a comma)")
+            return at(start.line, start.column, msg("a {opener} opened here is not closed on its line", opener=opener),
+                      msg("close it with {closer} (a list or mapping in brackets stays on one line, or puts every "
+                          "line break after a comma)", closer=closer))
     column = mark.column if mark else 0
-    return at(row, column, f"malformed YAML: {problem}")
+    return at(row, column, msg("malformed YAML: {problem}", problem=problem))
