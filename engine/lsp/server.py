@@ -8,6 +8,7 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
+from engine.core.i18n import tr
 from engine.lsp.analysis import Analysis
 
 _KINDS = {"fact": lsp.CompletionItemKind.Field, "definition": lsp.CompletionItemKind.Variable,
@@ -58,12 +59,12 @@ def make_server(policies: Path, schemas: Path | None) -> PolicyServer:
             return
         diagnostics = []
         for d in analysis.diagnostics():
-            message = d.message + (f" (clause {d.clause})" if d.clause else "")
-            message += f"\nhint: {d.hint}" if d.hint else ""
+            message = tr(d.message) + (tr(" (clause {clause})", clause=d.clause) if d.clause else "")
+            message += "\n" + tr("hint: {hint}", hint=tr(d.hint)) if d.hint else ""
             related = [lsp.DiagnosticRelatedInformation(
                 location=lsp.Location(uri=from_fs_path(str(Path(n.location.file).resolve())),
                                       range=_note_range(n)),
-                message=n.message) for n in d.notes]
+                message=tr(n.message)) for n in d.notes]
             diagnostics.append(lsp.Diagnostic(range=_range(analysis.lines, d.location.line, d.location.column),
                                               message=message, severity=_SEVERITY.get(d.severity),
                                               code=d.code, source="policy", related_information=related or None))
