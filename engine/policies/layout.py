@@ -4,7 +4,8 @@ What it changes, and nothing else:
 - key order: the order of docs/authoring.md (identity, source, references, input, then the parts);
   keys it does not know keep their place after the known ones;
 - quotes: quoted text uses double quotes, or single quotes when it holds a double quote or a backslash
-  (plain text stays plain: quoting is how an officer keeps YAML 1.1 from reading a region code such as 010101 as a number);
+  (plain text stays plain: quoting is how an officer keeps YAML 1.1 from reading a region code such as 010101 as
+  a number);
 - long expressions: a `when`, `require`, `expr` or `amount` written on one line that would run past
   WIDTH columns is folded (`>-`) at spaces, which reads back as the same text;
 - `~` is written `null`, and the file ends with one line break.
