@@ -1,0 +1,251 @@
+"""The policy-level rules of checking, as a list of named stages run in order (as OPA's compiler runs its).
+
+Each stage reads the linked policy and adds to its `Checked`: the policies it uses are checked first so their
+exports have types, names are vetted before anything reads them, every definition is typed in file order,
+then every rule, output, note, input check and the decision, the exports, and last the cost of the whole.
+`coverage` is the one rule of a policy *file* rather than a linked policy: every clause encoded somewhere.
+"""
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from engine.core.diagnostics import Diagnostic, cited
+from engine.language.builtins import BUILTINS, DECISION_DATE
+from engine.language.checked import Checked, Reporter
+from engine.language.cost import CostModel
+from engine.language.infer import Inference, null_hint
+from engine.language.syntax import KEYWORDS, is_name
+from engine.language.types import BOOL, ERROR, FunctionType, Namespace, Record, TableType, Type, is_numeric
+
+if TYPE_CHECKING:
+    from engine.policies.linker import Linked
+    from engine.policies.policyfile import Expression
+
+
+@dataclass
+class Context:
+    """What every stage works with."""
+
+    linked: Linked
+    result: Checked
+    report: Reporter
+    infer: Inference
+    check_used: Callable[[Linked], Checked]  # checks a policy this one uses (each once)
+
+    def condition(self, expression: Expression, what: str) -> None:
+        t = self.infer.top(expression)
+        if t not in (BOOL, ERROR):
+            self.report.error("type.condition", f"{what} must be true or false, but this is {t}", expression.tree,
+                              expression=expression, hint=null_hint(t))
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[[Context], None]
+
+
+def run_stages(context: Context) -> None:
+    for stage in STAGES:
+        stage.run(context)
+    context.report.clause = None
+
+
+# -- the stages, in the order they run ------------------------------------------------------------------
+
+
+def _uses(c: Context) -> None:
+    for alias, target in c.linked.aliases.items():
+        c.result.aliases[alias] = c.check_used(target)
+
+
+def _names(c: Context) -> None:
+    facts = {f.name for f in c.infer.facts.fields} if c.infer.facts else set()
+    for definition in c.linked.definitions.values():
+        for p in definition.params:
+            if not is_name(p.name):
+                c.report.at("name.reserved", f"parameter {p.name!r} of {definition.name!r} cannot be used as a name: "
+                            + _why_not_a_name(p.name), definition.location)
+    owners: dict = {}
+    for kind, names in (("fact", facts), ("alias", c.linked.aliases), ("table", c.linked.tables),
+                        ("definition", c.linked.definitions)):
+        for name in names:
+            if not is_name(name):
+                c.report.at("name.reserved", f"{kind} {name!r} cannot be used in expressions: " + _why_not_a_name(name),
+                            _location_of(c.linked, kind, name))
+            elif name == DECISION_DATE or name in BUILTINS:
+                c.report.at("name.reserved", f"{kind} {name!r} takes a name the language reserves",
+                            _location_of(c.linked, kind, name))
+            elif name in owners:
+                c.report.at("name.conflict", f"{kind} {name!r} has the same name as a {owners[name]}",
+                            _location_of(c.linked, kind, name))
+            else:
+                owners[name] = kind
+
+
+def _location_of(linked: Linked, kind: str, name: str):
+    item = (linked.tables.get(name) if kind == "table"
+            else linked.definitions.get(name) if kind == "definition" else None)
+    if item is not None:
+        return item.location
+    return linked.version.location("uses", name) if kind == "alias" else linked.version.location("input")
+
+
+def _why_not_a_name(name: str) -> str:
+    if name in KEYWORDS:
+        return "it is a word of the language"
+    normal = unicodedata.normalize("NFC", name)
+    if normal != name and is_name(normal):  # pasted in decomposed form: looks the same, reads differently
+        return f"its characters are not in Unicode NFC form (retype it, or write {normal!r})"
+    return "it is not a name"
+
+
+def _definitions(c: Context) -> None:
+    for name in c.linked.definitions:
+        c.infer.definition_type(name)
+
+
+def _rules(c: Context) -> None:
+    for rule in c.linked.rules:
+        c.report.clause = cited(rule.clauses)
+        if rule.when is not None:
+            c.condition(rule.when, "the rule's `when`")
+        c.condition(rule.require, "the rule's `require`")
+
+
+def _outputs(c: Context) -> None:
+    for output in c.linked.outputs.values():
+        c.report.clause = cited(output.clauses)
+        if output.when is not None:
+            c.condition(output.when, "the output's `when`")
+        t = c.infer.top(output.expr)
+        if isinstance(t, (FunctionType, TableType, Namespace)):
+            c.report.error("type.output", f"an output must be a value, not {t}", output.expr.tree,
+                           expression=output.expr)
+
+
+def _notes(c: Context) -> None:
+    for note in c.linked.notes:
+        c.report.clause = cited(note.clauses)
+        if note.when is not None:
+            c.condition(note.when, "the note's `when`")
+
+
+def _checks(c: Context) -> None:
+    c.report.clause = None
+    for chk in c.linked.checks:
+        _fact_path(c, chk)
+        if chk.when is not None:
+            c.condition(chk.when, "the check's `when`")
+        c.condition(chk.require, "the check's `require`")
+
+
+def _fact_path(c: Context, chk) -> None:
+    if c.linked.facts_unknown:
+        return
+    t: Type | None = c.infer.facts
+    for part in chk.fact.split("."):
+        f = t.field(part) if isinstance(t, Record) else None
+        if f is None:
+            c.report.at("name.unknown", f"input check {chk.id!r} names fact {chk.fact!r}, which the input schema "
+                        "does not have", chk.location)
+            return
+        t = f.type
+
+
+def _decision(c: Context) -> None:
+    decision = c.linked.decision
+    if decision is None:
+        return
+    c.report.clause = cited(decision.clauses)
+    t = c.infer.top(decision.expr)
+    if not is_numeric(t):
+        c.report.error("type.amount", f"the decision amount must be a number, not {t}", decision.expr.tree,
+                       expression=decision.expr)
+
+
+def _exports(c: Context) -> None:
+    for name in c.linked.exports:
+        if name not in c.linked.definitions and name not in c.linked.tables:
+            lister = next((v for v in c.linked.chain if name in v.exports), c.linked.version)
+            c.report.at("export.unknown", f"exports {name!r}, which is neither a definition nor a table",
+                        lister.location("exports"))
+
+
+def _cost(c: Context) -> None:
+    model = CostModel(c.result, c.report)
+    for definition in c.linked.definitions.values():
+        c.report.clause = cited(definition.clauses)
+        model.check(definition.expr)
+    for _, expression, clause in per_claim_expressions(c.linked):
+        c.report.clause = clause
+        model.check(expression)
+
+
+STAGES = (
+    Stage("uses", _uses),
+    Stage("names", _names),
+    Stage("definitions", _definitions),
+    Stage("rules", _rules),
+    Stage("outputs", _outputs),
+    Stage("notes", _notes),
+    Stage("checks", _checks),
+    Stage("decision", _decision),
+    Stage("exports", _exports),
+    Stage("cost", _cost),
+)
+
+
+def per_claim_expressions(linked: Linked) -> Iterator[tuple[str, Expression, str | None]]:
+    """(what it is, expression, clauses) of every expression one claim may run, definitions aside (they run
+    when these read them)."""
+    for chk in linked.checks:
+        if chk.when is not None:
+            yield f"input check {chk.id}", chk.when, None
+        yield f"input check {chk.id}", chk.require, None
+    for rule in linked.rules:
+        if rule.when is not None:
+            yield f"rule {rule.id}", rule.when, cited(rule.clauses)
+        yield f"rule {rule.id}", rule.require, cited(rule.clauses)
+    for output in linked.outputs.values():
+        if output.when is not None:
+            yield f"output {output.name}", output.when, cited(output.clauses)
+        yield f"output {output.name}", output.expr, cited(output.clauses)
+    for note in linked.notes:
+        if note.when is not None:
+            yield f"note {note.id}", note.when, cited(note.clauses)
+    if linked.decision is not None:
+        yield "the decision amount", linked.decision.expr, cited(linked.decision.clauses)
+
+
+# -- a rule of one policy file ----------------------------------------------------------------------------
+
+
+def coverage(version) -> list[Diagnostic]:
+    """Every clause of the source must be encoded somewhere or recorded as not computable."""
+    cited_ids: set = set()
+    # Read the citations off the file's data, so that a table dropped for a bad cell is not also "uncovered".
+    stack = [version.content]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            clause = item.get("clause")
+            if isinstance(clause, str):
+                cited_ids.add(clause)
+            elif isinstance(clause, list):
+                cited_ids.update(c for c in clause if isinstance(c, str))
+            stack.extend(v for k, v in item.items() if k not in ("source", "notes"))
+        elif isinstance(item, list):
+            stack.extend(item)
+    out = []
+    for cid in version.clauses:
+        if cid in cited_ids or any(c.startswith(cid + ".") for c in cited_ids):
+            continue
+        out.append(Diagnostic("clause.uncovered", f"clause {cid!r} is neither encoded by a rule, table, definition, "
+                              "output or the decision nor listed under not_computable (a note explains, it does not "
+                              "encode)", version.location("source", "clauses", cid),
+                              clause=cid))
+    return out
