@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from engine.core.i18n import msg
 from engine.core.limits import LIMITS
 from engine.language.checked import Checked, Reporter, Resolved
 from engine.language.syntax import Attr, Binary, Call, Comprehension, Expr, ListLit, Name, children
@@ -28,10 +29,14 @@ class CostModel:
             return
         steps = self.cost(expression.tree)
         if steps > LIMITS.evaluation_cost:
-            self.report.error("cost.too_high", f"this expression may take up to {steps:,} steps for one claim, over "
-                              f"the limit of {LIMITS.evaluation_cost:,}", expression.tree, expression=expression,
-                              hint="a comprehension inside a comprehension multiplies; give the lists a maxItems in "
-                                   "the input schema, or restructure")
+            self.report.error("cost.too_high", msg(
+                    "this expression may take up to {steps} steps for one claim, over the limit of "
+                    "{LIMITS_evaluation_cost}",
+                    steps=format(steps, ','),
+                    LIMITS_evaluation_cost=format(LIMITS.evaluation_cost, ',')), expression.tree, expression=expression,
+                              hint=msg(
+                                      "a comprehension inside a comprehension multiplies; give the lists a maxItems in "
+                                      "the input schema, or restructure"))
 
     def bound(self, node: Expr) -> int:
         t = self.result.types.get(id(node))

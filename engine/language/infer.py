@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from engine.core.diagnostics import cited
+from engine.core.i18n import msg, plural
 from engine.core.limits import LIMITS
 from engine.language.builtins import BUILTINS, DECISION_DATE
 from engine.language.checked import Checked, Reporter, Resolved
@@ -46,13 +47,13 @@ LITERAL_TYPES = {"int": INT, "decimal": DECIMAL, "string": STRING, "bool": BOOL,
 
 def null_hint(*types: Type) -> str | None:
     if any(may_be_null(t) for t in types):
-        return "this may be null: give a default with ?? (x ?? 0), or test x != null first"
+        return msg("this may be null: give a default with ?? (x ?? 0), or test x != null first")
     return None
 
 
 def _date_hint(left: Type, right: Type) -> str | None:
     if DATE in (left, right):
-        return "a date compares only with another date, such as 2024-05-01 or decision_date"
+        return msg("a date compares only with another date, such as 2024-05-01 or decision_date")
     return None
 
 
@@ -183,7 +184,9 @@ class Inference:
         if name in self.linked.definitions:
             t = self.definition_type(name)
             if isinstance(t, FunctionType):
-                self.error("name.function", f"{name!r} is a function: call it as {name}(...)", node)
+                self.error("name.function", msg(
+                        "{name} is a function: call it as {name2}(...)",
+                        name=repr(name), name2=name), node)
                 return ERROR
             res[id(node)] = Resolved("definition", self.linked.definitions[name], self.linked)
             return t
@@ -194,11 +197,13 @@ class Inference:
             res[id(node)] = Resolved("alias", name, self.linked.aliases[name])
             return Namespace(name, self.linked.aliases[name].version.id)
         if name in BUILTINS or name == "has":
-            self.error("name.function", f"{name!r} is a function: call it as {name}(...)", node)
+            self.error("name.function", msg(
+                    "{name} is a function: call it as {name2}(...)",
+                    name=repr(name), name2=name), node)
             return ERROR
         if self.linked.facts_unknown:
             return ERROR
-        self.error("name.unknown", f"unknown name {shown(name)}", node,
+        self.error("name.unknown", msg("unknown name {shown_name}", shown_name=shown(name)), node,
                    hint=self.speller.suggest(name, self._visible_names()))
         return ERROR
 
@@ -217,15 +222,21 @@ class Inference:
         here (reported). The one lookup for reading a value and for calling a function across `uses`."""
         target: Linked = self.linked.aliases[alias]
         if name not in target.exports:
-            self.error("name.not_exported", f"{target.version.id} does not export {shown(name)}", node,
-                       hint=f"it exports {', '.join(target.exports) or 'nothing'}")
+            self.error("name.not_exported", msg(
+                    "{target_version_id} does not export {shown_name}",
+                    target_version_id=target.version.id, shown_name=shown(name)), node,
+                       hint=msg(
+                               "it exports {join_target_exports_or_nothing}",
+                               join_target_exports_or_nothing=', '.join(target.exports) or 'nothing'))
             return None
         if name in target.tables:
             return target.tables[name].type
         checked: Checked = self.result.aliases[alias]
         if checked.reads_facts.get(name):
-            self.error("name.reads_facts", f"{target.version.id}'s {name!r} reads claim facts; across `uses` only "
-                       "tables, constants and functions can be read (use `extends` to inherit rules)", node)
+            self.error("name.reads_facts", msg(
+                    "{target_version_id}'s {name} reads claim facts; across `uses` only tables, "
+                    "constants and functions can be read (use `extends` to inherit rules)",
+                    target_version_id=target.version.id, name=repr(name)), node)
             return None
         return checked.definition_types.get(name, ERROR)
 
@@ -243,15 +254,21 @@ class Inference:
         if isinstance(base, Record):
             f = base.field(node.name)
             if f is None:
-                self.error("name.field", f"{base} has no field {shown(node.name)}", node,
+                self.error("name.field", msg(
+                        "{base} has no field {shown_node_name}",
+                        base=base, shown_node_name=shown(node.name)), node,
                            hint=self.speller.suggest(node.name, [x.name for x in base.fields])
                            or f"its fields are {', '.join(x.name for x in base.fields)}")
                 return ERROR
             return f.type
         if isinstance(base, TableType):
-            self.error("type.table", f"{base} must be looked up by its key first: {base.name}[...].{node.name}", node)
+            self.error("type.table", msg(
+                    "{base} must be looked up by its key first: {base_name}[...].{node_name}",
+                    base=base, base_name=base.name, node_name=node.name), node)
             return ERROR
-        self.error("type.field", f"{base} has no fields (asked for {shown(node.name)})", node, hint=null_hint(base))
+        self.error("type.field", msg(
+                "{base} has no fields (asked for {shown_node_name})",
+                base=base, shown_node_name=shown(node.name)), node, hint=null_hint(base))
         return ERROR
 
     def _export_value(self, node: Attr, ns: Namespace) -> Type:
@@ -263,7 +280,9 @@ class Inference:
             self.result.resolved[id(node)] = Resolved("table", target.tables[node.name])
             return t
         if isinstance(t, FunctionType):
-            self.error("name.function", f"{node.name!r} is a function: call it as {ns.alias}.{node.name}(...)", node)
+            self.error("name.function", msg(
+                    "{node_name} is a function: call it as {ns_alias}.{node_name2}(...)",
+                    node_name=repr(node.name), ns_alias=ns.alias, node_name2=node.name), node)
             return ERROR
         self.result.resolved[id(node)] = Resolved("definition", target.definitions[node.name], target)
         return t
@@ -274,27 +293,38 @@ class Inference:
         if base == ERROR:
             return ERROR
         if not isinstance(base, TableType):
-            self.error("type.index", f"only tables can be looked up with [...]; this is {base}", node)
+            self.error("type.index", msg(
+                    "only tables can be looked up with [...]; this is {base}",
+                    base=base), node)
             return ERROR
         known = self._literal_key(node, base)
         if len(keys) != len(base.keys):
-            self.error("table.key_count", f"{base.name} is looked up by {len(base.keys)} key"
-                       f"{'s' if len(base.keys) != 1 else ''} ({', '.join(k.name for k in base.keys)}), "
-                       f"not {len(keys)}", node)
+            self.error("table.key_count", msg(
+                    "{table} is looked up by {keys} ({names}), not {count}", table=base.name,
+                    keys=plural(len(base.keys), "{count} key", "{count} keys"),
+                    names=", ".join(k.name for k in base.keys), count=len(keys)), node)
             return base.row
         for key_node, got, want in zip(node.keys, keys, base.keys, strict=True):
             if not fits(got, want.type):
-                self.error("type.key", f"key {want.name!r} of {base.name} is {want.type}, not {got}", key_node,
+                self.error("type.key", msg(
+                        "key {want_name} of {base_name} is {want_type}, not {got}",
+                        want_name=repr(want.name), base_name=base.name, want_type=want.type,
+                        got=got), key_node,
                            hint=null_hint(got))
                 known = None
         rows = self._table_rows(node.obj)
         if known is not None and rows is not None and known not in rows:
             if self.guarded:
-                self.error("table.no_row", f"{base.name} has no row for {', '.join(map(str, known))}, so this is "
-                           "always absent", node, severity="warning")
+                self.error("table.no_row", msg(
+                        "{base_name} has no row for {join_map_str_known}, so this is always absent",
+                        base_name=base.name, join_map_str_known=', '.join(map(str, known))), node, severity="warning")
             else:
-                self.error("table.no_row", f"{base.name} has no row for {', '.join(map(str, known))}", node,
-                           hint=f"its keys are {', '.join(k.name for k in base.keys)}; every claim would fail here")
+                self.error("table.no_row", msg(
+                        "{base_name} has no row for {join_map_str_known}",
+                        base_name=base.name, join_map_str_known=', '.join(map(str, known))), node,
+                           hint=msg(
+                                   "its keys are {join_k_name_for_k_in_base_keys}; every claim would fail here",
+                                   join_k_name_for_k_in_base_keys=', '.join(k.name for k in base.keys)))
         return base.row
 
     @staticmethod
@@ -319,7 +349,9 @@ class Inference:
             result = builtin.check(args)
             self.result.resolved[id(node)] = Resolved("builtin", builtin)
             if isinstance(result, str):
-                self.error("call.arguments", f"{func.name}() {result}", node,
+                self.error("call.arguments", msg(
+                        "{func_name}() {result}",
+                        func_name=func.name, result=result), node,
                            hint=null_hint(*args) or f"signature: {builtin.signature}")
                 return ERROR
             return result
@@ -331,13 +363,17 @@ class Inference:
         self.result.resolved[id(node)] = Resolved("function", definition, linked)
         if len(args) != len(ftype.params):
             count = len(ftype.params)
-            self.error("call.arguments", f"{ftype.name}() takes {count} argument{'s' if count != 1 else ''}, "
-                       f"not {len(args)}", node, hint=f"signature: {ftype}")
+            self.error("call.arguments", msg("{ftype_name}() takes {arguments}, not {len_args}", ftype_name=ftype.name,
+                                             arguments=plural(count, "{count} argument", "{count} arguments"),
+                                             len_args=len(args)), node, hint=msg("signature: {ftype}", ftype=ftype))
             return ftype.result
         for arg_node, got, param in zip(node.args, args, ftype.params, strict=True):
             if not fits(got, param.type):
                 self.error("call.arguments",
-                           f"argument {param.name!r} of {ftype.name}() must be {param.type}, not {got}",
+                           msg(
+                                   "argument {param_name} of {ftype_name}() must be {param_type}, not {got}",
+                                   param_name=repr(param.name), ftype_name=ftype.name,
+                                   param_type=param.type, got=got),
                            arg_node, hint=null_hint(got))
         return ftype.result
 
@@ -348,7 +384,9 @@ class Inference:
             if isinstance(t, FunctionType):
                 return t, self.linked.definitions[func.name], self.linked
             if t != ERROR:
-                self.error("call.not_function", f"{func.name!r} is a value, not a function", func)
+                self.error("call.not_function", msg(
+                        "{func_name} is a value, not a function",
+                        func_name=repr(func.name)), func)
             return None
         if isinstance(func, Attr) and isinstance(func.obj, Name) and func.obj.name in self.linked.aliases \
                 and self.lookup_local(func.obj.name) is None:
@@ -358,30 +396,37 @@ class Inference:
                 target: Linked = self.linked.aliases[alias]
                 return exported, target.definitions[func.name], target
             if exported is not None and exported != ERROR:
-                self.error("call.not_function", f"{alias}.{func.name} is a value, not a function", func)
+                self.error("call.not_function", msg(
+                        "{alias}.{func_name} is a value, not a function",
+                        alias=alias, func_name=func.name), func)
             return None
         if isinstance(func, Name):
-            self.error("name.unknown", f"unknown function {shown(func.name)}", func,
+            self.error("name.unknown", msg(
+                    "unknown function {shown_func_name}",
+                    shown_func_name=shown(func.name)), func,
                        hint=self.speller.suggest(func.name, [*BUILTINS, "has", *(
                            n for n, d in self.linked.definitions.items() if d.params)]))
             return None
-        self.error("call.not_function", "only named functions can be called", func)
+        self.error("call.not_function", msg("only named functions can be called"), func)
         return None
 
     def has(self, node: Call) -> Type:
         self.result.resolved[id(node)] = Resolved("has")
         if len(node.args) != 1:
-            self.error("call.arguments", f"has() takes 1 argument, not {len(node.args)}", node)
+            self.error("call.arguments", msg(
+                    "has() takes 1 argument, not {len_node_args}",
+                    len_node_args=len(node.args)), node)
             return BOOL
         arg = node.args[0]
         if self.guarded_infer(arg) == ERROR:
             return BOOL
         if not isinstance(arg, (Attr, Index, Name)):
-            self.error("call.arguments", "has() takes a fact path or a table lookup, such as has(applicant.graduate)",
+            self.error("call.arguments", msg(
+                    "has() takes a fact path or a table lookup, such as has(applicant.graduate)"),
                        arg)
         elif not self.may_be_missing(arg):
-            self.error("has.always", "this is always present, so has() is always true", arg,
-                       hint="has() is for optional facts and table lookups", severity="warning")
+            self.error("has.always", msg("this is always present, so has() is always true"), arg,
+                       hint=msg("has() is for optional facts and table lookups"), severity="warning")
         return BOOL
 
     def may_be_missing(self, node: Expr) -> bool:
@@ -407,10 +452,11 @@ class Inference:
         t = self.infer(node.operand)
         if node.op == "not":
             if t not in (BOOL, ERROR):
-                self.error("type.operand", f"'not' needs true or false, not {t}", node.operand, hint=null_hint(t))
+                self.error("type.operand", msg("'not' needs true or false, not {t}", t=t), node.operand,
+                           hint=null_hint(t))
             return BOOL
         if not is_numeric(t):
-            self.error("type.operand", f"'-' needs a number, not {t}", node.operand, hint=null_hint(t))
+            self.error("type.operand", msg("'-' needs a number, not {t}", t=t), node.operand, hint=null_hint(t))
             return ERROR
         return t
 
@@ -420,7 +466,9 @@ class Inference:
             for side in (node.left, node.right):
                 t = self.infer(side)
                 if t not in (BOOL, ERROR):
-                    self.error("type.operand", f"'{op}' joins conditions that are true or false, but this is {t}", side,
+                    self.error("type.operand", msg(
+                            "'{op}' joins conditions that are true or false, but this is {t}",
+                            op=op, t=t), side,
                                hint=null_hint(t))
             return BOOL
         left_guarded = op == "??" or op in ("==", "!=") and _is_null_literal(node.right)
@@ -437,7 +485,9 @@ class Inference:
             if ERROR in (left, right) or NEVER in (left, right):  # NEVER: an item of an empty list fits anything
                 return BOOL
             if not ((is_numeric(left) and is_numeric(right)) or (left == right and left in (DATE, STRING))):
-                self.error("type.compare", f"cannot order {left} against {right} with '{op}'", node,
+                self.error("type.compare", msg(
+                        "cannot order {left} against {right} with '{op}'",
+                        left=left, right=right, op=op), node,
                            hint=null_hint(left, right) or _date_hint(left, right))
             return BOOL
         return self._arithmetic(node, left, right)
@@ -446,11 +496,14 @@ class Inference:
         if left == ERROR:  # already reported (or a fact of a schema that could not be read)
             return ERROR
         if not may_be_null(left) and not self.may_be_missing(node.left):
-            self.error("default.unused", "the left side is never missing, so the default is never used",
+            self.error("default.unused", msg(
+                    "the left side is never missing, so the default is never used"),
                        node.left, severity="warning")
         joined = join(non_null(left), right)
         if joined is None:
-            self.error("type.default", f"the default must be {left} like the value it stands in for, not {right}",
+            self.error("type.default", msg(
+                    "the default must be {left} like the value it stands in for, not {right}",
+                    left=left, right=right),
                        node.right)
             return ERROR
         return joined
@@ -458,13 +511,16 @@ class Inference:
     def _equality(self, node: Binary, left: Type, right: Type) -> Type:
         op = node.op
         if join(left, right) is None and NULL not in (left, right):
-            self.error("type.compare", f"cannot compare {left} with {right}", node)
+            self.error("type.compare", msg(
+                    "cannot compare {left} with {right}",
+                    left=left, right=right), node)
         null_side = node.right if left != NULL else node.left
         other, other_type = (node.left, left) if null_side is node.right else (node.right, right)
         if NULL in (left, right) and other_type not in (ERROR, NULL) and not may_be_null(other_type) \
                 and not self.may_be_missing(other):
-            self.error("null.never", f"this is never null, so '{op} null' is always "
-                       f"{'false' if op == '==' else 'true'}", other, severity="warning")
+            self.error("null.never", msg(
+                    "this is never null, so '{op} null' is always {answer}",
+                    op=op, answer="false" if op == "==" else "true"), other, severity="warning")
         self._enum_check(node.left, node.right)
         self._enum_check(node.right, node.left)
         return BOOL
@@ -476,16 +532,23 @@ class Inference:
         if op == "+" and isinstance(left, ListOf) and isinstance(right, ListOf):
             joined = join(left, right)
             if joined is None:
-                self.error("type.list", f"cannot join a {left} with a {right}", node)
+                self.error("type.list", msg(
+                        "cannot join a {left} with a {right}",
+                        left=left, right=right), node)
                 return ERROR
             return joined
         if DATE in (left, right):
-            self.error("type.arithmetic", f"cannot use '{op}' with {left} and {right}", node,
-                       hint="dates move with add_days(), add_months() and add_years(); "
-                            "distances come from days_between() and months_between()")
+            self.error("type.arithmetic", msg(
+                    "cannot use '{op}' with {left} and {right}",
+                    op=op, left=left, right=right), node,
+                       hint=msg(
+                               "dates move with add_days(), add_months() and add_years(); distances come from "
+                               "days_between() and months_between()"))
             return ERROR
         if not (is_numeric(left) and is_numeric(right)):
-            self.error("type.arithmetic", f"'{op}' needs numbers, not {left} and {right}", node,
+            self.error("type.arithmetic", msg(
+                    "'{op}' needs numbers, not {left} and {right}",
+                    op=op, left=left, right=right), node,
                        hint=null_hint(left, right))
             return ERROR
         if op == "/" or DECIMAL in (left, right):
@@ -497,7 +560,9 @@ class Inference:
             return BOOL
         if isinstance(right, ListOf):
             if join(left, right.item) is None:
-                self.error("type.member", f"cannot look for {left} in a list of {right.item}", node)
+                self.error("type.member", msg(
+                        "cannot look for {left} in a list of {right_item}",
+                        left=left, right_item=right.item), node)
             self.result.resolved[id(node)] = Resolved("list_member")
             if isinstance(node.right, ListLit):
                 for item in node.right.items:
@@ -505,13 +570,19 @@ class Inference:
             return BOOL
         if isinstance(right, TableType):
             if len(right.keys) != 1:
-                self.error("type.member", f"'in' tests tables with one key; {right.name} has {len(right.keys)}: "
-                           f"use has({right.name}[...])", node)
+                self.error("type.member", msg(
+                        "'in' tests tables with one key; {right_name} has {len_right_keys}: use "
+                        "has({right_name}[...])",
+                        right_name=right.name, len_right_keys=len(right.keys)), node)
             elif not fits(left, right.keys[0].type):
-                self.error("type.member", f"the key of {right.name} is {right.keys[0].type}, not {left}", node)
+                self.error("type.member", msg(
+                        "the key of {right_name} is {right_keys_0_type}, not {left}",
+                        right_name=right.name, right_keys_0_type=right.keys[0].type, left=left), node)
             self.result.resolved[id(node)] = Resolved("table_member")
             return BOOL
-        self.error("type.member", f"'in' looks in a list or a table, not in {right}", node.right)
+        self.error("type.member", msg(
+                "'in' looks in a list or a table, not in {right}",
+                right=right), node.right)
         return BOOL
 
     def _enum_check(self, fact_node: Expr, literal: Expr) -> None:
@@ -525,19 +596,27 @@ class Inference:
         else:
             return
         if f is not None and f.enum is not None and literal.value not in f.enum:
-            self.error("type.enum", f"{shown(literal.value)} is never a value of {fact_node.name!r} "
-                       f"(one of {', '.join(map(str, f.enum))})", literal,
+            self.error("type.enum", msg(
+                    "{shown_literal_value} is never a value of {fact_node_name} (one of "
+                    "{join_map_str_f_enum})",
+                    shown_literal_value=shown(literal.value),
+                    fact_node_name=repr(fact_node.name),
+                    join_map_str_f_enum=', '.join(map(str, f.enum))), literal,
                        hint=self.speller.suggest(literal.value, [str(e) for e in f.enum]))
 
     def if_(self, node: If) -> Type:
         c = self.infer(node.cond)
         if c not in (BOOL, ERROR):
-            self.error("type.condition", f"the condition after 'if' must be true or false, not {c}", node.cond,
+            self.error("type.condition", msg(
+                    "the condition after 'if' must be true or false, not {c}",
+                    c=c), node.cond,
                        hint=null_hint(c))
         a, b = self.infer(node.then), self.infer(node.orelse)
         joined = join(a, b)
         if joined is None:
-            self.error("type.branches", f"'then' gives {a} but 'else' gives {b}; both must be of one type", node.orelse)
+            self.error("type.branches", msg(
+                    "'then' gives {a} but 'else' gives {b}; both must be of one type",
+                    a=a, b=b), node.orelse)
             return ERROR
         return joined
 
@@ -547,7 +626,9 @@ class Inference:
             t = self.infer(element)
             joined = join(item, t)
             if joined is None:
-                self.error("type.list", f"a list holds values of one type: {t} among {item}", element)
+                self.error("type.list", msg(
+                        "a list holds values of one type: {t} among {item}",
+                        t=t, item=item), element)
                 return ERROR
             item = joined
         return ListOf(item)
@@ -560,7 +641,9 @@ class Inference:
         elif isinstance(source, ListOf):
             item = source.item
         else:
-            self.error("type.source", f"{node.kind}() goes over a list, not {source}", node.source,
+            self.error("type.source", msg(
+                    "{node_kind}() goes over a list, not {source}",
+                    node_kind=node.kind, source=source), node.source,
                        hint=null_hint(source))
             item = ERROR
         self.locals.append({node.var: item})
@@ -570,11 +653,14 @@ class Inference:
             self.locals.pop()
         if node.kind in ("any", "all", "count", "filter"):
             if body not in (BOOL, ERROR):
-                self.error("type.condition", f"the condition in {node.kind}() must be true or false, not {body}",
+                self.error("type.condition", msg(
+                        "the condition in {node_kind}() must be true or false, not {body}",
+                        node_kind=node.kind, body=body),
                            node.body, hint=null_hint(body))
             return {"any": BOOL, "all": BOOL, "count": INT}.get(node.kind, source if source != ERROR else ERROR)
         if not is_numeric(body):  # sum
-            self.error("type.arithmetic", f"sum() adds numbers, not {body}", node.body, hint=null_hint(body))
+            self.error("type.arithmetic", msg("sum() adds numbers, not {body}", body=body), node.body,
+                       hint=null_hint(body))
             return ERROR
         return body if body != NEVER else INT
 

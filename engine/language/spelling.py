@@ -13,6 +13,8 @@ import difflib
 import heapq
 from collections.abc import Iterable
 
+from engine.core.i18n import msg
+
 SUGGESTED_LENGTH = 64  # no one misspells a longer name by hand; a suggestion would not help to read it
 CANDIDATES = 500  # looked at for one suggestion, in the order the caller gives (nearest scope first)
 SHORTLIST = 5  # ranked by difflib for one suggestion
@@ -38,7 +40,7 @@ class Speller:
             mine = self._letter_pairs(name)
             plausible = heapq.nlargest(SHORTLIST, plausible, key=lambda c: len(mine & self._letter_pairs(c)))
         close = difflib.get_close_matches(name, plausible, n=3, cutoff=_CUTOFF)
-        return f"did you mean {' or '.join(repr(c) for c in close)}?" if close else None
+        return msg("did you mean {names}?", names=" or ".join(repr(c) for c in close)) if close else None
 
     def _letter_pairs(self, word: str) -> frozenset:
         pairs = self._pairs.get(word)

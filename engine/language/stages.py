@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from engine.core.diagnostics import Diagnostic, cited
+from engine.core.i18n import msg
 from engine.language.builtins import BUILTINS, DECISION_DATE
 from engine.language.checked import Checked, Reporter
 from engine.language.cost import CostModel
@@ -38,7 +39,9 @@ class Context:
     def condition(self, expression: Expression, what: str) -> None:
         t = self.infer.top(expression)
         if t not in (BOOL, ERROR):
-            self.report.error("type.condition", f"{what} must be true or false, but this is {t}", expression.tree,
+            self.report.error("type.condition", msg(
+                    "{what} must be true or false, but this is {t}",
+                    what=what, t=t), expression.tree,
                               expression=expression, hint=null_hint(t))
 
 
@@ -77,10 +80,14 @@ def _names(c: Context) -> None:
                 c.report.at("name.reserved", f"{kind} {name!r} cannot be used in expressions: " + _why_not_a_name(name),
                             _location_of(c.linked, kind, name))
             elif name == DECISION_DATE or name in BUILTINS:
-                c.report.at("name.reserved", f"{kind} {name!r} takes a name the language reserves",
+                c.report.at("name.reserved", msg(
+                        "{kind} {name} takes a name the language reserves",
+                        kind=kind, name=repr(name)),
                             _location_of(c.linked, kind, name))
             elif name in owners:
-                c.report.at("name.conflict", f"{kind} {name!r} has the same name as a {owners[name]}",
+                c.report.at("name.conflict", msg(
+                        "{kind} {name} has the same name as a {owners_name}",
+                        kind=kind, name=repr(name), owners_name=owners[name]),
                             _location_of(c.linked, kind, name))
             else:
                 owners[name] = kind
@@ -96,11 +103,11 @@ def _location_of(linked: Linked, kind: str, name: str):
 
 def _why_not_a_name(name: str) -> str:
     if name in KEYWORDS:
-        return "it is a word of the language"
+        return msg("it is a word of the language")
     normal = unicodedata.normalize("NFC", name)
     if normal != name and is_name(normal):  # pasted in decomposed form: looks the same, reads differently
-        return f"its characters are not in Unicode NFC form (retype it, or write {normal!r})"
-    return "it is not a name"
+        return msg("its characters are not in Unicode NFC form (retype it, or write {name})", name=repr(normal))
+    return msg("it is not a name")
 
 
 def _definitions(c: Context) -> None:
@@ -112,18 +119,18 @@ def _rules(c: Context) -> None:
     for rule in c.linked.rules:
         c.report.clause = cited(rule.clauses)
         if rule.when is not None:
-            c.condition(rule.when, "the rule's `when`")
-        c.condition(rule.require, "the rule's `require`")
+            c.condition(rule.when, msg("the rule's `when`"))
+        c.condition(rule.require, msg("the rule's `require`"))
 
 
 def _outputs(c: Context) -> None:
     for output in c.linked.outputs.values():
         c.report.clause = cited(output.clauses)
         if output.when is not None:
-            c.condition(output.when, "the output's `when`")
+            c.condition(output.when, msg("the output's `when`"))
         t = c.infer.top(output.expr)
         if isinstance(t, (FunctionType, TableType, Namespace)):
-            c.report.error("type.output", f"an output must be a value, not {t}", output.expr.tree,
+            c.report.error("type.output", msg("an output must be a value, not {t}", t=t), output.expr.tree,
                            expression=output.expr)
 
 
@@ -131,7 +138,7 @@ def _notes(c: Context) -> None:
     for note in c.linked.notes:
         c.report.clause = cited(note.clauses)
         if note.when is not None:
-            c.condition(note.when, "the note's `when`")
+            c.condition(note.when, msg("the note's `when`"))
 
 
 def _checks(c: Context) -> None:
@@ -139,8 +146,8 @@ def _checks(c: Context) -> None:
     for chk in c.linked.checks:
         _fact_path(c, chk)
         if chk.when is not None:
-            c.condition(chk.when, "the check's `when`")
-        c.condition(chk.require, "the check's `require`")
+            c.condition(chk.when, msg("the check's `when`"))
+        c.condition(chk.require, msg("the check's `require`"))
 
 
 def _fact_path(c: Context, chk) -> None:
@@ -150,8 +157,9 @@ def _fact_path(c: Context, chk) -> None:
     for part in chk.fact.split("."):
         f = t.field(part) if isinstance(t, Record) else None
         if f is None:
-            c.report.at("name.unknown", f"input check {chk.id!r} names fact {chk.fact!r}, which the input schema "
-                        "does not have", chk.location)
+            c.report.at("name.unknown", msg(
+                    "input check {chk_id} names fact {chk_fact}, which the input schema does not have",
+                    chk_id=repr(chk.id), chk_fact=repr(chk.fact)), chk.location)
             return
         t = f.type
 
@@ -163,7 +171,9 @@ def _decision(c: Context) -> None:
     c.report.clause = cited(decision.clauses)
     t = c.infer.top(decision.expr)
     if not is_numeric(t):
-        c.report.error("type.amount", f"the decision amount must be a number, not {t}", decision.expr.tree,
+        c.report.error("type.amount", msg(
+                "the decision amount must be a number, not {t}",
+                t=t), decision.expr.tree,
                        expression=decision.expr)
 
 
@@ -171,7 +181,9 @@ def _exports(c: Context) -> None:
     for name in c.linked.exports:
         if name not in c.linked.definitions and name not in c.linked.tables:
             lister = next((v for v in c.linked.chain if name in v.exports), c.linked.version)
-            c.report.at("export.unknown", f"exports {name!r}, which is neither a definition nor a table",
+            c.report.at("export.unknown", msg(
+                    "exports {name}, which is neither a definition nor a table",
+                    name=repr(name)),
                         lister.location("exports"))
 
 
