@@ -26,7 +26,17 @@ from engine.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, default_polici
 from engine.core.i18n import LANGUAGES, set_language
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        from engine.core.version import describe
+
+        click.echo(describe())
+        ctx.exit(EXIT_OK)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Print the package version and the commit it was built from, then exit.")
 @click.option("--policies", type=click.Path(path_type=Path), default=None,
               help="Folder of policy files (default: $POLICY_DIR, else ./policies, else the current folder).")
 @click.option("--schemas", type=click.Path(path_type=Path), default=None,
