@@ -1245,8 +1245,13 @@ def test_verify_accounts_for_every_line_of_decisions(capsys, tmp_path):
 @pytest.mark.parametrize("change, reason", [
     (lambda r: r.pop("notes"), "the recorded decision lacks notes"),
     (lambda r: r.update(decision_date="2025-02-30"),
-     "decision_date: '2025-02-30' is not a calendar date (no such day)"),
-    (lambda r: r.update(policy="jinhua"), "policy must be an object with the text fields id, version and digest"),
+     "decision_date: the text '2025-02-30' is not a calendar date (no such day)"),
+    (lambda r: r.update(policy="jinhua"), "policy: must be an object with the fields id, version, digest, "
+                                          "found the text 'jinhua'"),
+    (lambda r: r.update(rules=[{"outcome": "pass"}]), "rules[0]: id is required but missing"),
+    (lambda r: r.update(extra=1), "unknown key 'extra'; allowed here: amount, amount_reads, claim_id, currency, "
+                                  "decision_date, eligible, known_on, notes, outputs, policy, problems, references, "
+                                  "rules"),
     (lambda r: [r.pop(k) for k in ("rules", "error", "failed_rules") if k in r],
      "not a decision written by `policy evaluate --format json` (it has no rules, failed_rules or error)"),
 ])

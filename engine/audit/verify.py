@@ -11,15 +11,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import IO
 
 from engine.api import Engine, PolicyInvalid, PolicyNotFound, Selection
 from engine.claims.reader import RawClaim, read_claims
+from engine.core import schemacheck
 from engine.core.isodate import parse_date
 from engine.decide.results import Decision
 
-# What `evaluate --format json` writes for a decided claim; `known_on` is added when it was given.
-SUMMARY_FIELDS = ("claim_id", "policy", "decision_date", "eligible", "amount", "currency", "failed_rules")
+DECISION_SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "decision.schema.json"  # package data
+
+# The order in which missing fields are named (as `evaluate --format json` writes them).
 FULL_FIELDS = ("claim_id", "policy", "decision_date", "eligible", "amount", "currency", "references",
                "amount_reads", "outputs", "rules", "notes")
 ABSENT = object()  # a field one side does not have (JSON null is a value, None)
@@ -68,53 +72,67 @@ def _json_kind(value) -> str:
         type(value), "a number")
 
 
+@cache
+def _validator(kind: str):
+    """A validator of one kind of record: that branch of engine/schemas/decision.schema.json."""
+    schema = json.loads(DECISION_SCHEMA.read_text(encoding="utf-8"))
+    return schemacheck.make_validator({"$schema": schema["$schema"], "$defs": schema["$defs"],
+                                       "$ref": f"#/$defs/{kind}"})
+
+
+# Values verify compares with what the engine says now: one of the wrong type is a difference it reports
+# (`amount: recorded 2500, now "2500"`), not a record it cannot read.
+_COMPARED = {"eligible", "amount", "currency", "outputs", "amount_reads", "problems", "failed_rules"}
+_COMPARED_IN_ENTRIES = {"rules", "notes", "references"}  # every field but the id by which entries are matched
+
+
+def _compared(path: list) -> bool:
+    """Whether a schema error at `path` is in a value verify compares, rather than in what it reads to
+    compare (a container it walks, an id it matches by, the policy and dates it decides with)."""
+    if not path:
+        return False
+    if path[0] in _COMPARED:  # the mappings and lists themselves must be what they are, to be walked
+        return len(path) > 1 or path[0] not in ("outputs", "amount_reads", "failed_rules")
+    if path[0] in _COMPARED_IN_ENTRIES:
+        return len(path) > 2 and path[2] != "id" and path[2:] != ["reads"]
+    return path[0] == "error" and len(path) > 1 and path[1] not in ("code", "policy_id")
+
+
 def _shape(data) -> tuple[str | None, str | None]:
-    """The kind of a record, or why it is not one that `evaluate --format json` writes."""
+    """The kind of a record, or why it is not one that `evaluate --format json` writes (as
+    engine/schemas/decision.schema.json describes it, and as verify needs it to be)."""
     if not isinstance(data, dict):
         return None, f"a recorded decision is a JSON object, not {_json_kind(data)}"
-    required: tuple[str, ...]
     if "error" in data:
-        kind, required = "error", ("claim_id", "error")
+        kind = "error"
     elif "rules" in data:
-        kind, required = "decision", FULL_FIELDS
+        kind = "decision"
     elif "failed_rules" in data:
-        kind, required = "summary", SUMMARY_FIELDS
+        kind = "summary"
     else:
         return None, ("not a decision written by `policy evaluate --format json` "
                       "(it has no rules, failed_rules or error)")
-    missing = [name for name in required if name not in data]
+    errors = [e for e in _validator(kind).iter_errors(data) if not _compared(list(e.absolute_path))]
+    missing = [e.message.split("'")[1] for e in errors if e.validator == "required" and not e.absolute_path]
+    if kind == "decision" and "amount_reads" not in data:  # written whenever a decision is explained
+        missing.append("amount_reads")
     if missing:
-        return None, f"the recorded {'error' if kind == 'error' else 'decision'} lacks {', '.join(missing)}"
-    policy = data.get("policy")
-    stamped = isinstance(policy, dict) and all(isinstance(policy.get(k), str) for k in ("id", "version", "digest"))
-    if (kind != "error" or policy is not None) and not stamped:  # an error has a policy only when one was found
-        return None, "policy must be an object with the text fields id, version and digest"
-    if kind == "error":
-        error = data["error"]
-        if not (isinstance(error, dict) and isinstance(error.get("code"), str)):
-            return None, "error must be an object with a text field code"
-        if policy is None and not isinstance(error.get("policy_id"), str):
-            return None, "the recorded error names no policy (neither policy.id nor error.policy_id)"
-        if data["claim_id"] is not None and not isinstance(data["claim_id"], str):
-            return None, "claim_id must be a text or null"
-    elif not isinstance(data["claim_id"], str):
+        order = list(FULL_FIELDS) + ["error"]
+        return None, (f"the recorded {'error' if kind == 'error' else 'decision'} lacks "
+                      + ", ".join(sorted(missing, key=lambda m: order.index(m) if m in order else len(order))))
+    if errors:
+        first = min(errors, key=lambda e: [str(p) for p in e.absolute_path])
+        path, message = schemacheck.describe_error(first)
+        if first.validator == "type" and first.schema.get("required"):  # say what the object holds
+            message = (f"must be an object with the fields {', '.join(first.schema['required'])}, "
+                       f"found {schemacheck.describe_value(first.instance)}")
+        if first.validator in ("required", "additionalProperties"):  # the message names the key: say where
+            path = path[:-1]
+        return None, f"{schemacheck.json_path(path)}: {message}" if path else message
+    if kind == "error" and "policy" not in data and not isinstance(data["error"].get("policy_id"), str):
+        return None, "the recorded error names no policy (neither policy.id nor error.policy_id)"
+    if kind != "error" and not isinstance(data["claim_id"], str):  # claims are matched to records by id
         return None, "claim_id must be a text"
-    for name in ("decision_date", "known_on"):
-        if name in data or (name == "decision_date" and kind != "error"):
-            try:
-                parse_date(data[name])
-            except ValueError as exc:
-                return None, f"{name}: {exc}"
-    if kind == "decision":
-        for name, shape in (("references", list), ("amount_reads", dict), ("outputs", dict), ("rules", list),
-                            ("notes", list)):
-            if not isinstance(data[name], shape):
-                return None, f"{name} must be {_json_kind(shape())}"
-        for name in ("references", "rules", "notes"):
-            if not all(isinstance(item, dict) and isinstance(item.get("id"), str) for item in data[name]):
-                return None, f"every entry of {name} must be an object with a text id"
-    elif kind == "summary" and not isinstance(data["failed_rules"], list):
-        return None, "failed_rules must be a list"
     return kind, None
 
 

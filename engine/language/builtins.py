@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 from stdnum.cn import ric
+from stdnum.util import isdigits
 
 from engine.language.types import BOOL, DATE, DECIMAL, ERROR, INT, NEVER, STRING, ListOf, Type, is_numeric
 
@@ -93,19 +94,27 @@ def make_date(year: int, month: int, day: int) -> date:
 # Resident identity numbers (GB 11643-1999)
 
 
+_CHECK = frozenset("0123456789X")
+
+
 @lru_cache(maxsize=4096)
 def _resident_id(number: str) -> tuple:
-    """(problem or None, birth date, sex) of a GB 11643 number; remembered, as a claim asks several times."""
-    if len(number) != 18 or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    """(problem or None, birth date, sex) of a GB 11643 number; remembered, as a claim asks several times.
+
+    python-stdnum's checks (`ric.validate`) but one: the region digits are not looked up in stdnum's list of
+    places, since a number keeps the code of the county that issued it, and codes are created and retired over
+    the years (and the lookup costs over a millisecond). The number must be written exactly (ASCII digits, a
+    capital X), so stdnum's `compact`, which normalises look-alike characters and costs more than every other
+    check of a claim together, is never needed; `get_birth_date` would call it, so the date is read here from
+    the same digits."""
+    if len(number) != 18 or not isdigits(number[:-1]) or number[-1] not in _CHECK:
         return "it must be 17 digits and a check character (0-9 or X)", None, None
+    if ric.calc_check_digit(number) != number[-1]:  # stdnum takes the number with its check character
+        return "its check character is wrong", None, None
     try:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         return "its birth-date digits are not a calendar date", None, None
-    if ric.calc_check_digit(number) != number[-1]:  # stdnum takes the number with its check character
-        return "its check character is wrong", None, None
-    # The region digits are not checked against today's GB/T 2260 list: a number keeps the code of the
-    # county that issued it, and codes are created and retired over the years.
     return None, birth, "male" if int(number[16]) % 2 else "female"
 
 

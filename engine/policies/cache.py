@@ -5,8 +5,9 @@ Python and of the libraries that read files, the reading limits (POLICY_LIMIT_*)
 (engine/schemas/policy.schema.json), the working folder (diagnostics name files relative to it), and the path and
 bytes of every policy and input-schema file. A cached store is used only when its recorded key equals the
 key computed now.
-The cache lives in $POLICY_CACHE_DIR, else $XDG_CACHE_HOME/policy-engine, else ~/.cache/policy-engine,
-in a folder only its owner can write; POLICY_CACHE=0 turns it off.
+The cache lives in $POLICY_CACHE_DIR, else the user cache folder of the platform (platformdirs: on Linux
+$XDG_CACHE_HOME/policy-engine, else ~/.cache/policy-engine; on macOS ~/Library/Caches/policy-engine), in a folder
+only its owner can write; POLICY_CACHE=0 turns it off.
 """
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ _KEEP = 20  # cached stores kept, newest first
 def cache_dir() -> Path:
     if os.environ.get("POLICY_CACHE_DIR"):
         return Path(os.environ["POLICY_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "policy-engine"
+    import platformdirs  # only when no folder is given
+
+    return Path(platformdirs.user_cache_dir("policy-engine", appauthor=False))
 
 
 def _environment() -> bytes:
