@@ -97,3 +97,15 @@ def test_show_json_has_the_text_views_content(capsys):
     rule_ids = [r["id"] for r in data["rules"]]
     assert "hours_completed" in rule_ids and all(r["clause"] and r["require"] for r in data["rules"])
     assert data["decision"]["currency"] == "CNY"
+
+
+def test_explain_gives_meaning_wrong_and_right_examples_and_the_docs(capsys):
+    code, out, _ = run(capsys, "explain", "yaml.syntax")
+    assert code == 0
+    assert out.startswith("yaml.syntax (error): malformed YAML")
+    assert "wrong:\n    rules:" in out and "right:\n    rules:" in out
+    assert "more: docs/authoring.md#" in out
+    code, _, err = run(capsys, "explain", "yaml.syntx")
+    assert code == 64 and "did you mean yaml.syntax" in err
+    code, out, _ = run(capsys, "explain", "name.unknown", "--lang", "zh")
+    assert "错误写法：" in out and "age_on_decison" in out

@@ -359,4 +359,29 @@ def lsp(ctx):
     make_server(obj["policies"], obj["schemas"]).start_io()
 
 
-COMMANDS = [fmt, new, eval_expression, repl, lsp]
+@click.command()
+@click.argument("code")
+@click.pass_context
+def explain(ctx, code):
+    """Explain an error code (such as yaml.syntax): what it means, a wrong and a right example, where the docs say
+    more. The codes are those of the engine's registry (engine/core/errors.py)."""
+    import difflib
+
+    from engine.core.errors import CODES, lookup
+
+    entry = lookup(code)
+    if entry is None:
+        close = difflib.get_close_matches(code, list(CODES), n=3, cutoff=0.6)
+        usage(tr("no error code {code}", code=repr(code))
+              + (tr("; did you mean {names}?", names=" or ".join(close)) if close else ""))
+    lines = [f"{entry.code} ({tr(entry.severity)}): {entry.summary}"]
+    if entry.explanation:
+        lines += ["", entry.explanation]
+    for title, example in ((tr("wrong:"), entry.wrong), (tr("right:"), entry.right)):
+        if example:
+            lines += ["", title] + ["    " + line for line in example.split("\n")]
+    lines += ["", tr("more: {docs}", docs=entry.docs)]
+    click.echo("\n".join(lines))
+
+
+COMMANDS = [fmt, new, eval_expression, repl, lsp, explain]
