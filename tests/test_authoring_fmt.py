@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -59,6 +60,7 @@ def test_data_and_digest_are_unchanged_and_formatting_twice_changes_nothing():
     assert read_yaml(once, "x").value == read_yaml(MESSY, "x").value and format_text(once) == once
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.sampled_from(["a", "bb", "and", "or", "(x)", "'s'", '"a b"', "1", "==", "  "]), min_size=1,
                 max_size=60))

@@ -6,6 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+import pytest
 from lsprotocol import types as lsp
 from pygls.lsp.client import LanguageClient
 from pygls.uris import from_fs_path
@@ -66,6 +67,7 @@ async def _session(policies: Path, path: Path) -> dict:
     return received
 
 
+@pytest.mark.slow
 def test_language_server_diagnoses_hovers_completes_and_finds_definitions(tmp_path):
     policies = write_store(tmp_path)
     path = policies / "demo" / "grant" / "2024-01-01.yaml"

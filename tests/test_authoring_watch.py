@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.authoring_demo import POLICY, write_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +33,7 @@ def _wait_for(lines: queue.Queue, text: str, seen: list, timeout: float = 60) ->
     raise AssertionError(f"{text!r} never came; got {seen}")
 
 
+@pytest.mark.slow
 def test_check_watch_checks_again_on_save(tmp_path):
     policies = write_store(tmp_path)
     target = policies / "demo" / "grant" / "2024-01-01.yaml"
