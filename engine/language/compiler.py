@@ -1,13 +1,14 @@
 """Compile stage: checked syntax trees → Python closures, built once per policy.
 
 No officer text is ever handed to Python's eval or exec: each node becomes a small closure chosen
-by its kind and the checker's resolution, so the hot path is plain calls with no tree walking.
-With `trace=True` a second set of closures also records every fact, table row and definition read.
+by its kind (a table of node type → builder) and the checker's resolution, so the hot path is plain
+calls with no tree walking. Explaining is a decorator applied while building (as cel-go's
+interpreter/decorators.go): `TRACING` wraps each read of a fact, a table row, a definition and the
+decision date in a closure that records it; `PLAIN` leaves them as they are.
 """
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation
 from typing import TYPE_CHECKING
 
@@ -52,7 +53,7 @@ class Env:
 
 class Compiler:
     def __init__(self, root: Checked, trace: bool = False):
-        self.trace = trace
+        self.decorate = TRACING if trace else PLAIN
         self.checked_by_linked: dict = {}
         self._register(root)
         self.definitions: dict = {}  # (id(linked), name) -> closure
@@ -81,45 +82,8 @@ class Compiler:
         slot = self._slot
         self._slot += 1
         body_box: list = []
-        name = definition.name
-        trace = self.trace
-
-        if trace:
-            # A rule that reads a definition is explained by the facts beneath it too: the body's reads are
-            # kept with its value (once per claim) and passed on at every read.
-            def run(env):
-                cache = env.cache
-                entry = cache.get(slot)
-                if entry is None:
-                    outer, env.trace = env.trace, []
-                    try:
-                        value = body_box[0](env)
-                    except MissingValue:
-                        beneath, env.trace = env.trace, outer
-                        if outer is not None:
-                            outer.extend(beneath)
-                            outer.append((name, _MISSING))
-                        raise
-                    except BaseException:
-                        env.trace = outer
-                        raise
-                    beneath, env.trace = env.trace, outer
-                    entry = cache[slot] = (value, beneath)
-                value, beneath = entry
-                if env.trace is not None:
-                    env.trace.extend(beneath)
-                    env.trace.append((name, value))
-                return value
-        else:
-            def run(env):
-                cache = env.cache
-                value = cache.get(slot, _MISSING)
-                if value is _MISSING:
-                    value = cache[slot] = body_box[0](env)
-                return value
-
-        self.definitions[key] = run  # before compiling the body, in case a later reference needs it
-        body_box.append(self.node(definition.expr.tree, checked))
+        run = self.definitions[key] = self.decorate.definition(definition.name, slot, body_box)
+        body_box.append(self.node(definition.expr.tree, checked))  # after registering: a later reference needs it
         return run
 
     def _pure(self, definition, linked: Linked, _seen: frozenset = frozenset()) -> bool:
@@ -160,8 +124,7 @@ class Compiler:
     # -- nodes ------------------------------------------------------------------------------------
 
     def node(self, node: Expr, checked: Checked):
-        method = getattr(self, "_" + type(node).__name__.lower())
-        compiled = method(node, checked)
+        compiled = _BUILDERS[type(node)](self, node, checked)
         if checked.types.get(id(node)) == DECIMAL and isinstance(node, (If, Call, Binary, Comprehension, Name)):
             # a value typed decimal stays a Decimal even when a branch, min() or a default gives a whole number
             inner = compiled
@@ -183,35 +146,18 @@ class Compiler:
         if r.kind == "local":
             return lambda env: env.locals[name]
         if r.kind == "definition":
-            assert r.linked is not None  # the checker names where every definition it resolves lives
             return self.definition(r.target, r.linked)
         if r.kind == "table":
             table = r.target
             return lambda env: table
         if r.kind == "decision_date":
-            if self.trace:
-                def decision_date(env):
-                    if env.trace is not None:
-                        env.trace.append(("decision_date", env.decision_date))
-                    return env.decision_date
-                return decision_date
-            return lambda env: env.decision_date
+            return self.decorate.decision_date(lambda env: env.decision_date)
         if r.kind == "fact":
             return self._fact_path(name, ())
         raise AssertionError(f"a bare {r.kind} cannot be evaluated")  # pragma: no cover
 
     def _fact_path(self, root: str, keys: tuple):
-        if not self.trace:
-            return _fact_getter(root, keys)
-        probe = _fact_probe(root, keys, trace=True)
-
-        def get(env):
-            value = probe(env)
-            if value is None:
-                raise _missing(env.facts, root, keys)
-            return value
-
-        return get
+        return self.decorate.fact(".".join((root,) + keys), _fact_getter(root, keys))
 
     def _probe(self, node: Expr, checked: Checked):
         """For a fact path, a getter that returns None when the fact is absent instead of raising."""
@@ -222,7 +168,7 @@ class Compiler:
         if root_res is None or root_res.kind != "fact" or checked.resolved.get(id(node)) is not None:
             return None
         root, *rest = path.split(".")
-        return _fact_probe(root, tuple(rest), self.trace)
+        return self.decorate.probe(path, _fact_probe(root, tuple(rest)))
 
     def _presence(self, node: Expr, compiled, checked: Checked):
         """has(x): true when x can be read and is not null. A fact path is probed; a lookup or a definition
@@ -265,14 +211,10 @@ class Compiler:
         return get
 
     def _index(self, node: Index, checked: Checked):
-        table_fn = self.node(node.obj, checked)
+        table_of = self.node(node.obj, checked)
         keys = [self.node(k, checked) for k in node.keys]
-        trace = self.trace
-        label = to_source(node.obj)
         target = checked.resolved.get(id(node.obj))
         known = target.target if target is not None and target.kind == "table" else None  # a table known now
-        rows = known.rows if known is not None else None
-
         if len(keys) == 1:
             key_fn = keys[0]
 
@@ -286,33 +228,7 @@ class Compiler:
         else:
             def make_key(env):
                 return tuple(k(env) for k in keys)
-
-        def no_row(key, name):
-            return MissingValue(f"{name} has no row for {', '.join(map(str, key))}", "evaluation.no_row")
-
-        if not trace and known is not None:
-            name = known.name
-
-            def lookup_known(env):
-                key = make_key(env)
-                row = rows.get(key)
-                if row is None:
-                    raise no_row(key, name)
-                return row
-
-            return lookup_known
-
-        def lookup(env):
-            table = table_fn(env)
-            key = make_key(env)
-            row = table.rows.get(key)
-            if trace and env.trace is not None:
-                env.trace.append((f"{label}[{', '.join(map(str, key))}]", _MISSING if row is None else row))
-            if row is None:
-                raise no_row(key, table.name)
-            return row
-
-        return lookup
+        return self.decorate.lookup(to_source(node.obj), make_key, table_of, known)
 
     def _call(self, node: Call, checked: Checked):
         r: Resolved = checked.resolved[id(node)]
@@ -321,7 +237,6 @@ class Compiler:
             return self._presence(node.args[0], args[0], checked)
         if r.kind == "builtin":
             return _builtin_call(r.target, args)
-        assert r.linked is not None  # the checker names where every function it resolves lives
         params, box = self.function(r.target, r.linked)
         # Only the outermost call is remembered: a call inside a remembered function runs only when the outer
         # one is new, with the same new arguments, so remembering it too would keep each result twice.
@@ -579,18 +494,14 @@ def _missing(facts: dict, root: str, keys: tuple) -> MissingValue:
     return MissingValue(f"{'.'.join((root,) + keys)} is not given")  # pragma: no cover
 
 
-def _fact_probe(root: str, keys: tuple, trace: bool):
-    """A reader for one fact path that returns None when the fact is absent (recording the read if traced)."""
-    display = ".".join((root,) + keys)
-
+def _fact_probe(root: str, keys: tuple):
+    """A reader for one fact path that returns None when the fact is absent."""
     def probe(env):
         value = env.facts.get(root)
         for key in keys:
             if value is None:
                 break
             value = value.get(key)
-        if trace and env.trace is not None:
-            env.trace.append((display, _MISSING if value is None else value))
         return value
 
     return probe
@@ -700,7 +611,6 @@ def _remembered_call(params: tuple, args: list, box: list):
     tuple is built without a loop for the usual one to three arguments. A plain dict, emptied when full,
     measured smaller than functools.lru_cache at the same speed."""
     memo: dict = {}
-    key_of: Callable[[Env], tuple]
     if len(args) == 1:
         (a0,) = args
         key_of = lambda env: (a0(env),)  # noqa: E731 - the key is the arguments
@@ -728,6 +638,142 @@ def _remembered_call(params: tuple, args: list, box: list):
         return result
 
     return call
+
+
+def _no_row(key: tuple, name: str) -> MissingValue:
+    return MissingValue(f"{name} has no row for {', '.join(map(str, key))}", "evaluation.no_row")
+
+
+class Plain:
+    """The decorator of an unexplained program: every read is built as it is, recording nothing."""
+
+    def fact(self, display: str, get):
+        return get
+
+    def probe(self, display: str, probe):
+        return probe
+
+    def decision_date(self, get):
+        return get
+
+    def lookup(self, label: str, make_key, table_of, known):
+        if known is not None:
+            rows, name = known.rows, known.name
+
+            def lookup(env):
+                key = make_key(env)
+                row = rows.get(key)
+                if row is None:
+                    raise _no_row(key, name)
+                return row
+
+            return lookup
+
+        def lookup_any(env):
+            table = table_of(env)
+            key = make_key(env)
+            row = table.rows.get(key)
+            if row is None:
+                raise _no_row(key, table.name)
+            return row
+
+        return lookup_any
+
+    def definition(self, name: str, slot: int, body_box: list):
+        def run(env):
+            cache = env.cache
+            value = cache.get(slot, _MISSING)
+            if value is _MISSING:
+                value = cache[slot] = body_box[0](env)
+            return value
+
+        return run
+
+
+class Tracing(Plain):
+    """The decorator of an explained program: each read is wrapped in a closure that records what it read
+    (name and value, or MISSING) in env.trace, in the order read."""
+
+    def fact(self, display: str, get):
+        def traced(env):
+            try:
+                value = get(env)
+            except MissingValue:
+                if env.trace is not None:
+                    env.trace.append((display, _MISSING))
+                raise
+            if env.trace is not None:
+                env.trace.append((display, value))
+            return value
+
+        return traced
+
+    def probe(self, display: str, probe):
+        def traced(env):
+            value = probe(env)
+            if env.trace is not None:
+                env.trace.append((display, _MISSING if value is None else value))
+            return value
+
+        return traced
+
+    def decision_date(self, get):
+        def traced(env):
+            value = get(env)
+            if env.trace is not None:
+                env.trace.append(("decision_date", value))
+            return value
+
+        return traced
+
+    def lookup(self, label: str, make_key, table_of, known):
+        def traced(env):
+            table = table_of(env)
+            key = make_key(env)
+            row = table.rows.get(key)
+            if env.trace is not None:
+                env.trace.append((f"{label}[{', '.join(map(str, key))}]", _MISSING if row is None else row))
+            if row is None:
+                raise _no_row(key, table.name)
+            return row
+
+        return traced
+
+    def definition(self, name: str, slot: int, body_box: list):
+        # A rule that reads a definition is explained by the facts beneath it too: the body's reads are kept with
+        # its value (once per claim) and passed on at every read.
+        def traced(env):
+            cache = env.cache
+            entry = cache.get(slot)
+            if entry is None:
+                outer, env.trace = env.trace, []
+                try:
+                    value = body_box[0](env)
+                except MissingValue:
+                    beneath, env.trace = env.trace, outer
+                    if outer is not None:
+                        outer.extend(beneath)
+                        outer.append((name, _MISSING))
+                    raise
+                except BaseException:
+                    env.trace = outer
+                    raise
+                beneath, env.trace = env.trace, outer
+                entry = cache[slot] = (value, beneath)
+            value, beneath = entry
+            if env.trace is not None:
+                env.trace.extend(beneath)
+                env.trace.append((name, value))
+            return value
+
+        return traced
+
+
+PLAIN, TRACING = Plain(), Tracing()
+
+_BUILDERS = {Literal: Compiler._literal, Name: Compiler._name, Attr: Compiler._attr, Index: Compiler._index,
+             Call: Compiler._call, Unary: Compiler._unary, Binary: Compiler._binary, If: Compiler._if,
+             ListLit: Compiler._listlit, Comprehension: Compiler._comprehension}
 
 
 def _is_null(node: Expr) -> bool:
