@@ -52,16 +52,21 @@ _FLOAT = re.compile(rb"[0-9][.eE]")  # every JSON number with a fraction or an e
 
 def _parse_line(line: bytes, where: str) -> RawClaim:
     """One JSON Lines claim, read as a .json file is read: orjson for speed, and the strict reader for a line
-    orjson might read differently. orjson turns 80.000000000000000000000001 into the float 80.0 and keeps the
-    last of repeated keys. Without numbers of that kind, no JSON text is shorter than orjson's canonical form
-    of what it holds, so a line exactly that long cannot have lost a repeated key."""
+    orjson might read differently, whatever the line's layout (spaces, key order, escapes, CRLF).
+
+    orjson keeps the last of repeated keys and reads 80.000000000000000000000001, or an integer beyond 64 bits,
+    as a float. Its canonical form of what it read shows a float as one (a digit before `.`, `e` or `E`), and
+    holds every `:` of the line but those of keys it dropped and of their values: a `:` is either a key's or
+    inside a string, and neither kind is ever written escaped by orjson. So a line with as many `:` as that form,
+    none written as the escape \\u003a, has no repeated key, and one whose form shows no float has no inexact number."""
     try:
         value = orjson.loads(line)
         canonical = orjson.dumps(value)
     except (orjson.JSONDecodeError, TypeError):  # TypeError: nested deeper than orjson writes back
         pass  # the strict reader says why, in the words a .json file gets, and applies the claim limits
     else:
-        if _FLOAT.search(line) is None and len(canonical) == len(line.strip()):
+        if line.count(b":") == canonical.count(b":") and _FLOAT.search(canonical) is None \
+                and (b"\\u003" not in line or b"\\u003a" not in line.lower()):
             if _may_exceed_limits(line):  # counted on the bytes first: only a large claim is walked
                 problem = _shape_problem(value, "the line")
                 if problem:
@@ -436,25 +441,33 @@ def _converter(t: Type):
 
         return convert_items
     if isinstance(t, Record):
-        fields = [(f.name, _converter(f.type)) for f in t.fields]
-        active = [(name, fn) for name, fn in fields if fn is not None]
-        if not active:
-            return None
+        # Every record is rebuilt with its keys in the schema's order, so that what a decision shows of a record
+        # (an explanation reads a whole record) does not depend on the order its producer wrote the keys in.
+        fields = tuple((f.name, _converter(f.type)) for f in t.fields)
+        names = frozenset(name for name, _ in fields)
 
         def convert(obj: dict) -> dict:
-            out = dict(obj)
-            for name, fn in active:
-                value = out.get(name)
-                if value is not None:
+            out = {}
+            for name, fn in fields:
+                value = obj.get(name, _ABSENT)
+                if value is _ABSENT:
+                    continue
+                if fn is not None and value is not None:
                     try:
-                        out[name] = fn(value)
+                        value = fn(value)
                     except _Unreadable as exc:
                         exc.path.insert(0, name)
                         raise
+                out[name] = value
+            if len(out) != len(obj):  # keys the schema allows without naming them: kept, after the named ones
+                out.update((k, v) for k, v in obj.items() if k not in names)
             return out
 
         return convert
     return None
+
+
+_ABSENT = object()
 
 
 def identity_or(fn):
