@@ -71,10 +71,12 @@ class Program:
                               decision_date=decision_date)
         amount_reads, env.trace = env.trace, None
         problems: list[Problem] = []
-        outputs = {name: _informing(problems, "output", name, lambda: value(env) if when is None or when(env) else None)
+        outputs = {name: _informing(problems, "output", name,
+                                    lambda value=value, when=when: value(env) if when is None or when(env) else None)
                    for name, when, value in self.outputs}
         notes = [{"id": n.id, "clause": ", ".join(n.clauses), "text": n.text, "source": n.owner.key}
-                 for n, when in self.notes if when is None or _informing(problems, "note", n.id, lambda: when(env))]
+                 for n, when in self.notes
+                 if when is None or _informing(problems, "note", n.id, lambda when=when: when(env))]
         return Decision(claim_id, self.stamp, self.references, decision_date, eligible, amount, self.currency,
                         outputs, rules, notes, amount_reads, problems=problems)
 
