@@ -60,9 +60,9 @@ def evaluate(ctx, claims, policy, as_of, known_on, fmt, summary, verbose, jobs, 
     show_progress = not quiet and sys.stderr.isatty()
     total = batch.count_lines(list(claims)) if show_progress else None
     try:
-        with progress_bar(total, enabled=show_progress) as advance:
-            counts = batch.run(evaluator, raws, out.write, as_of, batch.OutputFormat(fmt, summary, verbose), jobs,
-                               advance)
+        with progress_bar(total, enabled=show_progress, output=out) as bar:
+            counts = batch.run(evaluator, raws, bar.write, as_of, batch.OutputFormat(fmt, summary, verbose), jobs,
+                               bar)
         out.flush()
     except PolicyInvalid as exc:
         refuse(exc.diagnostics, pid)
