@@ -18,6 +18,7 @@ from typing import IO
 import jsonschema_rs
 import orjson
 
+from engine.claims import convert
 from engine.core import schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location
 from engine.core.limits import LIMITS
@@ -323,7 +324,8 @@ class ClaimReader:
     def __init__(self, schema: dict, record: Record):
         self.schema = schema
         self.compiled = jsonschema_rs.validator_for(schema, validate_formats=True)
-        self.convert = identity_or(_converter(record))
+        self.convert = convert.generate(record, schemacheck.describe_value)
+        self.locate = _converter(record)  # slower: walks a claim the converter refused to say where
         self.id_field = schema.get("x-claim-id")
         self.date_field = schema.get("x-decision-date")
 
@@ -346,8 +348,12 @@ class ClaimReader:
         if self.compiled.is_valid(data):
             try:
                 return self.convert(data), None
-            except _Unreadable as exc:
-                return None, self._invalid(raw, [(exc.path, str(exc))])
+            except convert.Unreadable:
+                try:
+                    self.locate(data)
+                except convert.Unreadable as exc:
+                    return None, self._invalid(raw, [(exc.path, str(exc))])
+                raise  # pragma: no cover - both walk the same record type
         return None, self._invalid(raw, schemacheck.compiled_problems(self.compiled, self.schema, data, MAX_PROBLEMS))
 
     def _invalid(self, raw: RawClaim, problems: list) -> ClaimError:
@@ -391,38 +397,19 @@ def _as_json(value, path: tuple = ()) -> tuple[object, tuple[list, str] | None]:
     return None, (list(path), f"holds a {type(value).__name__}, which is not JSON data")
 
 
-class _Unreadable(ValueError):
-    """A value the schema allows that cannot become a fact (the date 0000-01-01); `path` says where."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.path: list = []
-
-
 def _to_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)  # strict here: the validator has already held the text to YYYY-MM-DD
-    except ValueError:
-        raise _Unreadable(f"{schemacheck.describe_value(text)} is not a calendar date (no such day)") from None
-
-
-def _whole(value):
-    # JSON Schema counts 80.0 as an integer; the rules must see the integer 80
-    return int(value) if isinstance(value, (float, Decimal)) else value
-
-
-def _exact(value):
-    return Decimal(str(value)) if isinstance(value, float) else value
+    return convert.to_date(text, schemacheck.describe_value)
 
 
 def _converter(t: Type):
-    """A function that turns schema-valid JSON into facts: date strings become dates, numbers exact."""
+    """A function that turns schema-valid JSON into facts, walking it value by value; ClaimReader.locate uses it to
+    find where the generated converter (engine.claims.convert) met a date that is no day."""
     if t == DATE:
         return _to_date
     if t == DECIMAL:
-        return _exact
+        return convert.exact
     if t == INT:
-        return _whole
+        return convert.whole
     if isinstance(t, ListOf):
         inner = _converter(t.item)
         if inner is None:
@@ -430,11 +417,11 @@ def _converter(t: Type):
         def convert_items(items: list) -> list:
             try:
                 return [inner(i) for i in items]
-            except _Unreadable as exc:  # find which item, only now that one has failed
+            except convert.Unreadable as exc:  # find which item, only now that one has failed
                 for index, item in enumerate(items):
                     try:
                         inner(item)
-                    except _Unreadable:
+                    except convert.Unreadable:
                         exc.path.insert(0, index)
                         break
                 raise
@@ -446,7 +433,7 @@ def _converter(t: Type):
         fields = tuple((f.name, _converter(f.type)) for f in t.fields)
         names = frozenset(name for name, _ in fields)
 
-        def convert(obj: dict) -> dict:
+        def rebuild(obj: dict) -> dict:
             out = {}
             for name, fn in fields:
                 value = obj.get(name, _ABSENT)
@@ -455,7 +442,7 @@ def _converter(t: Type):
                 if fn is not None and value is not None:
                     try:
                         value = fn(value)
-                    except _Unreadable as exc:
+                    except convert.Unreadable as exc:
                         exc.path.insert(0, name)
                         raise
                 out[name] = value
@@ -463,12 +450,8 @@ def _converter(t: Type):
                 out.update((k, v) for k, v in obj.items() if k not in names)
             return out
 
-        return convert
+        return rebuild
     return None
 
 
 _ABSENT = object()
-
-
-def identity_or(fn):
-    return fn if fn is not None else (lambda x: x)

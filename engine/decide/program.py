@@ -7,6 +7,7 @@ from decimal import Decimal
 from engine.decide.results import ClaimError, Decision, Problem, RuleResult, stamp
 from engine.language.builtins import EvaluationFault
 from engine.language.checker import Checked
+from engine.language.codegen import Generated, NotGenerated
 from engine.language.compiler import Compiler, Env
 
 # What a claim's values can make an expression raise. Anything else is a bug, reported as such by the caller.
@@ -23,11 +24,15 @@ def fault_of(exc: Exception) -> tuple[str, str]:
 class Program:
     """One linked, checked policy compiled for evaluation: compile once, decide many claims."""
 
-    def __init__(self, checked: Checked, explain: bool, outputs: bool = True):
+    def __init__(self, checked: Checked, explain: bool, outputs: bool = True, generated: bool = True):
         linked = self.linked = checked.linked
         self.explain = explain
-        compiler = Compiler(checked, trace=explain)
-        expr = lambda e: compiler.expression(e.tree, linked)  # noqa: E731 - a local shorthand
+        trees: list = []
+
+        def expr(expression):  # a place for the compiled expression, filled in below
+            trees.append(expression.tree)
+            return _Pending(len(trees) - 1)
+
         self.checks = [(c, expr(c.when) if c.when else None, expr(c.require)) for c in linked.checks]
         # Each rule's three unexplained outcomes read nothing and carry no error: made once, not per claim.
         self.rules = [(expr(r.when) if r.when else None, expr(r.require),
@@ -41,6 +46,13 @@ class Program:
         self.currency = linked.decision.currency if linked.decision else ""
         self.stamp = stamp(linked.version)
         self.references = [(stamp(v), linked.role_of(v)) for v in linked.versions if v is not linked.version]
+        compiled, self.backend = _compile(checked, explain, trees, generated)
+        fill = lambda x: compiled[x.index] if isinstance(x, _Pending) else x  # noqa: E731
+        self.checks = [tuple(map(fill, entry)) for entry in self.checks]
+        self.rules = [tuple(map(fill, entry)) for entry in self.rules]
+        self.outputs = [tuple(map(fill, entry)) for entry in self.outputs]
+        self.notes = [tuple(map(fill, entry)) for entry in self.notes]
+        self.amount = fill(self.amount)
 
     def decide(self, facts: dict, decision_date: date, claim_id: str | None) -> Decision | ClaimError:
         env = Env(facts, decision_date)
@@ -100,6 +112,29 @@ class Program:
             results.append(outcome)
         env.trace = None
         return results
+
+
+class _Pending:
+    __slots__ = ("index",)
+
+    def __init__(self, index: int):
+        self.index = index
+
+
+def _compile(checked: Checked, explain: bool, trees: list, generated: bool) -> tuple[list, str]:
+    """Every expression as a callable(env): generated Python (the fast path) or, where Python cannot compile the
+    generated module or generation was not asked for, closures."""
+    if generated:
+        try:
+            module = Generated(checked, explain)
+            for i, tree in enumerate(trees):
+                module.add(i, tree, checked.linked)
+            functions = module.build()
+            return [functions[i] for i in range(len(trees))], "generated"
+        except (NotGenerated, RecursionError):
+            pass
+    compiler = Compiler(checked, trace=explain)
+    return [compiler.expression(tree, checked.linked) for tree in trees], "closures"
 
 
 def _informing(problems: list, kind: str, name: str, compute):

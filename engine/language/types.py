@@ -59,6 +59,7 @@ class Field:
     type: Type
     optional: bool = False
     enum: tuple | None = None  # allowed string values, where the schema lists them
+    nullable: bool = False  # the schema lets it be null (read as absent): present does not mean given
 
 
 @dataclass(frozen=True)
@@ -245,8 +246,10 @@ class _SchemaReader:
             for key, sub in (node.get("properties") or {}).items():
                 sub_resolved = self.resolve(sub, f"{path}/{key}")
                 enum = sub_resolved.get("enum")
+                kinds = sub_resolved.get("type")
                 fields.append(Field(key, self.read(sub, f"{path}/{key}", key), key not in required,
-                                    tuple(enum) if isinstance(enum, list) else None))
+                                    tuple(enum) if isinstance(enum, list) else None,
+                                    isinstance(kinds, list) and "null" in kinds))
             return Record(name, tuple(fields))
         if kind == "array":
             items = node.get("items")
