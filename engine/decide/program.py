@@ -86,7 +86,7 @@ class Program:
         outputs = {name: _informing(problems, "output", name,
                                     lambda value=value, when=when: value(env) if when is None or when(env) else None)
                    for name, when, value in self.outputs}
-        notes = [{"id": n.id, "clause": ", ".join(n.clauses), "text": n.text, "source": n.owner.key}
+        notes = [{"id": n.id, "clause": ", ".join(n.clauses), "text": n.text, "source": n.owner.key if n.owner else ""}
                  for n, when in self.notes
                  if when is None or _informing(problems, "note", n.id, lambda when=when: when(env))]
         return Decision(claim_id, self.stamp, self.references, decision_date, eligible, amount, self.currency,

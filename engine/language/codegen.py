@@ -17,6 +17,7 @@ the decision date through a recorder; `Plain` emits it bare.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -38,7 +39,7 @@ from engine.language.syntax import (
     dotted,
     to_source,
 )
-from engine.language.types import DECIMAL, INT, Field, ListOf, Record
+from engine.language.types import DECIMAL, INT, Field, ListOf, Record, Type
 
 if TYPE_CHECKING:
     from engine.policies.linker import Linked
@@ -334,7 +335,7 @@ class Generator:
         path = dotted(node)
         if path is None:
             return None
-        root_node = node
+        root_node: Expr = node
         while isinstance(root_node, Attr):
             root_node = root_node.obj
         root_res = checked.resolved.get(id(root_node))
@@ -368,7 +369,7 @@ class Generator:
         path = dotted(node)
         if path is not None:
             root, *rest = path.split(".")
-            root_node = node
+            root_node: Expr = node
             while isinstance(root_node, Attr):
                 root_node = root_node.obj
             root_res = checked.resolved.get(id(root_node))
@@ -576,8 +577,8 @@ class Generator:
         self.functions.append(lines)
         return name
 
-    def _pure(self, definition, linked: Linked, _seen: frozenset = frozenset()) -> bool:
-        return closures.Compiler._pure(self, definition, linked, _seen)  # the same walk, over the same checked trees
+    def _pure(self, definition, linked: Linked) -> bool:
+        return closures.is_pure(definition, linked, self.checked_by_linked, self._purity)
 
     def function(self, definition, linked: Linked) -> tuple[str, str | None]:
         key = (id(linked), definition.name)
@@ -596,7 +597,7 @@ class Generator:
                            lambda: self.node(definition.expr.tree, self.checked_by_linked[id(linked)]), scope)
         finally:
             self._in_remembered -= remembered
-        if remembered:
+        if memo_name is not None:
             self._memo(memo_name, name, params)
         return name, memo_name
 
@@ -616,9 +617,11 @@ class Generator:
             f"        return {body}(env, {args})", "    finally:", "        env.trace = trace"])
 
 
-_EMITTERS = {Literal: Generator._literal, Name: Generator._name, Attr: Generator._attr, Index: Generator._index,
-             Call: Generator._call, Unary: Generator._unary, Binary: Generator._binary, If: Generator._if,
-             ListLit: Generator._listlit, Comprehension: Generator._comprehension}
+_EMITTERS: dict[type, Callable[..., str]] = {
+    Literal: Generator._literal, Name: Generator._name, Attr: Generator._attr, Index: Generator._index,
+    Call: Generator._call, Unary: Generator._unary, Binary: Generator._binary, If: Generator._if,
+    ListLit: Generator._listlit, Comprehension: Generator._comprehension,
+}
 
 
 def _is_simple(expr: str) -> bool:
@@ -634,7 +637,7 @@ def _is_null(node: Expr) -> bool:
 def _certain(checked: Checked, root: str, keys: tuple) -> bool:
     """Whether a fact path is required at every step and never null, so a valid claim always has it."""
     schema = checked.linked.schema
-    record = schema.type if schema is not None else None
+    record: Type | None = schema.type if schema is not None else None
     for name in (root, *keys):
         field: Field | None = record.field(name) if isinstance(record, Record) else None
         if field is None or field.optional or field.nullable:

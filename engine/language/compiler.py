@@ -9,6 +9,7 @@ decision date in a closure that records it; `PLAIN` leaves them as they are.
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation
 from typing import TYPE_CHECKING
 
@@ -86,27 +87,8 @@ class Compiler:
         body_box.append(self.node(definition.expr.tree, checked))  # after registering: a later reference needs it
         return run
 
-    def _pure(self, definition, linked: Linked, _seen: frozenset = frozenset()) -> bool:
-        """Whether a definition depends on nothing but its arguments (and tables), transitively."""
-        key = (id(linked), definition.name)
-        if key in self._purity:
-            return self._purity[key]
-        if key in _seen:
-            return False
-        checked = self.checked_by_linked[id(linked)]
-        pure = True
-        stack = [definition.expr.tree] if definition.expr.tree is not None else []
-        while stack and pure:
-            node = stack.pop()
-            r = checked.resolved.get(id(node))
-            if r is not None:
-                if r.kind in ("fact", "decision_date"):
-                    pure = False
-                elif r.kind in ("definition", "function"):
-                    pure = self._pure(r.target, r.linked, _seen | {key})
-            stack.extend(children(node))
-        self._purity[key] = pure
-        return pure
+    def _pure(self, definition, linked: Linked) -> bool:
+        return is_pure(definition, linked, self.checked_by_linked, self._purity)
 
     def function(self, definition, linked: Linked):
         key = (id(linked), definition.name)
@@ -146,6 +128,7 @@ class Compiler:
         if r.kind == "local":
             return lambda env: env.locals[name]
         if r.kind == "definition":
+            assert r.linked is not None  # the checker names where every definition it resolves lives
             return self.definition(r.target, r.linked)
         if r.kind == "table":
             table = r.target
@@ -189,6 +172,7 @@ class Compiler:
         r = checked.resolved.get(id(node))
         if r is not None:  # an exported name of another policy
             if r.kind == "definition":
+                assert r.linked is not None
                 return self.definition(r.target, r.linked)
             table = r.target
             return lambda env: table
@@ -237,6 +221,7 @@ class Compiler:
             return self._presence(node.args[0], args[0], checked)
         if r.kind == "builtin":
             return _builtin_call(r.target, args)
+        assert r.linked is not None  # the checker names where every function it resolves lives
         params, box = self.function(r.target, r.linked)
         # Only the outermost call is remembered: a call inside a remembered function runs only when the outer
         # one is new, with the same new arguments, so remembering it too would keep each result twice.
@@ -611,6 +596,7 @@ def _remembered_call(params: tuple, args: list, box: list):
     tuple is built without a loop for the usual one to three arguments. A plain dict, emptied when full,
     measured smaller than functools.lru_cache at the same speed."""
     memo: dict = {}
+    key_of: Callable[[Env], tuple]
     if len(args) == 1:
         (a0,) = args
         key_of = lambda env: (a0(env),)  # noqa: E731 - the key is the arguments
@@ -771,9 +757,35 @@ class Tracing(Plain):
 
 PLAIN, TRACING = Plain(), Tracing()
 
-_BUILDERS = {Literal: Compiler._literal, Name: Compiler._name, Attr: Compiler._attr, Index: Compiler._index,
-             Call: Compiler._call, Unary: Compiler._unary, Binary: Compiler._binary, If: Compiler._if,
-             ListLit: Compiler._listlit, Comprehension: Compiler._comprehension}
+_BUILDERS: dict[type, Callable[..., Callable]] = {
+    Literal: Compiler._literal, Name: Compiler._name, Attr: Compiler._attr, Index: Compiler._index,
+    Call: Compiler._call, Unary: Compiler._unary, Binary: Compiler._binary, If: Compiler._if,
+    ListLit: Compiler._listlit, Comprehension: Compiler._comprehension,
+}
+
+
+def is_pure(definition, linked: Linked, checked_by_linked: dict, memo: dict, _seen: frozenset = frozenset()) -> bool:
+    """Whether a definition depends on nothing but its arguments (and tables), transitively; `memo` keeps the
+    answers by (id(linked), name)."""
+    key = (id(linked), definition.name)
+    if key in memo:
+        return memo[key]
+    if key in _seen:
+        return False
+    checked = checked_by_linked[id(linked)]
+    pure = True
+    stack = [definition.expr.tree] if definition.expr.tree is not None else []
+    while stack and pure:
+        node = stack.pop()
+        r = checked.resolved.get(id(node))
+        if r is not None:
+            if r.kind in ("fact", "decision_date"):
+                pure = False
+            elif r.kind in ("definition", "function"):
+                pure = is_pure(r.target, r.linked, checked_by_linked, memo, _seen | {key})
+        stack.extend(children(node))
+    memo[key] = pure
+    return pure
 
 
 def _is_null(node: Expr) -> bool:

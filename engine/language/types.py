@@ -246,10 +246,10 @@ class _SchemaReader:
             for key, sub in (node.get("properties") or {}).items():
                 sub_resolved = self.resolve(sub, f"{path}/{key}")
                 enum = sub_resolved.get("enum")
-                kinds = sub_resolved.get("type")
+                declared = sub_resolved.get("type")
                 fields.append(Field(key, self.read(sub, f"{path}/{key}", key), key not in required,
                                     tuple(enum) if isinstance(enum, list) else None,
-                                    isinstance(kinds, list) and "null" in kinds))
+                                    isinstance(declared, list) and "null" in declared))
             return Record(name, tuple(fields))
         if kind == "array":
             items = node.get("items")
