@@ -19,6 +19,7 @@ import cProfile
 import datetime as dt
 import gc
 import io
+import json
 import os
 import platform
 import pstats
@@ -41,12 +42,18 @@ import baseline  # noqa: E402
 from baseline import Rejected  # noqa: E402
 
 POLICY = "jinhua/digital-engineer-subsidy"
+# The benchmark measures pinned copies of the versions bench/baseline.py encodes (bench/fixtures/README.md), so a
+# new file under policies/ never changes what it measures.
+FIXTURE_POLICIES = HERE / "fixtures" / "store"
+FIXTURE_SCHEMAS = HERE / "fixtures" / "schemas"
+STORE_ARGS = ["--policies", str(FIXTURE_POLICIES), "--schemas", str(FIXTURE_SCHEMAS)]
 PYTHON = sys.executable
 POLICY_BIN = str(Path(sys.executable).parent / "policy")
 SEED = 8
 
-FULL = dict(api=20_000, rounds=3, cli=200_000, cli_reps=2, memory=[10_000, 100_000, 300_000, 1_000_000], cold=10)
-QUICK = dict(api=5_000, rounds=2, cli=30_000, cli_reps=1, memory=[10_000, 100_000], cold=5)
+FULL = dict(api=20_000, rounds=3, cli=200_000, cli_reps=2, memory=[10_000, 100_000, 300_000, 1_000_000], cold=10,
+            layouts_full=20_000)
+QUICK = dict(api=5_000, rounds=2, cli=30_000, cli_reps=1, memory=[10_000, 100_000], cold=5, layouts_full=10_000)
 
 ONE_CLAIM = {
     "claim_id": "JH-2024-000123", "applied_on": "2024-06-15",
@@ -134,7 +141,7 @@ def run_process(args: list[str], stdin_file: Path | None = None, stdout_file: Pa
 
 
 def evaluate_args(path: str, jobs: int = 1, summary: bool = True) -> list[str]:
-    args = [POLICY_BIN, "evaluate", path, "--policy", POLICY, "--format", "json", "-q"]
+    args = [POLICY_BIN, *STORE_ARGS, "evaluate", path, "--policy", POLICY, "--format", "json", "-q"]
     if summary:
         args.append("--summary")
     if jobs != 1:
@@ -303,7 +310,7 @@ def time_calls(fn, claims: list) -> Timing:
 def measure_api(claims: list, rounds: int, results: dict, unseen: list | None = None) -> None:
     from engine.api import Engine
 
-    engine = Engine.load(ROOT / "policies")
+    engine = Engine.load(FIXTURE_POLICIES, FIXTURE_SCHEMAS)
     plain = engine.evaluator(POLICY, explain=False)
     explained = engine.evaluator(POLICY, explain=True)
 
@@ -359,7 +366,7 @@ def measure_api(claims: list, rounds: int, results: dict, unseen: list | None = 
         # The engine remembers results of functions of their arguments alone (a retirement date per birth
         # date...). The rounds above reuse claims it has seen; here a fresh Engine meets claims it has not.
         log(f"API: one pass of a fresh engine over {len(unseen):,} claims it has not seen")
-        checker = Engine.load(ROOT / "policies").evaluator(POLICY, explain=False)  # agreement first, elsewhere
+        checker = Engine.load(FIXTURE_POLICIES, FIXTURE_SCHEMAS).evaluator(POLICY, explain=False)  # agreement first
         for claim in unseen:
             got, want = engine_view(checker.evaluate(claim)), baseline_view(baseline.decide(claim))
             if got != want:
@@ -367,12 +374,19 @@ def measure_api(claims: list, rounds: int, results: dict, unseen: list | None = 
         if results["api_disagreements"]:
             return
         del checker
-        fresh = Engine.load(ROOT / "policies").evaluator(POLICY, explain=False)
+        fresh = Engine.load(FIXTURE_POLICIES, FIXTURE_SCHEMAS).evaluator(POLICY, explain=False)
         fresh.evaluate(unseen[0])
-        first = {"baseline (bench/baseline.py), same claims": [time_calls(baseline.decide, unseen)],
-                 "engine, no explanation, fresh engine, first pass": [time_calls(fresh.evaluate, unseen)]}
-        results["api_first_rows"] = _rows(first, "baseline (bench/baseline.py), same claims")
+        _forget_module_caches()  # what the agreement check left in the engine's module-level caches
+        first_pass = time_calls(fresh.evaluate, unseen)
+        steady = time_calls(fresh.evaluate, unseen)  # the same claims again: everything is remembered now
+        first = {"engine, no explanation, same engine, second pass (steady state)": [steady],
+                 "engine, no explanation, fresh engine, first pass": [first_pass],
+                 "baseline (bench/baseline.py), same claims": [time_calls(baseline.decide, unseen)]}
+        results["api_first_rows"] = _rows(first, "engine, no explanation, same engine, second pass (steady state)")
+        results["first_pass_ratio"] = first_pass.cpu_rate / steady.cpu_rate
         results["api_unseen_n"] = len(unseen)
+
+    measure_peer(engine, claims, rounds, results)
 
     if others:
         log(f"API: {', '.join(name for name, _ in others)} vs baseline on the {len(valid):,} valid claims")
@@ -387,6 +401,55 @@ def measure_api(claims: list, rounds: int, results: dict, unseen: list | None = 
                 ztimings[name].append(time_calls(fn, valid))
         results["other_rows"] = _rows(ztimings, trio[0][0])
         results["other_valid"] = len(valid)
+
+
+def _forget_module_caches() -> None:
+    from engine.claims import convert
+    from engine.language import builtins
+
+    builtins.add_months.cache_clear()
+    builtins._resident_id.cache_clear()
+    convert._DATES.clear()
+
+
+FLOOR_ROW = "plain function, no validation (bench/floor.py)"
+
+
+def measure_peer(engine, claims: list, rounds: int, results: dict) -> None:
+    """Issue 12's comparison: the engine's API against a plain function that validates nothing, on the claims such a
+    function can decide (valid and in force), as users of other rule engines compare."""
+    import floor
+
+    valid = [c for c in claims if not isinstance(baseline.decide(c), Rejected)]
+    bad = []
+    for claim in valid:
+        b, f = baseline.decide(claim), floor.decide(claim)
+        if (b.eligible, b.amount, frozenset(b.failed_rules)) != (f[0], f[1], frozenset(f[2])):
+            bad.append(f"{claim['claim_id']}: floor {f}, baseline {b}")
+    results["floor_disagreements"] = bad
+    if bad:
+        return
+    summary = engine.evaluator(POLICY, explain=False, outputs=False)
+    plain = engine.evaluator(POLICY, explain=False)
+    explained = engine.evaluator(POLICY, explain=True)
+    contenders = [
+        (FLOOR_ROW, floor.decide),
+        ("baseline, validating (bench/baseline.py)", baseline.decide),
+        ("engine, the decision (explain=False, outputs=False)", summary.evaluate),
+        ("engine, no explanation (explain=False: with outputs and notes)", plain.evaluate),
+        ("engine, full explanation (explain=True)", explained.evaluate),
+        ("engine, full explanation + to_json()", lambda c: explained.evaluate(c).to_json()),
+    ]
+    for c in valid[:300]:
+        for _, fn in contenders:
+            fn(c)
+    log(f"API: {len(contenders)} contenders against the plain function, {rounds} rounds on {len(valid):,} valid claims")
+    timings: dict = {name: [] for name, _ in contenders}
+    for _ in range(rounds):
+        for name, fn in contenders:
+            timings[name].append(time_calls(fn, valid))
+    results["peer_rows"] = _rows(timings, FLOOR_ROW)
+    results["peer_n"] = len(valid)
 
 
 def _rows(timings: dict, base_name: str) -> list:
@@ -469,18 +532,18 @@ PROFILE_BUCKETS = [  # (label, [(file contains, function name pattern)]): cumula
     ("validating and converting the claim (ClaimReader.facts)", [("engine/claims/reader.py", "facts")]),
     ("  compiled schema validator (jsonschema-rs)",
      [("~", "*jsonschema_rs*is_valid*"), ("~", "*is_valid*jsonschema_rs*")]),
+    ("  generated converter (engine/claims/convert.py)", [("<claim converter>", "r*")]),
     ("  wording the problems of an invalid claim (schemacheck.compiled_problems)",
      [("engine/core/schemacheck.py", "compiled_problems")]),
     ("picking the version in force on the decision date (Evaluator._program_on)", [("engine/api.py", "_program_on")]),
     ("deciding (Program.decide)", [("engine/decide/program.py", "decide")]),
-    ("  rules (Program._rule*)", [("engine/decide/program.py", "_rule*")]),
+    ("  rules (Program._rules)", [("engine/decide/program.py", "_rules")]),
+    ("  generated expressions, with the definitions they read (<policy program>)", [("<policy program>", "e*")]),
     ("  input checks (resident_id_valid etc.)", [("engine/language/builtins.py", "resident_id_*")]),
-    ("  calls of functions defined in policies (compiler: call)", [("engine/language/compiler.py", "call")]),
-    ("  month arithmetic (dateutil.relativedelta)", [("dateutil/relativedelta.py", "__init__"),
-                                                     ("dateutil/relativedelta.py", "__radd__")]),
-    ("  months_between", [("engine/language/builtins.py", "months_between")]),
-    ("  table lookups (compiler: lookup)", [("engine/language/compiler.py", "lookup")]),
-    ("  decimal division (compiler: divide)", [("engine/language/compiler.py", "divide")]),
+    ("  month arithmetic (add_months, months_between, age)", [("engine/language/builtins.py", "add_months"),
+                                                              ("engine/language/builtins.py", "months_between"),
+                                                              ("engine/language/builtins.py", "age")]),
+    ("  building results (dataclass __init__: Decision, ClaimError, Problem)", [("<string>", "__init__")]),
 ]
 
 
@@ -490,7 +553,7 @@ def profile_engine(claims: list) -> tuple[list, str]:
 
     from engine.api import Engine
 
-    ev = Engine.load(ROOT / "policies").evaluator(POLICY, explain=False)
+    ev = Engine.load(FIXTURE_POLICIES, FIXTURE_SCHEMAS).evaluator(POLICY, explain=False)
     for c in claims[:200]:
         ev.evaluate(c)
     prof = cProfile.Profile()
@@ -507,7 +570,7 @@ def profile_engine(claims: list) -> tuple[list, str]:
         for (f, _, name), (_, nc, _, ct, _) in stats.stats.items():
             for part, pattern in patterns:
                 if part in f and fnmatch(name, pattern):
-                    if part == "<string>":  # generated validators call each other: count the outermost only
+                    if part == "<claim converter>":  # one function per record, nested: count the outermost only
                         if ct > cum:
                             cum, calls = ct, nc
                     else:
@@ -549,6 +612,71 @@ def measure_cli(path: Path, n: int, reps: int, tmp: Path, results: dict) -> None
     results["cli_full"] = dict(n=min(n, 20_000), engine=t_full, base=t_full_base)
 
 
+def _reversed_keys(value):
+    if isinstance(value, dict):
+        return {k: _reversed_keys(value[k]) for k in reversed(list(value))}
+    if isinstance(value, list):
+        return [_reversed_keys(v) for v in value]
+    return value
+
+
+LAYOUTS = {  # how producers write JSON Lines: (name, claim -> line)
+    "compact (orjson)": lambda c: orjson.dumps(c) + b"\n",
+    "Python json.dumps, default separators": lambda c: json.dumps(c, ensure_ascii=False).encode() + b"\n",
+    "JavaScript JSON.stringify": lambda c: json.dumps(c, ensure_ascii=False, separators=(",", ":")).encode() + b"\n",
+    "keys in reverse order": lambda c: json.dumps(_reversed_keys(c), ensure_ascii=False).encode() + b"\n",
+    "\\uXXXX escapes (ensure_ascii)": lambda c: json.dumps(c).encode() + b"\n",
+    "CRLF line ends": lambda c: json.dumps(c, ensure_ascii=False).encode() + b"\r\n",
+}
+
+
+def measure_layouts(path: Path, n: int, full_n: int, tmp: Path, results: dict) -> None:
+    """Whole processes on the same claims in every layout: `--summary` on all n, full decisions on the first full_n;
+    each against the plain script on the same file. Every layout must give the same output lines."""
+    rows, outputs = [], {}
+    for index, (name, layout) in enumerate(LAYOUTS.items()):
+        folder = tmp / f"layout-{index}"
+        folder.mkdir(exist_ok=True)
+        claims_path, small = folder / "claims.jsonl", folder / "small.jsonl"
+        with open(path, "rb") as src, open(claims_path, "wb") as dst, open(small, "wb") as first:
+            for i, line in enumerate(src):
+                written = layout(orjson.loads(line))
+                dst.write(written)
+                if i < full_n:
+                    first.write(written)
+        log(f"whole process, {name}: --summary on {n:,} claims, full decisions on {full_n:,}")
+        base = run_process([PYTHON, str(HERE / "baseline_cli.py"), str(claims_path)])
+        summary_out, full_out = folder / "summary.out", folder / "full.out"
+        engine = run_process(evaluate_args(str(claims_path)), stdout_file=summary_out)
+        base_small = run_process([PYTHON, str(HERE / "baseline_cli.py"), str(small)])
+        full = run_process(evaluate_args(str(small), summary=False), stdout_file=full_out)
+        for kind, out in (("summary", summary_out), ("full", full_out)):  # errors name the file: one name for all
+            outputs.setdefault(kind, {})[name] = out.read_bytes().replace(str(folder).encode(), b"LAYOUT")
+        rows.append(dict(name=name, base=base.wall, engine=engine.wall, base_cpu=base.cpu or 0,
+                         engine_cpu=engine.cpu or 0, full=full.wall, full_cpu=full.cpu or 0, base_small=base_small.wall,
+                         base_small_cpu=base_small.cpu or 0, bytes=claims_path.stat().st_size))
+        claims_path.unlink()
+    results["layouts"] = rows
+    results["layouts_n"], results["layouts_full_n"] = n, full_n
+    results["layouts_identical"] = {kind: len(set(by.values())) == 1 for kind, by in outputs.items()}
+
+
+def measure_startup(reps: int, tmp: Path, results: dict) -> None:
+    """Inside a fresh process: importing, loading the store (warm cache and none), and linking, checking and
+    compiling the program before the first decision."""
+    one = tmp / "startup-claim.json"
+    one.write_bytes(orjson.dumps(ONE_CLAIM))
+    script = [PYTHON, str(HERE / "startup.py"), str(FIXTURE_POLICIES), str(FIXTURE_SCHEMAS), POLICY, str(one)]
+    rows = {}
+    for label, env in (("warm cache", {"POLICY_CACHE_DIR": str(tmp / "cache-startup")}), ("no cache",
+                                                                                        {"POLICY_CACHE": "0"})):
+        subprocess.run(script, env={**os.environ, **env}, capture_output=True, check=True, cwd=ROOT)  # fills it
+        runs = [orjson.loads(subprocess.run(script, env={**os.environ, **env}, capture_output=True, check=True,
+                                            cwd=ROOT).stdout) for _ in range(reps)]
+        rows[label] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    results["startup"] = rows
+
+
 def measure_memory(sizes: list[int], big: Path, big_n: int, tmp: Path, results: dict) -> None:
     rows = []
     for size in sizes:
@@ -576,8 +704,8 @@ def measure_cold(reps: int, tmp: Path, results: dict) -> None:
     one_line.write_bytes(orjson.dumps(ONE_CLAIM) + b"\n")
     warm_cache = tmp / "cache-warm"
     env_warm = {"POLICY_CACHE_DIR": str(warm_cache)}
-    evaluate = [POLICY_BIN, "evaluate", str(one), "--policy", POLICY, "--format", "json", "-q"]
-    check = [POLICY_BIN, "check"]
+    evaluate = [POLICY_BIN, *STORE_ARGS, "evaluate", str(one), "--policy", POLICY, "--format", "json", "-q"]
+    check = [POLICY_BIN, *STORE_ARGS, "check"]
     run_process(evaluate, env=env_warm)  # fill the cache
     run_process(check, env=env_warm)
 
@@ -676,6 +804,18 @@ def write_report(path: Path, results: dict, args) -> None:
         w("\"Full explanation\" is `Engine.evaluator(..., explain=True)`: every rule with its outcome, clause, "
           "message and the values it read; the last row also turns the decision into its JSON form.\n")
 
+    if results.get("peer_rows"):
+        w("## The peer decision against a plain function that validates nothing (issue 12)\n")
+        w(f"{results['peer_n']:,} valid claims in force (the ones such a function can decide), {args_rounds(args)} "
+          "rounds, interleaved. The floor (`bench/floor.py`) parses the dates it needs and applies the thirteen rules; "
+          "it validates nothing and explains nothing. Every engine row validates the claim against its JSON Schema, "
+          "runs the input checks and converts the facts. Targets: ≥ 0.5× the floor for the decision without "
+          "explanation, ≥ 0.35× with the full explanation.\n")
+        _api_table(w, results["peer_rows"])
+    elif results.get("floor_disagreements"):
+        w(f"The floor disagreed with the baseline on {len(results['floor_disagreements'])} claims; not timed "
+          f"(first: {results['floor_disagreements'][0]}).\n")
+
     w("## Other rule engines\n")
     w(f"- zen-engine (GoRules): {results.get('zen_note', 'not measured')}.")
     w(f"- CEL: {results.get('cel_note', 'not measured')}.\n")
@@ -720,6 +860,25 @@ def write_report(path: Path, results: dict, args) -> None:
           f"**{speedup:.2f}×** on {m['cores']} cores ({speedup / 2:.2f} of the ideal 2×; target ≥ 0.8N = 1.6×). "
           f"Output byte-identical: {'yes' if results['cli_jobs_identical'] else 'NO'}.\n")
 
+    if results.get("layouts"):
+        n, full_n = results["layouts_n"], results["layouts_full_n"]
+        same = results["layouts_identical"]
+        w("## Whole process in every JSON Lines layout (issue 12)\n")
+        w(f"The same {n:,} claims written by each producer; `policy evaluate FILE --format json --summary -q` against "
+          f"`python bench/baseline_cli.py FILE` on the same file, and full decisions with explanation (`policy "
+          f"evaluate FILE --format json -q`) on the first {full_n:,} against the script on those. One run each. "
+          f"Output lines identical in every layout: --summary **{'yes' if same.get('summary') else 'NO'}**, full "
+          f"**{'yes' if same.get('full') else 'NO'}**. Targets: --summary ≥ 0.5×, full ≥ 0.35×.\n")
+        w("| layout | file size | script | `--summary` | **vs script** (wall; CPU) | full decisions | **vs script** "
+          "(wall; CPU) |")
+        w("|---|---:|---:|---:|---:|---:|---:|")
+        for r in results["layouts"]:
+            w(f"| {r['name']} | {r['bytes'] / 1e6:,.0f} MB | {r['base']:.2f} s | {r['engine']:.2f} s | "
+              f"**{fmt_ratio(r['base'] / r['engine'])}**; {fmt_ratio(r['base_cpu'] / r['engine_cpu'])} | "
+              f"{r['full']:.2f} s | **{fmt_ratio(r['base_small'] / r['full'])}**; "
+              f"{fmt_ratio(r['base_small_cpu'] / r['full_cpu'])} |")
+        w("")
+
     if "memory" in results:
         w("## Resident memory while streaming\n")
         w("Peak RSS (GNU `/usr/bin/time -f %M`; with `--jobs` the largest of the parent and its workers) for "
@@ -762,6 +921,19 @@ def write_report(path: Path, results: dict, args) -> None:
             w(f"| `{name}` | {med * 1000:,.0f} ms | {best * 1000:,.0f} ms | {fmt_ratio(med / base)} |")
         w("")
 
+    if results.get("startup"):
+        w("## Before the first decision, inside the process\n")
+        w(f"`bench/startup.py` in a fresh process, median of {args_cold(args)} runs: importing the engine, loading the "
+          "store, and linking, checking and compiling the program the claim needs (target: load + check + compile "
+          "≤ 100 ms).\n")
+        w("| store | import | load | link + check + compile | load + check + compile | first decision |")
+        w("|---|---:|---:|---:|---:|---:|")
+        for label, r in results["startup"].items():
+            w(f"| {label} | {r['import'] * 1000:,.0f} ms | {r['load'] * 1000:,.0f} ms | "
+              f"{r['compile'] * 1000:,.0f} ms | "
+              f"**{(r['load'] + r['compile']) * 1000:,.0f} ms** | {r['decide'] * 1000:,.1f} ms |")
+        w("")
+
     if results.get("profile"):
         w("## Where the engine spends its time\n")
         w(f"cProfile of `Evaluator.evaluate` without explanation on {results['profile_n']:,} claims (profiling "
@@ -779,7 +951,46 @@ def write_report(path: Path, results: dict, args) -> None:
     path.write_text("\n".join(out), encoding="utf-8")
 
 
+def _headline12(w, results: dict) -> None:
+    rows = []
+    peer = {r["name"]: r for r in results.get("peer_rows", [])}
+    for name, target in (("engine, the decision (explain=False, outputs=False)", "≥ 0.5×"),
+                         ("engine, no explanation (explain=False: with outputs and notes)", "—"),
+                         ("engine, full explanation (explain=True)", "≥ 0.35×")):
+        if name in peer:
+            r = peer[name]
+            rows.append((f"Python API, {name.split(', ', 1)[1]}: vs plain function without validation (CPU; wall)",
+                         f"{fmt_ratio(r['cpu_ratio'])}; {fmt_ratio(r['ratio'])}", target))
+    for r in results.get("layouts", []):
+        rows.append((f"whole process `--summary`, {r['name']}: vs plain script (wall; CPU)",
+                     f"{fmt_ratio(r['base'] / r['engine'])}; {fmt_ratio(r['base_cpu'] / r['engine_cpu'])}", "≥ 0.5×"))
+    for r in results.get("layouts", [])[:2]:
+        rows.append((f"whole process, full decisions with explanation, {r['name']}: vs plain script (wall; CPU)",
+                     f"{fmt_ratio(r['base_small'] / r['full'])}; {fmt_ratio(r['base_small_cpu'] / r['full_cpu'])}",
+                     "≥ 0.35×"))
+    if results.get("cold"):
+        cold = {name: med for name, med, _ in results["cold"]}
+        rows.append(("cold start `policy evaluate one-claim.json` (warm cache) vs `python -c pass`",
+                     fmt_ratio(cold["policy evaluate one-claim.json (warm cache)"] / cold["python -c pass"]), "≤ 3×"))
+    if results.get("startup"):
+        r = results["startup"]["warm cache"]
+        rows.append(("load + check + compile in-process (warm cache)", f"{(r['load'] + r['compile']) * 1000:,.0f} ms",
+                     "≤ 100 ms"))
+    if "first_pass_ratio" in results:
+        rows.append(("fresh engine's first pass over new claims vs steady state (claims per CPU s)",
+                     fmt_ratio(results["first_pass_ratio"]), "≥ 0.9×"))
+    if not rows:
+        return
+    w("## Headline: issue 12\n")
+    w("| measure | this run | target |")
+    w("|---|---:|---:|")
+    for name, value, target in rows:
+        w(f"| {name} | **{value}** | {target} |")
+    w("")
+
+
 def _headline(w, results: dict) -> None:
+    _headline12(w, results)
     rows = []
     api = {r["name"]: r for r in results.get("api_rows", [])}
     for name, target in (("engine, no explanation", "≥ 0.5×"), ("engine, full explanation", "≥ 0.25×")):
@@ -815,7 +1026,7 @@ def _headline(w, results: dict) -> None:
                          "ahead (> 1×)"))
     if not rows:
         return
-    w("## Headline\n")
+    w("## Headline: issue 8\n")
     w("| measure | this run | issue 8 target |")
     w("|---|---:|---:|")
     for name, value, target in rows:
@@ -886,8 +1097,10 @@ def main(argv=None) -> int:
         cli_path = tmp / "claims-cli.jsonl"
         head(big, sizes["cli"], cli_path)
         measure_cli(cli_path, sizes["cli"], sizes["cli_reps"], tmp, results)
+        measure_layouts(cli_path, sizes["cli"], sizes["layouts_full"], tmp, results)
         measure_memory(sizes["memory"], big, biggest, tmp, results)
         measure_cold(sizes["cold"], tmp, results)
+        measure_startup(sizes["cold"], tmp, results)
     finally:
         if args.keep:
             log(f"kept {tmp}")

@@ -18,6 +18,9 @@ from engine.decide.results import ClaimError
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = "jinhua/digital-engineer-subsidy"
+# the versions bench/baseline.py encodes, pinned as copies: a new file under policies/ changes nothing here
+STORE = ROOT / "bench" / "fixtures" / "store"
+SCHEMAS = ROOT / "bench" / "fixtures" / "schemas"
 N_CLAIMS = 3000
 SEED = 20240501
 
@@ -60,7 +63,7 @@ def _baseline_view(result):
 
 @pytest.mark.parametrize("explain", [False, True], ids=["plain", "explained"])
 def test_engine_agrees_with_baseline_on_every_claim(claims, explain):
-    evaluator = Engine.load(ROOT / "policies").evaluator(POLICY, explain=explain)
+    evaluator = Engine.load(STORE, SCHEMAS).evaluator(POLICY, explain=explain)
     differences = []
     for claim in claims:
         got, want = _engine_view(evaluator.evaluate(claim)), _baseline_view(baseline.decide(claim))
@@ -83,6 +86,17 @@ def test_generated_mix_reaches_every_rule_and_outcome(claims):
     assert any(len(c.get("history", ())) >= 5000 for c in claims)
 
 
+def test_the_pinned_copies_are_the_seed_versions_the_baseline_encodes():
+    """The copies decide as the seed files they were taken from (their digests are equal) while those exist."""
+    pinned = Engine.load(STORE, SCHEMAS).store
+    live = Engine.load(ROOT / "policies", ROOT / "schemas").store
+    for pid in pinned.ids():
+        for version in pinned.versions(pid):
+            original = live.get(pid, version.version)
+            if original is not None:
+                assert original.digest == version.digest, f"bench/fixtures/store has an old copy of {version.key}"
+
+
 def test_generator_is_deterministic_and_prefix_stable():
     first = [orjson.dumps(c) for c in generate.claims(200, 7)]
     assert first == [orjson.dumps(c) for c in generate.claims(200, 7)]
@@ -91,7 +105,8 @@ def test_generator_is_deterministic_and_prefix_stable():
 
 
 def _policy(args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "import sys, cli; sys.exit(cli.main(sys.argv[1:]))", *args],
+    return subprocess.run([sys.executable, "-c", "import sys, cli; sys.exit(cli.main(sys.argv[1:]))",
+                           "--policies", str(STORE), "--schemas", str(SCHEMAS), *args],
                           cwd=ROOT, input=stdin, capture_output=True, timeout=600)
 
 
