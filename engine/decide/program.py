@@ -10,6 +10,7 @@ from engine.language.checker import Checked
 from engine.language.codegen import Generated, NotGenerated
 from engine.language.compiler import Compiler, Env
 
+_ZERO = Decimal(0)
 # What a claim's values can make an expression raise. Anything else is a bug, reported as such by the caller.
 FAULTS = (EvaluationFault, ArithmeticError)
 
@@ -66,17 +67,15 @@ class Program:
                 return ClaimError(claim_id, "claim.invalid", chk.message, chk.fact, policy=self.stamp,
                                   decision_date=decision_date, details={"check": chk.id} | (
                                       {"detail": reason} if reason else {}))
-        rules = self._rules(env)
-        failed = [r for r in rules if r.outcome == "error"]
+        rules, failed, eligible = self._rules(env)
         if failed:
             first = failed[0]
             return ClaimError(claim_id, "evaluation.rule", f"rule {first.id} (clause {', '.join(first.clauses)}) "
                               f"could not be decided: {first.error}", policy=self.stamp, decision_date=decision_date,
                               details={"rules": {r.id: r.error for r in failed}})
-        eligible = all(r.outcome != "fail" for r in rules)
         env.trace = [] if self.explain else None
         try:
-            amount = Decimal(self.amount(env)) if eligible and self.amount is not None else Decimal(0)
+            amount = Decimal(self.amount(env)) if eligible and self.amount is not None else _ZERO
         except FAULTS as exc:
             code, message = fault_of(exc)
             return ClaimError(claim_id, code, f"the decision amount: {message}", policy=self.stamp,
@@ -92,26 +91,32 @@ class Program:
         return Decision(claim_id, self.stamp, self.references, decision_date, eligible, amount, self.currency,
                         outputs, rules, notes, amount_reads, problems=problems)
 
-    def _rules(self, env: Env) -> list[RuleResult]:
-        """Every rule's outcome: the shared unexplained result, or, when explained, a new one with what it read."""
+    def _rules(self, env: Env) -> tuple[list[RuleResult], list[RuleResult], bool]:
+        """Every rule's outcome (the shared unexplained result, or, when explained, a new one with what it read), the
+        rules that could not be decided, and whether none failed."""
         explain = self.explain
-        results = []
+        results: list[RuleResult] = []
+        errors: list[RuleResult] = []
+        eligible = True
         for when, require, passed, failed, not_applicable in self.rules:
             if explain:
                 env.trace = []
             try:
                 if when is not None and not when(env):
                     outcome = not_applicable
+                elif require(env):
+                    outcome = passed
                 else:
-                    outcome = passed if require(env) else failed
+                    outcome, eligible = failed, False
             except FAULTS as exc:
                 outcome = RuleResult(passed.rule, "error", env.trace, fault_of(exc)[1])
+                errors.append(outcome)
             else:
                 if explain:
                     outcome = RuleResult(outcome.rule, outcome.outcome, env.trace)
             results.append(outcome)
         env.trace = None
-        return results
+        return results, errors, eligible
 
 
 class _Pending:

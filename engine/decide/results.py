@@ -12,10 +12,21 @@ from typing import Any
 
 from engine.language.compiler import MISSING
 
+_AS_IS = frozenset((str, int, bool, type(None)))
+
 
 def plain(value: Any) -> Any:
     """A value as JSON shows it: exact decimals and dates as strings."""
-    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+    kind = type(value)
+    if kind in _AS_IS:  # the usual values, tested first, and not passed down again one by one below
+        return value
+    if kind is date:
+        return value.isoformat()
+    if kind is dict:
+        return {k: v if type(v) in _AS_IS else plain(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _AS_IS else plain(v) for v in value]
+    if isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, Decimal):
         return _decimal_text(value)
@@ -71,17 +82,47 @@ class RuleResult:
             return messages.get("not_applicable", "不适用 (not applicable)")
         return messages["pass" if self.outcome == "pass" else "fail"]
 
-    def to_json(self) -> dict:
-        data: dict[str, object] = {"id": self.id, "outcome": self.outcome, "clause": ", ".join(self.clauses),
-                                   "message": self.message, "source": self.policy}
+    def to_json(self, seen: dict | None = None) -> dict:
+        if self.outcome == "error":
+            data: dict[str, object] = {"id": self.id, "outcome": self.outcome, "clause": ", ".join(self.clauses),
+                                       "message": self.message, "source": self.policy}
+        else:  # what is the same for every claim with this outcome is written once per rule and copied
+            key = (id(self.rule), self.outcome)
+            known = _HEADS.get(key)
+            if known is None or known[0] is not self.rule:
+                known = _HEADS[key] = (self.rule, {"id": self.id, "outcome": self.outcome,
+                                                   "clause": ", ".join(self.clauses), "message": self.message,
+                                                   "source": self.policy})
+                if len(_HEADS) > 65_536:  # rules of programs long gone
+                    _HEADS.clear()
+            data = dict(known[1])
         if self.reads is not None:
-            reads: dict = {}
-            for name, value in self.reads:
-                reads.setdefault(name, plain(value))
-            data["reads"] = reads
+            data["reads"] = reads_json(self.reads, seen)
         if self.error:
             data["error"] = self.error
         return data
+
+
+_HEADS: dict = {}  # (id(rule), outcome) -> (rule, the JSON every such result starts with)
+
+
+def reads_json(reads: list, seen: dict | None = None) -> dict:
+    """What was read, first value of each name, as JSON shows it. `seen` keeps the JSON of lists and records by
+    identity while one decision is written: rules read the same list (a history) again and again."""
+    out: dict = {}
+    for name, value in reads:
+        if name not in out:
+            kind = type(value)
+            if kind in _AS_IS:
+                out[name] = value
+            elif (kind is list or kind is dict) and seen is not None:
+                known = seen.get(id(value))
+                if known is None or known[0] is not value:
+                    known = seen[id(value)] = (value, plain(value))
+                out[name] = known[1]
+            else:
+                out[name] = plain(value)
+    return out
 
 
 @dataclass(frozen=True)
@@ -143,13 +184,11 @@ class Decision:
             data["failed_rules"] = self.failed_rules
             return data
         data["references"] = [r.to_json() | {"role": role} for r, role in self.references]
+        seen: dict = {}
         if self.amount_reads is not None:
-            reads: dict = {}
-            for name, value in self.amount_reads:
-                reads.setdefault(name, plain(value))
-            data["amount_reads"] = reads
+            data["amount_reads"] = reads_json(self.amount_reads, seen)
         data["outputs"] = {k: plain(v) for k, v in self.outputs.items()}
-        data["rules"] = [r.to_json() for r in self.rules]
+        data["rules"] = [r.to_json(seen) for r in self.rules]
         data["notes"] = self.notes
         if self.problems:
             data["problems"] = [p.to_json() for p in self.problems]

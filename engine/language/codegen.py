@@ -325,10 +325,28 @@ class Generator:
         display = self.constant(".".join((root,) + keys))
         root_c, keys_c = self.constant(root), self.constant(tuple(keys)) if keys else "()"
         if self.trace:
+            if all(_certainty(checked, root, keys)):
+                return f"record(tr, {display}, {self._walk(checked, root, keys)[0]})"
             return f"record_fact(tr, {display}, f, {root_c}, {keys_c})"
-        if _certain(checked, root, keys):  # required and never null: validation has made sure it is there
-            return "f" + "".join(f"[{self.constant(k)}]" for k in (root, *keys))
-        return f"fact(f, {root_c}, {keys_c})"
+        value, may_be_none = self._walk(checked, root, keys)
+        if may_be_none:
+            self.block.add(f"if {value} is None: missing_fact(f, {root_c}, {keys_c})")
+        return value
+
+    def _walk(self, checked: Checked, root: str, keys: tuple) -> tuple[str, bool]:
+        """Reads a fact path step by step: a step the schema makes certain (required, never null) is a plain
+        subscript, any other a .get() behind a test. Returns the value's expression and whether it may be None."""
+        steps = _certainty(checked, root, keys)
+        if all(steps):
+            return "f" + "".join(f"[{self.constant(k)}]" for k in (root, *keys)), False
+        value = self.fresh()
+        self.block.add(f"{value} = f{'[' if steps[0] else '.get('}{self.constant(root)}{']' if steps[0] else ')'}")
+        may_be_none = not steps[0]
+        for key, certain in zip(keys, steps[1:], strict=True):
+            read = f"{value}[{self.constant(key)}]" if certain else f"{value}.get({self.constant(key)})"
+            self.block.add(f"if {value} is not None: {value} = {read}" if may_be_none else f"{value} = {read}")
+            may_be_none = may_be_none or not certain
+        return value, may_be_none
 
     def probe(self, node: Expr, checked: Checked) -> str | None:
         """For a fact path, an expression that is None when the fact is absent instead of raising."""
@@ -342,8 +360,10 @@ class Generator:
         if root_res is None or root_res.kind != "fact" or checked.resolved.get(id(node)) is not None:
             return None
         root, *rest = path.split(".")
-        value = f"probe(f, {self.constant(root)}, {self.constant(tuple(rest)) if rest else '()'})"
-        return f"record_probe(tr, {self.constant(path)}, {value})" if self.trace else value
+        if self.trace:
+            value = f"probe(f, {self.constant(root)}, {self.constant(tuple(rest)) if rest else '()'})"
+            return f"record_probe(tr, {self.constant(path)}, {value})"
+        return self._walk(checked, root, tuple(rest))[0]
 
     def presence(self, node: Expr, checked: Checked) -> str:
         """has(x): a fact path is probed; a lookup or a definition is read, and only a missing value counts as
@@ -634,16 +654,17 @@ def _is_null(node: Expr) -> bool:
     return isinstance(node, Literal) and node.kind == "null"
 
 
-def _certain(checked: Checked, root: str, keys: tuple) -> bool:
-    """Whether a fact path is required at every step and never null, so a valid claim always has it."""
+def _certainty(checked: Checked, root: str, keys: tuple) -> list[bool]:
+    """For each step of a fact path, whether a valid claim always has it there: required, and never null, in a
+    record that is itself always there."""
     schema = checked.linked.schema
     record: Type | None = schema.type if schema is not None else None
+    steps = []
     for name in (root, *keys):
         field: Field | None = record.field(name) if isinstance(record, Record) else None
-        if field is None or field.optional or field.nullable:
-            return False
-        record = field.type
-    return True
+        steps.append(field is not None and not field.optional and not field.nullable)
+        record = field.type if field is not None else None
+    return steps
 
 
 class Generated:
