@@ -67,6 +67,12 @@ def read_records(path: str) -> Iterator[Record]:
         yield Record(raw.location, raw.data if problem is None and isinstance(raw.data, dict) else None, kind, problem)
 
 
+def record_of(data, location: str) -> Record:
+    """A record read from elsewhere than a file (the decision log), shaped as read_records shapes them."""
+    kind, problem = _shape(data)
+    return Record(location, data if problem is None else None, kind, problem)
+
+
 def _json_kind(value) -> str:
     return {dict: "an object", list: "a list", str: "a text", bool: "true or false", type(None): "null"}.get(
         type(value), "a number")

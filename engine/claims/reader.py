@@ -169,10 +169,10 @@ def _lines(handle) -> Iterator[bytes]:
         yield line
 
 
-def _read_lines(lines, name: str, lazy: bool = False) -> Iterator[RawClaim]:
+def _read_lines(lines, name: str, lazy: bool = False, first: int = 1) -> Iterator[RawClaim]:
     if hasattr(lines, "readline"):
         lines = _lines(lines)
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(lines, first):
         if not line.strip():
             continue
         where = f"{name}:{number}"
@@ -455,3 +455,18 @@ def _converter(t: Type):
 
 
 _ABSENT = object()
+
+
+def read_lines(lines: list[bytes], name: str, first: int = 1) -> Iterator[RawClaim]:
+    """Claims of JSON Lines already split into lines (numbered from `first`), left unparsed for whoever
+    decides them; a line longer than the limit needs only its first MAX_LINE_BYTES + 1 bytes here."""
+    return _read_lines(lines, name, lazy=True, first=first)
+
+
+def read_json(data: bytes, where: str) -> RawClaim:
+    """One JSON document given as bytes (a request body, a logged claim), read as a JSON Lines claim is:
+    decimals exact, repeated keys refused, sizes bounded."""
+    if len(data) > MAX_LINE_BYTES:
+        return RawClaim(None, where, ClaimError(None, "claim.too_large", f"the claim is longer than {MAX_LINE_BYTES} "
+                                                "bytes (POLICY_LIMIT_CLAIM_LINE_BYTES)", location=where))
+    return _parse_line(data, where)

@@ -8,6 +8,7 @@ import click
 
 from engine.api import Engine, PolicyInvalid, PolicyNotFound, PolicyNotInForce
 from engine.cli.common import (
+    DATE,
     EXIT_INVALID,
     EXIT_NOT_IN_FORCE,
     EXIT_OK,
@@ -137,37 +138,102 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet):
 
 
 @click.command()
-@click.argument("decisions", type=click.Path(path_type=Path, exists=True, dir_okay=False))
-@click.argument("claims", nargs=-1, required=True)
+@click.argument("decisions", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=False)
+@click.argument("claims", nargs=-1)
 @format_option
+@click.option("--database", metavar="URL", default=None,
+              help="Verify decisions from the service's log instead (with --decision or the filters below).")
+@click.option("--decision", "decision_ids", multiple=True, metavar="ID", help="With --database: this decision.")
+@click.option("--claim-id", default=None, help="With --database: the decisions about this claim.")
+@click.option("--policy", "policy_filter", default=None, metavar="ID[@VERSION]",
+              help="With --database: the decisions under this policy.")
+@click.option("--from", "since", type=DATE, default=None, help="With --database: decided on or after this day (UTC).")
+@click.option("--to", "until", type=DATE, default=None, help="With --database: decided on or before this day (UTC).")
 @click.pass_context
-def verify(ctx, decisions, claims, fmt):
-    """Reproduce recorded DECISIONS (JSON or JSON Lines from `evaluate --format json`) from their CLAIMS.
+def verify(ctx, decisions, claims, fmt, database, decision_ids, claim_id, policy_filter, since, until):
+    """Reproduce recorded DECISIONS (JSON or JSON Lines from `evaluate --format json`) from their CLAIMS,
+    or decisions from the service's log (--database URL) from the claims logged with them.
 
     Each record is decided again on its recorded date (and known-on date) and every field is compared;
     claims are matched to records by claim id. Exit 0 when every record is reproduced, 1 when one
-    differs, 2 when one cannot be read or DECISIONS holds none.
+    differs, 2 when one cannot be read or there is none to verify.
     """
     from engine.audit.verify import Verifier, read_claim_index, read_records
 
+    filters = decision_ids or claim_id or policy_filter or since or until
+    if database is None:
+        if filters:
+            usage("--decision, --claim-id, --policy, --from and --to select decisions of a log: give --database URL")
+        if decisions is None or not claims:
+            usage("give DECISIONS and CLAIMS, or --database URL with --decision ID or a filter")
+    elif decisions is not None or claims:
+        usage("--database verifies the claims logged with the decisions: give no DECISIONS or CLAIMS files")
+    elif not filters:
+        usage("--database needs --decision ID or a filter (--claim-id, --policy, --from, --to): the whole log "
+              "is rarely what is meant")
     engine = engine_of(ctx)
     fail_on_store_errors(engine.store)
-    verifier = Verifier(engine, read_claim_index(list(claims), sys.stdin.buffer))
     counts = {"reproduced": 0, "differs": 0, "unreadable": 0}
-    for record in read_records(str(decisions)):
-        outcome = verifier.check(record)
+    if database is None:
+        verifier = Verifier(engine, read_claim_index(list(claims), sys.stdin.buffer))
+        outcomes = ((verifier.check(record), None) for record in read_records(str(decisions)))
+        source = str(decisions)
+    else:
+        outcomes = _logged_outcomes(ctx, engine, database, decision_ids, claim_id, policy_filter, since, until)
+        source = "the log"
+    for outcome, logged in outcomes:
         counts[outcome.status] += 1
         if fmt == "json":
-            echo_json(outcome.to_json())
+            from engine.service.verifying import report
+
+            echo_json(report(logged, outcome) if logged else outcome.to_json())
         else:
             click.echo(outcome.render())
     if not sum(counts.values()):  # verifying nothing must not pass for a clean audit
-        click.echo(f"policy: {decisions} holds no recorded decision: nothing to verify", err=True)
+        click.echo(f"policy: {source} holds no recorded decision{' that matches' if database else ''}: "
+                   "nothing to verify", err=True)
         ctx.exit(EXIT_INVALID)
     click.echo(f"{counts['reproduced']} reproduced, {counts['differs']} differ, {counts['unreadable']} unreadable",
                err=True)
     # an unreadable record is input the check could not cover: it outranks a difference, as in evaluate
     ctx.exit(EXIT_INVALID if counts["unreadable"] else EXIT_POLICY if counts["differs"] else EXIT_OK)
+
+
+def _logged_outcomes(ctx, engine, url, decision_ids, claim_id, policy, since, until):
+    """(Outcome, logged record) for each decision of the log that was asked for, in the order logged."""
+    from engine.cli.service import EXIT_DATABASE
+    from engine.db.database import DatabaseError, open_existing, reason
+    from engine.db.decisions import DecisionLog
+    from engine.service.verifying import check_logged
+
+    try:
+        log = DecisionLog(open_existing(url))
+    except DatabaseError as exc:
+        click.echo(f"policy: {exc}", err=True)
+        ctx.exit(EXIT_DATABASE)
+    try:
+        if decision_ids:
+            for decision_id in decision_ids:
+                logged = log.get(decision_id)
+                if logged is None:
+                    usage(f"no decision {decision_id!r} in the log")
+                yield check_logged(engine, logged), logged
+            return
+        after = None
+        while True:
+            page = log.search(claim_id, policy, since, until, after, limit=500)
+            for logged in page:
+                yield check_logged(engine, logged), logged
+            if len(page) < 500:
+                return
+            after = page[-1]["seq"]
+    except Exception as exc:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if not isinstance(exc, SQLAlchemyError):
+            raise
+        click.echo(f"policy: the decision log cannot be read: {reason(exc)}", err=True)
+        ctx.exit(EXIT_DATABASE)
 
 
 COMMANDS = [diff, impact, verify]

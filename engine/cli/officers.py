@@ -13,6 +13,7 @@ from engine.api import (
     Selection,
     parse_policy_ref,
 )
+from engine.audit import listing
 from engine.cli.common import (
     DATE,
     EXIT_NOT_IN_FORCE,
@@ -72,11 +73,7 @@ def _check_once(ctx, paths, fmt, today) -> int:
         only = {engine.store.display(f) for f in files}
     else:
         engine = engine_of(ctx)
-    diagnostics = engine.check(today or date.today(), only)
-    if only is not None:  # a broken input schema is reported once, at the first file naming it: show it here too
-        named = {v.input_schema for vs in engine.store.by_id.values() for v in vs if v.file in only and v.input_schema}
-        schema_errors = [d for name in named for d in engine.store.schema_errors.get(name, [])]
-        diagnostics = sorted_diagnostics(diagnostics + schema_errors)
+    diagnostics = listing.check(engine, today or date.today(), only)
     errors = sum(1 for d in diagnostics if d.severity == "error")
     warnings = len(diagnostics) - errors
     if fmt == "json":
@@ -101,18 +98,15 @@ def list_policies(ctx, fmt):
     store = engine_of(ctx).store
     refuse_unusable_store(store)
     broken_ids = []
-    for pid in sorted(set(store.ids()) | set(store.unplaced)):
-        versions = store.versions(pid)
-        title = versions[-1].title if versions else ""
-        files = sorted({d.location.file for d in store.errors_for(pid, references=False)})
+    for row in listing.policy_list(store):
+        pid, title, files = row["id"], row["title"], row.get("files_with_errors")
         if files:
             broken_ids.append(pid)
         if fmt == "json":
-            echo_json({"id": pid, "title": title, "versions": [v.version for v in versions]}
-                       | ({"files_with_errors": files} if files else {}))
+            echo_json(row)
         else:
             mark = f"  [errors in {', '.join(files)}]" if files else ""
-            labels = ", ".join(v.version for v in versions) or "no version could be read"
+            labels = ", ".join(row["versions"]) or "no version could be read"
             click.echo(f"{pid}  {title}  ({labels}){mark}" if title else f"{pid}  ({labels}){mark}")
     if broken_ids:
         click.echo(f"{len(broken_ids)} polic{'y has' if len(broken_ids) == 1 else 'ies have'} files with errors "
@@ -131,19 +125,14 @@ def timeline(ctx, policy_id, fmt):
     versions = store.versions(policy_id)
     if not versions:
         usage(f"no policy {policy_id!r}; known: {', '.join(store.ids())}")
-    for v in versions:
-        end = store.until(v)
-        row = {"version": v.version, "from": v.effective_from.isoformat(), "to": end.isoformat() if end else None,
-               "issued_on": v.issued_on.isoformat(), "retroactive": v.issued_on > v.effective_from,
-               "review_by": v.review_by.isoformat() if v.review_by else None,
-               "document": v.source["number"], "title": v.source["title"], "digest": v.digest, "file": v.file}
+    for row in listing.timeline(store, policy_id):
         if fmt == "json":
             echo_json(row)
         else:
             late = "  RETROACTIVE (issued after it took effect)" if row["retroactive"] else ""
             review = f"  review by {row['review_by']}" if row["review_by"] else ""
-            click.echo(f"{v.version}  in force {row['from']} .. {row['to'] or 'now'}  issued {row['issued_on']}  "
-                       f"{row['document']}  {v.file}{review}{late}")
+            click.echo(f"{row['version']}  in force {row['from']} .. {row['to'] or 'now'}  issued {row['issued_on']}  "
+                       f"{row['document']}  {row['file']}{review}{late}")
 
 
 @click.command()

@@ -1,0 +1,70 @@
+"""The JSON forms of `policy list`, `timeline`, `show` and `check` for one store: what the command line
+prints with --format json and what the decision service answers."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from engine.api import Engine
+from engine.core.diagnostics import Diagnostic, DiagnosticError, sorted_diagnostics
+from engine.decide.results import plain
+from engine.policies.policyfile import PolicyVersion
+from engine.policies.store import PolicyStore
+from engine.policies.yamlsource import decode_text
+
+
+def policy_list(store: PolicyStore) -> list[dict]:
+    """Every policy id with its versions; `files_with_errors` when some of its files cannot be used."""
+    rows = []
+    for pid in sorted(set(store.ids()) | set(store.unplaced)):
+        versions = store.versions(pid)
+        files = sorted({d.location.file for d in store.errors_for(pid, references=False)})
+        rows.append({"id": pid, "title": versions[-1].title if versions else "",
+                     "versions": [v.version for v in versions]} | ({"files_with_errors": files} if files else {}))
+    return rows
+
+
+def timeline(store: PolicyStore, policy_id: str) -> list[dict]:
+    """The versions of one policy with the dates each is in force and its source document."""
+    rows = []
+    for v in store.versions(policy_id):
+        end = store.until(v)
+        rows.append({"version": v.version, "from": v.effective_from.isoformat(), "to": end.isoformat() if end else None,
+                     "issued_on": v.issued_on.isoformat(), "retroactive": v.issued_on > v.effective_from,
+                     "review_by": v.review_by.isoformat() if v.review_by else None,
+                     "document": v.source["number"], "title": v.source["title"], "digest": v.digest, "file": v.file})
+    return rows
+
+
+def version(store: PolicyStore, v: PolicyVersion, reads: list[str] | None = None) -> dict:
+    """One version: where it stands in the timeline, its digest, and its file's data as written."""
+    end = store.until(v)
+    data = {"id": v.id, "version": v.version, "title": v.title, "from": v.effective_from.isoformat(),
+            "to": end.isoformat() if end else None, "issued_on": v.issued_on.isoformat(),
+            "review_by": v.review_by.isoformat() if v.review_by else None, "file": v.file, "digest": v.digest,
+            "input_schema": store.input_schema_name(v), "content": plain(v.content)}
+    if reads is not None:
+        data["reads"] = reads
+    return data
+
+
+def check(engine: Engine, today: date, files: set[str] | None = None) -> list[Diagnostic]:
+    """`policy check`'s findings: the whole store's, or only those of `files` (display names) together with
+    the input schemas they read, which the store reports once, at the first file naming a broken one."""
+    diagnostics = engine.check(today, files)
+    if files is not None:
+        named = {v.input_schema for vs in engine.store.by_id.values() for v in vs if v.file in files and v.input_schema}
+        schema_errors = [d for name in named for d in engine.store.schema_errors.get(name, [])]
+        diagnostics = sorted_diagnostics(diagnostics + schema_errors)
+    return diagnostics
+
+
+def check_draft(root: Path, schemas: Path | None, place: Path, data: bytes, today: date) -> list[Diagnostic]:
+    """Check one policy file given as bytes, as if it were at `place` in the store at `root` (replacing a file
+    there, if one is): nothing is written anywhere."""
+    try:
+        text = decode_text(data, PolicyStore(root=root, schemas_dir=root).display(place))
+    except DiagnosticError as exc:  # not UTF-8: said as `policy check` says it of a file
+        return exc.diagnostics
+    store = PolicyStore.load(root, schemas, extra_files=[place], unsaved={place: text})
+    return check(Engine(store), today, {store.display(place)})

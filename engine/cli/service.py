@@ -1,0 +1,121 @@
+"""`policy serve`: the decision service on uvicorn (engine/service), its log in engine.db."""
+from __future__ import annotations
+
+import ipaddress
+import os
+import signal
+from pathlib import Path
+
+import click
+
+from engine.cli.common import EXIT_USAGE, usage
+
+EXIT_DATABASE = 69  # the database cannot be used (unreachable, or from a newer version)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _default_database() -> str:
+    from engine.db.database import default_sqlite_path
+
+    return str(default_sqlite_path())
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Without --tokens only a loopback address is allowed.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--database", metavar="URL", default=None,
+              help="SQLAlchemy URL of the decision log: sqlite:///FILE or postgresql://USER@HOST:PORT/NAME. "
+                   f"Default: $POLICY_DATABASE, else the SQLite file {_default_database()} (created when first used).")
+@click.option("--tokens", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="YAML map of bearer token → role (developer, officer, auditor, admin). Without it the service "
+                   "binds to loopback only and every caller has every role.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
+@click.option("--personal-data", "personal", type=click.Choice(["keep", "mask", "hash"]), default="mask",
+              show_default=True, help="What the log keeps of the fields the input schema marks \"x-personal\": "
+                                      "the value, nothing (mask), or a keyed hash of it (hash).")
+@click.option("--personal-key", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="File holding the secret key for --personal-data hash.")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
+              show_default=True)
+@click.option("--benchmark-without-log", "no_log", is_flag=True, hidden=True,
+              help="Give decisions WITHOUT logging them: only for measuring what the log costs (bench/).")
+@click.pass_context
+def serve(ctx, host, port, database, tokens, workers, personal, personal_key, log_level, no_log):
+    """Serve decisions over HTTP, every one logged before it is answered (docs/service.md).
+
+    The OpenAPI description is at /openapi.json and its pages at /docs. SIGHUP or POST /v1/admin/reload
+    reads the policy files again; a store with errors is refused and the previous one keeps serving.
+    """
+    from engine.db.database import DatabaseError, connect, default_url, migrate, shown
+    from engine.service.auth import Tokens, TokensError
+    from engine.service.settings import Settings
+
+    if tokens is None and not _loopback(host):
+        usage(f"without --tokens the service listens only on a loopback address (127.0.0.1, ::1), not {host}: "
+              "give a tokens file to serve other machines")
+    if tokens is not None:
+        try:
+            Tokens.load(tokens)
+        except TokensError as exc:
+            usage(str(exc))
+    if personal == "hash" and personal_key is None:
+        usage("--personal-data hash needs --personal-key FILE (the secret the hashes are keyed with)")
+    url = database or default_url()
+    try:
+        engine = connect(url)
+        revision = migrate(engine)  # once, before any worker starts
+        engine.dispose()
+    except DatabaseError as exc:
+        click.echo(f"policy: {exc}", err=True)
+        ctx.exit(EXIT_DATABASE)
+    obj = ctx.find_root().obj
+    settings = Settings(policies=str(Path(obj["policies"]).resolve()),
+                        schemas=str(Path(obj["schemas"]).resolve()) if obj["schemas"] else None,
+                        database=url, tokens=str(tokens.resolve()) if tokens else None, personal=personal,
+                        personal_key=str(personal_key.resolve()) if personal_key else None, log=not no_log,
+                        workers=workers)
+    settings.to_environment()
+    who = "bearer tokens from " + str(tokens) if tokens else "no tokens: loopback only, every caller has every role"
+    click.echo(f"policy: serving {settings.policies} on http://{host}:{port} ({who}); decision log "
+               f"{shown(url)} at schema {revision}", err=True)
+    if no_log:
+        click.echo("policy: THE DECISION LOG IS OFF (--benchmark-without-log): decisions are not logged", err=True)
+    _run(host, port, workers, log_level)
+    ctx.exit(0)
+
+
+def _run(host: str, port: int, workers: int, log_level: str) -> None:
+    import uvicorn
+    from uvicorn.supervisors.multiprocess import Multiprocess
+
+    class Supervisor(Multiprocess):
+        """SIGHUP reloads the policies in every worker, instead of restarting the workers."""
+
+        def handle_hup(self) -> None:
+            for process in self.processes:
+                if process.pid:
+                    os.kill(process.pid, signal.SIGHUP)
+
+    config = uvicorn.Config("engine.service.app:from_environment", factory=True, host=host, port=port,
+                            workers=workers, log_level=log_level, loop="auto", http="auto", access_log=False,
+                            server_header=False,
+                            # a worker loading a large policy store must not be taken for dead and restarted
+                            timeout_worker_healthcheck=120)
+    if workers == 1:
+        uvicorn.Server(config).run()
+        return
+    sockets = [config.bind_socket()]
+    Supervisor(config, sockets=sockets).run()
+
+
+COMMANDS = [serve]
+__all__ = ["serve", "EXIT_DATABASE", "EXIT_USAGE"]

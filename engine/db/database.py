@@ -1,0 +1,152 @@
+"""Opening the database: a URL, its schema brought up to date by Alembic, and a refusal of newer schemas.
+
+SQLite (the default, a file in the user's data folder) and PostgreSQL (`postgresql://`, through psycopg 3)
+are the databases the service is tested on.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class DatabaseError(Exception):
+    """The database cannot be used: unreachable, unknown URL, or a schema this version does not know."""
+
+
+def default_url() -> str:
+    """$POLICY_DATABASE, else an SQLite file in the user's data folder (created when first used)."""
+    if os.environ.get("POLICY_DATABASE"):
+        return os.environ["POLICY_DATABASE"]
+    return f"sqlite:///{default_sqlite_path()}"
+
+
+def default_sqlite_path() -> Path:
+    return Path(platformdirs.user_data_dir("policy-engine")) / "decisions.sqlite3"
+
+
+def shown(url: str) -> str:
+    """The URL with any password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def connect(url: str) -> Engine:
+    """An SQLAlchemy engine for `url`; `postgresql://` means psycopg 3. Raises DatabaseError."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"{url!r} is not a database URL (sqlite:///FILE or postgresql://USER@HOST/NAME)") from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=8,
+                             connect_args={"connect_timeout": 5})
+    if backend == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    raise DatabaseError(f"{shown(url)}: the service keeps its log in SQLite or PostgreSQL, not {backend}")
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (auditors' searches) run beside the writer; FULL syncs each commit to disk, so an
+    # acknowledged decision survives a crash of the machine, not only of the server.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _alembic_config(connection):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine) -> str:
+    """Bring the schema up to date (creating it in an empty database); return the revision it is at.
+    A database whose revision this version does not know was written by a newer one: refused, untouched."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.util import CommandError
+
+    try:
+        with engine.begin() as connection:
+            config = _alembic_config(connection)
+            _refuse_newer(engine, connection)
+            try:
+                command.upgrade(config, "head")
+            except CommandError as exc:
+                raise DatabaseError(f"{shown(str(engine.url))}: the schema cannot be migrated: {exc}") from None
+            return MigrationContext.configure(connection).get_current_heads()[0]
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot use the database {shown(str(engine.url))}: {reason(exc)}") from None
+
+
+def _refuse_newer(engine: Engine, connection) -> tuple:
+    """The revisions the database is at; DatabaseError when this version does not know one of them."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config(connection))
+    known = {rev.revision for rev in script.walk_revisions()}
+    current = MigrationContext.configure(connection).get_current_heads()
+    unknown = [rev for rev in current if rev not in known]
+    if unknown:
+        raise DatabaseError(
+            f"{shown(str(engine.url))} has schema revision {', '.join(unknown)}, which this version of "
+            f"policy-engine does not know (it knows up to {script.get_current_head()}): it was written "
+            "by a newer version; upgrade policy-engine, or use another database")
+    return current
+
+
+def open_existing(url: str) -> Engine:
+    """A database that already holds a decision log, for reading it: nothing is created or migrated."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        parsed = None
+    if parsed is not None and parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not parsed.database.startswith("file:") and not Path(parsed.database).expanduser().is_file():
+        raise DatabaseError(f"{shown(url)}: no such database file")
+    engine = connect(url)
+    try:
+        with engine.connect() as connection:
+            if not _refuse_newer(engine, connection):
+                raise DatabaseError(f"{shown(url)} holds no decision log (no schema): nothing was logged there")
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot use the database {shown(url)}: {reason(exc)}") from None
+    return engine
+
+
+def reachable(engine: Engine) -> str | None:
+    """None when a query goes through, else why not."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return None
+    except SQLAlchemyError as exc:
+        return reason(exc)
+
+
+def reason(exc: BaseException) -> str:
+    """The driver's own first line (connection refused, disk full, ...), without SQLAlchemy's wrapping."""
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines()
+    return lines[0] if lines else type(original).__name__

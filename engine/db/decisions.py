@@ -1,0 +1,149 @@
+"""The decision log: rows appended by one writer thread that commits many requests' rows at once, and
+read back by decision id or by a filter.
+
+A caller is answered only after its rows are committed (`append` waits for the commit); when the commit
+fails, every caller of that group gets LogUnavailable and no decision goes out unlogged.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import queue
+import threading
+from datetime import UTC, date, datetime, time, timedelta
+
+import orjson
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from engine.db.database import reason, shown
+from engine.db.tables import decisions
+
+GROUP_ROWS = 2048  # rows committed together at most: what arrived while the last commit was running
+
+
+class LogUnavailable(Exception):
+    """The row could not be committed: the decision must not be given."""
+
+
+class DecisionLog:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.failures = 0  # commits that failed, for /metrics
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None  # started by the first write: readers need none
+        self._starting = threading.Lock()
+
+    # -- writing ------------------------------------------------------------------------------------
+
+    def submit(self, rows: list[dict]) -> concurrent.futures.Future:
+        """Queue rows for the next commit; the future is done when they are committed (or failed)."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        if self._writer is None:
+            with self._starting:
+                if self._writer is None:
+                    self._writer = threading.Thread(target=self._write_forever, name="decision-log-writer",
+                                                    daemon=True)
+                    self._writer.start()
+        self._queue.put((rows, future))
+        return future
+
+    def append(self, rows: list[dict]) -> None:
+        """Commit rows, waiting for it. Raises LogUnavailable."""
+        self.submit(rows).result()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join(timeout=30)
+
+    def _write_forever(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            group = [item]
+            count = len(item[0])
+            while count < GROUP_ROWS:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # finish this group, then stop
+                    break
+                group.append(item)
+                count += len(item[0])
+            self._commit(group)
+
+    def _commit(self, group: list) -> None:
+        rows = [row for rows, _ in group for row in rows]
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(decisions), rows)
+        except SQLAlchemyError as exc:
+            self.failures += 1
+            error = LogUnavailable(f"the decision log ({shown(str(self.engine.url))}) cannot be written: "
+                                   f"{reason(exc)}")
+            for _, future in group:
+                future.set_exception(error)
+            return
+        except BaseException as exc:  # never leave a caller waiting for ever
+            self.failures += 1
+            for _, future in group:
+                future.set_exception(LogUnavailable(f"the decision log cannot be written: {type(exc).__name__}: {exc}"))
+            return
+        for _, future in group:
+            future.set_result(None)
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    def get(self, decision_id: str) -> dict | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(decisions).where(decisions.c.decision_id == decision_id)).first()
+        return record(row._mapping) if row else None
+
+    def search(self, claim_id: str | None = None, policy: str | None = None, since: date | None = None,
+               until: date | None = None, after: int | None = None, limit: int = 100) -> list[dict]:
+        """Records in the order they were logged. `since`/`until` are days (UTC) the decisions were made,
+        both included; `after` is the `seq` of the last record of the previous page."""
+        query = select(decisions).order_by(decisions.c.seq).limit(limit)
+        if claim_id is not None:
+            query = query.where(decisions.c.claim_id == claim_id)
+        if policy is not None:
+            pid, _, version = policy.partition("@")
+            query = query.where(decisions.c.policy_id == pid)
+            if version:
+                query = query.where(decisions.c.policy_version == version)
+        if since is not None:
+            query = query.where(decisions.c.decided_at >= datetime.combine(since, time(), UTC))
+        if until is not None:
+            query = query.where(decisions.c.decided_at < datetime.combine(until + timedelta(days=1), time(),
+                                                                            UTC))
+        if after is not None:
+            query = query.where(decisions.c.seq > after)
+        with self.engine.connect() as connection:
+            return [record(row._mapping) for row in connection.execute(query)]
+
+
+def record(row) -> dict:
+    """A row as the API and `policy verify --database` show it."""
+    decided_at = row["decided_at"]
+    if decided_at.tzinfo is None:  # SQLite keeps no zone: every time in the log is written in UTC
+        decided_at = decided_at.replace(tzinfo=UTC)
+    return {
+        "decision_id": row["decision_id"],
+        "seq": row["seq"],
+        "decided_at": decided_at.isoformat(),
+        "engine_version": row["engine_version"],
+        "caller": {"role": row["caller_role"], "token": row["caller_token"]},
+        "request": orjson.loads(row["request"]),
+        "policy": {"id": row["policy_id"], "version": row["policy_version"], "digest": row["policy_digest"]},
+        "versions": orjson.loads(row["versions"]),
+        "claim_id": row["claim_id"],
+        "outcome": row["outcome"],
+        "claim": row["claim"],  # JSON text, read by the caller with the claim reader (exact decimals)
+        "claim_digest": row["claim_digest"],
+        "masked": orjson.loads(row["masked"]),
+        "result": orjson.loads(row["result"]),
+    }

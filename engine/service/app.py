@@ -1,0 +1,516 @@
+"""The decision service's HTTP API (FastAPI on uvicorn). Every decision goes through engine.api and is in
+the log before it is answered.
+
+    uvicorn --factory engine.service.app:from_environment    (what `policy serve` runs)
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import date
+from pathlib import Path
+
+import orjson
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from engine.api import PolicyInvalid, PolicyNotFound, parse_policy_ref
+from engine.audit import listing
+from engine.claims.reader import RawClaim, read_json
+from engine.core.isodate import parse_date
+from engine.core.limits import LIMITS
+from engine.db import jsontext
+from engine.db.database import connect, default_url, migrate, reachable
+from engine.db.decisions import DecisionLog, LogUnavailable
+from engine.service import schemas
+from engine.service.auth import LOCAL, Caller, Tokens
+from engine.service.batch import BatchResponse
+from engine.service.deciding import Asked, decide
+from engine.service.errors import ServiceError, bad_request, error_response
+from engine.service.metrics import Metrics
+from engine.service.personal import Masker
+from engine.service.settings import Settings
+from engine.service.state import Policies, Snapshot
+from engine.service.verifying import check_logged, report
+
+log = logging.getLogger("policy.serve")
+ANY_ROLE = None
+
+
+class Service:
+    """What the routes share: the policies served, the log, who may call, and the counters."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.tokens = Tokens.load(Path(settings.tokens)) if settings.tokens else None
+        key = Path(settings.personal_key).read_bytes().strip() if settings.personal_key else None
+        self.masker = Masker(settings.personal, key)
+        self.metrics = Metrics()
+        self.database = connect(settings.database or default_url())
+        self._log: DecisionLog | None = None
+        self._policies: Policies | None = None
+
+    def start(self) -> None:
+        migrate(self.database)  # a no-op when `policy serve` already brought it up to date
+        self._log = DecisionLog(self.database)
+        self._policies = Policies(Path(self.settings.policies), Path(self.settings.schemas) if self.settings.schemas
+                                  else None)
+        errors = self._policies.startup_errors
+        if errors:
+            log.warning("the policy files have %d error(s) (run `policy check`; /ready lists them): the policies "
+                        "that need those files answer 503 until they are fixed and reloaded", len(errors))
+
+    @property
+    def log(self) -> DecisionLog:
+        if self._log is None:
+            raise RuntimeError("the service has not started")
+        return self._log
+
+    @property
+    def policies(self) -> Policies:
+        if self._policies is None:
+            raise RuntimeError("the service has not started")
+        return self._policies
+
+    def stop(self) -> None:
+        if self._log:
+            self._log.close()
+        self.database.dispose()
+
+    def caller(self, request: Request, role: str | None) -> Caller:
+        if self.tokens is None:
+            return LOCAL
+        found = self.tokens.caller(request.headers.get("authorization"))
+        if found is None:
+            raise ServiceError(401, "auth.token", "send a known token: Authorization: Bearer TOKEN")
+        if role is None:
+            return found
+        if not found.may(role):
+            raise ServiceError(403, "auth.role", f"this needs the {role} role; the token has "
+                               f"{', '.join(sorted(found.roles))}")
+        return Caller(role if role in found.roles else "admin", found.roles, found.token_id)
+
+    async def commit(self, rows: list[dict]) -> None:
+        """Rows into the log, waiting for the commit; 503 when it fails, so no unlogged decision goes out."""
+        if not self.settings.log:
+            return
+        try:
+            await asyncio.wrap_future(self.log.submit(rows))
+        except LogUnavailable as exc:
+            self.metrics.log_failures.inc(len(rows))
+            raise ServiceError(503, "log.unavailable", f"{exc}; no decision was given", retry=True) from None
+
+    def count(self, answers: list) -> None:
+        for _, row in answers:
+            self.metrics.decisions.labels(row["outcome"]).inc()
+
+    def reload(self) -> list:
+        errors = self.policies.reload()
+        self.metrics.reloads.labels("refused" if errors else "done").inc()
+        if errors:
+            log.warning("reload refused: %d error(s) in the policy files; the previous policies keep serving",
+                        len(errors))
+        else:
+            log.info("policies reloaded")
+        return errors
+
+
+def _date(name: str, value) -> date | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise bad_request(name, f"a date is written YYYY-MM-DD, as text, not {type(value).__name__}")
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise bad_request(name, str(exc)) from None
+
+
+def _evaluator(snapshot: Snapshot, asked: Asked):
+    try:
+        evaluator = snapshot.evaluator(asked.policy, asked.known_on, asked.explain)
+    except PolicyNotFound as exc:
+        raise ServiceError(404, "policy.unknown", str(exc)) from None
+    except PolicyInvalid as exc:
+        raise _invalid(asked.policy, exc) from None
+    pid, version = parse_policy_ref(asked.policy)
+    if not snapshot.store.declares_input(pid, version):
+        raise bad_request("policy", f"{asked.policy} declares no input (no input.schema), so claims cannot be "
+                          "decided under it; other policies can only read it (through `uses`)")
+    return evaluator
+
+
+def _invalid(policy: str, exc: PolicyInvalid) -> ServiceError:
+    return ServiceError(503, "policy.invalid", f"{policy} cannot be used while its files have errors; run "
+                        "`policy check`", diagnostics=[d.to_json() for d in exc.diagnostics])
+
+
+def _envelope(body: bytes) -> tuple[Asked, RawClaim]:
+    raw = read_json(body, "<request>")
+    if raw.error is not None:
+        raise bad_request("body", raw.error.message)
+    data = raw.data
+    if not isinstance(data, dict):
+        raise bad_request("body", "the request is a JSON object with policy and claim")
+    unknown = sorted(set(data) - set(schemas.EVALUATE_PROPERTIES))
+    if unknown:
+        raise bad_request(unknown[0], "no such field (the fields are policy, claim, as_of, known_on, explain)")
+    for name in ("policy", "claim"):
+        if name not in data:
+            raise bad_request(name, "required")
+    if not isinstance(data["policy"], str) or not data["policy"]:
+        raise bad_request("policy", "ID or ID@VERSION, as text")
+    if not isinstance(data["claim"], dict):
+        raise bad_request("claim", "a claim is a JSON object")
+    explain = data.get("explain", True)
+    if not isinstance(explain, bool):
+        raise bad_request("explain", "true or false")
+    asked = Asked(data["policy"], _date("as_of", data.get("as_of")), _date("known_on", data.get("known_on")), explain)
+    return asked, RawClaim(data["claim"], "<request>")
+
+
+async def _body(request: Request, limit: int, limit_name: str) -> bytes:
+    """The request body, refused (413) as soon as it grows past `limit`: never held whole beyond it."""
+    parts, size = [], 0
+    async for part in request.stream():
+        size += len(part)
+        if size > limit:
+            raise ServiceError(413, "request.too_large", f"the body is larger than {limit} bytes ({limit_name})",
+                               field="body")
+        parts.append(part)
+    return b"".join(parts)
+
+
+def _json(data, status: int = 200) -> Response:
+    try:
+        body = orjson.dumps(data)
+    except TypeError:  # exact decimals of a logged claim
+        body = jsontext.dumps(data).encode()
+    return Response(body, status, media_type="application/json")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    service = Service(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await asyncio.to_thread(service.start)
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # SIGHUP: where the platform has it
+            loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, service.reload))
+        if not settings.log:
+            log.warning("the decision log is OFF (a benchmark setting): decisions are given without being logged")
+        yield
+        service.stop()
+
+    app = FastAPI(title="policy-engine decision service", version=schemas_version(), lifespan=lifespan,
+                  description="Decides claims under versioned policies through engine.api; every decision is "
+                              "logged before it is answered. See docs/service.md.")
+    app.state.service = service
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError):
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"][1:]) or first["loc"][0]
+        return error_response(422, "request.invalid", f"{field}: {first['msg']}", field=field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        return error_response(exc.status_code, "request.route", str(exc.detail),
+                              headers=dict(exc.headers) if exc.headers else None)
+
+    # -- deciding -----------------------------------------------------------------------------------
+
+    @app.post("/v1/evaluate", tags=["decide"], summary="Decide one claim (developer)",
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": schemas.ref("EvaluateRequest")}}}},
+              responses={200: schemas.json_body(schemas.ref("Decision"), "The decision, or the error record of a "
+                                                "claim that is invalid or has no policy in force (a decided outcome)")}
+              | schemas.errors(401, 403, 404, 413, 422, 503))
+    async def evaluate(request: Request):
+        caller = service.caller(request, "developer")
+        asked, raw = _envelope(await _body(request, LIMITS.claim_line_bytes + 4096, "POLICY_LIMIT_CLAIM_LINE_BYTES"))
+        snapshot = service.policies.current
+        evaluator = _evaluator(snapshot, asked)
+        try:
+            answers = decide(evaluator, [raw], asked, caller, service.masker, snapshot.personal(evaluator))
+        except PolicyInvalid as exc:
+            raise _invalid(asked.policy, exc) from None
+        await service.commit([row for _, row in answers])
+        service.count(answers)
+        return _json(answers[0][0])
+
+    @app.post("/v1/evaluate:batch", tags=["decide"], summary="Decide claims sent as JSON Lines (developer)",
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/x-ndjson": {"schema": {"type": "string",
+                                                      "description": "One claim per line (JSON Lines)"}}}}},
+              responses={200: {"description": "One JSON line per claim, in order, each as /v1/evaluate answers it; "
+                                              "a last line {\"error\": ...} when the log failed midway",
+                               "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}}
+              | schemas.errors(401, 403, 404, 422, 503))
+    async def evaluate_batch(request: Request, policy: str = Query(..., min_length=1, description="ID or ID@VERSION"),
+                             as_of: str | None = Query(None, description="YYYY-MM-DD: decide every claim on it"),
+                             known_on: str | None = Query(None, description="YYYY-MM-DD"),
+                             explain: bool = Query(True, description="false: summaries")):
+        caller = service.caller(request, "developer")
+        asked = Asked(policy, _date("as_of", as_of), _date("known_on", known_on), explain)
+        snapshot = service.policies.current
+        evaluator = _evaluator(snapshot, asked)
+        personal = snapshot.personal(evaluator)
+
+        async def decide_lines(raws: list[RawClaim]) -> bytes:
+            try:
+                answers = decide(evaluator, raws, asked, caller, service.masker, personal)
+            except PolicyInvalid as exc:
+                raise _invalid(asked.policy, exc) from None
+            await service.commit([row for _, row in answers])
+            service.count(answers)
+            return b"".join(orjson.dumps(answer) + b"\n" for answer, _ in answers)
+
+        return BatchResponse(decide_lines)
+
+    # -- the log ------------------------------------------------------------------------------------
+
+    @app.get("/v1/decisions/{decision_id}", tags=["log"], summary="A logged decision (auditor)",
+             responses={200: schemas.json_body({"type": "object"}, "The logged record")}
+             | schemas.errors(401, 403, 404, 503))
+    def get_decision(request: Request, decision_id: str):
+        service.caller(request, "auditor")
+        return _json(_shown(_logged(service, decision_id)))
+
+    @app.get("/v1/decisions", tags=["log"], summary="Search the log (auditor)",
+             responses={200: schemas.json_body({"type": "object", "required": ["decisions", "next"],
+                                                "properties": {"decisions": {"type": "array"},
+                                                               "next": {"type": ["integer", "null"]}}},
+                                               "Logged records in the order they were logged; `next` is the "
+                                               "`after` of the next page, or null")}
+             | schemas.errors(401, 403, 422, 503))
+    def search_decisions(request: Request, claim_id: str | None = None,
+                         policy: str | None = Query(None, description="ID or ID@VERSION"),
+                         from_: str | None = Query(None, alias="from", description="YYYY-MM-DD: decided on or after"),
+                         to: str | None = Query(None, description="YYYY-MM-DD: decided on or before"),
+                         after: int | None = Query(None, ge=0, le=2**62, description="the `next` of the last page"),
+                         limit: int = Query(100, ge=1, le=1000)):
+        service.caller(request, "auditor")
+        since, until = _date("from", from_), _date("to", to)
+        try:
+            found = service.log.search(claim_id, policy, since, until, after, limit)
+        except Exception as exc:
+            raise _log_down(exc) from None
+        return _json({"decisions": [_shown(r) for r in found],
+                      "next": found[-1]["seq"] if len(found) == limit else None})
+
+    @app.post("/v1/decisions/{decision_id}/verify", tags=["log"], summary="Decide a logged decision again (auditor)",
+              responses={200: schemas.json_body({"type": "object", "required": ["status"]},
+                                                "The report of `policy verify --format json` for this record")}
+              | schemas.errors(401, 403, 404, 503))
+    def verify_decision(request: Request, decision_id: str):
+        service.caller(request, "auditor")
+        logged = _logged(service, decision_id)
+        return _json(report(logged, check_logged(service.policies.current.engine, logged)))
+
+    # -- policies -----------------------------------------------------------------------------------
+
+    @app.get("/v1/policies", tags=["policies"], summary="Every policy with its versions (any role)",
+             responses={200: schemas.json_body({"type": "array", "items": {"type": "object"}}, "As `policy list "
+                                               "--format json`, one object per policy")} | schemas.errors(401))
+    def list_policies(request: Request):
+        service.caller(request, ANY_ROLE)
+        return _json(listing.policy_list(service.policies.current.store))
+
+    @app.get("/v1/policies/{policy_id:path}/timeline", tags=["policies"], summary="A policy's versions (any role)",
+             responses={200: schemas.json_body({"type": "array", "items": {"type": "object"}},
+                                               "As `policy timeline --format json`")} | schemas.errors(401, 404, 503))
+    def policy_timeline(request: Request, policy_id: str):
+        service.caller(request, ANY_ROLE)
+        store = service.policies.current.store
+        _refuse_broken(store, policy_id, references=False)
+        if not store.versions(policy_id):
+            raise ServiceError(404, "policy.unknown", f"no policy {policy_id!r}; known: {', '.join(store.ids())}")
+        return _json(listing.timeline(store, policy_id))
+
+    @app.get("/v1/policies/{ref:path}", tags=["policies"], summary="One version, ID@VERSION (any role)",
+             responses={200: schemas.json_body({"type": "object"}, "The version: dates, digest and its file's data")}
+             | schemas.errors(401, 404, 503))
+    def show_policy(request: Request, ref: str,
+                    as_of: str | None = Query(None, description="YYYY-MM-DD: also list what it reads then")):
+        service.caller(request, ANY_ROLE)
+        engine = service.policies.current.engine
+        pid, version_label = parse_policy_ref(ref)
+        day = _date("as_of", as_of)
+        if not version_label:
+            raise ServiceError(404, "policy.unknown", f"name a version: /v1/policies/{pid}@VERSION "
+                               f"(or /v1/policies/{pid}/timeline for them all)")
+        _refuse_broken(engine.store, pid)
+        version = engine.store.get(pid, version_label)
+        if version is None:
+            known = ", ".join(v.version for v in engine.store.versions(pid)) or "none"
+            raise ServiceError(404, "policy.unknown", f"no version {ref!r} (versions of {pid}: {known})")
+        reads = None
+        if day:
+            try:
+                linked = engine.linked(version, day)
+                reads = [f"{linked.role_of(v)} {v.key}" for v in linked.versions if v is not version]
+            except Exception as exc:  # LinkError, PolicyInvalid: said in place of what it reads
+                reads = [f"(cannot resolve: {exc})"]
+        return _json(listing.version(engine.store, version, reads))
+
+    @app.get("/v1/diff", tags=["policies"], summary="What changed between two versions or two dates (any role)",
+             responses={200: schemas.json_body({"type": "object"}, "As `policy diff --format json`")}
+             | schemas.errors(401, 404, 422, 503))
+    def diff(request: Request, policy: str = Query(..., min_length=1, description="The policy ID"),
+             from_: str = Query(..., alias="from", description="YYYY-MM-DD, or @VERSION"),
+             to: str = Query(..., description="YYYY-MM-DD, or @VERSION")):
+        from engine.audit.diff import diff_linked
+
+        service.caller(request, ANY_ROLE)
+        engine = service.policies.current.engine
+        _refuse_broken(engine.store, policy)
+        sides = []
+        for name, text in (("from", from_), ("to", to)):
+            try:
+                if text.startswith("@"):
+                    sides.append(engine.scenario(policy, version=text[1:]))
+                else:
+                    sides.append(engine.scenario(policy, at=_date(name, text)))
+            except PolicyNotFound as exc:
+                raise ServiceError(404, "policy.unknown", str(exc)) from None
+            except PolicyInvalid as exc:
+                raise _invalid(policy, exc) from None
+        return _json(diff_linked(*sides))
+
+    @app.post("/v1/check", tags=["policies"], summary="Check a draft policy file, written nowhere (officer)",
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/yaml": {"schema": {"type": "string", "description": "The policy file's text"}}}}},
+              responses={200: schemas.json_body({"type": "object", "required": ["errors", "warnings", "diagnostics"]},
+                                                "The diagnostics of `policy check --format json` for the draft")}
+              | schemas.errors(401, 403, 413, 422))
+    async def check(request: Request,
+                    path: str = Query("draft.yaml", description="Where the draft would sit in the policies folder, "
+                                      "e.g. ID/VERSION.yaml (it replaces a file there, if one is)"),
+                    today: str | None = Query(None, description="YYYY-MM-DD: the date review_by is compared with")):
+        service.caller(request, "officer")
+        place = _draft_place(path)
+        body = await _body(request, LIMITS.policy_file_bytes, "POLICY_LIMIT_POLICY_FILE_BYTES")
+        day = _date("today", today) or date.today()
+        root = service.policies.root
+        diagnostics = await asyncio.to_thread(listing.check_draft, root, service.policies.schemas, root / place,
+                                              body, day)
+        errors = sum(1 for d in diagnostics if d.severity == "error")
+        return _json({"errors": errors, "warnings": len(diagnostics) - errors,
+                      "diagnostics": [d.to_json() for d in diagnostics]})
+
+    # -- running ------------------------------------------------------------------------------------
+
+    @app.post("/v1/admin/reload", tags=["admin"], summary="Read the policy files again (admin)",
+              responses={200: schemas.json_body({"type": "object"}, "Reloaded, or refused with the errors (the "
+                                                "previous policies keep serving)")} | schemas.errors(401, 403))
+    async def reload(request: Request):
+        service.caller(request, "admin")
+        errors = await asyncio.to_thread(service.reload)
+        return _json({"reloaded": not errors, "errors": [d.to_json() for d in errors]})
+
+    @app.get("/health", tags=["running"], summary="Alive", responses={200: schemas.json_body({"type": "object"})})
+    def health():
+        return _json({"status": "alive"})
+
+    @app.get("/ready", tags=["running"], summary="Policies loaded and the database reachable",
+             responses={200: schemas.json_body({"type": "object"}, "Ready"),
+                        503: schemas.json_body({"type": "object"}, "Not ready: `database` says why")})
+    def ready():
+        policies = service.policies
+        database = reachable(service.database)
+        snapshot = policies.current
+        body = {"ready": database is None, "database": database or "reachable",
+                "policies": {"versions": sum(len(v) for v in snapshot.store.by_id.values()),
+                             "loaded_at": snapshot.loaded_at, "reloads": policies.reloads,
+                             "errors": [d.to_json() for d in policies.startup_errors],
+                             "reload_errors": [d.to_json() for d in policies.reload_errors]},
+                "log": "on" if settings.log else "OFF (benchmark setting)"}
+        return _json(body, 200 if database is None else 503)
+
+    @app.get("/metrics", tags=["running"], summary="Prometheus metrics",
+             responses={200: {"description": "Prometheus text format", "content": {"text/plain": {}}}})
+    def metrics():
+        return Response(service.metrics.render(), media_type=service.metrics.content_type)
+
+    _with_components(app)
+    app.add_middleware(_MetricsMiddleware, metrics=service.metrics)
+    return app
+
+
+class _MetricsMiddleware:
+    def __init__(self, app, metrics: Metrics):
+        self.app = metrics.middleware(app)
+
+    async def __call__(self, scope, receive, send):
+        await self.app(scope, receive, send)
+
+
+def _with_components(app: FastAPI) -> None:
+    """The generated OpenAPI document, with the decision schemas it refers to."""
+    generate = app.openapi
+
+    def openapi():
+        if app.openapi_schema is None:
+            document = generate()
+            document.setdefault("components", {}).setdefault("schemas", {}).update(schemas.components())
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend the document
+
+
+def _refuse_broken(store, policy_id: str, references: bool = True) -> None:
+    errors = store.errors_for(policy_id, references)
+    if errors:
+        raise _invalid(policy_id, PolicyInvalid(errors))
+
+
+def _draft_place(path: str) -> Path:
+    place = Path(path)
+    if place.is_absolute() or ".." in place.parts or not path or place.suffix not in (".yaml", ".yml") \
+            or place.name.endswith((".cases.yaml", ".cases.yml")):
+        raise bad_request("path", "a relative path inside the policies folder, ending in .yaml (not .cases.yaml)")
+    return place
+
+
+def _log_down(exc: Exception) -> ServiceError:
+    from engine.db.database import reason
+
+    return ServiceError(503, "log.unavailable", f"the decision log cannot be read: {reason(exc)}")
+
+
+def _logged(service: Service, decision_id: str) -> dict:
+    try:
+        found = service.log.get(decision_id)
+    except Exception as exc:
+        raise _log_down(exc) from None
+    if found is None:
+        raise ServiceError(404, "decision.unknown", f"no decision {decision_id!r} in the log")
+    return found
+
+
+def _shown(record: dict) -> dict:
+    """A logged record with its claim as JSON (read exactly, as it was logged)."""
+    raw = read_json(record["claim"].encode(), "<log>")
+    return record | {"claim": raw.data if raw.error is None else record["claim"]}
+
+
+def schemas_version() -> str:
+    from engine.service.deciding import ENGINE_VERSION
+
+    return ENGINE_VERSION
+
+
+def from_environment() -> FastAPI:
+    """The app as `policy serve` configured it (uvicorn --factory)."""
+    return create_app(Settings.from_environment())

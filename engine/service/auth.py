@@ -1,0 +1,81 @@
+"""Who is calling: bearer tokens mapped to roles by a YAML file, or, with no token file, anyone on loopback.
+
+The tokens file maps each token to a role or a list of roles:
+
+    s3cr3t-for-the-case-system: developer
+    another-long-random-token: [auditor, officer]
+
+A token is known in the log only by its id: the first 12 hex digits of its sha256.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROLES = ("developer", "officer", "auditor", "admin")
+MIN_TOKEN_LENGTH = 16
+
+
+class TokensError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Caller:
+    role: str  # the role recorded in the log: the one the endpoint needed, or "local" without tokens
+    roles: frozenset
+    token_id: str | None
+
+    def may(self, role: str) -> bool:
+        return role in self.roles or "admin" in self.roles
+
+
+LOCAL = Caller("local", frozenset(ROLES), None)
+
+
+def token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+@dataclass
+class Tokens:
+    by_token: dict  # token -> frozenset of roles
+
+    @classmethod
+    def load(cls, path: Path) -> Tokens:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise TokensError(f"cannot read the tokens file {path}: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise TokensError(f"the tokens file {path} is not YAML: {exc}") from None
+        if not isinstance(data, dict) or not data:
+            raise TokensError(f"the tokens file {path} must map each token to a role ({', '.join(ROLES)})")
+        by_token = {}
+        for token, roles in data.items():
+            shown = f"{str(token)[:4]}…" if isinstance(token, str) else repr(token)
+            if not isinstance(token, str) or len(token) < MIN_TOKEN_LENGTH or not token.isprintable() or " " in token:
+                raise TokensError(f"{path}: token {shown} must be text of at least {MIN_TOKEN_LENGTH} characters, "
+                                  "without spaces")
+            roles = [roles] if isinstance(roles, str) else roles
+            if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles):
+                raise TokensError(f"{path}: token {shown} has role {data[token]!r}; roles are {', '.join(ROLES)}")
+            by_token[token] = frozenset(roles)
+        return cls(by_token)
+
+    def caller(self, authorization: str | None) -> Caller | None:
+        """The caller a header `Authorization: Bearer TOKEN` names, or None."""
+        if not authorization:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        token = token.strip()
+        for known, roles in self.by_token.items():  # compare every token in constant time
+            if hmac.compare_digest(known.encode(), token.encode()):
+                return Caller(next(iter(sorted(roles))), roles, token_id(known))
+        return None

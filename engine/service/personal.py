@@ -1,0 +1,90 @@
+"""Personal data in the decision log: fields an input schema marks `"x-personal": true` are masked (left
+out of the logged claim) or hashed (left out, with a keyed hash noted beside it) when so configured.
+
+The hash is an HMAC with the office's key: a resident ID number has few enough possible values that a
+plain hash could be reversed by trying them all.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+
+from engine.core.schemacheck import json_path
+
+MODES = ("keep", "mask", "hash")
+EACH = object()  # in a path: every item of a list
+
+
+def personal_paths(schema: dict) -> list[tuple]:
+    """Paths (keys, and EACH for list items) of every property the schema marks personal."""
+    found: list[tuple] = []
+    defs = schema.get("$defs") or schema.get("definitions") or {}
+
+    def walk(node, path: tuple, seen: frozenset) -> None:
+        if not isinstance(node, dict):
+            return
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(("#/$defs/", "#/definitions/")) and ref not in seen:
+            walk(defs.get(ref.rsplit("/", 1)[1]), path, seen | {ref})
+        if node.get("x-personal") is True and path:
+            found.append(path)
+            return
+        for name, sub in (node.get("properties") or {}).items():
+            walk(sub, path + (name,), seen)
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], path + (EACH,), seen)
+        for key in ("allOf", "anyOf", "oneOf"):
+            for sub in node.get(key) or []:
+                walk(sub, path, seen)
+
+    walk(schema, (), frozenset())
+    return list(dict.fromkeys(found))
+
+
+class Masker:
+    def __init__(self, mode: str = "mask", key: bytes | None = None):
+        if mode not in MODES:
+            raise ValueError(f"personal data is kept, masked or hashed ({', '.join(MODES)}), not {mode!r}")
+        if mode == "hash" and not key:
+            raise ValueError("hashing personal data needs a key (--personal-key FILE)")
+        self.mode = mode
+        self.key = key
+
+    def apply(self, claim, paths: list[tuple]) -> tuple[object, list[dict]]:
+        """The claim as it may be logged, and a note per value taken out: its path and how."""
+        if self.mode == "keep" or not paths or not isinstance(claim, dict):
+            return claim, []
+        found = [(where, holder, key) for path in paths for where, holder, key in _locate(claim, path, ())]
+        if not found:
+            return claim, []
+        logged = copy.deepcopy(claim)
+        notes = []
+        for where, _, _ in found:
+            holder = logged
+            for part in where[:-1]:
+                holder = holder[part]
+            value = holder.pop(where[-1])
+            note = {"path": json_path(where), "how": "masked" if self.mode == "mask" else "hashed"}
+            if self.key is not None:  # hash
+                text = value if isinstance(value, str) else repr(value)
+                note["hmac_sha256"] = hmac.new(self.key, text.encode(), hashlib.sha256).hexdigest()
+            notes.append(note)
+        return logged, notes
+
+
+def _locate(node, path: tuple, where: tuple):
+    """(concrete path, holder, key) of each value at `path` that the claim has."""
+    head, rest = path[0], path[1:]
+    if head is EACH:
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                if rest:
+                    yield from _locate(item, rest, where + (i,))
+        return
+    if not isinstance(node, dict) or head not in node:
+        return
+    if not rest:
+        yield where + (head,), node, head
+    else:
+        yield from _locate(node[head], rest, where + (head,))

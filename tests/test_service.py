@@ -1,0 +1,403 @@
+"""The decision service over HTTP: a real `policy serve` on a loopback port, its log in SQLite and in a
+PostgreSQL server the tests start themselves. Answers are compared with the command line's own output."""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import orjson
+import pytest
+import sqlalchemy
+from service_helpers import (
+    FIXTURES,
+    JINHUA,
+    POLICY,
+    TOKENS,
+    Postgres,
+    Server,
+    auth,
+    copy_store,
+    http,
+    stream_batch,
+    write_tokens,
+)
+
+CLAIMS = (FIXTURES / "claims.jsonl").read_bytes().splitlines()
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("service")
+
+
+@pytest.fixture(scope="module")
+def store(folder):
+    return copy_store(folder)
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    with Postgres() as pg:
+        yield pg
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request, folder, store):
+    """The service with tokens, its log in each database."""
+    if request.param == "sqlite":
+        database = f"sqlite:///{folder / 'log.sqlite3'}"
+    else:
+        database = request.getfixturevalue("postgres").url
+    with Server(*store, database, "--tokens", str(write_tokens(folder))) as running:
+        yield running
+
+
+def cli(store, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([POLICY, "--policies", str(store[0]), "--schemas", str(store[1]), *args],
+                          input=stdin, capture_output=True)
+
+
+def lines(output: bytes) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def evaluate(server, claim, role="developer", **fields):
+    return http.post(server.url + "/v1/evaluate", json={"policy": JINHUA, "claim": claim} | fields,
+                      headers=auth(role), timeout=30)
+
+
+def without_id(answer: dict) -> dict:
+    return {k: v for k, v in answer.items() if k != "decision_id"}
+
+
+# -------------------------------------------------------------------------------------------------
+# Deciding: the same JSON as `policy evaluate --format json`
+
+
+@pytest.mark.parametrize("explain", [True, False])
+def test_evaluate_answers_as_the_command_line_does(server, store, explain):
+    args = ["evaluate", "-", "--policy", JINHUA, "--format", "json", "--quiet"] + ([] if explain else ["--summary"])
+    expected = lines(cli(store, *args, stdin=b"\n".join(CLAIMS)).stdout)
+    for claim, want in zip(CLAIMS[:12], expected[:12], strict=True):
+        response = evaluate(server, json.loads(claim), explain=explain)
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert answer["decision_id"] and without_id(answer) == want
+
+
+def test_a_claim_that_is_invalid_or_not_in_force_is_a_decided_outcome(server):
+    invalid = evaluate(server, {"claim_id": "X-1", "applied_on": "2024-06-15"})
+    assert invalid.status_code == 200
+    assert invalid.json()["error"]["code"] == "claim.invalid" and invalid.json()["claim_id"] == "X-1"
+    claim = json.loads(CLAIMS[0]) | {"applied_on": "2024-01-10"}  # before Jinhua's policy took effect
+    early = evaluate(server, claim)
+    assert early.status_code == 200 and early.json()["error"]["code"] == "policy.not_in_force"
+    for answer in (invalid.json(), early.json()):
+        logged = http.get(f"{server.url}/v1/decisions/{answer['decision_id']}", headers=auth("auditor")).json()
+        assert logged["result"] == without_id(answer)
+
+
+def test_as_of_known_on_and_a_pinned_version(server):
+    claim = json.loads(CLAIMS[0])
+    answer = evaluate(server, claim | {"applied_on": "2023-01-01"}, as_of="2024-06-15", explain=False).json()
+    assert answer["decision_date"] == "2024-06-15" and answer["eligible"] is True
+    answer = evaluate(server, claim, known_on="2024-01-01", explain=False).json()
+    assert answer["error"]["code"] == "policy.not_in_force" and answer["known_on"] == "2024-01-01"
+    pinned = http.post(server.url + "/v1/evaluate", headers=auth("developer"),
+                        json={"policy": JINHUA + "@2024-05-01", "claim": claim, "explain": False}).json()
+    assert pinned["policy"]["version"] == "2024-05-01"
+
+
+@pytest.mark.parametrize("body, field", [
+    (b'{"policy": "jinhua/digital-engineer-subsidy"}', "claim"),
+    (b'{"claim": {}}', "policy"),
+    (b'{"policy": "jinhua/digital-engineer-subsidy", "claim": []}', "claim"),
+    (b'{"policy": "jinhua/digital-engineer-subsidy", "claim": {}, "as_of": "2024-6-1"}', "as_of"),
+    (b'{"policy": "jinhua/digital-engineer-subsidy", "claim": {}, "known_on": 20240601}', "known_on"),
+    (b'{"policy": "jinhua/digital-engineer-subsidy", "claim": {}, "explain": "yes"}', "explain"),
+    (b'{"policy": "jinhua/digital-engineer-subsidy", "claim": {}, "asof": "2024-06-01"}', "asof"),
+    (b'{"policy": 7, "claim": {}}', "policy"),
+    (b'{"policy": "a", "policy": "b", "claim": {}}', "body"),
+    (b'not json', "body"),
+    (b'[1, 2]', "body"),
+])
+def test_a_malformed_body_is_422_naming_the_field(server, body, field):
+    response = http.post(server.url + "/v1/evaluate", content=body, headers=auth("developer"))
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == field
+
+
+def test_a_body_beyond_the_claim_limit_is_413(server):
+    response = http.post(server.url + "/v1/evaluate", headers=auth("developer"), timeout=60,
+                          content=b'{"policy": "p", "claim": {"x": "' + b"x" * (2 << 20) + b'"}}')
+    assert response.status_code == 413 and "POLICY_LIMIT_CLAIM_LINE_BYTES" in response.json()["error"]["message"]
+
+
+def test_unknown_policies_and_versions_are_404(server):
+    assert evaluate(server, {}, policy="nowhere/at-all").status_code == 404
+    response = http.post(server.url + "/v1/evaluate", headers=auth("developer"),
+                          json={"policy": JINHUA + "@1999-01-01", "claim": {}})
+    assert response.status_code == 404 and "has no version '1999-01-01'" in response.json()["error"]["message"]
+    response = http.post(server.url + "/v1/evaluate", headers=auth("developer"),
+                          json={"policy": "china/retirement-age", "claim": {}})
+    assert response.status_code == 422 and response.json()["error"]["field"] == "policy"
+
+
+def test_batch_streams_the_command_lines_in_order(server, store):
+    expected = lines(cli(store, "evaluate", str(FIXTURES / "claims.jsonl"), "--policy", JINHUA, "--format", "json",
+                         "--quiet").stdout)
+    body = b"\n".join(CLAIMS) + b"\n\nnot json\n"
+    response = http.post(server.url + "/v1/evaluate:batch", params={"policy": JINHUA}, content=body,
+                          headers=auth("developer"), timeout=60)
+    assert response.status_code == 200 and response.headers["content-type"] == "application/x-ndjson"
+    got = lines(response.content)
+    assert len(got) == len(CLAIMS) + 1
+    for answer, want in zip(got[:-1], expected, strict=True):
+        want = want | ({"error": want["error"] | {"location": answer["error"]["location"]}} if "error" in want else {})
+        assert without_id(answer) == want
+    assert got[-1]["error"]["code"] == "claim.json" and got[-1]["error"]["location"].startswith("<request>:32")
+    ids = [a["decision_id"] for a in got]
+    assert len(set(ids)) == len(ids)
+    for decision_id in (ids[0], ids[-1]):  # the line that is not JSON is logged as received, and reproduces
+        verified = http.post(f"{server.url}/v1/decisions/{decision_id}/verify", headers=auth("auditor")).json()
+        assert verified["status"] == "reproduced", verified
+
+
+def test_batch_refuses_before_streaming(server):
+    response = http.post(server.url + "/v1/evaluate:batch", params={"policy": JINHUA, "as_of": "soon"},
+                          content=CLAIMS[0], headers=auth("developer"))
+    assert response.status_code == 422 and response.json()["error"]["field"] == "as_of"
+    response = http.post(server.url + "/v1/evaluate:batch", content=CLAIMS[0], headers=auth("developer"))
+    assert response.status_code == 422 and response.json()["error"]["field"] == "policy"
+
+
+def test_a_client_that_disconnects_stops_the_batch(server):
+    """Claims are sent slowly, answers read as they come; the client goes away after ten; nothing more is
+    decided, and nothing answered is missing from the log."""
+    claim = json.loads(CLAIMS[0])
+    marker = f"GONE-{time.time_ns()}"
+
+    def slowly():
+        for i in range(400):
+            yield orjson.dumps(claim | {"claim_id": f"{marker}-{i}"}) + b"\n"
+            time.sleep(0.05)
+
+    answers = stream_batch(server.port, f"policy={JINHUA}&explain=false", slowly(), auth("developer"))
+    for answered, (status, _) in enumerate(answers, 1):
+        assert status == 200
+        if answered == 10:
+            break
+    answers.close()  # the client goes away
+    time.sleep(1.5)
+    first = _count_logged(server, marker)
+    time.sleep(1.5)
+    assert _count_logged(server, marker) == first  # nothing more is decided
+    assert 10 <= first < 30
+
+
+def _count_logged(server, marker: str) -> int:
+    count, after = 0, None
+    while True:
+        page = http.get(server.url + "/v1/decisions", params={"policy": JINHUA, "limit": 1000} |
+                         ({"after": after} if after else {}), headers=auth("auditor")).json()
+        count += sum(1 for d in page["decisions"] if (d["claim_id"] or "").startswith(marker))
+        if page["next"] is None:
+            return count
+        after = page["next"]
+
+
+# -------------------------------------------------------------------------------------------------
+# The log
+
+
+def test_the_logged_record_holds_what_reproduces_the_decision(server):
+    claim = json.loads(CLAIMS[0])
+    answer = evaluate(server, claim).json()
+    logged = http.get(f"{server.url}/v1/decisions/{answer['decision_id']}", headers=auth("auditor")).json()
+    assert logged["result"] == without_id(answer)
+    assert logged["caller"]["role"] == "developer" and len(logged["caller"]["token"]) == 12
+    assert TOKENS["developer"] not in json.dumps(logged)
+    assert logged["policy"] == answer["policy"]
+    versions = {v["id"]: v for v in logged["versions"]}
+    assert versions[JINHUA]["role"] == "decides" and "zhejiang/digital-engineer" in versions
+    assert all(v["digest"].startswith("sha256:") for v in logged["versions"])
+    assert logged["engine_version"] and logged["claim_digest"].startswith("sha256:")
+    assert logged["request"] == {"policy": JINHUA, "as_of": None, "known_on": None, "explain": True}
+    assert logged["claim"] == claim and logged["masked"] == [] and logged["outcome"] == "eligible"
+
+
+def test_personal_fields_are_masked_in_the_log(server):
+    claim = json.loads(CLAIMS[0])
+    claim["applicant"]["id_number"] = "330702199003070011"
+    answer = evaluate(server, claim).json()
+    logged = http.get(f"{server.url}/v1/decisions/{answer['decision_id']}", headers=auth("auditor")).json()
+    assert "id_number" not in logged["claim"]["applicant"]
+    assert logged["masked"] == [{"path": "applicant.id_number", "how": "masked"}]
+    verified = http.post(f"{server.url}/v1/decisions/{answer['decision_id']}/verify", headers=auth("auditor"))
+    assert verified.json()["status"] == "reproduced"  # the number was only checked, never read by a rule
+
+
+def test_search_by_claim_policy_and_day(server):
+    claim = json.loads(CLAIMS[1]) | {"claim_id": f"SEARCH-{time.time_ns()}"}
+    ids = [evaluate(server, claim, explain=False).json()["decision_id"] for _ in range(3)]
+    found = http.get(server.url + "/v1/decisions", params={"claim_id": claim["claim_id"]},
+                      headers=auth("auditor")).json()
+    assert [d["decision_id"] for d in found["decisions"]] == ids and found["next"] is None
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    page = http.get(server.url + "/v1/decisions", headers=auth("auditor"),
+                     params={"claim_id": claim["claim_id"], "policy": JINHUA + "@2024-05-01", "from": today,
+                             "to": today, "limit": 2}).json()
+    assert [d["decision_id"] for d in page["decisions"]] == ids[:2] and page["next"]
+    rest = http.get(server.url + "/v1/decisions", headers=auth("auditor"),
+                     params={"claim_id": claim["claim_id"], "after": page["next"]}).json()
+    assert [d["decision_id"] for d in rest["decisions"]] == ids[2:]
+    none = http.get(server.url + "/v1/decisions", headers=auth("auditor"),
+                     params={"claim_id": claim["claim_id"], "to": "2000-01-01"}).json()
+    assert none["decisions"] == []
+    bad = http.get(server.url + "/v1/decisions", headers=auth("auditor"), params={"from": "yesterday"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "from"
+    assert http.get(server.url + "/v1/decisions/no-such-id", headers=auth("auditor")).status_code == 404
+
+
+def test_verify_gives_the_report_of_policy_verify(server, store, folder):
+    claim = json.loads(CLAIMS[2])
+    answer = evaluate(server, claim).json()
+    report = http.post(f"{server.url}/v1/decisions/{answer['decision_id']}/verify", headers=auth("auditor")).json()
+    decisions, claims = folder / "one.jsonl", folder / "claims.jsonl"
+    decisions.write_bytes(orjson.dumps(without_id(answer)) + b"\n")
+    claims.write_bytes(CLAIMS[2] + b"\n")
+    expected = lines(cli(store, "verify", str(decisions), str(claims), "--format", "json").stdout)[0]
+    assert report["status"] == "reproduced" == expected["status"]
+    assert report["differences"] == expected["differences"] and report["claim_id"] == expected["claim_id"]
+    assert http.post(f"{server.url}/v1/decisions/nope/verify", headers=auth("auditor")).status_code == 404
+
+
+def test_policy_verify_reads_the_log(server, store):
+    claim = json.loads(CLAIMS[3]) | {"claim_id": f"CLI-{time.time_ns()}"}
+    answer = evaluate(server, claim).json()
+    by_id = cli(store, "verify", "--database", server.database, "--decision", answer["decision_id"], "--format", "json")
+    assert by_id.returncode == 0, by_id.stderr
+    assert lines(by_id.stdout)[0]["status"] == "reproduced"
+    by_claim = cli(store, "verify", "--database", server.database, "--claim-id", claim["claim_id"])
+    assert by_claim.returncode == 0 and b"1 reproduced, 0 differ" in by_claim.stderr
+    nothing = cli(store, "verify", "--database", server.database, "--claim-id", "never-logged")
+    assert nothing.returncode == 2 and b"nothing to verify" in nothing.stderr
+    assert cli(store, "verify", "--database", server.database).returncode == 64
+
+
+def test_the_log_is_append_only(server):
+    engine = sqlalchemy.create_engine(server.database.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        for statement in ("UPDATE decisions SET outcome = 'eligible'", "DELETE FROM decisions"):
+            with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"), engine.begin() as connection:
+                connection.execute(sqlalchemy.text(statement))
+    finally:
+        engine.dispose()
+
+
+# -------------------------------------------------------------------------------------------------
+# Policies: the JSON forms of list, timeline, show, diff and check
+
+
+def test_policies_timeline_show_and_diff_are_the_command_lines(server, store):
+    get = lambda path, **params: http.get(server.url + path, params=params, headers=auth("officer"))  # noqa: E731
+    assert get("/v1/policies").json() == lines(cli(store, "list", "--format", "json").stdout)
+    assert get(f"/v1/policies/{JINHUA}/timeline").json() == lines(cli(store, "timeline", JINHUA, "--format",
+                                                                       "json").stdout)
+    shown = get("/v1/policies/zhejiang/digital-engineer@2023-09-16", as_of="2024-06-01").json()
+    timeline = {row["version"]: row for row in get("/v1/policies/zhejiang/digital-engineer/timeline").json()}
+    assert shown["content"]["policy"] == "zhejiang/digital-engineer" and shown["reads"] == []
+    assert shown["digest"] == timeline["2023-09-16"]["digest"] and shown["to"] == "2025-02-28"
+    jinhua = get(f"/v1/policies/{JINHUA}@2024-05-01", as_of="2025-04-01").json()
+    assert jinhua["reads"] == ["extends zhejiang/digital-engineer@2025-03-01", "uses china/retirement-age@2025-01-01"]
+    diff = get("/v1/diff", policy="zhejiang/digital-engineer", **{"from": "@2023-09-16", "to": "@2025-03-01"})
+    want = lines(cli(store, "diff", "zhejiang/digital-engineer@2023-09-16", "zhejiang/digital-engineer@2025-03-01",
+                     "--format", "json").stdout)[0]
+    assert diff.json() == want
+    by_date = get("/v1/diff", policy=JINHUA, **{"from": "2024-06-01", "to": "2025-04-01"})
+    assert by_date.json() == lines(cli(store, "diff", JINHUA, "--from", "2024-06-01", "--to", "2025-04-01",
+                                       "--format", "json").stdout)[0]
+    assert get("/v1/policies/nowhere/timeline").status_code == 404
+    assert get("/v1/policies/zhejiang/digital-engineer@1900-01-01").status_code == 404
+    assert get("/v1/diff", policy=JINHUA, **{"from": "2020-01-01", "to": "2025-04-01"}).status_code == 404
+    assert get("/v1/diff", policy=JINHUA, **{"from": "when", "to": "2025-04-01"}).status_code == 422
+
+
+def test_check_a_draft_as_policy_check_does(server, store, folder):
+    good = (store[0] / "zhejiang/digital-engineer/2025-03-01.yaml").read_bytes()
+    draft = good.replace(b"version: 2025-03-01", b"version: 2026-01-01", 1).replace(
+        b"from: 2025-03-01", b"from: 2026-01-01", 1).replace(b"require: ", b"require: nonexistent_name and ", 1)
+    place = "zhejiang/digital-engineer/2026-01-01.yaml"
+    response = http.post(server.url + "/v1/check", params={"path": place, "today": "2025-01-01"}, content=draft,
+                          headers=auth("officer"), timeout=120)
+    assert response.status_code == 200
+    report = response.json()
+    assert report["errors"] >= 1
+    assert not (store[0] / place).exists()  # written nowhere
+    # the same file, put there, checked by the command line
+    (store[0] / place).write_bytes(draft)
+    try:
+        expected = lines(cli(store, "check", str(store[0] / place), "--format", "json", "--today",
+                             "2025-01-01").stdout)
+    finally:
+        (store[0] / place).unlink()
+    assert [d | {"file": None} for d in report["diagnostics"]] == [d | {"file": None} for d in expected]
+    assert all(d["file"].endswith(place) for d in report["diagnostics"])
+    clean = http.post(server.url + "/v1/check", params={"path": "zhejiang/digital-engineer/2025-03-01.yaml",
+                                                         "today": "2025-01-01"}, content=good, headers=auth("officer"),
+                       timeout=120)
+    assert clean.json()["errors"] == 0
+    for path in ("../outside.yaml", "/etc/x.yaml", "a/b.cases.yaml", "a/b.txt"):
+        refused = http.post(server.url + "/v1/check", params={"path": path}, content=good, headers=auth("officer"),
+                             timeout=60)
+        assert refused.status_code == 422 and refused.json()["error"]["field"] == "path"
+
+
+# -------------------------------------------------------------------------------------------------
+# Who may do what
+
+
+ENDPOINTS = [  # method, path, role it needs (None: any known token)
+    ("POST", "/v1/evaluate", "developer"),
+    ("POST", "/v1/evaluate:batch?policy=" + JINHUA, "developer"),
+    ("GET", "/v1/decisions", "auditor"),
+    ("GET", "/v1/decisions/some-id", "auditor"),
+    ("POST", "/v1/decisions/some-id/verify", "auditor"),
+    ("POST", "/v1/check", "officer"),
+    ("POST", "/v1/admin/reload", "admin"),
+    ("GET", "/v1/policies", None),
+    ("GET", f"/v1/policies/{JINHUA}/timeline", None),
+    ("GET", f"/v1/policies/{JINHUA}@2024-05-01", None),
+    ("GET", f"/v1/diff?policy={JINHUA}&from=2024-06-01&to=2025-04-01", None),
+]
+
+
+@pytest.mark.parametrize("method, path, role", ENDPOINTS)
+def test_roles(server, method, path, role):
+    def call(headers):
+        return http.request(method, server.url + path, headers=headers, content=b"{}", timeout=120).status_code
+
+    assert call({}) == 401
+    assert call({"Authorization": "Bearer not-a-token-anyone-has"}) == 401
+    assert call({"Authorization": "Basic " + TOKENS["admin"]}) == 401
+    for other in TOKENS:
+        status = call(auth(other))
+        if role is None or other in (role, "admin"):
+            assert status not in (401, 403), (other, status)
+        else:
+            assert status == 403, (other, status)
+
+
+def test_health_ready_and_metrics_need_no_token(server):
+    assert http.get(server.url + "/health").json() == {"status": "alive"}
+    ready = http.get(server.url + "/ready").json()
+    assert ready["ready"] is True and ready["database"] == "reachable" and ready["policies"]["versions"] == 6
+    evaluate(server, json.loads(CLAIMS[0]))
+    text = http.get(server.url + "/metrics").text
+    assert 'policy_http_requests_total{method="POST",route="/v1/evaluate",status="200"}' in text
+    assert 'policy_http_request_duration_seconds_bucket{le="0.005",route="/v1/evaluate"}' in text
+    assert 'policy_decisions_total{outcome="eligible"}' in text
+    assert "policy_decision_log_write_failures_total 0.0" in text
+    assert http.get(server.url + "/openapi.json").json()["paths"]["/v1/evaluate"]["post"]
+    assert http.get(server.url + "/docs").status_code == 200

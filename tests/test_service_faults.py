@@ -1,0 +1,98 @@
+"""Faults: the server killed during a batch, the database stopped under load. An acknowledged decision is
+always in the log, whole; a decision that cannot be logged is never given."""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import orjson
+import pytest
+import sqlalchemy
+from service_helpers import FIXTURES, JINHUA, POLICY, Postgres, Server, copy_store, http, stream_batch
+
+CLAIM = json.loads((FIXTURES / "claims.jsonl").read_bytes().splitlines()[0])
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    else:
+        with Postgres() as pg:
+            yield pg.url
+
+
+def rows(url: str, prefix: str) -> list[dict]:
+    engine = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(sqlalchemy.text("SELECT * FROM decisions WHERE claim_id LIKE :p"),
+                                       {"p": prefix + "%"})
+            return [dict(row._mapping) for row in found]
+    finally:
+        engine.dispose()
+
+
+def test_sigkill_during_a_batch_loses_no_acknowledged_decision(tmp_path, database):
+    store = copy_store(tmp_path)
+    marker = f"KILL-{time.time_ns()}"
+    claims = (orjson.dumps(CLAIM | {"claim_id": f"{marker}-{i:05}"}) + b"\n" for i in range(20_000))
+    server = Server(*store, database).start()
+    acknowledged = []
+    try:
+        for status, line in stream_batch(server.port, f"policy={JINHUA}", claims):
+            assert status == 200
+            acknowledged.append(json.loads(line))
+            if len(acknowledged) == 700:
+                server.kill()  # SIGKILL: no clean-up of any kind
+                break
+    finally:
+        server.stop()
+    logged = {row["decision_id"]: row for row in rows(database, marker)}
+    assert len(logged) < 20_000  # it was killed midway
+    for answer in acknowledged:
+        row = logged[answer["decision_id"]]  # every acknowledged decision is there ...
+        assert json.loads(row["result"]) == {k: v for k, v in answer.items() if k != "decision_id"}
+    for row in logged.values():  # ... and every row there is whole
+        assert all(row[name] is not None for name in ("decided_at", "policy_id", "claim", "claim_digest", "result",
+                                                      "versions", "outcome", "engine_version", "request"))
+        assert json.loads(row["claim"])["claim_id"] == row["claim_id"]
+        assert json.loads(row["result"])["claim_id"] == row["claim_id"]
+    # the log opens again after the kill, and what it holds reproduces
+    verified = subprocess.run([POLICY, "--policies", str(store[0]), "--schemas", str(store[1]), "verify",
+                               "--database", database, "--decision", acknowledged[0]["decision_id"],
+                               "--decision", acknowledged[-1]["decision_id"]], capture_output=True, text=True)
+    assert verified.returncode == 0 and "2 reproduced" in verified.stderr, verified.stderr
+
+
+def test_database_stopped_gives_503_and_the_service_recovers(tmp_path):
+    store = copy_store(tmp_path)
+    request = {"policy": JINHUA, "claim": CLAIM, "explain": False}
+    with Postgres() as pg, Server(*store, pg.url) as server:
+        def evaluate():
+            return http.post(server.url + "/v1/evaluate", json=request, timeout=60)
+
+        given = [evaluate().json()["decision_id"] for _ in range(5)]
+        pg.stop("immediate")
+        down = evaluate()
+        assert down.status_code == 503
+        error = down.json()["error"]
+        assert error["code"] == "log.unavailable" and "no decision was given" in error["message"]
+        assert "decision_id" not in down.text
+        batch = http.post(server.url + "/v1/evaluate:batch", params={"policy": JINHUA},
+                           content=orjson.dumps(CLAIM) + b"\n", timeout=60)
+        assert batch.status_code == 503
+        ready = http.get(server.url + "/ready")
+        assert ready.status_code == 503 and ready.json()["ready"] is False
+        metrics = http.get(server.url + "/metrics").text
+        assert "policy_decision_log_write_failures_total 2.0" in metrics
+        pg.start()
+        deadline = time.monotonic() + 60
+        while (answer := evaluate()).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert answer.status_code == 200
+        given.append(answer.json()["decision_id"])
+        assert http.get(server.url + "/ready").json()["ready"] is True
+        logged = {r["decision_id"] for r in rows(pg.url, CLAIM["claim_id"])}
+        assert set(given) <= logged
