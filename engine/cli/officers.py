@@ -32,7 +32,6 @@ from engine.cli.common import (
     same_path,
     usage,
 )
-from engine.core.diagnostics import sorted_diagnostics
 from engine.core.i18n import plural, tr
 from engine.policies.linker import LinkError
 from engine.policies.store import is_policy_file
