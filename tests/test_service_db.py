@@ -1,0 +1,71 @@
+"""The database layer without a server: migrations against the tables the code uses, exact JSON text,
+and which fields count as personal."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+import sqlalchemy
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from service_helpers import FIXTURES
+
+from engine.claims.reader import read_json
+from engine.db import jsontext
+from engine.db.database import DatabaseError, connect, migrate, open_existing
+from engine.db.tables import metadata
+from engine.service.personal import Masker, personal_paths
+
+
+def test_the_migrations_build_the_tables_the_code_uses(tmp_path):
+    engine = connect(f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    assert migrate(engine) == "0001_decisions"
+    assert migrate(engine) == "0001_decisions"  # again: nothing to do
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_reading_a_log_creates_nothing(tmp_path):
+    with pytest.raises(DatabaseError, match="no such database file"):
+        open_existing(f"sqlite:///{tmp_path / 'none.sqlite3'}")
+    assert not (tmp_path / "none.sqlite3").exists()
+    sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}").connect().close()
+    with pytest.raises(DatabaseError, match="holds no decision log"):
+        open_existing(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+
+
+def test_logged_json_keeps_every_digit():
+    claim = read_json(b'{"hours": 80.000000000000000000000001, "n": 123456789012345678901234567890}', "x").data
+    assert claim["hours"] == Decimal("80.000000000000000000000001")
+    text = jsontext.dumps(claim)
+    assert text == '{"hours":80.000000000000000000000001,"n":123456789012345678901234567890}'
+    assert read_json(text.encode(), "log").data == claim
+    assert jsontext.dumps({"a": [1, "两"]}) == '{"a":[1,"两"]}'
+
+
+def test_the_training_claim_marks_the_resident_id_number_personal():
+    schema = json.loads((FIXTURES / "schemas" / "training-claim.schema.json").read_text(encoding="utf-8"))
+    assert personal_paths(schema) == [("applicant", "id_number")]
+
+
+def test_personal_fields_through_refs_and_lists():
+    schema = {"type": "object", "$defs": {"person": {"type": "object", "properties": {
+        "name": {"type": "string", "x-personal": True}, "age": {"type": "integer"}}}},
+        "properties": {"owner": {"$ref": "#/$defs/person"},
+                       "family": {"type": "array", "items": {"$ref": "#/$defs/person"}}}}
+    paths = personal_paths(schema)
+    claim = {"owner": {"name": "甲", "age": 40}, "family": [{"name": "乙", "age": 9}, {"age": 7}]}
+    logged, notes = Masker("mask").apply(claim, paths)
+    assert logged == {"owner": {"age": 40}, "family": [{"age": 9}, {"age": 7}]}
+    assert [n["path"] for n in notes] == ["owner.name", "family[0].name"]
+    assert claim["owner"]["name"] == "甲"  # the answer's claim is untouched
+    kept, none = Masker("keep").apply(claim, paths)
+    assert kept is claim and none == []
+    _, hashed = Masker("hash", b"key").apply(claim, paths)
+    _, other_key = Masker("hash", b"another key").apply(claim, paths)
+    assert hashed[0]["how"] == "hashed" and hashed[0]["hmac_sha256"] != other_key[0]["hmac_sha256"]
+    with pytest.raises(ValueError, match="needs a key"):
+        Masker("hash")
