@@ -23,6 +23,8 @@ from service_helpers import (
     write_tokens,
 )
 
+pytestmark = pytest.mark.slow  # real servers: seconds each to start
+
 CLAIMS = (FIXTURES / "claims.jsonl").read_bytes().splitlines()
 
 

@@ -9,6 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi import checks
 from service_helpers import Server, copy_store
 
+pytestmark = pytest.mark.slow  # real servers: seconds each to start
+
 
 @schemathesis.serializer("application/x-ndjson")
 def _json_lines(ctx, value):

@@ -11,6 +11,8 @@ import pytest
 import sqlalchemy
 from service_helpers import FIXTURES, JINHUA, POLICY, Server, copy_store, http
 
+pytestmark = pytest.mark.slow  # real servers: seconds each to start
+
 CLAIM = json.loads((FIXTURES / "claims.jsonl").read_bytes().splitlines()[0])
 
 
