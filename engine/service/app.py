@@ -37,7 +37,7 @@ from engine.service.settings import Settings
 from engine.service.state import Policies, Snapshot
 from engine.service.verifying import check_logged, report
 
-log = logging.getLogger("policy.serve")
+log = logging.getLogger("engine.service")
 ANY_ROLE = None
 
 
@@ -134,7 +134,7 @@ def _evaluator(snapshot: Snapshot, asked: Asked):
     try:
         evaluator = snapshot.evaluator(asked.policy, asked.known_on, asked.explain)
     except PolicyNotFound as exc:
-        raise ServiceError(404, "policy.unknown", str(exc)) from None
+        raise ServiceError(404, "request.unknown_policy", str(exc)) from None
     except PolicyInvalid as exc:
         raise _invalid(asked.policy, exc) from None
     pid, version = parse_policy_ref(asked.policy)
@@ -145,7 +145,7 @@ def _evaluator(snapshot: Snapshot, asked: Asked):
 
 
 def _invalid(policy: str, exc: PolicyInvalid) -> ServiceError:
-    return ServiceError(503, "policy.invalid", f"{policy} cannot be used while its files have errors; run "
+    return ServiceError(503, "service.policy_has_errors", f"{policy} cannot be used while its files have errors; run "
                         "`policy check`", diagnostics=[d.to_json() for d in exc.diagnostics])
 
 
@@ -334,7 +334,8 @@ def create_app(settings: Settings) -> FastAPI:
         store = service.policies.current.store
         _refuse_broken(store, policy_id, references=False)
         if not store.versions(policy_id):
-            raise ServiceError(404, "policy.unknown", f"no policy {policy_id!r}; known: {', '.join(store.ids())}")
+            known = ", ".join(store.ids())
+            raise ServiceError(404, "request.unknown_policy", f"no policy {policy_id!r}; known: {known}")
         return _json(listing.timeline(store, policy_id))
 
     @app.get("/v1/policies/{ref:path}", tags=["policies"], summary="One version, ID@VERSION (any role)",
@@ -347,13 +348,13 @@ def create_app(settings: Settings) -> FastAPI:
         pid, version_label = parse_policy_ref(ref)
         day = _date("as_of", as_of)
         if not version_label:
-            raise ServiceError(404, "policy.unknown", f"name a version: /v1/policies/{pid}@VERSION "
+            raise ServiceError(404, "request.unknown_policy", f"name a version: /v1/policies/{pid}@VERSION "
                                f"(or /v1/policies/{pid}/timeline for them all)")
         _refuse_broken(engine.store, pid)
         version = engine.store.get(pid, version_label)
         if version is None:
             known = ", ".join(v.version for v in engine.store.versions(pid)) or "none"
-            raise ServiceError(404, "policy.unknown", f"no version {ref!r} (versions of {pid}: {known})")
+            raise ServiceError(404, "request.unknown_policy", f"no version {ref!r} (versions of {pid}: {known})")
         reads = None
         if day:
             try:
@@ -382,7 +383,7 @@ def create_app(settings: Settings) -> FastAPI:
                 else:
                     sides.append(engine.scenario(policy, at=_date(name, text)))
             except PolicyNotFound as exc:
-                raise ServiceError(404, "policy.unknown", str(exc)) from None
+                raise ServiceError(404, "request.unknown_policy", str(exc)) from None
             except PolicyInvalid as exc:
                 raise _invalid(policy, exc) from None
         return _json(diff_linked(*sides))
