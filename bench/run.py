@@ -378,11 +378,17 @@ def measure_api(claims: list, rounds: int, results: dict, unseen: list | None = 
         fresh.evaluate(unseen[0])
         _forget_module_caches()  # what the agreement check left in the engine's module-level caches
         first_pass = time_calls(fresh.evaluate, unseen)
-        steady = time_calls(fresh.evaluate, unseen)  # the same claims again: everything is remembered now
-        first = {"engine, no explanation, same engine, second pass (steady state)": [steady],
+        # The steady state of a long batch: an engine that has decided the other claims of the batch meets these
+        # new claims (what it remembers of birth dates and decision dates is what such a batch leaves behind).
+        warmed = Engine.load(FIXTURE_POLICIES, FIXTURE_SCHEMAS).evaluator(POLICY, explain=False)
+        _forget_module_caches()
+        for claim in claims:
+            warmed.evaluate(claim)
+        steady = time_calls(warmed.evaluate, unseen)
+        first = {"engine, no explanation, after the rest of the batch (steady state)": [steady],
                  "engine, no explanation, fresh engine, first pass": [first_pass],
                  "baseline (bench/baseline.py), same claims": [time_calls(baseline.decide, unseen)]}
-        results["api_first_rows"] = _rows(first, "engine, no explanation, same engine, second pass (steady state)")
+        results["api_first_rows"] = _rows(first, "engine, no explanation, after the rest of the batch (steady state)")
         results["first_pass_ratio"] = first_pass.cpu_rate / steady.cpu_rate
         results["api_unseen_n"] = len(unseen)
 
@@ -797,9 +803,10 @@ def write_report(path: Path, results: dict, args) -> None:
         if results.get("api_first_rows"):
             w(f"The engine remembers the results of functions that read neither facts nor the decision date (the "
               f"retirement date of a birth date, month arithmetic), so the rounds above, which reuse claims it has "
-              f"already decided, show the steady state of a long batch. One pass of a freshly loaded engine over "
-              f"{results['api_unseen_n']:,} other claims of the batch, checked against the baseline first (0 "
-              f"disagreements; module-level caches may still be warm from that check):\n")
+              f"already decided, show the steady state of a long batch. Here {results['api_unseen_n']:,} other claims "
+              f"of the batch (checked against the baseline first: 0 disagreements) meet a freshly loaded engine, its "
+              f"module-level caches emptied, and an engine that has decided the claims above first (issue 12: the "
+              f"first pass within 10% of the steady state):\n")
             _api_table(w, results["api_first_rows"])
         w("\"Full explanation\" is `Engine.evaluator(..., explain=True)`: every rule with its outcome, clause, "
           "message and the values it read; the last row also turns the decision into its JSON form.\n")
