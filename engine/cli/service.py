@@ -23,7 +23,7 @@ def _loopback(host: str) -> bool:
 
 
 def _default_database() -> str:
-    from engine.db.database import default_sqlite_path
+    from engine.db.location import default_sqlite_path
 
     return str(default_sqlite_path())
 
@@ -55,7 +55,8 @@ def serve(ctx, host, port, database, tokens, workers, personal, personal_key, lo
     The OpenAPI description is at /openapi.json and its pages at /docs. SIGHUP or POST /v1/admin/reload
     reads the policy files again; a store with errors is refused and the previous one keeps serving.
     """
-    from engine.db.database import DatabaseError, connect, default_url, migrate, shown
+    from engine.db.database import DatabaseError, connect, migrate, shown
+    from engine.db.location import default_url
     from engine.service.auth import Tokens, TokensError
     from engine.service.settings import Settings
 

@@ -5,10 +5,8 @@ are the databases the service is tested on.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import platformdirs
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -18,17 +16,6 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 class DatabaseError(Exception):
     """The database cannot be used: unreachable, unknown URL, or a schema this version does not know."""
-
-
-def default_url() -> str:
-    """$POLICY_DATABASE, else an SQLite file in the user's data folder (created when first used)."""
-    if os.environ.get("POLICY_DATABASE"):
-        return os.environ["POLICY_DATABASE"]
-    return f"sqlite:///{default_sqlite_path()}"
-
-
-def default_sqlite_path() -> Path:
-    return Path(platformdirs.user_data_dir("policy-engine")) / "decisions.sqlite3"
 
 
 def shown(url: str) -> str:

@@ -24,8 +24,9 @@ from engine.claims.reader import RawClaim, read_json
 from engine.core.isodate import parse_date
 from engine.core.limits import LIMITS
 from engine.db import jsontext
-from engine.db.database import connect, default_url, migrate, reachable
+from engine.db.database import connect, migrate, reachable
 from engine.db.decisions import DecisionLog, LogUnavailable
+from engine.db.location import default_url
 from engine.service import schemas
 from engine.service.auth import LOCAL, Caller, Tokens
 from engine.service.batch import BatchResponse

@@ -12,7 +12,7 @@ ENVIRONMENT_VARIABLE = "POLICY_SERVE_SETTINGS"
 class Settings:
     policies: str = "policies"
     schemas: str | None = None
-    database: str | None = None  # None: engine.db.database.default_url()
+    database: str | None = None  # None: engine.db.location.default_url()
     tokens: str | None = None  # None: no tokens, loopback only, every caller has every role
     personal: str = "mask"  # keep | mask | hash (engine.service.personal)
     personal_key: str | None = None  # file holding the key for hash
