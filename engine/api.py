@@ -23,6 +23,7 @@ from engine.decide.program import Program
 from engine.decide.results import ClaimError, Decision, stamp
 from engine.language.builtins import add_days
 from engine.language.checker import Checked, check, coverage
+from engine.policies.facts import claim_schema
 from engine.policies.linker import Linked, LinkError, link
 from engine.policies.policyfile import PolicyVersion, Ref
 from engine.policies.store import PolicyStore
@@ -290,14 +291,13 @@ class Evaluator:
         self._by_day: dict = {}
 
     def _reader(self, version: PolicyVersion) -> ClaimReader:
-        name = self.engine.store.input_schema_name(version)
-        schema = self.engine.store.schemas.get(name) if name else None
-        if schema is None:
+        schema = claim_schema(self.engine.store, version)  # with the facts its versions add (input.facts)
+        if schema is None or schema.type is None:
             raise PolicyInvalid([Diagnostic("input.none", f"{version.key} declares no input schema, so it cannot "
                                             "evaluate claims", version.location())])
-        reader = self._readers.get(schema.name)
+        reader = self._readers.get(schema.digest)
         if reader is None:
-            reader = self._readers[schema.name] = ClaimReader(schema.schema, schema.type)
+            reader = self._readers[schema.digest] = ClaimReader(schema.schema, schema.type)
         return reader
 
     def _any_version(self) -> PolicyVersion:

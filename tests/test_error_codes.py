@@ -16,7 +16,7 @@ DOCS = ["docs/language.md", "docs/authoring.md", "docs/api.md"]
 FAMILIES = {c.family for c in CODES.values()}
 CODE = re.compile(r"^([a-z]+)\.[a-z_]+$")
 # Dotted words that are paths into a policy file or names of files, not codes.
-NOT_CODES = {"input.schema", "input.checks", "effective.from", "effective.to", "effective.clause",
+NOT_CODES = {"input.schema", "input.checks", "input.facts", "effective.from", "effective.to", "effective.clause",
              "decision.amount", "engine.store", "engine.api"}
 
 

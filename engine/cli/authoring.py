@@ -31,6 +31,7 @@ from engine.core.i18n import plural, tr
 from engine.decide.probe import Probe, claim_facts, evaluate_expression
 from engine.decide.results import plain
 from engine.language.compiler import MISSING
+from engine.policies.facts import claim_schema
 from engine.policies.linker import LinkError
 
 
@@ -73,8 +74,7 @@ class _Session:
         facts, claim_error = {}, None
         any_version = store.get(self.policy_id, self.version_label) if self.version_label \
             else store.versions(self.policy_id)[-1]
-        name = store.input_schema_name(any_version)
-        schema = store.schemas.get(name) if name else None
+        schema = claim_schema(store, any_version)
         if schema is not None:
             from engine.claims.reader import ClaimReader
 

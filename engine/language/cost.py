@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, cast
 from engine.core.i18n import msg
 from engine.core.limits import LIMITS
 from engine.language.checked import Checked, Reporter, Resolved
-from engine.language.syntax import Attr, Binary, Call, Comprehension, Expr, ListLit, Name, children
+from engine.language.syntax import Attr, Binary, Call, Comprehension, Expr, If, ListLit, Name, children, to_source
 from engine.language.types import ListOf
 
 if TYPE_CHECKING:
@@ -22,11 +22,15 @@ class CostModel:
         self.result = result
         self.linked = result.linked
         self.report = report
+        self.assumed: dict = {}
+        self.sizes: dict = {}
 
     def check(self, expression: Expression) -> None:
-        """Report `expression` when its worst case is over the limit."""
+        """Report `expression` when its worst case is over the limit, naming the lists whose size was assumed."""
         if expression.tree is None:
             return
+        self.assumed = {}  # text of a list of unknown size -> where it is held
+        self.sizes = {}  # text of each list looped over -> the most items it may hold
         steps = self.cost(expression.tree)
         if steps > LIMITS.evaluation_cost:
             self.report.error("cost.too_high", msg(
@@ -34,22 +38,81 @@ class CostModel:
                     "{LIMITS_evaluation_cost}",
                     steps=format(steps, ','),
                     LIMITS_evaluation_cost=format(LIMITS.evaluation_cost, ',')), expression.tree, expression=expression,
-                              hint=msg(
-                                      "a comprehension inside a comprehension multiplies; give the lists a maxItems in "
-                                      "the input schema, or restructure"))
+                              hint=self._hint())
 
-    def bound(self, node: Expr) -> int:
+    def _hint(self):
+        assumed = format(LIMITS.list_items_assumed, ',')
+        sizes = ", ".join(f"{text} ({format(n, ',')})" for text, n in self.sizes.items())
+        if not self.assumed:
+            return msg("a comprehension inside a comprehension multiplies the sizes of its lists: {sizes}; "
+                       "restructure, or loop over a shorter list", sizes=sizes)
+        named = "; ".join(self.assumed.values())
+        return msg("a comprehension inside a comprehension multiplies the sizes of its lists: {sizes}; no size is "
+                   "known for {named}, so it is assumed to hold {assumed} items: give the fact a maxItems in the "
+                   "input schema, or build the list from one whose size is known", sizes=sizes, named=named,
+                   assumed=assumed)
+
+    def _size(self, node: Expr) -> int:
+        n = self.bound(node)
+        self.sizes.setdefault(to_source(node), n)
+        return n
+
+    def bound(self, node: Expr, _seen: frozenset = frozenset()) -> int:
+        """The most items the list `node` can hold: a literal's length, a schema's maxItems, through definitions,
+        `+`, `??`, `if`, filters and list functions; else the assumed size (remembered for the message)."""
         t = self.result.types.get(id(node))
         if isinstance(node, ListLit):
             return len(node.items)
         if isinstance(t, ListOf) and t.bound is not None:
             return t.bound
+        if isinstance(node, (Name, Attr)):
+            r = self.result.resolved.get(id(node))
+            if r is not None and r.kind == "definition":
+                definition = cast("Definition", r.target)
+                tree = definition.expr.tree
+                if tree is not None and definition.name not in _seen and not definition.params:
+                    model = self._model_of(r)
+                    if model is not None:
+                        found = model.bound(tree, _seen | {definition.name})
+                        if model is not self:
+                            self.assumed.update(model.assumed)
+                        return found
+        if isinstance(node, Binary) and node.op == "+":
+            return self.bound(node.left, _seen) + self.bound(node.right, _seen)
+        if isinstance(node, Binary) and node.op == "??":
+            return max(self.bound(node.left, _seen), self.bound(node.right, _seen))
+        if isinstance(node, If):
+            return max(self.bound(node.then, _seen), self.bound(node.orelse, _seen))
+        if isinstance(node, Comprehension) and node.kind == "filter":
+            return self.bound(node.source, _seen)
+        if isinstance(node, Call) and node.args:
+            r = self.result.resolved.get(id(node))
+            if r is not None and r.kind == "builtin" and isinstance(self.result.types.get(id(node.args[0])), ListOf) \
+                    and isinstance(t, ListOf):
+                return self.bound(node.args[0], _seen)  # distinct, sort, ...: no more items than their list
+        text = to_source(node)
+        if isinstance(node, (Name, Attr)) and self.result.resolved.get(id(node)) is not None \
+                and self.result.resolved[id(node)].kind == "definition":
+            self.assumed.setdefault(text, msg("the list of definition {name}", name=text))
+        else:
+            self.assumed.setdefault(text, msg("the list {text}", text=text))
         return LIMITS.list_items_assumed
+
+    def _model_of(self, r: Resolved) -> CostModel | None:
+        """The cost model of the policy that defines what `r` resolved to (this one, or one it uses)."""
+        if r.linked is None or r.linked is self.linked:
+            return self
+        for alias, target in self.linked.aliases.items():
+            if target is r.linked and alias in self.result.aliases:
+                model = CostModel(self.result.aliases[alias], self.report)
+                model.assumed = {}
+                return model
+        return None
 
     def cost(self, node: Expr) -> int:
         own = 1
         if isinstance(node, Comprehension):
-            return own + self.cost(node.source) + self.bound(node.source) * (1 + self.cost(node.body))
+            return own + self.cost(node.source) + self._size(node.source) * (1 + self.cost(node.body))
         if isinstance(node, Name):
             r = self.result.resolved.get(id(node))
             if r is not None and r.kind == "definition":
@@ -66,12 +129,12 @@ class CostModel:
                 extra = self._definition_cost(r)
             elif r is not None and r.kind == "builtin" and node.args and isinstance(
                     self.result.types.get(id(node.args[0])), ListOf):
-                extra = self.bound(node.args[0])
+                extra = self._size(node.args[0])
             return own + extra + sum(self.cost(a) for a in node.args)
         if isinstance(node, Binary) and node.op in ("in", "not in"):
             r = self.result.resolved.get(id(node))
             if r is not None and r.kind == "list_member":
-                own += self.bound(node.right)
+                own += self._size(node.right)
         return own + sum(self.cost(c) for c in children(node))
 
     def _definition_cost(self, r: Resolved) -> int:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.core.diagnostics import Diagnostic, cited, note_at
+from engine.policies.columns import check_columns
+from engine.policies.facts import linked_schema
 from engine.policies.policyfile import AmountRule, Definition, InputCheck, Note, Output, PolicyVersion, Ref, Rule, Table
 from engine.policies.store import InputSchema, PolicyStore
 
@@ -97,15 +99,16 @@ def link(store: PolicyStore, version: PolicyVersion, pick: Picker, diagnostics: 
 
     schema = store.schemas.get(version.input_schema) if version.input_schema else None
     if parent is None:
-        linked = Linked(version, (version,), aliases, schema)
+        linked = Linked(version, (version,), aliases, linked_schema(store, schema, version, diagnostics))
     else:
-        if schema is None:
-            schema = parent.schema
-        elif parent.schema is not None and schema.name != parent.schema.name:
+        if schema is None or parent.schema is not None and schema.name == parent.schema.name:
+            schema = parent.schema  # the same claim, with the facts the parent added
+        elif parent.schema is not None:
             diagnostics.append(Diagnostic(
                 "extends.input",
                 f"reads {schema.name} but extends {parent.version.key}, which reads {parent.schema.name}; "
                 "a transposition must read the same claim", version.location("input", "schema")))
+        schema = linked_schema(store, schema, version, diagnostics)
         linked = Linked(version, (version,) + parent.chain, {**parent.aliases, **aliases}, schema,
                         dict(parent.tables), dict(parent.definitions), dict(parent.outputs), list(parent.rules),
                         list(parent.notes), list(parent.checks), parent.decision, parent.exports)
@@ -115,6 +118,7 @@ def link(store: PolicyStore, version: PolicyVersion, pick: Picker, diagnostics: 
                                               f"alias {alias!r} is already used by {parent.version.key}",
                                               version.location("uses", alias)))
     _merge(linked, version, diagnostics)
+    check_columns(linked, diagnostics)
     return linked
 
 

@@ -69,6 +69,27 @@ class Table:
     reading: str = ""
     overrides: bool = False
     owner: PolicyVersion | None = None
+    columns: dict = field(default_factory=dict)  # column -> Column: what its cells must also satisfy
+    cells: dict = field(default_factory=dict)  # (row key, column) -> the cell's path in the owner's file
+
+
+@dataclass
+class Column:
+    """What a column's cells must be beyond their type: values of an input fact, values of another table's column."""
+    name: str
+    fact: str | None
+    references: str | None  # TABLE.COLUMN
+    location: Location
+
+
+@dataclass
+class OwnFact:
+    """A fact a version reads beyond its input schema (`input.facts`)."""
+    path: str  # applicant.contributions
+    schema: dict
+    clauses: tuple
+    location: Location
+    description: str = ""
 
 
 @dataclass
@@ -170,6 +191,8 @@ class PolicyVersion:
     not_computable: list = field(default_factory=list)
     decision: AmountRule | None = None
     effective_clauses: tuple = ()  # the clauses that set the dates in force, when the file cites them
+    own_facts: list = field(default_factory=list)  # OwnFact: what input.facts adds to the input schema
+    facts_file: Any = None  # the plain data of input.facts when it names a file beside this one (for the digest)
     content: Any = None  # the plain data, for digests and structural diffs
     document: Document | None = None
     digest: str = ""
@@ -228,7 +251,7 @@ def load_policy_file(path: Path, display: str | None = None,
         return None, [Diagnostic("input.unreadable", f"cannot read the file: {exc.strerror}", Location(display))]
     except DiagnosticError as exc:
         return None, exc.diagnostics
-    return _Reader(doc).read()
+    return _Reader(doc, Path(path)).read()
 
 
 def _mapping(value) -> dict:
@@ -244,8 +267,9 @@ _MISSING_WORDS = {
 
 
 class _Reader:
-    def __init__(self, doc: Document):
+    def __init__(self, doc: Document, path: Path | None = None):
         self.doc = doc
+        self.path = path  # the file read, for the files a version names beside itself
         self.diagnostics: list[Diagnostic] = []
         self.clause_ids: list | None = []  # None: source.clauses is unreadable, so citations go unchecked
         self.bad: set = set()  # paths of the values the format check rejected (already reported)
@@ -434,6 +458,10 @@ class _Reader:
             if key in v:
                 read(v[key], pv)
         self._checks(v.get("input"), pv)
+        if isinstance(v.get("input"), dict) and "facts" in v["input"] and self.good(("input", "facts")):
+            from engine.policies.facts import read_own_facts  # its own module: the format grows section by section
+
+            read_own_facts(self, v["input"]["facts"], pv)
         return pv
 
     # -- sections ---------------------------------------------------------------------------------------
@@ -595,12 +623,19 @@ class _Reader:
             return None
         clauses = self.clauses(t.get("clause"), path + ("clause",))
         columns: dict = {}
-        for cname, tname in self.entries(t.get("columns"), dict):
+        specs: dict = {}
+        for cname, spec in self.entries(t.get("columns"), dict):
+            tname = spec.get("type") if isinstance(spec, dict) else spec
+            cpath = path + ("columns", cname) + (("type",) if isinstance(spec, dict) else ())
+            if isinstance(spec, dict) and ("fact" in spec or "references" in spec):
+                specs[cname] = Column(cname, self.text(spec, "fact", path + ("columns", cname), None),
+                                      self.text(spec, "references", path + ("columns", cname), None),
+                                      self.doc.key_location(path + ("columns", cname)))
             ctype = parse_type_name(tname) if isinstance(tname, str) else None
             if ctype is None or not isinstance(ctype, type(STRING)):
                 if isinstance(tname, str):
                     self.error("table.column_type", f"column {cname!r} has unknown type {tname!r}; "
-                               "use one of bool, int, decimal, money, string, date", path + ("columns", cname))
+                               "use one of bool, int, decimal, money, string, date", cpath)
                 ctype = ERROR
             columns[cname] = ctype
         keys = [k for i, k in self.entries(t.get("key"), list) if isinstance(k, str)]
@@ -612,6 +647,7 @@ class _Reader:
         for k in unknown:
             self.error("table.key", f"key column {k!r} is not among the columns", path + ("key", keys.index(k)))
         rows: dict = {}
+        cells: dict = {}
         for i, raw in self.entries(t.get("rows"), list):
             rpath = path + ("rows", i)
             row = self._row(raw, columns, rpath) if isinstance(raw, (list, dict)) else None
@@ -622,11 +658,13 @@ class _Reader:
                 self.error("table.duplicate_row", f"a second row for key {', '.join(map(str, key))}", rpath)
                 continue
             rows.setdefault(key, row)
+            names = list(columns)
+            cells.update({(key, n): rpath + ((names.index(n),) if isinstance(raw, list) else (n,)) for n in names})
         row_type = Record(f"{name} row", tuple(Field(c, ct) for c, ct in columns.items()))
         ttype = TableType(name, tuple(Field(k, columns.get(k, ERROR)) for k in keys), row_type)
         return Table(name=name, clauses=clauses, keys=tuple(keys), type=ttype, rows=rows,
                      location=self.doc.key_location(path), description=self.text(t, "description", path),
-                     reading=self.text(t, "reading", path), overrides=self.flag(t))
+                     reading=self.text(t, "reading", path), overrides=self.flag(t), columns=specs, cells=cells)
 
     def _row(self, raw, columns: dict, path) -> dict | None:
         """The row as column → value, or None (every fault reported) when any cell cannot be read."""

@@ -43,6 +43,7 @@ class InputSchema:
     schema: dict
     type: Record | None
     digest: str
+    facts_of: tuple = ()  # the versions whose own facts (input.facts) are added to the file's schema
 
 
 @dataclass
@@ -108,8 +109,10 @@ class PolicyStore:
                 self.unplaced.setdefault(pid, []).append(display)
             return None
         schema = self.input_schema(version.input_schema, version) if version.input_schema else None
-        version.digest = sha256(canonical_json({"policy": _normalised(version.content),
-                                                "input_schema": schema.schema if schema else None}))
+        covered = {"policy": _normalised(version.content), "input_schema": schema.schema if schema else None}
+        if version.facts_file is not None:  # the own facts kept beside the file are this version's content too
+            covered["facts_file"] = version.facts_file
+        version.digest = sha256(canonical_json(covered))
         self.by_id.setdefault(version.id, []).append(version)
         return version
 

@@ -1,0 +1,305 @@
+"""A later notice is only a new file: own facts (`input.facts`), typed and referencing table columns, and the
+cost message that names the list whose size it assumed. Each store here is built in a temporary folder from
+text, so nothing depends on the policies under policies/."""
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+from engine.api import Engine
+
+CLAIM_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object", "x-claim-id": "claim_id", "x-decision-date": "applied_on",
+    "required": ["claim_id", "applied_on", "person"], "additionalProperties": False,
+    "$defs": {"level": {"type": "string", "enum": ["junior", "senior"]}},
+    "properties": {
+        "claim_id": {"type": "string"}, "applied_on": {"type": "string", "format": "date"},
+        "person": {"type": "object", "required": ["years", "level"], "additionalProperties": False,
+                   "properties": {"years": {"type": "integer"}, "level": {"$ref": "#/$defs/level"},
+                                  "code": {"type": "string", "pattern": "^[0-9]-[0-9]{2}$"}}},
+        "items": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
+def head(pid: str, version: str, frm: str, clauses: dict | None = None, extra: str = "") -> str:
+    clauses = clauses or {"一": "First clause."}
+    return (f'policy: {pid}\nversion: "{version}"\ntitle: Title\neffective:\n  from: {frm}\nissued_on: {frm}\n'
+            "source:\n  number: N-1\n  title: Doc\n  issuers: [Office]\n  clauses:\n"
+            + "".join(f"    {k}: {v}\n" for k, v in clauses.items()) + extra)
+
+
+PARENT = head("p/parent", "1", "2024-01-01") + textwrap.dedent("""\
+    input:
+      schema: claim.schema.json
+    tables:
+      rates:
+        clause: 一
+        key: [level]
+        columns: {level: {type: string, fact: person.level}, amount: money}
+        rows:
+          - [junior, 100]
+          - [senior, 200]
+    definitions:
+      adult:
+        clause: 一
+        expr: person.years >= 18
+    rules:
+      - id: adult
+        clause: 一
+        require: adult
+        message: {pass: adult, fail: not adult}
+    decision:
+      clause: 一
+      amount: rates[person.level].amount
+      currency: CNY
+    """)
+
+
+def make_store(tmp_path: Path, files: dict[str, str], schema: dict | None = None) -> Path:
+    root = tmp_path / "policies"
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    (tmp_path / "schemas").mkdir(exist_ok=True)
+    (tmp_path / "schemas" / "claim.schema.json").write_text(json.dumps(schema or CLAIM_SCHEMA), encoding="utf-8")
+    return root
+
+
+def errors(root: Path) -> list:
+    return [d for d in Engine.load(root, root.parent / "schemas").check() if d.severity == "error"]
+
+
+def codes(root: Path) -> list[str]:
+    return [d.code for d in errors(root)]
+
+
+def at(text: str, cell: str) -> tuple[int, int]:
+    """(line, column) of the first `cell` in `text`, counted from 1."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if cell in line:
+            return number, line.index(cell) + 1
+    raise AssertionError(cell)
+
+
+def claim(**person) -> dict:
+    return {"claim_id": "C-1", "applied_on": "2024-06-01", "person": {"years": 30, "level": "junior", **person}}
+
+
+# -- own facts ---------------------------------------------------------------------------------------------
+
+CITY_INLINE = head("p/city", "1", "2024-03-01") + textwrap.dedent("""\
+    extends: p/parent
+    input:
+      facts:
+        person.months:
+          clause: 一
+          description: months paid here
+          schema: {type: integer, minimum: 0, maximum: 12}
+    rules:
+      - id: months
+        clause: 一
+        require: (person.months ?? 0) >= 6
+        message: {pass: enough months, fail: too few months}
+    """)
+
+
+def test_an_own_fact_is_read_by_its_policy_and_by_no_other(tmp_path):
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/city/1.yaml": CITY_INLINE})
+    assert errors(root) == []
+    engine = Engine.load(root, root.parent / "schemas")
+    decided = engine.evaluator("p/city").evaluate(claim(months=7))
+    assert decided.eligible is True and str(decided.amount) == "100"
+    assert engine.evaluator("p/city").evaluate(claim(months=5)).eligible is False
+    # the parent's claims do not have the fact: the shared schema is as it was
+    refused = engine.evaluator("p/parent").evaluate(claim(months=7))
+    assert refused.code == "claim.invalid"
+    bad = engine.evaluator("p/city").evaluate(claim(months=13))
+    assert bad.code == "claim.invalid" and "person.months" in bad.message
+
+
+def test_adding_an_own_fact_changes_no_other_versions_digest(tmp_path):
+    before_root = make_store(tmp_path / "a", {"p/parent/1.yaml": PARENT})
+    after_root = make_store(tmp_path / "b", {"p/parent/1.yaml": PARENT, "p/city/1.yaml": CITY_INLINE})
+    before = Engine.load(before_root, before_root.parent / "schemas").store
+    after = Engine.load(after_root, after_root.parent / "schemas").store
+    assert after.get("p/parent", "1").digest == before.get("p/parent", "1").digest
+    assert (after_root.parent / "schemas" / "claim.schema.json").read_text() == json.dumps(CLAIM_SCHEMA)
+
+
+def test_own_facts_in_a_file_beside_the_policy_are_covered_by_its_digest(tmp_path):
+    city = CITY_INLINE.replace(textwrap.dedent("""\
+        input:
+          facts:
+            person.months:
+              clause: 一
+              description: months paid here
+              schema: {type: integer, minimum: 0, maximum: 12}
+        """), "input:\n  facts: 1.facts.json\n")
+    facts = {"person.months": {"clause": "一", "schema": {"type": "integer", "minimum": 0, "maximum": 12}}}
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/city/1.yaml": city,
+                                 "p/city/1.facts.json": json.dumps(facts)})
+    assert errors(root) == []
+    engine = Engine.load(root, root.parent / "schemas")
+    assert engine.evaluator("p/city").evaluate(claim(months=6)).eligible is True
+    first = engine.store.get("p/city", "1").digest
+    facts["person.months"]["schema"]["maximum"] = 11
+    (root / "p/city/1.facts.json").write_text(json.dumps(facts), encoding="utf-8")
+    again = Engine.load(root, root.parent / "schemas").store
+    assert again.get("p/city", "1").digest != first
+    assert again.get("p/parent", "1").digest == engine.store.get("p/parent", "1").digest
+
+
+def test_own_facts_that_cannot_be_added_are_check_errors_at_their_line(tmp_path):
+    city = head("p/city", "1", "2024-03-01") + textwrap.dedent("""\
+        extends: p/parent
+        input:
+          facts:
+            person.years:
+              clause: 一
+              schema: {type: integer}
+            nobody.months:
+              clause: 一
+              schema: {type: integer}
+            person.level.sub:
+              clause: 一
+              schema: {type: integer}
+            person.odd:
+              clause: 一
+              schema: {type: frobnicate}
+        not_computable:
+          - {clause: 一, reason: none}
+        """)
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/city/1.yaml": city})
+    found = {(d.code, d.location.line) for d in errors(root)}
+    assert ("facts.exists", 16) in found
+    assert ("facts.parent", 19) in found
+    assert ("facts.parent", 22) in found
+    assert ("facts.schema", 27) in found
+
+
+def test_a_facts_file_that_is_missing_is_an_error(tmp_path):
+    city = head("p/city", "1", "2024-03-01") + "extends: p/parent\ninput:\n  facts: none.facts.json\n" \
+        + "not_computable:\n  - {clause: 一, reason: none}\n"
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/city/1.yaml": city})
+    assert "facts.file" in codes(root)
+
+
+# -- typed and referencing columns ----------------------------------------------------------------------------
+
+
+def test_a_cell_of_a_fact_typed_column_is_checked_against_the_fact(tmp_path):
+    bad = PARENT.replace("- [senior, 200]", "- [高级, 200]")
+    root = make_store(tmp_path, {"p/parent/1.yaml": bad})
+    found = errors(root)
+    assert [(d.code, d.location.line, d.location.column) for d in found] == [("table.cell_fact", *at(bad, "高级"))]
+    assert "'高级' is not one of" in found[0].message and "person.level" in found[0].message
+
+
+def test_a_pattern_of_the_fact_is_checked_too(tmp_path):
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT.replace("definitions:", textwrap.indent(textwrap.dedent("""\
+        codes:
+          clause: 一
+          key: [code]
+          columns: {code: {type: string, fact: person.code}}
+          rows:
+            - ["1-02"]
+            - ["1-2"]
+        """), "  ") + "definitions:")})
+    found = errors(root)
+    assert [d.code for d in found] == ["table.cell_fact"]
+    assert "1-2" in found[0].message
+
+
+def test_a_column_typed_by_a_missing_fact_or_of_another_type_is_an_error(tmp_path):
+    text = PARENT.replace("{level: {type: string, fact: person.level}, amount: money}",
+                          "{level: {type: string, fact: person.grade}, amount: {type: money, fact: person.years}}")
+    root = make_store(tmp_path, {"p/parent/1.yaml": text})
+    assert sorted(codes(root)) == ["table.column_fact", "table.column_fact"]
+
+
+CITY_TABLE = head("p/city", "1", "2024-03-01") + textwrap.dedent("""\
+    extends: p/parent
+    tables:
+      places:
+        clause: 一
+        key: [place]
+        columns: {place: string, level: {type: string, references: rates.level}}
+        rows:
+          - [north, junior]
+          - [south, expert]
+    not_computable:
+      - {clause: 一, reason: none}
+    """)
+
+
+def test_a_referencing_column_is_checked_against_the_parents_table(tmp_path):
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/city/1.yaml": CITY_TABLE})
+    found = errors(root)
+    assert [(d.code, d.location.file.endswith("p/city/1.yaml"), d.location.line, d.location.column)
+            for d in found] == [("table.cell_reference", True, *at(CITY_TABLE, "expert"))]
+    assert "'expert' is in no row of table 'rates'" in found[0].message
+
+
+def test_a_referencing_column_is_checked_on_every_day_a_referenced_version_changes(tmp_path):
+    fine = CITY_TABLE.replace("[south, expert]", "[south, senior]")
+    later = PARENT.replace('version: "1"', 'version: "2"').replace("from: 2024-01-01", "from: 2024-09-01") \
+        .replace("      - [senior, 200]\n", "")
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/city/1.yaml": fine})
+    assert errors(root) == []
+    (root / "p/parent/2.yaml").write_text(later, encoding="utf-8")
+    found = errors(root)
+    assert [d.code for d in found] == ["table.cell_reference"]
+    assert "p/parent@2" in found[0].message
+
+
+def test_a_reference_to_no_table_or_no_column_is_an_error(tmp_path):
+    for ref in ("rate.level", "rates.grade"):
+        text = CITY_TABLE.replace("rates.level", ref).replace("[south, expert]", "[south, senior]")
+        root = make_store(tmp_path / ref, {"p/parent/1.yaml": PARENT, "p/city/1.yaml": text})
+        assert codes(root) == ["table.reference"], ref
+
+
+def test_typed_columns_do_not_change_how_a_table_is_looked_up(tmp_path):
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT})
+    decided = Engine.load(root, root.parent / "schemas").evaluator("p/parent").evaluate(claim(level="senior"))
+    assert decided.eligible is True and str(decided.amount) == "200"
+
+
+# -- the cost message ---------------------------------------------------------------------------------------
+
+COSTLY = head("p/parent", "1", "2024-01-01") + textwrap.dedent("""\
+    input:
+      schema: claim.schema.json
+    definitions:
+      listed:
+        clause: 一
+        expr: '["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"]'
+      kept:
+        clause: 一
+        expr: filter(x in items ?? [] where x != "")
+    rules:
+      - id: r
+        clause: 一
+        require: not any(x in items ?? [] where any(y in kept where y in listed))
+        message: {pass: p, fail: f}
+    """)
+
+
+def test_a_list_held_in_a_definition_has_the_size_of_its_literal(tmp_path):
+    schema = json.loads(json.dumps(CLAIM_SCHEMA))
+    schema["properties"]["items"]["maxItems"] = 1000
+    root = make_store(tmp_path, {"p/parent/1.yaml": COSTLY}, schema)
+    assert errors(root) == []  # 1000 × 1000 × 12: the twelve items are counted as twelve, not 100,000
+
+
+def test_the_cost_message_names_the_list_whose_size_is_unknown(tmp_path):
+    root = make_store(tmp_path, {"p/parent/1.yaml": COSTLY})
+    found = errors(root)
+    assert [d.code for d in found] == ["cost.too_high"]
+    hint = str(found[0].hint)
+    assert "no size is known for the list items," in hint
+    assert "listed (12)" in hint and "give the fact a maxItems" in hint
