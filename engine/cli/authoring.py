@@ -368,16 +368,32 @@ def explain(ctx, code):
     import difflib
 
     from engine.core.errors import CODES, lookup
+    from engine.core.explanations import explanation
 
     entry = lookup(code)
     if entry is None:
         close = difflib.get_close_matches(code, list(CODES), n=3, cutoff=0.6)
         usage(tr("no error code {code}", code=repr(code))
               + (tr("; did you mean {names}?", names=" or ".join(close)) if close else ""))
-    lines = [f"{entry.code} ({tr(entry.severity)}): {entry.summary}"]
-    if entry.explanation:
-        lines += ["", entry.explanation]
-    for title, example in ((tr("wrong:"), entry.wrong), (tr("right:"), entry.right)):
+    more = explanation(entry.code)
+    summary = (more.text("summary") if more else "") or entry.summary
+    lines = [f"{entry.code} ({tr(entry.severity)}): {summary}"]
+    if more is None:
+        lines += ["", entry.explanation] if entry.explanation else []
+        examples = (entry.wrong, entry.right)
+    else:
+        for title, part in ((tr("What it means:"), "meaning"), (tr("How to fix it:"), "fix")):
+            if more.text(part):
+                lines += ["", title] + ["    " + line for line in more.text(part).strip().split("\n")]
+        examples = (more.wrong, more.right)
+        if more.limits:
+            lines += ["", tr("(the examples are checked with {limits})",
+                             limits=", ".join(f"{name}={value}" for name, value in more.limits.items()))]
+        if more.check in ("policy", "decide") and not more.wrong.startswith("#"):
+            lines += ["", tr("The examples are parts of a policy file; the rest of the file is left out.")]
+        if more.check == "none" and more.why_no_example():
+            lines += ["", tr("No example: {reason}", reason=more.why_no_example().strip())]
+    for title, example in ((tr("wrong:"), examples[0]), (tr("right:"), examples[1])):
         if example:
             lines += ["", title] + ["    " + line for line in example.split("\n")]
     lines += ["", tr("more: {docs}", docs=entry.docs)]
