@@ -50,8 +50,12 @@ class Selection:
 
     version: str | None = None  # pin the root version; None: the one in force on the decision date
     known_on: date | None = None  # only versions issued by this date (what the office knew then)
-    # A pinned version applies only within its effective range, unless a what-if study asks otherwise.
+    # A pinned version applies only within its effective range, unless asked otherwise (an auditor's "what would
+    # these rules say", a what-if study): the decision then says so (`out_of_force`).
     any_date: bool = False
+    # (policy id, version) pairs: these versions are used wherever the policy is referenced, instead of the one in
+    # force on the decision date (verify reproduces a record with exactly the versions it recorded).
+    pins: tuple = ()
 
 
 class Engine:
@@ -131,10 +135,14 @@ class Engine:
             checked = self._checked[linked.key] = check(linked)
         return checked
 
-    def _picker(self, day: date, known_on: date | None):
+    def _picker(self, day: date, known_on: date | None, pins: tuple = ()):
+        pinned = dict(pins)
+
         def pick(ref: Ref, by: PolicyVersion) -> PolicyVersion | None:
             if ref.version:
                 return self.store.get(ref.policy_id, ref.version)
+            if ref.policy_id in pinned:
+                return self.store.get(ref.policy_id, pinned[ref.policy_id])
             return self.store.in_force(ref.policy_id, day, known_on)
 
         return pick
@@ -168,20 +176,21 @@ class Engine:
             raise PolicyNotFound(f"{policy_id} has no version {version!r} (it has {known})")
         return found
 
-    def linked(self, version: PolicyVersion, day: date, known_on: date | None = None) -> Linked:
-        """The namespace of `version` with its references resolved on `day`. Raises LinkError."""
-        key = (version.key, day, known_on)
+    def linked(self, version: PolicyVersion, day: date, known_on: date | None = None, pins: tuple = ()) -> Linked:
+        """The namespace of `version` with its references resolved on `day` (those in `pins` taken as pinned there).
+        Raises LinkError."""
+        key = (version.key, day, known_on, pins)
         linked = self._links.get(key)
         if linked is None:
             # A new day usually picks versions already linked for another day: find out which, cheaply, before
             # linking again (a batch meets thousands of decision dates; linking one costs a millisecond).
-            chosen = _chosen(version, self._picker(day, known_on))
+            chosen = _chosen(version, self._picker(day, known_on, pins))
             linked = self._links.get(chosen) if chosen is not None else None
             if linked is not None:
                 self._links[key] = linked
                 return linked
             diagnostics: list[Diagnostic] = []
-            linked = link(self.store, version, self._picker(day, known_on), diagnostics)
+            linked = link(self.store, version, self._picker(day, known_on, pins), diagnostics)
             if diagnostics:
                 raise PolicyInvalid(sorted_diagnostics(diagnostics))
             # Thousands of decision dates share a handful of combinations of versions: keep one namespace
@@ -241,7 +250,7 @@ class Engine:
         outputs=False also skips outputs and notes, for summaries (eligibility, amount, failed rules)."""
         pid, version = parse_policy_ref(policy)
         if version:
-            selection = Selection(version, selection.known_on, selection.any_date)
+            selection = Selection(version, selection.known_on, selection.any_date, selection.pins)
         if not self.store.by_id.get(pid):
             raise self._unknown(pid)
         self._refuse_broken(pid)
@@ -289,6 +298,7 @@ class Evaluator:
         self.outputs = outputs
         self._readers: dict = {}
         self._by_day: dict = {}
+        self._out_of_force_by_day: dict = {}
 
     def _reader(self, version: PolicyVersion) -> ClaimReader:
         schema = claim_schema(self.engine.store, version)  # with the facts its versions add (input.facts)
@@ -346,6 +356,8 @@ class Evaluator:
             return ClaimError(claim_id, program.code, program.message, location=raw.location, decision_date=day,
                               details=dict(program.details))
         result = program.decide(facts, day, claim_id)
+        if self.selection.any_date and self.selection.version:
+            result.out_of_force = self._out_of_force(day)
         if isinstance(result, ClaimError):
             if result.location is None:
                 result.location = raw.location
@@ -357,6 +369,22 @@ class Evaluator:
         for i, claim in enumerate(claims):
             raw = claim if isinstance(claim, RawClaim) else RawClaim(claim, f"<claim {i}>")
             yield self.evaluate_raw(raw, as_of)
+
+    def _out_of_force(self, day: date) -> dict | None:
+        """When the pinned version is not in force on `day` but was asked for on any date: the version that is in
+        force then (or None), and the pinned version's own range, for the decision to say so."""
+        if day in self._out_of_force_by_day:
+            return self._out_of_force_by_day[day]
+        pinned = self.engine.pinned_version(self.policy_id, self.selection.version) if self.selection.version else None
+        found = None
+        end = self.engine.store.until(pinned) if pinned is not None else None
+        if pinned is not None and not (pinned.effective_from <= day and (end is None or day <= end)):
+            current = self.engine.store.in_force(self.policy_id, day, self.selection.known_on)
+            found = {"in_force": current.key if current is not None else None,
+                     "from": pinned.effective_from.isoformat(), "to": end.isoformat() if end else None}
+        if len(self._out_of_force_by_day) < 10_000:
+            self._out_of_force_by_day[day] = found
+        return found
 
     def _program_on(self, day: date) -> Program | ClaimError:
         program = self._by_day.get(day)
@@ -386,7 +414,7 @@ class Evaluator:
                               details={"policy_id": self.policy_id,
                                        "nearest": stamp(nearest).to_json() if nearest else None})
         try:
-            linked = self.engine.linked(version, day, self.selection.known_on)
+            linked = self.engine.linked(version, day, self.selection.known_on, self.selection.pins)
         except LinkError as exc:
             return ClaimError(None, exc.code, f"{exc} ({day})", details={"policy_id": exc.ref.policy_id})
         program = self.engine.program(linked, self.explain, self.outputs)
@@ -402,3 +430,6 @@ class FixedEvaluator(Evaluator):
 
     def _program_on(self, day: date) -> Program:
         return self.program
+
+    def _out_of_force(self, day: date) -> dict | None:
+        return None  # a fixed world is a what-if study by definition: its report names both worlds

@@ -14,6 +14,7 @@ Commands run in process through `cli.main` with the store given by --policies/--
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -23,6 +24,7 @@ import pytest
 import yaml
 
 from engine.cli import main as cli
+from engine.policies.policyfile import canonical_json
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures"
@@ -969,7 +971,8 @@ def test_verify_names_the_version_whose_digest_differs(capsys, tmp_path):
     assert new != old
     code, rows, err = run_json(capsys, *opts, "verify", recorded, CLAIMS, "--format", "json")
     assert code == 1
-    line = f"{ZJ}@2025-03-01 digest differs: recorded {old}, now {new}"
+    line = (f"{ZJ}@2025-03-01 digest differs: recorded {old}, now {new} "
+            f"(the file {store / 'zhejiang/digital-engineer/2025-03-01.yaml'} changed after the decision)")
     assert rows == [
         ok(recorded, 1, "FICT-JH-03"),  # decided under A: untouched
         differs(recorded, 2, "FICT-JH-04", line, "amount: recorded 2500, now 2600",
@@ -1009,14 +1012,71 @@ def test_a_comment_is_not_a_change(capsys, tmp_path):
 
 def test_verify_a_seed_decision_against_the_store_with_a_new_version(capsys, tmp_path):
     """Decided on the seed policies (only A exists), checked against the fixture store, where B now
-    takes effect on the decision date: the version that resolves differs, and so does the amount."""
-    recorded, _ = record(capsys, SEED, tmp_path, "FICT-JH-01", "FICT-JH-04")
-    code, rows, _ = run_json(capsys, *STORE, "verify", recorded, CLAIMS, "--format", "json")
+    takes effect on the decision date: the record is reproduced with the versions it names, and verify
+    says separately that today's store would decide it with B, for another amount, and why."""
+    for extra, name in (((), "recorded.jsonl"), (("--summary",), "summary.jsonl")):
+        recorded, _ = record(capsys, SEED, tmp_path, "FICT-JH-01", "FICT-JH-04", extra=extra, name=name)
+        code, rows, _ = run_json(capsys, *STORE, "verify", recorded, CLAIMS, "--format", "json")
+        assert code == 0
+        assert rows[0] == ok(recorded, 1, "FICT-JH-01")  # the copies keep the seed digests
+        assert rows[1] == ok(recorded, 2, "FICT-JH-04") | {"today": {
+            "versions": [f"{ZJ}@2025-03-01 instead of @2023-09-16 (in force from 2025-03-01, issued 2025-02-10; "
+                         "added to the store after the decision)"],
+            "changes": ["amount: recorded 2200, today 2500"]}}
+    _, out, _ = run(capsys, *STORE, "verify", recorded, CLAIMS)
+    assert out.splitlines()[1:] == [
+        f"FICT-JH-04 ({recorded}:2): reproduced",
+        f"    today's store would decide it differently: {ZJ}@2025-03-01 instead of @2023-09-16 (in force from "
+        "2025-03-01, issued 2025-02-10; added to the store after the decision)",
+        "        amount: recorded 2200, today 2500"]
+
+
+def test_the_combined_digest_covers_every_version_and_schema(capsys, tmp_path):
+    """The summary of a decision under B and of one under A carry different combined digests, although the city
+    version and its own digest are the same; the full record lists what the digest covers."""
+    path = claims_file(tmp_path, "FICT-JH-04")
+    _, (under_b,), _ = run_json(capsys, *STORE, "evaluate", path, "--policy", JH, "--format", "json", "--summary")
+    _, (under_a,), _ = run_json(capsys, *STORE, "evaluate", path, "--policy", JH, "--format", "json", "--summary",
+                                "--known-on", "2025-02-09")
+    assert under_a["policy"] == under_b["policy"]
+    assert under_a["combined_digest"] != under_b["combined_digest"]
+    _, (full,), _ = run_json(capsys, *STORE, "evaluate", path, "--policy", JH, "--format", "json")
+    assert full["combined_digest"] == under_b["combined_digest"]
+    assert full["schemas"] == [{"name": "training-claim.schema.json",
+                                "digest": "sha256:" + hashlib.sha256(canonical_json(json.loads(
+                                    (FIX / "schemas/training-claim.schema.json").read_text("utf-8")))
+                                    .encode()).hexdigest()}]
+    # the digest is that of a documented JSON text, so an auditor can recompute it from the full record
+    assert full["combined_digest"] == recompute(full)
+
+
+def recompute(full: dict) -> str:
+    """The combined digest of a full record, as docs/auditing.md (section 4) says to compute it."""
+    references = sorted([r["id"], r["version"], r["digest"], r["role"]] for r in full["references"])
+    text = json.dumps({"policy": [full["policy"]["id"], full["policy"]["version"], full["policy"]["digest"]],
+                       "references": references,
+                       "schemas": sorted([s["name"], s["digest"]] for s in full["schemas"])},
+                      ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_verify_names_the_schema_that_changed(capsys, tmp_path):
+    """An edited input schema changes the digest of every version that reads it: verify blames the schema, not
+    the policy files."""
+    recorded, _ = record(capsys, STORE, tmp_path, "FICT-JH-04")
+    store, opts = store_copy(tmp_path)
+    schema = store.parent / "schemas/training-claim.schema.json"
+    data = json.loads(schema.read_text(encoding="utf-8"))
+    data["description"] = data.get("description", "") + " (edited)"
+    schema.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    code, rows, _ = run_json(capsys, *opts, "verify", recorded, CLAIMS, "--format", "json")
     assert code == 1
-    assert rows[0] == ok(recorded, 1, "FICT-JH-01")  # the copies keep the seed digests
-    assert rows[1]["differences"][:3] == [
-        f"{ZJ}: recorded version 2023-09-16, now 2025-03-01 resolves on 2025-03-01",
-        "amount: recorded 2200, now 2500", f"amount read {JH04_ROW}.amount: recorded 2200, now 2500"]
+    differences = rows[0]["differences"]
+    assert any(d.startswith(f"{ZJ}@2025-03-01 digest differs") and d.endswith(
+        f"(its input schema {schema} changed after the decision)") for d in differences), differences
+    assert any(d.startswith("input schema training-claim.schema.json digest differs") and d.endswith(
+        f"(the file {schema} changed after the decision)") for d in differences), differences
+    assert not any("changed after the decision" in d and str(store) in d and ".yaml" in d for d in differences)
 
 
 def test_verify_when_the_recorded_version_is_gone(capsys, tmp_path):
@@ -1025,13 +1085,14 @@ def test_verify_when_the_recorded_version_is_gone(capsys, tmp_path):
     (store / "zhejiang/digital-engineer/2025-03-01.yaml").unlink()
     code, rows, _ = run_json(capsys, *opts, "verify", recorded, CLAIMS, "--format", "json")
     assert code == 1
-    assert rows[0]["differences"][:2] == [f"{ZJ}: recorded version 2025-03-01, now 2023-09-16 resolves on 2025-03-01",
+    assert rows[0]["differences"][:3] == [f"{ZJ}@2025-03-01 no longer exists in the policy store",
+                                          f"{ZJ}: recorded version 2025-03-01, now 2023-09-16 resolves on 2025-03-01",
                                           "amount: recorded 2500, now 2200"]
 
 
 def test_verify_when_the_policy_itself_has_a_new_version(capsys, tmp_path):
     """A city version added later, in force from before the decision date (a retroactive notice): the
-    recorded version is no longer the one in force, and verify says so for the policy itself too."""
+    record is reproduced with its own version, and verify says that today's store would use the new one."""
     recorded, _ = record(capsys, STORE, tmp_path, "FICT-JH-04")
     store, opts = store_copy(tmp_path)
     city = store / "jinhua/digital-engineer-subsidy"
@@ -1039,8 +1100,12 @@ def test_verify_when_the_policy_itself_has_a_new_version(capsys, tmp_path):
     (city / "2025-01-01.yaml").write_text(text.replace('version: "2024-05-01"', 'version: "2025-01-01"')
                                           .replace("  from: 2024-05-01", "  from: 2025-01-01"), encoding="utf-8")
     code, rows, _ = run_json(capsys, *opts, "verify", recorded, CLAIMS, "--format", "json")
-    assert code == 1
-    assert rows[0]["differences"][0] == f"{JH}: recorded version 2024-05-01, now 2025-01-01 resolves on 2025-03-01"
+    assert code == 0
+    assert rows[0] == ok(recorded, 1, "FICT-JH-04") | {"today": {"versions": [
+        f"{JH}@2025-01-01 instead of @2024-05-01 (in force from 2025-01-01, issued 2024-03-26; added to the store "
+        "after the decision)"], "changes": []}}
+    _, out, _ = run(capsys, *opts, "verify", recorded, CLAIMS)
+    assert out.splitlines()[1].startswith("    today's store would use other versions, with the same answer: ")
 
 
 def test_verify_without_the_claim(capsys, tmp_path):
@@ -1085,11 +1150,10 @@ def test_verify_reproduces_a_known_on_decision(capsys, tmp_path):
     assert json.loads(recorded.read_text(encoding="utf-8"))["amount"] == "2200"
     code, rows, _ = run_json(capsys, *STORE, "verify", recorded, CLAIMS, "--format", "json")
     assert (code, rows) == (0, [ok(recorded, 1, "FICT-JH-04")])
-    rewrite(recorded, lambda r: r.pop("known_on"))  # without it, the version issued since is used
+    rewrite(recorded, lambda r: r.pop("known_on"))  # reproduced with the versions it lists; today's would be B
     code, rows, _ = run_json(capsys, *STORE, "verify", recorded, CLAIMS, "--format", "json")
-    assert code == 1
-    assert rows[0]["differences"][:2] == [f"{ZJ}: recorded version 2023-09-16, now 2025-03-01 resolves on 2025-03-01",
-                                          "amount: recorded 2200, now 2500"]
+    assert code == 0
+    assert rows[0]["today"]["changes"] == ["amount: recorded 2200, today 2500"]
 
 
 def test_verify_a_summary_record(capsys, tmp_path):
@@ -1122,17 +1186,18 @@ def test_a_limitation_an_error_recorded_with_a_pinned_version(capsys, tmp_path):
                                                                    "now decided: eligible false, amount 0")])
 
 
-def test_a_limitation_a_summary_record_lists_no_references(capsys, tmp_path):
+def test_a_summary_record_notices_a_referenced_file_that_changed(capsys, tmp_path):
     """FICT-JH-08 (blockchain intermediate) read B, which has since been edited in a cell it does not read:
-    its whole record differs by B's digest, its summary record is reproduced (docs/auditing.md, section 8)."""
+    its whole record differs by B's digest, and its summary by the combined digest."""
     full, _ = record(capsys, STORE, tmp_path, "FICT-JH-08")
     summary_record, _ = record(capsys, STORE, tmp_path, "FICT-JH-08", extra=("--summary",), name="summary.jsonl")
     store, opts = store_copy(tmp_path)
     edit(store / "zhejiang/digital-engineer/2025-03-01.yaml", "区块链工程技术人员, junior, 80, 2500",
          "区块链工程技术人员, junior, 80, 2600")
     assert run_json(capsys, *opts, "verify", full, CLAIMS, "--format", "json")[0] == 1
-    assert run_json(capsys, *opts, "verify", summary_record, CLAIMS, "--format", "json")[:2] == (
-        0, [ok(summary_record, 1, "FICT-JH-08")])
+    code, rows, _ = run_json(capsys, *opts, "verify", summary_record, CLAIMS, "--format", "json")
+    assert code == 1
+    assert rows[0]["differences"][0].startswith("combined digest differs: recorded sha256:")
 
 
 def test_a_limitation_a_change_of_form_changes_the_digest(capsys, tmp_path):
@@ -1147,7 +1212,13 @@ def test_a_limitation_a_change_of_form_changes_the_digest(capsys, tmp_path):
     new = digests(capsys, opts, ZJ)["2025-03-01"]
     code, rows, _ = run_json(capsys, *opts, "verify", recorded, CLAIMS, "--format", "json")
     assert (code, rows) == (1, [differs(recorded, 1, "FICT-JH-04",
-                                        f"{ZJ}@2025-03-01 digest differs: recorded {old}, now {new}")])
+                                        f"{ZJ}@2025-03-01 digest differs: recorded {old}, now {new} (the file "
+                                        f"{store / 'zhejiang/digital-engineer/2025-03-01.yaml'} changed after the "
+                                        "decision)")])
+
+
+TAMPERED = "the combined digest does not match the versions and schemas the record lists: recorded {combined}, " \
+           "they give {recomputed}"
 
 
 # Each edit of FICT-JH-04's recorded decision (eligible 2500 under B, decided 2025-03-01), and the one
@@ -1174,15 +1245,18 @@ EDITS = {
     "what the amount read": (lambda r: r["amount_reads"][JH04_ROW].update(amount="2200"),
                              [f"amount read {JH04_ROW}.amount: recorded 2200, now 2500"]),
     "the digest": (lambda r: r["policy"].update(digest="sha256:" + "0" * 64),
-                   [f"{JH}@2024-05-01 digest differs: recorded sha256:{'0' * 64}, now {{digest}} (the file "
+                   [TAMPERED, f"{JH}@2024-05-01 digest differs: recorded sha256:{'0' * 64}, now {{digest}} (the file "
                     "{file} changed after the decision)"]),
     "the version": (lambda r: r["policy"].update(version="2024-01-01"),
-                    [f"{JH}@2024-01-01 no longer exists in the policy store",
+                    [f"{JH}@2024-01-01 no longer exists in the policy store", TAMPERED,
                      f"{JH}: recorded version 2024-01-01, now 2024-05-01 resolves on 2025-03-01"]),
+    # decided again with A, as the record now says: the digest recorded for it is B's, and so is the amount
     "a referenced version": (lambda r: r["references"][0].update(version="2023-09-16"),
-                             [f"{ZJ}: recorded version 2023-09-16, now 2025-03-01 resolves on 2025-03-01"]),
+                             [TAMPERED, f"{ZJ}@2023-09-16 digest differs: recorded {{b}}, now {{a}} (the file "
+                              "{a_file} changed after the decision)", "amount: recorded 2500, now 2200", "..."]),
     "a referenced digest": (lambda r: r["references"][1].update(digest="sha256:" + "1" * 64),
-                            [f"{CN}@2025-01-01 digest differs: recorded sha256:{'1' * 64}, now {{retirement}}"]),
+                            [TAMPERED, f"{CN}@2025-01-01 digest differs: recorded sha256:{'1' * 64}, now "
+                             "{retirement} (the file {retirement_file} changed after the decision)"]),
 }
 
 
@@ -1196,10 +1270,21 @@ def test_verify_names_each_edited_field(capsys, tmp_path, what):
     recorded, _ = record(capsys, STORE, tmp_path, "FICT-JH-04")
     rewrite(recorded, change)
     _, (city,), _ = run_json(capsys, *STORE, "timeline", JH, "--format", "json")
-    known = {"digest": city["digest"], "file": city["file"], "retirement": digests(capsys, STORE, CN)["2025-01-01"]}
+    _, province, _ = run_json(capsys, *STORE, "timeline", ZJ, "--format", "json")
+    _, retirement, _ = run_json(capsys, *STORE, "timeline", CN, "--format", "json")
+    known = {"digest": city["digest"], "file": city["file"], "retirement": retirement[1]["digest"],
+             "retirement_file": retirement[1]["file"], "a": province[0]["digest"], "b": province[1]["digest"],
+             "a_file": province[0]["file"]}
+    tampered = json.loads(recorded.read_text(encoding="utf-8"))
+    known |= {"combined": tampered["combined_digest"], "recomputed": recompute(tampered)}
     code, rows, err = run_json(capsys, *STORE, "verify", recorded, CLAIMS, "--format", "json")
     assert (code, err) == (1, "0 reproduced, 1 differ, 0 unreadable\n")
-    assert rows == [differs(recorded, 1, "FICT-JH-04", *(line.format(**known) for line in expected))]
+    lines = [line.format(**known) for line in expected]
+    if lines[-1] == "...":  # and more that follow from it
+        lines = lines[:-1]
+        rows[0]["differences"] = rows[0]["differences"][:len(lines)]
+    assert [{k: v for k, v in row.items() if k != "today"} for row in rows] == [
+        differs(recorded, 1, "FICT-JH-04", *lines)]
 
 
 def test_verify_names_an_edited_error_message(capsys, tmp_path):
@@ -1249,9 +1334,9 @@ def test_verify_accounts_for_every_line_of_decisions(capsys, tmp_path):
     (lambda r: r.update(policy="jinhua"), "policy: must be an object with the fields id, version, digest, "
                                           "found the text 'jinhua'"),
     (lambda r: r.update(rules=[{"outcome": "pass"}]), "rules[0]: id is required but missing"),
-    (lambda r: r.update(extra=1), "unknown key 'extra'; allowed here: amount, amount_reads, claim_id, currency, "
-                                  "decision_date, eligible, known_on, notes, outputs, policy, problems, references, "
-                                  "rules"),
+    (lambda r: r.update(extra=1), "unknown key 'extra'; allowed here: amount, amount_reads, claim_id, "
+                                  "combined_digest, currency, decision_date, eligible, known_on, notes, out_of_force, "
+                                  "outputs, policy, problems, references, rules, schemas"),
     (lambda r: [r.pop(k) for k in ("rules", "error", "failed_rules") if k in r],
      "not a decision written by `policy evaluate --format json` (it has no rules, failed_rules or error)"),
 ])
@@ -1315,3 +1400,31 @@ def test_seed_and_fixture_versions_have_no_review_date(capsys):
     for store in (SEED, STORE):
         code, out, _ = run(capsys, *store, "check", "--today", "2099-12-31")
         assert (code, out) == (0, "")
+
+
+def test_a_superseded_version_decides_only_when_asked_and_says_so(capsys, tmp_path):
+    """An auditor's "what would the old rules say": A pinned on a date B is in force. Without --any-date the
+    claim gets policy.not_in_force; with it, A decides and the decision says that B was in force then."""
+    path = claims_file(tmp_path, "FICT-JH-04")
+    code, (refused,), _ = run_json(capsys, *STORE, "evaluate", path, "--policy", f"{ZJ}@2023-09-16", "--format",
+                                   "json")
+    assert (code, refused["error"]["code"]) == (3, "policy.not_in_force")
+    for extra in ((), ("--summary",)):
+        code, (old,), _ = run_json(capsys, *STORE, "evaluate", path, "--policy", f"{ZJ}@2023-09-16", "--any-date",
+                                   "--format", "json", *extra)
+        assert (code, old["amount"]) == (0, "2200")
+        assert old["out_of_force"] == {"in_force": f"{ZJ}@2025-03-01", "from": "2023-09-16", "to": "2025-02-28"}
+    _, out, _ = run(capsys, *STORE, "evaluate", path, "--policy", f"{ZJ}@2023-09-16", "--any-date", "-q")
+    assert out.splitlines()[1] == (
+        f"  NOT IN FORCE on 2025-03-01: {ZJ}@2023-09-16 is in force 2023-09-16 .. 2025-02-28; {ZJ}@2025-03-01 is "
+        "in force then. Decided under it as asked (--any-date): what these rules would say, not the decision due on "
+        "that date")
+    _, (in_range,), _ = run_json(capsys, *STORE, "evaluate", path, "--policy", f"{ZJ}@2025-03-01", "--any-date",
+                                 "--format", "json")
+    assert "out_of_force" not in in_range  # in force on its date: nothing to say
+    recorded = tmp_path / "old.jsonl"
+    recorded.write_text(json.dumps(old, ensure_ascii=False) + "\n", encoding="utf-8")
+    code, rows, _ = run_json(capsys, *STORE, "verify", recorded, CLAIMS, "--format", "json")
+    assert code == 0 and rows[0]["status"] == "reproduced"
+    code, _, err = run(capsys, *STORE, "evaluate", path, "--policy", ZJ, "--any-date")
+    assert code == 64 and "give --policy ID@VERSION" in err

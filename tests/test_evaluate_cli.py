@@ -72,7 +72,8 @@ def test_summary_has_only_the_summary_fields(capsys, decision_validator):
     code, out, _ = run(capsys, "evaluate", *EXAMPLES, "--policy", POLICY, "--format", "json", "--summary")
     assert code == 0
     for line in map(json.loads, out.splitlines()):
-        assert set(line) == {"claim_id", "policy", "decision_date", "eligible", "amount", "currency", "failed_rules"}
+        assert set(line) == {"claim_id", "policy", "decision_date", "eligible", "amount", "currency", "failed_rules",
+                             "combined_digest"}
         assert not list(decision_validator.iter_errors(line))
 
 

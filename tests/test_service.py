@@ -224,6 +224,7 @@ def test_the_logged_record_holds_what_reproduces_the_decision(server):
     versions = {v["id"]: v for v in logged["versions"]}
     assert versions[JINHUA]["role"] == "decides" and "zhejiang/digital-engineer" in versions
     assert all(v["digest"].startswith("sha256:") for v in logged["versions"])
+    assert logged["combined_digest"] == answer["combined_digest"]
     assert logged["engine_version"] and logged["claim_digest"].startswith("sha256:")
     assert logged["request"] == {"policy": JINHUA, "as_of": None, "known_on": None, "explain": True}
     assert logged["claim"] == claim and logged["masked"] == [] and logged["outcome"] == "eligible"

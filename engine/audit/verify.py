@@ -8,6 +8,7 @@ never skipped, so every record is accounted for.
 """
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from engine.claims.reader import RawClaim, read_claims
 from engine.core import schemacheck
 from engine.core.isodate import parse_date
 from engine.decide.results import Decision
+from engine.policies.linker import LinkError
 
 DECISION_SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "decision.schema.json"  # package data
 
@@ -185,6 +187,10 @@ class Outcome:
     record: Record
     status: str  # reproduced | differs | unreadable
     differences: list
+    # How today's store would decide it, when it would use other versions than the record: {"versions": [what it
+    # would use instead, and why], "changes": [what that changes in the answer]}. Not a difference: the record
+    # is reproduced (or not) with the versions it names.
+    today: dict | None = None
 
     def to_json(self) -> dict:
         data: dict[str, object] = {"location": self.record.location, "claim_id": self.record.claim_id,
@@ -193,14 +199,21 @@ class Outcome:
             data["reason"] = self.record.problem
         else:
             data["differences"] = self.differences
+            if self.today is not None:
+                data["today"] = self.today
         return data
 
     def render(self) -> str:
         where = f"{self.record.claim_id} ({self.record.location})" if self.record.claim_id else self.record.location
         if self.status == "unreadable":
             return f"{where}: UNREADABLE: {self.record.problem}"
-        return "\n".join([f"{where}: {'reproduced' if self.status == 'reproduced' else 'DIFFERS'}"] +
-                         [f"    {d}" for d in self.differences])
+        lines = [f"{where}: {'reproduced' if self.status == 'reproduced' else 'DIFFERS'}"]
+        lines += [f"    {d}" for d in self.differences]
+        if self.today is not None:
+            verdict = "decide it differently" if self.today["changes"] else "use other versions, with the same answer"
+            lines.append(f"    today's store would {verdict}: {'; '.join(self.today['versions']) or '?'}")
+            lines += [f"        {c}" for c in self.today["changes"]]
+        return "\n".join(lines)
 
 
 class Verifier:
@@ -213,8 +226,8 @@ class Verifier:
         if record.problem is not None:
             return Outcome(record, "unreadable", [])
         claim = self._claim(record)
-        differences = [claim] if isinstance(claim, str) else self._differences(record, claim)
-        return Outcome(record, "differs" if differences else "reproduced", differences)
+        differences, today = ([claim], None) if isinstance(claim, str) else self._differences(record, claim)
+        return Outcome(record, "differs" if differences else "reproduced", differences, today)
 
     def _id_field(self, record: Record) -> str | None:
         """The claim id field of the record's policy, as its input schema names it (x-claim-id)."""
@@ -254,26 +267,104 @@ class Verifier:
                           f"({', '.join(r.location for r in found)}): cannot tell which one was decided")
         return found[0]
 
-    def _evaluator(self, policy_id: str, known_on, summary: bool):
-        key = (policy_id, known_on, summary)
+    def _evaluator(self, policy_id: str, known_on, summary: bool, version: str | None = None, pins: tuple = ()):
+        key = (policy_id, known_on, summary, version, pins)
         evaluator = self._evaluators.get(key)
         if evaluator is None:
+            # a pinned root is decided on its recorded date even if a later version has superseded it since
+            selection = Selection(version, known_on, any_date=version is not None, pins=pins)
             evaluator = self._evaluators[key] = self.engine.evaluator(
-                policy_id, Selection(known_on=known_on), explain=not summary, outputs=not summary)
+                policy_id, selection, explain=not summary, outputs=not summary)
         return evaluator
 
-    def _differences(self, record: Record, raw: RawClaim) -> list[str]:
+    def _recorded_basis(self, record: Record, day, known_on) -> tuple[str | None, tuple, list[str]]:
+        """The root version and the (id, version) pins the record was decided with, as far as the record tells,
+        and what is wrong with them (a version that no longer exists, a combined digest no versions give)."""
         data = record.fields
-        day = parse_date(data["decision_date"]) if "decision_date" in data else None
-        known_on = parse_date(data["known_on"]) if "known_on" in data else None
+        policy = data.get("policy")
+        if not isinstance(policy, dict):
+            return None, (), []  # decided by no version (no policy in force, a claim that could not be read)
+        problems = []
+        root = self.engine.store.get(policy["id"], policy["version"])
+        if root is None:
+            problems.append(f"{policy['id']}@{policy['version']} no longer exists in the policy store")
+        combined = data.get("combined_digest")
+        if record.kind == "decision":
+            pins: list[tuple] = []
+            for ref in data["references"]:
+                if not isinstance(ref.get("version"), str):
+                    continue
+                if self.engine.store.get(ref["id"], ref["version"]) is None:
+                    problems.append(f"{ref['id']}@{ref['version']} no longer exists in the policy store")
+                else:
+                    pins.append((ref["id"], ref["version"]))
+            if isinstance(combined, str) and combined != _recomputed(data):
+                problems.append("the combined digest does not match the versions and schemas the record lists: "
+                                f"recorded {combined}, they give {_recomputed(data)}")
+            return (policy["version"] if root else None), tuple(sorted(pins)), problems
+        if root is None or not isinstance(combined, str):
+            return (policy["version"] if root else None), (), problems
+        found = self._pins_giving(root, combined, day, known_on)
+        if found is None:
+            return policy["version"], (), problems + [
+                f"combined digest differs: recorded {combined}; no versions in the store give it now, so a policy "
+                "file or schema it was decided with has changed (a --summary record does not list them: record "
+                "decisions in full to know which)"]
+        return policy["version"], found, problems
+
+    def _pins_giving(self, root, combined: str, day, known_on) -> tuple | None:
+        """The versions of the policies `root` refers to whose combined digest is `combined`: a summary or an
+        error names only its root, and its digest says which of the versions that could have been in force were
+        used. The latest candidates are tried first; None when no combination gives it."""
+        from engine.decide.program import basis_of
+
+        store = self.engine.store
+        ids = sorted(store.needs(root.id) - {root.id})
+        candidates = [[v for v in store.versions(pid, known_on) if day is None or v.effective_from <= day][::-1]
+                      or store.versions(pid)[::-1] for pid in ids]
+        tried = 0
+        for combo in itertools.product(*candidates):
+            tried += 1
+            if tried > _MOST_COMBINATIONS:
+                return None
+            pins = tuple(sorted((v.id, v.version) for v in combo))
+            try:
+                linked = self.engine.linked(root, day or root.effective_from, known_on, pins)
+            except (LinkError, PolicyInvalid):
+                continue
+            if basis_of(linked).combined == combined:
+                return tuple(sorted((v.id, v.version) for v in linked.versions if v is not linked.version))
+        return None
+
+    def _decide(self, record: Record, raw: RawClaim, day, known_on, version: str | None, pins: tuple):
+        """The claim decided again: (result, its JSON) or a list with the reason it cannot be."""
+        summary = record.kind == "summary"
         try:
-            result = self._evaluator(record.policy_id, known_on, record.kind == "summary").evaluate_raw(raw, day)
+            result = self._evaluator(record.policy_id, known_on, summary, version, pins).evaluate_raw(raw, day)
         except PolicyNotFound as exc:
             return [str(exc)]
         except PolicyInvalid as exc:
             first = exc.diagnostics[0]  # one line: the difference is that it cannot decide, `check` says the rest
             return [f"the policy cannot decide claims now: {first.location}: {first.message} (run `policy check`)"]
-        now = result.to_json(summary=record.kind == "summary")
+        now = result.to_json(summary=summary)
+        now.pop("out_of_force", None)  # the recorded version is decided on its date whatever the store holds since
+        return result, now
+
+    def _differences(self, record: Record, raw: RawClaim) -> tuple[list[str], dict | None]:
+        data = record.fields
+        day = parse_date(data["decision_date"]) if "decision_date" in data else None
+        known_on = parse_date(data["known_on"]) if "known_on" in data else None
+        version, pins, problems = self._recorded_basis(record, day, known_on)
+        decided = self._decide(record, raw, day, known_on, version, pins)
+        if isinstance(decided, list):
+            return problems + decided, None
+        result, now = decided
+        differences = problems + self._compare(record, result, now, day)
+        today = self._today(record, raw, result, now, day, known_on) if version is not None else None
+        return differences, today
+
+    def _compare(self, record: Record, result, now: dict, day) -> list[str]:
+        data = record.fields
         differences = self._root(record, now.get("policy"), day)
         if record.kind == "error":
             if isinstance(result, Decision):
@@ -286,7 +377,10 @@ class Verifier:
         if not isinstance(result, Decision):
             return differences + [f"the claim is no longer decided: {result.code}: {result.message}"]
         if record.kind == "decision":
-            differences += _references(data["references"], now["references"], day)
+            differences += _references(data["references"], now["references"], day, self.engine.store,
+                                       data.get("schemas"))
+            if "schemas" in data:
+                differences += _schemas(data["schemas"], now.get("schemas", []), self.engine.store)
         for name in ("eligible", "amount", "currency"):
             differences += _value(name, data[name], now[name])
         if record.kind == "summary":
@@ -303,24 +397,97 @@ class Verifier:
         differences += _value("problems", data.get("problems", []), now.get("problems", []))
         return differences
 
+    def _today(self, record: Record, raw: RawClaim, result, now: dict, day, known_on) -> dict | None:
+        """How today's store would decide the claim, when it would use other versions than those recorded: which
+        versions instead, why (a later version, issued after the decision), and what that changes."""
+        decided = self._decide(record, raw, day, known_on, None, ())
+        if isinstance(decided, list):
+            return {"versions": [], "changes": decided}
+        today, today_json = decided
+        used, now_used = _versions(result), _versions(today)
+        if used == now_used:
+            return None
+        versions = []
+        for pid, label in sorted(now_used.items()):
+            if used.get(pid) == label:
+                continue
+            version = self.engine.store.get(pid, label)
+            was = f" instead of @{used[pid]}" if pid in used else " (not used by the record)"
+            why = ""
+            if version is not None:
+                after = day is not None and version.issued_on > day
+                why = (f" (in force from {version.effective_from}, issued {version.issued_on}"
+                       + (", after the decision date" if after else "; added to the store after the decision")
+                       + ")")
+            versions.append(f"{pid}@{label}{was}{why}")
+        versions += [f"{pid}@{label} no longer used" for pid, label in sorted(used.items()) if pid not in now_used]
+        changes: list[str] = []
+        if isinstance(today, Decision) != isinstance(result, Decision):
+            changes.append(f"decided: recorded {_brief(now)}, today {_brief(today_json)}")
+        elif isinstance(today, Decision):
+            for name in ("eligible", "amount", "currency"):
+                changes += [c.replace(", now ", ", today ") for c in _value(name, now[name], today_json[name])]
+            if sorted(now.get("failed_rules") or result.failed_rules) != sorted(today.failed_rules):
+                changes.append(f"failed rules: recorded {_show(sorted(result.failed_rules))}, today "
+                               f"{_show(sorted(today.failed_rules))}")
+        else:
+            changes += [c.replace(", now ", ", today ") for c in
+                        _value("error", now["error"].get("code"), today_json["error"].get("code"))]
+        return {"versions": versions, "changes": changes}
+
     def _root(self, record: Record, now_policy: dict | None, day) -> list[str]:
-        """The policy's own version: still there, still the one in force on the day, same digest."""
+        """The policy's own version: still there, still the one that decides, same digest."""
         recorded = record.fields.get("policy")
-        if recorded is None:
-            return []
+        if recorded is None or now_policy is None:
+            return []  # not decided now: the error says why
         pid, label, digest = recorded["id"], recorded["version"], recorded["digest"]
         differences = []
         version = self.engine.store.get(pid, label)
-        if version is None:
-            differences.append(f"{pid}@{label} no longer exists in the policy store")
-        if now_policy is None:
-            return differences  # not decided now: the error says why
         if now_policy["version"] != label:
             differences.append(f"{pid}: recorded version {label}, now {now_policy['version']} resolves on {day}")
         elif now_policy["digest"] != digest and version is not None:
             differences.append(f"{pid}@{label} digest differs: recorded {digest}, now {now_policy['digest']} "
-                               f"(the file {version.file} changed after the decision)")
+                               f"({_changed_file(version, record.fields.get('schemas'), self.engine.store)})")
         return differences
+
+
+_MOST_COMBINATIONS = 4096  # versions tried to find those a summary was decided with, at most
+
+
+def _versions(result) -> dict:
+    """policy id -> version of every version a result was decided with (none for a claim no version decided)."""
+    basis = getattr(result, "basis", None)
+    if basis is None:
+        return {result.policy.id: result.policy.version} if getattr(result, "policy", None) else {}
+    return {basis.policy.id: basis.policy.version} | {r.id: r.version for r, _role in basis.references}
+
+
+def _brief(data: dict) -> str:
+    if "error" in data:
+        return f"not decided ({data['error'].get('code')})"
+    return f"eligible {data['amount']}" if data["eligible"] else "not eligible"
+
+
+def _recomputed(data: dict) -> str:
+    """The combined digest of the versions and schemas a full record lists."""
+    from engine.decide.results import PolicyStamp, combined_digest
+
+    policy = data["policy"]
+    refs = [(PolicyStamp(r["id"], r["version"], r["digest"]), r["role"]) for r in data["references"]]
+    schemas = [(s["name"], s["digest"]) for s in data.get("schemas", [])]
+    return combined_digest(PolicyStamp(policy["id"], policy["version"], policy["digest"]), refs, schemas)
+
+
+def _changed_file(version, recorded_schemas, store) -> str:
+    """Which file made a version's digest change: its input schema, when the record lists that schema with
+    another digest than it has now, else the policy file itself."""
+    name = version.input_schema
+    if name and recorded_schemas:
+        old = next((s.get("digest") for s in recorded_schemas if s.get("name") == name), None)
+        schema = store.schemas.get(name)
+        if old is not None and schema is not None and schema.digest != old:
+            return f"its input schema {store.display(store.schemas_dir / name)} changed after the decision"
+    return f"the file {version.file} changed after the decision"
 
 
 # -------------------------------------------------------------------------------------------------
@@ -395,7 +562,24 @@ def _entries(label: str, recorded: list, now: list, headline: str | None) -> lis
     return differences
 
 
-def _references(recorded: list, now: list, day) -> list[str]:
+def _schemas(recorded: list, now: list, store) -> list[str]:
+    """Every input schema the decision read, with the same digest."""
+    now_by_name = {s["name"]: s["digest"] for s in now}
+    differences = []
+    for entry in recorded:
+        name, digest = entry.get("name"), entry.get("digest")
+        if name not in now_by_name:
+            differences.append(f"input schema {name}: recorded {digest}, now not read")
+            continue
+        now_digest = now_by_name.pop(name)
+        if now_digest != digest:
+            differences.append(f"input schema {name} digest differs: recorded {digest}, now {now_digest} "
+                               f"(the file {store.display(store.schemas_dir / name)} changed after the decision)")
+    differences += [f"input schema {name}: not recorded, now read" for name in now_by_name]
+    return differences
+
+
+def _references(recorded: list, now: list, day, store=None, recorded_schemas=None) -> list[str]:
     """Every policy the decision read: the same version on the day, with the same digest and role."""
     recorded_by_id = {r["id"]: r for r in recorded}
     differences = []
@@ -407,8 +591,10 @@ def _references(recorded: list, now: list, day) -> list[str]:
             differences.append(f"{ref['id']}: recorded version {_show(old.get('version', ABSENT))}, now "
                                f"{ref['version']} resolves on {day}")
         elif old.get("digest") != ref["digest"]:
+            version = store.get(ref["id"], ref["version"]) if store is not None else None
+            where = f" ({_changed_file(version, recorded_schemas, store)})" if version is not None else ""
             differences.append(f"{ref['id']}@{ref['version']} digest differs: recorded "
-                               f"{_show(old.get('digest', ABSENT))}, now {ref['digest']}")
+                               f"{_show(old.get('digest', ABSENT))}, now {ref['digest']}{where}")
         if old is not None and old.get("role") != ref["role"]:
             differences.append(f"{ref['id']} role: recorded {_show(old.get('role', ABSENT))}, now {ref['role']}")
     differences += [f"no longer depends on {pid}" for pid in recorded_by_id]

@@ -27,6 +27,9 @@ from engine.cli.common import (
 @click.option("--policy", "policy", required=True, type=POLICY_REF, help="ID or ID@VERSION (pinned).")
 @click.option("--as-of", type=DATE, default=None, help="Decision date for every claim (default: each claim's own).")
 @click.option("--known-on", type=DATE, default=None, help="Use only versions issued on or before this date.")
+@click.option("--any-date", is_flag=True,
+              help="With ID@VERSION: decide under that version even on dates it is not in force (superseded, or not "
+                   "yet in force): what these rules would say. Each such decision says so (out_of_force).")
 @format_option
 @click.option("--summary", is_flag=True, help="JSON: only id, policy, date, eligibility, amount and failed rules.")
 @click.option("--verbose", "-v", is_flag=True, help="Text: also show the facts each rule read.")
@@ -34,7 +37,7 @@ from engine.cli.common import (
               help="Worker processes (0: one per core). Output stays in input order.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no closing counts on standard error.")
 @click.pass_context
-def evaluate(ctx, claims, policy, as_of, known_on, fmt, summary, verbose, jobs, quiet):
+def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbose, jobs, quiet):
     """Decide CLAIMS (YAML, JSON or JSON Lines files, or - for standard input) under a policy.
 
     Every claim gets one result, in input order: a decision, or an error that says what is wrong.
@@ -47,8 +50,11 @@ def evaluate(ctx, claims, policy, as_of, known_on, fmt, summary, verbose, jobs, 
     refuse_unusable_store(engine.store)
     pid, pinned = policy
     refuse_if_broken(engine.store, pid)
+    if any_date and not pinned:
+        usage("--any-date applies a pinned version: give --policy ID@VERSION")
     try:
-        evaluator = engine.evaluator(pid, Selection(pinned, known_on), explain=not summary, outputs=not summary)
+        evaluator = engine.evaluator(pid, Selection(pinned, known_on, any_date), explain=not summary,
+                                     outputs=not summary)
     except PolicyNotFound as exc:
         usage(str(exc))
     if not engine.store.declares_input(pid, pinned):

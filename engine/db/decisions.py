@@ -140,6 +140,7 @@ def record(row) -> dict:
         "request": orjson.loads(row["request"]),
         "policy": {"id": row["policy_id"], "version": row["policy_version"], "digest": row["policy_digest"]},
         "versions": orjson.loads(row["versions"]),
+        "combined_digest": row["combined_digest"],
         "claim_id": row["claim_id"],
         "outcome": row["outcome"],
         "claim": row["claim"],  # JSON text, read by the caller with the claim reader (exact decimals)

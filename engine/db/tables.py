@@ -24,6 +24,8 @@ decisions = Table(
     Column("policy_version", String(100), nullable=True),
     Column("policy_digest", String(80), nullable=True),
     Column("versions", Text, nullable=False),  # JSON: every version the decision used, with digest and role
+    # the one digest of every version and input schema the decision used (as its result carries it)
+    Column("combined_digest", String(80), nullable=True, index=True),
     Column("claim_id", String(200), nullable=True, index=True),
     Column("decision_date", Date, nullable=True),
     Column("known_on", Date, nullable=True),

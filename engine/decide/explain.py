@@ -31,6 +31,8 @@ def explain_decision(decision: Decision, verbose: bool = False) -> str:
     lines = [f"Claim {d.claim_id or '(no id)'}: {d.policy.id}@{d.policy.version}, decided on {d.decision_date}"]
     for ref, role in d.references:
         lines.append(f"  {role} {ref.id}@{ref.version}")
+    if d.out_of_force is not None:
+        lines.append(out_of_force_line(d.policy, d.decision_date, d.out_of_force))
     if d.eligible:
         # a policy without a decision amount has no currency: eligibility is its whole answer
         lines.append(f"ELIGIBLE: {plain(d.amount)} {d.currency}" if d.currency else "ELIGIBLE")
@@ -62,7 +64,18 @@ def explain_decision(decision: Decision, verbose: bool = False) -> str:
         for note in d.notes:
             lines.append(f"  {_cite(note['clause'], note['source'], d.policy.id)} {note['text']}")
     lines.append(f"Policy digest: {d.policy.digest}")
+    if d.basis is not None:
+        lines.append(f"Combined digest (every version and schema used): {d.basis.combined}")
     return "\n".join(lines)
+
+
+def out_of_force_line(policy, day, out_of_force: dict) -> str:
+    """What a decision under a pinned version outside its own dates says about it."""
+    span = f"{out_of_force['from']} .. {out_of_force['to'] or 'now'}"
+    current = out_of_force["in_force"]
+    instead = f"{current} is in force then" if current else "no version is in force then"
+    return (f"  NOT IN FORCE on {day}: {policy.id}@{policy.version} is in force {span}; {instead}. Decided under it "
+            "as asked (--any-date): what these rules would say, not the decision due on that date")
 
 
 def explain_error(error: ClaimError) -> str:
@@ -72,6 +85,8 @@ def explain_error(error: ClaimError) -> str:
     kind = {"invalid": "NOT DECIDED: the claim is invalid", "not_in_force": "NOT DECIDED: no policy in force",
             "undecided": "NOT DECIDED: the policy could not be applied"}[error.kind]
     lines = [f"{head}: {kind}", f"  [{error.code}] {error.message}"]
+    if error.out_of_force is not None and error.policy is not None:
+        lines.append(out_of_force_line(error.policy, error.decision_date, error.out_of_force))
     if error.path:
         lines.append(f"  fact: {error.path}")
     for problem in error.details.get("problems", [])[1:]:

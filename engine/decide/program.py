@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from engine.decide.results import ClaimError, Decision, Problem, RuleResult, stamp
+from engine.decide.results import Basis, ClaimError, Decision, Problem, RuleResult, stamp
 from engine.language.builtins import EvaluationFault
 from engine.language.checker import Checked
 from engine.language.codegen import Generated, NotGenerated
@@ -46,7 +46,8 @@ class Program:
         self.amount = expr(linked.decision.expr) if linked.decision else None
         self.currency = linked.decision.currency if linked.decision else ""
         self.stamp = stamp(linked.version)
-        self.references = [(stamp(v), linked.role_of(v)) for v in linked.versions if v is not linked.version]
+        self.basis = basis_of(linked)
+        self.references = self.basis.references
         compiled, self.backend = _compile(checked, explain, trees, generated)
         fill = lambda x: compiled[x.index] if isinstance(x, _Pending) else x  # noqa: E731
         self.checks = [tuple(map(fill, entry)) for entry in self.checks]
@@ -66,20 +67,20 @@ class Program:
             if not ok:
                 return ClaimError(claim_id, "claim.invalid", chk.message, chk.fact, policy=self.stamp,
                                   decision_date=decision_date, details={"check": chk.id} | (
-                                      {"detail": reason} if reason else {}))
+                                      {"detail": reason} if reason else {}), basis=self.basis)
         rules, failed, eligible = self._rules(env)
         if failed:
             first = failed[0]
             return ClaimError(claim_id, "evaluation.rule", f"rule {first.id} (clause {', '.join(first.clauses)}) "
                               f"could not be decided: {first.error}", policy=self.stamp, decision_date=decision_date,
-                              details={"rules": {r.id: r.error for r in failed}})
+                              details={"rules": {r.id: r.error for r in failed}}, basis=self.basis)
         env.trace = [] if self.explain else None
         try:
             amount = Decimal(self.amount(env)) if eligible and self.amount is not None else _ZERO
         except FAULTS as exc:
             code, message = fault_of(exc)
             return ClaimError(claim_id, code, f"the decision amount: {message}", policy=self.stamp,
-                              decision_date=decision_date)
+                              decision_date=decision_date, basis=self.basis)
         amount_reads, env.trace = env.trace, None
         problems: list[Problem] = []
         outputs = {name: _informing(problems, "output", name,
@@ -89,7 +90,7 @@ class Program:
                  for n, when in self.notes
                  if when is None or _informing(problems, "note", n.id, lambda when=when: when(env))]
         return Decision(claim_id, self.stamp, self.references, decision_date, eligible, amount, self.currency,
-                        outputs, rules, notes, amount_reads, problems=problems)
+                        outputs, rules, notes, amount_reads, problems=problems, basis=self.basis)
 
     def _rules(self, env: Env) -> tuple[list[RuleResult], list[RuleResult], bool]:
         """Every rule's outcome (the shared unexplained result, or, when explained, a new one with what it read), the
@@ -117,6 +118,14 @@ class Program:
             results.append(outcome)
         env.trace = None
         return results, errors, eligible
+
+
+def basis_of(linked) -> Basis:
+    """Every version a linked policy decides with, the input schema the claim is read by, and their combined digest
+    (each version's digest covers its own file; see docs/auditing.md#4-can-a-recorded-decision-be-reproduced)."""
+    references = [(stamp(v), linked.role_of(v)) for v in linked.versions if v is not linked.version]
+    schemas = [(linked.schema.name, linked.schema.digest)] if linked.schema is not None else []
+    return Basis.of(stamp(linked.version), references, schemas)
 
 
 class _Pending:

@@ -5,6 +5,8 @@ engine but the compiler's marker for a value that is absent.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -149,6 +151,36 @@ class PolicyStamp:
         return {"id": self.id, "version": self.version, "digest": self.digest}
 
 
+def combined_digest(policy: PolicyStamp, references: list, schemas: list) -> str:
+    """The one digest of everything a decision used: every policy version (id, version, digest, role) and every
+    input schema (name, digest). It is the sha256 of this JSON text, so an auditor can recompute it from a full
+    record: {"policy":[ID,VERSION,DIGEST],"references":[[ID,VERSION,DIGEST,ROLE],...],"schemas":[[NAME,DIGEST],...]}
+    with both lists sorted, no spaces, text as UTF-8."""
+    data = {"policy": [policy.id, policy.version, policy.digest],
+            "references": sorted([r.id, r.version, r.digest, role] for r, role in references),
+            "schemas": sorted([name, digest] for name, digest in schemas)}
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What one program decides with: the root version, every other version with its role, the input schemas, and
+    the combined digest of them all. Shared by every decision of the program."""
+
+    policy: PolicyStamp
+    references: list  # of (PolicyStamp, role)
+    schemas: list  # of (schema file name, digest)
+    combined: str
+
+    @classmethod
+    def of(cls, policy: PolicyStamp, references: list, schemas: list) -> Basis:
+        return cls(policy, references, schemas, combined_digest(policy, references, schemas))
+
+    def schemas_json(self) -> list:
+        return [{"name": name, "digest": digest} for name, digest in self.schemas]
+
+
 @dataclass
 class Decision:
     claim_id: str | None
@@ -164,6 +196,10 @@ class Decision:
     amount_reads: list | None = None  # what the amount expression read, when explained
     known_on: date | None = None  # the --known-on date the versions were chosen by, if any
     problems: list = field(default_factory=list)  # of Problem: outputs or notes that could not be computed
+    basis: Basis | None = None  # every version and schema used, and their combined digest
+    # Set when a pinned version decided on a date outside its own effective range ("what would these rules
+    # say"): {"in_force": "ID@VERSION" or None} — the version in force on that date instead.
+    out_of_force: dict | None = None
 
     @property
     def failed_rules(self) -> list[str]:
@@ -173,6 +209,10 @@ class Decision:
         data: dict[str, object] = {
             "claim_id": self.claim_id,
             "policy": self.policy.to_json(),
+        }
+        if self.basis is not None:
+            data["combined_digest"] = self.basis.combined
+        data |= {
             "decision_date": self.decision_date.isoformat(),
             "eligible": self.eligible,
             "amount": _decimal_text(self.amount),
@@ -180,10 +220,14 @@ class Decision:
         }
         if self.known_on is not None:
             data["known_on"] = self.known_on.isoformat()
+        if self.out_of_force is not None:
+            data["out_of_force"] = self.out_of_force
         if summary:
             data["failed_rules"] = self.failed_rules
             return data
         data["references"] = [r.to_json() | {"role": role} for r, role in self.references]
+        if self.basis is not None:
+            data["schemas"] = self.basis.schemas_json()
         seen: dict = {}
         if self.amount_reads is not None:
             data["amount_reads"] = reads_json(self.amount_reads, seen)
@@ -208,6 +252,8 @@ class ClaimError:
     decision_date: date | None = None
     details: dict = field(default_factory=dict)
     known_on: date | None = None  # the --known-on date versions were chosen by, so the error can be reproduced
+    basis: Basis | None = None  # set when a program found the claim invalid or could not decide it
+    out_of_force: dict | None = None  # as in Decision
 
     kind_by_prefix = (("claim.", "invalid"), ("policy.not_in_force", "not_in_force"), ("reference.", "not_in_force"))
 
@@ -228,10 +274,14 @@ class ClaimError:
         data: dict = {"claim_id": self.claim_id}
         if self.policy:
             data["policy"] = self.policy.to_json()
+        if self.basis is not None:
+            data["combined_digest"] = self.basis.combined
         if self.decision_date:
             data["decision_date"] = self.decision_date.isoformat()
         if self.known_on:
             data["known_on"] = self.known_on.isoformat()
+        if self.out_of_force is not None:
+            data["out_of_force"] = self.out_of_force
         data["error"] = error
         return data
 

@@ -78,6 +78,7 @@ def decide(evaluator: Evaluator, raws: list[RawClaim], asked: Asked, caller: Cal
             "policy_version": stamp.version if stamp else None,
             "policy_digest": stamp.digest if stamp else None,
             "versions": jsontext.dumps(versions),
+            "combined_digest": result.basis.combined if result.basis is not None else None,
             "claim_id": data.get("claim_id"),
             "decision_date": result.decision_date,
             "known_on": result.known_on,
