@@ -19,7 +19,7 @@ from pathlib import Path
 from engine.claims.reader import ClaimReader, RawClaim
 from engine.core.diagnostics import Diagnostic, cited, sorted_diagnostics
 from engine.core.isodate import parse_date
-from engine.decide.program import Program
+from engine.decide.program import Program, basis_of
 from engine.decide.results import ClaimError, Decision, stamp
 from engine.language.builtins import add_days
 from engine.language.checker import Checked, check, coverage
@@ -211,7 +211,7 @@ class Engine:
             errors = [d for d in checked.diagnostics if d.severity == "error"]
             if errors:
                 raise PolicyInvalid(errors)
-            program = self._programs[key] = Program(checked, explain, outputs)
+            program = self._programs[key] = Program(checked, explain, outputs, basis=basis_of(linked, self.store))
         return program
 
     def scenario(self, policy_id: str, at: date | None = None, version: str | None = None,

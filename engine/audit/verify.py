@@ -235,7 +235,8 @@ class Verifier:
         version = store.get(record.policy_id, record.fields["policy"]["version"]) \
             if isinstance(record.fields.get("policy"), dict) else None
         for v in [version] if version else store.versions(record.policy_id)[::-1]:
-            schema = store.schemas.get(v.input_schema) if v.input_schema else None
+            name = store.input_schema_name(v)  # its own, or that of the policy it extends
+            schema = store.schemas.get(name) if name else None
             if schema is not None and schema.schema.get("x-claim-id"):
                 return schema.schema["x-claim-id"]
         return None
@@ -332,7 +333,7 @@ class Verifier:
                 linked = self.engine.linked(root, day or root.effective_from, known_on, pins)
             except (LinkError, PolicyInvalid):
                 continue
-            if basis_of(linked).combined == combined:
+            if basis_of(linked, store).combined == combined:
                 return tuple(sorted((v.id, v.version) for v in linked.versions if v is not linked.version))
         return None
 

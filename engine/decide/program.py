@@ -25,7 +25,8 @@ def fault_of(exc: Exception) -> tuple[str, str]:
 class Program:
     """One linked, checked policy compiled for evaluation: compile once, decide many claims."""
 
-    def __init__(self, checked: Checked, explain: bool, outputs: bool = True, generated: bool = True):
+    def __init__(self, checked: Checked, explain: bool, outputs: bool = True, generated: bool = True,
+                 basis: Basis | None = None):
         linked = self.linked = checked.linked
         self.explain = explain
         trees: list = []
@@ -46,7 +47,7 @@ class Program:
         self.amount = expr(linked.decision.expr) if linked.decision else None
         self.currency = linked.decision.currency if linked.decision else ""
         self.stamp = stamp(linked.version)
-        self.basis = basis_of(linked)
+        self.basis = basis or basis_of(linked)
         self.references = self.basis.references
         compiled, self.backend = _compile(checked, explain, trees, generated)
         fill = lambda x: compiled[x.index] if isinstance(x, _Pending) else x  # noqa: E731
@@ -120,11 +121,17 @@ class Program:
         return results, errors, eligible
 
 
-def basis_of(linked) -> Basis:
-    """Every version a linked policy decides with, the input schema the claim is read by, and their combined digest
-    (each version's digest covers its own file; see docs/auditing.md#4-can-a-recorded-decision-be-reproduced)."""
+def basis_of(linked, store=None) -> Basis:
+    """Every version a linked policy decides with, the input schema file the claim is read by, and their combined
+    digest (each version's digest covers its own file and its own facts; see
+    docs/auditing.md#4-can-a-recorded-decision-be-reproduced). With the store, the schema's digest is that of the
+    file itself, not of the file with the facts the versions add (those are in the versions' digests)."""
     references = [(stamp(v), linked.role_of(v)) for v in linked.versions if v is not linked.version]
-    schemas = [(linked.schema.name, linked.schema.digest)] if linked.schema is not None else []
+    schemas = []
+    if linked.schema is not None:
+        name = linked.schema.name
+        shared = store.schemas.get(name) if store is not None else None
+        schemas.append((name, shared.digest if shared is not None else linked.schema.digest))
     return Basis.of(stamp(linked.version), references, schemas)
 
 
