@@ -339,7 +339,9 @@ class Evaluator:
                               f"{type(exc).__name__}: {exc}", location=raw.location,
                               details={"policy_id": self.policy_id}, known_on=self.selection.known_on)
 
-    def _evaluate_raw(self, raw: RawClaim, as_of: date | None) -> Result:
+    def prepared(self, raw: RawClaim, as_of: date | None) -> Result | tuple[dict, date, str | None, Program]:
+        """A parsed claim up to its decision: an error in its place, or (facts, decision date, claim id, program).
+        The columnar engine (engine.columnar) prepares claims here, so claims are read one way only."""
         reader = self._reader(self._any_version())
         facts, error = reader.facts(raw)
         if error is not None:
@@ -355,7 +357,17 @@ class Evaluator:
         if isinstance(program, ClaimError):
             return ClaimError(claim_id, program.code, program.message, location=raw.location, decision_date=day,
                               details=dict(program.details))
-        result = program.decide(facts, day, claim_id)
+        return facts, day, claim_id, program
+
+    def _evaluate_raw(self, raw: RawClaim, as_of: date | None) -> Result:
+        ready = self.prepared(raw, as_of)
+        if not isinstance(ready, tuple):
+            return ready
+        facts, day, claim_id, program = ready
+        return self.finished(program.decide(facts, day, claim_id), raw, day)
+
+    def finished(self, result: Result, raw: RawClaim, day: date) -> Result:
+        """What a program's result gets from the evaluator (the columnar engine's decisions too)."""
         if self.selection.any_date and self.selection.version:
             result.out_of_force = self._out_of_force(day)
         if isinstance(result, ClaimError):

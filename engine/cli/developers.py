@@ -32,12 +32,14 @@ from engine.cli.common import (
                    "yet in force): what these rules would say. Each such decision says so (out_of_force).")
 @format_option
 @click.option("--summary", is_flag=True, help="JSON: only id, policy, date, eligibility, amount and failed rules.")
-@click.option("--verbose", "-v", is_flag=True, help="Text: also show the facts each rule read.")
+@click.option("--verbose", "-v", is_flag=True, help="Text: also show the facts each rule read. "
+              "Summaries: say which expressions the columnar engine ran per claim.")
+@click.option("--per-claim", is_flag=True, help="Summaries: decide claim by claim, not by columns.")
 @click.option("--jobs", "-j", type=click.IntRange(0, 256), default=1,
               help="Worker processes (0: one per core). Output stays in input order.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no closing counts on standard error.")
 @click.pass_context
-def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbose, jobs, quiet):
+def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbose, per_claim, jobs, quiet):
     """Decide CLAIMS (YAML, JSON or JSON Lines files, or - for standard input) under a policy.
 
     Every claim gets one result, in input order: a decision, or an error that says what is wrong.
@@ -61,19 +63,24 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
         usage(f"{pid}{'@' + pinned if pinned else ''} declares no input (no input.schema), "
               "so claims cannot be decided under it; other policies can only read it (through `uses`)")
     jobs = jobs or batch.default_jobs()
+    columnar = summary and fmt == "json" and not per_claim
     out = sys.stdout.buffer
     raws = read_claims(list(claims), sys.stdin.buffer, lazy=jobs > 1)
     show_progress = not quiet and sys.stderr.isatty()
     total = batch.count_lines(list(claims)) if show_progress else None
     try:
         with progress_bar(total, enabled=show_progress, output=out) as bar:
-            counts = batch.run(evaluator, raws, bar.write, as_of, batch.OutputFormat(fmt, summary, verbose), jobs,
-                               bar)
+            output_format = batch.OutputFormat(fmt, summary, verbose, columnar)
+            counts = batch.run(evaluator, raws, bar.write, as_of, output_format, jobs, bar)
         out.flush()
     except PolicyInvalid as exc:
         refuse(exc.diagnostics, pid)
     if not quiet:
         click.echo(counts.line(), err=True)
+    if columnar and verbose:
+        from engine.columnar.batch import STATS
+
+        click.echo(STATS.report(), err=True)
     ctx.exit(_exit_for(counts))
 
 

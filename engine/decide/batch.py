@@ -23,6 +23,7 @@ from engine.decide.results import ClaimError, Decision
 
 CHUNK = 256  # claims decided at a time in this process: few enough to stay in the CPU's caches
 WORKER_CHUNK = 1024  # claims per task sent to a worker: enough to amortise the hand-over between processes
+COLUMNAR_CHUNK = 2048  # claims decided at a time by columns: enough rows to amortise each column operation
 
 
 @dataclass
@@ -58,6 +59,7 @@ class OutputFormat:
     kind: str = "json"  # json | text
     summary: bool = False
     verbose: bool = False
+    columnar: bool = False  # summaries decided a chunk at a time by the columnar engine (engine.columnar)
 
 
 def render(result, fmt: OutputFormat) -> bytes:
@@ -79,8 +81,13 @@ def _chunks(raws: Iterable[RawClaim], size: int) -> Iterator[list[RawClaim]]:
 def _decide_chunk(evaluator, chunk: list[RawClaim], as_of: date | None, fmt: OutputFormat) -> tuple[bytes, Counts]:
     counts = Counts()
     out = []
-    for raw in chunk:
-        result = evaluator.evaluate_raw(raw, as_of)
+    if fmt.columnar:
+        from engine.columnar.batch import decide
+
+        results: Iterable = decide(evaluator, chunk, as_of)
+    else:
+        results = (evaluator.evaluate_raw(raw, as_of) for raw in chunk)
+    for result in results:
         counts.add(result)
         out.append(render(result, fmt))
     return b"".join(out), counts
@@ -91,7 +98,7 @@ def run(evaluator, raws: Iterable[RawClaim], write: Callable[[bytes], None], as_
         ) -> Counts:
     """Decide every claim, writing each output record in input order. Returns the counts."""
     counts = Counts()
-    chunks = _chunks(raws, CHUNK)
+    chunks = _chunks(raws, COLUMNAR_CHUNK if fmt.columnar else CHUNK)
 
     def decide_here(chunk: list[RawClaim]) -> None:
         data, c = _decide_chunk(evaluator, chunk, as_of, fmt)
@@ -111,7 +118,7 @@ def run(evaluator, raws: Iterable[RawClaim], write: Callable[[bytes], None], as_
         for chunk in chunks:
             decide_here(chunk)
         return counts
-    chunks = _chunks((raw for chunk in chunks for raw in chunk), WORKER_CHUNK)
+    chunks = _chunks((raw for chunk in chunks for raw in chunk), COLUMNAR_CHUNK if fmt.columnar else WORKER_CHUNK)
     global _worker_state
     _worker_state = (evaluator, as_of, fmt)  # inherited by forked workers; no re-loading of policies
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")

@@ -90,8 +90,15 @@ class Program:
         notes = [{"id": n.id, "clause": ", ".join(n.clauses), "text": n.text, "source": n.owner.key if n.owner else ""}
                  for n, when in self.notes
                  if when is None or _informing(problems, "note", n.id, lambda when=when: when(env))]
+        return self.decision(claim_id, decision_date, eligible, amount, rules, outputs, notes, amount_reads, problems)
+
+    def decision(self, claim_id: str | None, decision_date: date, eligible: bool, amount: Decimal, rules: list,
+                 outputs: dict | None = None, notes: list | None = None, amount_reads: list | None = None,
+                 problems: list | None = None) -> Decision:
+        """The Decision of this program: the one way it is made, by this program and by the columnar engine."""
         return Decision(claim_id, self.stamp, self.references, decision_date, eligible, amount, self.currency,
-                        outputs, rules, notes, amount_reads, problems=problems, basis=self.basis)
+                        outputs if outputs is not None else {}, rules, notes if notes is not None else [],
+                        amount_reads, problems=problems if problems is not None else [], basis=self.basis)
 
     def _rules(self, env: Env) -> tuple[list[RuleResult], list[RuleResult], bool]:
         """Every rule's outcome (the shared unexplained result, or, when explained, a new one with what it read), the

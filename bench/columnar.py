@@ -1,0 +1,104 @@
+"""The columnar engine (issue 16) against the plain script and the per-claim engine, in one run.
+
+    .venv/bin/python bench/columnar.py [N ...] [--repeat R] [--jobs]
+
+For each N: bench/generate.py writes N claims to a JSON Lines file; then, from that file on disk to summary lines
+on disk, each of these runs R times as a fresh process (the best run counts, CPU time beside wall time):
+  - the plain script (bench/baseline_cli.py: read, decide by hand, write),
+  - `policy evaluate --summary --format json` (the columnar engine),
+  - the same with `--per-claim` (the per-claim engine),
+  - with --jobs, both engines again with `--jobs 2`.
+It checks that the columnar and per-claim outputs are the same bytes, and prints a Markdown table of claims per
+second and the ratios against the plain script and the per-claim engine measured in the same run, with the peak
+memory (max RSS) of each process. The store is bench/fixtures (the versions the baseline encodes).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY = "jinhua/digital-engineer-subsidy"
+STORE = ["--policies", str(ROOT / "bench" / "fixtures" / "store"), "--schemas", str(ROOT / "bench" / "fixtures" /
+                                                                                  "schemas")]
+PYTHON = sys.executable
+POLICY_CMD = [PYTHON, str(ROOT / "cli.py")]
+
+
+def timed(command: list[str], out: Path) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds of the process and the workers it waited for, its peak RSS in KiB)."""
+    start = time.perf_counter()
+    with out.open("wb") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.DEVNULL, cwd=ROOT,
+                                   env=os.environ | {"PYTHONHASHSEED": "0"})
+        _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 2, 3, 4):
+        raise SystemExit(f"{' '.join(command)} failed with exit code {code}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def best(command: list[str], out: Path, repeat: int) -> tuple[float, float, int]:
+    runs = [timed(command, out) for _ in range(repeat)]
+    return min(runs, key=lambda r: r[1])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sizes", nargs="*", type=int, default=[20_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--jobs", action="store_true", help="also --jobs 2 for both engines")
+    parser.add_argument("--seed", type=int, default=20240501)
+    args = parser.parse_args(argv)
+    load = os.getloadavg()
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"load average {load[0]:.1f} at the start ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n")
+    print("| claims | contender | wall s | CPU s | claims/s (CPU) | × plain script | × per-claim engine "
+          "| max RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="bench-columnar-") as tmp:
+        folder = Path(tmp)
+        for n in args.sizes:
+            claims = folder / f"claims-{n}.jsonl"
+            with claims.open("wb") as sink:
+                subprocess.run([PYTHON, str(ROOT / "bench" / "generate.py"), str(n), "--seed", str(args.seed)],
+                               stdout=sink, check=True)
+            summary = POLICY_CMD + STORE + ["evaluate", str(claims), "--policy", POLICY, "--format", "json",
+                                            "--summary", "--quiet"]
+            contenders = [("plain script (bench/baseline_cli.py)", [PYTHON, str(ROOT / "bench" / "baseline_cli.py"),
+                                                                    str(claims)]),
+                          ("columnar engine", summary),
+                          ("per-claim engine (--per-claim)", summary + ["--per-claim"])]
+            if args.jobs:
+                contenders += [("columnar engine, --jobs 2", summary + ["--jobs", "2"]),
+                               ("per-claim engine, --jobs 2", summary + ["--per-claim", "--jobs", "2"])]
+            results = {}
+            outputs = {}
+            for name, command in contenders:
+                out = folder / f"out-{len(results)}.jsonl"
+                results[name] = best(command, out, args.repeat)
+                outputs[name] = out
+            columnar_bytes = outputs["columnar engine"].read_bytes()
+            if columnar_bytes != outputs["per-claim engine (--per-claim)"].read_bytes():
+                raise SystemExit("the columnar and per-claim outputs differ")
+            plain_cpu = results["plain script (bench/baseline_cli.py)"][1]
+            per_claim_cpu = results["per-claim engine (--per-claim)"][1]
+            for name, (wall, cpu, rss) in results.items():
+                print(f"| {n:,} | {name} | {wall:.2f} | {cpu:.2f} | {n / cpu:,.0f} | {plain_cpu / cpu:.2f} | "
+                      f"{per_claim_cpu / cpu:.2f} | {rss / 1024:.0f} |")
+    load = os.getloadavg()
+    print(f"\nLoad average {load[0]:.1f} at the end. Ratios are of CPU time (user + system of the process and its "
+          "workers), which a loaded machine disturbs less than wall time; the columnar and per-claim outputs were "
+          "the same bytes.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

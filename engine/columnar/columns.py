@@ -1,0 +1,707 @@
+"""Checked expressions → functions of a whole batch of claims, over NumPy columns.
+
+Built from the checked tree only, as engine.language.compiler builds closures from it (a table of node type →
+builder, the checker's resolution deciding each name), never from officer text. A column holds the very Python
+values the per-claim engine computes (dates, Decimals, strings in object arrays; booleans as a bool array), and
+each operation applies the same Python operation to every row at once: NumPy's loops for comparisons, logic and
+selection, and one Python loop (remembering repeated arguments) for built-in functions and exact arithmetic. So
+the values are the per-claim values, not a second reading of the language.
+
+What the per-claim engine would raise for a row is not reproduced here: such a row is marked `bad` (and `missing`
+when what it raised is a MissingValue, which `??`, has() and `== null` catch), and the batch decides it through
+the per-claim engine. Laziness is kept by masks: the right side of `and`, a branch of `if` or a later item of
+`any` only makes a row bad where the per-claim engine would have computed it.
+
+A construct this module does not build falls back, for that expression alone, to the per-claim closure run row by
+row over the batch (`fell_back` names each one, for --verbose).
+"""
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from decimal import Decimal
+from itertools import chain, repeat
+from typing import Any
+
+import numpy as np
+
+from engine.language.builtins import _MAX_INT, MissingValue
+from engine.language.checker import Checked, Resolved
+from engine.language.compiler import _EXACT, _MAX_EXPONENT, Compiler, Env, _bounded
+from engine.language.syntax import (
+    Attr,
+    Binary,
+    Call,
+    Comprehension,
+    Expr,
+    If,
+    Index,
+    ListLit,
+    Literal,
+    Name,
+    Unary,
+    dotted,
+    to_source,
+)
+from engine.language.types import BOOL, DECIMAL, INT
+
+_BIG = np.iinfo(np.int64).max
+
+
+class NotColumnar(Exception):
+    """A construct the column compiler does not build: that expression runs per claim over the batch."""
+
+
+class Col:
+    """One value per row. `bad`: rows whose value the per-claim engine would not have (it raises there);
+    `missing`: the bad rows where what it raises is a MissingValue. Either is None when no row is."""
+
+    __slots__ = ("values", "bad", "missing")
+
+    def __init__(self, values: np.ndarray, bad: np.ndarray | None = None, missing: np.ndarray | None = None):
+        self.values = values
+        self.bad = bad if bad is not None and bad.any() else None
+        self.missing = missing if self.bad is not None and missing is not None and missing.any() else None
+
+
+def objects(values, n: int) -> np.ndarray:
+    """An object array of exactly these values (a list stays one value, never a row of the array)."""
+    return np.fromiter(values, dtype=object, count=n)
+
+
+def nulls(values: np.ndarray) -> np.ndarray:
+    """Where the values are None (null, or an absent fact)."""
+    return np.asarray(values == None, dtype=bool)  # noqa: E711 - elementwise, as NumPy compares
+
+
+def _or(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a | b
+
+
+def _and(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    if a is None or b is None:
+        return None
+    return a & b
+
+
+def _not(a: np.ndarray | None, n: int) -> np.ndarray:
+    return np.ones(n, bool) if a is None else ~a
+
+
+def sequence(cols: list[Col]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """bad and missing of operands computed one after another: a row's fault is that of its first bad operand."""
+    bad = missing = None
+    for col in cols:
+        if col.bad is None:
+            continue
+        if col.missing is not None:
+            first_here = col.missing if bad is None else col.missing & ~bad
+            missing = _or(missing, first_here)
+        bad = _or(bad, col.bad)
+    return bad, missing
+
+
+def as_bool(col: Col) -> Col:
+    values = col.values
+    if values.dtype != bool:
+        values = np.fromiter((v is True for v in values.tolist()), dtype=bool, count=len(values))
+    return Col(values, col.bad, col.missing)
+
+
+def gather(col: Col, index: np.ndarray) -> Col:
+    return Col(col.values[index], col.bad[index] if col.bad is not None else None,
+               col.missing[index] if col.missing is not None else None)
+
+
+class Batch:
+    """The claims of one batch decided under one program: facts (validated and converted, as the per-claim engine
+    has them) and decision dates; fact columns and definition values are computed once per batch."""
+
+    def __init__(self, facts: list[dict], dates: list):
+        self.facts = facts
+        self.n = len(facts)
+        self.dates = objects(dates, self.n)
+        self.paths: dict = {}
+        self.definitions: dict = {}
+
+    def path(self, root: str, keys: tuple) -> np.ndarray:
+        """A fact path's values, None where the fact (or a record on its way) is absent or null. Each path is read
+        off its parent's column (applicant.social_insurance.status off applicant.social_insurance), once."""
+        key = (root, keys)
+        found = self.paths.get(key)
+        if found is None:
+            if not keys:
+                values = [f.get(root) for f in self.facts]
+            else:
+                last = keys[-1]
+                values = [None if v is None else v.get(last) for v in self.path(root, keys[:-1]).tolist()]
+            found = self.paths[key] = objects(values, self.n)
+        return found
+
+
+class Ctx:
+    """Where an expression is computed: the whole batch (index None), or the items of a comprehension, each row
+    one item, `index` its claim's row in the batch."""
+
+    __slots__ = ("batch", "n", "index", "locals", "dates")
+
+    def __init__(self, batch: Batch, n: int, index: np.ndarray | None, local: dict, dates: np.ndarray):
+        self.batch, self.n, self.index, self.locals, self.dates = batch, n, index, local, dates
+
+    @classmethod
+    def root(cls, batch: Batch) -> Ctx:
+        return cls(batch, batch.n, None, {}, batch.dates)
+
+
+def each(fn: Callable, cols: list[Col], n: int) -> Col:
+    """fn applied to every row's values, in Python. A row whose operands are bad stays bad (with their fault); a
+    row where fn raises becomes bad (missing when it raised MissingValue)."""
+    bad, missing = sequence(cols)
+    lists = [_filled(c).tolist() for c in cols]
+    try:  # usually nothing raises: one pass, with no handler per row
+        if len(lists) == 1:
+            out = [fn(a) for a in lists[0]]
+        elif len(lists) == 2:
+            out = [fn(a, b) for a, b in zip(lists[0], lists[1], strict=True)]
+        else:
+            out = [fn(*args) for args in zip(*lists, strict=True)]
+        return Col(objects(out, n), bad, missing)
+    except Exception:  # some row raises: row by row, each fault marked in its row
+        pass
+    bad_rows = bad.tolist() if bad is not None else None
+    out = [None] * n
+    new_bad: list[int] = []
+    new_missing: list[int] = []
+    for i, args in enumerate(zip(*lists, strict=True)):
+        if bad_rows is not None and bad_rows[i]:
+            continue
+        try:
+            out[i] = fn(*args)
+        except MissingValue:
+            new_bad.append(i)
+            new_missing.append(i)
+        except Exception:  # whatever the per-claim engine makes of it, it decides this row
+            new_bad.append(i)
+    if new_bad:
+        bad = bad.copy() if bad is not None else np.zeros(n, bool)
+        bad[new_bad] = True
+        if new_missing:
+            missing = missing.copy() if missing is not None else np.zeros(n, bool)
+            missing[new_missing] = True
+    return Col(objects(out, n), bad, missing)
+
+
+def _filled(col: Col) -> np.ndarray:
+    """The values with each bad row given a good row's value, so that one NumPy operation can take them all."""
+    if col.bad is None:
+        return col.values
+    good = np.flatnonzero(~col.bad)
+    if len(good) == 0:
+        return col.values
+    values = col.values.copy()
+    values[col.bad] = values[good[0]]
+    return values
+
+
+def _compare(op: Callable, left: Col, right: Col, n: int) -> Col:
+    bad, missing = sequence([left, right])
+    try:
+        values = np.asarray(op(_filled(left), _filled(right)), dtype=bool)
+        if values.shape != (n,):
+            raise TypeError("not one answer per row")
+    except Exception:  # a comparison NumPy cannot make for every row at once: one row at a time
+        return as_bool(each(lambda a, b: bool(op(a, b)), [left, right], n))
+    return Col(values, bad, missing)
+
+
+_NUMPY_COMPARE = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
+                  ">=": np.greater_equal}
+_PYTHON_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+                   ">=": operator.ge}
+
+
+class ColumnCompiler:
+    """One checked policy's expressions as functions of a Ctx. `force_fallback` (node classes or built-in names)
+    makes those constructs fall back, so that the fallback itself can be tested."""
+
+    def __init__(self, root: Checked, force_fallback: frozenset = frozenset()):
+        self.root = root
+        self.checked_by_linked: dict = {}
+        self._register(root)
+        self.force_fallback = force_fallback
+        self.fell_back: list[str] = []
+        self._closures: Compiler | None = None
+        self.functions: dict = {}
+        self.definitions: dict = {}
+
+    def _register(self, checked: Checked) -> None:
+        self.checked_by_linked[id(checked.linked)] = checked
+        for sub in checked.aliases.values():
+            self._register(sub)
+
+    def expression(self, tree: Expr, linked) -> Callable[[Ctx], Col]:
+        return self.node(tree, self.checked_by_linked[id(linked)])
+
+    # -- the per-claim closures, for what falls back ------------------------------------------------
+
+    def _fallback(self, node: Expr, checked: Checked) -> Callable[[Ctx], Col]:
+        if self._closures is None:
+            self._closures = Compiler(self.root)
+        compiled = self._closures.node(node, checked)
+        self.fell_back.append(to_source(node))
+
+        def per_claim(ctx: Ctx) -> Col:
+            facts = ctx.batch.facts
+            rows = range(ctx.n) if ctx.index is None else ctx.index.tolist()
+            dates = ctx.dates.tolist()
+            names = list(ctx.locals)
+            local_values = [ctx.locals[k].values.tolist() for k in names]
+
+            def run(i, row):
+                env = Env(facts[row], dates[i])
+                env.locals = {k: v[i] for k, v in zip(names, local_values, strict=True)}
+                return compiled(env)
+
+            # locals are never bad where they are bound: a comprehension binds only items of lists it has
+            return each(run, [Col(np.arange(ctx.n, dtype=object)), Col(objects(rows, ctx.n))], ctx.n)
+
+        return per_claim
+
+    # -- nodes ----------------------------------------------------------------------------------------
+
+    def node(self, node: Expr, checked: Checked) -> Callable[[Ctx], Col]:
+        kind = type(node)
+        try:
+            if kind in self.force_fallback:
+                raise NotColumnar(kind.__name__)
+            built = _BUILDERS[kind](self, node, checked)
+        except NotColumnar:
+            built = self._fallback(node, checked)
+        node_type = checked.types.get(id(node))
+        if node_type == DECIMAL and isinstance(node, (If, Call, Binary, Comprehension, Name)):
+            inner = built
+
+            def as_decimal(ctx: Ctx) -> Col:  # as the per-claim engine: a decimal stays a Decimal
+                col = inner(ctx)
+                values = col.values
+                if any(type(v) is int for v in values.tolist()):
+                    values = objects((Decimal(v) if type(v) is int else v for v in values.tolist()), len(values))
+                return Col(values, col.bad, col.missing)
+
+            return as_decimal
+        if node_type == BOOL:
+            inner_bool = built
+            return lambda ctx: as_bool(inner_bool(ctx))
+        return built
+
+    def _literal(self, node: Literal, checked: Checked):
+        value = node.value
+        if isinstance(value, bool):
+            return lambda ctx: Col(np.full(ctx.n, value, dtype=bool))
+        return lambda ctx: Col(objects(repeat(value, ctx.n), ctx.n))
+
+    def _name(self, node: Name, checked: Checked):
+        r: Resolved = checked.resolved[id(node)]
+        name = node.name
+        if r.kind == "local":
+            return lambda ctx: ctx.locals[name]
+        if r.kind == "definition":
+            assert r.linked is not None
+            return self.definition(r.target, r.linked)
+        if r.kind == "table":
+            table = r.target
+            return lambda ctx: Col(objects(repeat(table, ctx.n), ctx.n))
+        if r.kind == "decision_date":
+            return lambda ctx: Col(ctx.dates)
+        if r.kind == "fact":
+            return self._fact(name, ())
+        raise NotColumnar(r.kind)  # pragma: no cover - the checker allows no other bare name
+
+    def _fact(self, root: str, keys: tuple, probe: bool = False):
+        """A fact path: absent (or null) is a MissingValue, or, probed, the value None."""
+        def read(ctx: Ctx) -> Col:
+            values = ctx.batch.path(root, keys)
+            if ctx.index is not None:
+                values = values[ctx.index]
+            if probe:
+                return Col(values)
+            absent = nulls(values)
+            return Col(values, absent, absent)
+
+        return read
+
+    def _probe(self, node: Expr, checked: Checked):
+        path = dotted(node)
+        if path is None:
+            return None
+        root_res = checked.resolved.get(id(_root(node)))
+        if root_res is None or root_res.kind != "fact" or checked.resolved.get(id(node)) is not None:
+            return None
+        root, *rest = path.split(".")
+        return self._fact(root, tuple(rest), probe=True)
+
+    def _presence(self, node: Expr, checked: Checked):
+        """has(x) as a bool column: a fact path probed; anything else computed, a MissingValue counting as absent."""
+        probe = self._probe(node, checked)
+        if probe is not None:
+            return lambda ctx: Col(~nulls(probe(ctx).values))
+        compiled = self.node(node, checked)
+
+        def present(ctx: Ctx) -> Col:
+            col = compiled(ctx)
+            values = ~nulls(col.values)
+            if col.missing is not None:
+                values &= ~col.missing
+            bad = col.bad & ~col.missing if col.missing is not None else col.bad
+            return Col(values, bad)
+
+        return present
+
+    def definition(self, definition, linked):
+        key = (id(linked), definition.name)
+        found = self.definitions.get(key)
+        if found is not None:
+            return found
+        box: list = []
+
+        def value(ctx: Ctx) -> Col:  # once per batch, for every claim; each comprehension row takes its claim's
+            cache = ctx.batch.definitions
+            col = cache.get(key)
+            if col is None:
+                col = cache[key] = box[0](Ctx.root(ctx.batch))
+            return col if ctx.index is None else gather(col, ctx.index)
+
+        self.definitions[key] = value
+        box.append(self.node(definition.expr.tree, self.checked_by_linked[id(linked)]))
+        return value
+
+    def function(self, definition, linked):
+        key = (id(linked), definition.name)
+        if key not in self.functions:
+            box = []
+            self.functions[key] = (tuple(p.name for p in definition.params), box)
+            box.append(self.node(definition.expr.tree, self.checked_by_linked[id(linked)]))
+        return self.functions[key]
+
+    def _attr(self, node: Attr, checked: Checked):
+        r = checked.resolved.get(id(node))
+        if r is not None:  # an exported name of another policy
+            if r.kind == "definition":
+                assert r.linked is not None
+                return self.definition(r.target, r.linked)
+            table = r.target
+            return lambda ctx: Col(objects(repeat(table, ctx.n), ctx.n))
+        path = dotted(node)
+        if path is not None:
+            root, *rest = path.split(".")
+            root_res = checked.resolved.get(id(_root(node)))
+            if root_res is not None and root_res.kind == "fact":
+                return self._fact(root, tuple(rest))
+        obj = self.node(node.obj, checked)
+        name = node.name
+
+        def get(ctx: Ctx) -> Col:  # a field of a record (a comprehension's item, a table row): absent is missing
+            col = obj(ctx)
+            values = objects([v.get(name) if type(v) is dict else None for v in col.values.tolist()], ctx.n)
+            absent = nulls(values)
+            return Col(values, _or(col.bad, absent), _or(col.missing, absent if col.bad is None else absent & ~col.bad))
+
+        return get
+
+    def _index(self, node: Index, checked: Checked):
+        table_of = self.node(node.obj, checked)
+        keys = [self.node(k, checked) for k in node.keys]
+        target = checked.resolved.get(id(node.obj))
+        if target is not None and target.kind == "table":
+            rows = target.target.rows
+
+            def known(*key):
+                row = rows.get(key)
+                if row is None:
+                    raise MissingValue("no row")
+                return row
+
+            return lambda ctx: each(known, [k(ctx) for k in keys], ctx.n)
+
+        def any_table(table, *key):
+            row = table.rows.get(key)
+            if row is None:
+                raise MissingValue("no row")
+            return row
+
+        return lambda ctx: each(any_table, [table_of(ctx)] + [k(ctx) for k in keys], ctx.n)
+
+    def _call(self, node: Call, checked: Checked):
+        r: Resolved = checked.resolved[id(node)]
+        if r.kind == "has":
+            return self._presence(node.args[0], checked)
+        args = [self.node(a, checked) for a in node.args]
+        if r.kind == "builtin":
+            builtin: Any = r.target
+            if builtin.name in self.force_fallback:
+                raise NotColumnar(builtin.name)
+            fn = builtin.run
+            return lambda ctx: each(fn, [a(ctx) for a in args], ctx.n)
+        assert r.linked is not None
+        params, box = self.function(r.target, r.linked)
+
+        def call(ctx: Ctx) -> Col:
+            values = [a(ctx) for a in args]
+            bad, missing = sequence(values)
+            # the body sees its parameters only; its arguments are computed first, so their faults come first
+            result = box[0](Ctx(ctx.batch, ctx.n, ctx.index, dict(zip(params, values, strict=True)), ctx.dates))
+            if bad is None:
+                return result
+            body_bad, body_missing = sequence([Col(np.zeros(ctx.n, bool), bad, missing), result])
+            return Col(result.values, body_bad, body_missing)
+
+        return call
+
+    def _unary(self, node: Unary, checked: Checked):
+        operand = self.node(node.operand, checked)
+        if node.op == "not":
+            def negate(ctx: Ctx) -> Col:
+                col = as_bool(operand(ctx))
+                return Col(~col.values, col.bad, col.missing)
+            return negate
+        return lambda ctx: each(operator.neg, [operand(ctx)], ctx.n)
+
+    def _binary(self, node: Binary, checked: Checked):
+        op = node.op
+        if op in ("and", "or"):
+            left, right = self.node(node.left, checked), self.node(node.right, checked)
+            return _logic(op, left, right)
+        if op in ("==", "!=") and (_is_null(node.left) or _is_null(node.right)):
+            other_node = node.right if _is_null(node.left) else node.left
+            want_null = op == "=="
+            if isinstance(other_node, (Attr, Index, Name)):
+                present = self._presence(other_node, checked)
+
+                def null_test(ctx: Ctx) -> Col:
+                    col = present(ctx)
+                    return Col(col.values if not want_null else ~col.values, col.bad, col.missing)
+
+                return null_test
+            other = self.node(other_node, checked)
+
+            def is_null(ctx: Ctx) -> Col:
+                col = other(ctx)
+                null = nulls(col.values)
+                return Col(null if want_null else ~null, col.bad, col.missing)
+
+            return is_null
+        if op == "??":
+            return self._default(node, checked)
+        left, right = self.node(node.left, checked), self.node(node.right, checked)
+        if op in ("in", "not in"):
+            r = checked.resolved[id(node)]
+            negate = op == "not in"
+            if r.kind == "table_member":
+                def member(a, table):
+                    return ((a,) in table.rows) != negate
+            else:
+                def member(a, items):
+                    return (a in items) != negate
+            return lambda ctx: as_bool(each(member, [left(ctx), right(ctx)], ctx.n))
+        if op == "/":
+            def divide(a, b):
+                value = Decimal(a) / Decimal(b)  # the context of this thread, as the per-claim engine's division
+                if value.adjusted() > _MAX_EXPONENT:
+                    raise ArithmeticError("overflow")
+                return value
+            return lambda ctx: each(divide, [left(ctx), right(ctx)], ctx.n)
+        if op in ("+", "-", "*"):
+            as_decimal = checked.types.get(id(node)) == DECIMAL
+            exact = {"+": _EXACT.add, "-": _EXACT.subtract, "*": _EXACT.multiply}[op]
+            plain = {"+": operator.add, "-": operator.sub, "*": operator.mul}[op]
+
+            def arithmetic(a, b):
+                if as_decimal:
+                    return _bounded(exact, Decimal(a), Decimal(b), node)
+                value = plain(a, b)
+                if type(value) is int and not -_MAX_INT <= value <= _MAX_INT:
+                    raise ArithmeticError("overflow")
+                return value
+
+            return lambda ctx: each(arithmetic, [left(ctx), right(ctx)], ctx.n)
+        numpy_op, python_op = _NUMPY_COMPARE[op], _PYTHON_COMPARE[op]
+        if (checked.types.get(id(node.left)) == BOOL) != (checked.types.get(id(node.right)) == BOOL):
+            return lambda ctx: as_bool(each(lambda a, b: bool(python_op(a, b)), [left(ctx), right(ctx)], ctx.n))
+        return lambda ctx: _compare(numpy_op, left(ctx), right(ctx), ctx.n)
+
+    def _default(self, node: Binary, checked: Checked):
+        right = self.node(node.right, checked)
+        probe = self._probe(node.left, checked)
+        left = probe if probe is not None else self.node(node.left, checked)
+
+        def default(ctx: Ctx) -> Col:
+            a = left(ctx)
+            use_right = nulls(a.values)
+            if a.missing is not None:
+                use_right |= a.missing
+            left_bad = a.bad & ~a.missing if a.missing is not None else a.bad
+            if left_bad is not None:
+                use_right &= ~left_bad
+            if not use_right.any():
+                return Col(a.values, left_bad)
+            b = right(ctx)
+            values = np.where(use_right, b.values, a.values)
+            bad = _or(left_bad, _and(use_right, b.bad))
+            missing = _and(use_right, b.missing)
+            return Col(values, bad, missing)
+
+        return default
+
+    def _if(self, node: If, checked: Checked):
+        cond, then, orelse = (self.node(n, checked) for n in (node.cond, node.then, node.orelse))
+
+        def choose(ctx: Ctx) -> Col:
+            c = as_bool(cond(ctx))
+            a, b = then(ctx), orelse(ctx)
+            taken = c.values if c.bad is None else c.values & ~c.bad
+            other = ~c.values if c.bad is None else ~c.values & ~c.bad
+            values = np.where(c.values, a.values, b.values)
+            bad = _or(_or(c.bad, _and(taken, a.bad)), _and(other, b.bad))
+            missing = _or(_or(c.missing, _and(taken, a.missing)), _and(other, b.missing))
+            return Col(values, bad, missing)
+
+        return choose
+
+    def _listlit(self, node: ListLit, checked: Checked):
+        if all(isinstance(i, Literal) for i in node.items):
+            constant = [i.value for i in node.items]
+            return lambda ctx: Col(objects(repeat(constant, ctx.n), ctx.n))
+        items = [self.node(i, checked) for i in node.items]
+        return lambda ctx: each(lambda *values: list(values), [i(ctx) for i in items], ctx.n)
+
+    def _comprehension(self, node: Comprehension, checked: Checked):
+        source = self.node(node.source, checked)
+        body = self.node(node.body, checked)
+        var, kind = node.var, node.kind
+        is_int = checked.types.get(id(node)) == INT
+
+        def run(ctx: Ctx) -> Col:
+            n = ctx.n
+            src = source(ctx)
+            lists = src.values.tolist()
+            src_bad = src.bad.tolist() if src.bad is not None else [False] * n
+            lengths = np.fromiter((0 if bad or type(items) is not list else len(items)
+                                   for items, bad in zip(lists, src_bad, strict=True)), dtype=np.int64, count=n)
+            total = int(lengths.sum())
+            parent = np.repeat(np.arange(n), lengths)
+            flat = objects(chain.from_iterable(items for items, length in zip(lists, lengths.tolist(), strict=True)
+                                               if length), total)
+            local = {k: gather(c, parent) for k, c in ctx.locals.items()}
+            local[var] = Col(flat)
+            child = Ctx(ctx.batch, total, parent if ctx.index is None else ctx.index[parent], local,
+                        ctx.dates[parent])
+            inner = body(child) if total else Col(objects((), 0))
+            starts = np.cumsum(lengths) - lengths
+            position = np.arange(total) - np.repeat(starts, lengths)
+            item_bad = inner.bad if inner.bad is not None else np.zeros(total, bool)
+            item_missing = inner.missing if inner.missing is not None else np.zeros(total, bool)
+            first_bad = _first(parent, position, item_bad, n)
+            first_missing = _first(parent, position, item_missing, n)
+            if kind == "filter":
+                keep = (inner.values.astype(bool) if total else np.zeros(0, bool)) & ~item_bad
+                row_bad = first_bad < _BIG
+                values = _kept(flat.tolist(), keep.tolist(), lengths.tolist(), row_bad.tolist(), n)
+            elif kind in ("any", "all"):
+                truth = inner.values.astype(bool) if total else np.zeros(0, bool)
+                decisive = (truth if kind == "any" else ~truth) & ~item_bad
+                first_decisive = _first(parent, position, decisive, n)
+                found = first_decisive < _BIG
+                values = found if kind == "any" else ~found
+                row_bad = first_bad < first_decisive
+            else:
+                row_bad = first_bad < _BIG
+                values = _reduce(kind, is_int, node, inner, parent, lengths, row_bad, n)
+            row_missing = row_bad & (first_missing == first_bad)
+            bad, missing = sequence([src, Col(np.zeros(n, bool), row_bad, row_missing)])
+            return Col(values, bad, missing)
+
+        return run
+
+
+def _first(parent: np.ndarray, position: np.ndarray, where: np.ndarray, n: int) -> np.ndarray:
+    """For each claim, the position of its first item where `where` holds (or _BIG)."""
+    first = np.full(n, _BIG, dtype=np.int64)
+    if where.any():
+        np.minimum.at(first, parent[where], position[where])
+    return first
+
+
+def _kept(items: list, keep: list, lengths: list, bad_rows: list, n: int) -> np.ndarray:
+    out: list = []
+    offset = 0
+    for row, length in enumerate(lengths):
+        out.append(None if bad_rows[row] else [items[j] for j in range(offset, offset + length) if keep[j]])
+        offset += length
+    return objects(out, n)
+
+
+def _reduce(kind: str, is_int: bool, node: Comprehension, inner: Col, parent, lengths, row_bad, n: int) -> np.ndarray:
+    truth_or_value = inner.values.tolist()
+    out: list = []
+    offset = 0
+    bad_rows = row_bad.tolist()
+    for row, length in enumerate(lengths.tolist()):
+        values = truth_or_value[offset:offset + length]
+        offset += length
+        if bad_rows[row]:
+            out.append(None)
+            continue
+        if kind == "count":
+            out.append(sum(1 for v in values if v))
+        elif is_int:
+            total = sum(values)
+            out.append(total if -_MAX_INT <= total <= _MAX_INT else None)
+            if out[-1] is None:
+                row_bad[row] = True
+        else:
+            total = Decimal(0)
+            try:
+                for v in values:
+                    total = _bounded(_EXACT.add, total, Decimal(v), node)
+            except Exception:
+                row_bad[row] = True
+                total = None
+            out.append(total)
+    return objects(out, n)
+
+
+def _logic(op: str, left, right):
+    def both(ctx: Ctx) -> Col:
+        a = as_bool(left(ctx))
+        b = as_bool(right(ctx))
+        reached = a.values if op == "and" else ~a.values  # rows whose right side the per-claim engine computes
+        if a.bad is not None:
+            reached = reached & ~a.bad
+        values = (a.values & b.values) if op == "and" else (a.values | b.values)
+        bad = _or(a.bad, _and(reached, b.bad))
+        missing = _or(a.missing, _and(reached, b.missing))
+        return Col(values, bad, missing)
+
+    return both
+
+
+def _is_null(node: Expr) -> bool:
+    return isinstance(node, Literal) and node.kind == "null"
+
+
+def _root(node: Expr) -> Expr:
+    while isinstance(node, Attr):
+        node = node.obj
+    return node
+
+
+_BUILDERS: dict[type, Callable] = {
+    Literal: ColumnCompiler._literal, Name: ColumnCompiler._name, Attr: ColumnCompiler._attr,
+    Index: ColumnCompiler._index, Call: ColumnCompiler._call, Unary: ColumnCompiler._unary,
+    Binary: ColumnCompiler._binary, If: ColumnCompiler._if, ListLit: ColumnCompiler._listlit,
+    Comprehension: ColumnCompiler._comprehension,
+}

@@ -1,0 +1,292 @@
+"""The columnar engine (engine.columnar) against the per-claim engine: the same summary lines, byte for byte.
+
+Seed policies through their pinned copies (bench/fixtures, tests/fixtures), the fictional test policies
+(tests/fixtures/store: a second provincial version, another city), and random well-typed policies built from the
+property tests' generators (tests/test_language_properties.py); on random claims, invalid ones included, absent
+optional facts, leap days and month ends. Every construct is also forced to fall back, to show the fallback gives
+the same lines too.
+"""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import random
+import re
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("numpy", reason="the columnar engine computes with NumPy (pip install numpy)")
+
+from engine.api import Engine, Selection  # noqa: E402
+from engine.claims.reader import RawClaim, read_claims, read_json  # noqa: E402
+from engine.columnar import batch as columnar  # noqa: E402
+from engine.decide.batch import OutputFormat, render  # noqa: E402
+from engine.language.syntax import (  # noqa: E402
+    Attr,
+    Binary,
+    Call,
+    Comprehension,
+    If,
+    Index,
+    ListLit,
+    Literal,
+    Name,
+    Unary,
+    to_source,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SUMMARY = OutputFormat("json", summary=True)
+ALL_NODES = frozenset((Attr, Binary, Call, Comprehension, If, Index, ListLit, Literal, Name, Unary))
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+generate = _load(ROOT / "bench" / "generate.py", "bench_generate_for_columnar")
+properties = _load(ROOT / "tests" / "test_language_properties.py", "language_properties_for_columnar")
+
+
+ANY_VERSION = Selection()
+
+
+def lines_both_ways(engine: Engine, policy: str, raws: list[RawClaim], as_of=None, selection=ANY_VERSION,
+                    force_fallback: frozenset = frozenset(), chunk: int = 97) -> tuple[list[bytes], list[bytes]]:
+    per_claim = engine.evaluator(policy, selection, explain=False, outputs=False)
+    by_columns = engine.evaluator(policy, selection, explain=False, outputs=False)
+    expected = [render(per_claim.evaluate_raw(raw, as_of), SUMMARY) for raw in raws]
+    stats = columnar.Stats()
+    got: list[bytes] = []
+    for start in range(0, len(raws), chunk):
+        got += [render(r, SUMMARY) for r in columnar.decide(by_columns, raws[start:start + chunk], as_of,
+                                                              force_fallback, stats)]
+    assert stats.failed_batches == 0
+    return expected, got
+
+
+def assert_same(expected: list[bytes], got: list[bytes]) -> None:
+    assert len(expected) == len(got)
+    for i, (a, b) in enumerate(zip(expected, got, strict=True)):
+        assert a == b, f"claim {i}:\nper claim {a.decode()}\ncolumns   {b.decode()}"
+
+
+# -- seed policies (pinned copies) and fictional test policies, on the benchmark's claims -----------------------
+
+def _shifted(claim: dict, rng: random.Random) -> dict:
+    """The claim with its dates moved to leap days and month ends, or an optional fact taken away."""
+    c = copy.deepcopy(claim)
+    pick = rng.random()
+    edges = [date(2024, 2, 29), date(2025, 2, 28), date(2024, 1, 31), date(2024, 4, 30), date(2025, 12, 31),
+             date(2028, 2, 29), date(2025, 3, 1)]
+    if pick < 0.3 and isinstance(c.get("level_certificate"), dict):
+        c["level_certificate"]["issued_on"] = rng.choice(edges).isoformat()
+    elif pick < 0.5:
+        c["applied_on"] = rng.choice(edges + [date(2025, 1, 31) + timedelta(days=rng.randint(0, 60))]).isoformat()
+    elif pick < 0.65 and isinstance(c.get("applicant"), dict):
+        c["applicant"]["birth_date"] = rng.choice([date(1964, 2, 29), date(2008, 2, 29), date(1975, 1, 31),
+                                                   date(1965, 4, 30)]).isoformat()
+        c["applicant"].pop("id_number", None)
+    elif pick < 0.8 and isinstance(c.get("applicant"), dict):
+        c["applicant"].pop(rng.choice(["social_insurance", "graduate", "id_number", "female_retirement_base"]), None)
+    elif pick < 0.85:
+        c.pop("history", None)
+    elif pick < 0.9:
+        c.pop(rng.choice(list(c)), None)  # invalid: a required fact gone
+    return c
+
+
+def _bench_claims(n: int, seed: int) -> list[RawClaim]:
+    maker = generate.Generator(seed)
+    rng = random.Random(seed)
+    raws = []
+    for i in range(n):
+        claim = maker.make(i)
+        if rng.random() < 0.4:
+            claim = _shifted(claim, rng)
+        raws.append(RawClaim(orjson.loads(orjson.dumps(claim)), f"<claim {i}>"))
+    return raws
+
+
+STORES = {
+    "bench": (ROOT / "bench" / "fixtures" / "store", ROOT / "bench" / "fixtures" / "schemas"),
+    "tests": (ROOT / "tests" / "fixtures" / "store", ROOT / "tests" / "fixtures" / "schemas"),
+}
+
+
+@pytest.fixture(scope="module")
+def bench_raws() -> list[RawClaim]:
+    return _bench_claims(1500, 16)
+
+
+@pytest.mark.parametrize("store,policy", [("bench", "jinhua/digital-engineer-subsidy"),
+                                          ("tests", "jinhua/digital-engineer-subsidy"),
+                                          ("tests", "wenzhou/digital-engineer-subsidy"),
+                                          ("tests", "zhejiang/digital-engineer"),
+                                          ("tests", "china/retirement-age")])
+def test_seed_and_fictional_policies_give_the_same_summaries(bench_raws, store, policy):
+    engine = Engine.load(*STORES[store])
+    if not engine.store.declares_input(policy, None):
+        pytest.skip(f"{policy} declares no input")
+    expected, got = lines_both_ways(engine, policy, bench_raws)
+    assert_same(expected, got)
+
+
+def test_pinned_versions_known_on_and_as_of_give_the_same_summaries(bench_raws):
+    engine = Engine.load(*STORES["tests"])
+    for selection, as_of in [(Selection("2023-09-16"), None), (Selection(known_on=date(2025, 2, 1)), None),
+                             (Selection("2023-09-16", any_date=True), None),
+                             (Selection("2025-03-01", any_date=True), None),
+                             (Selection(), date(2025, 3, 1)), (Selection(), date(2024, 2, 29))]:
+        expected, got = lines_both_ways(engine, "zhejiang/digital-engineer", bench_raws[:400], as_of, selection)
+        assert_same(expected, got)
+
+
+def test_fixture_claims_and_unreadable_lines_give_the_same_summaries(tmp_path):
+    lines = (ROOT / "tests" / "fixtures" / "claims.jsonl").read_bytes().splitlines(keepends=True)
+    lines += [b'{"claim_id": "dup", "claim_id": "dup"}\n', b'{"claim_id": 1.50000000000000000001}\n', b"not json\n",
+              b"[1, 2]\n", b'{"claim_id": "x", "applied_on": "2024-02-30"}\n']
+    path = tmp_path / "claims.jsonl"
+    path.write_bytes(b"".join(lines))
+    engine = Engine.load(*STORES["tests"])
+    raws = list(read_claims([str(path)], lazy=True))
+    expected, got = lines_both_ways(engine, "jinhua/digital-engineer-subsidy", raws)
+    assert_same(expected, got)
+
+
+def test_every_construct_forced_to_fall_back_gives_the_same_summaries(bench_raws):
+    engine = Engine.load(*STORES["tests"])
+    for forced in [ALL_NODES, frozenset((Comprehension,)), frozenset((Index, Call)), frozenset(("add_months",)),
+                   frozenset((Binary,))]:
+        expected, got = lines_both_ways(engine, "jinhua/digital-engineer-subsidy", bench_raws[:300],
+                                        force_fallback=forced)
+        assert_same(expected, got)
+
+
+def test_the_columns_decide_most_claims_and_say_what_fell_back(bench_raws):
+    engine = Engine.load(*STORES["bench"])
+    evaluator = engine.evaluator("jinhua/digital-engineer-subsidy", explain=False, outputs=False)
+    stats = columnar.Stats()
+    columnar.decide(evaluator, bench_raws, None, frozenset(), stats)
+    assert stats.by_columns > 0.8 * len(bench_raws)
+    assert stats.by_columns + stats.per_claim == len(bench_raws)
+    forced = columnar.Stats()
+    columnar.decide(evaluator, bench_raws[:50], None, frozenset(("add_months",)), forced)
+    assert any("add_months" in text for texts in columnar.STATS.fell_back.values() for text in texts)
+
+
+# -- random well-typed policies ------------------------------------------------------------------------------
+
+def _policy(rules: list[str], amount: str, check: str | None) -> str:
+    lines = ["policy: test/policy", 'version: "1"', "title: T", "effective:", "  from: 2000-01-01",
+             "issued_on: 1900-01-01", "source:", "  number: N", "  title: T", "  issuers: [X]", "  clauses:",
+             "    c: text", "not_computable:", "  - {clause: c, reason: r}", "input:", "  schema: t.schema.json"]
+    if check:
+        lines += ["  checks:", "    - id: k", "      fact: n",
+                  f"      require: {json.dumps(check, ensure_ascii=False)}", "      message: m"]
+    lines += properties.POLICY_EXTRAS.rstrip("\n").splitlines()
+    lines.append("rules:")
+    for i, rule in enumerate(rules):
+        lines += [f"  - id: r{i}", "    clause: c", f"    require: {json.dumps(rule, ensure_ascii=False)}",
+                  "    message: {pass: p, fail: f}"]
+    lines += ["decision:", "  clause: c", f"  amount: {json.dumps(amount, ensure_ascii=False)}", "  currency: CNY"]
+    return "\n".join(lines) + "\n"
+
+
+def _random_engine(folder: Path, rules: list[str], amount: str, check: str | None) -> Engine:
+    (folder / "policies").mkdir()
+    (folder / "schemas").mkdir()
+    (folder / "schemas" / "t.schema.json").write_text(json.dumps(properties.SCHEMA), encoding="utf-8")
+    (folder / "policies" / "p.yaml").write_text(_policy(rules, amount, check), encoding="utf-8")
+    return Engine.load(folder / "policies", folder / "schemas")
+
+
+def _json_line(claim: dict) -> bytes:
+    """JSON text with exact decimals (written as numbers, as a producer of claims would)."""
+    text = json.dumps(claim, ensure_ascii=False, default=lambda v: f"@@{v}@@")
+    return re.sub(r'"@@([^@]*)@@"', r"\1", text).encode("utf-8")
+
+
+def _claims_json(claims: list[dict], rng: random.Random) -> list[RawClaim]:
+    raws = []
+    for i, facts in enumerate(claims):
+        claim = properties.to_json_claim(facts)
+        claim["on"] = rng.choice([claim["on"], "2024-02-29", "2023-01-31", "2024-04-30", "1999-12-31"])
+        roll = rng.random()
+        if roll < 0.08:
+            claim.pop(rng.choice(list(claim)))  # invalid: a required fact gone
+        elif roll < 0.12:
+            claim["n"] = "many"  # invalid: not an integer
+        elif roll < 0.16:
+            claim["born"] = "2023-02-29"  # no such day
+        raws.append(read_json(_json_line(claim), f"<claim {i}>"))
+    return raws
+
+
+RULES = st.lists(properties.typed(properties.BOOL, 3, ()), min_size=1, max_size=4)
+AMOUNT = properties.typed(properties.DEC, 2, ())
+CHECK = st.none() | properties.typed(properties.BOOL, 1, ())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(rules=RULES, amount=AMOUNT, check=CHECK, claims=st.lists(properties.claims(), min_size=1, max_size=40),
+       seed=st.integers(0, 2**16), forced=st.sampled_from([frozenset(), frozenset(), ALL_NODES,
+                                                           frozenset((Comprehension, Index))]))
+def test_random_policies_give_the_same_summaries(rules, amount, check, claims, seed, forced):
+    texts = [to_source(r) for r in rules]
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = _random_engine(Path(tmp), texts, to_source(amount), to_source(check) if check else None)
+        problems = [d.render() for d in engine.check() if d.severity == "error"]
+        assert problems == []
+        raws = _claims_json(claims, random.Random(seed))
+        expected, got = lines_both_ways(engine, "test/policy", raws, force_fallback=forced, chunk=7)
+        assert_same(expected, got)
+
+
+def test_a_fixed_random_sample_of_policies_gives_the_same_summaries(tmp_path):
+    """A few of the random policies, drawn once with a fixed seed, for the quick (not slow) run."""
+    rng = random.Random(20261202)
+    samples = [(["n > m and flag", "count(g in items where g.v > n) <= 2", "has(opt) or s == \"a\"",
+                 "add_months(born, n) <= on"],
+                "sum(g.amt for g in items) + (rate[s].amt ?? 1.5) / (if flag then 3 else 7)", "n != 99"),
+               (["any(g in filter(h in items where h.k in [\"a\", \"b\"]) where g.at >= born)",
+                 "(opt ?? 0) + twice(n) < 30", "rate[t] == null or scaled(e) > 0"],
+                "round(d * 2 - e, 1)", None)]
+    for i, (rules, amount, check) in enumerate(samples):
+        folder = tmp_path / str(i)
+        folder.mkdir()
+        engine = _random_engine(folder, rules, amount, check)
+        assert [d.render() for d in engine.check() if d.severity == "error"] == []
+        claims = [_plain_claim(rng) for _ in range(400)]
+        raws = _claims_json(claims, rng)
+        for forced in (frozenset(), ALL_NODES):
+            expected, got = lines_both_ways(engine, "test/policy", raws, force_fallback=forced, chunk=53)
+            assert_same(expected, got)
+
+
+def _plain_claim(rng: random.Random) -> dict:
+    def day(first: int, last: int) -> date:
+        return date(first, 1, 1) + timedelta(days=rng.randint(0, (date(last, 12, 31) - date(first, 1, 1)).days))
+
+    from decimal import Decimal
+    items = [{"k": rng.choice(["a", "b", "3307", "z"]), "v": rng.randint(-5, 9),
+              "amt": Decimal(rng.randint(-10000, 10000)) / 100, "at": day(2000, 2030)}
+             for _ in range(rng.randint(0, 4))]
+    claim = {"id": f"c{rng.randint(0, 999)}", "n": rng.randint(-60, 60), "m": rng.randint(-60, 60),
+             "d": Decimal(rng.randint(-100000, 100000)) / 100, "e": Decimal(rng.randint(-100, 100)),
+             "flag": rng.random() < 0.5, "s": rng.choice(properties.WORDS), "t": rng.choice(properties.WORDS),
+             "born": rng.choice([day(1950, 2030), date(2000, 2, 29), date(2001, 1, 31)]), "on": day(2000, 2030),
+             "items": items}
+    if rng.random() < 0.5:
+        claim["opt"] = rng.randint(-20, 20)
+    return claim
