@@ -24,10 +24,10 @@ CLAIM_SCHEMA = {
 }
 
 
-def head(pid: str, version: str, frm: str, clauses: dict | None = None, extra: str = "") -> str:
+def head(pid: str, version: str, frm: str, clauses: dict | None = None, extra: str = "", number: str = "N-1") -> str:
     clauses = clauses or {"一": "First clause."}
     return (f'policy: {pid}\nversion: "{version}"\ntitle: Title\neffective:\n  from: {frm}\nissued_on: {frm}\n'
-            "source:\n  number: N-1\n  title: Doc\n  issuers: [Office]\n  clauses:\n"
+            f"source:\n  number: {number}\n  title: Doc\n  issuers: [Office]\n  clauses:\n"
             + "".join(f"    {k}: {v}\n" for k, v in clauses.items()) + extra)
 
 
@@ -303,3 +303,181 @@ def test_the_cost_message_names_the_list_whose_size_is_unknown(tmp_path):
     hint = str(found[0].hint)
     assert "no size is known for the list items," in hint
     assert "listed (12)" in hint and "give the fact a maxItems" in hint
+
+
+# -- amendments ---------------------------------------------------------------------------------------------
+
+AMENDED = PARENT.replace("""    rules:
+      - id: adult""", """    rules:
+      - id: adult""")
+AMENDMENT = head("p/parent", "2", "2024-09-01", {"一": "Amending clause.", "二": "Another."}, number="N-2") \
+    + textwrap.dedent("""\
+    amends: "1"
+    tables:
+      rates:
+        clause: 一
+        add_rows:
+          - [expert, 300]
+        replace_rows:
+          - [senior, 250]
+        remove_rows:
+          - junior
+    rules:
+      - id: not_old
+        clause: 二
+        require: person.years < 60
+        message: {pass: not old, fail: old}
+    """)
+
+
+def senior_claim(day: str = "2024-10-01", **person) -> dict:
+    return {"claim_id": "C-1", "applied_on": day, "person": {"years": 30, "level": "senior", **person}}
+
+
+def test_an_amendment_states_only_what_changes(tmp_path):
+    schema = json.loads(json.dumps(CLAIM_SCHEMA))
+    schema["$defs"]["level"]["enum"].append("expert")
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": AMENDMENT}, schema)
+    assert errors(root) == []
+    engine = Engine.load(root, root.parent / "schemas")
+    resolved = engine.store.get("p/parent", "2")
+    assert sorted(k for (k,) in resolved.tables["rates"].rows) == ["expert", "senior"]
+    assert [r.id for r in resolved.rules] == ["adult", "not_old"]  # carried over, then added
+    assert resolved.decision.expr is engine.store.get("p/parent", "1").decision.expr  # carried, not rewritten
+    evaluator = engine.evaluator("p/parent")
+    assert str(evaluator.evaluate(senior_claim("2024-06-01")).amount) == "200"  # the first version, untouched
+    assert str(evaluator.evaluate(senior_claim()).amount) == "250"
+    assert evaluator.evaluate(senior_claim(years=70)).eligible is False
+    gone = evaluator.evaluate({"claim_id": "C-1", "applied_on": "2024-10-01",
+                               "person": {"years": 30, "level": "junior"}})
+    assert getattr(gone, "eligible", None) is not True  # its row was removed: rates[junior] has no row
+
+
+def test_an_amendment_changes_no_other_digest_and_its_own_covers_what_it_amends(tmp_path):
+    alone = make_store(tmp_path / "a", {"p/parent/1.yaml": PARENT})
+    both = make_store(tmp_path / "b", {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": AMENDMENT})
+    first = Engine.load(alone, alone.parent / "schemas").store.get("p/parent", "1").digest
+    store = Engine.load(both, both.parent / "schemas").store
+    assert store.get("p/parent", "1").digest == first
+    second = store.get("p/parent", "2").digest
+    (both / "p/parent/1.yaml").write_text(PARENT.replace("- [senior, 200]", "- [senior, 210]"), encoding="utf-8")
+    assert Engine.load(both, both.parent / "schemas").store.get("p/parent", "2").digest != second
+
+
+def test_an_amendment_diff_shows_the_change_and_citations_name_their_documents(tmp_path):
+    from engine.audit.diff import diff_versions
+
+    schema = json.loads(json.dumps(CLAIM_SCHEMA))
+    schema["$defs"]["level"]["enum"].append("expert")
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": AMENDMENT}, schema)
+    engine = Engine.load(root, root.parent / "schemas")
+    changes = diff_versions(engine.store.get("p/parent", "1"), engine.store.get("p/parent", "2"))["changes"]
+    clause_changes = [c for c in changes if c["section"] == "clause"]
+    assert {c["name"] for c in clause_changes} == {"N-2 一", "N-2 二"}  # the first document's clauses stay
+    assert all(c["change"] == "added" for c in clause_changes)
+    assert not [c for c in changes if c["section"] == "rule" and c["name"] == "adult"]
+    decided = engine.evaluator("p/parent").evaluate(senior_claim()).to_json()
+    clauses = {r["id"]: r["clause"] for r in decided["rules"]}
+    assert clauses == {"adult": "N-1 一", "not_old": "N-2 二"}
+    earlier = engine.evaluator("p/parent").evaluate(senior_claim("2024-06-01")).to_json()
+    assert {r["id"]: r["clause"] for r in earlier["rules"]} == {"adult": "一"}  # one document: as before
+
+
+AMEND_FAULTS = head("p/parent", "2", "2024-09-01", number="N-2") + textwrap.dedent("""\
+    amends: "1"
+    tables:
+      rates:
+        clause: 一
+        replace_rows:
+          - [expert, 300]
+        add_rows:
+          - [senior, 300]
+        remove_rows:
+          - nobody
+    definitions:
+      adult:
+        clause: 一
+        expr: person.years >= 21
+    rules:
+      - id: ghost
+        replaces: true
+        clause: 一
+        require: "true"
+        message: {pass: p, fail: f}
+    remove:
+      notes: [nothing]
+    """)
+
+
+def test_an_amendment_names_what_it_replaces_and_removes(tmp_path):
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": AMEND_FAULTS})
+    found = sorted((d.code, d.location.line) for d in errors(root) if d.location.file.endswith("2.yaml"))
+    text = AMEND_FAULTS
+    assert found == sorted([("amend.nothing", at(text, "[expert, 300]")[0]),
+                            ("amend.conflict", at(text, "[senior, 300]")[0]),
+                            ("amend.nothing", at(text, "- nobody")[0]),
+                            ("amend.conflict", at(text, "  adult:")[0]),
+                            ("amend.nothing", at(text, "- id: ghost")[0]),
+                            ("amend.nothing", at(text, "notes: [nothing]")[0])])
+
+
+def test_an_amendment_must_follow_the_version_it_amends(tmp_path):
+    unknown = AMENDMENT.replace('amends: "1"', 'amends: "0"')
+    root = make_store(tmp_path / "u", {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": unknown})
+    assert "amend.unknown" in codes(root)
+    middle = PARENT.replace('version: "1"', 'version: "1b"').replace("2024-01-01", "2024-05-01")
+    root = make_store(tmp_path / "m", {"p/parent/1.yaml": PARENT, "p/parent/1b.yaml": middle,
+                                       "p/parent/2.yaml": AMENDMENT})
+    assert "amend.not_previous" in codes(root)
+
+
+def test_an_amendment_removes_rules_and_replaces_with_a_label(tmp_path):
+    text = AMENDMENT.replace("""rules:
+  - id: not_old""", """remove:
+  rules: [adult]
+rules:
+  - id: not_old""")
+    schema = json.loads(json.dumps(CLAIM_SCHEMA))
+    schema["$defs"]["level"]["enum"].append("expert")
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": text}, schema)
+    assert errors(root) == []
+    decided = Engine.load(root, root.parent / "schemas").evaluator("p/parent").evaluate(senior_claim(years=10))
+    assert decided.eligible is True and [r.id for r in decided.rules] == ["not_old"]
+
+
+# -- several documents in one version ---------------------------------------------------------------------------
+
+SEVERAL = head("p/parent", "1", "2024-01-01", number="N-1") + textwrap.dedent("""\
+    sources:
+      - number: N-9
+        title: Annex notice
+        issuers: [Office]
+        clauses:
+          附件: The annex.
+    input:
+      schema: claim.schema.json
+    rules:
+      - id: adult
+        clause: 一
+        require: person.years >= 18
+        message: {pass: adult, fail: not adult}
+      - id: annexed
+        clause: 附件
+        require: person.years < 99
+        message: {pass: ok, fail: too old}
+    """)
+
+
+def test_a_version_of_several_documents_names_the_document_of_every_citation(tmp_path):
+    root = make_store(tmp_path, {"p/parent/1.yaml": SEVERAL})
+    assert errors(root) == []
+    engine = Engine.load(root, root.parent / "schemas")
+    decided = engine.evaluator("p/parent").evaluate(claim()).to_json()
+    assert {r["id"]: r["clause"] for r in decided["rules"]} == {"adult": "N-1 一", "annexed": "N-9 附件"}
+    assert set(engine.store.get("p/parent", "1").clauses) == {"N-1 一", "N-9 附件"}
+
+
+def test_two_documents_may_not_share_a_clause_id_in_one_version(tmp_path):
+    root = make_store(tmp_path, {"p/parent/1.yaml": SEVERAL.replace("附件: The annex.", "一: Again.")
+                                 .replace("clause: 附件", "clause: 一")})
+    assert "clause.duplicate" in codes(root)

@@ -9,6 +9,7 @@ from engine.decide.results import plain
 from engine.language.syntax import to_source
 from engine.policies.linker import Linked
 from engine.policies.policyfile import PolicyVersion
+from engine.policies.sources import qualified_view
 
 
 def _expr(expression) -> str | None:
@@ -127,6 +128,8 @@ def _metadata(v: PolicyVersion) -> dict:
 
 def diff_versions(a: PolicyVersion, b: PolicyVersion) -> dict:
     """Every difference between two versions, as JSON-ready data."""
+    if len(a.documents) > 1 or len(b.documents) > 1:  # compare citations that name their documents
+        a, b = qualified_view(a), qualified_view(b)
     changes = _compare_fields("version", "", _metadata(a), _metadata(b), "")
     uses_old = {k: str(v) for k, v in a.uses.items()}
     uses_new = {k: str(v) for k, v in b.uses.items()}

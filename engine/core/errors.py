@@ -32,6 +32,14 @@ def _code(code: str, severity: str, summary: str, docs: str, **more: str) -> Err
 
 
 _CODES = [
+    _code('amend.conflict', 'error', 'an amendment restates an item or row of the version it amends without `replaces: true` (or `replace_rows`)',
+          'docs/authoring.md#检查器的全部错误代码--every-check-code'),
+    _code('amend.nothing', 'error', 'an amendment replaces or removes something the version it amends does not have',
+          'docs/authoring.md#检查器的全部错误代码--every-check-code'),
+    _code('amend.not_previous', 'error', 'an amendment names a version that is not the one in force just before it',
+          'docs/authoring.md#检查器的全部错误代码--every-check-code'),
+    _code('amend.unknown', 'error', 'an amendment names a version the policy does not have',
+          'docs/authoring.md#检查器的全部错误代码--every-check-code'),
     _code('call.arguments', 'error', 'wrong number or types of arguments',
           'docs/language.md#expressions-names-and-types'),
     _code('call.not_function', 'error', 'calling something that is not a function',
@@ -69,6 +77,8 @@ _CODES = [
     _code('claim.value', 'error', 'a value YAML cannot read',
           'docs/api.md#claimerror'),
     _code('clause.uncovered', 'error', 'a clause not covered',
+          'docs/authoring.md#检查器的全部错误代码--every-check-code'),
+    _code('clause.duplicate', 'error', 'two source documents of one version with the same clause id',
           'docs/authoring.md#检查器的全部错误代码--every-check-code'),
     _code('clause.unknown', 'error', 'cites an unlisted clause',
           'docs/authoring.md#检查器的全部错误代码--every-check-code'),

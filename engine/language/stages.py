@@ -253,7 +253,8 @@ def coverage(version) -> list[Diagnostic]:
         elif isinstance(item, list):
             stack.extend(item)
     out = []
-    for cid in version.clauses:
+    own = getattr(version, "own_clauses", None)  # an amendment covers its own clauses; the rest were covered before
+    for cid in (own if own is not None else version.clauses):
         if cid in cited_ids or any(c.startswith(cid + ".") for c in cited_ids):
             continue
         out.append(Diagnostic("clause.uncovered", f"clause {cid!r} is neither encoded by a rule, table, definition, "

@@ -34,17 +34,16 @@ def check_columns(linked: Linked, diagnostics: list) -> None:
                 _reference_column(linked, table, column, column.references, diagnostics)
 
 
-def _diagnostic(table: Table, code: str, message, location, hint=None) -> Diagnostic:
+def _diagnostic(table: Table, code: str, message, location, line: str | None = None, hint=None) -> Diagnostic:
     doc = table.owner.document if table.owner is not None else None
-    return Diagnostic(code, message, location, clause=cited(table.clauses), hint=hint,
-                      source_line=doc.line_text(location.line) if doc is not None else None)
+    if line is None and doc is not None and location.file == doc.file:
+        line = doc.line_text(location.line)
+    return Diagnostic(code, message, location, clause=cited(table.clauses), hint=hint, source_line=line)
 
 
-def _cell_location(table: Table, key, column: str):
-    path = table.cells.get((key, column))
-    if table.owner is None or table.owner.document is None or path is None:
-        return table.location
-    return table.owner.document.location(path)
+def _cell(table: Table, key, column: str) -> tuple:
+    """(Location, source line) of a cell: in the file that wrote its row (an amendment's rows are in its own)."""
+    return table.cells.get((key, column), (table.location, None))
 
 
 def _fact_column(linked: Linked, table: Table, column: Column, fact: str, diagnostics: list) -> None:
@@ -69,10 +68,10 @@ def _fact_column(linked: Linked, table: Table, column: Column, fact: str, diagno
         error = next(iter(validator.iter_errors(value)), None)
         if error is not None:
             _, why = schemacheck.describe_error(error)
+            location, line = _cell(table, key, column.name)
             diagnostics.append(_diagnostic(table, "table.cell_fact", msg(
                 "column {column} takes the values of fact {fact}: {why}", column=repr(column.name),
-                fact=column.fact, why=why), _cell_location(table, key, column.name),
-                hint=_allowed(node)))
+                fact=column.fact, why=why), location, line, hint=_allowed(node)))
 
 
 def _reference_column(linked: Linked, table: Table, column: Column, references: str, diagnostics: list) -> None:
@@ -98,10 +97,11 @@ def _reference_column(linked: Linked, table: Table, column: Column, references: 
         value = row.get(column.name)
         if value not in values:
             close = difflib.get_close_matches(str(value), [str(v) for v in values], n=1, cutoff=0.6)
+            location, line = _cell(table, key, column.name)
             diagnostics.append(_diagnostic(table, "table.cell_reference", msg(
                 "column {column} references {ref}: {value} is in no row of table {table} ({where})",
                 column=repr(column.name), ref=column.references, value=repr(_as_json(value)),
-                table=repr(target_name), where=where), _cell_location(table, key, column.name),
+                table=repr(target_name), where=where), location, line,
                 hint=msg("did you mean {name}?", name=repr(close[0])) if close else None))
 
 
@@ -141,8 +141,6 @@ def _standalone(schema: dict, node: dict) -> dict:
 
 
 def _allowed(node: dict):
-    if isinstance(node.get("enum"), list):
-        return msg("the fact takes {values}", values=", ".join(repr(v) for v in node["enum"]))
     if isinstance(node.get("pattern"), str):
         return msg("the fact's pattern is {pattern}", pattern=node["pattern"])
     return None

@@ -24,20 +24,22 @@ from engine.policies import yamledit
 
 WIDTH = 120  # columns a folded expression's lines stay within
 
-_POLICY_ORDER = ("policy", "version", "title", "effective", "issued_on", "review_by", "source", "extends", "uses",
-                 "input", "exports", "tables", "definitions", "rules", "outputs", "decision", "notes", "not_computable")
+_POLICY_ORDER = ("policy", "version", "amends", "title", "effective", "issued_on", "review_by", "source", "sources",
+                 "extends", "uses", "includes", "input", "exports", "remove", "tables", "definitions", "rules",
+                 "outputs", "decision", "notes", "not_computable")
 _ITEM_ORDERS = {
     "effective": ("from", "to", "clause"),
     "source": ("number", "title", "issuers", "registration", "clauses"),
-    "input": ("schema", "checks"),
-    "check": ("id", "overrides", "fact", "when", "require", "message"),
-    "table": ("overrides", "clause", "description", "reading", "key", "columns", "rows"),
-    "definition": ("overrides", "clause", "description", "reading", "params", "type", "expr"),
-    "rule": ("id", "overrides", "clause", "reading", "when", "require", "message"),
+    "input": ("schema", "facts", "checks"),
+    "check": ("id", "overrides", "replaces", "fact", "when", "require", "message"),
+    "table": ("overrides", "replaces", "clause", "description", "reading", "key", "columns", "rows", "add_rows",
+              "replace_rows", "remove_rows"),
+    "definition": ("overrides", "replaces", "clause", "description", "reading", "params", "type", "expr"),
+    "rule": ("id", "overrides", "replaces", "clause", "reading", "when", "require", "message"),
     "message": ("pass", "fail", "not_applicable"),
-    "output": ("overrides", "clause", "description", "reading", "when", "expr"),
-    "decision": ("overrides", "clause", "amount", "currency"),
-    "note": ("id", "overrides", "clause", "when", "reading", "text"),
+    "output": ("overrides", "replaces", "clause", "description", "reading", "when", "expr"),
+    "decision": ("overrides", "replaces", "clause", "amount", "currency"),
+    "note": ("id", "overrides", "replaces", "clause", "when", "reading", "text"),
     "not_computable": ("clause", "reason"),
     "reference": ("policy", "version", "clause"),
     "cases": ("policy", "base", "cases"),

@@ -17,6 +17,7 @@ from typing import Any
 
 from engine.core import schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, note_at
+from engine.core.i18n import msg
 from engine.core.isodate import parse_date
 from engine.language.syntax import Expr, SourceText, parse
 from engine.language.types import (
@@ -69,8 +70,10 @@ class Table:
     reading: str = ""
     overrides: bool = False
     owner: PolicyVersion | None = None
+    replaces: bool = False  # replaces the item of the version this one amends (`amends:`)
     columns: dict = field(default_factory=dict)  # column -> Column: what its cells must also satisfy
-    cells: dict = field(default_factory=dict)  # (row key, column) -> the cell's path in the owner's file
+    cells: dict = field(default_factory=dict)  # (row key, column) -> (Location, source line) of the cell
+    amended_by: tuple = ()  # the amending versions that changed its rows
 
 
 @dataclass
@@ -104,6 +107,7 @@ class Definition:
     reading: str = ""
     overrides: bool = False
     owner: PolicyVersion | None = None
+    replaces: bool = False  # replaces the item of the version this one amends (`amends:`)
 
 
 @dataclass
@@ -117,6 +121,7 @@ class Rule:
     reading: str = ""
     overrides: bool = False
     owner: PolicyVersion | None = None
+    replaces: bool = False  # replaces the item of the version this one amends (`amends:`)
 
 
 @dataclass
@@ -130,6 +135,7 @@ class Output:
     reading: str = ""
     overrides: bool = False
     owner: PolicyVersion | None = None
+    replaces: bool = False  # replaces the item of the version this one amends (`amends:`)
 
 
 @dataclass
@@ -142,6 +148,7 @@ class Note:
     reading: str = ""
     overrides: bool = False
     owner: PolicyVersion | None = None
+    replaces: bool = False  # replaces the item of the version this one amends (`amends:`)
 
 
 @dataclass
@@ -154,6 +161,7 @@ class InputCheck:
     location: Location
     overrides: bool = False
     owner: PolicyVersion | None = None
+    replaces: bool = False  # replaces the item of the version this one amends (`amends:`)
 
 
 @dataclass
@@ -164,6 +172,7 @@ class AmountRule:
     location: Location
     overrides: bool = False
     owner: PolicyVersion | None = None
+    replaces: bool = False  # replaces the item of the version this one amends (`amends:`)
 
 
 @dataclass
@@ -193,6 +202,13 @@ class PolicyVersion:
     effective_clauses: tuple = ()  # the clauses that set the dates in force, when the file cites them
     own_facts: list = field(default_factory=list)  # OwnFact: what input.facts adds to the input schema
     facts_file: Any = None  # the plain data of input.facts when it names a file beside this one (for the digest)
+    amends: str | None = None  # the label of the version this one amends: it states only what changes
+    amended: PolicyVersion | None = None  # that version, once the store has resolved this one
+    own_clauses: dict | None = None  # an amendment's own clauses (`clauses` then holds the resolved whole)
+    documents: list = field(default_factory=list)  # every source document the resolved version draws on
+    clause_docs: dict = field(default_factory=dict)  # clause id -> number of the document of its own that holds it
+    table_amendments: dict = field(default_factory=dict)  # table -> (its add/replace/remove_rows, path)
+    removals: dict = field(default_factory=dict)  # `remove:` kind -> names
     content: Any = None  # the plain data, for digests and structural diffs
     document: Document | None = None
     digest: str = ""
@@ -364,6 +380,11 @@ class _Reader:
     def flag(self, item, key: str = "overrides") -> bool:
         return isinstance(item, dict) and item.get(key) is True
 
+    def cell_place(self, path) -> tuple:
+        """(Location, source line) of a table cell, kept with the table: an amended table holds cells of two files."""
+        loc = self.doc.location(path)
+        return loc, self.doc.line_text(loc.line)
+
     def entries(self, container, kind) -> list[tuple]:
         """(key or index, item) of a mapping or list of the right kind; nothing when it is of the wrong kind."""
         if kind is dict and isinstance(container, dict):
@@ -452,12 +473,18 @@ class _Reader:
         Each section has its reader below; the ones that place the version in the store clear `placeable`
         when what they need is unusable."""
         pv = self._identity(v)
+        if "amends" in v:
+            self._amendment(v, pv)
         for key, read in (("tables", self._tables), ("definitions", self._definitions), ("rules", self._rules),
                           ("outputs", self._outputs), ("notes", self._notes), ("not_computable", self._not_computable),
                           ("decision", self._decision)):
             if key in v:
                 read(v[key], pv)
         self._checks(v.get("input"), pv)
+        if len(pv.documents) > 1:
+            from engine.policies.sources import qualify  # several documents: every citation names its own
+
+            qualify(pv)
         if isinstance(v.get("input"), dict) and "facts" in v["input"] and self.good(("input", "facts")):
             from engine.policies.facts import read_own_facts  # its own module: the format grows section by section
 
@@ -472,6 +499,24 @@ class _Reader:
         clauses = source.get("clauses")
         if not isinstance(clauses, dict) or not self.good(("source", "clauses")):
             clauses = None
+        number = source.get("number") if isinstance(source.get("number"), str) else ""
+        clause_docs = {cid: number for cid in clauses} if clauses is not None else {}
+        documents = [self._source(source)] if source else []
+        for i, extra in self.entries(v.get("sources"), list):  # more documents this version encodes
+            more = extra.get("clauses") if isinstance(extra, dict) and self.good(("sources", i)) else None
+            if not isinstance(more, dict):
+                continue
+            documents.append(self._source(extra))
+            for cid, text in more.items():
+                if cid in clause_docs:
+                    self.error("clause.duplicate", msg(
+                        "clause {cid} is also a clause of {other}: give the clauses of one version distinct ids "
+                        "(such as 二批.一)", cid=repr(cid), other=clause_docs[cid]), ("sources", i, "clauses", cid),
+                        at_key=True)
+                    continue
+                clause_docs[cid] = extra.get("number") if isinstance(extra.get("number"), str) else ""
+                if clauses is not None:
+                    clauses = dict(clauses, **{cid: text})
         self.clause_ids = list(clauses) if clauses is not None else None  # in document order, as officers read them
         eff = _mapping(v.get("effective"))
         pid, label = self.text(v, "policy", ()), self.text(v, "version", ())
@@ -480,7 +525,8 @@ class _Reader:
         input_schema = self.text(inp, "schema", ("input",), None)
         # A transposition without input.schema reads its parent's (the linker takes it); otherwise no schema
         # means no facts to link against.
-        schema_unusable = "input" in v and input_schema is None and ("schema" in inp or "extends" not in v)
+        schema_unusable = "input" in v and input_schema is None and (
+            "schema" in inp or "extends" not in v and "amends" not in v)
         if not (pid and label and effective_from and issued_on) or schema_unusable:
             self.placeable = False
         pv = PolicyVersion(
@@ -497,7 +543,7 @@ class _Reader:
                   if ("uses", alias) not in self.bad_names},
             exports=tuple(x for i, x in self.entries(v.get("exports"), list)
                           if isinstance(x, str) and self.good(("exports", i))),
-            content=v, document=self.doc,
+            content=v, document=self.doc, documents=documents, clause_docs=clause_docs,
             effective_clauses=self.clauses(eff["clause"], ("effective", "clause")) if "clause" in eff else ())
         if pv.effective_to and pv.effective_to < pv.effective_from:
             self.error("version.dates", "effective.to is before effective.from", ("effective", "to"))
@@ -509,8 +555,18 @@ class _Reader:
                     title=self.text(source, "title", ("source",)),
                     issuers=[x for x in issuers if isinstance(x, str)] if isinstance(issuers, list) else [])
 
+    def _amendment(self, v: dict, pv: PolicyVersion) -> None:
+        """`amends:` and `remove:`: resolved by the store against the version amended (engine/policies/amend.py)."""
+        pv.amends = self.text(v, "amends", (), None)
+        for kind, names in self.entries(v.get("remove"), dict):
+            pv.removals[kind] = [n for i, n in self.entries(names, list) if isinstance(n, str)
+                                 and self.good(("remove", kind, i))]
+
     def _tables(self, tables, pv: PolicyVersion) -> None:
         for name, t in self.entries(tables, dict):
+            if isinstance(t, dict) and any(k in t for k in ROW_CHANGES) and ("tables", name) not in self.bad_names:
+                pv.table_amendments[name] = (t, ("tables", name))  # rows changed in the amended version's table
+                continue
             table = self._table(name, t, ("tables", name)) if ("tables", name) not in self.bad_names else None
             if table:
                 table.owner = pv
@@ -540,7 +596,8 @@ class _Reader:
             pv.rules.append(Rule(
                 id=rid, clauses=self.clauses(r.get("clause"), path + ("clause",)), when=self.condition(r, path),
                 require=self.expression(path + ("require",)), messages=messages, location=self.doc.location(path),
-                reading=self.text(r, "reading", path), overrides=self.flag(r), owner=pv))
+                reading=self.text(r, "reading", path), overrides=self.flag(r), owner=pv,
+                replaces=self.flag(r, "replaces")))
 
     def _outputs(self, outputs, pv: PolicyVersion) -> None:
         for name, o in self.entries(outputs, dict):
@@ -551,7 +608,7 @@ class _Reader:
                 name=name, expr=self.expression(path + ("expr",)), when=self.condition(o, path),
                 clauses=self.clauses(o.get("clause"), path + ("clause",)), location=self.doc.key_location(path),
                 description=self.text(o, "description", path), reading=self.text(o, "reading", path),
-                overrides=self.flag(o), owner=pv)
+                overrides=self.flag(o), owner=pv, replaces=self.flag(o, "replaces"))
 
     def _notes(self, notes, pv: PolicyVersion) -> None:
         for i, n in self.entries(notes, list):
@@ -562,7 +619,8 @@ class _Reader:
             pv.notes.append(Note(
                 id=nid, clauses=self.clauses(n.get("clause"), path + ("clause",)), when=self.condition(n, path),
                 text=self.text(n, "text", path), location=self.doc.location(path),
-                reading=self.text(n, "reading", path), overrides=self.flag(n), owner=pv))
+                reading=self.text(n, "reading", path), overrides=self.flag(n), owner=pv,
+                replaces=self.flag(n, "replaces")))
 
     def _checks(self, inp, pv: PolicyVersion) -> None:
         for i, c in self.entries(inp.get("checks") if isinstance(inp, dict) else None, list):
@@ -573,7 +631,7 @@ class _Reader:
             pv.checks.append(InputCheck(
                 id=cid, fact=fact, when=self.condition(c, path), require=self.expression(path + ("require",)),
                 message=self.text(c, "message", path), location=self.doc.location(path), overrides=self.flag(c),
-                owner=pv))
+                owner=pv, replaces=self.flag(c, "replaces")))
 
     def _not_computable(self, entries, pv: PolicyVersion) -> None:
         for i, nc in self.entries(entries, list):
@@ -587,7 +645,8 @@ class _Reader:
             pv.decision = AmountRule(
                 expr=self.expression(("decision", "amount")), currency=self.text(d, "currency", ("decision",)),
                 clauses=self.clauses(d.get("clause"), ("decision", "clause")),
-                location=self.doc.location(("decision",)), overrides=self.flag(d), owner=pv)
+                location=self.doc.location(("decision",)), overrides=self.flag(d), owner=pv,
+                replaces=self.flag(d, "replaces"))
 
     def condition(self, item: dict, path) -> Expression | None:
         """The item's `when`, if it has one."""
@@ -614,7 +673,8 @@ class _Reader:
             name=name, expr=self.expression(path + ("expr",)), params=tuple(params), declared_type=declared,
             clauses=self.clauses(d["clause"], path + ("clause",)) if "clause" in d else (),
             location=self.doc.key_location(path), description=self.text(d, "description", path),
-            reading=self.text(d, "reading", path), overrides=self.flag(d), owner=pv)
+            reading=self.text(d, "reading", path), overrides=self.flag(d), owner=pv,
+            replaces=self.flag(d, "replaces"))
 
     def _table(self, name, t, path) -> Table | None:
         """The table with every row that can be read: a bad row is reported and left out, so that the table's
@@ -659,12 +719,14 @@ class _Reader:
                 continue
             rows.setdefault(key, row)
             names = list(columns)
-            cells.update({(key, n): rpath + ((names.index(n),) if isinstance(raw, list) else (n,)) for n in names})
+            cells.update({(key, n): self.cell_place(rpath + ((names.index(n),) if isinstance(raw, list) else (n,)))
+                          for n in names})
         row_type = Record(f"{name} row", tuple(Field(c, ct) for c, ct in columns.items()))
         ttype = TableType(name, tuple(Field(k, columns.get(k, ERROR)) for k in keys), row_type)
         return Table(name=name, clauses=clauses, keys=tuple(keys), type=ttype, rows=rows,
                      location=self.doc.key_location(path), description=self.text(t, "description", path),
-                     reading=self.text(t, "reading", path), overrides=self.flag(t), columns=specs, cells=cells)
+                     reading=self.text(t, "reading", path), overrides=self.flag(t), columns=specs, cells=cells,
+                     replaces=self.flag(t, "replaces"))
 
     def _row(self, raw, columns: dict, path) -> dict | None:
         """The row as column → value, or None (every fault reported) when any cell cannot be read."""
@@ -708,6 +770,16 @@ class _Reader:
 
 
 _BAD = object()
+
+ROW_CHANGES = ("add_rows", "replace_rows", "remove_rows")  # what an amending version may say of a table's rows
+
+
+def reader_for(version: PolicyVersion) -> _Reader:
+    """A reader of `version`'s own file, to read parts that need another version first (an amendment's rows)."""
+    assert version.document is not None
+    reader = _Reader(version.document, Path(version.file))
+    reader.clause_ids = list(version.own_clauses if version.own_clauses is not None else version.clauses)
+    return reader
 
 
 def _at(value, path):

@@ -78,6 +78,9 @@ class PolicyStore:
         texts = {Path(p).resolve(): text for p, text in (unsaved or {}).items()}
         for path in files:
             store.add_file(path, texts.get(path.resolve()))
+        from engine.policies.amend import resolve_amendments
+
+        resolve_amendments(store)  # an amending version becomes the whole it stands for
         store._check_versions()
         return store
 

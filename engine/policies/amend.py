@@ -1,0 +1,212 @@
+"""Amendments: a version that states only what it changes in the version before it (`amends:`).
+
+A revision that changes twenty lines of a long notice is written as those twenty lines: rows added to,
+replaced in or removed from a table (`add_rows`, `replace_rows`, `remove_rows`), rules, definitions, outputs,
+notes and input checks added, replaced (`replaces: true`, the labelled exception, as `overrides: true` is for
+`extends`) or removed (`remove:`), clauses of its own document added. The store resolves each amending
+version into the whole it stands for, so that everything after it — linking, checking, `policy show`,
+`policy diff`, deciding — sees one complete version. Items carried over keep their owner (the version that
+wrote them), so an error in one is reported in the file it is written in. The digest of an amending version
+covers its own file and the digest of the version it amends: the resolved whole, and nothing else.
+"""
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING
+
+from engine.core.diagnostics import Diagnostic, cited, note_at
+from engine.core.i18n import msg
+from engine.language.types import ERROR
+from engine.policies.policyfile import PolicyVersion, Table, canonical_json, reader_for, sha256
+from engine.policies.sources import cite, qualify
+
+if TYPE_CHECKING:
+    from engine.policies.store import PolicyStore
+
+_KINDS = {"tables": "table", "definitions": "definition", "rules": "rule", "outputs": "output", "notes": "note",
+          "checks": "input check"}
+
+
+def resolve_amendments(store: PolicyStore) -> None:
+    """Resolve every amending version of the store, earliest first (an amendment may amend an amendment)."""
+    for versions in store.by_id.values():
+        for version in sorted(versions, key=lambda v: (v.effective_from, v.version)):
+            if version.amends is not None:
+                _resolve(store, version, sorted(versions, key=lambda v: (v.effective_from, v.version)))
+
+
+def _error(store: PolicyStore, version: PolicyVersion, code: str, message, path, clause=None, notes=()) -> None:
+    loc = version.location(*path)
+    store.diagnostics.append(Diagnostic(code, message, loc, clause=clause, notes=notes,
+                                        source_line=version.document.line_text(loc.line) if version.document else None))
+
+
+def _resolve(store: PolicyStore, b: PolicyVersion, ordered: list) -> None:
+    a = store.get(b.id, b.amends or "")
+    if a is None:
+        known = ", ".join(v.version for v in ordered if v is not b)
+        _error(store, b, "amend.unknown", msg("{key} amends {label}, but {pid} has no such version (it has {known})",
+                                              key=b.key, label=repr(b.amends), pid=b.id, known=known or "none"),
+               ("amends",))
+        return
+    earlier = [v for v in ordered if (v.effective_from, v.version) < (b.effective_from, b.version)]
+    if not earlier or earlier[-1] is not a:
+        _error(store, b, "amend.not_previous", msg(
+            "{key} amends {label}, but the version in force before it is {previous}: an amendment states what "
+            "changes in the version it follows", key=b.key, label=a.key,
+            previous=earlier[-1].key if earlier else msg("none")), ("amends",))
+        return
+    b.amended = a
+    b.own_clauses = dict(b.own_clauses if b.own_clauses is not None else b.clauses)
+    b.documents = list(a.documents) + [d for d in b.documents if d not in a.documents]
+    b.extends = b.extends or a.extends
+    b.uses = {**a.uses, **b.uses}
+    b.exports = tuple(dict.fromkeys(a.exports + b.exports))
+    if not b.input_schema:
+        b.input_schema = a.input_schema
+    b.own_facts = list(a.own_facts) + list(b.own_facts)
+    b.not_computable = list(a.not_computable) + list(b.not_computable)
+    removed = _removals(store, a, b)
+    b.tables = _keyed(store, b, "tables", a.tables, b.tables, removed)
+    for name, (raw, path) in b.table_amendments.items():
+        _amend_rows(store, b, name, raw, path, b.tables)
+    b.definitions = _keyed(store, b, "definitions", a.definitions, b.definitions, removed)
+    b.outputs = _keyed(store, b, "outputs", a.outputs, b.outputs, removed)
+    b.rules = _listed(store, b, "rules", a.rules, b.rules, removed)
+    b.notes = _listed(store, b, "notes", a.notes, b.notes, removed)
+    b.checks = _listed(store, b, "checks", a.checks, b.checks, removed)
+    if b.decision is None:
+        b.decision = a.decision
+    elif a.decision is not None and not b.decision.replaces:
+        _error(store, b, "amend.conflict", msg(
+            "the decision amount is already given by {key}, which this version amends; say `replaces: true` to "
+            "replace it", key=a.key), ("decision",), clause=cited(b.decision.clauses))
+    qualify(b)  # several documents now: every citation names its own
+    for cid in removed.get("clauses", ()):
+        for key in [k for k in b.clauses if k == cid or k.endswith(" " + cid) and k not in _own(b)]:
+            del b.clauses[key]
+    b.digest = sha256(canonical_json({"amends": a.digest, "version": b.digest}))
+
+
+def _amended_key(b: PolicyVersion) -> str:
+    return b.amended.key if b.amended is not None else ""
+
+
+def _own(b: PolicyVersion) -> set:
+    return {cite(b.clause_docs.get(c, ""), c) for c in b.clause_docs}
+
+
+def _removals(store: PolicyStore, a: PolicyVersion, b: PolicyVersion) -> dict:
+    """kind -> names that `remove:` takes out of the version amended; a name it does not have is an error."""
+    present = {"tables": set(a.tables), "definitions": set(a.definitions), "outputs": set(a.outputs),
+               "rules": {r.id for r in a.rules}, "notes": {n.id for n in a.notes}, "checks": {c.id for c in a.checks},
+               "clauses": set(a.clauses) | {k.rpartition(" ")[2] for k in a.clauses}}
+    removed: dict = {}
+    for kind, names in b.removals.items():
+        for i, name in enumerate(names):
+            if name not in present.get(kind, set()):
+                _error(store, b, "amend.nothing", msg(
+                    "removes {kind} {name}, but {key}, which this version amends, has no such {kind}",
+                    kind=_KINDS.get(kind, "clause"), name=repr(name), key=a.key), ("remove", kind, i))
+                continue
+            removed.setdefault(kind, set()).add(name)
+    return removed
+
+
+def _conflict(store, b, kind: str, name: str, item, previous) -> None:
+    text = previous.owner.document.text if previous.owner is not None and previous.owner.document else None
+    store.diagnostics.append(Diagnostic(
+        "amend.conflict", msg("{kind} {name} is already in {key}, which this version amends; say `replaces: true` "
+                              "to replace it, or list it under `remove:`", kind=_KINDS[kind], name=repr(name),
+                              key=_amended_key(b)), item.location, clause=cited(getattr(item, "clauses", ())),
+        notes=(note_at(msg("written here"), previous.location, text),)))
+
+
+def _nothing(store, b, kind: str, name: str, item) -> None:
+    store.diagnostics.append(Diagnostic(
+        "amend.nothing", msg("{kind} {name} says it replaces, but {key}, which this version amends, has no such "
+                             "{kind}", kind=_KINDS[kind], name=repr(name), key=_amended_key(b)), item.location,
+        clause=cited(getattr(item, "clauses", ()))))
+
+
+def _keyed(store, b: PolicyVersion, kind: str, old: dict, new: dict, removed: dict) -> dict:
+    out = {name: item for name, item in old.items() if name not in removed.get(kind, set())}
+    for name, item in new.items():
+        if name in out and not item.replaces:
+            _conflict(store, b, kind, name, item, out[name])
+            continue
+        if name not in out and item.replaces:
+            _nothing(store, b, kind, name, item)
+        out[name] = item
+    return out
+
+
+def _listed(store, b: PolicyVersion, kind: str, old: list, new: list, removed: dict) -> list:
+    out = [item for item in old if item.id not in removed.get(kind, set())]
+    index = {item.id: i for i, item in enumerate(out)}
+    for item in new:
+        if item.id in index:
+            if not item.replaces:
+                _conflict(store, b, kind, item.id, item, out[index[item.id]])
+                continue
+            out[index[item.id]] = item  # a replacement keeps its place in the order
+        else:
+            if item.replaces:
+                _nothing(store, b, kind, item.id, item)
+            index[item.id] = len(out)
+            out.append(item)
+    return out
+
+
+def _amend_rows(store, b: PolicyVersion, name: str, raw: dict, path: tuple, tables: dict) -> None:
+    """Apply `add_rows`, `replace_rows` and `remove_rows` of table `name` to a copy of the amended table."""
+    old: Table | None = tables.get(name)
+    if old is None:
+        _error(store, b, "amend.nothing", msg("table {name} changes rows, but {key}, which this version amends, has "
+                                              "no table {name}", name=repr(name), key=_amended_key(b)), path)
+        return
+    reader = reader_for(b)
+    columns = {f.name: f.type for f in old.type.row.fields}
+    table = copy.copy(old)
+    table.rows, table.cells = dict(old.rows), dict(old.cells)
+    own = reader.clauses(raw.get("clause"), path + ("clause",))
+    table.clauses = tuple(dict.fromkeys(old.clauses + tuple(cite(b.clause_docs.get(c, ""), c) for c in own)))
+    table.amended_by = (*old.amended_by, b)
+    for i, key_cells in reader.entries(raw.get("remove_rows"), list):
+        rpath = path + ("remove_rows", i)
+        key = tuple(key_cells) if isinstance(key_cells, list) else (key_cells,)
+        typed = tuple(reader._cell(value, columns.get(k, ERROR), rpath, k)
+                      for k, value in zip(old.keys, key, strict=False))
+        if len(key) != len(old.keys):
+            reader.error("table.row_shape", msg("a key of table {name} has {count} values: {keys}", name=repr(name),
+                                                count=len(old.keys), keys=", ".join(old.keys)), rpath)
+        elif typed not in table.rows:
+            reader.error("amend.nothing", msg("removes the row {key} of table {name}, which {amended} does not have",
+                                              key=", ".join(map(str, key)), name=repr(name), amended=_amended_key(b)),
+                         rpath)
+        else:
+            del table.rows[typed]
+    for section, must_exist in (("replace_rows", True), ("add_rows", False)):
+        for i, cells in reader.entries(raw.get(section), list):
+            rpath = path + (section, i)
+            row = reader._row(cells, columns, rpath) if isinstance(cells, (list, dict)) else None
+            if row is None:
+                continue
+            key = tuple(row.get(k) for k in old.keys)
+            if must_exist and key not in table.rows:
+                reader.error("amend.nothing", msg("replaces the row {key} of table {name}, which {amended} does not "
+                                                  "have (add it with add_rows)", key=", ".join(map(str, key)),
+                                                  name=repr(name), amended=_amended_key(b)), rpath)
+                continue
+            if not must_exist and key in table.rows:
+                reader.error("amend.conflict", msg("adds a row {key} to table {name}, which {amended} already has "
+                                                   "(replace it with replace_rows)", key=", ".join(map(str, key)),
+                                                   name=repr(name), amended=_amended_key(b)), rpath)
+                continue
+            table.rows[key] = row
+            names = list(columns)
+            table.cells.update({(key, n): reader.cell_place(rpath + ((names.index(n),) if isinstance(cells, list)
+                                                                     else (n,)))
+                                for n in names})
+    store.diagnostics.extend(reader.diagnostics)
+    tables[name] = table
