@@ -24,6 +24,7 @@ from engine.decide.results import ClaimError, Decision, stamp
 from engine.language.builtins import add_days
 from engine.language.checker import Checked, check, coverage
 from engine.policies.facts import claim_schema
+from engine.policies.ledgerspec import check_ledger
 from engine.policies.linker import Linked, LinkError, link
 from engine.policies.policyfile import PolicyVersion, Ref
 from engine.policies.store import PolicyStore
@@ -96,6 +97,7 @@ class Engine:
                                             version.location("review_by"), severity="warning",
                                             clause=cited(version.effective_clauses)))
                 found.extend(self._check_version(version))
+                found.extend(check_ledger(self.store, version))
         return sorted_diagnostics(found)
 
     def _check_version(self, version: PolicyVersion) -> list[Diagnostic]:

@@ -1335,8 +1335,8 @@ def test_verify_accounts_for_every_line_of_decisions(capsys, tmp_path):
                                           "found the text 'jinhua'"),
     (lambda r: r.update(rules=[{"outcome": "pass"}]), "rules[0]: id is required but missing"),
     (lambda r: r.update(extra=1), "unknown key 'extra'; allowed here: amount, amount_reads, claim_id, "
-                                  "combined_digest, currency, decision_date, eligible, known_on, notes, out_of_force, "
-                                  "outputs, policy, problems, references, rules, schemas"),
+                                  "combined_digest, currency, decision_date, eligible, history, known_on, notes, "
+                                  "out_of_force, outputs, policy, problems, references, rules, schemas"),
     (lambda r: [r.pop(k) for k in ("rules", "error", "failed_rules") if k in r],
      "not a decision written by `policy evaluate --format json` (it has no rules, failed_rules or error)"),
 ])

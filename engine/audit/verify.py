@@ -21,6 +21,7 @@ from engine.claims.reader import RawClaim, read_claims
 from engine.core import schemacheck
 from engine.core.isodate import parse_date
 from engine.decide.results import Decision
+from engine.policies.ledgerspec import recorded_history, with_fact
 from engine.policies.linker import LinkError
 
 DECISION_SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "decision.schema.json"  # package data
@@ -226,6 +227,10 @@ class Verifier:
         if record.problem is not None:
             return Outcome(record, "unreadable", [])
         claim = self._claim(record)
+        used = recorded_history(record.fields)
+        if used is not None and not isinstance(claim, str) and isinstance(claim.data, dict):
+            # decided with the grants ledger's history: decided again with the entries it recorded
+            claim = RawClaim(with_fact(claim.data, *used), claim.location)
         differences, today = ([claim], None) if isinstance(claim, str) else self._differences(record, claim)
         return Outcome(record, "differs" if differences else "reproduced", differences, today)
 

@@ -38,8 +38,11 @@ from engine.cli.common import (
 @click.option("--jobs", "-j", type=click.IntRange(0, 256), default=1,
               help="Worker processes (0: one per core). Output stays in input order.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no closing counts on standard error.")
+@click.option("--database", metavar="URL", default=None,
+              help="Decide with each person's history from the grants ledger in this database instead of the "
+                   "claim's (recording nothing; docs/ledger.md).")
 @click.pass_context
-def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbose, per_claim, jobs, quiet):
+def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbose, per_claim, jobs, quiet, database):
     """Decide CLAIMS (YAML, JSON or JSON Lines files, or - for standard input) under a policy.
 
     Every claim gets one result, in input order: a decision, or an error that says what is wrong.
@@ -62,6 +65,10 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
     if not engine.store.declares_input(pid, pinned):
         usage(f"{pid}{'@' + pinned if pinned else ''} declares no input (no input.schema), "
               "so claims cannot be decided under it; other policies can only read it (through `uses`)")
+    if database:
+        from engine.cli.ledger import evaluate_with_ledger
+
+        ctx.exit(evaluate_with_ledger(engine, evaluator, list(claims), database, as_of, fmt, summary, verbose, quiet))
     jobs = jobs or batch.default_jobs()
     columnar = summary and fmt == "json" and not per_claim
     out = sys.stdout.buffer

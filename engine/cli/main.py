@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from engine.cli import auditors, authoring, developers, officers, service
+from engine.cli import auditors, authoring, developers, ledger, officers, service
 from engine.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, default_policies
 from engine.core.i18n import LANGUAGES, set_language
 
@@ -64,7 +64,7 @@ def _language_option() -> click.Option:
 
 
 cli.params.append(_language_option())
-for _module in (officers, authoring, developers, auditors, service):
+for _module in (officers, authoring, developers, auditors, service, ledger):
     for _command in _module.COMMANDS:
         _command.params.append(_language_option())
         cli.add_command(_command)

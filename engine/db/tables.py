@@ -2,7 +2,7 @@
 a migration there (tests compare the two)."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -36,4 +36,49 @@ decisions = Table(
     Column("claim_digest", String(80), nullable=False),
     Column("masked", Text, nullable=False),  # JSON: which personal fields were masked or hashed, and how
     Column("result", Text, nullable=False),  # JSON: the decision as answered, without decision_id
+)
+
+# The grants ledger (engine/ledger): grants and their revocations are written once and never changed (triggers,
+# as for decisions); a revocation is a row of its own. `book` is the ledger a policy counts grants in, `person`
+# the value of the fact its `ledger:` section names.
+grants = Table(
+    "grants", metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("grant_id", String(36), nullable=False, unique=True),
+    Column("book", String(200), nullable=False),
+    Column("person", String(200), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("origin", String(16), nullable=False),  # service | cli | import
+    Column("recorded_by_role", String(32), nullable=False),
+    Column("recorded_by_token", String(64), nullable=True),
+    Column("policy_id", String(200), nullable=False),
+    Column("policy_version", String(100), nullable=True),
+    Column("policy_digest", String(80), nullable=True),
+    Column("claim_id", String(200), nullable=True),
+    Column("decision_id", String(36), nullable=True),  # the logged decision that granted it (none for imports)
+    Column("amount", String(64), nullable=True),
+    Column("record", Text, nullable=False),  # JSON: the fields the policy's ledger.record projects
+    Column("idempotency_key", String(200), nullable=True),
+    Index("ix_grants_book_person", "book", "person"),
+)
+
+grant_revocations = Table(
+    "grant_revocations", metadata,
+    Column("seq", _SEQ, primary_key=True, autoincrement=True),
+    Column("grant_id", String(36), nullable=False, unique=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_by_role", String(32), nullable=False),
+    Column("revoked_by_token", String(64), nullable=True),
+    Column("reason", Text, nullable=False),
+)
+
+# An Idempotency-Key, the hash of the request it came with and the whole response given: the same key and
+# request again get that response, written in the transaction that recorded (or refused) the grant.
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(80), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

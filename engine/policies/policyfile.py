@@ -199,6 +199,7 @@ class PolicyVersion:
     checks: list = field(default_factory=list)
     not_computable: list = field(default_factory=list)
     decision: AmountRule | None = None
+    ledger: Any = None  # engine.policies.ledgerspec.LedgerSpec: how grants are recorded and counted
     effective_clauses: tuple = ()  # the clauses that set the dates in force, when the file cites them
     own_facts: list = field(default_factory=list)  # OwnFact: what input.facts adds to the input schema
     facts_file: Any = None  # the plain data of input.facts when it names a file beside this one (for the digest)
@@ -489,6 +490,10 @@ class _Reader:
             from engine.policies.facts import read_own_facts  # its own module: the format grows section by section
 
             read_own_facts(self, v["input"]["facts"], pv)
+        if "ledger" in v:
+            from engine.policies.ledgerspec import read_ledger
+
+            pv.ledger = read_ledger(self, v["ledger"], pv)
         return pv
 
     # -- sections ---------------------------------------------------------------------------------------

@@ -32,6 +32,8 @@ from engine.service.auth import LOCAL, Caller, Tokens
 from engine.service.batch import BatchResponse
 from engine.service.deciding import Asked, decide
 from engine.service.errors import ServiceError, bad_request, error_response
+from engine.service.grants import add_routes as add_ledger_routes
+from engine.service.grants import ledger_history_answers
 from engine.service.metrics import Metrics
 from engine.service.personal import Masker
 from engine.service.settings import Settings
@@ -54,6 +56,7 @@ class Service:
         self.database = connect(settings.database or default_url())
         self._log: DecisionLog | None = None
         self._policies: Policies | None = None
+        self._ledger = None  # engine.ledger.book.Ledger, made by engine.service.grants on first use
 
     def start(self) -> None:
         migrate(self.database)  # a no-op when `policy serve` already brought it up to date
@@ -80,6 +83,8 @@ class Service:
     def stop(self) -> None:
         if self._log:
             self._log.close()
+        if self._ledger is not None:
+            self._ledger.close()
         self.database.dispose()
 
     def caller(self, request: Request, role: str | None) -> Caller:
@@ -159,7 +164,7 @@ def _envelope(body: bytes) -> tuple[Asked, RawClaim]:
         raise bad_request("body", "the request is a JSON object with policy and claim")
     unknown = sorted(set(data) - set(schemas.EVALUATE_PROPERTIES))
     if unknown:
-        raise bad_request(unknown[0], "no such field (the fields are policy, claim, as_of, known_on, explain)")
+        raise bad_request(unknown[0], "no such field (the fields are policy, claim, as_of, known_on, explain, history)")
     for name in ("policy", "claim"):
         if name not in data:
             raise bad_request(name, "required")
@@ -170,7 +175,11 @@ def _envelope(body: bytes) -> tuple[Asked, RawClaim]:
     explain = data.get("explain", True)
     if not isinstance(explain, bool):
         raise bad_request("explain", "true or false")
-    asked = Asked(data["policy"], _date("as_of", data.get("as_of")), _date("known_on", data.get("known_on")), explain)
+    history = data.get("history", "claim")
+    if history not in ("claim", "ledger"):
+        raise bad_request("history", "claim (the claim's own) or ledger (the grants ledger's; nothing is recorded)")
+    asked = Asked(data["policy"], _date("as_of", data.get("as_of")), _date("known_on", data.get("known_on")), explain,
+                  history)
     return asked, RawClaim(data["claim"], "<request>")
 
 
@@ -242,7 +251,10 @@ def create_app(settings: Settings) -> FastAPI:
         snapshot = service.policies.current
         evaluator = _evaluator(snapshot, asked)
         try:
-            answers = decide(evaluator, [raw], asked, caller, service.masker, snapshot.personal(evaluator))
+            if asked.history == "ledger":
+                answers = await ledger_history_answers(service, snapshot, evaluator, raw, asked, caller)
+            else:
+                answers = decide(evaluator, [raw], asked, caller, service.masker, snapshot.personal(evaluator))
         except PolicyInvalid as exc:
             raise _invalid(asked.policy, exc) from None
         await service.commit([row for _, row in answers])
@@ -444,6 +456,7 @@ def create_app(settings: Settings) -> FastAPI:
     def metrics():
         return Response(service.metrics.render(), media_type=service.metrics.content_type)
 
+    add_ledger_routes(app, service, _evaluator, _invalid)
     _with_components(app)
     app.add_middleware(_MetricsMiddleware, metrics=service.metrics)
     return app

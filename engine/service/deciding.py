@@ -32,10 +32,12 @@ class Asked:
     as_of: date | None = None
     known_on: date | None = None
     explain: bool = True
+    history: str = "claim"  # or "ledger": the person's history from the grants ledger (engine.ledger)
 
     def to_json(self) -> dict:
         return {"policy": self.policy, "as_of": self.as_of.isoformat() if self.as_of else None,
-                "known_on": self.known_on.isoformat() if self.known_on else None, "explain": self.explain}
+                "known_on": self.known_on.isoformat() if self.known_on else None, "explain": self.explain} \
+            | ({"history": self.history} if self.history != "claim" else {})
 
 
 def outcome(result) -> str:
@@ -54,40 +56,47 @@ def decide(evaluator: Evaluator, raws: list[RawClaim], asked: Asked, caller: Cal
         parsed = raw.parsed()
         result = evaluator.evaluate_raw(parsed, asked.as_of)
         data = result.to_json(summary=not asked.explain)
-        decision_id = str(uuid.uuid4())
-        if parsed.data is None and raw.line is not None:  # not JSON: logged as the text received, to fail alike
-            claim_text = raw.line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
-            masked: list[dict] = []
-            digest = sha256(claim_text)
-        else:
-            logged, masked = masker.apply(parsed.data, personal)
-            claim_text = jsontext.dumps(logged)
-            digest = sha256(canonical_json(logged))
-        stamp = result.policy
-        versions = [stamp.to_json() | {"role": "decides"}] if stamp else []
-        if isinstance(result, Decision):
-            versions += [r.to_json() | {"role": role} for r, role in result.references]
-        out.append(({"decision_id": decision_id} | data, {
-            "decision_id": decision_id,
-            "decided_at": now,
-            "engine_version": ENGINE_VERSION,
-            "caller_role": caller.role,
-            "caller_token": caller.token_id,
-            "request": request,
-            "policy_id": stamp.id if stamp else evaluator.policy_id,
-            "policy_version": stamp.version if stamp else None,
-            "policy_digest": stamp.digest if stamp else None,
-            "versions": jsontext.dumps(versions),
-            "combined_digest": result.basis.combined if result.basis is not None else None,
-            "claim_id": data.get("claim_id"),
-            "decision_date": result.decision_date,
-            "known_on": result.known_on,
-            "outcome": outcome(result),
-            "eligible": result.eligible if isinstance(result, Decision) else None,
-            "amount": data.get("amount"),
-            "claim": claim_text,
-            "claim_digest": digest,
-            "masked": jsontext.dumps(masked),
-            "result": jsontext.dumps(data),
-        }))
+        out.append(answer_and_row(evaluator.policy_id, parsed, raw, result, data, request, caller, masker, personal,
+                                  now))
     return out
+
+
+def answer_and_row(policy_id: str, parsed: RawClaim, raw: RawClaim, result, data: dict, request: str, caller: Caller,
+                   masker: Masker, personal: list[tuple], now: datetime) -> tuple[dict, dict]:
+    """The answer to one decided claim and its log row (`data` is the result's JSON as answered)."""
+    decision_id = str(uuid.uuid4())
+    if parsed.data is None and raw.line is not None:  # not JSON: logged as the text received, to fail alike
+        claim_text = raw.line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
+        masked: list[dict] = []
+        digest = sha256(claim_text)
+    else:
+        logged, masked = masker.apply(parsed.data, personal)
+        claim_text = jsontext.dumps(logged)
+        digest = sha256(canonical_json(logged))
+    stamp = result.policy
+    versions = [stamp.to_json() | {"role": "decides"}] if stamp else []
+    if isinstance(result, Decision):
+        versions += [r.to_json() | {"role": role} for r, role in result.references]
+    return {"decision_id": decision_id} | data, {
+        "decision_id": decision_id,
+        "decided_at": now,
+        "engine_version": ENGINE_VERSION,
+        "caller_role": caller.role,
+        "caller_token": caller.token_id,
+        "request": request,
+        "policy_id": stamp.id if stamp else policy_id,
+        "policy_version": stamp.version if stamp else None,
+        "policy_digest": stamp.digest if stamp else None,
+        "versions": jsontext.dumps(versions),
+        "combined_digest": result.basis.combined if result.basis is not None else None,
+        "claim_id": data.get("claim_id"),
+        "decision_date": result.decision_date,
+        "known_on": result.known_on,
+        "outcome": outcome(result),
+        "eligible": result.eligible if isinstance(result, Decision) else None,
+        "amount": data.get("amount"),
+        "claim": claim_text,
+        "claim_digest": digest,
+        "masked": jsontext.dumps(masked),
+        "result": jsontext.dumps(data),
+    }

@@ -20,6 +20,9 @@ EVALUATE_PROPERTIES: dict = {
         "explain": {"type": "boolean", "default": True,
                     "description": "true: the whole decision with the facts each rule read; false: the summary "
                                    "(`--summary`)."},
+        "history": {"enum": ["claim", "ledger"], "default": "claim",
+                    "description": "ledger: decide with the person's history from the grants ledger instead of the "
+                                   "claim's (nothing is recorded; the decision's `history` says so). docs/ledger.md"},
 }
 EVALUATE_REQUEST = {"type": "object", "required": ["policy", "claim"], "additionalProperties": False,
                     "properties": EVALUATE_PROPERTIES}

@@ -1,0 +1,162 @@
+"""Importing an office's existing grant records (CSV or JSON Lines), checked row by row against the policy's
+`ledger:` section, and written in one transaction.
+
+A row has `person` and every field of `ledger.record`; `grant_id`, `claim_id` and the other columns
+`policy ledger export` writes are read where they are meaningful and otherwise ignored, so an export can
+be imported again. A cell is checked against the type its record field has (a date is YYYY-MM-DD, a number
+an exact decimal); a bad row is reported as FILE:LINE and left out.
+"""
+from __future__ import annotations
+
+import csv
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import orjson
+from sqlalchemy import select
+
+from engine.core.i18n import msg
+from engine.core.isodate import parse_date
+from engine.db.tables import grants
+from engine.language.types import BOOL, DATE, DECIMAL, INT, Nullable, Type
+
+IMPORT_COLUMNS = {"grant_id", "claim_id", "seq", "book", "recorded_at", "origin", "policy_id", "policy_version",
+                  "policy_digest", "decision_id", "amount", "revoked_at", "revoked_reason"}
+
+
+@dataclass
+class Row:
+    line: int
+    person: str
+    record: dict
+    grant_id: str | None = None
+    claim_id: str | None = None
+
+
+def read_rows(path: Path, kind: str, spec, types: dict) -> tuple[list[Row], list[str]]:
+    """(good rows, a problem per bad row as "FILE:LINE: what")."""
+    rows: list[Row] = []
+    problems: list[str] = []
+    try:
+        items = list(_csv(path) if kind == "csv" else _jsonl(path))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        return [], [msg("{file}: cannot be read: {reason}", file=str(path), reason=str(exc))]
+    seen_ids: set = set()
+    for line, item in items:
+        where = f"{path}:{line}"
+        if isinstance(item, str):
+            problems.append(f"{where}: {item}")
+            continue
+        problem = _check(item, spec, types)
+        if problem is None and item.get("grant_id"):
+            if item["grant_id"] in seen_ids:
+                problem = msg("grant_id {grant_id} is given twice in the file", grant_id=item["grant_id"])
+            seen_ids.add(item["grant_id"])
+        if problem is not None:
+            problems.append(f"{where}: {problem}")
+            continue
+        record = {name: _typed(item[name], types.get(name)) for name in spec.record}
+        rows.append(Row(line, str(item["person"]), record, item.get("grant_id") or None, item.get("claim_id") or None))
+    return rows, problems
+
+
+def _csv(path: Path):
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        for row in reader:
+            if None in row:
+                yield reader.line_num, msg("the row has more cells than the header has columns")
+                continue
+            yield reader.line_num, {k: v for k, v in row.items() if v != ""}
+
+
+def _jsonl(path: Path):
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                data = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                yield number, msg("not JSON: {reason}", reason=str(exc))
+                continue
+            if not isinstance(data, dict):
+                yield number, msg("a row is a JSON object")
+                continue
+            record = data.pop("record", None)  # a line of `ledger export`: the record's fields are nested
+            if isinstance(record, dict):
+                data = {**record, **{k: v for k, v in data.items() if not isinstance(v, dict)}}
+            yield number, {k: v for k, v in data.items() if v is not None and not isinstance(v, dict)}
+
+
+def _check(item: dict, spec, types: dict) -> str | None:
+    unknown = sorted(set(item) - set(spec.record) - IMPORT_COLUMNS - {"person"})
+    if unknown:
+        return msg("unknown column {column}; the columns are person, {fields}", column=unknown[0],
+                   fields=", ".join(spec.record))
+    person = item.get("person")
+    if isinstance(person, bool) or not isinstance(person, (str, int)) or str(person).strip() == "":
+        return msg("person is empty")
+    missing = [name for name in spec.record if name not in item]
+    if missing:
+        return msg("{fields} missing", fields=", ".join(missing))
+    for name in spec.record:
+        wanted = types.get(name)
+        if _typed(item[name], wanted) is _BAD:
+            return msg("{field} must be {type}, found {value}", field=name, type=str(wanted), value=repr(item[name]))
+    return None
+
+
+_BAD = object()
+
+
+def _typed(value, wanted: Type | None):
+    """The value as the grant record keeps it (JSON: dates and decimals as text), or _BAD."""
+    wanted = wanted.inner if isinstance(wanted, Nullable) else wanted
+    text = value if isinstance(value, str) else None
+    if wanted == DATE:
+        try:
+            return parse_date(text).isoformat() if text is not None else _BAD
+        except ValueError:
+            return _BAD
+    if wanted == DECIMAL:
+        try:
+            number = Decimal(str(value)) if not isinstance(value, (bool, float)) else None
+        except InvalidOperation:
+            return _BAD
+        return str(number) if number is not None and number.is_finite() else _BAD
+    if wanted == INT:
+        try:
+            return int(value) if not isinstance(value, (bool, float)) else _BAD
+        except ValueError:
+            return _BAD
+    if wanted == BOOL:
+        return value if isinstance(value, bool) else {"true": True, "false": False}.get(str(value).lower(), _BAD)
+    return value if isinstance(value, str) else str(value)
+
+
+def write_rows(ledger, spec, rows: list[Row], policy_id: str) -> int:
+    """Write the rows in one transaction (all or none); a grant_id already in the ledger is refused."""
+    amount_field = next((n for n, s in spec.record.items() if s.text == "decision.amount"), None)
+    version_field = next((n for n, s in spec.record.items() if s.text == "decision.policy.version"), None)
+    with ledger.transaction() as connection:
+        given = [r.grant_id for r in rows if r.grant_id]
+        if given:
+            taken = set(connection.execute(select(grants.c.grant_id).where(grants.c.grant_id.in_(given))).scalars())
+            if taken:
+                raise ImportRefused(msg("grant_id {grant_id} is already in the ledger: nothing imported",
+                                        grant_id=sorted(taken)[0]))
+        for row in rows:
+            ledger.add(connection, book=spec.book_name, person=row.person, origin="import", role="import",
+                       token=None, policy={"id": policy_id,
+                                           "version": row.record.get(version_field) if version_field else None},
+                       claim_id=row.claim_id, decision_id=None,
+                       amount=row.record.get(amount_field) if amount_field else None, record=row.record,
+                       grant_id=row.grant_id or str(uuid.uuid4()))
+    return len(rows)
+
+
+class ImportRefused(Exception):
+    pass

@@ -1,0 +1,127 @@
+"""The ledger's commands through engine.cli.main.main: `policy grant`, `policy ledger list|show|export|import`
+and `policy evaluate --database`, on a real SQLite file, with the fictional ledger store."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from service_helpers import FIXTURES
+
+from engine.cli.main import main
+
+STORE = ["--policies", str(FIXTURES / "ledger" / "store"), "--schemas", str(FIXTURES / "ledger" / "schemas")]
+POLICY = "fict/counted-grant"
+
+
+def run(capsys, *args):
+    code = main([*STORE, *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def database(tmp_path):
+    return f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+
+
+def claim_file(tmp_path, n: int, person: str | None = "甲", item: str | None = None) -> str:
+    data = {"claim_id": f"c{n}", "applied_on": "2024-03-01", "item": item or f"i{n}", "grade": "a"}
+    if person:
+        data["person"] = person
+    path = tmp_path / f"claim{n}.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return str(path)
+
+
+def test_grant_records_until_the_limit_then_refuses(capsys, tmp_path, database):
+    code, out, _ = run(capsys, "grant", *(claim_file(tmp_path, n) for n in (1, 2, 3)), "--policy", POLICY,
+                       "--database", database)
+    items = [json.loads(line)["grant"]["record"]["item"] for line in out.splitlines()]
+    assert code == 0 and items == ["i1", "i2", "i3"]
+    code, out, _ = run(capsys, "grant", claim_file(tmp_path, 4), "--policy", POLICY, "--database", database)
+    answer = json.loads(out)
+    assert code == 5 and answer["error"]["code"] == "ledger.refused"
+    assert [r["id"] for r in answer["decision"]["rules"] if r["outcome"] == "fail"] == ["three_a_year"]
+    code, out, _ = run(capsys, "grant", claim_file(tmp_path, 5, person=None), "--policy", POLICY, "--database",
+                       database)
+    assert code == 2 and json.loads(out)["error"]["code"] == "ledger.no_person"
+
+
+def test_grant_with_a_key_answers_the_same_twice(capsys, tmp_path, database):
+    path = claim_file(tmp_path, 1)
+    first = run(capsys, "grant", path, "--policy", POLICY, "--database", database, "--key", "k1")
+    second = run(capsys, "grant", path, "--policy", POLICY, "--database", database, "--key", "k1")
+    assert first[0] == second[0] == 0 and first[1] == second[1]
+    code, out, _ = run(capsys, "ledger", "list", "--database", database, "--format", "json")
+    assert len(out.splitlines()) == 1
+
+
+def test_evaluate_with_the_database_previews_with_the_ledgers_history(capsys, tmp_path, database):
+    run(capsys, "grant", claim_file(tmp_path, 1), "--policy", POLICY, "--database", database)
+    code, out, _ = run(capsys, "evaluate", claim_file(tmp_path, 2, item="i1"), "--policy", POLICY, "--database",
+                       database, "--format", "json")
+    decision = json.loads(out)
+    assert code == 0 and decision["eligible"] is False
+    assert decision["history"]["source"] == "ledger" and decision["history"]["entries"][0]["item"] == "i1"
+    code, out, _ = run(capsys, "evaluate", claim_file(tmp_path, 2, item="i1"), "--policy", POLICY, "--database",
+                       database)
+    assert code == 0 and "History from the ledger (book fict/counted-grant): 1 grant(s)." in out
+    # the record keeps the history it used: verify reproduces it from the claim alone
+    records = tmp_path / "decisions.jsonl"
+    records.write_text(json.dumps(decision, ensure_ascii=False) + "\n", encoding="utf-8")
+    code, out, _ = run(capsys, "verify", str(records), str(tmp_path / "claim2.json"))
+    assert code == 0, out
+
+
+def test_export_then_import_into_another_database_keeps_every_grant(capsys, tmp_path, database):
+    run(capsys, "grant", *(claim_file(tmp_path, n) for n in (1, 2)), "--policy", POLICY, "--database", database)
+    for fmt in ("csv", "jsonl"):
+        exported = tmp_path / f"export.{fmt}"
+        assert run(capsys, "ledger", "export", "--database", database, "--format", fmt, "-o", str(exported))[0] == 0
+        other = f"sqlite:///{tmp_path / f'other-{fmt}.sqlite3'}"
+        code, _, err = run(capsys, "ledger", "import", str(exported), "--policy", POLICY, "--database", other)
+        assert code == 0 and "2 grant(s) imported" in err
+        _, before, _ = run(capsys, "ledger", "list", "--database", database, "--format", "json")
+        _, after, _ = run(capsys, "ledger", "list", "--database", other, "--format", "json")
+        keep = ("grant_id", "person", "book", "record", "claim_id", "amount")
+        assert [{k: json.loads(line)[k] for k in keep} for line in after.splitlines()] == \
+            [{k: json.loads(line)[k] for k in keep} for line in before.splitlines()]
+        # again: the grant ids are already there, nothing is imported twice
+        code, _, err = run(capsys, "ledger", "import", str(exported), "--policy", POLICY, "--database", other)
+        assert code == 2 and "already in the ledger" in err
+
+
+def test_import_checks_every_row_and_imports_all_or_none(capsys, tmp_path, database):
+    rows = tmp_path / "records.csv"
+    rows.write_text("person,item,grade,granted_on,amount,version\n"
+                    "乙,i1,a,2024-01-05,100,2024-01-01\n"
+                    ",i2,a,2024-01-05,100,2024-01-01\n"
+                    "乙,i3,a,2024-02-30,300,2024-01-01\n"
+                    "乙,i4,a,2024-01-05,4x,2024-01-01\n", encoding="utf-8")
+    code, _, err = run(capsys, "ledger", "import", str(rows), "--policy", POLICY, "--database", database)
+    assert code == 2
+    assert f"{rows}:3: person is empty" in err and f"{rows}:4: granted_on must be date" in err
+    assert f"{rows}:5: amount must be decimal" in err and "nothing imported" in err
+    assert run(capsys, "ledger", "list", "--database", database, "--format", "json")[1] == ""
+    code, _, err = run(capsys, "ledger", "import", str(rows), "--policy", POLICY, "--database", database,
+                       "--skip-bad")
+    assert code == 2 and "1 grant(s) imported" in err
+    code, out, _ = run(capsys, "ledger", "list", "--database", database, "--person", "乙", "--format", "json")
+    imported = json.loads(out)
+    assert imported["origin"] == "import" and imported["record"]["granted_on"] == "2024-01-05"
+    # an imported grant counts: the same item and grade is refused, and the show command finds it
+    code, out, _ = run(capsys, "grant", claim_file(tmp_path, 9, person="乙", item="i1"), "--policy", POLICY,
+                       "--database", database)
+    assert code == 5
+    code, out, _ = run(capsys, "ledger", "show", imported["grant_id"], "--database", database)
+    assert code == 0 and json.loads(out)["grant_id"] == imported["grant_id"]
+    lines = tmp_path / "records.jsonl"
+    lines.write_text('{"person": "丙", "item": "i1", "grade": "a", "granted_on": "2024-01-05", "amount": "100", '
+                     '"version": "2024-01-01"}\nnot json\n{"person": "丙", "colour": "red"}\n', encoding="utf-8")
+    code, _, err = run(capsys, "ledger", "import", str(lines), "--policy", POLICY, "--database", database)
+    assert code == 2 and f"{lines}:2: not JSON" in err and f"{lines}:3: unknown column colour" in err
+
+
+def test_a_database_that_cannot_be_used_is_exit_69(capsys, tmp_path):
+    code, _, err = run(capsys, "ledger", "list", "--database", "mysql://nobody@127.0.0.1/none")
+    assert code == 69 and "SQLite or PostgreSQL" in err
