@@ -180,3 +180,22 @@ def test_a_database_of_each_earlier_revision_upgrades_with_every_grant_intact(tm
     assert [g.to_json() for g in after] == [g.to_json() for g in before]
     assert [g.grant_id for g in after] == ["g0", "g1", "g2"] and after[1].revoked["reason"] == "wrong person"
     engine.dispose()
+
+
+def test_an_amendment_keeps_the_ledger_of_the_version_it_amends(tmp_path):
+    from datetime import date
+
+    store, schemas = fixture_copy(tmp_path)
+    (store / "fict/counted-grant/2024-06-01.yaml").write_text(
+        "# 虚构 / FICTIONAL — for tests only.\n"
+        "policy: fict/counted-grant\nversion: \"2024-06-01\"\namends: \"2024-01-01\"\ntitle: 虚构的计次补贴（修订）\n"
+        "effective: {from: 2024-06-01}\nissued_on: 2024-05-01\n"
+        "source: {number: 虚构〔2024〕2号, title: 虚构修订, issuers: [虚构局], clauses: {三: 附表增加 i9。}}\n"
+        "tables:\n  amounts:\n    clause: 三\n    add_rows:\n      - [i9, a, 900]\n"
+        "", encoding="utf-8")
+    engine = Engine.load(store, schemas)
+    assert [d.render() for d in engine.check() if d.severity == "error"] == []
+    version = engine.version_for(POLICY, date(2024, 7, 1))
+    assert version.version == "2024-06-01"
+    spec = ledger_of(engine.linked(version, date(2024, 7, 1)))
+    assert spec is not None and spec.book_name == POLICY and spec.history_fact == "past"

@@ -75,6 +75,8 @@ def _resolve(store: PolicyStore, b: PolicyVersion, ordered: list) -> None:
     b.rules = _listed(store, b, "rules", a.rules, b.rules, removed)
     b.notes = _listed(store, b, "notes", a.notes, b.notes, removed)
     b.checks = _listed(store, b, "checks", a.checks, b.checks, removed)
+    if b.ledger is None:  # the grants ledger section: kept unless the amendment gives a whole one of its own
+        b.ledger = a.ledger
     if b.decision is None:
         b.decision = a.decision
     elif a.decision is not None and not b.decision.replaces:
