@@ -77,7 +77,9 @@ def add_routes(app: FastAPI, service, evaluator_of, invalid) -> None:
               responses={201: schemas.json_body(GRANTED, "Granted: the grant and the decision against the ledger"),
                          409: schemas.json_body(REFUSED, "Not granted: the decision says which rule failed against "
                                                          "the ledger")}
-              | schemas.errors(401, 403, 404, 413, 422, 503))
+              | schemas.errors(401, 403, 404, 413, 503)
+              | {422: schemas.json_body(REFUSED, "Malformed, an Idempotency-Key sent with another request, no person, "
+                                                 "no ledger section, or a claim that cannot be decided (`decision`)")})
     async def record_grant(request: Request):
         caller = service.caller(request, "officer")
         key = request.headers.get("idempotency-key")
