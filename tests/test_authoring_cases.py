@@ -38,7 +38,7 @@ def test_json_lines_one_per_case_then_totals(capsys, store):
                                              "adult junior, wrongly expected senior amount"]
     assert lines[2]["passed"] is False and lines[2]["problems"] == ["expected amount 300, got 100"]
     assert lines[2]["line"] == 12
-    assert lines[-1] == {"passed": 2, "failed": 1}
+    assert lines[-1] == {"passed": 2, "failed": 1, "changed": 0}
 
 
 def test_junit_xml_names_each_case_and_its_failure(capsys, store, tmp_path):

@@ -3,9 +3,17 @@
 A file `VERSION.cases.yaml` next to `VERSION.yaml` holds a `base` claim and `cases`; each case
 changes the base with a JSON merge patch (RFC 7386: a key set to null is removed) and states what
 the decision must be. `policy test` and the test suite run them against that version, pinned.
+
+A case keeps testing what it was written for. The version it tests is never superseded for it (a later
+version of the same policy has cases of its own), and `written_against` names the versions of the other
+policies the expectations were worked out with: a version added later does not change what a case tests.
+Each case is also decided with today's store; a case whose answer the newer files change is listed apart,
+not failed (`CaseChange`: old answer, new answer, which versions and table cells made the difference), and
+`policy test --accept` writes the new answers and the new versions into the file (`accept`).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,12 +29,28 @@ _EXPECT_KEYS = {"eligible", "amount", "failed_rules", "outputs", "error", "error
 
 
 @dataclass
+class CaseChange:
+    """A case whose answer today's store changes: it still passes against what it was written for."""
+
+    old: str  # the answer the case was written for, in words
+    new: str  # the answer with today's store
+    because: list  # the versions and the table cells (or other values read) that made the difference
+    result: Decision | ClaimError  # today's, for --accept
+
+    def to_json(self) -> dict:
+        return {"old": self.old, "new": self.new, "because": self.because}
+
+
+@dataclass
 class CaseResult:
     file: str
     line: int
     name: str
     problems: list = field(default_factory=list)  # what differed, in words
     decision: Decision | ClaimError | None = None  # what the engine gave, for coverage
+    change: CaseChange | None = None  # what today's store would answer instead, when it differs
+    index: int | None = None  # the case's place in the file's `cases`
+    superseded_by: str | None = None  # ID@VERSION that has superseded the tested version on the case's date
 
     @property
     def passed(self) -> bool:
@@ -107,9 +131,16 @@ def run_case_file(engine: Engine, path: Path, select=None) -> list[CaseResult]:
         return [CaseResult(display, 1, "(the file)",
                            ["say which policy version these cases test: `policy: ID@VERSION`"])]
     try:
-        evaluator = engine.evaluator(policy)
+        engine.evaluator(policy)
+        root = engine.pinned_version(*_pid_version(policy)) if "@" in str(policy) else None
     except PolicyNotFound as exc:
         return [CaseResult(display, doc.location(("policy",)).line, "(the file)", [str(exc)])]
+    written, problem = _written_against(data.get("written_against"), engine)
+    if problem is not None:
+        return [CaseResult(display, doc.location(("written_against",)).line, "(the file)", [problem])]
+    today_engine = _world(engine, root, None)
+    evaluator = _world(engine, root, written).evaluator(policy)
+    today = today_engine.evaluator(policy) if written is not None else None
     base = data.get("base") or {}
     results = []
     for i, case in enumerate(data["cases"]):
@@ -132,11 +163,121 @@ def run_case_file(engine: Engine, path: Path, select=None) -> list[CaseResult]:
             result.problems.append(f"as_of {as_of!r} is not a date")
             results.append(result)
             continue
-        decision = evaluator.evaluate_raw(RawClaim(claim, f"{display}:{line}"), as_of_date)
-        result.decision = decision
+        raw = RawClaim(claim, f"{display}:{line}")
+        decision = evaluator.evaluate_raw(raw, as_of_date)
+        result.decision, result.index = decision, i
         result.problems.extend(compare(case["expect"], decision))
+        if today is not None and result.passed:
+            now = today.evaluate_raw(raw, as_of_date)
+            if compare(case["expect"], now):
+                result.change = CaseChange(brief(decision), brief(now), because(decision, now), now)
+        if root is not None and decision.decision_date is not None:
+            current = engine.store.in_force(root.id, decision.decision_date)
+            if current is not None and current.effective_from > root.effective_from:
+                result.superseded_by = current.key
         results.append(result)
     return results
+
+
+def _pid_version(policy: str) -> tuple[str, str]:
+    pid, _, version = str(policy).partition("@")
+    return pid, version
+
+
+def _written_against(value, engine: Engine) -> tuple[dict | None, str | None]:
+    """`written_against: {ID: [VERSION, ...]}` as {id: set of versions}; or why it cannot be used."""
+    if value is None:
+        return None, None
+    shape = "written_against maps each policy id to the list of its versions the cases were written against"
+    if not isinstance(value, dict):
+        return None, shape
+    written: dict = {}
+    for pid, versions in value.items():
+        if not isinstance(versions, list) or not all(isinstance(v, (str, type(None))) or hasattr(v, "isoformat")
+                                                     for v in versions):
+            return None, shape
+        labels = {v.isoformat() if hasattr(v, "isoformat") else str(v) for v in versions}
+        missing = sorted(label for label in labels if engine.store.get(str(pid), label) is None)
+        if missing:
+            return None, (f"written_against names {', '.join(f'{pid}@{m}' for m in missing)}, which the policy store "
+                          "does not hold")
+        written[str(pid)] = labels
+    return written, None
+
+
+def _world(engine: Engine, root, written: dict | None) -> Engine:
+    """The store a case is decided in: the tested version is never superseded (later versions of its policy are
+    left out), and each policy `written` names has only the versions it lists. Programs are shared."""
+    if root is None and not written:
+        return engine
+    keep = dict(written or {})
+    if root is not None:
+        keep[root.id] = {v.version for v in engine.store.versions(root.id) if v.effective_from <= root.effective_from}
+    by_id = {pid: [v for v in versions if pid not in keep or v.version in keep[pid]]
+             for pid, versions in engine.store.by_id.items()}
+    world = Engine(dataclasses.replace(engine.store, by_id=by_id))
+    world._programs, world._checked = engine._programs, engine._checked  # keyed by versions and digests
+    return world
+
+
+def brief(result: Decision | ClaimError) -> str:
+    """An answer in words: `eligible 2200`, `not eligible (within_deadline)`, `not decided (claim.invalid)`."""
+    if isinstance(result, ClaimError):
+        return f"not decided ({result.code})"
+    if result.eligible:
+        return f"eligible {plain(result.amount)}" if result.currency else "eligible"
+    return f"not eligible ({', '.join(sorted(result.failed_rules))})"
+
+
+def because(old: Decision | ClaimError, new: Decision | ClaimError) -> list[str]:
+    """What made two answers differ: each version used instead of another, each table cell (or other value) the
+    amount read differently, each rule whose outcome flipped with the values it read differently."""
+    reasons = []
+    was, now = _used(old), _used(new)
+    for pid in dict.fromkeys(list(was) + list(now)):
+        if was.get(pid) != now.get(pid):
+            reasons.append(f"{pid}@{was[pid]} → @{now[pid]}" if pid in was and pid in now else
+                           f"{pid}@{now[pid]} now used" if pid in now else f"{pid}@{was[pid]} no longer used")
+    if isinstance(old, Decision) and isinstance(new, Decision):
+        reasons += _read_differently("the amount read", old.amount_reads, new.amount_reads)
+        old_rules = {r.id: r for r in old.rules}
+        for rule in new.rules:
+            before = old_rules.get(rule.id)
+            if before is not None and before.outcome != rule.outcome:
+                read = _read_differently("", before.reads, rule.reads)
+                reasons.append(f"rule {rule.id}: {before.outcome} → {rule.outcome}"
+                               + (f" ({'; '.join(r.strip() for r in read)})" if read else ""))
+    return reasons
+
+
+def _used(result) -> dict:
+    basis = getattr(result, "basis", None)
+    if basis is None:
+        return {}
+    return {basis.policy.id: basis.policy.version} | {ref.id: ref.version for ref, _role in basis.references}
+
+
+def _read_differently(label: str, old_reads, new_reads) -> list[str]:
+    """'LABEL subsidy[A, junior]: amount 2200 → 2500' for each value read differently (a row: its cells)."""
+    old: dict = {}
+    for name, value in old_reads or []:
+        old.setdefault(name, value)
+    out = []
+    seen = set()
+    for name, value in new_reads or []:
+        if name in seen:
+            continue
+        seen.add(name)
+        before = old.get(name)
+        if plain(before) == plain(value):
+            continue
+        if isinstance(before, dict) and isinstance(value, dict):
+            cells = [f"{k} {plain(before.get(k))} → {plain(v)}" for k, v in value.items()
+                     if plain(before.get(k)) != plain(v)]
+            out.append(f"{label} {name}: {', '.join(cells)}".strip())
+        else:
+            out.append(f"{label} {name}: {plain(before)} → {plain(value)}".strip())
+    return out
 
 
 def _policy_beside(engine: Engine, path: Path) -> str | None:
@@ -185,3 +326,79 @@ def compare(expect: dict, result: Decision | ClaimError) -> list[str]:
             expected = ", ".join(sorted(expect["notes"] or []))
             problems.append(f"expected notes [{expected}], got [{', '.join(got_notes)}]")
     return problems
+
+
+# -------------------------------------------------------------------------------------------------
+# --accept: the new answers written into the case file, as a change an officer can review
+
+
+def accept(engine: Engine, path: Path, results: list[CaseResult]) -> tuple[str, str, int] | None:
+    """The file's text before and after writing today's answers into its changed cases and today's versions into
+    `written_against` (comments, order and layout kept), and how many cases changed; None when nothing changes."""
+    from engine.policies import yamledit
+
+    text = path.read_text(encoding="utf-8")
+    data = yamledit.load(text)
+    policy = data.get("policy") or _policy_beside(engine, path)
+    root = engine.pinned_version(*_pid_version(policy)) if policy and "@" in str(policy) else None
+    changed = [r for r in results if r.change is not None and r.index is not None]
+    if not changed and data.get("written_against") is not None:
+        return None
+    for r in changed:
+        assert r.change is not None  # chosen above for having one
+        _write_expectation(data["cases"][r.index]["expect"], r.change.result)
+    pins = yamledit.CommentedMap()
+    needed = sorted(engine.store.needs(root.id) - {root.id}) if root is not None else []
+    for pid in needed:
+        labels = yamledit.CommentedSeq(yamledit.DoubleQuoted(v.version) for v in engine.store.versions(pid))
+        labels.fa.set_flow_style()
+        pins[pid] = labels
+    if "written_against" in data:
+        data["written_against"] = pins
+    else:
+        at = list(data).index("policy") + 1 if "policy" in data else 0
+        data.insert(at, "written_against", pins)
+        data.yaml_set_comment_before_after_key(
+            "written_against", before="The versions of the policies it reads that these cases were worked out "
+            "with: a version added later\ndoes not change what they test (`policy test` lists what it would change; "
+            "`policy test --accept`\nwrites the new answers and versions here).")
+    new = yamledit.dump(data)
+    return (text, new, len(changed)) if new != text else None
+
+
+def _write_expectation(expect, result: Decision | ClaimError) -> None:
+    """Today's answer in the keys the case already states (and what a changed kind of answer needs)."""
+    from engine.policies import yamledit
+
+    def flow(items):
+        seq = yamledit.CommentedSeq(items)
+        seq.fa.set_flow_style()
+        return seq
+
+    if isinstance(result, ClaimError):
+        for key in ("eligible", "amount", "failed_rules", "outputs", "notes", "error", "error_path", "not_in_force"):
+            expect.pop(key, None)
+        if result.kind == "not_in_force":
+            expect["not_in_force"] = True
+        else:
+            expect["error"] = result.code
+            if result.path:
+                expect["error_path"] = result.path
+        return
+    for key in ("error", "error_path", "not_in_force"):
+        expect.pop(key, None)
+    expect["eligible"] = result.eligible
+    if "amount" in expect or result.eligible:
+        expect["amount"] = yamledit.DoubleQuoted(plain(result.amount))
+    if "failed_rules" in expect:
+        expect["failed_rules"] = flow(sorted(result.failed_rules))
+    if isinstance(expect.get("outputs"), dict):
+        for name in list(expect["outputs"]):
+            old, value = expect["outputs"][name], plain(result.outputs.get(name))
+            if isinstance(value, list):
+                value = flow(value)
+            elif isinstance(value, str) and type(old).__name__ == "_DateText":  # a date stays written as a date
+                value = yamledit.date_text(value)
+            expect["outputs"][name] = value
+    if "notes" in expect:
+        expect["notes"] = flow(sorted(n["id"] for n in result.notes))

@@ -166,6 +166,8 @@ class CaseRun:
         self.fmt = fmt
         self.coverage = coverage
         self.passed = self.failed = 0
+        self.changed: list = []  # (file, CaseResult) of cases whose answer today's store changes
+        self.superseded: dict = {}  # file -> {successor ID@VERSION: cases dated after it took over}
         self.files: list = []
         self.coverages: dict = {}
 
@@ -194,9 +196,16 @@ class CaseRun:
                 self.passed += 1
             else:
                 self.failed += 1
+            if r.change is not None:
+                self.changed.append((display, r))
+            if r.superseded_by is not None:
+                counts = self.superseded.setdefault(display, {})
+                counts[r.superseded_by] = counts.get(r.superseded_by, 0) + 1
             if self.fmt == "json":
-                self._json({"file": r.file, "line": r.line, "name": r.name, "passed": r.passed,
-                            "problems": r.problems})
+                line = {"file": r.file, "line": r.line, "name": r.name, "passed": r.passed, "problems": r.problems}
+                if r.change is not None:
+                    line["changed"] = r.change.to_json()
+                self._json(line)
             elif not r.passed:
                 self.echo(f"FAIL {r.file}:{r.line}: {r.name}")
                 for problem in r.problems:
@@ -210,6 +219,28 @@ class CaseRun:
         key = version.key
         self.coverages.setdefault(key, Coverage(key)).add(decision, linked)
 
+    def report_changes(self, accepted: bool) -> None:
+        """The cases whose answer newer files change, apart from the failures: they still test what they were
+        written for. Then the cases dated after their version was superseded, which still test it."""
+        if self.fmt == "text" and self.changed:
+            self.echo(tr("Cases whose answer newer files change (not failures; they still pass against the versions "
+                         "they were written against):"))
+            for _display, r in self.changed:
+                self.echo(f"CHANGED {r.file}:{r.line}: {r.name}")
+                self.echo("    " + tr("{old} → {new}", old=r.change.old, new=r.change.new))
+                for reason in r.change.because:
+                    self.echo(f"      {reason}")
+            self.echo(tr("{count}: accepted into the case files", count=plural(
+                len(self.changed), "{count} changed case", "{count} changed cases")) if accepted else
+                tr("{count}: `policy test --accept` writes the new answers into the case files", count=plural(
+                    len(self.changed), "{count} changed case", "{count} changed cases")))
+        if self.fmt == "text":
+            for display, successors in self.superseded.items():
+                for successor, count in successors.items():
+                    self.echo(tr("{display}: {count} dated on or after {successor} took effect: still tested against "
+                                 "the version written for", display=display, successor=successor,
+                                 count=plural(count, "{count} case", "{count} cases")))
+
     def finish(self, junit_path) -> None:
         if self.coverage:
             for cov in self.coverages.values():
@@ -218,9 +249,10 @@ class CaseRun:
                 else:
                     self.echo(cov.render())
         if self.fmt == "json":
-            self._json({"passed": self.passed, "failed": self.failed})
+            self._json({"passed": self.passed, "failed": self.failed, "changed": len(self.changed)})
         else:
-            self.echo(tr("{passed} passed, {failed} failed", passed=self.passed, failed=self.failed))
+            self.echo(tr("{passed} passed, {failed} failed", passed=self.passed, failed=self.failed)
+                      + (tr(", {changed} changed by newer files", changed=len(self.changed)) if self.changed else ""))
         if self.selected_none:
             self.echo(tr("no case name matches {patterns}", patterns=" or ".join(self.patterns)), err=True)
         if junit_path is not None:

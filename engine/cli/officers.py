@@ -177,13 +177,17 @@ def show(ctx, policy, as_of, fmt):
               help="Also write the results as JUnit XML to this file (for CI).")
 @click.option("--coverage", "show_coverage", is_flag=True,
               help="Report the rules (passed, failed), table rows and clauses the cases reach, and those none do.")
+@click.option("--accept", is_flag=True,
+              help="Write the new answers of the cases that newer files change into the case files, with the "
+                   "versions they now read (written_against); comments and layout are kept.")
 @click.pass_context
-def test_cases(ctx, paths, patterns, fmt, junit, show_coverage):
+def test_cases(ctx, paths, patterns, fmt, junit, show_coverage, accept):
     """Run officers' example cases (*.cases.yaml beside each policy version).
 
     Cases run against the policies folder that holds the version they sit beside (its schemas/ beside
     it), unless --policies is given.
     """
+    from engine.audit.casefile import accept as accept_changes
     from engine.audit.casefile import (
         case_files,
         run_case_file,
@@ -193,6 +197,8 @@ def test_cases(ctx, paths, patterns, fmt, junit, show_coverage):
     from engine.audit.casereport import CaseRun
 
     require_paths(paths)
+    if accept and patterns:
+        usage("--accept writes whole case files: run it without -k")
     files = case_files(list(paths) or [Path(ctx.find_root().obj["policies"])])
     if not files:
         click.echo(tr("no example cases found (*.cases.yaml)"), err=True)
@@ -214,8 +220,31 @@ def test_cases(ctx, paths, patterns, fmt, junit, show_coverage):
                 report(errors, tr("{subject} has errors", subject=subject))
             continue
         run.file_done(engine, engine.store.display(f), results)
+        if accept:
+            written = accept_changes(engine, f, results)
+            if written is not None:
+                _show_change(engine.store.display(f), *written, fmt)
+                f.write_text(written[1], encoding="utf-8")
+    run.report_changes(accept)
     run.finish(junit)
     ctx.exit(EXIT_POLICY if run.failed or run.selected_none else EXIT_OK)
+
+
+def _show_change(display: str, old: str, new: str, count: int, fmt: str) -> None:
+    """What --accept wrote, as a unified diff an officer can review (and version control shows again)."""
+    import difflib
+
+    if fmt == "json":
+        echo_json({"file": display, "accepted": count})
+        return
+    if count:
+        click.echo(tr("{display}: {count} accepted", display=display,
+                      count=plural(count, "{count} new answer", "{count} new answers")), err=True)
+    else:
+        click.echo(tr("{display}: written_against added (the versions its cases were written against)",
+                      display=display), err=True)
+    click.echo("".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                            f"{display} (before)", f"{display} (accepted)")), nl=False)
 
 
 def _engine_for_cases(ctx: click.Context, cases: Path, store_root) -> Engine:

@@ -42,7 +42,7 @@ _ITEM_ORDERS = {
     "note": ("id", "overrides", "replaces", "clause", "when", "reading", "text"),
     "not_computable": ("clause", "reason"),
     "reference": ("policy", "version", "clause"),
-    "cases": ("policy", "base", "cases"),
+    "cases": ("policy", "written_against", "base", "cases"),
     "case": ("name", "reading", "as_of", "claim", "expect"),
     "expect": ("eligible", "amount", "failed_rules", "outputs", "notes", "error", "error_path", "not_in_force"),
 }
