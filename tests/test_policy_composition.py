@@ -481,3 +481,97 @@ def test_two_documents_may_not_share_a_clause_id_in_one_version(tmp_path):
     root = make_store(tmp_path, {"p/parent/1.yaml": SEVERAL.replace("附件: The annex.", "一: Again.")
                                  .replace("clause: 附件", "clause: 一")})
     assert "clause.duplicate" in codes(root)
+
+
+# -- reuse from several policies (`includes`) ------------------------------------------------------------------
+
+EXCLUSIONS = head("s/exclusions", "1", "2024-01-01", {"不含": "Not for minors or the retired."}, number="S-1") \
+    + textwrap.dedent("""\
+    input:
+      schema: claim.schema.json
+    definitions:
+      retired:
+        clause: 不含
+        expr: person.years >= 60
+    rules:
+      - id: not_minor
+        clause: 不含
+        require: person.years >= 16
+        message: {pass: not a minor, fail: a minor}
+      - id: not_retired
+        clause: 不含
+        require: not retired
+        message: {pass: not retired, fail: retired}
+    """)
+LIMITS = head("s/limits", "1", "2024-01-01", {"限": "Only junior and senior."}, number="S-2") + textwrap.dedent("""\
+    input:
+      schema: claim.schema.json
+    rules:
+      - id: level_known
+        clause: 限
+        require: person.level in ["junior", "senior"]
+        message: {pass: known, fail: unknown}
+    """)
+REUSER = head("p/city", "1", "2024-03-01", {"一": "Transposes; excludes as the shared list."}) + textwrap.dedent("""\
+    extends: p/parent
+    includes:
+      - {policy: s/exclusions, clause: 一}
+      - {policy: s/limits, clause: 一}
+    """)
+
+
+def test_a_policy_reuses_rules_and_definitions_of_several_policies_without_copying(tmp_path):
+    files = {"p/parent/1.yaml": PARENT, "s/exclusions/1.yaml": EXCLUSIONS, "s/limits/1.yaml": LIMITS,
+             "p/city/1.yaml": REUSER}
+    root = make_store(tmp_path, files)
+    assert errors(root) == []
+    engine = Engine.load(root, root.parent / "schemas")
+    decided = engine.evaluator("p/city").evaluate(claim(years=70))
+    assert decided.eligible is False
+    assert [r.id for r in decided.rules] == ["adult", "not_minor", "not_retired", "level_known"]
+    assert [r.id for r in decided.rules if r.outcome == "fail"] == ["not_retired"]
+    roles = {(ref["id"], ref["role"]) for ref in decided.to_json()["references"]}
+    assert roles == {("p/parent", "extends"), ("s/exclusions", "includes"), ("s/limits", "includes")}
+
+
+def test_only_takes_the_named_items_and_a_name_it_lacks_is_an_error(tmp_path):
+    only = REUSER.replace("- {policy: s/exclusions, clause: 一}",
+                          "- {policy: s/exclusions, clause: 一, only: [not_minor]}")
+    root = make_store(tmp_path / "a", {"p/parent/1.yaml": PARENT, "s/exclusions/1.yaml": EXCLUSIONS,
+                                       "s/limits/1.yaml": LIMITS, "p/city/1.yaml": only})
+    assert errors(root) == []
+    decided = Engine.load(root, root.parent / "schemas").evaluator("p/city").evaluate(claim(years=70))
+    assert decided.eligible is True and "not_retired" not in [r.id for r in decided.rules]
+    wrong = only.replace("only: [not_minor]", "only: [not_minnor]")
+    root = make_store(tmp_path / "b", {"p/parent/1.yaml": PARENT, "s/exclusions/1.yaml": EXCLUSIONS,
+                                       "s/limits/1.yaml": LIMITS, "p/city/1.yaml": wrong})
+    found = errors(root)
+    assert [d.code for d in found] == ["include.unknown"] and "did you mean 'not_minor'" in str(found[0].hint)
+
+
+def test_two_included_policies_that_give_one_name_clash_unless_this_version_overrides_it(tmp_path):
+    clashing = LIMITS.replace("id: level_known", "id: not_minor")
+    files = {"p/parent/1.yaml": PARENT, "s/exclusions/1.yaml": EXCLUSIONS, "s/limits/1.yaml": clashing,
+             "p/city/1.yaml": REUSER}
+    root = make_store(tmp_path / "a", files)
+    found = errors(root)
+    assert [d.code for d in found] == ["override.conflict"]
+    assert "s/exclusions@1" in found[0].message and "s/limits@1" in found[0].message
+    settled = REUSER + textwrap.dedent("""\
+        rules:
+          - id: not_minor
+            overrides: true
+            clause: 一
+            require: person.years >= 18
+            message: {pass: adult, fail: minor}
+        """)
+    root = make_store(tmp_path / "b", dict(files, **{"p/city/1.yaml": settled}))
+    assert errors(root) == []
+
+
+def test_including_a_policy_changes_no_digest_of_it(tmp_path):
+    alone = make_store(tmp_path / "a", {"s/exclusions/1.yaml": EXCLUSIONS})
+    both = make_store(tmp_path / "b", {"p/parent/1.yaml": PARENT, "s/exclusions/1.yaml": EXCLUSIONS,
+                                       "s/limits/1.yaml": LIMITS, "p/city/1.yaml": REUSER})
+    assert Engine.load(alone, alone.parent / "schemas").store.get("s/exclusions", "1").digest == \
+        Engine.load(both, both.parent / "schemas").store.get("s/exclusions", "1").digest

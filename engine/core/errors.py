@@ -120,6 +120,8 @@ _CODES = [
           'docs/authoring.md#检查器的全部错误代码--every-check-code'),
     _code('has.always', 'warning', '`has()` of something always present',
           'docs/language.md#expressions-names-and-types'),
+    _code('include.unknown', 'error', '`includes` names, under `only`, something the included policy does not have',
+          'docs/authoring.md#检查器的全部错误代码--every-check-code'),
     _code('input.character', 'error', 'a control character YAML does not allow',
           'docs/authoring.md#检查器的全部错误代码--every-check-code'),
     _code('input.empty', 'error', 'the file is empty',

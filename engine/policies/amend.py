@@ -60,6 +60,7 @@ def _resolve(store: PolicyStore, b: PolicyVersion, ordered: list) -> None:
     b.own_clauses = dict(b.own_clauses if b.own_clauses is not None else b.clauses)
     b.documents = list(a.documents) + [d for d in b.documents if d not in a.documents]
     b.extends = b.extends or a.extends
+    b.includes = list(a.includes) + [r for r in b.includes if str(r) not in {str(x) for x in a.includes}]
     b.uses = {**a.uses, **b.uses}
     b.exports = tuple(dict.fromkeys(a.exports + b.exports))
     if not b.input_schema:

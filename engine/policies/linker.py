@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.core.diagnostics import Diagnostic, cited, note_at
+from engine.core.i18n import msg
 from engine.policies.columns import check_columns
 from engine.policies.facts import linked_schema
 from engine.policies.policyfile import AmountRule, Definition, InputCheck, Note, Output, PolicyVersion, Ref, Rule, Table
@@ -35,6 +36,7 @@ class Linked:
     checks: list[InputCheck] = field(default_factory=list)
     decision: AmountRule | None = None
     exports: tuple[str, ...] = ()
+    includes: list[Linked] = field(default_factory=list)  # the policies whose items it reuses (`includes:`)
 
     @property
     def versions(self) -> list[PolicyVersion]:
@@ -42,7 +44,7 @@ class Linked:
         seen: dict = {}
         for v in self.chain:
             seen.setdefault(v.key, v)
-        for linked in self.aliases.values():
+        for linked in list(self.aliases.values()) + self.includes:
             for v in linked.versions:
                 seen.setdefault(v.key, v)
         return list(seen.values())
@@ -61,7 +63,9 @@ class Linked:
     def role_of(self, version: PolicyVersion) -> str:
         if version is self.version:
             return "self"
-        return "extends" if version in self.chain else "uses"
+        if version in self.chain:
+            return "extends"
+        return "includes" if any(version in inc.chain for inc in self.includes) else "uses"
 
 
 class LinkError(Exception):
@@ -96,6 +100,8 @@ def link(store: PolicyStore, version: PolicyVersion, pick: Picker, diagnostics: 
     aliases = {}
     for alias, ref in version.uses.items():
         aliases[alias] = link(store, _resolve(store, ref, version, pick), pick, diagnostics, stack)
+    included = [(ref, link(store, _resolve(store, ref, version, pick), pick, diagnostics, stack))
+                for ref in version.includes]
 
     schema = store.schemas.get(version.input_schema) if version.input_schema else None
     if parent is None:
@@ -117,6 +123,8 @@ def link(store: PolicyStore, version: PolicyVersion, pick: Picker, diagnostics: 
                 diagnostics.append(Diagnostic("name.conflict",
                                               f"alias {alias!r} is already used by {parent.version.key}",
                                               version.location("uses", alias)))
+    for ref, other in included:
+        _include(linked, ref, other, version, diagnostics)
     _merge(linked, version, diagnostics)
     check_columns(linked, diagnostics)
     return linked
@@ -156,6 +164,73 @@ def _first_defined(item) -> tuple:
 def _close(name: str, names) -> str | None:
     close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else None
+
+
+def _include(linked: Linked, ref: Ref, included: Linked, version: PolicyVersion, diagnostics: list[Diagnostic]) -> None:
+    """Merge what `version` includes from another policy (`includes:`): its tables, definitions, outputs, rules,
+    notes and input checks, read in this namespace as if written here. A name that two sources give (the parent
+    and an include, or two includes) is a clash, as under `extends`, unless this version itself replaces it."""
+    where = included.version.key
+    linked.includes.append(included)
+    wanted = set(ref.only)
+    known = set(included.tables) | set(included.definitions) | set(included.outputs) | {
+        x.id for x in included.rules + included.notes + included.checks}
+    for name in ref.only:
+        if name not in known:
+            diagnostics.append(Diagnostic("include.unknown", msg(
+                "includes {name} from {key}, which has no table, definition, output, rule, note or input check of "
+                "that name", name=repr(name), key=where), ref.location, cited(ref.clauses),
+                hint=_close(name, known)))
+    if included.schema is not None:
+        if linked.schema is None:
+            linked.schema = included.schema
+        elif included.schema.name != linked.schema.name:
+            diagnostics.append(Diagnostic(
+                "extends.input", msg("includes {key}, which reads {theirs}, but this policy reads {ours}; what it "
+                                     "includes must read the same claim", key=where, theirs=included.schema.name,
+                                     ours=linked.schema.name), ref.location))
+    for alias, target in included.aliases.items():
+        known_alias = linked.aliases.get(alias)
+        if known_alias is not None and known_alias.version.key != target.version.key:
+            diagnostics.append(Diagnostic("name.conflict", msg(
+                "alias {alias} of {key} names {theirs}, but here it names {ours}", alias=repr(alias), key=where,
+                theirs=target.version.key, ours=known_alias.version.key), ref.location))
+        else:
+            linked.aliases.setdefault(alias, target)
+    own = {"table": version.tables, "definition": version.definitions, "output": version.outputs,
+           "rule": {r.id: r for r in version.rules}, "note": {n.id: n for n in version.notes},
+           "input check": {c.id: c for c in version.checks}}
+
+    def clash(kind: str, name: str, item, previous) -> bool:
+        if previous is None or previous is item:
+            return False
+        mine = own[kind].get(name)
+        if mine is not None and mine.overrides:
+            return False  # this version replaces it whichever source it came from
+        diagnostics.append(Diagnostic(
+            "override.conflict", msg("{kind} {name} comes both from {first} and from {second}, which this version "
+                                     "includes; define it here with `overrides: true` to say which holds, or "
+                                     "include only one", kind=kind, name=repr(name), first=_where(previous),
+                                     second=_where(item)), ref.location,
+            cited(getattr(item, "clauses", ())), notes=_first_defined(previous)))
+        return True
+
+    for kind, attr in (("table", "tables"), ("definition", "definitions"), ("output", "outputs")):
+        items = getattr(linked, attr)
+        for name, item in getattr(included, attr).items():
+            if wanted and name not in wanted:
+                continue
+            if not clash(kind, name, item, items.get(name)):
+                items.setdefault(name, item)
+    for kind, attr in (("rule", "rules"), ("note", "notes"), ("input check", "checks")):
+        current = getattr(linked, attr)
+        index = {x.id: x for x in current}
+        for item in getattr(included, attr):
+            if wanted and item.id not in wanted:
+                continue
+            if not clash(kind, item.id, item, index.get(item.id)) and item.id not in index:
+                current.append(item)
+                index[item.id] = item
 
 
 def _merge(linked: Linked, version: PolicyVersion, diagnostics: list[Diagnostic]) -> None:

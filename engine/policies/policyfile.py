@@ -53,6 +53,7 @@ class Ref:
     version: str | None
     location: Location
     clauses: tuple = ()  # the clauses that make this reference, when the file cites them
+    only: tuple = ()  # of an include: the names and ids taken from it (all, when empty)
 
     def __str__(self) -> str:
         return self.policy_id + (f"@{self.version}" if self.version else "")
@@ -191,6 +192,7 @@ class PolicyVersion:
     extends: Ref | None
     uses: dict  # alias -> Ref
     exports: tuple
+    includes: list = field(default_factory=list)  # Ref: policies whose items this one reuses (`includes:`)
     tables: dict = field(default_factory=dict)
     definitions: dict = field(default_factory=dict)
     rules: list = field(default_factory=list)
@@ -466,7 +468,8 @@ class _Reader:
             return None
         clauses = self.clauses(value["clause"], path + ("clause",)) if isinstance(value, dict) and "clause" in value \
             else ()
-        return Ref(pid, version or None, self.doc.location(path), clauses)
+        only = tuple(x for x in value.get("only", ()) if isinstance(x, str)) if isinstance(value, dict) else ()
+        return Ref(pid, version or None, self.doc.location(path), clauses, only)
 
     def _build(self, v: dict) -> PolicyVersion:
         """The version, from every part that can be read: a part the format check rejected is left out (an item
@@ -546,6 +549,8 @@ class _Reader:
             extends=self.ref(v["extends"], ("extends",)) if "extends" in v else None,
             uses={alias: self.ref(r, ("uses", alias)) for alias, r in self.entries(v.get("uses"), dict)
                   if ("uses", alias) not in self.bad_names},
+            includes=[ref for i, r in self.entries(v.get("includes"), list)
+                      if (ref := self.ref(r, ("includes", i))) is not None],
             exports=tuple(x for i, x in self.entries(v.get("exports"), list)
                           if isinstance(x, str) and self.good(("exports", i))),
             content=v, document=self.doc, documents=documents, clause_docs=clause_docs,

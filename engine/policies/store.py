@@ -210,7 +210,8 @@ class PolicyStore:
                 continue
             found.add(current)
             for v in self.by_id.get(current, []):
-                stack.extend(ref.policy_id for ref in ([v.extends] if v.extends else []) + list(v.uses.values()))
+                stack.extend(ref.policy_id for ref in ([v.extends] if v.extends else []) + list(v.uses.values())
+                             + list(v.includes))
         return found
 
     def errors_for(self, pid: str, references: bool = True) -> list[Diagnostic]:
