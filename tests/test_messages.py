@@ -18,14 +18,17 @@ from babel.messages.pofile import read_po  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {"msg": None, "tr": None, "plural": (2, 3)}  # as `./dev messages` extracts them
+# as engine/locale/babel.cfg maps them: the Python source, and the web pages' templates (tr() only)
+METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+OPTIONS = {"**/templates/**.html": {"trim_blocks": "True", "lstrip_blocks": "True"}}
 PO = LOCALE_DIR / "zh" / "LC_MESSAGES" / "policy.po"
 MO = PO.with_suffix(".mo")
 
 
 def _templates() -> set:
     found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(str(ROOT / "engine"), keywords=KEYWORDS,
-                                                                       comment_tags=()):
+    for _file, _line, message, _comments, _context in extract_from_dir(str(ROOT / "engine"), METHODS, OPTIONS,
+                                                                       keywords=KEYWORDS, comment_tags=()):
         found.add(message if isinstance(message, str) else tuple(message))
     return found
 

@@ -470,3 +470,8 @@ def read_json(data: bytes, where: str) -> RawClaim:
         return RawClaim(None, where, ClaimError(None, "claim.too_large", f"the claim is longer than {MAX_LINE_BYTES} "
                                                 "bytes (POLICY_LIMIT_CLAIM_LINE_BYTES)", location=where))
     return _parse_line(data, where)
+
+
+def read_document(data: bytes, name: str, kind: str = "yaml") -> list[RawClaim]:
+    """The claims of one YAML (or JSON) document given as bytes, such as a claim pasted into a web page."""
+    return list(_read_document(data, name, kind))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import secrets
 import signal
 from pathlib import Path
 
@@ -83,7 +84,7 @@ def serve(ctx, host, port, database, tokens, workers, personal, personal_key, lo
                         schemas=str(Path(obj["schemas"]).resolve()) if obj["schemas"] else None,
                         database=url, tokens=str(tokens.resolve()) if tokens else None, personal=personal,
                         personal_key=str(personal_key.resolve()) if personal_key else None, log=not no_log,
-                        workers=workers)
+                        workers=workers, session_key=secrets.token_hex(32))
     settings.to_environment()
     who = "bearer tokens from " + str(tokens) if tokens else "no tokens: loopback only, every caller has every role"
     click.echo(f"policy: serving {settings.policies} on http://{host}:{port} ({who}); decision log "

@@ -11,8 +11,11 @@ The language: `set_language("zh" | "en")` (the command line's --lang), else $POL
 """
 from __future__ import annotations
 
+import contextlib
 import gettext
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 
@@ -21,6 +24,8 @@ DOMAIN = "policy"
 LANGUAGES = ("zh", "en")
 
 _chosen: str | None = None
+# A web page is shown in the language its reader chose, whatever other requests in the same process chose.
+_speaking: ContextVar[str | None] = ContextVar("policy_language", default=None)
 
 
 class Message(str):
@@ -52,7 +57,22 @@ def set_language(language: str | None) -> None:
     _chosen = language
 
 
+@contextlib.contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """Messages made and shown inside this block (in this thread or task only) are in `language`."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}; use one of {', '.join(LANGUAGES)}")
+    token = _speaking.set(language)
+    try:
+        yield
+    finally:
+        _speaking.reset(token)
+
+
 def language() -> str:
+    spoken = _speaking.get()
+    if spoken is not None:
+        return spoken
     if _chosen is not None:
         return _chosen
     for variable in ("POLICY_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):

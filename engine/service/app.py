@@ -110,6 +110,21 @@ class Service:
             self.metrics.log_failures.inc(len(rows))
             raise ServiceError(503, "log.unavailable", f"{exc}; no decision was given", retry=True) from None
 
+    async def evaluate(self, asked: Asked, raw: RawClaim, caller: Caller) -> dict:
+        """One claim decided and logged: the answer of POST /v1/evaluate (the web pages' claims too)."""
+        snapshot = self.policies.current
+        evaluator = _evaluator(snapshot, asked)
+        try:
+            if asked.history == "ledger":
+                answers = await ledger_history_answers(self, snapshot, evaluator, raw, asked, caller)
+            else:
+                answers = decide(evaluator, [raw], asked, caller, self.masker, snapshot.personal(evaluator))
+        except PolicyInvalid as exc:
+            raise _invalid(asked.policy, exc) from None
+        await self.commit([row for _, row in answers])
+        self.count(answers)
+        return answers[0][0]
+
     def count(self, answers: list) -> None:
         for _, row in answers:
             self.metrics.decisions.labels(row["outcome"]).inc()
@@ -248,18 +263,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def evaluate(request: Request):
         caller = service.caller(request, "developer")
         asked, raw = _envelope(await _body(request, LIMITS.claim_line_bytes + 4096, "POLICY_LIMIT_CLAIM_LINE_BYTES"))
-        snapshot = service.policies.current
-        evaluator = _evaluator(snapshot, asked)
-        try:
-            if asked.history == "ledger":
-                answers = await ledger_history_answers(service, snapshot, evaluator, raw, asked, caller)
-            else:
-                answers = decide(evaluator, [raw], asked, caller, service.masker, snapshot.personal(evaluator))
-        except PolicyInvalid as exc:
-            raise _invalid(asked.policy, exc) from None
-        await service.commit([row for _, row in answers])
-        service.count(answers)
-        return _json(answers[0][0])
+        return _json(await service.evaluate(asked, raw, caller))
 
     @app.post("/v1/evaluate:batch", tags=["decide"], summary="Decide claims sent as JSON Lines (developer)",
               openapi_extra={"requestBody": {"required": True, "content": {
@@ -458,6 +462,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     add_ledger_routes(app, service, _evaluator, _invalid)
     _with_components(app)
+    from engine.web.pages import add_pages  # the pages for people, over the same functions as the routes above
+
+    add_pages(app, service)
     app.add_middleware(_MetricsMiddleware, metrics=service.metrics)
     return app
 

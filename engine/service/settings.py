@@ -18,6 +18,7 @@ class Settings:
     personal_key: str | None = None  # file holding the key for hash
     log: bool = True  # False only for measuring what logging costs (bench/)
     workers: int = 1
+    session_key: str | None = None  # signs the web pages' session cookies; None: a new key per process
 
     def to_environment(self) -> None:
         os.environ[ENVIRONMENT_VARIABLE] = json.dumps(asdict(self))

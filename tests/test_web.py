@@ -1,0 +1,165 @@
+"""The web pages without a browser: the claim form made from a schema, names linked in expressions, signed
+session cookies, and, over HTTP against a real `policy serve`, sign-in, CSRF, roles and languages."""
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+from service_helpers import FIXTURES, JINHUA, TOKENS, Server, auth, copy_store, http, write_tokens
+
+from engine.service.auth import Tokens
+from engine.web import claimform, render
+from engine.web.pages import _local
+from engine.web.session import Sessions
+
+SCHEMA = json.loads((FIXTURES / "schemas" / "training-claim.schema.json").read_text(encoding="utf-8"))
+CLAIM = json.loads((FIXTURES / "claims.jsonl").read_text(encoding="utf-8").splitlines()[0])
+
+
+def _by_path(fields, found=None):
+    found = {} if found is None else found
+    for f in fields:
+        found[f.path] = f
+        _by_path(f.children, found)
+    return found
+
+
+def test_the_form_follows_the_schema():
+    fields = _by_path(claimform.fields_of(SCHEMA))
+    assert fields["applicant.sex"].kind == "select" and fields["applicant.sex"].options == ["male", "female"]
+    assert fields["training.level"].options == ["junior", "intermediate", "senior"]  # through $ref
+    assert fields["applied_on"].kind == "date" and fields["applied_on"].required
+    assert fields["applicant.employed"].kind == "boolean"
+    assert fields["applicant.female_retirement_base"].options == [50, 55]
+    assert fields["training.hours"].kind == "integer"
+    assert fields["history"].kind == "list"
+    assert fields["applicant.social_insurance"].kind == "object" and not fields["applicant.social_insurance"].required
+
+
+def test_the_form_gives_back_the_claim_it_was_filled_with():
+    fields = claimform.fields_of(SCHEMA)
+    claim, unreadable = claimform.claim_of(fields, claimform.flat_values(CLAIM))
+    assert unreadable == {} and claim == CLAIM
+    # an optional part left empty is not in the claim; text that is no number stays text, for the validator
+    values = claimform.flat_values(CLAIM) | {"training.hours": "eighty", "history": "[1,"}
+    claim, unreadable = claimform.claim_of(fields, values)
+    assert claim["training"]["hours"] == "eighty" and "graduate" not in claim["applicant"]
+    assert list(unreadable) == ["history"]
+
+
+def test_problems_are_placed_by_the_input_their_path_names():
+    fields = claimform.fields_of(SCHEMA)
+    placed, elsewhere = claimform.errors_by_field(fields, [
+        {"path": "applicant.hukou_region", "message": "bad region"},
+        {"path": "history[2].level", "message": "bad level"},
+        {"path": "training", "message": "training is required but missing"},
+        {"path": "", "message": "the claim as a whole"}])
+    assert placed == {"applicant.hukou_region": ["bad region"], "history": ["bad level"],
+                      "training": ["training is required but missing"]}
+    assert elsewhere == [{"path": "", "message": "the claim as a whole"}]
+
+
+def test_names_in_an_expression_link_to_their_definitions_and_strings_stay_text():
+    html = str(render.linked_expression('在金华(r) and x.y == "在金华" or retirement.retirement_date(d)',
+                                        {"在金华": "d-a", "retirement.retirement_date": "d-b", "x": "d-x"}))
+    assert '<a class="name" href="#d-a">在金华</a>(r)' in html
+    assert '<span class="str">&#34;在金华&#34;</span>' in html
+    assert '<a class="name" href="#d-b">retirement.retirement_date</a>' in html
+    assert '<a class="name" href="#d-x">x</a>.y' in html
+    assert "<script>" not in str(render.linked_expression("<script>", {}))
+
+
+def test_a_session_cookie_is_signed_and_expires(tmp_path):
+    tokens = Tokens.load(write_tokens(tmp_path))
+    sessions = Sessions(b"k" * 32, tokens)
+    session = sessions.sign_in(TOKENS["auditor"])
+    assert TOKENS["auditor"] not in session.value  # the token's id, never the token
+    assert sessions.caller(sessions.read(session.value)).roles == {"auditor"}
+    who, expires, nonce, signature = session.value.split(".")
+    assert sessions.read(f"{who}.{int(expires) + 1}.{nonce}.{signature}") is None  # changed: refused
+    assert Sessions(b"o" * 32, tokens).read(session.value) is None  # another key
+    past = f"{who}.{int(time.time()) - 1}.{nonce}"
+    assert sessions.read(f"{past}.{sessions._sign(past)}") is None  # expired
+    assert sessions.sign_in("not-a-token-of-this-service") is None
+    assert sessions.csrf_ok(session, sessions.csrf(session)) and not sessions.csrf_ok(session, "x")
+
+
+@pytest.mark.parametrize(("target", "goes"), [
+    ("/decisions/1?x=2", "/decisions/1?x=2"), ("//evil.example/", "/policies"), ("https://evil.example/", "/policies"),
+    (None, "/policies"), ("/\\evil", "/policies")])
+def test_after_signing_in_only_a_path_of_this_site(target, goes):
+    assert _local(target) == goes
+
+
+# -- over HTTP ----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("web-http")
+    with Server(*copy_store(folder), f"sqlite:///{folder / 'log.sqlite3'}", "--tokens",
+                str(write_tokens(folder))) as running:
+        yield running
+
+
+def _csrf(text: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', text).group(1)
+
+
+@pytest.mark.slow
+def test_signing_in_sets_a_session_and_forms_need_their_csrf_token(server):
+    import httpx
+
+    with httpx.Client(base_url=server.url, timeout=120) as browser:
+        first = browser.get("/policies")
+        assert first.status_code == 303 and first.headers["location"] == "/signin?next=%2Fpolicies"
+        assert "HttpOnly" in first.headers["set-cookie"] and "SameSite=lax" in first.headers["set-cookie"]
+        form = browser.get("/signin")
+        refused = browser.post("/signin", data={"token": TOKENS["auditor"], "csrf": "forged"})
+        assert refused.status_code == 403 and "auth.csrf" in refused.text
+        unknown = browser.post("/signin", data={"token": "x" * 20, "csrf": _csrf(form.text)})
+        assert unknown.status_code == 401
+        signed = browser.post("/signin", data={"token": TOKENS["auditor"], "csrf": _csrf(form.text),
+                                               "next": "/decisions"})
+        assert signed.status_code == 303 and signed.headers["location"] == "/decisions"
+        assert browser.get("/decisions").status_code == 200
+        assert browser.get(f"/policies/{JINHUA}/try").status_code == 403  # the developer's page
+        check = browser.get("/check")
+        assert check.status_code == 403 and "officer" in check.text
+
+
+@pytest.mark.slow
+def test_pages_take_the_bearer_token_as_the_api_does(server):
+    assert http.get(f"{server.url}/policies", headers=auth("developer")).status_code == 200
+    page = http.post(f"{server.url}/policies/{JINHUA}/try", headers=auth("developer"),
+                     data={"claim_text": json.dumps(CLAIM)})
+    assert page.status_code == 200 and "2200 CNY" in page.text
+    decision_id = re.search(r"/decisions/([0-9a-f-]{36})", page.text).group(1)
+    logged = http.get(f"{server.url}/v1/decisions/{decision_id}", headers=auth("auditor")).json()
+    assert logged["claim_id"] == CLAIM["claim_id"]  # the page's decision is in the log, as the API's are
+    assert http.get(f"{server.url}/policies", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+@pytest.mark.slow
+def test_languages_and_unknown_things(server):
+    zh = http.get(f"{server.url}/policies", headers=auth("auditor"))
+    assert '<html lang="zh-CN">' in zh.text and "<h1>政策</h1>" in zh.text
+    en = http.get(f"{server.url}/policies?lang=en", headers=auth("auditor"))
+    assert '<html lang="en">' in en.text and "<h1>Policies</h1>" in en.text
+    assert "policy_lang=en" in en.headers["set-cookie"]
+    missing = http.get(f"{server.url}/policies/no/such@1", headers=auth("auditor"))
+    assert missing.status_code == 404 and "request.unknown_policy" in missing.text
+    bad_date = http.get(f"{server.url}/policies/{JINHUA}/diff?from=2024-13-01&to=2025-01-01", headers=auth("auditor"))
+    assert bad_date.status_code == 422 and "from" in bad_date.text
+    assert http.get(f"{server.url}/static/app.css").status_code == 200
+    paths = http.get(f"{server.url}/openapi.json").json()["paths"]
+    assert not [p for p in paths if not p.startswith(("/v1/", "/health", "/ready", "/metrics"))]  # pages: no API
+
+
+@pytest.mark.slow
+def test_without_tokens_the_pages_need_no_sign_in(tmp_path):
+    with Server(*copy_store(tmp_path), f"sqlite:///{tmp_path / 'log.sqlite3'}") as running:
+        page = http.get(f"{running.url}/policies")
+        assert page.status_code == 200 and JINHUA in page.text
+        assert "退出" not in page.text  # nobody to sign out
