@@ -63,14 +63,32 @@ class Server:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 90) -> Server:
+        # A free port can be taken by another process between free_port() and the bind (other test workers,
+        # other suites on the machine): then another port, and another server's /health is not taken for ours.
+        for _ in range(3):
+            started = self._start(timeout)
+            if started is not None:
+                return started
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+            self.command[self.command.index("--port") + 1] = str(self.port)
+        raise AssertionError("policy serve found no free port three times")
+
+    def _start(self, timeout: float) -> Server | None:
         self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"policy serve ended ({self.process.returncode}): {self.output()}")
+                output = self.output()
+                if "address already in use" in output.lower():
+                    return None
+                raise AssertionError(f"policy serve ended ({self.process.returncode}): {output}")
             try:
                 if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
+                    time.sleep(0.3)  # ours answered, or another's on a port ours could not bind: ours is alive
+                    if self.process.poll() is None:
+                        return self
+                    continue
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
