@@ -256,3 +256,13 @@ def test_evaluate_with_the_ledgers_history_previews_and_records_nothing(server):
     assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "history"
     nobody = http.post(server.url + "/v1/evaluate", json=body | {"claim": claim(None, "i4")}, headers=auth("developer"))
     assert nobody.status_code == 422 and nobody.json()["error"]["code"] == "ledger.no_person"
+
+
+def test_several_worker_processes_still_decide_one_person_at_a_time(postgres, folder):
+    """The lock is in the database, not in a process: two uvicorn workers, PostgreSQL."""
+    with Server(STORE, SCHEMAS, postgres.url, "--tokens", str(write_tokens(folder)), "--workers", "2") as running:
+        for run in range(3):
+            person = f"PW-{run}-{uuid.uuid4().hex[:6]}"
+            answers = race(running, [({"policy": POLICY, "claim": claim(person, f"i{i}")}, f"k-{uuid.uuid4()}")
+                                     for i in range(1, 9)])
+            assert sorted(a.status_code for a in answers) == [201] * 3 + [409] * 5, [a.text for a in answers]
