@@ -163,3 +163,30 @@ def test_without_tokens_the_pages_need_no_sign_in(tmp_path):
         page = http.get(f"{running.url}/policies")
         assert page.status_code == 200 and JINHUA in page.text
         assert "退出" not in page.text  # nobody to sign out
+
+
+@pytest.mark.slow
+def test_every_page_of_every_fixture_policy_answers(server):
+    """Each version, timeline and diff of the fixture store renders (a new kind of item must not break a page)."""
+    failures = []
+    for policy in http.get(f"{server.url}/v1/policies", headers=auth("admin")).json():
+        pid, versions = policy["id"], policy["versions"]
+        urls = [f"/policies/{pid}/timeline?as_of=2025-06-01",
+                f"/policies/{pid}/diff?from=@{versions[0]}&to=@{versions[-1]}"]
+        urls += [f"/policies/{pid}@{v}" for v in versions]
+        for url in urls:
+            status = http.get(server.url + url, headers=auth("admin")).status_code
+            if status != 200:
+                failures.append((url, status))
+    assert failures == []
+
+
+@pytest.mark.slow
+def test_two_policies_side_by_side(server):
+    page = http.get(f"{server.url}/compare", headers=auth("auditor"), params={
+        "left": f"{JINHUA}@2024-05-01", "right": "wenzhou/digital-engineer-subsidy", "on": "2024-10-01"})
+    assert page.status_code == 200
+    assert f"{JINHUA}@2024-05-01 ↔ wenzhou/digital-engineer-subsidy@2024-09-01" in page.text
+    assert 'class="changed"' in page.text  # their clauses differ
+    undated = http.get(f"{server.url}/compare", headers=auth("auditor"), params={"left": JINHUA, "right": JINHUA})
+    assert undated.status_code == 422

@@ -257,6 +257,38 @@ def add_pages(app: FastAPI, service) -> None:
                     groups=_by_clause(result["changes"], sides[1].version.clauses, sides[0].version.clauses),
                     underneath=[(sub, _by_clause(sub["changes"], {}, {})) for sub in result.get("underneath", [])])
 
+    @page_route("GET", "/compare")
+    async def compare(page: Page):
+        """Two policies side by side (a transposition beside another city's, say): each ID@VERSION, or ID as in
+        force on the date `on`; the same diff as two versions of one policy."""
+        from engine.audit.diff import diff_linked
+
+        who(page, None)
+        q = page.request.query_params
+        on = _day(page, "on")
+        sides, texts = [], []
+        for name in ("left", "right"):
+            text = (q.get(name) or "").strip()
+            texts.append(text)
+            pid, label = parse_policy_ref(text)
+            if not pid:
+                raise ServiceError(422, "request.invalid", tr("{field}: give a policy, ID or ID@VERSION", field=name))
+            if not label and on is None:
+                raise ServiceError(422, "request.invalid", tr("{field}: {policy} without @VERSION needs the date "
+                                                              "on", field=name, policy=pid))
+            _known(pid)
+            try:
+                sides.append(engine().scenario(pid, version=label) if label else engine().scenario(pid, at=on))
+            except PolicyNotFound as exc:
+                raise ServiceError(404, "request.unknown_policy", str(exc)) from None
+            except PolicyInvalid as exc:
+                raise _invalid(pid, exc) from None
+        result = diff_linked(*sides)
+        return html(page, "diff", policy_id=f"{sides[0].version.key} ↔ {sides[1].version.key}", result=result,
+                    texts=[sides[0].version.key, sides[1].version.key], two_policies=True,
+                    groups=_by_clause(result["changes"], sides[1].version.clauses, sides[0].version.clauses),
+                    underneath=[(sub, _by_clause(sub["changes"], {}, {})) for sub in result.get("underneath", [])])
+
     @page_route("GET", "/policies/{policy_id:path}/try")
     async def try_form(page: Page, policy_id: str):
         who(page, "developer")
