@@ -575,3 +575,57 @@ def test_including_a_policy_changes_no_digest_of_it(tmp_path):
                                        "s/limits/1.yaml": LIMITS, "p/city/1.yaml": REUSER})
     assert Engine.load(alone, alone.parent / "schemas").store.get("s/exclusions", "1").digest == \
         Engine.load(both, both.parent / "schemas").store.get("s/exclusions", "1").digest
+
+
+def test_an_amendment_of_an_amendment_carries_both(tmp_path):
+    schema = json.loads(json.dumps(CLAIM_SCHEMA))
+    schema["$defs"]["level"]["enum"].append("expert")
+    third = head("p/parent", "3", "2025-01-01", {"一": "Third."}, number="N-3") + textwrap.dedent("""\
+        amends: "2"
+        tables:
+          rates:
+            clause: 一
+            replace_rows:
+              - [expert, 333]
+        remove:
+          rules: [not_old]
+        """)
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": AMENDMENT, "p/parent/3.yaml": third},
+                      schema)
+    assert errors(root) == []
+    engine = Engine.load(root, root.parent / "schemas")
+    resolved = engine.store.get("p/parent", "3")
+    assert {k: str(r["amount"]) for (k,), r in resolved.tables["rates"].rows.items()} == {"senior": "250",
+                                                                                           "expert": "333"}
+    assert [r.id for r in resolved.rules] == ["adult"]
+    assert {d["number"] for d in resolved.documents} == {"N-1", "N-2", "N-3"}
+    decided = engine.evaluator("p/parent").evaluate(senior_claim("2025-02-01", years=70)).to_json()
+    assert decided["eligible"] is True and [r["clause"] for r in decided["rules"]] == ["N-1 一"]
+
+
+def test_own_facts_of_an_amended_version_are_carried(tmp_path):
+    city2 = head("p/city", "2", "2024-09-01", {"二": "Later."}, number="N-2") + textwrap.dedent("""\
+        amends: "1"
+        rules:
+          - id: months
+            replaces: true
+            clause: 二
+            require: (person.months ?? 0) >= 3
+            message: {pass: enough months, fail: too few months}
+        """)
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/city/1.yaml": CITY_INLINE, "p/city/2.yaml": city2})
+    assert errors(root) == []
+    evaluator = Engine.load(root, root.parent / "schemas").evaluator("p/city")
+    assert evaluator.evaluate(claim(months=4)).eligible is False  # 2024-06-01: version 1, six months
+    later = dict(claim(months=4), applied_on="2024-10-01")
+    assert evaluator.evaluate(later).eligible is True
+
+
+def test_a_clause_removed_by_an_amendment_may_not_stay_cited(tmp_path):
+    text = AMENDMENT + "remove:\n  clauses: [一]\n"
+    schema = json.loads(json.dumps(CLAIM_SCHEMA))
+    schema["$defs"]["level"]["enum"].append("expert")
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": text}, schema)
+    found = [d for d in errors(root) if d.code == "clause.unknown"]
+    assert found and all("which this version removes" in d.message for d in found)
+    assert {d.message.split(" cites")[0] for d in found} >= {"rule 'adult'", "definition 'adult'"}

@@ -136,14 +136,15 @@ class Analysis:
     def _clause_word(self, line: int, column: int) -> str | None:
         text = self.lines[line]
         for m in re.finditer(r"[^\s,\[\]:{}'\"]+", text):
-            if m.start() <= column <= m.end() and self.version and m.group() in self.version.clauses:
+            if m.start() <= column <= m.end() and self.version and m.group() in _written(self.version):
                 return m.group()
         return None
 
     def _clause_text(self, clause: str, version) -> str | None:
-        if version is None or clause not in version.clauses:
+        if version is None or clause not in _written(version):
             return None
-        return f"**{clause}** ({version.source.get('number', '')})\n\n{version.clauses[clause]}"
+        number = version.clause_docs.get(clause) or version.source.get("number", "")
+        return f"**{clause}** ({number})\n\n{_written(version)[clause]}"
 
     def _describe(self, chain: str, params: dict) -> str | None:
         assert self.checked is not None  # hover asks only when the version could be checked
@@ -219,7 +220,8 @@ class Analysis:
             if self.version is None:
                 return []
             number = self.version.source.get("number", "")
-            return [Completion(cid, "clause", number, text) for cid, text in self.version.clauses.items()]
+            return [Completion(cid, "clause", self.version.clause_docs.get(cid) or number, text)
+                    for cid, text in _written(self.version).items()]
         if self.checked is None:
             return []
         linked = self.checked.linked
@@ -333,3 +335,9 @@ def _deref(schema: dict, node):
             target = target.get(key, {}) if isinstance(target, dict) else {}
         node = target
     return node
+
+
+def _written(version) -> dict:
+    """The clause ids a file cites, as written in it (an amendment's or several documents' version also holds them
+    written out with their documents, for what it shows)."""
+    return version.own_clauses if version.own_clauses is not None else version.clauses

@@ -85,10 +85,28 @@ def _resolve(store: PolicyStore, b: PolicyVersion, ordered: list) -> None:
             "the decision amount is already given by {key}, which this version amends; say `replaces: true` to "
             "replace it", key=a.key), ("decision",), clause=cited(b.decision.clauses))
     qualify(b)  # several documents now: every citation names its own
+    gone = set()
     for cid in removed.get("clauses", ()):
         for key in [k for k in b.clauses if k == cid or k.endswith(" " + cid) and k not in _own(b)]:
             del b.clauses[key]
+            gone.add(key)
+    _still_cited(store, b, gone)
     b.digest = sha256(canonical_json({"amends": a.digest, "version": b.digest}))
+
+
+def _still_cited(store: PolicyStore, b: PolicyVersion, gone: set) -> None:
+    """A clause taken out (`remove: {clauses: …}`) must not be cited by what is left: remove or replace that too."""
+    if not gone:
+        return
+    items = [("table", n, t) for n, t in b.tables.items()] + [("definition", n, d) for n, d in b.definitions.items()] \
+        + [("output", n, o) for n, o in b.outputs.items()] + [("rule", r.id, r) for r in b.rules] \
+        + [("note", n.id, n) for n in b.notes] + ([("decision", "amount", b.decision)] if b.decision else [])
+    for kind, name, item in items:
+        cited_gone = [c for c in item.clauses if c in gone]
+        if cited_gone:
+            store.diagnostics.append(Diagnostic("clause.unknown", msg(
+                "{kind} {name} cites {clauses}, which this version removes: remove or replace it too",
+                kind=kind, name=repr(name), clauses=", ".join(cited_gone)), b.location("remove", "clauses")))
 
 
 def _amended_key(b: PolicyVersion) -> str:
