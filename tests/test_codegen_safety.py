@@ -25,6 +25,7 @@ from engine.decide.program import Program
 from engine.language.codegen import Generated
 from engine.language.syntax import Literal, is_name, to_source
 from engine.language.types import DATE, INT, STRING, Field, ListOf, Record
+from tests.placing import policy_path
 from tests.test_language_properties import SETTINGS, any_typed, claims, engine_for, to_json_claim
 
 HOSTILE = ['"', "'", '"""', "'''", "\\", "\n", "\r", "#", "__import__('os').system('x')", "\u202e", "\u2066",
@@ -73,7 +74,8 @@ def _module(names: list[str], texts: list[str], field: str, explain: bool) -> st
         (folder / "policies").mkdir()
         (folder / "schemas").mkdir()
         (folder / "schemas" / "t.schema.json").write_text(json.dumps(_schema(field)), encoding="utf-8")
-        (folder / "policies" / "p.yaml").write_text(_policy(names, texts, field), encoding="utf-8")
+        text = _policy(names, texts, field)
+        policy_path(folder / "policies", text).write_text(text, encoding="utf-8")
         engine = Engine.load(folder / "policies", folder / "schemas")
         problems = [d.render() for d in engine.check() if d.severity == "error"]
         assert problems == []

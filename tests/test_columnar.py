@@ -41,6 +41,7 @@ from engine.language.syntax import (  # noqa: E402
     Unary,
     to_source,
 )
+from tests.placing import policy_path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SUMMARY = OutputFormat("json", summary=True)
@@ -207,7 +208,8 @@ def _random_engine(folder: Path, rules: list[str], amount: str, check: str | Non
     (folder / "policies").mkdir()
     (folder / "schemas").mkdir()
     (folder / "schemas" / "t.schema.json").write_text(json.dumps(properties.SCHEMA), encoding="utf-8")
-    (folder / "policies" / "p.yaml").write_text(_policy(rules, amount, check), encoding="utf-8")
+    text = _policy(rules, amount, check)
+    policy_path(folder / "policies", text).write_text(text, encoding="utf-8")
     return Engine.load(folder / "policies", folder / "schemas")
 
 

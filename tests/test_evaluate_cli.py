@@ -188,7 +188,8 @@ rules:
 
 def test_a_missing_optional_fact_is_an_explicit_error_not_a_silent_false(capsys, tmp_path):
     (tmp_path / "policies" / "test").mkdir(parents=True)
-    (tmp_path / "policies" / "test" / "1.yaml").write_text(UNDECIDABLE_POLICY, encoding="utf-8")
+    (tmp_path / "policies" / "test" / "undecidable").mkdir(parents=True)
+    (tmp_path / "policies" / "test" / "undecidable" / "1.yaml").write_text(UNDECIDABLE_POLICY, encoding="utf-8")
     (tmp_path / "schemas").mkdir()
     (tmp_path / "schemas" / "training-claim.schema.json").write_bytes(
         (ROOT / "schemas" / "training-claim.schema.json").read_bytes())

@@ -43,6 +43,11 @@ def _at_root(monkeypatch):
 # Helpers
 
 
+def corpus_file(name: str) -> Path:
+    """The one policy file of a corpus folder (at ID/VERSION.yaml inside it, as a store asks)."""
+    return next((POLICIES / name).rglob("*.yaml"))
+
+
 def rel(path: Path) -> str:
     """A corpus path as the engine prints it (relative to the working folder, ROOT)."""
     return str(path.relative_to(ROOT))
@@ -130,7 +135,7 @@ POLICY_ITEMS = [
 
 @pytest.mark.parametrize("name, code, needle, words", POLICY_ITEMS, ids=[i[0] for i in POLICY_ITEMS])
 def test_hostile_policy_file_is_one_clear_error(capsys, name, code, needle, words):
-    path = POLICIES / name / "policy.yaml"
+    path = corpus_file(name)
     rc, out, err = check_folder(capsys, path.parent)
     assert_clean(out, err)
     line = diagnostic(out, code)
@@ -143,7 +148,7 @@ def test_hostile_policy_file_is_one_clear_error(capsys, name, code, needle, word
 
 
 def test_object_constructing_tags_are_each_reported_on_their_line(capsys):
-    path = POLICIES / "object-tags" / "policy.yaml"
+    path = corpus_file("object-tags")
     rc, out, err = check_folder(capsys, path.parent)
     assert_clean(out, err)
     for tag in ["!!python/name:os.system", "!!python/object/new:builtins.str", "!!binary", "!!set", "!!timestamp",
@@ -241,7 +246,7 @@ def test_a_policy_file_just_under_the_size_limit_is_read(capsys, tmp_path):
 def test_an_expression_over_the_length_limit(capsys, tmp_path):
     folder = tmp_path / "policies"
     folder.mkdir()
-    text = (POLICIES / "number-too-large" / "policy.yaml").read_text(encoding="utf-8")
+    text = (corpus_file("number-too-large")).read_text(encoding="utf-8")
     long_expression = " + ".join(["1"] * 5_001)  # 20,001 characters
     path = folder / "long.yaml"
     path.write_text(text.replace("11111111111111111111111111111111111111111 + 1", long_expression), encoding="utf-8")
@@ -258,8 +263,8 @@ def test_a_hostile_file_does_not_hide_the_others(capsys, tmp_path):
     folder = tmp_path / "policies"
     folder.mkdir()
     for name in ["alias-bomb", "not-utf8", "empty", "python-object-apply"]:
-        (folder / f"{name}.yaml").write_bytes((POLICIES / name / "policy.yaml").read_bytes())
-    (folder / "fine.yaml").write_bytes((POLICIES / "number-too-large" / "policy.yaml").read_bytes().replace(
+        (folder / f"{name}.yaml").write_bytes((corpus_file(name)).read_bytes())
+    (folder / "fine.yaml").write_bytes((corpus_file("number-too-large")).read_bytes().replace(
         b"11111111111111111111111111111111111111111 + 1", b"'1'"))
     rc, out, err = run(capsys, "--policies", folder, "check")
     assert_clean(out, err)
@@ -270,8 +275,8 @@ def test_a_hostile_file_does_not_hide_the_others(capsys, tmp_path):
 
 
 def test_control_character_in_a_policy_file(capsys):
-    path = POLICIES / "control-character" / "policy.yaml"
-    rc, out, err = check_folder(capsys, path.parent)
+    path = corpus_file("control-character")
+    rc, out, err = check_folder(capsys, POLICIES / "control-character")
     assert_clean(out, err)
     line = next(line for line in out.splitlines() if "error[" in line)
     assert line.startswith(f"{rel(path)}:{line_of(path, 'bell')}:")
@@ -284,7 +289,7 @@ def test_a_long_chain_of_definitions(capsys):
     assert_clean(out, err)
     assert rc in (0, 1)
     if rc == 1:  # a limit on chains is fine, if it says so and names the file
-        assert rel(folder / "policy.yaml") in out
+        assert rel(corpus_file("definition-chain")) in out
     else:
         rc, out, err = run(capsys, "--policies", rel(folder), "--schemas", "schemas", "evaluate", GOOD,
                            "--policy", "hostile/definition-chain", "--format", "json")
@@ -293,7 +298,7 @@ def test_a_long_chain_of_definitions(capsys):
 
 
 def test_an_explicit_tag_on_a_value_it_cannot_hold(capsys):
-    path = POLICIES / "explicit-int-tag" / "policy.yaml"
+    path = corpus_file("explicit-int-tag")
     rc, out, err = check_folder(capsys, path.parent)
     assert_clean(out, err)
     assert diagnostic(out, "yaml.value").startswith(f"{rel(path)}:{line_of(path, 'version: !!int')}:")
@@ -303,7 +308,7 @@ def test_an_explicit_tag_on_a_value_it_cannot_hold(capsys):
 def test_a_deeply_nested_input_schema(capsys, tmp_path):
     (tmp_path / "policies").mkdir()
     (tmp_path / "schemas").mkdir()
-    policy = (POLICIES / "int-times-decimal" / "policy.yaml").read_text(encoding="utf-8")
+    policy = (corpus_file("int-times-decimal")).read_text(encoding="utf-8")
     (tmp_path / "policies" / "p.yaml").write_text(policy.replace("training-claim.schema.json", "deep.schema.json"),
                                                   encoding="utf-8")
     (tmp_path / "schemas" / "deep.schema.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
@@ -696,7 +701,7 @@ def test_a_cache_folder_others_can_write_is_not_trusted(tmp_path):
     cache.mkdir()
     cache.chmod(0o777)
     marker = tmp_path / "payload-ran"
-    key = _key(Path("policies"), Path("schemas"))  # the working folder is ROOT here and in the process below
+    key, _ = _key(Path("policies"), Path("schemas"))  # the working folder is ROOT here and in the process below
     (cache / f"store-{key[:40]}.pickle").write_bytes(pickle.dumps(_Payload(str(marker))))
     rc, out, err = run_process("--policies", "policies", "--schemas", "schemas", "list",
                                env={"POLICY_CACHE": "1", "POLICY_CACHE_DIR": str(cache)})

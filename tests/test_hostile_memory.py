@@ -52,7 +52,7 @@ def test_alias_bomb_as_a_policy_file():
     folder = CORPUS / "policies" / "alias-bomb"
     rc, out, _ = limited("--policies", folder.relative_to(ROOT), "check")
     line = next(line for line in out.splitlines() if "error[" in line)
-    assert line.startswith(str((folder / "policy.yaml").relative_to(ROOT)) + ":")
+    assert line.startswith(str(next(folder.rglob("*.yaml")).relative_to(ROOT)) + ":")
     assert "error[input.too_many_nodes]" in line and "more than 200000 values" in line
     assert rc == 1
 

@@ -12,6 +12,7 @@ import pytest
 
 from engine.api import Engine
 from engine.core.diagnostics import Diagnostic
+from tests.placing import policy_path
 
 # ---------------------------------------------------------------------------------------------
 # A small claim schema and a policy writer
@@ -91,8 +92,8 @@ def check(tmp_path: Path, *texts: str) -> list[Diagnostic]:
     (tmp_path / "schemas").mkdir(exist_ok=True)
     (tmp_path / "schemas" / "t.schema.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
     (tmp_path / "schemas" / "u.schema.json").write_text(json.dumps(OTHER_SCHEMA), encoding="utf-8")
-    for i, text in enumerate(texts):
-        (tmp_path / "policies" / f"p{i}.yaml").write_text(text, encoding="utf-8")
+    for text in texts:
+        policy_path(tmp_path / "policies", text).write_text(text, encoding="utf-8")
     return Engine.load(tmp_path / "policies", tmp_path / "schemas").check()
 
 
@@ -855,7 +856,7 @@ def test_every_version_of_a_policy_is_checked(tmp_path):
     v2 = policy(version="2", effective="2024-01-01", outputs={"o": "n + nope"})
     found = errors(check(tmp_path, v1, v2))
     assert [d.code for d in found] == ["name.unknown"]
-    assert found[0].location.file.endswith("p1.yaml")
+    assert found[0].location.file.endswith("2.yaml")
 
 
 # ---------------------------------------------------------------------------------------------

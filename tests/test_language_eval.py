@@ -15,6 +15,7 @@ import pytest
 
 from engine.api import Engine
 from engine.decide.results import ClaimError, Decision, Problem
+from tests.placing import policy_path
 
 SCHEMA = {
     "x-claim-id": "id", "x-decision-date": "on", "type": "object",
@@ -81,8 +82,8 @@ def decide(tmp_path: Path, outputs: dict | None = None, rules: list | None = Non
     (tmp_path / "policies").mkdir(exist_ok=True)
     (tmp_path / "schemas").mkdir(exist_ok=True)
     (tmp_path / "schemas" / "t.schema.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
-    (tmp_path / "policies" / "p.yaml").write_text(policy_text(outputs or {}, rules or [], definitions or {}),
-                                                  encoding="utf-8")
+    text = policy_text(outputs or {}, rules or [], definitions or {})
+    policy_path(tmp_path / "policies", text).write_text(text, encoding="utf-8")
     engine = Engine.load(tmp_path / "policies", tmp_path / "schemas")
     problems = [d for d in engine.check() if d.severity == "error"]
     assert problems == [], [d.render() for d in problems]
@@ -193,7 +194,7 @@ def test_decision_amount_is_exact(tmp_path):
     (tmp_path / "schemas" / "t.schema.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
     text = (policy_text({}, [], {})
             + "decision:\n  clause: c\n  currency: CNY\n  amount: sum(x.amt for x in items) * 3\n")
-    (tmp_path / "policies" / "p.yaml").write_text(text, encoding="utf-8")
+    policy_path(tmp_path / "policies", text).write_text(text, encoding="utf-8")
     result = Engine.load(tmp_path / "policies", tmp_path / "schemas").evaluator("test/policy").evaluate(CLAIM)
     assert result.amount == Decimal("1.8")
     assert result.to_json()["amount"] == "1.8"

@@ -41,6 +41,7 @@ from engine.language.syntax import (
     parse,
     to_source,
 )
+from tests.placing import policy_path
 
 SETTINGS = dict(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -489,7 +490,8 @@ def engine_for(folder: Path, exprs: list[str]) -> Engine:
     (folder / "policies").mkdir()
     (folder / "schemas").mkdir()
     (folder / "schemas" / "t.schema.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
-    (folder / "policies" / "p.yaml").write_text(policy_text(exprs), encoding="utf-8")
+    text = policy_text(exprs)
+    policy_path(folder / "policies", text).write_text(text, encoding="utf-8")
     return Engine.load(folder / "policies", folder / "schemas")
 
 

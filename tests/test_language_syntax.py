@@ -31,6 +31,7 @@ from engine.language.syntax import (
     is_name,
     parse,
 )
+from tests.placing import policy_path
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -525,7 +526,7 @@ def load(tmp_path: Path, body: str, crlf: bool = False) -> tuple[list[Diagnostic
     (tmp_path / "schemas" / "t.schema.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
     text = HEAD + body
     raw = text.replace("\n", "\r\n") if crlf else text
-    (tmp_path / "policies" / "p.yaml").write_bytes(raw.encode("utf-8"))
+    policy_path(tmp_path / "policies", raw).write_bytes(raw.encode("utf-8"))
     return Engine.load(tmp_path / "policies", tmp_path / "schemas").check(), text
 
 
@@ -573,7 +574,7 @@ def test_parse_error_position_in_the_policy_file(tmp_path, style):
     d = only_error(diagnostics)
     assert d.code == "syntax.character"
     assert (d.location.line, d.location.column) == position_of(text, "$")
-    assert d.location.file.endswith("p.yaml")
+    assert d.location.file.endswith("1.yaml")
     source, _ = caret_column(d.render())
     assert source == text.split("\n")[d.location.line - 1]
 
@@ -661,7 +662,7 @@ def test_caret_line_after_a_unicode_line_separator_in_clause_text(tmp_path):
     (tmp_path / "schemas" / "t.schema.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
     # clause text pasted from a PDF often carries U+2028 LINE SEPARATOR
     text = HEAD.replace("    c: text", '    c: "第一款\u2028第二款"') + body
-    (tmp_path / "policies" / "p.yaml").write_text(text, encoding="utf-8")
+    policy_path(tmp_path / "policies", text).write_text(text, encoding="utf-8")
     d = only_error(Engine.load(tmp_path / "policies", tmp_path / "schemas").check())
     assert (d.location.line, d.location.column) == position_of(text, "$")
     source, column = caret_column(d.render())

@@ -20,6 +20,7 @@ import pytest
 from engine.api import Engine
 from engine.core.limits import NESTING_LEVELS, Limits, LimitsError, from_environment
 from engine.language.syntax import LanguageLimits, Literal, parse, to_source
+from tests.placing import policy_path
 
 ROOT = Path(__file__).resolve().parents[1]
 MAXIMUM = {f.name: f.metadata["maximum"] for f in fields(Limits)}
@@ -146,7 +147,7 @@ def write_policy(folder: Path, body: str) -> Path:
     (folder / "policies").mkdir(parents=True)
     (folder / "schemas").mkdir()
     (folder / "schemas" / "t.schema.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
-    (folder / "policies" / "p.yaml").write_text(HEAD + body, encoding="utf-8")
+    policy_path(folder / "policies", HEAD).write_text(HEAD + body, encoding="utf-8")
     return folder
 
 
@@ -234,7 +235,7 @@ def round_outputs(tmp_path: Path, d) -> tuple[dict, dict]:
     (tmp_path / "policies").mkdir(exist_ok=True)
     (tmp_path / "schemas").mkdir(exist_ok=True)
     (tmp_path / "schemas" / "t.schema.json").write_text(json.dumps(ROUND_SCHEMA), encoding="utf-8")
-    (tmp_path / "policies" / "p.yaml").write_text(HEAD + (
+    policy_path(tmp_path / "policies", HEAD).write_text(HEAD + (
         "outputs:\n"
         "  big: {clause: c, expr: 'round(99999999999999999999999999999.5, 2)'}\n"
         "  fact: {clause: c, expr: 'round(d, 30)'}\n"), encoding="utf-8")

@@ -193,8 +193,9 @@ def test_store_skips_case_files_and_reports_bad_files(tmp_path):
         "t/x/notes.txt": "not yaml at all: [",
         "t/x/broken.yml": "policy: [\n",
     })
-    assert codes(store) == ["yaml.syntax"]
-    assert store.diagnostics[0].location.file.endswith("broken.yml")
+    assert codes(store) == ["file.ignored", "yaml.syntax"]  # a file that is not a policy's is named, not read
+    assert store.diagnostics[0].location.file.endswith("notes.txt") and store.diagnostics[0].severity == "warning"
+    assert store.diagnostics[1].location.file.endswith("broken.yml")
     assert [v.version for v in store.versions("t/x")] == ["1"]
 
 

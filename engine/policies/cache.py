@@ -3,8 +3,11 @@
 The key is a sha256 over everything a loaded store depends on: the engine's own source and the versions of
 Python and of the libraries that read files, the reading limits (POLICY_LIMIT_*), the policy format
 (engine/schemas/policy.schema.json), the working folder (diagnostics name files relative to it), and the path and
-bytes of every policy and input-schema file. A cached store is used only when its recorded key equals the
-key computed now.
+content digest of every policy and input-schema file (a file over the size limit by its size alone: the store
+reads no more of it either). A cached store is used only when its recorded key equals the key computed now,
+and a store is saved only when the bytes it was built from are the bytes the key was computed from: a file
+saved (or saved and reverted) while the store was read leaves no entry (issue 18). Named pipes, devices and
+links are never opened, neither as policy files nor as the cache file.
 The cache lives in $POLICY_CACHE_DIR, else the user cache folder of the platform (platformdirs: on Linux
 $XDG_CACHE_HOME/policy-engine, else ~/.cache/policy-engine; on macOS ~/Library/Caches/policy-engine), in a folder
 only its owner can write; POLICY_CACHE=0 turns it off.
@@ -14,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import stat
 import sys
 import tempfile
 from importlib import metadata
@@ -21,7 +25,8 @@ from pathlib import Path
 
 from engine.core.limits import LIMITS
 from engine.policies.policyfile import SCHEMA_FILE
-from engine.policies.store import PolicyStore, is_policy_file
+from engine.policies.store import PolicyStore, content_digest, scan
+from engine.policies.yamlsource import DEFAULT_LIMITS
 
 _ENGINE = Path(__file__).resolve().parent.parent  # the whole engine package
 _KEEP = 20  # cached stores kept, newest first
@@ -46,19 +51,46 @@ def _environment() -> bytes:
     return "\0".join(versions + [repr(LIMITS)]).encode()
 
 
-def _key(root: Path, schemas: Path) -> str:
-    digest = hashlib.sha256(b"policy-store-2\0" + os.getcwd().encode() + b"\0" + str(root).encode() + b"\0"
+def _key(root: Path, schemas: Path) -> tuple[str, dict]:
+    """The key, and the content digest of each policy and schema file it was computed from (str(path) -> digest)."""
+    digest = hashlib.sha256(b"policy-store-3\0" + os.getcwd().encode() + b"\0" + str(root).encode() + b"\0"
                             + str(schemas).encode() + b"\0" + _environment() + b"\0")
-    sources = sorted(_ENGINE.rglob("*.py")) + sorted(_ENGINE.rglob("*.lark")) + [SCHEMA_FILE]
-    policies = sorted(p for p in root.rglob("*") if p.is_file() and is_policy_file(p)) if root.is_dir() else []
+    for path in sorted(_ENGINE.rglob("*.py")) + sorted(_ENGINE.rglob("*.lark")) + [SCHEMA_FILE]:
+        digest.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    policies, _ = scan(root)  # what is not a policy file is reported by name, and never read
     schema_files = sorted(p for p in schemas.glob("*.json")) if schemas.is_dir() else []
-    for path in sources + policies + schema_files:
-        digest.update(str(path).encode() + b"\0")
-        with path.open("rb") as handle:  # in pieces: a huge file must not cost its size in memory
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-        digest.update(b"\0")
-    return digest.hexdigest()
+    files = {}
+    for path in policies + schema_files:
+        files[str(path)] = _file_digest(path)
+        digest.update(str(path).encode() + b"\0" + files[str(path)].encode() + b"\0")
+    return digest.hexdigest(), files
+
+
+def _file_digest(path: Path) -> str:
+    """content_digest of the file, as the store reads it: a file over the size limit by its size (the store
+    refuses it unread), anything but a regular file by its kind (never opened for reading: a pipe may never end)."""
+    try:
+        handle = _open_regular(path)
+    except OSError:
+        return "unread"
+    if handle is None:
+        return "special"
+    with handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > DEFAULT_LIMITS.max_bytes:
+            return f"unread:{size}"
+        data = handle.read(DEFAULT_LIMITS.max_bytes + 1)
+    return "unread" if len(data) > DEFAULT_LIMITS.max_bytes else content_digest(data)
+
+
+def _open_regular(path: Path):
+    """The file open for reading in binary, or None when it is not a regular file. A link is not followed and
+    a named pipe is opened without waiting for a writer."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")
 
 
 def load_store(root: Path, schemas: Path | None = None) -> PolicyStore:
@@ -67,7 +99,7 @@ def load_store(root: Path, schemas: Path | None = None) -> PolicyStore:
     if os.environ.get("POLICY_CACHE", "1") == "0":
         return PolicyStore.load(root, schemas_dir)
     try:
-        key = _key(root, schemas_dir)
+        key, files = _key(root, schemas_dir)
     except OSError:
         return PolicyStore.load(root, schemas_dir)
     folder = cache_dir()
@@ -75,18 +107,20 @@ def load_store(root: Path, schemas: Path | None = None) -> PolicyStore:
     if not (_private(folder) and _private(path)):
         return PolicyStore.load(root, schemas_dir)  # a cache others could write to is never read
     try:
-        with path.open("rb") as handle:
-            stored_key, store = pickle.load(handle)
-        if stored_key == key:
-            return store
+        handle = _open_regular(path)
+        if handle is not None:  # a named pipe or a device in the cache's place is never read
+            with handle:
+                stored_key, store = pickle.load(handle)
+            if stored_key == key:
+                return store
     except Exception:  # missing, stale or unreadable: read the files instead
         pass
     store = PolicyStore.load(root, schemas_dir)
-    try:
-        unchanged = _key(root, schemas_dir) == key
-    except OSError:
-        unchanged = False
-    if unchanged:  # a file saved while the store was read must not be remembered under the older content
+    # Saved only when what the store read is what the key was computed from: a file saved while the store was
+    # read (even saved back to what it was) must not be remembered under content the store never saw.
+    read = store.read_digests
+    policies = {p for p in files if not p.endswith(".json")}
+    if set(p for p in read if not p.endswith(".json")) == policies and all(files.get(p) == d for p, d in read.items()):
         _save(folder, path, key, store)
     return store
 

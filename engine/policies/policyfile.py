@@ -35,7 +35,15 @@ from engine.language.types import (
     Type,
     parse_type_name,
 )
-from engine.policies.yamlsource import Document, plain_style, read_file, read_yaml
+from engine.policies.yamlsource import (
+    FOLDED_COMMENT,
+    FOLDED_HINT,
+    Document,
+    folded_comment,
+    plain_style,
+    read_file,
+    read_yaml,
+)
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "policy.schema.json"  # package data
 
@@ -415,6 +423,10 @@ class _Reader:
                               SourceText("", self.doc.file, line=loc.line, column=loc.column))
         if node is not None:
             source = SourceText.from_yaml_scalar(self.doc.file, self.doc.text, node)
+            folded = folded_comment(source, node)
+            if folded is not None:  # issue 18: YAML joined the lines first, so the comment hides the rest
+                self.diagnostics.append(source.diagnostic("syntax.folded_comment", FOLDED_COMMENT, folded,
+                                                          hint=FOLDED_HINT, clause=self._clause_at(path)))
         else:
             loc = self.doc.location(path)
             source = SourceText(text, self.doc.file, line=loc.line, column=loc.column)

@@ -2,24 +2,107 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import itertools
 import json
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from engine.core import schemacheck
-from engine.core.diagnostics import Diagnostic, Location, Note, cited, note_at
+from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, Note, cited, note_at
+from engine.core.i18n import msg
 from engine.language.builtins import add_days
 from engine.language.types import Record, SchemaTypeError, schema_to_type
 from engine.policies.policyfile import PolicyVersion, canonical_json, load_policy_file, sha256
+from engine.policies.yamlsource import DEFAULT_LIMITS, read_file
 
 CASES_SUFFIX = ".cases.yaml"
 
 
 def is_policy_file(path: Path) -> bool:
     return path.suffix in (".yaml", ".yml") and not path.name.endswith((CASES_SUFFIX, ".cases.yml"))
+
+
+_KINDS_OF_FILE = ((stat.S_ISFIFO, msg("a named pipe")), (stat.S_ISSOCK, msg("a socket")),
+                  (stat.S_ISCHR, msg("a device")), (stat.S_ISBLK, msg("a device")))
+
+
+def scan(root: Path) -> tuple[list[Path], list[Diagnostic]]:
+    """The policy files under root, and a diagnostic for everything else there that is not plainly a policy's
+    (issue 18): links (never followed: a link may lead out of the tree, to a file that must not be printed),
+    named pipes and devices (never opened: reading one may never end), names a policy file almost has
+    (`.YAML`), and other files (a warning: they are not read). Nothing is followed, opened or skipped in
+    silence; names starting with a dot (editors' and version control's) are left alone."""
+    files: list[Path] = []
+    found: list[Diagnostic] = []
+
+    def walk(folder: Path) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            found.append(Diagnostic("file.unreadable", msg("the folder cannot be read: {reason}",
+                                                           reason=exc.strerror or str(exc)), Location(str(folder))))
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue  # removed while the folder was read
+            if stat.S_ISLNK(info.st_mode):
+                found.append(Diagnostic("file.link", msg(
+                    "a link inside the policies folder is never followed (nor read): put the file itself here"),
+                    Location(str(path))))
+            elif stat.S_ISDIR(info.st_mode):
+                walk(path)
+            elif not stat.S_ISREG(info.st_mode):
+                kind = next((name for test, name in _KINDS_OF_FILE if test(info.st_mode)), msg("not a regular file"))
+                found.append(Diagnostic("file.special", msg("this is {kind}, not a policy file; it is not read",
+                                                            kind=kind), Location(str(path))))
+            elif is_policy_file(path):
+                files.append(path)
+            elif path.name.lower().endswith((".yaml", ".yml")) and not path.name.endswith((".cases.yaml",
+                                                                                           ".cases.yml")):
+                found.append(Diagnostic("file.name", msg(
+                    "the file name ends in {suffix}: a policy file ends in .yaml (lower case), so this one is "
+                    "not read", suffix=path.name[path.name.rfind("."):]), Location(str(path)),
+                    hint=msg("rename it to {name}", name=path.name[:path.name.rfind(".")] + ".yaml")))
+            elif not path.name.endswith((CASES_SUFFIX, ".cases.yml")):
+                found.append(Diagnostic("file.ignored", msg(
+                    "not a policy file (those are policies/ID/VERSION.yaml); it is not read"), Location(str(path)),
+                    severity="warning"))
+
+    if root.is_dir():
+        walk(root)
+    return files, found
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        Path(path).resolve().relative_to(Path(folder).resolve())
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def _unread(path: Path) -> str:
+    """What the store cache keys a file the store did not read by: its size (the error names it)."""
+    try:
+        return f"unread:{os.stat(path).st_size}"
+    except OSError:
+        return "unread"
+
+
+def content_digest(data: bytes) -> str:
+    """The digest of bytes a store was built from: the store cache is keyed by what was read, never by a file's
+    size or time, which an edit and a revert can restore."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def _normalised(content: dict) -> dict:
@@ -58,6 +141,8 @@ class PolicyStore:
     file_ids: dict = field(default_factory=dict)
     unplaced: dict = field(default_factory=dict)  # id -> files of that id that could not be read as a version
     schema_errors: dict = field(default_factory=dict)  # schema file name -> its diagnostics (reported once)
+    # str(path) -> content_digest of the bytes read (or why none were): what the store cache is keyed by
+    read_digests: dict = field(default_factory=dict)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -68,16 +153,25 @@ class PolicyStore:
         place of the file's own (an editor's buffer)."""
         root = Path(root)
         store = cls(root=root, schemas_dir=Path(schemas_dir) if schemas_dir else root.parent / "schemas")
-        files = sorted(p for p in root.rglob("*") if p.is_file() and is_policy_file(p)) if root.is_dir() else []
+        files, found = scan(root)
+        for d in found:
+            path = Path(d.location.file)
+            store.diagnostics.append(Diagnostic(d.code, d.message, Location(store.display(path)), d.clause, d.severity,
+                                                hint=d.hint))
+            if d.severity == "error":  # what its place implies it belongs to may need it
+                store.file_ids.setdefault(store.display(path), set()).update(filter(None, [store.implied_id(path)]))
         if not root.is_dir():
             store.diagnostics.append(Diagnostic("store.missing", "the policies folder does not exist",
                                                 Location(str(root))))
+        placed = set(files)
         for extra in extra_files:
             if extra not in files:
                 files.append(extra)
+                if _inside(extra, root):  # a draft of a file of the tree (the service's check, an editor's buffer)
+                    placed.add(extra)
         texts = {Path(p).resolve(): text for p, text in (unsaved or {}).items()}
         for path in files:
-            store.add_file(path, texts.get(path.resolve()))
+            store.add_file(path, texts.get(path.resolve()), placed=path in placed)
         from engine.policies.amend import resolve_amendments
 
         resolve_amendments(store)  # an amending version becomes the whole it stands for
@@ -98,13 +192,31 @@ class PolicyStore:
             return None
         return rel.parent.as_posix() if len(rel.parts) > 1 else None
 
-    def add_file(self, path: Path, text: str | None = None) -> PolicyVersion | None:
+    def add_file(self, path: Path, text: str | None = None, placed: bool = False) -> PolicyVersion | None:
         """Read one file (or `text` in its place). A version whose file has errors is still added, so that
         `policy check` can check the rest of it; the commands that use its id refuse while it has errors
-        (`errors_for`)."""
+        (`errors_for`). A file `placed` in the store's tree must be policies/ID/VERSION.yaml, saying that id and
+        version inside: a file elsewhere must never quietly become a version (issue 18)."""
         display = self.display(path)
-        version, diagnostics = load_policy_file(path, display, text)
+        content: str | bytes | None = text
+        version: PolicyVersion | None = None
+        diagnostics: list[Diagnostic] = []
+        if content is None:
+            try:
+                content = read_file(path, display, DEFAULT_LIMITS)  # bytes: the reader decodes them, and says where
+                self.read_digests[str(path)] = content_digest(content)
+            except DiagnosticError as exc:
+                self.read_digests[str(path)] = _unread(path)
+                self.diagnostics.extend(exc.diagnostics)
+            except OSError as exc:
+                self.read_digests[str(path)] = _unread(path)
+                self.diagnostics.append(Diagnostic("input.unreadable", msg("cannot read the file: {reason}",
+                                                   reason=exc.strerror or str(exc)), Location(display)))
+        if content is not None:
+            version, diagnostics = load_policy_file(path, display, content)  # type: ignore[arg-type]
         self.diagnostics.extend(diagnostics)
+        if placed:
+            self._check_place(path, display, version)
         ids = {pid for pid in (self.implied_id(path), version.id if version else None) if pid}
         self.file_ids.setdefault(display, set()).update(ids)
         if version is None:
@@ -118,6 +230,31 @@ class PolicyStore:
         version.digest = sha256(canonical_json(covered))
         self.by_id.setdefault(version.id, []).append(version)
         return version
+
+    def _check_place(self, path: Path, display: str, version: PolicyVersion | None) -> None:
+        """policies/ID/VERSION.yaml, and the same id and version inside."""
+        implied = self.implied_id(path)
+        label = Path(path).name.rsplit(".", 1)[0]
+        if implied is None:
+            where = version.location("policy") if version else Location(display)
+            self.diagnostics.append(Diagnostic("file.misplaced", msg(
+                "a policy file must be at ID/VERSION.yaml inside the policies folder, not at its top"), where,
+                hint=msg("move it to {place}", place=f"{version.id}/{version.version}.yaml") if version else None))
+            return
+        if version is None:
+            return
+        if version.id and version.id != implied:
+            self.diagnostics.append(Diagnostic("file.misplaced", msg(
+                "the file says policy {pid}, but its folder says {implied}: a policy file is at ID/VERSION.yaml",
+                pid=version.id, implied=implied), version.location("policy"),
+                source_line=version.document.line_text(version.location("policy").line) if version.document else None,
+                hint=msg("move it to {place}", place=f"{version.id}/{version.version}.yaml")))
+        elif version.version and version.version != label:
+            self.diagnostics.append(Diagnostic("file.misplaced", msg(
+                "the file says version {version}, but its name says {label}: a policy file is at ID/VERSION.yaml",
+                version=version.version, label=label), version.location("version"),
+                source_line=version.document.line_text(version.location("version").line) if version.document else None,
+                hint=msg("rename it to {name}", name=f"{version.version}.yaml")))
 
     def input_schema(self, name: str, version: PolicyVersion) -> InputSchema | None:
         """The input schema `name`, read once. A schema that cannot be used is reported once, at the
@@ -145,7 +282,13 @@ class PolicyStore:
             message = f"input schema {name!r} is not a file in {self.display(self.schemas_dir)}"
             return None, ("schema.missing", message), (f"did you mean {close[0]!r}?" if close else None)
         try:
-            schema = json.loads(path.read_text(encoding="utf-8"))
+            data = read_file(path, where, DEFAULT_LIMITS)
+            self.read_digests[str(path)] = content_digest(data)
+            schema = json.loads(data.decode("utf-8"))
+        except DiagnosticError:
+            self.read_digests[str(path)] = _unread(path)
+            return None, ("schema.unreadable", f"input schema {name!r} is larger than the limit of "
+                          f"{DEFAULT_LIMITS.max_bytes} bytes ({where})"), None
         except RecursionError:
             return None, ("schema.unreadable", f"input schema {name!r} nests too deeply to read ({where})"), None
         except json.JSONDecodeError as exc:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, note_at
+from engine.core.i18n import msg
 from engine.core.limits import LIMITS
 
 
@@ -349,3 +350,48 @@ def plain_style(doc: Document, path: Path) -> bool:
 
 def _code(character) -> int:
     return character if isinstance(character, int) else ord(character)
+
+
+FOLDED_COMMENT = msg("this # comment is inside an expression YAML folds onto one line, so it hides every line "
+                     "written after it")
+FOLDED_HINT = msg("write the expression as a literal block (require: |), where a comment ends with its line, or "
+                  "move the comment out of the expression")
+
+
+def comment_offsets(text: str) -> list[int]:
+    """Where each `#` comment of an expression starts (a `#` outside its string literals)."""
+    found, i, quote = [], 0, None
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote or ch == "\n":
+                quote = None
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            found.append(i)
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+            continue
+        i += 1
+    return found
+
+
+def folded_comment(source, node) -> int | None:
+    """The offset of a comment that YAML folding stretched over lines the officer wrote after it, or None.
+
+    A folded (`>`), quoted or plain scalar written over several lines reaches the expression as one line: a
+    `#` comment in it then runs to the end of every line after it, and the conditions written there vanish
+    (issue 18). In a literal block (`|`) each line keeps its end, so a comment ends where it was written."""
+    if node is None or node.style == "|" or node.end_mark.line == node.start_mark.line:
+        return None
+    text = source.text
+    for start in comment_offsets(text):
+        end = text.find("\n", start)
+        end = len(text) - 1 if end < 0 else end - 1
+        rest = text[start:end + 1].rstrip()
+        if rest and source.location(start).line != source.location(start + len(rest) - 1).line:
+            return start
+    return None
