@@ -190,3 +190,19 @@ def test_two_policies_side_by_side(server):
     assert 'class="changed"' in page.text  # their clauses differ
     undated = http.get(f"{server.url}/compare", headers=auth("auditor"), params={"left": JINHUA, "right": JINHUA})
     assert undated.status_code == 422
+
+
+@pytest.mark.slow
+def test_impact_of_a_large_upload_streams_progress_then_the_report(server):
+    claims = (FIXTURES / "claims.jsonl").read_bytes() * 100  # 3000 claims
+    page = http.get(f"{server.url}/policies/{JINHUA}/impact", headers=auth("auditor"))
+    assert page.status_code == 200
+    with http.stream("POST", f"{server.url}/policies/{JINHUA}/impact", headers=auth("auditor"),
+                     data={"from": "2025-02-01", "to": "2025-04-01"},
+                     files={"claims": ("claims.jsonl", claims, "application/x-ndjson")}) as response:
+        assert response.status_code == 200
+        text = "".join(response.iter_text())
+    assert "<strong>3000</strong>" in text and text.rstrip().endswith("</html>")
+    progress = [int(n) for n in re.findall(r'class="progress-line" role="status">已决定 (\d+) / 3000', text)]
+    assert progress == sorted(progress)  # a line every half second while it decides, the report after them
+    assert text.index("</svg>") > (text.rindex("progress-line") if progress else 0)

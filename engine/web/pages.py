@@ -11,13 +11,14 @@ import asyncio
 import inspect
 import logging
 import secrets
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import escape
 from starlette.datastructures import UploadFile
 from starlette.staticfiles import StaticFiles
 
@@ -223,6 +224,9 @@ def add_pages(app: FastAPI, service) -> None:
             r["current"] = r["version"] == current
             r["href"] = f"/policies/{quote(policy_id)}@{quote(r['version'])}"
         marks = _underneath(policy_id, rows)
+        for m in marks:  # what changed that day: the day before against the day
+            before = (date.fromisoformat(m["date"]) - timedelta(days=1)).isoformat()
+            m["diff"] = f"/policies/{quote(policy_id)}/diff?{urlencode({'from': before, 'to': m['date']})}"
         chart = render.timeline_svg(rows, date.today(), marks, as_of, {
             "title": tr("Versions of {policy} on a date axis", policy=policy_id), "open": tr("open-ended"),
             "issued": tr("issued on"), "as_of": tr("as of")})
@@ -372,20 +376,43 @@ def add_pages(app: FastAPI, service) -> None:
                 raise _invalid(policy_id, exc) from None
         before, after = engine().fixed_evaluator(sides[0]), engine().fixed_evaluator(sides[1])
         lines = data.splitlines(keepends=True)
-        report = await asyncio.to_thread(compare, before, after, read_lines(lines, "<upload>"),
-                                         scenario_label(sides[0]), scenario_label(sides[1]))
-        result = report.to_json()
-        counts = _counts(result)
-        charts = [render.bars_svg(tr("Claims by outcome"), [
-            (tr("before"), [(tr("eligible"), counts["eligible_before"], "yes"),
-                            (tr("not eligible"), counts["ineligible_before"], "no")]),
-            (tr("after"), [(tr("eligible"), counts["eligible_after"], "yes"),
-                           (tr("not eligible"), counts["ineligible_after"], "no")])]),
-            render.bars_svg(tr("Total amount"), [(tr("amount"), [
-                (tr("before"), float(result["total_amount"]["before"]), "before"),
-                (tr("after"), float(result["total_amount"]["after"]), "after")])])]
-        return html(page, "impact", policy_id=policy_id, report=result, form=shown_form, error=None,
-                    charts=charts, counts=counts, dates=dates)
+        # The page is streamed: its head at once, a line of progress every half second while the claims are
+        # decided (CSS shows only the last; no script needed), then the report.
+        prefix, _, suffix = env.get_template("impact.html").render(
+            page=page, caller=page.caller, signed_in=page.caller is not None and service.tokens is not None,
+            tokens=service.tokens is not None, policy_id=policy_id, report=None, form=shown_form, error=None,
+            dates=dates, streaming=True).partition("<!--REPORT-->")
+        done = [0]
+        labels = (scenario_label(sides[0]), scenario_label(sides[1]))
+
+        def advance(count: int) -> None:
+            done[0] += count
+
+        async def stream():
+            with speaking(page.lang):
+                yield prefix.encode()
+                work = asyncio.ensure_future(asyncio.to_thread(compare, before, after,
+                                                               read_lines(lines, "<upload>"), *labels, advance))
+                shown = -1
+                while not work.done():
+                    await asyncio.wait([work], timeout=0.5)
+                    if done[0] != shown and not work.done():
+                        shown = done[0]
+                        line = escape(tr("{done} of {total} claims decided", done=shown, total=len(lines)))
+                        yield f'<p class="progress-line" role="status">{line}</p>\n'.encode()
+                try:
+                    result = work.result().to_json()
+                except Exception:  # said on the page; the headers are gone already
+                    log.exception("impact failed")
+                    failed = escape(tr("the page failed; the server's log says why"))
+                    yield f'<p class="error" role="alert">{failed}</p>'.encode()
+                    yield suffix.encode()
+                    return
+                yield str(env.get_template("_impact_report.html").module.impact_report(
+                    result, *_impact_figures(result))).encode()
+                yield suffix.encode()
+
+        return _cookies(page, StreamingResponse(stream(), media_type="text/html; charset=utf-8"))
 
     # -- the log ------------------------------------------------------------------------------------
 
@@ -621,6 +648,19 @@ def _parse(name: str, text) -> date:
 def _day(page: Page, name: str) -> date | None:
     text = page.request.query_params.get(name)
     return _parse(name, text) if text else None
+
+
+def _impact_figures(result: dict) -> tuple[dict, list]:
+    counts = _counts(result)
+    charts = [render.bars_svg(tr("Claims by outcome"), [
+        (tr("before"), [(tr("eligible"), counts["eligible_before"], "yes"),
+                        (tr("not eligible"), counts["ineligible_before"], "no")]),
+        (tr("after"), [(tr("eligible"), counts["eligible_after"], "yes"),
+                       (tr("not eligible"), counts["ineligible_after"], "no")])]),
+        render.bars_svg(tr("Total amount"), [(tr("amount"), [
+            (tr("before"), float(result["total_amount"]["before"]), "before"),
+            (tr("after"), float(result["total_amount"]["after"]), "after")])])]
+    return counts, charts
 
 
 def _counts(result: dict) -> dict:
