@@ -55,9 +55,11 @@ def _outcomes(decision: Decision) -> dict:
 
 
 def compare(before_eval, after_eval, raws: Iterable[RawClaim], before: str, after: str,
-            on_progress: Callable[[int], None] | None = None) -> ImpactReport:
+            on_progress: Callable[[int], None] | None = None, seen: dict | None = None) -> ImpactReport:
+    """`seen` (claim id -> locations) is filled for a caller that merges the reports of parts of the input
+    (engine.distributed, with merge_into)."""
     report = ImpactReport(before, after)
-    seen: dict = {}  # claim id -> locations
+    seen = {} if seen is None else seen  # claim id -> locations
     for raw in raws:
         raw = raw.parsed()
         a = before_eval.evaluate_raw(raw)
@@ -119,6 +121,26 @@ def compare(before_eval, after_eval, raws: Iterable[RawClaim], before: str, afte
         report.changed_claims.append(entry)
     report.duplicate_ids = {cid: where for cid, where in seen.items() if len(where) > 1}
     return report
+
+
+_SUMMED = ("claims", "decided_both", "changed", "became_eligible", "became_ineligible", "amount_up", "amount_down",
+           "no_longer_decided", "now_decided", "reasons_changed", "undecided_before", "undecided_after",
+           "total_before", "total_after")
+
+
+def merge_into(report: ImpactReport, part: ImpactReport) -> None:
+    """Adds the report of the next part of the input (in input order) to `report`; duplicate ids are the
+    caller's, from the parts' `seen`."""
+    for name in _SUMMED:
+        setattr(report, name, getattr(report, name) + getattr(part, name))
+    for rule_id, counts in part.rules.items():
+        into = report.rules.setdefault(rule_id, {})
+        for key, n in counts.items():
+            into[key] = into.get(key, 0) + n
+    for cause, n in part.amount_causes.items():
+        report.amount_causes[cause] = report.amount_causes.get(cause, 0) + n
+    report.changed_claims += part.changed_claims
+    report.not_decided += part.not_decided
 
 
 def _amount_causes(a: Decision, b: Decision) -> list[str]:

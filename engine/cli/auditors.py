@@ -22,6 +22,7 @@ from engine.cli.common import (
     usage,
 )
 from engine.core.isodate import parse_date
+from engine.distributed.commands import PARTITION_OPTION
 
 
 def _side(engine: Engine, policy_id: str, text: str, label: str):
@@ -91,8 +92,11 @@ def diff(ctx, policies, from_, to, fmt):
 @click.option("--to", required=True, help="DATE or @VERSION: ... against the policy as it is here.")
 @format_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--dask", "dask", default=None, metavar="SCHEDULER",
+              help="Decide on a Dask cluster: local:N or a scheduler address, tcp://host:8786 (docs/scale.md).")
+@PARTITION_OPTION
 @click.pass_context
-def impact(ctx, policy_id, claims, from_, to, fmt, quiet):
+def impact(ctx, policy_id, claims, from_, to, fmt, quiet, dask, partition_bytes):
     """Decide every claim under two versions and report what changes.
 
     A DATE stands for the versions in force on that date (the policy and all it refers to); @VERSION pins
@@ -116,8 +120,14 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet):
         ctx.exit(EXIT_POLICY)
     show = not quiet and sys.stderr.isatty()
     with progress_bar(count_lines(list(claims)) if show else None, enabled=show) as advance:
-        report = compare(before, after, read_claims(list(claims), sys.stdin.buffer),
-                         scenario_label(a), scenario_label(b), advance)
+        if dask:
+            from engine.distributed import commands
+
+            report = commands.impact(engine, dask, list(claims), policy_id, from_, to, scenario_label(a),
+                                     scenario_label(b), advance, partition_bytes)
+        else:
+            report = compare(before, after, read_claims(list(claims), sys.stdin.buffer),
+                             scenario_label(a), scenario_label(b), advance)
     if not report.claims:
         click.echo(f"policy: no claims in {', '.join(claims)}: nothing to compare", err=True)
         ctx.exit(EXIT_INVALID)

@@ -20,6 +20,7 @@ from engine.cli.common import (
     refuse_unusable_store,
     usage,
 )
+from engine.distributed.commands import PARTITION_OPTION
 
 
 @click.command()
@@ -41,8 +42,12 @@ from engine.cli.common import (
 @click.option("--database", metavar="URL", default=None,
               help="Decide with each person's history from the grants ledger in this database instead of the "
                    "claim's (recording nothing; docs/ledger.md).")
+@click.option("--dask", "dask", default=None, metavar="SCHEDULER",
+              help="Decide on a Dask cluster: local:N or a scheduler address, tcp://host:8786 (docs/scale.md).")
+@PARTITION_OPTION
 @click.pass_context
-def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbose, per_claim, jobs, quiet, database):
+def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbose, per_claim, jobs, quiet, database,
+             dask, partition_bytes):
     """Decide CLAIMS (YAML, JSON or JSON Lines files, or - for standard input) under a policy.
 
     Every claim gets one result, in input order: a decision, or an error that says what is wrong.
@@ -66,6 +71,8 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
         usage(f"{pid}{'@' + pinned if pinned else ''} declares no input (no input.schema), "
               "so claims cannot be decided under it; other policies can only read it (through `uses`)")
     if database:
+        if dask:
+            usage("--database and --dask cannot be combined: the ledger is read by one process")
         from engine.cli.ledger import evaluate_with_ledger
 
         ctx.exit(evaluate_with_ledger(engine, evaluator, list(claims), database, as_of, fmt, summary, verbose, quiet))
@@ -78,7 +85,13 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
     try:
         with progress_bar(total, enabled=show_progress, output=out) as bar:
             output_format = batch.OutputFormat(fmt, summary, verbose, columnar)
-            counts = batch.run(evaluator, raws, bar.write, as_of, output_format, jobs, bar)
+            if dask:
+                from engine.distributed import commands
+
+                counts, stats = commands.evaluate(engine, dask, list(claims), pid, pinned, known_on, any_date, as_of,
+                                                  output_format, bar.write, bar, partition_bytes)
+            else:
+                counts = batch.run(evaluator, raws, bar.write, as_of, output_format, jobs, bar)
         out.flush()
     except PolicyInvalid as exc:
         refuse(exc.diagnostics, pid)
@@ -87,7 +100,7 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
     if columnar and verbose:
         from engine.columnar.batch import STATS
 
-        click.echo(STATS.report(), err=True)
+        click.echo((stats if dask else STATS).report(), err=True)
     ctx.exit(_exit_for(counts))
 
 

@@ -78,13 +78,14 @@ def _chunks(raws: Iterable[RawClaim], size: int) -> Iterator[list[RawClaim]]:
         yield chunk
 
 
-def _decide_chunk(evaluator, chunk: list[RawClaim], as_of: date | None, fmt: OutputFormat) -> tuple[bytes, Counts]:
+def _decide_chunk(evaluator, chunk: list[RawClaim], as_of: date | None, fmt: OutputFormat,
+                  stats=None) -> tuple[bytes, Counts]:
     counts = Counts()
     out = []
     if fmt.columnar:
-        from engine.columnar.batch import decide
+        from engine.columnar.batch import STATS, decide
 
-        results: Iterable = decide(evaluator, chunk, as_of)
+        results: Iterable = decide(evaluator, chunk, as_of, stats=stats or STATS)
     else:
         results = (evaluator.evaluate_raw(raw, as_of) for raw in chunk)
     for result in results:

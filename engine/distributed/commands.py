@@ -1,0 +1,79 @@
+"""The `--dask SCHEDULER` form of `policy evaluate` and `policy impact`: the command line's side of runner.py,
+kept here so that the command modules only hand over to it."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from engine.core.i18n import tr
+
+EXIT_UNAVAILABLE = 69  # the cluster could not be reached or started (sysexits EX_UNAVAILABLE)
+PARTITION_OPTION = click.option("--partition-bytes", type=click.IntRange(1 << 10, 1 << 34), default=8 << 20,
+                                show_default=True, help="With --dask: bytes of JSON Lines per task (docs/scale.md).")
+
+
+def _cluster(spec: str):
+    from engine.cli.common import usage
+    from engine.distributed.runner import ClusterUnavailable, connect
+
+    try:
+        return connect(spec)
+    except ValueError as exc:
+        usage(str(exc))
+    except ClusterUnavailable as exc:
+        click.echo(f"policy: {exc}", err=True)
+        sys.exit(EXIT_UNAVAILABLE)
+
+
+def _files_only(claims: list[str]) -> None:
+    from engine.cli.common import usage
+
+    if "-" in claims:
+        usage(tr("--dask reads files that every worker can read, not standard input: save the claims to a file"))
+
+
+def _stopped(outcome, subject: str) -> None:
+    from engine.cli.common import EXIT_POLICY, refuse
+
+    if outcome.invalid:
+        refuse(outcome.invalid, subject)
+    if outcome.refused:
+        message = tr("a worker refused the store: {problem}", problem=outcome.refused)
+        click.echo(f"policy: {message}", err=True)
+        sys.exit(EXIT_POLICY)
+
+
+def evaluate(engine, spec: str, claims: list[str], pid: str, pinned, known_on, any_date, as_of, output_format,
+             write, progress, partition_bytes: int):
+    """Counts of `policy evaluate CLAIMS --dask SPEC`; the lines are written in input order through `write`."""
+    from engine.distributed.runner import EvaluateJob, StoreFiles
+    from engine.distributed.runner import evaluate as run
+
+    _files_only(claims)
+    cluster = _cluster(spec)
+    try:
+        job = EvaluateJob(pid, pinned, known_on, any_date, as_of, output_format)
+        outcome = run(cluster, StoreFiles.of(engine.store), job, claims, write, progress, partition_bytes)
+    finally:
+        cluster.close()
+    _stopped(outcome, pid)
+    return outcome.counts, outcome.stats
+
+
+def impact(engine, spec: str, claims: list[str], policy_id: str, from_: str, to: str, before: str, after: str,
+           progress, partition_bytes: int):
+    """The ImpactReport of `policy impact … --dask SPEC`, as one process makes it."""
+    from engine.distributed.runner import ImpactJob, StoreFiles
+    from engine.distributed.runner import impact as run
+
+    _files_only(claims)
+    cluster = _cluster(spec)
+    try:
+        job = ImpactJob(policy_id, from_, to)
+        report, outcome = run(cluster, StoreFiles.of(engine.store), job, claims, before, after, progress,
+                              partition_bytes)
+    finally:
+        cluster.close()
+    _stopped(outcome, policy_id)
+    return report

@@ -1,0 +1,355 @@
+"""Batches on a Dask cluster: partitions of the input decided by workers, written in input order by the caller.
+
+The input is cut into partitions: a JSON Lines file into byte ranges that start and end at line boundaries
+(each knows the number of its first line, so error records name the same `file:line` as one process), any other
+file into one partition of its own. Workers read their partitions from the files themselves (the files must be
+where every worker can read them: a shared or network file system).
+
+The store travels once: the driver scatters its files to every worker with their digest; a worker loads and
+compiles it once per digest, and checks both the digest of what it received and the digest of every version it
+loaded against the driver's before it decides anything. A task is a pure function of its partition, so when a
+worker dies, Dask runs the task again on another worker; results are taken only from finished tasks, in input
+order, so no claim is lost or written twice.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from engine.core.i18n import tr
+from engine.decide.batch import CHUNK, COLUMNAR_CHUNK, Counts, OutputFormat, _chunks, _decide_chunk
+
+PARTITION_BYTES = 8 << 20  # a partition: about 13,000 claims of the benchmark, a few seconds of one worker
+
+
+class ClusterUnavailable(Exception):
+    """The scheduler could not be reached or started, or Dask is not installed."""
+
+
+class WorkerRefused(Exception):
+    """A worker's store is not the driver's (its digest differs), or the policy is broken there."""
+
+
+@dataclass(frozen=True)
+class Partition:
+    index: int
+    path: str  # as the caller named it: locations in error records say it
+    start: int = -1  # byte range of a JSON Lines file, at line boundaries; -1: the whole file, read as usual
+    end: int = -1
+    first_line: int = 1
+    lines: int | None = None  # line breaks in the range (for progress); None when unknown
+
+
+def partitions(paths: list[str], size: int = PARTITION_BYTES) -> Iterator[Partition]:
+    """The partitions of every path, in input order. Reads each JSON Lines file once, a block at a time."""
+    index = 0
+    for name in paths:
+        path = Path(name)
+        if path.suffix not in (".jsonl", ".ndjson") or not path.is_file():
+            yield Partition(index, name)
+            index += 1
+            continue
+        with path.open("rb") as handle:
+            start, line = 0, 1
+            while True:
+                block = handle.read(size)
+                if not block:
+                    break
+                length, breaks = len(block), block.count(b"\n")
+                if not block.endswith(b"\n"):  # finish the line the block cut, without holding it
+                    while True:
+                        piece = handle.readline(1 << 20)
+                        length += len(piece)
+                        if not piece or piece.endswith(b"\n"):
+                            breaks += piece.count(b"\n")
+                            break
+                yield Partition(index, name, start, start + length, line, breaks)
+                index += 1
+                start, line = start + length, line + breaks
+
+
+@dataclass(frozen=True)
+class StoreFiles:
+    """Every file of a store (policies and input schemas), with the digest of all of them."""
+
+    digest: str
+    files: tuple  # ((folder, relative path, bytes), ...): folder is "policies" or "schemas"
+    versions: tuple  # ((version key, version digest), ...) as the driver loaded them
+
+    @classmethod
+    def of(cls, store) -> StoreFiles:
+        files = []
+        for folder, root in (("policies", Path(store.root)), ("schemas", Path(store.schemas_dir))):
+            if root.is_dir():
+                files += [(folder, p.relative_to(root).as_posix(), p.read_bytes())
+                          for p in sorted(root.rglob("*")) if p.is_file()]
+        files_tuple = tuple(files)
+        return cls(_digest(files_tuple), files_tuple, _versions(store))
+
+
+def _digest(files: tuple) -> str:
+    h = hashlib.sha256()
+    for folder, name, data in files:
+        for part in (folder.encode(), name.encode("utf-8"), data):
+            h.update(len(part).to_bytes(8, "big"))
+            h.update(part)
+    return h.hexdigest()
+
+
+def _versions(store) -> tuple:
+    return tuple(sorted((v.key, v.digest) for versions in store.by_id.values() for v in versions))
+
+
+@dataclass(frozen=True)
+class EvaluateJob:
+    """What every task of `policy evaluate --dask` needs besides its partition."""
+
+    policy_id: str
+    version: str | None
+    known_on: date | None
+    any_date: bool
+    as_of: date | None
+    fmt: OutputFormat
+
+
+@dataclass(frozen=True)
+class ImpactJob:
+    """What every task of `policy impact --dask` needs: each side as Engine.scenario's arguments."""
+
+    policy_id: str
+    before: str  # --from: a date (YYYY-MM-DD) or @VERSION, as the command line took it
+    after: str  # --to
+
+
+# -- on the workers ---------------------------------------------------------------------------------------------
+
+_ENGINES: dict = {}  # store digest -> Engine, loaded once per worker process
+_EVALUATORS: dict = {}
+
+
+def _engine(store: StoreFiles):
+    from engine.api import Engine
+
+    engine = _ENGINES.get(store.digest)
+    if engine is not None:
+        return engine
+    if _digest(store.files) != store.digest:
+        raise WorkerRefused(f"the store received has digest {_digest(store.files)[:12]}, not {store.digest[:12]}")
+    folder = Path(tempfile.mkdtemp(prefix=f"policy-store-{store.digest[:12]}-"))
+    for sub, name, data in store.files:
+        target = folder / sub / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    (folder / "policies").mkdir(exist_ok=True)
+    engine = Engine.load(folder / "policies", folder / "schemas")
+    if _versions(engine.store) != store.versions:
+        raise WorkerRefused("the versions this worker loaded do not have the driver's digests")
+    _ENGINES[store.digest] = engine
+    return engine
+
+
+def _raws(part: Partition):
+    from engine.claims.reader import read_claims, read_lines
+
+    if part.start < 0:
+        return list(read_claims([part.path], lazy=True))
+    with open(part.path, "rb") as handle:
+        handle.seek(part.start)
+        data = handle.read(part.end - part.start)
+    return list(read_lines(data.splitlines(keepends=True), part.path, part.first_line))
+
+
+def decide_partition(store: StoreFiles, job: EvaluateJob, part: Partition) -> tuple:
+    """(index, output bytes, Counts, columnar Stats) of one partition; ("refused", message) or ("invalid",
+    diagnostics) when the worker cannot decide under this store."""
+    from engine.api import PolicyInvalid, Selection
+    from engine.columnar.batch import Stats
+
+    try:
+        engine = _engine(store)
+        key = (store.digest, job.policy_id, job.version, job.known_on, job.any_date, job.fmt.summary)
+        evaluator = _EVALUATORS.get(key)
+        if evaluator is None:
+            summary = job.fmt.summary
+            evaluator = _EVALUATORS[key] = engine.evaluator(
+                job.policy_id, Selection(job.version, job.known_on, job.any_date), explain=not summary,
+                outputs=not summary)
+        stats = Stats()
+        out, counts = [], Counts()
+        for chunk in _chunks(_raws(part), COLUMNAR_CHUNK if job.fmt.columnar else CHUNK):
+            data, c = _decide_chunk(evaluator, chunk, job.as_of, job.fmt, stats)
+            out.append(data)
+            counts.merge(c)
+        return part.index, b"".join(out), counts, stats
+    except WorkerRefused as exc:
+        return "refused", str(exc)
+    except PolicyInvalid as exc:
+        return "invalid", exc.diagnostics
+
+
+def _scenario(engine, policy_id: str, text: str):
+    """A side of an impact study as the command line reads --from and --to (it has checked the text)."""
+    from engine.core.isodate import parse_date
+
+    if text.startswith("@"):
+        return engine.scenario(policy_id, version=text[1:])
+    return engine.scenario(policy_id, at=parse_date(text))
+
+
+def impact_partition(store: StoreFiles, job: ImpactJob, part: Partition) -> tuple:
+    """(index, ImpactReport of the partition, claim id -> locations) of one partition."""
+    from engine.api import PolicyInvalid
+    from engine.audit.impact import compare
+
+    try:
+        engine = _engine(store)
+        key = (store.digest, "impact", job)
+        sides = _EVALUATORS.get(key)
+        if sides is None:
+            a, b = (_scenario(engine, job.policy_id, text) for text in (job.before, job.after))
+            sides = _EVALUATORS[key] = (engine.fixed_evaluator(a), engine.fixed_evaluator(b))
+        seen: dict = {}
+        report = compare(sides[0], sides[1], _raws(part), "", "", seen=seen)
+        return part.index, report, seen
+    except WorkerRefused as exc:
+        return "refused", str(exc)
+    except PolicyInvalid as exc:
+        return "invalid", exc.diagnostics
+
+
+# -- on the driver ----------------------------------------------------------------------------------------------
+
+@dataclass
+class Cluster:
+    client: object
+    cluster: object | None = None
+    workers: int = 1
+
+    def close(self) -> None:
+        self.client.close()  # type: ignore[attr-defined]
+        if self.cluster is not None:
+            self.cluster.close()  # type: ignore[attr-defined]
+
+
+def connect(spec: str) -> Cluster:
+    """`local:N` (a cluster of N worker processes on this machine, started and stopped here) or the address of a
+    running scheduler (tcp://host:8786)."""
+    try:
+        import distributed
+    except ImportError:
+        raise ClusterUnavailable(tr("--dask needs Dask: pip install 'policy-engine[dask]'")) from None
+    if spec.startswith("local:"):
+        try:
+            n = int(spec.removeprefix("local:"))
+        except ValueError:
+            n = 0
+        if not 1 <= n <= 256:
+            raise ValueError(tr("local:N takes a number of workers from 1 to 256, not {spec!r}", spec=spec))
+        logging.getLogger("distributed").setLevel(logging.ERROR)
+        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=logging.ERROR)
+        return Cluster(distributed.Client(cluster), cluster, n)
+    if "://" not in spec:
+        raise ValueError(tr("--dask takes local:N or a scheduler address such as tcp://host:8786, not {spec!r}",
+                            spec=spec))
+    try:
+        client = distributed.Client(spec, timeout=os.environ.get("POLICY_DASK_TIMEOUT", "20s"))
+    except (OSError, TimeoutError) as exc:
+        raise ClusterUnavailable(tr("cannot reach the Dask scheduler at {spec}: {problem}", spec=spec,
+                                    problem=str(exc) or type(exc).__name__)) from None
+    workers = len(client.scheduler_info().get("workers", {})) or 1
+    return Cluster(client, None, workers)
+
+
+@dataclass
+class Outcome:
+    counts: Counts = field(default_factory=Counts)
+    refused: str | None = None
+    invalid: list | None = None
+    stats: object = None
+
+
+def _in_order(cluster: Cluster, function: Callable, store: StoreFiles, job, parts: Iterator[Partition],
+              handle: Callable[[tuple], bool]) -> None:
+    """Submit a task per partition, at most a few per worker in flight, and hand each result over in input
+    order; stop early when `handle` says so."""
+    client = cluster.client
+    [store_future] = client.scatter([store], broadcast=True, hash=False)  # type: ignore[attr-defined]
+    pending: deque = deque()
+    limit = max(4, 3 * cluster.workers)
+    run = os.urandom(6).hex()
+
+    def submit(part: Partition) -> None:
+        pending.append(client.submit(function, store_future, job, part,  # type: ignore[attr-defined]
+                                     key=f"{function.__name__}-{run}-{part.index}", pure=False, retries=2))
+
+    for part in parts:
+        submit(part)
+        while len(pending) >= limit:
+            if not handle(pending.popleft().result()):
+                return
+    while pending:
+        if not handle(pending.popleft().result()):
+            return
+
+
+def evaluate(cluster: Cluster, store: StoreFiles, job: EvaluateJob, paths: list[str],
+             write: Callable[[bytes], None], on_progress: Callable[[int], None] | None = None,
+             partition_bytes: int = PARTITION_BYTES) -> Outcome:
+    from engine.columnar.batch import Stats
+
+    outcome = Outcome(stats=Stats())
+
+    def handle(result: tuple) -> bool:
+        if result[0] == "refused":
+            outcome.refused = result[1]
+            return False
+        if result[0] == "invalid":
+            outcome.invalid = result[1]
+            return False
+        _, data, counts, stats = result
+        write(data)
+        outcome.counts.merge(counts)
+        outcome.stats.merge(stats)  # type: ignore[attr-defined]
+        if on_progress:
+            on_progress(counts.total)
+        return True
+
+    _in_order(cluster, decide_partition, store, job, partitions(paths, partition_bytes), handle)
+    return outcome
+
+
+def impact(cluster: Cluster, store: StoreFiles, job: ImpactJob, paths: list[str], before: str, after: str,
+           on_progress: Callable[[int], None] | None = None, partition_bytes: int = PARTITION_BYTES):
+    """The ImpactReport over every partition, merged in input order: the report one process makes."""
+    from engine.audit.impact import ImpactReport, merge_into
+
+    report = ImpactReport(before, after)
+    seen: dict = {}
+    outcome = Outcome()
+
+    def handle(result: tuple) -> bool:
+        if result[0] == "refused":
+            outcome.refused = result[1]
+            return False
+        if result[0] == "invalid":
+            outcome.invalid = result[1]
+            return False
+        _, part_report, part_seen = result
+        merge_into(report, part_report)
+        for claim_id, where in part_seen.items():
+            seen.setdefault(claim_id, []).extend(where)
+        if on_progress:
+            on_progress(part_report.claims)
+        return True
+
+    _in_order(cluster, impact_partition, store, job, partitions(paths, partition_bytes), handle)
+    report.duplicate_ids = {cid: where for cid, where in seen.items() if len(where) > 1}
+    return report, outcome

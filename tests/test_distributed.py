@@ -1,0 +1,185 @@
+"""`policy evaluate --dask` and `policy impact --dask` on real Dask clusters: `local:2`, and a `dask scheduler` with
+two `dask worker` processes on 127.0.0.1 started and stopped here. The lines, counts and exit code are those of
+one process; a worker killed in the middle of a run loses no claim and writes none twice. All marked slow."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.distributed.runner import Partition, partitions
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+STORE = ["--policies", str(ROOT / "tests" / "fixtures" / "store"), "--schemas", str(ROOT / "tests" / "fixtures" /
+                                                                                  "schemas")]
+POLICY = "jinhua/digital-engineer-subsidy"
+
+
+def _dask_or_skip() -> None:
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Dask is part of the dev set-up (pip install 'policy-engine[dask]')")
+        pytest.skip("Dask is not installed (pip install 'policy-engine[dask]')")
+
+
+def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *STORE, *args], capture_output=True, cwd=ROOT,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def claims_file(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("dask-claims")
+    path = folder / "claims.jsonl"
+    with path.open("wb") as sink:
+        subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "6000", "--seed", "16"], stdout=sink,
+                       check=True)
+    with path.open("ab") as sink:  # lines no reader takes, and a blank one, at the end: their numbers must hold
+        sink.write(b'\n{"claim_id": "dup", "claim_id": "dup"}\nnot json\n')
+    return path
+
+
+def test_partitions_cut_at_line_boundaries_and_number_their_lines(tmp_path):
+    path = tmp_path / "c.jsonl"
+    lines = [f'{{"n": {i}}}\n'.encode() * (1 + i % 3) for i in range(200)]
+    path.write_bytes(b"".join(lines) + b'{"last": true}')
+    data = path.read_bytes()
+    parts = list(partitions([str(path)], size=1024))
+    assert len(parts) > 3
+    assert parts[0].start == 0 and parts[-1].end == len(data)
+    line = 1
+    for before, after in zip(parts, parts[1:], strict=False):
+        assert before.end == after.start and data[before.end - 1:before.end] == b"\n"
+    for part in parts:
+        assert part.first_line == line
+        line += data[part.start:part.end].count(b"\n")
+    assert list(partitions([str(path.with_suffix(".yaml"))])) == [Partition(0, str(path.with_suffix(".yaml")))]
+
+
+def _one_process(claims_file: Path, *extra: str) -> subprocess.CompletedProcess:
+    return run_cli("evaluate", str(claims_file), "--policy", POLICY, "--format", "json", *extra)
+
+
+@pytest.mark.slow
+def test_local_cluster_gives_the_lines_counts_and_exit_code_of_one_process(claims_file):
+    _dask_or_skip()
+    for extra in (["--summary"], []):
+        alone = _one_process(claims_file, *extra)
+        on_cluster = _one_process(claims_file, *extra, "--dask", "local:2", "--partition-bytes", "400000")
+        assert on_cluster.returncode == alone.returncode == 2, on_cluster.stderr.decode()
+        assert on_cluster.stdout == alone.stdout
+        assert on_cluster.stderr.decode().splitlines()[0] == alone.stderr.decode().splitlines()[0]
+
+
+@pytest.mark.slow
+def test_local_cluster_impact_gives_the_report_of_one_process(claims_file):
+    _dask_or_skip()
+    args = ["impact", POLICY, str(claims_file), "--from", "2025-02-01", "--to", "2025-04-01", "--format", "json"]
+    alone = run_cli(*args)
+    on_cluster = run_cli(*args, "--dask", "local:2", "--partition-bytes", "300000")
+    assert on_cluster.returncode == alone.returncode, on_cluster.stderr.decode()
+    assert on_cluster.stdout == alone.stdout
+
+
+@pytest.mark.slow
+def test_a_bad_scheduler_is_a_usage_error_or_unavailable(claims_file):
+    _dask_or_skip()
+    wrong = _one_process(claims_file, "--summary", "--dask", "local:zero")
+    assert wrong.returncode == 64 and b"local:N" in wrong.stderr
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gone = subprocess.run([sys.executable, str(ROOT / "cli.py"), *STORE, "evaluate", str(claims_file), "--policy",
+                           POLICY, "--summary", "--format", "json", "--dask", f"tcp://127.0.0.1:{port}"],
+                          capture_output=True, cwd=ROOT, timeout=120, env=os.environ | {"POLICY_DASK_TIMEOUT": "3s"})
+    assert gone.returncode == 69 and b"cannot reach the Dask scheduler" in gone.stderr
+    stdin = _one_process(Path("-"), "--summary", "--dask", "local:1")
+    assert stdin.returncode == 64
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_workers(address: str, n: int, timeout: float = 120) -> None:
+    from distributed import Client
+
+    with Client(address, timeout="30s") as client:
+        client.wait_for_workers(n, timeout=timeout)
+
+
+@pytest.fixture()
+def scheduler_and_two_workers(tmp_path):
+    _dask_or_skip()
+    dask = shutil.which("dask", path=str(BIN)) or shutil.which("dask")
+    if dask is None:
+        pytest.skip("the dask command is not installed")
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                   "--no-dashboard"], stdout=(logs / "scheduler").open("wb"),
+                                  stderr=subprocess.STDOUT, env=env, start_new_session=True)]
+    workers = []
+    try:
+        for i in range(2):
+            worker = subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "1",
+                                       "--no-nanny", "--no-dashboard", "--host", "127.0.0.1"],
+                                      stdout=(logs / f"worker{i}").open("wb"), stderr=subprocess.STDOUT, env=env,
+                                      start_new_session=True)
+            workers.append(worker)
+            processes.append(worker)
+        _wait_for_workers(address, 2)
+        yield address, workers
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.mark.slow
+def test_scheduler_and_two_workers_give_the_lines_of_one_process(claims_file, scheduler_and_two_workers):
+    address, _ = scheduler_and_two_workers
+    alone = _one_process(claims_file, "--summary")
+    on_cluster = _one_process(claims_file, "--summary", "--dask", address, "--partition-bytes", "300000")
+    assert on_cluster.returncode == alone.returncode, on_cluster.stderr.decode()
+    assert on_cluster.stdout == alone.stdout
+
+
+@pytest.mark.slow
+def test_a_killed_worker_loses_no_claim_and_writes_none_twice(claims_file, scheduler_and_two_workers, tmp_path):
+    address, workers = scheduler_and_two_workers
+    alone = _one_process(claims_file)  # full decisions: slower, so the worker dies mid-run
+    out = tmp_path / "out.jsonl"
+    with out.open("wb") as sink:
+        run = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *STORE, "evaluate", str(claims_file),
+                                "--policy", POLICY, "--format", "json", "--dask", address, "--partition-bytes",
+                                "100000"], stdout=sink, stderr=subprocess.PIPE, cwd=ROOT)
+        deadline = time.monotonic() + 300
+        while out.stat().st_size < 200_000 and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert run.poll() is None, "the run ended before a worker could be killed: make the input larger"
+        workers[0].kill()  # SIGKILL: no goodbye to the scheduler, its tasks are simply gone
+        _, stderr = run.communicate(timeout=600)
+    assert run.returncode == alone.returncode, stderr.decode()
+    assert out.read_bytes() == alone.stdout
