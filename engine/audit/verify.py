@@ -528,6 +528,8 @@ def _typed(value) -> str:
 
 def _same(a, b) -> bool:
     """Equal as JSON values: types count (true is not 1, 2200 is not "2200"); the order of keys does not."""
+    if isinstance(a, str) and isinstance(b, str):  # a message (engine.core.i18n.Message) is JSON text too
+        return str(a) == str(b)
     if type(a) is not type(b):
         return False
     if isinstance(a, dict):

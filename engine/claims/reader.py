@@ -21,6 +21,7 @@ import orjson
 from engine.claims import convert
 from engine.core import schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location
+from engine.core.i18n import msg
 from engine.core.limits import LIMITS
 from engine.decide.results import ClaimError
 from engine.language.types import DATE, DECIMAL, INT, ListOf, Record, Type
@@ -69,20 +70,21 @@ def _parse_line(line: bytes, where: str) -> RawClaim:
         if line.count(b":") == canonical.count(b":") and _FLOAT.search(canonical) is None \
                 and (b"\\u003" not in line or b"\\u003a" not in line.lower()):
             if _may_exceed_limits(line):  # counted on the bytes first: only a large claim is walked
-                problem = _shape_problem(value, "the line")
+                problem = _shape_problem(value, msg("the line"))
                 if problem:
                     return RawClaim(None, where, ClaimError(None, problem[0], problem[1], location=where))
             return RawClaim(value, where)
     try:
         text = line.rstrip(b"\r\n").decode("utf-8")  # without its line break, a column is one of this line's
     except UnicodeDecodeError:
-        return RawClaim(None, where, ClaimError(None, "claim.encoding", "the line is not UTF-8 text", location=where))
+        return RawClaim(None, where, ClaimError(None, "claim.encoding", msg("the line is not UTF-8 text"),
+                                                location=where))
     try:
         value = _strict_json(text)
     except _Unparsable as exc:  # the claim is the line; the error is where in it reading stopped
         at = f"{where}:{exc.where.partition(':')[2]}" if exc.where else where
         return RawClaim(None, where, ClaimError(None, exc.code, exc.message, location=at))
-    problem = _shape_problem(value, "the line")
+    problem = _shape_problem(value, msg("the line"))
     if problem:
         return RawClaim(None, where, ClaimError(None, problem[0], problem[1], location=where))
     return RawClaim(value, where)
@@ -121,13 +123,15 @@ def read_claims(paths: list[str], stdin: IO[bytes] | None = None, lazy: bool = F
 
 
 def _unreadable(name: str, exc: OSError) -> RawClaim:
-    return RawClaim(None, name, ClaimError(None, "claim.unreadable", f"cannot read {name}: {exc.strerror}",
+    return RawClaim(None, name, ClaimError(None, "claim.unreadable", msg("cannot read {file}: {reason}", file=name,
+                                                                                reason=str(exc.strerror)),
                                            location=name))
 
 
 def _too_large(name: str) -> RawClaim:
-    return RawClaim(None, name, ClaimError(None, "claim.too_large", f"the file is larger than {CLAIM_LIMITS.max_bytes} "
-                                           "bytes (POLICY_LIMIT_CLAIM_FILE_BYTES)", location=name))
+    return RawClaim(None, name, ClaimError(None, "claim.too_large", msg(
+        "the file is larger than {limit} bytes (POLICY_LIMIT_CLAIM_FILE_BYTES)", limit=CLAIM_LIMITS.max_bytes),
+        location=name))
 
 
 def _read_stream(stream: IO[bytes], name: str, lazy: bool) -> Iterator[RawClaim]:
@@ -177,8 +181,9 @@ def _read_lines(lines, name: str, lazy: bool = False, first: int = 1) -> Iterato
             continue
         where = f"{name}:{number}"
         if len(line) > MAX_LINE_BYTES:
-            yield RawClaim(None, where, ClaimError(None, "claim.too_large", f"the line is longer than {MAX_LINE_BYTES} "
-                                                   "bytes (POLICY_LIMIT_CLAIM_LINE_BYTES)", location=where))
+            yield RawClaim(None, where, ClaimError(None, "claim.too_large", msg(
+                "the line is longer than {limit} bytes (POLICY_LIMIT_CLAIM_LINE_BYTES)", limit=MAX_LINE_BYTES),
+                location=where))
         elif lazy:
             yield RawClaim(None, where, line=line)
         else:
@@ -193,7 +198,7 @@ def _no_duplicates(pairs):
     result = {}
     for key, value in pairs:
         if key in result:
-            raise _DuplicateKey(f"duplicate key {key!r}: JSON would silently keep only the last one")
+            raise _DuplicateKey(msg("duplicate key {key}: JSON would silently keep only the last one", key=repr(key)))
         result[key] = value
     return result
 
@@ -206,7 +211,7 @@ class _Unparsable(ValueError):
 
 def _bounded_int(text: str) -> int:
     if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
-        raise _Unparsable("claim.number", f"a number has more than {MAX_NUMBER_DIGITS} digits")
+        raise _Unparsable("claim.number", msg("a number has more than {limit} digits", limit=MAX_NUMBER_DIGITS))
     return int(text)
 
 
@@ -216,13 +221,14 @@ def _bounded_decimal(text: str) -> Decimal:
     except ArithmeticError:  # an exponent beyond what Decimal can hold
         value = None
     if value is None or len(value.as_tuple().digits) > MAX_NUMBER_DIGITS or abs(value.adjusted()) > MAX_NUMBER_DIGITS:
-        raise _Unparsable("claim.number", f"the number {text[:20]}{'…' if len(text) > 20 else ''} is beyond "
-                          f"{MAX_NUMBER_DIGITS} digits")
+        raise _Unparsable("claim.number", msg("the number {number} is beyond {limit} digits",
+                                              number=text[:20] + ("…" if len(text) > 20 else ""),
+                                              limit=MAX_NUMBER_DIGITS))
     return value
 
 
 def _no_constant(name: str):
-    raise _Unparsable("claim.json", f"not valid JSON: {name} is not a number JSON has")
+    raise _Unparsable("claim.json", msg("not valid JSON: {name} is not a number JSON has", name=name))
 
 
 def _strict_json(text: str):
@@ -231,11 +237,13 @@ def _strict_json(text: str):
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_bounded_decimal,
                           parse_int=_bounded_int, parse_constant=_no_constant)
     except _DuplicateKey as exc:
-        raise _Unparsable("claim.duplicate_key", str(exc)) from None
+        raise _Unparsable("claim.duplicate_key", exc.args[0]) from None
     except RecursionError:
-        raise _Unparsable("claim.too_deep", f"the claim nests deeper than {CLAIM_LIMITS.max_depth} levels") from None
+        raise _Unparsable("claim.too_deep", msg("the claim nests deeper than {limit} levels",
+                                                limit=CLAIM_LIMITS.max_depth)) from None
     except json.JSONDecodeError as exc:
-        raise _Unparsable("claim.json", f"not valid JSON: {exc.msg}", f"{exc.lineno}:{exc.colno}") from None
+        raise _Unparsable("claim.json", msg("not valid JSON: {reason}", reason=exc.msg),
+                          f"{exc.lineno}:{exc.colno}") from None
 
 
 def _read_document(data: bytes, name: str, kind: str) -> Iterator[RawClaim]:
@@ -243,10 +251,10 @@ def _read_document(data: bytes, name: str, kind: str) -> Iterator[RawClaim]:
         try:
             text = decode_text(data, name)
             if not text.strip():
-                raise DiagnosticError([Diagnostic("input.empty", "the file is empty", Location(name))])
+                raise DiagnosticError([Diagnostic("input.empty", msg("the file is empty"), Location(name))])
             if sum(data.count(c) for c in (b",", b"{", b"[")) > CLAIM_LIMITS.max_nodes:
-                raise DiagnosticError([Diagnostic("input.too_large", f"the file holds more than "
-                                                  f"{CLAIM_LIMITS.max_nodes} values", Location(name))])
+                raise DiagnosticError([Diagnostic("input.too_large", msg(
+                    "the file holds more than {limit} values", limit=CLAIM_LIMITS.max_nodes), Location(name))])
             value = _strict_json(text)  # the standard parser, not orjson: it can refuse duplicate keys
         except DiagnosticError as exc:
             d = exc.diagnostics[0]
@@ -258,8 +266,8 @@ def _read_document(data: bytes, name: str, kind: str) -> Iterator[RawClaim]:
             yield RawClaim(None, where, ClaimError(None, exc.code, exc.message, location=where))
             return
         except MemoryError:
-            yield RawClaim(None, name, ClaimError(None, "claim.too_large", "the file is too large to read in memory",
-                                                  location=name))
+            yield RawClaim(None, name, ClaimError(None, "claim.too_large",
+                                                  msg("the file is too large to read in memory"), location=name))
             return
     else:
         try:
@@ -280,7 +288,7 @@ def _read_document(data: bytes, name: str, kind: str) -> Iterator[RawClaim]:
         yield RawClaim(value, name)
 
 
-def _shape_problem(value, holder: str = "the file") -> tuple[str, str] | None:
+def _shape_problem(value, holder: str = msg("the file")) -> tuple[str, str] | None:
     """Depth, size and text that cannot be written back out (lone surrogates), checked without recursion."""
     stack = [(value, 1)]
     nodes = 0
@@ -288,16 +296,17 @@ def _shape_problem(value, holder: str = "the file") -> tuple[str, str] | None:
         item, depth = stack.pop()
         nodes += 1
         if nodes > CLAIM_LIMITS.max_nodes:
-            return "claim.too_large", f"{holder} holds more than {CLAIM_LIMITS.max_nodes} values"
+            return "claim.too_large", msg("{holder} holds more than {limit} values", holder=holder,
+                                          limit=CLAIM_LIMITS.max_nodes)
         if depth > CLAIM_LIMITS.max_depth + 1:
-            return "claim.too_deep", f"the claim nests deeper than {CLAIM_LIMITS.max_depth} levels"
+            return "claim.too_deep", msg("the claim nests deeper than {limit} levels", limit=CLAIM_LIMITS.max_depth)
         if isinstance(item, dict):
             stack.extend((v, depth + 1) for v in item.values())
             stack.extend((k, depth + 1) for k in item)
         elif isinstance(item, list):
             stack.extend((v, depth + 1) for v in item)
         elif isinstance(item, str) and not _encodable(item):
-            return "claim.encoding", "the claim holds text that is not valid Unicode (a lone surrogate)"
+            return "claim.encoding", msg("the claim holds text that is not valid Unicode (a lone surrogate)")
     return None
 
 
@@ -362,9 +371,10 @@ class ClaimReader:
             "problems": [{"path": schemacheck.json_path(p), "message": m} for p, m in problems]
         } if len(problems) > 1 else {}
         if len(problems) >= MAX_PROBLEMS:
-            details["more"] = f"only the first {MAX_PROBLEMS} problems are listed"
-        return ClaimError(self.claim_id(raw.data), "claim.invalid", f"{schemacheck.json_path(path)}: {message}",
-                          schemacheck.json_path(path), raw.location, details=details)
+            details["more"] = msg("only the first {count} problems are listed", count=MAX_PROBLEMS)
+        where = schemacheck.json_path(path)
+        return ClaimError(self.claim_id(raw.data), "claim.invalid",
+                          msg("{path}: {problem}", path=where, problem=message), where, raw.location, details=details)
 
     def decision_date(self, facts: dict) -> date | None:
         return facts.get(self.date_field) if self.date_field else None
@@ -377,7 +387,7 @@ def _as_json(value, path: tuple = ()) -> tuple[object, tuple[list, str] | None]:
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                return None, (list(path), f"has a key that is not text: {key!r}")
+                return None, (list(path), msg("has a key that is not text: {key}", key=repr(key)))
             out[key], problem = _as_json(item, path + (key,))
             if problem:
                 return None, problem
@@ -394,7 +404,7 @@ def _as_json(value, path: tuple = ()) -> tuple[object, tuple[list, str] | None]:
         return value.isoformat(), None
     if value is None or isinstance(value, (str, int, float, Decimal, bool)):
         return value, None
-    return None, (list(path), f"holds a {type(value).__name__}, which is not JSON data")
+    return None, (list(path), msg("holds a {kind}, which is not JSON data", kind=type(value).__name__))
 
 
 def _to_date(text: str) -> date:
@@ -467,8 +477,9 @@ def read_json(data: bytes, where: str) -> RawClaim:
     """One JSON document given as bytes (a request body, a logged claim), read as a JSON Lines claim is:
     decimals exact, repeated keys refused, sizes bounded."""
     if len(data) > MAX_LINE_BYTES:
-        return RawClaim(None, where, ClaimError(None, "claim.too_large", f"the claim is longer than {MAX_LINE_BYTES} "
-                                                "bytes (POLICY_LIMIT_CLAIM_LINE_BYTES)", location=where))
+        return RawClaim(None, where, ClaimError(None, "claim.too_large", msg(
+            "the claim is longer than {limit} bytes (POLICY_LIMIT_CLAIM_LINE_BYTES)", limit=MAX_LINE_BYTES),
+            location=where))
     return _parse_line(data, where)
 
 

@@ -49,6 +49,13 @@ def msg(template: str, **args) -> Message:
     return Message(template, args)
 
 
+def joined(items, separator: str = ", ") -> Message:
+    """Words (messages or plain text) joined by `separator`, each translated where the whole is shown."""
+    names = {f"item{i}": item for i, item in enumerate(items)}
+    template = separator.join("{" + name + "}" for name in names)
+    return Message(template, names)
+
+
 def set_language(language: str | None) -> None:
     """Choose the language messages are shown in (None: from the environment)."""
     global _chosen

@@ -6,6 +6,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from engine.core.i18n import Message, msg
 from engine.core.isodate import parse_date, written_as_date
 
 
@@ -49,7 +50,7 @@ def check_schema(schema: dict) -> list[str]:
     """Problems with a schema itself, as messages."""
     from jsonschema import Draft202012Validator
 
-    return [f"{'/'.join(str(p) for p in e.absolute_path) or '/'}: {e.message}"
+    return [msg("{path}: {problem}", path="/".join(str(p) for p in e.absolute_path) or "/", problem=e.message)
             for e in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema)]
 
 
@@ -60,37 +61,54 @@ def json_path(parts: Iterable) -> str:
     return out or "(the whole document)"
 
 
-_TYPE_WORDS = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
-               "object": "a mapping", "array": "a list", "null": "nothing"}
+_TYPE_WORDS = {"string": msg("text"), "integer": msg("a whole number"), "number": msg("a number"),
+               "boolean": msg("true or false"), "object": msg("a mapping"), "array": msg("a list"),
+               "null": msg("nothing")}
+
+
+def either(words: list) -> str:
+    """`a or b or c`, each word translated where it is shown."""
+    if len(words) == 1:
+        return words[0]
+    return msg("{first} or {rest}", first=words[0], rest=either(words[1:]))
 
 
 def describe_value(value: Any) -> str:
     if value is None:
-        return "nothing (null)"
+        return msg("nothing (null)")
     if isinstance(value, bool):
-        return f"the boolean {'true' if value else 'false'}"
+        return msg("the boolean true") if value else msg("the boolean false")
     if isinstance(value, (int, Decimal, float)):
-        return f"the number {value}"
+        return msg("the number {value}", value=str(value))
     if isinstance(value, str):
-        return f"the text {value!r}" if len(value) < 60 else "a long text"
+        return msg("the text {text}", text=repr(value)) if len(value) < 60 else msg("a long text")
     if isinstance(value, list):
-        return "a list"
+        return msg("a list")
     if isinstance(value, dict):
-        return "a mapping"
+        return msg("a mapping")
     return type(value).__name__
 
 
 def unknown_keys(path: list, extras: list, allowed) -> tuple[list, str]:
     extras = sorted(extras)
-    return path + extras[:1], (f"unknown key {', '.join(repr(e) for e in extras)}; allowed here: "
-                               + ", ".join(sorted(allowed)))
+    return path + extras[:1], msg("unknown key {keys}; allowed here: {allowed}",
+                                  keys=", ".join(repr(e) for e in extras), allowed=", ".join(sorted(allowed)))
 
 
-_BOUNDS = {"minimum": "at least", "exclusiveMinimum": "more than",
-           "maximum": "at most", "exclusiveMaximum": "less than"}
-_SIZES = {"minItems": ("at least", "items"), "maxItems": ("at most", "items"), "minLength": ("at least", "characters"),
-          "maxLength": ("at most", "characters"), "minProperties": ("at least", "keys"),
-          "maxProperties": ("at most", "keys")}
+_BOUNDS = {"minimum": msg("must be at least {expected}, found {value}"),
+           "exclusiveMinimum": msg("must be more than {expected}, found {value}"),
+           "maximum": msg("must be at most {expected}, found {value}"),
+           "exclusiveMaximum": msg("must be less than {expected}, found {value}")}
+_SIZES = {"minItems": msg("must have at least {expected} items, has {count}"),
+          "maxItems": msg("must have at most {expected} items, has {count}"),
+          "minLength": msg("must have at least {expected} characters, has {count}"),
+          "maxLength": msg("must have at most {expected} characters, has {count}"),
+          "minProperties": msg("must have at least {expected} keys, has {count}"),
+          "maxProperties": msg("must have at most {expected} keys, has {count}")}
+
+
+def _worded(template: Message, **args) -> Message:
+    return msg(template.template, **args)
 
 
 def _wording(keyword: str, expected, value) -> str | None:
@@ -98,25 +116,28 @@ def _wording(keyword: str, expected, value) -> str | None:
     validator found it; None for a keyword without words of its own."""
     if keyword == "type":
         names = [expected] if isinstance(expected, str) else sorted(expected)  # in one order, as both validators
-        return f"expected {' or '.join(_TYPE_WORDS.get(n, n) for n in names)}, found {describe_value(value)}"
+        return msg("expected {types}, found {value}", types=either([_TYPE_WORDS.get(n, n) for n in names]),
+                   value=describe_value(value))
     if keyword == "enum":
-        return f"{describe_value(value)} is not one of: {', '.join(str(x) for x in expected)}"
+        return msg("{value} is not one of: {options}", value=describe_value(value),
+                   options=", ".join(str(x) for x in expected))
     if keyword == "const":
-        return f"must be {expected!r}, found {describe_value(value)}"
+        return msg("must be {expected}, found {value}", expected=repr(expected), value=describe_value(value))
     if keyword == "format":
         if expected == "date":  # as parse_date says it: the form is wrong, or the form is right and the day is not
-            return f"{describe_value(value)} is not a calendar date " + (
-                "(no such day)" if written_as_date(value) else "written YYYY-MM-DD")
-        return f"{describe_value(value)} is not a valid {expected}"
+            if written_as_date(value):
+                return msg("{value} is not a calendar date (no such day)", value=describe_value(value))
+            return msg("{value} is not a calendar date written YYYY-MM-DD", value=describe_value(value))
+        return msg("{value} is not a valid {format}", value=describe_value(value), format=str(expected))
     if keyword == "pattern":
-        return f"{describe_value(value)} does not have the required form ({expected})"
+        return msg("{value} does not have the required form ({pattern})", value=describe_value(value),
+                   pattern=str(expected))
     if keyword in _BOUNDS:
-        return f"must be {_BOUNDS[keyword]} {expected}, found {value}"
+        return _worded(_BOUNDS[keyword], expected=str(expected), value=str(value))
     if keyword in _SIZES:  # the validators' own messages quote the whole value, which may be enormous
-        bound, what = _SIZES[keyword]
-        return f"must have {bound} {expected} {what}, has {len(value)}"
+        return _worded(_SIZES[keyword], expected=str(expected), count=len(value))
     if keyword in ("oneOf", "anyOf"):
-        return f"{describe_value(value)} does not fit any of the accepted forms"
+        return msg("{value} does not fit any of the accepted forms", value=describe_value(value))
     return None
 
 
@@ -126,7 +147,7 @@ def describe_error(error) -> tuple[list, str]:
     v = error.validator
     if v == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return path + [missing], f"{missing} is required but missing"
+        return path + [missing], msg("{key} is required but missing", key=missing)
     if v == "additionalProperties":
         properties = error.schema.get("properties", {})
         return unknown_keys(path, list(set(error.instance) - set(properties)), properties)
@@ -155,7 +176,7 @@ def describe_compiled_error(error, schema: dict) -> tuple[list, str]:
     path, kind = list(error.instance_path), error.kind
     name = type(kind).__name__
     if name == "Required":
-        return path + [kind.property], f"{kind.property} is required but missing"
+        return path + [kind.property], msg("{key} is required but missing", key=kind.property)
     if name == "AdditionalProperties":
         allowed = _at(schema, list(error.schema_path)[:-1]).get("properties") or {}
         return unknown_keys(path, list(kind.unexpected), allowed)

@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location
+from engine.core.i18n import joined, msg
 from engine.core.isodate import parse_date
 from engine.core.limits import LIMITS
 
@@ -282,10 +283,10 @@ def is_name(text: str) -> bool:
 
 
 _WORDS = {
-    "NAME": "a name", "INT": "a whole number", "DECIMAL": "a decimal number", "DATE": "a date",
-    "STRING": "a quoted string", "COMPARE": "a comparison (==, !=, <, <=, >, >=)",
+    "NAME": msg("a name"), "INT": msg("a whole number"), "DECIMAL": msg("a decimal number"), "DATE": msg("a date"),
+    "STRING": msg("a quoted string"), "COMPARE": msg("a comparison (==, !=, <, <=, >, >=)"),
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "DOT": "'.'",
-    "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "$END": "the end",
+    "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "$END": msg("the end"),
 }
 # Terminals that can begin a value: where the parser expects one of these, a value is missing.
 _VALUE_START = {"NAME", "INT", "DECIMAL", "DATE", "STRING", "LPAR", "LSQB", "MINUS", "TRUE", "FALSE", "NULL",
@@ -307,13 +308,13 @@ def _describe_terminal(name: str) -> str:
 
 def _expected_words(expected) -> str:
     if "NAME" in expected and "INT" not in expected:  # after '.', or the variable of a comprehension
-        return "a name"
+        return msg("a name")
     words = sorted({_describe_terminal(n) for n in expected})
     if len(words) <= 8:
-        return ", ".join(words)
+        return joined(words)
     if {"NAME", "INT", "STRING"} & set(expected):
-        return "an expression (a name, a number, a string, a date or '(')"
-    return "an operator, a closing bracket or the end"
+        return msg("an expression (a name, a number, a string, a date or '(')")
+    return msg("an operator, a closing bracket or the end")
 
 
 def parse(source: SourceText | str, limits: LanguageLimits = DEFAULT_LIMITS) -> Expr:
@@ -322,9 +323,10 @@ def parse(source: SourceText | str, limits: LanguageLimits = DEFAULT_LIMITS) -> 
     text = source.text
     if len(text) > limits.max_length:
         raise DiagnosticError([source.diagnostic(
-            "syntax.too_long", f"the expression is {len(text)} characters long; the limit is {limits.max_length}", 0)])
+            "syntax.too_long", msg("the expression is {length} characters long; the limit is {limit}",
+                                   length=len(text), limit=limits.max_length), 0)])
     if not text.strip():
-        raise DiagnosticError([source.diagnostic("syntax.empty", "the expression is empty", 0)])
+        raise DiagnosticError([source.diagnostic("syntax.empty", msg("the expression is empty"), 0)])
     from lark.exceptions import UnexpectedInput
 
     try:
@@ -342,9 +344,9 @@ _OPERATOR_CHARACTERS = "<>=!&|"
 _OPERATOR_FIXES = {"=": "==", "===": "==", "=>": ">=", "=<": "<=", "<>": "!=", "><": "!=", "=!": "!=", "!==": "!=",
                    "!": "not", "&": "and", "&&": "and", "|": "or", "||": "or", "≥": ">=", "≤": "<=", "≠": "!=",
                    "×": "*", "÷": "/", "−": "-"}
-_OPERATOR_MEANINGS = {"==": "equal to", "!=": "not equal to", ">=": "at least", "<=": "at most"}
-_WHERE_HINT = "a condition in any(), all(), count() or filter() follows 'where': count(g in history where ...)"
-_CHARACTER_HINTS = {":": _WHERE_HINT, "\xa0": "this is a non-breaking space: write an ordinary space"}
+_OPERATOR_MEANINGS = {"==": msg("equal to"), "!=": msg("not equal to"), ">=": msg("at least"), "<=": msg("at most")}
+_WHERE_HINT = msg("a condition in any(), all(), count() or filter() follows 'where': count(g in history where ...)")
+_CHARACTER_HINTS = {":": _WHERE_HINT, "\xa0": msg("this is a non-breaking space: write an ordinary space")}
 # Characters the language uses; a full-width form of any other ASCII character has no ASCII fix.
 _LANGUAGE_CHARACTERS = set("()[],.+-*/<>=!?'\"#_ ") | set("0123456789") | set(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -361,7 +363,8 @@ def _syntax_diagnostic(source: SourceText, exc) -> Diagnostic:
         if last is not None and last.type in _COMPREHENSIONS:
             return _keyword_as_name(source, last)
         return source.diagnostic(
-            "syntax.incomplete", f"the expression ends too early; expected {_expected_words(exc.expected)}",
+            "syntax.incomplete", msg("the expression ends too early; expected {words}",
+                                     words=_expected_words(exc.expected)),
             len(source.text.rstrip()))
     return _token_diagnostic(source, exc.token, set(exc.expected))
 
@@ -378,25 +381,30 @@ def _token_diagnostic(source: SourceText, token, expected: set) -> Diagnostic:
     value_expected = "INT" in expected
     if value_expected and token.type in _NEEDS_PARENTHESES:
         form, example = _NEEDS_PARENTHESES[token.type]
-        return source.diagnostic("syntax.parentheses", f"'{form}' needs parentheses here", at,
-                                 hint=f"inside a larger expression write ({form}), as in {example}")
+        return source.diagnostic("syntax.parentheses", msg("'{form}' needs parentheses here", form=form), at,
+                                 hint=msg("inside a larger expression write ({form}), as in {example}", form=form,
+                                          example=example))
     if value_expected and token.type not in _VALUE_START:
-        where = f"between '{previous}' and '{word}'" if previous is not None else f"before '{word}'"
-        hint = f"'{word}' is a word of the language, so it cannot be a name" if word in KEYWORDS else None
-        return source.diagnostic("syntax.missing", f"a value is missing {where}", at, hint=hint)
+        where = msg("between '{before}' and '{after}'", before=str(previous), after=word) if previous is not None \
+            else msg("before '{after}'", after=word)
+        hint = msg("'{word}' is a word of the language, so it cannot be a name", word=word) if word in KEYWORDS \
+            else None
+        return source.diagnostic("syntax.missing", msg("a value is missing {where}", where=where), at, hint=hint)
     if expected == {"NAME"} and word in KEYWORDS:
-        return source.diagnostic("syntax.keyword", f"'{word}' is a word of the language, not a name", at)
-    hint = ("comparisons do not chain: join them with 'and', as in a <= b and b <= c"
+        return source.diagnostic("syntax.keyword", msg("'{word}' is a word of the language, not a name", word=word), at)
+    hint = (msg("comparisons do not chain: join them with 'and', as in a <= b and b <= c")
             if token.type == "COMPARE" else None)
     return source.diagnostic(
-        "syntax.unexpected", f"unexpected {word!r}; expected {_expected_words(expected)}", at, hint=hint)
+        "syntax.unexpected", msg("unexpected {word}; expected {words}", word=repr(word),
+                                 words=_expected_words(expected)), at, hint=hint)
 
 
 def _keyword_as_name(source: SourceText, token) -> Diagnostic:
     """`count + 1`: a word that begins a comprehension, written as if it were a definition's name."""
     form = "sum(g.amount for g in history)" if token.type == "SUM" else f"{token}(g in history where ...)"
-    return source.diagnostic("syntax.keyword", f"'{token}' is a word of the language, not a name", token.start_pos,
-                             hint=f"'{token}' begins {form}; give your definition another name")
+    return source.diagnostic("syntax.keyword", msg("'{word}' is a word of the language, not a name", word=str(token)),
+                             token.start_pos, hint=msg("'{word}' begins {form}; give your definition another name",
+                                                       word=str(token), form=form))
 
 
 def _token_before(text: str, offset: int):
@@ -426,11 +434,13 @@ def _operator_run(text: str, offset: int) -> tuple[int, str]:
 def _operator_diagnostic(source: SourceText, offset: int, symbol: str) -> Diagnostic:
     fix = _OPERATOR_FIXES.get(symbol)
     if fix is None:
-        hint = "the comparisons are ==, !=, <, <=, >, >="
+        hint = msg("the comparisons are ==, !=, <, <=, >, >=")
     else:
         meaning = _OPERATOR_MEANINGS.get(fix)
-        hint = f"write '{fix}'" + (f" for '{meaning}'" if meaning else "")
-    return source.diagnostic("syntax.operator", f"'{symbol}' is not an operator of the language", offset, hint=hint)
+        hint = msg("write '{fix}' for '{meaning}'", fix=fix, meaning=meaning) if meaning \
+            else msg("write '{fix}'", fix=fix)
+    return source.diagnostic("syntax.operator", msg("'{symbol}' is not an operator of the language", symbol=symbol),
+                             offset, hint=hint)
 
 
 def _character_diagnostic(source: SourceText, offset: int, allowed) -> Diagnostic:
@@ -444,17 +454,18 @@ def _character_diagnostic(source: SourceText, offset: int, allowed) -> Diagnosti
         return _operator_diagnostic(source, offset, found)
     if found in "\"'":
         return source.diagnostic(
-            "syntax.string", f"this string has no closing {found}", offset,
-            hint=f"a string ends with the quote it began with, {found}, on the same line")
+            "syntax.string", msg("this string has no closing {quote}", quote=found), offset,
+            hint=msg("a string ends with the quote it began with, {quote}, on the same line", quote=found))
     return source.diagnostic(
-        "syntax.character", f"unexpected character {_show(found)}; expected {_expected_words(allowed)}", offset,
+        "syntax.character", msg("unexpected character {character}; expected {words}", character=_show(found),
+                                words=_expected_words(allowed)), offset,
         hint=_CHARACTER_HINTS.get(found))
 
 
 def _full_width_diagnostic(source: SourceText, offset: int) -> Diagnostic:
     text = source.text
     if text[offset] == "\u3000":
-        return source.diagnostic("syntax.full_width", "full-width space (U+3000): write an ordinary space instead",
+        return source.diagnostic("syntax.full_width", msg("full-width space (U+3000): write an ordinary space instead"),
                                  offset, hint=_IME_HINT)
     end = offset
     while end < len(text) and text[end] in _FULL_WIDTH and text[end] != "\u3000":
@@ -465,13 +476,14 @@ def _full_width_diagnostic(source: SourceText, offset: int) -> Diagnostic:
     joined = text[offset - 1:offset] in _OPERATOR_CHARACTERS or text[end:end + 1] in _OPERATOR_CHARACTERS
     fix = ascii_text if joined else _OPERATOR_FIXES.get(ascii_text, ascii_text)
     if not set(fix) <= _LANGUAGE_CHARACTERS:  # `：`: the ASCII `:` is no use either
-        return source.diagnostic("syntax.full_width", f"full-width {found!r}: the language has no {ascii_text!r}",
+        return source.diagnostic("syntax.full_width", msg("full-width {found}: the language has no {ascii}",
+                                                          found=repr(found), ascii=repr(ascii_text)),
                                  offset, hint=_CHARACTER_HINTS.get(ascii_text, _IME_HINT))
-    return source.diagnostic("syntax.full_width", f"full-width {found!r}: write {fix!r} instead", offset,
-                             hint=_IME_HINT)
+    return source.diagnostic("syntax.full_width", msg("full-width {found}: write {fix} instead", found=repr(found),
+                                                      fix=repr(fix)), offset, hint=_IME_HINT)
 
 
-_IME_HINT = "a Chinese input method in full-width (全角) mode typed it; write expressions in half-width (半角)"
+_IME_HINT = msg("a Chinese input method in full-width (全角) mode typed it; write expressions in half-width (半角)")
 
 
 def _show(ch: str) -> str:
@@ -532,8 +544,9 @@ class _Builder:
             return self.identifier(c[0])
         self.count += 1
         if self.count > self.limits.max_nodes:
-            self.fail("syntax.too_large", f"the expression has more than {self.limits.max_nodes} parts", 0,
-                      hint="split it into named definitions")
+            self.fail("syntax.too_large", msg("the expression has more than {limit} parts",
+                                              limit=self.limits.max_nodes), 0,
+                      hint=msg("split it into named definitions"))
         span = (t.meta.start_pos, t.meta.end_pos) if not t.meta.empty else (0, 0)
         kind = t.data
         if kind in _BINARY:
@@ -579,10 +592,12 @@ class _Builder:
         if kind in ("int", "decimal"):
             if sum(ch.isdigit() for ch in text) > self.limits.max_digits:
                 self.fail("syntax.number_too_large",
-                          f"the number has more than {self.limits.max_digits} digits", tok.start_pos)
+                          msg("the number has more than {limit} digits", limit=self.limits.max_digits),
+                          tok.start_pos)
             if re.match(r"0[0-9]", text):
-                self.fail("syntax.number", f"{text} is not a number: a number does not start with 0", tok.start_pos,
-                          hint=f"write {re.sub(r'^0+(?=[0-9])', '', text)}; a date is written in full, as 2024-05-01")
+                self.fail("syntax.number", msg("{text} is not a number: a number does not start with 0", text=text),
+                          tok.start_pos, hint=msg("write {number}; a date is written in full, as 2024-05-01",
+                                                  number=re.sub(r"^0+(?=[0-9])", "", text)))
             if kind == "int":
                 return Literal(int(text), "int", span=span)
             return Literal(Decimal(text), "decimal", span=span)
@@ -590,7 +605,7 @@ class _Builder:
             try:
                 return Literal(parse_date(text), "date", span=span)
             except ValueError:
-                self.fail("syntax.date", f"{text} is not a calendar date", tok.start_pos)
+                self.fail("syntax.date", msg("{text} is not a calendar date", text=text), tok.start_pos)
         if kind == "string":
             return Literal(self.unquote(text, tok.start_pos), "string", span=span)
         raise AssertionError(f"token without a builder: {tok.type}")  # pragma: no cover
@@ -617,12 +632,14 @@ class _Builder:
             path.append(max(children(path[-1]), key=lambda c: height[id(c)]))
         levels = [_level_name(node) for node in path[:-1]]
         counts = sorted(((levels.count(name), name) for name in dict.fromkeys(levels)), key=lambda p: -p[0])
-        made_of = ", ".join(f"{n} {name}" for n, name in counts[:3]) + (", …" if len(counts) > 3 else "")
+        made_of = joined([msg("{count} {name}", count=n, name=name) for n, name in counts[:3]]
+                         + (["…"] if len(counts) > 3 else []))
         self.fail("syntax.too_deep",
-                  f"the expression nests deeper than {self.limits.max_depth} levels: {len(levels)} here ({made_of})",
+                  msg("the expression nests deeper than {limit} levels: {count} here ({made_of})",
+                      limit=self.limits.max_depth, count=len(levels), made_of=made_of),
                   self.operator_offset(path[self.limits.max_depth]),
-                  hint="each operator, call, field, lookup and list counts one level (a + b + c is two) and "
-                       "parentheses count none; give part of it a name under definitions and use the name here")
+                  hint=msg("each operator, call, field, lookup and list counts one level (a + b + c is two) and "
+                           "parentheses count none; give part of it a name under definitions and use the name here"))
 
     def operator_offset(self, node: Expr) -> int:
         """Where a node's own symbol is: after its left operand for `a + b`, `a.b`, `a[k]`, `f(x)`; else its start."""
@@ -640,8 +657,8 @@ class _Builder:
                 return chr(int(esc[1:], 16))
             if esc in _ESCAPES:
                 return _ESCAPES[esc]
-            self.fail("syntax.escape", f"unknown escape \\{esc} in a string", offset + 1 + m.start(),
-                      hint="write \\\\ for a backslash")
+            self.fail("syntax.escape", msg("unknown escape \\{escape} in a string", escape=esc), offset + 1 + m.start(),
+                      hint=msg("write \\\\ for a backslash"))
             return ""  # pragma: no cover
 
         return _ESCAPE_RX.sub(replace, text[1:-1])
@@ -652,7 +669,8 @@ def _level_name(node: Expr) -> str:
         return f"'{node.op}'"
     if isinstance(node, Comprehension):
         return f"{node.kind}()"
-    return {Attr: "'.'", Index: "lookup [...]", Call: "call", ListLit: "list [...]", If: "'if'"}[type(node)]
+    return {Attr: "'.'", Index: msg("lookup [...]"), Call: msg("call"), ListLit: msg("list [...]"),
+            If: "'if'"}[type(node)]
 
 
 # ---------------------------------------------------------------------------------------------
