@@ -125,3 +125,21 @@ def test_import_checks_every_row_and_imports_all_or_none(capsys, tmp_path, datab
 def test_a_database_that_cannot_be_used_is_exit_69(capsys, tmp_path):
     code, _, err = run(capsys, "ledger", "list", "--database", "mysql://nobody@127.0.0.1/none")
     assert code == 69 and "SQLite or PostgreSQL" in err
+
+
+def test_import_holds_each_row_to_the_input_schema(capsys, tmp_path, database):
+    """With the seed copies: the resident id and the history entry a row becomes follow the claim's schema."""
+    rows = tmp_path / "office.csv"
+    rows.write_text("person,occupation_code,level,granted_on,amount,policy_version\n"
+                    "330702199003070011,2-02-10-11,junior,2024-02-01,3300,2024-05-01\n"
+                    "33070219900307001,2-02-10-11,senior,2024-02-03,5200,2024-05-01\n"
+                    "330702199003070011,2-02-10,junior,2024-03-01,2300,2024-05-01\n"
+                    "330702199003070011,2-02-07-13,expert,2024-03-01,2300,2024-05-01\n", encoding="utf-8")
+    seed = ["--policies", str(FIXTURES / "store"), "--schemas", str(FIXTURES / "schemas")]
+    code = main([*seed, "ledger", "import", str(rows), "--policy", "jinhua/digital-engineer-subsidy", "--database",
+                 database, "--skip-bad"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert f"{rows}:3: person: the text '33070219900307001' does not have the required form" in err
+    assert f"{rows}:4: history.occupation_code:" in err and f"{rows}:5: history.level:" in err
+    assert "1 grant(s) imported into zhejiang/digital-engineer" in err

@@ -292,7 +292,9 @@ def import_grants(ctx, file, policy, database, fmt, skip_bad, dry_run):
     refuse_if_broken(engine.store, pid)
     spec, types = _spec_and_types(engine, pid, pinned)
     kind = fmt or ("csv" if file.suffix.lower() == ".csv" else "jsonl")
-    rows, problems = read_rows(file, kind, spec, types)
+    name = engine.store.input_schema_name(spec.owner)
+    schema = engine.store.schemas.get(name) if name else None
+    rows, problems = read_rows(file, kind, spec, types, schema.schema if schema else None)
     for problem in problems:
         click.echo(f"policy: {problem}", err=True)
     if problems and not skip_bad:

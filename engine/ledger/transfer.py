@@ -35,8 +35,10 @@ class Row:
     claim_id: str | None = None
 
 
-def read_rows(path: Path, kind: str, spec, types: dict) -> tuple[list[Row], list[str]]:
-    """(good rows, a problem per bad row as "FILE:LINE: what")."""
+def read_rows(path: Path, kind: str, spec, types: dict, schema: dict | None = None) -> tuple[list[Row], list[str]]:
+    """(good rows, a problem per bad row as "FILE:LINE: what"). With the policy's input schema, the person and
+    the history entry a row becomes are held to it too (patterns, enumerations), as a claim's would be."""
+    checks = _schema_checks(spec, schema) if schema else None
     rows: list[Row] = []
     problems: list[str] = []
     try:
@@ -58,6 +60,10 @@ def read_rows(path: Path, kind: str, spec, types: dict) -> tuple[list[Row], list
             problems.append(f"{where}: {problem}")
             continue
         record = {name: _typed(item[name], types.get(name)) for name in spec.record}
+        problem = _against_schema(checks, spec, str(item["person"]), record) if checks else None
+        if problem is not None:
+            problems.append(f"{where}: {problem}")
+            continue
         rows.append(Row(line, str(item["person"]), record, item.get("grant_id") or None, item.get("claim_id") or None))
     return rows, problems
 
@@ -110,6 +116,51 @@ def _check(item: dict, spec, types: dict) -> str | None:
 
 
 _BAD = object()
+
+
+def _subschema(schema: dict, path: str) -> dict | None:
+    """The JSON Schema of the fact at a dotted path, its $refs (#/$defs/...) followed."""
+    node: dict | None = schema
+    for part in path.split("."):
+        node = _resolved(schema, (node or {}).get("properties", {}).get(part))
+        if node is None:
+            return None
+    return node
+
+
+def _resolved(schema: dict, node):
+    seen = 0
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/") and seen < 32:
+        target: object = schema
+        for part in node["$ref"][2:].split("/"):
+            target = target.get(part) if isinstance(target, dict) else None
+        node, seen = target, seen + 1
+    return node if isinstance(node, dict) else None
+
+
+def _schema_checks(spec, schema: dict):
+    """Validators of the person fact and of one history entry, from the input schema (None where it has none)."""
+    from engine.core.schemacheck import make_validator
+
+    defs = {"$defs": schema.get("$defs", {})} if "$defs" in schema else {}
+    person = _subschema(schema, spec.person_fact)
+    history = _subschema(schema, spec.history_fact)
+    entry = _resolved(schema, history.get("items")) if history else None
+    return (make_validator(defs | person) if person else None, make_validator(defs | entry) if entry else None)
+
+
+def _against_schema(checks, spec, person: str, record: dict) -> str | None:
+    from engine.core.schemacheck import describe_error, json_path
+    from engine.policies.ledgerspec import history_entries
+
+    person_check, entry_check = checks
+    for validator, value, what in ((person_check, person, "person"),
+                                   (entry_check, history_entries(spec, [record])[0], spec.history_fact)):
+        error = next(iter(validator.iter_errors(value)), None) if validator is not None else None
+        if error is not None:
+            where, message = describe_error(error)
+            return msg("{what}: {message}", what=json_path([what, *where]) if where else what, message=message)
+    return None
 
 
 def _typed(value, wanted: Type | None):
