@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from seedstore import SEED_POLICIES, SEED_SCHEMAS
 
 from engine.cli import main as cli
 from engine.policies.policyfile import canonical_json
@@ -33,7 +34,7 @@ CLAIMS = str(FIX / "claims.jsonl")
 LINE = {json.loads(line)["claim_id"]: n
         for n, line in enumerate((FIX / "claims.jsonl").read_text(encoding="utf-8").splitlines(), 1)}
 STORE = ["--policies", str(FIX / "store"), "--schemas", str(FIX / "schemas")]
-SEED = ["--policies", str(ROOT / "policies"), "--schemas", str(ROOT / "schemas")]
+SEED = ["--policies", str(SEED_POLICIES), "--schemas", str(SEED_SCHEMAS)]  # the seed versions, pinned
 JH, WZ, ZJ, CN = ("jinhua/digital-engineer-subsidy", "wenzhou/digital-engineer-subsidy", "zhejiang/digital-engineer",
                   "china/retirement-age")
 

@@ -7,13 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
+from seedstore import SEED_POLICIES, SEED_SCHEMAS
 
 from engine.cli import main as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures"
 STORE = ["--policies", str(FIX / "store"), "--schemas", str(FIX / "schemas")]
-SEED = ["--policies", str(ROOT / "policies"), "--schemas", str(ROOT / "schemas")]
+SEED = ["--policies", str(SEED_POLICIES), "--schemas", str(SEED_SCHEMAS)]  # the seed versions, pinned
 COPIES = ["china/retirement-age/1978-06-02.yaml", "china/retirement-age/2025-01-01.yaml",
           "zhejiang/digital-engineer/2023-09-16.yaml", "jinhua/digital-engineer-subsidy/2024-05-01.yaml"]
 FICTIONAL = ["zhejiang/digital-engineer/2025-03-01.yaml", "wenzhou/digital-engineer-subsidy/2024-09-01.yaml"]

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from seedstore import seed_only
 
 from engine.cli import main as cli
 
@@ -26,8 +27,8 @@ def run(capsys, *args):
 
 @pytest.fixture
 def store(tmp_path) -> tuple[Path, list[str]]:
-    shutil.copytree(ROOT / "policies", tmp_path / "policies")
-    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    """The seed versions and their cases files, copied from policies/ (whatever else it holds)."""
+    seed_only(tmp_path)
     return tmp_path / "policies", ["--policies", tmp_path / "policies", "--schemas", tmp_path / "schemas"]
 
 

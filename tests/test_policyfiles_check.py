@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from seedstore import SEED_HOME, SEED_POLICIES
 
 from engine.api import Engine
 from engine.cli import main as cli
@@ -427,13 +428,13 @@ def test_check_reports_all_problems_sorted(tmp_path):
 
 
 def test_seed_policies_check_clean():
-    engine = Engine.load(ROOT / "policies")
+    engine = Engine.load(SEED_POLICIES)
     assert errors(engine.check(today=D("2024-06-15"))) == []
     assert len(engine.store.by_id) == 3
 
 
 def test_seed_policies_cover_every_clause():
-    engine = Engine.load(ROOT / "policies")
+    engine = Engine.load(SEED_POLICIES)
     assert [d for d in engine.check(today=D("2024-06-15")) if d.code == "clause.uncovered"] == []
     jinhua = engine.store.get("jinhua/digital-engineer-subsidy", "2024-05-01")
     assert {"一", "二.(一)", "二.(二)", "二.不含", "三.(一)", "三.(二)", "四", "五"} <= set(jinhua.clauses)
@@ -443,11 +444,14 @@ def test_seed_policies_cover_every_clause():
 
 
 def test_cli_check_on_the_seed_policies(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(SEED_HOME)
     assert cli.main(["--policies", "policies", "check", "--today", "2024-06-15"]) == 0
     out, err = capsys.readouterr()
     assert "error[" not in out
     assert "0 errors, 0 warnings in 4 policy versions" in err
+    monkeypatch.chdir(ROOT)  # and the real folder, whatever versions it holds
+    assert cli.main(["--policies", "policies", "check", "--today", "2024-06-15"]) == 0
+    assert capsys.readouterr().err.startswith("0 errors")
 
 
 BROKEN = policy("t/x", "1", "2024-01-01", body=COVERED + """\
@@ -489,7 +493,7 @@ def test_cli_check_on_a_broken_folder_exits_1(tmp_path, capsys, monkeypatch):
 
 
 def test_cli_list(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(SEED_HOME)
     assert cli.main(["--policies", "policies", "list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == [
@@ -500,7 +504,7 @@ def test_cli_list(capsys, monkeypatch):
 
 
 def test_cli_timeline(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(SEED_HOME)
     assert cli.main(["--policies", "policies", "timeline", "jinhua/digital-engineer-subsidy"]) == 0
     out = capsys.readouterr().out
     assert "2024-05-01" in out and "in force 2024-05-01 .. now" in out
@@ -508,7 +512,7 @@ def test_cli_timeline(capsys, monkeypatch):
 
 
 def test_cli_timeline_shows_the_end_of_a_replaced_version(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(SEED_HOME)
     assert cli.main(["--policies", "policies", "timeline", "china/retirement-age", "--format", "json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["version"], r["from"], r["to"]) for r in rows] == [
@@ -517,16 +521,16 @@ def test_cli_timeline_shows_the_end_of_a_replaced_version(capsys, monkeypatch):
 
 
 def test_cli_timeline_of_unknown_policy_is_a_usage_error(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(SEED_HOME)
     assert cli.main(["--policies", "policies", "timeline", "nowhere/nothing"]) == 64
     assert "no policy 'nowhere/nothing'" in capsys.readouterr().err
 
 
 def test_cli_show_pinned_version(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(SEED_HOME)
     assert cli.main(["--policies", "policies", "show", "zhejiang/digital-engineer@2023-09-16"]) == 0
     out = capsys.readouterr().out
-    digest = Engine.load(ROOT / "policies").store.get("zhejiang/digital-engineer", "2023-09-16").digest
+    digest = Engine.load(SEED_POLICIES).store.get("zhejiang/digital-engineer", "2023-09-16").digest
     assert out.splitlines()[0].startswith("zhejiang/digital-engineer@2023-09-16")
     assert "浙人社发〔2023〕36号" in out
     assert "issued 2023-08-16" in out
@@ -539,7 +543,7 @@ def test_cli_show_pinned_version(capsys, monkeypatch):
 
 
 def test_cli_show_as_of_a_date_in_force(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(SEED_HOME)
     assert cli.main(["--policies", "policies", "show", "jinhua/digital-engineer-subsidy", "--as-of", "2024-05-01"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("jinhua/digital-engineer-subsidy@2024-05-01")
@@ -549,7 +553,7 @@ def test_cli_show_as_of_a_date_in_force(capsys, monkeypatch):
 
 
 def test_cli_show_as_of_a_date_before_the_policy_says_so(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(SEED_HOME)
     cli.main(["--policies", "policies", "show", "jinhua/digital-engineer-subsidy", "--as-of", "2024-04-30"])
     out, err = capsys.readouterr()
     assert out == ""
@@ -557,12 +561,12 @@ def test_cli_show_as_of_a_date_before_the_policy_says_so(capsys, monkeypatch):
 
 
 def test_cli_show_as_of_a_date_before_the_policy_exits_3(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(SEED_HOME)
     assert cli.main(["--policies", "policies", "show", "jinhua/digital-engineer-subsidy", "--as-of", "2024-04-30"]) == 3
 
 
 def test_cli_show_unknown_version_is_a_usage_error(capsys, monkeypatch):
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(SEED_HOME)
     assert cli.main(["--policies", "policies", "show", "zhejiang/digital-engineer@1999-01-01"]) == 64
     assert "has no version '1999-01-01' (it has 2023-09-16)" in capsys.readouterr().err
 

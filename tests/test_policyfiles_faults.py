@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from seedstore import SEED_POLICIES
 from test_policyfiles_check import CLAIM_SCHEMA, COVERED, PARENT, make, policy
 from test_policyfiles_loading import BASE, ROW1, at, load, only, pos, variant
 
@@ -24,7 +25,7 @@ from engine.cli import main as cli
 from engine.policies.yamlsource import read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "policies"
+SEED = SEED_POLICIES  # the seed versions, pinned (tests/seedstore.py)
 ZJ = Path("zhejiang/digital-engineer/2023-09-16.yaml")
 JH = Path("jinhua/digital-engineer-subsidy/2024-05-01.yaml")
 CLAIM = ROOT / "examples" / "eligible-blockchain-junior.yaml"

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from seedstore import SEED_POLICIES
 
 from engine.api import Engine, PolicyNotFound, Selection
 from engine.policies.store import PolicyStore
@@ -300,7 +301,7 @@ def test_version_for_unknown_policy_or_version(two_versions):
 
 @pytest.fixture(scope="module")
 def seed():
-    store = PolicyStore.load(ROOT / "policies")
+    store = PolicyStore.load(SEED_POLICIES)  # the seed versions, pinned (tests/seedstore.py)
     assert [d for d in store.diagnostics if d.severity == "error"] == []
     return store
 
@@ -341,7 +342,7 @@ def test_retirement_age_2025_version_was_known_before_it_took_effect(seed):
 
 
 def test_seed_digests_are_distinct_and_reproducible(seed):
-    again = PolicyStore.load(ROOT / "policies")
+    again = PolicyStore.load(SEED_POLICIES)
     digests = {v.key: v.digest for pid in seed.ids() for v in seed.versions(pid)}
     assert digests == {v.key: v.digest for pid in again.ids() for v in again.versions(pid)}
     assert len(set(digests.values())) == len(digests) == 4
