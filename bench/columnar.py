@@ -50,11 +50,36 @@ def best(command: list[str], out: Path, repeat: int) -> tuple[float, float, int]
     return min(runs, key=lambda r: r[1])
 
 
+def _scheduler():
+    """A dask scheduler and two single-threaded dask workers on 127.0.0.1: (address, processes). CPU time of these
+    is not the command's: for them the wall time is the figure."""
+    import socket
+
+    from distributed import Client
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    dask = str(Path(PYTHON).parent / "dask")
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                  **quiet)]
+    processes += [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                                    "--host", "127.0.0.1"], env=os.environ | {"PYTHONPATH": str(ROOT)}, **quiet)
+                  for _ in range(2)]
+    with Client(address, timeout="60s") as client:
+        client.wait_for_workers(2, timeout=120)
+    return address, processes
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sizes", nargs="*", type=int, default=[20_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs", action="store_true", help="also --jobs 2 for both engines")
+    parser.add_argument("--dask", action="store_true",
+                        help="also --dask local:2 and a dask scheduler with two dask workers started here")
     parser.add_argument("--seed", type=int, default=20240501)
     args = parser.parse_args(argv)
     load = os.getloadavg()
@@ -79,15 +104,24 @@ def main(argv=None) -> int:
             if args.jobs:
                 contenders += [("columnar engine, --jobs 2", summary + ["--jobs", "2"]),
                                ("per-claim engine, --jobs 2", summary + ["--per-claim", "--jobs", "2"])]
+            scheduler = _scheduler() if args.dask else None
+            if scheduler is not None:
+                contenders += [("columnar engine, --dask local:2", summary + ["--dask", "local:2"]),
+                               ("columnar engine, scheduler + 2 workers", summary + ["--dask", scheduler[0]])]
             results = {}
             outputs = {}
             for name, command in contenders:
                 out = folder / f"out-{len(results)}.jsonl"
                 results[name] = best(command, out, args.repeat)
                 outputs[name] = out
+            if scheduler is not None:
+                for process in scheduler[1]:
+                    process.terminate()
+                    process.wait()
             columnar_bytes = outputs["columnar engine"].read_bytes()
-            if columnar_bytes != outputs["per-claim engine (--per-claim)"].read_bytes():
-                raise SystemExit("the columnar and per-claim outputs differ")
+            for name, out in outputs.items():
+                if name != "plain script (bench/baseline_cli.py)" and out.read_bytes() != columnar_bytes:
+                    raise SystemExit(f"{name}: the output differs from the columnar engine's")
             plain_cpu = results["plain script (bench/baseline_cli.py)"][1]
             per_claim_cpu = results["per-claim engine (--per-claim)"][1]
             for name, (wall, cpu, rss) in results.items():
