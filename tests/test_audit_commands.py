@@ -1429,3 +1429,16 @@ def test_a_superseded_version_decides_only_when_asked_and_says_so(capsys, tmp_pa
     assert code == 0 and rows[0]["status"] == "reproduced"
     code, _, err = run(capsys, *STORE, "evaluate", path, "--policy", ZJ, "--any-date")
     assert code == 64 and "give --policy ID@VERSION" in err
+
+
+def test_impact_with_a_pinned_version_resolves_its_references_on_each_claims_date(capsys, tmp_path):
+    """`--from @2024-05-01` pins the city's own version only: the province is the one in force on FICT-JH-04's
+    decision date (B, 2500), as `evaluate` decides it, not the one in force on the city version's first day."""
+    path = claims_file(tmp_path, "FICT-JH-04")
+    _, (evaluated,), _ = run_json(capsys, *STORE, "evaluate", path, "--policy", f"{JH}@2024-05-01", "--format", "json")
+    code, (report,), _ = run_json(capsys, *STORE, "impact", JH, "--from", "@2024-05-01", "--to", "2025-02-01", path,
+                                  "--format", "json")
+    assert code == 0
+    assert report["before"] == f"{JH}@2024-05-01 (what it refers to as in force on each claim's decision date)"
+    (claim,) = report["changed_claims"]
+    assert (claim["before"]["amount"], claim["after"]["amount"]) == (evaluated["amount"], "2200") == ("2500", "2200")

@@ -181,6 +181,25 @@ def _status(result) -> dict:
     return {"error": result.code, "message": result.message}
 
 
+def side(engine, policy_id: str, text: str):
+    """One side of an impact study, as `--from`/`--to` give it: (evaluator, label). A date fixes the world: the
+    policy and everything it refers to as in force that day. `@VERSION` pins the policy's own version only: what
+    it refers to is resolved at each claim's decision date, as `evaluate` does. Raises what Engine.scenario
+    and Engine.evaluator raise."""
+    from engine.api import Selection
+    from engine.core.isodate import parse_date
+
+    if text.startswith("@"):
+        version = text[1:]
+        engine.scenario(policy_id, version=version)  # fails now, as a date does, for what cannot be linked
+        evaluator = engine.evaluator(f"{policy_id}@{version}", Selection(version, any_date=True))
+        refers = engine.store.needs(policy_id) - {policy_id}
+        return evaluator, f"{policy_id}@{version}" + (
+            " (what it refers to as in force on each claim's decision date)" if refers else "")
+    linked = engine.scenario(policy_id, at=parse_date(text))
+    return engine.fixed_evaluator(linked), scenario_label(linked)
+
+
 def scenario_label(linked) -> str:
     """The policy version and every version under it, e.g. a@1 (extends b@2, uses c@3)."""
     others = [f"{linked.role_of(v)} {v.key}" for v in linked.versions if v is not linked.version]

@@ -100,20 +100,22 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet, dask, partition_bytes)
     """Decide every claim under two versions and report what changes.
 
     A DATE stands for the versions in force on that date (the policy and all it refers to); @VERSION pins
-    the policy's own version. Each claim is decided on its own decision date under both. Exit 2 when
+    the policy's own version, and what it refers to is resolved at each claim's decision date. Each claim
+    is decided on its own decision date under both. Exit 2 when
     there is nothing to compare (no claims, or none decided under either version) or a claim id is
     given more than once.
     """
-    from engine.audit.impact import compare, render_impact, scenario_label
+    from engine.audit.impact import compare, render_impact, side
     from engine.claims.reader import read_claims
     from engine.decide.batch import count_lines
     from engine.decide.progress import progress_bar
 
     engine = engine_of(ctx)
     fail_on_store_errors(engine.store)
-    a, b = _side(engine, policy_id, from_, "--from"), _side(engine, policy_id, to, "--to")
+    for text, label in ((from_, "--from"), (to, "--to")):
+        _side(engine, policy_id, text, label)  # the exit code of a side that cannot be had
     try:
-        before, after = engine.fixed_evaluator(a), engine.fixed_evaluator(b)
+        (before, before_label), (after, after_label) = (side(engine, policy_id, text) for text in (from_, to))
     except PolicyInvalid as exc:
         for d in exc.diagnostics:
             click.echo(d.render(), err=True)
@@ -123,11 +125,11 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet, dask, partition_bytes)
         if dask:
             from engine.distributed import commands
 
-            report = commands.impact(engine, dask, list(claims), policy_id, from_, to, scenario_label(a),
-                                     scenario_label(b), advance, partition_bytes)
+            report = commands.impact(engine, dask, list(claims), policy_id, from_, to, before_label,
+                                     after_label, advance, partition_bytes)
         else:
             report = compare(before, after, read_claims(list(claims), sys.stdin.buffer),
-                             scenario_label(a), scenario_label(b), advance)
+                             before_label, after_label, advance)
     if not report.claims:
         click.echo(f"policy: no claims in {', '.join(claims)}: nothing to compare", err=True)
         ctx.exit(EXIT_INVALID)

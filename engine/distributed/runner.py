@@ -194,15 +194,6 @@ def decide_partition(store: StoreFiles, job: EvaluateJob, part: Partition) -> tu
         return "invalid", exc.diagnostics
 
 
-def _scenario(engine, policy_id: str, text: str):
-    """A side of an impact study as the command line reads --from and --to (it has checked the text)."""
-    from engine.core.isodate import parse_date
-
-    if text.startswith("@"):
-        return engine.scenario(policy_id, version=text[1:])
-    return engine.scenario(policy_id, at=parse_date(text))
-
-
 def impact_partition(store: StoreFiles, job: ImpactJob, part: Partition) -> tuple:
     """(index, ImpactReport of the partition, claim id -> locations) of one partition."""
     from engine.api import PolicyInvalid
@@ -213,8 +204,9 @@ def impact_partition(store: StoreFiles, job: ImpactJob, part: Partition) -> tupl
         key = (store.digest, "impact", job)
         sides = _EVALUATORS.get(key)
         if sides is None:
-            a, b = (_scenario(engine, job.policy_id, text) for text in (job.before, job.after))
-            sides = _EVALUATORS[key] = (engine.fixed_evaluator(a), engine.fixed_evaluator(b))
+            from engine.audit.impact import side  # as the command line decides each side
+
+            sides = _EVALUATORS[key] = tuple(side(engine, job.policy_id, text)[0] for text in (job.before, job.after))
         seen: dict = {}
         report = compare(sides[0], sides[1], _raws(part), "", "", seen=seen)
         return part.index, report, seen
