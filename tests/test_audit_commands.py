@@ -1442,3 +1442,19 @@ def test_impact_with_a_pinned_version_resolves_its_references_on_each_claims_dat
     assert report["before"] == f"{JH}@2024-05-01 (what it refers to as in force on each claim's decision date)"
     (claim,) = report["changed_claims"]
     assert (claim["before"]["amount"], claim["after"]["amount"]) == (evaluated["amount"], "2200") == ("2500", "2200")
+
+
+def test_timeline_shows_the_days_content_changed_underneath(capsys):
+    """Jinhua's one version is in force from 2024-05-01 on, but what it reads changed twice: the retirement age on
+    2025-01-01 (uses) and the province on 2025-03-01 (extends)."""
+    code, out, _ = run(capsys, *STORE, "timeline", JH)
+    assert code == 0
+    assert out.splitlines()[1:] == [
+        f"    2025-01-01  underneath: {CN} 1978-06-02 → 2025-01-01 (uses; 26 changes)",
+        f"    2025-03-01  underneath: {ZJ} 2023-09-16 → 2025-03-01 (extends; 15 changes)"]
+    _, (row,), _ = run_json(capsys, *STORE, "timeline", JH, "--format", "json")
+    assert [(m["date"], m["id"], m["from"], m["to"], m["role"]) for m in row["underneath"]] == [
+        ("2025-01-01", CN, "1978-06-02", "2025-01-01", "uses"),
+        ("2025-03-01", ZJ, "2023-09-16", "2025-03-01", "extends")]
+    _, rows, _ = run_json(capsys, *STORE, "timeline", ZJ, "--format", "json")
+    assert all("underneath" not in r for r in rows)  # the province reads no other policy

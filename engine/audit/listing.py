@@ -33,7 +33,55 @@ def timeline(store: PolicyStore, policy_id: str) -> list[dict]:
                      "issued_on": v.issued_on.isoformat(), "retroactive": v.issued_on > v.effective_from,
                      "review_by": v.review_by.isoformat() if v.review_by else None,
                      "document": v.source["number"], "title": v.source["title"], "digest": v.digest, "file": v.file})
+        changes = underneath(store, v)
+        if changes:
+            rows[-1]["underneath"] = changes
     return rows
+
+
+def underneath(store: PolicyStore, v: PolicyVersion) -> list[dict]:
+    """The days, while `v` is in force, on which its effective content changes through a policy it extends or
+    uses (however indirectly): {date, id, from, to, role, changes (how many, as `policy diff` counts them),
+    what (in words)}. A day on which what it refers to cannot be linked is left out (`policy check` says why)."""
+    from engine.audit.diff import diff_versions
+    from engine.language.builtins import add_days
+    from engine.policies.linker import LinkError, link
+
+    end = store.until(v)
+    days = set()
+    for pid in store.needs(v.id) - {v.id}:
+        for other in store.versions(pid):
+            for day in (other.effective_from, add_days(other.effective_to, 1) if other.effective_to else None):
+                if day is not None and v.effective_from < day and (end is None or day <= end):
+                    days.add(day)
+
+    def versions_on(day):
+        try:
+            linked = link(store, v, lambda ref, by: store.get(ref.policy_id, ref.version) if ref.version
+                          else store.in_force(ref.policy_id, day), [])
+        except LinkError:
+            return None
+        return {x.id: (x, linked.role_of(x)) for x in linked.versions if x is not linked.version}
+
+    marks: list[dict] = []
+    before = versions_on(v.effective_from)
+    for day in sorted(days):
+        now = versions_on(day)
+        if now is None or before is None:
+            before = now
+            continue
+        for pid in sorted(set(before) | set(now)):
+            old, new = before.get(pid, (None, None))[0], now.get(pid, (None, None))[0]
+            if old is new:
+                continue
+            count = len(diff_versions(old, new)["changes"]) if old is not None and new is not None else 0
+            role = (now.get(pid) or before.get(pid))[1]
+            marks.append({"date": day.isoformat(), "id": pid, "from": old.version if old else None,
+                          "to": new.version if new else None, "role": role, "changes": count,
+                          "what": f"{pid} {old.version if old else '(none)'} → {new.version if new else '(none)'} "
+                                  f"({role}; {count} change{'s' if count != 1 else ''})"})
+        before = now
+    return marks
 
 
 def version(store: PolicyStore, v: PolicyVersion, reads: list[str] | None = None) -> dict:

@@ -132,6 +132,8 @@ def timeline(ctx, policy_id, fmt):
             review = f"  review by {row['review_by']}" if row["review_by"] else ""
             click.echo(f"{row['version']}  in force {row['from']} .. {row['to'] or 'now'}  issued {row['issued_on']}  "
                        f"{row['document']}  {row['file']}{review}{late}")
+            for mark in row.get("underneath", []):  # its effective content changed through a referenced policy
+                click.echo(f"    {mark['date']}  underneath: {mark['what']}")
 
 
 @click.command()
