@@ -629,3 +629,26 @@ def test_a_clause_removed_by_an_amendment_may_not_stay_cited(tmp_path):
     found = [d for d in errors(root) if d.code == "clause.unknown"]
     assert found and all("which this version removes" in d.message for d in found)
     assert {d.message.split(" cites")[0] for d in found} >= {"rule 'adult'", "definition 'adult'"}
+
+
+def test_the_cached_store_is_read_again_when_a_facts_file_changes(tmp_path, monkeypatch):
+    from engine.policies.cache import load_store
+
+    monkeypatch.setenv("POLICY_CACHE", "1")
+    monkeypatch.setenv("POLICY_CACHE_DIR", str(tmp_path / "cache"))
+    city = CITY_INLINE.replace(textwrap.dedent("""\
+        input:
+          facts:
+            person.months:
+              clause: 一
+              description: months paid here
+              schema: {type: integer, minimum: 0, maximum: 12}
+        """), "input:\n  facts: 1.facts.json\n")
+    facts = {"person.months": {"clause": "一", "schema": {"type": "integer", "minimum": 0, "maximum": 12}}}
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/city/1.yaml": city,
+                                 "p/city/1.facts.json": json.dumps(facts)})
+    first = load_store(root, root.parent / "schemas").get("p/city", "1").digest
+    assert load_store(root, root.parent / "schemas").get("p/city", "1").digest == first
+    facts["person.months"]["schema"]["maximum"] = 6
+    (root / "p/city/1.facts.json").write_text(json.dumps(facts), encoding="utf-8")
+    assert load_store(root, root.parent / "schemas").get("p/city", "1").digest != first

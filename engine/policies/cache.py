@@ -59,8 +59,10 @@ def _key(root: Path, schemas: Path) -> tuple[str, dict]:
         digest.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     policies, _ = scan(root)  # what is not a policy file is reported by name, and never read
     schema_files = sorted(p for p in schemas.glob("*.json")) if schemas.is_dir() else []
+    # the JSON files beside the policy files, which a version may name as its own facts (`input.facts`)
+    beside = sorted({p for folder in {f.parent for f in policies} for p in folder.glob("*.json") if not p.is_symlink()})
     files = {}
-    for path in policies + schema_files:
+    for path in policies + beside + schema_files:
         files[str(path)] = _file_digest(path)
         digest.update(str(path).encode() + b"\0" + files[str(path)].encode() + b"\0")
     return digest.hexdigest(), files

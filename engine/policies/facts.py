@@ -49,6 +49,10 @@ def _read_facts_file(reader, name: str, pv: PolicyVersion) -> None:
                                        "as this policy file", name=repr(name)), here)
         return
     display = str(Path(reader.doc.file).parent / name)
+    if (folder / name).is_symlink():
+        reader.error("facts.file", msg("input.facts names {name}, which is a link: a link is never followed; put the "
+                                       "file itself beside this one", name=repr(name)), here)
+        return
     try:
         doc = read_yaml(read_file(folder / name, display), display)  # JSON is YAML: every value keeps its place
     except OSError as exc:

@@ -73,6 +73,8 @@ def scan(root: Path) -> tuple[list[Path], list[Diagnostic]]:
                     "the file name ends in {suffix}: a policy file ends in .yaml (lower case), so this one is "
                     "not read", suffix=path.name[path.name.rfind("."):]), Location(str(path)),
                     hint=msg("rename it to {name}", name=path.name[:path.name.rfind(".")] + ".yaml")))
+            elif path.suffix == ".json":
+                pass  # a version's own facts beside it (`input.facts`): read when, and only when, a version names it
             elif not path.name.endswith((CASES_SUFFIX, ".cases.yml")):
                 found.append(Diagnostic("file.ignored", msg(
                     "not a policy file (those are policies/ID/VERSION.yaml); it is not read"), Location(str(path)),
