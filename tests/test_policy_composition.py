@@ -652,3 +652,23 @@ def test_the_cached_store_is_read_again_when_a_facts_file_changes(tmp_path, monk
     facts["person.months"]["schema"]["maximum"] = 6
     (root / "p/city/1.facts.json").write_text(json.dumps(facts), encoding="utf-8")
     assert load_store(root, root.parent / "schemas").get("p/city", "1").digest != first
+
+
+def test_a_facts_file_is_neither_warned_about_nor_followed_through_a_link(tmp_path):
+    city = CITY_INLINE.replace(textwrap.dedent("""\
+        input:
+          facts:
+            person.months:
+              clause: 一
+              description: months paid here
+              schema: {type: integer, minimum: 0, maximum: 12}
+        """), "input:\n  facts: 1.facts.json\n")
+    facts = {"person.months": {"clause": "一", "schema": {"type": "integer", "minimum": 0, "maximum": 12}}}
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/city/1.yaml": city})
+    (tmp_path / "elsewhere.json").write_text(json.dumps(facts), encoding="utf-8")
+    (root / "p/city/1.facts.json").symlink_to(tmp_path / "elsewhere.json")
+    found = Engine.load(root, root.parent / "schemas").check()
+    assert "facts.file" in [d.code for d in found if d.severity == "error"]
+    (root / "p/city/1.facts.json").unlink()
+    (root / "p/city/1.facts.json").write_text(json.dumps(facts), encoding="utf-8")
+    assert [d.code for d in Engine.load(root, root.parent / "schemas").check()] == []
