@@ -334,11 +334,21 @@ def test_diff_on_a_date_with_no_version_in_force(capsys, from_, to):
     assert (code, out, err) == (3, "", f"policy: {WZ} has no version in force on 2024-06-01\n")
 
 
-def test_diff_of_two_different_policies_is_refused(capsys):
-    code, out, err = run(capsys, *STORE, "diff", f"{JH}@2024-05-01", f"{WZ}@2024-09-01")
+def test_diff_of_two_policies_on_one_date(capsys):
+    """Two cities' transpositions of the province on one date: what Wenzhou writes differently from Jinhua."""
+    code, out, _ = run(capsys, *STORE, "diff", JH, WZ, "--on", "2024-10-01")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == f"{JH}@2024-05-01 → {WZ}@2024-09-01"
+    assert any(line.startswith("  rule ") for line in lines[1:])
+    assert not any(line.startswith("underneath:") for line in lines)  # both read the same province and law then
+    code, (result,), _ = run_json(capsys, *STORE, "diff", f"{JH}@2024-05-01", f"{WZ}@2024-09-01", "--format", "json")
+    assert code == 0 and result["compared"] == [f"{JH}@2024-05-01", f"{WZ}@2024-09-01"] and result["changes"]
+    code, out, err = run(capsys, *STORE, "diff", JH, WZ)
     assert (code, out) == (64, "")
-    assert err == (f"policy: diff compares two versions of one policy, not {JH} with {WZ}; a transposition's "
-                   "departures from what it extends are its `overrides: true` entries (policy show)\n")
+    assert err == f"policy: to compare two policies, pin each (ID@VERSION) or give --on DATE; {JH} has neither\n"
+    code, _, err = run(capsys, *STORE, "diff", JH, WZ, "--on", "2024-06-01")
+    assert code == 3 and "has no version in force on 2024-06-01" in err
 
 
 def test_diff_of_a_version_with_itself(capsys):

@@ -213,6 +213,8 @@ def _line(c: dict) -> str:
 
 def render_diff(result: dict) -> str:
     head = f"{result['id']}: {result['from']['version']} → {result['to']['version']}"
+    if result.get("compared"):  # two policies side by side
+        head = f"{result['compared'][0]} → {result['compared'][1]}"
     lines = [head]
     changes = result["changes"]
     lines += [f"  {_line(c)}" for c in changes] or ["  no changes in the policy's own file"]

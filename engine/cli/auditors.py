@@ -51,10 +51,12 @@ def _side(engine: Engine, policy_id: str, text: str, label: str):
 @click.argument("policies", nargs=-1, required=True, type=POLICY_REF)
 @click.option("--from", "from_", default=None, help="Compare the versions in force on this date ...")
 @click.option("--to", default=None, help="... with those in force on this date.")
+@click.option("--on", "on", default=None, help="Two policies: compare the versions of each in force on this date.")
 @format_option
 @click.pass_context
-def diff(ctx, policies, from_, to, fmt):
-    """Structural difference between two versions: `diff ID@A ID@B` or `diff ID --from DATE --to DATE`.
+def diff(ctx, policies, from_, to, on, fmt):
+    """Structural difference between two versions: `diff ID@A ID@B` or `diff ID --from DATE --to DATE`;
+    or between two policies: `diff ID1 ID2 --on DATE` (two cities' transpositions), or `diff ID1@A ID2@B`.
 
     Shows dates and source, rules, table cells, definitions, outputs and references that changed, then
     what changed underneath in the policies it extends or uses.
@@ -63,13 +65,18 @@ def diff(ctx, policies, from_, to, fmt):
 
     engine = engine_of(ctx)
     fail_on_store_errors(engine.store)
-    if len(policies) == 2 and not (from_ or to):
+    if len(policies) == 2 and not (from_ or to) and policies[0][0] != policies[1][0]:
+        # two policies side by side: each pinned, or each as in force on --on (with what it refers to then)
+        sides = []
+        for pid, version in policies:
+            if not version and not on:
+                usage(f"to compare two policies, pin each (ID@VERSION) or give --on DATE; {pid} has neither")
+            sides.append(_side(engine, pid, "@" + version if version else on, "--on"))
+        a, b = sides
+    elif len(policies) == 2 and not (from_ or to or on):
         (pa, va), (pb, vb) = policies
         if not (va and vb):
             usage("give two pinned versions, ID@A ID@B, or one ID with --from and --to")
-        if pa != pb:
-            usage(f"diff compares two versions of one policy, not {pa} with {pb}; a transposition's departures "
-                   "from what it extends are its `overrides: true` entries (policy show)")
         a, b = _side(engine, pa, "@" + va, "ID@A"), _side(engine, pb, "@" + vb, "ID@B")
     elif len(policies) == 1 and from_ and to:
         pid, pinned = policies[0]
@@ -79,6 +86,8 @@ def diff(ctx, policies, from_, to, fmt):
     else:
         usage("give two pinned versions, ID@A ID@B, or one ID with --from and --to")
     result = diff_linked(a, b)
+    if a.version.id != b.version.id:
+        result["compared"] = [a.version.key, b.version.key]  # two policies: the header names both
     if fmt == "json":
         echo_json(result)
     else:
