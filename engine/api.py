@@ -108,7 +108,9 @@ class Engine:
         for versions in self.store.by_id.values():
             for v in versions:
                 # every day on which what this version refers to may change: a version begins or ends
-                for day in (v.effective_from, add_days(v.effective_to, 1) if v.effective_to else None):
+                # (a version in force until the last day of the calendar, 9999-12-31, has no day after it)
+                for day in (v.effective_from,
+                            add_days(v.effective_to, 1) if v.effective_to and v.effective_to < date.max else None):
                     if day and version.effective_from < day <= last:
                         days.add(day)
         seen = set()

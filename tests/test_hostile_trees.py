@@ -261,3 +261,261 @@ def test_a_huge_sparse_file_is_refused_by_its_size(tree, cache):
     rc, [decision], _ = decide(tree, cache=cache, timeout=60)  # the city does not need the Wenzhou file
     assert rc == 0 and decision["amount"] == "2200"
     assert time.monotonic() - started < 20
+
+
+# -------------------------------------------------------------------------------------------------
+# Crashes: every one is a clear error or a documented exit code, never exit 70 or a traceback
+
+
+def test_a_lone_surrogate_stops_only_its_policy(tree):
+    edit(tree / "policies" / "china/retirement-age/1978-06-02.yaml", "title: ", 'title: "\\ud800" # ', 1)
+    rc, out, _ = policy(tree, "check")
+    assert rc == 1 and "error[input.encoding]: the value holds \\ud800, half of a UTF-16 pair" in out
+    for args in (["list"], ["check", "--format", "json"], ["show", PROVINCE]):
+        assert policy(tree, *args)[0] in (0, 1), args
+    rc, [decision], _ = decide_under(tree, PROVINCE)  # the province does not use the retirement age
+    assert rc == 0 and decision["eligible"] is True
+    rc, decisions, err = decide(tree)  # the city does: refused, naming the file
+    assert rc == 1 and decisions == [] and "1978-06-02.yaml" in err
+
+
+def test_a_lone_surrogate_escape_in_an_expression_is_refused(tree):
+    edit(tree / "policies" / CITY_FILE, "require: not applicant.public_staff",
+         "require: 'not applicant.public_staff or \"\\ud800\" == \"x\"'")
+    rc, out, _ = policy(tree, "check")
+    assert rc == 1 and "error[syntax.escape]" in out and "lone surrogate" in out
+
+
+def decide_under(tree: Path, pid: str, *extra, **kw):
+    rc, out, err = policy(tree, "evaluate", GOOD, "--policy", pid, "--format", "json", *extra, **kw)
+    return rc, [json.loads(line) for line in out.splitlines() if line.strip()], err
+
+
+def test_a_version_in_force_until_the_end_of_the_calendar(tree):
+    edit(tree / "policies" / "china/retirement-age/2025-01-01.yaml", "  from: 2025-01-01",
+         "  from: 2025-01-01\n  to: 9999-12-31")
+    assert policy(tree, "check")[0] == 0
+    rc, [decision], _ = decide(tree)
+    assert rc == 0 and decision["amount"] == "2200"
+    assert policy(tree, "timeline", "china/retirement-age")[0] == 0
+
+
+def test_standard_input_closed(tree):
+    done = subprocess.run(f'"{sys.executable}" "{ROOT / "cli.py"}" --policies policies evaluate - --policy {CITY} '
+                          "--format json <&-", shell=True, cwd=tree, capture_output=True, timeout=60,
+                          env={**os.environ, "POLICY_CACHE": "0"})
+    out, err = done.stdout.decode(), done.stderr.decode()
+    assert done.returncode == 2 and "Traceback" not in err and "internal error" not in err
+    assert json.loads(out)["error"]["message"] == "cannot read <stdin>: standard input is closed"
+
+
+def test_standard_error_closed_still_writes_the_decisions(tree):
+    done = subprocess.run(f'"{sys.executable}" "{ROOT / "cli.py"}" --policies policies evaluate "{GOOD}" '
+                          f"--policy {CITY} --format json 2>&-", shell=True, cwd=tree, capture_output=True,
+                          timeout=60, env={**os.environ, "POLICY_CACHE": "0"})
+    assert done.returncode == 0 and json.loads(done.stdout)["amount"] == "2200"
+
+
+def many_claims(tree: Path, copies: int) -> Path:
+    line = json.dumps(json.loads(GOOD.read_text(encoding="utf-8")), ensure_ascii=False)
+    path = tree / "many.jsonl"
+    path.write_text((line + "\n") * copies, encoding="utf-8")
+    return path
+
+
+def test_a_closed_pipe_is_a_quiet_exit_141(tree):
+    claims = many_claims(tree, 20_000)
+    done = subprocess.run(f'set -o pipefail; "{sys.executable}" "{ROOT / "cli.py"}" --policies policies evaluate '
+                          f'"{claims}" --policy {CITY} --format json | head -1', shell=True, executable="/bin/bash",
+                          cwd=tree, capture_output=True, timeout=120, env={**os.environ, "POLICY_CACHE": "0"})
+    assert done.returncode == 141 and done.stderr == b"" and done.stdout.count(b"\n") == 1
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_disk_is_an_output_error(tree):
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "--policies", "policies", "evaluate",
+                               str(many_claims(tree, 200)), "--policy", CITY, "--format", "json"], cwd=tree,
+                              stdout=full, stderr=subprocess.PIPE, timeout=60, env={**os.environ, "POLICY_CACHE": "0"})
+    err = done.stderr.decode()
+    assert done.returncode == 74 and "policy: cannot write the output: No space left on device" in err
+    assert "internal error" not in err
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_sigint_during_a_batch(tree, jobs):
+    import signal
+
+    claims = many_claims(tree, 200_000)
+    out = tree / "out.jsonl"
+    with out.open("wb") as handle:
+        process = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "--policies", "policies", "evaluate",
+                                    str(claims), "--policy", CITY, "--format", "json", "-j", jobs], cwd=tree,
+                                   stdout=handle, stderr=subprocess.PIPE, start_new_session=True,
+                                   env={**os.environ, "POLICY_CACHE": "0"})
+        deadline = time.monotonic() + 60
+        while out.stat().st_size < 100_000 and time.monotonic() < deadline:  # deciding, and writing
+            time.sleep(0.2)
+        os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the whole process group
+        _, err = process.communicate(timeout=60)  # never a hang
+    err = err.decode()
+    data = out.read_bytes()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert data.endswith(b"\n")  # no partial line
+    written = data.count(b"\n")
+    assert f"interrupted after {written} claims were written" in err
+
+
+# -------------------------------------------------------------------------------------------------
+# A broken reference is named (exit 1), never "no policy in force" for each claim
+
+
+@pytest.mark.parametrize("target, code", [(CITY, "reference.cycle"), ("zhejiang/nothing", "reference.unknown")])
+def test_a_broken_extends_is_named(tree, target, code):
+    edit(tree / "policies" / CITY_FILE, f"extends: {PROVINCE}", f"extends: {target}")
+    rc, decisions, err = decide(tree)
+    assert rc == 1 and decisions == [] and f"error[{code}]" in err and target in err
+
+
+def test_a_cycle_of_uses_is_named(tree):
+    edit(tree / "policies" / "china/retirement-age/2025-01-01.yaml", "\nsource:",
+         f"\nuses: {{city: {CITY}}}\nsource:")
+    rc, decisions, err = decide(tree)
+    assert rc == 1 and "error[reference.cycle]" in err and f"{CITY} → china/retirement-age → {CITY}" in err
+
+
+# -------------------------------------------------------------------------------------------------
+# Hangs and bounds: generated here, each answered within a bound
+
+
+def small_policy(tree: Path, pid: str, body: str, header: str = "") -> Path:
+    path = tree / "policies" / pid / "1.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'policy: {pid}\nversion: "1"\ntitle: T\neffective: {{from: 2020-01-01}}\n'
+                    "issued_on: 2020-01-01\nsource: {number: N, title: T, issuers: [X], clauses: {c: text}}\n"
+                    "input: {schema: training-claim.schema.json}\n" + header + body, encoding="utf-8")
+    return path
+
+
+def timed(tree: Path, *args, bound: float = 30, **kw) -> tuple[int, str, str]:
+    started = time.monotonic()
+    result = policy(tree, *args, timeout=bound * 4, **kw)
+    assert time.monotonic() - started < bound, args
+    return result
+
+
+def test_a_list_doubled_in_each_definition_is_a_cost_error(tree):
+    definitions = "\n".join(["  d0: '[training.hours, 1]'"] + [f"  d{i + 1}: d{i} + d{i}" for i in range(40)])
+    small_policy(tree, "t/doubling", f"definitions:\n{definitions}\noutputs:\n  n: {{clause: c, expr: length(d40)}}\n")
+    rc, out, _ = timed(tree, "check")
+    assert rc == 1 and "error[cost.too_high]" in out
+    rc, [decision], _ = decide(tree)  # the other policies decide as usual
+    assert decision["amount"] == "2200"
+
+
+def test_many_cheap_rules_are_costly_together(tree):
+    rules = "\n".join(f"  - {{id: r{i}, clause: c, require: 'count(g in history ?? [] where g.level == \"junior\") "
+                      f">= 0', message: {{pass: p, fail: f}}}}" for i in range(300))
+    small_policy(tree, "t/many", f"rules:\n{rules}\n")
+    rc, out, _ = timed(tree, "check")
+    assert rc == 1 and "together may take up to" in out and "over the limit of 100,000,000 for a policy" in out
+
+
+def test_a_diamond_of_uses_is_linked_once_per_version(tree):
+    depth = 18
+    for i in range(depth):
+        for side in "ab":
+            uses = "" if i == depth - 1 else f"uses: {{u: d/a{i + 1}, v: d/b{i + 1}}}\n"
+            expr = "1" if i == depth - 1 else "u.x + v.x"
+            out = "outputs:\n  total: {clause: c, expr: x}\n" if i == 0 and side == "a" else ""
+            small_policy(tree, f"d/{side}{i}", f"definitions:\n  x: {{clause: c, expr: '{expr}'}}\n{out}",
+                         header=uses + "exports: [x]\n")
+    rc, out, _ = timed(tree, "evaluate", GOOD, "--policy", "d/a0", "--format", "json")
+    assert rc == 0 and json.loads(out)["outputs"]["total"] == 2 ** (depth - 1)
+    assert timed(tree, "check", bound=90)[0] == 0  # 36 versions, each checked on every day a reference changes
+
+
+def test_thousands_of_bad_citations_are_reported_fast_and_capped(tree):
+    rules = "\n".join(f"  - {{id: r{i}, clause: nope{i}, require: 'true', message: {{pass: p, fail: f}}}}"
+                      for i in range(12_000))
+    small_policy(tree, "t/citations", f"not_computable: [{{clause: c, reason: r}}]\nrules:\n{rules}\n")
+    rc, out, err = timed(tree, "check", bound=60)
+    assert rc == 1 and out.count("error[clause.unknown]") == 200
+    assert "… and 11,800 more not shown (`policy check --format json` lists every one)" in out
+    assert "12000 errors" in err
+    rc, out, _ = timed(tree, "check", "--format", "json", bound=60)
+    assert out.count('"clause.unknown"') == 12_000
+
+
+def test_66000_table_rows_are_read_fast(tree):
+    rows = "\n".join(f"      - [k{i}, {i}]" for i in range(66_000))
+    for name in ("t/rows-a", "t/rows-b"):
+        small_policy(tree, name, "tables:\n  big:\n    clause: c\n    key: [k]\n    columns: {k: string, v: int}\n"
+                     f"    rows:\n{rows}\noutputs:\n  v: {{clause: c, expr: 'big[\"k65999\"].v'}}\n")
+    rc, out, _ = timed(tree, "check", bound=60)
+    assert rc == 0, out
+    rc, [decision], _ = decide_under(tree, "t/rows-a")
+    assert decision["outputs"]["v"] == 65_999
+
+
+def test_an_anchor_before_deep_brackets_meets_the_depth_limit(tree):
+    path = tree / "policies" / "t" / "deep" / "1.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text("policy: t/deep\ntitle: &a " + "[" * 40_000 + "]" * 40_000 + "\n", encoding="utf-8")
+    rc, out, _ = timed(tree, "check", bound=20)
+    assert rc == 1 and "error[input.too_deep]" in out
+    assert timed(tree, "test", bound=20)[0] in (0, 1)
+    assert decide(tree)[1][0]["amount"] == "2200"
+
+
+def test_misspelt_long_names_are_suggested_in_bounded_time(tree):
+    long = "a" * 1000
+    definitions = "\n".join(f"  {long}{i}: {{clause: c, expr: '1'}}" for i in range(200))
+    outputs = "\n".join(f"  o{i}: {{clause: c, expr: '{long}b{i} + {'b' * 15_000} + 1'}}" for i in range(50))
+    small_policy(tree, "t/names", f"definitions:\n{definitions}\noutputs:\n{outputs}\n")
+    rc, out, _ = timed(tree, "check", bound=30)
+    assert rc == 1 and "error[name.unknown]" in out
+
+
+HOSTILE_EVERYWHERE = ["check", "list", "show", "test", "evaluate", "diff", "impact", "verify"]
+
+
+def test_every_command_keeps_its_bounds_beside_hostile_files(tree):
+    # A named pipe, a 64 GiB sparse file and a link out of the tree at once: every command answers in time.
+    os.mkfifo(tree / "policies" / "wenzhou" / "digital-engineer-subsidy" / "2025-06-01.yaml")
+    with (tree / "policies" / "wenzhou" / "digital-engineer-subsidy" / "2025-01-01.yaml").open("wb") as handle:
+        handle.truncate(64 * 1024 ** 3)
+    (tree / "policies" / "wenzhou" / "digital-engineer-subsidy" / "2025-09-01.yaml").symlink_to("/etc/passwd")
+    rc, out, _ = decide(tree)
+    decisions = tree / "decisions.jsonl"
+    decisions.write_text(out_lines := "\n".join(json.dumps(d, ensure_ascii=False) for d in out) + "\n",
+                         encoding="utf-8")
+    assert out_lines
+    for args in (["check"], ["list"], ["show", CITY], ["test"], ["evaluate", GOOD, "--policy", CITY],
+                 ["diff", CITY, "--from", "2024-06-15", "--to", "2025-06-15"],
+                 ["impact", CITY, GOOD, "--from", "2024-06-15", "--to", "2025-06-15"],
+                 ["verify", decisions, GOOD]):
+        rc, out, err = timed(tree, *args, bound=30)
+        assert "root:" not in out + err, args  # nothing of /etc/passwd
+        assert rc in (0, 1), (args, err[-500:])
+
+
+# -------------------------------------------------------------------------------------------------
+# Trojan Source: bidirectional controls warned of, deceptive names refused
+
+
+def test_a_bidirectional_control_in_a_comment_or_a_string_is_warned_of(tree):
+    edit(tree / "policies" / CITY_FILE, "require: not applicant.public_staff",
+         "require: not applicant.public_staff  # \u202e comment \u2066")
+    rc, out, err = policy(tree, "check")
+    assert rc == 0 and "warning[input.bidi]: the line holds U+202E (RIGHT-TO-LEFT OVERRIDE)" in out
+    assert "\u202e" not in out  # the line itself is not printed
+
+
+@pytest.mark.parametrize("name, words", [("trаining.hours", "mixes Latin and Cyrillic letters"),
+                                         ("training.h\u3164ours", "U+3164 (HANGUL FILLER), which shows as nothing")])
+def test_a_deceptive_name_is_refused(tree, name, words):
+    edit(tree / "policies" / CITY_FILE, "require: not applicant.public_staff", f"require: {name} > 0")
+    rc, out, _ = policy(tree, "check")
+    assert rc == 1 and "error[syntax.confusable]" in out and words in out

@@ -5,9 +5,9 @@ others go on. Dates are turned into calendar dates once here, so rules never see
 """
 from __future__ import annotations
 
-import io
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -104,7 +104,12 @@ def read_claims(paths: list[str], stdin: IO[bytes] | None = None, lazy: bool = F
     """
     for name in paths:
         if name == "-":
-            yield from _read_stream(stdin or io.BytesIO(), "<stdin>", lazy)
+            if stdin is None and sys.stdin is None:  # closed (`<&-`): a claim that cannot be read, not a crash
+                yield RawClaim(None, "<stdin>", ClaimError(None, "claim.unreadable",
+                                                           msg("cannot read <stdin>: standard input is closed"),
+                                                           location="<stdin>"))
+                continue
+            yield from _read_stream(stdin or sys.stdin.buffer, "<stdin>", lazy)
             continue
         path = Path(name)
         try:

@@ -15,6 +15,7 @@ from engine.core.i18n import tr
 from engine.core.isodate import parse_date
 
 EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_NOT_IN_FORCE, EXIT_UNDECIDED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 64, 70
+EXIT_OUTPUT, EXIT_INTERRUPTED, EXIT_PIPE = 74, 130, 141  # the output cannot be written; Ctrl-C; the reader left
 
 
 class DateType(click.ParamType):
@@ -47,6 +48,11 @@ def engine_of(ctx: click.Context) -> Engine:
 
         obj["engine"] = Engine(load_store(obj["policies"], obj["schemas"]))
     return obj["engine"]
+
+
+def standard_input():
+    """Standard input as bytes, or None when it is closed (`<&-`): the reader then says so for `-`."""
+    return sys.stdin.buffer if sys.stdin is not None else None
 
 
 def echo_json(data) -> None:

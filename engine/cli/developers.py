@@ -8,6 +8,7 @@ import click
 from engine.api import PolicyInvalid, PolicyNotFound, Selection
 from engine.cli.common import (
     DATE,
+    EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_NOT_IN_FORCE,
     EXIT_OK,
@@ -18,8 +19,10 @@ from engine.cli.common import (
     refuse,
     refuse_if_broken,
     refuse_unusable_store,
+    standard_input,
     usage,
 )
+from engine.core.i18n import tr
 from engine.distributed.commands import PARTITION_OPTION
 
 
@@ -79,11 +82,11 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
     jobs = jobs or batch.default_jobs()
     columnar = summary and fmt == "json" and not per_claim
     out = sys.stdout.buffer
-    raws = read_claims(list(claims), sys.stdin.buffer, lazy=jobs > 1)
+    raws = read_claims(list(claims), standard_input(), lazy=jobs > 1)
     show_progress = not quiet and sys.stderr.isatty()
     total = batch.count_lines(list(claims)) if show_progress else None
     try:
-        with progress_bar(total, enabled=show_progress, output=out) as bar:
+        with progress_bar(total, enabled=show_progress, output=out) as bar, batch.StopAtRecord() as stop:
             output_format = batch.OutputFormat(fmt, summary, verbose, columnar)
             if dask:
                 from engine.distributed import commands
@@ -91,10 +94,15 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
                 counts, stats = commands.evaluate(engine, dask, list(claims), pid, pinned, known_on, any_date, as_of,
                                                   output_format, bar.write, bar, partition_bytes)
             else:
-                counts = batch.run(evaluator, raws, bar.write, as_of, output_format, jobs, bar)
+                counts = batch.run(evaluator, raws, bar.write, as_of, output_format, jobs, stop.counter(bar))
         out.flush()
     except PolicyInvalid as exc:
         refuse(exc.diagnostics, pid)
+    except batch.Interrupted as exc:  # Ctrl-C: stopped between two records, every one written is whole
+        out.flush()
+        click.echo(tr("policy: interrupted after {count} claims were written (each one whole); the rest were not "
+                      "decided", count=exc.written), err=True)
+        ctx.exit(EXIT_INTERRUPTED)
     if not quiet:
         click.echo(counts.line(), err=True)
     if columnar and verbose:

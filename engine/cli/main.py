@@ -8,6 +8,9 @@ Exit codes (docs/cli.md):
   4  some claim could not be decided (the policy needed a value the claim lacks)
   64 the command was used wrongly (unknown option, unknown policy id or version)
   70 an internal error (a bug): the message names it; POLICY_DEBUG=1 shows the traceback
+  74 the output could not be written (a full disk, standard output closed): nothing about the policies
+  130 interrupted (Ctrl-C, SIGINT): every record written is whole, and the message says how many
+  141 the reader of the output went away (`| head`): a quiet stop, as other Unix tools make (128 + SIGPIPE)
 When claims end differently, the first that applies of 2, 4, 3 is returned.
 
 Each command group is a module of its own (officers, developers, auditors); this one holds the group,
@@ -15,6 +18,8 @@ its shared options and the entry point that turns every outcome into an exit cod
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sys
 from pathlib import Path
@@ -22,7 +27,15 @@ from pathlib import Path
 import click
 
 from engine.cli import auditors, authoring, developers, ledger, officers, service
-from engine.cli.common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, default_policies
+from engine.cli.common import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    EXIT_PIPE,
+    EXIT_USAGE,
+    default_policies,
+)
 from engine.core.i18n import LANGUAGES, set_language
 
 
@@ -73,6 +86,7 @@ for _module in (officers, authoring, developers, auditors, service, ledger):
 def main(argv: list[str] | None = None) -> int:
     from engine.core.limits import LIMITS_ERROR
 
+    _prepare_streams()
     if LIMITS_ERROR:
         click.echo(f"policy: {LIMITS_ERROR}", err=True)
         return EXIT_USAGE
@@ -84,25 +98,75 @@ def main(argv: list[str] | None = None) -> int:
     except click.UsageError as exc:
         exc.show()
         return EXIT_USAGE
-    except click.Abort:
+    except click.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            return _interrupted()
         click.echo("aborted", err=True)
         return EXIT_USAGE
     except click.ClickException as exc:
         exc.show()
         return EXIT_USAGE
     except SystemExit as exc:
+        if _PACIFIED is not None and isinstance(sys.stdout, _PACIFIED):  # click's way of saying EPIPE
+            return _pipe_closed()
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except BrokenPipeError:
-        sys.stderr.close()  # the reader went away (| head): not an error of ours
-        return EXIT_OK
+        return _pipe_closed()
     except KeyboardInterrupt:
-        return 130
+        return _interrupted()
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRORS:
+            return _internal(exc)
+        _silence_stdout()
+        click.echo(f"policy: cannot write the output: {exc.strerror or exc}", err=True)
+        return EXIT_OUTPUT
     except Exception as exc:  # a bug: say so plainly, without a traceback unless asked
-        if os.environ.get("POLICY_DEBUG"):
-            raise
-        click.echo(f"policy: internal error: {type(exc).__name__}: {exc} (set POLICY_DEBUG=1 for details)", err=True)
-        return EXIT_INTERNAL
+        return _internal(exc)
     return code if isinstance(code, int) else EXIT_OK
+
+
+# A write can fail for these reasons without any fault of the policies or of the engine (issue 18).
+_OUTPUT_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF, errno.EPIPE}
+try:
+    from click.utils import _PacifyFlushWrapper as _PACIFIED
+except ImportError:  # pragma: no cover - a click without it reports EPIPE as exit 1
+    _PACIFIED = None  # type: ignore[assignment,misc]
+
+
+def _internal(exc: BaseException) -> int:
+    if os.environ.get("POLICY_DEBUG"):
+        raise exc
+    click.echo(f"policy: internal error: {type(exc).__name__}: {exc} (set POLICY_DEBUG=1 for details)", err=True)
+    return EXIT_INTERNAL
+
+
+def _prepare_streams() -> None:
+    """Standard error closed (`2>&-`): messages go nowhere, and the output is still written. Text the streams
+    cannot encode (a lone surrogate from a policy's string) is written escaped (`\\ud800`), never a crash."""
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the rest of the process
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError, OSError):  # not a text stream (tests capture)
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so that the final flush cannot fail again (the Python docs' way)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+def _pipe_closed() -> int:
+    _silence_stdout()
+    return EXIT_PIPE
+
+
+def _interrupted() -> int:
+    click.echo("policy: interrupted", err=True)
+    return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -94,9 +94,24 @@ class Diagnostic:
         return data
 
 
+_split_cache: dict = {}  # id(text) -> (text, its lines): the last few texts whose lines were asked for
+
+
+def text_lines(text: str) -> list[str]:
+    """text.split("\\n"), once per text: a file with 12,000 errors must not be split 12,000 times (issue 18)."""
+    hit = _split_cache.get(id(text))
+    if hit is not None and hit[0] is text:
+        return hit[1]
+    lines = text.split("\n")
+    if len(_split_cache) >= 8:
+        _split_cache.clear()
+    _split_cache[id(text)] = (text, lines)
+    return lines
+
+
 def note_at(message: str, location: Location, text: str | None) -> Note:
     """A note at `location`, with its line taken from the file's text when it is known."""
-    lines = text.split("\n") if text is not None else []
+    lines = text_lines(text) if text is not None else []
     source = lines[location.line - 1] if 0 < location.line <= len(lines) else None
     return Note(message, location, source)
 

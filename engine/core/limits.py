@@ -40,6 +40,7 @@ class Limits:
     number_digits: int = _limit(40, 4_000)  # digits in one numeric literal (Python converts at most 4,300)
     definition_depth: int = _limit(32, 256)  # definitions that use definitions that use ... (each one level)
     evaluation_cost: int = _limit(50_000_000, 10 ** 12)  # static worst-case steps of one expression (see checker)
+    policy_cost: int = _limit(100_000_000, 10 ** 13)  # the same, summed over every expression of one policy
     list_items_assumed: int = _limit(100_000, 10 ** 9)  # worst-case length of a list whose schema sets no maxItems
 
 

@@ -9,6 +9,8 @@ import gc
 import json
 import multiprocessing
 import os
+import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -68,8 +70,58 @@ def render(result, fmt: OutputFormat) -> bytes:
         try:
             return orjson.dumps(data) + b"\n"
         except TypeError:  # beyond orjson's range (huge integers): the standard encoder, in orjson's layout
-            return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str).encode() + b"\n"
+            # (a lone surrogate is written as its JSON escape, \\ud800, never a crash)
+            return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str).encode(
+                "utf-8", "backslashreplace") + b"\n"
     return (explain(result, fmt.verbose) + "\n\n").encode("utf-8", errors="backslashreplace")
+
+
+class Interrupted(Exception):
+    """Ctrl-C during a batch, raised between two output records; `written` claims were written whole."""
+
+    def __init__(self, written: int):
+        super().__init__(f"interrupted after {written} claims")
+        self.written = written
+
+
+class StopAtRecord:
+    """While active, SIGINT stops the batch at the next record boundary instead of wherever Python happens to be
+    (which could cut an output line in two, or leave a worker pool's lock held): the first Ctrl-C sets a flag,
+    checked after each write; a second one interrupts at once. Workers ignore SIGINT (the terminal sends it to
+    the whole process group): the parent stops them."""
+
+    def __init__(self):
+        self.written = 0
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self) -> StopAtRecord:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_signal)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _on_signal(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def counter(self, advance: Callable[[int], None] | None) -> Callable[[int], None]:
+        """Called by the batch after each write with the number of claims it held."""
+        def counted(n: int) -> None:
+            self.written += n
+            if advance is not None:
+                advance(n)
+            if self.requested:
+                raise Interrupted(self.written)
+        return counted
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _chunks(raws: Iterable[RawClaim], size: int) -> Iterator[list[RawClaim]]:
@@ -125,7 +177,7 @@ def run(evaluator, raws: Iterable[RawClaim], write: Callable[[bytes], None], as_
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     if context.get_start_method() != "fork":  # pragma: no cover - every platform we run on can fork
         raise RuntimeError("--jobs needs a platform that can fork processes")
-    with context.Pool(jobs) as pool:
+    with context.Pool(jobs, initializer=_ignore_interrupts) as pool:
         pending: deque = deque()
         for chunk in chunks:
             pending.append(pool.apply_async(_worker, (chunk,)))

@@ -24,6 +24,8 @@ class CostModel:
         self.report = report
         self.assumed: dict = {}
         self.sizes: dict = {}
+        self.bounds: dict = {}  # definition name -> (its list's bound, the assumed lists it named): each found once
+        self.shallow = False  # count a definition read by name as one step (it is computed once per claim)
 
     def check(self, expression: Expression) -> None:
         """Report `expression` when its worst case is over the limit, naming the lists whose size was assumed."""
@@ -39,6 +41,28 @@ class CostModel:
                     steps=format(steps, ','),
                     LIMITS_evaluation_cost=format(LIMITS.evaluation_cost, ',')), expression.tree, expression=expression,
                               hint=self._hint())
+
+    def check_policy(self, expressions: list) -> None:
+        """The policy as a whole: every definition is computed at most once per claim, and every rule, output,
+        note, input check and the amount once, so one claim costs at most the sum of their own steps. Many
+        expressions each cheap enough on its own may still add up past POLICY_LIMIT_POLICY_COST (issue 18)."""
+        self.shallow = True
+        try:
+            costs = [(self.cost(e.tree), e, clause) for e, clause in expressions if e.tree is not None]
+        finally:
+            self.shallow = False
+        total = sum(steps for steps, _, _ in costs)
+        if total <= LIMITS.policy_cost or not costs:
+            return
+        steps, expression, clause = max(costs, key=lambda item: item[0])
+        self.report.clause = clause
+        self.report.error("cost.too_high", msg(
+            "the definitions, rules, outputs, notes and checks of this policy together may take up to {total} steps "
+            "for one claim, over the limit of {limit} for a policy; the costliest is this one ({steps} steps)",
+            total=format(total, ","), limit=format(LIMITS.policy_cost, ","), steps=format(steps, ",")),
+            expression.tree, expression=expression,
+            hint=msg("{count} expressions add up: loop over shorter lists, or compute a count once in a definition and "
+                     "read it by name", count=len(costs)))
 
     def _hint(self):
         assumed = format(LIMITS.list_items_assumed, ',')
@@ -73,9 +97,15 @@ class CostModel:
                 if tree is not None and definition.name not in _seen and not definition.params:
                     model = self._model_of(r)
                     if model is not None:
-                        found = model.bound(tree, _seen | {definition.name})
-                        if model is not self:
-                            self.assumed.update(model.assumed)
+                        # once per definition: a chain of definitions each doubling the last (d2: d1 + d1) would
+                        # otherwise be walked 2^n times (issue 18)
+                        if definition.name not in model.bounds:
+                            before = dict(model.assumed)
+                            found = model.bound(tree, _seen | {definition.name})
+                            model.bounds[definition.name] = (found, {k: v for k, v in model.assumed.items()
+                                                                     if k not in before})
+                        found, named = model.bounds[definition.name]
+                        self.assumed.update(named)
                         return found
         if isinstance(node, Binary) and node.op == "+":
             return self.bound(node.left, _seen) + self.bound(node.right, _seen)
@@ -116,12 +146,12 @@ class CostModel:
         if isinstance(node, Name):
             r = self.result.resolved.get(id(node))
             if r is not None and r.kind == "definition":
-                return own + self._definition_cost(r)
+                return own + (0 if self.shallow else self._definition_cost(r))
             return own
         if isinstance(node, Attr):
             r = self.result.resolved.get(id(node))
             if r is not None and r.kind == "definition":
-                return own + self._definition_cost(r)
+                return own + (0 if self.shallow else self._definition_cost(r))
         if isinstance(node, Call):
             r = self.result.resolved.get(id(node))
             extra = 0
@@ -131,6 +161,8 @@ class CostModel:
                     self.result.types.get(id(node.args[0])), ListOf):
                 extra = self._size(node.args[0])
             return own + extra + sum(self.cost(a) for a in node.args)
+        if isinstance(node, Binary) and node.op == "+" and isinstance(self.result.types.get(id(node)), ListOf):
+            own += self.bound(node)  # joining lists copies every item: a list doubled in each definition is costly
         if isinstance(node, Binary) and node.op in ("in", "not in"):
             r = self.result.resolved.get(id(node))
             if r is not None and r.kind == "list_member":

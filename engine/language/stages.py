@@ -18,7 +18,7 @@ from engine.language.builtins import BUILTINS, DECISION_DATE
 from engine.language.checked import Checked, Reporter
 from engine.language.cost import CostModel
 from engine.language.infer import Inference, null_hint
-from engine.language.syntax import KEYWORDS, is_name
+from engine.language.syntax import KEYWORDS, deceptive_name, is_name
 from engine.language.types import BOOL, ERROR, FunctionType, Namespace, Record, TableType, Type, is_numeric
 
 if TYPE_CHECKING:
@@ -107,6 +107,9 @@ def _why_not_a_name(name: str) -> str:
     normal = unicodedata.normalize("NFC", name)
     if normal != name and is_name(normal):  # pasted in decomposed form: looks the same, reads differently
         return msg("its characters are not in Unicode NFC form (retype it, or write {name})", name=repr(normal))
+    deceptive = deceptive_name(normal)
+    if deceptive is not None:  # Trojan Source (issue 18)
+        return deceptive
     return msg("it is not a name")
 
 
@@ -189,12 +192,18 @@ def _exports(c: Context) -> None:
 
 def _cost(c: Context) -> None:
     model = CostModel(c.result, c.report)
+    everything = []  # computed once per claim at most: what the policy as a whole may cost
     for definition in c.linked.definitions.values():
         c.report.clause = cited(definition.clauses)
         model.check(definition.expr)
+        if not definition.params:  # a function's cost is counted where it is called
+            everything.append((definition.expr, cited(definition.clauses)))
     for _, expression, clause in per_claim_expressions(c.linked):
         c.report.clause = clause
         model.check(expression)
+        everything.append((expression, clause))
+    if not any(d.severity == "error" and d.code == "cost.too_high" for d in c.result.diagnostics):
+        model.check_policy(everything)
 
 
 STAGES = (

@@ -15,7 +15,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from engine.core.diagnostics import Diagnostic, DiagnosticError, Location
+from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, text_lines
 from engine.core.i18n import joined, msg
 from engine.core.isodate import parse_date
 from engine.core.limits import LIMITS
@@ -213,7 +213,7 @@ class SourceText:
 
     def source_line(self, location: Location) -> str | None:
         text = self._file_text if self._file_text is not None else self.text
-        lines = text.split("\n")  # lines count "\n" only, as locations do (not U+2028 or form feeds)
+        lines = text_lines(text)  # lines count "\n" only, as locations do (not U+2028 or form feeds)
         index = location.line - (self._line - 1 if self._file_text is None else 0)
         if self._file_text is None and location.line == self._line:
             return " " * (self._column - 1) + lines[0] if lines else ""
@@ -279,7 +279,7 @@ def _parser():
 def is_name(text: str) -> bool:
     """Whether `text` can be written as a name in an expression and be read back unchanged."""
     return (text.isidentifier() and text not in KEYWORDS and unicodedata.normalize("NFC", text) == text
-            and not any(ch in _FULL_WIDTH for ch in text))
+            and not any(ch in _FULL_WIDTH for ch in text) and deceptive_name(text) is None)
 
 
 _WORDS = {
@@ -315,6 +315,31 @@ def _expected_words(expected) -> str:
     if {"NAME", "INT", "STRING"} & set(expected):
         return msg("an expression (a name, a number, a string, a date or '(')")
     return msg("an operator, a closing bracket or the end")
+
+
+# Characters a name may hold that show as nothing: Hangul fillers (letters to Python) and the like.
+_INVISIBLE_IN_NAMES = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u180b", "\u180c", "\u180d", "\u180e"}
+_LOOKALIKE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC")
+
+
+def deceptive_name(name: str) -> str | None:
+    """Why a name could read as another to an auditor, or None: an invisible character in it, or letters of two
+    alphabets that share look-alike letters (Cyrillic а for Latin a). Chinese beside Latin is fine."""
+    for ch in name:
+        if ch in _INVISIBLE_IN_NAMES:
+            return (f"the name {name!r} holds U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed')}), which shows "
+                    "as nothing")
+    scripts = []
+    for ch in name:
+        if ch.isalpha():
+            script = unicodedata.name(ch, "").split(" ", 1)[0]
+            if script in _LOOKALIKE_SCRIPTS and script not in scripts:
+                scripts.append(script)
+    if len(scripts) > 1:
+        odd = next(ch for ch in name if ch.isalpha() and unicodedata.name(ch, "").startswith(scripts[1]))
+        return (f"the name {name!r} mixes {scripts[0].title()} and {scripts[1].title()} letters "
+                f"({odd!r} is U+{ord(odd):04X} {unicodedata.name(odd, '')}): it may read as another name")
+    return None
 
 
 def parse(source: SourceText | str, limits: LanguageLimits = DEFAULT_LIMITS) -> Expr:
@@ -579,10 +604,14 @@ class _Builder:
             return self.token(c[0], kind)
         raise AssertionError(f"grammar rule without a tree builder: {kind}")  # pragma: no cover
 
-    @staticmethod
-    def identifier(tok) -> str:
+    def identifier(self, tok) -> str:
         # Two spellings of one visible name (é as one character, or e and a combining accent) are one name.
-        return unicodedata.normalize("NFC", str(tok))
+        name = unicodedata.normalize("NFC", str(tok))
+        problem = deceptive_name(name)
+        if problem is not None:  # Trojan Source (CVE-2021-42574): auditors read names as they look
+            self.fail("syntax.confusable", problem, getattr(tok, "start_pos", 0),
+                      hint=msg("write the name in one script, with no invisible characters"))
+        return name
 
     def token(self, tok, kind: str) -> Expr:
         text = str(tok)
@@ -654,6 +683,10 @@ class _Builder:
         def replace(m: re.Match) -> str:
             esc = m.group(1)
             if esc[0] == "u" and len(esc) == 5:
+                if 0xD800 <= int(esc[1:], 16) <= 0xDFFF:  # half of a UTF-16 pair: no output could hold it
+                    self.fail("syntax.escape", msg("\\{esc} is half of a UTF-16 pair (a lone surrogate), not a "
+                                                   "character", esc=esc), offset + 1 + m.start(),
+                              hint=msg("write the character itself"))
                 return chr(int(esc[1:], 16))
             if esc in _ESCAPES:
                 return _ESCAPES[esc]

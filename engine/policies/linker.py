@@ -83,9 +83,15 @@ class LinkError(Exception):
 
 
 def link(store: PolicyStore, version: PolicyVersion, pick: Picker, diagnostics: list[Diagnostic] | None = None,
-         _stack: tuple = ()) -> Linked:
-    """Build the namespace of `version`. Raises LinkError when a reference has no version to take."""
+         _stack: tuple = (), _done: dict | None = None) -> Linked:
+    """Build the namespace of `version`. Raises LinkError when a reference has no version to take.
+
+    Each version a link reaches is linked once (`_done`): a diamond of `uses` (p0 uses p1 and p2, each uses p3,
+    ...) would otherwise be linked once per path, 2^depth times (issue 18)."""
     diagnostics = diagnostics if diagnostics is not None else []
+    _done = {} if _done is None else _done
+    if version.key in _done and version.id not in _stack:
+        return _done[version.key]
     if version.id in _stack:
         cycle = " → ".join(_stack + (version.id,))
         raise LinkError(Ref(version.id, None, version.location()), f"policies refer to each other in a cycle: {cycle}",
@@ -95,12 +101,12 @@ def link(store: PolicyStore, version: PolicyVersion, pick: Picker, diagnostics: 
     parent = None
     if version.extends:
         target = _resolve(store, version.extends, version, pick)
-        parent = link(store, target, pick, diagnostics, stack)
+        parent = link(store, target, pick, diagnostics, stack, _done)
 
     aliases = {}
     for alias, ref in version.uses.items():
-        aliases[alias] = link(store, _resolve(store, ref, version, pick), pick, diagnostics, stack)
-    included = [(ref, link(store, _resolve(store, ref, version, pick), pick, diagnostics, stack))
+        aliases[alias] = link(store, _resolve(store, ref, version, pick), pick, diagnostics, stack, _done)
+    included = [(ref, link(store, _resolve(store, ref, version, pick), pick, diagnostics, stack, _done))
                 for ref in version.includes]
 
     schema = store.schemas.get(version.input_schema) if version.input_schema else None
@@ -127,6 +133,7 @@ def link(store: PolicyStore, version: PolicyVersion, pick: Picker, diagnostics: 
         _include(linked, ref, other, version, diagnostics)
     _merge(linked, version, diagnostics)
     check_columns(linked, diagnostics)
+    _done[version.key] = linked
     return linked
 
 

@@ -35,6 +35,7 @@ from engine.language.types import (
     Type,
     parse_type_name,
 )
+from engine.policies.trojan import bidi_warnings
 from engine.policies.yamlsource import (
     FOLDED_COMMENT,
     FOLDED_HINT,
@@ -297,7 +298,7 @@ class _Reader:
     def __init__(self, doc: Document, path: Path | None = None):
         self.doc = doc
         self.path = path  # the file read, for the files a version names beside itself
-        self.diagnostics: list[Diagnostic] = []
+        self.diagnostics: list[Diagnostic] = bidi_warnings(doc.text, doc.file)  # Trojan Source (issue 18)
         self.clause_ids: list | None = []  # None: source.clauses is unreadable, so citations go unchecked
         self.bad: set = set()  # paths of the values the format check rejected (already reported)
         self.bad_names: set = set()  # paths of keys that are not usable names: their items are left out

@@ -366,8 +366,40 @@ class PolicyStore:
         needed = self.needs(pid) if references else {pid}
         files = {f for f, ids in self.file_ids.items() if ids & needed}
         found = [d for d in self.diagnostics if d.severity == "error" and d.location.file in files]
+        if references:
+            found += self.reference_errors(pid)
         for name in {v.input_schema for i in needed for v in self.by_id.get(i, []) if v.input_schema}:
             found += [d for d in self.schema_errors.get(name, []) if d not in found]
+        return found
+
+    def reference_errors(self, pid: str) -> list[Diagnostic]:
+        """What makes `pid` unusable on every day, found from the ids alone: a reference to an id no file defines,
+        or `extends`/`uses` that lead back to where they started (a policy extending itself, a cycle). A command
+        deciding under `pid` names the broken reference (exit 1) instead of "no policy in force" for each claim."""
+        found: list[Diagnostic] = []
+        state: dict = {}  # id -> "open" while its references are followed, "done" after
+
+        def visit(current: str, path: tuple) -> None:
+            state[current] = "open"
+            for v in self.by_id.get(current, []):
+                for ref in ([v.extends] if v.extends else []) + list(v.uses.values()):
+                    target = ref.policy_id
+                    if target not in self.by_id:
+                        if target not in self.unplaced:
+                            found.append(Diagnostic("reference.unknown", msg(
+                                "{by} refers to {ref}, which no policy file defines", by=v.key, ref=target),
+                                ref.location, cited(ref.clauses)))
+                    elif state.get(target) == "open":
+                        cycle = " → ".join(path[path.index(target):] + (current, target)) if target in path \
+                            else f"{current} → {target}"
+                        found.append(Diagnostic("reference.cycle", msg(
+                            "policies refer to each other in a cycle: {cycle}", cycle=cycle), ref.location,
+                            cited(ref.clauses)))
+                    elif target not in state:
+                        visit(target, path + (current,))
+            state[current] = "done"
+
+        visit(pid, ())
         return found
 
     def declares_input(self, pid: str, version: str | None = None) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, note_at
+from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, note_at, text_lines
 from engine.core.i18n import msg
 from engine.core.limits import LIMITS
 
@@ -63,7 +63,7 @@ class Document:
         return Location(self.file, mark[0], mark[1]) if mark else self.location(path)
 
     def line_text(self, line: int) -> str | None:
-        lines = self.text.split("\n")
+        lines = text_lines(self.text)  # split once per text: 12,000 errors must not split the file 12,000 times
         return lines[line - 1] if 0 < line <= len(lines) else None
 
 
@@ -86,6 +86,24 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+try:
+    from yaml._yaml import CParser as _CParser
+
+    class _CLoader(_CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+        """The same reading through libyaml: 66,000 table rows take a second, not half a minute (issue 18)."""
+
+        yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+
+        def __init__(self, stream):
+            _CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+except ImportError:  # PyYAML built without libyaml
+    _CLoader = None  # type: ignore[assignment,misc]
+
+# An alias (*name) where a value can start: such a file is read by the Python reader, which remembers its uses.
+_ALIAS = re.compile(r"(?:^|[\s\[{,:?-])\*[^\s,\]}]")
 
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str",
@@ -138,12 +156,23 @@ def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS,
     if depth > limits.max_depth:  # PyYAML's scanner is slow on deep flow nesting: refuse it before it starts
         raise DiagnosticError([Diagnostic(
             "input.too_deep", f"the file nests deeper than {limits.max_depth} levels", Location(file))])
-    try:
-        loader = _Loader(text)
+    loader: Any = None
+    root = None
+    if _CLoader is not None and not _ALIAS.search(text):
+        # libyaml composes ten times faster and keeps every position; a file with aliases (whose uses are
+        # remembered for errors) or one it refuses goes through the Python reader, which words the error.
         try:
+            loader = _CLoader(text)
             root = loader.get_single_node()
-        finally:
-            loader.dispose()
+        except Exception:
+            loader = None
+    try:
+        if loader is None:
+            loader = _Loader(text)
+            try:
+                root = loader.get_single_node()
+            finally:
+                loader.dispose()
     except yaml.reader.ReaderError as exc:
         loc = Location(file)
         if isinstance(exc.position, int):
@@ -171,12 +200,13 @@ def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS,
     return doc
 
 
+
 def _bracket_depth(text: str) -> int:
     """The deepest nesting of flow collections ([ and {), skipping quoted scalars: a cheap upper bound."""
     depth = deepest = 0
     quote = None
     previous = "\n"  # the last character that was not a space
-    for ch in text:
+    for i, ch in enumerate(text):
         if quote:
             if ch == quote:
                 quote = None
@@ -184,7 +214,7 @@ def _bracket_depth(text: str) -> int:
             continue
         if ch in "\"'" and (depth or previous in ":-\n[{,"):
             quote = ch  # a quoted scalar starts only where a value can start
-        elif ch in "[{" and (depth or previous in ":-\n?"):
+        elif ch in "[{" and (depth or previous in ":-\n?" or _after_property(text, i)):
             depth += 1
             deepest = max(deepest, depth)
         elif ch in "]}" and depth:
@@ -197,9 +227,18 @@ def _bracket_depth(text: str) -> int:
     return deepest
 
 
+def _after_property(text: str, i: int) -> bool:
+    """Whether the bracket at i follows an anchor or a tag (`key: &a [[…`, `- !!seq [[…`): a value starts there too."""
+    start = max(0, i - 256)
+    before = text[start:i].rstrip(" \t")
+    word = before[max(before.rfind(" "), before.rfind("\t"), before.rfind("\n")) + 1:]
+    return word[:1] in ("&", "!")
+
+
 def _line(text: str, line: int) -> str | None:
-    lines = text.split("\n")
+    lines = text_lines(text)
     return lines[line - 1] if 0 < line <= len(lines) else None
+
 
 
 class _Builder:
@@ -248,9 +287,23 @@ class _Builder:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,), depth + 1, self._use(node, i, via))
                     for i, item in enumerate(node.value)]
+        if node.style == "":
+            node.style = None  # libyaml's plain style, as PyYAML writes it
         if self.positions:
             self.doc.scalars[path] = node
-        return self._scalar(node)
+        value = self._scalar(node)
+        if isinstance(value, str) and _SURROGATE.search(value):
+            return self._surrogate(node, value)
+        return value
+
+    def _surrogate(self, node, value: str):
+        """A lone surrogate (`"\\ud800"`) is half of a UTF-16 pair, not a character: no UTF-8 text can hold it, so
+        neither can a digest, a decision or an error line (issue 18)."""
+        code = ord(next(ch for ch in value if "\ud800" <= ch <= "\udfff"))
+        self._fail("input.encoding", msg("the value holds \\u{code:04x}, half of a UTF-16 pair (a lone surrogate), "
+                                         "which is not a character", code=code), node,
+                   hint=msg("write the whole character, or both halves of the pair together"))
+        return None
 
     def _mapping(self, node, path: Path, depth: int, via: Location | None = None) -> dict:
         result: dict = {}
@@ -262,6 +315,9 @@ class _Builder:
             key = self._scalar(key_node)
             if not isinstance(key, str):
                 key = key_node.value  # `1:` or `no:` as a key means the text the officer typed
+            if _SURROGATE.search(key):
+                self._surrogate(key_node, key)
+                continue
             if key in first_seen:
                 first = first_seen[key]
                 self._fail("yaml.duplicate_key",
@@ -308,6 +364,7 @@ class _Builder:
 
 
 _FLOAT_CLEAN = re.compile(r"[_\s]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 _AMBIGUOUS_NUMBER = re.compile(r"^[-+]?0[0-9_]|:|^[-+]?0[xob]|_")
 
