@@ -1,5 +1,5 @@
 """`policy lsp` through pygls' own client, over stdio as an editor runs it: initialize, open a document,
-receive check's diagnostics, change it, hover, complete, go to definition."""
+receive check's diagnostics, change it, hover, complete, go to definition, find references."""
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +11,7 @@ from lsprotocol import types as lsp
 from pygls.lsp.client import LanguageClient
 from pygls.uris import from_fs_path
 
-from tests.authoring_demo import POLICY, write_store
+from tests.authoring_demo import CASES, POLICY, write_store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,3 +93,74 @@ def test_language_server_diagnoses_hovers_completes_and_finds_definitions(tmp_pa
     target = definition[0] if isinstance(definition, list) else definition
     assert target.uri == from_fs_path(str(path.resolve()))
     assert target.range.start.line == next(i for i, line in enumerate(POLICY.split("\n")) if line == "  adult:")
+
+
+CITY = """\
+policy: demo/city
+version: "2024-06-01"
+title: 示例市补贴
+effective: {from: 2024-06-01}
+issued_on: 2024-05-01
+source:
+  number: 示例市〔2024〕1号
+  title: 转发示例补贴通知
+  issuers: [示例市局]
+  clauses: {一: 年满十八周岁的按附表补贴。}
+extends: demo/grant
+outputs:
+  city_amount:
+    clause: 一
+    expr: if adult and person.age < 60 then amounts[person.level].amount else 0
+"""
+
+
+
+def _found(places) -> set:
+    """(file name, 0-based line, the word at the place) of each place found."""
+    out = set()
+    for p in places:
+        line = Path(p.file).read_text(encoding="utf-8").split("\n")[p.line - 1]
+        out.add((Path(p.file).name, p.line - 1, line[p.column - 1:p.column - 1 + p.length]))
+    return out
+
+
+def _line(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.split("\n")) if needle in line)
+
+
+def test_references_across_extends(tmp_path, monkeypatch):
+    """What the server answers textDocument/references with (engine/lsp/analysis.py; the server only wraps it)."""
+    from engine.lsp.analysis import Analysis
+    from engine.lsp.server import make_server
+
+    assert make_server(tmp_path, None) is not None  # the references feature registers
+    policies = write_store(tmp_path)
+    path = policies / "demo" / "grant" / "2024-01-01.yaml"
+    city = policies / "demo" / "city" / "2024-06-01.yaml"
+    city.parent.mkdir()
+    city.write_text(CITY, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    analysis = Analysis(policies, None, path, POLICY)
+    got = {name: analysis.references(position.line, position.character) for name, position in {
+        "definition": _position(POLICY, "require: adult", 10),
+        "column": _position(POLICY, "expr: amounts[person.level].amount", 32),
+        "fact": _position(POLICY, "expr: person.age", 14),
+        "rule": _position(POLICY, "- id: is_adult", 7),
+        "table_key": _position(POLICY, "  amounts:", 3),
+    }.items()}
+    grant, town = path.name, city.name
+    city_line = _line(CITY, "expr: if adult")
+    assert _found(got["definition"]) == {(grant, _line(POLICY, "  adult:"), "adult"),
+                                         (grant, _line(POLICY, "require: adult"), "adult"),
+                                         (town, city_line, "adult")}
+    assert _found(got["column"]) == {(grant, _line(POLICY, "columns: {level"), "amount"),
+                                     (grant, _line(POLICY, "expr: amounts[person.level].amount"), "amount"),
+                                     (grant, _line(POLICY, "amount: amounts[person.level].amount"), "amount"),
+                                     (town, city_line, "amount")}
+    assert _found(got["fact"]) == {(grant, _line(POLICY, "expr: person.age"), "age"), (town, city_line, "age")}
+    assert _found(got["rule"]) == {(grant, _line(POLICY, "- id: is_adult"), "is_adult"),
+                                   ("2024-01-01.cases.yaml", _line(CASES, "failed_rules: [is_adult]"), "is_adult")}
+    table = _found(got["table_key"])
+    assert (grant, _line(POLICY, "  amounts:"), "amounts") in table
+    assert (grant, _line(POLICY, "require: person.level in amounts"), "amounts") in table
+    assert (town, city_line, "amounts") in table

@@ -15,7 +15,7 @@ from typing import Any
 from engine.api import Engine
 from engine.core.diagnostics import Diagnostic, DiagnosticError
 from engine.language.builtins import BUILTINS, DECISION_DATE
-from engine.language.syntax import KEYWORDS
+from engine.language.syntax import KEYWORDS, Attr, Comprehension, Index, Name, children, dotted
 from engine.language.types import FunctionType, Record, Type, non_null
 from engine.policies.store import PolicyStore, is_policy_file
 from engine.policies.yamlsource import Document, read_yaml
@@ -31,6 +31,7 @@ class Place:
     file: str
     line: int
     column: int = 1
+    length: int = 0  # of the name there, for a range
 
 
 @dataclass
@@ -293,6 +294,124 @@ class Analysis:
             return None
         return Place(item.owner.file, item.location.line, item.location.column)
 
+    # -- find references -----------------------------------------------------------------------------
+
+    def references(self, line: int, column: int, include_declaration: bool = True) -> list[Place]:
+        """Every place that names what is under the cursor — a definition or table, a table's column, a fact path
+        or a rule id — in this file and in every file that reaches it through `extends` or `uses`."""
+        target = self._reference_at(line, column) if self.version is not None else None
+        if target is None:
+            return []
+        found: list[Place] = []
+        for version, linked in self._all_linked():
+            found += self._uses_in(version, linked, target)
+            if include_declaration:
+                found += self._declared_in(version, linked, target)
+        unique = {(p.file, p.line, p.column): p for p in found}
+        return [unique[k] for k in sorted(unique)]
+
+    def _all_linked(self) -> list:
+        """(version, its namespace linked on its first day) for every version of the store that links."""
+        out = []
+        for versions in self.engine.store.by_id.values():
+            for version in versions:
+                try:
+                    out.append((version, self.engine.linked(version, version.effective_from)))
+                except Exception:  # a version whose references do not resolve: check reports it
+                    continue
+        return out
+
+    def _reference_at(self, line: int, column: int) -> tuple | None:
+        """What is under the cursor: ("item", owner key, name), ("column", owner key, table, column),
+        ("fact", path) or ("rule", rule id)."""
+        assert self.version is not None
+        cursor = (line + 1, column + 1)
+        linked = self.checked.linked if self.checked is not None else None
+        candidates = []  # the innermost node under the cursor that names something
+        for expression, bound in _expressions(self.version):
+            for node, inside, start, names in _nodes(expression, bound):
+                if names or not (start <= cursor <= _end(expression, node)):
+                    continue
+                found = _what(node, inside, linked)
+                if found is not None:
+                    candidates.append((start, found))
+        if candidates:
+            return max(candidates, key=lambda c: c[0])[1]
+        word = self._word_at(line, column)
+        for name, item in (*self.version.definitions.items(), *self.version.tables.items()):
+            if name == word and item.location.line == cursor[0]:
+                return ("item", self.version.key, name)
+        for table_name, table in self.version.tables.items():
+            doc = self.version.document
+            for column_name in table.keys + tuple(f.name for f in table.type.row.fields):
+                if column_name == word and doc is not None and \
+                        doc.key_location(("tables", table_name, "columns", column_name)).line == cursor[0]:
+                    return ("column", self.version.key, table_name, column_name)
+        for rule in self.version.rules:
+            if rule.id == word and rule.location.line == cursor[0]:
+                return ("rule", rule.id)
+        return None
+
+    def _word_at(self, line: int, column: int) -> str | None:
+        text = self.lines[line] if line < len(self.lines) else ""
+        for m in re.finditer(r"\w+", text):
+            if m.start() <= column <= m.end():
+                return m.group()
+        return None
+
+    def _uses_in(self, version, linked, target: tuple) -> list[Place]:
+        kind = target[0]
+        if kind == "rule":
+            return self._cases_naming(version, linked, target[1])
+        if kind == "fact" and (linked.schema is None or self.checked is None or self.checked.linked.schema is None
+                               or linked.schema.name != self.checked.linked.schema.name):
+            return []  # a fact path means the same only where the same input schema is read
+        places = []
+        for expression, bound in _expressions(version):
+            for node, inside, start, names in _nodes(expression, bound):
+                if not names and _what(node, inside, linked) == target:
+                    places.append(_place(expression, node, start))
+        return places
+
+    def _declared_in(self, version, linked, target: tuple) -> list[Place]:
+        kind = target[0]
+        if kind == "item":
+            item = version.definitions.get(target[2]) or version.tables.get(target[2])
+            if item is not None and (version.key == target[1] or _extends(linked, target[1])):
+                return [Place(version.file, item.location.line, item.location.column, len(target[2]))]
+        elif kind == "column":
+            table = version.tables.get(target[2])
+            if table is not None and version.document is not None and version.key == target[1]:
+                loc = version.document.key_location(("tables", target[2], "columns", target[3]))
+                return [Place(version.file, loc.line, loc.column, len(target[3]))]
+        elif kind == "rule" and self._related(linked) and version.document is not None:
+            written = version.document.value.get("rules") if isinstance(version.document.value, dict) else None
+            places = []
+            for index, rule in enumerate(written if isinstance(written, list) else []):
+                if isinstance(rule, dict) and rule.get("id") == target[1]:
+                    loc = version.document.location(("rules", index, "id"))
+                    places.append(Place(version.file, loc.line, loc.column, len(target[1])))
+            return places
+        return []
+
+    def _related(self, linked) -> bool:
+        """Whether a linked version and this one share a version through `extends` (a rule id is inherited)."""
+        if self.checked is None:
+            return False
+        return bool({v.key for v in linked.chain} & {v.key for v in self.checked.linked.chain})
+
+    def _cases_naming(self, version, linked, rule_id: str) -> list[Place]:
+        """The example cases beside a version related to this one that expect the rule to fail."""
+        if not self._related(linked):
+            return []
+        cases = Path(version.file).with_name(Path(version.file).stem + ".cases.yaml")
+        try:
+            doc = read_yaml(cases.read_text(encoding="utf-8"), str(cases))
+        except (OSError, UnicodeDecodeError, DiagnosticError):
+            return []
+        return [Place(str(cases), node.start_mark.line + 1, node.start_mark.column + 1, len(rule_id))
+                for path, node in doc.scalars.items() if "failed_rules" in path and node.value == rule_id]
+
     def _reference_target(self, line: int, column: int):
         """The version an `extends` or `uses` entry at the cursor resolves to on this version's first day."""
         path, _ = self._scalar_at(line, column)
@@ -341,3 +460,95 @@ def _written(version) -> dict:
     """The clause ids a file cites, as written in it (an amendment's or several documents' version also holds them
     written out with their documents, for what it shows)."""
     return version.own_clauses if version.own_clauses is not None else version.clauses
+
+
+# -- what expressions name (for find references) ------------------------------------------------------------------
+
+
+def _expressions(version):
+    """(expression, names bound in it: a definition's parameters) for every expression a version writes itself."""
+    for definition in version.definitions.values():
+        yield definition.expr, frozenset(p.name for p in definition.params)
+    for item in (*version.rules, *version.outputs.values(), *version.notes, *version.checks,
+                 *([version.decision] if version.decision is not None else [])):
+        for attribute in ("when", "require", "expr"):
+            expression = getattr(item, attribute, None)
+            if expression is not None and getattr(expression, "tree", None) is not None:
+                yield expression, frozenset()
+
+
+def _nodes(expression, bound: frozenset):
+    """(node, names bound around it, (line, column) where it starts, whether its head name is bound) for each node."""
+    if expression.tree is None:
+        return
+    stack = [(expression.tree, bound)]
+    while stack:
+        node, names = stack.pop()
+        head = _head(node)
+        yield node, names, _at(expression, node.span[0]), head is not None and head in names
+        if isinstance(node, Comprehension):
+            stack += [(node.source, names), (node.body, names | {node.var})]
+        else:
+            stack += [(child, names) for child in children(node)]
+
+
+def _head(node) -> str | None:
+    while isinstance(node, (Attr, Index)):
+        node = node.obj
+    return node.name if isinstance(node, Name) else None
+
+
+def _at(expression, offset: int) -> tuple:
+    loc = expression.source.location(offset)
+    return (loc.line, loc.column)
+
+
+def _end(expression, node) -> tuple:
+    return _at(expression, node.span[1])
+
+
+def _what(node, bound: frozenset, linked) -> tuple | None:
+    """What a node names in `linked`'s namespace, in the terms of _reference_at; None for anything else."""
+    if linked is None:
+        return None
+    if isinstance(node, Name) and node.name not in bound:
+        item = linked.definitions.get(node.name) or linked.tables.get(node.name)
+        if item is not None and item.owner is not None:
+            return ("item", item.owner.key, node.name)
+        facts = linked.schema.type if linked.schema else None
+        if facts is not None and facts.field(node.name) is not None:
+            return ("fact", node.name)
+        return None
+    if not isinstance(node, Attr):
+        return None
+    if isinstance(node.obj, Index):  # table[key].column, the table named directly or through an alias
+        table = node.obj.obj
+        space, name = linked, dotted(table)
+        if isinstance(table, Attr) and isinstance(table.obj, Name) and table.obj.name in linked.aliases:
+            space, name = linked.aliases[table.obj.name], table.name
+        found = space.tables.get(name) if name else None
+        if found is not None and found.owner is not None:
+            return ("column", found.owner.key, name, node.name)
+        return None
+    if isinstance(node.obj, Name) and node.obj.name in linked.aliases:
+        space = linked.aliases[node.obj.name]
+        item = space.definitions.get(node.name) or space.tables.get(node.name)
+        return ("item", item.owner.key, node.name) if item is not None and item.owner is not None else None
+    chain = dotted(node)
+    facts = linked.schema.type if linked.schema else None
+    if chain and facts is not None and facts.field(chain.split(".")[0]) is not None \
+            and chain.split(".")[0] not in linked.definitions:
+        return ("fact", chain)
+    return None
+
+
+def _place(expression, node, start: tuple) -> Place:
+    """Where the name itself is: the last part of `a.b.c` or `t[k].c`, or the whole of a bare name."""
+    if isinstance(node, Attr):
+        line, column = _at(expression, node.span[1] - len(node.name))
+        return Place(expression.source.file, line, column, len(node.name))
+    return Place(expression.source.file, start[0], start[1], len(node.name))
+
+
+def _extends(linked, owner_key: str) -> bool:
+    return any(v.key == owner_key for v in linked.chain[1:])

@@ -1,5 +1,6 @@
 """The language server (pygls) over stdio: each open policy file is checked as `policy check` checks it, on
-every change, and hover, completion and go-to-definition answer from the same checked namespace."""
+every change, and hover, completion, go-to-definition and find-references answer from the same checked
+namespace."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -108,5 +109,16 @@ def make_server(policies: Path, schemas: Path | None) -> PolicyServer:
             return None
         position = lsp.Position(max(place.line - 1, 0), max(place.column - 1, 0))
         return lsp.Location(uri=from_fs_path(str(Path(place.file).resolve())), range=lsp.Range(position, position))
+
+    @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
+    def references(ls: PolicyServer, params: lsp.ReferenceParams):
+        analysis = ls.analysis(params.text_document.uri)
+        if analysis is None:
+            return []
+        places = analysis.references(params.position.line, params.position.character,
+                                     params.context.include_declaration)
+        return [lsp.Location(uri=from_fs_path(str(Path(p.file).resolve())), range=lsp.Range(
+            lsp.Position(max(p.line - 1, 0), max(p.column - 1, 0)),
+            lsp.Position(max(p.line - 1, 0), max(p.column - 1, 0) + max(p.length, 1)))) for p in places]
 
     return server
