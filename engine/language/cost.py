@@ -67,6 +67,9 @@ class CostModel:
     def _hint(self):
         assumed = format(LIMITS.list_items_assumed, ',')
         sizes = ", ".join(f"{text} ({format(n, ',')})" for text, n in self.sizes.items())
+        if not self.sizes:  # no comprehension walked a list: the steps are items copied by joining lists
+            return msg("joining lists with + copies every item, so a list joined with itself in each definition "
+                       "doubles each time; build it with fewer joins, or from a list whose size is known")
         if not self.assumed:
             return msg("a comprehension inside a comprehension multiplies the sizes of its lists: {sizes}; "
                        "restructure, or loop over a shorter list", sizes=sizes)
