@@ -244,9 +244,11 @@ def connect(spec: str) -> Cluster:
             n = 0
         if not 1 <= n <= 256:
             raise ValueError(tr("local:N takes a number of workers from 1 to 256, not {spec!r}", spec=spec))
-        logging.getLogger("distributed").setLevel(logging.ERROR)
+        # A cluster of our own is an implementation detail: its log lines (a worker's heartbeat that outlives the
+        # scheduler at shutdown, say) are not the user's output. Failures reach us as task errors and are reported.
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
         cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.ERROR)
+                                           dashboard_address=None, silence_logs=logging.CRITICAL)
         return Cluster(distributed.Client(cluster), cluster, n)
     if "://" not in spec:
         raise ValueError(tr("--dask takes local:N or a scheduler address such as tcp://host:8786, not {spec!r}",
