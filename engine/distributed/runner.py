@@ -269,6 +269,17 @@ class Outcome:
     invalid: list | None = None
     stats: object = None
 
+    def stopped_by(self, result: tuple) -> bool:
+        """True when a partition could not be decided at all (the store refused, or its files are invalid):
+        kept here, and the run stops."""
+        if result[0] == "refused":
+            self.refused = result[1]
+        elif result[0] == "invalid":
+            self.invalid = result[1]
+        else:
+            return False
+        return True
+
 
 def _in_order(cluster: Cluster, function: Callable, store: StoreFiles, job, parts: Iterator[Partition],
               handle: Callable[[tuple], bool]) -> None:
@@ -302,11 +313,7 @@ def evaluate(cluster: Cluster, store: StoreFiles, job: EvaluateJob, paths: list[
     outcome = Outcome(stats=Stats())
 
     def handle(result: tuple) -> bool:
-        if result[0] == "refused":
-            outcome.refused = result[1]
-            return False
-        if result[0] == "invalid":
-            outcome.invalid = result[1]
+        if outcome.stopped_by(result):
             return False
         _, data, counts, stats = result
         write(data)
@@ -330,11 +337,7 @@ def impact(cluster: Cluster, store: StoreFiles, job: ImpactJob, paths: list[str]
     outcome = Outcome()
 
     def handle(result: tuple) -> bool:
-        if result[0] == "refused":
-            outcome.refused = result[1]
-            return False
-        if result[0] == "invalid":
-            outcome.invalid = result[1]
+        if outcome.stopped_by(result):
             return False
         _, part_report, part_seen = result
         merge_into(report, part_report)
