@@ -5,7 +5,7 @@
 For each N: bench/generate.py writes N claims to a JSON Lines file; then, from that file on disk to summary lines
 on disk, each of these runs R times as a fresh process (the best run counts, CPU time beside wall time):
   - the plain script (bench/baseline_cli.py: read, decide by hand, write),
-  - `policy evaluate --summary --format json` (the columnar engine),
+  - `policy evaluate --summary --format json --columnar` (the columnar engine),
   - the same with `--per-claim` (the per-claim engine),
   - with --jobs, both engines again with `--jobs 2`.
 It checks that the columnar and per-claim outputs are the same bytes, and prints a Markdown table of claims per
@@ -99,15 +99,16 @@ def main(argv=None) -> int:
                                             "--summary", "--quiet"]
             contenders = [("plain script (bench/baseline_cli.py)", [PYTHON, str(ROOT / "bench" / "baseline_cli.py"),
                                                                     str(claims)]),
-                          ("columnar engine", summary),
+                          ("columnar engine", summary + ["--columnar"]),
                           ("per-claim engine (--per-claim)", summary + ["--per-claim"])]
             if args.jobs:
-                contenders += [("columnar engine, --jobs 2", summary + ["--jobs", "2"]),
+                contenders += [("columnar engine, --jobs 2", summary + ["--columnar", "--jobs", "2"]),
                                ("per-claim engine, --jobs 2", summary + ["--per-claim", "--jobs", "2"])]
             scheduler = _scheduler() if args.dask else None
             if scheduler is not None:
-                contenders += [("columnar engine, --dask local:2", summary + ["--dask", "local:2"]),
-                               ("columnar engine, scheduler + 2 workers", summary + ["--dask", scheduler[0]])]
+                columns = summary + ["--columnar", "--dask"]
+                contenders += [("columnar engine, --dask local:2", columns + ["local:2"]),
+                               ("columnar engine, scheduler + 2 workers", columns + [scheduler[0]])]
             results = {}
             outputs = {}
             for name, command in contenders:

@@ -38,7 +38,9 @@ from engine.distributed.commands import PARTITION_OPTION
 @click.option("--summary", is_flag=True, help="JSON: only id, policy, date, eligibility, amount and failed rules.")
 @click.option("--verbose", "-v", is_flag=True, help="Text: also show the facts each rule read. "
               "Summaries: say which expressions the columnar engine ran per claim.")
-@click.option("--per-claim", is_flag=True, help="Summaries: decide claim by claim, not by columns.")
+@click.option("--columnar/--per-claim", "by_columns", default=False, show_default=True,
+              help="Summaries: decide chunks of claims by columns (the same lines; bench/RESULTS.md: not yet faster "
+                   "than claim by claim, so not the default).")
 @click.option("--jobs", "-j", type=click.IntRange(0, 256), default=1,
               help="Worker processes (0: one per core). Output stays in input order.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no closing counts on standard error.")
@@ -49,7 +51,7 @@ from engine.distributed.commands import PARTITION_OPTION
               help="Decide on a Dask cluster: local:N or a scheduler address, tcp://host:8786 (docs/scale.md).")
 @PARTITION_OPTION
 @click.pass_context
-def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbose, per_claim, jobs, quiet, database,
+def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbose, by_columns, jobs, quiet, database,
              dask, partition_bytes):
     """Decide CLAIMS (YAML, JSON or JSON Lines files, or - for standard input) under a policy.
 
@@ -80,7 +82,7 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
 
         ctx.exit(evaluate_with_ledger(engine, evaluator, list(claims), database, as_of, fmt, summary, verbose, quiet))
     jobs = jobs or batch.default_jobs()
-    columnar = summary and fmt == "json" and not per_claim
+    columnar = summary and fmt == "json" and by_columns
     out = sys.stdout.buffer
     raws = read_claims(list(claims), standard_input(), lazy=jobs > 1)
     show_progress = not quiet and sys.stderr.isatty()
