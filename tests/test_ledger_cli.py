@@ -143,3 +143,40 @@ def test_import_holds_each_row_to_the_input_schema(capsys, tmp_path, database):
     assert f"{rows}:3: person: the text '33070219900307001' does not have the required form" in err
     assert f"{rows}:4: history.occupation_code:" in err and f"{rows}:5: history.level:" in err
     assert "1 grant(s) imported into zhejiang/digital-engineer" in err
+
+
+def _revised_store(tmp_path, edit) -> list[str]:
+    """The fictional ledger store with a second version of the policy, its text changed by `edit`."""
+    import shutil
+    root = tmp_path / "store"
+    shutil.copytree(FIXTURES / "ledger" / "store", root)
+    folder = root / POLICY
+    text = (folder / "2024-01-01.yaml").read_text(encoding="utf-8")
+    revised = edit(text.replace('version: "2024-01-01"', 'version: "2025-01-01"').replace(
+        "from: 2024-01-01", "from: 2025-01-01"))
+    (folder / "2025-01-01.yaml").write_text(revised, encoding="utf-8")
+    return ["--policies", str(root), "--schemas", str(FIXTURES / "ledger" / "schemas")]
+
+
+def test_diff_shows_what_changed_in_the_ledger_section(capsys, tmp_path):
+    store = _revised_store(tmp_path, lambda t: t.replace("revoked: not_counted", "revoked: counted").replace(
+        "    version: decision.policy.version\n", ""))
+    code = main([*store, "diff", f"{POLICY}@2024-01-01", f"{POLICY}@2025-01-01", "--format", "json"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    ledger = [c for c in json.loads(out)["changes"] if c["section"] == "ledger"]
+    assert [(c["change"], c["field"], c["old"], c["new"], c["clause"]) for c in ledger] == [
+        ("changed", "record.version", "decision.policy.version", None, "二"),
+        ("changed", "revoked", "not_counted", "counted", "二")]
+    for lang, line in [("en", "  ledger revoked: not_counted → counted [二]"),
+                       ("zh", "  登记簿 revoked: not_counted → counted [二]")]:
+        assert main([*store, "diff", f"{POLICY}@2024-01-01", f"{POLICY}@2025-01-01", "--lang", lang]) == 0
+        assert line in capsys.readouterr()[0].splitlines()
+
+
+def test_diff_shows_a_ledger_section_removed(capsys, tmp_path):
+    store = _revised_store(tmp_path, lambda t: t[:t.index("ledger:")])
+    assert main([*store, "diff", f"{POLICY}@2024-01-01", f"{POLICY}@2025-01-01", "--format", "json"]) == 0
+    (change,) = [c for c in json.loads(capsys.readouterr()[0])["changes"] if c["section"] == "ledger"]
+    assert (change["change"], change["old"]["person.fact"], change["old"]["history.fact"]) == (
+        "removed", "person", "past")

@@ -5,6 +5,7 @@ change), table rows by their key (a cell that changed is one change, old → new
 """
 from __future__ import annotations
 
+from engine.core.i18n import msg, tr
 from engine.decide.results import plain
 from engine.language.syntax import to_source
 from engine.policies.linker import Linked
@@ -118,6 +119,30 @@ def _tables(old: dict, new: dict) -> list[dict]:
     return changes
 
 
+def _ledger_fields(spec) -> dict:
+    """What a version's `ledger:` section says, field by field (its source texts, not its line numbers)."""
+    if spec is None:
+        return {}
+    fields = {"book": spec.book, "clause": _clauses(spec), "person.fact": spec.person_fact,
+              "person.missing": spec.missing or None, "history.fact": spec.history_fact,
+              "revoked": "counted" if spec.revoked_counted else "not_counted", "reading": spec.reading or None}
+    fields |= {f"record.{name}": source.text for name, source in spec.record.items()}
+    fields |= {f"history.fields.{name}": source.text for name, source in spec.history_fields.items()}
+    return fields
+
+
+def _ledger(a: PolicyVersion, b: PolicyVersion) -> list[dict]:
+    """The ledger section of each version's own file (an inherited section is the other policy's change)."""
+    old, new = getattr(a, "ledger", None), getattr(b, "ledger", None)
+    if old is None and new is None:
+        return []
+    if old is None or new is None:
+        kind, spec = ("added", new) if old is None else ("removed", old)
+        return [_change(kind, "ledger", "", **{"old" if kind == "removed" else "new": _ledger_fields(spec)},
+                        clause=_clauses(spec))]
+    return _compare_fields("ledger", "", _ledger_fields(old), _ledger_fields(new), _clauses(new))
+
+
 def _metadata(v: PolicyVersion) -> dict:
     return {"effective.from": v.effective_from, "effective.to": v.effective_to, "issued_on": v.issued_on,
             "review_by": v.review_by, "title": v.title, "source.number": v.source.get("number"),
@@ -157,6 +182,7 @@ def diff_versions(a: PolicyVersion, b: PolicyVersion) -> dict:
     nc_new = {n["clause"] if isinstance(n["clause"], str) else ", ".join(n["clause"]): n["reason"]
               for n in b.not_computable}
     changes += _compare_fields("not computable", "", nc_old, nc_new, "")
+    changes += _ledger(a, b)
     return {"id": b.id, "from": {"version": a.version, "digest": a.digest},
             "to": {"version": b.version, "digest": b.digest}, "changes": changes}
 
@@ -183,9 +209,17 @@ def diff_linked(a: Linked, b: Linked) -> dict:
 # For people
 
 
+# The words of the text form, by the `section` and `change` of the JSON form (which stay in English).
+_SECTIONS = {"version": msg("version"), "uses": msg("uses"), "clause": msg("clause"), "table": msg("table"),
+             "definition": msg("definition"), "rule": msg("rule"), "output": msg("output"), "note": msg("note"),
+             "input check": msg("input check"), "decision": msg("decision"), "not computable": msg("not computable"),
+             "ledger": msg("ledger"), "reference": msg("reference")}
+_CHANGES = {"added": msg("added"), "removed": msg("removed"), "changed": msg("changed")}
+
+
 def _show(value) -> str:
     if value is None:
-        return "(none)"
+        return tr(msg("(none)"))
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
@@ -196,19 +230,22 @@ def _show(value) -> str:
 def _line(c: dict) -> str:
     clause = f" [{c['clause']}]" if c.get("clause") else ""
     section, name = c["section"], c["name"]
+    change = tr(_CHANGES.get(c["change"], c["change"]))
     if section == "cell":
-        return f"table {name} row {_show(c['key'])} {c['column']}: {_show(c['old'])} → {_show(c['new'])}{clause}"
+        return tr(msg("table {name} row {key} {column}: {old} → {new}", name=name, key=_show(c["key"]),
+                      column=c["column"], old=_show(c["old"]), new=_show(c["new"]))) + clause
     if section == "row":
         row = c.get("new") if c["change"] == "added" else c.get("old")
-        return f"table {name} row {_show(c['key'])} {c['change']}: {_show(row)}{clause}"
-    label = f"{section} {name}".strip()
+        return tr(msg("table {name} row {key} {change}: {row}", name=name, key=_show(c["key"]), change=change,
+                      row=_show(row))) + clause
+    label = f"{tr(_SECTIONS.get(section, section))} {name}".strip()
     if c["change"] == "changed":
         field = f" {c['field']}" if c.get("field") else ""
         return f"{label}{field}: {_show(c.get('old'))} → {_show(c.get('new'))}{clause}"
     detail = c.get("new") if c["change"] == "added" else c.get("old")
     if isinstance(detail, dict):
         detail = "; ".join(f"{k}: {v}" for k, v in detail.items() if v not in (None, False, ""))
-    return f"{label} {c['change']}{': ' + str(detail) if detail else ''}{clause}"
+    return f"{label} {change}{': ' + str(detail) if detail else ''}{clause}"
 
 
 def render_diff(result: dict) -> str:
@@ -217,11 +254,11 @@ def render_diff(result: dict) -> str:
         head = f"{result['compared'][0]} → {result['compared'][1]}"
     lines = [head]
     changes = result["changes"]
-    lines += [f"  {_line(c)}" for c in changes] or ["  no changes in the policy's own file"]
+    lines += [f"  {_line(c)}" for c in changes] or ["  " + tr(msg("no changes in the policy's own file"))]
     for sub in result.get("underneath", []):
-        old = sub["from"]["version"] if sub.get("from") else "(none)"
-        new = sub["to"]["version"] if sub.get("to") else "(none)"
-        lines.append(f"underneath: {sub['id']}: {old} → {new}")
+        old = sub["from"]["version"] if sub.get("from") else tr(msg("(none)"))
+        new = sub["to"]["version"] if sub.get("to") else tr(msg("(none)"))
+        lines.append(tr(msg("underneath: {id}: {old} → {new}", id=sub["id"], old=old, new=new)))
         # never empty: two versions of one policy take effect on different days (the store refuses otherwise)
         lines += [f"  {_line(c)}" for c in sub["changes"]]
     return "\n".join(lines)
