@@ -11,7 +11,7 @@ from datetime import date
 from engine.claims.reader import ClaimReader, RawClaim
 from engine.core.diagnostics import DiagnosticError
 from engine.decide.results import ClaimError, plain
-from engine.language.builtins import EvaluationFault
+from engine.language.builtins import EvaluationFault, arithmetic_fault
 from engine.language.checker import Checked, check_expression
 from engine.language.compiler import MISSING, Compiler, Env
 from engine.language.syntax import SourceText, parse
@@ -89,6 +89,6 @@ def evaluate_expression(checked: Checked, text: str, facts: dict, day: date) -> 
     except EvaluationFault as fault:
         probe.fault = fault
     except ArithmeticError as exc:
-        probe.fault = EvaluationFault(f"arithmetic failed: {type(exc).__name__}", "evaluation.arithmetic")
+        probe.fault = arithmetic_fault(exc)
     probe.reads = list(env.trace or [])
     return probe

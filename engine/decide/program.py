@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from engine.core.i18n import msg
 from engine.decide.results import Basis, ClaimError, Decision, Problem, RuleResult, stamp
-from engine.language.builtins import EvaluationFault
+from engine.language.builtins import EvaluationFault, arithmetic_fault
 from engine.language.checker import Checked
 from engine.language.codegen import Generated, NotGenerated
 from engine.language.compiler import Compiler, Env
@@ -17,9 +18,8 @@ FAULTS = (EvaluationFault, ArithmeticError)
 
 def fault_of(exc: Exception) -> tuple[str, str]:
     """(code, message) of a fault, the one wording used wherever a check, rule, amount, output or note fails."""
-    if isinstance(exc, EvaluationFault):
-        return exc.code, str(exc)
-    return "evaluation.arithmetic", f"arithmetic failed: {type(exc).__name__}"
+    fault = exc if isinstance(exc, EvaluationFault) else arithmetic_fault(exc)
+    return fault.code, fault.message
 
 
 class Program:
@@ -72,15 +72,17 @@ class Program:
         rules, failed, eligible = self._rules(env)
         if failed:
             first = failed[0]
-            return ClaimError(claim_id, "evaluation.rule", f"rule {first.id} (clause {', '.join(first.clauses)}) "
-                              f"could not be decided: {first.error}", policy=self.stamp, decision_date=decision_date,
+            return ClaimError(claim_id, "evaluation.rule", msg("rule {rule} (clause {clause}) could not be decided: "
+                                                               "{problem}", rule=first.id,
+                                                               clause=", ".join(first.clauses), problem=first.error),
+                              policy=self.stamp, decision_date=decision_date,
                               details={"rules": {r.id: r.error for r in failed}}, basis=self.basis)
         env.trace = [] if self.explain else None
         try:
             amount = Decimal(self.amount(env)) if eligible and self.amount is not None else _ZERO
         except FAULTS as exc:
             code, message = fault_of(exc)
-            return ClaimError(claim_id, code, f"the decision amount: {message}", policy=self.stamp,
+            return ClaimError(claim_id, code, msg("the decision amount: {problem}", problem=message), policy=self.stamp,
                               decision_date=decision_date, basis=self.basis)
         amount_reads, env.trace = env.trace, None
         problems: list[Problem] = []

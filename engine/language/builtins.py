@@ -16,6 +16,7 @@ from dateutil.relativedelta import relativedelta
 from stdnum.cn import ric
 from stdnum.util import isdigits
 
+from engine.core.i18n import msg
 from engine.language.types import BOOL, DATE, DECIMAL, ERROR, INT, NEVER, STRING, ListOf, Type, is_numeric
 
 
@@ -26,6 +27,7 @@ class EvaluationFault(Exception):
 
     def __init__(self, message: str, code: str | None = None):
         super().__init__(message)
+        self.message = message  # a Message: str(fault) is its English, tr(fault.message) the officer's language
         if code:
             self.code = code
 
@@ -34,6 +36,36 @@ class MissingValue(EvaluationFault):
     """An optional fact that is absent, or a table row that does not exist: `??` and has() catch it."""
 
     code = "evaluation.missing"
+
+
+def arithmetic_fault(exc: Exception) -> EvaluationFault:
+    """The fault of arithmetic Python refused (named by the exception's class, a word of the language)."""
+    return EvaluationFault(msg("arithmetic failed: {problem}", problem=type(exc).__name__), "evaluation.arithmetic")
+
+
+def call_fault(name: str, exc: Exception) -> EvaluationFault:
+    """The fault of a built-in function that failed on a claim's values."""
+    reason = getattr(exc, "message", None) or str(exc)
+    return EvaluationFault(msg("{name}() failed: {reason}", name=name, reason=reason))
+
+
+def not_given(label: str) -> MissingValue:
+    return MissingValue(msg("{fact} is not given", fact=label))
+
+
+def too_large(node_source: str, limit: str = "2^63", what: str = "number") -> EvaluationFault:
+    """A number that grew past what the engine computes with (2^63 for whole numbers, 10^60 for decimals)."""
+    if what == "sum":
+        return EvaluationFault(msg("the sum in {expression} grew past {limit}", expression=node_source, limit=limit),
+                               "evaluation.overflow")
+    return EvaluationFault(msg("a number in {expression} grew past {limit}", expression=node_source, limit=limit),
+                           "evaluation.overflow")
+
+
+def division_by_zero(node_source: str) -> EvaluationFault:
+    return EvaluationFault(msg("division by zero in {expression}", expression=node_source), "evaluation.division")
+
+
 
 
 # -------------------------------------------------------------------------------------------------
@@ -48,7 +80,8 @@ def add_months(d: date, months: int) -> date:
             return d.replace(year=year, month=month0 + 1)
         return d + relativedelta(months=months)  # 民法典 第二百零二条: the last day where the month lacks it
     except (ValueError, OverflowError):
-        raise EvaluationFault(f"{d.isoformat()} plus {months} months is outside the calendar") from None
+        raise EvaluationFault(msg("{day} plus {months} months is outside the calendar", day=d.isoformat(),
+                                  months=months)) from None
 
 
 def add_years(d: date, years: int) -> date:
@@ -59,7 +92,8 @@ def add_days(d: date, days: int) -> date:
     try:
         return date.fromordinal(d.toordinal() + days)
     except (ValueError, OverflowError):
-        raise EvaluationFault(f"{d.isoformat()} plus {days} days is outside the calendar") from None
+        raise EvaluationFault(msg("{day} plus {days} days is outside the calendar", day=d.isoformat(),
+                                  days=days)) from None
 
 
 def months_between(start: date, end: date) -> int:
@@ -87,7 +121,7 @@ def make_date(year: int, month: int, day: int) -> date:
     try:
         return date(year, month, day)
     except (ValueError, OverflowError):
-        raise EvaluationFault(f"{year}-{month}-{day} is not a calendar date") from None
+        raise EvaluationFault(msg("{date} is not a calendar date", date=f"{year}-{month}-{day}")) from None
 
 
 # -------------------------------------------------------------------------------------------------
@@ -108,13 +142,13 @@ def _resident_id(number: str) -> tuple:
     check of a claim together, is never needed; `get_birth_date` would call it, so the date is read here from
     the same digits."""
     if len(number) != 18 or not isdigits(number[:-1]) or number[-1] not in _CHECK:
-        return "it must be 17 digits and a check character (0-9 or X)", None, None
+        return msg("it must be 17 digits and a check character (0-9 or X)"), None, None
     if ric.calc_check_digit(number) != number[-1]:  # stdnum takes the number with its check character
-        return "its check character is wrong", None, None
+        return msg("its check character is wrong"), None, None
     try:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        return "its birth-date digits are not a calendar date", None, None
+        return msg("its birth-date digits are not a calendar date"), None, None
     return None, birth, "male" if int(number[16]) % 2 else "female"
 
 
@@ -125,7 +159,8 @@ def resident_id_valid(number: str) -> bool:
 def _validated_id(number: str) -> tuple:
     problem, birth, sex = _resident_id(number)
     if problem:
-        raise EvaluationFault(f"{number!r} is not a valid resident identity number: {problem}")
+        raise EvaluationFault(msg("{number} is not a valid resident identity number: {problem}", number=repr(number),
+                                  problem=problem))
     return birth, sex
 
 
@@ -147,26 +182,26 @@ _MAX_INT = 2**63 - 1  # whole numbers stay within what every JSON reader takes (
 def _floor(x) -> int:
     value = int(Decimal(x).to_integral_value(rounding=ROUND_FLOOR))
     if not -_MAX_INT <= value <= _MAX_INT:
-        raise EvaluationFault(f"floor({x}) is beyond 2^63", "evaluation.overflow")
+        raise EvaluationFault(msg("floor({x}) is beyond 2^63", x=x), "evaluation.overflow")
     return value
 
 
 def _round(x, places: int) -> Decimal:
     if not -30 <= places <= 30:
-        raise EvaluationFault(f"cannot round to {places} places")
+        raise EvaluationFault(msg("cannot round to {places} places", places=places))
     # 100 digits hold any decimal the engine computes (below 10^60) to 30 places; the default 28 do not.
     try:
         return Decimal(x).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=Context(prec=100))
     except InvalidOperation:
-        raise EvaluationFault(f"cannot round {x} to {places} places: "
-                              "the result would have more than 100 digits") from None
+        raise EvaluationFault(msg("cannot round {x} to {places} places: the result would have more than 100 digits",
+                                  x=x, places=places)) from None
 
 
 def _extreme(pick):
     def run(*args):
         values = args[0] if len(args) == 1 and isinstance(args[0], list) else args
         if not values:
-            raise EvaluationFault("min() and max() need at least one value")
+            raise EvaluationFault(msg("min() and max() need at least one value"))
         return pick(values)
 
     return run

@@ -22,7 +22,15 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from engine.language import compiler as closures
-from engine.language.builtins import _MAX_INT, EvaluationFault, MissingValue
+from engine.language.builtins import (
+    _MAX_INT,
+    EvaluationFault,
+    MissingValue,
+    call_fault,
+    division_by_zero,
+    not_given,
+    too_large,
+)
 from engine.language.checker import Checked
 from engine.language.syntax import (
     Attr,
@@ -81,19 +89,15 @@ def _probe(facts: dict, root: str, keys: tuple):
 
 
 def _not_given(label: str):
-    raise MissingValue(f"{label} is not given")
+    raise not_given(label)
 
 
 def _no_row(key: tuple, name: str):
     raise closures._no_row(key, name)
 
 
-def _call_fault(name: str, exc: Exception):
-    return EvaluationFault(f"{name}() failed: {exc}")
-
-
-def _overflow(node: Expr, what: str = "a number"):
-    raise EvaluationFault(f"{what} in {to_source(node)} grew past 2^63", "evaluation.overflow")
+def _overflow(node: Expr, what: str = "number"):
+    raise too_large(to_source(node), what=what)
 
 
 def _record(trace, label, value):
@@ -137,7 +141,7 @@ RUNTIME = {
     "Decimal": Decimal, "MissingValue": MissingValue, "EvaluationFault": EvaluationFault, "MISSING": MISSING,
     "CALL_FAULTS": closures._CALL_FAULTS, "MAX_INT": _MAX_INT, "EXACT": closures._EXACT,
     "bounded": closures._bounded, "divide_fault": None, "missing_fact": _missing_fact, "fact": _fact,
-    "probe": _probe, "not_given": _not_given, "no_row": _no_row, "call_fault": _call_fault, "overflow": _overflow,
+    "probe": _probe, "not_given": _not_given, "no_row": _no_row, "call_fault": call_fault, "overflow": _overflow,
     "record": _record, "record_fact": _record_fact, "record_probe": _record_probe, "record_row": _record_row,
     "lookup": _lookup, "MAX_EXPONENT": closures._MAX_EXPONENT,
 }
@@ -147,10 +151,9 @@ def _divide(a, b, node):
     try:
         value = Decimal(a) / Decimal(b)
     except ArithmeticError:  # DivisionByZero, InvalidOperation (0/0)
-        raise EvaluationFault(f"division by zero in {to_source(node)}", "evaluation.division") from None
+        raise division_by_zero(to_source(node)) from None
     if value.adjusted() > closures._MAX_EXPONENT:
-        raise EvaluationFault(f"a number in {to_source(node)} grew past 10^{closures._MAX_EXPONENT}",
-                              "evaluation.overflow")
+        raise too_large(to_source(node), f"10^{closures._MAX_EXPONENT}")
     return value
 
 
@@ -556,7 +559,7 @@ class Generator:
         self.block.lines.extend(lines)
         self.block.lines.extend(tail)
         if kind == "sum" and checked.types.get(id(node)) == INT:
-            self.block.add(f"if not -MAX_INT <= {result} <= MAX_INT: overflow({self.bind(node, 'n')}, 'the sum')")
+            self.block.add(f"if not -MAX_INT <= {result} <= MAX_INT: overflow({self.bind(node, 'n')}, 'sum')")
         return result
 
     # -- definitions and functions ------------------------------------------------------------------

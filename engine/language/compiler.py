@@ -13,7 +13,16 @@ from collections.abc import Callable
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation
 from typing import TYPE_CHECKING
 
-from engine.language.builtins import _MAX_INT, EvaluationFault, MissingValue
+from engine.core.i18n import msg
+from engine.language.builtins import (
+    _MAX_INT,
+    EvaluationFault,
+    MissingValue,
+    call_fault,
+    division_by_zero,
+    not_given,
+    too_large,
+)
 from engine.language.checker import Checked, Resolved
 from engine.language.syntax import (
     Attr,
@@ -189,7 +198,7 @@ class Compiler:
         def get(env):
             value = obj(env).get(name)
             if value is None:
-                raise MissingValue(f"{label} is not given")
+                raise not_given(label)
             return value
 
         return get
@@ -286,10 +295,9 @@ class Compiler:
                 try:
                     value = Decimal(a) / Decimal(b)
                 except (DivisionByZero, InvalidOperation):
-                    raise EvaluationFault(f"division by zero in {to_source(node)}", "evaluation.division") from None
+                    raise division_by_zero(to_source(node)) from None
                 if value.adjusted() > _MAX_EXPONENT:
-                    raise EvaluationFault(f"a number in {to_source(node)} grew past 10^{_MAX_EXPONENT}",
-                                          "evaluation.overflow")
+                    raise too_large(to_source(node), f"10^{_MAX_EXPONENT}")
                 return value
             return divide
         fn = _OPERATORS[op]
@@ -304,7 +312,7 @@ class Compiler:
                     return _bounded(exact, Decimal(a), Decimal(b), node)
                 value = fn(a, b)
                 if type(value) is int and not -_MAX_INT <= value <= _MAX_INT:  # lists join with + too
-                    raise EvaluationFault(f"a number in {to_source(node)} grew past 2^63", "evaluation.overflow")
+                    raise too_large(to_source(node))
                 return value
 
             return arithmetic
@@ -382,7 +390,7 @@ class Compiler:
                     local[var] = item
                     total += body(env)
                 if not -_MAX_INT <= total <= _MAX_INT:
-                    raise EvaluationFault(f"the sum in {to_source(node)} grew past 2^63", "evaluation.overflow")
+                    raise too_large(to_source(node), what="sum")
                 return total
             total = Decimal(0)
             for item in items:
@@ -403,10 +411,10 @@ def _bounded(operation, a: Decimal, b: Decimal, node: Expr) -> Decimal:
     try:
         value = operation(a, b)
     except Inexact:
-        raise EvaluationFault(f"a number in {to_source(node)} needs more than {_EXACT.prec} digits to be exact",
-                              "evaluation.overflow") from None
+        raise EvaluationFault(msg("a number in {expression} needs more than {digits} digits to be exact",
+                                  expression=to_source(node), digits=_EXACT.prec), "evaluation.overflow") from None
     if value.adjusted() > _MAX_EXPONENT:
-        raise EvaluationFault(f"a number in {to_source(node)} grew past 10^{_MAX_EXPONENT}", "evaluation.overflow")
+        raise too_large(to_source(node), f"10^{_MAX_EXPONENT}")
     return value
 
 # One closure per operator, so a comparison is a single Python operation, not a call through operator.*
@@ -470,13 +478,13 @@ def _apply(env: Env, params: tuple, values: tuple, body):
 def _missing(facts: dict, root: str, keys: tuple) -> MissingValue:
     value = facts.get(root)
     if value is None:
-        return MissingValue(f"{root} is not given" if not keys else
-                            f"{'.'.join((root,) + keys)} is not given ({root} is absent)")
+        return not_given(root) if not keys else MissingValue(msg(
+            "{fact} is not given ({root} is absent)", fact=".".join((root,) + keys), root=root))
     for i, key in enumerate(keys):
         value = value.get(key)
         if value is None:
-            return MissingValue(f"{'.'.join((root,) + keys[: i + 1])} is not given")
-    return MissingValue(f"{'.'.join((root,) + keys)} is not given")  # pragma: no cover
+            return not_given(".".join((root,) + keys[: i + 1]))
+    return not_given(".".join((root,) + keys))  # pragma: no cover
 
 
 def _fact_probe(root: str, keys: tuple):
@@ -544,7 +552,7 @@ def _builtin_call(builtin, args: list):
     fn, name = builtin.run, builtin.name
 
     def fault(exc: Exception) -> EvaluationFault:
-        return EvaluationFault(f"{name}() failed: {exc}")
+        return call_fault(name, exc)
 
     if builtin.safe:  # cannot fail on values its types allow: no guard needed
         if len(args) == 1:
@@ -627,7 +635,8 @@ def _remembered_call(params: tuple, args: list, box: list):
 
 
 def _no_row(key: tuple, name: str) -> MissingValue:
-    return MissingValue(f"{name} has no row for {', '.join(map(str, key))}", "evaluation.no_row")
+    return MissingValue(msg("{table} has no row for {key}", table=name, key=", ".join(map(str, key))),
+                        "evaluation.no_row")
 
 
 class Plain:

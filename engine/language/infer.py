@@ -112,15 +112,16 @@ class Inference:
         if name in self.in_progress:
             cycle = self.in_progress[self.in_progress.index(name):] + [name]
             self._definition_error(definition, "definition.cycle",
-                                   "definitions depend on each other in a cycle: " + " → ".join(cycle))
+                                   msg("definitions depend on each other in a cycle: {cycle}", cycle=" → ".join(cycle)))
             for member in cycle:
                 self.result.definition_types[member] = ERROR
             return ERROR
         if len(self.in_progress) >= LIMITS.definition_depth:
             self._definition_error(definition, "definition.too_deep",
-                                   f"definitions build on each other more than {LIMITS.definition_depth} levels deep "
-                                   f"({' → '.join(self.in_progress[:3])} → … → {name})",
-                                   hint="flatten the chain, or raise POLICY_LIMIT_DEFINITION_DEPTH")
+                                   msg("definitions build on each other more than {limit} levels deep ({chain})",
+                                       limit=LIMITS.definition_depth,
+                                       chain=f"{' → '.join(self.in_progress[:3])} → … → {name}"),
+                                   hint=msg("flatten the chain, or raise POLICY_LIMIT_DEFINITION_DEPTH"))
             self.result.definition_types[name] = ERROR
             return ERROR
         self.in_progress.append(name)
@@ -137,8 +138,10 @@ class Inference:
         if name in self.result.definition_types:  # a cycle through here was reported
             return self.result.definition_types[name]
         if definition.declared_type is not None and not fits(body, definition.declared_type):
-            self._definition_error(definition, "type.mismatch", f"{name!r} is declared {definition.declared_type} "
-                                   f"but its expression is {body}", hint=null_hint(body))
+            self._definition_error(definition, "type.mismatch", msg("{name} is declared {declared} but its expression "
+                                                                    "is {body}", name=repr(name),
+                                                                    declared=definition.declared_type, body=body),
+                                   hint=null_hint(body))
             body = definition.declared_type  # every use then reads what the author meant: one error, not many
         result = body if not definition.params else FunctionType(name, definition.params, body)
         self.result.definition_types[name] = result
@@ -258,7 +261,7 @@ class Inference:
                         "{base} has no field {shown_node_name}",
                         base=base, shown_node_name=shown(node.name)), node,
                            hint=self.speller.suggest(node.name, [x.name for x in base.fields])
-                           or f"its fields are {', '.join(x.name for x in base.fields)}")
+                           or msg("its fields are {fields}", fields=", ".join(x.name for x in base.fields)))
                 return ERROR
             return f.type
         if isinstance(base, TableType):
@@ -352,7 +355,7 @@ class Inference:
                 self.error("call.arguments", msg(
                         "{func_name}() {result}",
                         func_name=func.name, result=result), node,
-                           hint=null_hint(*args) or f"signature: {builtin.signature}")
+                           hint=null_hint(*args) or msg("signature: {signature}", signature=builtin.signature))
                 return ERROR
             return result
         target = self._function(func)

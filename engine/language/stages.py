@@ -70,14 +70,16 @@ def _names(c: Context) -> None:
     for definition in c.linked.definitions.values():
         for p in definition.params:
             if not is_name(p.name):
-                c.report.at("name.reserved", f"parameter {p.name!r} of {definition.name!r} cannot be used as a name: "
-                            + _why_not_a_name(p.name), definition.location)
+                c.report.at("name.reserved", msg("parameter {param} of {definition} cannot be used as a name: {why}",
+                                                 param=repr(p.name), definition=repr(definition.name),
+                                                 why=_why_not_a_name(p.name)), definition.location)
     owners: dict = {}
-    for kind, names in (("fact", facts), ("alias", c.linked.aliases), ("table", c.linked.tables),
-                        ("definition", c.linked.definitions)):
+    for kind, names in ((msg("fact"), facts), (msg("alias"), c.linked.aliases), (msg("table"), c.linked.tables),
+                        (msg("definition"), c.linked.definitions)):
         for name in names:
             if not is_name(name):
-                c.report.at("name.reserved", f"{kind} {name!r} cannot be used in expressions: " + _why_not_a_name(name),
+                c.report.at("name.reserved", msg("{kind} {name} cannot be used in expressions: {why}", kind=kind,
+                                                 name=repr(name), why=_why_not_a_name(name)),
                             _location_of(c.linked, kind, name))
             elif name == DECISION_DATE or name in BUILTINS:
                 c.report.at("name.reserved", msg(
@@ -266,8 +268,9 @@ def coverage(version) -> list[Diagnostic]:
     for cid in (own if own is not None else version.clauses):
         if cid in cited_ids or any(c.startswith(cid + ".") for c in cited_ids):
             continue
-        out.append(Diagnostic("clause.uncovered", f"clause {cid!r} is neither encoded by a rule, table, definition, "
-                              "output or the decision nor listed under not_computable (a note explains, it does not "
-                              "encode)", version.location("source", "clauses", cid),
+        out.append(Diagnostic("clause.uncovered", msg("clause {clause} is neither encoded by a rule, table, "
+                                                      "definition, output or the decision nor listed under "
+                                                      "not_computable (a note explains, it does not encode)",
+                                                      clause=repr(cid)), version.location("source", "clauses", cid),
                               clause=cid))
     return out

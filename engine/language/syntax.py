@@ -320,6 +320,8 @@ def _expected_words(expected) -> str:
 # Characters a name may hold that show as nothing: Hangul fillers (letters to Python) and the like.
 _INVISIBLE_IN_NAMES = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u180b", "\u180c", "\u180d", "\u180e"}
 _LOOKALIKE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC")
+_SCRIPT_WORDS = {"LATIN": msg("Latin"), "CYRILLIC": msg("Cyrillic"), "GREEK": msg("Greek"),
+                 "ARMENIAN": msg("Armenian"), "CHEROKEE": msg("Cherokee"), "COPTIC": msg("Coptic")}
 
 
 def deceptive_name(name: str) -> str | None:
@@ -327,8 +329,8 @@ def deceptive_name(name: str) -> str | None:
     alphabets that share look-alike letters (Cyrillic а for Latin a). Chinese beside Latin is fine."""
     for ch in name:
         if ch in _INVISIBLE_IN_NAMES:
-            return (f"the name {name!r} holds U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed')}), which shows "
-                    "as nothing")
+            return msg("the name {name} holds U+{code:04X} ({character}), which shows as nothing", name=repr(name),
+                       code=ord(ch), character=unicodedata.name(ch, "unnamed"))
     scripts = []
     for ch in name:
         if ch.isalpha():
@@ -337,8 +339,9 @@ def deceptive_name(name: str) -> str | None:
                 scripts.append(script)
     if len(scripts) > 1:
         odd = next(ch for ch in name if ch.isalpha() and unicodedata.name(ch, "").startswith(scripts[1]))
-        return (f"the name {name!r} mixes {scripts[0].title()} and {scripts[1].title()} letters "
-                f"({odd!r} is U+{ord(odd):04X} {unicodedata.name(odd, '')}): it may read as another name")
+        return msg("the name {name} mixes {first} and {second} letters ({odd} is U+{code:04X} {character}): it may "
+                   "read as another name", name=repr(name), first=_SCRIPT_WORDS[scripts[0]],
+                   second=_SCRIPT_WORDS[scripts[1]], odd=repr(odd), code=ord(odd), character=unicodedata.name(odd, ""))
     return None
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.core.diagnostics import Diagnostic, cited, note_at
-from engine.core.i18n import msg
+from engine.core.i18n import Message, msg
 from engine.policies.columns import check_columns
 from engine.policies.facts import linked_schema
 from engine.policies.policyfile import AmountRule, Definition, InputCheck, Note, Output, PolicyVersion, Ref, Rule, Table
@@ -73,8 +73,15 @@ class LinkError(Exception):
 
     def __init__(self, ref: Ref, message: str, code: str = "reference.not_in_force"):
         super().__init__(message)
+        self.message = message  # a Message: str(exc) is its English, tr(exc.message) the officer's language
         self.ref = ref
         self.code = code
+
+    def on(self, day) -> str:
+        """The message with the day of the decision in place of "that date" (when it speaks of one)."""
+        if isinstance(self.message, Message) and "day" in self.message.args:
+            return Message(self.message.template, {**self.message.args, "day": str(day)})
+        return self.message
 
     @property
     def clause(self) -> str | None:
@@ -94,8 +101,8 @@ def link(store: PolicyStore, version: PolicyVersion, pick: Picker, diagnostics: 
         return _done[version.key]
     if version.id in _stack:
         cycle = " → ".join(_stack + (version.id,))
-        raise LinkError(Ref(version.id, None, version.location()), f"policies refer to each other in a cycle: {cycle}",
-                        "reference.cycle")
+        raise LinkError(Ref(version.id, None, version.location()),
+                        msg("policies refer to each other in a cycle: {cycle}", cycle=cycle), "reference.cycle")
     stack = _stack + (version.id,)
 
     parent = None
@@ -118,8 +125,9 @@ def link(store: PolicyStore, version: PolicyVersion, pick: Picker, diagnostics: 
         elif parent.schema is not None:
             diagnostics.append(Diagnostic(
                 "extends.input",
-                f"reads {schema.name} but extends {parent.version.key}, which reads {parent.schema.name}; "
-                "a transposition must read the same claim", version.location("input", "schema")))
+                msg("reads {schema} but extends {parent}, which reads {theirs}; a transposition must read the same "
+                    "claim", schema=schema.name, parent=parent.version.key, theirs=parent.schema.name),
+                version.location("input", "schema")))
         schema = linked_schema(store, schema, version, diagnostics)
         linked = Linked(version, (version,) + parent.chain, {**parent.aliases, **aliases}, schema,
                         dict(parent.tables), dict(parent.definitions), dict(parent.outputs), list(parent.rules),
@@ -127,7 +135,8 @@ def link(store: PolicyStore, version: PolicyVersion, pick: Picker, diagnostics: 
         for alias in aliases:
             if alias in parent.aliases:
                 diagnostics.append(Diagnostic("name.conflict",
-                                              f"alias {alias!r} is already used by {parent.version.key}",
+                                              msg("alias {alias} is already used by {key}", alias=repr(alias),
+                                                  key=parent.version.key),
                                               version.location("uses", alias)))
     for ref, other in included:
         _include(linked, ref, other, version, diagnostics)
@@ -142,18 +151,22 @@ def _resolve(store: PolicyStore, ref: Ref, by: PolicyVersion, pick: Picker) -> P
     # A file of that policy that could not be read may be the very version wanted: say so, not "no such policy".
     if unread and (not store.by_id.get(ref.policy_id) or ref.version and store.get(ref.policy_id, ref.version) is None):
         files = ", ".join(unread)
-        raise LinkError(ref, f"{by.key} refers to {ref}, but the file{'s' if len(unread) > 1 else ''} of "
-                        f"{ref.policy_id} ({files}) could not be read; fix the errors reported there",
-                        "reference.unreadable")
+        message = (msg("{by} refers to {ref}, but the files of {pid} ({files}) could not be read; fix the errors "
+                       "reported there", by=by.key, ref=str(ref), pid=ref.policy_id, files=files) if len(unread) > 1
+                   else msg("{by} refers to {ref}, but the file of {pid} ({files}) could not be read; fix the errors "
+                            "reported there", by=by.key, ref=str(ref), pid=ref.policy_id, files=files))
+        raise LinkError(ref, message, "reference.unreadable")
     if not store.by_id.get(ref.policy_id):
-        raise LinkError(ref, f"{by.key} refers to {ref.policy_id}, which no policy file defines", "reference.unknown")
+        raise LinkError(ref, msg("{by} refers to {ref}, which no policy file defines", by=by.key, ref=ref.policy_id),
+                        "reference.unknown")
     if ref.version and store.get(ref.policy_id, ref.version) is None:
         known = ", ".join(v.version for v in store.versions(ref.policy_id))
-        raise LinkError(ref, f"{by.key} pins {ref}, but {ref.policy_id} has no such version (it has {known})",
-                        "reference.unknown")
+        raise LinkError(ref, msg("{by} pins {ref}, but {pid} has no such version (it has {known})", by=by.key,
+                                 ref=str(ref), pid=ref.policy_id, known=known), "reference.unknown")
     target = pick(ref, by)
     if target is None:
-        raise LinkError(ref, f"{by.key} needs {ref.policy_id}, which has no version in force on that date")
+        raise LinkError(ref, msg("{by} needs {pid}, which has no version in force on {day}", by=by.key,
+                                 pid=ref.policy_id, day=msg("that date")))
     return target
 
 
@@ -165,12 +178,13 @@ def _first_defined(item) -> tuple:
     """A note at the item a conflicting one clashes with, in its own file."""
     owner = item.owner
     text = owner.document.text if owner is not None and owner.document is not None else None
-    return (note_at(f"first defined here{f' by {owner.key}' if owner else ''}", item.location, text),)
+    return (note_at(msg("first defined here by {key}", key=owner.key) if owner else msg("first defined here"),
+                    item.location, text),)
 
 
 def _close(name: str, names) -> str | None:
     close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
+    return msg("did you mean {name}?", name=repr(close[0])) if close else None
 
 
 def _include(linked: Linked, ref: Ref, included: Linked, version: PolicyVersion, diagnostics: list[Diagnostic]) -> None:
@@ -208,6 +222,9 @@ def _include(linked: Linked, ref: Ref, included: Linked, version: PolicyVersion,
            "rule": {r.id: r for r in version.rules}, "note": {n.id: n for n in version.notes},
            "input check": {c.id: c for c in version.checks}}
 
+    words = {"table": msg("table"), "definition": msg("definition"), "output": msg("output"), "rule": msg("rule"),
+             "note": msg("note"), "input check": msg("input check")}
+
     def clash(kind: str, name: str, item, previous) -> bool:
         if previous is None or previous is item:
             return False
@@ -217,7 +234,7 @@ def _include(linked: Linked, ref: Ref, included: Linked, version: PolicyVersion,
         diagnostics.append(Diagnostic(
             "override.conflict", msg("{kind} {name} comes both from {first} and from {second}, which this version "
                                      "includes; define it here with `overrides: true` to say which holds, or "
-                                     "include only one", kind=kind, name=repr(name), first=_where(previous),
+                                     "include only one", kind=words[kind], name=repr(name), first=_where(previous),
                                      second=_where(item)), ref.location,
             cited(getattr(item, "clauses", ())), notes=_first_defined(previous)))
         return True
@@ -245,23 +262,26 @@ def _merge(linked: Linked, version: PolicyVersion, diagnostics: list[Diagnostic]
         previous = items.get(name)
         if previous is not None and previous.owner is not version and not item.overrides:
             diagnostics.append(Diagnostic(
-                "override.conflict", f"{kind} {name!r} is already defined by {_where(previous)}; "
-                "say `overrides: true` to replace it for this policy, or choose another name", item.location,
+                "override.conflict", msg("{kind} {name} is already defined by {where}; say `overrides: true` to "
+                                         "replace it for this policy, or choose another name", kind=kind,
+                                         name=repr(name), where=_where(previous)), item.location,
                 cited(item.clauses), notes=_first_defined(previous)))
             return
         if previous is None and item.overrides:
             diagnostics.append(Diagnostic(
-                "override.nothing", f"{kind} {name!r} says it overrides, but nothing it extends defines {name!r}",
+                "override.nothing", msg("{kind} {name} says it overrides, but nothing it extends defines {name}",
+                                        kind=kind, name=repr(name)),
                 item.location, cited(item.clauses), hint=_close(name, items)))
         items[name] = item
 
     for name, table in version.tables.items():
-        place("table", linked.tables, name, table)
+        place(msg("table"), linked.tables, name, table)
     for name, definition in version.definitions.items():
-        place("definition", linked.definitions, name, definition)
+        place(msg("definition"), linked.definitions, name, definition)
     for name, output in version.outputs.items():
-        place("output", linked.outputs, name, output)
-    for kind, attr, key in (("rule", "rules", "id"), ("note", "notes", "id"), ("input check", "checks", "id")):
+        place(msg("output"), linked.outputs, name, output)
+    for kind, attr, key in ((msg("rule"), "rules", "id"), (msg("note"), "notes", "id"),
+                            (msg("input check"), "checks", "id")):
         current = getattr(linked, attr)
         index = {getattr(item, key): i for i, item in enumerate(current)}
         for item in getattr(version, attr):
@@ -270,23 +290,26 @@ def _merge(linked: Linked, version: PolicyVersion, diagnostics: list[Diagnostic]
                 previous = current[index[name]]
                 if not item.overrides:
                     diagnostics.append(Diagnostic(
-                        "override.conflict", f"{kind} {name!r} is already defined by {_where(previous)}; "
-                        "say `overrides: true` to replace it for this policy, or choose another id", item.location,
+                        "override.conflict", msg("{kind} {name} is already defined by {where}; say `overrides: "
+                                                 "true` to replace it for this policy, or choose another id",
+                                                 kind=kind, name=repr(name), where=_where(previous)), item.location,
                         cited(getattr(item, "clauses", ())), notes=_first_defined(previous)))  # a check cites none
                     continue
                 current[index[name]] = item  # an override keeps the parent's place in the order
             else:
                 if item.overrides:
                     diagnostics.append(Diagnostic(
-                        "override.nothing", f"{kind} {name!r} says it overrides, but nothing it extends defines it",
+                        "override.nothing", msg("{kind} {name} says it overrides, but nothing it extends defines it",
+                                                kind=kind, name=repr(name)),
                         item.location, cited(getattr(item, "clauses", ())), hint=_close(name, index)))
                 index[name] = len(current)
                 current.append(item)
     if version.decision is not None:
         if linked.decision is not None and linked.decision.owner is not version and not version.decision.overrides:
             diagnostics.append(Diagnostic(
-                "override.conflict", f"the decision amount is already defined by {_where(linked.decision)}; "
-                "say `overrides: true` to replace it", version.decision.location, cited(version.decision.clauses)))
+                "override.conflict", msg("the decision amount is already defined by {where}; say `overrides: true` "
+                                         "to replace it", where=_where(linked.decision)), version.decision.location,
+                cited(version.decision.clauses)))
         else:
             linked.decision = version.decision
     linked.exports = tuple(dict.fromkeys(linked.exports + version.exports))

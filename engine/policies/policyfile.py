@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.core import schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, note_at
-from engine.core.i18n import msg
+from engine.core.i18n import joined, msg
 from engine.core.isodate import parse_date
 from engine.language.syntax import Expr, SourceText, parse
 from engine.language.types import (
@@ -276,7 +276,8 @@ def load_policy_file(path: Path, display: str | None = None,
     try:
         doc = read_yaml(text if text is not None else read_file(path, display), display)
     except OSError as exc:
-        return None, [Diagnostic("input.unreadable", f"cannot read the file: {exc.strerror}", Location(display))]
+        return None, [Diagnostic("input.unreadable", msg("cannot read the file: {reason}", reason=exc.strerror),
+                                 Location(display))]
     except DiagnosticError as exc:
         return None, exc.diagnostics
     return _Reader(doc, Path(path)).read()
@@ -314,7 +315,7 @@ class _Reader:
     def read(self):
         value = self.doc.value
         if not isinstance(value, dict):
-            self.error("schema.type", "a policy file must be a mapping of keys such as policy, version, rules", ())
+            self.error("schema.type", msg("a policy file must be a mapping of keys such as policy, version, rules"), ())
             return None, self.diagnostics
         self._validate(value)
         version = self._build(value)
@@ -366,9 +367,10 @@ class _Reader:
                     or difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.6)
                 hint = None
                 if close:
-                    hint = f"did you mean {close[0]!r}?"
+                    hint = msg("did you mean {name}?", name=repr(close[0]))
                     if close[0] in missing:
-                        hint += f" ({close[0]} is required here and missing)"
+                        hint = msg("did you mean {name}? ({key} is required here and missing)", name=repr(close[0]),
+                                   key=close[0])
                         stands_for.add((tuple(error.absolute_path), close[0]))
                 self.error("schema.invalid", message, path, at_key=True, hint=hint)
         return stands_for
@@ -409,7 +411,8 @@ class _Reader:
         node_value = _at(self.doc.value, path)
         if plain_style(self.doc, path) and not isinstance(node_value, str) and node_value is not None:
             raw = self.doc.scalars[tuple(path)].value
-            return f"YAML reads the unquoted {raw!r} as {schemacheck.describe_value(node_value)}; quote it: \"{raw}\""
+            return msg("YAML reads the unquoted {raw} as {value}; quote it: \"{text}\"", raw=repr(raw),
+                       value=schemacheck.describe_value(node_value), text=raw)
         return None
 
     def expression(self, path) -> Expression:
@@ -463,9 +466,9 @@ class _Reader:
             if self.clause_ids is not None and cid not in self.clause_ids:
                 where = path if isinstance(value, str) else path + (i,)
                 close = difflib.get_close_matches(cid, list(self.clause_ids), n=1, cutoff=0.5)
-                self.error("clause.unknown", f"clause {cid!r} is not among source.clauses "
-                           f"({', '.join(self.clause_ids)})", where,
-                           hint=f"did you mean {close[0]!r}?" if close else None)
+                self.error("clause.unknown", msg("clause {clause} is not among source.clauses ({clauses})",
+                                                 clause=repr(cid), clauses=", ".join(self.clause_ids)), where,
+                           hint=msg("did you mean {name}?", name=repr(close[0])) if close else None)
         return ids
 
     def ref(self, value, path) -> Ref | None:
@@ -569,7 +572,7 @@ class _Reader:
             content=v, document=self.doc, documents=documents, clause_docs=clause_docs,
             effective_clauses=self.clauses(eff["clause"], ("effective", "clause")) if "clause" in eff else ())
         if pv.effective_to and pv.effective_to < pv.effective_from:
-            self.error("version.dates", "effective.to is before effective.from", ("effective", "to"))
+            self.error("version.dates", msg("effective.to is before effective.from"), ("effective", "to"))
         return pv
 
     def _source(self, source: dict) -> dict:
@@ -609,8 +612,9 @@ class _Reader:
                 continue  # a rule is known by its id; without one there is nothing to refer to
             if rid in seen:
                 first = self.doc.location(("rules", seen[rid], "id"))
-                self.error("rule.duplicate", f"rule id {rid!r} is used twice (first on line {first.line})",
-                           path + ("id",), notes=(note_at("first used here", first, self.doc.text),))
+                self.error("rule.duplicate", msg("rule id {rule} is used twice (first on line {line})",
+                                                 rule=repr(rid), line=first.line),
+                           path + ("id",), notes=(note_at(msg("first used here"), first, self.doc.text),))
                 continue
             seen[rid] = i
             message = r.get("message") if isinstance(r.get("message"), dict) else {}
@@ -683,15 +687,17 @@ class _Reader:
             ptype = parse_type_name(tname) if isinstance(tname, str) else None
             if ptype is None:
                 if isinstance(tname, str):
-                    self.error("type.unknown", f"unknown type {tname!r} for parameter {pname!r}; "
-                               f"use one of {TYPE_NAMES}", path + ("params", pname))
+                    self.error("type.unknown", msg("unknown type {type} for parameter {name}; use one of {types}",
+                                                   type=repr(tname), name=repr(pname), types=TYPE_NAMES),
+                               path + ("params", pname))
                 ptype = ERROR
             params.append(Field(pname, ptype))
         declared = None
         if isinstance(d.get("type"), str):
             declared = parse_type_name(d["type"])
             if declared is None:
-                self.error("type.unknown", f"unknown type {d['type']!r}; use one of {TYPE_NAMES}", path + ("type",))
+                self.error("type.unknown", msg("unknown type {type}; use one of {types}", type=repr(d["type"]),
+                                               types=TYPE_NAMES), path + ("type",))
         return Definition(
             name=name, expr=self.expression(path + ("expr",)), params=tuple(params), declared_type=declared,
             clauses=self.clauses(d["clause"], path + ("clause",)) if "clause" in d else (),
@@ -717,8 +723,9 @@ class _Reader:
             ctype = parse_type_name(tname) if isinstance(tname, str) else None
             if ctype is None or not isinstance(ctype, type(STRING)):
                 if isinstance(tname, str):
-                    self.error("table.column_type", f"column {cname!r} has unknown type {tname!r}; "
-                               "use one of bool, int, decimal, money, string, date", cpath)
+                    self.error("table.column_type", msg("column {column} has unknown type {type}; use one of bool, "
+                                                        "int, decimal, money, string, date",
+                                                        column=repr(cname), type=repr(tname)), cpath)
                 ctype = ERROR
             columns[cname] = ctype
         keys = [k for i, k in self.entries(t.get("key"), list) if isinstance(k, str)]
@@ -728,7 +735,8 @@ class _Reader:
         # have the arity the author meant and raise nothing more.
         unknown = [k for k in keys if k not in columns]
         for k in unknown:
-            self.error("table.key", f"key column {k!r} is not among the columns", path + ("key", keys.index(k)))
+            self.error("table.key", msg("key column {column} is not among the columns", column=repr(k)),
+                       path + ("key", keys.index(k)))
         rows: dict = {}
         cells: dict = {}
         for i, raw in self.entries(t.get("rows"), list):
@@ -738,7 +746,8 @@ class _Reader:
                 continue
             key = tuple(row.get(k) for k in keys)
             if key in rows and not unknown:
-                self.error("table.duplicate_row", f"a second row for key {', '.join(map(str, key))}", rpath)
+                self.error("table.duplicate_row", msg("a second row for key {key}", key=", ".join(map(str, key))),
+                           rpath)
                 continue
             rows.setdefault(key, row)
             names = list(columns)
@@ -756,17 +765,20 @@ class _Reader:
         names = list(columns)
         if isinstance(raw, list):
             if len(raw) != len(names):
-                self.error("table.row_shape", f"the row has {len(raw)} cell{'s' if len(raw) != 1 else ''}; "
-                           f"the columns are {', '.join(names)}", path)
+                columns_named = ", ".join(names)
+                self.error("table.row_shape", msg("the row has {count} cell; the columns are {columns}", count=1,
+                                                  columns=columns_named) if len(raw) == 1 else
+                           msg("the row has {count} cells; the columns are {columns}", count=len(raw),
+                               columns=columns_named), path)
                 return None
             cells = {n: (raw[i], path + (i,)) for i, n in enumerate(names)}
         else:
             extra = sorted(set(raw) - set(names))
             missing = [n for n in names if n not in raw]
             if extra or missing:
-                self.error("table.row_shape", "the row " + "; ".join(
-                    ([f"has unknown columns {', '.join(extra)}"] if extra else [])
-                    + ([f"lacks {', '.join(missing)}"] if missing else [])), path)
+                faults = ([msg("has unknown columns {columns}", columns=", ".join(extra))] if extra else []) \
+                    + ([msg("lacks {columns}", columns=", ".join(missing))] if missing else [])
+                self.error("table.row_shape", msg("the row {faults}", faults=joined(faults, "; ")), path)
                 return None
             cells = {n: (raw[n], path + (n,)) for n in names}
         row = {name: self._cell(value, columns[name], cpath, name) for name, (value, cpath) in cells.items()}
@@ -787,7 +799,9 @@ class _Reader:
                 return parse_date(value)
             except ValueError:
                 pass
-        self.error("table.cell_type", f"column {column!r} holds {ctype}, found {schemacheck.describe_value(value)}",
+        self.error("table.cell_type", msg("column {column} holds {type}, found {value}", column=repr(column),
+                                          type=ctype,
+                                           value=schemacheck.describe_value(value)),
                    path, hint=self._yaml_hint(path) if ctype in (STRING, DATE) else None)
         return _BAD
 

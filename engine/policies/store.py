@@ -14,7 +14,7 @@ from pathlib import Path
 
 from engine.core import schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, Note, cited, note_at
-from engine.core.i18n import msg
+from engine.core.i18n import joined, msg
 from engine.language.builtins import add_days
 from engine.language.types import Record, SchemaTypeError, schema_to_type
 from engine.policies.policyfile import PolicyVersion, canonical_json, load_policy_file, sha256
@@ -163,7 +163,7 @@ class PolicyStore:
             if d.severity == "error":  # what its place implies it belongs to may need it
                 store.file_ids.setdefault(store.display(path), set()).update(filter(None, [store.implied_id(path)]))
         if not root.is_dir():
-            store.diagnostics.append(Diagnostic("store.missing", "the policies folder does not exist",
+            store.diagnostics.append(Diagnostic("store.missing", msg("the policies folder does not exist"),
                                                 Location(str(root))))
         placed = set(files)
         for extra in extra_files:
@@ -281,38 +281,48 @@ class PolicyStore:
         if Path(name).name != name or not path.is_file():
             known = sorted(p.name for p in self.schemas_dir.glob("*.json")) if self.schemas_dir.is_dir() else []
             close = difflib.get_close_matches(name, known, n=1)
-            message = f"input schema {name!r} is not a file in {self.display(self.schemas_dir)}"
-            return None, ("schema.missing", message), (f"did you mean {close[0]!r}?" if close else None)
+            message = msg("input schema {name} is not a file in {folder}", name=repr(name),
+                          folder=self.display(self.schemas_dir))
+            return None, ("schema.missing", message), (msg("did you mean {name}?", name=repr(close[0])) if close
+                                                       else None)
         try:
             data = read_file(path, where, DEFAULT_LIMITS)
             self.read_digests[str(path)] = content_digest(data)
             schema = json.loads(data.decode("utf-8"))
         except DiagnosticError:
             self.read_digests[str(path)] = _unread(path)
-            return None, ("schema.unreadable", f"input schema {name!r} is larger than the limit of "
-                          f"{DEFAULT_LIMITS.max_bytes} bytes ({where})"), None
+            return None, ("schema.unreadable", msg("input schema {name} is larger than the limit of {limit} bytes "
+                                                   "({where})", name=repr(name), limit=DEFAULT_LIMITS.max_bytes,
+                                                   where=where)), None
         except RecursionError:
-            return None, ("schema.unreadable", f"input schema {name!r} nests too deeply to read ({where})"), None
+            return None, ("schema.unreadable", msg("input schema {name} nests too deeply to read ({where})",
+                                                   name=repr(name), where=where)), None
         except json.JSONDecodeError as exc:
-            message = f"input schema {name!r} is not valid JSON: {where}:{exc.lineno}:{exc.colno}: {exc.msg}"
+            message = msg("input schema {name} is not valid JSON: {where}: {problem}", name=repr(name),
+                          where=f"{where}:{exc.lineno}:{exc.colno}", problem=exc.msg)
             return None, ("schema.unreadable", message), None
         except UnicodeDecodeError:
-            return None, ("schema.unreadable", f"input schema {name!r} is not UTF-8 text ({where})"), None
+            return None, ("schema.unreadable", msg("input schema {name} is not UTF-8 text ({where})",
+                                                   name=repr(name), where=where)), None
         except OSError as exc:
-            return None, ("schema.unreadable", f"input schema {name!r} cannot be read: {exc.strerror} ({where})"), None
+            return None, ("schema.unreadable", msg("input schema {name} cannot be read: {reason} ({where})",
+                                                   name=repr(name), reason=exc.strerror, where=where)), None
         if not isinstance(schema, dict):
-            return None, ("schema.unreadable", f"input schema {name!r} must be a JSON object ({where})"), None
+            return None, ("schema.unreadable", msg("input schema {name} must be a JSON object ({where})",
+                                                   name=repr(name), where=where)), None
         try:
             problems = schemacheck.check_schema(schema)
             record = None if problems else schema_to_type(schema)
         except SchemaTypeError as exc:
             problems = [str(exc)]
         except RecursionError:
-            problems = ["it nests too deeply"]
+            problems = [msg("it nests too deeply")]
         if problems:
-            more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
-            return None, ("schema.invalid", f"input schema {name!r} is not usable ({where}): "
-                          + "; ".join(problems[:3]) + more), None
+            shown = list(problems[:3])
+            if len(problems) > 3:
+                shown.append(msg("and {count} more", count=len(problems) - 3))
+            return None, ("schema.invalid", msg("input schema {name} is not usable ({where}): {problems}",
+                                                name=repr(name), where=where, problems=joined(shown, "; "))), None
         return InputSchema(name, schema, record, sha256(canonical_json(schema))), None, None
 
     def _check_versions(self) -> None:
@@ -323,23 +333,26 @@ class PolicyStore:
                 if v.version in labels:
                     other = labels[v.version]
                     self.diagnostics.append(Diagnostic(
-                        "version.duplicate", f"{pid}@{v.version} is defined twice (also in {other.file})",
+                        "version.duplicate", msg("{key} is defined twice (also in {file})", key=f"{pid}@{v.version}",
+                                                 file=other.file),
                         v.location("version"), cited(v.effective_clauses),
-                        notes=(_note("also defined here", other, "version"),)))
+                        notes=(_note(msg("also defined here"), other, "version"),)))
                 labels.setdefault(v.version, v)
             for before, after in itertools.pairwise(versions):
                 if before.effective_from == after.effective_from:
                     self.diagnostics.append(Diagnostic(
-                        "version.overlap", f"{after.key} takes effect on {after.effective_from}, the same day as "
-                        f"{before.key} ({before.file}); one version must end before the next begins",
+                        "version.overlap", msg("{after} takes effect on {day}, the same day as {before} ({file}); one "
+                                               "version must end before the next begins", after=after.key,
+                                               day=after.effective_from, before=before.key, file=before.file),
                         after.location("effective", "from"), cited(after.effective_clauses),
-                        notes=(_note(f"{before.key} takes effect here", before, "effective", "from"),)))
+                        notes=(_note(msg("{key} takes effect here", key=before.key), before, "effective", "from"),)))
                 elif before.effective_to and before.effective_to >= after.effective_from:
                     self.diagnostics.append(Diagnostic(
-                        "version.overlap", f"{before.key} is in force until {before.effective_to}, after {after.key} "
-                        f"takes effect on {after.effective_from}", before.location("effective", "to"),
+                        "version.overlap", msg("{before} is in force until {until}, after {after} takes effect on "
+                                               "{day}", before=before.key, until=before.effective_to, after=after.key,
+                                               day=after.effective_from), before.location("effective", "to"),
                         cited(before.effective_clauses),
-                        notes=(_note(f"{after.key} takes effect here", after, "effective", "from"),)))
+                        notes=(_note(msg("{key} takes effect here", key=after.key), after, "effective", "from"),)))
 
     # -- asking ----------------------------------------------------------------------------------
 

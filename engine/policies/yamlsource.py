@@ -124,8 +124,8 @@ def decode_text(data: bytes, file: str) -> str:
         line_start = data.rfind(b"\n", 0, exc.start) + 1
         column = len(data[line_start: exc.start].decode("utf-8", "replace")) + 1
         raise DiagnosticError([Diagnostic(
-            "input.encoding", f"the file is not UTF-8 text (byte {exc.start} cannot be decoded)",
-            Location(file, line, column), hint="save the file as UTF-8")]) from None
+            "input.encoding", msg("the file is not UTF-8 text (byte {byte} cannot be decoded)", byte=exc.start),
+            Location(file, line, column), hint=msg("save the file as UTF-8"))]) from None
     return text[1:] if text.startswith("\ufeff") else text
 
 
@@ -136,9 +136,10 @@ def read_file(path, file: str, limits: ReadLimits = DEFAULT_LIMITS) -> bytes:
         data = handle.read(limits.max_bytes + 1)
         if len(data) > limits.max_bytes:
             size = os.fstat(handle.fileno()).st_size  # 0 for a device or a pipe, whose length is unknown
-            told = f"{size} bytes" if size > limits.max_bytes else f"more than {limits.max_bytes} bytes"
-            raise DiagnosticError([Diagnostic(
-                "input.too_large", f"the file is {told}; the limit is {limits.max_bytes}", Location(file))])
+            told = (msg("the file is {size} bytes; the limit is {limit}", size=size, limit=limits.max_bytes)
+                    if size > limits.max_bytes else
+                    msg("the file is more than {limit} bytes; the limit is {limit}", limit=limits.max_bytes))
+            raise DiagnosticError([Diagnostic("input.too_large", told, Location(file))])
     return data
 
 
@@ -147,15 +148,15 @@ def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS,
     size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
     if size > limits.max_bytes:
         raise DiagnosticError([Diagnostic(
-            "input.too_large", f"the file is {size} bytes; the limit is {limits.max_bytes}",
+            "input.too_large", msg("the file is {size} bytes; the limit is {limit}", size=size, limit=limits.max_bytes),
             Location(file))])
     text = data if isinstance(data, str) else decode_text(data, file)
     if not text.strip():
-        raise DiagnosticError([Diagnostic("input.empty", "the file is empty", Location(file))])
+        raise DiagnosticError([Diagnostic("input.empty", msg("the file is empty"), Location(file))])
     depth = _bracket_depth(text)
     if depth > limits.max_depth:  # PyYAML's scanner is slow on deep flow nesting: refuse it before it starts
         raise DiagnosticError([Diagnostic(
-            "input.too_deep", f"the file nests deeper than {limits.max_depth} levels", Location(file))])
+            "input.too_deep", _too_deep(limits.max_depth), Location(file))])
     loader: Any = None
     root = None
     if _CLoader is not None and not _ALIAS.search(text):
@@ -179,19 +180,21 @@ def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS,
             line = text.count("\n", 0, exc.position) + 1
             loc = Location(file, line, exc.position - text.rfind("\n", 0, exc.position))
         raise DiagnosticError([Diagnostic(
-            "input.character", f"the file holds a character YAML does not allow (U+{_code(exc.character):04X})",
-            loc, source_line=_line(text, loc.line), hint="remove control characters from the file")]) from None
+            "input.character", msg("the file holds a character YAML does not allow (U+{code:04X})",
+                                   code=_code(exc.character)),
+            loc, source_line=_line(text, loc.line), hint=msg("remove control characters from the file"))]) from None
     except yaml.MarkedYAMLError as exc:
         from engine.policies.yamlwords import describe  # structure mistakes in plain words
 
         raise DiagnosticError([describe(exc, text, file)]) from None
     except yaml.YAMLError as exc:
-        raise DiagnosticError([Diagnostic("yaml.syntax", f"malformed YAML: {exc}", Location(file))]) from None
+        raise DiagnosticError([Diagnostic("yaml.syntax", msg("malformed YAML: {problem}", problem=str(exc)),
+                                          Location(file))]) from None
     except RecursionError:
         raise DiagnosticError([Diagnostic(
-            "input.too_deep", f"the file nests deeper than {limits.max_depth} levels", Location(file))]) from None
+            "input.too_deep", _too_deep(limits.max_depth), Location(file))]) from None
     if root is None:
-        raise DiagnosticError([Diagnostic("input.empty", "the file holds no YAML document", Location(file))])
+        raise DiagnosticError([Diagnostic("input.empty", msg("the file holds no YAML document"), Location(file))])
     doc = Document(file=file, text=text, value=None)
     builder = _Builder(doc, loader, limits, positions)
     doc.value = builder.build(root, (), 0)
@@ -271,16 +274,18 @@ class _Builder:
             loc = via or self._loc(node)
             raise DiagnosticError([Diagnostic(
                 "input.too_many_nodes",
-                f"the file expands to more than {self.limits.max_nodes} values (aliases count each time they are used)",
+                msg("the file expands to more than {limit} values (aliases count each time they are used)",
+                    limit=self.limits.max_nodes),
                 loc, source_line=_line(self.doc.text, loc.line))])
         if depth > self.limits.max_depth:
             loc = via or self._loc(node)
             raise DiagnosticError([Diagnostic(
-                "input.too_deep", f"the file nests deeper than {self.limits.max_depth} levels", loc)])
+                "input.too_deep", _too_deep(self.limits.max_depth), loc)])
         if self.positions:
             self.doc.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if node.tag not in _PLAIN_TAGS:
-            self._fail("yaml.tag", f"the tag {node.tag!r} is not allowed: only plain data is read", node)
+            self._fail("yaml.tag", msg("the tag {tag} is not allowed: only plain data is read", tag=repr(node.tag)),
+                       node)
             return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth, via)
@@ -310,7 +315,7 @@ class _Builder:
         first_seen: dict = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                self._fail("yaml.key", "a mapping key must be plain text", key_node)
+                self._fail("yaml.key", msg("a mapping key must be plain text"), key_node)
                 continue
             key = self._scalar(key_node)
             if not isinstance(key, str):
@@ -321,9 +326,10 @@ class _Builder:
             if key in first_seen:
                 first = first_seen[key]
                 self._fail("yaml.duplicate_key",
-                           f"duplicate key {key!r}: first given on line {first.line}", key_node,
-                           hint="YAML would silently keep only the last one; remove or rename one of them",
-                           notes=(note_at("first given here", first, self.doc.text),))
+                           msg("duplicate key {key}: first given on line {line}", key=repr(key), line=first.line),
+                           key_node,
+                           hint=msg("YAML would silently keep only the last one; remove or rename one of them"),
+                           notes=(note_at(msg("first given here"), first, self.doc.text),))
                 continue
             first_seen[key] = self._loc(key_node)
             if self.positions:
@@ -339,22 +345,24 @@ class _Builder:
             return node.value
         digits = sum(ch.isdigit() for ch in node.value) if tag in _NUMBER_TAGS else 0
         if self.limits.max_digits is not None and digits > self.limits.max_digits:
-            self._fail("yaml.value", f"a number of {digits:,} digits is longer than the limit of "
-                       f"{self.limits.max_digits} ({_shorten(node.value, 20)})", node,
-                       hint="raise POLICY_LIMIT_NUMBER_DIGITS if such a number is really meant")
+            self._fail("yaml.value", msg("a number of {digits} digits is longer than the limit of {limit} ({number})",
+                                         digits=format(digits, ","), limit=self.limits.max_digits,
+                                         number=_shorten(node.value, 20)), node, hint=_RAISE_DIGITS)
             return None
         if tag == "tag:yaml.org,2002:float":
             value = _exact_number(node.value)
             if self.limits.max_digits is not None and isinstance(value, Decimal) \
                     and abs(value.adjusted()) > self.limits.max_digits:  # 1.0e+100000000 has few digits
-                self._fail("yaml.value", f"the number {_shorten(node.value, 20)} is beyond 10^{self.limits.max_digits}",
-                           node, hint="raise POLICY_LIMIT_NUMBER_DIGITS if such a number is really meant")
+                self._fail("yaml.value", msg("the number {number} is beyond 10^{limit}",
+                                             number=_shorten(node.value, 20), limit=self.limits.max_digits),
+                           node, hint=_RAISE_DIGITS)
                 return None
             return value
         if tag in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
             # PyYAML would quietly turn `!!map text` into {}: the officer meant something else
-            self._fail("yaml.value", f"{_shorten(node.value)} is a single value, but the tag "
-                       f"!!{tag.rsplit(':', 1)[-1]} asks for {_KINDS[tag]}", node)
+            self._fail("yaml.value", msg("{value} is a single value, but the tag !!{tag} asks for {kind}",
+                                         value=_shorten(node.value), tag=tag.rsplit(':', 1)[-1], kind=_KINDS[tag]),
+                       node)
             return None
         try:
             return self.loader.construct_object(node)
@@ -369,25 +377,31 @@ _NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 _AMBIGUOUS_NUMBER = re.compile(r"^[-+]?0[0-9_]|:|^[-+]?0[xob]|_")
 
 
-_KINDS = {"tag:yaml.org,2002:int": "a whole number", "tag:yaml.org,2002:bool": "true or false",
-          "tag:yaml.org,2002:map": "a mapping", "tag:yaml.org,2002:seq": "a list"}
+_KINDS = {"tag:yaml.org,2002:int": msg("a whole number"), "tag:yaml.org,2002:bool": msg("true or false"),
+          "tag:yaml.org,2002:map": msg("a mapping"), "tag:yaml.org,2002:seq": msg("a list")}
+_RAISE_DIGITS = msg("raise POLICY_LIMIT_NUMBER_DIGITS if such a number is really meant")
+
+
+def _too_deep(limit: int):
+    return msg("the file nests deeper than {limit} levels", limit=limit)
 
 
 def _shorten(text: str, width: int = 40) -> str:
     """The value quoted, cut short: a message must stay one readable line whatever was written."""
     if len(text) <= width:
         return repr(text)
-    return f"{text[:width]!r}… ({len(text):,} characters)"
+    return msg("{start}… ({count} characters)", start=repr(text[:width]), count=format(len(text), ","))
 
 
 def _unreadable(tag: str, text: str) -> str:
     """Why a value cannot be read, in plain words (never the name of a Python exception)."""
     if tag == "tag:yaml.org,2002:merge":
-        return f"the merge key {_shorten(text)} is not supported: write the keys out in full"
+        return msg("the merge key {key} is not supported: write the keys out in full", key=_shorten(text))
     digits = sum(ch.isdigit() for ch in text)
     if tag == "tag:yaml.org,2002:int" and digits > 40:
-        return f"a whole number of {digits:,} digits is too long to read ({_shorten(text, 20)})"
-    return f"cannot read {_shorten(text)} as {_KINDS.get(tag, tag.rsplit(':', 1)[-1])}"
+        return msg("a whole number of {digits} digits is too long to read ({number})", digits=format(digits, ","),
+                   number=_shorten(text, 20))
+    return msg("cannot read {value} as {kind}", value=_shorten(text), kind=_KINDS.get(tag, tag.rsplit(':', 1)[-1]))
 
 
 def _exact_number(text: str):
