@@ -8,11 +8,11 @@ import textwrap
 from datetime import date
 
 import pytest
+from test_policy_composition import CLAIM_SCHEMA, head
 
 from engine.cli import main as cli
 from engine.core.i18n import set_language, speaking, tr
 from engine.language.syntax import deceptive_name
-from test_policy_composition import CLAIM_SCHEMA, head
 
 BROKEN = head("p/demo", "1", "2024-01-01", {"一": "First.", "二": "Second."}) + textwrap.dedent("""\
     input:
