@@ -180,3 +180,21 @@ def test_diff_shows_a_ledger_section_removed(capsys, tmp_path):
     (change,) = [c for c in json.loads(capsys.readouterr()[0])["changes"] if c["section"] == "ledger"]
     assert (change["change"], change["old"]["person.fact"], change["old"]["history.fact"]) == (
         "removed", "person", "past")
+
+
+def test_the_ledger_may_record_a_fact_of_the_policys_own(capsys, tmp_path):
+    own_fact = ("input:\n  schema: counted-claim.schema.json\n  facts:\n    region:\n      clause: 二\n"
+                "      schema: {type: string}\n")
+    recorded = "    version: decision.policy.version\n    region: claim.region\n"
+    store = _revised_store(tmp_path, lambda t: t.replace("input:\n  schema: counted-claim.schema.json\n", own_fact)
+                           .replace("    version: decision.policy.version\n", recorded))
+    assert main([*store, "check"]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    # a misspelt own fact is still named, with the fact it meant
+    store = _revised_store(tmp_path / "again", lambda t: t.replace(
+        "input:\n  schema: counted-claim.schema.json\n", own_fact).replace(
+        "    version: decision.policy.version\n", "    region: claim.regoin\n"))
+    assert main([*store, "check", "--format", "json"]) == 1
+    (problem,) = [json.loads(line) for line in capsys.readouterr()[0].splitlines()
+                  if json.loads(line).get("code") == "ledger.field"]
+    assert "regoin" in problem["message"] and "region" in (problem.get("hint") or "")

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from engine.core.diagnostics import Diagnostic, Location, cited
 from engine.core.i18n import msg
 from engine.language.types import BOOL, DATE, DECIMAL, ERROR, STRING, ListOf, Nullable, Prim, Record, Type, fits
+from engine.policies.facts import claim_schema
 
 if TYPE_CHECKING:
     from engine.policies.linker import Linked
@@ -119,8 +120,7 @@ def check_ledger(store: PolicyStore, version: PolicyVersion) -> list[Diagnostic]
     spec = getattr(version, "ledger", None)
     if spec is None:
         return []
-    name = store.input_schema_name(version)
-    schema = store.schemas.get(name) if name else None
+    schema = claim_schema(store, version)
     if schema is None or schema.type is None:
         return []  # no usable input schema: reported where input.schema is written
     return _Checker(spec, version, schema.type).run()
@@ -211,8 +211,7 @@ class _Checker:
 def record_types(store: PolicyStore, spec: LedgerSpec) -> dict[str, Type]:
     """The type of each field of the grant record (ERROR where it cannot be known)."""
     owner = spec.owner
-    name = store.input_schema_name(owner) if owner is not None else None
-    schema = store.schemas.get(name) if name else None
+    schema = claim_schema(store, owner) if owner is not None else None
     if schema is None or schema.type is None:
         return {n: ERROR for n in spec.record}
     checker = _Checker(spec, owner, schema.type)
