@@ -61,3 +61,32 @@ def test_the_notices_cases_pass(stores):
     problems = [f"{r.file}:{r.line}: {r.name}: {p}" for path in files for r in run_case_file(after, path)
                 for p in r.problems]
     assert problems == []
+
+
+def test_show_describes_an_amendment_resolved_with_what_it_amends_and_inherits(stores):
+    from engine.audit.describe import describe_version, version_json
+    _, after, _ = stores
+    store = after.store
+    amending = store.get("zhejiang/digital-engineer", "2025-03-01")
+    amended = store.get("zhejiang/digital-engineer", "2023-09-16")
+    data = version_json(amending, store)
+    assert data["amends"] == "2023-09-16"
+    # resolved: the amended version's rules and its ledger are there, not only what the amendment states
+    assert [r["id"] for r in data["rules"]] == [r.id for r in amended.rules]
+    assert data["ledger"]["person"] == amended.ledger.person_fact and data["ledger"]["revoked"] == "not_counted"
+    assert set(data["tables"]["subsidy"]["rows"][0]) == {f.name for f in amended.tables["subsidy"].type.row.fields}
+    text = describe_version(amending, store).splitlines()
+    assert "  amends: zhejiang/digital-engineer@2023-09-16 (shown resolved: that version with this file's changes)" \
+        in text
+    assert any(line.startswith("ledger [") for line in text)
+
+
+def test_show_lists_a_policys_own_facts_and_what_it_includes(stores):
+    from engine.audit.describe import describe_version, version_json
+    _, after, _ = stores
+    version = after.store.versions("taizhou/digital-engineer-subsidy")[0]
+    data = version_json(version, after.store)
+    (fact,) = data["own_facts"]
+    assert data["own_facts"][fact]["schema"]["type"] == "integer" and data["includes"]
+    text = describe_version(version, after.store)
+    assert f"  {fact} [" in text and f"  includes: {data['includes'][0]}" in text

@@ -1,6 +1,8 @@
 """A policy version described for people: `policy show`."""
 from __future__ import annotations
 
+import json
+
 from engine.decide.results import plain
 from engine.policies.policyfile import PolicyVersion
 
@@ -36,8 +38,12 @@ def describe_version(v: PolicyVersion, store, as_of=None, reads: list[str] | Non
         out.insert(2, warning)
     if v.input_schema:
         out.append(f"  input: {v.input_schema}")
+    if v.amends:
+        out.append(f"  amends: {v.id}@{v.amends} (shown resolved: that version with this file's changes)")
     if v.extends:
         out.append(f"  extends: {v.extends}")
+    for ref in v.includes:
+        out.append(f"  includes: {ref}")
     for alias, ref in v.uses.items():
         out.append(f"  uses: {alias} = {ref}")
     if reads:
@@ -51,6 +57,12 @@ def describe_version(v: PolicyVersion, store, as_of=None, reads: list[str] | Non
                                                                            ("reading", t.reading)) if text]
         out.append("  " + " | ".join(columns))
         out += ["  " + " | ".join(str(plain(row[c])) for c in columns) for row in t.rows.values()]
+    if v.own_facts:
+        out += ["", "own facts (input.facts; optional in a claim):"]
+        for f in v.own_facts:
+            out.append(f"  {f.path} [{', '.join(f.clauses)}]: {json.dumps(f.schema, ensure_ascii=False)}")
+            if f.description:
+                out.append(f"    description: {' '.join(f.description.split())}")
     if v.checks:
         out += ["", "input checks (a claim failing one is invalid):"]
         for c in v.checks:
@@ -95,6 +107,12 @@ def describe_version(v: PolicyVersion, store, as_of=None, reads: list[str] | Non
             when = f" when {' '.join(n.when.text.split())}" if n.when else ""
             out.append(f"  {n.id}{_flag(n)} [{_clauses(n)}]{when}")
             out.append(f"    {' '.join(n.text.split())}")
+    if v.ledger is not None:
+        out += ["", f"ledger [{', '.join(v.ledger.clauses)}]: book {v.ledger.book_name}, person {v.ledger.person_fact}"
+                f", revoked grants {'counted' if v.ledger.revoked_counted else 'not counted'}"]
+        out += [f"  record {name} = {source.text}" for name, source in v.ledger.record.items()]
+        out.append(f"  history {v.ledger.history_fact}: " + ", ".join(
+            f"{name} = {source.text}" for name, source in v.ledger.history_fields.items()))
     if v.not_computable:
         out += ["", "not computable:"]
         out += [f"  {nc['clause']}: {nc['reason']}" for nc in v.not_computable]
@@ -119,7 +137,8 @@ def version_json(v: PolicyVersion, store, as_of=None, reads: list[str] | None = 
             "source": {k: v.source.get(k) for k in ("number", "title", "issuers", "registration") if v.source.get(k)},
             "clauses": dict(v.clauses), "input": v.input_schema,
             "extends": str(v.extends) if v.extends else None,
-            "uses": {alias: str(ref) for alias, ref in v.uses.items()}, "exports": list(v.exports)}
+            "uses": {alias: str(ref) for alias, ref in v.uses.items()}, "exports": list(v.exports),
+            "amends": v.amends, "includes": [str(ref) for ref in v.includes]}
     if as_of is not None:
         data["as_of"] = as_of.isoformat()
         data["in_force_on_as_of"] = _in_force(v, store, as_of) is None
@@ -141,4 +160,15 @@ def version_json(v: PolicyVersion, store, as_of=None, reads: list[str] | None = 
         if v.decision else None
     data["notes"] = [{"id": n.id} | _item(n, when=_expr(n.when), text=n.text, reading=n.reading) for n in v.notes]
     data["not_computable"] = list(v.not_computable)
+    data["own_facts"] = {f.path: {"clause": list(f.clauses), "schema": f.schema} | (
+        {"description": f.description} if f.description else {}) for f in v.own_facts}
+    data["ledger"] = _ledger_json(v.ledger) if v.ledger is not None else None
     return data
+
+
+def _ledger_json(spec) -> dict:
+    return {"clause": list(spec.clauses), "book": spec.book_name, "person": spec.person_fact,
+            "missing": spec.missing or None, "record": {name: s.text for name, s in spec.record.items()},
+            "history": {"fact": spec.history_fact,
+                        "fields": {name: s.text for name, s in spec.history_fields.items()}},
+            "revoked": "counted" if spec.revoked_counted else "not_counted"}
