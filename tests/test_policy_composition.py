@@ -549,6 +549,40 @@ def test_only_takes_the_named_items_and_a_name_it_lacks_is_an_error(tmp_path):
     assert [d.code for d in found] == ["include.unknown"] and "did you mean 'not_minor'" in str(found[0].hint)
 
 
+def test_only_brings_what_the_named_items_read(tmp_path):
+    # not_retired reads the definition `retired`, which reads nothing more of s/exclusions: listing the rule is enough
+    only = REUSER.replace("- {policy: s/exclusions, clause: 一}",
+                          "- {policy: s/exclusions, clause: 一, only: [not_retired]}")
+    root = make_store(tmp_path / "a", {"p/parent/1.yaml": PARENT, "s/exclusions/1.yaml": EXCLUSIONS,
+                                       "s/limits/1.yaml": LIMITS, "p/city/1.yaml": only})
+    assert errors(root) == []
+    evaluator = Engine.load(root, root.parent / "schemas").evaluator("p/city")
+    assert [r.id for r in evaluator.evaluate(claim(years=70)).rules if r.outcome == "fail"] == ["not_retired"]
+    assert evaluator.evaluate(claim(years=40)).eligible is True
+
+
+def test_what_only_brings_along_gives_way_to_this_policys_own_name(tmp_path):
+    # the city says what `retired` means itself: the included rule reads the city's definition, with no clash
+    own = REUSER.replace("- {policy: s/exclusions, clause: 一}",
+                         "- {policy: s/exclusions, clause: 一, only: [not_retired]}") + textwrap.dedent("""\
+        definitions:
+          retired:
+            clause: 一
+            expr: person.years >= 65
+        """)
+    root = make_store(tmp_path / "a", {"p/parent/1.yaml": PARENT, "s/exclusions/1.yaml": EXCLUSIONS,
+                                       "s/limits/1.yaml": LIMITS, "p/city/1.yaml": own})
+    assert errors(root) == []
+    evaluator = Engine.load(root, root.parent / "schemas").evaluator("p/city")
+    assert evaluator.evaluate(claim(years=62)).eligible is True
+    assert evaluator.evaluate(claim(years=66)).eligible is False
+    # a name `only` lists itself still clashes with this policy's own
+    listed = own.replace("only: [not_retired]", "only: [not_retired, retired]")
+    root = make_store(tmp_path / "b", {"p/parent/1.yaml": PARENT, "s/exclusions/1.yaml": EXCLUSIONS,
+                                       "s/limits/1.yaml": LIMITS, "p/city/1.yaml": listed})
+    assert [d.code for d in errors(root)] == ["override.conflict"]
+
+
 def test_two_included_policies_that_give_one_name_clash_unless_this_version_overrides_it(tmp_path):
     clashing = LIMITS.replace("id: level_known", "id: not_minor")
     files = {"p/parent/1.yaml": PARENT, "s/exclusions/1.yaml": EXCLUSIONS, "s/limits/1.yaml": clashing,

@@ -9,11 +9,12 @@ Policies named under `uses` are separate namespaces: only their exported names c
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from engine.core.diagnostics import Diagnostic, cited, note_at
 from engine.core.i18n import Message, msg
+from engine.language.syntax import Comprehension, Name, children
 from engine.policies.columns import check_columns
 from engine.policies.facts import linked_schema
 from engine.policies.policyfile import AmountRule, Definition, InputCheck, Note, Output, PolicyVersion, Ref, Rule, Table
@@ -193,9 +194,9 @@ def _include(linked: Linked, ref: Ref, included: Linked, version: PolicyVersion,
     and an include, or two includes) is a clash, as under `extends`, unless this version itself replaces it."""
     where = included.version.key
     linked.includes.append(included)
-    wanted = set(ref.only)
     known = set(included.tables) | set(included.definitions) | set(included.outputs) | {
         x.id for x in included.rules + included.notes + included.checks}
+    wanted = _with_what_they_read(included, set(ref.only) & known) if ref.only else set()
     for name in ref.only:
         if name not in known:
             diagnostics.append(Diagnostic("include.unknown", msg(
@@ -239,10 +240,15 @@ def _include(linked: Linked, ref: Ref, included: Linked, version: PolicyVersion,
             cited(getattr(item, "clauses", ())), notes=_first_defined(previous)))
         return True
 
+    # What `only` did not list but a listed item reads is brought along, unless this policy has that name already
+    # (its own, or inherited): then the listed item reads this policy's one, as if it had been written here.
+    brought = wanted - set(ref.only)
     for kind, attr in (("table", "tables"), ("definition", "definitions"), ("output", "outputs")):
         items = getattr(linked, attr)
         for name, item in getattr(included, attr).items():
             if wanted and name not in wanted:
+                continue
+            if name in brought and (name in items or name in own[kind]):
                 continue
             if not clash(kind, name, item, items.get(name)):
                 items.setdefault(name, item)
@@ -255,6 +261,52 @@ def _include(linked: Linked, ref: Ref, included: Linked, version: PolicyVersion,
             if not clash(kind, item.id, item, index.get(item.id)) and item.id not in index:
                 current.append(item)
                 index[item.id] = item
+
+
+def _free_names(node, bound: frozenset = frozenset()) -> Iterator[str]:
+    """The names an expression reads that it does not bind itself (a comprehension's variable)."""
+    if isinstance(node, Name):
+        if node.name not in bound:
+            yield node.name
+        return
+    if isinstance(node, Comprehension):
+        yield from _free_names(node.source, bound)
+        yield from _free_names(node.body, bound | {node.var})
+        return
+    for child in children(node):
+        yield from _free_names(child, bound)
+
+
+def _reads(item) -> set[str]:
+    """The names an included item's expressions read (a table: the tables its columns refer to)."""
+    if isinstance(item, Table):
+        return {c.references.split(".", 1)[0] for c in item.columns.values() if c.references}
+    params = frozenset(p.name for p in getattr(item, "params", ()))
+    found: set[str] = set()
+    for attr in ("expr", "when", "require"):
+        expression = getattr(item, attr, None)
+        if expression is not None and expression.tree is not None:
+            found.update(_free_names(expression.tree, params))
+    return found
+
+
+def _with_what_they_read(included: Linked, chosen: set[str]) -> set[str]:
+    """`chosen` (the names under `only:`) with every table, definition and output they read, transitively: a rule
+    taken from another policy brings what it needs, so `only` lists what the officer wants, not its plumbing."""
+    items: dict[str, list] = {}
+    for item in included.rules + included.notes + included.checks:
+        items.setdefault(item.id, []).append(item)
+    for section in (included.outputs, included.definitions, included.tables):
+        for name, named in section.items():
+            items.setdefault(name, []).append(named)
+    wanted, todo = set(chosen), list(chosen)
+    while todo:
+        for name in {read for item in items.get(todo.pop(), ()) for read in _reads(item)}:
+            if name not in wanted and (name in included.tables or name in included.definitions
+                                       or name in included.outputs):
+                wanted.add(name)
+                todo.append(name)
+    return wanted
 
 
 def _merge(linked: Linked, version: PolicyVersion, diagnostics: list[Diagnostic]) -> None:
