@@ -46,3 +46,46 @@ def test_new_refuses_an_existing_version_an_unknown_source_and_a_bad_id(capsys, 
     assert code == 64 and "has no version '1999' (it has 2024-01-01)" in err
     code, _, err = run(capsys, policies, "new", "Demo Grant", "--effective", "2025-01-01")
     assert code == 64 and "is not a policy id" in err
+
+
+def test_new_amend_scaffolds_an_amendment_of_the_version_before_that_checks_as_it_is(capsys, tmp_path):
+    policies = write_store(tmp_path)
+    code, out, _ = run(capsys, policies, "new", "demo/grant", "--effective", "2025-01-01", "--issued", "2024-12-20",
+                       "--amend")
+    assert code == 0 and "an amendment of demo/grant@2024-01-01" in out
+    target = policies / "demo" / "grant" / "2025-01-01.yaml"
+    text = target.read_text(encoding="utf-8")
+    assert 'version: "2025-01-01"\n# 所修订的版本：必须是紧接在本版本之前生效的版本。\namends: "2024-01-01"\n' in text
+    assert "issued_on: 2024-12-20\n" in text and 'issuers: ["示例局"]' in text
+    # commented examples of each change, with the amended version's own names
+    assert "#   amounts:\n#     clause: 一\n#     add_rows:\n#       - [\"junior\", 100]" in text
+    assert "#     remove_rows:\n#       - [\"junior\"]" in text
+    assert "#   - id: is_adult\n#     replaces: true" in text and "#   adult:\n#     replaces: true" in text
+    engine = Engine.load(policies)
+    assert not [d for d in engine.check() if d.severity == "error"]  # untouched, it passes `policy check`
+    assert run(capsys, policies, "check")[0] == 0
+    amended = engine.store.get("demo/grant", "2025-01-01")
+    assert amended.amends == "2024-01-01" and [r.id for r in amended.rules] == ["is_adult", "level_known"]
+    # uncommenting the table's change is all an officer does to raise a row
+    edited = text.replace("# tables:\n#   amounts:\n#     clause: 一\n", "tables:\n  amounts:\n    clause: 一\n") \
+        .replace('#     replace_rows:\n#       - ["junior", 100]', '    replace_rows:\n      - ["junior", 150]')
+    target.write_text(edited, encoding="utf-8")
+    decided = Engine.load(policies).evaluator("demo/grant").evaluate(
+        {"claim_id": "C", "applied_on": "2025-02-01", "person": {"age": 30, "level": "junior"}})
+    assert str(decided.amount) == "150" and decided.policy.version == "2025-01-01"
+
+
+def test_new_amend_amends_only_the_version_just_before(capsys, tmp_path):
+    policies = write_store(tmp_path)
+    code, _, err = run(capsys, policies, "new", "demo/grant", "--effective", "2023-01-01", "--amend")
+    assert code == 64 and "demo/grant has no version before 2023-01-01 to amend" in err
+    code, _, err = run(capsys, policies, "new", "demo/other", "--effective", "2025-01-01", "--amend")
+    assert code == 64 and "demo/other is a new policy: there is no version to amend" in err
+    assert run(capsys, policies, "new", "demo/grant", "--effective", "2025-01-01", "--amend")[0] == 0
+    code, _, err = run(capsys, policies, "new", "demo/grant", "--effective", "2025-06-01", "--amend", "--from",
+                       "2024-01-01")
+    assert code == 64 and "amends the version in force just before it: demo/grant@2025-01-01, not 2024-01-01" in err
+    code, _, err = run(capsys, policies, "new", "demo/grant", "--effective", "2024-06-01", "--amend")
+    assert code == 64 and "demo/grant@2025-01-01 amends demo/grant@2024-01-01: a version between them" in err
+    code, _, err = run(capsys, policies, "--lang", "zh", "new", "demo/grant", "--effective", "2024-06-01", "--amend")
+    assert code == 64 and "demo/grant@2025-01-01 修订的是 demo/grant@2024-01-01：在两者之间加入版本会使它失效" in err

@@ -757,8 +757,31 @@ def test_a_compact_json_lines_claim_keeps_the_claim_limits(tmp_path):
     rc, out, err = run_process("evaluate", str(MIXED), "--policy", POLICY, "--format", "json", "--summary", "-q",
                                env={"POLICY_LIMIT_CLAIM_NODES": "20"})
     first = json.loads(out.splitlines()[0])
-    assert (first["error"]["code"], first["error"]["message"]) == ("claim.too_large",
+    assert (first["error"]["code"], first["error"]["message"]) == ("claim.too_many_nodes",
                                                                    "the line holds more than 20 values")
+
+
+def test_the_value_limit_counts_a_claim_alike_in_every_format(tmp_path, monkeypatch):
+    """POLICY_LIMIT_CLAIM_NODES counts values (each mapping, list and scalar, not the keys) as YAML, JSON and a
+    JSON Lines line alike, and a claim over it is claim.too_many_nodes (docs/security.md), never claim.too_large,
+    which is a file or line over its size in bytes."""
+    from engine.claims import reader
+    from engine.policies.yamlsource import ReadLimits
+
+    claim = {"claim_id": "C", "applied_on": "2024-02-01", "person": {"years": 30, "level": "junior"},
+             "items": list("abcdefg")}  # 14 values: the claim, person and items, and 11 scalars
+    files = {"c.yaml": "claim_id: C\napplied_on: 2024-02-01\nperson: {years: 30, level: junior}\n"
+                       "items: [a, b, c, d, e, f, g]\n",
+             "c.json": json.dumps(claim), "c.jsonl": json.dumps(claim, separators=(",", ":")) + "\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    for limit, wanted in ((14, None), (13, "claim.too_many_nodes")):
+        monkeypatch.setattr(reader, "CLAIM_LIMITS", ReadLimits(reader.CLAIM_LIMITS.max_bytes, limit,
+                                                               reader.CLAIM_LIMITS.max_depth,
+                                                               reader.CLAIM_LIMITS.max_digits))
+        for name in files:
+            [raw] = list(reader.read_claims([str(tmp_path / name)]))
+            assert (raw.error.code if raw.error else None) == wanted, (limit, name, raw.error)
 
 
 def test_a_long_history_within_the_limits_is_still_decided_from_json_lines(tmp_path):

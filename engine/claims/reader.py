@@ -258,7 +258,7 @@ def _read_document(data: bytes, name: str, kind: str) -> Iterator[RawClaim]:
             if not text.strip():
                 raise DiagnosticError([Diagnostic("input.empty", msg("the file is empty"), Location(name))])
             if sum(data.count(c) for c in (b",", b"{", b"[")) > CLAIM_LIMITS.max_nodes:
-                raise DiagnosticError([Diagnostic("input.too_large", msg(
+                raise DiagnosticError([Diagnostic("input.too_many_nodes", msg(
                     "the file holds more than {limit} values", limit=CLAIM_LIMITS.max_nodes), Location(name))])
             value = _strict_json(text)  # the standard parser, not orjson: it can refuse duplicate keys
         except DiagnosticError as exc:
@@ -294,22 +294,25 @@ def _read_document(data: bytes, name: str, kind: str) -> Iterator[RawClaim]:
 
 
 def _shape_problem(value, holder: str = msg("the file")) -> tuple[str, str] | None:
-    """Depth, size and text that cannot be written back out (lone surrogates), checked without recursion."""
-    stack = [(value, 1)]
+    """Depth, size and text that cannot be written back out (lone surrogates), checked without recursion.
+
+    Values are counted as the YAML reader counts them (each mapping, list and scalar, not the keys), so one
+    claim is within POLICY_LIMIT_CLAIM_NODES or over it alike as YAML, JSON or a JSON Lines line."""
+    stack = [(value, 1, True)]
     nodes = 0
     while stack:
-        item, depth = stack.pop()
-        nodes += 1
+        item, depth, counted = stack.pop()  # a key is checked for its text, and not counted as a value
+        nodes += counted
         if nodes > CLAIM_LIMITS.max_nodes:
-            return "claim.too_large", msg("{holder} holds more than {limit} values", holder=holder,
-                                          limit=CLAIM_LIMITS.max_nodes)
+            return "claim.too_many_nodes", msg("{holder} holds more than {limit} values", holder=holder,
+                                               limit=CLAIM_LIMITS.max_nodes)
         if depth > CLAIM_LIMITS.max_depth + 1:
             return "claim.too_deep", msg("the claim nests deeper than {limit} levels", limit=CLAIM_LIMITS.max_depth)
         if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-            stack.extend((k, depth + 1) for k in item)
+            stack.extend((v, depth + 1, True) for v in item.values())
+            stack.extend((k, depth + 1, False) for k in item)
         elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+            stack.extend((v, depth + 1, True) for v in item)
         elif isinstance(item, str) and not _encodable(item):
             return "claim.encoding", msg("the claim holds text that is not valid Unicode (a lone surrogate)")
     return None

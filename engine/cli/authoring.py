@@ -302,12 +302,16 @@ def fmt(ctx, paths, check_only):
 @click.option("--from", "from_version", default=None, metavar="VERSION",
               help="Copy this version (default: the one in force on --effective, else the latest).")
 @click.option("--issued", type=DATE, default=None, help="The notice's date of issue (default: today).")
+@click.option("--amend", is_flag=True,
+              help="Scaffold an amendment (amends:) of the version in force just before --effective: only what "
+                   "the new notice changes, everything else carried over.")
 @click.pass_context
-def new(ctx, policy_id, effective, from_version, issued):
+def new(ctx, policy_id, effective, from_version, issued, amend):
     """Scaffold a new version of POLICY_ID to edit, as policies/POLICY_ID/EFFECTIVE.yaml.
 
-    An existing policy: a copy of a version with the version, dates and document marked for editing. A new
-    policy: the required sections with comments in Chinese saying what to fill in.
+    An existing policy: a copy of a version with the version, dates and document marked for editing, or, with
+    --amend, an amendment of the version before it that states only what changes. A new policy: the required
+    sections with comments in Chinese saying what to fill in.
     """
     import re
 
@@ -325,7 +329,9 @@ def new(ctx, policy_id, effective, from_version, issued):
     if from_version is not None and store.get(policy_id, from_version) is None:
         known = ", ".join(v.version for v in versions) or "none"
         usage(f"{policy_id} has no version {from_version!r} (it has {known})")
-    if versions:
+    if amend:
+        text, what = _amendment(policy_id, effective, from_version, versions, issued or date.today())
+    elif versions:
         source = store.get(policy_id, from_version) if from_version else \
             store.in_force(policy_id, effective) or versions[-1]
         # a version's file name is relative to the current folder, or absolute (PolicyStore.display)
@@ -342,6 +348,26 @@ def new(ctx, policy_id, effective, from_version, issued):
     click.echo(tr("created {file} ({what})", file=str(target), what=what))
     click.echo(tr("next: edit it, then run `policy check {file}` and add example cases beside it ({cases})",
                   file=str(target), cases=target.with_name(label + ".cases.yaml").name))
+
+
+def _amendment(policy_id: str, effective: date, from_version: str | None, versions: list, issued: date):
+    """(text, what it is) of an amendment of the version in force just before `effective` (`amends:` must name
+    that one: engine/policies/amend.py), or a usage error saying why there is none."""
+    from engine.policies.scaffold import amendment_text
+
+    earlier = [v for v in versions if v.effective_from < effective]
+    if not earlier:
+        usage(tr("{pid} has no version before {day} to amend", pid=policy_id, day=effective.isoformat())
+              if versions else tr("{pid} is a new policy: there is no version to amend", pid=policy_id))
+    previous = max(earlier, key=lambda v: (v.effective_from, v.version))
+    if from_version is not None and from_version != previous.version:
+        usage(tr("an amendment amends the version in force just before it: {previous}, not {version}",
+                 previous=previous.key, version=from_version))
+    later = next((v for v in versions if v.effective_from > effective and v.amends == previous.version), None)
+    if later is not None:  # it would no longer follow the version it amends (amend.not_previous)
+        usage(tr("{later} amends {previous}: a version between them would break it", later=later.key,
+                 previous=previous.key))
+    return amendment_text(previous, effective, issued), tr("an amendment of {version}", version=previous.key)
 
 
 @click.command()

@@ -93,3 +93,134 @@ def next_version_text(text: str, source_key: str, effective: date, issued: date)
                 source.yaml_add_eol_comment(note, key)
     data.pop("review_by", None)
     return yamledit.dump(data)
+
+
+AMENDMENT = """\
+# {policy_id}：修订 {amends}（新文件只改动几处时用）。本文件只写新文件改了什么，
+# 没有写的一切（表的其他行、规则、定义、输出、金额、extends、uses、输入 schema、上一版本的条款）都从 {amends} 原样沿用。
+# 写法见 docs/authoring.md「修订上一版本」；每改一处运行 `policy check`，完成后运行 `policy test`，
+# 并用 `policy diff {amends_key} {policy_id}@{version}` 核对改动。
+policy: {policy_id}
+# 版本号：按惯例为生效日期。
+version: "{version}"
+# 所修订的版本：必须是紧接在本版本之前生效的版本。
+amends: "{amends}"
+title: {title}
+effective:
+  # 新文件生效的第一天（原文“自……起施行”）。
+  from: {effective}
+  clause: 施行
+# 新文件的印发日期（原文落款日期）。
+issued_on: {issued}
+# 新文件自己的文号、标题、发文机关和条款；上一版本的条款仍然有效，不必重写。
+source:
+  # 文号，如 某人社发〔2025〕1号。
+  number: 请填写新文件的文号
+  # 新文件的完整标题。
+  title: 请填写新文件的标题
+  # 发文机关，每个一项（已从上一版本复制，请核对）。
+  issuers: {issuers}
+  # 新文件的每一条：键是条款编号，值是原文全文，不删节。
+  # 每一条都要被本文件的规则、表、定义、输出或金额引用，或列入下面的 not_computable。
+  clauses:
+    一: 请粘贴第一条原文。
+    施行: 请粘贴施行日期条款原文。
+{examples}# 不可计算的条款及理由。把条款“一”改为规则、表或定义后，从这里删去。
+not_computable:
+  - clause: 一
+    reason: 请改为规则、表或定义；确实不可计算时写明理由。
+  - clause: 施行
+    reason: 以本版本的 effective.from 表示。
+"""
+
+
+def amendment_text(previous, effective: date, issued: date) -> str:
+    """An amendment of `previous` (a PolicyVersion, the version in force just before `effective`): identity and
+    dates filled in, the amending notice's own document to fill in, and commented examples of each kind of
+    change written with `previous`'s own table, rule and definition names. It passes `policy check` as it is."""
+    import json
+
+    content = _mapping(previous.content)
+    source = _mapping(content.get("source"))
+    issuers = _items(source.get("issuers")) or ["请填写发文机关"]
+    return AMENDMENT.format(
+        policy_id=previous.id, version=effective.isoformat(), amends=previous.version, amends_key=previous.key,
+        title=json.dumps(previous.title or "请填写政策名称", ensure_ascii=False), effective=effective.isoformat(),
+        issued=issued.isoformat(), issuers=json.dumps(issuers, ensure_ascii=False), examples=_examples(content))
+
+
+def _flow(value) -> str:
+    """A value as one line of YAML (JSON is YAML): a row, a key."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _examples(content: dict) -> str:
+    """Commented examples of the changes an amendment states, with the names of the version it amends."""
+    lines: list[str] = []
+    tables = _mapping(content.get("tables"))
+    name, table = next(((n, t) for n, t in tables.items() if isinstance(t, dict)), (None, {}))
+    if name is not None:
+        rows = _items(table.get("rows"))
+        key = _items(table.get("key"))
+        row = _flow(rows[0]) if rows else "[...]"
+        columns = list(_mapping(table.get("columns")))
+        first = rows[0] if rows else None
+        if isinstance(first, list) and all(k in columns for k in key) and len(first) == len(columns):
+            first_key = [first[columns.index(k)] for k in key]
+        elif isinstance(first, dict):
+            first_key = [first.get(k) for k in key]
+        else:
+            first_key = ["..."]
+        lines += [
+            f"# 表的改动（{name} 的键是 {_flow(key)}）：新增的行写在 add_rows 下（键不得已存在），",
+            "# 替换键相同的行写在 replace_rows 下，删去的行在 remove_rows 下写键的值。",
+            "# 整张表重写时写完整的表并加 replaces: true。",
+            "# tables:",
+            f"#   {name}:",
+            "#     clause: 一",
+            "#     add_rows:",
+            f"#       - {row}",
+            "#     replace_rows:",
+            f"#       - {row}",
+            "#     remove_rows:",
+            f"#       - {_flow(first_key)}",
+        ]
+    definitions = _mapping(content.get("definitions"))
+    definition = next(iter(definitions), None)
+    if definition is not None:
+        expr = _mapping(definitions[definition]).get("expr")
+        lines += [
+            "# 替换上一版本的定义、输出、说明或金额：写同名项并加 replaces: true；新增的项用新名称。",
+            "# definitions:",
+            f"#   {definition}:",
+            "#     replaces: true",
+            "#     clause: 一",
+            f"#     expr: {expr if isinstance(expr, str) and chr(10) not in expr else '...'}",
+        ]
+    rules = [r for r in _items(content.get("rules")) if isinstance(r, dict)]
+    if rules:
+        rule = rules[0]
+        require = rule.get("require")
+        lines += [
+            "# 替换上一版本的规则：写同一 id 并加 replaces: true（保留原来的顺序位置）；新增的规则用新 id。",
+            "# rules:",
+            f"#   - id: {rule.get('id')}",
+            "#     replaces: true",
+            "#     clause: 一",
+            f"#     require: {require if isinstance(require, str) and chr(10) not in require else '...'}",
+            "#     message: {pass: 请填写满足时的说明, fail: 请填写不满足时的说明}",
+            "# 删去上一版本的项：按名称或 id 列出（tables、definitions、rules、outputs、notes、checks、clauses）。",
+            "# remove:",
+            f"#   rules: [{rules[-1].get('id')}]",
+        ]
+    return "".join(line + "\n" for line in lines)
+
+
+def _mapping(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value) -> list:
+    return value if isinstance(value, list) else []
