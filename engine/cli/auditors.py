@@ -15,12 +15,15 @@ from engine.cli.common import (
     EXIT_POLICY,
     EXIT_USAGE,
     POLICY_REF,
+    command,
     echo_json,
     engine_of,
     fail_on_store_errors,
     format_option,
+    option,
     usage,
 )
+from engine.core.i18n import msg
 from engine.core.isodate import parse_date
 from engine.distributed.commands import PARTITION_OPTION
 
@@ -47,20 +50,18 @@ def _side(engine: Engine, policy_id: str, text: str, label: str):
         sys.exit(EXIT_POLICY)
 
 
-@click.command()
+@command(help=msg(
+    "Structural difference between two versions: `diff ID@A ID@B` or `diff ID --from DATE --to DATE`; or between "
+    "two policies: `diff ID1 ID2 --on DATE` (two cities' transpositions), or `diff ID1@A ID2@B`.\n\n"
+    "Shows dates and source, rules, table cells, definitions, outputs and references that changed, then what "
+    "changed underneath in the policies it extends or uses."))
 @click.argument("policies", nargs=-1, required=True, type=POLICY_REF)
-@click.option("--from", "from_", default=None, help="Compare the versions in force on this date ...")
-@click.option("--to", default=None, help="... with those in force on this date.")
-@click.option("--on", "on", default=None, help="Two policies: compare the versions of each in force on this date.")
+@option("--from", "from_", default=None, help=msg("Compare the versions in force on this date ..."))
+@option("--to", default=None, help=msg("... with those in force on this date."))
+@option("--on", "on", default=None, help=msg("Two policies: compare the versions of each in force on this date."))
 @format_option
 @click.pass_context
 def diff(ctx, policies, from_, to, on, fmt):
-    """Structural difference between two versions: `diff ID@A ID@B` or `diff ID --from DATE --to DATE`;
-    or between two policies: `diff ID1 ID2 --on DATE` (two cities' transpositions), or `diff ID1@A ID2@B`.
-
-    Shows dates and source, rules, table cells, definitions, outputs and references that changed, then
-    what changed underneath in the policies it extends or uses.
-    """
     from engine.audit.diff import diff_linked, render_diff
 
     engine = engine_of(ctx)
@@ -94,26 +95,23 @@ def diff(ctx, policies, from_, to, on, fmt):
         click.echo(render_diff(result))
 
 
-@click.command()
+@command(help=msg(
+    "Decide every claim under two versions and report what changes.\n\n"
+    "A DATE stands for the versions in force on that date (the policy and all it refers to); @VERSION pins the "
+    "policy's own version, and what it refers to is resolved at each claim's decision date. Each claim is decided "
+    "on its own decision date under both. Exit 2 when there is nothing to compare (no claims, or none decided under "
+    "either version) or a claim id is given more than once."))
 @click.argument("policy_id")
 @click.argument("claims", nargs=-1, required=True)
-@click.option("--from", "from_", required=True, help="DATE or @VERSION: the policy as it was ...")
-@click.option("--to", required=True, help="DATE or @VERSION: ... against the policy as it is here.")
+@option("--from", "from_", required=True, help=msg("DATE or @VERSION: the policy as it was ..."))
+@option("--to", required=True, help=msg("DATE or @VERSION: ... against the policy as it is here."))
 @format_option
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@click.option("--dask", "dask", default=None, metavar="SCHEDULER",
-              help="Decide on a Dask cluster: local:N or a scheduler address, tcp://host:8786 (docs/scale.md).")
+@option("--quiet", "-q", is_flag=True, help=msg("No progress bar."))
+@option("--dask", "dask", default=None, metavar="SCHEDULER",
+        help=msg("Decide on a Dask cluster: local:N or a scheduler address, tcp://host:8786 (docs/scale.md)."))
 @PARTITION_OPTION
 @click.pass_context
 def impact(ctx, policy_id, claims, from_, to, fmt, quiet, dask, partition_bytes):
-    """Decide every claim under two versions and report what changes.
-
-    A DATE stands for the versions in force on that date (the policy and all it refers to); @VERSION pins
-    the policy's own version, and what it refers to is resolved at each claim's decision date. Each claim
-    is decided on its own decision date under both. Exit 2 when
-    there is nothing to compare (no claims, or none decided under either version) or a claim id is
-    given more than once.
-    """
     from engine.audit.impact import compare, render_impact, side
     from engine.claims.reader import read_claims
     from engine.decide.batch import count_lines
@@ -158,27 +156,25 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet, dask, partition_bytes)
     ctx.exit(EXIT_INVALID if problems else EXIT_OK)
 
 
-@click.command()
+@command(help=msg(
+    "Reproduce recorded DECISIONS (JSON or JSON Lines from `evaluate --format json`) from their CLAIMS, or "
+    "decisions from the service's log (--database URL) from the claims logged with them.\n\n"
+    "Each record is decided again on its recorded date (and known-on date) and every field is compared; claims are "
+    "matched to records by claim id. Exit 0 when every record is reproduced, 1 when one differs, 2 when one cannot "
+    "be read or there is none to verify."))
 @click.argument("decisions", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=False)
 @click.argument("claims", nargs=-1)
 @format_option
-@click.option("--database", metavar="URL", default=None,
-              help="Verify decisions from the service's log instead (with --decision or the filters below).")
-@click.option("--decision", "decision_ids", multiple=True, metavar="ID", help="With --database: this decision.")
-@click.option("--claim-id", default=None, help="With --database: the decisions about this claim.")
-@click.option("--policy", "policy_filter", default=None, metavar="ID[@VERSION]",
-              help="With --database: the decisions under this policy.")
-@click.option("--from", "since", type=DATE, default=None, help="With --database: decided on or after this day (UTC).")
-@click.option("--to", "until", type=DATE, default=None, help="With --database: decided on or before this day (UTC).")
+@option("--database", metavar="URL", default=None,
+        help=msg("Verify decisions from the service's log instead (with --decision or the filters below)."))
+@option("--decision", "decision_ids", multiple=True, metavar="ID", help=msg("With --database: this decision."))
+@option("--claim-id", default=None, help=msg("With --database: the decisions about this claim."))
+@option("--policy", "policy_filter", default=None, metavar="ID[@VERSION]",
+        help=msg("With --database: the decisions under this policy."))
+@option("--from", "since", type=DATE, default=None, help=msg("With --database: decided on or after this day (UTC)."))
+@option("--to", "until", type=DATE, default=None, help=msg("With --database: decided on or before this day (UTC)."))
 @click.pass_context
 def verify(ctx, decisions, claims, fmt, database, decision_ids, claim_id, policy_filter, since, until):
-    """Reproduce recorded DECISIONS (JSON or JSON Lines from `evaluate --format json`) from their CLAIMS,
-    or decisions from the service's log (--database URL) from the claims logged with them.
-
-    Each record is decided again on its recorded date (and known-on date) and every field is compared;
-    claims are matched to records by claim id. Exit 0 when every record is reproduced, 1 when one
-    differs, 2 when one cannot be read or there is none to verify.
-    """
     from engine.audit.verify import Verifier, read_claim_index, read_records
 
     filters = decision_ids or claim_id or policy_filter or since or until

@@ -18,16 +18,18 @@ from engine.cli.common import (
     EXIT_POLICY,
     EXIT_UNDECIDED,
     POLICY_REF,
+    command,
     echo_json,
     engine_of,
     format_option,
+    option,
     refuse,
     refuse_if_broken,
     refuse_unusable_store,
     require_paths,
     usage,
 )
-from engine.core.i18n import plural, tr
+from engine.core.i18n import msg, plural, tr
 from engine.decide.probe import Probe, claim_facts, evaluate_expression
 from engine.decide.results import plain
 from engine.language.compiler import MISSING
@@ -147,20 +149,18 @@ def _exit_code(probe: Probe) -> int:
 _CLAIM_HELP = "A claim (YAML or JSON) whose facts the expression reads."
 
 
-@click.command("eval")
+@command("eval", help=msg(
+    "Evaluate EXPRESSION in a policy's namespace against a claim: its value, its type and what it read.\n\n"
+    "Errors are reported as `policy check` reports them (exit 1); a value the claim does not give is exit 4, an "
+    "invalid claim exit 2."))
 @click.argument("expression")
-@click.option("--policy", "policy", required=True, type=POLICY_REF, help="ID or ID@VERSION whose names it uses.")
-@click.option("--claim", "claim_file", type=click.Path(path_type=Path), default=None, help=_CLAIM_HELP)
-@click.option("--as-of", type=DATE, default=None,
-              help="Decision date (default: the claim's own, else today); picks the version in force.")
+@option("--policy", "policy", required=True, type=POLICY_REF, help=msg("ID or ID@VERSION whose names it uses."))
+@option("--claim", "claim_file", type=click.Path(path_type=Path), default=None, help=_CLAIM_HELP)
+@option("--as-of", type=DATE, default=None,
+        help=msg("Decision date (default: the claim's own, else today); picks the version in force."))
 @format_option
 @click.pass_context
 def eval_expression(ctx, expression, policy, claim_file, as_of, fmt):
-    """Evaluate EXPRESSION in a policy's namespace against a claim: its value, its type and what it read.
-
-    Errors are reported as `policy check` reports them (exit 1); a value the claim does not give is exit 4,
-    an invalid claim exit 2.
-    """
     try:
         session = _Session(ctx, policy, claim_file, as_of)
         probe, where = session.evaluate(expression)
@@ -184,13 +184,12 @@ _REPL_HELP = """Type an expression to evaluate it. Commands:
   :quit           leave (or Ctrl-D)"""
 
 
-@click.command()
-@click.option("--policy", "policy", required=True, type=POLICY_REF, help="ID or ID@VERSION whose names it uses.")
-@click.option("--claim", "claim_file", type=click.Path(path_type=Path), default=None, help=_CLAIM_HELP)
-@click.option("--as-of", type=DATE, default=None, help="Decision date (default: the claim's own, else today).")
+@command(help=msg("Evaluate expressions one line at a time in a policy's namespace (:help lists the commands)."))
+@option("--policy", "policy", required=True, type=POLICY_REF, help=msg("ID or ID@VERSION whose names it uses."))
+@option("--claim", "claim_file", type=click.Path(path_type=Path), default=None, help=_CLAIM_HELP)
+@option("--as-of", type=DATE, default=None, help=msg("Decision date (default: the claim's own, else today)."))
 @click.pass_context
 def repl(ctx, policy, claim_file, as_of):
-    """Evaluate expressions one line at a time in a policy's namespace (:help lists the commands)."""
     try:
         session = _Session(ctx, policy, claim_file, as_of)
     except click.UsageError as exc:
@@ -244,16 +243,14 @@ def _repl_line(session: _Session, line: str) -> str:
     return _render(probe, where)
 
 
-@click.command("fmt")
+@command("fmt", help=msg(
+    "Rewrite policy and case files (*.yaml) in one canonical layout, keeping comments.\n\n"
+    "Key order, quotes and long expressions (folded at spaces) are made canonical; the data is never changed (the "
+    "digest stays the same) and formatting twice changes nothing. Default: the policies folder."))
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 when a file is not in the layout.")
+@option("--check", "check_only", is_flag=True, help=msg("Change nothing; exit 1 when a file is not in the layout."))
 @click.pass_context
 def fmt(ctx, paths, check_only):
-    """Rewrite policy and case files (*.yaml) in one canonical layout, keeping comments.
-
-    Key order, quotes and long expressions (folded at spaces) are made canonical; the data is never
-    changed (the digest stays the same) and formatting twice changes nothing. Default: the policies folder.
-    """
     from engine.core.diagnostics import DiagnosticError
     from engine.policies.layout import format_text
     from engine.policies.yamlsource import read_file, read_yaml
@@ -296,23 +293,21 @@ def fmt(ctx, paths, check_only):
     ctx.exit(EXIT_POLICY if broken or (check_only and changed) else EXIT_OK)
 
 
-@click.command("new")
+@command("new", help=msg(
+    "Scaffold a new version of POLICY_ID to edit, as policies/POLICY_ID/EFFECTIVE.yaml.\n\n"
+    "An existing policy: a copy of a version with the version, dates and document marked for editing, or, with "
+    "--amend, an amendment of the version before it that states only what changes. A new policy: the required "
+    "sections with comments in Chinese saying what to fill in."))
 @click.argument("policy_id")
-@click.option("--effective", type=DATE, required=True, help="The new version's first day in force (also its label).")
-@click.option("--from", "from_version", default=None, metavar="VERSION",
-              help="Copy this version (default: the one in force on --effective, else the latest).")
-@click.option("--issued", type=DATE, default=None, help="The notice's date of issue (default: today).")
-@click.option("--amend", is_flag=True,
-              help="Scaffold an amendment (amends:) of the version in force just before --effective: only what "
-                   "the new notice changes, everything else carried over.")
+@option("--effective", type=DATE, required=True, help=msg("The new version's first day in force (also its label)."))
+@option("--from", "from_version", default=None, metavar="VERSION",
+        help=msg("Copy this version (default: the one in force on --effective, else the latest)."))
+@option("--issued", type=DATE, default=None, help=msg("The notice's date of issue (default: today)."))
+@option("--amend", is_flag=True,
+        help=msg("Scaffold an amendment (amends:) of the version in force just before --effective: only what "
+                 "the new notice changes, everything else carried over."))
 @click.pass_context
 def new(ctx, policy_id, effective, from_version, issued, amend):
-    """Scaffold a new version of POLICY_ID to edit, as policies/POLICY_ID/EFFECTIVE.yaml.
-
-    An existing policy: a copy of a version with the version, dates and document marked for editing, or, with
-    --amend, an amendment of the version before it that states only what changes. A new policy: the required
-    sections with comments in Chinese saying what to fill in.
-    """
     import re
 
     from engine.policies.scaffold import new_policy_text, next_version_text
@@ -370,27 +365,25 @@ def _amendment(policy_id: str, effective: date, from_version: str | None, versio
     return amendment_text(previous, effective, issued), tr("an amendment of {version}", version=previous.key)
 
 
-@click.command()
+@command(help=msg(
+    "Run the language server for policy files on standard input and output (for an editor).\n\n"
+    "Each open policy file is checked as `policy check` checks it, on every change; hover shows a name's type, "
+    "definition, clause and the clause's text; completion offers fact paths, definitions, tables, columns, built-in "
+    "functions and clause ids; go to definition follows names across extends and uses."))
 @click.pass_context
 def lsp(ctx):
-    """Run the language server for policy files on standard input and output (for an editor).
-
-    Each open policy file is checked as `policy check` checks it, on every change; hover shows a name's type,
-    definition, clause and the clause's text; completion offers fact paths, definitions, tables, columns,
-    built-in functions and clause ids; go to definition follows names across extends and uses.
-    """
     from engine.lsp.server import make_server
 
     obj = ctx.find_root().obj
     make_server(obj["policies"], obj["schemas"]).start_io()
 
 
-@click.command()
+@command(help=msg(
+    "Explain an error code (such as yaml.syntax): what it means, a wrong and a right example, where the docs say "
+    "more. The codes are those of the engine's registry (engine/core/errors.py)."))
 @click.argument("code")
 @click.pass_context
 def explain(ctx, code):
-    """Explain an error code (such as yaml.syntax): what it means, a wrong and a right example, where the docs say
-    more. The codes are those of the engine's registry (engine/core/errors.py)."""
     import difflib
 
     from engine.core.errors import CODES, lookup

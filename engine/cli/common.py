@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -11,11 +12,78 @@ import click
 
 from engine.api import Engine, parse_policy_ref
 from engine.core.diagnostics import sorted_diagnostics
-from engine.core.i18n import tr
+from engine.core.i18n import language, msg, tr
 from engine.core.isodate import parse_date
 
 EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_NOT_IN_FORCE, EXIT_UNDECIDED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 64, 70
 EXIT_OUTPUT, EXIT_INTERRUPTED, EXIT_PIPE = 74, 130, 141  # the output cannot be written; Ctrl-C; the reader left
+
+
+class _ShownInLanguage:
+    """A help text kept as written (an English template, or msg()) and translated each time it is read, so that
+    one process shows help in whichever language --lang or the locale chose."""
+
+    _help: str | None = None
+
+    @property
+    def help(self) -> str | None:
+        return tr(self._help) if self._help else self._help
+
+    @help.setter
+    def help(self, value: str | None) -> None:
+        self._help = value
+
+
+class Option(_ShownInLanguage, click.Option):
+    """An option whose help is shown in the chosen language."""
+
+    def __init__(self, param_decls=None, help: str | None = None, **attributes) -> None:
+        super().__init__(param_decls, help=help, **attributes)
+        self._help = help  # the msg() itself, with its arguments: click keeps a cleaned copy of its English text
+
+
+class _Formatter(click.HelpFormatter):
+    def write_heading(self, heading: str) -> None:
+        self.write(" " * self.current_indent + tr("{heading}:", heading=heading) + "\n")
+
+
+class _Context(click.Context):
+    formatter_class = _Formatter
+
+
+class Command(_ShownInLanguage, click.Command):
+    """A command whose help, and its options' help, is shown in the chosen language."""
+
+    context_class = _Context
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        text = super().get_short_help_str(limit)
+        if language() == "zh" and self.help:  # Chinese has no spaces to cut at: its first clause, without asides
+            first = re.sub(r"（[^）]*）", "", self.help.split("\n\n")[0])
+            text = re.split(r"[。；：]", first)[0]
+        return text
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)  # made once and kept by click, whatever the language then
+        if option is not None:
+            option.help = tr(msg("Show this message and exit."))
+        return option
+
+
+class Group(Command, click.Group):
+    """A group of commands, shown in the chosen language, whose commands are too."""
+
+    command_class = Command
+
+
+def option(*declarations: str, **attributes):
+    """click.option, its help (a msg()) shown in the chosen language."""
+    return click.option(*declarations, cls=Option, **attributes)
+
+
+def command(name: str | None = None, **attributes):
+    """click.command, its help (a msg()) and its options' shown in the chosen language."""
+    return click.command(name, cls=Command, **attributes)
 
 
 class DateType(click.ParamType):
@@ -27,7 +95,7 @@ class DateType(click.ParamType):
         try:
             return parse_date(value)
         except ValueError as exc:
-            self.fail(str(exc), param, ctx)
+            self.fail(tr(exc.args[0]), param, ctx)
 
 
 DATE = DateType()
@@ -143,14 +211,14 @@ class PolicyRefType(click.ParamType):
             return value
         pid, version = parse_policy_ref(value)
         if not pid:
-            self.fail(f"{value!r} names no policy (write ID or ID@VERSION)", param, ctx)
+            self.fail(tr("{value} names no policy (write ID or ID@VERSION)", value=repr(value)), param, ctx)
         return pid, version
 
 
 POLICY_REF = PolicyRefType()
 
 
-def format_option(command):
+def format_option(function):
     """--format text|json, the same on every command that has it."""
-    return click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-                        help="text for people, json (one object per line) for programs.")(command)
+    return option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                  help=msg("text for people, json (one object per line) for programs."))(function)

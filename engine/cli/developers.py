@@ -14,49 +14,49 @@ from engine.cli.common import (
     EXIT_OK,
     EXIT_UNDECIDED,
     POLICY_REF,
+    command,
     engine_of,
     format_option,
+    option,
     refuse,
     refuse_if_broken,
     refuse_unusable_store,
     standard_input,
     usage,
 )
-from engine.core.i18n import tr
+from engine.core.i18n import msg, tr
 from engine.distributed.commands import PARTITION_OPTION
 
 
-@click.command()
+@command(help=msg(
+    "Decide CLAIMS (YAML, JSON or JSON Lines files, or - for standard input) under a policy.\n\n"
+    "Every claim gets one result, in input order: a decision, or an error that says what is wrong."))
 @click.argument("claims", nargs=-1, required=True)
-@click.option("--policy", "policy", required=True, type=POLICY_REF, help="ID or ID@VERSION (pinned).")
-@click.option("--as-of", type=DATE, default=None, help="Decision date for every claim (default: each claim's own).")
-@click.option("--known-on", type=DATE, default=None, help="Use only versions issued on or before this date.")
-@click.option("--any-date", is_flag=True,
-              help="With ID@VERSION: decide under that version even on dates it is not in force (superseded, or not "
-                   "yet in force): what these rules would say. Each such decision says so (out_of_force).")
+@option("--policy", "policy", required=True, type=POLICY_REF, help=msg("ID or ID@VERSION (pinned)."))
+@option("--as-of", type=DATE, default=None, help=msg("Decision date for every claim (default: each claim's own)."))
+@option("--known-on", type=DATE, default=None, help=msg("Use only versions issued on or before this date."))
+@option("--any-date", is_flag=True,
+        help=msg("With ID@VERSION: decide under that version even on dates it is not in force (superseded, or not "
+                 "yet in force): what these rules would say. Each such decision says so (out_of_force)."))
 @format_option
-@click.option("--summary", is_flag=True, help="JSON: only id, policy, date, eligibility, amount and failed rules.")
-@click.option("--verbose", "-v", is_flag=True, help="Text: also show the facts each rule read. "
-              "Summaries: say which expressions the columnar engine ran per claim.")
-@click.option("--columnar/--per-claim", "by_columns", default=False, show_default=True,
-              help="Summaries: decide chunks of claims by columns (the same lines; bench/RESULTS.md: not yet faster "
-                   "than claim by claim, so not the default).")
-@click.option("--jobs", "-j", type=click.IntRange(0, 256), default=1,
-              help="Worker processes (0: one per core). Output stays in input order.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no closing counts on standard error.")
-@click.option("--database", metavar="URL", default=None,
-              help="Decide with each person's history from the grants ledger in this database instead of the "
-                   "claim's (recording nothing; docs/ledger.md).")
-@click.option("--dask", "dask", default=None, metavar="SCHEDULER",
-              help="Decide on a Dask cluster: local:N or a scheduler address, tcp://host:8786 (docs/scale.md).")
+@option("--summary", is_flag=True, help=msg("JSON: only id, policy, date, eligibility, amount and failed rules."))
+@option("--verbose", "-v", is_flag=True, help=msg("Text: also show the facts each rule read. "
+            "Summaries: say which expressions the columnar engine ran per claim."))
+@option("--columnar/--per-claim", "by_columns", default=False, show_default=True,
+        help=msg("Summaries: decide chunks of claims by columns (the same lines; bench/RESULTS.md: not yet faster "
+                 "than claim by claim, so not the default)."))
+@option("--jobs", "-j", type=click.IntRange(0, 256), default=1,
+        help=msg("Worker processes (0: one per core). Output stays in input order."))
+@option("--quiet", "-q", is_flag=True, help=msg("No progress bar and no closing counts on standard error."))
+@option("--database", metavar="URL", default=None,
+        help=msg("Decide with each person's history from the grants ledger in this database instead of the "
+                 "claim's (recording nothing; docs/ledger.md)."))
+@option("--dask", "dask", default=None, metavar="SCHEDULER",
+        help=msg("Decide on a Dask cluster: local:N or a scheduler address, tcp://host:8786 (docs/scale.md)."))
 @PARTITION_OPTION
 @click.pass_context
 def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbose, by_columns, jobs, quiet, database,
              dask, partition_bytes):
-    """Decide CLAIMS (YAML, JSON or JSON Lines files, or - for standard input) under a policy.
-
-    Every claim gets one result, in input order: a decision, or an error that says what is wrong.
-    """
     from engine.claims.reader import read_claims
     from engine.decide import batch
     from engine.decide.progress import progress_bar

@@ -22,7 +22,10 @@ from engine.cli.common import (
     EXIT_UNDECIDED,
     EXIT_USAGE,
     POLICY_REF,
+    Group,
+    command,
     engine_of,
+    option,
     refuse,
     refuse_if_broken,
     refuse_unusable_store,
@@ -134,20 +137,18 @@ def evaluate_with_ledger(engine, evaluator, claims: list[str], url: str, as_of, 
 # policy grant
 
 
-@click.command()
+@command(help=msg(
+    "Decide CLAIMS against the grants ledger and record each that is still eligible.\n\n"
+    "One JSON line per claim: {\"grant\", \"decision\"} when granted, {\"error\", \"decision\"} when not. Exit 0 "
+    "when every claim was granted, 5 when some was not eligible against the ledger, 2 when some could not be asked "
+    "about (invalid, no person), 69 when the database cannot be used."))
 @click.argument("claims", nargs=-1, required=True)
-@click.option("--policy", "policy", required=True, type=POLICY_REF, help="ID or ID@VERSION.")
-@click.option("--database", metavar="URL", required=True, help=DATABASE_HELP)
-@click.option("--key", default=None, help="Idempotency key (one claim only): the same key and claim again record "
-                                          "nothing more and answer as the first time.")
+@option("--policy", "policy", required=True, type=POLICY_REF, help=msg("ID or ID@VERSION."))
+@option("--database", metavar="URL", required=True, help=DATABASE_HELP)
+@option("--key", default=None, help=msg("Idempotency key (one claim only): the same key and claim again record "
+                                        "nothing more and answer as the first time."))
 @click.pass_context
 def grant(ctx, claims, policy, database, key):
-    """Decide CLAIMS against the grants ledger and record each that is still eligible.
-
-    One JSON line per claim: {"grant", "decision"} when granted, {"error", "decision"} when not. Exit 0 when
-    every claim was granted, 5 when some was not eligible against the ledger, 2 when some could not be asked
-    about (invalid, no person), 69 when the database cannot be used.
-    """
     from engine.api import PolicyInvalid
     from engine.claims.reader import read_claims
     from engine.db import jsontext
@@ -194,18 +195,16 @@ def grant(ctx, claims, policy, database, key):
 # policy ledger ...
 
 
-@click.group()
+@click.group(cls=Group, help=msg("Read, export and import the grants ledger (docs/ledger.md)."))
 def ledger():
-    """Read, export and import the grants ledger (docs/ledger.md)."""
+    pass  # its commands below
 
-
-@ledger.command("list")
-@click.option("--database", metavar="URL", required=True, help=DATABASE_HELP)
-@click.option("--person", default=None, help="Only this person's grants.")
-@click.option("--book", default=None, help="Only this book (by default a policy's id).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@ledger.command("list", help=msg("The grants, in recording order; revoked ones marked."))
+@option("--database", metavar="URL", required=True, help=DATABASE_HELP)
+@option("--person", default=None, help=msg("Only this person's grants."))
+@option("--book", default=None, help=msg("Only this book (by default a policy's id)."))
+@option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def list_grants(database, person, book, fmt):
-    """The grants, in recording order; revoked ones marked."""
     book_ = open_ledger(database)
     found = _database_errors(lambda: book_.grants_of(None, book, person) if person
                              else book_.every_grant(book))
@@ -220,11 +219,10 @@ def list_grants(database, person, book, fmt):
         click.echo(tr("{count} grant(s)", count=len(found)), err=True)
 
 
-@ledger.command("show")
+@ledger.command("show", help=msg("One grant, as JSON."))
 @click.argument("grant_id")
-@click.option("--database", metavar="URL", required=True, help=DATABASE_HELP)
+@option("--database", metavar="URL", required=True, help=DATABASE_HELP)
 def show_grant(grant_id, database):
-    """One grant, as JSON."""
     book = open_ledger(database)
     found = _database_errors(lambda: book.grant(grant_id))
     if found is None:
@@ -232,15 +230,15 @@ def show_grant(grant_id, database):
     click.echo(orjson.dumps(found.to_json(), option=orjson.OPT_INDENT_2).decode())
 
 
-@ledger.command("export")
-@click.option("--database", metavar="URL", required=True, help=DATABASE_HELP)
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option("--book", default=None, help="Only this book.")
-@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Write here instead of standard output.")
+@ledger.command("export", help=msg(
+    "Every grant with its revocation, in recording order: JSON Lines (one grant a line, as `ledger show`) or CSV "
+    "(the columns of the grant, then one column per field of its record)."))
+@option("--database", metavar="URL", required=True, help=DATABASE_HELP)
+@option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@option("--book", default=None, help=msg("Only this book."))
+@option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None,
+        help=msg("Write here instead of standard output."))
 def export(database, fmt, book, output):
-    """Every grant with its revocation, in recording order: JSON Lines (one grant a line, as `ledger show`) or
-    CSV (the columns of the grant, then one column per field of its record)."""
     book_ = open_ledger(database)
     found = _database_errors(lambda: book_.every_grant(book))
     if fmt == "jsonl":
@@ -266,24 +264,22 @@ def export(database, fmt, book, output):
         click.echo(text, nl=False)
 
 
-@ledger.command("import")
+@ledger.command("import", help=msg(
+    "Import an office's existing grant records from CSV (a header row) or JSON Lines (one object a line).\n\n"
+    "Each row has `person` and every field of the policy's ledger.record (grant_id, claim_id and the columns "
+    "`ledger export` writes are also read); each is checked, and a bad row is reported with its line. Then all rows "
+    "are imported in one transaction, or none: with --skip-bad, the good ones. Exit 0 when every row was imported, "
+    "2 when some row is bad."))
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--policy", "policy", required=True, type=POLICY_REF,
-              help="The policy whose ledger section says what a record holds (its book is written to).")
-@click.option("--database", metavar="URL", required=True, help=DATABASE_HELP)
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default=None,
-              help="Default: from the file's suffix (.csv, else JSON Lines).")
-@click.option("--skip-bad", is_flag=True, help="Import the good rows even when some are bad (default: all or none).")
-@click.option("--dry-run", is_flag=True, help="Check every row, import nothing.")
+@option("--policy", "policy", required=True, type=POLICY_REF,
+        help=msg("The policy whose ledger section says what a record holds (its book is written to)."))
+@option("--database", metavar="URL", required=True, help=DATABASE_HELP)
+@option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default=None,
+        help=msg("Default: from the file's suffix (.csv, else JSON Lines)."))
+@option("--skip-bad", is_flag=True, help=msg("Import the good rows even when some are bad (default: all or none)."))
+@option("--dry-run", is_flag=True, help=msg("Check every row, import nothing."))
 @click.pass_context
 def import_grants(ctx, file, policy, database, fmt, skip_bad, dry_run):
-    """Import an office's existing grant records from CSV (a header row) or JSON Lines (one object a line).
-
-    Each row has `person` and every field of the policy's ledger.record (grant_id, claim_id and the columns
-    `ledger export` writes are also read); each is checked, and a bad row is reported with its line. Then all
-    rows are imported in one transaction, or none: with --skip-bad, the good ones. Exit 0 when every row was
-    imported, 2 when some row is bad.
-    """
     from engine.ledger.transfer import ImportRefused, read_rows, write_rows
 
     engine = engine_of(ctx)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import click
 
-from engine.cli import auditors, authoring, developers, ledger, officers, service
+from engine.cli import auditors, authoring, clickwords, developers, ledger, officers, service
 from engine.cli.common import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -34,9 +34,14 @@ from engine.cli.common import (
     EXIT_OUTPUT,
     EXIT_PIPE,
     EXIT_USAGE,
+    Group,
+    Option,
     default_policies,
+    option,
 )
-from engine.core.i18n import LANGUAGES, set_language
+from engine.core.i18n import LANGUAGES, msg, set_language, tr
+
+clickwords.install()
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -47,16 +52,16 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
         ctx.exit(EXIT_OK)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
-              help="Print the package version and the commit it was built from, then exit.")
-@click.option("--policies", type=click.Path(path_type=Path), default=None,
-              help="Folder of policy files (default: $POLICY_DIR, else ./policies, else the current folder).")
-@click.option("--schemas", type=click.Path(path_type=Path), default=None,
-              help="Folder of input schemas (default: schemas/ beside the policies folder).")
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]},
+             help=msg("Check, inspect and evaluate versioned policies written as data."))
+@option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+        help=msg("Print the package version and the commit it was built from, then exit."))
+@option("--policies", type=click.Path(path_type=Path), default=None,
+        help=msg("Folder of policy files (default: $POLICY_DIR, else ./policies, else the current folder)."))
+@option("--schemas", type=click.Path(path_type=Path), default=None,
+        help=msg("Folder of input schemas (default: schemas/ beside the policies folder)."))
 @click.pass_context
 def cli(ctx: click.Context, policies: Path | None, schemas: Path | None) -> None:
-    """Check, inspect and evaluate versioned policies written as data."""
     ctx.ensure_object(dict)
     ctx.obj["policies"] = policies or default_policies()
     ctx.obj["policies_given"] = policies is not None
@@ -71,9 +76,9 @@ def _choose_language(ctx: click.Context, param: click.Parameter, value: str | No
 
 def _language_option() -> click.Option:
     """--lang, accepted before the command and by every command: the language of messages (codes stay)."""
-    return click.Option(["--lang"], type=click.Choice(LANGUAGES), default=None, expose_value=False, is_eager=True,
-                        callback=_choose_language,
-                        help="Language of messages: zh (简体中文) or en (default: $POLICY_LANG, else the locale).")
+    return Option(["--lang"], type=click.Choice(LANGUAGES), default=None, expose_value=False, is_eager=True,
+                  callback=_choose_language,
+                  help=msg("Language of messages: zh (简体中文) or en (default: $POLICY_LANG, else the locale)."))
 
 
 cli.params.append(_language_option())
@@ -83,14 +88,28 @@ for _module in (officers, authoring, developers, auditors, service, ledger):
         cli.add_command(_command)
 
 
+def _language_asked(argv: list[str]) -> str | None:
+    """The --lang of a command line, read before click parses it: click's own messages about a wrong option
+    (found before --lang itself is reached) and help asked for before --lang are then in that language too."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        value = arg.partition("=")[2] if arg.startswith("--lang=") else \
+            argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None
+        if value in LANGUAGES:
+            return value
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     from engine.core.limits import LIMITS_ERROR
 
     _prepare_streams()
+    # each run chooses afresh (tests call main many times in one process)
+    set_language(_language_asked(sys.argv[1:] if argv is None else list(argv)))
     if LIMITS_ERROR:
-        click.echo(f"policy: {LIMITS_ERROR}", err=True)
+        click.echo(f"policy: {tr(LIMITS_ERROR)}", err=True)
         return EXIT_USAGE
-    set_language(None)  # each run chooses afresh (tests call main many times in one process)
     try:
         code = cli.main(args=argv, prog_name="policy", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -101,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.Abort as exc:
         if isinstance(exc.__cause__, KeyboardInterrupt):
             return _interrupted()
-        click.echo("aborted", err=True)
+        click.echo(tr("policy: aborted"), err=True)
         return EXIT_USAGE
     except click.ClickException as exc:
         exc.show()
@@ -118,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         if exc.errno not in _OUTPUT_ERRORS:
             return _internal(exc)
         _silence_stdout()
-        click.echo(f"policy: cannot write the output: {exc.strerror or exc}", err=True)
+        click.echo(tr("policy: cannot write the output: {reason}", reason=exc.strerror or str(exc)), err=True)
         return EXIT_OUTPUT
     except Exception as exc:  # a bug: say so plainly, without a traceback unless asked
         return _internal(exc)
@@ -136,7 +155,8 @@ except ImportError:  # pragma: no cover - a click without it reports EPIPE as ex
 def _internal(exc: BaseException) -> int:
     if os.environ.get("POLICY_DEBUG"):
         raise exc
-    click.echo(f"policy: internal error: {type(exc).__name__}: {exc} (set POLICY_DEBUG=1 for details)", err=True)
+    click.echo(tr("policy: internal error: {kind}: {error} (set POLICY_DEBUG=1 for details)",
+                  kind=type(exc).__name__, error=str(exc)), err=True)
     return EXIT_INTERNAL
 
 
@@ -165,7 +185,7 @@ def _pipe_closed() -> int:
 
 
 def _interrupted() -> int:
-    click.echo("policy: interrupted", err=True)
+    click.echo(tr("policy: interrupted"), err=True)
     return EXIT_INTERRUPTED
 
 

@@ -20,11 +20,13 @@ from engine.cli.common import (
     EXIT_OK,
     EXIT_POLICY,
     POLICY_REF,
+    command,
     echo_json,
     engine_of,
     engine_with,
     format_option,
     inside,
+    option,
     refuse_if_broken,
     refuse_unusable_store,
     report,
@@ -32,25 +34,23 @@ from engine.cli.common import (
     same_path,
     usage,
 )
-from engine.core.i18n import plural, tr
+from engine.core.i18n import msg, plural, tr
 from engine.policies.linker import LinkError
 from engine.policies.store import is_policy_file
 
 CHECK_SHOWN = 200  # diagnostics `policy check` prints as text (docs/cli.md); JSON has them all
 
 
-@click.command()
+@command(help=msg(
+    "Check policy files: schema, expressions, types, references, versions and clause coverage.\n\n"
+    "With PATHs, report only problems in those files or folders (the whole store is still read, so references "
+    "resolve; files outside it are read too). Exit 0 when there is no error, 1 otherwise."))
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @format_option
-@click.option("--today", type=DATE, default=None, help="The date review_by is compared with (default: today).")
-@click.option("--watch", is_flag=True, help="Check again whenever a policy or schema file is saved (Ctrl-C stops).")
+@option("--today", type=DATE, default=None, help=msg("The date review_by is compared with (default: today)."))
+@option("--watch", is_flag=True, help=msg("Check again whenever a policy or schema file is saved (Ctrl-C stops)."))
 @click.pass_context
 def check(ctx, paths, fmt, today, watch):
-    """Check policy files: schema, expressions, types, references, versions and clause coverage.
-
-    With PATHs, report only problems in those files or folders (the whole store is still read, so
-    references resolve; files outside it are read too). Exit 0 when there is no error, 1 otherwise.
-    """
     if watch:
         from engine.cli.watching import watch_files
 
@@ -94,11 +94,10 @@ def _check_once(ctx, paths, fmt, today) -> int:
     return EXIT_POLICY if errors else EXIT_OK
 
 
-@click.command("list")
+@command("list", help=msg("List every policy id with its versions; an id whose files have errors is marked."))
 @format_option
 @click.pass_context
 def list_policies(ctx, fmt):
-    """List every policy id with its versions; an id whose files have errors is marked."""
     store = engine_of(ctx).store
     refuse_unusable_store(store)
     broken_ids = []
@@ -109,45 +108,45 @@ def list_policies(ctx, fmt):
         if fmt == "json":
             echo_json(row)
         else:
-            mark = f"  [errors in {', '.join(files)}]" if files else ""
-            labels = ", ".join(row["versions"]) or "no version could be read"
+            mark = "  " + tr("[errors in {files}]", files=", ".join(files)) if files else ""
+            labels = ", ".join(row["versions"]) or tr("no version could be read")
             click.echo(f"{pid}  {title}  ({labels}){mark}" if title else f"{pid}  ({labels}){mark}")
     if broken_ids:
-        click.echo(f"{len(broken_ids)} polic{'y has' if len(broken_ids) == 1 else 'ies have'} files with errors "
-                   "and cannot be used until they are fixed; run `policy check`", err=True)
+        click.echo(plural(len(broken_ids), "{count} policy has files with errors and cannot be used until they are "
+                          "fixed; run `policy check`", "{count} policies have files with errors and cannot be used "
+                          "until they are fixed; run `policy check`"), err=True)
 
 
-@click.command()
+@command(help=msg("Versions of one policy with the dates each is in force and its source document."))
 @click.argument("policy_id")
 @format_option
 @click.pass_context
 def timeline(ctx, policy_id, fmt):
-    """Versions of one policy with the dates each is in force and its source document."""
     store = engine_of(ctx).store
     refuse_unusable_store(store)
     refuse_if_broken(store, policy_id, references=False)
     versions = store.versions(policy_id)
     if not versions:
-        usage(f"no policy {policy_id!r}; known: {', '.join(store.ids())}")
+        usage(msg("no policy {policy}; known: {known}", policy=repr(policy_id), known=", ".join(store.ids())))
     for row in listing.timeline(store, policy_id):
         if fmt == "json":
             echo_json(row)
         else:
-            late = "  RETROACTIVE (issued after it took effect)" if row["retroactive"] else ""
-            review = f"  review by {row['review_by']}" if row["review_by"] else ""
-            click.echo(f"{row['version']}  in force {row['from']} .. {row['to'] or 'now'}  issued {row['issued_on']}  "
-                       f"{row['document']}  {row['file']}{review}{late}")
+            late = "  " + tr("RETROACTIVE (issued after it took effect)") if row["retroactive"] else ""
+            review = "  " + tr("review by {day}", day=row["review_by"]) if row["review_by"] else ""
+            click.echo(tr("{version}  in force {start} .. {end}  issued {issued}  {document}  {file}",
+                          version=row["version"], start=row["from"], end=row["to"] or tr("now"),
+                          issued=row["issued_on"], document=row["document"], file=row["file"]) + review + late)
             for mark in row.get("underneath", []):  # its effective content changed through a referenced policy
-                click.echo(f"    {mark['date']}  underneath: {mark['what']}")
+                click.echo("    " + tr("{day}  underneath: {what}", day=mark["date"], what=mark["what"]))
 
 
-@click.command()
+@command(help=msg("Show one version: source, references, tables, definitions, rules and outputs."))
 @click.argument("policy", type=POLICY_REF)
-@click.option("--as-of", type=DATE, default=None, help="Show the version in force on this date.")
+@option("--as-of", type=DATE, default=None, help=msg("Show the version in force on this date."))
 @format_option
 @click.pass_context
 def show(ctx, policy, as_of, fmt):
-    """Show one version: source, references, tables, definitions, rules and outputs."""
     engine = engine_of(ctx)
     refuse_unusable_store(engine.store)
     pid, version_label = policy
@@ -168,32 +167,30 @@ def show(ctx, policy, as_of, fmt):
             linked = engine.linked(version, as_of)
             reads = [f"{linked.role_of(v)} {v.key}" for v in linked.versions if v is not version]
         except (LinkError, PolicyInvalid) as exc:
-            reads = [f"(cannot resolve: {exc})"]
+            reads = [tr("(cannot resolve: {error})", error=str(exc))]
     if fmt == "json":
         echo_json(version_json(version, engine.store, as_of, reads))
     else:
         click.echo(describe_version(version, engine.store, as_of, reads))
 
 
-@click.command("test")
+@command("test", help=msg(
+    "Run officers' example cases (*.cases.yaml beside each policy version).\n\n"
+    "Cases run against the policies folder that holds the version they sit beside (its schemas/ beside it), unless "
+    "--policies is given."))
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-k", "patterns", multiple=True, metavar="PATTERN",
-              help="Run only cases whose name contains PATTERN (or matches it, with * ? [ ]); repeatable.")
+@option("-k", "patterns", multiple=True, metavar="PATTERN",
+        help=msg("Run only cases whose name contains PATTERN (or matches it, with * ? [ ]); repeatable."))
 @format_option
-@click.option("--junit-xml", "junit", type=click.Path(path_type=Path), default=None,
-              help="Also write the results as JUnit XML to this file (for CI).")
-@click.option("--coverage", "show_coverage", is_flag=True,
-              help="Report the rules (passed, failed), table rows and clauses the cases reach, and those none do.")
-@click.option("--accept", is_flag=True,
-              help="Write the new answers of the cases that newer files change into the case files, with the "
-                   "versions they now read (written_against); comments and layout are kept.")
+@option("--junit-xml", "junit", type=click.Path(path_type=Path), default=None,
+        help=msg("Also write the results as JUnit XML to this file (for CI)."))
+@option("--coverage", "show_coverage", is_flag=True,
+        help=msg("Report the rules (passed, failed), table rows and clauses the cases reach, and those none do."))
+@option("--accept", is_flag=True,
+        help=msg("Write the new answers of the cases that newer files change into the case files, with the "
+                 "versions they now read (written_against); comments and layout are kept."))
 @click.pass_context
 def test_cases(ctx, paths, patterns, fmt, junit, show_coverage, accept):
-    """Run officers' example cases (*.cases.yaml beside each policy version).
-
-    Cases run against the policies folder that holds the version they sit beside (its schemas/ beside
-    it), unless --policies is given.
-    """
     from engine.audit.casefile import accept as accept_changes
     from engine.audit.casefile import (
         case_files,
@@ -205,7 +202,7 @@ def test_cases(ctx, paths, patterns, fmt, junit, show_coverage, accept):
 
     require_paths(paths)
     if accept and patterns:
-        usage("--accept writes whole case files: run it without -k")
+        usage(msg("--accept writes whole case files: run it without -k"))
     files = case_files(list(paths) or [Path(ctx.find_root().obj["policies"])])
     if not files:
         click.echo(tr("no example cases found (*.cases.yaml)"), err=True)
@@ -214,7 +211,7 @@ def test_cases(ctx, paths, patterns, fmt, junit, show_coverage, accept):
     for f in files:
         engine = _engine_for_cases(ctx, f, store_root)
         key = tested_policy(f)
-        subject = parse_policy_ref(key)[0] if key else "the policy"
+        subject = parse_policy_ref(key)[0] if key else tr("the policy")
         errors = engine.store.errors_for(subject) if key else []
         if not errors:
             try:

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import click
 
-from engine.cli.common import EXIT_USAGE, usage
+from engine.cli.common import (
+    EXIT_USAGE,
+    command,
+    option,
+    usage,
+)
+from engine.core.i18n import msg
 
 EXIT_DATABASE = 69  # the database cannot be used (unreachable, or from a newer version)
 
@@ -29,33 +35,32 @@ def _default_database() -> str:
     return str(default_sqlite_path())
 
 
-@click.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Without --tokens only a loopback address is allowed.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option("--database", metavar="URL", default=None,
-              help="SQLAlchemy URL of the decision log: sqlite:///FILE or postgresql://USER@HOST:PORT/NAME. "
-                   f"Default: $POLICY_DATABASE, else the SQLite file {_default_database()} (created when first used).")
-@click.option("--tokens", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="YAML map of bearer token → role (developer, officer, auditor, admin). Without it the service "
-                   "binds to loopback only and every caller has every role.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
-@click.option("--personal-data", "personal", type=click.Choice(["keep", "mask", "hash"]), default="mask",
-              show_default=True, help="What the log keeps of the fields the input schema marks \"x-personal\": "
-                                      "the value, nothing (mask), or a keyed hash of it (hash).")
-@click.option("--personal-key", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
-              help="File holding the secret key for --personal-data hash.")
-@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
-              show_default=True)
-@click.option("--benchmark-without-log", "no_log", is_flag=True, hidden=True,
-              help="Give decisions WITHOUT logging them: only for measuring what the log costs (bench/).")
+@command(help=msg(
+    "Serve decisions over HTTP, every one logged before it is answered (docs/service.md).\n\n"
+    "The OpenAPI description is at /openapi.json and its pages at /docs. SIGHUP or POST /v1/admin/reload reads the "
+    "policy files again; a store with errors is refused and the previous one keeps serving."))
+@option("--host", default="127.0.0.1", show_default=True,
+        help=msg("Address to listen on. Without --tokens only a loopback address is allowed."))
+@option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@option("--database", metavar="URL", default=None,
+        help=msg("SQLAlchemy URL of the decision log: sqlite:///FILE or postgresql://USER@HOST:PORT/NAME. "
+                 "Default: $POLICY_DATABASE, else the SQLite file {path} (created when first used).",
+                 path=_default_database()))
+@option("--tokens", type=click.Path(path_type=Path, dir_okay=False), default=None,
+        help=msg("YAML map of bearer token → role (developer, officer, auditor, admin). Without it the service "
+                 "binds to loopback only and every caller has every role."))
+@option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help=msg("Worker processes."))
+@option("--personal-data", "personal", type=click.Choice(["keep", "mask", "hash"]), default="mask",
+        show_default=True, help=msg("What the log keeps of the fields the input schema marks \"x-personal\": "
+                                    "the value, nothing (mask), or a keyed hash of it (hash)."))
+@option("--personal-key", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+        help=msg("File holding the secret key for --personal-data hash."))
+@option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info",
+        show_default=True)
+@option("--benchmark-without-log", "no_log", is_flag=True, hidden=True,
+        help=msg("Give decisions WITHOUT logging them: only for measuring what the log costs (bench/)."))
 @click.pass_context
 def serve(ctx, host, port, database, tokens, workers, personal, personal_key, log_level, no_log):
-    """Serve decisions over HTTP, every one logged before it is answered (docs/service.md).
-
-    The OpenAPI description is at /openapi.json and its pages at /docs. SIGHUP or POST /v1/admin/reload
-    reads the policy files again; a store with errors is refused and the previous one keeps serving.
-    """
     from engine.db.database import DatabaseError, connect, migrate, shown
     from engine.db.location import default_url
     from engine.service.auth import Tokens, TokensError

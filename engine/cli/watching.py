@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from engine.core.i18n import tr
+
 INTERVAL = 0.5  # seconds between looks at the files
 
 
@@ -30,13 +32,13 @@ def watch_files(roots: list[Path], run: Callable[[], int], interval: float = INT
     """Run `run` now and after every change under roots (a file saved, added or removed), until Ctrl-C."""
     seen = _stamps(roots)
     run()
-    click.echo("watching for changes (Ctrl-C stops)", err=True)
+    click.echo(tr("watching for changes (Ctrl-C stops)"), err=True)
     while True:
         time.sleep(interval)
         now = _stamps(roots)
         if now != seen:
             changed = sorted(str(f) for f in set(now) | set(seen) if now.get(f) != seen.get(f))
             seen = now
-            click.echo(f"changed: {', '.join(changed[:3])}{' …' if len(changed) > 3 else ''}; checking again",
-                       err=True)
+            click.echo(tr("changed: {files}; checking again",
+                          files=", ".join(changed[:3]) + (" …" if len(changed) > 3 else "")), err=True)
             run()

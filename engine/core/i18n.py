@@ -110,6 +110,11 @@ def tr(text: str, **args) -> str:
         return template.format(**args) if args else template
 
 
+def translated(template: str) -> str:
+    """A template in the chosen language, not filled in: for a library that fills it in itself (click)."""
+    return _catalogue(language()).gettext(template)
+
+
 def plural(count: int, one: str, many: str, **args) -> str:
     """`one` or `many` (English templates with {count}) by count, in the chosen language's plural rules."""
     text = _catalogue(language()).ngettext(one, many, count)

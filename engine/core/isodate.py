@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from engine.core.i18n import msg
+
 _FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 
@@ -19,8 +21,8 @@ def written_as_date(text) -> bool:
 def parse_date(text: str) -> date:
     """The date `text` names. ValueError, in plain words, when it is not written YYYY-MM-DD or does not exist."""
     if not written_as_date(text):
-        raise ValueError(f"{text!r} is not a calendar date written YYYY-MM-DD")
+        raise ValueError(msg("{text} is not a calendar date written YYYY-MM-DD", text=repr(text)))
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not a calendar date (no such day)") from None
+        raise ValueError(msg("{text} is not a calendar date (no such day)", text=repr(text))) from None

@@ -10,6 +10,8 @@ import os
 import re
 from dataclasses import dataclass, field, fields, replace
 
+from engine.core.i18n import msg
+
 
 class LimitsError(ValueError):
     pass
@@ -52,26 +54,28 @@ def from_environment(environ=os.environ) -> Limits:
             changes[f.name] = _read(name, environ[name], f.metadata["maximum"])
     limits = replace(Limits(), **changes)
     if limits.expression_depth * (limits.definition_depth + 1) > NESTING_LEVELS:
-        raise LimitsError(
-            f"POLICY_LIMIT_EXPRESSION_DEPTH × (POLICY_LIMIT_DEFINITION_DEPTH + 1) can be at most {NESTING_LEVELS:,}, "
-            f"not {limits.expression_depth} × ({limits.definition_depth} + 1): checking and evaluating recurse "
-            "through an expression and every definition it builds on")
+        raise LimitsError(msg(
+            "POLICY_LIMIT_EXPRESSION_DEPTH × (POLICY_LIMIT_DEFINITION_DEPTH + 1) can be at most {most}, not {depth} × "
+            "({definitions} + 1): checking and evaluating recurse through an expression and every definition it "
+            "builds on", most=f"{NESTING_LEVELS:,}", depth=limits.expression_depth,
+            definitions=limits.definition_depth))
     return limits
 
 
 def _read(name: str, text: str, most: int) -> int:
     # ASCII digits only: int() would also take '١٠' (Arabic-Indic) and fail on '²'.
     if not re.fullmatch(r"[0-9]+", text) or not text.strip("0"):
-        raise LimitsError(f"{name} must be a positive whole number, not {text!r}")
+        raise LimitsError(msg("{name} must be a positive whole number, not {text}", name=name, text=repr(text)))
     digits = text.lstrip("0")
     if len(digits) > len(str(most)) or int(digits) > most:
         shown = text if len(text) <= 24 else text[:24] + "…"
-        raise LimitsError(f"{name} can be at most {most:,} (the most the engine can honour), not {shown}")
+        raise LimitsError(msg("{name} can be at most {most} (the most the engine can honour), not {shown}", name=name,
+                              most=f"{most:,}", shown=shown))
     return int(digits)
 
 
 try:
     LIMITS = from_environment()
     LIMITS_ERROR: str | None = None
-except LimitsError as _exc:  # reported by the command line before it does anything
-    LIMITS, LIMITS_ERROR = Limits(), str(_exc)
+except LimitsError as _exc:  # reported by the command line before it does anything, in the language it chose
+    LIMITS, LIMITS_ERROR = Limits(), _exc.args[0]

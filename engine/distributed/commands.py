@@ -6,11 +6,12 @@ import sys
 
 import click
 
-from engine.core.i18n import tr
+from engine.cli.common import option
+from engine.core.i18n import msg, tr
 
 EXIT_UNAVAILABLE = 69  # the cluster could not be reached or started (sysexits EX_UNAVAILABLE)
-PARTITION_OPTION = click.option("--partition-bytes", type=click.IntRange(1 << 10, 1 << 34), default=8 << 20,
-                                show_default=True, help="With --dask: bytes of JSON Lines per task (docs/scale.md).")
+PARTITION_OPTION = option("--partition-bytes", type=click.IntRange(1 << 10, 1 << 34), default=8 << 20,
+                          show_default=True, help=msg("With --dask: bytes of JSON Lines per task (docs/scale.md)."))
 
 
 def _cluster(spec: str):
