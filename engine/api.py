@@ -344,9 +344,8 @@ class Evaluator:
                               details={"policy_id": self.policy_id}, known_on=self.selection.known_on)
 
     def prepared(self, raw: RawClaim, as_of: date | None) -> Result | tuple[dict, date, str | None, Program]:
-        """A parsed claim up to its decision: an error in its place, or (facts, decision date, claim id, program).
-        The columnar engine (engine.columnar) prepares claims here, so claims are read one way only."""
-        reader = self._reader(self._any_version())
+        """A parsed claim up to its decision: an error in its place, or (facts, decision date, claim id, program)."""
+        reader = self.claim_reader()
         facts, error = reader.facts(raw)
         if error is not None:
             error.details.setdefault("policy_id", self.policy_id)
@@ -359,9 +358,21 @@ class Evaluator:
                               location=raw.location)
         program = self._program_on(day)
         if isinstance(program, ClaimError):
-            return ClaimError(claim_id, program.code, program.message, location=raw.location, decision_date=day,
-                              details=dict(program.details))
+            return self.without_program(program, claim_id, raw.location, day)
         return facts, day, claim_id, program
+
+    def claim_reader(self) -> ClaimReader:
+        """The reader of this policy's claims (its input schema, with the facts its versions add)."""
+        return self._reader(self._any_version())
+
+    def program_for(self, day: date) -> Program | ClaimError:
+        """The program that decides claims on `day`, or why there is none (an error without a claim's place)."""
+        return self._program_on(day)
+
+    def without_program(self, error: ClaimError, claim_id: str | None, location: str, day: date) -> ClaimError:
+        """A claim's error when no program decides on its day (program_for gave `error`)."""
+        return ClaimError(claim_id, error.code, error.message, location=location, decision_date=day,
+                          details=dict(error.details))
 
     def _evaluate_raw(self, raw: RawClaim, as_of: date | None) -> Result:
         ready = self.prepared(raw, as_of)

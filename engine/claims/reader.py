@@ -340,6 +340,7 @@ class ClaimReader:
 
     def __init__(self, schema: dict, record: Record):
         self.schema = schema
+        self.record = record
         self.compiled = jsonschema_rs.validator_for(schema, validate_formats=True)
         self.convert = convert.generate(record, schemacheck.describe_value)
         self.locate = _converter(record)  # slower: walks a claim the converter refused to say where

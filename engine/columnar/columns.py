@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from itertools import chain, repeat
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -108,7 +110,7 @@ def sequence(cols: list[Col]) -> tuple[np.ndarray | None, np.ndarray | None]:
 def as_bool(col: Col) -> Col:
     values = col.values
     if values.dtype != bool:
-        values = np.fromiter((v is True for v in values.tolist()), dtype=bool, count=len(values))
+        values = np.fromiter(map(is_, values.tolist(), repeat(True)), dtype=bool, count=len(values))
     return Col(values, col.bad, col.missing)
 
 
@@ -118,29 +120,32 @@ def gather(col: Col, index: np.ndarray) -> Col:
 
 
 class Batch:
-    """The claims of one batch decided under one program: facts (validated and converted, as the per-claim engine
-    has them) and decision dates; fact columns and definition values are computed once per batch."""
+    """The claims of one batch decided under one program: their facts in columns (engine.columnar.reader, a
+    ColumnView) and decision dates; fact columns and definition values are computed once per batch."""
 
-    def __init__(self, facts: list[dict], dates: list):
-        self.facts = facts
-        self.n = len(facts)
+    def __init__(self, source, dates: list):
+        self.source = source
+        self.n = source.n
         self.dates = objects(dates, self.n)
         self.paths: dict = {}
         self.definitions: dict = {}
 
+    @property
+    def facts(self) -> list[dict]:
+        """Each claim's facts as the per-claim engine has them, for expressions run claim by claim."""
+        return self.source.facts
+
     def path(self, root: str, keys: tuple) -> np.ndarray:
-        """A fact path's values, None where the fact (or a record on its way) is absent or null. Each path is read
-        off its parent's column (applicant.social_insurance.status off applicant.social_insurance), once."""
+        """A fact path's values, None where the fact (or a record on its way) is absent or null."""
         key = (root, keys)
         found = self.paths.get(key)
         if found is None:
-            if not keys:
-                values = [f.get(root) for f in self.facts]
-            else:
-                last = keys[-1]
-                values = [None if v is None else v.get(last) for v in self.path(root, keys[:-1]).tolist()]
-            found = self.paths[key] = objects(values, self.n)
+            found = self.paths[key] = self.source.path((root,) + keys)
         return found
+
+    def present(self, root: str, keys: tuple) -> np.ndarray:
+        """Where a fact path is given (present and not null)."""
+        return self.source.present((root,) + keys)
 
 
 class Ctx:
@@ -157,11 +162,79 @@ class Ctx:
         return cls(batch, batch.n, None, {}, batch.dates)
 
 
-def each(fn: Callable, cols: list[Col], n: int) -> Col:
-    """fn applied to every row's values, in Python. A row whose operands are bad stays bad (with their fault); a
-    row where fn raises becomes bad (missing when it raised MissingValue)."""
+class Memo:
+    """The results of a pure function (a built-in, a table lookup, whole-number arithmetic) by argument values,
+    kept across batches: a batch computes it once per distinct argument it has not met yet. Only for arguments
+    whose equal values behave alike (texts, whole numbers, booleans, dates, each argument of one type): never
+    decimals (1.0 and 1.00 are equal, and print differently) nor 1 beside True."""
+
+    __slots__ = ("fn", "results", "missing", "faults")
+    KEPT = 100_000
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+        self.results: dict = {}
+        self.missing: set = set()  # arguments for which fn raised MissingValue
+        self.faults: set = set()  # arguments for which it raised anything else
+
+    def __call__(self, lists: list[list], n: int, bad, missing) -> Col | None:
+        """The column of fn over these argument lists; None when the arguments are not of kinds it may remember."""
+        for values in lists:
+            kinds = set(map(type, values))
+            kinds.discard(_NONE)
+            if len(kinds) > 1 or not kinds <= _REMEMBERED:
+                return None
+        keys = lists[0] if len(lists) == 1 else list(zip(*lists, strict=True))
+        results = self.results
+        distinct = set(keys)
+        new = distinct - results.keys()
+        if new:
+            if len(results) > self.KEPT:
+                results.clear()
+                self.missing.clear()
+                self.faults.clear()
+                new = distinct
+            fn = self.fn
+            single = len(lists) == 1
+            for key in new:
+                try:
+                    results[key] = fn(key) if single else fn(*key)
+                except MissingValue:
+                    results[key] = None
+                    self.missing.add(key)
+                except Exception:  # whatever the per-claim engine makes of it, it decides those rows
+                    results[key] = None
+                    self.faults.add(key)
+        out = objects(map(results.__getitem__, keys), n)
+        if self.missing or self.faults:
+            row_missing = distinct & self.missing
+            row_faults = distinct & self.faults
+            if row_missing or row_faults:
+                row_faults |= row_missing
+                new_bad = np.fromiter(map(row_faults.__contains__, keys), bool, n)
+                new_missing = np.fromiter(map(row_missing.__contains__, keys), bool, n)
+                if bad is not None:  # a row bad already keeps its first fault
+                    new_bad &= ~bad
+                    new_missing &= ~bad
+                bad = _or(bad, new_bad)
+                missing = _or(missing, new_missing)
+        return Col(out, bad, missing)
+
+
+_NONE = type(None)
+_REMEMBERED = frozenset((str, int, bool, date))
+
+
+def each(fn: Callable, cols: list[Col], n: int, memo: Memo | None = None) -> Col:
+    """fn applied to every row's values, in Python (through `memo`, once per distinct arguments, where it may). A
+    row whose operands are bad stays bad (with their fault); a row where fn raises becomes bad (missing when it
+    raised MissingValue)."""
     bad, missing = sequence(cols)
     lists = [_filled(c).tolist() for c in cols]
+    if memo is not None and n > 1:
+        found = memo(lists, n, bad, missing)
+        if found is not None:
+            return found
     try:  # usually nothing raises: one pass, with no handler per row
         if len(lists) == 1:
             out = [fn(a) for a in lists[0]]
@@ -288,7 +361,7 @@ class ColumnCompiler:
             def as_decimal(ctx: Ctx) -> Col:  # as the per-claim engine: a decimal stays a Decimal
                 col = inner(ctx)
                 values = col.values
-                if any(type(v) is int for v in values.tolist()):
+                if int in set(map(type, values.tolist())):
                     values = objects((Decimal(v) if type(v) is int else v for v in values.tolist()), len(values))
                 return Col(values, col.bad, col.missing)
 
@@ -321,8 +394,15 @@ class ColumnCompiler:
             return self._fact(name, ())
         raise NotColumnar(r.kind)  # pragma: no cover - the checker allows no other bare name
 
-    def _fact(self, root: str, keys: tuple, probe: bool = False):
-        """A fact path: absent (or null) is a MissingValue, or, probed, the value None."""
+    def _fact(self, root: str, keys: tuple, probe: bool = False, presence: bool = False):
+        """A fact path: absent (or null) is a MissingValue, or, probed, the value None; or whether it is given."""
+        if presence:
+            def given(ctx: Ctx) -> Col:
+                values = ctx.batch.present(root, keys)
+                return Col(values if ctx.index is None else values[ctx.index])
+
+            return given
+
         def read(ctx: Ctx) -> Col:
             values = ctx.batch.path(root, keys)
             if ctx.index is not None:
@@ -334,7 +414,7 @@ class ColumnCompiler:
 
         return read
 
-    def _probe(self, node: Expr, checked: Checked):
+    def _probe(self, node: Expr, checked: Checked, presence: bool = False):
         path = dotted(node)
         if path is None:
             return None
@@ -342,13 +422,13 @@ class ColumnCompiler:
         if root_res is None or root_res.kind != "fact" or checked.resolved.get(id(node)) is not None:
             return None
         root, *rest = path.split(".")
-        return self._fact(root, tuple(rest), probe=True)
+        return self._fact(root, tuple(rest), probe=True, presence=presence)
 
     def _presence(self, node: Expr, checked: Checked):
         """has(x) as a bool column: a fact path probed; anything else computed, a MissingValue counting as absent."""
-        probe = self._probe(node, checked)
+        probe = self._probe(node, checked, presence=True)
         if probe is not None:
-            return lambda ctx: Col(~nulls(probe(ctx).values))
+            return probe
         compiled = self.node(node, checked)
 
         def present(ctx: Ctx) -> Col:
@@ -406,7 +486,13 @@ class ColumnCompiler:
 
         def get(ctx: Ctx) -> Col:  # a field of a record (a comprehension's item, a table row): absent is missing
             col = obj(ctx)
-            values = objects([v.get(name) if type(v) is dict else None for v in col.values.tolist()], ctx.n)
+            records = col.values.tolist()
+            by_id = dict(zip(map(id, records), records, strict=True))
+            if len(by_id) * 4 < len(records):  # a few records, many times (table rows): each field read once
+                fields = {key: v.get(name) if type(v) is dict else None for key, v in by_id.items()}
+                values = objects(map(fields.__getitem__, map(id, records)), ctx.n)
+            else:
+                values = objects([v.get(name) if type(v) is dict else None for v in records], ctx.n)
             absent = nulls(values)
             return Col(values, _or(col.bad, absent), _or(col.missing, absent if col.bad is None else absent & ~col.bad))
 
@@ -425,7 +511,8 @@ class ColumnCompiler:
                     raise MissingValue("no row")
                 return row
 
-            return lambda ctx: each(known, [k(ctx) for k in keys], ctx.n)
+            rows_memo = Memo(known)
+            return lambda ctx: each(known, [k(ctx) for k in keys], ctx.n, rows_memo)
 
         def any_table(table, *key):
             row = table.rows.get(key)
@@ -445,7 +532,8 @@ class ColumnCompiler:
             if builtin.name in self.force_fallback:
                 raise NotColumnar(builtin.name)
             fn = builtin.run
-            return lambda ctx: each(fn, [a(ctx) for a in args], ctx.n)
+            memo = Memo(fn)
+            return lambda ctx: each(fn, [a(ctx) for a in args], ctx.n, memo)
         assert r.linked is not None
         params, box = self.function(r.target, r.linked)
 
@@ -468,7 +556,8 @@ class ColumnCompiler:
                 col = as_bool(operand(ctx))
                 return Col(~col.values, col.bad, col.missing)
             return negate
-        return lambda ctx: each(operator.neg, [operand(ctx)], ctx.n)
+        negated = Memo(operator.neg)
+        return lambda ctx: each(operator.neg, [operand(ctx)], ctx.n, negated)
 
     def _binary(self, node: Binary, checked: Checked):
         op = node.op
@@ -513,7 +602,8 @@ class ColumnCompiler:
                 if value.adjusted() > _MAX_EXPONENT:
                     raise ArithmeticError("overflow")
                 return value
-            return lambda ctx: each(divide, [left(ctx), right(ctx)], ctx.n)
+            quotients = Memo(divide)
+            return lambda ctx: each(divide, [left(ctx), right(ctx)], ctx.n, quotients)
         if op in ("+", "-", "*"):
             as_decimal = checked.types.get(id(node)) == DECIMAL
             exact = {"+": _EXACT.add, "-": _EXACT.subtract, "*": _EXACT.multiply}[op]
@@ -527,7 +617,8 @@ class ColumnCompiler:
                     raise ArithmeticError("overflow")
                 return value
 
-            return lambda ctx: each(arithmetic, [left(ctx), right(ctx)], ctx.n)
+            computed = Memo(arithmetic)
+            return lambda ctx: each(arithmetic, [left(ctx), right(ctx)], ctx.n, computed)
         numpy_op, python_op = _NUMPY_COMPARE[op], _PYTHON_COMPARE[op]
         if (checked.types.get(id(node.left)) == BOOL) != (checked.types.get(id(node.right)) == BOOL):
             return lambda ctx: as_bool(each(lambda a, b: bool(python_op(a, b)), [left(ctx), right(ctx)], ctx.n))
@@ -589,8 +680,11 @@ class ColumnCompiler:
             src = source(ctx)
             lists = src.values.tolist()
             src_bad = src.bad.tolist() if src.bad is not None else [False] * n
-            lengths = np.fromiter((0 if bad or type(items) is not list else len(items)
-                                   for items, bad in zip(lists, src_bad, strict=True)), dtype=np.int64, count=n)
+            if src.bad is None and set(map(type, lists)) == {list}:
+                lengths = np.fromiter(map(len, lists), dtype=np.int64, count=n)
+            else:
+                lengths = np.fromiter((0 if bad or type(items) is not list else len(items)
+                                       for items, bad in zip(lists, src_bad, strict=True)), dtype=np.int64, count=n)
             total = int(lengths.sum())
             parent = np.repeat(np.arange(n), lengths)
             flat = objects(chain.from_iterable(items for items, length in zip(lists, lengths.tolist(), strict=True)

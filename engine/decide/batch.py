@@ -132,15 +132,14 @@ def _chunks(raws: Iterable[RawClaim], size: int) -> Iterator[list[RawClaim]]:
 
 def _decide_chunk(evaluator, chunk: list[RawClaim], as_of: date | None, fmt: OutputFormat,
                   stats=None) -> tuple[bytes, Counts]:
+    if fmt.columnar:
+        from engine.columnar.batch import STATS, decide_chunk
+
+        return decide_chunk(evaluator, chunk, as_of, stats or STATS)
     counts = Counts()
     out = []
-    if fmt.columnar:
-        from engine.columnar.batch import STATS, decide
-
-        results: Iterable = decide(evaluator, chunk, as_of, stats=stats or STATS)
-    else:
-        results = (evaluator.evaluate_raw(raw, as_of) for raw in chunk)
-    for result in results:
+    for raw in chunk:
+        result = evaluator.evaluate_raw(raw, as_of)
         counts.add(result)
         out.append(render(result, fmt))
     return b"".join(out), counts

@@ -66,9 +66,7 @@ class Program:
             except FAULTS as exc:
                 ok, reason = False, fault_of(exc)[1]
             if not ok:
-                return ClaimError(claim_id, "claim.invalid", chk.message, chk.fact, policy=self.stamp,
-                                  decision_date=decision_date, details={"check": chk.id} | (
-                                      {"detail": reason} if reason else {}), basis=self.basis)
+                return self.check_failed(chk, claim_id, decision_date, reason)
         rules, failed, eligible = self._rules(env)
         if failed:
             first = failed[0]
@@ -93,6 +91,14 @@ class Program:
                  for n, when in self.notes
                  if when is None or _informing(problems, "note", n.id, lambda when=when: when(env))]
         return self.decision(claim_id, decision_date, eligible, amount, rules, outputs, notes, amount_reads, problems)
+
+    def check_failed(self, check, claim_id: str | None, decision_date: date, reason: str | None = None) -> ClaimError:
+        """The error of a claim that fails an input check (given, or by its index): the one way it is made, by this
+        program and by the columnar engine."""
+        chk = self.checks[check][0] if isinstance(check, int) else check
+        return ClaimError(claim_id, "claim.invalid", chk.message, chk.fact, policy=self.stamp,
+                          decision_date=decision_date, details={"check": chk.id} | (
+                              {"detail": reason} if reason else {}), basis=self.basis)
 
     def decision(self, claim_id: str | None, decision_date: date, eligible: bool, amount: Decimal, rules: list,
                  outputs: dict | None = None, notes: list | None = None, amount_reads: list | None = None,

@@ -1,0 +1,471 @@
+"""Claims straight into columns: a chunk of JSON Lines (or of parsed JSON values) read, checked against the input
+schema and converted a column at a time, for the columnar engine.
+
+    layout = Layout.of(claim_reader)            # None: this schema is read claim by claim only
+    batch = layout.read(raws)                   # raws: RawClaims (JSON Lines lines, or parsed values)
+    batch.taken                                 # positions (in raws) of the claims the columns hold, in order
+    batch.per_claim                             # positions of the others: the per-claim reader reads those
+    batch.path(("applicant", "birth_date"))     # an object array of facts, one per taken claim (None: absent)
+
+This is the interface another source of claims (Parquet) can feed: `Layout.read` takes RawClaims whose `data` is a
+parsed JSON value as well as unparsed lines, so rows of any source, once plain JSON values, become the same batch.
+
+What the columns take is exactly what the per-claim reader (engine.claims.reader) accepts, and nothing is decided
+differently: a claim the columns are not certain of goes to `per_claim`, where the per-claim reader gives it the very
+error record (or the very facts) it always gives. So:
+- a line is parsed with orjson; a line orjson cannot read, or one that could hold a repeated key (more `:` than the
+  keys it was read with), or a large one (the claim limits), goes to the per-claim reader, which is strict;
+- every value must be of the Python type its fact has (a float anywhere, an integer written 80.0, a number
+  beyond 64 bits go to the per-claim reader, which reads them exactly);
+- each leaf's own schema (type, enum, pattern, format, bounds: anything that constrains one value) is checked once
+  per distinct value, by the same validator library with the same options as the per-claim reader; objects are
+  checked per column (a record, its required keys, no key the schema does not name) and lists by their length;
+- dates are turned into calendar dates once per distinct text, by the per-claim converter's own function; a date
+  that is no day goes to the per-claim reader.
+A schema with a construct these checks do not cover (keywords across an object's keys, such as dependentRequired or
+patternProperties, an additionalProperties schema, lists of lists) has no Layout: its claims are read claim by claim.
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from decimal import Decimal
+from itertools import chain, repeat
+from operator import is_, is_not
+
+import jsonschema_rs
+import numpy as np
+import orjson
+
+from engine.claims import convert
+from engine.claims.reader import CLAIM_LIMITS, ClaimReader, RawClaim
+from engine.core import schemacheck
+from engine.language.types import BOOL, DATE, DECIMAL, INT, STRING, Field, ListOf, Record, Type
+
+_ABSENT = object()  # a key the claim does not have
+_NONE = type(None)
+# keywords that say nothing about a value (annotations)
+_ANNOTATIONS = frozenset(("description", "title", "$comment", "examples", "default", "deprecated", "readOnly",
+                          "writeOnly", "$schema", "$id", "$defs", "definitions", "$anchor"))
+_OBJECT_KEYWORDS = frozenset(("type", "properties", "required", "additionalProperties")) | _ANNOTATIONS
+_ARRAY_KEYWORDS = frozenset(("type", "items", "maxItems", "minItems")) | _ANNOTATIONS
+_KNOWN_KEPT = 200_000  # distinct leaf values whose validity is remembered, per leaf
+
+
+class _Unsupported(Exception):
+    pass
+
+
+class _Leaf:
+    """A value that is not an object or a list: its Python types, and its own schema checked per distinct value."""
+
+    __slots__ = ("types", "validator", "known", "invalid", "is_date", "dates", "no_day", "text", "nullable")
+
+    def __init__(self, fact_type: Type, schema: dict, root: dict, nullable: bool):
+        kinds: dict[Type, set] = {STRING: {str}, DATE: {str}, INT: {int}, BOOL: {bool}, DECIMAL: {int, Decimal}}
+        types = kinds.get(fact_type)
+        if types is None:
+            raise _Unsupported(str(fact_type))
+        self.types = frozenset(types | ({_NONE} if nullable else set()))
+        document = dict(schema)
+        for key in ("$defs", "definitions"):  # a leaf may refer to definitions of the whole schema
+            if key in root and key not in document:
+                document[key] = root[key]
+        self.validator = jsonschema_rs.validator_for(document, validate_formats=True)
+        self.known: dict = {}  # value -> valid?
+        self.invalid: set = set()  # the values known to be invalid
+        self.is_date = fact_type == DATE
+        self.dates: dict = {}  # text -> date, or None when it is no day
+        self.no_day: set = set()
+        self.text = fact_type in (STRING, DATE)  # equal values are equal texts: distinct values tell their types
+        self.nullable = nullable
+
+    def bad_values(self, values: set) -> set:
+        unknown = values - self.known.keys()
+        if unknown:
+            if len(self.known) > _KNOWN_KEPT:
+                self.known.clear()
+                self.invalid.clear()
+            valid = self.validator.is_valid
+            for v in unknown:
+                ok = self.known[v] = valid(v)
+                if not ok:
+                    self.invalid.add(v)
+        return values & self.invalid
+
+    def to_dates(self, texts: set) -> set:
+        """Remember each text's date; the texts that are no calendar day."""
+        dates = self.dates
+        if len(dates) > _KNOWN_KEPT:
+            dates.clear()
+            self.no_day.clear()
+        for text in texts - dates.keys():
+            if type(text) is str:
+                try:
+                    dates[text] = convert.to_date(text, schemacheck.describe_value)
+                except convert.Unreadable:
+                    dates[text] = None
+                    self.no_day.add(text)
+            else:
+                dates[text] = text  # None, where the schema lets a date be null
+        return texts & self.no_day
+
+
+class _Object:
+    __slots__ = ("fields", "required", "nullable")
+
+    def __init__(self, fields: dict, required: frozenset, nullable: bool):
+        self.fields, self.required, self.nullable = fields, required, nullable
+
+
+class _List:
+    __slots__ = ("item", "max_items", "min_items", "nullable")
+
+    def __init__(self, item, max_items: int | None, min_items: int | None, nullable: bool):
+        self.item, self.max_items, self.min_items, self.nullable = item, max_items, min_items, nullable
+
+
+def _resolve(node: dict, root: dict) -> dict:
+    for _ in range(32):
+        ref = node.get("$ref") if isinstance(node, dict) else None
+        if ref is None:
+            return node
+        beside = {k for k in node if k != "$ref" and k not in _ANNOTATIONS and not k.startswith("x-")}
+        if not isinstance(ref, str) or not ref.startswith("#/") or beside:
+            raise _Unsupported("$ref")
+        target = root
+        for part in ref[2:].split("/"):
+            if not isinstance(target, dict) or part not in target:
+                raise _Unsupported(ref)
+            target = target[part]
+        node = target
+    raise _Unsupported("$ref loop")
+
+
+def _node(schema: dict, root: dict, fact_type: Type, nullable: bool):
+    schema = _resolve(schema, root)
+    if not isinstance(schema, dict):
+        raise _Unsupported("schema")
+    if isinstance(fact_type, Record):
+        unknown = {k for k in schema if not k.startswith("x-")} - _OBJECT_KEYWORDS
+        extra = schema.get("additionalProperties", True)
+        if unknown or extra not in (True, False) or not isinstance(schema.get("properties", {}), dict):
+            raise _Unsupported(f"object {unknown}")
+        kind = schema.get("type")
+        if kind not in ("object", ["object", "null"], ["null", "object"]):
+            raise _Unsupported(f"object type {kind}")
+        properties = schema.get("properties") or {}
+        fields = {}
+        for field in fact_type.fields:
+            fields[field.name] = _node(properties[field.name], root, field.type, field.nullable)
+        required = schema.get("required", [])
+        if not isinstance(required, list):
+            raise _Unsupported("required")
+        return _Object(fields, frozenset(required), nullable)
+    if isinstance(fact_type, ListOf):
+        unknown = {k for k in schema if not k.startswith("x-")} - _ARRAY_KEYWORDS
+        if unknown or schema.get("type") not in ("array", ["array", "null"], ["null", "array"]):
+            raise _Unsupported(f"array {unknown}")
+        if isinstance(fact_type.item, ListOf):
+            raise _Unsupported("a list of lists")
+        bounds = schema.get("maxItems"), schema.get("minItems")
+        if any(b is not None and type(b) is not int for b in bounds):
+            raise _Unsupported("array bounds")
+        return _List(_node(schema["items"], root, fact_type.item, False), *bounds, nullable)
+    return _Leaf(fact_type, schema, root, nullable)
+
+
+def _depth(node, depth: int = 1) -> int:
+    """The deepest level a claim of this layout reaches (the root at 1; keys and items one below their holder)."""
+    if isinstance(node, _Object):
+        return max([depth + 1] + [_depth(child, depth + 1) for child in node.fields.values()])
+    if isinstance(node, _List):
+        return _depth(node.item, depth + 1)
+    return depth
+
+
+class Layout:
+    """How claims of one input schema are read into columns."""
+
+    def __init__(self, reader: ClaimReader, root: _Object):
+        self.reader = reader
+        self.root = root
+        self.converters: dict = {}
+
+    @classmethod
+    def of(cls, reader: ClaimReader) -> Layout | None:
+        """The layout of this reader's schema (remembered on the reader); None when its claims must be read claim by
+        claim."""
+        found = reader.__dict__.get("_columnar_layout", _ABSENT)
+        if found is _ABSENT:
+            try:
+                root = _node(reader.schema, reader.schema, reader.record, False)
+                deep = _depth(root) > CLAIM_LIMITS.max_depth + 1
+                found = cls(reader, root) if isinstance(root, _Object) and not deep else None
+            except (_Unsupported, KeyError, TypeError, ValueError):
+                found = None
+            reader.__dict__["_columnar_layout"] = found
+        return found
+
+    def read(self, raws: list[RawClaim]) -> ColumnBatch:
+        """The claims of `raws` in columns: those the columns can take, and the positions of the others."""
+        n = len(raws)
+        values: list = [_ABSENT] * n
+        refused = np.zeros(n, bool)
+        parsed_here = np.zeros(n, bool)
+        colons = np.zeros(n, np.int64)
+        loads = orjson.loads
+        for i, raw in enumerate(raws):
+            line = raw.line
+            if line is not None:
+                try:
+                    values[i] = loads(line)
+                except orjson.JSONDecodeError:
+                    refused[i] = True
+                    continue
+                parsed_here[i] = True
+                colons[i] = line.count(b":")
+            elif raw.error is not None:
+                refused[i] = True
+            else:
+                values[i] = raw.data
+        keys = np.zeros(n, np.int64)
+        items = np.zeros(n, np.int64)
+        walk = _Walk(refused, keys, items)
+        rows = np.flatnonzero(~refused)
+        walk.record(self.root, [values[i] for i in rows.tolist()], rows, ())
+        # a line orjson read with fewer keys than it has `:` may have repeated a key (orjson keeps the last): the
+        # strict reader reads it (most such lines just hold a `:` in a text)
+        refused |= parsed_here & (colons != keys)
+        # the claim limits, counted as the per-claim reader counts (engine.claims.reader._shape_problem): every value
+        # is a node (each record, list and scalar, not the keys); the depth is the schema's, which Layout.of has held
+        # to the limit
+        refused |= 1 + keys + items > CLAIM_LIMITS.max_nodes
+        return ColumnBatch(self, raws, values, refused, walk.columns)
+
+    def converter(self, keys: tuple) -> Callable:
+        """The per-claim converter of the value at a path (a record or a list), as a function of the raw value."""
+        found = self.converters.get(keys)
+        if found is None:
+            node_type: Type = self.reader.record
+            for key in keys:
+                field_type = node_type.field(key) if isinstance(node_type, Record) else None
+                if field_type is None:
+                    raise KeyError(keys)
+                node_type = field_type.type
+            wrapped = convert.generate(Record("", (Field("v", node_type),)), schemacheck.describe_value)
+            found = self.converters[keys] = lambda value: wrapped({"v": value})["v"]
+        return found
+
+
+class _Walk:
+    """One pass over a chunk's values, node by node: refuses rows, counts keys, keeps each path's column."""
+
+    def __init__(self, refused: np.ndarray, keys: np.ndarray, items: np.ndarray):
+        self.refused = refused
+        self.keys = keys
+        self.items = items
+        # path -> (owners: row of each value, values) for leaves, records and lists outside lists
+        self.columns: dict = {}
+
+    def refuse(self, owners: np.ndarray) -> None:
+        self.refused[owners] = True
+
+    def record(self, node: _Object, values: list, owners: np.ndarray, path: tuple, in_list: bool = False) -> None:
+        """`values` are present (not absent): each must be a dict (or None where the schema allows)."""
+        types = set(map(type, values))
+        if types != {dict}:
+            allowed = {dict, _NONE} if node.nullable else {dict}
+            wrong = [i for i, v in enumerate(values) if type(v) not in allowed]
+            if wrong:
+                self.refuse(owners[wrong])
+            keep = [i for i, v in enumerate(values) if type(v) is dict]
+            values = [values[i] for i in keep]
+            owners = owners[keep]
+        if not values:
+            return
+        lengths = np.fromiter(map(len, values), np.int64, len(values))
+        if in_list:
+            np.add.at(self.keys, owners, lengths)
+        else:  # one record of this path per claim
+            self.keys[owners] += lengths
+        named = np.zeros(len(values), np.int64)
+        always = 0
+        for name, child in node.fields.items():
+            child_path = path + (name,)
+            if name in node.required and not child.nullable:
+                # absent reads as None, which no value of a required, non-null fact is: refused by its type check
+                column = list(map(dict.get, values, repeat(name)))
+                sub_values, sub_owners = column, owners
+                always += 1
+            else:
+                column = list(map(dict.get, values, repeat(name), repeat(_ABSENT)))
+                if _ABSENT in column:
+                    absent = np.fromiter(map(is_, column, repeat(_ABSENT)), bool, len(column))
+                    if name in node.required:
+                        self.refuse(owners[absent])
+                    present = np.flatnonzero(~absent)
+                    named += ~absent
+                    sub_values = [column[i] for i in present.tolist()]
+                    sub_owners = owners[present]
+                else:
+                    always += 1
+                    sub_values, sub_owners = column, owners
+            if not in_list:  # records and lists outside lists: the raw values, converted when asked for
+                self.columns[child_path] = (sub_owners, sub_values)
+            if isinstance(child, _Object):
+                self.record(child, sub_values, sub_owners, child_path, in_list)
+            elif isinstance(child, _List):
+                self.array(child, sub_values, sub_owners, child_path)
+            else:
+                converted = self.leaf(child, sub_values, sub_owners)
+                if not in_list:
+                    self.columns[child_path] = (sub_owners, converted)
+        named += always
+        if (named != lengths).any():  # keys the schema does not name: the per-claim reader reads (or refuses) those
+            self.refuse(owners[named != lengths])
+
+    def array(self, node: _List, values: list, owners: np.ndarray, path: tuple) -> None:
+        types = set(map(type, values))
+        if types != {list}:
+            wrong = [i for i, v in enumerate(values) if type(v) is not list]
+            self.refuse(owners[wrong])
+            keep = [i for i, v in enumerate(values) if type(v) is list]
+            values = [values[i] for i in keep]
+            owners = owners[keep]
+        if not values:
+            return
+        lengths = np.fromiter(map(len, values), np.int64, len(values))
+        np.add.at(self.items, owners, lengths)
+        if node.max_items is not None:
+            self.refuse(owners[lengths > node.max_items])
+        if node.min_items is not None:
+            self.refuse(owners[lengths < node.min_items])
+        items = list(chain.from_iterable(values))
+        item_owners = np.repeat(owners, lengths)
+        if isinstance(node.item, _Object):
+            self.record(node.item, items, item_owners, path + ("[]",), in_list=True)
+        else:
+            self.leaf(node.item, items, item_owners)
+
+    def leaf(self, node: _Leaf, values: list, owners: np.ndarray) -> list:
+        """The values converted to facts (dates as dates); rows with a value the columns cannot take are refused."""
+        if not values:
+            return values
+        allowed = node.types
+        distinct: set | None = None
+        if node.text:  # texts equal only texts: the types of the distinct values are the types of all
+            with contextlib.suppress(TypeError):  # a record or a list where a text should be
+                distinct = set(values)
+        if distinct is None or not set(map(type, distinct)) <= allowed:
+            if distinct is not None or not set(map(type, values)) <= allowed:
+                # a value of another type (a float, null, a record where a text should be): refused
+                self.refuse(owners[[i for i, v in enumerate(values) if type(v) not in allowed]])
+                values = [v if type(v) in allowed else None for v in values]
+                allowed = allowed | {_NONE}
+            distinct = set(values)
+            if not node.nullable:
+                distinct.discard(None)
+        bad = node.bad_values(distinct)
+        if node.is_date:
+            bad |= node.to_dates(distinct - bad)
+        if bad:
+            self.refuse(owners[[i for i, v in enumerate(values) if v in bad]])
+        if node.is_date:
+            return list(map(node.dates.get, values))
+        return values
+
+
+class ColumnBatch:
+    """The claims of a chunk the columns took, as columns; the rest are listed for the per-claim reader."""
+
+    def __init__(self, layout: Layout, raws: list[RawClaim], values: list, refused: np.ndarray, columns: dict):
+        self.layout = layout
+        self.raws = raws
+        self.values = values
+        self.refused = refused
+        self.taken = np.flatnonzero(~refused)
+        self.per_claim = np.flatnonzero(refused).tolist()
+        self.n = len(self.taken)
+        self._columns = columns
+        self._position = np.full(len(raws), -1, np.int64)
+        self._position[self.taken] = np.arange(self.n)
+        self._paths: dict = {}
+
+    def subset(self, positions: np.ndarray) -> ColumnView:
+        """The taken claims at these positions (of `taken`), as a batch of their own."""
+        return ColumnView(self, positions)
+
+    def path(self, keys: tuple) -> np.ndarray:
+        """The facts at a path outside lists, for every taken claim (None where absent or null)."""
+        found = self._paths.get(keys)
+        if found is None:
+            owners, values = self._columns.get(keys, (np.zeros(0, np.int64), []))
+            found = np.full(self.n, None, dtype=object)
+            if len(owners):
+                positions = self._position[owners]
+                keep = positions >= 0
+                column = np.empty(len(values), dtype=object)
+                column[:] = values
+                found[positions[keep]] = column[keep]
+            node = self._node(keys)
+            if not isinstance(node, _Leaf):  # a record or a list: the per-claim converter makes its facts
+                make = self.layout.converter(keys)
+                found = np.fromiter((None if v is None else make(v) for v in found.tolist()), dtype=object,
+                                    count=self.n)
+            self._paths[keys] = found
+        return found
+
+    def present(self, keys: tuple) -> np.ndarray:
+        """Where the facts at a path are given (present and not null), for every taken claim."""
+        owners, values = self._columns.get(keys, (np.zeros(0, np.int64), []))
+        found = np.zeros(self.n, bool)
+        if len(owners):
+            positions = self._position[owners]
+            given = np.fromiter(map(is_not, values, repeat(None)), bool, len(values))
+            keep = (positions >= 0) & given
+            found[positions[keep]] = True
+        return found
+
+    def _node(self, keys: tuple):
+        node = self.layout.root
+        for key in keys:
+            node = node.fields[key]
+        return node
+
+    def facts(self, position: int) -> dict:
+        """One taken claim's facts, exactly as the per-claim reader has them (for expressions run claim by claim)."""
+        return self.layout.reader.convert(self.values[int(self.taken[position])])
+
+    def claim_ids(self) -> list:
+        """Each taken claim's id, as ClaimReader.claim_id reads it."""
+        reader = self.layout.reader
+        field = reader.id_field
+        if field in self.layout.root.fields and isinstance(self.layout.root.fields[field], _Leaf):
+            ids = self.path((field,)).tolist()
+            if set(map(type, ids)) <= {str, _NONE}:  # texts, or absent: as claim_id reads them
+                return ids
+        return [reader.claim_id(self.values[i]) for i in self.taken.tolist()]
+
+
+class ColumnView:
+    """Some claims of a ColumnBatch (those decided under one program)."""
+
+    def __init__(self, batch: ColumnBatch, positions: np.ndarray):
+        self.batch = batch
+        self.positions = positions
+        self.n = len(positions)
+        self._facts: list | None = None
+
+    def path(self, keys: tuple) -> np.ndarray:
+        return self.batch.path(keys)[self.positions]
+
+    def present(self, keys: tuple) -> np.ndarray:
+        return self.batch.present(keys)[self.positions]
+
+    @property
+    def facts(self) -> list:
+        if self._facts is None:
+            self._facts = [self.batch.facts(p) for p in self.positions.tolist()]
+        return self._facts
+
