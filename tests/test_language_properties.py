@@ -110,6 +110,54 @@ def dates():
     return st.dates(date(1950, 1, 1), date(2040, 12, 31)).map(lambda v: lit(v, "date"))
 
 
+ID_WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]  # GB 11643: ISO 7064 MOD 11-2, weight 2^(i-1) mod 11
+
+
+def id_check_character(first17: str) -> str:
+    return "10X98765432"[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
+
+
+def resident_ids():
+    """Resident identity numbers: well-formed ones and near misses (a check character, a date, a length, a case)."""
+    valid = st.builds(lambda region, born, seq: f"{region}{born:%Y%m%d}{seq:03d}",
+                      st.sampled_from(["330702", "110101", "650102"]), st.dates(date(1900, 1, 1), date(2030, 12, 31)),
+                      st.integers(0, 999)).map(lambda first: first + id_check_character(first))
+    wrong_check = valid.map(lambda n: n[:-1] + ("0" if n[-1] != "0" else "1"))
+    bad_date = st.sampled_from(["19900230", "20230229", "19991301", "20000000"]).map(
+        lambda d: "330702" + d + "001").map(lambda first: first + id_check_character(first))
+    other = st.sampled_from(["", "33070219900307001", "3307021990030700111", "33070219900307001x",
+                             "３３０７０２19900307001X"])
+    return st.one_of(valid, wrong_check, bad_date, other).map(lambda n: lit(n, "string"))
+
+
+def reference_id(number: str):
+    """(birth date, sex) of a valid resident identity number, else None."""
+    if len(number) != 18 or not all(c in "0123456789" for c in number[:17]) or number[17] not in "0123456789X":
+        return None
+    if id_check_character(number[:17]) != number[17]:
+        return None
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return None
+    return born, "male" if int(number[16]) % 2 else "female"
+
+
+def read_id(number: str, part: int):
+    found = reference_id(number)
+    if found is None:
+        raise Fault("not a valid resident identity number")
+    return found[part]
+
+
+def distinct_items(items: list) -> list:
+    kept: list = []
+    for item in items:
+        if not any(item == k for k in kept):
+            kept.append(item)
+    return kept
+
+
 @functools.cache
 def typed(kind: str, depth: int, scope: tuple):
     """Expressions of one type; `scope` holds the comprehension variables in reach (records of items)."""
@@ -171,6 +219,7 @@ def compound(kind: str, depth: int, scope: tuple):
             st.builds(lambda a, b: Binary("*", a, b), T(INT), small_ints()),
             T(INT).map(lambda a: Unary("-", a)),
             st.builds(lambda a: call("length", a), st.one_of(T(STR), source(depth, scope))),
+            source(depth, scope).map(lambda a: call("length", call("distinct", a))),
             st.builds(lambda f, a: call(f, a), st.sampled_from(["year", "month", "day"]), T(DATE)),
             T(DEC).map(lambda a: call("floor", a)),
             T(INT).map(lambda a: call("abs", a)),
@@ -215,6 +264,7 @@ def compound(kind: str, depth: int, scope: tuple):
                       T(STR), T(STR)),
             comprehension("any", BOOL, depth, scope),
             comprehension("all", BOOL, depth, scope),
+            resident_ids().map(lambda n: call("resident_id_valid", n)),
             st.just(call("has", Name("opt"))),
             T(STR).map(lambda k: call("has", Index(Name("rate"), (k,)))),
             st.builds(lambda op, k: Binary(op, Index(Name("rate"), (k,)), lit(None, "null")),
@@ -224,8 +274,8 @@ def compound(kind: str, depth: int, scope: tuple):
                       st.sampled_from(["==", "!="]), T(BOOL), T(INT)),
             st.sampled_from(["==", "!="]).map(lambda op: Binary(op, Name("opt"), lit(None, "null"))),
         ]
-    elif kind == STR:
-        pass  # strings are read and chosen (if/else), not computed
+    elif kind == STR:  # strings are read and chosen (if/else), not computed, but for the sex a number encodes
+        branches.append(resident_ids().map(lambda n: call("resident_id_sex", n)))
     elif kind == DATE:
         branches += [
             st.builds(lambda f, a, k: call(f, a, k), st.sampled_from(["add_months", "add_days", "add_years"]),
@@ -233,6 +283,7 @@ def compound(kind: str, depth: int, scope: tuple):
             st.builds(lambda f, a, b: call(f, a, b), st.sampled_from(["min", "max"]), T(DATE), T(DATE)),
             st.builds(lambda y, mo, dd: call("date", lit(y, "int"), lit(mo, "int"), lit(dd, "int")),
                       st.integers(1999, 2030), st.integers(1, 13), st.integers(1, 31)),
+            resident_ids().map(lambda n: call("resident_id_birth_date", n)),
         ]
     branches.append(st.builds(If, T(BOOL), T(kind), T(kind)))
     return choose(*branches)
@@ -338,8 +389,17 @@ FUNCTIONS = {
     "days_between": lambda a, b: (b - a).days, "months_between": whole_months, "age": completed_years,
     "round": rounded, "starts_with": lambda s, p: s.startswith(p), "ends_with": lambda s, p: s.endswith(p),
     "contains": lambda s, p: p in s, "add_months": months_later, "add_years": lambda d, y: months_later(d, 12 * y),
-    "add_days": days_later, "date": make_date,
+    "add_days": days_later, "date": make_date, "distinct": distinct_items,
+    "resident_id_valid": lambda n: reference_id(n) is not None, "resident_id_birth_date": lambda n: read_id(n, 0),
+    "resident_id_sex": lambda n: read_id(n, 1),
 }
+
+
+
+def test_every_builtin_has_a_reference_the_random_expressions_are_compared_with():
+    from engine.language.builtins import BUILTINS
+    assert sorted(set(BUILTINS) - set(FUNCTIONS)) == []
+
 
 EXACT = Context(prec=100)  # + - * on decimals are exact (docs/language.md); only division rounds, to 28 digits
 

@@ -303,23 +303,27 @@ def _number_check(result_of):
     return check
 
 
+def _typed(name: str, params: tuple, result: Type, run: Callable, safe: bool = False) -> Builtin:
+    """A function of fixed argument types, its signature written from them (a `decimal` argument reads as
+    `number`: it takes an int too), so the signature the checker quotes and docs/language.md show cannot drift."""
+    words = ", ".join("number" if t == DECIMAL else str(t) for t in params)
+    return Builtin(name, f"{name}({words}) -> {result}", _fixed(params, result), run, safe)
+
+
 BUILTINS: dict[str, Builtin] = {b.name: b for b in [
-    Builtin("add_months", "add_months(date, int) -> date", _fixed((DATE, INT), DATE), add_months),
-    Builtin("add_years", "add_years(date, int) -> date", _fixed((DATE, INT), DATE), add_years),
-    Builtin("add_days", "add_days(date, int) -> date", _fixed((DATE, INT), DATE), add_days),
-    Builtin("months_between", "months_between(date, date) -> int", _fixed((DATE, DATE), INT), months_between),
-    Builtin("days_between", "days_between(date, date) -> int", _fixed((DATE, DATE), INT), days_between, safe=True),
-    Builtin("age", "age(date, date) -> int", _fixed((DATE, DATE), INT), age),
-    Builtin("year", "year(date) -> int", _fixed((DATE,), INT), lambda d: d.year, safe=True),
-    Builtin("month", "month(date) -> int", _fixed((DATE,), INT), lambda d: d.month, safe=True),
-    Builtin("day", "day(date) -> int", _fixed((DATE,), INT), lambda d: d.day, safe=True),
-    Builtin("date", "date(int, int, int) -> date", _fixed((INT, INT, INT), DATE), make_date),
-    Builtin("starts_with", "starts_with(string, string) -> bool", _fixed((STRING, STRING), BOOL),
-            lambda s, p: s.startswith(p), safe=True),
-    Builtin("ends_with", "ends_with(string, string) -> bool", _fixed((STRING, STRING), BOOL),
-            lambda s, p: s.endswith(p), safe=True),
-    Builtin("contains", "contains(string, string) -> bool", _fixed((STRING, STRING), BOOL),
-            lambda s, p: p in s, safe=True),
+    _typed("add_months", (DATE, INT), DATE, add_months),
+    _typed("add_years", (DATE, INT), DATE, add_years),
+    _typed("add_days", (DATE, INT), DATE, add_days),
+    _typed("months_between", (DATE, DATE), INT, months_between),
+    _typed("days_between", (DATE, DATE), INT, days_between, safe=True),
+    _typed("age", (DATE, DATE), INT, age),
+    _typed("year", (DATE,), INT, lambda d: d.year, safe=True),
+    _typed("month", (DATE,), INT, lambda d: d.month, safe=True),
+    _typed("day", (DATE,), INT, lambda d: d.day, safe=True),
+    _typed("date", (INT, INT, INT), DATE, make_date),
+    _typed("starts_with", (STRING, STRING), BOOL, lambda s, p: s.startswith(p), safe=True),
+    _typed("ends_with", (STRING, STRING), BOOL, lambda s, p: s.endswith(p), safe=True),
+    _typed("contains", (STRING, STRING), BOOL, lambda s, p: p in s, safe=True),
     Builtin("length", "length(list | string) -> int", _length_check, _length, safe=True),
     Builtin("distinct", "distinct(list) -> list (first of each value, in order)", _distinct_check, _distinct,
             safe=True),
@@ -327,12 +331,10 @@ BUILTINS: dict[str, Builtin] = {b.name: b for b in [
     Builtin("max", "max(a, b, ...) or max(list)", _extreme_check, _extreme(max)),
     Builtin("floor", "floor(number) -> int", _number_check(lambda t: INT), _floor),
     Builtin("abs", "abs(number) -> number", _number_check(lambda t: t), abs),
-    Builtin("round", "round(number, int) -> decimal", _fixed((DECIMAL, INT), DECIMAL), _round),
-    Builtin("resident_id_valid", "resident_id_valid(string) -> bool", _fixed((STRING,), BOOL), resident_id_valid,
-            safe=True),
-    Builtin("resident_id_birth_date", "resident_id_birth_date(string) -> date", _fixed((STRING,), DATE),
-            resident_id_birth_date),
-    Builtin("resident_id_sex", "resident_id_sex(string) -> string", _fixed((STRING,), STRING), resident_id_sex),
+    _typed("round", (DECIMAL, INT), DECIMAL, _round),
+    _typed("resident_id_valid", (STRING,), BOOL, resident_id_valid, safe=True),
+    _typed("resident_id_birth_date", (STRING,), DATE, resident_id_birth_date),
+    _typed("resident_id_sex", (STRING,), STRING, resident_id_sex),
 ]}
 
 # Names the language gives meaning to besides the functions above.
