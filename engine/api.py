@@ -301,6 +301,7 @@ class Evaluator:
         self.explain = explain
         self.outputs = outputs
         self._readers: dict = {}
+        self._claim_reader: tuple | None = None  # (store, the reader of its latest version): asked for every claim
         self._by_day: dict = {}
         self._out_of_force_by_day: dict = {}
 
@@ -362,8 +363,12 @@ class Evaluator:
         return facts, day, claim_id, program
 
     def claim_reader(self) -> ClaimReader:
-        """The reader of this policy's claims (its input schema, with the facts its versions add)."""
-        return self._reader(self._any_version())
+        """The reader of this policy's claims (its input schema, with the facts its versions add), kept: it is asked
+        for every claim."""
+        known = self._claim_reader
+        if known is None or known[0] is not self.engine.store:
+            known = self._claim_reader = (self.engine.store, self._reader(self._any_version()))
+        return known[1]
 
     def program_for(self, day: date) -> Program | ClaimError:
         """The program that decides claims on `day`, or why there is none (an error without a claim's place)."""

@@ -6,7 +6,6 @@ others go on. Dates are turned into calendar dates once here, so rules never see
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,7 +48,14 @@ class RawClaim:
         return RawClaim, (self.data, self.location, self.error, self.line)
 
 
-_FLOAT = re.compile(rb"[0-9][.eE]")  # every JSON number with a fraction or an exponent has a digit just before it
+# Every JSON number with a fraction or an exponent has a digit just before its `.`, `e` or `E`. With every digit
+# written as 0 and each of `.eE` as `.`, one substring search finds such a pair: several times faster than a regular
+# expression.
+_FLOAT_MARKS = bytes.maketrans(b"123456789eE", b"000000000..")
+
+
+def _shows_float(canonical: bytes) -> bool:
+    return b"0." in canonical.translate(_FLOAT_MARKS)
 
 
 def _parse_line(line: bytes, where: str) -> RawClaim:
@@ -67,7 +73,7 @@ def _parse_line(line: bytes, where: str) -> RawClaim:
     except (orjson.JSONDecodeError, TypeError):  # TypeError: nested deeper than orjson writes back
         pass  # the strict reader says why, in the words a .json file gets, and applies the claim limits
     else:
-        if line.count(b":") == canonical.count(b":") and _FLOAT.search(canonical) is None \
+        if line.count(b":") == canonical.count(b":") and not _shows_float(canonical) \
                 and (b"\\u003" not in line or b"\\u003a" not in line.lower()):
             if _may_exceed_limits(line):  # counted on the bytes first: only a large claim is walked
                 problem = _shape_problem(value, msg("the line"))
