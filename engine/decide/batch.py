@@ -66,6 +66,11 @@ class OutputFormat:
 
 def render(result, fmt: OutputFormat) -> bytes:
     if fmt.kind == "json":
+        if not fmt.summary and type(result) is Decision:
+            try:
+                return result.json_bytes() + b"\n"  # the same bytes as below, made faster
+            except TypeError:
+                pass
         data = result.to_json(summary=fmt.summary)
         try:
             return orjson.dumps(data) + b"\n"
