@@ -295,7 +295,8 @@ class Decision:
         if self.amount_reads is not None:
             data["amount_reads"] = _first_reads(self.amount_reads)
         data["outputs"] = self.outputs
-        data["rules"] = rules = []
+        rules: list[dict] = []
+        data["rules"] = rules
         add = rules.append
         heads = _HEADS
         for r in self.rules:  # RuleResult._raw_json, inlined: a decision has a dozen rules or more
@@ -306,7 +307,8 @@ class Decision:
             entry = known[1].copy()
             reads = r.reads
             if reads is not None:
-                entry["reads"] = first = {}
+                first: dict = {}
+                entry["reads"] = first
                 deque(starmap(first.setdefault, reads), 0)
             add(entry)
         data["notes"] = self.notes
