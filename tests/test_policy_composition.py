@@ -520,6 +520,12 @@ REUSER = head("p/city", "1", "2024-03-01", {"一": "Transposes; excludes as the 
     """)
 
 
+def reusing_store(where, city: str):
+    """The parent, the two shared policies and a city file `city` that includes them."""
+    return make_store(where, {"p/parent/1.yaml": PARENT, "s/exclusions/1.yaml": EXCLUSIONS, "s/limits/1.yaml": LIMITS,
+                              "p/city/1.yaml": city})
+
+
 def test_a_policy_reuses_rules_and_definitions_of_several_policies_without_copying(tmp_path):
     files = {"p/parent/1.yaml": PARENT, "s/exclusions/1.yaml": EXCLUSIONS, "s/limits/1.yaml": LIMITS,
              "p/city/1.yaml": REUSER}
@@ -537,14 +543,12 @@ def test_a_policy_reuses_rules_and_definitions_of_several_policies_without_copyi
 def test_only_takes_the_named_items_and_a_name_it_lacks_is_an_error(tmp_path):
     only = REUSER.replace("- {policy: s/exclusions, clause: 一}",
                           "- {policy: s/exclusions, clause: 一, only: [not_minor]}")
-    root = make_store(tmp_path / "a", {"p/parent/1.yaml": PARENT, "s/exclusions/1.yaml": EXCLUSIONS,
-                                       "s/limits/1.yaml": LIMITS, "p/city/1.yaml": only})
+    root = reusing_store(tmp_path / "a", only)
     assert errors(root) == []
     decided = Engine.load(root, root.parent / "schemas").evaluator("p/city").evaluate(claim(years=70))
     assert decided.eligible is True and "not_retired" not in [r.id for r in decided.rules]
     wrong = only.replace("only: [not_minor]", "only: [not_minnor]")
-    root = make_store(tmp_path / "b", {"p/parent/1.yaml": PARENT, "s/exclusions/1.yaml": EXCLUSIONS,
-                                       "s/limits/1.yaml": LIMITS, "p/city/1.yaml": wrong})
+    root = reusing_store(tmp_path / "b", wrong)
     found = errors(root)
     assert [d.code for d in found] == ["include.unknown"] and "did you mean 'not_minor'" in str(found[0].hint)
 
@@ -553,8 +557,7 @@ def test_only_brings_what_the_named_items_read(tmp_path):
     # not_retired reads the definition `retired`, which reads nothing more of s/exclusions: listing the rule is enough
     only = REUSER.replace("- {policy: s/exclusions, clause: 一}",
                           "- {policy: s/exclusions, clause: 一, only: [not_retired]}")
-    root = make_store(tmp_path / "a", {"p/parent/1.yaml": PARENT, "s/exclusions/1.yaml": EXCLUSIONS,
-                                       "s/limits/1.yaml": LIMITS, "p/city/1.yaml": only})
+    root = reusing_store(tmp_path / "a", only)
     assert errors(root) == []
     evaluator = Engine.load(root, root.parent / "schemas").evaluator("p/city")
     assert [r.id for r in evaluator.evaluate(claim(years=70)).rules if r.outcome == "fail"] == ["not_retired"]
@@ -570,16 +573,14 @@ def test_what_only_brings_along_gives_way_to_this_policys_own_name(tmp_path):
             clause: 一
             expr: person.years >= 65
         """)
-    root = make_store(tmp_path / "a", {"p/parent/1.yaml": PARENT, "s/exclusions/1.yaml": EXCLUSIONS,
-                                       "s/limits/1.yaml": LIMITS, "p/city/1.yaml": own})
+    root = reusing_store(tmp_path / "a", own)
     assert errors(root) == []
     evaluator = Engine.load(root, root.parent / "schemas").evaluator("p/city")
     assert evaluator.evaluate(claim(years=62)).eligible is True
     assert evaluator.evaluate(claim(years=66)).eligible is False
     # a name `only` lists itself still clashes with this policy's own
     listed = own.replace("only: [not_retired]", "only: [not_retired, retired]")
-    root = make_store(tmp_path / "b", {"p/parent/1.yaml": PARENT, "s/exclusions/1.yaml": EXCLUSIONS,
-                                       "s/limits/1.yaml": LIMITS, "p/city/1.yaml": listed})
+    root = reusing_store(tmp_path / "b", listed)
     assert [d.code for d in errors(root)] == ["override.conflict"]
 
 
@@ -605,8 +606,7 @@ def test_two_included_policies_that_give_one_name_clash_unless_this_version_over
 
 def test_including_a_policy_changes_no_digest_of_it(tmp_path):
     alone = make_store(tmp_path / "a", {"s/exclusions/1.yaml": EXCLUSIONS})
-    both = make_store(tmp_path / "b", {"p/parent/1.yaml": PARENT, "s/exclusions/1.yaml": EXCLUSIONS,
-                                       "s/limits/1.yaml": LIMITS, "p/city/1.yaml": REUSER})
+    both = reusing_store(tmp_path / "b", REUSER)
     assert Engine.load(alone, alone.parent / "schemas").store.get("s/exclusions", "1").digest == \
         Engine.load(both, both.parent / "schemas").store.get("s/exclusions", "1").digest
 

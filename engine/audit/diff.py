@@ -133,7 +133,7 @@ def _ledger_fields(spec) -> dict:
 
 def _ledger(a: PolicyVersion, b: PolicyVersion) -> list[dict]:
     """The ledger section of each version's own file (an inherited section is the other policy's change)."""
-    old, new = getattr(a, "ledger", None), getattr(b, "ledger", None)
+    old, new = a.ledger, b.ledger
     if old is None and new is None:
         return []
     if old is None or new is None:

@@ -271,17 +271,19 @@ class _Walk:
     def refuse(self, owners: np.ndarray) -> None:
         self.refused[owners] = True
 
+    def only(self, kind: type, allowed: set, values: list, owners: np.ndarray) -> tuple[list, np.ndarray]:
+        """The values of type `kind` and their owners; a claim with a value of a type not `allowed` is refused."""
+        if set(map(type, values)) == {kind}:
+            return values, owners
+        wrong = [i for i, v in enumerate(values) if type(v) not in allowed]
+        if wrong:
+            self.refuse(owners[wrong])
+        keep = [i for i, v in enumerate(values) if type(v) is kind]
+        return [values[i] for i in keep], owners[keep]
+
     def record(self, node: _Object, values: list, owners: np.ndarray, path: tuple, in_list: bool = False) -> None:
         """`values` are present (not absent): each must be a dict (or None where the schema allows)."""
-        types = set(map(type, values))
-        if types != {dict}:
-            allowed = {dict, _NONE} if node.nullable else {dict}
-            wrong = [i for i, v in enumerate(values) if type(v) not in allowed]
-            if wrong:
-                self.refuse(owners[wrong])
-            keep = [i for i, v in enumerate(values) if type(v) is dict]
-            values = [values[i] for i in keep]
-            owners = owners[keep]
+        values, owners = self.only(dict, {dict, _NONE} if node.nullable else {dict}, values, owners)
         if not values:
             return
         lengths = np.fromiter(map(len, values), np.int64, len(values))
@@ -326,13 +328,7 @@ class _Walk:
             self.refuse(owners[named != lengths])
 
     def array(self, node: _List, values: list, owners: np.ndarray, path: tuple) -> None:
-        types = set(map(type, values))
-        if types != {list}:
-            wrong = [i for i, v in enumerate(values) if type(v) is not list]
-            self.refuse(owners[wrong])
-            keep = [i for i, v in enumerate(values) if type(v) is list]
-            values = [values[i] for i in keep]
-            owners = owners[keep]
+        values, owners = self.only(list, {list}, values, owners)
         if not values:
             return
         lengths = np.fromiter(map(len, values), np.int64, len(values))
