@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
+from engine.core.codecache import compiled
 from engine.language.types import DATE, DECIMAL, INT, ListOf, Record, Type
 
 _DATES: dict = {}  # YYYY-MM-DD -> date: claims of a batch share a few thousand dates
@@ -55,7 +56,7 @@ def generate(record: Record, describe: Callable) -> Callable[[dict], dict]:
     entry = writer.record(record)
     namespace = {"DATES": _DATES, "to_date": lambda text: to_date(text, describe), "whole": whole, "exact": exact,
                  "ABSENT": _ABSENT, **writer.bound, "__builtins__": {"len": len}}
-    exec(compile(writer.source(), "<claim converter>", "exec"), namespace)  # built from the record type only
+    exec(compiled(writer.source(), "<claim converter>"), namespace)  # built from the record type only
     return namespace[entry]
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gc
 import json
-import multiprocessing
 import os
 import signal
 import threading
@@ -178,6 +177,8 @@ def run(evaluator, raws: Iterable[RawClaim], write: Callable[[bytes], None], as_
     chunks = _chunks((raw for chunk in chunks for raw in chunk), COLUMNAR_CHUNK if fmt.columnar else WORKER_CHUNK)
     global _worker_state
     _worker_state = (evaluator, as_of, fmt)  # inherited by forked workers; no re-loading of policies
+    import multiprocessing  # only with --jobs: importing it costs a one-claim run a tenth of its start
+
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     if context.get_start_method() != "fork":  # pragma: no cover - every platform we run on can fork
         raise RuntimeError("--jobs needs a platform that can fork processes")

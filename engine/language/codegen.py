@@ -21,6 +21,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from engine.core.codecache import compiled
 from engine.language import compiler as closures
 from engine.language.builtins import (
     _MAX_INT,
@@ -249,7 +250,7 @@ class Generator:
         source = self.source()
         namespace = {**RUNTIME, **self.bound, "__builtins__": _BUILTINS}
         try:
-            code = compile(source, "<policy program>", "exec")
+            code = compiled(source, "<policy program>")  # compile(), remembered across processes by the source
         except (SyntaxError, RecursionError, MemoryError, ValueError, OverflowError) as exc:
             raise NotGenerated(f"Python cannot compile the program: {type(exc).__name__}") from None
         exec(code, namespace)  # the source is built from the checked tree only (see the module docstring)

@@ -8,40 +8,31 @@ reads no more of it either). A cached store is used only when its recorded key e
 and a store is saved only when the bytes it was built from are the bytes the key was computed from: a file
 saved (or saved and reverted) while the store was read leaves no entry (issue 18). Named pipes, devices and
 links are never opened, neither as policy files nor as the cache file.
-The cache lives in $POLICY_CACHE_DIR, else the user cache folder of the platform (platformdirs: on Linux
-$XDG_CACHE_HOME/policy-engine, else ~/.cache/policy-engine; on macOS ~/Library/Caches/policy-engine), in a folder
-only its owner can write; POLICY_CACHE=0 turns it off.
+The cache folder, who may write it and how its files are read and written: engine/core/cachefiles.py.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import pickle
-import stat
 import sys
-import tempfile
-from importlib import metadata
 from pathlib import Path
 
+from engine.core import cachefiles
+from engine.core.cachefiles import cache_dir, open_regular, private
 from engine.core.limits import LIMITS
 from engine.policies.policyfile import SCHEMA_FILE
 from engine.policies.store import PolicyStore, content_digest, scan
 from engine.policies.yamlsource import DEFAULT_LIMITS
 
 _ENGINE = Path(__file__).resolve().parent.parent  # the whole engine package
-_KEEP = 20  # cached stores kept, newest first
-
-
-def cache_dir() -> Path:
-    if os.environ.get("POLICY_CACHE_DIR"):
-        return Path(os.environ["POLICY_CACHE_DIR"])
-    import platformdirs  # only when no folder is given
-
-    return Path(platformdirs.user_cache_dir("policy-engine", appauthor=False))
+__all__ = ["cache_dir", "load_store"]
 
 
 def _environment() -> bytes:
     """What besides the files shapes a loaded store: library and Python versions, and the limits in force."""
+    from importlib import metadata  # only when the digest below is not remembered: importing it costs a start
+
     versions = [sys.version]
     for package in ("policy-engine", "pyyaml", "jsonschema", "lark"):
         try:
@@ -51,12 +42,43 @@ def _environment() -> bytes:
     return "\0".join(versions + [repr(LIMITS)]).encode()
 
 
+def _engine_files() -> list[Path]:
+    return sorted(_ENGINE.rglob("*.py")) + sorted(_ENGINE.rglob("*.lark")) + [SCHEMA_FILE]
+
+
+def _engine_digest() -> bytes:
+    """sha256 over the engine's own files (their content) and _environment().
+
+    Reading and hashing a megabyte of source and asking importlib.metadata for four versions cost a start more
+    than loading the cached store, so the digest is remembered in the cache folder (`engine-*.digest`), under a
+    signature of what it was computed from: each engine file's path, size, inode and modification time in
+    nanoseconds, and the same of every folder on sys.path (installing, upgrading or removing a package there
+    changes its folder). The signature only finds the remembered digest; a digest that is not one (a corrupt or
+    foreign file) is ignored and computed again, and the store's key is still the content digest."""
+    files = _engine_files()
+    signature = hashlib.sha256(b"engine-files-1\0" + sys.version.encode() + b"\0" + sys.executable.encode()
+                               + b"\0" + repr(LIMITS).encode())
+    for path in [*files, *(Path(p) for p in sys.path if p)]:
+        try:
+            st = path.stat()
+            signature.update(f"{path}\0{st.st_size}\0{st.st_ino}\0{st.st_mtime_ns}\0".encode())
+        except OSError:
+            signature.update(f"{path}\0-\0".encode())
+    memo = cache_dir() / f"engine-{signature.hexdigest()[:40]}.digest"
+    text = cachefiles.read_private(memo, 65)
+    if text is not None and len(text) == 64 and all(c in b"0123456789abcdef" for c in text):
+        return bytes.fromhex(text.decode())
+    digest = hashlib.sha256(_environment() + b"\0")
+    for path in files:
+        digest.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    cachefiles.write(memo, lambda handle: handle.write(digest.hexdigest().encode()), "engine-*.digest")
+    return digest.digest()
+
+
 def _key(root: Path, schemas: Path) -> tuple[str, dict]:
     """The key, and the content digest of each policy and schema file it was computed from (str(path) -> digest)."""
-    digest = hashlib.sha256(b"policy-store-3\0" + os.getcwd().encode() + b"\0" + str(root).encode() + b"\0"
-                            + str(schemas).encode() + b"\0" + _environment() + b"\0")
-    for path in sorted(_ENGINE.rglob("*.py")) + sorted(_ENGINE.rglob("*.lark")) + [SCHEMA_FILE]:
-        digest.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    digest = hashlib.sha256(b"policy-store-4\0" + os.getcwd().encode() + b"\0" + str(root).encode() + b"\0"
+                            + str(schemas).encode() + b"\0" + _engine_digest() + b"\0")
     policies, _ = scan(root)  # what is not a policy file is reported by name, and never read
     schema_files = sorted(p for p in schemas.glob("*.json")) if schemas.is_dir() else []
     # the JSON files beside the policy files, which a version may name as its own facts (`input.facts`)
@@ -72,7 +94,7 @@ def _file_digest(path: Path) -> str:
     """content_digest of the file, as the store reads it: a file over the size limit by its size (the store
     refuses it unread), anything but a regular file by its kind (never opened for reading: a pipe may never end)."""
     try:
-        handle = _open_regular(path)
+        handle = open_regular(path)
     except OSError:
         return "unread"
     if handle is None:
@@ -85,20 +107,10 @@ def _file_digest(path: Path) -> str:
     return "unread" if len(data) > DEFAULT_LIMITS.max_bytes else content_digest(data)
 
 
-def _open_regular(path: Path):
-    """The file open for reading in binary, or None when it is not a regular file. A link is not followed and
-    a named pipe is opened without waiting for a writer."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        return None
-    return os.fdopen(fd, "rb")
-
-
 def load_store(root: Path, schemas: Path | None = None) -> PolicyStore:
     root = Path(root)
     schemas_dir = Path(schemas) if schemas else root.parent / "schemas"
-    if os.environ.get("POLICY_CACHE", "1") == "0":
+    if not cachefiles.enabled():
         return PolicyStore.load(root, schemas_dir)
     try:
         key, files = _key(root, schemas_dir)
@@ -106,10 +118,10 @@ def load_store(root: Path, schemas: Path | None = None) -> PolicyStore:
         return PolicyStore.load(root, schemas_dir)
     folder = cache_dir()
     path = folder / f"store-{key[:40]}.pickle"
-    if not (_private(folder) and _private(path)):
+    if not (private(folder) and private(path)):
         return PolicyStore.load(root, schemas_dir)  # a cache others could write to is never read
     try:
-        handle = _open_regular(path)
+        handle = open_regular(path)
         if handle is not None:  # a named pipe or a device in the cache's place is never read
             with handle:
                 stored_key, store = pickle.load(handle)
@@ -123,36 +135,10 @@ def load_store(root: Path, schemas: Path | None = None) -> PolicyStore:
     read = store.read_digests
     policies = {p for p in files if not p.endswith(".json")}
     if set(p for p in read if not p.endswith(".json")) == policies and all(files.get(p) == d for p, d in read.items()):
-        _save(folder, path, key, store)
+        _save(path, key, store)
     return store
 
 
-def _private(path: Path) -> bool:
-    """Missing, or owned by this user and writable by no one else: a pickle is code, so trust only our own."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    return st.st_uid == os.getuid() and not st.st_mode & 0o022
-
-
-def _save(folder: Path, path: Path, key: str, store: PolicyStore) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not _private(folder):
-            return
-        with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as handle:
-            try:
-                pickle.dump((key, store), handle, protocol=pickle.HIGHEST_PROTOCOL)
-            except BaseException:
-                handle.close()
-                os.unlink(handle.name)  # a cache that could not be written leaves nothing behind
-                raise
-        os.replace(handle.name, path)
-        old = sorted(folder.glob("store-*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)[_KEEP:]
-        for stale in old:
-            stale.unlink(missing_ok=True)
-    except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
-        pass  # a cache that cannot be written is only slower, never wrong
+def _save(path: Path, key: str, store: PolicyStore) -> None:
+    cachefiles.write(path, lambda handle: pickle.dump((key, store), handle, protocol=pickle.HIGHEST_PROTOCOL),
+                     "store-*.pickle", (pickle.PicklingError, RecursionError, TypeError, AttributeError))

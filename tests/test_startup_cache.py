@@ -1,0 +1,113 @@
+"""The caches a warm start reads (issue 12): the same decisions from an empty cache, a filled one, no cache, and
+a cache whose every file was replaced by garbage or cut short (a corrupt or foreign file is ignored)."""
+from __future__ import annotations
+
+import json
+import marshal
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.api import Engine
+from engine.core import codecache
+from engine.policies.cache import load_store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+STORE, SCHEMAS = FIXTURES / "store", FIXTURES / "schemas"
+POLICY = "jinhua/digital-engineer-subsidy"
+CLAIMS = [json.loads(line) for line in (FIXTURES / "claims.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def _decisions() -> list:
+    """Every fixture claim decided by a freshly loaded store, in full and as a summary, as JSON."""
+    codecache._SEEN.clear()  # what this process compiled before must not stand in for the cache files
+    engine = Engine(load_store(STORE, SCHEMAS))
+    full = engine.evaluator(POLICY, explain=True)
+    summary = engine.evaluator(POLICY, explain=False, outputs=False)
+    return [(full.evaluate(c).to_json(), summary.evaluate(c).to_json()) for c in CLAIMS]
+
+
+def _spoil(folder: Path, how) -> int:
+    files = [p for p in folder.iterdir() if p.is_file()]
+    for path in files:
+        path.write_bytes(how(path.read_bytes()))
+    return len(files)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("POLICY_CACHE", "1")
+    monkeypatch.setenv("POLICY_CACHE_DIR", str(folder))
+    codecache._SEEN.clear()
+    return folder
+
+
+def test_an_empty_a_filled_and_no_cache_decide_alike(cache, monkeypatch):
+    cold = _decisions()
+    kinds = {p.name.split("-")[0] for p in cache.iterdir()}
+    assert kinds == {"store", "engine", "code"}, kinds  # the store, the engine's digest, compiled programs
+    assert _decisions() == cold
+    monkeypatch.setenv("POLICY_CACHE", "0")
+    assert _decisions() == cold
+
+
+@pytest.mark.parametrize("how", [
+    pytest.param(lambda data: b"\x00garbage" * 9, id="garbage"),
+    pytest.param(lambda data: data[:len(data) // 2], id="cut-short"),
+    pytest.param(lambda data: data[:32] + b"\xff" * 40, id="right-name-wrong-body"),
+    pytest.param(lambda data: b"", id="empty"),
+])
+def test_a_corrupt_cache_is_ignored(cache, how):
+    cold = _decisions()
+    assert _spoil(cache, how) >= 3
+    assert _decisions() == cold
+    assert _decisions() == cold  # and what replaced the spoilt files is good
+
+
+def test_compiled_code_is_used_only_for_its_own_source(cache):
+    source = "def f():\n    return 1\n"
+    first = codecache.compiled(source, "<claim converter>")
+    codecache._SEEN.clear()
+    other = codecache.compiled(source.replace("1", "2"), "<claim converter>")
+    codecache._SEEN.clear()
+    again = codecache.compiled(source, "<claim converter>")
+    assert first.co_consts != other.co_consts and again.co_consts == first.co_consts
+    assert len(list(cache.glob("code-*.marshal"))) == 2
+    namespace: dict = {}
+    exec(again, namespace)  # the test's own source, compiled by the cache
+    assert namespace["f"]() == 1
+
+
+def test_a_cache_file_others_can_write_is_not_read(cache):
+    source = "def f():\n    return 1\n"
+    codecache.compiled(source, "<claim converter>")
+    (path,) = cache.glob("code-*.marshal")
+    data = path.read_bytes()
+    path.write_bytes(data[:32] + marshal.dumps(compile("def f():\n    return 666\n", "<claim converter>", "exec")))
+    path.chmod(0o666)
+    codecache._SEEN.clear()
+    namespace: dict = {}
+    exec(codecache.compiled(source, "<claim converter>"), namespace)
+    assert namespace["f"]() == 1
+
+
+def test_the_command_decides_alike_with_a_cold_a_warm_and_a_spoilt_cache(tmp_path):
+    folder = tmp_path / "cache"
+    env = {**os.environ, "POLICY_CACHE": "1", "POLICY_CACHE_DIR": str(folder)}
+    args = [sys.executable, "-m", "engine.cli.main", "--policies", str(STORE), "--schemas", str(SCHEMAS),
+            "evaluate", str(FIXTURES / "claims.jsonl"), "--policy", POLICY, "--format", "json", "-q"]
+
+    def run() -> bytes:
+        done = subprocess.run(args, env=env, capture_output=True, timeout=120)
+        assert done.returncode in (0, 2, 3, 4), done.stderr
+        assert not done.stderr, done.stderr
+        return done.stdout
+
+    cold = run()
+    assert run() == cold
+    _spoil(folder, lambda data: data[:7])
+    assert run() == cold
