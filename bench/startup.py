@@ -104,14 +104,16 @@ def headline(reps: int, n_claims: int) -> None:
     print("|---|---:|---:|---:|---:|")
     for name in commands:
         w, c = med(walls[name]), med(cpus[name])
-        print(f"| `{name}` | {w * 1000:,.0f} ms | **{w / floor_wall:.2f}×** | {c * 1000:,.0f} ms | {c / floor_cpu:.2f}× |")
+        print(f"| `{name}` | {w * 1000:,.0f} ms | **{w / floor_wall:.2f}×** | {c * 1000:,.0f} ms "
+              f"| {c / floor_cpu:.2f}× |")
     print("\n| inside a fresh process (warm cache) | import | load | link + check + compile | "
           "**load + check + compile** | first decision |")
     print("|---|---:|---:|---:|---:|---:|")
     for label, runs in inner.items():
         m = {k: med([r[k] for r in runs]) for k in runs[0]}
-        print(f"| {label} | {m['import'] * 1000:,.0f} ms | {m['load'] * 1000:,.1f} ms | {m['compile'] * 1000:,.1f} ms | "
-              f"**{(m['load'] + m['compile']) * 1000:,.1f} ms** | {m['decide'] * 1000:,.2f} ms |")
+        print(f"| {label} | {m['import'] * 1000:,.0f} ms | {m['load'] * 1000:,.1f} ms "
+              f"| {m['compile'] * 1000:,.1f} ms | **{(m['load'] + m['compile']) * 1000:,.1f} ms** "
+              f"| {m['decide'] * 1000:,.2f} ms |")
     print(f"\nfresh engine's first pass over {n_claims:,} claims it has not seen: {first:,.0f} claims per CPU s; "
           f"an engine that decided the other {n_claims:,} first: {steady:,.0f} — **{first / steady:.2f}×** "
           f"(medians of {len(FIRST_RUNS)} alternations; each alternation's ratio: "
