@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,6 +69,8 @@ def read_private(path: Path, limit: int = -1) -> bytes | None:
 def write(path: Path, dump: Callable, pattern: str, errors: tuple = ()) -> None:
     """Write a cache file whole (`dump(binary file)`), then keep the newest KEEP files of `pattern` in its folder.
     A cache that cannot be written is only slower, never wrong: OSError and `errors` are swallowed."""
+    import tempfile  # only when writing: importing it (shutil, random...) costs a warm start more than it reads
+
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)

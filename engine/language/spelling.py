@@ -9,7 +9,6 @@ its hint.
 """
 from __future__ import annotations
 
-import difflib
 import heapq
 from collections.abc import Iterable
 
@@ -21,6 +20,14 @@ SHORTLIST = 5  # ranked by difflib for one suggestion
 SUGGESTIONS = 50  # sought in one check of one policy
 SHOWN_LENGTH = 80  # a name longer than this is shortened in messages
 _CUTOFF = 0.6  # difflib's default: how alike a suggestion must be
+
+
+def close_matches(word: str, possibilities, n: int = 3, cutoff: float = _CUTOFF) -> list[str]:
+    """difflib.get_close_matches, importing difflib only when a suggestion is sought: a start that finds nothing
+    wrong does not pay for it."""
+    import difflib
+
+    return difflib.get_close_matches(word, possibilities, n=n, cutoff=cutoff)
 
 
 class Speller:
@@ -39,7 +46,7 @@ class Speller:
         if len(plausible) > SHORTLIST:
             mine = self._letter_pairs(name)
             plausible = heapq.nlargest(SHORTLIST, plausible, key=lambda c: len(mine & self._letter_pairs(c)))
-        close = difflib.get_close_matches(name, plausible, n=3, cutoff=_CUTOFF)
+        close = close_matches(name, plausible, n=3, cutoff=_CUTOFF)
         return msg("did you mean {names}?", names=" or ".join(repr(c) for c in close)) if close else None
 
     def _letter_pairs(self, word: str) -> frozenset:

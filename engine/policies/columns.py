@@ -10,7 +10,6 @@ the file reader.
 """
 from __future__ import annotations
 
-import difflib
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 from engine.core import schemacheck
 from engine.core.diagnostics import Diagnostic, cited
 from engine.core.i18n import msg
+from engine.language.spelling import close_matches
 from engine.language.types import ERROR, Record, Type
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def _reference_column(linked: Linked, table: Table, column: Column, references: 
     target_name, _, target_column = references.partition(".")
     target = linked.tables.get(target_name)
     if target is None:
-        close = difflib.get_close_matches(target_name, list(linked.tables), n=1)
+        close = close_matches(target_name, list(linked.tables), n=1)
         diagnostics.append(_diagnostic(table, "table.reference", msg(
             "column {column} references {ref}, but there is no table {table}", column=repr(column.name),
             ref=column.references, table=repr(target_name)), column.location,
@@ -96,7 +96,7 @@ def _reference_column(linked: Linked, table: Table, column: Column, references: 
     for key, row in table.rows.items():
         value = row.get(column.name)
         if value not in values:
-            close = difflib.get_close_matches(str(value), [str(v) for v in values], n=1, cutoff=0.6)
+            close = close_matches(str(value), [str(v) for v in values], n=1, cutoff=0.6)
             location, line = _cell(table, key, column.name)
             diagnostics.append(_diagnostic(table, "table.cell_reference", msg(
                 "column {column} references {ref}: {value} is in no row of table {table} ({where})",

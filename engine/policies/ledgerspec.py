@@ -15,12 +15,12 @@ grants from (and how each entry's fields come from a record), and whether a revo
 from __future__ import annotations
 
 import copy
-import difflib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from engine.core.diagnostics import Diagnostic, Location, cited
 from engine.core.i18n import msg
+from engine.language.spelling import close_matches
 from engine.language.types import BOOL, DATE, DECIMAL, ERROR, STRING, ListOf, Nullable, Prim, Record, Type, fits
 from engine.policies.facts import claim_schema
 
@@ -223,7 +223,7 @@ def _plain(t: Type) -> Type:
 
 
 def _close(name: str, names: list) -> str | None:
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    close = close_matches(name, names, n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else None
 
 

@@ -8,12 +8,12 @@ Policies named under `uses` are separate namespaces: only their exported names c
 """
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from engine.core.diagnostics import Diagnostic, cited, note_at
 from engine.core.i18n import Message, msg
+from engine.language.spelling import close_matches
 from engine.language.syntax import Comprehension, Name, children
 from engine.policies.columns import check_columns
 from engine.policies.facts import linked_schema
@@ -184,7 +184,7 @@ def _first_defined(item) -> tuple:
 
 
 def _close(name: str, names) -> str | None:
-    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
+    close = close_matches(name, list(names), n=1, cutoff=0.6)
     return msg("did you mean {name}?", name=repr(close[0])) if close else None
 
 

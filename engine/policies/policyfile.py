@@ -5,7 +5,6 @@ past a bad part so that `policy check` reports all problems at once.
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from engine.core import schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, note_at
 from engine.core.i18n import joined, msg
 from engine.core.isodate import parse_date
+from engine.language.spelling import close_matches
 from engine.language.syntax import Expr, SourceText, parse
 from engine.language.types import (
     BOOL,
@@ -363,8 +363,8 @@ class _Reader:
             if key not in allowed:
                 path, message = schemacheck.unknown_keys(list(error.absolute_path), [key], allowed)
                 self.bad.add(tuple(path))
-                close = difflib.get_close_matches(str(key), sorted(missing), n=1, cutoff=0.6) \
-                    or difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.6)
+                close = close_matches(str(key), sorted(missing), n=1, cutoff=0.6) \
+                    or close_matches(str(key), list(allowed), n=1, cutoff=0.6)
                 hint = None
                 if close:
                     hint = msg("did you mean {name}?", name=repr(close[0]))
@@ -465,7 +465,7 @@ class _Reader:
         for i, cid in enumerate(ids):
             if self.clause_ids is not None and cid not in self.clause_ids:
                 where = path if isinstance(value, str) else path + (i,)
-                close = difflib.get_close_matches(cid, list(self.clause_ids), n=1, cutoff=0.5)
+                close = close_matches(cid, list(self.clause_ids), n=1, cutoff=0.5)
                 self.error("clause.unknown", msg("clause {clause} is not among source.clauses ({clauses})",
                                                  clause=repr(cid), clauses=", ".join(self.clause_ids)), where,
                            hint=msg("did you mean {name}?", name=repr(close[0])) if close else None)

@@ -1,7 +1,6 @@
 """The version store: every policy file under a folder, indexed by id and effective date."""
 from __future__ import annotations
 
-import difflib
 import hashlib
 import itertools
 import json
@@ -16,6 +15,7 @@ from engine.core import schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, Note, cited, note_at
 from engine.core.i18n import joined, msg
 from engine.language.builtins import add_days
+from engine.language.spelling import close_matches
 from engine.language.types import Record, SchemaTypeError, schema_to_type
 from engine.policies.policyfile import PolicyVersion, canonical_json, load_policy_file, sha256
 from engine.policies.yamlsource import DEFAULT_LIMITS, read_file
@@ -280,7 +280,7 @@ class PolicyStore:
         where = self.display(path)
         if Path(name).name != name or not path.is_file():
             known = sorted(p.name for p in self.schemas_dir.glob("*.json")) if self.schemas_dir.is_dir() else []
-            close = difflib.get_close_matches(name, known, n=1)
+            close = close_matches(name, known, n=1)
             message = msg("input schema {name} is not a file in {folder}", name=repr(name),
                           folder=self.display(self.schemas_dir))
             return None, ("schema.missing", message), (msg("did you mean {name}?", name=repr(close[0])) if close
