@@ -4,8 +4,10 @@ Checked by what a fresh interpreter has imported, never by timing.
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,3 +20,37 @@ def test_the_command_line_and_the_api_import_no_service_library(module):
              f"print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({SERVICE_ONLY!r}))))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == [], f"importing {module} loads {loaded}"
+
+
+def test_every_command_is_found_in_the_module_the_group_names():
+    import importlib
+
+    from engine.cli.main import COMMAND_MODULES
+
+    found = {command.name: name for name in set(COMMAND_MODULES.values())
+             for command in importlib.import_module(f"engine.cli.{name}").COMMANDS}
+    assert found == COMMAND_MODULES
+
+
+# What a warm one-claim `evaluate` has no use for: the other commands' modules, and libraries only a cold start
+# (parsing YAML expressions, validating policy files, hashing the engine's source), another command or --jobs needs.
+# (difflib is not among them: click imports it whenever a short option such as -q is parsed.)
+NOT_ON_A_WARM_EVALUATE = ("engine.cli.officers", "engine.cli.authoring", "engine.cli.auditors", "engine.cli.service",
+                          "engine.cli.ledger", "stdnum", "lark", "jsonschema", "importlib.metadata", "multiprocessing",
+                          "platformdirs", "tempfile")
+
+
+def test_a_warm_one_claim_evaluate_imports_only_what_it_needs(tmp_path):
+    fixtures = Path(__file__).parent / "fixtures"
+    claim = tmp_path / "claim.json"
+    claim.write_text((fixtures / "claims.jsonl").read_text(encoding="utf-8").splitlines()[0], encoding="utf-8")
+    args = ["--policies", str(fixtures / "store"), "--schemas", str(fixtures / "schemas"), "evaluate", str(claim),
+            "--policy", "jinhua/digital-engineer-subsidy", "--format", "json", "-q"]
+    probe = (f"import sys, contextlib, io, engine.cli.main as m\n"
+             f"with contextlib.redirect_stdout(io.StringIO()): m.main({args!r})\n"
+             f"print(' '.join(sorted(n for n in {NOT_ON_A_WARM_EVALUATE!r} if n in sys.modules)))")
+    env = {**os.environ, "POLICY_CACHE": "1", "POLICY_CACHE_DIR": str(tmp_path / "cache")}
+    subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, check=True)  # fills the cache
+    loaded = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                            check=True).stdout.split()
+    assert loaded == [], f"a warm one-claim evaluate imports {loaded}"

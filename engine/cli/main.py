@@ -15,18 +15,21 @@ When claims end differently, the first that applies of 2, 4, 3 is returned.
 
 Each command group is a module of its own (officers, developers, auditors); this one holds the group,
 its shared options and the entry point that turns every outcome into an exit code.
+A command's module is imported when the command is run (or listed by --help): a one-claim `evaluate` does not
+pay for the others.
 """
 from __future__ import annotations
 
 import contextlib
 import errno
+import importlib
 import os
 import sys
 from pathlib import Path
 
 import click
 
-from engine.cli import auditors, authoring, clickwords, developers, ledger, officers, service
+from engine.cli import clickwords
 from engine.cli.common import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -52,7 +55,33 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
         ctx.exit(EXIT_OK)
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]},
+# Every command, by the module (engine/cli/NAME.py) whose COMMANDS list holds it; tests/test_startup_imports.py
+# checks this against the modules.
+COMMAND_MODULES = {
+    "check": "officers", "list": "officers", "timeline": "officers", "show": "officers", "test": "officers",
+    "fmt": "authoring", "new": "authoring", "eval": "authoring", "repl": "authoring", "lsp": "authoring",
+    "explain": "authoring", "evaluate": "developers", "diff": "auditors", "impact": "auditors", "verify": "auditors",
+    "serve": "service", "grant": "ledger", "ledger": "ledger",
+}
+
+
+class _Commands(Group):
+    """The group, importing a command's module the first time the command is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            module = importlib.import_module(f"engine.cli.{COMMAND_MODULES[cmd_name]}")
+            for command in module.COMMANDS:
+                if command.name not in self.commands:
+                    command.params.append(_language_option())
+                    self.add_command(command)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]},
              help=msg("Check, inspect and evaluate versioned policies written as data."))
 @option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
         help=msg("Print the package version and the commit it was built from, then exit."))
@@ -82,10 +111,6 @@ def _language_option() -> click.Option:
 
 
 cli.params.append(_language_option())
-for _module in (officers, authoring, developers, auditors, service, ledger):
-    for _command in _module.COMMANDS:
-        _command.params.append(_language_option())
-        cli.add_command(_command)
 
 
 def _language_asked(argv: list[str]) -> str | None:

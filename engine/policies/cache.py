@@ -52,13 +52,16 @@ def _engine_digest() -> bytes:
     Reading and hashing a megabyte of source and asking importlib.metadata for four versions cost a start more
     than loading the cached store, so the digest is remembered in the cache folder (`engine-*.digest`), under a
     signature of what it was computed from: each engine file's path, size, inode and modification time in
-    nanoseconds, and the same of every folder on sys.path (installing, upgrading or removing a package there
-    changes its folder). The signature only finds the remembered digest; a digest that is not one (a corrupt or
+    nanoseconds, and the same of the folders packages are installed in on sys.path (installing, upgrading or
+    removing a package there changes its folder). The signature only finds the remembered digest; a digest that is not one (a corrupt or
     foreign file) is ignored and computed again, and the store's key is still the content digest."""
     files = _engine_files()
     signature = hashlib.sha256(b"engine-files-1\0" + sys.version.encode() + b"\0" + sys.executable.encode()
                                + b"\0" + repr(LIMITS).encode())
-    for path in [*files, *(Path(p) for p in sys.path if p)]:
+    # sys.path[0] is the running script's folder (or the working folder), whose time changes whenever a file is
+    # written there; the packages the versions above name are installed in the folders after it.
+    installed = sys.path if sys.flags.safe_path else sys.path[1:]
+    for path in [*files, *(Path(p) for p in installed if p)]:
         try:
             st = path.stat()
             signature.update(f"{path}\0{st.st_size}\0{st.st_ino}\0{st.st_mtime_ns}\0".encode())
