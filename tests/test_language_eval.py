@@ -520,38 +520,6 @@ def test_resident_id_with_a_30_february_birth_date_is_invalid_even_with_a_right_
     assert value(tmp_path, f'resident_id_valid("{number}")') is False
 
 
-
-def test_resident_id_check_is_python_stdnums():
-    """The engine checks GB 11643 numbers itself (importing stdnum cost a start-up more than the check): on
-    every kind of number it agrees with python-stdnum's checks but the place lookup (`ric.validate` would look
-    the region up in its list and normalise look-alike characters, which the engine does not do)."""
-    import random
-
-    from stdnum.cn import ric
-    from stdnum.exceptions import ValidationError
-
-    from engine.language.builtins import _resident_id
-
-    rng = random.Random(11643)
-    numbers = []
-    for _ in range(3000):
-        first17 = "".join(rng.choice("0123456789") for _ in range(6)) + \
-            f"{rng.randint(1900, 2030)}{rng.randint(0, 13):02d}{rng.randint(0, 32):02d}{rng.randint(0, 999):03d}"
-        numbers += [first17 + ric.calc_check_digit(first17 + "0"), first17 + rng.choice("0123456789X")]
-    numbers += ["", "X" * 18, "33070219900307001", "3307021990030700111", "33070219900307001x", "１" * 18]
-    for number in numbers:
-        try:
-            ric.get_birth_date(number)
-            stdnum_ok = len(number) == 18 and number[:-1].isascii() and number[:-1].isdigit() \
-                and number[-1] in "0123456789X" and ric.calc_check_digit(number) == number[-1]
-        except (ValidationError, ValueError):
-            stdnum_ok = False
-        problem, birth, sex = _resident_id(number)
-        assert (problem is None) == stdnum_ok, number
-        if stdnum_ok:
-            assert birth == ric.get_birth_date(number)
-            assert sex == ("male" if int(number[16]) % 2 else "female")
-
 # ---------------------------------------------------------------------------------------------
 # Missing values are explicit errors; ?? and has() catch them
 

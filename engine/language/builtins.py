@@ -2,8 +2,8 @@
 
 Calendar arithmetic follows 民法典 第二百零二条 through python-dateutil: a month period ends on the
 corresponding day, or on the last day of a month that has no such day. Resident identity numbers
-(GB 11643) are checked here, as python-stdnum checks them (tests/test_language_eval.py compares the two on
-every kind of number): importing stdnum costs a start-up more than the whole check it would do (issue 12).
+(GB 11643) are read with python-stdnum, imported when a number is first read: importing it costs a start-up
+that reads none more than the run itself (issue 12).
 """
 from __future__ import annotations
 
@@ -128,14 +128,6 @@ def make_date(year: int, month: int, day: int) -> date:
 
 
 _CHECK = frozenset("0123456789X")
-_DIGITS = frozenset("0123456789")
-
-
-def _check_character(number: str) -> str:
-    """The check character of GB 11643 (ISO 7064 MOD 11-2) for the 17 digits before it: python-stdnum's
-    `ric.calc_check_digit` (the weights 2^(17-i) mod 11, summed as the base-13 trick does it)."""
-    checksum = (1 - 2 * int(number[:17], 13)) % 11
-    return "X" if checksum == 10 else str(checksum)
 
 
 @lru_cache(maxsize=4096)
@@ -148,9 +140,12 @@ def _resident_id(number: str) -> tuple:
     capital X), so stdnum's `compact`, which normalises look-alike characters and costs more than every other
     check of a claim together, is never needed; `get_birth_date` would call it, so the date is read here from
     the same digits."""
-    if len(number) != 18 or not _DIGITS.issuperset(number[:-1]) or number[-1] not in _CHECK:
+    from stdnum.cn import ric  # here, not at the top: a run that reads no number never imports stdnum
+    from stdnum.util import isdigits
+
+    if len(number) != 18 or not isdigits(number[:-1]) or number[-1] not in _CHECK:
         return msg("it must be 17 digits and a check character (0-9 or X)"), None, None
-    if _check_character(number) != number[-1]:
+    if ric.calc_check_digit(number) != number[-1]:  # stdnum takes the number with its check character
         return msg("its check character is wrong"), None, None
     try:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))

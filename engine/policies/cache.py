@@ -53,8 +53,9 @@ def _engine_digest() -> bytes:
     than loading the cached store, so the digest is remembered in the cache folder (`engine-*.digest`), under a
     signature of what it was computed from: each engine file's path, size, inode and modification time in
     nanoseconds, and the same of the folders packages are installed in on sys.path (installing, upgrading or
-    removing a package there changes its folder). The signature only finds the remembered digest; a digest that is not one (a corrupt or
-    foreign file) is ignored and computed again, and the store's key is still the content digest."""
+    removing a package there changes its folder). The signature only finds the remembered digest; a digest that
+    is not one (a corrupt or foreign file) is ignored and computed again, and the store's key is still the
+    content digest."""
     files = _engine_files()
     signature = hashlib.sha256(b"engine-files-1\0" + sys.version.encode() + b"\0" + sys.executable.encode()
                                + b"\0" + repr(LIMITS).encode())
