@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py            # the full run: 1,000,000 claims for memory; ~10-15 minutes on 2 cores
     .venv/bin/python bench/run.py --quick    # smaller batches, no 1M run; about two minutes
+    .venv/bin/python bench/run.py --throughput   # only issue 12's throughput targets, printed (a few minutes)
 
 Every figure is reported with a ratio against its baseline measured in the same run on the same claims:
 the hand-written decision (bench/baseline.py) for the Python API, a plain script (bench/baseline_cli.py)
@@ -636,11 +637,14 @@ LAYOUTS = {  # how producers write JSON Lines: (name, claim -> line)
 }
 
 
-def measure_layouts(path: Path, n: int, full_n: int, tmp: Path, results: dict) -> None:
-    """Whole processes on the same claims in every layout: `--summary` on all n, full decisions on the first full_n;
-    each against the plain script on the same file. Every layout must give the same output lines."""
+def measure_layouts(path: Path, n: int, full_n: int, tmp: Path, results: dict, reps: int = 1,
+                    full_layouts: int | None = None) -> None:
+    """Whole processes on the same claims in every layout: `--summary` on all n, full decisions on the first full_n
+    (in the first `full_layouts` layouts, or all); each against the plain script on the same file, interleaved, the
+    fastest of `reps` runs. Every layout must give the same output lines."""
     rows, outputs = [], {}
     for index, (name, layout) in enumerate(LAYOUTS.items()):
+        full_here = full_layouts is None or index < full_layouts
         folder = tmp / f"layout-{index}"
         folder.mkdir(exist_ok=True)
         claims_path, small = folder / "claims.jsonl", folder / "small.jsonl"
@@ -650,17 +654,24 @@ def measure_layouts(path: Path, n: int, full_n: int, tmp: Path, results: dict) -
                 dst.write(written)
                 if i < full_n:
                     first.write(written)
-        log(f"whole process, {name}: --summary on {n:,} claims, full decisions on {full_n:,}")
-        base = run_process([PYTHON, str(HERE / "baseline_cli.py"), str(claims_path)])
+        log(f"whole process, {name}: --summary on {n:,} claims"
+            + (f", full decisions on {full_n:,}" if full_here else ""))
         summary_out, full_out = folder / "summary.out", folder / "full.out"
-        engine = run_process(evaluate_args(str(claims_path)), stdout_file=summary_out)
-        base_small = run_process([PYTHON, str(HERE / "baseline_cli.py"), str(small)])
-        full = run_process(evaluate_args(str(small), summary=False), stdout_file=full_out)
+        runs: dict = {"base": [], "engine": [], "base_small": [], "full": []}
+        for _ in range(reps):
+            runs["base"].append(run_process([PYTHON, str(HERE / "baseline_cli.py"), str(claims_path)]))
+            runs["engine"].append(run_process(evaluate_args(str(claims_path)), stdout_file=summary_out))
+            if full_here:
+                runs["base_small"].append(run_process([PYTHON, str(HERE / "baseline_cli.py"), str(small)]))
+                runs["full"].append(run_process(evaluate_args(str(small), summary=False), stdout_file=full_out))
         for kind, out in (("summary", summary_out), ("full", full_out)):  # errors name the file: one name for all
-            outputs.setdefault(kind, {})[name] = out.read_bytes().replace(str(folder).encode(), b"LAYOUT")
-        rows.append(dict(name=name, base=base.wall, engine=engine.wall, base_cpu=base.cpu or 0,
-                         engine_cpu=engine.cpu or 0, full=full.wall, full_cpu=full.cpu or 0, base_small=base_small.wall,
-                         base_small_cpu=base_small.cpu or 0, bytes=claims_path.stat().st_size))
+            if out.exists():
+                outputs.setdefault(kind, {})[name] = out.read_bytes().replace(str(folder).encode(), b"LAYOUT")
+        best = {k: (min(p.wall for p in v), min(p.cpu or 0 for p in v)) if v else (None, None) for k, v in runs.items()}
+        rows.append(dict(name=name, base=best["base"][0], engine=best["engine"][0], base_cpu=best["base"][1],
+                         engine_cpu=best["engine"][1], full=best["full"][0], full_cpu=best["full"][1],
+                         base_small=best["base_small"][0], base_small_cpu=best["base_small"][1],
+                         bytes=claims_path.stat().st_size))
         claims_path.unlink()
     results["layouts"] = rows
     results["layouts_n"], results["layouts_full_n"] = n, full_n
@@ -1060,9 +1071,78 @@ def args_cold(args) -> int:
     return (QUICK if args.quick else FULL)["cold"]
 
 
+def throughput(n: int, full_n: int, api_n: int, reps: int, rounds: int) -> int:
+    """Only issue 12's throughput targets, in one run: the API against the floor (with and without explanation),
+    `--summary` in every layout and full decisions in the first two, each against its baseline measured interleaved
+    in the same run. Prints a Markdown report; RESULTS.md is not touched."""
+    from engine.api import Engine
+
+    results: dict = {"machine": machine()}
+    started = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix="policy-bench-"))
+    try:
+        big = tmp / "claims.jsonl"
+        log(f"generating {n:,} claims")
+        generate(max(n, api_n), big)
+        with open(big, "rb") as f:
+            claims = [orjson.loads(line) for _, line in zip(range(api_n), f, strict=False)]
+        cpu0 = time.process_time()
+        wall0 = time.perf_counter()
+        measure_peer(Engine.load(FIXTURE_POLICIES, FIXTURE_SCHEMAS), claims, rounds, results)
+        share = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+        if results.get("floor_disagreements"):
+            print("\n".join(results["floor_disagreements"][:20]))
+            return 1
+        cli = tmp / "claims-cli.jsonl"
+        head(big, n, cli)
+        measure_layouts(cli, n, full_n, tmp, results, reps=reps, full_layouts=2)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    loads = [load for _, load in LOADS]
+    m = results["machine"]
+    print(f"# Issue 12 throughput ({m['date']}, commit {m['commit']}, CPython {m['python']}, {m['cores']} cores)\n")
+    print(f"`bench/run.py --throughput`: {time.perf_counter() - started:.0f} s; 1-minute load average at the start of "
+          f"each step {min(loads):.2f} – {max(loads):.2f}; share of a core the API loop got {share:.0%}.\n")
+    print(f"API: {results['peer_n']:,} valid claims, {rounds} rounds interleaved, median round. Whole process: "
+          f"`--summary` on {n:,} claims, full decisions on the first {full_n:,}, the fastest of {reps} runs each, "
+          f"interleaved with the plain script on the same file. Output lines identical in every layout: "
+          f"{', '.join(f'{k} {chr(10003) if v else chr(10007)}' for k, v in results['layouts_identical'].items())}.\n")
+    print("| measure | vs baseline (CPU) | (wall) | target |")
+    print("|---|---:|---:|---:|")
+    targets = {"engine, the decision (explain=False, outputs=False)": "≥ 0.5×",
+               "engine, full explanation (explain=True)": "≥ 0.35×"}
+    for r in results["peer_rows"][2:]:
+        print(f"| Python API, {r['name'].split(', ', 1)[1]} vs the floor | **{fmt_ratio(r['cpu_ratio'])}** | "
+              f"{fmt_ratio(r['ratio'])} | {targets.get(r['name'], '—')} |")
+    for r in results["layouts"]:
+        print(f"| `--summary`, {r['name']} vs the script | **{fmt_ratio(r['base_cpu'] / r['engine_cpu'])}** | "
+              f"{fmt_ratio(r['base'] / r['engine'])} | ≥ 0.5× |")
+    for r in results["layouts"]:
+        if r["full"] is not None:
+            print(f"| full decisions with explanation, {r['name']} vs the script | "
+                  f"**{fmt_ratio(r['base_small_cpu'] / r['full_cpu'])}** | {fmt_ratio(r['base_small'] / r['full'])} "
+                  f"| ≥ 0.35× |")
+    print("\n| contender | claims per CPU s | claims/s (wall) |\n|---|---:|---:|")
+    for r in results["peer_rows"]:
+        print(f"| {r['name']} | {fmt_rate(r['cpu_rate'])} | {fmt_rate(r['rate'])} |")
+    print("\n| layout | script CPU s | `--summary` CPU s | script CPU s (full's claims) | full decisions CPU s |")
+    print("|---|---:|---:|---:|---:|")
+    for r in results["layouts"]:
+        extra = f"{r['base_small_cpu']:.2f} | {r['full_cpu']:.2f}" if r["full"] is not None else "— | —"
+        print(f"| {r['name']} | {r['base_cpu']:.2f} | {r['engine_cpu']:.2f} | {extra} |")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller batches and no 1,000,000-claim run")
+    parser.add_argument("--throughput", action="store_true",
+                        help="only issue 12's throughput targets (API with and without explanation, --summary in every "
+                             "layout, full decisions), printed; RESULTS.md is not touched")
+    parser.add_argument("--claims", type=int, default=30_000, help="with --throughput: claims for --summary")
+    parser.add_argument("--full-claims", type=int, default=10_000, help="with --throughput: claims for full decisions")
+    parser.add_argument("--api-claims", type=int, default=5_000, help="with --throughput: claims for the API")
+    parser.add_argument("--reps", type=int, default=3, help="with --throughput: runs of each whole process")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--no-profile", action="store_true")
@@ -1071,6 +1151,8 @@ def main(argv=None) -> int:
     if not Path(POLICY_BIN).exists():
         print(f"run.py: {POLICY_BIN} not found; run with the project's .venv/bin/python", file=sys.stderr)
         return 64
+    if args.throughput:
+        return throughput(args.claims, args.full_claims, args.api_claims, args.reps, sizes["rounds"] + 1)
     started = time.perf_counter()
     results: dict = {"machine": machine()}
     tmp = Path(tempfile.mkdtemp(prefix="policy-bench-"))
