@@ -18,6 +18,7 @@ from pathlib import Path
 
 from engine.claims.reader import ClaimReader, RawClaim
 from engine.core.diagnostics import Diagnostic, cited, sorted_diagnostics
+from engine.core.i18n import msg, plural
 from engine.core.isodate import parse_date
 from engine.decide.program import Program, basis_of
 from engine.decide.results import ClaimError, Decision, stamp
@@ -33,11 +34,22 @@ Result = Decision | ClaimError
 
 
 class PolicyNotFound(Exception):
-    """The policy id or version named by the caller does not exist."""
+    """The policy id or version named by the caller does not exist. Its one argument is a msg(): str(exc) is the
+    English, and the command line shows it in the reader's language."""
 
 
 class PolicyNotInForce(PolicyNotFound):
     """The policy (or one it refers to) has no version in force on the date asked for."""
+
+
+def _said(exc: BaseException) -> str:
+    """An exception's message, as the msg() it was raised with (a LinkError's), so it stays translatable."""
+    return exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
+
+
+def _unread(files: list[str]):
+    return plural(len(files), "{count} policy file could not be read ({files}): run `policy check`",
+                  "{count} policy files could not be read ({files}): run `policy check`", files=", ".join(files[:3]))
 
 
 def parse_policy_ref(text: str) -> tuple[str, str | None]:
@@ -93,7 +105,8 @@ class Engine:
                 end = self.store.until(version)
                 if today and version.review_by and version.review_by < today and (end is None or end >= today):
                     found.append(Diagnostic("version.review",
-                                            f"{version.key} was due for review on {version.review_by}",
+                                            msg("{version} was due for review on {day}", version=version.key,
+                                                day=str(version.review_by)),
                                             version.location("review_by"), severity="warning",
                                             clause=cited(version.effective_clauses)))
                 found.extend(self._check_version(version))
@@ -155,9 +168,11 @@ class Engine:
 
     def _unknown(self, policy_id: str) -> PolicyNotFound:
         broken = sorted({d.location.file for d in self.store.diagnostics if d.severity == "error"})
-        extra = f"; {len(broken)} policy file(s) could not be read ({', '.join(broken[:3])}): run `policy check`" \
-            if broken else ""
-        return PolicyNotFound(f"no policy {policy_id!r}; known: {', '.join(self.store.ids()) or 'none'}{extra}")
+        known = ", ".join(self.store.ids()) or msg("none")
+        if not broken:
+            return PolicyNotFound(msg("no policy {policy}; known: {known}", policy=repr(policy_id), known=known))
+        return PolicyNotFound(msg("no policy {policy}; known: {known}; {unread}", policy=repr(policy_id), known=known,
+                                  unread=_unread(broken)))
 
     def version_for(self, policy_id: str, day: date, selection: Selection = Selection()) -> PolicyVersion | None:
         if not self.store.by_id.get(policy_id):
@@ -177,7 +192,8 @@ class Engine:
         found = self.store.get(policy_id, version)
         if found is None:
             known = ", ".join(v.version for v in self.store.versions(policy_id))
-            raise PolicyNotFound(f"{policy_id} has no version {version!r} (it has {known})")
+            raise PolicyNotFound(msg("{policy} has no version {version} (it has {known})", policy=policy_id,
+                                     version=repr(version), known=known))
         return found
 
     def linked(self, version: PolicyVersion, day: date, known_on: date | None = None, pins: tuple = ()) -> Linked:
@@ -227,8 +243,8 @@ class Engine:
             chosen = self.version_for(policy_id, date.min, Selection(version, known_on, any_date=True))
             if chosen is None:  # it exists, but the office could not have known it then
                 pinned = self.pinned_version(policy_id, version)
-                raise PolicyNotInForce(f"{pinned.key} was issued on {pinned.issued_on}, after the known-on date "
-                                       f"{known_on}")
+                raise PolicyNotInForce(msg("{version} was issued on {issued}, after the known-on date {known_on}",
+                                           version=pinned.key, issued=str(pinned.issued_on), known_on=str(known_on)))
             day = at or chosen.effective_from
         else:
             if at is None:
@@ -236,12 +252,12 @@ class Engine:
             chosen = self.version_for(policy_id, at, Selection(known_on=known_on))
             day = at
             if chosen is None:
-                raise PolicyNotInForce(f"{policy_id} has no version in force on {at}")
+                raise PolicyNotInForce(msg("{policy} has no version in force on {day}", policy=policy_id, day=str(at)))
         try:
             return self.linked(chosen, day, known_on)
         except LinkError as exc:
             if exc.code == "reference.not_in_force":
-                raise PolicyNotInForce(f"{exc} ({day})") from None
+                raise PolicyNotInForce(msg("{error} ({day})", error=_said(exc), day=str(day))) from None
             raise PolicyInvalid([Diagnostic(exc.code, str(exc), exc.ref.location, clause=exc.clause)]) from None
 
     def fixed_evaluator(self, linked: Linked, explain: bool = True) -> Evaluator:
@@ -308,8 +324,9 @@ class Evaluator:
     def _reader(self, version: PolicyVersion) -> ClaimReader:
         schema = claim_schema(self.engine.store, version)  # with the facts its versions add (input.facts)
         if schema is None or schema.type is None:
-            raise PolicyInvalid([Diagnostic("input.none", f"{version.key} declares no input schema, so it cannot "
-                                            "evaluate claims", version.location())])
+            raise PolicyInvalid([Diagnostic("input.none", msg("{version} declares no input schema, so it cannot "
+                                                              "evaluate claims", version=version.key),
+                                            version.location())])
         reader = self._readers.get(schema.digest)
         if reader is None:
             reader = self._readers[schema.digest] = ClaimReader(schema.schema, schema.type)
@@ -340,8 +357,9 @@ class Evaluator:
         except Exception as exc:  # a bug must cost one claim its decision, never the batch
             data = raw.data if isinstance(raw.data, dict) else {}
             claim_id = data.get("claim_id") if isinstance(data.get("claim_id"), str) else None
-            return ClaimError(claim_id, "evaluation.internal", f"internal error while deciding: "
-                              f"{type(exc).__name__}: {exc}", location=raw.location,
+            return ClaimError(claim_id, "evaluation.internal", msg("internal error while deciding: {kind}: {error}",
+                                                                   kind=type(exc).__name__, error=str(exc)),
+                              location=raw.location,
                               details={"policy_id": self.policy_id}, known_on=self.selection.known_on)
 
     def prepared(self, raw: RawClaim, as_of: date | None) -> Result | tuple[dict, date, str | None, Program]:
@@ -355,7 +373,7 @@ class Evaluator:
         claim_id = reader.claim_id(raw.data)
         day = as_of or reader.decision_date(facts)
         if day is None:
-            return ClaimError(claim_id, "claim.no_decision_date", "the claim has no decision date; pass --as-of",
+            return ClaimError(claim_id, "claim.no_decision_date", msg("the claim has no decision date; pass --as-of"),
                               location=raw.location)
         program = self._program_on(day)
         if isinstance(program, ClaimError):
@@ -429,26 +447,36 @@ class Evaluator:
                 pinned = self.engine.pinned_version(self.policy_id, self.selection.version)
                 known_on = self.selection.known_on
                 if known_on and pinned.issued_on > known_on:
-                    return ClaimError(None, "policy.not_in_force", f"{pinned.key} was issued on {pinned.issued_on}, "
-                                      f"after --known-on {known_on}", details={"policy_id": self.policy_id})
+                    return ClaimError(None, "policy.not_in_force", msg(
+                        "{version} was issued on {issued}, after --known-on {known_on}", version=pinned.key,
+                        issued=str(pinned.issued_on), known_on=str(known_on)), details={"policy_id": self.policy_id})
                 end = store.until(pinned)
-                span = f"from {pinned.effective_from}" + (f" to {end}" if end else "")
-                return ClaimError(None, "policy.not_in_force", f"{pinned.key} is not in force on {day} (it is in force "
-                                  f"{span})", details={"policy_id": self.policy_id})
+                span = msg("from {start} to {end}", start=str(pinned.effective_from), end=str(end)) if end \
+                    else msg("from {start}", start=str(pinned.effective_from))
+                return ClaimError(None, "policy.not_in_force", msg(
+                    "{version} is not in force on {day} (it is in force {span})", version=pinned.key, day=str(day),
+                    span=span), details={"policy_id": self.policy_id})
             nearest = store.nearest(self.policy_id, day)
-            near = f"; the nearest version is {nearest.key}, in force from {nearest.effective_from}" if nearest else ""
             known_on = self.selection.known_on
             unissued = store.in_force(self.policy_id, day)
             if known_on and unissued is not None:
-                near = (f"; {unissued.key} is in force then but was issued on {unissued.issued_on}, after "
-                        f"--known-on {known_on}")
-            return ClaimError(None, "policy.not_in_force", f"{self.policy_id} has no version in force on {day}{near}",
+                message = msg("{policy} has no version in force on {day}; {version} is in force then but was issued "
+                              "on {issued}, after --known-on {known_on}", policy=self.policy_id, day=str(day),
+                              version=unissued.key, issued=str(unissued.issued_on), known_on=str(known_on))
+            elif nearest:
+                message = msg("{policy} has no version in force on {day}; the nearest version is {version}, in force "
+                              "from {start}", policy=self.policy_id, day=str(day), version=nearest.key,
+                              start=str(nearest.effective_from))
+            else:
+                message = msg("{policy} has no version in force on {day}", policy=self.policy_id, day=str(day))
+            return ClaimError(None, "policy.not_in_force", message,
                               details={"policy_id": self.policy_id,
                                        "nearest": stamp(nearest).to_json() if nearest else None})
         try:
             linked = self.engine.linked(version, day, self.selection.known_on, self.selection.pins)
         except LinkError as exc:
-            return ClaimError(None, exc.code, f"{exc} ({day})", details={"policy_id": exc.ref.policy_id})
+            return ClaimError(None, exc.code, msg("{error} ({day})", error=_said(exc), day=str(day)),
+                              details={"policy_id": exc.ref.policy_id})
         program = self.engine.program(linked, self.explain, self.outputs)
         if len(self._by_day) < 10_000:
             self._by_day[day] = program

@@ -3,6 +3,7 @@ command's messages, chosen by --lang (anywhere on the line) or the locale; codes
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,94 @@ def test_check_watch_says_what_it_does_in_the_language_chosen(capsys, tmp_path):
             watch_files([tmp_path], check_once, interval=0)
         err = capsys.readouterr().err
         assert err == f"{watching}\n{changed}{watched}{'；重新检查' if language == 'zh' else '; checking again'}\n"
+
+
+# -- the other commands' refusals: the same exit code, the message in the language asked for ------------------
+
+REFUSALS = [
+    (("evaluate", "x.yaml", "--policy", POLICY, "--any-date"), 64,
+     "policy: --any-date 只用于固定版本：请给出 --policy ID@版本",
+     "policy: --any-date applies a pinned version: give --policy ID@VERSION"),
+    (("evaluate", "x.yaml", "--policy", "zhejiang/digital-engineer@1999"), 64,
+     "policy: zhejiang/digital-engineer 没有版本 '1999'（已有的版本：2023-09-16, 2025-03-01）",
+     "policy: zhejiang/digital-engineer has no version '1999' (it has 2023-09-16, 2025-03-01)"),
+    (("diff", POLICY), 64, "policy: 请给出两个固定版本 ID@A ID@B，或者一个 ID 加上 --from 和 --to",
+     "policy: give two pinned versions, ID@A ID@B, or one ID with --from and --to"),
+    (("diff", POLICY, "--from", "2024", "--to", "2025-01-01"), 64,
+     "policy: --from 需要日期（YYYY-MM-DD）或 @版本，而不是 '2024'",
+     "policy: --from takes a date (YYYY-MM-DD) or @VERSION, not '2024'"),
+    (("diff", POLICY, "wenzhou/digital-engineer-subsidy"), 64,
+     f"policy: 比较两项政策时，请固定各自的版本（ID@版本）或给出 --on 日期；{POLICY} 两者都没有",
+     f"policy: to compare two policies, pin each (ID@VERSION) or give --on DATE; {POLICY} has neither"),
+    (("impact", POLICY, "x.yaml", "--from", "1990-01-01", "--to", "2025-01-01"), 3,
+     f"policy: {POLICY} 在 1990-01-01 没有有效的版本", f"policy: {POLICY} has no version in force on 1990-01-01"),
+    (("verify",), 64, "policy: 请给出 DECISIONS 和 CLAIMS，或者 --database URL 加上 --decision ID 或筛选条件",
+     "policy: give DECISIONS and CLAIMS, or --database URL with --decision ID or a filter"),
+    (("verify", "--claim-id", "x"), 64,
+     "policy: --decision、--claim-id、--policy、--from 和 --to 用于从决定日志中选择决定：请给出 --database URL",
+     "policy: --decision, --claim-id, --policy, --from and --to select decisions of a log: give --database URL"),
+    (("new", "Bad", "--effective", "2026-01-01"), 64,
+     "policy: 'Bad' 不是政策编号：应由小写字母、数字和 - 组成，两段或更多段，用 / 连接",
+     "policy: 'Bad' is not a policy id: lower-case letters, digits and -, two or more parts joined by /"),
+    (("eval", "1 + 1", "--policy", POLICY, "--claim", "nope.yaml"), 64, "错误：没有这个申请文件：nope.yaml",
+     "Error: no such claim file: nope.yaml"),
+    (("serve", "--host", "0.0.0.0"), 64,
+     "policy: 没有 --tokens 时，服务只监听回环地址（127.0.0.1、::1），不能监听 0.0.0.0："
+     "要为其他机器服务，请给出令牌文件",
+     "policy: without --tokens the service listens only on a loopback address (127.0.0.1, ::1), not 0.0.0.0: give "
+     "a tokens file to serve other machines"),
+    (("serve", "--personal-data", "hash"), 64,
+     "policy: --personal-data hash 需要 --personal-key 文件（计算哈希所用的密钥）",
+     "policy: --personal-data hash needs --personal-key FILE (the secret the hashes are keyed with)"),
+    (("grant", "a.yaml", "b.yaml", "--policy", POLICY, "--database", "sqlite://", "--key", "k"), 64,
+     "policy: --key 标识一份申请的请求；使用它时请只给出一份申请",
+     "policy: --key names the request of one claim; give one claim with it"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "chinese", "english"), REFUSALS, ids=[" ".join(r[0][:2]) for r in REFUSALS])
+def test_a_refusal_in_both_languages(capsys, tmp_path, args, code, chinese, english):
+    (tmp_path / "x.yaml").write_text("claim_id: x\n", encoding="utf-8")
+    (tmp_path / "a.yaml").write_text("claim_id: a\n", encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("claim_id: b\n", encoding="utf-8")
+    here = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        for language, expected in (("zh", chinese), ("en", english)):
+            got, _, err = run(capsys, "--lang", language, *args)
+            assert got == code
+            assert expected in err
+    finally:
+        os.chdir(here)
+
+
+def test_a_claim_on_a_day_without_a_version_in_both_languages_and_the_same_json(capsys):
+    claim = str(ROOT / "examples" / "eligible-blockchain-junior.yaml")
+    args = ("evaluate", claim, "--policy", POLICY, "--as-of", "2000-01-01", "-q")
+    code, out, _ = run(capsys, "--lang", "zh", *args)
+    assert code == 3
+    assert f"[policy.not_in_force] {POLICY} 在 2000-01-01 没有有效的版本；最接近的版本是 {POLICY}@2024-05-01，自 " \
+           "2024-05-01 起有效" in out
+    code, out, _ = run(capsys, "--lang", "en", *args)
+    assert f"[policy.not_in_force] {POLICY} has no version in force on 2000-01-01; the nearest version is " \
+           f"{POLICY}@2024-05-01, in force from 2024-05-01" in out
+    _, zh, _ = run(capsys, "--lang", "zh", *args, "--format", "json")
+    _, en, _ = run(capsys, "--lang", "en", *args, "--format", "json")
+    assert zh == en and json.loads(zh)["error"]["code"] == "policy.not_in_force"
+
+
+def test_the_repl_in_both_languages(capsys, monkeypatch):
+    import io
+
+    for language, lines in (("zh", [f"{POLICY} — :help 查看命令，:quit 退出", "输入一个表达式即可计算。命令：",
+                                    "  :names          可用的定义、表格和事实",
+                                    "没有命令 :nope；:help 列出可用的命令"]),
+                            ("en", [f"{POLICY} — :help for commands, :quit to leave",
+                                    "Type an expression to evaluate it. Commands:",
+                                    "  :names          the definitions, tables and facts in scope",
+                                    "unknown command :nope; :help lists the commands"])):
+        monkeypatch.setattr("sys.stdin", io.StringIO(":help\n:nope\n:quit\n"))
+        code, out, _ = run(capsys, "--lang", language, "repl", "--policy", POLICY)
+        assert code == 0
+        for line in lines:
+            assert line + "\n" in out

@@ -127,12 +127,6 @@ _CODE = re.compile(r"^[a-z]+\.[a-z_]+$")
 _SINKS = {"Diagnostic": 1, "error": 1, "at": 1, "fail": 1, "_fail": 1, "diagnostic": 1, "Note": 0, "note_at": 0,
           "usage": 0, "UsageError": 0, "ClickException": 0, "ClaimError": 2, "_Unparsable": 1, "_DuplicateKey": 0,
           "LinkError": 1, "EvaluationFault": 0, "echo": 0}
-# Modules whose messages are still plain English text, to be wrapped in msg()/tr() one by one (issue 17). A module
-# leaves this list when it is swept; the test fails for any other module that writes a message as plain text.
-NOT_YET_TRANSLATED = {
-    "engine/api.py", "engine/audit/casereport.py", "engine/cli/auditors.py", "engine/cli/authoring.py",
-    "engine/cli/developers.py", "engine/cli/ledger.py", "engine/cli/service.py",
-}
 
 
 def _plain_text(node) -> bool:
@@ -171,11 +165,6 @@ def test_every_message_the_user_sees_goes_through_the_catalogue():
     cannot be translated: write msg("... {name} ...", name=...) (or tr(...) where it is shown) instead."""
     found = []
     for path in sorted((ROOT / "engine").rglob("*.py")):
-        if str(path.relative_to(ROOT)) not in NOT_YET_TRANSLATED:
-            found += _untranslatable(path)
+        found += _untranslatable(path)
     assert not found, "messages that cannot be translated (wrap them in msg()/tr()):\n" + "\n".join(found)
 
-
-def test_the_list_of_modules_not_yet_translated_only_shrinks():
-    done = sorted(m for m in NOT_YET_TRANSLATED if not (ROOT / m).exists() or not _untranslatable(ROOT / m))
-    assert not done, f"these modules are translated now: take them out of NOT_YET_TRANSLATED: {done}"

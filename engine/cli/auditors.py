@@ -21,11 +21,14 @@ from engine.cli.common import (
     fail_on_store_errors,
     format_option,
     option,
+    said,
     usage,
 )
-from engine.core.i18n import msg
+from engine.core.i18n import msg, plural, tr
 from engine.core.isodate import parse_date
 from engine.distributed.commands import PARTITION_OPTION
+
+_TWO_VERSIONS = msg("give two pinned versions, ID@A ID@B, or one ID with --from and --to")
 
 
 def _side(engine: Engine, policy_id: str, text: str, label: str):
@@ -36,13 +39,13 @@ def _side(engine: Engine, policy_id: str, text: str, label: str):
         try:
             day = parse_date(text)
         except ValueError:
-            usage(f"{label} takes a date (YYYY-MM-DD) or @VERSION, not {text!r}")
+            usage(msg("{option} takes a date (YYYY-MM-DD) or @VERSION, not {text}", option=label, text=repr(text)))
         return engine.scenario(policy_id, at=day)
     except PolicyNotInForce as exc:
-        click.echo(f"policy: {exc}", err=True)
+        click.echo(f"policy: {tr(said(exc))}", err=True)
         sys.exit(EXIT_NOT_IN_FORCE)
     except PolicyNotFound as exc:
-        click.echo(f"policy: {exc}", err=True)
+        click.echo(f"policy: {tr(said(exc))}", err=True)
         sys.exit(EXIT_USAGE)
     except PolicyInvalid as exc:
         for d in exc.diagnostics:
@@ -71,21 +74,22 @@ def diff(ctx, policies, from_, to, on, fmt):
         sides = []
         for pid, version in policies:
             if not version and not on:
-                usage(f"to compare two policies, pin each (ID@VERSION) or give --on DATE; {pid} has neither")
+                usage(msg("to compare two policies, pin each (ID@VERSION) or give --on DATE; {policy} has neither",
+                          policy=pid))
             sides.append(_side(engine, pid, "@" + version if version else on, "--on"))
         a, b = sides
     elif len(policies) == 2 and not (from_ or to or on):
         (pa, va), (pb, vb) = policies
         if not (va and vb):
-            usage("give two pinned versions, ID@A ID@B, or one ID with --from and --to")
+            usage(_TWO_VERSIONS)
         a, b = _side(engine, pa, "@" + va, "ID@A"), _side(engine, pb, "@" + vb, "ID@B")
     elif len(policies) == 1 and from_ and to:
         pid, pinned = policies[0]
         if pinned:
-            usage("with --from and --to, give the policy ID without @VERSION")
+            usage(msg("with --from and --to, give the policy ID without @VERSION"))
         a, b = _side(engine, pid, from_, "--from"), _side(engine, pid, to, "--to")
     else:
-        usage("give two pinned versions, ID@A ID@B, or one ID with --from and --to")
+        usage(_TWO_VERSIONS)
     result = diff_linked(a, b)
     if a.version.id != b.version.id:
         result["compared"] = [a.version.key, b.version.key]  # two policies: the header names both
@@ -138,7 +142,7 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet, dask, partition_bytes)
             report = compare(before, after, read_claims(list(claims), sys.stdin.buffer),
                              before_label, after_label, advance)
     if not report.claims:
-        click.echo(f"policy: no claims in {', '.join(claims)}: nothing to compare", err=True)
+        click.echo(tr("policy: no claims in {files}: nothing to compare", files=", ".join(claims)), err=True)
         ctx.exit(EXIT_INVALID)
     if fmt == "json":
         echo_json(report.to_json())
@@ -147,10 +151,11 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet, dask, partition_bytes)
     # The report is printed either way; these make its figures unfit to rely on, so the exit says so.
     problems = []
     if len(report.not_decided) == report.claims:
-        problems.append("no claim could be decided under either version: nothing to compare")
+        problems.append(tr("no claim could be decided under either version: nothing to compare"))
     if report.duplicate_ids:
-        problems.append(f"{len(report.duplicate_ids)} claim id(s) given more than once, and each of their claims "
-                        "is counted in the totals")
+        problems.append(plural(len(report.duplicate_ids), "{count} claim id given more than once, and each of its "
+                               "claims is counted in the totals", "{count} claim ids given more than once, and each "
+                               "of their claims is counted in the totals"))
     for problem in problems:
         click.echo(f"policy: {problem}", err=True)
     ctx.exit(EXIT_INVALID if problems else EXIT_OK)
@@ -180,14 +185,15 @@ def verify(ctx, decisions, claims, fmt, database, decision_ids, claim_id, policy
     filters = decision_ids or claim_id or policy_filter or since or until
     if database is None:
         if filters:
-            usage("--decision, --claim-id, --policy, --from and --to select decisions of a log: give --database URL")
+            usage(msg("--decision, --claim-id, --policy, --from and --to select decisions of a log: give --database "
+                      "URL"))
         if decisions is None or not claims:
-            usage("give DECISIONS and CLAIMS, or --database URL with --decision ID or a filter")
+            usage(msg("give DECISIONS and CLAIMS, or --database URL with --decision ID or a filter"))
     elif decisions is not None or claims:
-        usage("--database verifies the claims logged with the decisions: give no DECISIONS or CLAIMS files")
+        usage(msg("--database verifies the claims logged with the decisions: give no DECISIONS or CLAIMS files"))
     elif not filters:
-        usage("--database needs --decision ID or a filter (--claim-id, --policy, --from, --to): the whole log "
-              "is rarely what is meant")
+        usage(msg("--database needs --decision ID or a filter (--claim-id, --policy, --from, --to): the whole log "
+                  "is rarely what is meant"))
     engine = engine_of(ctx)
     fail_on_store_errors(engine.store)
     counts = {"reproduced": 0, "differs": 0, "unreadable": 0}
@@ -197,7 +203,7 @@ def verify(ctx, decisions, claims, fmt, database, decision_ids, claim_id, policy
         source = str(decisions)
     else:
         outcomes = _logged_outcomes(ctx, engine, database, decision_ids, claim_id, policy_filter, since, until)
-        source = "the log"
+        source = None
     for outcome, logged in outcomes:
         counts[outcome.status] += 1
         if fmt == "json":
@@ -207,11 +213,10 @@ def verify(ctx, decisions, claims, fmt, database, decision_ids, claim_id, policy
         else:
             click.echo(outcome.render())
     if not sum(counts.values()):  # verifying nothing must not pass for a clean audit
-        click.echo(f"policy: {source} holds no recorded decision{' that matches' if database else ''}: "
-                   "nothing to verify", err=True)
+        click.echo(tr("policy: {file} holds no recorded decision: nothing to verify", file=source) if source
+                   else tr("policy: the log holds no recorded decision that matches: nothing to verify"), err=True)
         ctx.exit(EXIT_INVALID)
-    click.echo(f"{counts['reproduced']} reproduced, {counts['differs']} differ, {counts['unreadable']} unreadable",
-               err=True)
+    click.echo(tr("{reproduced} reproduced, {differs} differ, {unreadable} unreadable", **counts), err=True)
     # an unreadable record is input the check could not cover: it outranks a difference, as in evaluate
     ctx.exit(EXIT_INVALID if counts["unreadable"] else EXIT_POLICY if counts["differs"] else EXIT_OK)
 
@@ -226,14 +231,14 @@ def _logged_outcomes(ctx, engine, url, decision_ids, claim_id, policy, since, un
     try:
         log = DecisionLog(open_existing(url))
     except DatabaseError as exc:
-        click.echo(f"policy: {exc}", err=True)
+        click.echo(f"policy: {tr(said(exc))}", err=True)
         ctx.exit(EXIT_DATABASE)
     try:
         if decision_ids:
             for decision_id in decision_ids:
                 logged = log.get(decision_id)
                 if logged is None:
-                    usage(f"no decision {decision_id!r} in the log")
+                    usage(msg("no decision {decision} in the log", decision=repr(decision_id)))
                 yield check_logged(engine, logged), logged
             return
         after = None
@@ -249,7 +254,7 @@ def _logged_outcomes(ctx, engine, url, decision_ids, claim_id, policy, since, un
 
         if not isinstance(exc, SQLAlchemyError):
             raise
-        click.echo(f"policy: the decision log cannot be read: {reason(exc)}", err=True)
+        click.echo(tr("policy: the decision log cannot be read: {reason}", reason=reason(exc)), err=True)
         ctx.exit(EXIT_DATABASE)
 
 

@@ -27,6 +27,7 @@ from engine.cli.common import (
     refuse_if_broken,
     refuse_unusable_store,
     require_paths,
+    said,
     usage,
 )
 from engine.core.i18n import msg, plural, tr
@@ -49,7 +50,7 @@ class _Session:
         try:
             self.engine.version_for(self.policy_id, date.min, Selection(self.version_label, any_date=True))
         except PolicyNotFound as exc:
-            usage(str(exc))
+            usage(said(exc))
         self.as_of = as_of
         self.claim: object = None
         self.claim_file: Path | None = None
@@ -60,13 +61,14 @@ class _Session:
         from engine.claims.reader import read_claims
 
         if not path.is_file():
-            raise click.UsageError(f"no such claim file: {path}")
+            raise click.UsageError(tr("no such claim file: {path}", path=str(path)))
         raws = list(read_claims([str(path)]))
         if len(raws) != 1:
-            raise click.UsageError(f"{path} holds {len(raws)} claims; give a file with one")
+            raise click.UsageError(tr("{path} holds {count} claims; give a file with one", path=str(path),
+                                      count=len(raws)))
         raw = raws[0].parsed()
         if raw.error is not None:
-            raise click.UsageError(f"{path}: {raw.error.message}")
+            raise click.UsageError(f"{path}: {tr(raw.error.message)}")
         self.claim, self.claim_file = raw.data, path
 
     def resolve(self):
@@ -85,11 +87,11 @@ class _Session:
         day = self.as_of or (reader.decision_date(facts) if reader and facts else None) or date.today()
         version = self.engine.version_for(self.policy_id, day, Selection(self.version_label, any_date=True))
         if version is None:
-            raise _NotInForce(f"{self.policy_id} has no version in force on {day}")
+            raise _NotInForce(tr("{policy} has no version in force on {day}", policy=self.policy_id, day=str(day)))
         try:
             linked = self.engine.linked(version, day)
         except LinkError as exc:
-            raise _NotInForce(f"{exc} ({day})") from None
+            raise _NotInForce(f"{tr(exc.args[0]) if exc.args else exc} ({day})") from None
         return self.engine.checked(linked), facts, day, claim_error, version
 
     def evaluate(self, text: str) -> tuple[Probe, object]:
@@ -108,7 +110,7 @@ def _render(probe: Probe, where) -> str:
     lines = []
     if probe.claim_error is not None:
         e = probe.claim_error
-        return tr("the claim is invalid: [{code}] {message}", code=e.code, message=e.message)
+        return tr("the claim is invalid: [{code}] {message}", code=e.code, message=tr(e.message))
     if probe.diagnostics:
         return "\n".join(d.render() for d in probe.diagnostics)
     for w in probe.warnings:
@@ -146,7 +148,7 @@ def _exit_code(probe: Probe) -> int:
     return EXIT_OK
 
 
-_CLAIM_HELP = "A claim (YAML or JSON) whose facts the expression reads."
+_CLAIM_HELP = msg("A claim (YAML or JSON) whose facts the expression reads.")
 
 
 @command("eval", help=msg(
@@ -165,7 +167,7 @@ def eval_expression(ctx, expression, policy, claim_file, as_of, fmt):
         session = _Session(ctx, policy, claim_file, as_of)
         probe, where = session.evaluate(expression)
     except _NotInForce as exc:
-        click.echo(f"policy: {exc}", err=True)
+        click.echo(f"policy: {tr(said(exc))}", err=True)
         ctx.exit(EXIT_NOT_IN_FORCE)
     except PolicyInvalid as exc:
         refuse(exc.diagnostics, policy[0])
@@ -177,11 +179,11 @@ def eval_expression(ctx, expression, policy, claim_file, as_of, fmt):
     ctx.exit(_exit_code(probe))
 
 
-_REPL_HELP = """Type an expression to evaluate it. Commands:
-  :claim FILE     read the facts from FILE
-  :as-of DATE     decide on DATE (:as-of with no date: the claim's own date)
-  :names          the definitions, tables and facts in scope
-  :quit           leave (or Ctrl-D)"""
+_REPL_HELP = msg("Type an expression to evaluate it. Commands:\n"
+                 "  :claim FILE     read the facts from FILE\n"
+                 "  :as-of DATE     decide on DATE (:as-of with no date: the claim's own date)\n"
+                 "  :names          the definitions, tables and facts in scope\n"
+                 "  :quit           leave (or Ctrl-D)")
 
 
 @command(help=msg("Evaluate expressions one line at a time in a policy's namespace (:help lists the commands)."))
@@ -195,7 +197,8 @@ def repl(ctx, policy, claim_file, as_of):
     except click.UsageError as exc:
         usage(exc.message)
     interactive = sys.stdin.isatty()
-    click.echo(f"{policy[0]}{'@' + policy[1] if policy[1] else ''} — :help for commands, :quit to leave")
+    click.echo(tr("{policy} — :help for commands, :quit to leave",
+                  policy=policy[0] + ("@" + policy[1] if policy[1] else "")))
     while True:
         try:
             line = input("policy> " if interactive else "")
@@ -223,22 +226,22 @@ def _repl_line(session: _Session, line: str) -> str:
     command, _, argument = line.partition(" ")
     argument = argument.strip()
     if command == ":help":
-        return _REPL_HELP
+        return tr(_REPL_HELP)
     if command == ":claim":
         session.load_claim(Path(argument))
-        return f"claim {argument}"
+        return tr("claim {file}", file=argument)
     if command == ":as-of":
         session.as_of = DATE.convert(argument, None, None) if argument else None
-        return f"as of {session.as_of or 'the claim date'}"
+        return tr("as of {day}", day=str(session.as_of) if session.as_of else tr("the claim date"))
     if command == ":names":
         checked = session.resolve()[0]
         linked = checked.linked
         facts = [f.name for f in linked.schema.type.fields] if linked.schema else []
-        return "\n".join(f"{label}: {', '.join(names) or '-'}" for label, names in (
-            ("definitions", list(linked.definitions)), ("tables", list(linked.tables)),
-            ("aliases", list(linked.aliases)), ("facts", facts)))
+        return "\n".join(tr("{label}: {names}", label=label, names=", ".join(names) or "-") for label, names in (
+            (msg("definitions"), list(linked.definitions)), (msg("tables"), list(linked.tables)),
+            (msg("aliases"), list(linked.aliases)), (msg("facts"), facts)))
     if command.startswith(":"):
-        return f"unknown command {command}; {_REPL_HELP.splitlines()[0].lower()}"
+        return tr("unknown command {command}; :help lists the commands", command=command)
     probe, where = session.evaluate(line)
     return _render(probe, where)
 
@@ -260,7 +263,7 @@ def fmt(ctx, paths, check_only):
     files = sorted({f for p in roots for f in ([p] if p.is_file() else p.rglob("*"))
                     if f.is_file() and f.suffix in (".yaml", ".yml")})
     if not files:
-        usage(f"no YAML files in {', '.join(map(str, roots))}")
+        usage(msg("no YAML files in {paths}", paths=", ".join(map(str, roots))))
     changed = broken = 0
     for f in files:
         try:
@@ -277,8 +280,8 @@ def fmt(ctx, paths, check_only):
             continue
         if read_yaml(formatted, str(f)).value != before:  # never change what the file says
             broken += 1
-            click.echo(f"policy: {f} was left alone: its layout cannot be made canonical without changing its data",
-                       err=True)
+            click.echo(tr("policy: {file} was left alone: its layout cannot be made canonical without changing its "
+                          "data", file=str(f)), err=True)
             continue
         changed += 1
         if check_only:
@@ -313,17 +316,19 @@ def new(ctx, policy_id, effective, from_version, issued, amend):
     from engine.policies.scaffold import new_policy_text, next_version_text
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)+", policy_id):
-        usage(f"{policy_id!r} is not a policy id: lower-case letters, digits and -, two or more parts joined by /")
+        usage(msg("{policy} is not a policy id: lower-case letters, digits and -, two or more parts joined by /",
+                  policy=repr(policy_id)))
     store = engine_of(ctx).store
     refuse_unusable_store(store)
     label = effective.isoformat()
     target = Path(ctx.find_root().obj["policies"]) / policy_id / f"{label}.yaml"
     if store.get(policy_id, label) is not None or target.exists():
-        usage(f"{policy_id}@{label} exists already ({target})")
+        usage(msg("{version} exists already ({file})", version=f"{policy_id}@{label}", file=str(target)))
     versions = store.versions(policy_id)
     if from_version is not None and store.get(policy_id, from_version) is None:
-        known = ", ".join(v.version for v in versions) or "none"
-        usage(f"{policy_id} has no version {from_version!r} (it has {known})")
+        known = ", ".join(v.version for v in versions) or tr("none")
+        usage(msg("{policy} has no version {version} (it has {known})", policy=policy_id, version=repr(from_version),
+                  known=known))
     if amend:
         text, what = _amendment(policy_id, effective, from_version, versions, issued or date.today())
     elif versions:
@@ -335,7 +340,7 @@ def new(ctx, policy_id, effective, from_version, issued, amend):
         what = tr("a copy of {version}", version=source.key)
     else:
         if from_version:
-            usage(f"{policy_id} is a new policy: there is no version to copy")
+            usage(msg("{policy} is a new policy: there is no version to copy", policy=policy_id))
         text = new_policy_text(policy_id, effective, issued or date.today())
         what = tr("a new policy")
     target.parent.mkdir(parents=True, exist_ok=True)

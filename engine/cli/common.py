@@ -196,6 +196,11 @@ def same_path(a: Path, b: Path) -> bool:
     return Path(a).resolve() == Path(b).resolve()
 
 
+def said(exc: BaseException) -> str:
+    """What an exception says, as the msg() it was raised with when it was (so it can be shown in any language)."""
+    return exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
+
+
 def usage(message: str):
     click.echo(f"policy: {tr(message)}", err=True)
     sys.exit(EXIT_USAGE)

@@ -21,6 +21,7 @@ from engine.cli.common import (
     refuse,
     refuse_if_broken,
     refuse_unusable_store,
+    said,
     standard_input,
     usage,
 )
@@ -66,18 +67,18 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
     pid, pinned = policy
     refuse_if_broken(engine.store, pid)
     if any_date and not pinned:
-        usage("--any-date applies a pinned version: give --policy ID@VERSION")
+        usage(msg("--any-date applies a pinned version: give --policy ID@VERSION"))
     try:
         evaluator = engine.evaluator(pid, Selection(pinned, known_on, any_date), explain=not summary,
                                      outputs=not summary)
     except PolicyNotFound as exc:
-        usage(str(exc))
+        usage(said(exc))
     if not engine.store.declares_input(pid, pinned):
-        usage(f"{pid}{'@' + pinned if pinned else ''} declares no input (no input.schema), "
-              "so claims cannot be decided under it; other policies can only read it (through `uses`)")
+        usage(msg("{policy} declares no input (no input.schema), so claims cannot be decided under it; other "
+                  "policies can only read it (through `uses`)", policy=pid + ("@" + pinned if pinned else "")))
     if database:
         if dask:
-            usage("--database and --dask cannot be combined: the ledger is read by one process")
+            usage(msg("--database and --dask cannot be combined: the ledger is read by one process"))
         from engine.cli.ledger import evaluate_with_ledger
 
         ctx.exit(evaluate_with_ledger(engine, evaluator, list(claims), database, as_of, fmt, summary, verbose, quiet))

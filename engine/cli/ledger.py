@@ -29,6 +29,7 @@ from engine.cli.common import (
     refuse,
     refuse_if_broken,
     refuse_unusable_store,
+    said,
     usage,
 )
 from engine.core.i18n import msg, tr
@@ -54,7 +55,7 @@ def open_ledger(url: str):
         engine = connect(url)
         migrate(engine)
     except DatabaseError as exc:
-        _fail(str(exc), EXIT_DATABASE)
+        _fail(said(exc), EXIT_DATABASE)
     return Ledger(url, reader=engine)
 
 
@@ -68,7 +69,7 @@ def _evaluator(ctx, policy):
     try:
         return engine, engine.evaluator(pid, Selection(pinned, None))
     except PolicyNotFound as exc:
-        usage(str(exc))
+        usage(said(exc))
         raise
 
 
@@ -160,7 +161,7 @@ def grant(ctx, claims, policy, database, key):
     engine, evaluator = _evaluator(ctx, policy)
     raws = [raw.parsed() for raw in read_claims(list(claims), sys.stdin.buffer)]
     if key is not None and len(raws) != 1:
-        usage("--key names the request of one claim; give one claim with it")
+        usage(msg("--key names the request of one claim; give one claim with it"))
     ledger = open_ledger(database)
     name = engine.store.input_schema_name(evaluator._any_version())
     schema = engine.store.schemas.get(name) if name else None
@@ -292,7 +293,7 @@ def import_grants(ctx, file, policy, database, fmt, skip_bad, dry_run):
     schema = engine.store.schemas.get(name) if name else None
     rows, problems = read_rows(file, kind, spec, types, schema.schema if schema else None)
     for problem in problems:
-        click.echo(f"policy: {problem}", err=True)
+        click.echo(f"policy: {tr(problem)}", err=True)
     if problems and not skip_bad:
         click.echo(tr("{bad} bad row(s): nothing imported (--skip-bad imports the good ones)", bad=len(problems)),
                    err=True)
@@ -304,7 +305,7 @@ def import_grants(ctx, file, policy, database, fmt, skip_bad, dry_run):
     try:
         taken = _database_errors(lambda: write_rows(book, spec, rows, pid))
     except ImportRefused as exc:
-        _fail(str(exc), EXIT_INVALID)
+        _fail(said(exc), EXIT_INVALID)
     click.echo(tr("{good} grant(s) imported into {book}; {bad} bad row(s) left out", good=taken, book=spec.book_name,
                   bad=len(problems)), err=True)
     ctx.exit(EXIT_INVALID if problems else EXIT_OK)
@@ -320,7 +321,7 @@ def _spec_and_types(engine, pid: str, pinned: str | None):
         versions = engine.store.versions(pid)
         version = versions[-1] if versions else None
     if version is None:
-        usage(f"no policy {pid!r}")
+        usage(msg("no policy {policy}", policy=repr(pid)))
     spec = ledger_of(engine.linked(version, version.effective_from))
     if spec is None:
         _fail(msg("{policy} declares no ledger section, so its grants cannot be recorded or counted",

@@ -31,6 +31,7 @@ from engine.cli.common import (
     refuse_unusable_store,
     report,
     require_paths,
+    said,
     same_path,
     usage,
 )
@@ -154,7 +155,7 @@ def show(ctx, policy, as_of, fmt):
     try:
         version = engine.version_for(pid, as_of or date.today(), Selection(version_label, any_date=True))
     except PolicyNotFound as exc:
-        usage(str(exc))
+        usage(said(exc))
     if version is None:
         day = str(as_of or date.today())
         click.echo(tr("{policy} has no version in force on {day}", policy=pid, day=day), err=True)
@@ -167,7 +168,7 @@ def show(ctx, policy, as_of, fmt):
             linked = engine.linked(version, as_of)
             reads = [f"{linked.role_of(v)} {v.key}" for v in linked.versions if v is not version]
         except (LinkError, PolicyInvalid) as exc:
-            reads = [tr("(cannot resolve: {error})", error=str(exc))]
+            reads = [tr("(cannot resolve: {error})", error=said(exc))]
     if fmt == "json":
         echo_json(version_json(version, engine.store, as_of, reads))
     else:

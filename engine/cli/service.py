@@ -13,9 +13,10 @@ from engine.cli.common import (
     EXIT_USAGE,
     command,
     option,
+    said,
     usage,
 )
-from engine.core.i18n import msg
+from engine.core.i18n import msg, tr
 
 EXIT_DATABASE = 69  # the database cannot be used (unreachable, or from a newer version)
 
@@ -67,22 +68,22 @@ def serve(ctx, host, port, database, tokens, workers, personal, personal_key, lo
     from engine.service.settings import Settings
 
     if tokens is None and not _loopback(host):
-        usage(f"without --tokens the service listens only on a loopback address (127.0.0.1, ::1), not {host}: "
-              "give a tokens file to serve other machines")
+        usage(msg("without --tokens the service listens only on a loopback address (127.0.0.1, ::1), not {host}: "
+                  "give a tokens file to serve other machines", host=host))
     if tokens is not None:
         try:
             Tokens.load(tokens)
         except TokensError as exc:
-            usage(str(exc))
+            usage(said(exc))
     if personal == "hash" and personal_key is None:
-        usage("--personal-data hash needs --personal-key FILE (the secret the hashes are keyed with)")
+        usage(msg("--personal-data hash needs --personal-key FILE (the secret the hashes are keyed with)"))
     url = database or default_url()
     try:
         engine = connect(url)
         revision = migrate(engine)  # once, before any worker starts
         engine.dispose()
     except DatabaseError as exc:
-        click.echo(f"policy: {exc}", err=True)
+        click.echo(f"policy: {tr(said(exc))}", err=True)
         ctx.exit(EXIT_DATABASE)
     obj = ctx.find_root().obj
     settings = Settings(policies=str(Path(obj["policies"]).resolve()),
@@ -91,11 +92,14 @@ def serve(ctx, host, port, database, tokens, workers, personal, personal_key, lo
                         personal_key=str(personal_key.resolve()) if personal_key else None, log=not no_log,
                         workers=workers, session_key=secrets.token_hex(32))
     settings.to_environment()
-    who = "bearer tokens from " + str(tokens) if tokens else "no tokens: loopback only, every caller has every role"
-    click.echo(f"policy: serving {settings.policies} on http://{host}:{port} ({who}); decision log "
-               f"{shown(url)} at schema {revision}", err=True)
+    who = tr("bearer tokens from {file}", file=str(tokens)) if tokens \
+        else tr("no tokens: loopback only, every caller has every role")
+    click.echo(tr("policy: serving {policies} on {address} ({who}); decision log {log} at schema {revision}",
+                  policies=settings.policies, address=f"http://{host}:{port}", who=who, log=shown(url),
+                  revision=revision), err=True)
     if no_log:
-        click.echo("policy: THE DECISION LOG IS OFF (--benchmark-without-log): decisions are not logged", err=True)
+        click.echo(tr("policy: THE DECISION LOG IS OFF (--benchmark-without-log): decisions are not logged"),
+                   err=True)
     _run(host, port, workers, log_level)
     ctx.exit(0)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import select
 
-from engine.core.i18n import msg
+from engine.core.i18n import joined, msg
 from engine.core.isodate import parse_date
 from engine.db.tables import grants
 from engine.language.types import BOOL, DATE, DECIMAL, INT, Nullable, Type
@@ -49,7 +49,7 @@ def read_rows(path: Path, kind: str, spec, types: dict, schema: dict | None = No
     for line, item in items:
         where = f"{path}:{line}"
         if isinstance(item, str):
-            problems.append(f"{where}: {item}")
+            problems.append(joined((where, item), ": "))
             continue
         problem = _check(item, spec, types)
         if problem is None and item.get("grant_id"):
@@ -57,12 +57,12 @@ def read_rows(path: Path, kind: str, spec, types: dict, schema: dict | None = No
                 problem = msg("grant_id {grant_id} is given twice in the file", grant_id=item["grant_id"])
             seen_ids.add(item["grant_id"])
         if problem is not None:
-            problems.append(f"{where}: {problem}")
+            problems.append(joined((where, problem), ": "))
             continue
         record = {name: _typed(item[name], types.get(name)) for name in spec.record}
         problem = _against_schema(checks, spec, str(item["person"]), record) if checks else None
         if problem is not None:
-            problems.append(f"{where}: {problem}")
+            problems.append(joined((where, problem), ": "))
             continue
         rows.append(Row(line, str(item["person"]), record, item.get("grant_id") or None, item.get("claim_id") or None))
     return rows, problems
