@@ -874,8 +874,7 @@ def test_impact_with_a_claim_id_given_twice(capsys, tmp_path):
     code, (report,), err = run_json(capsys, *STORE, "impact", JH, "--from", "2025-02-01", "--to", "2025-04-01",
                                     path, "--format", "json")
     assert code == 2
-    assert err == ("policy: 1 claim id(s) given more than once, and each of their claims is counted in the "
-                   "totals\n")
+    assert err == "policy: 1 claim id given more than once, and each of its claims is counted in the totals\n"
     assert report["duplicate_ids"] == {"FICT-JH-01": [f"{path}:1", f"{path}:3"]}
     assert (report["claims"], report["changed"], report["total_amount"]) == (
         3, 3, {"before": "6600", "after": "7500", "difference": "900"})
