@@ -81,6 +81,30 @@ def test_local_cluster_gives_the_lines_counts_and_exit_code_of_one_process(claim
         assert on_cluster.stderr.decode().splitlines()[0] == alone.stderr.decode().splitlines()[0]
 
 
+def _parts(folder: Path) -> bytes:
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == [f"part-{i:05d}.jsonl" for i in range(len(names))], names  # no temporary or duplicate part
+    return b"".join((folder / name).read_bytes() for name in names)
+
+
+@pytest.mark.slow
+def test_local_cluster_writes_a_folder_of_parts_or_one_file_as_one_process_writes_its_output(claims_file, tmp_path):
+    _dask_or_skip()
+    alone = _one_process(claims_file, "--summary")
+    folder = tmp_path / "parts"
+    on_cluster = _one_process(claims_file, "--summary", "--dask", "local:2", "--partition-bytes", "400000",
+                              "--output", f"{folder}/")
+    assert on_cluster.returncode == alone.returncode == 2, on_cluster.stderr.decode()
+    assert on_cluster.stdout == b"" and on_cluster.stderr == alone.stderr, on_cluster.stderr.decode()
+    assert _parts(folder) == alone.stdout and len(list(folder.iterdir())) > 3
+    target = tmp_path / "decisions.jsonl"
+    into_file = _one_process(claims_file, "--summary", "--dask", "local:2", "--partition-bytes", "400000", "-o",
+                             str(target))
+    assert into_file.returncode == 2 and into_file.stdout == b"" and target.read_bytes() == alone.stdout
+    again = _one_process(claims_file, "--summary", "--dask", "local:2", "--output", str(folder))
+    assert again.returncode == 73 and b"is not empty" in again.stderr and b"Traceback" not in again.stderr
+
+
 @pytest.mark.slow
 def test_local_cluster_impact_gives_the_report_of_one_process(claims_file):
     _dask_or_skip()
@@ -164,6 +188,25 @@ def test_scheduler_and_two_workers_give_the_lines_of_one_process(claims_file, sc
     on_cluster = _one_process(claims_file, "--summary", "--dask", address, "--partition-bytes", "300000")
     assert on_cluster.returncode == alone.returncode, on_cluster.stderr.decode()
     assert on_cluster.stdout == alone.stdout
+
+
+@pytest.mark.slow
+def test_scheduler_and_two_workers_write_the_parts_of_one_process(claims_file, scheduler_and_two_workers, tmp_path):
+    address, workers = scheduler_and_two_workers
+    alone = _one_process(claims_file)
+    folder = tmp_path / "parts"
+    run = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *STORE, "evaluate", str(claims_file), "--policy",
+                            POLICY, "--format", "json", "--dask", address, "--partition-bytes", "100000", "--output",
+                            f"{folder}/"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    deadline = time.monotonic() + 300
+    while (not folder.is_dir() or len(list(folder.glob("part-*"))) < 2) and run.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert run.poll() is None, "the run ended before a worker could be killed: make the input larger"
+    workers[0].kill()  # mid-part, most likely: its temporary part is left half written, never renamed
+    stdout, stderr = run.communicate(timeout=600)
+    assert run.returncode == alone.returncode, stderr.decode()
+    assert stdout == b"" and _parts(folder) == alone.stdout
 
 
 @pytest.mark.slow

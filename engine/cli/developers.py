@@ -1,6 +1,7 @@
 """Commands for developers: evaluate."""
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -54,10 +55,14 @@ from engine.distributed.commands import PARTITION_OPTION
                  "claim's (recording nothing; docs/ledger.md)."))
 @option("--dask", "dask", default=None, metavar="SCHEDULER",
         help=msg("Decide on a Dask cluster: local:N or a scheduler address, tcp://host:8786 (docs/scale.md)."))
+@option("--output", "-o", "output", default=None, metavar="PATH",
+        help=msg("Write the records to PATH instead of standard output: a file, which appears whole when the run "
+                 "ends; or, for DIR/ (or an existing folder, which must be empty), a folder of parts "
+                 "part-00000.jsonl …, one per partition of the input, in input order (docs/scale.md)."))
 @PARTITION_OPTION
 @click.pass_context
 def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbose, by_columns, jobs, quiet, database,
-             dask, partition_bytes):
+             dask, output, partition_bytes):
     from engine.claims.reader import read_claims
     from engine.decide import batch
     from engine.decide.progress import progress_bar
@@ -79,12 +84,14 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
     if database:
         if dask:
             usage(msg("--database and --dask cannot be combined: the ledger is read by one process"))
+        if output:
+            usage(msg("--database writes to standard output: leave out --output"))
         from engine.cli.ledger import evaluate_with_ledger
 
         ctx.exit(evaluate_with_ledger(engine, evaluator, list(claims), database, as_of, fmt, summary, verbose, quiet))
     jobs = jobs or batch.default_jobs()
     columnar = summary and fmt == "json" and by_columns
-    out = sys.stdout.buffer
+    folder, out = _output(output, claims)
     raws = read_claims(list(claims), standard_input(), lazy=jobs > 1 or columnar)  # columns parse lines themselves
     show_progress = not quiet and sys.stderr.isatty()
     total = batch.count_lines(list(claims)) if show_progress else None
@@ -95,17 +102,32 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
                 from engine.distributed import commands
 
                 counts, stats = commands.evaluate(engine, dask, list(claims), pid, pinned, known_on, any_date, as_of,
-                                                  output_format, bar.write, bar, partition_bytes)
+                                                  output_format, bar.write, bar, partition_bytes,
+                                                  str(folder.resolve()) if folder else None)
+            elif folder:
+                from engine.decide.output import decide_into_parts
+
+                counts = decide_into_parts(evaluator, folder, list(claims), standard_input(), as_of, output_format,
+                                           jobs, stop.counter(bar), partition_bytes)
             else:
                 counts = batch.run(evaluator, raws, bar.write, as_of, output_format, jobs, stop.counter(bar))
         out.flush()
     except PolicyInvalid as exc:
+        _abort(out)
         refuse(exc.diagnostics, pid)
     except batch.Interrupted as exc:  # Ctrl-C: stopped between two records, every one written is whole
-        out.flush()
-        click.echo(tr("policy: interrupted after {count} claims were written (each one whole); the rest were not "
-                      "decided", count=exc.written), err=True)
+        if _abort(out):
+            click.echo(tr("policy: interrupted; {file} was not written", file=output), err=True)
+        else:
+            out.flush()
+            click.echo(tr("policy: interrupted after {count} claims were written (each one whole); the rest were "
+                          "not decided", count=exc.written), err=True)
         ctx.exit(EXIT_INTERRUPTED)
+    except BaseException:
+        _abort(out)
+        raise
+    if hasattr(out, "commit"):
+        out.commit()
     if not quiet:
         click.echo(counts.line(), err=True)
     if columnar and verbose:
@@ -113,6 +135,32 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
 
         click.echo((stats if dask else STATS).report(), err=True)
     ctx.exit(_exit_for(counts))
+
+
+def _output(output: str | None, claims) -> tuple:
+    """(folder of parts or None, the stream records are written to) for --output."""
+    from engine.decide.output import FileOutput, OutputRefused, is_folder, prepare_folder
+
+    if output is None:
+        return None, sys.stdout.buffer
+    if any(name != "-" and os.path.exists(name) and os.path.samefile(name, output) for name in claims
+           if os.path.exists(output)):
+        usage(msg("--output {path} is one of the claims files: write the records elsewhere", path=output))
+    try:
+        if is_folder(output):
+            return prepare_folder(output), sys.stdout.buffer
+        return None, FileOutput(output)
+    except OutputRefused as exc:
+        click.echo(f"policy: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+def _abort(out) -> bool:
+    """Drop an --output FILE that was being written (it stays as it was); False for standard output."""
+    if hasattr(out, "abort"):
+        out.abort()
+        return True
+    return False
 
 
 def _exit_for(counts) -> int:

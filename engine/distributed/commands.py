@@ -46,15 +46,16 @@ def _stopped(outcome, subject: str) -> None:
 
 
 def evaluate(engine, spec: str, claims: list[str], pid: str, pinned, known_on, any_date, as_of, output_format,
-             write, progress, partition_bytes: int):
-    """Counts of `policy evaluate CLAIMS --dask SPEC`; the lines are written in input order through `write`."""
+             write, progress, partition_bytes: int, parts: str | None = None):
+    """Counts of `policy evaluate CLAIMS --dask SPEC`; the lines are written in input order through `write`, or,
+    with `parts` (a folder), by the workers, a part per partition."""
     from engine.distributed.runner import EvaluateJob, StoreFiles
     from engine.distributed.runner import evaluate as run
 
     _files_only(claims)
     cluster = _cluster(spec)
     try:
-        job = EvaluateJob(pid, pinned, known_on, any_date, as_of, output_format)
+        job = EvaluateJob(pid, pinned, known_on, any_date, as_of, output_format, parts)
         outcome = run(cluster, StoreFiles.of(engine.store), job, claims, write, progress, partition_bytes)
     finally:
         cluster.close()

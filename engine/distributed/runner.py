@@ -19,12 +19,13 @@ import os
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
 from engine.core.i18n import tr
 from engine.decide.batch import CHUNK, COLUMNAR_CHUNK, Counts, OutputFormat, _chunks, _decide_chunk
+from engine.decide.output import part_name, part_suffix, sweep, write_whole
 
 PARTITION_BYTES = 8 << 20  # a partition: about 13,000 claims of the benchmark, a few seconds of one worker
 
@@ -117,6 +118,8 @@ class EvaluateJob:
     any_date: bool
     as_of: date | None
     fmt: OutputFormat
+    parts: str | None = None  # --output DIR/: each task writes its partition's part there, and sends back no lines
+    count: int = 0  # partitions of the run, for the parts' names
 
 
 @dataclass(frozen=True)
@@ -155,11 +158,12 @@ def _engine(store: StoreFiles):
     return engine
 
 
-def _raws(part: Partition):
+def claims_of(part: Partition, stdin=None) -> list:
+    """The claims of one partition, unparsed where they are JSON Lines (whoever decides them parses them)."""
     from engine.claims.reader import read_claims, read_lines
 
     if part.start < 0:
-        return list(read_claims([part.path], lazy=True))
+        return list(read_claims([part.path], stdin, lazy=True))
     with open(part.path, "rb") as handle:
         handle.seek(part.start)
         data = handle.read(part.end - part.start)
@@ -183,11 +187,14 @@ def decide_partition(store: StoreFiles, job: EvaluateJob, part: Partition) -> tu
                 outputs=not summary)
         stats = Stats()
         out, counts = [], Counts()
-        for chunk in _chunks(_raws(part), COLUMNAR_CHUNK if job.fmt.columnar else CHUNK):
+        for chunk in _chunks(claims_of(part), COLUMNAR_CHUNK if job.fmt.columnar else CHUNK):
             data, c = _decide_chunk(evaluator, chunk, job.as_of, job.fmt, stats)
             out.append(data)
             counts.merge(c)
-        return part.index, b"".join(out), counts, stats
+        if job.parts is None:
+            return part.index, b"".join(out), counts, stats
+        write_whole(Path(job.parts) / part_name(part.index, job.count, part_suffix(job.fmt.kind)), out)
+        return part.index, b"", counts, stats
     except WorkerRefused as exc:
         return "refused", str(exc)
     except PolicyInvalid as exc:
@@ -208,7 +215,7 @@ def impact_partition(store: StoreFiles, job: ImpactJob, part: Partition) -> tupl
 
             sides = _EVALUATORS[key] = tuple(side(engine, job.policy_id, text)[0] for text in (job.before, job.after))
         seen: dict = {}
-        report = compare(sides[0], sides[1], _raws(part), "", "", seen=seen)
+        report = compare(sides[0], sides[1], claims_of(part), "", "", seen=seen)
         return part.index, report, seen
     except WorkerRefused as exc:
         return "refused", str(exc)
@@ -247,8 +254,11 @@ def connect(spec: str) -> Cluster:
         # A cluster of our own is an implementation detail: its log lines (a worker's heartbeat that outlives the
         # scheduler at shutdown, say) are not the user's output. Failures reach us as task errors and are reported.
         logging.getLogger("distributed").setLevel(logging.CRITICAL)
+        # No dashboard; the scheduler's HTTP server (which it starts even so) on any free port of loopback, not on
+        # 8787, whose "already in use" warning another cluster on the machine would otherwise print.
         cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.CRITICAL)
+                                           dashboard_address=None, silence_logs=logging.CRITICAL,
+                                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
         return Cluster(distributed.Client(cluster), cluster, n)
     if "://" not in spec:
         raise ValueError(tr("--dask takes local:N or a scheduler address such as tcp://host:8786, not {spec!r}",
@@ -323,7 +333,14 @@ def evaluate(cluster: Cluster, store: StoreFiles, job: EvaluateJob, paths: list[
             on_progress(counts.total)
         return True
 
-    _in_order(cluster, decide_partition, store, job, partitions(paths, partition_bytes), handle)
+    if job.parts is None:
+        _in_order(cluster, decide_partition, store, job, partitions(paths, partition_bytes), handle)
+        return outcome
+    parts = list(partitions(paths, partition_bytes))  # their number names the parts
+    try:
+        _in_order(cluster, decide_partition, store, replace(job, count=len(parts)), iter(parts), handle)
+    finally:
+        sweep(Path(job.parts))
     return outcome
 
 
