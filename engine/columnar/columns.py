@@ -66,6 +66,55 @@ class Col:
         self.missing = missing if self.bad is not None and missing is not None and missing.any() else None
 
 
+class ListCol(Col):
+    """A column of lists of records whose items' fields are known as columns (`items`: one value per item, the
+    items of all rows in row order; `lengths`: items per row; `absent`: rows whose value is None). The lists
+    themselves are made only if something reads them whole."""
+
+    __slots__ = ("_make", "_made", "lengths", "items", "absent")
+    _made: np.ndarray | None
+
+    def __init__(self, make: Callable[[], np.ndarray], lengths: np.ndarray, items: dict, absent: np.ndarray | None,
+                 bad: np.ndarray | None = None, missing: np.ndarray | None = None):
+        self._make = make
+        self.lengths, self.items, self.absent = lengths, items, absent
+        Col.__init__(self, None, bad, missing)  # type: ignore[arg-type]
+
+    @property
+    def values(self) -> np.ndarray:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    @values.setter
+    def values(self, made) -> None:
+        self._made = made
+
+
+class RecordCol(Col):
+    """A column of records whose fields are known as columns (a comprehension's items); the records themselves
+    are made only if something reads them whole."""
+
+    __slots__ = ("_make", "_made", "fields")
+    _made: np.ndarray | None
+
+    def __init__(self, make: Callable[[], np.ndarray], fields: dict, bad: np.ndarray | None = None,
+                 missing: np.ndarray | None = None):
+        self._make = make
+        self.fields = fields
+        Col.__init__(self, None, bad, missing)  # type: ignore[arg-type]
+
+    @property
+    def values(self) -> np.ndarray:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    @values.setter
+    def values(self, made) -> None:
+        self._made = made
+
+
 def objects(values, n: int) -> np.ndarray:
     """An object array of exactly these values (a list stays one value, never a row of the array)."""
     return np.fromiter(values, dtype=object, count=n)
@@ -115,6 +164,10 @@ def as_bool(col: Col) -> Col:
 
 
 def gather(col: Col, index: np.ndarray) -> Col:
+    if isinstance(col, RecordCol):
+        return RecordCol(lambda: col.values[index], {name: values[index] for name, values in col.fields.items()},
+                         col.bad[index] if col.bad is not None else None,
+                         col.missing[index] if col.missing is not None else None)
     return Col(col.values[index], col.bad[index] if col.bad is not None else None,
                col.missing[index] if col.missing is not None else None)
 
@@ -146,6 +199,13 @@ class Batch:
     def present(self, root: str, keys: tuple) -> np.ndarray:
         """Where a fact path is given (present and not null)."""
         return self.source.present((root,) + keys)
+
+    def items(self, root: str, keys: tuple) -> tuple | None:
+        """A list of records' items per claim and their fields as columns, or None (engine.columnar.reader)."""
+        key = ("items", root, keys)
+        if key not in self.paths:
+            self.paths[key] = self.source.items((root,) + keys)
+        return self.paths[key]
 
 
 class Ctx:
@@ -404,6 +464,15 @@ class ColumnCompiler:
             return given
 
         def read(ctx: Ctx) -> Col:
+            if ctx.index is None:
+                found = ctx.batch.items(root, keys)
+                if found is not None:  # a list of records: its items' fields are columns already
+                    lengths, fields = found
+                    absent = ~ctx.batch.present(root, keys)
+                    batch = ctx.batch
+                    if probe:
+                        return ListCol(lambda: batch.path(root, keys), lengths, fields, absent)
+                    return ListCol(lambda: batch.path(root, keys), lengths, fields, absent, absent, absent)
             values = ctx.batch.path(root, keys)
             if ctx.index is not None:
                 values = values[ctx.index]
@@ -486,6 +555,11 @@ class ColumnCompiler:
 
         def get(ctx: Ctx) -> Col:  # a field of a record (a comprehension's item, a table row): absent is missing
             col = obj(ctx)
+            if isinstance(col, RecordCol) and name in col.fields:
+                values = col.fields[name]
+                absent = nulls(values)
+                return Col(values, _or(col.bad, absent),
+                           _or(col.missing, absent if col.bad is None else absent & ~col.bad))
             records = col.values.tolist()
             by_id = dict(zip(map(id, records), records, strict=True))
             if len(by_id) * 4 < len(records):  # a few records, many times (table rows): each field read once
@@ -631,6 +705,10 @@ class ColumnCompiler:
 
         def default(ctx: Ctx) -> Col:
             a = left(ctx)
+            if isinstance(a, ListCol):
+                kept = _lists_or_empty(a, right, ctx)
+                if kept is not None:
+                    return kept
             use_right = nulls(a.values)
             if a.missing is not None:
                 use_right |= a.missing
@@ -678,19 +756,29 @@ class ColumnCompiler:
         def run(ctx: Ctx) -> Col:
             n = ctx.n
             src = source(ctx)
-            lists = src.values.tolist()
-            src_bad = src.bad.tolist() if src.bad is not None else [False] * n
-            if src.bad is None and set(map(type, lists)) == {list}:
-                lengths = np.fromiter(map(len, lists), dtype=np.int64, count=n)
+            fields = src.items if isinstance(src, ListCol) else None
+            if isinstance(src, ListCol) and fields is not None:  # the items' fields are columns: made if read whole
+                lengths = src.lengths if src.bad is None else np.where(src.bad, 0, src.lengths)
             else:
-                lengths = np.fromiter((0 if bad or type(items) is not list else len(items)
-                                       for items, bad in zip(lists, src_bad, strict=True)), dtype=np.int64, count=n)
+                lists = src.values.tolist()
+                if src.bad is None and set(map(type, lists)) == {list}:
+                    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=n)
+                else:
+                    src_bad = src.bad.tolist() if src.bad is not None else [False] * n
+                    lengths = np.fromiter((0 if bad or type(items) is not list else len(items)
+                                           for items, bad in zip(lists, src_bad, strict=True)), dtype=np.int64,
+                                          count=n)
             total = int(lengths.sum())
             parent = np.repeat(np.arange(n), lengths)
-            flat = objects(chain.from_iterable(items for items, length in zip(lists, lengths.tolist(), strict=True)
-                                               if length), total)
+
+            def flat_items() -> np.ndarray:
+                rows = src.values.tolist()
+                return objects(chain.from_iterable(items for items, length in zip(rows, lengths.tolist(), strict=True)
+                                                   if length), total)
+
             local = {k: gather(c, parent) for k, c in ctx.locals.items()}
-            local[var] = Col(flat)
+            item_col: Col = RecordCol(flat_items, fields) if fields is not None else Col(flat_items())
+            local[var] = item_col
             child = Ctx(ctx.batch, total, parent if ctx.index is None else ctx.index[parent], local,
                         ctx.dates[parent])
             inner = body(child) if total else Col(objects((), 0))
@@ -703,7 +791,18 @@ class ColumnCompiler:
             if kind == "filter":
                 keep = (inner.values.astype(bool) if total else np.zeros(0, bool)) & ~item_bad
                 row_bad = first_bad < _BIG
-                values = _kept(flat.tolist(), keep.tolist(), lengths.tolist(), row_bad.tolist(), n)
+                if fields is not None:  # the kept items' fields stay columns
+                    kept = keep & ~row_bad[parent]
+
+                    def kept_lists() -> np.ndarray:
+                        return _kept(item_col.values.tolist(), keep.tolist(), lengths.tolist(), row_bad.tolist(), n)
+
+                    row_missing = row_bad & (first_missing == first_bad)
+                    bad, missing = sequence([src, Col(np.zeros(n, bool), row_bad, row_missing)])
+                    return ListCol(kept_lists, np.bincount(parent[kept], minlength=n).astype(np.int64),
+                                   {name: column[kept] for name, column in fields.items()},
+                                   row_bad if row_bad.any() else None, bad, missing)
+                values = _kept(item_col.values.tolist(), keep.tolist(), lengths.tolist(), row_bad.tolist(), n)
             elif kind in ("any", "all"):
                 truth = inner.values.astype(bool) if total else np.zeros(0, bool)
                 decisive = (truth if kind == "any" else ~truth) & ~item_bad
@@ -719,6 +818,22 @@ class ColumnCompiler:
             return Col(values, bad, missing)
 
         return run
+
+
+def _lists_or_empty(a: ListCol, right: Callable, ctx: Ctx) -> ListCol | None:
+    """`a ?? b` where a is a list of records with its items as columns, absent (or missing) in some rows, and b an
+    empty list in those rows: the same items (None when a faults otherwise, or b is anything else there)."""
+    if a.bad is not None and (a.missing is None or (a.bad & ~a.missing).any()):
+        return None
+    use_right = _or(a.absent, a.missing)
+    if use_right is None or not use_right.any():
+        return a
+    b = right(ctx)
+    if b.bad is not None and (b.bad & use_right).any():
+        return None
+    if any(type(v) is not list or v for v in b.values[use_right].tolist()):
+        return None
+    return ListCol(lambda: np.where(use_right, b.values, a.values), a.lengths, a.items, None)
 
 
 def _first(parent: np.ndarray, position: np.ndarray, where: np.ndarray, n: int) -> np.ndarray:

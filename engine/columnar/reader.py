@@ -59,7 +59,7 @@ class _Unsupported(Exception):
 class _Leaf:
     """A value that is not an object or a list: its Python types, and its own schema checked per distinct value."""
 
-    __slots__ = ("types", "validator", "known", "invalid", "is_date", "dates", "no_day", "text", "nullable")
+    __slots__ = ("types", "validator", "known", "invalid", "is_date", "dates", "no_day", "text", "nullable", "lengths")
 
     def __init__(self, fact_type: Type, schema: dict, root: dict, nullable: bool):
         kinds: dict[Type, set] = {STRING: {str}, DATE: {str}, INT: {int}, BOOL: {bool}, DECIMAL: {int, Decimal}}
@@ -72,6 +72,12 @@ class _Leaf:
             if key in root and key not in document:
                 document[key] = root[key]
         self.validator = jsonschema_rs.validator_for(document, validate_formats=True)
+        # a text held only to its length (a number, a name): checked by the lengths, without the validator
+        constraints = {k for k in schema if k not in _ANNOTATIONS and not k.startswith("x-")}
+        lengths = (schema.get("minLength", 0), schema.get("maxLength"))
+        self.lengths = lengths if (fact_type == STRING and not nullable and schema.get("type") == "string"
+                                   and constraints <= {"type", "minLength", "maxLength"}
+                                   and all(b is None or type(b) is int for b in lengths)) else None
         self.known: dict = {}  # value -> valid?
         self.invalid: set = set()  # the values known to be invalid
         self.is_date = fact_type == DATE
@@ -81,6 +87,12 @@ class _Leaf:
         self.nullable = nullable
 
     def bad_values(self, values: set) -> set:
+        if self.lengths is not None:
+            low, high = self.lengths
+            sizes = set(map(len, values))
+            if sizes and (min(sizes) < low or (high is not None and max(sizes) > high)):
+                return {v for v in values if not low <= len(v) <= (high if high is not None else len(v))}
+            return set()
         unknown = values - self.known.keys()
         if unknown:
             if len(self.known) > _KNOWN_KEPT:
@@ -281,11 +293,16 @@ class _Walk:
         keep = [i for i, v in enumerate(values) if type(v) is kind]
         return [values[i] for i in keep], owners[keep]
 
-    def record(self, node: _Object, values: list, owners: np.ndarray, path: tuple, in_list: bool = False) -> None:
-        """`values` are present (not absent): each must be a dict (or None where the schema allows)."""
-        values, owners = self.only(dict, {dict, _NONE} if node.nullable else {dict}, values, owners)
+    def record(self, node: _Object, values: list, owners: np.ndarray, path: tuple,
+               in_list: bool = False) -> dict | None:
+        """`values` are present (not absent): each must be a dict (or None where the schema allows). In a list: the
+        columns of the records' fields, one value per record, where every field is a required value (else None)."""
+        aligned: dict | None = {}
+        if set(map(type, values)) != {dict}:
+            aligned = None
+            values, owners = self.only(dict, {dict, _NONE} if node.nullable else {dict}, values, owners)
         if not values:
-            return
+            return aligned
         lengths = np.fromiter(map(len, values), np.int64, len(values))
         if in_list:
             np.add.at(self.keys, owners, lengths)
@@ -301,6 +318,7 @@ class _Walk:
                 sub_values, sub_owners = column, owners
                 always += 1
             else:
+                aligned = None
                 column = list(map(dict.get, values, repeat(name), repeat(_ABSENT)))
                 if _ABSENT in column:
                     absent = np.fromiter(map(is_, column, repeat(_ABSENT)), bool, len(column))
@@ -317,15 +335,20 @@ class _Walk:
                 self.columns[child_path] = (sub_owners, sub_values)
             if isinstance(child, _Object):
                 self.record(child, sub_values, sub_owners, child_path, in_list)
+                aligned = None
             elif isinstance(child, _List):
                 self.array(child, sub_values, sub_owners, child_path)
+                aligned = None
             else:
                 converted = self.leaf(child, sub_values, sub_owners)
                 if not in_list:
                     self.columns[child_path] = (sub_owners, converted)
+                elif aligned is not None:
+                    aligned[name] = converted
         named += always
         if (named != lengths).any():  # keys the schema does not name: the per-claim reader reads (or refuses) those
             self.refuse(owners[named != lengths])
+        return aligned
 
     def array(self, node: _List, values: list, owners: np.ndarray, path: tuple) -> None:
         values, owners = self.only(list, {list}, values, owners)
@@ -340,7 +363,9 @@ class _Walk:
         items = list(chain.from_iterable(values))
         item_owners = np.repeat(owners, lengths)
         if isinstance(node.item, _Object):
-            self.record(node.item, items, item_owners, path + ("[]",), in_list=True)
+            fields = self.record(node.item, items, item_owners, path + ("[]",), in_list=True)
+            if fields is not None and "[]" not in path:  # the items' fields as columns, for comprehensions
+                self.columns[path + ("[]",)] = (item_owners, fields)
         else:
             self.leaf(node.item, items, item_owners)
 
@@ -423,6 +448,28 @@ class ColumnBatch:
             found[positions[keep]] = True
         return found
 
+    def items(self, keys: tuple) -> tuple | None:
+        """For a list of records outside lists: (first item, items) of each taken claim and the items' fields as
+        columns (facts, in claim order); None when the reader does not have them."""
+        found = self._paths.get(keys + ("[]",), _ABSENT)
+        if found is _ABSENT:
+            found = None
+            stored = self._columns.get(keys + ("[]",))
+            if stored is not None:
+                owners, fields = stored
+                positions = self._position[owners] if len(owners) else np.zeros(0, np.int64)
+                keep = positions >= 0
+                lengths = np.bincount(positions[keep], minlength=self.n).astype(np.int64)
+                starts = np.cumsum(lengths) - lengths
+                columns = {}
+                for name, values in fields.items():
+                    column = np.empty(len(values), dtype=object)
+                    column[:] = values
+                    columns[name] = column[keep]
+                found = (starts, lengths, columns)
+            self._paths[keys + ("[]",)] = found
+        return found
+
     def _node(self, keys: tuple):
         node = self.layout.root
         for key in keys:
@@ -458,6 +505,18 @@ class ColumnView:
 
     def present(self, keys: tuple) -> np.ndarray:
         return self.batch.present(keys)[self.positions]
+
+    def items(self, keys: tuple) -> tuple | None:
+        """(items of each claim, the items' fields as columns) of a list of records, or None (ColumnBatch.items)."""
+        found = self.batch.items(keys)
+        if found is None:
+            return None
+        starts, lengths, columns = found
+        starts, lengths = starts[self.positions], lengths[self.positions]
+        total = int(lengths.sum())
+        offsets = np.cumsum(lengths) - lengths
+        index = np.repeat(starts - offsets, lengths) + np.arange(total)
+        return lengths, {name: column[index] for name, column in columns.items()}
 
     @property
     def facts(self) -> list:
