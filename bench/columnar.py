@@ -3,7 +3,9 @@
     .venv/bin/python bench/columnar.py [N ...] [--repeat R] [--jobs]
 
 For each N: bench/generate.py writes N claims to a JSON Lines file; then, from that file on disk to summary lines
-on disk, each of these runs R times as a fresh process (the best run counts, CPU time beside wall time):
+on disk, each of these runs R times as a fresh process, the contenders taking turns (one run of each, R times over,
+so that a change of the machine's load falls on all of them alike; the best run of each counts, CPU time beside wall
+time):
   - the plain script (bench/baseline_cli.py: read, decide by hand, write),
   - `policy evaluate --summary --format json --columnar` (the columnar engine),
   - the same with `--per-claim` (the per-claim engine),
@@ -43,11 +45,6 @@ def timed(command: list[str], out: Path) -> tuple[float, float, int]:
     if code not in (0, 2, 3, 4):
         raise SystemExit(f"{' '.join(command)} failed with exit code {code}")
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
-
-
-def best(command: list[str], out: Path, repeat: int) -> tuple[float, float, int]:
-    runs = [timed(command, out) for _ in range(repeat)]
-    return min(runs, key=lambda r: r[1])
 
 
 def _scheduler():
@@ -109,12 +106,12 @@ def main(argv=None) -> int:
                 columns = summary + ["--columnar", "--dask"]
                 contenders += [("columnar engine, --dask local:2", columns + ["local:2"]),
                                ("columnar engine, scheduler + 2 workers", columns + [scheduler[0]])]
-            results = {}
-            outputs = {}
-            for name, command in contenders:
-                out = folder / f"out-{len(results)}.jsonl"
-                results[name] = best(command, out, args.repeat)
-                outputs[name] = out
+            outputs = {name: folder / f"out-{i}.jsonl" for i, (name, _) in enumerate(contenders)}
+            runs: dict = {name: [] for name, _ in contenders}
+            for _ in range(args.repeat):  # in turns: each round runs every contender once
+                for name, command in contenders:
+                    runs[name].append(timed(command, outputs[name]))
+            results = {name: min(times, key=lambda r: r[1]) for name, times in runs.items()}
             if scheduler is not None:
                 for process in scheduler[1]:
                     process.terminate()
