@@ -111,3 +111,50 @@ def test_the_command_decides_alike_with_a_cold_a_warm_and_a_spoilt_cache(tmp_pat
     assert run() == cold
     _spoil(folder, lambda data: data[:7])
     assert run() == cold
+
+
+def _copy_store(tmp_path: Path) -> Path:
+    import shutil
+
+    root = tmp_path / "store"
+    shutil.copytree(STORE, root)
+    return root
+
+
+def test_a_changed_policy_file_is_read_again_from_a_warm_cache(cache, tmp_path):
+    """The store cache is keyed by every policy file's content: an edit is read, never the remembered store."""
+    root = _copy_store(tmp_path)
+    path = root / "jinhua/digital-engineer-subsidy/2024-05-01.yaml"
+    claim = CLAIMS[0]
+
+    def message() -> str:
+        codecache._SEEN.clear()
+        decision = Engine(load_store(root, SCHEMAS)).evaluator(POLICY, explain=True).evaluate(claim).to_json()
+        return next(r["message"] for r in decision["rules"] if r["id"] == "not_public_staff")
+
+    before = message()
+    assert message() == before  # from the cache now
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(f"pass: {before}", "pass: CHANGED"), encoding="utf-8")
+    assert message() == "CHANGED"
+    assert len(list(cache.glob("store-*.pickle"))) == 2
+
+
+def test_positions_in_a_cached_store_are_those_of_the_file(cache, tmp_path):
+    """What the store keeps of a scalar for positions (not PyYAML's node) points where a fresh read points."""
+    from engine.api import PolicyInvalid
+
+    root = _copy_store(tmp_path)
+    path = root / "jinhua/digital-engineer-subsidy/2024-05-01.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "require: not applicant.public_staff", 'require: "not applicant.public_stafff"'), encoding="utf-8")
+
+    def problems() -> list:
+        with pytest.raises(PolicyInvalid) as raised:
+            Engine(load_store(root, SCHEMAS)).evaluator(POLICY, explain=True).evaluate(CLAIMS[0])
+        return [(d.code, d.location.line, d.location.column, d.source_line) for d in raised.value.diagnostics]
+
+    cold = problems()
+    assert any(line > 1 and column > 1 for _, line, column, _ in cold), cold
+    assert problems() == cold  # read back from the cache
+    assert len(list(cache.glob("store-*.pickle"))) == 1

@@ -81,7 +81,7 @@ def _engine_digest() -> bytes:
 
 def _key(root: Path, schemas: Path) -> tuple[str, dict]:
     """The key, and the content digest of each policy and schema file it was computed from (str(path) -> digest)."""
-    digest = hashlib.sha256(b"policy-store-4\0" + os.getcwd().encode() + b"\0" + str(root).encode() + b"\0"
+    digest = hashlib.sha256(b"policy-store-5\0" + os.getcwd().encode() + b"\0" + str(root).encode() + b"\0"
                             + str(schemas).encode() + b"\0" + _engine_digest() + b"\0")
     policies, _ = scan(root)  # what is not a policy file is reported by name, and never read
     schema_files = sorted(p for p in schemas.glob("*.json")) if schemas.is_dir() else []

@@ -3,19 +3,16 @@
 Only plain data comes out (mappings, lists, strings, integers, exact decimals, booleans, null).
 Dates stay strings so that the schema decides what a date is; floats become Decimal so that money
 stays exact. Tags that would construct objects, duplicate keys, alias bombs, deep nesting and
-oversized files are errors that name the file and line.
+oversized files are errors that name the file and line. Composing the text is engine/policies/yamlload.py's
+part, the only one that imports PyYAML.
 """
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import yaml
-
-from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, note_at, text_lines
+from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, text_lines
 from engine.core.i18n import msg
 from engine.core.limits import LIMITS
 
@@ -36,6 +33,37 @@ DEFAULT_LIMITS = ReadLimits(max_digits=LIMITS.number_digits)
 Path = tuple  # of str | int: the JSON path of a value
 
 
+class Mark:
+    """A place in the text, as PyYAML marks it: 0-based offset, line and column."""
+
+    __slots__ = ("index", "line", "column")
+
+    def __init__(self, index: int, line: int, column: int):
+        self.index, self.line, self.column = index, line, column
+
+    def __reduce__(self):
+        return Mark, (self.index, self.line, self.column)
+
+
+class Scalar:
+    """What is kept of a scalar node for later positions (an expression's characters, its quoting): PyYAML's own
+    node would make a cached store need PyYAML to be read back."""
+
+    __slots__ = ("tag", "value", "style", "start_mark", "end_mark")
+
+    def __init__(self, tag: str, value: str, style: str | None, start_mark: Mark, end_mark: Mark):
+        self.tag, self.value, self.style, self.start_mark, self.end_mark = tag, value, style, start_mark, end_mark
+
+    def __reduce__(self):
+        return Scalar, (self.tag, self.value, self.style, self.start_mark, self.end_mark)
+
+    @classmethod
+    def of(cls, node) -> Scalar:
+        start, end = node.start_mark, node.end_mark
+        return cls(node.tag, node.value, node.style, Mark(start.index, start.line, start.column),
+                   Mark(end.index, end.line, end.column))
+
+
 @dataclass
 class Document:
     file: str
@@ -43,7 +71,7 @@ class Document:
     value: Any
     marks: dict = field(default_factory=dict)  # Path -> (line, column), 1-based, of the value
     key_marks: dict = field(default_factory=dict)  # Path -> (line, column) of the key that holds the value
-    scalars: dict = field(default_factory=dict)  # Path -> yaml.ScalarNode, for expression positions
+    scalars: dict = field(default_factory=dict)  # Path -> Scalar, for expression positions
 
     def location(self, path: Path) -> Location:
         """The location of the value at path, or of its nearest ancestor that has one."""
@@ -65,55 +93,6 @@ class Document:
     def line_text(self, line: int) -> str | None:
         lines = text_lines(self.text)  # split once per text: 12,000 errors must not split the file 12,000 times
         return lines[line - 1] if 0 < line <= len(lines) else None
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader without the timestamp resolver: a date is a string until the schema says otherwise.
-
-    It also remembers where each alias is used: an alias stands for its anchor's node itself, so without
-    this an error found while expanding one (too many values) could only point at the anchor."""
-
-    def compose_node(self, parent, index):
-        alias = self.peek_event() if self.check_event(yaml.AliasEvent) else None
-        node = super().compose_node(parent, index)
-        if alias is not None and parent is not None and index is not None:
-            uses = self.__dict__.setdefault("alias_uses", {})
-            uses[(id(parent), index if isinstance(index, int) else id(index))] = alias.start_mark
-        return node
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-try:
-    from yaml._yaml import CParser as _CParser
-
-    class _CLoader(_CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
-        """The same reading through libyaml: 66,000 table rows take a second, not half a minute (issue 18)."""
-
-        yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
-
-        def __init__(self, stream):
-            _CParser.__init__(self, stream)
-            yaml.constructor.SafeConstructor.__init__(self)
-            yaml.resolver.Resolver.__init__(self)
-except ImportError:  # PyYAML built without libyaml
-    _CLoader = None  # type: ignore[assignment,misc]
-
-# An alias (*name) where a value can start: such a file is read by the Python reader, which remembers its uses.
-_ALIAS = re.compile(r"(?:^|[\s\[{,:?-])\*[^\s,\]}]")
-
-_PLAIN_TAGS = {
-    "tag:yaml.org,2002:str",
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
-    "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
-    "tag:yaml.org,2002:map",
-    "tag:yaml.org,2002:seq",
-}
 
 
 def decode_text(data: bytes, file: str) -> str:
@@ -157,52 +136,9 @@ def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS,
     if depth > limits.max_depth:  # PyYAML's scanner is slow on deep flow nesting: refuse it before it starts
         raise DiagnosticError([Diagnostic(
             "input.too_deep", _too_deep(limits.max_depth), Location(file))])
-    loader: Any = None
-    root = None
-    if _CLoader is not None and not _ALIAS.search(text):
-        # libyaml composes ten times faster and keeps every position; a file with aliases (whose uses are
-        # remembered for errors) or one it refuses goes through the Python reader, which words the error.
-        try:
-            loader = _CLoader(text)
-            root = loader.get_single_node()
-        except Exception:
-            loader = None
-    try:
-        if loader is None:
-            loader = _Loader(text)
-            try:
-                root = loader.get_single_node()
-            finally:
-                loader.dispose()
-    except yaml.reader.ReaderError as exc:
-        loc = Location(file)
-        if isinstance(exc.position, int):
-            line = text.count("\n", 0, exc.position) + 1
-            loc = Location(file, line, exc.position - text.rfind("\n", 0, exc.position))
-        raise DiagnosticError([Diagnostic(
-            "input.character", msg("the file holds a character YAML does not allow (U+{code:04X})",
-                                   code=_code(exc.character)),
-            loc, source_line=_line(text, loc.line), hint=msg("remove control characters from the file"))]) from None
-    except yaml.MarkedYAMLError as exc:
-        from engine.policies.yamlwords import describe  # structure mistakes in plain words
+    from engine.policies import yamlload  # here: a warm start that reads no YAML never imports PyYAML
 
-        raise DiagnosticError([describe(exc, text, file)]) from None
-    except yaml.YAMLError as exc:
-        raise DiagnosticError([Diagnostic("yaml.syntax", msg("malformed YAML: {problem}", problem=str(exc)),
-                                          Location(file))]) from None
-    except RecursionError:
-        raise DiagnosticError([Diagnostic(
-            "input.too_deep", _too_deep(limits.max_depth), Location(file))]) from None
-    if root is None:
-        raise DiagnosticError([Diagnostic("input.empty", msg("the file holds no YAML document"), Location(file))])
-    doc = Document(file=file, text=text, value=None)
-    builder = _Builder(doc, loader, limits, positions)
-    doc.value = builder.build(root, (), 0)
-    if builder.errors:
-        raise DiagnosticError(builder.errors)
-    return doc
-
-
+    return yamlload.compose(text, file, limits, positions)
 
 def _bracket_depth(text: str) -> int:
     """The deepest nesting of flow collections ([ and {), skipping quoted scalars: a cheap upper bound."""
@@ -244,183 +180,14 @@ def _line(text: str, line: int) -> str | None:
 
 
 
-class _Builder:
-    def __init__(self, doc: Document, loader: yaml.SafeLoader, limits: ReadLimits, positions: bool = True):
-        self.positions = positions
-        self.doc = doc
-        self.loader = loader
-        self.limits = limits
-        self.nodes = 0
-        self.errors: list[Diagnostic] = []
-
-    def _loc(self, node) -> Location:
-        return Location(self.doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
-
-    def _fail(self, code: str, message: str, node, hint: str | None = None, notes: tuple = ()):
-        loc = self._loc(node)
-        self.errors.append(Diagnostic(code, message, loc, source_line=_line(self.doc.text, loc.line), hint=hint,
-                                      notes=notes))
-
-    def _use(self, parent, index, via):
-        """Where the officer wrote this child: the outermost alias on the way to it, if any."""
-        if via is not None:
-            return via
-        mark = getattr(self.loader, "alias_uses", {}).get((id(parent), index))
-        return Location(self.doc.file, mark.line + 1, mark.column + 1) if mark else None
-
-    def build(self, node, path: Path, depth: int, via: Location | None = None):
-        self.nodes += 1
-        if self.nodes > self.limits.max_nodes:
-            loc = via or self._loc(node)
-            raise DiagnosticError([Diagnostic(
-                "input.too_many_nodes",
-                msg("the file expands to more than {limit} values (aliases count each time they are used)",
-                    limit=self.limits.max_nodes),
-                loc, source_line=_line(self.doc.text, loc.line))])
-        if depth > self.limits.max_depth:
-            loc = via or self._loc(node)
-            raise DiagnosticError([Diagnostic(
-                "input.too_deep", _too_deep(self.limits.max_depth), loc)])
-        if self.positions:
-            self.doc.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
-        if node.tag not in _PLAIN_TAGS:
-            self._fail("yaml.tag", msg("the tag {tag} is not allowed: only plain data is read", tag=repr(node.tag)),
-                       node)
-            return None
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path, depth, via)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, path + (i,), depth + 1, self._use(node, i, via))
-                    for i, item in enumerate(node.value)]
-        if node.style == "":
-            node.style = None  # libyaml's plain style, as PyYAML writes it
-        if self.positions:
-            self.doc.scalars[path] = node
-        value = self._scalar(node)
-        if isinstance(value, str) and _SURROGATE.search(value):
-            return self._surrogate(node, value)
-        return value
-
-    def _surrogate(self, node, value: str):
-        """A lone surrogate (`"\\ud800"`) is half of a UTF-16 pair, not a character: no UTF-8 text can hold it, so
-        neither can a digest, a decision or an error line (issue 18)."""
-        code = ord(next(ch for ch in value if "\ud800" <= ch <= "\udfff"))
-        self._fail("input.encoding", msg("the value holds \\u{code:04x}, half of a UTF-16 pair (a lone surrogate), "
-                                         "which is not a character", code=code), node,
-                   hint=msg("write the whole character, or both halves of the pair together"))
-        return None
-
-    def _mapping(self, node, path: Path, depth: int, via: Location | None = None) -> dict:
-        result: dict = {}
-        first_seen: dict = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                self._fail("yaml.key", msg("a mapping key must be plain text"), key_node)
-                continue
-            key = self._scalar(key_node)
-            if not isinstance(key, str):
-                key = key_node.value  # `1:` or `no:` as a key means the text the officer typed
-            if _SURROGATE.search(key):
-                self._surrogate(key_node, key)
-                continue
-            if key in first_seen:
-                first = first_seen[key]
-                self._fail("yaml.duplicate_key",
-                           msg("duplicate key {key}: first given on line {line}", key=repr(key), line=first.line),
-                           key_node,
-                           hint=msg("YAML would silently keep only the last one; remove or rename one of them"),
-                           notes=(note_at(msg("first given here"), first, self.doc.text),))
-                continue
-            first_seen[key] = self._loc(key_node)
-            if self.positions:
-                self.doc.key_marks[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = self.build(value_node, path + (key,), depth + 1, self._use(node, id(key_node), via))
-        return result
-
-    def _scalar(self, node):
-        tag = node.tag
-        if node.style is None and tag in _NUMBER_TAGS and _AMBIGUOUS_NUMBER.search(node.value):
-            # YAML 1.1 reads 0755 as 493 and 1:30 as 90: keep what the officer typed, so that the schema
-            # either accepts it as text or says plainly that it is not a number.
-            return node.value
-        digits = sum(ch.isdigit() for ch in node.value) if tag in _NUMBER_TAGS else 0
-        if self.limits.max_digits is not None and digits > self.limits.max_digits:
-            self._fail("yaml.value", msg("a number of {digits} digits is longer than the limit of {limit} ({number})",
-                                         digits=format(digits, ","), limit=self.limits.max_digits,
-                                         number=_shorten(node.value, 20)), node, hint=_RAISE_DIGITS)
-            return None
-        if tag == "tag:yaml.org,2002:float":
-            value = _exact_number(node.value)
-            if self.limits.max_digits is not None and isinstance(value, Decimal) \
-                    and abs(value.adjusted()) > self.limits.max_digits:  # 1.0e+100000000 has few digits
-                self._fail("yaml.value", msg("the number {number} is beyond 10^{limit}",
-                                             number=_shorten(node.value, 20), limit=self.limits.max_digits),
-                           node, hint=_RAISE_DIGITS)
-                return None
-            return value
-        if tag in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
-            # PyYAML would quietly turn `!!map text` into {}: the officer meant something else
-            self._fail("yaml.value", msg("{value} is a single value, but the tag !!{tag} asks for {kind}",
-                                         value=_shorten(node.value), tag=tag.rsplit(':', 1)[-1], kind=_KINDS[tag]),
-                       node)
-            return None
-        try:
-            return self.loader.construct_object(node)
-        except Exception:  # explicit tags on values they cannot convert (!!int "") fail in many ways
-            self._fail("yaml.value", _unreadable(tag, node.value), node)
-            return None
-
-
-_FLOAT_CLEAN = re.compile(r"[_\s]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
-_AMBIGUOUS_NUMBER = re.compile(r"^[-+]?0[0-9_]|:|^[-+]?0[xob]|_")
-
-
-_KINDS = {"tag:yaml.org,2002:int": msg("a whole number"), "tag:yaml.org,2002:bool": msg("true or false"),
-          "tag:yaml.org,2002:map": msg("a mapping"), "tag:yaml.org,2002:seq": msg("a list")}
-_RAISE_DIGITS = msg("raise POLICY_LIMIT_NUMBER_DIGITS if such a number is really meant")
-
-
 def _too_deep(limit: int):
     return msg("the file nests deeper than {limit} levels", limit=limit)
-
-
-def _shorten(text: str, width: int = 40) -> str:
-    """The value quoted, cut short: a message must stay one readable line whatever was written."""
-    if len(text) <= width:
-        return repr(text)
-    return msg("{start}… ({count} characters)", start=repr(text[:width]), count=format(len(text), ","))
-
-
-def _unreadable(tag: str, text: str) -> str:
-    """Why a value cannot be read, in plain words (never the name of a Python exception)."""
-    if tag == "tag:yaml.org,2002:merge":
-        return msg("the merge key {key} is not supported: write the keys out in full", key=_shorten(text))
-    digits = sum(ch.isdigit() for ch in text)
-    if tag == "tag:yaml.org,2002:int" and digits > 40:
-        return msg("a whole number of {digits} digits is too long to read ({number})", digits=format(digits, ","),
-                   number=_shorten(text, 20))
-    return msg("cannot read {value} as {kind}", value=_shorten(text), kind=_KINDS.get(tag, tag.rsplit(':', 1)[-1]))
-
-
-def _exact_number(text: str):
-    cleaned = _FLOAT_CLEAN.sub("", text)
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        return text
-    return value if value.is_finite() else text
 
 
 def plain_style(doc: Document, path: Path) -> bool:
     """True when the scalar at path was written unquoted (where YAML 1.1 surprises happen)."""
     node = doc.scalars.get(tuple(path))
     return node is not None and node.style is None
-
-
-def _code(character) -> int:
-    return character if isinstance(character, int) else ord(character)
 
 
 FOLDED_COMMENT = msg("this # comment is inside an expression YAML folds onto one line, so it hides every line "
