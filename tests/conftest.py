@@ -1,16 +1,26 @@
 """Shared test set-up. Tests that start processes or search with hypothesis are marked `slow`, so that
-`./dev test -m "not slow"` is the quick inner loop and `./dev test` runs everything."""
+`./dev test -m "not slow"` is the quick inner loop and `./dev test` runs everything.
+
+A test left unmarked that starts a process anyway fails in the quick loop, saying so: the quick loop stays quick
+without anyone measuring it. And the longest modules run first, so that under pytest-xdist none of them is
+left to the end of one worker while the other waits."""
 from __future__ import annotations
 
 import inspect
+import subprocess
 
 import pytest
 
 # Whole modules whose every test starts processes, builds packages or searches with hypothesis.
-SLOW_MODULES = {"test_bench_agreement", "test_hostile_memory", "test_hostile_properties",
+SLOW_MODULES = {"test_bench_agreement", "test_hostile_memory", "test_hostile_properties", "test_hostile_trees",
                 "test_language_properties", "test_packaging"}
 # A test whose own body calls one of these starts a process.
 PROCESS_CALLS = ("run_process(", "subprocess.", "_run_json(", "run_cli(", "_policy_check(", "limited(")
+# The modules that take longest (a test running the suite's readers again, real clusters, servers, browsers,
+# big generated inputs), longest first: they start first, the short ones fill in around them.
+LONG_FIRST = ["test_new_files_keep_the_suite_green", "test_hostile_trees", "test_distributed", "test_service",
+              "test_ledger_service", "test_web_browser", "test_service_faults", "test_service_running",
+              "test_service_openapi", "test_packaging", "test_language_properties", "test_hostile_properties"]
 
 
 def _starts_processes(function) -> bool:
@@ -21,10 +31,30 @@ def _starts_processes(function) -> bool:
     return any(call in source for call in PROCESS_CALLS)
 
 
+def _module(item) -> str:
+    return item.module.__name__.rsplit(".", 1)[-1]
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         function = getattr(item, "function", None)
-        if (item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES
+        if (_module(item) in SLOW_MODULES
                 or getattr(function, "is_hypothesis_test", False)
                 or (function is not None and _starts_processes(function))):
             item.add_marker(pytest.mark.slow)
+    # A stable sort: within a module the order stays the file's (its module-scoped fixtures are set up once).
+    rank = {name: i for i, name in enumerate(LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(_module(item), len(LONG_FIRST)))
+
+
+@pytest.fixture(autouse=True)
+def _quick_tests_start_no_process(request, monkeypatch):
+    """In a test not marked slow, starting a process is an error that says how to mark the test."""
+    if request.node.get_closest_marker("slow") is not None:
+        return
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"{request.node.nodeid} starts a process: mark it @pytest.mark.slow (or its module in "
+                             "SLOW_MODULES of tests/conftest.py), so that `./dev test -m \"not slow\"` stays quick")
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)

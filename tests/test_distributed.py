@@ -70,15 +70,28 @@ def _one_process(claims_file: Path, *extra: str) -> subprocess.CompletedProcess:
     return run_cli("evaluate", str(claims_file), "--policy", POLICY, "--format", "json", *extra)
 
 
+@pytest.fixture(scope="module")
+def alone(claims_file):
+    """The one-process answers the clusters' are compared with, each computed once for the module (read only)."""
+    answers: dict[tuple[str, ...], subprocess.CompletedProcess] = {}
+
+    def answer(*extra: str) -> subprocess.CompletedProcess:
+        if extra not in answers:
+            answers[extra] = _one_process(claims_file, *extra)
+        return answers[extra]
+
+    return answer
+
+
 @pytest.mark.slow
-def test_local_cluster_gives_the_lines_counts_and_exit_code_of_one_process(claims_file):
+def test_local_cluster_gives_the_lines_counts_and_exit_code_of_one_process(claims_file, alone):
     _dask_or_skip()
     for extra in (["--summary"], []):
-        alone = _one_process(claims_file, *extra)
+        one = alone(*extra)
         on_cluster = _one_process(claims_file, *extra, "--dask", "local:2", "--partition-bytes", "400000")
-        assert on_cluster.returncode == alone.returncode == 2, on_cluster.stderr.decode()
-        assert on_cluster.stdout == alone.stdout
-        assert on_cluster.stderr.decode().splitlines()[0] == alone.stderr.decode().splitlines()[0]
+        assert on_cluster.returncode == one.returncode == 2, on_cluster.stderr.decode()
+        assert on_cluster.stdout == one.stdout
+        assert on_cluster.stderr.decode().splitlines()[0] == one.stderr.decode().splitlines()[0]
 
 
 def _parts(folder: Path) -> bytes:
@@ -88,19 +101,20 @@ def _parts(folder: Path) -> bytes:
 
 
 @pytest.mark.slow
-def test_local_cluster_writes_a_folder_of_parts_or_one_file_as_one_process_writes_its_output(claims_file, tmp_path):
+def test_local_cluster_writes_a_folder_of_parts_or_one_file_as_one_process_writes_its_output(claims_file, alone,
+                                                                                           tmp_path):
     _dask_or_skip()
-    alone = _one_process(claims_file, "--summary")
+    one = alone("--summary")
     folder = tmp_path / "parts"
     on_cluster = _one_process(claims_file, "--summary", "--dask", "local:2", "--partition-bytes", "400000",
                               "--output", f"{folder}/")
-    assert on_cluster.returncode == alone.returncode == 2, on_cluster.stderr.decode()
-    assert on_cluster.stdout == b"" and on_cluster.stderr == alone.stderr, on_cluster.stderr.decode()
-    assert _parts(folder) == alone.stdout and len(list(folder.iterdir())) > 3
+    assert on_cluster.returncode == one.returncode == 2, on_cluster.stderr.decode()
+    assert on_cluster.stdout == b"" and on_cluster.stderr == one.stderr, on_cluster.stderr.decode()
+    assert _parts(folder) == one.stdout and len(list(folder.iterdir())) > 3
     target = tmp_path / "decisions.jsonl"
     into_file = _one_process(claims_file, "--summary", "--dask", "local:2", "--partition-bytes", "400000", "-o",
                              str(target))
-    assert into_file.returncode == 2 and into_file.stdout == b"" and target.read_bytes() == alone.stdout
+    assert into_file.returncode == 2 and into_file.stdout == b"" and target.read_bytes() == one.stdout
     again = _one_process(claims_file, "--summary", "--dask", "local:2", "--output", str(folder))
     assert again.returncode == 73 and b"is not empty" in again.stderr and b"Traceback" not in again.stderr
 
@@ -170,30 +184,34 @@ def scheduler_and_two_workers(tmp_path):
         _wait_for_workers(address, 2)
         yield address, workers
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        # The workers first, while their scheduler can still hear them say goodbye: a worker whose scheduler
+        # has gone waits for it (tens of seconds) before it ends.
+        for group in (workers, processes[:1]):
+            for process in group:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in group:
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 @pytest.mark.slow
-def test_scheduler_and_two_workers_give_the_lines_of_one_process(claims_file, scheduler_and_two_workers):
+def test_scheduler_and_two_workers_give_the_lines_of_one_process(claims_file, alone, scheduler_and_two_workers):
     address, _ = scheduler_and_two_workers
-    alone = _one_process(claims_file, "--summary")
+    one = alone("--summary")
     on_cluster = _one_process(claims_file, "--summary", "--dask", address, "--partition-bytes", "300000")
-    assert on_cluster.returncode == alone.returncode, on_cluster.stderr.decode()
-    assert on_cluster.stdout == alone.stdout
+    assert on_cluster.returncode == one.returncode, on_cluster.stderr.decode()
+    assert on_cluster.stdout == one.stdout
 
 
 @pytest.mark.slow
-def test_scheduler_and_two_workers_write_the_parts_of_one_process(claims_file, scheduler_and_two_workers, tmp_path):
+def test_scheduler_and_two_workers_write_the_parts_of_one_process(claims_file, alone, scheduler_and_two_workers,
+                                                                  tmp_path):
     address, workers = scheduler_and_two_workers
-    alone = _one_process(claims_file)
+    one = alone()
     folder = tmp_path / "parts"
     run = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *STORE, "evaluate", str(claims_file), "--policy",
                             POLICY, "--format", "json", "--dask", address, "--partition-bytes", "100000", "--output",
@@ -205,14 +223,15 @@ def test_scheduler_and_two_workers_write_the_parts_of_one_process(claims_file, s
     assert run.poll() is None, "the run ended before a worker could be killed: make the input larger"
     workers[0].kill()  # mid-part, most likely: its temporary part is left half written, never renamed
     stdout, stderr = run.communicate(timeout=600)
-    assert run.returncode == alone.returncode, stderr.decode()
-    assert stdout == b"" and _parts(folder) == alone.stdout
+    assert run.returncode == one.returncode, stderr.decode()
+    assert stdout == b"" and _parts(folder) == one.stdout
 
 
 @pytest.mark.slow
-def test_a_killed_worker_loses_no_claim_and_writes_none_twice(claims_file, scheduler_and_two_workers, tmp_path):
+def test_a_killed_worker_loses_no_claim_and_writes_none_twice(claims_file, alone, scheduler_and_two_workers,
+                                                             tmp_path):
     address, workers = scheduler_and_two_workers
-    alone = _one_process(claims_file)  # full decisions: slower, so the worker dies mid-run
+    one = alone()  # full decisions: slower, so the worker dies mid-run
     out = tmp_path / "out.jsonl"
     with out.open("wb") as sink:
         run = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *STORE, "evaluate", str(claims_file),
@@ -224,5 +243,5 @@ def test_a_killed_worker_loses_no_claim_and_writes_none_twice(claims_file, sched
         assert run.poll() is None, "the run ended before a worker could be killed: make the input larger"
         workers[0].kill()  # SIGKILL: no goodbye to the scheduler, its tasks are simply gone
         _, stderr = run.communicate(timeout=600)
-    assert run.returncode == alone.returncode, stderr.decode()
-    assert out.read_bytes() == alone.stdout
+    assert run.returncode == one.returncode, stderr.decode()
+    assert out.read_bytes() == one.stdout

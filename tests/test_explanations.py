@@ -162,7 +162,13 @@ def test_the_long_texts_are_kept_out_of_the_registry():
     assert inline == [], f"move these codes' explanation, wrong and right to {FILE.name}: {inline}"
 
 
-@pytest.mark.parametrize("code", sorted(CODES))
+def _codes() -> list:
+    """Every code; those whose examples run under POLICY_LIMIT_* variables start a process, so they are slow."""
+    return [pytest.param(code, marks=[pytest.mark.slow] if (entry := explanations().get(code)) and entry.limits
+                         else []) for code in sorted(CODES)]
+
+
+@pytest.mark.parametrize("code", _codes())
 def test_each_explanation_is_in_both_languages_and_its_examples_are_true(code, tmp_path):
     entry = explanations().get(code)
     assert entry is not None, HOW_TO_ADD.format(code=code)
