@@ -115,6 +115,79 @@ outputs:
 
 
 
+async def _across_extends(policies: Path, city: Path) -> dict:
+    """An editor on the city file, which extends the grant policy: go to definition and find references cross files."""
+    client = LanguageClient("policy-test", "1")
+    received: dict = {}
+    published = asyncio.Queue()
+
+    @client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def diagnostics(params: lsp.PublishDiagnosticsParams):
+        published.put_nowait(params)
+
+    await client.start_io(sys.executable, str(ROOT / "cli.py"), "--policies", str(policies), "lsp")
+    try:
+        result = await asyncio.wait_for(client.initialize_async(lsp.InitializeParams(
+            capabilities=lsp.ClientCapabilities(), root_uri=from_fs_path(str(policies.parent)))), 60)
+        received["capabilities"] = result.capabilities
+        client.initialized(lsp.InitializedParams())
+        uri = from_fs_path(str(city))
+        client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+            lsp.TextDocumentItem(uri=uri, language_id="yaml", version=1, text=CITY)))
+        received["open"] = await asyncio.wait_for(published.get(), 60)
+        document = lsp.TextDocumentIdentifier(uri=uri)
+        at_adult = _position(CITY, "expr: if adult", 9)
+        received["definition"] = await asyncio.wait_for(client.text_document_definition_async(
+            lsp.DefinitionParams(document, at_adult)), 60)
+        received["table_definition"] = await asyncio.wait_for(client.text_document_definition_async(
+            lsp.DefinitionParams(document, _position(CITY, "amounts[person.level]", 2))), 60)
+        received["references"] = await asyncio.wait_for(client.text_document_references_async(lsp.ReferenceParams(
+            context=lsp.ReferenceContext(include_declaration=True), text_document=document, position=at_adult)), 60)
+        received["references_only_uses"] = await asyncio.wait_for(client.text_document_references_async(
+            lsp.ReferenceParams(context=lsp.ReferenceContext(include_declaration=False), text_document=document,
+                                position=at_adult)), 60)
+        await asyncio.wait_for(client.shutdown_async(None), 60)
+        client.exit(None)
+    finally:
+        await client.stop()
+    return received
+
+
+def _places(locations) -> set:
+    """(file name, 0-based line, the text the range covers) of each location an LSP answer gives."""
+    out = set()
+    for location in locations:
+        path = Path(location.uri.removeprefix("file://"))
+        line = path.read_text(encoding="utf-8").split("\n")[location.range.start.line]
+        start, end = location.range.start, location.range.end
+        out.add((path.name, start.line, line[start.character:end.character]))
+    return out
+
+
+@pytest.mark.slow
+def test_language_server_goes_to_definitions_and_finds_references_across_extends(tmp_path):
+    policies = write_store(tmp_path)
+    grant = policies / "demo" / "grant" / "2024-01-01.yaml"
+    city = policies / "demo" / "city" / "2024-06-01.yaml"
+    city.parent.mkdir()
+    city.write_text(CITY, encoding="utf-8")
+    got = asyncio.run(_across_extends(policies, city))
+    assert got["capabilities"].references_provider and got["capabilities"].definition_provider
+    assert not got["open"].diagnostics
+    # go to definition from the city file lands in the file it extends
+    definition = got["definition"]
+    target = definition[0] if isinstance(definition, list) else definition
+    assert target.uri == from_fs_path(str(grant.resolve()))
+    assert target.range.start.line == _line(POLICY, "  adult:")
+    table = got["table_definition"]
+    table = table[0] if isinstance(table, list) else table
+    assert table.uri == from_fs_path(str(grant.resolve())) and table.range.start.line == _line(POLICY, "  amounts:")
+    # references: the definition, its use in the grant's rule, and the use in the city's output
+    uses = {(grant.name, _line(POLICY, "require: adult"), "adult"), (city.name, _line(CITY, "expr: if adult"), "adult")}
+    assert _places(got["references"]) == uses | {(grant.name, _line(POLICY, "  adult:"), "adult")}
+    assert _places(got["references_only_uses"]) == uses
+
+
 def _found(places) -> set:
     """(file name, 0-based line, the word at the place) of each place found."""
     out = set()

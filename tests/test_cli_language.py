@@ -32,6 +32,11 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def unwrapped(text: str) -> str:
+    """Help text with its lines joined again, as Chinese joins them: without a space."""
+    return "".join(line.strip() for line in text.splitlines())
+
+
 # -- help and click's own words ----------------------------------------------------------------------------------
 
 
@@ -55,10 +60,43 @@ def test_a_command_s_help_and_its_options_are_translated_wherever_lang_is_writte
     assert code == 0
     assert "用法： policy check [OPTIONS] [PATHS]..." in out
     assert "检查政策文件：结构、表达式、类型、引用、版本和条款覆盖。" in out
-    assert "每当政策文件或模式文件保存时重新检查（按 Ctrl-C 停止）。" in out
+    assert "每当政策文件或模式文件保存时重新检查（按 Ctrl-C 停止）。" in unwrapped(out)
     assert "text 供人阅读，json（每行一个对象）供程序读取。" in out
     _, out, _ = run(capsys, "check", "--help", "--lang", "en")
     assert "Check again whenever a policy or schema file is saved (Ctrl-C stops)." in " ".join(out.split())
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_chinese_help_fits_the_terminal_and_breaks_where_chinese_breaks(capsys, monkeypatch, columns):
+    from engine.cli.helptext import CLOSING, OPENING, width
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    for command in ([], ["evaluate"], ["check"], ["test"], ["show"], ["new"], ["serve"], ["grant"], ["ledger"]):
+        code, out, _ = run(capsys, "--lang", "zh", *command, "--help")
+        assert code == 0
+        lines = out.splitlines()
+        assert max(width(line) for line in lines) <= columns - 2, command  # as wide as click makes English help
+        assert not [line for line in lines if line.strip() and line.strip()[0] in CLOSING], command
+        assert not [line for line in lines if line.strip() and line.rstrip()[-1] in OPENING], command
+    _, out, _ = run(capsys, "--lang", "zh", "evaluate", "--help")
+    assert "docs/ledger.md" in out and "bench/RESULTS.md" in out  # words are not cut
+    assert "--policy ID[@VERSION]           ID 或 ID@版本（固定版本）。  [必填]" in out
+    assert "在 Dask 集群上判定：local:N 或调度器地址" in unwrapped(out)
+
+
+def test_help_wrapping_measures_columns_and_keeps_english_as_click_wraps_it():
+    from click.formatting import wrap_text as click_wrap
+
+    from engine.cli.helptext import width, wrap_text
+
+    english = "Check again whenever a policy or schema file is saved (Ctrl-C stops). " * 3
+    assert wrap_text(english, 30, "  ", "  ", True) == click_wrap(english, 30, "  ", "  ", True)
+    chinese = "每当政策文件或模式文件保存时重新检查（按 Ctrl-C 停止），见 docs/authoring.md。"
+    lines = wrap_text(chinese, 20).splitlines()
+    assert [width(line) for line in lines] == [20, 20, 17, 19]
+    assert lines == ["每当政策文件或模式文", "件保存时重新检查（按", "Ctrl-C 停止），见", "docs/authoring.md。"]
+    assert wrap_text("\b\n  保留  原样\n  的段落\n\n第二段", 8, preserve_paragraphs=True) == \
+        "  保留  原样\n  的段落\n\n第二段"
 
 
 def test_click_s_errors_are_in_chinese_under_zh_and_keep_the_exit_code(capsys):
@@ -114,6 +152,33 @@ def test_timeline_in_both_languages(capsys):
     _, zh, _ = run(capsys, "--lang", "zh", "timeline", POLICY, "--format", "json")
     _, en, _ = run(capsys, "--lang", "en", "timeline", POLICY, "--format", "json")
     assert zh == en and json.loads(zh.splitlines()[0])["version"] == "2024-05-01"
+
+
+def test_show_in_both_languages_and_its_json_the_same(capsys):
+    city = "wenzhou/digital-engineer-subsidy@2024-09-01"
+    code, out, _ = run(capsys, "--lang", "zh", "show", city, "--as-of", "2024-10-01")
+    assert code == 0
+    assert "\n  有效期 2024-09-01 .. 至今；印发 2024-08-15\n" in out
+    assert "\n  继承：zhejiang/digital-engineer\n" in out and "\n  引用：retirement = china/retirement-age\n" in out
+    reads = "读取：继承 zhejiang/digital-engineer@2023-09-16, 引用 china/retirement-age@1978-06-02"
+    assert f"\n  2024-10-01 {reads}\n" in out
+    assert "\n输入检查（不满足其中任何一项的申请即为无效）：\n" in out and "\n规则：\n" in out
+    assert "\n  claim_place（覆盖） [二]\n    通过条件：" in out and "\n    不通过时：" in out
+    assert "\n定义：\n" in out and "\n输出：\n" in out and "\n说明：\n" in out and "\n不可计算：\n" in out
+    _, out, _ = run(capsys, "--lang", "en", "show", city, "--as-of", "2024-10-01")
+    assert "\n  in force 2024-09-01 .. now; issued 2024-08-15\n" in out
+    reads = "reads: extends zhejiang/digital-engineer@2023-09-16, uses china/retirement-age@1978-06-02"
+    assert f"\n  on 2024-10-01 {reads}\n" in out
+    assert "\n  claim_place (overrides) [二]\n    require: " in out and "\n    fail:    " in out
+    code, out, _ = run(capsys, "--lang", "zh", "show", city, "--as-of", "2024-01-01")
+    assert code == 0 and "\n  2024-01-01 不在有效期内：本版本的有效期为 2024-09-01 .. 至今\n" in out
+    _, zh, _ = run(capsys, "--lang", "zh", "show", city, "--as-of", "2024-10-01", "--format", "json")
+    _, en, _ = run(capsys, "--lang", "en", "show", city, "--as-of", "2024-10-01", "--format", "json")
+    assert zh == en and json.loads(zh)["reads"][0] == "extends zhejiang/digital-engineer@2023-09-16"
+    _, out, _ = run(capsys, "--lang", "zh", "timeline", "wenzhou/digital-engineer-subsidy")
+    assert "zhejiang/digital-engineer 2023-09-16 → 2025-03-01（继承；15 处改动）" in out
+    _, out, _ = run(capsys, "--lang", "en", "timeline", "wenzhou/digital-engineer-subsidy")
+    assert "zhejiang/digital-engineer 2023-09-16 → 2025-03-01 (extends; 15 changes)" in out
 
 
 def test_an_unknown_policy_in_both_languages(capsys):

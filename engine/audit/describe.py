@@ -1,10 +1,19 @@
-"""A policy version described for people: `policy show`."""
+"""A policy version described for people: `policy show`, in the officer's language (the policy's own words,
+expressions and ids as written)."""
 from __future__ import annotations
 
 import json
 
+from engine.core.i18n import msg, tr
 from engine.decide.results import plain
 from engine.policies.policyfile import PolicyVersion
+
+# how a version reads another (engine.policies.linker's roles), in words
+ROLES = {"extends": msg("extends"), "uses": msg("uses"), "includes": msg("includes")}
+
+
+def role(name: str) -> str:
+    return tr(ROLES[name]) if name in ROLES else name
 
 
 def _clauses(item) -> str:
@@ -13,7 +22,11 @@ def _clauses(item) -> str:
 
 def _flag(item) -> str:
     """Marks an item that replaces the one of the policy this version extends (a labelled exception)."""
-    return " (overrides)" if item.overrides else ""
+    return tr(" (overrides)") if item.overrides else ""
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _in_force(v: PolicyVersion, store, as_of) -> str | None:
@@ -21,100 +34,110 @@ def _in_force(v: PolicyVersion, store, as_of) -> str | None:
     end = store.until(v)
     if as_of is None or v.effective_from <= as_of and (end is None or as_of <= end):
         return None
-    return f"  NOT IN FORCE on {as_of}: this version is in force {v.effective_from} .. {end or 'now'}"
+    return "  " + tr("NOT IN FORCE on {day}: this version is in force {start} .. {end}", day=as_of,
+                     start=v.effective_from, end=end or tr("now"))
 
 
 def describe_version(v: PolicyVersion, store, as_of=None, reads: list[str] | None = None) -> str:
     end = store.until(v)
     out = [f"{v.key}  {v.title}",
-           f"  in force {v.effective_from} .. {end or 'now'}; issued {v.issued_on}"
-           + (f"; review by {v.review_by}" if v.review_by else ""),
-           f"  source: {v.source['number']} {v.source['title']}",
-           f"  issuers: {', '.join(v.source['issuers'])}" + (f"; registration {v.source['registration']}"
-                                                               if v.source.get("registration") else ""),
-           f"  file: {v.file}", f"  digest: {v.digest}"]
+           "  " + tr("in force {start} .. {end}; issued {issued}", start=v.effective_from, end=end or tr("now"),
+                     issued=v.issued_on) + (tr("; review by {day}", day=v.review_by) if v.review_by else ""),
+           "  " + tr("source: {number} {title}", number=v.source["number"], title=v.source["title"]),
+           "  " + tr("issuers: {issuers}", issuers=", ".join(v.source["issuers"]))
+           + (tr("; registration {registration}", registration=v.source["registration"])
+              if v.source.get("registration") else ""),
+           "  " + tr("file: {file}", file=v.file), "  " + tr("digest: {digest}", digest=v.digest)]
     warning = _in_force(v, store, as_of)
     if warning:
         out.insert(2, warning)
     if v.input_schema:
-        out.append(f"  input: {v.input_schema}")
+        out.append("  " + tr("input: {schema}", schema=v.input_schema))
     if v.amends:
-        out.append(f"  amends: {v.id}@{v.amends} (shown resolved: that version with this file's changes)")
+        out.append("  " + tr("amends: {policy}@{version} (shown resolved: that version with this file's changes)",
+                             policy=v.id, version=v.amends))
     if v.extends:
-        out.append(f"  extends: {v.extends}")
+        out.append("  " + tr("extends: {reference}", reference=v.extends))
     for ref in v.includes:
-        out.append(f"  includes: {ref}")
+        out.append("  " + tr("includes: {reference}", reference=ref))
     for alias, ref in v.uses.items():
-        out.append(f"  uses: {alias} = {ref}")
+        out.append("  " + tr("uses: {alias} = {reference}", alias=alias, reference=ref))
     if reads:
-        out.append(f"  on {as_of} reads: {', '.join(reads)}")
+        out.append("  " + tr("on {day} reads: {versions}", day=as_of, versions=", ".join(reads)))
     if v.exports:
-        out.append(f"  exports: {', '.join(v.exports)}")
+        out.append("  " + tr("exports: {names}", names=", ".join(v.exports)))
+    description, reading = tr("description: {text}"), tr("reading: {text}")
     for name, t in v.tables.items():
         columns = [f.name for f in t.type.row.fields]
-        out += ["", f"table {name}{_flag(t)} [{_clauses(t)}] key ({', '.join(t.keys)})"]
-        out += [f"  {label}: {' '.join(text.split())}" for label, text in (("description", t.description),
-                                                                           ("reading", t.reading)) if text]
+        out += ["", tr("table {name}{overrides} [{clauses}] key ({keys})", name=name, overrides=_flag(t),
+                       clauses=_clauses(t), keys=", ".join(t.keys))]
+        out += ["  " + label.format(text=_words(text)) for label, text in ((description, t.description),
+                                                                            (reading, t.reading)) if text]
         out.append("  " + " | ".join(columns))
         out += ["  " + " | ".join(str(plain(row[c])) for c in columns) for row in t.rows.values()]
     if v.own_facts:
-        out += ["", "own facts (input.facts; optional in a claim):"]
+        out += ["", tr("own facts (input.facts; optional in a claim):")]
         for f in v.own_facts:
             out.append(f"  {f.path} [{', '.join(f.clauses)}]: {json.dumps(f.schema, ensure_ascii=False)}")
             if f.description:
-                out.append(f"    description: {' '.join(f.description.split())}")
+                out.append("    " + description.format(text=_words(f.description)))
     if v.checks:
-        out += ["", "input checks (a claim failing one is invalid):"]
+        out += ["", tr("input checks (a claim failing one is invalid):")]
         for c in v.checks:
-            out.append(f"  {c.id}{_flag(c)} on {c.fact}: {' '.join(c.require.text.split())}"
-                       + (f"  when {' '.join(c.when.text.split())}" if c.when else ""))
-            out.append(f"    message: {c.message}")
+            out.append(tr("  {id}{overrides} on {fact}: {require}", id=c.id, overrides=_flag(c), fact=c.fact,
+                          require=_words(c.require.text))
+                       + (tr("  when {condition}", condition=_words(c.when.text)) if c.when else ""))
+            out.append("    " + tr("message: {text}").format(text=c.message))
     if v.definitions:
-        out += ["", "definitions:"]
+        out += ["", tr("definitions:")]
         for name, d in v.definitions.items():
             params = f"({', '.join(f'{p.name}: {p.type}' for p in d.params)})" if d.params else ""
-            out.append(f"  {name}{params}{_flag(d)} [{_clauses(d)}] = {' '.join(d.expr.text.split())}")
+            out.append(f"  {name}{params}{_flag(d)} [{_clauses(d)}] = {_words(d.expr.text)}")
             if d.description:
-                out.append(f"    description: {' '.join(d.description.split())}")
+                out.append("    " + description.format(text=_words(d.description)))
             if d.reading:
-                out.append(f"    reading: {d.reading}")
+                out.append("    " + reading.format(text=d.reading))
     if v.rules:
-        out += ["", "rules:"]
+        out += ["", tr("rules:")]
+        when, require, fail = tr("when:    {text}"), tr("require: {text}"), tr("fail:    {text}")
         for r in v.rules:
             out.append(f"  {r.id}{_flag(r)} [{_clauses(r)}]")
             if r.when:
-                out.append(f"    when:    {' '.join(r.when.text.split())}")
-            out.append(f"    require: {' '.join(r.require.text.split())}")
-            out.append(f"    fail:    {r.messages['fail']}")
+                out.append("    " + when.format(text=_words(r.when.text)))
+            out.append("    " + require.format(text=_words(r.require.text)))
+            out.append("    " + fail.format(text=r.messages["fail"]))
             if r.reading:
-                out.append(f"    reading: {r.reading}")
+                out.append("    " + reading.format(text=r.reading))
     if v.outputs:
-        out += ["", "outputs:"]
+        out += ["", tr("outputs:")]
         for name, o in v.outputs.items():
-            out.append(f"  {name}{_flag(o)} [{_clauses(o)}] = {' '.join(o.expr.text.split())}")
+            out.append(f"  {name}{_flag(o)} [{_clauses(o)}] = {_words(o.expr.text)}")
             if o.when:
-                out.append(f"    when: {' '.join(o.when.text.split())}")
+                out.append("    " + tr("when: {text}").format(text=_words(o.when.text)))
             if o.description:
-                out.append(f"    description: {' '.join(o.description.split())}")
+                out.append("    " + description.format(text=_words(o.description)))
             if o.reading:
-                out.append(f"    reading: {o.reading}")
+                out.append("    " + reading.format(text=o.reading))
     if v.decision:
-        out += ["", f"amount{_flag(v.decision)} [{_clauses(v.decision)}] = {v.decision.expr.text} "
-                f"{v.decision.currency}"]
+        out += ["", tr("amount{overrides} [{clauses}] = {expression} {currency}", overrides=_flag(v.decision),
+                       clauses=_clauses(v.decision), expression=v.decision.expr.text, currency=v.decision.currency)]
     if v.notes:
-        out += ["", "notes:"]
+        out += ["", tr("notes:")]
         for n in v.notes:
-            when = f" when {' '.join(n.when.text.split())}" if n.when else ""
-            out.append(f"  {n.id}{_flag(n)} [{_clauses(n)}]{when}")
-            out.append(f"    {' '.join(n.text.split())}")
+            when_text = tr(" when {condition}", condition=_words(n.when.text)) if n.when else ""
+            out.append(f"  {n.id}{_flag(n)} [{_clauses(n)}]{when_text}")
+            out.append(f"    {_words(n.text)}")
     if v.ledger is not None:
-        out += ["", f"ledger [{', '.join(v.ledger.clauses)}]: book {v.ledger.book_name}, person {v.ledger.person_fact}"
-                f", revoked grants {'counted' if v.ledger.revoked_counted else 'not counted'}"]
-        out += [f"  record {name} = {source.text}" for name, source in v.ledger.record.items()]
-        out.append(f"  history {v.ledger.history_fact}: " + ", ".join(
-            f"{name} = {source.text}" for name, source in v.ledger.history_fields.items()))
+        spec = v.ledger
+        out += ["", tr("ledger [{clauses}]: book {book}, person {person}, revoked grants {counted}",
+                       clauses=", ".join(spec.clauses), book=spec.book_name, person=spec.person_fact,
+                       counted=tr("counted") if spec.revoked_counted else tr("not counted"))]
+        out += ["  " + tr("record {name} = {source}", name=name, source=source.text)
+                for name, source in spec.record.items()]
+        out.append("  " + tr("history {fact}: {fields}", fact=spec.history_fact, fields=", ".join(
+            f"{name} = {source.text}" for name, source in spec.history_fields.items())))
     if v.not_computable:
-        out += ["", "not computable:"]
+        out += ["", tr("not computable:")]
         out += [f"  {nc['clause']}: {nc['reason']}" for nc in v.not_computable]
     return "\n".join(out)
 

@@ -6,7 +6,9 @@ from datetime import date
 from pathlib import Path
 
 from engine.api import Engine
+from engine.audit.describe import ROLES
 from engine.core.diagnostics import Diagnostic, DiagnosticError, sorted_diagnostics
+from engine.core.i18n import msg
 from engine.decide.results import plain
 from engine.policies.policyfile import PolicyVersion
 from engine.policies.store import PolicyStore
@@ -76,10 +78,13 @@ def underneath(store: PolicyStore, v: PolicyVersion) -> list[dict]:
                 continue
             count = len(diff_versions(old, new)["changes"]) if old is not None and new is not None else 0
             role = (now.get(pid) or before.get(pid))[1]
+            # `what` in words: English where it is written as data (JSON), the reader's language where shown
+            words = dict(id=pid, old=old.version if old else msg("(none)"), new=new.version if new else msg("(none)"),
+                         role=ROLES.get(role, role), count=count)
             marks.append({"date": day.isoformat(), "id": pid, "from": old.version if old else None,
                           "to": new.version if new else None, "role": role, "changes": count,
-                          "what": f"{pid} {old.version if old else '(none)'} → {new.version if new else '(none)'} "
-                                  f"({role}; {count} change{'s' if count != 1 else ''})"})
+                          "what": msg("{id} {old} → {new} ({role}; 1 change)", **words) if count == 1 else
+                          msg("{id} {old} → {new} ({role}; {count} changes)", **words)})
         before = now
     return marks
 

@@ -48,7 +48,7 @@ WORDS = (
     msg("{name} {filename!r} does not exist."), msg("{name} {filename!r} is a file."),
     msg("{name} {filename!r} is a directory."), msg("{name} {filename!r} is not readable."),
     msg("{name} {filename!r} is not writable."), msg("{name} {filename!r} is not executable."),
-    msg("env var: {var}"), msg("default: {default}"), msg("(dynamic)"), msg("deprecated"),
+    msg("env var: {var}"), msg("default: {default}"), msg("required"), msg("(dynamic)"), msg("deprecated"),
     msg("DeprecationWarning: The command {name!r} is deprecated.{extra_message}"),
     msg("DeprecationWarning: The {param_type} {name!r} is deprecated.{extra_message}"),
     # what click says to the programmer of a command, kept in the same language for completeness

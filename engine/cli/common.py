@@ -43,8 +43,36 @@ class Option(_ShownInLanguage, click.Option):
 
 
 class _Formatter(click.HelpFormatter):
+    """Click's help layout, its headings in the chosen language and its text wrapped at terminal columns
+    (engine/cli/helptext.py: a Chinese line is as wide as an English one, and breaks where Chinese breaks)."""
+
     def write_heading(self, heading: str) -> None:
         self.write(" " * self.current_indent + tr("{heading}:", heading=heading) + "\n")
+
+    def write_text(self, text: str) -> None:
+        from engine.cli.helptext import wrap_text
+
+        indent = " " * self.current_indent
+        self.write(wrap_text(text, self.width, initial_indent=indent, subsequent_indent=indent,
+                             preserve_paragraphs=True) + "\n")
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        from engine.cli.helptext import width, wrap_text
+
+        rows = list(rows)
+        first_col = min(max((width(first) for first, _ in rows), default=0), col_max) + col_spacing
+        for first, second in rows:
+            self.write(" " * self.current_indent + first)
+            if not second:
+                self.write("\n")
+                continue
+            if width(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - width(first)))
+            else:
+                self.write("\n" + " " * (first_col + self.current_indent))
+            lines = wrap_text(second, max(self.width - first_col - 2, 10), preserve_paragraphs=True).splitlines()
+            self.write("\n".join([lines[0]] + [" " * (first_col + self.current_indent) + line if line else ""
+                                                for line in lines[1:]]) + "\n" if lines else "\n")
 
 
 class _Context(click.Context):

@@ -160,13 +160,14 @@ def show(ctx, policy, as_of, fmt):
         day = str(as_of or date.today())
         click.echo(tr("{policy} has no version in force on {day}", policy=pid, day=day), err=True)
         ctx.exit(EXIT_NOT_IN_FORCE)
-    from engine.audit.describe import describe_version, version_json
+    from engine.audit.describe import describe_version, role, version_json
 
     reads = None
     if as_of:  # what this version reads on that date: the versions it extends and uses
         try:
             linked = engine.linked(version, as_of)
-            reads = [f"{linked.role_of(v)} {v.key}" for v in linked.versions if v is not version]
+            reads = [f"{linked.role_of(v) if fmt == 'json' else role(linked.role_of(v))} {v.key}"
+                     for v in linked.versions if v is not version]
         except (LinkError, PolicyInvalid) as exc:
             reads = [tr("(cannot resolve: {error})", error=said(exc))]
     if fmt == "json":

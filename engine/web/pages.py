@@ -538,7 +538,7 @@ def add_pages(app: FastAPI, service) -> None:
         audit timeline's own list where it gives one, else the referenced policies' versions taking effect."""
         given = [m for r in rows for m in r.get("underneath", []) or []]
         if given:
-            return [{"date": m.get("date") or m.get("from"), "what": m.get("what") or
+            return [{"date": m.get("date") or m.get("from"), "what": tr(m["what"]) if m.get("what") else
                      f"{m.get('id', '')}@{m.get('version', '')}"} for m in given if m.get("date") or m.get("from")]
         marks = []
         for r in rows:
