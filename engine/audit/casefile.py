@@ -20,6 +20,7 @@ from pathlib import Path
 from engine.api import Engine, PolicyNotFound
 from engine.claims.reader import RawClaim
 from engine.core.diagnostics import DiagnosticError
+from engine.core.i18n import joined, msg
 from engine.core.isodate import parse_date
 from engine.decide.results import ClaimError, Decision, plain
 from engine.policies.store import CASES_SUFFIX
@@ -113,6 +114,14 @@ def store_root(path: Path) -> Path | None:
     return folder.parents[len(parts) - 1]
 
 
+THE_FILE = msg("(the file)")  # the name of a "case" that stands for a whole cases file which cannot be run
+
+
+def _said(exc: BaseException) -> str:
+    """What an exception says, as the msg() it was raised with when it was."""
+    return exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
+
+
 def run_case_file(engine: Engine, path: Path, select=None) -> list[CaseResult]:
     """Run the cases of one file (only those whose name `select` accepts, when given)."""
     display = engine.store.display(path)
@@ -120,24 +129,24 @@ def run_case_file(engine: Engine, path: Path, select=None) -> list[CaseResult]:
         doc = read_yaml(read_file(path, display), display)
     except DiagnosticError as exc:
         d = exc.diagnostics[0]
-        return [CaseResult(display, d.location.line, "(the file)", [d.message])]
+        return [CaseResult(display, d.location.line, THE_FILE, [d.message])]
     except OSError as exc:
-        return [CaseResult(display, 0, "(the file)", [f"cannot read: {exc.strerror}"])]
+        return [CaseResult(display, 0, THE_FILE, [msg("cannot read: {reason}", reason=exc.strerror)])]
     data = doc.value
     if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
-        return [CaseResult(display, 1, "(the file)", ["a cases file is a mapping with `policy`, `base` and `cases`"])]
+        return [CaseResult(display, 1, THE_FILE, [msg("a cases file is a mapping with `policy`, `base` and `cases`")])]
     policy = data.get("policy") or _policy_beside(engine, path)
     if not policy:
-        return [CaseResult(display, 1, "(the file)",
-                           ["say which policy version these cases test: `policy: ID@VERSION`"])]
+        return [CaseResult(display, 1, THE_FILE,
+                           [msg("say which policy version these cases test: `policy: ID@VERSION`")])]
     try:
         engine.evaluator(policy)
         root = engine.pinned_version(*_pid_version(policy)) if "@" in str(policy) else None
     except PolicyNotFound as exc:
-        return [CaseResult(display, doc.location(("policy",)).line, "(the file)", [str(exc)])]
+        return [CaseResult(display, doc.location(("policy",)).line, THE_FILE, [_said(exc)])]
     written, problem = _written_against(data.get("written_against"), engine)
     if problem is not None:
-        return [CaseResult(display, doc.location(("written_against",)).line, "(the file)", [problem])]
+        return [CaseResult(display, doc.location(("written_against",)).line, THE_FILE, [problem])]
     today_engine = _world(engine, root, None)
     evaluator = _world(engine, root, written).evaluator(policy)
     today = today_engine.evaluator(policy) if written is not None else None
@@ -146,21 +155,22 @@ def run_case_file(engine: Engine, path: Path, select=None) -> list[CaseResult]:
     for i, case in enumerate(data["cases"]):
         line = doc.location(("cases", i)).line
         if not isinstance(case, dict) or "name" not in case or not isinstance(case.get("expect"), dict):
-            results.append(CaseResult(display, line, f"case {i + 1}", ["each case needs `name` and `expect`"]))
+            results.append(CaseResult(display, line, msg("case {number}", number=i + 1),
+                                      [msg("each case needs `name` and `expect`")]))
             continue
         if select is not None and not select(str(case["name"])):
             continue
         result = CaseResult(display, line, str(case["name"]))
         unknown = set(case["expect"]) - _EXPECT_KEYS
         if unknown:
-            result.problems.append(f"unknown expectation {', '.join(sorted(unknown))}; "
-                                   f"known: {', '.join(sorted(_EXPECT_KEYS))}")
+            result.problems.append(msg("unknown expectation {names}; known: {known}", names=", ".join(sorted(unknown)),
+                                       known=", ".join(sorted(_EXPECT_KEYS))))
         claim = merge_patch(base, case.get("claim") or {})
         as_of = case.get("as_of")
         try:
             as_of_date = parse_date(as_of) if as_of else None
         except ValueError:
-            result.problems.append(f"as_of {as_of!r} is not a date")
+            result.problems.append(msg("as_of {value} is not a date", value=repr(as_of)))
             results.append(result)
             continue
         raw = RawClaim(claim, f"{display}:{line}")
@@ -199,8 +209,8 @@ def _written_against(value, engine: Engine) -> tuple[dict | None, str | None]:
         labels = {v.isoformat() if hasattr(v, "isoformat") else str(v) for v in versions}
         missing = sorted(label for label in labels if engine.store.get(str(pid), label) is None)
         if missing:
-            return None, (f"written_against names {', '.join(f'{pid}@{m}' for m in missing)}, which the policy store "
-                          "does not hold")
+            return None, msg("written_against names {versions}, which the policy store does not hold",
+                             versions=", ".join(f"{pid}@{m}" for m in missing))
         written[str(pid)] = labels
     return written, None
 
@@ -220,13 +230,17 @@ def _world(engine: Engine, root, written: dict | None) -> Engine:
     return world
 
 
+# a rule's outcome in words (the same words as the web pages')
+OUTCOMES = {"pass": msg("pass"), "fail": msg("fail"), "not_applicable": msg("not_applicable"), "error": msg("error")}
+
+
 def brief(result: Decision | ClaimError) -> str:
     """An answer in words: `eligible 2200`, `not eligible (within_deadline)`, `not decided (claim.invalid)`."""
     if isinstance(result, ClaimError):
-        return f"not decided ({result.code})"
+        return msg("not decided ({code})", code=result.code)
     if result.eligible:
-        return f"eligible {plain(result.amount)}" if result.currency else "eligible"
-    return f"not eligible ({', '.join(sorted(result.failed_rules))})"
+        return msg("eligible {amount}", amount=plain(result.amount)) if result.currency else msg("eligible")
+    return msg("not eligible ({rules})", rules=", ".join(sorted(result.failed_rules)))
 
 
 def because(old: Decision | ClaimError, new: Decision | ClaimError) -> list[str]:
@@ -237,16 +251,19 @@ def because(old: Decision | ClaimError, new: Decision | ClaimError) -> list[str]
     for pid in dict.fromkeys(list(was) + list(now)):
         if was.get(pid) != now.get(pid):
             reasons.append(f"{pid}@{was[pid]} → @{now[pid]}" if pid in was and pid in now else
-                           f"{pid}@{now[pid]} now used" if pid in now else f"{pid}@{was[pid]} no longer used")
+                           msg("{version} now used", version=f"{pid}@{now[pid]}") if pid in now else
+                           msg("{version} no longer used", version=f"{pid}@{was[pid]}"))
     if isinstance(old, Decision) and isinstance(new, Decision):
-        reasons += _read_differently("the amount read", old.amount_reads, new.amount_reads)
+        reasons += _read_differently(msg("the amount read"), old.amount_reads, new.amount_reads)
         old_rules = {r.id: r for r in old.rules}
         for rule in new.rules:
             before = old_rules.get(rule.id)
             if before is not None and before.outcome != rule.outcome:
                 read = _read_differently("", before.reads, rule.reads)
-                reasons.append(f"rule {rule.id}: {before.outcome} → {rule.outcome}"
-                               + (f" ({'; '.join(r.strip() for r in read)})" if read else ""))
+                change = msg("rule {id}: {old} → {new}", id=rule.id, old=OUTCOMES.get(before.outcome, before.outcome),
+                             new=OUTCOMES.get(rule.outcome, rule.outcome))
+                reasons.append(msg("{change} ({values})", change=change, values=joined([r.strip() for r in read], "; "))
+                               if read else change)
     return reasons
 
 
@@ -274,9 +291,12 @@ def _read_differently(label: str, old_reads, new_reads) -> list[str]:
         if isinstance(before, dict) and isinstance(value, dict):
             cells = [f"{k} {plain(before.get(k))} → {plain(v)}" for k, v in value.items()
                      if plain(before.get(k)) != plain(v)]
-            out.append(f"{label} {name}: {', '.join(cells)}".strip())
+            out.append(msg("{label} {name}: {cells}", label=label, name=name, cells=", ".join(cells)) if label
+                       else f"{name}: {', '.join(cells)}")
         else:
-            out.append(f"{label} {name}: {plain(before)} → {plain(value)}".strip())
+            change = f"{plain(before)} → {plain(value)}"
+            out.append(msg("{label} {name}: {change}", label=label, name=name, change=change) if label
+                       else f"{name}: {change}")
     return out
 
 
@@ -290,41 +310,49 @@ def _policy_beside(engine: Engine, path: Path) -> str | None:
 
 
 def compare(expect: dict, result: Decision | ClaimError) -> list[str]:
-    problems = []
+    problems: list[str] = []
     if isinstance(result, ClaimError):
         wanted_error = expect.get("error")
         if expect.get("not_in_force"):
             if result.kind != "not_in_force":
-                problems.append(f"expected no policy in force, got {result.code}: {result.message}")
+                problems.append(msg("expected no policy in force, got {code}: {message}", code=result.code,
+                                    message=result.message))
         elif wanted_error:
             if result.code != wanted_error:
-                problems.append(f"expected error {wanted_error}, got {result.code}: {result.message}")
+                problems.append(msg("expected error {wanted}, got {code}: {message}", wanted=wanted_error,
+                                    code=result.code, message=result.message))
         else:
-            problems.append(f"expected a decision, got {result.code}: {result.message}")
+            problems.append(msg("expected a decision, got {code}: {message}", code=result.code, message=result.message))
         if "error_path" in expect and result.path != expect["error_path"]:
-            problems.append(f"expected the error at {expect['error_path']}, got it at {result.path}")
+            problems.append(msg("expected the error at {wanted}, got it at {path}", wanted=expect["error_path"],
+                                path=result.path))
         return problems
     if expect.get("error") or expect.get("not_in_force"):
-        return [f"expected {'no policy in force' if expect.get('not_in_force') else 'error ' + expect['error']}, "
-                f"but the claim was decided (eligible: {result.eligible})"]
+        eligible = str(result.eligible).lower()
+        return [msg("expected no policy in force, but the claim was decided (eligible: {eligible})", eligible=eligible)
+                if expect.get("not_in_force") else
+                msg("expected error {wanted}, but the claim was decided (eligible: {eligible})", wanted=expect["error"],
+                    eligible=eligible)]
     if "eligible" in expect and bool(expect["eligible"]) != result.eligible:
-        failed = ", ".join(result.failed_rules) or "none"
-        problems.append(f"expected eligible {str(expect['eligible']).lower()}, got {str(result.eligible).lower()} "
-                        f"(failed rules: {failed})")
+        failed = ", ".join(result.failed_rules) or msg("none")
+        problems.append(msg("expected eligible {wanted}, got {got} (failed rules: {failed})",
+                            wanted=str(expect["eligible"]).lower(), got=str(result.eligible).lower(), failed=failed))
     if "amount" in expect and str(expect["amount"]) != plain(result.amount):
-        problems.append(f"expected amount {expect['amount']}, got {plain(result.amount)}")
+        problems.append(msg("expected amount {wanted}, got {got}", wanted=expect["amount"], got=plain(result.amount)))
     if "failed_rules" in expect and sorted(expect["failed_rules"] or []) != sorted(result.failed_rules):
-        problems.append(f"expected failed rules [{', '.join(sorted(expect['failed_rules'] or []))}], "
-                        f"got [{', '.join(sorted(result.failed_rules))}]")
+        problems.append(msg("expected failed rules [{wanted}], got [{got}]",
+                            wanted=", ".join(sorted(expect["failed_rules"] or [])),
+                            got=", ".join(sorted(result.failed_rules))))
     for name, wanted in (expect.get("outputs") or {}).items():
-        got = plain(result.outputs.get(name, "(no such output)"))
-        if plain(wanted) != got:
-            problems.append(f"output {name}: expected {plain(wanted)!r}, got {got!r}")
+        got = plain(result.outputs[name]) if name in result.outputs else None
+        if name not in result.outputs or plain(wanted) != got:
+            problems.append(msg("output {name}: expected {wanted}, got {got}", name=name, wanted=repr(plain(wanted)),
+                                got=repr(got) if name in result.outputs else msg("(no such output)")))
     if "notes" in expect:
         got_notes = sorted(n["id"] for n in result.notes)
         if sorted(expect["notes"] or []) != got_notes:
             expected = ", ".join(sorted(expect["notes"] or []))
-            problems.append(f"expected notes [{expected}], got [{', '.join(got_notes)}]")
+            problems.append(msg("expected notes [{wanted}], got [{got}]", wanted=expected, got=", ".join(got_notes)))
     return problems
 
 

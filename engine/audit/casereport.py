@@ -10,8 +10,14 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.core.i18n import plural, tr
+from engine.core.i18n import Message, plural, tr
 from engine.decide.results import Decision
+
+
+def _shown(text: str) -> str:
+    """A message in the chosen language; an officer's own words (a case's name) as written."""
+    return tr(text) if isinstance(text, Message) else text
+
 
 OUTCOMES = ("pass", "fail", "not_applicable")
 
@@ -210,9 +216,9 @@ class CaseRun:
                     line["changed"] = r.change.to_json()
                 self._json(line)
             elif not r.passed:
-                self.echo(f"FAIL {r.file}:{r.line}: {r.name}")
+                self.echo(f"FAIL {r.file}:{r.line}: {_shown(r.name)}")
                 for problem in r.problems:
-                    self.echo(f"    {problem}")
+                    self.echo(f"    {_shown(problem)}")
             if self.coverage and isinstance(r.decision, Decision):
                 self._count(engine, r.decision)
 
@@ -229,10 +235,10 @@ class CaseRun:
             self.echo(tr("Cases whose answer newer files change (not failures; they still pass against the versions "
                          "they were written against):"))
             for _display, r in self.changed:
-                self.echo(f"CHANGED {r.file}:{r.line}: {r.name}")
+                self.echo(f"CHANGED {r.file}:{r.line}: {_shown(r.name)}")
                 self.echo("    " + tr("{old} → {new}", old=r.change.old, new=r.change.new))
                 for reason in r.change.because:
-                    self.echo(f"      {reason}")
+                    self.echo(f"      {_shown(reason)}")
             self.echo(tr("{count}: accepted into the case files", count=plural(
                 len(self.changed), "{count} changed case", "{count} changed cases")) if accepted else
                 tr("{count}: `policy test --accept` writes the new answers into the case files", count=plural(
