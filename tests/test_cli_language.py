@@ -335,3 +335,23 @@ def test_the_repl_in_both_languages(capsys, monkeypatch):
         assert code == 0
         for line in lines:
             assert line + "\n" in out
+
+
+def test_a_failing_case_says_what_differs_in_both_languages(capsys, tmp_path):
+    cases = tmp_path / "wrong.cases.yaml"
+    cases.write_text(f"policy: {POLICY}@2024-05-01\ncases:\n  - name: 无效的申请\n"
+                     "    claim: {applied_on: 2025-04-02}\n    expect: {eligible: true}\n  - name: 名称之外\n",
+                     encoding="utf-8")
+    code, out, _ = run(capsys, "--lang", "zh", "test", str(cases))
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[1].startswith("    预期得到决定，实际为 claim.invalid：") and "缺少必填的 applicant" in lines[1]
+    assert lines[2:4] == [f"FAIL {cases}:6: 第 2 个案例", "    每个案例都要有 `name` 和 `expect`"]
+    assert lines[-1] == "0 个通过，2 个失败"
+    code, out, _ = run(capsys, "--lang", "en", "test", str(cases))
+    lines = out.splitlines()
+    assert lines[1].startswith("    expected a decision, got claim.invalid: ")
+    assert lines[2:4] == [f"FAIL {cases}:6: case 2", "    each case needs `name` and `expect`"]
+    _, zh, _ = run(capsys, "--lang", "zh", "test", str(cases), "--format", "json")
+    _, en, _ = run(capsys, "--lang", "en", "test", str(cases), "--format", "json")
+    assert zh == en and json.loads(zh.splitlines()[1])["name"] == "case 2"
