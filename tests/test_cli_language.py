@@ -355,3 +355,22 @@ def test_a_failing_case_says_what_differs_in_both_languages(capsys, tmp_path):
     _, zh, _ = run(capsys, "--lang", "zh", "test", str(cases), "--format", "json")
     _, en, _ = run(capsys, "--lang", "en", "test", str(cases), "--format", "json")
     assert zh == en and json.loads(zh.splitlines()[1])["name"] == "case 2"
+
+
+def test_the_language_server_s_hover_in_both_languages(tmp_path):
+    from engine.core.i18n import speaking
+    from engine.lsp.analysis import Analysis
+    from tests.authoring_demo import POLICY as DEMO
+    from tests.authoring_demo import write_store
+
+    policies = write_store(tmp_path)
+    path = policies / "demo" / "grant" / "2024-01-01.yaml"
+    row = next(i for i, line in enumerate(DEMO.split("\n")) if "require: adult" in line)
+    column = DEMO.split("\n")[row].index("adult") + 1
+    analysis = Analysis(policies, None, path, DEMO)
+    with speaking("zh"):
+        hover = analysis.hover(row, column)
+    assert hover.startswith("定义 `adult`：`bool`") and "定义于 demo/grant@2024-01-01（" in hover
+    with speaking("en"):
+        hover = analysis.hover(row, column)
+    assert hover.startswith("definition `adult`: `bool`") and "defined in demo/grant@2024-01-01 (" in hover

@@ -116,7 +116,7 @@ def _render(probe: Probe, where) -> str:
     for w in probe.warnings:
         lines.append(w.render())
     if probe.fault is not None:
-        lines.append(f"error[{probe.fault.code}]: {probe.fault}")
+        lines.append(f"{tr('error')}[{probe.fault.code}]: {tr(probe.fault.message)}")
     else:
         lines.append(f"{_show(probe.value)}  : {probe.type}")
     lines.append("  " + tr("in {policy} on {day}", policy=version.key, day=str(day)))

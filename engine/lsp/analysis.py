@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.api import Engine
 from engine.core.diagnostics import Diagnostic, DiagnosticError
+from engine.core.i18n import plural, tr
 from engine.language.builtins import BUILTINS, DECISION_DATE
 from engine.language.syntax import KEYWORDS, Attr, Comprehension, Index, Name, children, dotted
 from engine.language.types import FunctionType, Record, Type, non_null
@@ -152,20 +153,21 @@ class Analysis:
         linked = self.checked.linked
         head, *rest = chain.split(".")
         if head in params and not rest:
-            return f"parameter `{head}`: `{params[head]}`"
+            return tr("parameter `{name}`: `{type}`", name=head, type=params[head])
         if head == DECISION_DATE and not rest:
-            return "`decision_date`: `date` — the day the claim is decided on (its applied_on, or --as-of)"
+            return tr("`decision_date`: `date` — the day the claim is decided on (its applied_on, or --as-of)")
         facts = linked.schema.type if linked.schema else None
         if facts is not None and facts.field(head) is not None:
             return self._describe_fact(chain, facts)
         if head in linked.aliases:
             target = linked.aliases[head]
             if not rest:
-                return f"alias `{head}` → {target.version.key} {target.version.title}"
+                return tr("alias `{name}` → {version} {title}", name=head, version=target.version.key,
+                          title=target.version.title)
             return self._describe_name(rest[0], target, self.checked.aliases.get(head))
         if not rest:
             if head in BUILTINS:
-                return f"built-in `{BUILTINS[head].signature}`"
+                return tr("built-in `{signature}`", signature=BUILTINS[head].signature)
             return self._describe_name(head, linked, self.checked)
         return None
 
@@ -182,9 +184,10 @@ class Analysis:
         if field is None:
             return None
         description = _schema_description(self.checked.linked.schema.schema, chain.split("."))
-        optional = " (optional)" if field.optional else ""
-        enum = f"\n\none of: {', '.join(map(str, field.enum))}" if field.enum else ""
-        return f"fact `{chain}`: `{t}`{optional}" + (f"\n\n{description}" if description else "") + enum
+        optional = tr(" (optional)") if field.optional else ""
+        enum = "\n\n" + tr("one of: {values}", values=", ".join(map(str, field.enum))) if field.enum else ""
+        described = f"\n\n{description}" if description else ""
+        return tr("fact `{path}`: `{type}`", path=chain, type=t) + optional + described + enum
 
     def _describe_name(self, name: str, linked, checked) -> str | None:
         definition = linked.definitions.get(name)
@@ -194,22 +197,27 @@ class Analysis:
                 if definition.params else name
             result = t.result if isinstance(t, FunctionType) else t
             owner = definition.owner
-            lines = [f"definition `{signature}`: `{result}`", f"```\n{' '.join(definition.expr.text.split())}\n```"]
+            lines = [tr("definition `{signature}`: `{type}`", signature=signature, type=result),
+                     f"```\n{' '.join(definition.expr.text.split())}\n```"]
             if definition.description:
                 lines.append(definition.description)
-            lines += [self._clause_text(c, owner) or f"clause {c}" for c in definition.clauses]
+            lines += [self._clause_text(c, owner) or tr("clause {clause}", clause=c) for c in definition.clauses]
             if owner is not None:
-                lines.append(f"defined in {owner.key} ({owner.file}:{definition.location.line})")
+                lines.append(tr("defined in {version} ({file}:{line})", version=owner.key, file=owner.file,
+                                line=definition.location.line))
             return "\n\n".join(lines)
         table = linked.tables.get(name)
         if table is not None:
             columns = ", ".join(f"{f.name}: {f.type}" for f in table.type.row.fields)
-            lines = [f"table `{name}` key ({', '.join(table.keys)}); {len(table.rows)} rows", columns]
+            lines = [plural(len(table.rows), "table `{name}` key ({keys}); {count} row",
+                            "table `{name}` key ({keys}); {count} rows", name=name, keys=", ".join(table.keys)),
+                     columns]
             if table.description:
                 lines.append(table.description)
-            lines += [self._clause_text(c, table.owner) or f"clause {c}" for c in table.clauses]
+            lines += [self._clause_text(c, table.owner) or tr("clause {clause}", clause=c) for c in table.clauses]
             if table.owner is not None:
-                lines.append(f"defined in {table.owner.key} ({table.owner.file}:{table.location.line})")
+                lines.append(tr("defined in {version} ({file}:{line})", version=table.owner.key, file=table.owner.file,
+                                line=table.location.line))
             return "\n\n".join(lines)
         return None
 
@@ -255,8 +263,9 @@ class Analysis:
             items.append(Completion(name, "function" if definition.params else "definition", str(known or ""),
                                     definition.description))
         for name, table in linked.tables.items():
-            items.append(Completion(name, "table", f"key ({', '.join(table.keys)})", table.description))
-            items += [Completion(f.name, "column", f"{name} column: {f.type}") for f in table.type.row.fields]
+            items.append(Completion(name, "table", tr("key ({keys})", keys=", ".join(table.keys)), table.description))
+            items += [Completion(f.name, "column", tr("{table} column: {type}", table=name, type=f.type))
+                      for f in table.type.row.fields]
         items += [Completion(alias, "alias", target.version.key) for alias, target in linked.aliases.items()]
         items += [Completion(name, "builtin", b.signature) for name, b in BUILTINS.items()]
         items += [Completion("has", "builtin", "has(fact or lookup) -> bool"),
