@@ -414,3 +414,41 @@ def read_claims_from(lines: list[bytes]):
     from engine.claims.reader import read_lines
 
     return read_lines(lines, "<lines>")
+
+
+def test_calendar_functions_on_day_numbers_are_the_builtins():
+    """age, months_between, add_months, year, month and day computed on day numbers (NumPy) give the built-ins'
+    values, and add_months' faults, on every pair of days around leap days and month ends, and at the calendar's
+    ends."""
+    from engine.columnar import columns
+    from engine.language import builtins
+
+    days = [date(2023, 12, 20) + timedelta(days=i) for i in range(0, 480, 3)]
+    days += [date(1999, 12, 25) + timedelta(days=i) for i in range(0, 80)]
+    days += [date(2100, 2, 27), date(2100, 3, 1), date(1, 1, 1), date(1, 12, 31), date(9999, 12, 31), date(9999, 1, 31)]
+    starts = [a for a in days for _ in days]
+    ends = [b for _ in days for b in days]
+
+    def column(values):
+        return columns.Col(columns.objects(values, len(values)))
+
+    n = len(starts)
+    assert columns._age_days([column(starts), column(ends)], n).values.tolist() == [
+        builtins.age(a, b) for a, b in zip(starts, ends, strict=True)]
+    assert columns._months_between_days([column(starts), column(ends)], n).values.tolist() == [
+        builtins.months_between(a, b) for a, b in zip(starts, ends, strict=True)]
+    offsets = [-120_000, -13, -12, -1, 0, 1, 11, 12, 13, 24, 600, 119_988, 120_000]
+    shifted = [d for d in days for _ in offsets]
+    months = [k for _ in days for k in offsets]
+    got = columns._add_months_days([column(shifted), column(months)], len(shifted))
+    faults = got.bad.tolist() if got.bad is not None else [False] * len(shifted)
+    for d, k, value, fault in zip(shifted, months, got.values.tolist(), faults, strict=True):
+        try:
+            expected = builtins.add_months.__wrapped__(d, k)
+        except builtins.EvaluationFault:
+            assert fault, (d, k)
+        else:
+            assert not fault and value == expected and type(value) is date, (d, k, value, expected)
+    for index, part in enumerate(("year", "month", "day")):
+        assert columns._part_of_day(index)([column(days)], len(days)).values.tolist() == [
+            getattr(d, part) for d in days]

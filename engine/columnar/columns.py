@@ -4,8 +4,11 @@ Built from the checked tree only, as engine.language.compiler builds closures fr
 builder, the checker's resolution deciding each name), never from officer text. A column holds the very Python
 values the per-claim engine computes (dates, Decimals, strings in object arrays; booleans as a bool array), and
 each operation applies the same Python operation to every row at once: NumPy's loops for comparisons, logic and
-selection, and one Python loop (remembering repeated arguments) for built-in functions and exact arithmetic. So
-the values are the per-claim values, not a second reading of the language.
+selection, and for built-in functions and exact arithmetic one Python call per distinct argument (facts, constants
+and the results of such calls are dictionary-encoded, Col.codes, so the distinct arguments are found by NumPy). The
+calendar functions (age, months_between, add_months, year, month, day) are computed on day numbers in NumPy,
+with the built-ins' rules (tests/test_columnar.py compares them). So the values are the per-claim values, not a
+second reading of the language.
 
 What the per-claim engine would raise for a row is not reproduced here: such a row is marked `bad` (and `missing`
 when what it raised is a MissingValue, which `??`, has() and `== null` catch), and the batch decides it through
@@ -27,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.language import builtins
 from engine.language.builtins import _MAX_INT, MissingValue
 from engine.language.checker import Checked, Resolved
 from engine.language.compiler import _EXACT, _MAX_EXPONENT, Compiler, Env, _bounded
@@ -56,14 +60,21 @@ class NotColumnar(Exception):
 
 class Col:
     """One value per row. `bad`: rows whose value the per-claim engine would not have (it raises there);
-    `missing`: the bad rows where what it raises is a MissingValue. Either is None when no row is."""
+    `missing`: the bad rows where what it raises is a MissingValue. Either is None when no row is.
 
-    __slots__ = ("values", "bad", "missing")
+    `codes` and `uniques`, when known (a fact read, a constant, a function of such columns): the values dictionary-
+    encoded, each row's value the very object `uniques[codes[row]]`, so that a function of the column is computed
+    once per distinct value by NumPy indexing rather than a Python pass over the rows. Only for columns whose values
+    are all of one Python type (or None): equal values are then alike (never 1 beside True, or 1.0 beside 1.00)."""
 
-    def __init__(self, values: np.ndarray, bad: np.ndarray | None = None, missing: np.ndarray | None = None):
+    __slots__ = ("values", "bad", "missing", "codes", "uniques")
+
+    def __init__(self, values: np.ndarray, bad: np.ndarray | None = None, missing: np.ndarray | None = None,
+                 codes: np.ndarray | None = None, uniques: np.ndarray | None = None):
         self.values = values
         self.bad = bad if bad is not None and bad.any() else None
         self.missing = missing if self.bad is not None and missing is not None and missing.any() else None
+        self.codes, self.uniques = codes, uniques
 
 
 class ListCol(Col):
@@ -169,7 +180,52 @@ def gather(col: Col, index: np.ndarray) -> Col:
                          col.bad[index] if col.bad is not None else None,
                          col.missing[index] if col.missing is not None else None)
     return Col(col.values[index], col.bad[index] if col.bad is not None else None,
-               col.missing[index] if col.missing is not None else None)
+               col.missing[index] if col.missing is not None else None,
+               col.codes[index] if col.codes is not None else None, col.uniques)
+
+
+_BOOLS = np.array([False, True], dtype=object)
+
+
+def encoded(col: Col) -> tuple[np.ndarray, np.ndarray] | None:
+    """(codes, uniques) of a column: known, or made now (and kept) when its values are all texts, whole numbers,
+    booleans or dates of one type (or None); None for any other column."""
+    if col.codes is not None and col.uniques is not None:
+        return col.codes, col.uniques
+    if isinstance(col, (ListCol, RecordCol)):
+        return None
+    values = col.values
+    if values.dtype == bool:
+        return values.astype(np.int64), _BOOLS
+    rows = values.tolist()
+    kinds = set(map(type, rows))
+    kinds.discard(_NONE)
+    if len(kinds) > 1 or not kinds <= _REMEMBERED:
+        return None
+    col.codes, col.uniques = encode(values, rows)
+    return col.codes, col.uniques
+
+
+def encode(values: np.ndarray, rows: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, uniques) of an object array whose values are all of one type (or None)."""
+    if rows is None:
+        rows = values.tolist()
+    uniques = list(dict.fromkeys(rows))
+    index = dict(zip(uniques, range(len(uniques)), strict=True))
+    return np.fromiter(map(index.__getitem__, rows), np.int64, len(rows)), objects(uniques, len(uniques))
+
+
+def constant(value, n: int) -> Col:
+    """The same value in every row."""
+    return Col(objects(repeat(value, n), n), codes=np.zeros(n, np.int64), uniques=objects((value,), 1))
+
+
+def chosen(where: np.ndarray, a: Col, b: Col) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(codes, uniques) of np.where(where, a.values, b.values), when both are encoded."""
+    ea, eb = encoded(a), encoded(b)
+    if ea is None or eb is None:
+        return None, None
+    return np.where(where, ea[0], eb[0] + len(ea[1])), np.concatenate((ea[1], eb[1]))
 
 
 class Batch:
@@ -182,6 +238,22 @@ class Batch:
         self.dates = objects(dates, self.n)
         self.paths: dict = {}
         self.definitions: dict = {}
+        self._day: Col | None = None
+
+    @property
+    def day(self) -> Col:
+        """The decision dates as a column, encoded."""
+        if self._day is None:
+            self._day = Col(self.dates, codes=None, uniques=None)
+            self._day.codes, self._day.uniques = encode(self.dates)
+        return self._day
+
+    def coded(self, root: str, keys: tuple) -> tuple | None:
+        """(codes, uniques) of a fact path's values (Batch.path), or None when the reader does not encode it."""
+        key = ("coded", root, keys)
+        if key not in self.paths:
+            self.paths[key] = self.source.coded((root,) + keys)
+        return self.paths[key]
 
     @property
     def facts(self) -> list[dict]:
@@ -237,25 +309,89 @@ class Memo:
         self.missing: set = set()  # arguments for which fn raised MissingValue
         self.faults: set = set()  # arguments for which it raised anything else
 
-    def __call__(self, lists: list[list], n: int, bad, missing) -> Col | None:
-        """The column of fn over these argument lists; None when the arguments are not of kinds it may remember."""
-        for values in lists:
-            kinds = set(map(type, values))
+    def coded(self, cols: list[Col], n: int, bad, missing) -> Col | None:
+        """The column of fn over encoded columns (Col.codes), computed once per distinct combination of arguments
+        by NumPy indexing; None when a column is not encoded or not of a kind it may remember."""
+        parts = []
+        for col in cols:
+            if col.codes is None and isinstance(col.values, np.ndarray) and col.values.dtype == object:
+                return None  # not encoded: the plain path (__call__) goes over it once, as encoding it would
+            found = encoded(col)
+            if found is None:
+                return None
+            codes, uniques = found
+            kinds = set(map(type, uniques.tolist()))
             kinds.discard(_NONE)
             if len(kinds) > 1 or not kinds <= _REMEMBERED:
                 return None
-        keys = lists[0] if len(lists) == 1 else list(zip(*lists, strict=True))
+            if col.bad is not None:  # as _filled: a bad row takes a good row's arguments (its result is not used)
+                good = np.flatnonzero(~col.bad)
+                if len(good):
+                    codes = codes.copy()
+                    codes[col.bad] = codes[good[0]]
+            parts.append((codes, uniques))
+        if len(parts) == 1:
+            codes, uniques = parts[0]
+            size = len(uniques)
+            combined = codes
+        else:
+            size = 1
+            combined = np.zeros(n, np.int64)
+            for codes, uniques in parts:
+                size *= len(uniques)
+                if size > 1 << 62:
+                    return None
+                combined = combined * len(uniques) + codes
+        if size <= 4 * n + 1024:
+            seen = np.zeros(size, bool)
+            seen[combined] = True
+            used = np.flatnonzero(seen)
+            if len(parts) == 1 and len(used) == size:
+                inverse = combined
+            else:
+                remap = np.zeros(size, np.int64)
+                remap[used] = np.arange(len(used))
+                inverse = remap[combined]
+        else:
+            used, inverse = np.unique(combined, return_inverse=True)
+            inverse = inverse.reshape(-1)
+        if len(parts) == 1:
+            keys = parts[0][1][used].tolist()
+        else:
+            columns = []
+            rest = used
+            for _codes, uniques in reversed(parts):
+                columns.append(uniques[rest % len(uniques)].tolist())
+                rest = rest // len(uniques)
+            keys = list(zip(*reversed(columns), strict=True))
+        self._learn(keys, len(parts) == 1)
         results = self.results
-        distinct = set(keys)
-        new = distinct - results.keys()
+        out = objects(map(results.__getitem__, keys), len(keys))
+        values = out[inverse]
+        if self.missing or self.faults:
+            faults = np.fromiter(map(self.faults.__contains__, keys), bool, len(keys))
+            missed = np.fromiter(map(self.missing.__contains__, keys), bool, len(keys))
+            if faults.any() or missed.any():
+                new_bad = (faults | missed)[inverse]
+                new_missing = missed[inverse]
+                if bad is not None:  # a row bad already keeps its first fault
+                    new_bad &= ~bad
+                    new_missing &= ~bad
+                bad = _or(bad, new_bad)
+                missing = _or(missing, new_missing)
+        return Col(values, bad, missing, inverse, out)
+
+    def _learn(self, keys, single: bool) -> None:
+        """Compute fn for the keys (a list or set of arguments) it has not met yet."""
+        results = self.results
+        new = [key for key in keys if key not in results]
         if new:
             if len(results) > self.KEPT:
                 results.clear()
                 self.missing.clear()
                 self.faults.clear()
-                new = distinct
+                new = list(keys)
             fn = self.fn
-            single = len(lists) == 1
             for key in new:
                 try:
                     results[key] = fn(key) if single else fn(*key)
@@ -265,7 +401,18 @@ class Memo:
                 except Exception:  # whatever the per-claim engine makes of it, it decides those rows
                     results[key] = None
                     self.faults.add(key)
-        out = objects(map(results.__getitem__, keys), n)
+
+    def __call__(self, lists: list[list], n: int, bad, missing) -> Col | None:
+        """The column of fn over these argument lists; None when the arguments are not of kinds it may remember."""
+        for values in lists:
+            kinds = set(map(type, values))
+            kinds.discard(_NONE)
+            if len(kinds) > 1 or not kinds <= _REMEMBERED:
+                return None
+        keys = lists[0] if len(lists) == 1 else list(zip(*lists, strict=True))
+        distinct = set(keys)
+        self._learn(distinct, len(lists) == 1)
+        out = objects(map(self.results.__getitem__, keys), n)
         if self.missing or self.faults:
             row_missing = distinct & self.missing
             row_faults = distinct & self.faults
@@ -290,6 +437,10 @@ def each(fn: Callable, cols: list[Col], n: int, memo: Memo | None = None) -> Col
     row whose operands are bad stays bad (with their fault); a row where fn raises becomes bad (missing when it
     raised MissingValue)."""
     bad, missing = sequence(cols)
+    if memo is not None and n > 1:
+        found = memo.coded(cols, n, bad, missing)
+        if found is not None:
+            return found
     lists = [_filled(c).tolist() for c in cols]
     if memo is not None and n > 1:
         found = memo(lists, n, bad, missing)
@@ -340,6 +491,142 @@ def _filled(col: Col) -> np.ndarray:
     return values
 
 
+_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
+
+
+def _days(col: Col) -> tuple | None:
+    """(year, month, day) arrays of an encoded column of dates, a bad row given a good row's date; None when it is
+    not encoded or a row's value is not a date."""
+    found = encoded(col)
+    if found is None:
+        return None
+    codes, uniques = found
+    if col.bad is not None:
+        good = np.flatnonzero(~col.bad)
+        if len(good) == 0:
+            return None
+        codes = codes.copy()
+        codes[col.bad] = codes[good[0]]
+    used = np.flatnonzero(np.bincount(codes, minlength=len(uniques)))
+    days = uniques[used].tolist()
+    if set(map(type, days)) != {date}:
+        return None
+    parts = []
+    for field in (_YEAR, _MONTH, _DAY):
+        values = np.zeros(len(uniques), np.int64)
+        values[used] = list(map(field, days))
+        parts.append(values[codes])
+    return tuple(parts)
+
+
+_YEAR, _MONTH, _DAY = (operator.attrgetter(name) for name in ("year", "month", "day"))
+
+
+def _whole_months(cols: list[Col], n: int) -> tuple | None:
+    """(months, forward) for months_between(a, b) over date columns, in NumPy: the whole months from the earlier
+    date to the later, a month complete on its anniversary (clamped to the month's end, as add_months), and whether
+    b is on or after a. None when the columns are not encoded dates."""
+    if len(cols) != 2:
+        return None
+    a, b = _days(cols[0]), _days(cols[1])
+    if a is None or b is None:
+        return None
+    forward = (b[0] * 10_000 + b[1] * 100 + b[2]) >= (a[0] * 10_000 + a[1] * 100 + a[2])
+    (sy, sm, sd), (ey, em, ed) = ([np.where(forward, x, y) for x, y in zip(a, b, strict=True)],
+                                  [np.where(forward, y, x) for x, y in zip(a, b, strict=True)])
+    months = (ey - sy) * 12 + em - sm
+    leap = (ey % 4 == 0) & ((ey % 100 != 0) | (ey % 400 == 0))
+    month_days = _MONTH_DAYS[em - 1] + ((em == 2) & leap)
+    # the anniversary falls in end's month, on start's day or that month's last: after end only if end's day is
+    # before both
+    months -= (ed < sd) & (ed < month_days)
+    return months, forward
+
+
+def _months_between_days(cols: list[Col], n: int) -> Col | None:
+    found = _whole_months(cols, n)
+    if found is None:
+        return None
+    months, forward = found
+    bad, missing = sequence(cols)
+    return Col(objects(np.where(forward, months, -months).tolist(), n), bad, missing)
+
+
+def _age_days(cols: list[Col], n: int) -> Col | None:
+    found = _whole_months(cols, n)
+    if found is None:
+        return None
+    months, forward = found
+    years = months // 12
+    bad, missing = sequence(cols)
+    return Col(objects(np.where(forward, years, -years).tolist(), n), bad, missing)
+
+
+def _month_days(year: np.ndarray, month: np.ndarray) -> np.ndarray:
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    return _MONTH_DAYS[month - 1] + ((month == 2) & leap)
+
+
+def _add_months_days(cols: list[Col], n: int) -> Col | None:
+    """add_months(day, months) in NumPy: the same day so many months on, or the month's last day where it has no
+    such day; a row whose result is outside the calendar (years 1 to 9999) is bad, as add_months raises there."""
+    if len(cols) != 2:
+        return None
+    day, months = _days(cols[0]), _whole(cols[1])
+    if day is None or months is None:
+        return None
+    total = day[0] * 12 + day[1] - 1 + months
+    year, month = total // 12, total % 12 + 1
+    outside = (year < 1) | (year > 9999)
+    year = np.where(outside, 2000, year)
+    dom = np.minimum(day[2], _month_days(year, month))
+    keys, inverse = np.unique(year * 10_000 + month * 100 + dom, return_inverse=True)
+    uniques = objects((date(k // 10_000, k // 100 % 100, k % 100) for k in keys.tolist()), len(keys))
+    inverse = inverse.reshape(-1)
+    bad, missing = sequence(cols)
+    if outside.any():
+        bad = _or(bad, outside if bad is None else outside & ~bad)
+    return Col(uniques[inverse], bad, missing, inverse, uniques)
+
+
+def _whole(col: Col) -> np.ndarray | None:
+    """A column of whole numbers as an int64 array, a bad row given a good row's number; None when it is not
+    encoded, holds another value, or a number beyond a million (left to add_months itself)."""
+    found = encoded(col)
+    if found is None:
+        return None
+    codes, uniques = found
+    if col.bad is not None:
+        good = np.flatnonzero(~col.bad)
+        if len(good) == 0:
+            return None
+        codes = codes.copy()
+        codes[col.bad] = codes[good[0]]
+    used = np.flatnonzero(np.bincount(codes, minlength=len(uniques)))
+    numbers = uniques[used].tolist()
+    if set(map(type, numbers)) != {int} or max(map(abs, numbers)) > 1_000_000:
+        return None
+    values = np.zeros(len(uniques), np.int64)
+    values[used] = numbers
+    return values[codes]
+
+
+def _part_of_day(index: int) -> Callable:
+    def part(cols: list[Col], n: int) -> Col | None:
+        found = _days(cols[0]) if len(cols) == 1 else None
+        if found is None:
+            return None
+        bad, missing = sequence(cols)
+        return Col(objects(found[index].tolist(), n), bad, missing)
+
+    return part
+
+
+_CALENDAR: dict = {builtins.months_between: _months_between_days, builtins.age: _age_days,
+                   builtins.add_months: _add_months_days, builtins.BUILTINS["year"].run: _part_of_day(0),
+                   builtins.BUILTINS["month"].run: _part_of_day(1), builtins.BUILTINS["day"].run: _part_of_day(2)}
+
+
 def _compare(op: Callable, left: Col, right: Col, n: int) -> Col:
     bad, missing = sequence([left, right])
     try:
@@ -369,6 +656,7 @@ class ColumnCompiler:
         self.fell_back: list[str] = []
         self._closures: Compiler | None = None
         self.functions: dict = {}
+        self.memos: dict = {}
         self.definitions: dict = {}
 
     def _register(self, checked: Checked) -> None:
@@ -435,7 +723,7 @@ class ColumnCompiler:
         value = node.value
         if isinstance(value, bool):
             return lambda ctx: Col(np.full(ctx.n, value, dtype=bool))
-        return lambda ctx: Col(objects(repeat(value, ctx.n), ctx.n))
+        return lambda ctx: constant(value, ctx.n)
 
     def _name(self, node: Name, checked: Checked):
         r: Resolved = checked.resolved[id(node)]
@@ -449,7 +737,7 @@ class ColumnCompiler:
             table = r.target
             return lambda ctx: Col(objects(repeat(table, ctx.n), ctx.n))
         if r.kind == "decision_date":
-            return lambda ctx: Col(ctx.dates)
+            return lambda ctx: ctx.batch.day if ctx.index is None else gather(ctx.batch.day, ctx.index)
         if r.kind == "fact":
             return self._fact(name, ())
         raise NotColumnar(r.kind)  # pragma: no cover - the checker allows no other bare name
@@ -474,12 +762,15 @@ class ColumnCompiler:
                         return ListCol(lambda: batch.path(root, keys), lengths, fields, absent)
                     return ListCol(lambda: batch.path(root, keys), lengths, fields, absent, absent, absent)
             values = ctx.batch.path(root, keys)
+            found = ctx.batch.coded(root, keys)
+            codes, uniques = found if found is not None else (None, None)
             if ctx.index is not None:
                 values = values[ctx.index]
+                codes = codes[ctx.index] if codes is not None else None
             if probe:
-                return Col(values)
-            absent = nulls(values)
-            return Col(values, absent, absent)
+                return Col(values, codes=codes, uniques=uniques)
+            absent = nulls(values) if codes is None else nulls(uniques)[codes]
+            return Col(values, absent, absent, codes, uniques)
 
         return read
 
@@ -560,6 +851,13 @@ class ColumnCompiler:
                 absent = nulls(values)
                 return Col(values, _or(col.bad, absent),
                            _or(col.missing, absent if col.bad is None else absent & ~col.bad))
+            if col.codes is not None and col.uniques is not None:  # encoded records (table rows): each one's
+                # field read once
+                uniques = objects([v.get(name) if type(v) is dict else None for v in col.uniques.tolist()],
+                                  len(col.uniques))
+                absent = nulls(uniques)[col.codes]
+                return Col(uniques[col.codes], _or(col.bad, absent),
+                           _or(col.missing, absent if col.bad is None else absent & ~col.bad), col.codes, uniques)
             records = col.values.tolist()
             by_id = dict(zip(map(id, records), records, strict=True))
             if len(by_id) * 4 < len(records):  # a few records, many times (table rows): each field read once
@@ -606,7 +904,17 @@ class ColumnCompiler:
             if builtin.name in self.force_fallback:
                 raise NotColumnar(builtin.name)
             fn = builtin.run
-            memo = Memo(fn)
+            memo = self.memos.get(builtin.name)
+            if memo is None:  # one per function: its calls anywhere in the policy share what it computed
+                memo = self.memos[builtin.name] = Memo(fn)
+            vector = _CALENDAR.get(fn)
+            if vector is not None:
+                def on_days(ctx: Ctx) -> Col:
+                    cols = [a(ctx) for a in args]
+                    found = vector(cols, ctx.n)
+                    return found if found is not None else each(fn, cols, ctx.n, memo)
+
+                return on_days
             return lambda ctx: each(fn, [a(ctx) for a in args], ctx.n, memo)
         assert r.linked is not None
         params, box = self.function(r.target, r.linked)

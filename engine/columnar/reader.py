@@ -412,6 +412,7 @@ class ColumnBatch:
         self._position = np.full(len(raws), -1, np.int64)
         self._position[self.taken] = np.arange(self.n)
         self._paths: dict = {}
+        self._coded: dict = {}
 
     def subset(self, positions: np.ndarray) -> ColumnView:
         """The taken claims at these positions (of `taken`), as a batch of their own."""
@@ -435,6 +436,24 @@ class ColumnBatch:
                 found = np.fromiter((None if v is None else make(v) for v in found.tolist()), dtype=object,
                                     count=self.n)
             self._paths[keys] = found
+        return found
+
+    def coded(self, keys: tuple) -> tuple | None:
+        """(codes, uniques) of the facts at a path outside lists (ColumnBatch.path): each claim's fact the object
+        uniques[codes[claim]]. Only for a leaf whose facts are all of one type (texts, dates, whole numbers or
+        booleans, and None), so that equal facts are alike; None for any other path."""
+        found = self._coded.get(keys, _ABSENT)
+        if found is _ABSENT:
+            found = None
+            node = self._node(keys)
+            if isinstance(node, _Leaf) and len(node.types - {_NONE}) == 1:
+                rows = self.path(keys).tolist()
+                uniques = list(dict.fromkeys(rows))
+                index = dict(zip(uniques, range(len(uniques)), strict=True))
+                column = np.empty(len(uniques), dtype=object)
+                column[:] = uniques
+                found = (np.fromiter(map(index.__getitem__, rows), np.int64, len(rows)), column)
+            self._coded[keys] = found
         return found
 
     def present(self, keys: tuple) -> np.ndarray:
@@ -505,6 +524,10 @@ class ColumnView:
 
     def present(self, keys: tuple) -> np.ndarray:
         return self.batch.present(keys)[self.positions]
+
+    def coded(self, keys: tuple) -> tuple | None:
+        found = self.batch.coded(keys)
+        return None if found is None else (found[0][self.positions], found[1])
 
     def items(self, keys: tuple) -> tuple | None:
         """(items of each claim, the items' fields as columns) of a list of records, or None (ColumnBatch.items)."""
