@@ -221,11 +221,10 @@ def constant(value, n: int) -> Col:
 
 
 def chosen(where: np.ndarray, a: Col, b: Col) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(codes, uniques) of np.where(where, a.values, b.values), when both are encoded."""
-    ea, eb = encoded(a), encoded(b)
-    if ea is None or eb is None:
+    """(codes, uniques) of np.where(where, a.values, b.values), when both are encoded already."""
+    if a.codes is None or b.codes is None or a.uniques is None or b.uniques is None:
         return None, None
-    return np.where(where, ea[0], eb[0] + len(ea[1])), np.concatenate((ea[1], eb[1]))
+    return np.where(where, a.codes, b.codes + len(a.uniques)), np.concatenate((a.uniques, b.uniques))
 
 
 class Batch:
@@ -507,18 +506,22 @@ def _days(col: Col) -> tuple | None:
             return None
         codes = codes.copy()
         codes[col.bad] = codes[good[0]]
-    used = np.flatnonzero(np.bincount(codes, minlength=len(uniques)))
-    days = uniques[used].tolist()
-    if set(map(type, days)) != {date}:
+    parts = _DAYS_OF.get(id(uniques))
+    if parts is None or parts[0] is not uniques:
+        if len(_DAYS_OF) > 64:
+            _DAYS_OF.clear()
+        days = uniques.tolist()
+        is_day = np.fromiter((type(d) is date for d in days), bool, len(days))
+        days = [d if type(d) is date else _SOME_DAY for d in days]
+        parts = _DAYS_OF[id(uniques)] = (uniques, is_day) + tuple(
+            np.fromiter(map(field, days), np.int64, len(days)) for field in (_YEAR, _MONTH, _DAY))
+    if not parts[1][codes].all():
         return None
-    parts = []
-    for field in (_YEAR, _MONTH, _DAY):
-        values = np.zeros(len(uniques), np.int64)
-        values[used] = list(map(field, days))
-        parts.append(values[codes])
-    return tuple(parts)
+    return tuple(values[codes] for values in parts[2:])
 
 
+_DAYS_OF: dict = {}  # id(uniques) -> (uniques, which are dates, their years, months and days)
+_SOME_DAY = date(2000, 1, 1)
 _YEAR, _MONTH, _DAY = (operator.attrgetter(name) for name in ("year", "month", "day"))
 
 
@@ -1017,19 +1020,19 @@ class ColumnCompiler:
                 kept = _lists_or_empty(a, right, ctx)
                 if kept is not None:
                     return kept
-            use_right = nulls(a.values)
+            use_right = nulls(a.values) if a.codes is None or a.uniques is None else nulls(a.uniques)[a.codes]
             if a.missing is not None:
                 use_right |= a.missing
             left_bad = a.bad & ~a.missing if a.missing is not None else a.bad
             if left_bad is not None:
                 use_right &= ~left_bad
             if not use_right.any():
-                return Col(a.values, left_bad)
+                return Col(a.values, left_bad, None, a.codes, a.uniques)
             b = right(ctx)
             values = np.where(use_right, b.values, a.values)
             bad = _or(left_bad, _and(use_right, b.bad))
             missing = _and(use_right, b.missing)
-            return Col(values, bad, missing)
+            return Col(values, bad, missing, *chosen(use_right, b, a))
 
         return default
 
@@ -1044,7 +1047,7 @@ class ColumnCompiler:
             values = np.where(c.values, a.values, b.values)
             bad = _or(_or(c.bad, _and(taken, a.bad)), _and(other, b.bad))
             missing = _or(_or(c.missing, _and(taken, a.missing)), _and(other, b.missing))
-            return Col(values, bad, missing)
+            return Col(values, bad, missing, *chosen(c.values, a, b))
 
         return choose
 

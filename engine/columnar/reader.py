@@ -222,25 +222,35 @@ class Layout:
     def read(self, raws: list[RawClaim]) -> ColumnBatch:
         """The claims of `raws` in columns: those the columns can take, and the positions of the others."""
         n = len(raws)
-        values: list = [_ABSENT] * n
-        refused = np.zeros(n, bool)
-        parsed_here = np.zeros(n, bool)
-        colons = np.zeros(n, np.int64)
-        loads = orjson.loads
-        for i, raw in enumerate(raws):
-            line = raw.line
-            if line is not None:
-                try:
-                    values[i] = loads(line)
-                except orjson.JSONDecodeError:
+        lines: list = [raw.line for raw in raws]
+        values: list = []
+        if set(map(type, lines)) == {bytes}:  # JSON Lines, none of them unreadable: parsed in one pass
+            with contextlib.suppress(orjson.JSONDecodeError):
+                values = list(map(orjson.loads, lines))
+        if len(values) == n:
+            refused = np.zeros(n, bool)
+            parsed_here = np.ones(n, bool)
+            colons = np.fromiter(map(bytes.count, lines, repeat(b":")), np.int64, n)
+        else:
+            values = [_ABSENT] * n
+            refused = np.zeros(n, bool)
+            parsed_here = np.zeros(n, bool)
+            colons = np.zeros(n, np.int64)
+            loads = orjson.loads
+            for i, raw in enumerate(raws):
+                line = raw.line
+                if line is not None:
+                    try:
+                        values[i] = loads(line)
+                    except orjson.JSONDecodeError:
+                        refused[i] = True
+                        continue
+                    parsed_here[i] = True
+                    colons[i] = line.count(b":")
+                elif raw.error is not None:
                     refused[i] = True
-                    continue
-                parsed_here[i] = True
-                colons[i] = line.count(b":")
-            elif raw.error is not None:
-                refused[i] = True
-            else:
-                values[i] = raw.data
+                else:
+                    values[i] = raw.data
         keys = np.zeros(n, np.int64)
         items = np.zeros(n, np.int64)
         walk = _Walk(refused, keys, items)
