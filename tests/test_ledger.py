@@ -2,6 +2,7 @@
 decided against the ledger on a real SQLite database, and migrations that keep every grant."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -11,10 +12,10 @@ from service_helpers import FIXTURES
 
 from engine.api import Engine
 from engine.db.database import _alembic_config, connect, migrate
-from engine.ledger.book import Ledger
+from engine.ledger.book import LOCAL_CALLER, Ledger
 from engine.ledger.granting import LedgerRefusal, grant, preview
 from engine.policies.ledgerspec import ledger_of
-from engine.service.auth import LOCAL
+from engine.service.auth import LOCAL, Caller
 from engine.service.personal import Masker
 
 LEDGER = FIXTURES / "ledger"
@@ -175,11 +176,126 @@ def test_a_database_of_each_earlier_revision_upgrades_with_every_grant_intact(tm
             "INSERT INTO grant_revocations (grant_id, revoked_at, revoked_by_role, reason) "
             "VALUES ('g1', CURRENT_TIMESTAMP, 'officer', 'wrong person')"))
     before = Ledger(url).every_grant()
-    assert migrate(engine) == "0004_idempotency_keys"
+    assert migrate(engine) == "0005_idempotency_per_caller"
     after = Ledger(url).every_grant()
     assert [g.to_json() for g in after] == [g.to_json() for g in before]
     assert [g.grant_id for g in after] == ["g0", "g1", "g2"] and after[1].revoked["reason"] == "wrong person"
     engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def empty_database(request, tmp_path):
+    """The URL of an empty database: a SQLite file, or a PostgreSQL server of the test's own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
+        return
+    from service_helpers import Postgres
+
+    with Postgres() as pg:
+        yield pg.url
+
+
+def _downgrade_to(engine, revision: str) -> None:
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), revision)
+
+
+def _keys_table(engine) -> list[dict]:
+    with engine.connect() as connection:
+        return [dict(r._mapping) for r in connection.execute(sqlalchemy.text(
+            "SELECT caller_token, key, request_hash, status, response FROM idempotency_keys ORDER BY key"))]
+
+
+A, B = "0123456789ab", "fedcba987654"  # two tokens' ids
+
+
+def test_keys_of_revision_0004_upgrade_to_the_caller_of_their_answer_and_back(empty_database):
+    """Rows written at 0004 kept no caller: each gets the caller its logged decision (or its grant) names, so the
+    same caller's retry is still answered and no other caller ever is; one whose caller is not found answers
+    nobody. Keys sent after the upgrade are each caller's own; the downgrade keeps the first caller's row."""
+    engine = connect(empty_database)
+    _upgrade_to(engine, "0004_idempotency_keys")
+    decision = {"engine_version": "0.1.0", "caller_role": "officer", "request": "{}", "policy": POLICY,
+                "versions": "[]", "outcome": "eligible", "claim": "{}", "digest": "sha256:0", "masked": "[]",
+                "result": "{}"}
+    logged = [("d-a", A), ("d-local", None)]
+    stored = [  # key, status, the answer's decision, the caller it must get
+        ("k-a", 201, "d-a", A),  # granted, decision logged with token A
+        ("k-local", 409, "d-local", LOCAL_CALLER),  # refused, logged without a token
+        ("k-grant", 201, "d-not-logged", B),  # the grant of the key says who recorded it
+        ("k-lost", 409, None, "unknown"),  # nothing says who sent it
+    ] + [(f"k-more-{i:03}", 409, "d-a", A) for i in range(520)]  # more than one page of the copy
+    rows = [{"key": key, "request_hash": f"sha256:{key}", "status": status,
+             "response": json.dumps({"error": {"code": "ledger.refused"}, "decision": {"decision_id": found}})
+             if found else "{}"} for key, status, found, _ in stored]
+    with engine.begin() as connection:
+        for decision_id, token in logged:
+            connection.execute(sqlalchemy.text(
+                "INSERT INTO decisions (decision_id, decided_at, engine_version, caller_role, caller_token, request, "
+                "policy_id, versions, outcome, claim, claim_digest, masked, result) VALUES (:id, CURRENT_TIMESTAMP, "
+                ":engine_version, :caller_role, :token, :request, :policy, :versions, :outcome, :claim, :digest, "
+                ":masked, :result)"), decision | {"id": decision_id, "token": token})
+        connection.execute(sqlalchemy.text(
+            "INSERT INTO grants (grant_id, book, person, recorded_at, origin, recorded_by_role, recorded_by_token, "
+            "policy_id, record, idempotency_key) VALUES ('g0', 'b', 'p', CURRENT_TIMESTAMP, 'service', 'officer', "
+            ":token, :policy, '{}', 'k-grant')"), {"policy": POLICY, "token": B})
+        connection.execute(sqlalchemy.text(
+            "INSERT INTO idempotency_keys (key, request_hash, status, response, created_at) "
+            "VALUES (:key, :request_hash, :status, :response, CURRENT_TIMESTAMP)"), rows)
+    before = Ledger(empty_database).every_grant()
+    assert migrate(engine) == "0005_idempotency_per_caller"
+    owners = {key: owner for key, _, _, owner in stored}
+    assert _keys_table(engine) == sorted(({"caller_token": owners[row["key"]]} | row for row in rows),
+                                         key=lambda row: row["key"])
+    ledger = Ledger(empty_database)
+    assert [g.to_json() for g in ledger.every_grant()] == [g.to_json() for g in before]
+    for key, _, _, owner in stored[:4]:  # the caller's own answer; nobody else's
+        for caller in (A, B, LOCAL_CALLER):
+            found = ledger.remembered(None, caller, key)
+            assert (found is not None) == (caller == owner), (key, caller)
+    with ledger.transaction() as connection:  # a new key: each caller's own
+        ledger.remember(connection, A, "new", "sha256:a", 201, '{"a":1}')
+        ledger.remember(connection, B, "new", "sha256:b", 409, '{"b":1}')
+        ledger.remember(connection, B, "k-a", "sha256:b", 409, '{"b":2}')  # A's old key is not B's
+    assert ledger.remembered(None, A, "new").response == '{"a":1}'
+    assert ledger.remembered(None, B, "new").response == '{"b":1}'
+    assert ledger.remembered(None, LOCAL_CALLER, "new") is None
+    with pytest.raises(sqlalchemy.exc.IntegrityError), ledger.transaction() as connection:
+        ledger.remember(connection, A, "new", "sha256:c", 201, "{}")
+    ledger.close()
+
+    _downgrade_to(engine, "0004_idempotency_keys")  # one row per key: the first caller's
+    with engine.connect() as connection:
+        back = {r.key: r.response for r in connection.execute(sqlalchemy.text(
+            "SELECT key, response FROM idempotency_keys"))}
+    assert len(back) == len(rows) + 1 and back["new"] == '{"a":1}' and back["k-a"] == rows[0]["response"]
+    assert migrate(engine) == "0005_idempotency_per_caller"  # and up again: the callers found as before
+    again = {row["key"]: row["caller_token"] for row in _keys_table(engine)}
+    assert again == owners | {"new": "unknown"}
+    engine.dispose()
+
+
+def test_one_key_of_two_callers_is_two_requests(ledger):
+    engine = Engine.load(LEDGER / "store", LEDGER / "schemas")
+
+    def send(who: str, token: str | None):
+        return grant(engine, engine.evaluator(POLICY), ledger, policy=POLICY, key="same", follows=None,
+                     claim={"claim_id": f"c-{who}", "applied_on": "2024-05-01", "person": who, "item": "i1",
+                            "grade": "a"},
+                     caller=Caller("officer", frozenset({"officer"}), token), masker=Masker("mask"),
+                     personal=[("person",)])
+
+    answers = [send("甲", A), send("乙", B)]
+    assert [a.status for a in answers] == [201, 201] and not any(a.replayed for a in answers)
+    assert answers[0].grant.grant_id != answers[1].grant.grant_id and len(ledger.every_grant()) == 2
+    # the very request A sent, with A's key, from another caller: decided for that caller, never A's answer
+    other = send("甲", None)  # no token: the caller `local`
+    assert not other.replayed and other.status == 409 and other.body != answers[0].body
+    again = send("甲", A)
+    assert again.replayed and again.status == 201 and again.body == answers[0].body
+    assert len(ledger.every_grant()) == 2
 
 
 def test_an_amendment_keeps_the_ledger_of_the_version_it_amends(tmp_path):

@@ -125,6 +125,24 @@ def test_one_key_sent_at_once_gives_one_grant_and_the_same_answer(server):
     assert other.status_code == 422 and other.json()["error"]["code"] == "ledger.idempotency_conflict"
 
 
+def test_one_key_sent_by_two_tokens_gives_each_its_own_grant(server):
+    """Keys are per caller: another token's same key is another request, never the first caller's answer."""
+    key = f"k-{uuid.uuid4()}"
+    people = [f"PT-{uuid.uuid4().hex[:6]}" for _ in range(2)]
+    sent = [({"policy": POLICY, "claim": claim(person, "i1")}, role)
+            for person, role in zip(people, ("officer", "admin"), strict=True)]
+    first = [post_grant(server, body, key, role) for body, role in sent]
+    assert [a.status_code for a in first] == [201, 201], [a.text for a in first]
+    assert [a.json()["grant"]["person"] for a in first] == people
+    assert not any("idempotent-replayed" in a.headers for a in first)
+    for (body, role), answer, person in zip(sent, first, people, strict=True):
+        again = post_grant(server, body, key, role)  # each caller's own answer, byte for byte
+        assert again.status_code == 201 and again.content == answer.content
+        assert again.headers["idempotent-replayed"] == "true"
+        listed = http.get(server.url + "/v1/grants", params={"person": person}, headers=auth("auditor")).json()
+        assert [g["grant_id"] for g in listed["grants"]] == [answer.json()["grant"]["grant_id"]]
+
+
 def test_the_claims_own_history_is_never_used(server):
     person = f"PH-{uuid.uuid4().hex[:6]}"
     full = [{"item": f"x{i}", "grade": "a", "on": "2024-01-0" + str(i)} for i in range(1, 4)]

@@ -2,7 +2,20 @@
 a migration there (tests compare the two)."""
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+                        BigInteger,
+                        Boolean,
+                        Column,
+                        Date,
+                        DateTime,
+                        Index,
+                        Integer,
+                        MetaData,
+                        PrimaryKeyConstraint,
+                        String,
+                        Table,
+                        Text,
+)
 
 metadata = MetaData()
 
@@ -72,13 +85,17 @@ grant_revocations = Table(
     Column("reason", Text, nullable=False),
 )
 
-# An Idempotency-Key, the hash of the request it came with and the whole response given: the same key and
-# request again get that response, written in the transaction that recorded (or refused) the grant.
+# An Idempotency-Key of one caller (the token's id, `local` without a token; `unknown`, which is no caller, for a
+# key written before migration 0005 whose caller was not found), the hash of the request it came with and the
+# whole response given: the same caller, key and request again get that response, written in the transaction
+# that recorded (or refused) the grant.
 idempotency_keys = Table(
     "idempotency_keys", metadata,
-    Column("key", String(200), primary_key=True),
+    Column("caller_token", String(64), nullable=False),
+    Column("key", String(200), nullable=False),
     Column("request_hash", String(80), nullable=False),
     Column("status", Integer, nullable=False),
     Column("response", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("caller_token", "key", name="idempotency_keys_per_caller"),
 )

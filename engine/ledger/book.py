@@ -68,6 +68,15 @@ def lock_key(book: str, person: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+# Whose Idempotency-Key it is: the caller's token id; LOCAL_CALLER without a token (loopback without a tokens
+# file, the command line). Migration 0005 gave the keys written before it the caller of their logged answer.
+LOCAL_CALLER = "local"
+
+
+def key_owner(token_id: str | None) -> str:
+    return token_id or LOCAL_CALLER
+
+
 class Ledger:
     def __init__(self, url: str, reader: Engine | None = None):
         self.url = url
@@ -141,8 +150,10 @@ class Ledger:
             rows = connection.execute(query).all()
         return [_grant(row._mapping) for row in rows]
 
-    def remembered(self, connection: Connection | None, key: str) -> Remembered | None:
-        query = select(idempotency_keys).where(idempotency_keys.c.key == key)
+    def remembered(self, connection: Connection | None, caller: str, key: str) -> Remembered | None:
+        """The answer remembered for this caller's key: another caller's same key is not this caller's."""
+        query = select(idempotency_keys).where(idempotency_keys.c.caller_token == caller,
+                                               idempotency_keys.c.key == key)
         if connection is None:
             with self.reader.connect() as own:
                 row = own.execute(query).first()
@@ -164,9 +175,11 @@ class Ledger:
         seq = connection.execute(insert(grants).returning(grants.c.seq), row).scalar_one()
         return _grant(row | {"seq": seq, "revoked_at": None})
 
-    def remember(self, connection: Connection, key: str, request_hash: str, status: int, response: str) -> None:
-        connection.execute(insert(idempotency_keys), {"key": key, "request_hash": request_hash, "status": status,
-                                                      "response": response, "created_at": datetime.now(UTC)})
+    def remember(self, connection: Connection, caller: str, key: str, request_hash: str, status: int,
+                 response: str) -> None:
+        connection.execute(insert(idempotency_keys), {"caller_token": caller, "key": key, "request_hash": request_hash,
+                                                      "status": status, "response": response,
+                                                      "created_at": datetime.now(UTC)})
 
     def revoke(self, connection: Connection, grant_id: str, reason: str, role: str, token: str | None) -> None:
         connection.execute(insert(grant_revocations), {"grant_id": grant_id, "revoked_at": datetime.now(UTC),

@@ -23,7 +23,7 @@ from engine.core.i18n import msg
 from engine.db import jsontext
 from engine.db.tables import decisions
 from engine.decide.results import Decision
-from engine.ledger.book import Grant, Ledger
+from engine.ledger.book import Grant, Ledger, key_owner
 from engine.policies.ledgerspec import HistoryUsed, LedgerSpec, history_entries, ledger_of, project, value_at, with_fact
 from engine.policies.policyfile import canonical_json, sha256
 from engine.service.auth import Caller
@@ -112,8 +112,9 @@ def grant(engine: Engine, evaluator: Evaluator, ledger: Ledger, *, policy: str, 
     """Decide the claim against the ledger and record the grant if it is eligible; the same key and request
     again give the first answer. Raises LedgerRefusal (nothing recorded)."""
     hashed = request_hash(policy, claim, follows)
+    owner = key_owner(caller.token_id)  # keys are per caller: another token's same key is another request
     if key is not None:
-        replay = _replay(ledger, None, key, hashed)
+        replay = _replay(ledger, None, owner, key, hashed)
         if replay is not None:
             return replay
     spec, _ = spec_for(engine, evaluator, claim, None)
@@ -123,7 +124,7 @@ def grant(engine: Engine, evaluator: Evaluator, ledger: Ledger, *, policy: str, 
     try:
         with ledger.person(spec.book_name, person) as connection:
             if key is not None:
-                replay = _replay(ledger, connection, key, hashed)
+                replay = _replay(ledger, connection, owner, key, hashed)
                 if replay is not None:
                     return replay
             result, decided, used = decide_with_ledger(evaluator, ledger, connection, spec, claim, person, None)
@@ -151,19 +152,19 @@ def grant(engine: Engine, evaluator: Evaluator, ledger: Ledger, *, policy: str, 
                     rules=", ".join(failed) or "-")}, "decision": answer}
             text = jsontext.dumps(body)
             if key is not None:
-                ledger.remember(connection, key, hashed, status, text)
+                ledger.remember(connection, owner, key, hashed, status, text)
             _hold_before_commit()
     except IntegrityError:
-        # The same key committed meanwhile by a request for another person (who held another lock).
-        replay = _replay(ledger, None, key, hashed) if key is not None else None
+        # The same caller's key committed meanwhile by a request for another person (who held another lock).
+        replay = _replay(ledger, None, owner, key, hashed) if key is not None else None
         if replay is None:
             raise
         return replay
     return Answer(status, text, recorded, outcome=row["outcome"])
 
 
-def _replay(ledger: Ledger, connection: Connection | None, key: str, hashed: str) -> Answer | None:
-    first = ledger.remembered(connection, key)
+def _replay(ledger: Ledger, connection: Connection | None, owner: str, key: str, hashed: str) -> Answer | None:
+    first = ledger.remembered(connection, owner, key)
     if first is None:
         return None
     if first.request_hash != hashed:
