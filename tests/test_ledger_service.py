@@ -271,9 +271,51 @@ def test_evaluate_with_the_ledgers_history_previews_and_records_nothing(server):
     verified = http.post(server.url + f"/v1/decisions/{seen['decision_id']}/verify", headers=auth("auditor")).json()
     assert verified["status"] == "reproduced", verified
     wrong = http.post(server.url + "/v1/evaluate", json=body | {"history": "both"}, headers=auth("developer"))
-    assert wrong.status_code == 422 and wrong.json()["error"]["field"] == "history"
+    assert wrong.status_code == 422 and wrong.json()["error"] == {
+        "code": "request.invalid", "field": "history",
+        "message": "history: claim (the claim's own) or ledger (the grants ledger's; nothing is recorded)"}
     nobody = http.post(server.url + "/v1/evaluate", json=body | {"claim": claim(None, "i4")}, headers=auth("developer"))
     assert nobody.status_code == 422 and nobody.json()["error"]["code"] == "ledger.no_person"
+
+
+def test_a_batch_with_the_ledgers_history_decides_each_claim_with_its_persons_grants(server):
+    first, second = (f"PB-{uuid.uuid4().hex[:6]}" for _ in range(2))
+    granted = [post_grant(server, {"policy": POLICY, "claim": claim(first, f"i{i}")}, f"k-{uuid.uuid4()}").json()
+               for i in (1, 2)]
+    lines = [claim(first, "i3", past=[]), claim(first, "i1", past=[]), claim(second, "i1",
+             past=[{"item": "i1", "grade": "a", "on": "2024-01-02"}]), claim(None, "i1")]
+    body = b"".join(orjson.dumps(c) + b"\n" for c in lines) + b"not json\n"
+    answered = http.post(server.url + "/v1/evaluate:batch", params={"policy": POLICY, "history": "ledger"},
+                         content=body, headers=auth("developer"))
+    assert answered.status_code == 200, answered.text
+    answers = [orjson.loads(line) for line in answered.content.splitlines()]
+    assert [a["claim_id"] for a in answers] == [c["claim_id"] for c in lines] + [None]
+    ids = [g["grant"]["grant_id"] for g in granted]
+    assert answers[0]["eligible"] is True and answers[0]["history"]["grants"] == ids
+    assert answers[1]["eligible"] is False and answers[1]["history"]["grants"] == ids
+    assert [r["id"] for r in answers[1]["rules"] if r["outcome"] == "fail"] == ["never_twice"]
+    # the second person's own `past` (an i1 already) is not used: the ledger has nothing of them
+    assert answers[2]["eligible"] is True and answers[2]["history"] == {
+        "source": "ledger", "book": POLICY, "fact": "past", "grants": [], "entries": []}
+    assert answers[3]["error"]["code"] == "ledger.no_person" and answers[3]["error"]["location"] == "<request>:4"
+    assert answers[4]["error"]["code"] == "ledger.claim_not_decided" and "decision_id" not in answers[4]
+    listed = http.get(server.url + "/v1/grants", params={"person": first}, headers=auth("auditor")).json()
+    assert [g["grant_id"] for g in listed["grants"]] == ids  # nothing recorded
+    for answer in answers[:3]:
+        logged = http.get(server.url + f"/v1/decisions/{answer['decision_id']}", headers=auth("auditor")).json()
+        assert logged["request"]["history"] == "ledger"
+        verified = http.post(server.url + f"/v1/decisions/{answer['decision_id']}/verify",
+                             headers=auth("auditor")).json()
+        assert verified["status"] == "reproduced", verified
+    summaries = http.post(server.url + "/v1/evaluate:batch", headers=auth("developer"), content=body,
+                          params={"policy": POLICY, "history": "ledger", "explain": "false"})
+    assert [orjson.loads(line).get("eligible") for line in summaries.content.splitlines()] == \
+        [True, False, True, None, None]
+    wrong = http.post(server.url + "/v1/evaluate:batch", params={"policy": POLICY, "history": "both"}, content=body,
+                      headers=auth("developer"))
+    assert wrong.status_code == 422 and wrong.json()["error"] == {
+        "code": "request.invalid", "field": "history",
+        "message": "history: claim (the claim's own) or ledger (the grants ledger's; nothing is recorded)"}
 
 
 def test_several_worker_processes_still_decide_one_person_at_a_time(postgres, folder):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import event, insert, select, text, tuple_
 from sqlalchemy.engine import Connection, Engine
 
 from engine.db import jsontext
@@ -120,6 +120,19 @@ class Ledger:
         if book is not None:
             query = query.where(grants.c.book == book)
         return self._rows(connection, query)
+
+    def grants_of_people(self, people: set[tuple[str, str]]) -> dict[tuple[str, str], list[Grant]]:
+        """The grants of each (book, person), in recording order, revoked ones too (marked): one query."""
+        if not people:
+            return {}
+        query = select(grants, grant_revocations.c.revoked_at, grant_revocations.c.revoked_by_role,
+                       grant_revocations.c.revoked_by_token, grant_revocations.c.reason) \
+            .select_from(grants.outerjoin(grant_revocations, grants.c.grant_id == grant_revocations.c.grant_id)) \
+            .where(tuple_(grants.c.book, grants.c.person).in_(sorted(people))).order_by(grants.c.seq)
+        out: dict[tuple[str, str], list[Grant]] = {}
+        for found in self._rows(None, query):
+            out.setdefault((found.book, found.person), []).append(found)
+        return out
 
     def grant(self, grant_id: str, connection: Connection | None = None) -> Grant | None:
         query = select(grants, grant_revocations.c.revoked_at, grant_revocations.c.revoked_by_role,

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -62,10 +63,11 @@ def request_hash(policy: str, claim, decision_id: str | None) -> str:
     return sha256(canonical_json({"policy": policy, "claim": claim, "decision_id": decision_id}))
 
 
-def spec_for(engine: Engine, evaluator: Evaluator, claim: dict, as_of: date | None) -> tuple[LedgerSpec, object]:
+def spec_for(engine: Engine, evaluator: Evaluator, claim, as_of: date | None,
+             location: str = "<request>") -> tuple[LedgerSpec, object]:
     """The ledger section the claim is decided under (the version in force on its decision date), and that
     first decision. Raises LedgerRefusal when the claim cannot be decided or the policy keeps no ledger."""
-    first = evaluator.evaluate_raw(RawClaim(claim, "<request>"), as_of)
+    first = evaluator.evaluate_raw(RawClaim(claim, location), as_of)
     if not isinstance(first, Decision):
         raise LedgerRefusal(422, "ledger.claim_not_decided",
                             msg("the claim cannot be decided ({code}: {message}), so no grant is recorded",
@@ -96,11 +98,16 @@ def decide_with_ledger(evaluator: Evaluator, ledger: Ledger, connection: Connect
                        claim: dict, person: str, as_of: date | None):
     """(result, claim as decided, history used): the claim decided with the person's ledger grants in place
     of the history it carried."""
-    grants = counted(spec, ledger.grants_of(connection, spec.book_name, person))
+    return _decide_with(evaluator, spec, ledger.grants_of(connection, spec.book_name, person), claim, as_of)
+
+
+def _decide_with(evaluator: Evaluator, spec: LedgerSpec, found: list[Grant], claim, as_of: date | None,
+                 location: str = "<request>"):
+    grants = counted(spec, found)
     used = HistoryUsed("ledger", spec.history_fact, history_entries(spec, [g.record for g in grants]),
                        spec.book_name, [g.grant_id for g in grants])
     decided = with_fact(claim, spec.history_fact, used.entries)
-    return evaluator.evaluate_raw(RawClaim(decided, "<request>"), as_of), decided, used
+    return evaluator.evaluate_raw(RawClaim(decided, location), as_of), decided, used
 
 
 def decision_json(result, used: HistoryUsed, summary: bool = False) -> dict:
@@ -188,6 +195,38 @@ def preview_result(engine: Engine, evaluator: Evaluator, ledger: Ledger, claim: 
     person = person_of(spec, claim)
     result, _, used = decide_with_ledger(evaluator, ledger, None, spec, claim, person, as_of)
     return result, used
+
+
+def preview_batch(engine: Engine, evaluator: Evaluator, ledger: Ledger, claims: list[RawClaim],
+                  as_of: date | None) -> list:
+    """For each claim (parsed), (result, history used) decided with the ledger's history, or the LedgerRefusal
+    that says why the ledger cannot be asked about it; recording nothing. The grants of every person of the
+    batch are read in one query."""
+    asked: list = []
+    for raw in claims:
+        try:
+            if not isinstance(raw.data, dict):  # not JSON, or not an object: the engine's error record says which
+                first = evaluator.evaluate_raw(raw, as_of)
+                if not isinstance(first, Decision):
+                    raise LedgerRefusal(422, "ledger.claim_not_decided",
+                                        msg("the claim cannot be decided ({code}: {message}), so no grant is recorded",
+                                            code=first.code, message=first.message), first.to_json())
+            spec, _ = spec_for(engine, evaluator, raw.data, as_of, raw.location)
+            asked.append((spec, person_of(spec, cast(dict, raw.data))))
+        except LedgerRefusal as exc:
+            asked.append(exc)
+    wanted = {(spec.book_name, person) for spec, person in (a for a in asked if isinstance(a, tuple))}
+    found = ledger.grants_of_people(wanted)
+    out: list = []
+    for raw, one in zip(claims, asked, strict=True):
+        if isinstance(one, LedgerRefusal):
+            out.append(one)
+            continue
+        spec, person = one
+        result, _, used = _decide_with(evaluator, spec, found.get((spec.book_name, person), []), raw.data, as_of,
+                                       raw.location)
+        out.append((result, used))
+    return out
 
 
 def preview(engine: Engine, evaluator: Evaluator, ledger: Ledger, claim: dict, as_of: date | None,

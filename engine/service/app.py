@@ -21,6 +21,7 @@ from starlette.responses import Response
 from engine.api import PolicyInvalid, PolicyNotFound, parse_policy_ref
 from engine.audit import listing
 from engine.claims.reader import RawClaim, read_json
+from engine.core.i18n import msg
 from engine.core.isodate import parse_date
 from engine.core.limits import LIMITS
 from engine.db import jsontext
@@ -33,7 +34,7 @@ from engine.service.batch import BatchResponse
 from engine.service.deciding import Asked, decide
 from engine.service.errors import ServiceError, bad_request, error_response
 from engine.service.grants import add_routes as add_ledger_routes
-from engine.service.grants import ledger_history_answers
+from engine.service.grants import ledger_history_answers, ledger_history_batch
 from engine.service.metrics import Metrics
 from engine.service.personal import Masker
 from engine.service.settings import Settings
@@ -140,6 +141,10 @@ class Service:
         return errors
 
 
+HISTORIES = ("claim", "ledger")
+HISTORY_CHOICE = msg("claim (the claim's own) or ledger (the grants ledger's; nothing is recorded)")
+
+
 def _date(name: str, value) -> date | None:
     if value is None:
         return None
@@ -191,8 +196,8 @@ def _envelope(body: bytes) -> tuple[Asked, RawClaim]:
     if not isinstance(explain, bool):
         raise bad_request("explain", "true or false")
     history = data.get("history", "claim")
-    if history not in ("claim", "ledger"):
-        raise bad_request("history", "claim (the claim's own) or ledger (the grants ledger's; nothing is recorded)")
+    if history not in HISTORIES:
+        raise bad_request("history", HISTORY_CHOICE)
     asked = Asked(data["policy"], _date("as_of", data.get("as_of")), _date("known_on", data.get("known_on")), explain,
                   history)
     return asked, RawClaim(data["claim"], "<request>")
@@ -270,26 +275,38 @@ def create_app(settings: Settings) -> FastAPI:
                   "application/x-ndjson": {"schema": {"type": "string",
                                                       "description": "One claim per line (JSON Lines)"}}}}},
               responses={200: {"description": "One JSON line per claim, in order, each as /v1/evaluate answers it; "
-                                              "a last line {\"error\": ...} when the log failed midway",
+                                              "with history=ledger, {\"claim_id\", \"error\"} (not logged) for a "
+                                              "claim the ledger cannot be asked about; a last line "
+                                              "{\"error\": ...} when the log failed midway",
                                "content": {"application/x-ndjson": {"schema": {"type": "string"}}}}}
               | schemas.errors(401, 403, 404, 422, 503))
     async def evaluate_batch(request: Request, policy: str = Query(..., min_length=1, description="ID or ID@VERSION"),
                              as_of: str | None = Query(None, description="YYYY-MM-DD: decide every claim on it"),
                              known_on: str | None = Query(None, description="YYYY-MM-DD"),
-                             explain: bool = Query(True, description="false: summaries")):
+                             explain: bool = Query(True, description="false: summaries"),
+                             history: str = Query("claim", description="claim: each claim's own history; ledger: "
+                                                  "each person's grants from the grants ledger (recording nothing), "
+                                                  "as `history` of /v1/evaluate",
+                                                  json_schema_extra={"enum": list(HISTORIES)})):
         caller = service.caller(request, "developer")
-        asked = Asked(policy, _date("as_of", as_of), _date("known_on", known_on), explain)
+        if history not in HISTORIES:
+            raise bad_request("history", HISTORY_CHOICE)
+        asked = Asked(policy, _date("as_of", as_of), _date("known_on", known_on), explain, history)
         snapshot = service.policies.current
         evaluator = _evaluator(snapshot, asked)
         personal = snapshot.personal(evaluator)
 
         async def decide_lines(raws: list[RawClaim]) -> bytes:
             try:
-                answers = decide(evaluator, raws, asked, caller, service.masker, personal)
+                if history == "ledger":
+                    answers = await ledger_history_batch(service, snapshot, evaluator, raws, asked, caller)
+                else:
+                    answers = decide(evaluator, raws, asked, caller, service.masker, personal)
             except PolicyInvalid as exc:
                 raise _invalid(asked.policy, exc) from None
-            await service.commit([row for _, row in answers])
-            service.count(answers)
+            logged = [pair for pair in answers if pair[1] is not None]
+            await service.commit([row for _, row in logged])
+            service.count(logged)
             return b"".join(orjson.dumps(answer) + b"\n" for answer, _ in answers)
 
         return BatchResponse(decide_lines)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import orjson
 from starlette.responses import Response
 
+from engine.core.i18n import msg
+
 
 class ServiceError(Exception):
     def __init__(self, status: int, code: str, message: str, **details):
@@ -21,7 +23,7 @@ def error_response(status: int, code: str, message: str, headers: dict | None = 
 
 def bad_request(field: str, message: str) -> ServiceError:
     """A malformed request: 422 naming the field."""
-    return ServiceError(422, "request.invalid", f"{field}: {message}", field=field)
+    return ServiceError(422, "request.invalid", msg("{what}: {message}", what=field, message=message), field=field)
 
 
 ERROR_SCHEMA = {

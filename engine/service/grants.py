@@ -17,11 +17,12 @@ from starlette.responses import Response
 
 from engine.api import PolicyInvalid
 from engine.claims.reader import read_json
+from engine.core.i18n import msg
 from engine.core.limits import LIMITS
 from engine.db import jsontext
 from engine.db.database import reason
 from engine.ledger.book import Ledger
-from engine.ledger.granting import LedgerRefusal, counted, decision_json, grant, preview_result
+from engine.ledger.granting import LedgerRefusal, counted, decision_json, grant, preview_batch, preview_result
 from engine.policies.ledgerspec import history_entries
 from engine.service import schemas
 from engine.service.deciding import Asked, answer_and_row
@@ -52,8 +53,8 @@ def ledger_of(service) -> Ledger:
 
 
 def _unavailable(exc: Exception) -> ServiceError:
-    return ServiceError(503, "ledger.unavailable", f"the ledger cannot be used: {reason(exc)}; nothing was recorded",
-                        retry=True)
+    return ServiceError(503, "ledger.unavailable", msg("the ledger cannot be used: {reason}; nothing was recorded",
+                                                       reason=reason(exc)), retry=True)
 
 
 def _answer(status: int, body: str, headers: dict | None = None) -> Response:
@@ -209,6 +210,37 @@ async def ledger_history_answers(service, snapshot, evaluator, raw, asked: Asked
         return await asyncio.to_thread(decide)
     except LedgerRefusal as exc:
         raise ServiceError(exc.status, exc.code, exc.message) from None
+    except SQLAlchemyError as exc:
+        raise _unavailable(exc) from None
+
+
+async def ledger_history_batch(service, snapshot, evaluator, raws: list, asked: Asked, caller) -> list:
+    """POST /v1/evaluate:batch?history=ledger: for each claim, (answer, log row) decided with its person's
+    grants from the ledger (read in one query for the group), or (error line, None) for a claim the ledger cannot
+    be asked about (what /v1/evaluate answers with a 422; not logged)."""
+    from datetime import UTC, datetime
+
+    def decide():
+        parsed = [raw.parsed() for raw in raws]
+        request = jsontext.dumps(asked.to_json())
+        personal = snapshot.personal(evaluator)
+        now = datetime.now(UTC)
+        out: list = []
+        for raw, parse, one in zip(raws, parsed, preview_batch(snapshot.engine, evaluator, ledger_of(service),
+                                                               parsed, asked.as_of), strict=True):
+            if isinstance(one, LedgerRefusal):
+                claim_id = parse.data.get("claim_id") if isinstance(parse.data, dict) else None
+                out.append(({"claim_id": claim_id if isinstance(claim_id, str) else None,
+                             "error": {"code": one.code, "message": one.message, "location": parse.location}}, None))
+                continue
+            result, used = one
+            data = decision_json(result, used, summary=not asked.explain)
+            out.append(answer_and_row(evaluator.policy_id, parse, raw, result, data, request, caller, service.masker,
+                                      personal, now))
+        return out
+
+    try:
+        return await asyncio.to_thread(decide)
     except SQLAlchemyError as exc:
         raise _unavailable(exc) from None
 
