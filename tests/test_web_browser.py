@@ -12,6 +12,7 @@ from web_helpers import need_chromium, screenshots
 pytestmark = pytest.mark.slow  # a server and a browser: seconds to start
 
 CLAIM = json.loads((FIXTURES / "claims.jsonl").read_text(encoding="utf-8").splitlines()[0])  # FICT-JH-01: eligible
+WENZHOU = "wenzhou/digital-engineer-subsidy"
 BROKEN = ("policy: jinhua/draft\nversion: \"2026-01-01\"\nrules:\n  - id: a\n    clause: 一\n      require: x\n")
 
 
@@ -109,6 +110,27 @@ def test_a_timeline_two_dates_and_the_changed_cell(page, shots):
     assert page.locator("table.diff tr.added").count() >= 1  # the second batch's rows
     cell.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "diff.png"))
+
+
+def test_two_cities_transpositions_side_by_side_on_a_date(page, shots):
+    sign_in(page, "auditor")
+    page.get_by_label("政策（ID 或 ID@版本）", exact=True).fill(JINHUA)
+    page.get_by_label("另一项政策（ID 或 ID@版本）").fill(WENZHOU)
+    page.get_by_label("日期（用于未写 @版本 的 ID）").fill("2025-06-01")
+    page.get_by_role("button", name="显示差异").click()
+    page.wait_for_url(re.compile("/compare"))
+    # each policy as in force on that day
+    assert page.locator("h1").inner_text().endswith(f"{JINHUA}@2024-05-01 ↔ {WENZHOU}@2024-09-01")
+    # the deadline the two cities set differently: 12 months in Jinhua, 6 in Wenzhou
+    cell = page.locator("table.diff tr.changed", has_text="claim_deadline").filter(has_text="expr").first
+    assert cell.locator("del").inner_text() == "add_months(level_certificate.issued_on, 12)"
+    assert cell.locator("ins").inner_text() == "add_months(level_certificate.issued_on, 6)"
+    clause = page.locator("section.clause-changes", has=cell)
+    assert "核发之日起6个月内" in clause.locator("blockquote.clause-text").inner_text()  # as Wenzhou has it
+    assert page.locator("table.diff tr.removed th", has_text="在金华参保").count() == 1
+    assert page.locator("table.diff tr.added th", has_text="在温州参保").count() == 1
+    cell.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "compare.png"))
 
 
 def fill_claim(page, claim: dict, prefix: str = "") -> None:
