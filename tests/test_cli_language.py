@@ -374,3 +374,21 @@ def test_the_language_server_s_hover_in_both_languages(tmp_path):
     with speaking("en"):
         hover = analysis.hover(row, column)
     assert hover.startswith("definition `adult`: `bool`") and "defined in demo/grant@2024-01-01 (" in hover
+
+
+def test_impact_in_both_languages(capsys):
+    fixtures = ROOT / "tests" / "fixtures"
+    args = ["--schemas", str(fixtures / "schemas"), "impact", POLICY, "--from", "2025-02-01", "--to", "2025-04-01",
+            str(fixtures / "claims.jsonl")]
+    code, out, _ = run(capsys, "--lang", "zh", *args)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "对 30 份申请的影响" and lines[3].startswith("  决定有变化：11 份（变为符合条件 3，")
+    assert "  未判定：之前 1 份，之后 1 份" in lines and "    institution_catalogued: 未通过 → 通过 4" in lines
+    assert "    FICT-JH-01: 符合条件，2200 → 符合条件，2500（subsidy[2-02-10-15, junior]: amount 2200 → 2500）" in lines
+    code, out, _ = run(capsys, "--lang", "en", *args)
+    lines = out.splitlines()
+    assert lines[0] == "Impact over 30 claims" and "    institution_catalogued: fail → pass 4" in lines
+    _, zh, _ = run(capsys, "--lang", "zh", *args, "--format", "json")
+    _, en, _ = run(capsys, "--lang", "en", *args, "--format", "json")
+    assert zh == en

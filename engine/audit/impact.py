@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from engine.claims.reader import RawClaim
+from engine.core.i18n import msg, plural, tr
 from engine.decide.results import Decision, plain
 
 
@@ -208,54 +209,66 @@ def scenario_label(linked) -> str:
 
 def render_impact(report: ImpactReport, limit: int = 50) -> str:
     r = report
-    lines = [f"Impact over {r.claims} claim{'s' if r.claims != 1 else ''}", f"  before: {r.before}",
-             f"  after:  {r.after}",
-             f"  decisions changed: {r.changed}"
-             f" (became eligible {r.became_eligible}, became ineligible {r.became_ineligible},"
-             f" amount up {r.amount_up}, amount down {r.amount_down},"
-             f" no longer decided {r.no_longer_decided}, now decided {r.now_decided})",
-             f"  still not eligible, for other reasons: {r.reasons_changed}",
-             f"  total amount: {plain(r.total_before)} → {plain(r.total_after)}"
-             f" (difference {plain(r.total_after - r.total_before)})",
-             f"  not decided: {r.undecided_before} before, {r.undecided_after} after"]
+    lines = [plural(r.claims, "Impact over {count} claim", "Impact over {count} claims"),
+             "  " + tr("before: {scenario}", scenario=r.before), "  " + tr("after:  {scenario}", scenario=r.after),
+             "  " + tr("decisions changed: {changed} (became eligible {eligible}, became ineligible {ineligible}, "
+                       "amount up {up}, amount down {down}, no longer decided {undecided}, now decided {decided})",
+                       changed=r.changed, eligible=r.became_eligible, ineligible=r.became_ineligible, up=r.amount_up,
+                       down=r.amount_down, undecided=r.no_longer_decided, decided=r.now_decided),
+             "  " + tr("still not eligible, for other reasons: {count}", count=r.reasons_changed),
+             "  " + tr("total amount: {before} → {after} (difference {difference})", before=plain(r.total_before),
+                       after=plain(r.total_after), difference=plain(r.total_after - r.total_before)),
+             "  " + tr("not decided: {before} before, {after} after", before=r.undecided_before,
+                       after=r.undecided_after)]
     if r.amount_causes:
-        lines.append("  amounts changed because the amount read:")
+        lines.append("  " + tr("amounts changed because the amount read:"))
         for cause, n in sorted(r.amount_causes.items()):
             lines.append(f"    {cause}: {n}")
     if r.rules:
-        lines.append("  rules whose outcome changed:")
+        lines.append("  " + tr("rules whose outcome changed:"))
         for rule_id, counts in sorted(r.rules.items()):
-            moves = ", ".join(f"{k.replace('_to_', ' → ')} {v}" for k, v in sorted(counts.items()))
+            moves = ", ".join(f"{_move(k)} {v}" for k, v in sorted(counts.items()))
             lines.append(f"    {rule_id}: {moves}")
     if r.changed_claims:
-        lines.append("  changed claims:")
+        lines.append("  " + tr("changed claims:"))
         for c in r.changed_claims[:limit]:
-            why = c.get("rules_changed") and f"rules: {', '.join(c['rules_changed'])}" \
+            why = c.get("rules_changed") and tr("rules: {rules}", rules=", ".join(c["rules_changed"])) \
                 or c.get("amount_changed_by") and "; ".join(c["amount_changed_by"])
             lines.append(f"    {_who(c, r)}: {_brief(c['before'])} → {_brief(c['after'])}"
-                         + (f" ({why})" if why else ""))
+                         + (tr(" ({why})", why=why) if why else ""))
         if len(r.changed_claims) > limit:
-            lines.append(f"    … and {len(r.changed_claims) - limit} more (use --format json for all)")
+            lines.append("    " + tr("… and {count} more (use --format json for all)",
+                                   count=len(r.changed_claims) - limit))
     if r.not_decided:
-        lines.append("  not decided under either version:")
+        lines.append("  " + tr("not decided under either version:"))
         for c in r.not_decided[:limit]:
             before, after = _reason(c["before"]), _reason(c["after"])
             lines.append(f"    {_who(c, r)}: {before}" if before == after else
-                         f"    {_who(c, r)}: before {before}; after {after}")
+                         f"    {_who(c, r)}: " + tr("before {before}; after {after}", before=before, after=after))
         if len(r.not_decided) > limit:
-            lines.append(f"    … and {len(r.not_decided) - limit} more (use --format json for all)")
+            lines.append("    " + tr("… and {count} more (use --format json for all)",
+                                   count=len(r.not_decided) - limit))
     if r.duplicate_ids:
-        lines.append("  claim ids given more than once (each claim is counted):")
+        lines.append("  " + tr("claim ids given more than once (each claim is counted):"))
         for claim_id, where in r.duplicate_ids.items():
             lines.append(f"    {claim_id}: {', '.join(where)}")
     return "\n".join(lines)
+
+
+# a rule's outcome in words, as `policy test` and the web pages say it
+_OUTCOMES = {"pass": msg("pass"), "fail": msg("fail"), "not_applicable": msg("not_applicable"), "error": msg("error")}
+
+
+def _move(key: str) -> str:
+    """`fail_to_pass` in words: `fail → pass`."""
+    return " → ".join(tr(_OUTCOMES[o]) if o in _OUTCOMES else o for o in key.split("_to_"))
 
 
 def _who(entry: dict, report: ImpactReport) -> str:
     """The claim id, with where the claim sits when the id alone does not say which claim it is."""
     claim_id = entry["claim_id"]
     if claim_id is None or claim_id in report.duplicate_ids:
-        return f"{claim_id or '(no claim id)'} ({entry['location']})"
+        return f"{claim_id or tr('(no claim id)')} ({entry['location']})"
     return claim_id
 
 
@@ -265,5 +278,5 @@ def _reason(status: dict) -> str:
 
 def _brief(status: dict) -> str:
     if "error" in status:
-        return f"not decided ({_reason(status)})"
-    return f"{'eligible ' + status['amount'] if status['eligible'] else 'not eligible'}"
+        return tr("not decided ({reason})", reason=_reason(status))
+    return tr("eligible {amount}", amount=status["amount"]) if status["eligible"] else tr("not eligible")
