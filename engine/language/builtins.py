@@ -130,6 +130,21 @@ def make_date(year: int, month: int, day: int) -> date:
 _CHECK = frozenset("0123456789X")
 
 
+_STDNUM: tuple = ()  # (stdnum.cn.ric, stdnum.util.isdigits) once the first number is read
+
+
+def _stdnum() -> tuple:
+    """python-stdnum, imported here and not at the top: a run that reads no number never imports it, and one
+    that does imports it once (an import statement in _resident_id would cost each new number more than its
+    check)."""
+    global _STDNUM
+    from stdnum.cn import ric
+    from stdnum.util import isdigits
+
+    _STDNUM = (ric, isdigits)
+    return _STDNUM
+
+
 @lru_cache(maxsize=4096)
 def _resident_id(number: str) -> tuple:
     """(problem or None, birth date, sex) of a GB 11643 number; remembered, as a claim asks several times.
@@ -140,9 +155,7 @@ def _resident_id(number: str) -> tuple:
     capital X), so stdnum's `compact`, which normalises look-alike characters and costs more than every other
     check of a claim together, is never needed; `get_birth_date` would call it, so the date is read here from
     the same digits."""
-    from stdnum.cn import ric  # here, not at the top: a run that reads no number never imports stdnum
-    from stdnum.util import isdigits
-
+    ric, isdigits = _STDNUM or _stdnum()
     if len(number) != 18 or not isdigits(number[:-1]) or number[-1] not in _CHECK:
         return msg("it must be 17 digits and a check character (0-9 or X)"), None, None
     if ric.calc_check_digit(number) != number[-1]:  # stdnum takes the number with its check character
