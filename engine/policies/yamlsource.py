@@ -41,27 +41,33 @@ class Mark:
     def __init__(self, index: int, line: int, column: int):
         self.index, self.line, self.column = index, line, column
 
-    def __reduce__(self):
-        return Mark, (self.index, self.line, self.column)
-
 
 class Scalar:
     """What is kept of a scalar node for later positions (an expression's characters, its quoting): PyYAML's own
-    node would make a cached store need PyYAML to be read back."""
+    node would make a cached store need PyYAML to be read back. Its places are plain numbers, made marks when
+    asked for: a 66,000-row table keeps one small object per value."""
 
-    __slots__ = ("tag", "value", "style", "start_mark", "end_mark")
+    __slots__ = ("tag", "value", "style", "_places")
 
-    def __init__(self, tag: str, value: str, style: str | None, start_mark: Mark, end_mark: Mark):
-        self.tag, self.value, self.style, self.start_mark, self.end_mark = tag, value, style, start_mark, end_mark
+    def __init__(self, tag: str, value: str, style: str | None, places: tuple):
+        self.tag, self.value, self.style, self._places = tag, value, style, places
 
     def __reduce__(self):
-        return Scalar, (self.tag, self.value, self.style, self.start_mark, self.end_mark)
+        return Scalar, (self.tag, self.value, self.style, self._places)
+
+    @property
+    def start_mark(self) -> Mark:
+        return Mark(*self._places[:3])
+
+    @property
+    def end_mark(self) -> Mark:
+        return Mark(*self._places[3:])
 
     @classmethod
     def of(cls, node) -> Scalar:
         start, end = node.start_mark, node.end_mark
-        return cls(node.tag, node.value, node.style, Mark(start.index, start.line, start.column),
-                   Mark(end.index, end.line, end.column))
+        return cls(node.tag, node.value, node.style, (start.index, start.line, start.column, end.index, end.line,
+                                                      end.column))
 
 
 @dataclass
