@@ -151,11 +151,11 @@ def test_the_ledger_is_written_once(ledger):
 # -- migrations --------------------------------------------------------------------------------------
 
 
-def _upgrade_to(engine, revision: str) -> None:
+def _upgrade_to(engine, revision: str, down: bool = False) -> None:
     from alembic import command
 
     with engine.begin() as connection:
-        command.upgrade(_alembic_config(connection), revision)
+        (command.downgrade if down else command.upgrade)(_alembic_config(connection), revision)
 
 
 def test_a_database_of_each_earlier_revision_upgrades_with_every_grant_intact(tmp_path):
@@ -193,13 +193,6 @@ def empty_database(request, tmp_path):
 
     with Postgres() as pg:
         yield pg.url
-
-
-def _downgrade_to(engine, revision: str) -> None:
-    from alembic import command
-
-    with engine.begin() as connection:
-        command.downgrade(_alembic_config(connection), revision)
 
 
 def _keys_table(engine) -> list[dict]:
@@ -266,7 +259,7 @@ def test_keys_of_revision_0004_upgrade_to_the_caller_of_their_answer_and_back(em
         ledger.remember(connection, A, "new", "sha256:c", 201, "{}")
     ledger.close()
 
-    _downgrade_to(engine, "0004_idempotency_keys")  # one row per key: the first caller's
+    _upgrade_to(engine, "0004_idempotency_keys", down=True)  # one row per key: the first caller's
     with engine.connect() as connection:
         back = {r.key: r.response for r in connection.execute(sqlalchemy.text(
             "SELECT key, response FROM idempotency_keys"))}

@@ -24,6 +24,10 @@ POLICY = "fict/counted-grant"
 RUNS = 5  # repetitions of each race, each with a person of its own
 
 
+WRONG_HISTORY = {"code": "request.invalid", "field": "history",
+                 "message": "history: claim (the claim's own) or ledger (the grants ledger's; nothing is recorded)"}
+
+
 def claim(person: str | None, item: str, grade: str = "a", applied_on: str = "2024-03-01", past=None) -> dict:
     data = {"claim_id": f"C-{uuid.uuid4().hex[:8]}", "applied_on": applied_on, "item": item, "grade": grade}
     if person is not None:
@@ -271,9 +275,7 @@ def test_evaluate_with_the_ledgers_history_previews_and_records_nothing(server):
     verified = http.post(server.url + f"/v1/decisions/{seen['decision_id']}/verify", headers=auth("auditor")).json()
     assert verified["status"] == "reproduced", verified
     wrong = http.post(server.url + "/v1/evaluate", json=body | {"history": "both"}, headers=auth("developer"))
-    assert wrong.status_code == 422 and wrong.json()["error"] == {
-        "code": "request.invalid", "field": "history",
-        "message": "history: claim (the claim's own) or ledger (the grants ledger's; nothing is recorded)"}
+    assert wrong.status_code == 422 and wrong.json()["error"] == WRONG_HISTORY
     nobody = http.post(server.url + "/v1/evaluate", json=body | {"claim": claim(None, "i4")}, headers=auth("developer"))
     assert nobody.status_code == 422 and nobody.json()["error"]["code"] == "ledger.no_person"
 
@@ -313,9 +315,7 @@ def test_a_batch_with_the_ledgers_history_decides_each_claim_with_its_persons_gr
         [True, False, True, None, None]
     wrong = http.post(server.url + "/v1/evaluate:batch", params={"policy": POLICY, "history": "both"}, content=body,
                       headers=auth("developer"))
-    assert wrong.status_code == 422 and wrong.json()["error"] == {
-        "code": "request.invalid", "field": "history",
-        "message": "history: claim (the claim's own) or ledger (the grants ledger's; nothing is recorded)"}
+    assert wrong.status_code == 422 and wrong.json()["error"] == WRONG_HISTORY
 
 
 def test_several_worker_processes_still_decide_one_person_at_a_time(postgres, folder):

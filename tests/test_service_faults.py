@@ -89,6 +89,17 @@ def test_database_stopped_gives_503_and_the_service_recovers(tmp_path):
         assert ready.status_code == 503 and ready.json()["ready"] is False
         metrics = http.get(server.url + "/metrics").text
         assert "policy_decision_log_write_failures_total 2.0" in metrics
+        # the ledger too: 503 ledger.unavailable, nothing recorded (docs/service.md, docs/ledger.md)
+        person = CLAIM | {"applicant": CLAIM["applicant"] | {"id_number": "330702199003070011"}}
+        grant = {"policy": JINHUA, "claim": person}
+        key = {"Idempotency-Key": "FICT-DOWN-grant"}
+        refused = [http.post(server.url + "/v1/grants", json=grant, headers=key, timeout=60),
+                   http.post(server.url + "/v1/evaluate:batch", params={"policy": JINHUA, "history": "ledger"},
+                             content=orjson.dumps(person) + b"\n", timeout=60)]
+        for answer in refused:
+            assert answer.status_code == 503, answer.text
+            error = answer.json()["error"]
+            assert error["code"] == "ledger.unavailable" and error["message"].endswith("nothing was recorded")
         pg.start()
         deadline = time.monotonic() + 60
         while (answer := evaluate()).status_code != 200 and time.monotonic() < deadline:
@@ -96,5 +107,7 @@ def test_database_stopped_gives_503_and_the_service_recovers(tmp_path):
         assert answer.status_code == 200
         given.append(answer.json()["decision_id"])
         assert http.get(server.url + "/ready").json()["ready"] is True
+        granted = http.post(server.url + "/v1/grants", json=grant, headers=key, timeout=60)
+        assert granted.status_code == 201 and "idempotent-replayed" not in granted.headers  # the key was not kept
         logged = {r["decision_id"] for r in rows(pg.url, CLAIM["claim_id"])}
         assert set(given) <= logged

@@ -91,6 +91,26 @@ def test_hashed_personal_fields(running):
     assert logged_again["masked"] == logged["masked"]  # the same person, the same hash: findable, not readable
 
 
+def test_without_tokens_a_loopback_caller_has_every_role_and_is_logged_as_local(running):
+    """docs/service.md: without a tokens file every caller on loopback has every role and is logged as `local`,
+    with no token; its Idempotency-Keys are the caller `local`'s."""
+    server, _ = running
+    claim = json.loads(json.dumps(CLAIM))
+    claim["claim_id"] = "FICT-LOCAL-01"
+    claim["applicant"]["id_number"] = "330702199003070011"
+    answer = decide(server, claim)  # a developer's endpoint
+    logged = http.get(f"{server.url}/v1/decisions/{answer['decision_id']}")  # an auditor's
+    assert logged.status_code == 200 and logged.json()["caller"] == {"role": "local", "token": None}
+    headers = {"Idempotency-Key": "FICT-LOCAL-01-grant"}
+    granted = http.post(server.url + "/v1/grants", json={"policy": JINHUA, "claim": claim}, headers=headers,
+                        timeout=30)  # an officer's
+    assert granted.status_code == 201, granted.text
+    assert granted.json()["grant"]["recorded_by"] == {"role": "local", "token": None}
+    again = http.post(server.url + "/v1/grants", json={"policy": JINHUA, "claim": claim}, headers=headers, timeout=30)
+    assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.content == granted.content
+
+
 def _wait_for(condition, timeout: float = 60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -77,6 +77,13 @@ def key_owner(token_id: str | None) -> str:
     return token_id or LOCAL_CALLER
 
 
+def _with_revocations():
+    """Grants, each with its revocation's columns (None when it stands)."""
+    return select(grants, grant_revocations.c.revoked_at, grant_revocations.c.revoked_by_role,
+                  grant_revocations.c.revoked_by_token, grant_revocations.c.reason) \
+        .select_from(grants.outerjoin(grant_revocations, grants.c.grant_id == grant_revocations.c.grant_id))
+
+
 class Ledger:
     def __init__(self, url: str, reader: Engine | None = None):
         self.url = url
@@ -113,10 +120,7 @@ class Ledger:
 
     def grants_of(self, connection: Connection | None, book: str | None, person: str) -> list[Grant]:
         """A person's grants in recording order, revoked ones too (marked); every book when book is None."""
-        query = select(grants, grant_revocations.c.revoked_at, grant_revocations.c.revoked_by_role,
-                       grant_revocations.c.revoked_by_token, grant_revocations.c.reason) \
-            .select_from(grants.outerjoin(grant_revocations, grants.c.grant_id == grant_revocations.c.grant_id)) \
-            .where(grants.c.person == person).order_by(grants.c.seq)
+        query = _with_revocations().where(grants.c.person == person).order_by(grants.c.seq)
         if book is not None:
             query = query.where(grants.c.book == book)
         return self._rows(connection, query)
@@ -125,28 +129,20 @@ class Ledger:
         """The grants of each (book, person), in recording order, revoked ones too (marked): one query."""
         if not people:
             return {}
-        query = select(grants, grant_revocations.c.revoked_at, grant_revocations.c.revoked_by_role,
-                       grant_revocations.c.revoked_by_token, grant_revocations.c.reason) \
-            .select_from(grants.outerjoin(grant_revocations, grants.c.grant_id == grant_revocations.c.grant_id)) \
-            .where(tuple_(grants.c.book, grants.c.person).in_(sorted(people))).order_by(grants.c.seq)
+        pairs = tuple_(grants.c.book, grants.c.person).in_(sorted(people))
+        query = _with_revocations().where(pairs).order_by(grants.c.seq)
         out: dict[tuple[str, str], list[Grant]] = {}
         for found in self._rows(None, query):
             out.setdefault((found.book, found.person), []).append(found)
         return out
 
     def grant(self, grant_id: str, connection: Connection | None = None) -> Grant | None:
-        query = select(grants, grant_revocations.c.revoked_at, grant_revocations.c.revoked_by_role,
-                       grant_revocations.c.revoked_by_token, grant_revocations.c.reason) \
-            .select_from(grants.outerjoin(grant_revocations, grants.c.grant_id == grant_revocations.c.grant_id)) \
-            .where(grants.c.grant_id == grant_id)
+        query = _with_revocations().where(grants.c.grant_id == grant_id)
         found = self._rows(connection, query)
         return found[0] if found else None
 
     def every_grant(self, book: str | None = None, after: int | None = None, limit: int | None = None) -> list[Grant]:
-        query = select(grants, grant_revocations.c.revoked_at, grant_revocations.c.revoked_by_role,
-                       grant_revocations.c.revoked_by_token, grant_revocations.c.reason) \
-            .select_from(grants.outerjoin(grant_revocations, grants.c.grant_id == grant_revocations.c.grant_id)) \
-            .order_by(grants.c.seq)
+        query = _with_revocations().order_by(grants.c.seq)
         if book is not None:
             query = query.where(grants.c.book == book)
         if after is not None:

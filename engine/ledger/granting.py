@@ -63,11 +63,11 @@ def request_hash(policy: str, claim, decision_id: str | None) -> str:
     return sha256(canonical_json({"policy": policy, "claim": claim, "decision_id": decision_id}))
 
 
-def spec_for(engine: Engine, evaluator: Evaluator, claim, as_of: date | None,
-             location: str = "<request>") -> tuple[LedgerSpec, object]:
+def spec_for(engine: Engine, evaluator: Evaluator, raw: RawClaim, as_of: date | None) -> tuple[LedgerSpec, object]:
     """The ledger section the claim is decided under (the version in force on its decision date), and that
-    first decision. Raises LedgerRefusal when the claim cannot be decided or the policy keeps no ledger."""
-    first = evaluator.evaluate_raw(RawClaim(claim, location), as_of)
+    first decision. Raises LedgerRefusal when the claim cannot be decided (also when it is not a JSON object:
+    the engine's error record says so) or the policy keeps no ledger."""
+    first = evaluator.evaluate_raw(raw, as_of)
     if not isinstance(first, Decision):
         raise LedgerRefusal(422, "ledger.claim_not_decided",
                             msg("the claim cannot be decided ({code}: {message}), so no grant is recorded",
@@ -124,7 +124,7 @@ def grant(engine: Engine, evaluator: Evaluator, ledger: Ledger, *, policy: str, 
         replay = _replay(ledger, None, owner, key, hashed)
         if replay is not None:
             return replay
-    spec, _ = spec_for(engine, evaluator, claim, None)
+    spec, _ = spec_for(engine, evaluator, RawClaim(claim, "<request>"), None)
     person = person_of(spec, claim)
     asked = Asked(policy)
     request = jsontext.dumps(asked.to_json() | {"history": "ledger", "grant": True, "follows": follows})
@@ -191,7 +191,7 @@ def _hold_before_commit() -> None:
 
 def preview_result(engine: Engine, evaluator: Evaluator, ledger: Ledger, claim: dict, as_of: date | None):
     """(result, history used): the claim decided with the ledger's history, recording nothing."""
-    spec, _ = spec_for(engine, evaluator, claim, as_of)
+    spec, _ = spec_for(engine, evaluator, RawClaim(claim, "<request>"), as_of)
     person = person_of(spec, claim)
     result, _, used = decide_with_ledger(evaluator, ledger, None, spec, claim, person, as_of)
     return result, used
@@ -205,13 +205,7 @@ def preview_batch(engine: Engine, evaluator: Evaluator, ledger: Ledger, claims: 
     asked: list = []
     for raw in claims:
         try:
-            if not isinstance(raw.data, dict):  # not JSON, or not an object: the engine's error record says which
-                first = evaluator.evaluate_raw(raw, as_of)
-                if not isinstance(first, Decision):
-                    raise LedgerRefusal(422, "ledger.claim_not_decided",
-                                        msg("the claim cannot be decided ({code}: {message}), so no grant is recorded",
-                                            code=first.code, message=first.message), first.to_json())
-            spec, _ = spec_for(engine, evaluator, raw.data, as_of, raw.location)
+            spec, _ = spec_for(engine, evaluator, raw, as_of)
             asked.append((spec, person_of(spec, cast(dict, raw.data))))
         except LedgerRefusal as exc:
             asked.append(exc)
