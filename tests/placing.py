@@ -7,12 +7,15 @@ from pathlib import Path
 
 import yaml
 
+# libyaml's loader where PyYAML has it (only the id and version are read here; the engine reads the file itself)
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def policy_path(policies: Path, text: str | bytes) -> Path:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=SafeLoader)
     except Exception:  # a test's broken text: fall back to the words it starts with
         data = None
     if isinstance(data, dict) and isinstance(data.get("policy"), str) and isinstance(data.get("version"), str):

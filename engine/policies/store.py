@@ -101,6 +101,22 @@ def _unread(path: Path) -> str:
         return "unread"
 
 
+# content digest of a schema file -> the problems checking it against the metaschema found (none, mostly). The
+# bytes decide them, and checking is most of reading a small store: a server reloading, the language server on
+# every edit and the tests read the same schema files again and again.
+_SCHEMA_PROBLEMS: dict[str, tuple[str, ...]] = {}
+
+
+def _schema_problems(digest: str, schema: dict) -> list[str]:
+    problems = _SCHEMA_PROBLEMS.get(digest)
+    if problems is None:
+        problems = tuple(schemacheck.check_schema(schema))
+        if len(_SCHEMA_PROBLEMS) >= 256:
+            _SCHEMA_PROBLEMS.clear()
+        _SCHEMA_PROBLEMS[digest] = problems
+    return list(problems)
+
+
 def content_digest(data: bytes) -> str:
     """The digest of bytes a store was built from: the store cache is keyed by what was read, never by a file's
     size or time, which an edit and a revert can restore."""
@@ -287,7 +303,7 @@ class PolicyStore:
                                                        else None)
         try:
             data = read_file(path, where, DEFAULT_LIMITS)
-            self.read_digests[str(path)] = content_digest(data)
+            digest = self.read_digests[str(path)] = content_digest(data)
             schema = json.loads(data.decode("utf-8"))
         except DiagnosticError:
             self.read_digests[str(path)] = _unread(path)
@@ -311,7 +327,7 @@ class PolicyStore:
             return None, ("schema.unreadable", msg("input schema {name} must be a JSON object ({where})",
                                                    name=repr(name), where=where)), None
         try:
-            problems = schemacheck.check_schema(schema)
+            problems = _schema_problems(digest, schema)
             record = None if problems else schema_to_type(schema)
         except SchemaTypeError as exc:
             problems = [str(exc)]
