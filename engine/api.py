@@ -24,6 +24,7 @@ from engine.decide.program import Program, basis_of
 from engine.decide.results import ClaimError, Decision, stamp
 from engine.language.builtins import add_days
 from engine.language.checker import Checked, check, coverage
+from engine.language.types import Record
 from engine.policies.facts import claim_schema
 from engine.policies.ledgerspec import check_ledger
 from engine.policies.linker import Linked, LinkError, link
@@ -331,6 +332,11 @@ class Evaluator:
         if reader is None:
             reader = self._readers[schema.digest] = ClaimReader(schema.schema, schema.type)
         return reader
+
+    def input_type(self) -> Record | None:
+        """The record type of the claims it decides (its input schema, with the facts its versions add)."""
+        schema = claim_schema(self.engine.store, self._any_version())
+        return schema.type if schema is not None else None
 
     def _any_version(self) -> PolicyVersion:
         if self.selection.version:

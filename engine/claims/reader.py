@@ -103,12 +103,19 @@ def _may_exceed_limits(line: bytes) -> bool:
     return opened > CLAIM_LIMITS.max_depth or opened + line.count(b",") >= CLAIM_LIMITS.max_nodes
 
 
-def read_claims(paths: list[str], stdin: IO[bytes] | None = None, lazy: bool = False) -> Iterator[RawClaim]:
-    """Every claim of every path, in order. '-' reads standard input.
+def read_claims(paths: list[str], stdin: IO[bytes] | None = None, lazy: bool = False,
+                record: Record | None = None) -> Iterator[RawClaim]:
+    """Every claim of every path, in order. '-' reads standard input; a .parquet file a claim a row
+    (engine.claims.parquet), `record` (the input schema's record type) saying which text columns are exact numbers.
 
     With lazy=True, JSON Lines are yielded unparsed (RawClaim.line) so that worker processes parse them.
     """
     for name in paths:
+        if name != "-" and name.lower().endswith((".parquet", ".parq")):
+            from engine.claims.parquet import read_parquet
+
+            yield from read_parquet(name, record)
+            continue
         if name == "-":
             if stdin is None and sys.stdin is None:  # closed (`<&-`): a claim that cannot be read, not a crash
                 yield RawClaim(None, "<stdin>", ClaimError(None, "claim.unreadable",

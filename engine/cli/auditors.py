@@ -139,7 +139,7 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet, dask, partition_bytes)
             report = commands.impact(engine, dask, list(claims), policy_id, from_, to, before_label,
                                      after_label, advance, partition_bytes)
         else:
-            report = compare(before, after, read_claims(list(claims), sys.stdin.buffer),
+            report = compare(before, after, read_claims(list(claims), sys.stdin.buffer, record=before.input_type()),
                              before_label, after_label, advance)
     if not report.claims:
         click.echo(tr("policy: no claims in {files}: nothing to compare", files=", ".join(claims)), err=True)

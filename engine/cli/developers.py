@@ -92,7 +92,8 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
     jobs = jobs or batch.default_jobs()
     columnar = summary and fmt == "json" and by_columns
     folder, out = _output(output, claims)
-    raws = read_claims(list(claims), standard_input(), lazy=jobs > 1 or columnar)  # columns parse lines themselves
+    raws = read_claims(list(claims), standard_input(), lazy=jobs > 1 or columnar,  # columns parse lines themselves
+                       record=evaluator.input_type())
     show_progress = not quiet and sys.stderr.isatty()
     total = batch.count_lines(list(claims)) if show_progress else None
     try:

@@ -101,7 +101,7 @@ def evaluate_with_ledger(engine, evaluator, claims: list[str], url: str, as_of, 
     counts = Counts()
     out = sys.stdout.buffer
     try:
-        for raw in read_claims(claims, sys.stdin.buffer):
+        for raw in read_claims(claims, sys.stdin.buffer, record=evaluator.input_type()):
             raw = raw.parsed()
             if raw.error is not None:
                 counts.add(raw.error)

@@ -229,9 +229,17 @@ def default_jobs() -> int:
 
 
 def count_lines(paths: list[str]) -> int | None:
-    """Claims in JSON Lines files, for a progress bar's total; None when unknowable (stdin, YAML)."""
+    """Claims in JSON Lines and Parquet files, for a progress bar's total; None when unknowable (stdin, YAML)."""
     total = 0
     for name in paths:
+        if name.lower().endswith((".parquet", ".parq")):
+            from engine.claims.parquet import row_count
+
+            rows = row_count(name)
+            if rows is None:
+                return None
+            total += rows
+            continue
         if name == "-" or not name.endswith((".jsonl", ".ndjson")):
             return None
         try:

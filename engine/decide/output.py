@@ -130,6 +130,7 @@ def decide_into_parts(evaluator, folder: Path, paths: list[str], stdin, as_of, f
     from engine.distributed.runner import claims_of, partitions
 
     parts = list(partitions(paths, partition_bytes))
+    record = evaluator.input_type()
     counts, written = batch.Counts(), 0
     try:
         for part in parts:
@@ -137,7 +138,7 @@ def decide_into_parts(evaluator, folder: Path, paths: list[str], stdin, as_of, f
                 def write(data: bytes, sink=sink) -> None:
                     sink.write(data)
 
-                part_counts = batch.run(evaluator, claims_of(part, stdin), write, as_of, fmt, jobs, on_progress)
+                part_counts = batch.run(evaluator, claims_of(part, stdin, record), write, as_of, fmt, jobs, on_progress)
             counts.merge(part_counts)
             written += part_counts.total
     except batch.Interrupted:  # the part being decided is not written: only whole parts count

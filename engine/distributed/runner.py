@@ -1,9 +1,11 @@
 """Batches on a Dask cluster: partitions of the input decided by workers, written in input order by the caller.
 
 The input is cut into partitions: a JSON Lines file into byte ranges that start and end at line boundaries
-(each knows the number of its first line, so error records name the same `file:line` as one process), any other
-file into one partition of its own. Workers read their partitions from the files themselves (the files must be
-where every worker can read them: a shared or network file system).
+(each knows the number of its first line, so error records name the same `file:line` as one process), a Parquet
+file into its row groups, any other file into one partition of its own. With --output DIR/ each task writes its
+partition's part itself (engine.decide.output), under a temporary name renamed when whole. Workers read their
+partitions from the files themselves (the files must be where every worker can read them: a shared or network file
+system).
 
 The store travels once: the driver scatters its files to every worker with their digest; a worker loads and
 compiles it once per digest, and checks both the digest of what it received and the digest of every version it
@@ -46,13 +48,22 @@ class Partition:
     end: int = -1
     first_line: int = 1
     lines: int | None = None  # line breaks in the range (for progress); None when unknown
+    row_group: int = -1  # of a Parquet file; -1: not a row group
 
 
 def partitions(paths: list[str], size: int = PARTITION_BYTES) -> Iterator[Partition]:
     """The partitions of every path, in input order. Reads each JSON Lines file once, a block at a time."""
+    from engine.claims.parquet import is_parquet, row_groups
+
     index = 0
     for name in paths:
         path = Path(name)
+        groups = row_groups(name) if is_parquet(name) else None
+        if groups is not None:  # a partition per row group (a file that is not Parquet: one, its error record)
+            for group in range(groups):
+                yield Partition(index, name, row_group=group)
+                index += 1
+            continue
         if path.suffix not in (".jsonl", ".ndjson") or not path.is_file():
             yield Partition(index, name)
             index += 1
@@ -158,12 +169,17 @@ def _engine(store: StoreFiles):
     return engine
 
 
-def claims_of(part: Partition, stdin=None) -> list:
-    """The claims of one partition, unparsed where they are JSON Lines (whoever decides them parses them)."""
+def claims_of(part: Partition, stdin=None, record=None) -> list:
+    """The claims of one partition, unparsed where they are JSON Lines (whoever decides them parses them);
+    `record`, the input schema's record type, says which text columns of Parquet are exact numbers."""
     from engine.claims.reader import read_claims, read_lines
 
+    if part.row_group >= 0:
+        from engine.claims.parquet import read_parquet
+
+        return list(read_parquet(part.path, record, part.row_group))
     if part.start < 0:
-        return list(read_claims([part.path], stdin, lazy=True))
+        return list(read_claims([part.path], stdin, lazy=True, record=record))
     with open(part.path, "rb") as handle:
         handle.seek(part.start)
         data = handle.read(part.end - part.start)
@@ -187,7 +203,8 @@ def decide_partition(store: StoreFiles, job: EvaluateJob, part: Partition) -> tu
                 outputs=not summary)
         stats = Stats()
         out, counts = [], Counts()
-        for chunk in _chunks(claims_of(part), COLUMNAR_CHUNK if job.fmt.columnar else CHUNK):
+        claims = claims_of(part, record=evaluator.input_type())
+        for chunk in _chunks(claims, COLUMNAR_CHUNK if job.fmt.columnar else CHUNK):
             data, c = _decide_chunk(evaluator, chunk, job.as_of, job.fmt, stats)
             out.append(data)
             counts.merge(c)
@@ -215,7 +232,7 @@ def impact_partition(store: StoreFiles, job: ImpactJob, part: Partition) -> tupl
 
             sides = _EVALUATORS[key] = tuple(side(engine, job.policy_id, text)[0] for text in (job.before, job.after))
         seen: dict = {}
-        report = compare(sides[0], sides[1], claims_of(part), "", "", seen=seen)
+        report = compare(sides[0], sides[1], claims_of(part, record=sides[0].input_type()), "", "", seen=seen)
         return part.index, report, seen
     except WorkerRefused as exc:
         return "refused", str(exc)
