@@ -31,7 +31,7 @@ from engine.distributed.commands import PARTITION_OPTION
 
 
 @command(help=msg(
-    "Decide CLAIMS (YAML, JSON or JSON Lines files, or - for standard input) under a policy.\n\n"
+    "Decide CLAIMS (YAML, JSON, JSON Lines or Parquet files, or - for standard input) under a policy.\n\n"
     "Every claim gets one result, in input order: a decision, or an error that says what is wrong."))
 @click.argument("claims", nargs=-1, required=True)
 @option("--policy", "policy", required=True, type=POLICY_REF, help=msg("ID or ID@VERSION (pinned)."))
