@@ -46,6 +46,12 @@ def _load(name: str):
 
 
 to_parquet = _load("parquet")
+generate = _load("generate")
+
+
+def _generate(path: Path, n: int, seed: int) -> Path:
+    path.write_bytes(b"".join(generate._dumps(claim) + b"\n" for claim in generate.claims(n, seed)))
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +61,8 @@ def record():
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("parquet") / "generated.jsonl"
-    with path.open("wb") as sink:  # invalid claims, leap days, month ends, absent optional facts among them
-        subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "2500", "--seed", "5"], stdout=sink,
-                       check=True)
-    return path
+    # invalid claims, leap days, month ends, absent optional facts among them
+    return _generate(tmp_path_factory.mktemp("parquet") / "generated.jsonl", 2500, 5)
 
 
 def run(capsys, *args: str) -> tuple[int, list, str]:
@@ -88,8 +91,7 @@ def test_the_same_claims_as_json_lines_and_as_parquet_give_the_same_summaries(ca
     errors = [line for line in as_parquet[1] if "error" in line]
     assert len(errors) > 20 and all(e["error"]["location"].startswith(f"{parquet}[") for e in errors)
     assert _without_locations(as_parquet[1]) == _without_locations(as_json[1])
-    for more in (["--jobs", "2"], ["--columnar"], ["--columnar", "--jobs", "2"]):
-        assert run(capsys, str(parquet), *more) == as_parquet, more
+    assert run(capsys, str(parquet), "--columnar") == as_parquet
 
 
 def test_row_locations_count_from_zero_across_row_groups(capsys, tmp_path, record, generated):
@@ -149,11 +151,7 @@ def test_the_converter_keeps_dates_only_as_yyyy_mm_dd_calendar_days_and_numbers_
 
 
 def _a_claim(tmp_path: Path) -> dict:
-    path = tmp_path / "one.jsonl"
-    with path.open("wb") as sink:
-        subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "1", "--seed", "1"], stdout=sink,
-                       check=True)
-    return orjson.loads(path.read_bytes().splitlines()[0])
+    return orjson.loads(_generate(tmp_path / "one.jsonl", 1, 1).read_bytes().splitlines()[0])
 
 
 # -- a store with a money fact ------------------------------------------------------------------------------------
@@ -168,11 +166,15 @@ def money_store(tmp_path) -> Path:
     return root
 
 
-def _decide(root: Path, *claims: str) -> tuple[int, list, str]:
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "--policies", str(root / "policies"), "--schemas",
-                           str(root / "schemas"), "evaluate", *claims, "--policy", "demo/grant", "--format", "json"],
-                          capture_output=True, timeout=120, env=os.environ | {"POLICY_LANG": "en"})
-    return done.returncode, [json.loads(line) for line in done.stdout.splitlines()], done.stderr.decode()
+@pytest.fixture()
+def decide(capsys):
+    def decide(root: Path, *claims: str) -> tuple[int, list, str]:
+        code = cli.main(["--policies", str(root / "policies"), "--schemas", str(root / "schemas"),
+                         "evaluate", *claims, "--policy", "demo/grant", "--format", "json"])
+        out, err = capsys.readouterr()
+        return code, [json.loads(line) for line in out.splitlines()], err
+
+    return decide
 
 
 def _person(income_type, incomes, applied_on=None) -> pa.Table:
@@ -193,7 +195,7 @@ def _claim(i: int, income: str = "1", applied_on: str | None = None) -> str:
             f'"income": {income}}}}}')
 
 
-def test_money_in_text_or_decimal128_is_exact_and_a_float_column_is_refused_by_name(money_store, tmp_path):
+def test_money_in_text_or_decimal128_is_exact_and_a_float_column_is_refused_by_name(money_store, tmp_path, decide):
     from engine.claims.parquet import read_parquet
 
     record = Engine.load(money_store / "policies", money_store / "schemas").evaluator("demo/grant").input_type()
@@ -210,11 +212,11 @@ def test_money_in_text_or_decimal128_is_exact_and_a_float_column_is_refused_by_n
     incomes = [raw.data["person"]["income"] if raw.data else raw.error.code for raw in read]
     assert incomes == [Decimal("1234.50"), 80, Decimal("1E+2"), Decimal("-0.0"), "12,5", "claim.number", "000"]
     assert [type(v) for v in incomes[:2]] == [Decimal, int]  # as the JSON reader reads 1234.50 and 80
-    code, lines, err = _decide(money_store, str(exact), str(text), str(floats))
+    code, lines, err = decide(money_store, str(exact), str(text), str(floats))
     assert code == 2 and "Traceback" not in err and len(lines) == 3 + len(numbers) + 1
     as_json = _as_json_lines(tmp_path / "same.jsonl", [_claim(i, n) if n != "12,5" and n != "000" else
                                                        _claim(i, json.dumps(n)) for i, n in enumerate(numbers)])
-    _, same, _ = _decide(money_store, str(as_json))
+    _, same, _ = decide(money_store, str(as_json))
     assert _without_locations(lines[3:3 + len(numbers)]) == _without_locations(same)
     assert [line["error"]["code"] for line in lines[3:3 + len(numbers)] if "error" in line] == \
         ["claim.invalid", "claim.number", "claim.invalid"]
@@ -225,13 +227,13 @@ def test_money_in_text_or_decimal128_is_exact_and_a_float_column_is_refused_by_n
     assert "column person.income is double" in refused["error"]["message"]
 
 
-def test_dates_are_held_to_yyyy_mm_dd_and_real_days_as_json_texts_are(money_store, tmp_path):
+def test_dates_are_held_to_yyyy_mm_dd_and_real_days_as_json_texts_are(money_store, tmp_path, decide):
     days = ["2024-02-29", "2023-02-29", "20240301", "2024-3-1", "2024-W09-5", "0000-01-01"]
     as_text = tmp_path / "text.parquet"
     pq.write_table(_person(pa.int64(), [1] * len(days), pa.array(days)), as_text)
     as_json = _as_json_lines(tmp_path / "same.jsonl", [_claim(i, "1", day) for i, day in enumerate(days)])
-    code, lines, err = _decide(money_store, str(as_text))
-    json_code, same, _ = _decide(money_store, str(as_json))
+    code, lines, err = decide(money_store, str(as_text))
+    json_code, same, _ = decide(money_store, str(as_json))
     assert code == json_code == 2 and "Traceback" not in err
     assert _without_locations(lines) == _without_locations(same)
     assert [("error" in line) for line in lines] == [False, True, True, True, True, True]
@@ -239,19 +241,19 @@ def test_dates_are_held_to_yyyy_mm_dd_and_real_days_as_json_texts_are(money_stor
     out_of_range = pa.array([-800_000, 19_782, 3_000_000], pa.date32())
     wide = tmp_path / "wide.parquet"
     pq.write_table(_person(pa.int64(), [1, 1, 1], out_of_range), wide)
-    code, lines, err = _decide(money_store, str(wide))
+    code, lines, err = decide(money_store, str(wide))
     assert code == 2 and "Traceback" not in err
     assert [line.get("error", {}).get("path") for line in lines] == ["applied_on", None, "applied_on"]
     assert lines[1]["eligible"] is True and lines[1]["decision_date"] == "2024-02-29"
 
 
-def test_a_file_that_is_not_parquet_is_one_error_record_and_the_run_goes_on(money_store, tmp_path):
+def test_a_file_that_is_not_parquet_is_one_error_record_and_the_run_goes_on(money_store, tmp_path, decide):
     fake = tmp_path / "claims.parquet"
     fake.write_bytes(b'{"claim_id": "C-1"}\n')
     good = tmp_path / "good.parquet"
     pq.write_table(_person(pa.decimal128(12, 2), [Decimal("1")]), good)
     missing = tmp_path / "missing.parquet"
-    code, lines, err = _decide(money_store, str(fake), str(missing), str(good))
+    code, lines, err = decide(money_store, str(fake), str(missing), str(good))
     assert code == 2 and "Traceback" not in err
     assert lines[0]["error"]["code"] == "claim.parquet" and lines[0]["error"]["location"] == str(fake)
     assert "not a Parquet file" in lines[0]["error"]["message"]
@@ -259,7 +261,7 @@ def test_a_file_that_is_not_parquet_is_one_error_record_and_the_run_goes_on(mone
     assert lines[2]["eligible"] is True
 
 
-def test_an_unknown_column_and_a_null_required_fact_are_the_errors_of_the_same_json_claims(money_store, tmp_path):
+def test_an_unknown_column_and_a_null_required_fact_are_the_errors_of_the_json_claims(money_store, tmp_path, decide):
     table = _person(pa.decimal128(12, 2), [Decimal("1"), Decimal("2"), Decimal("3")])
     table = table.append_column("colour", pa.array([None, "red", None]))
     table = table.set_column(1, "applied_on", pa.array([None, "2024-03-02", "2024-03-03"]))
@@ -271,14 +273,23 @@ def test_an_unknown_column_and_a_null_required_fact_are_the_errors_of_the_same_j
         {"claim_id": "C-1", "applied_on": "2024-03-02", "person": {"age": 30, "level": "junior", "income": 2},
          "colour": "red"},
         {"claim_id": "C-2", "applied_on": "2024-03-03", "person": {"age": 30, "level": "junior", "income": 3}}]))
-    code, lines, _ = _decide(money_store, str(parquet))
-    json_code, json_lines, _ = _decide(money_store, str(as_json))
+    code, lines, _ = decide(money_store, str(parquet))
+    json_code, json_lines, _ = decide(money_store, str(as_json))
     assert code == json_code == 2
     assert _without_locations(lines) == _without_locations(json_lines)
     assert [line.get("error", {}).get("code") for line in lines] == ["claim.invalid", "claim.invalid", None]
 
 
-# -- on a Dask cluster ------------------------------------------------------------------------------------------
+# -- worker processes: --jobs, and a Dask cluster ---------------------------------------------------------------
+
+@pytest.mark.slow
+def test_a_parquet_file_with_jobs_gives_the_lines_of_one_process(capsys, tmp_path, record, generated):
+    parquet = tmp_path / "claims.parquet"
+    to_parquet.convert(generated, parquet, record, "date32", row_group=700)
+    one = run(capsys, str(parquet))
+    for more in (["--jobs", "2"], ["--columnar", "--jobs", "2"]):
+        assert run(capsys, str(parquet), *more) == one, more
+
 
 @pytest.mark.slow
 def test_a_parquet_file_on_a_local_cluster_gives_the_lines_of_one_process(tmp_path, record, generated):

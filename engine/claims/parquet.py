@@ -129,7 +129,9 @@ class _Rows:
 
         self.items = 0  # list items of the row being converted: a large row is walked for the claim limits
         self.textual = pa.schema([field.with_type(_textual(field.type)) for field in schema])
-        self.convert = self._converter(pa.struct(list(schema)), record, "")
+        convert = self._converter(pa.struct(list(schema)), record, "")
+        assert convert is not None  # a struct always has its converter
+        self.convert: Callable[[dict], dict] = convert
         self.deep = max((_depth(field.type) for field in schema), default=0) > CLAIM_LIMITS.max_depth
 
     def of(self, table) -> list:
