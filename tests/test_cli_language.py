@@ -392,3 +392,36 @@ def test_impact_in_both_languages(capsys):
     _, zh, _ = run(capsys, "--lang", "zh", *args, "--format", "json")
     _, en, _ = run(capsys, "--lang", "en", *args, "--format", "json")
     assert zh == en
+
+
+def test_verify_in_both_languages_and_its_json_the_same(capsys, tmp_path):
+    fixtures = ROOT / "tests" / "fixtures"
+    store = ["--schemas", str(fixtures / "schemas")]
+    lines = [line for line in (fixtures / "claims.jsonl").read_text(encoding="utf-8").splitlines()
+             if json.loads(line)["claim_id"] in ("FICT-JH-01", "FICT-JH-02")]
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _, out, _ = run(capsys, *store, "evaluate", str(claims), "--policy", POLICY, "--format", "json", "-q")
+    records = [json.loads(line) for line in out.splitlines()]
+    records[1]["amount"] = "1"  # the second record no longer says what the engine decides
+    recorded = tmp_path / "recorded.jsonl"
+    recorded.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    args = [*store, "verify", str(recorded), str(claims)]
+    code, out, err = run(capsys, "--lang", "zh", *args)
+    assert code == 1
+    zh = out.splitlines()
+    assert zh[0] == f"FICT-JH-01 ({recorded}:1)：已复现"
+    assert zh[1] == f"FICT-JH-02 ({recorded}:2)：不一致"
+    assert any(line.startswith("    amount：记录为 1，现在为 ") for line in zh)
+    code, out, _ = run(capsys, "--lang", "en", *args)
+    assert code == 1
+    en = out.splitlines()
+    assert en[0] == f"FICT-JH-01 ({recorded}:1): reproduced" and en[1] == f"FICT-JH-02 ({recorded}:2): DIFFERS"
+    assert any(line.startswith("    amount: recorded 1, now ") for line in en)
+    assert len(zh) == len(en)
+    _, zh_json, _ = run(capsys, "--lang", "zh", *args, "--format", "json")
+    _, en_json, _ = run(capsys, "--lang", "en", *args, "--format", "json")
+    assert zh_json == en_json
+    rows = [json.loads(line) for line in en_json.splitlines()]
+    assert [r["status"] for r in rows] == ["reproduced", "differs"]
+    assert rows[1]["differences"][0].startswith("amount: recorded 1, now ")

@@ -8,6 +8,7 @@ never skipped, so every record is accounted for.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from typing import IO
 from engine.api import Engine, PolicyInvalid, PolicyNotFound, Selection
 from engine.claims.reader import RawClaim, read_claims
 from engine.core import schemacheck
+from engine.core.i18n import msg, tr
 from engine.core.isodate import parse_date
 from engine.decide.results import Decision
 from engine.policies.ledgerspec import recorded_history, with_fact
@@ -77,8 +79,8 @@ def record_of(data, location: str) -> Record:
 
 
 def _json_kind(value) -> str:
-    return {dict: "an object", list: "a list", str: "a text", bool: "true or false", type(None): "null"}.get(
-        type(value), "a number")
+    return {dict: msg("an object"), list: msg("a list"), str: msg("a text"), bool: msg("true or false"),
+            type(None): msg("null")}.get(type(value), msg("a number"))
 
 
 @cache
@@ -111,7 +113,7 @@ def _shape(data) -> tuple[str | None, str | None]:
     """The kind of a record, or why it is not one that `evaluate --format json` writes (as
     engine/schemas/decision.schema.json describes it, and as verify needs it to be)."""
     if not isinstance(data, dict):
-        return None, f"a recorded decision is a JSON object, not {_json_kind(data)}"
+        return None, msg("a recorded decision is a JSON object, not {kind}", kind=_json_kind(data))
     if "error" in data:
         kind = "error"
     elif "rules" in data:
@@ -119,29 +121,30 @@ def _shape(data) -> tuple[str | None, str | None]:
     elif "failed_rules" in data:
         kind = "summary"
     else:
-        return None, ("not a decision written by `policy evaluate --format json` "
-                      "(it has no rules, failed_rules or error)")
+        return None, msg("not a decision written by `policy evaluate --format json` "
+                         "(it has no rules, failed_rules or error)")
     errors = [e for e in _validator(kind).iter_errors(data) if not _compared(list(e.absolute_path))]
     missing = [e.message.split("'")[1] for e in errors if e.validator == "required" and not e.absolute_path]
     if kind == "decision" and "amount_reads" not in data:  # written whenever a decision is explained
         missing.append("amount_reads")
     if missing:
         order = list(FULL_FIELDS) + ["error"]
-        return None, (f"the recorded {'error' if kind == 'error' else 'decision'} lacks "
-                      + ", ".join(sorted(missing, key=lambda m: order.index(m) if m in order else len(order))))
+        lacking = ", ".join(sorted(missing, key=lambda m: order.index(m) if m in order else len(order)))
+        return None, (msg("the recorded error lacks {fields}", fields=lacking) if kind == "error"
+                      else msg("the recorded decision lacks {fields}", fields=lacking))
     if errors:
         first = min(errors, key=lambda e: [str(p) for p in e.absolute_path])
         path, message = schemacheck.describe_error(first)
         if first.validator == "type" and first.schema.get("required"):  # say what the object holds
-            message = (f"must be an object with the fields {', '.join(first.schema['required'])}, "
-                       f"found {schemacheck.describe_value(first.instance)}")
+            message = msg("must be an object with the fields {fields}, found {found}",
+                          fields=", ".join(first.schema["required"]), found=schemacheck.describe_value(first.instance))
         if first.validator in ("required", "additionalProperties"):  # the message names the key: say where
             path = path[:-1]
-        return None, f"{schemacheck.json_path(path)}: {message}" if path else message
+        return None, msg("{path}: {message}", path=schemacheck.json_path(path), message=message) if path else message
     if kind == "error" and "policy" not in data and not isinstance(data["error"].get("policy_id"), str):
-        return None, "the recorded error names no policy (neither policy.id nor error.policy_id)"
+        return None, msg("the recorded error names no policy (neither policy.id nor error.policy_id)")
     if kind != "error" and not isinstance(data["claim_id"], str):  # claims are matched to records by id
-        return None, "claim_id must be a text"
+        return None, msg("claim_id must be a text")
     return kind, None
 
 
@@ -205,15 +208,20 @@ class Outcome:
         return data
 
     def render(self) -> str:
+        """The outcome in the chosen language (its JSON keeps the machine words and the English)."""
         where = f"{self.record.claim_id} ({self.record.location})" if self.record.claim_id else self.record.location
         if self.status == "unreadable":
-            return f"{where}: UNREADABLE: {self.record.problem}"
-        lines = [f"{where}: {'reproduced' if self.status == 'reproduced' else 'DIFFERS'}"]
-        lines += [f"    {d}" for d in self.differences]
+            return tr("{where}: UNREADABLE: {reason}", where=where, reason=self.record.problem)
+        lines = [tr("{where}: reproduced", where=where) if self.status == "reproduced"
+                 else tr("{where}: DIFFERS", where=where)]
+        lines += [f"    {tr(d)}" for d in self.differences]
         if self.today is not None:
-            verdict = "decide it differently" if self.today["changes"] else "use other versions, with the same answer"
-            lines.append(f"    today's store would {verdict}: {'; '.join(self.today['versions']) or '?'}")
-            lines += [f"        {c}" for c in self.today["changes"]]
+            versions = "; ".join(tr(v) for v in self.today["versions"]) or "?"
+            lines.append("    " + (tr("today's store would decide it differently: {versions}", versions=versions)
+                                   if self.today["changes"] else
+                                   tr("today's store would use other versions, with the same answer: {versions}",
+                                      versions=versions)))
+            lines += [f"        {tr(c)}" for c in self.today["changes"]]
         return "\n".join(lines)
 
 
@@ -251,26 +259,28 @@ class Verifier:
         if record.claim_id is None:  # a claim that could not be read: the record can only name where it was
             location = record.fields["error"].get("location")
             if not isinstance(location, str):
-                return "the record has neither a claim_id nor a location, so no claim can be matched to it"
+                return msg("the record has neither a claim_id nor a location, so no claim can be matched to it")
             # the error's location is the claim's line, and where in it reading stopped
             raw = next((r for r in self.claims.raws if location == r.location or location.startswith(r.location + ":")),
                        None)
-            return raw if raw else f"the record has no claim_id, and no claim of CLAIMS is at its location {location}"
+            return raw or msg("the record has no claim_id, and no claim of CLAIMS is at its location {location}",
+                              location=location)
         if not self.engine.store.versions(record.policy_id):
-            return f"no policy {record.policy_id!r} in the policy store"
+            return msg("no policy {policy} in the policy store", policy=repr(record.policy_id))
         id_field = self._id_field(record)
         if id_field is None:
-            return f"the input schema of {record.policy_id} names no claim id field (x-claim-id), so no claim " \
-                         "can be matched to the record"
+            return msg("the input schema of {policy} names no claim id field (x-claim-id), so no claim can be "
+                       "matched to the record", policy=record.policy_id)
         found = self.claims.by_id(id_field).get(record.claim_id, [])
         if not found:
             unread = self.claims.unreadable
-            hint = f" ({len(unread)} claim(s) of CLAIMS could not be read: {', '.join(unread[:3])}" \
-                   f"{', …' if len(unread) > 3 else ''})" if unread else ""
-            return f"no claim with this id among CLAIMS{hint}"
+            if not unread:
+                return msg("no claim with this id among CLAIMS")
+            return msg("no claim with this id among CLAIMS ({count} claim(s) of CLAIMS could not be read: {where})",
+                       count=len(unread), where=", ".join(unread[:3]) + (", …" if len(unread) > 3 else ""))
         if any(raw.data != found[0].data for raw in found[1:]):
-            return (f"the claim id is given {len(found)} times in CLAIMS with different facts "
-                          f"({', '.join(r.location for r in found)}): cannot tell which one was decided")
+            return msg("the claim id is given {count} times in CLAIMS with different facts ({where}): cannot tell "
+                       "which one was decided", count=len(found), where=", ".join(r.location for r in found))
         return found[0]
 
     def _evaluator(self, policy_id: str, known_on, summary: bool, version: str | None = None, pins: tuple = ()):
@@ -290,10 +300,11 @@ class Verifier:
         policy = data.get("policy")
         if not isinstance(policy, dict):
             return None, (), []  # decided by no version (no policy in force, a claim that could not be read)
-        problems = []
+        problems: list[str] = []
         root = self.engine.store.get(policy["id"], policy["version"])
         if root is None:
-            problems.append(f"{policy['id']}@{policy['version']} no longer exists in the policy store")
+            problems.append(msg("{policy} no longer exists in the policy store",
+                                policy=f"{policy['id']}@{policy['version']}"))
         combined = data.get("combined_digest")
         if record.kind == "decision":
             pins: list[tuple] = []
@@ -301,21 +312,23 @@ class Verifier:
                 if not isinstance(ref.get("version"), str):
                     continue
                 if self.engine.store.get(ref["id"], ref["version"]) is None:
-                    problems.append(f"{ref['id']}@{ref['version']} no longer exists in the policy store")
+                    problems.append(msg("{policy} no longer exists in the policy store",
+                                        policy=f"{ref['id']}@{ref['version']}"))
                 else:
                     pins.append((ref["id"], ref["version"]))
             if isinstance(combined, str) and combined != _recomputed(data):
-                problems.append("the combined digest does not match the versions and schemas the record lists: "
-                                f"recorded {combined}, they give {_recomputed(data)}")
+                problems.append(msg("the combined digest does not match the versions and schemas the record "
+                                    "lists: recorded {recorded}, they give {computed}", recorded=combined,
+                                    computed=_recomputed(data)))
             return (policy["version"] if root else None), tuple(sorted(pins)), problems
         if root is None or not isinstance(combined, str):
             return (policy["version"] if root else None), (), problems
         found = self._pins_giving(root, combined, day, known_on)
         if found is None:
             return policy["version"], (), problems + [
-                f"combined digest differs: recorded {combined}; no versions in the store give it now, so a policy "
-                "file or schema it was decided with has changed (a --summary record does not list them: record "
-                "decisions in full to know which)"]
+                msg("combined digest differs: recorded {recorded}; no versions in the store give it now, so a "
+                    "policy file or schema it was decided with has changed (a --summary record does not list them: "
+                    "record decisions in full to know which)", recorded=combined)]
         return policy["version"], found, problems
 
     def _pins_giving(self, root, combined: str, day, known_on) -> tuple | None:
@@ -351,7 +364,8 @@ class Verifier:
             return [str(exc)]
         except PolicyInvalid as exc:
             first = exc.diagnostics[0]  # one line: the difference is that it cannot decide, `check` says the rest
-            return [f"the policy cannot decide claims now: {first.location}: {first.message} (run `policy check`)"]
+            return [msg("the policy cannot decide claims now: {location}: {message} (run `policy check`)",
+                        location=first.location, message=first.message)]
         now = result.to_json(summary=summary)
         now.pop("out_of_force", None)  # the recorded version is decided on its date whatever the store holds since
         return result, now
@@ -374,14 +388,16 @@ class Verifier:
         differences = self._root(record, now.get("policy"), day)
         if record.kind == "error":
             if isinstance(result, Decision):
-                return differences + [f"recorded as not decided ({data['error']['code']}), now decided: eligible "
-                                      f"{_show(now['eligible'])}, amount {_show(now['amount'])}"]
+                return differences + [msg("recorded as not decided ({code}), now decided: eligible {eligible}, "
+                                          "amount {amount}", code=data["error"]["code"],
+                                          eligible=_show(now["eligible"]), amount=_show(now["amount"]))]
             # the location is where the claim sat in the file evaluate read, and CLAIMS may be another file
             recorded_error = {k: v for k, v in data["error"].items() if k != "location"}
             now_error = {k: v for k, v in now["error"].items() if k != "location"}
             return differences + _keyed("error", recorded_error, now_error, order=("code", "message"))
         if not isinstance(result, Decision):
-            return differences + [f"the claim is no longer decided: {result.code}: {result.message}"]
+            return differences + [msg("the claim is no longer decided: {code}: {message}", code=result.code,
+                                      message=result.message)]
         if record.kind == "decision":
             differences += _references(data["references"], now["references"], day, self.engine.store,
                                        data.get("schemas"))
@@ -392,13 +408,17 @@ class Verifier:
         if record.kind == "summary":
             # listed in the order of the policy's rules, which is not part of the result
             if not _same(sorted(data["failed_rules"], key=_show), sorted(now["failed_rules"])):
-                differences.append(f"failed rules: recorded {_show(data['failed_rules'])}, "
-                                   f"now {_show(now['failed_rules'])}")
+                differences.append(msg("failed rules: recorded {recorded}, now {now}",
+                                       recorded=_show(data["failed_rules"]), now=_show(now["failed_rules"])))
             return differences
-        differences += _keyed("amount read", data["amount_reads"], now["amount_reads"])
-        differences += _keyed("output", data["outputs"], now["outputs"])
-        differences += _entries("rule", data["rules"], now["rules"], "outcome")
-        differences += _entries("note", data["notes"], now["notes"], None)
+        differences += _keyed(lambda n: msg("amount read {name}", name=n), data["amount_reads"], now["amount_reads"])
+        differences += _keyed(lambda n: msg("output {name}", name=n), data["outputs"], now["outputs"])
+        differences += _entries(lambda e: msg("rule {name}", name=e),
+                                lambda e, n: msg("rule {entry} read {name}", entry=e, name=n),
+                                data["rules"], now["rules"], "outcome")
+        differences += _entries(lambda e: msg("note {name}", name=e),
+                                lambda e, n: msg("note {entry} read {name}", entry=e, name=n),
+                                data["notes"], now["notes"], None)
         # outputs and notes that could not be computed: written only when there are some
         differences += _value("problems", data.get("problems", []), now.get("problems", []))
         return differences
@@ -418,27 +438,33 @@ class Verifier:
             if used.get(pid) == label:
                 continue
             version = self.engine.store.get(pid, label)
-            was = f" instead of @{used[pid]}" if pid in used else " (not used by the record)"
-            why = ""
-            if version is not None:
-                after = day is not None and version.issued_on > day
-                why = (f" (in force from {version.effective_from}, issued {version.issued_on}"
-                       + (", after the decision date" if after else "; added to the store after the decision")
-                       + ")")
-            versions.append(f"{pid}@{label}{was}{why}")
-        versions += [f"{pid}@{label} no longer used" for pid, label in sorted(used.items()) if pid not in now_used]
+            now_version = f"{pid}@{label}"
+            if version is None:
+                why = ""
+            elif day is not None and version.issued_on > day:
+                why = msg(" (in force from {start}, issued {issued}, after the decision date)",
+                          start=version.effective_from, issued=version.issued_on)
+            else:
+                why = msg(" (in force from {start}, issued {issued}; added to the store after the decision)",
+                          start=version.effective_from, issued=version.issued_on)
+            versions.append(msg("{version} instead of @{recorded}{why}", version=now_version, recorded=used[pid],
+                                why=why) if pid in used else
+                            msg("{version} (not used by the record){why}", version=now_version, why=why))
+        versions += [msg("{version} no longer used", version=f"{pid}@{label}") for pid, label in sorted(used.items())
+                     if pid not in now_used]
         changes: list[str] = []
         if isinstance(today, Decision) != isinstance(result, Decision):
-            changes.append(f"decided: recorded {_brief(now)}, today {_brief(today_json)}")
+            changes.append(msg("decided: recorded {recorded}, today {today}", recorded=_brief(now),
+                               today=_brief(today_json)))
         elif isinstance(today, Decision):
             for name in ("eligible", "amount", "currency"):
-                changes += [c.replace(", now ", ", today ") for c in _value(name, now[name], today_json[name])]
+                changes += _value(name, now[name], today_json[name], today=True)
             if sorted(now.get("failed_rules") or result.failed_rules) != sorted(today.failed_rules):
-                changes.append(f"failed rules: recorded {_show(sorted(result.failed_rules))}, today "
-                               f"{_show(sorted(today.failed_rules))}")
+                changes.append(msg("failed rules: recorded {recorded}, today {today}",
+                                   recorded=_show(sorted(result.failed_rules)),
+                                   today=_show(sorted(today.failed_rules))))
         else:
-            changes += [c.replace(", now ", ", today ") for c in
-                        _value("error", now["error"].get("code"), today_json["error"].get("code"))]
+            changes += _value("error", now["error"].get("code"), today_json["error"].get("code"), today=True)
         return {"versions": versions, "changes": changes}
 
     def _root(self, record: Record, now_policy: dict | None, day) -> list[str]:
@@ -447,13 +473,15 @@ class Verifier:
         if recorded is None or now_policy is None:
             return []  # not decided now: the error says why
         pid, label, digest = recorded["id"], recorded["version"], recorded["digest"]
-        differences = []
+        differences: list[str] = []
         version = self.engine.store.get(pid, label)
         if now_policy["version"] != label:
-            differences.append(f"{pid}: recorded version {label}, now {now_policy['version']} resolves on {day}")
+            differences.append(msg("{policy}: recorded version {recorded}, now {now} resolves on {day}", policy=pid,
+                                   recorded=label, now=now_policy["version"], day=day))
         elif now_policy["digest"] != digest and version is not None:
-            differences.append(f"{pid}@{label} digest differs: recorded {digest}, now {now_policy['digest']} "
-                               f"({_changed_file(version, record.fields.get('schemas'), self.engine.store)})")
+            differences.append(msg("{version} digest differs: recorded {recorded}, now {now} ({why})",
+                                   version=f"{pid}@{label}", recorded=digest, now=now_policy["digest"],
+                                   why=_changed_file(version, record.fields.get("schemas"), self.engine.store)))
         return differences
 
 
@@ -470,8 +498,8 @@ def _versions(result) -> dict:
 
 def _brief(data: dict) -> str:
     if "error" in data:
-        return f"not decided ({data['error'].get('code')})"
-    return f"eligible {data['amount']}" if data["eligible"] else "not eligible"
+        return msg("not decided ({reason})", reason=data["error"].get("code"))
+    return msg("eligible {amount}", amount=data["amount"]) if data["eligible"] else msg("not eligible")
 
 
 def _recomputed(data: dict) -> str:
@@ -492,8 +520,9 @@ def _changed_file(version, recorded_schemas, store) -> str:
         old = next((s.get("digest") for s in recorded_schemas if s.get("name") == name), None)
         schema = store.schemas.get(name)
         if old is not None and schema is not None and schema.digest != old:
-            return f"its input schema {store.display(store.schemas_dir / name)} changed after the decision"
-    return f"the file {version.file} changed after the decision"
+            return msg("its input schema {file} changed after the decision",
+                       file=store.display(store.schemas_dir / name))
+    return msg("the file {file} changed after the decision", file=version.file)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -502,28 +531,32 @@ def _changed_file(version, recorded_schemas, store) -> str:
 
 def _show(value) -> str:
     if value is ABSENT:
-        return "(none)"
+        return msg("(none)")
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def _value(label: str, recorded, now) -> list[str]:
+def _value(label: str, recorded, now, today: bool = False) -> list[str]:
+    """The value as recorded and now (or, `today`, as decided now and by today's store), where they differ."""
     if _same(recorded, now):
         return []
     if isinstance(recorded, dict) and isinstance(now, dict):  # a table row read: name the cells that differ
-        differences = []
+        differences: list[str] = []
         for key in dict.fromkeys(list(recorded) + list(now)):
-            differences += _value(f"{label}.{key}", recorded.get(key, ABSENT), now.get(key, ABSENT))
+            differences += _value(msg("{label}.{key}", label=label, key=key), recorded.get(key, ABSENT),
+                                  now.get(key, ABSENT), today)
         return differences
     old, new = _show(recorded), _show(now)
     if old == new:  # the same text, different JSON types (2200 and "2200"): show both as JSON
         old, new = _typed(recorded), _typed(now)
-    return [f"{label}: recorded {old}, now {new}"]
+    if today:
+        return [msg("{label}: recorded {recorded}, today {today}", label=label, recorded=old, today=new)]
+    return [msg("{label}: recorded {recorded}, now {now}", label=label, recorded=old, now=new)]
 
 
 def _typed(value) -> str:
-    return "(none)" if value is ABSENT else json.dumps(value, ensure_ascii=False, default=str)
+    return msg("(none)") if value is ABSENT else json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _same(a, b) -> bool:
@@ -539,71 +572,83 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def _keyed(label: str, recorded: dict, now: dict, order: tuple = ()) -> list[str]:
-    """Each name on either side compared: '{label} NAME: recorded A, now B'; (none) where a side lacks it."""
+def _keyed(label, recorded: dict, now: dict, order: tuple = ()) -> list[str]:
+    """Each name on either side compared: 'LABEL: recorded A, now B', `label` a function giving the label of a
+    name (or a word or message, followed by the name); (none) where a side lacks it."""
     names = [n for n in order if n in recorded or n in now] + list(recorded) + list(now)
-    differences = []
+    differences: list[str] = []
     for name in dict.fromkeys(names):
-        differences += _value(f"{label} {name}", recorded.get(name, ABSENT), now.get(name, ABSENT))
+        named = label(name) if callable(label) else msg("{label} {name}", label=label, name=name)
+        differences += _value(named, recorded.get(name, ABSENT), now.get(name, ABSENT))
     return differences
 
 
-def _entries(label: str, recorded: list, now: list, headline: str | None) -> list[str]:
+def _entries(label, read_label, recorded: list, now: list, headline: str | None) -> list[str]:
     """Entries with an id (rules, notes), matched by id; within each, every field and every read."""
     old_by_id = {e["id"]: e for e in recorded}
     new_by_id = {e["id"]: e for e in now}
-    differences = []
+    differences: list[str] = []
     for entry_id in dict.fromkeys(list(old_by_id) + list(new_by_id)):
         old, new = old_by_id.get(entry_id), new_by_id.get(entry_id)
         if old is not None and new is None:
             summary = f" {old.get(headline)}" if headline else ""
-            differences.append(f"{label} {entry_id}: recorded{summary}, now not in the decision")
+            differences.append(msg("{entry}: recorded{summary}, now not in the decision",
+                                   entry=label(entry_id), summary=summary))
         elif new is not None and old is None:
             summary = f" {new.get(headline)}" if headline else ""
-            differences.append(f"{label} {entry_id}: not recorded, now in the decision{summary}")
+            differences.append(msg("{entry}: not recorded, now in the decision{summary}",
+                                   entry=label(entry_id), summary=summary))
         elif old is not None and new is not None:
             fields = {k: v for k, v in old.items() if k not in ("id", "reads")}
             now_fields = {k: v for k, v in new.items() if k not in ("id", "reads")}
-            differences += _keyed(f"{label} {entry_id}", fields, now_fields, order=(headline,) if headline else ())
+            differences += _keyed(label(entry_id), fields, now_fields, order=(headline,) if headline else ())
             if "reads" in old or "reads" in new:
-                differences += _keyed(f"{label} {entry_id} read", old.get("reads") or {}, new.get("reads") or {})
+                differences += _keyed(functools.partial(read_label, entry_id), old.get("reads") or {},
+                                      new.get("reads") or {})
     return differences
 
 
 def _schemas(recorded: list, now: list, store) -> list[str]:
     """Every input schema the decision read, with the same digest."""
     now_by_name = {s["name"]: s["digest"] for s in now}
-    differences = []
+    differences: list[str] = []
     for entry in recorded:
         name, digest = entry.get("name"), entry.get("digest")
         if name not in now_by_name:
-            differences.append(f"input schema {name}: recorded {digest}, now not read")
+            differences.append(msg("input schema {name}: recorded {digest}, now not read", name=name, digest=digest))
             continue
         now_digest = now_by_name.pop(name)
         if now_digest != digest:
-            differences.append(f"input schema {name} digest differs: recorded {digest}, now {now_digest} "
-                               f"(the file {store.display(store.schemas_dir / name)} changed after the decision)")
-    differences += [f"input schema {name}: not recorded, now read" for name in now_by_name]
+            differences.append(msg("input schema {name} digest differs: recorded {recorded}, now {now} (the file "
+                                   "{file} changed after the decision)", name=name, recorded=digest, now=now_digest,
+                                   file=store.display(store.schemas_dir / name)))
+    differences += [msg("input schema {name}: not recorded, now read", name=name) for name in now_by_name]
     return differences
 
 
 def _references(recorded: list, now: list, day, store=None, recorded_schemas=None) -> list[str]:
     """Every policy the decision read: the same version on the day, with the same digest and role."""
     recorded_by_id = {r["id"]: r for r in recorded}
-    differences = []
+    differences: list[str] = []
     for ref in now:
         old = recorded_by_id.pop(ref["id"], None)
         if old is None:
-            differences.append(f"now also depends on {ref['id']}@{ref['version']} ({ref['role']})")
+            differences.append(msg("now also depends on {version} ({role})", version=f"{ref['id']}@{ref['version']}",
+                                   role=ref["role"]))
         elif old.get("version") != ref["version"]:
-            differences.append(f"{ref['id']}: recorded version {_show(old.get('version', ABSENT))}, now "
-                               f"{ref['version']} resolves on {day}")
+            differences.append(msg("{policy}: recorded version {recorded}, now {now} resolves on {day}",
+                                   policy=ref["id"], recorded=_show(old.get("version", ABSENT)), now=ref["version"],
+                                   day=day))
         elif old.get("digest") != ref["digest"]:
             version = store.get(ref["id"], ref["version"]) if store is not None else None
-            where = f" ({_changed_file(version, recorded_schemas, store)})" if version is not None else ""
-            differences.append(f"{ref['id']}@{ref['version']} digest differs: recorded "
-                               f"{_show(old.get('digest', ABSENT))}, now {ref['digest']}{where}")
+            fields = dict(version=f"{ref['id']}@{ref['version']}", recorded=_show(old.get("digest", ABSENT)),
+                          now=ref["digest"])
+            differences.append(
+                msg("{version} digest differs: recorded {recorded}, now {now} ({why})",
+                    why=_changed_file(version, recorded_schemas, store), **fields) if version is not None
+                else msg("{version} digest differs: recorded {recorded}, now {now}", **fields))
         if old is not None and old.get("role") != ref["role"]:
-            differences.append(f"{ref['id']} role: recorded {_show(old.get('role', ABSENT))}, now {ref['role']}")
-    differences += [f"no longer depends on {pid}" for pid in recorded_by_id]
+            differences.append(msg("{policy} role: recorded {recorded}, now {now}", policy=ref["id"],
+                                   recorded=_show(old.get("role", ABSENT)), now=ref["role"]))
+    differences += [msg("no longer depends on {policy}", policy=pid) for pid in recorded_by_id]
     return differences
