@@ -77,53 +77,50 @@ class Col:
         self.codes, self.uniques = codes, uniques
 
 
-class ListCol(Col):
+class _MadeWhenRead(Col):
+    """A column whose values are made only when something reads them whole (`make()`, once)."""
+
+    __slots__ = ("_make", "_made")
+    _made: np.ndarray | None
+
+    def __init__(self, make: Callable[[], np.ndarray], bad: np.ndarray | None, missing: np.ndarray | None):
+        self._make = make
+        Col.__init__(self, None, bad, missing)  # type: ignore[arg-type]
+
+    @property
+    def values(self) -> np.ndarray:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    @values.setter
+    def values(self, made) -> None:
+        self._made = made
+
+
+class ListCol(_MadeWhenRead):
     """A column of lists of records whose items' fields are known as columns (`items`: one value per item, the
     items of all rows in row order; `lengths`: items per row; `absent`: rows whose value is None). The lists
     themselves are made only if something reads them whole."""
 
-    __slots__ = ("_make", "_made", "lengths", "items", "absent")
-    _made: np.ndarray | None
+    __slots__ = ("lengths", "items", "absent")
 
     def __init__(self, make: Callable[[], np.ndarray], lengths: np.ndarray, items: dict, absent: np.ndarray | None,
                  bad: np.ndarray | None = None, missing: np.ndarray | None = None):
-        self._make = make
         self.lengths, self.items, self.absent = lengths, items, absent
-        Col.__init__(self, None, bad, missing)  # type: ignore[arg-type]
-
-    @property
-    def values(self) -> np.ndarray:
-        if self._made is None:
-            self._made = self._make()
-        return self._made
-
-    @values.setter
-    def values(self, made) -> None:
-        self._made = made
+        _MadeWhenRead.__init__(self, make, bad, missing)
 
 
-class RecordCol(Col):
+class RecordCol(_MadeWhenRead):
     """A column of records whose fields are known as columns (a comprehension's items); the records themselves
     are made only if something reads them whole."""
 
-    __slots__ = ("_make", "_made", "fields")
-    _made: np.ndarray | None
+    __slots__ = ("fields",)
 
     def __init__(self, make: Callable[[], np.ndarray], fields: dict, bad: np.ndarray | None = None,
                  missing: np.ndarray | None = None):
-        self._make = make
         self.fields = fields
-        Col.__init__(self, None, bad, missing)  # type: ignore[arg-type]
-
-    @property
-    def values(self) -> np.ndarray:
-        if self._made is None:
-            self._made = self._make()
-        return self._made
-
-    @values.setter
-    def values(self, made) -> None:
-        self._made = made
+        _MadeWhenRead.__init__(self, make, bad, missing)
 
 
 def objects(values, n: int) -> np.ndarray:
