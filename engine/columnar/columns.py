@@ -490,9 +490,9 @@ def _filled(col: Col) -> np.ndarray:
 _MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
 
 
-def _days(col: Col) -> tuple | None:
-    """(year, month, day) arrays of an encoded column of dates, a bad row given a good row's date; None when it is
-    not encoded or a row's value is not a date."""
+def _encoded_good(col: Col) -> tuple | None:
+    """(codes, uniques) of an encoded column with each bad row given a good row's code, so that a computation over
+    the distinct values never meets a bad row's value; None when it is not encoded or no row is good."""
     found = encoded(col)
     if found is None:
         return None
@@ -503,6 +503,16 @@ def _days(col: Col) -> tuple | None:
             return None
         codes = codes.copy()
         codes[col.bad] = codes[good[0]]
+    return codes, uniques
+
+
+def _days(col: Col) -> tuple | None:
+    """(year, month, day) arrays of an encoded column of dates, a bad row given a good row's date; None when it is
+    not encoded or a row's value is not a date."""
+    found = _encoded_good(col)
+    if found is None:
+        return None
+    codes, uniques = found
     parts = _DAYS_OF.get(id(uniques))
     if parts is None or parts[0] is not uniques:
         if len(_DAYS_OF) > 64:
@@ -592,16 +602,10 @@ def _add_months_days(cols: list[Col], n: int) -> Col | None:
 def _whole(col: Col) -> np.ndarray | None:
     """A column of whole numbers as an int64 array, a bad row given a good row's number; None when it is not
     encoded, holds another value, or a number beyond a million (left to add_months itself)."""
-    found = encoded(col)
+    found = _encoded_good(col)
     if found is None:
         return None
     codes, uniques = found
-    if col.bad is not None:
-        good = np.flatnonzero(~col.bad)
-        if len(good) == 0:
-            return None
-        codes = codes.copy()
-        codes[col.bad] = codes[good[0]]
     used = np.flatnonzero(np.bincount(codes, minlength=len(uniques)))
     numbers = uniques[used].tolist()
     if set(map(type, numbers)) != {int} or max(map(abs, numbers)) > 1_000_000:
