@@ -320,6 +320,20 @@ def test_a_claim_on_a_day_without_a_version_in_both_languages_and_the_same_json(
     assert zh == en and json.loads(zh)["error"]["code"] == "policy.not_in_force"
 
 
+def test_evaluate_s_counts_and_a_builtin_s_wrong_arguments_in_both_languages(capsys):
+    claims = [str(path) for path in sorted((ROOT / "examples").glob("*.yaml"))]
+    code, _, err = run(capsys, "--lang", "zh", "evaluate", *claims, "--policy", POLICY)
+    assert err.splitlines()[-1] == "已决定 4 份（符合条件 2 份），无效 0 份，没有有效政策 0 份，未判定 0 份"
+    _, _, err = run(capsys, "--lang", "en", "evaluate", *claims, "--policy", POLICY)
+    assert err.splitlines()[-1] == "4 decided (2 eligible), 0 invalid, 0 with no policy in force, 0 undecided"
+    code, out, err = run(capsys, "--lang", "zh", "eval", "min(1)", "--policy", POLICY)
+    assert code == 1 and "错误[call.arguments]: min()：需要一个列表，或两个及以上的值" in out + err
+    code, out, err = run(capsys, "--lang", "zh", "eval", "length(1, 2)", "--policy", POLICY)
+    assert "错误[call.arguments]: length()：只接受 1 个参数，不是 2 个" in out + err
+    _, out, err = run(capsys, "--lang", "en", "eval", "min(1)", "--policy", POLICY)
+    assert "error[call.arguments]: min() takes a list, or two or more values" in out + err
+
+
 def test_the_repl_in_both_languages(capsys, monkeypatch):
     import io
 

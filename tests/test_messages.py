@@ -4,6 +4,7 @@ while error codes stay the same."""
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from pathlib import Path
 
@@ -121,50 +122,181 @@ def test_json_keeps_codes_and_gives_the_chosen_language(capsys, tmp_path, monkey
 # -- every message the user sees is translatable -----------------------------------------------------------------
 
 _WORDY = re.compile(r"\b[A-Za-z]{2,}\b")
+_NAMES = re.compile(r"[\w<>.@/-]+(, [\w<>.@/-]+)+")  # `bool, int, list<T>`: a list of names, not words
 _CODE = re.compile(r"^[a-z]+\.[a-z_]+$")
+# Text that is not words for a reader: SQL, markup, comments of a generated file, code of the language
+_NOT_WORDS = re.compile(r"^\s*(<|#|(SELECT|INSERT|CREATE|DROP|PRAGMA|BEGIN|UPDATE|DELETE|ALTER)\b)|[\w\x00]\(|\[\d")
 # Where a message goes (the call's name → the position of its message argument); `message=`, `hint=` and `help=`
 # (a command line's help text) anywhere.
 _SINKS = {"Diagnostic": 1, "error": 1, "at": 1, "fail": 1, "_fail": 1, "diagnostic": 1, "Note": 0, "note_at": 0,
           "usage": 0, "UsageError": 0, "ClickException": 0, "ClaimError": 2, "_Unparsable": 1, "_DuplicateKey": 0,
           "LinkError": 1, "EvaluationFault": 0, "echo": 0}
+# Where text is gathered to be shown later (the method → the position of the text; -1: every argument)
+_GATHERING = {"append": -1, "extend": -1, "insert": 1, "join": 0, "write": 0, "add": 0}
+_TRANSLATING = {"msg", "tr", "plural", "joined", "translated"}
+_LOGGING = {"log", "logger", "logging", "warnings"}  # a log is read by whoever runs the service, in English
+# Exceptions the engine raises and catches itself, never shown: a value missing in the columnar engine (the row is
+# decided per claim), a schema the columnar reader does not take (the per-claim reader takes it)
+_SIGNALS = {"MissingValue", "_Unsupported"}
+# Exceptions of Python's own are a programmer's (a bug, a wrong argument to engine.api), not an officer's
+_PYTHONS = {name for name, value in vars(builtins).items()
+            if isinstance(value, type) and issubclass(value, BaseException)}
+# Files that write Python source (the generated programs and claim converters) and the database's migrations
+_GENERATORS = ("engine/language/codegen.py", "engine/claims/convert.py", "engine/db/migrations/")
+# A comment on the text's line or the line above may say why the text is the same in every language (the language's
+# own words, JSON values, labels CI tools or Prometheus read, the OpenAPI document): `# ... in every language ...`
+_KEPT = "in every language"
 
 
-def _plain_text(node) -> bool:
-    """Whether an expression is (or is built from) literal English text rather than msg()/tr()."""
+def _call_name(node) -> str | None:
+    return node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+
+
+def _literal_text(node) -> str | None:
+    """The words of a literal or an f-string (its placeholders as \\x00), else None."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return len(_WORDY.findall(node.value)) >= 2  # words, not an identifier or a prefix such as "policy: "
+        return node.value
     if isinstance(node, ast.JoinedStr):
-        return len(_WORDY.findall("".join(v.value for v in node.values if isinstance(v, ast.Constant)))) >= 2
-    if isinstance(node, ast.BinOp):
-        return _plain_text(node.left) or _plain_text(node.right)
-    if isinstance(node, ast.IfExp):
-        return _plain_text(node.body) or _plain_text(node.orelse)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
-        return _plain_text(node.func.value)
-    return False
+        return "".join(v.value if isinstance(v, ast.Constant) else "\x00" for v in node.values)
+    return None
 
 
-def _untranslatable(path: Path) -> list[str]:
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        messages = []
+def _pieces(node):
+    """The literal texts an expression is built from: joined, formatted, chosen between, gathered in a list,
+    tuple, set or dict (its values: a dict's keys are names), or made by a comprehension."""
+    text = _literal_text(node)
+    if text is not None:
+        yield node, text
+    elif isinstance(node, ast.BinOp):
+        yield from _pieces(node.left)
+        yield from _pieces(node.right)
+    elif isinstance(node, ast.IfExp):
+        yield from _pieces(node.body)
+        yield from _pieces(node.orelse)
+    elif isinstance(node, ast.BoolOp):
+        for value in node.values:
+            yield from _pieces(value)
+    elif isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        for element in node.elts:
+            yield from _pieces(element)
+    elif isinstance(node, ast.Starred):
+        yield from _pieces(node.value)
+    elif isinstance(node, ast.Dict):
+        for key, value in zip(node.keys, node.values, strict=True):
+            if not (isinstance(key, ast.Constant) and key.value in ("description", "title", "summary")):  # schemas'
+                yield from _pieces(value)
+    elif isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
+        yield from _pieces(node.elt)
+    elif isinstance(node, ast.DictComp):
+        yield from _pieces(node.value)
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("format", "join"):
+        yield from _pieces(node.func.value)
+        for argument in node.args if node.func.attr == "join" else ():
+            yield from _pieces(argument)
+
+
+def _words(text: str) -> bool:
+    """Whether literal text is English words for a reader: two words or more with a space between, rather than
+    an identifier, a code such as `claim.parquet`, a prefix such as "policy: ", a list of names, SQL or markup."""
+    if _NOT_WORDS.search(text):
+        return False
+    return not _NAMES.fullmatch(text) and any(len(_WORDY.findall(part)) >= 2 and re.search(r"\w\W*\s+\W*\w", part)
+                                              for part in text.split("\x00"))
+
+
+def _where_text_goes(tree):
+    """The expressions whose text reaches a reader: a sink's message, text gathered into a list or joined, a value
+    kept in a variable or returned (to be shown later), the message of an exception of the engine's own, and the
+    message of a (code, message) problem as readers return one."""
+    for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+            name = _call_name(node)
             if name in _SINKS and len(node.args) > _SINKS[name]:
-                messages.append(node.args[_SINKS[name]])
-            messages += [k.value for k in node.keywords if k.arg in ("message", "hint", "help")]
+                yield node.args[_SINKS[name]]
+            yield from (k.value for k in node.keywords if k.arg in ("message", "hint", "help"))
+            if isinstance(node.func, ast.Attribute) and name in _GATHERING:
+                at = _GATHERING[name]
+                yield from node.args if at < 0 else node.args[at:at + 1]
+                if name == "join":
+                    yield node.func.value
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return, ast.Yield)) \
+                and node.value is not None:
+            yield node.value
+        elif isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args \
+                and _call_name(node.exc) not in _PYTHONS | _SIGNALS:
+            yield node.exc.args[0]
         elif isinstance(node, ast.Tuple) and len(node.elts) == 2 and isinstance(node.elts[0], ast.Constant) \
                 and isinstance(node.elts[0].value, str) and _CODE.match(node.elts[0].value):
-            messages.append(node.elts[1])  # (code, message), as readers return a problem
-        found += [f"{path.relative_to(ROOT)}:{m.lineno}: {ast.unparse(m)[:100]}" for m in messages if _plain_text(m)]
+            yield node.elts[1]  # (code, message), as readers return a problem
+
+
+def _untranslatable(source: str, name: str) -> list[str]:
+    lines = source.splitlines()
+    tree = ast.parse(source)
+    exempt = set()  # inside msg()/tr()/plural(), a log call, or the text of __repr__/__str__ (a value as code)
+    statement = {}  # node -> the lines of the simple statement it is in
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and not hasattr(node, "body"):
+            statement.update((id(inner), (node.lineno, node.end_lineno)) for inner in ast.walk(node))
+        if isinstance(node, ast.Call) and (_call_name(node) in _TRANSLATING or (
+                isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in _LOGGING)) \
+                or isinstance(node, ast.FunctionDef) and node.name in ("__repr__", "__str__"):
+            exempt.update(id(inner) for inner in ast.walk(node))
+    found, seen = [], set()
+    for node in ast.walk(tree):  # msg(f"... {x} ..."): the catalogue cannot hold a template filled in before
+        if isinstance(node, ast.Call) and _call_name(node) in _TRANSLATING and node.args \
+                and isinstance(node.args[0], ast.JoinedStr) \
+                and any(isinstance(v, ast.FormattedValue) for v in node.args[0].values):
+            found.append(f"{name}:{node.lineno}: {ast.unparse(node)[:100]}")
+    for expression in _where_text_goes(tree):
+        for node, text in _pieces(expression):
+            first, last = statement.get(id(node), (node.lineno, node.end_lineno))
+            if id(node) in exempt or id(node) in seen or not _words(text) \
+                    or any(_KEPT in line for line in lines[max(first - 2, 0):last]):
+                continue
+            seen.add(id(node))
+            found.append(f"{name}:{node.lineno}: {ast.unparse(node)[:100]}")
     return found
 
 
 def test_every_message_the_user_sees_goes_through_the_catalogue():
     """A diagnostic, hint, claim error or command-line message written as plain text (a literal or an f-string)
-    cannot be translated: write msg("... {name} ...", name=...) (or tr(...) where it is shown) instead."""
+    cannot be translated: write msg("... {name} ...", name=...) (or tr(...) where it is shown) instead. That holds
+    for text gathered first and shown later too: appended to a list of lines, joined, kept in a variable or a
+    table, returned, or raised in an exception of the engine's own."""
     found = []
     for path in sorted((ROOT / "engine").rglob("*.py")):
-        found += _untranslatable(path)
+        name = str(path.relative_to(ROOT))
+        if not name.startswith(_GENERATORS):
+            found += _untranslatable(path.read_text(encoding="utf-8"), name)
     assert not found, "messages that cannot be translated (wrap them in msg()/tr()):\n" + "\n".join(found)
 
+
+@pytest.mark.parametrize("code, found", [
+    ('lines.append(f"{n} claims were not decided")', True),
+    ('parts = ["in force", "now"]\nclick.echo(", ".join(parts))', True),
+    ('label = "the decision amount"', True),
+    ('say(" and ".join(["first words", "then more"]))', True),
+    ('raise DatabaseError(f"cannot use the database {url}")', True),
+    ('out = {"status": "not run yet"}', True),
+    ('lines.append(msg("{n} claims were not decided", n=n))', False),
+    ('lines.append(msg(f"{n} claims were not decided"))', True),
+    ('echo(tr("decided on {day}", day=f"{year}-{month}"))', False),
+    ('raise ValueError("unknown language, a bug")', False),
+    ('log.warning("reload refused: %d errors", n)', False),
+    ('names = "bool, int, decimal, list<T>"', False),
+    ('code = "claim.parquet"', False),
+    ('prefix = "policy: "', False),
+    ('cursor.execute("PRAGMA journal_mode=WAL")', False),
+    ('tag = "<svg class=\\"chart\\" role=\\"img\\">"', False),
+    ('form = "sum(g.amount for g in history)"', False),
+    ('def f():\n    """A docstring of several words."""', False),
+    ('if op in ("in", "not in"): pass', False),
+    ('{"description": "Where the log keeps it."}', False),
+    ('label = "not run"  # for CI tools: the same in every language', False),
+    ("# the operators of the language, the same in every language\nOPS = {\"not_member\": \"not in\"}", False),
+    ('raise MissingValue("no row")', False),
+])
+def test_the_search_for_untranslated_text_finds_words_and_leaves_names(code, found):
+    assert bool(_untranslatable(code, "probe.py")) == found, _untranslatable(code, "probe.py")

@@ -198,7 +198,7 @@ def _written_against(value, engine: Engine) -> tuple[dict | None, str | None]:
     """`written_against: {ID: [VERSION, ...]}` as {id: set of versions}; or why it cannot be used."""
     if value is None:
         return None, None
-    shape = "written_against maps each policy id to the list of its versions the cases were written against"
+    shape = msg("written_against maps each policy id to the list of its versions the cases were written against")
     if not isinstance(value, dict):
         return None, shape
     written: dict = {}

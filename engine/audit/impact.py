@@ -195,8 +195,9 @@ def side(engine, policy_id: str, text: str):
         engine.scenario(policy_id, version=version)  # fails now, as a date does, for what cannot be linked
         evaluator = engine.evaluator(f"{policy_id}@{version}", Selection(version, any_date=True))
         refers = engine.store.needs(policy_id) - {policy_id}
-        return evaluator, f"{policy_id}@{version}" + (
-            " (what it refers to as in force on each claim's decision date)" if refers else "")
+        label = f"{policy_id}@{version}"
+        return evaluator, msg("{version} (what it refers to as in force on each claim's decision date)",
+                              version=label) if refers else label
     linked = engine.scenario(policy_id, at=parse_date(text))
     return engine.fixed_evaluator(linked), scenario_label(linked)
 

@@ -38,7 +38,7 @@ EXIT_NOT_GRANTED = 5  # some claim was decided against the ledger and is not eli
 EXIT_DATABASE = 69  # as `policy serve`: the database cannot be used
 EXPORT_COLUMNS = ("grant_id", "seq", "book", "person", "recorded_at", "origin", "policy_id", "policy_version",
                   "policy_digest", "claim_id", "decision_id", "amount", "revoked_at", "revoked_reason")
-DATABASE_HELP = "SQLAlchemy URL of the service's database: sqlite:///FILE or postgresql://USER@HOST:PORT/NAME."
+DATABASE_HELP = msg("SQLAlchemy URL of the service's database: sqlite:///FILE or postgresql://USER@HOST:PORT/NAME.")
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -58,7 +58,7 @@ def json_path(parts: Iterable) -> str:
     out = ""
     for p in parts:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out or "(the whole document)"
+    return out or msg("(the whole document)")
 
 
 _TYPE_WORDS = {"string": msg("text"), "integer": msg("a whole number"), "number": msg("a number"),

@@ -10,6 +10,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from engine.core.i18n import msg, tr
+
 DISTRIBUTION = "policy-engine"
 _PACKAGE = Path(__file__).resolve().parent.parent
 COMMIT_FILE = _PACKAGE / "COMMIT"
@@ -19,7 +21,7 @@ def package_version() -> str:
     try:
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:  # run from a checkout that was never installed
-        return "(not installed)"
+        return tr("(not installed)")
 
 
 def commit() -> tuple[str, str] | None:
@@ -29,18 +31,18 @@ def commit() -> tuple[str, str] | None:
         head = _git(checkout, "rev-parse", "HEAD")
         if head:
             dirty = _git(checkout, "status", "--porcelain", "--untracked-files=no")
-            return head, "git checkout" + (", with uncommitted changes" if dirty else "")
+            return head, msg("git checkout, with uncommitted changes") if dirty else msg("git checkout")
     if COMMIT_FILE.is_file():
         recorded = COMMIT_FILE.read_text(encoding="utf-8").strip()
         if recorded:
-            return recorded, "recorded when the package was built"
+            return recorded, msg("recorded when the package was built")
     return None
 
 
 def describe() -> str:
     """What `policy --version` prints."""
     known = commit()
-    where = f"commit {known[0]} ({known[1]})" if known else "commit unknown"
+    where = tr("commit {commit} ({how})", commit=known[0], how=known[1]) if known else tr("commit unknown")
     return f"{DISTRIBUTION} {package_version()}\n{where}"
 
 

@@ -11,6 +11,8 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from engine.core.i18n import msg
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -31,7 +33,8 @@ def connect(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise DatabaseError(f"{url!r} is not a database URL (sqlite:///FILE or postgresql://USER@HOST/NAME)") from None
+        raise DatabaseError(msg("{url} is not a database URL (sqlite:///FILE or postgresql://USER@HOST/NAME)",
+                                url=repr(url))) from None
     backend = parsed.get_backend_name()
     if backend == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -44,7 +47,8 @@ def connect(url: str) -> Engine:
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    raise DatabaseError(f"{shown(url)}: the service keeps its log in SQLite or PostgreSQL, not {backend}")
+    raise DatabaseError(msg("{url}: the service keeps its log in SQLite or PostgreSQL, not {backend}", url=shown(url),
+                            backend=backend))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -80,10 +84,12 @@ def migrate(engine: Engine) -> str:
             try:
                 command.upgrade(config, "head")
             except CommandError as exc:
-                raise DatabaseError(f"{shown(str(engine.url))}: the schema cannot be migrated: {exc}") from None
+                raise DatabaseError(msg("{url}: the schema cannot be migrated: {reason}", url=shown(str(engine.url)),
+                                        reason=str(exc))) from None
             return MigrationContext.configure(connection).get_current_heads()[0]
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot use the database {shown(str(engine.url))}: {reason(exc)}") from None
+        raise DatabaseError(msg("cannot use the database {url}: {reason}", url=shown(str(engine.url)),
+                                reason=reason(exc))) from None
 
 
 def _refuse_newer(engine: Engine, connection) -> tuple:
@@ -96,10 +102,10 @@ def _refuse_newer(engine: Engine, connection) -> tuple:
     current = MigrationContext.configure(connection).get_current_heads()
     unknown = [rev for rev in current if rev not in known]
     if unknown:
-        raise DatabaseError(
-            f"{shown(str(engine.url))} has schema revision {', '.join(unknown)}, which this version of "
-            f"policy-engine does not know (it knows up to {script.get_current_head()}): it was written "
-            "by a newer version; upgrade policy-engine, or use another database")
+        raise DatabaseError(msg(
+            "{url} has schema revision {revisions}, which this version of policy-engine does not know (it knows up "
+            "to {head}): it was written by a newer version; upgrade policy-engine, or use another database",
+            url=shown(str(engine.url)), revisions=", ".join(unknown), head=script.get_current_head()))
     return current
 
 
@@ -111,14 +117,16 @@ def open_existing(url: str) -> Engine:
         parsed = None
     if parsed is not None and parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
             and not parsed.database.startswith("file:") and not Path(parsed.database).expanduser().is_file():
-        raise DatabaseError(f"{shown(url)}: no such database file")
+        raise DatabaseError(msg("{url}: no such database file", url=shown(url)))
     engine = connect(url)
     try:
         with engine.connect() as connection:
             if not _refuse_newer(engine, connection):
-                raise DatabaseError(f"{shown(url)} holds no decision log (no schema): nothing was logged there")
+                raise DatabaseError(msg("{url} holds no decision log (no schema): nothing was logged there",
+                                        url=shown(url)))
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot use the database {shown(url)}: {reason(exc)}") from None
+        raise DatabaseError(msg("cannot use the database {url}: {reason}", url=shown(url),
+                                reason=reason(exc))) from None
     return engine
 
 

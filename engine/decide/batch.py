@@ -19,6 +19,7 @@ from itertools import islice
 import orjson
 
 from engine.claims.reader import RawClaim
+from engine.core.i18n import tr
 from engine.decide.explain import explain
 from engine.decide.results import ClaimError, Decision
 
@@ -51,8 +52,9 @@ class Counts:
         return self.decided + self.invalid + self.not_in_force + self.undecided
 
     def line(self) -> str:
-        return (f"{self.decided} decided ({self.eligible} eligible), {self.invalid} invalid, "
-                f"{self.not_in_force} with no policy in force, {self.undecided} undecided")
+        return tr("{decided} decided ({eligible} eligible), {invalid} invalid, {not_in_force} with no policy in force, "
+                  "{undecided} undecided", decided=self.decided, eligible=self.eligible, invalid=self.invalid,
+                  not_in_force=self.not_in_force, undecided=self.undecided)
 
 
 @dataclass(frozen=True)

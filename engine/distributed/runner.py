@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from engine.core.i18n import tr
+from engine.core.i18n import msg, tr
 from engine.decide.batch import CHUNK, COLUMNAR_CHUNK, Counts, OutputFormat, _chunks, _decide_chunk
 from engine.decide.output import part_name, part_suffix, sweep, write_whole
 
@@ -155,7 +155,8 @@ def _engine(store: StoreFiles):
     if engine is not None:
         return engine
     if _digest(store.files) != store.digest:
-        raise WorkerRefused(f"the store received has digest {_digest(store.files)[:12]}, not {store.digest[:12]}")
+        raise WorkerRefused(msg("the store received has digest {received}, not {sent}",
+                                received=_digest(store.files)[:12], sent=store.digest[:12]))
     folder = Path(tempfile.mkdtemp(prefix=f"policy-store-{store.digest[:12]}-"))
     for sub, name, data in store.files:
         target = folder / sub / name
@@ -164,7 +165,7 @@ def _engine(store: StoreFiles):
     (folder / "policies").mkdir(exist_ok=True)
     engine = Engine.load(folder / "policies", folder / "schemas")
     if _versions(engine.store) != store.versions:
-        raise WorkerRefused("the versions this worker loaded do not have the driver's digests")
+        raise WorkerRefused(msg("the versions this worker loaded do not have the driver's digests"))
     _ENGINES[store.digest] = engine
     return engine
 
@@ -213,7 +214,7 @@ def decide_partition(store: StoreFiles, job: EvaluateJob, part: Partition) -> tu
         write_whole(Path(job.parts) / part_name(part.index, job.count, part_suffix(job.fmt.kind)), out)
         return part.index, b"", counts, stats
     except WorkerRefused as exc:
-        return "refused", str(exc)
+        return "refused", exc.args[0]  # the msg(), shown in the driver's language
     except PolicyInvalid as exc:
         return "invalid", exc.diagnostics
 
@@ -235,7 +236,7 @@ def impact_partition(store: StoreFiles, job: ImpactJob, part: Partition) -> tupl
         report = compare(sides[0], sides[1], claims_of(part, record=sides[0].input_type()), "", "", seen=seen)
         return part.index, report, seen
     except WorkerRefused as exc:
-        return "refused", str(exc)
+        return "refused", exc.args[0]  # the msg(), shown in the driver's language
     except PolicyInvalid as exc:
         return "invalid", exc.diagnostics
 

@@ -246,10 +246,10 @@ def _hashable(value):
 
 def _distinct_check(args: list[Type]):
     if len(args) != 1:
-        return f"takes 1 argument, not {len(args)}"
+        return msg("takes 1 argument, not {count}", count=len(args))
     if isinstance(args[0], ListOf) or args[0] in (ERROR, NEVER):
         return args[0]
-    return f"takes a list, not {args[0]}"
+    return msg("takes a list, not {type}", type=str(args[0]))
 
 
 # -------------------------------------------------------------------------------------------------
@@ -268,13 +268,14 @@ class Builtin:
 def _fixed(params: tuple, result: Type):
     def check(args: list[Type]):
         if len(args) != len(params):
-            return f"takes {len(params)} argument{'s' if len(params) != 1 else ''}, not {len(args)}"
+            return msg("takes 1 argument, not {count}", count=len(args)) if len(params) == 1 else \
+                msg("takes {wanted} arguments, not {count}", wanted=len(params), count=len(args))
         for i, (got, want) in enumerate(zip(args, params, strict=True), 1):
             if got in (ERROR, NEVER):
                 continue
             ok = is_numeric(got) if want == DECIMAL else (got == want)
             if not ok:
-                return f"argument {i} must be {want}, not {got}"
+                return msg("argument {index} must be {wanted}, not {type}", index=i, wanted=str(want), type=str(got))
         return result
 
     return check
@@ -286,7 +287,7 @@ def _extreme_check(args: list[Type]):
     if len(args) == 1 and isinstance(args[0], ListOf):
         args = [args[0].item]
     elif len(args) < 2:
-        return "takes a list, or two or more values"
+        return msg("takes a list, or two or more values")
     known = [a for a in args if a not in (ERROR, NEVER)]
     if not known:  # only arguments already reported, or an empty list: nothing more to say
         return ERROR
@@ -296,23 +297,23 @@ def _extreme_check(args: list[Type]):
         return INT
     if all(is_numeric(a) for a in known):
         return DECIMAL
-    return "takes numbers or dates, all of one kind, not " + ", ".join(str(a) for a in args)
+    return msg("takes numbers or dates, all of one kind, not {types}", types=", ".join(str(a) for a in args))
 
 
 def _length_check(args: list[Type]):
     if len(args) != 1:
-        return f"takes 1 argument, not {len(args)}"
+        return msg("takes 1 argument, not {count}", count=len(args))
     if args[0] == STRING or isinstance(args[0], ListOf) or args[0] in (ERROR, NEVER):
         return INT
-    return f"takes a list or a string, not {args[0]}"
+    return msg("takes a list or a string, not {type}", type=str(args[0]))
 
 
 def _number_check(result_of):
     def check(args: list[Type]):
         if len(args) != 1:
-            return f"takes 1 argument, not {len(args)}"
+            return msg("takes 1 argument, not {count}", count=len(args))
         if not is_numeric(args[0]):
-            return f"takes a number, not {args[0]}"
+            return msg("takes a number, not {type}", type=str(args[0]))
         return result_of(args[0])
 
     return check

@@ -227,8 +227,8 @@ def per_claim_expressions(linked: Linked) -> Iterator[tuple[str, Expression, str
     when these read them)."""
     for chk in linked.checks:
         if chk.when is not None:
-            yield f"input check {chk.id}", chk.when, None
-        yield f"input check {chk.id}", chk.require, None
+            yield msg("input check {name}", name=chk.id), chk.when, None
+        yield msg("input check {name}", name=chk.id), chk.require, None
     for rule in linked.rules:
         if rule.when is not None:
             yield f"rule {rule.id}", rule.when, cited(rule.clauses)
@@ -241,7 +241,7 @@ def per_claim_expressions(linked: Linked) -> Iterator[tuple[str, Expression, str
         if note.when is not None:
             yield f"note {note.id}", note.when, cited(note.clauses)
     if linked.decision is not None:
-        yield "the decision amount", linked.decision.expr, cited(linked.decision.clauses)
+        yield msg("the decision amount"), linked.decision.expr, cited(linked.decision.clauses)
 
 
 # -- a rule of one policy file ----------------------------------------------------------------------------

@@ -292,7 +292,8 @@ _WORDS = {
 _VALUE_START = {"NAME", "INT", "DECIMAL", "DATE", "STRING", "LPAR", "LSQB", "MINUS", "TRUE", "FALSE", "NULL",
                 "ANY", "ALL", "COUNT", "FILTER", "SUM", "NOT", "IF"}
 _COMPREHENSIONS = {"ANY", "ALL", "COUNT", "FILTER", "SUM"}
-# Forms that can begin a value only at the loosest level: `a + if …` and `a == not b` need brackets.
+# Forms that can begin a value only at the loosest level: `a + if …` and `a == not b` need brackets (the language's
+# own words, the same in every language).
 _NEEDS_PARENTHESES = {"IF": ("if … then … else …", "[1] + (if flag then [] else [2])"),
                       "NOT": ("not …", "a == (not b)")}
 
@@ -526,6 +527,7 @@ def _show(ch: str) -> str:
 _ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
 _ESCAPE_RX = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
 
+# the language's own words, the same in every language
 _BINARY = {"or_op": "or", "and_op": "and", "member": "in", "not_member": "not in", "default": "??",
            "add": "+", "sub": "-", "mul": "*", "div": "/"}
 # Parentheses, comments and blanks between an operand and the operator after it.

@@ -23,8 +23,8 @@ from engine.policies.sources import cite, qualify
 if TYPE_CHECKING:
     from engine.policies.store import PolicyStore
 
-_KINDS = {"tables": "table", "definitions": "definition", "rules": "rule", "outputs": "output", "notes": "note",
-          "checks": "input check"}
+_KINDS = {"tables": msg("table"), "definitions": msg("definition"), "rules": msg("rule"), "outputs": msg("output"),
+          "notes": msg("note"), "checks": msg("input check")}
 
 
 def resolve_amendments(store: PolicyStore) -> None:
@@ -128,7 +128,7 @@ def _removals(store: PolicyStore, a: PolicyVersion, b: PolicyVersion) -> dict:
             if name not in present.get(kind, set()):
                 _error(store, b, "amend.nothing", msg(
                     "removes {kind} {name}, but {key}, which this version amends, has no such {kind}",
-                    kind=_KINDS.get(kind, "clause"), name=repr(name), key=a.key), ("remove", kind, i))
+                    kind=_KINDS.get(kind, msg("clause")), name=repr(name), key=a.key), ("remove", kind, i))
                 continue
             removed.setdefault(kind, set()).add(name)
     return removed

@@ -188,7 +188,7 @@ class _Checker:
             found = current.field(part) if isinstance(current, Record) else None
             if found is None:
                 known = [f.name for f in current.fields] if isinstance(current, Record) else []
-                where = ".".join(walked) or "the claim"
+                where = ".".join(walked) or msg("the claim")
                 self.error("ledger.field", msg("{what} {path}: {where} has no fact {name}", what=what, path=path,
                                                where=where, name=part), location, hint=_close(part, known))
                 return None
@@ -224,7 +224,7 @@ def _plain(t: Type) -> Type:
 
 def _close(name: str, names: list) -> str | None:
     close = close_matches(name, names, n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
+    return msg("did you mean {name}?", name=repr(close[0])) if close else None
 
 
 # -------------------------------------------------------------------------------------------------

@@ -290,8 +290,8 @@ def _mapping(value) -> dict:
 
 # Where "X is required but missing" would not say what to do
 _MISSING_WORDS = {
-    ("input", "schema"): "input.schema is missing: name the JSON Schema file (under schemas/) that claims follow; "
-                         "only a policy that extends another may leave it out, and then reads its parent's",
+    ("input", "schema"): msg("input.schema is missing: name the JSON Schema file (under schemas/) that claims follow; "
+                             "only a policy that extends another may leave it out, and then reads its parent's"),
 }
 
 

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from engine.api import PolicyInvalid, PolicyNotFound, parse_policy_ref
 from engine.audit import listing
 from engine.claims.reader import RawClaim, read_json
-from engine.core.i18n import msg
+from engine.core.i18n import msg, tr
 from engine.core.isodate import parse_date
 from engine.core.limits import LIMITS
 from engine.db import jsontext
@@ -395,7 +395,8 @@ def create_app(settings: Settings) -> FastAPI:
                 linked = engine.linked(version, day)
                 reads = [f"{linked.role_of(v)} {v.key}" for v in linked.versions if v is not version]
             except Exception as exc:  # LinkError, PolicyInvalid: said in place of what it reads
-                reads = [f"(cannot resolve: {exc})"]
+                said = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
+                reads = [tr("(cannot resolve: {error})", error=said)]
         return _json(listing.version(engine.store, version, reads))
 
     @app.get("/v1/diff", tags=["policies"], summary="What changed between two versions or two dates (any role)",
@@ -469,7 +470,7 @@ def create_app(settings: Settings) -> FastAPI:
                              "loaded_at": snapshot.loaded_at, "reloads": policies.reloads,
                              "errors": [d.to_json() for d in policies.startup_errors],
                              "reload_errors": [d.to_json() for d in policies.reload_errors]},
-                "log": "on" if settings.log else "OFF (benchmark setting)"}
+                "log": "on" if settings.log else "OFF (benchmark setting)"}  # a value, the same in every language
         return _json(body, 200 if database is None else 503)
 
     @app.get("/metrics", tags=["running"], summary="Prometheus metrics",

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from engine.core.i18n import msg
+
 ROLES = ("developer", "officer", "auditor", "admin")
 MIN_TOKEN_LENGTH = 16
 
@@ -50,20 +52,24 @@ class Tokens:
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except OSError as exc:
-            raise TokensError(f"cannot read the tokens file {path}: {exc.strerror}") from None
+            raise TokensError(msg("cannot read the tokens file {path}: {reason}", path=str(path),
+                                  reason=exc.strerror)) from None
         except yaml.YAMLError as exc:
-            raise TokensError(f"the tokens file {path} is not YAML: {exc}") from None
+            raise TokensError(msg("the tokens file {path} is not YAML: {reason}", path=str(path),
+                                  reason=str(exc))) from None
         if not isinstance(data, dict) or not data:
-            raise TokensError(f"the tokens file {path} must map each token to a role ({', '.join(ROLES)})")
+            raise TokensError(msg("the tokens file {path} must map each token to a role ({roles})", path=str(path),
+                                  roles=", ".join(ROLES)))
         by_token = {}
         for token, roles in data.items():
             shown = f"{str(token)[:4]}…" if isinstance(token, str) else repr(token)
             if not isinstance(token, str) or len(token) < MIN_TOKEN_LENGTH or not token.isprintable() or " " in token:
-                raise TokensError(f"{path}: token {shown} must be text of at least {MIN_TOKEN_LENGTH} characters, "
-                                  "without spaces")
+                raise TokensError(msg("{path}: token {token} must be text of at least {count} characters, "
+                                      "without spaces", path=str(path), token=shown, count=MIN_TOKEN_LENGTH))
             roles = [roles] if isinstance(roles, str) else roles
             if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles):
-                raise TokensError(f"{path}: token {shown} has role {data[token]!r}; roles are {', '.join(ROLES)}")
+                raise TokensError(msg("{path}: token {token} has role {role}; roles are {roles}", path=str(path),
+                                      token=shown, role=repr(data[token]), roles=", ".join(ROLES)))
             by_token[token] = frozenset(roles)
         return cls(by_token)
 

@@ -46,7 +46,7 @@ class Metrics:
             try:
                 await app(scope, receive, watch)
             finally:
-                route = getattr(scope.get("route"), "path", None) or "(no route)"
+                route = getattr(scope.get("route"), "path", None) or "(no route)"  # a label, the same in every language
                 self.requests.labels(scope["method"], route, str(status[0])).inc()
                 self.latency.labels(route).observe(time.perf_counter() - started)
 

@@ -64,6 +64,7 @@ def json_body(schema: dict, description: str = "") -> dict:
 
 
 def errors(*statuses: int) -> dict:
+    # the OpenAPI document is in English, the same in every language
     words = {401: "No token, or one the service does not know", 403: "The token's role may not do this",
              404: "No such policy, version or decision", 413: "The body is larger than the limit the message names",
              422: "The request is malformed: the message names the field",
