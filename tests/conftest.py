@@ -6,7 +6,6 @@ without anyone measuring it. And the longest modules run first, so that under py
 left to the end of one worker while the other waits."""
 from __future__ import annotations
 
-import inspect
 import subprocess
 
 import pytest
@@ -14,8 +13,8 @@ import pytest
 # Whole modules whose every test starts processes, builds packages or searches with hypothesis.
 SLOW_MODULES = {"test_bench_agreement", "test_hostile_memory", "test_hostile_properties", "test_hostile_trees",
                 "test_language_properties", "test_packaging"}
-# A test whose own body calls one of these starts a process.
-PROCESS_CALLS = ("run_process(", "subprocess.", "_run_json(", "run_cli(", "_policy_check(", "limited(")
+# A test whose own body (or a function or lambda inside it) names one of these starts a process.
+PROCESS_NAMES = frozenset({"run_process", "subprocess", "_run_json", "run_cli", "_policy_check", "limited"})
 # The modules that take longest (a test running the suite's readers again, real clusters, servers, browsers,
 # big generated inputs), longest first: they start first, the short ones fill in around them.
 LONG_FIRST = ["test_new_files_keep_the_suite_green", "test_hostile_trees", "test_distributed", "test_service",
@@ -24,11 +23,16 @@ LONG_FIRST = ["test_new_files_keep_the_suite_green", "test_hostile_trees", "test
 
 
 def _starts_processes(function) -> bool:
-    try:
-        source = inspect.getsource(function)
-    except (OSError, TypeError):
-        return False
-    return any(call in source for call in PROCESS_CALLS)
+    # The names a test's code objects use, not its source text: reading the source of two thousand tests cost
+    # every xdist worker a second of collection.
+    code = getattr(function, "__code__", None)
+    pending = [code] if code is not None else []
+    while pending:
+        code = pending.pop()
+        if not PROCESS_NAMES.isdisjoint(code.co_names):
+            return True
+        pending += [const for const in code.co_consts if hasattr(const, "co_names")]
+    return False
 
 
 def _module(item) -> str:

@@ -346,6 +346,18 @@ def deceptive_name(name: str) -> str | None:
     return None
 
 
+# The parser's trees of recent short expressions: a policy's expressions are parsed again on every reload (the
+# language server on each keystroke, `check --watch` on each save, every version that repeats its parent's rules),
+# and parsing is most of reading a policy. The tree holds no position but within its text, so one tree serves
+# every file that has the text; size and count are bounded so that hostile files cannot grow it.
+_REMEMBERED_LENGTH = 500
+
+
+@lru_cache(maxsize=2048)
+def _tree_of(text: str):
+    return _parser().parse(text)
+
+
 def parse(source: SourceText | str, limits: LanguageLimits = DEFAULT_LIMITS) -> Expr:
     if isinstance(source, str):
         source = SourceText(source)
@@ -359,7 +371,7 @@ def parse(source: SourceText | str, limits: LanguageLimits = DEFAULT_LIMITS) -> 
     from lark.exceptions import UnexpectedInput
 
     try:
-        tree = _parser().parse(text)
+        tree = _tree_of(text) if len(text) <= _REMEMBERED_LENGTH else _parser().parse(text)
     except UnexpectedInput as exc:
         raise DiagnosticError([_syntax_diagnostic(source, exc)]) from None
     return _Builder(source, limits).build(tree)
