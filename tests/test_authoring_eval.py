@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from engine.cli import main as cli
+from engine.core.i18n import set_language
 
 ROOT = Path(__file__).resolve().parent.parent
 STORE = ROOT / "tests" / "fixtures" / "store"
@@ -17,6 +18,7 @@ CITY = "jinhua/digital-engineer-subsidy"
 def run(capsys, *args):
     code = cli.main(["--policies", str(STORE), "--schemas", str(SCHEMAS), *args])
     out, err = capsys.readouterr()
+    set_language(None)  # --lang is the process's choice: the next test chooses its own
     return code, out, err
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from engine.api import Engine
 from engine.cli import main as cli
+from engine.core.i18n import set_language
 from engine.policies.policyfile import load_policy_file
 from tests.authoring_demo import write_store
 
@@ -10,6 +11,7 @@ from tests.authoring_demo import write_store
 def run(capsys, policies, *args):
     code = cli.main(["--policies", str(policies), *args])
     out, err = capsys.readouterr()
+    set_language(None)  # --lang is the process's choice: the next test chooses its own
     return code, out, err
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -160,7 +161,7 @@ def test_show_in_both_languages_and_its_json_the_same(capsys):
     assert code == 0
     assert "\n  有效期 2024-09-01 .. 至今；印发 2024-08-15\n" in out
     assert "\n  继承：zhejiang/digital-engineer\n" in out and "\n  引用：retirement = china/retirement-age\n" in out
-    reads = "读取：继承 zhejiang/digital-engineer@2023-09-16, 引用 china/retirement-age@1978-06-02"
+    reads = "读取：继承 zhejiang/digital-engineer@2023-09-16、引用 china/retirement-age@1978-06-02"
     assert f"\n  2024-10-01 {reads}\n" in out
     assert "\n输入检查（不满足其中任何一项的申请即为无效）：\n" in out and "\n规则：\n" in out
     assert "\n  claim_place（覆盖） [二]\n    通过条件：" in out and "\n    不通过时：" in out
@@ -439,3 +440,93 @@ def test_verify_in_both_languages_and_its_json_the_same(capsys, tmp_path):
     rows = [json.loads(line) for line in en_json.splitlines()]
     assert [r["status"] for r in rows] == ["reproduced", "differs"]
     assert rows[1]["differences"][0].startswith("amount: recorded 1, now ")
+
+
+def test_verify_says_what_today_s_store_would_decide_in_both_languages(capsys, tmp_path):
+    """Decided under the seed versions, verified against a store where a newer provincial version is in force on
+    the decision date: reproduced, and what today's store would decide instead, in the language chosen."""
+    from seedstore import SEED_POLICIES, SEED_SCHEMAS
+
+    fixtures = ROOT / "tests" / "fixtures"
+    line = next(line for line in (fixtures / "claims.jsonl").read_text(encoding="utf-8").splitlines()
+                if json.loads(line)["claim_id"] == "FICT-JH-04")
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text(line + "\n", encoding="utf-8")
+    cli.main(["--policies", str(SEED_POLICIES), "--schemas", str(SEED_SCHEMAS), "evaluate", str(claims),
+              "--policy", POLICY, "--format", "json", "-q"])
+    recorded = tmp_path / "recorded.jsonl"
+    recorded.write_text(capsys.readouterr().out, encoding="utf-8")
+    args = ["--schemas", str(fixtures / "schemas"), "verify", str(recorded), str(claims)]
+    code, out, _ = run(capsys, "--lang", "zh", *args)
+    assert code == 0
+    assert out.splitlines() == [
+        f"FICT-JH-04 ({recorded}:1)：已复现",
+        "    按今天的政策库，决定会不同：zhejiang/digital-engineer@2025-03-01，而不是 @2023-09-16"
+        "（自 2025-03-01 起施行，2025-02-10 发布；在决定之后才加入政策库）",
+        "        amount：记录为 2200，今天为 2500"]
+    code, out, _ = run(capsys, "--lang", "en", *args)
+    assert out.splitlines() == [
+        f"FICT-JH-04 ({recorded}:1): reproduced",
+        "    today's store would decide it differently: zhejiang/digital-engineer@2025-03-01 instead of @2023-09-16 "
+        "(in force from 2025-03-01, issued 2025-02-10; added to the store after the decision)",
+        "        amount: recorded 2200, today 2500"]
+
+
+def test_verify_of_a_logged_decision_names_it_in_both_languages(capsys, tmp_path):
+    """A decision of the log is where verify says it was read from: 决定 ID, decision ID; the JSON keeps the English."""
+    database = f"sqlite:///{tmp_path / 'service.db'}"
+    seed = ["--policies", str(ROOT / "policies"), "--schemas", str(ROOT / "schemas")]
+    assert cli.main([*seed, "grant", str(ROOT / "examples" / "eligible-blockchain-junior.yaml"),
+                     "--policy", "zhejiang/digital-engineer", "--database", database]) == 0
+    decision = json.loads(capsys.readouterr().out)["decision"]["decision_id"]
+    args = [*seed, "verify", "--database", database, "--decision", decision]
+    assert cli.main(["--lang", "zh", *args]) == 0
+    out, err = capsys.readouterr()
+    assert re.fullmatch(rf"\S+ \(决定 {decision}\)：已复现\n", out)
+    assert err == "已复现 1 条，不一致 0 条，无法读取 0 条\n"
+    assert cli.main(["--lang", "en", *args]) == 0
+    out, err = capsys.readouterr()
+    assert re.fullmatch(rf"\S+ \(decision {decision}\): reproduced\n", out)
+    assert err == "1 reproduced, 0 differ, 0 unreadable\n"
+    for language in ("zh", "en"):
+        assert cli.main(["--lang", language, *args, "--format", "json"]) == 0
+        assert json.loads(capsys.readouterr().out)["location"] == f"decision {decision}"
+
+
+@pytest.mark.parametrize("extra", [(), ("--amend",), ("--new",)])
+def test_policy_new_s_chinese_scaffold_is_already_in_fmt_s_layout(capsys, tmp_path, extra):
+    """The comments of a scaffold are Chinese whatever --lang says (a policy file is written in Chinese), and the
+    scaffold is as `policy fmt` lays a file out: a new version, an amendment, a new policy."""
+    from tests.authoring_demo import write_store
+
+    policies = write_store(tmp_path)
+    policy = "demo/other" if extra == ("--new",) else "demo/grant"
+    for language in ("en", "zh"):
+        code = cli.main(["--policies", str(policies), "--lang", language, "new", policy, "--effective",
+                         "2025-01-01" if language == "en" else "2025-06-01", "--issued", "2024-12-20",
+                         *[e for e in extra if e != "--new"]])
+        capsys.readouterr()
+        assert code == 0
+    for target in sorted((policies / policy).glob("2025-*.yaml")):
+        text = target.read_text(encoding="utf-8")
+        comments = [line.split("#", 1)[1] for line in text.splitlines() if "#" in line]
+        commented_yaml = re.compile(r"\s*(- |[\w.]+:)")  # `# tables:`, `#   - id: a`: an example to uncomment
+        assert comments and all(not c.isascii() for c in comments if not commented_yaml.match(c)), target
+        assert cli.main(["--policies", str(policies), "fmt", "--check", str(target)]) == 0, capsys.readouterr()
+    assert cli.main(["--policies", str(policies), "check"]) == 0, capsys.readouterr()
+
+
+def test_a_confusable_name_and_did_you_mean_in_both_languages(capsys):
+    code, out, err = run(capsys, "--lang", "zh", "eval", "аge > 1", "--policy", POLICY)  # Cyrillic а
+    assert code == 1
+    assert "错误[syntax.confusable]: 名称 'аge' 混用了西里尔字母和拉丁字母（'g' 是 U+0067 LATIN SMALL LETTER G）：" \
+           "看起来可能像另一个名称" in out + err
+    assert "提示：请只用一种字母表书写名称，不含不可见字符" in out + err
+    _, out, err = run(capsys, "--lang", "en", "eval", "аge > 1", "--policy", POLICY)
+    assert "error[syntax.confusable]: the name 'аge' mixes Cyrillic and Latin letters" in out + err
+    _, out, err = run(capsys, "--lang", "zh", "eval", "lenght(applicant.id_number)", "--policy", POLICY)
+    assert "错误[name.unknown]: 未知的函数 'lenght'" in out + err and "提示：是不是要写 'length'？" in out + err
+    code, _, err = run(capsys, "--lang", "zh", "explain", "syntax.charcter")
+    assert code == 64 and "是不是要写 syntax.character 或 syntax.date" in err
+    _, _, err = run(capsys, "--lang", "en", "explain", "syntax.charcter")
+    assert "did you mean syntax.character or syntax.date" in err

@@ -244,11 +244,16 @@ def _untranslatable(source: str, name: str) -> list[str]:
                 or isinstance(node, ast.FunctionDef) and node.name in ("__repr__", "__str__"):
             exempt.update(id(inner) for inner in ast.walk(node))
     found, seen = [], set()
-    for node in ast.walk(tree):  # msg(f"... {x} ..."): the catalogue cannot hold a template filled in before
-        if isinstance(node, ast.Call) and _call_name(node) in _TRANSLATING and node.args \
-                and isinstance(node.args[0], ast.JoinedStr) \
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and _call_name(node) in _TRANSLATING):
+            continue
+        if node.args and isinstance(node.args[0], ast.JoinedStr) \
                 and any(isinstance(v, ast.FormattedValue) for v in node.args[0].values):
-            found.append(f"{name}:{node.lineno}: {ast.unparse(node)[:100]}")
+            found.append(f"{name}:{node.lineno}: {ast.unparse(node)[:100]}")  # msg(f"... {x} ..."): filled in before
+        if _call_name(node) == "msg":  # tr() or plural() in a msg()'s arguments: a language chosen when it was made
+            found += [f"{name}:{inner.lineno}: {ast.unparse(inner)[:100]}" for argument in node.keywords
+                      for inner in ast.walk(argument.value)
+                      if isinstance(inner, ast.Call) and _call_name(inner) in ("tr", "plural")]
     for expression in _where_text_goes(tree):
         for node, text in _pieces(expression):
             first, last = statement.get(id(node), (node.lineno, node.end_lineno))
@@ -283,6 +288,8 @@ def test_every_message_the_user_sees_goes_through_the_catalogue():
     ('lines.append(msg("{n} claims were not decided", n=n))', False),
     ('lines.append(msg(f"{n} claims were not decided"))', True),
     ('echo(tr("decided on {day}", day=f"{year}-{month}"))', False),
+    ('error(msg("takes {arguments}", arguments=plural(n, "{count} argument", "{count} arguments")))', True),
+    ('echo(tr("takes {arguments}", arguments=plural(n, "{count} argument", "{count} arguments")))', False),
     ('raise ValueError("unknown language, a bug")', False),
     ('log.warning("reload refused: %d errors", n)', False),
     ('names = "bool, int, decimal, list<T>"', False),

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.core.i18n import Message, plural, tr
+from engine.core.i18n import Message, alternatives, plural, tr
 from engine.decide.results import Decision
 
 
@@ -263,6 +263,6 @@ class CaseRun:
             self.echo(tr("{passed} passed, {failed} failed", passed=self.passed, failed=self.failed)
                       + (tr(", {changed} changed by newer files", changed=len(self.changed)) if self.changed else ""))
         if self.selected_none:
-            self.echo(tr("no case name matches {patterns}", patterns=" or ".join(self.patterns)), err=True)
+            self.echo(tr("no case name matches {patterns}", patterns=alternatives(self.patterns)), err=True)
         if junit_path is not None:
             junit_path.write_bytes(junit_xml(self.files))

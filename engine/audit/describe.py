@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from engine.core.i18n import msg, tr
+from engine.core.i18n import msg, series, tr
 from engine.decide.results import plain
 from engine.policies.policyfile import PolicyVersion
 
@@ -44,7 +44,7 @@ def describe_version(v: PolicyVersion, store, as_of=None, reads: list[str] | Non
            "  " + tr("in force {start} .. {end}; issued {issued}", start=v.effective_from, end=end or tr("now"),
                      issued=v.issued_on) + (tr("; review by {day}", day=v.review_by) if v.review_by else ""),
            "  " + tr("source: {number} {title}", number=v.source["number"], title=v.source["title"]),
-           "  " + tr("issuers: {issuers}", issuers=", ".join(v.source["issuers"]))
+           "  " + tr("issuers: {issuers}", issuers=series(v.source["issuers"]))
            + (tr("; registration {registration}", registration=v.source["registration"])
               if v.source.get("registration") else ""),
            "  " + tr("file: {file}", file=v.file), "  " + tr("digest: {digest}", digest=v.digest)]
@@ -63,7 +63,7 @@ def describe_version(v: PolicyVersion, store, as_of=None, reads: list[str] | Non
     for alias, ref in v.uses.items():
         out.append("  " + tr("uses: {alias} = {reference}", alias=alias, reference=ref))
     if reads:
-        out.append("  " + tr("on {day} reads: {versions}", day=as_of, versions=", ".join(reads)))
+        out.append("  " + tr("on {day} reads: {versions}", day=as_of, versions=series(reads)))
     if v.exports:
         out.append("  " + tr("exports: {names}", names=", ".join(v.exports)))
     description, reading = tr("description: {text}"), tr("reading: {text}")

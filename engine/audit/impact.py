@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from engine.claims.reader import RawClaim
-from engine.core.i18n import msg, plural, tr
+from engine.core.i18n import Message, msg, plural, series, tr
 from engine.decide.results import Decision, plain
 
 
@@ -203,15 +203,21 @@ def side(engine, policy_id: str, text: str):
 
 
 def scenario_label(linked) -> str:
-    """The policy version and every version under it, e.g. a@1 (extends b@2, uses c@3)."""
-    others = [f"{linked.role_of(v)} {v.key}" for v in linked.versions if v is not linked.version]
-    return linked.version.key + (f" ({', '.join(others)})" if others else "")
+    """The policy version and every version under it, e.g. a@1 (extends b@2, uses c@3): a message, English in the
+    JSON, in the chosen language where the report is shown."""
+    from engine.audit.describe import ROLES
+
+    others = [msg("{role} {version}", role=ROLES.get(linked.role_of(v), linked.role_of(v)), version=v.key)
+              for v in linked.versions if v is not linked.version]
+    return msg("{version} ({versions})", version=linked.version.key, versions=series(others)) if others \
+        else linked.version.key
 
 
 def render_impact(report: ImpactReport, limit: int = 50) -> str:
     r = report
     lines = [plural(r.claims, "Impact over {count} claim", "Impact over {count} claims"),
-             "  " + tr("before: {scenario}", scenario=r.before), "  " + tr("after:  {scenario}", scenario=r.after),
+             "  " + tr("before: {scenario}", scenario=_shown(r.before)),
+             "  " + tr("after:  {scenario}", scenario=_shown(r.after)),
              "  " + tr("decisions changed: {changed} (became eligible {eligible}, became ineligible {ineligible}, "
                        "amount up {up}, amount down {down}, no longer decided {undecided}, now decided {decided})",
                        changed=r.changed, eligible=r.became_eligible, ineligible=r.became_ineligible, up=r.amount_up,
@@ -273,8 +279,13 @@ def _who(entry: dict, report: ImpactReport) -> str:
     return claim_id
 
 
+def _shown(text: str) -> str:
+    """A message in the chosen language; other text (an id, a version) as it is."""
+    return tr(text) if isinstance(text, Message) else text
+
+
 def _reason(status: dict) -> str:
-    return f"{status['error']}: {status['message']}"
+    return f"{status['error']}: {_shown(status['message'])}"
 
 
 def _brief(status: dict) -> str:

@@ -20,7 +20,7 @@ from typing import IO
 from engine.api import Engine, PolicyInvalid, PolicyNotFound, Selection
 from engine.claims.reader import RawClaim, read_claims
 from engine.core import schemacheck
-from engine.core.i18n import msg, tr
+from engine.core.i18n import Message, msg, tr
 from engine.core.isodate import parse_date
 from engine.decide.results import Decision
 from engine.policies.ledgerspec import recorded_history, with_fact
@@ -209,7 +209,8 @@ class Outcome:
 
     def render(self) -> str:
         """The outcome in the chosen language (its JSON keeps the machine words and the English)."""
-        where = f"{self.record.claim_id} ({self.record.location})" if self.record.claim_id else self.record.location
+        location = tr(self.record.location) if isinstance(self.record.location, Message) else self.record.location
+        where = f"{self.record.claim_id} ({location})" if self.record.claim_id else location
         if self.status == "unreadable":
             return tr("{where}: UNREADABLE: {reason}", where=where, reason=self.record.problem)
         lines = [tr("{where}: reproduced", where=where) if self.status == "reproduced"

@@ -30,7 +30,7 @@ from engine.cli.common import (
     said,
     usage,
 )
-from engine.core.i18n import msg, plural, tr
+from engine.core.i18n import alternatives, msg, plural, tr
 from engine.decide.probe import Probe, claim_facts, evaluate_expression
 from engine.decide.results import plain
 from engine.language.compiler import MISSING
@@ -398,7 +398,7 @@ def explain(ctx, code):
     if entry is None:
         close = difflib.get_close_matches(code, list(CODES), n=3, cutoff=0.6)
         usage(tr("no error code {code}", code=repr(code))
-              + (tr("; did you mean {names}?", names=" or ".join(close)) if close else ""))
+              + (tr("; did you mean {names}?", names=alternatives(close)) if close else ""))
     more = explanation(entry.code)
     summary = (more.text("summary") if more else "") or entry.summary
     lines = [f"{entry.code} ({tr(entry.severity)}): {summary}"]

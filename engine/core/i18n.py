@@ -56,6 +56,23 @@ def joined(items, separator: str = ", ") -> Message:
     return Message(template, names)
 
 
+def series(items) -> Message:
+    """Items (messages or plain text) as a list is written in the language it is shown in: `a, b, c` in English,
+    `a、b、c` in Chinese. Each item is translated where the whole is shown."""
+    out: Message | None = None
+    for item in items:
+        out = Message("{item}", {"item": item}) if out is None else msg("{items}, {item}", items=out, item=item)
+    return out if out is not None else Message("", {})
+
+
+def alternatives(items) -> Message:
+    """Names one of which is meant, as the language it is shown in says it: `'a' or 'b'`, `'a' 或 'b'`."""
+    out: Message | None = None
+    for item in items:
+        out = Message("{item}", {"item": item}) if out is None else msg("{names} or {name}", names=out, name=item)
+    return out if out is not None else Message("", {})
+
+
 def set_language(language: str | None) -> None:
     """Choose the language messages are shown in (None: from the environment)."""
     global _chosen

@@ -6,7 +6,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from engine.core.i18n import Message, msg
+from engine.core.i18n import Message, msg, series
 from engine.core.isodate import parse_date, written_as_date
 
 
@@ -120,7 +120,7 @@ def _wording(keyword: str, expected, value) -> str | None:
                    value=describe_value(value))
     if keyword == "enum":
         return msg("{value} is not one of: {options}", value=describe_value(value),
-                   options=", ".join(str(x) for x in expected))
+                   options=series(str(x) for x in expected))
     if keyword == "const":
         return msg("must be {expected}, found {value}", expected=repr(expected), value=describe_value(value))
     if keyword == "format":

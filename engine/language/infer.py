@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from engine.core.diagnostics import cited
-from engine.core.i18n import msg, plural
+from engine.core.i18n import msg
 from engine.core.limits import LIMITS
 from engine.language.builtins import BUILTINS, DECISION_DATE
 from engine.language.checked import Checked, Reporter, Resolved
@@ -302,10 +302,12 @@ class Inference:
             return ERROR
         known = self._literal_key(node, base)
         if len(keys) != len(base.keys):
+            names = ", ".join(k.name for k in base.keys)
             self.error("table.key_count", msg(
-                    "{table} is looked up by {keys} ({names}), not {count}", table=base.name,
-                    keys=plural(len(base.keys), "{count} key", "{count} keys"),
-                    names=", ".join(k.name for k in base.keys), count=len(keys)), node)
+                    "{table} is looked up by 1 key ({names}), not {count}", table=base.name, names=names,
+                    count=len(keys)) if len(base.keys) == 1 else msg(
+                    "{table} is looked up by {wanted} keys ({names}), not {count}", table=base.name,
+                    wanted=len(base.keys), names=names, count=len(keys)), node)
             return base.row
         for key_node, got, want in zip(node.keys, keys, base.keys, strict=True):
             if not fits(got, want.type):
@@ -366,9 +368,10 @@ class Inference:
         self.result.resolved[id(node)] = Resolved("function", definition, linked)
         if len(args) != len(ftype.params):
             count = len(ftype.params)
-            self.error("call.arguments", msg("{ftype_name}() takes {arguments}, not {len_args}", ftype_name=ftype.name,
-                                             arguments=plural(count, "{count} argument", "{count} arguments"),
-                                             len_args=len(args)), node, hint=msg("signature: {ftype}", ftype=ftype))
+            self.error("call.arguments", msg("{function}() takes 1 argument, not {count}", function=ftype.name,
+                                             count=len(args)) if count == 1 else
+                       msg("{function}() takes {wanted} arguments, not {count}", function=ftype.name, wanted=count,
+                           count=len(args)), node, hint=msg("signature: {ftype}", ftype=ftype))
             return ftype.result
         for arg_node, got, param in zip(node.args, args, ftype.params, strict=True):
             if not fits(got, param.type):

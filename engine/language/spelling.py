@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 
-from engine.core.i18n import msg
+from engine.core.i18n import alternatives, msg
 
 SUGGESTED_LENGTH = 64  # no one misspells a longer name by hand; a suggestion would not help to read it
 CANDIDATES = 500  # looked at for one suggestion, in the order the caller gives (nearest scope first)
@@ -47,7 +47,7 @@ class Speller:
             mine = self._letter_pairs(name)
             plausible = heapq.nlargest(SHORTLIST, plausible, key=lambda c: len(mine & self._letter_pairs(c)))
         close = close_matches(name, plausible, n=3, cutoff=_CUTOFF)
-        return msg("did you mean {names}?", names=" or ".join(repr(c) for c in close)) if close else None
+        return msg("did you mean {names}?", names=alternatives(repr(c) for c in close)) if close else None
 
     def _letter_pairs(self, word: str) -> frozenset:
         pairs = self._pairs.get(word)

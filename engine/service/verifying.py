@@ -4,6 +4,7 @@ from __future__ import annotations
 from engine.api import Engine
 from engine.audit.verify import Claims, Outcome, Verifier, record_of
 from engine.claims.reader import read_json
+from engine.core.i18n import msg
 
 
 def check_logged(engine: Engine, logged: dict) -> Outcome:
@@ -17,7 +18,7 @@ def check_logged(engine: Engine, logged: dict) -> Outcome:
     where = ":".join(where.split(":")[:2])  # "<request>:LINE", without the column reading stopped at
     raw = read_json(logged["claim"].encode(), where).parsed()
     verifier = Verifier(engine, Claims(raws=[raw], unreadable=[raw.location] if raw.error else []))
-    return verifier.check(record_of(result, f"decision {logged['decision_id']}"))
+    return verifier.check(record_of(result, msg("decision {id}", id=logged["decision_id"])))
 
 
 def report(logged: dict, outcome: Outcome) -> dict:
