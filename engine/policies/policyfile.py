@@ -41,6 +41,7 @@ from engine.policies.yamlsource import (
     FOLDED_HINT,
     Document,
     folded_comment,
+    gc_paused,
     plain_style,
     read_file,
     read_yaml,
@@ -273,14 +274,15 @@ def load_policy_file(path: Path, display: str | None = None,
     (version or None, diagnostics): None when the file cannot be read, or when what places it in the store
     (id, version, dates, input, references) is unusable."""
     display = display or str(path)
-    try:
-        doc = read_yaml(text if text is not None else read_file(path, display), display)
-    except OSError as exc:
-        return None, [Diagnostic("input.unreadable", msg("cannot read the file: {reason}", reason=exc.strerror),
-                                 Location(display))]
-    except DiagnosticError as exc:
-        return None, exc.diagnostics
-    return _Reader(doc, Path(path)).read()
+    with gc_paused():
+        try:
+            doc = read_yaml(text if text is not None else read_file(path, display), display)
+        except OSError as exc:
+            return None, [Diagnostic("input.unreadable", msg("cannot read the file: {reason}", reason=exc.strerror),
+                                     Location(display))]
+        except DiagnosticError as exc:
+            return None, exc.diagnostics
+        return _Reader(doc, Path(path)).read()
 
 
 def _mapping(value) -> dict:

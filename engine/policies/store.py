@@ -18,7 +18,7 @@ from engine.language.builtins import add_days
 from engine.language.spelling import close_matches
 from engine.language.types import Record, SchemaTypeError, schema_to_type
 from engine.policies.policyfile import PolicyVersion, canonical_json, load_policy_file, sha256
-from engine.policies.yamlsource import DEFAULT_LIMITS, read_file
+from engine.policies.yamlsource import DEFAULT_LIMITS, gc_paused, read_file
 
 CASES_SUFFIX = ".cases.yaml"
 
@@ -169,7 +169,12 @@ class PolicyStore:
              unsaved: dict[Path, str] | None = None) -> PolicyStore:
         """The store of the files under root (and extra_files); `unsaved` maps a file's path to text read in
         place of the file's own (an editor's buffer)."""
-        root = Path(root)
+        with gc_paused():  # the whole store: its versions are kept, and collecting them is what was slow
+            return cls._load(Path(root), schemas_dir, extra_files, unsaved)
+
+    @classmethod
+    def _load(cls, root: Path, schemas_dir: Path | None, extra_files: Sequence[Path],
+              unsaved: dict[Path, str] | None) -> PolicyStore:
         store = cls(root=root, schemas_dir=Path(schemas_dir) if schemas_dir else root.parent / "schemas")
         files, found = scan(root)
         for d in found:
