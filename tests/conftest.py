@@ -1,5 +1,6 @@
-"""Shared test set-up. Tests that start processes or search with hypothesis are marked `slow`, so that
-`./dev test -m "not slow"` is the quick inner loop and `./dev test` runs everything.
+"""Shared test set-up. Tests that start processes, search with hypothesis or compare two ways of deciding thousands
+of claims are marked `slow`, so that `./dev test -m "not slow"` is the quick inner loop and `./dev test` runs
+everything.
 
 A test left unmarked that starts a process anyway fails in the quick loop, saying so: the quick loop stays quick
 without anyone measuring it. And the longest modules run first, so that under pytest-xdist none of them is
@@ -10,9 +11,17 @@ import subprocess
 
 import pytest
 
-# Whole modules whose every test starts processes, builds packages or searches with hypothesis.
+# Whole modules whose every test starts processes (servers, browsers, clusters, terminals), builds packages or
+# searches with hypothesis, and the differential ones that decide thousands of claims two ways (columnar and per
+# claim, Parquet and JSON Lines, every JSON layout, every benchmark claim's bytes). The quick loop does not even
+# import them.
 SLOW_MODULES = {"test_bench_agreement", "test_hostile_memory", "test_hostile_properties", "test_hostile_trees",
-                "test_language_properties", "test_packaging"}
+                "test_language_properties", "test_packaging", "test_codegen_safety",
+                "test_new_files_keep_the_suite_green", "test_service", "test_service_faults", "test_service_openapi",
+                "test_service_running", "test_hostile_service", "test_ledger_service", "test_web_browser",
+                "test_authoring_watch", "test_progress_terminal", "test_columnar", "test_parquet",
+                "test_claims_formats", "test_decision_bytes"}
+QUICK_LOOP = "not slow"
 # A test whose own body (or a function or lambda inside it) names one of these starts a process.
 PROCESS_NAMES = frozenset({"run_process", "subprocess", "_run_json", "run_cli", "_policy_check", "limited"})
 # The modules that take longest (a test running the suite's readers again, real clusters, servers, browsers,
@@ -37,6 +46,12 @@ def _starts_processes(function) -> bool:
 
 def _module(item) -> str:
     return item.module.__name__.rsplit(".", 1)[-1]
+
+
+def pytest_ignore_collect(collection_path, config):
+    if config.getoption("markexpr", "") == QUICK_LOOP and collection_path.stem in SLOW_MODULES:
+        return True  # importing them (servers' and browsers' libraries) was most of the quick loop's collection
+    return None
 
 
 def pytest_collection_modifyitems(items):
