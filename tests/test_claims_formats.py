@@ -86,3 +86,25 @@ def test_every_layout_still_refuses_repeated_keys_and_inexact_numbers(tmp_path, 
                                               True).splitlines()]
     assert [r["error"]["code"] for r in results] == ["claim.duplicate_key", "claim.invalid", "claim.duplicate_key"]
     assert "expected a whole number" in results[1]["error"]["message"]
+
+
+def _nested(depth: int, width: int = 1, leaf=1):
+    """A value `depth` levels deep (the value itself is level 1), alternating records and lists."""
+    value = leaf
+    for level in range(depth - 1):
+        value = {"k": value, "b": "x"} if level % 2 else [value] * width
+    return value
+
+
+@pytest.mark.parametrize("depth", [30, 31, 32, 33, 34, 40])
+@pytest.mark.parametrize("leaf", [1, {}, [], {"x": None}])
+def test_a_long_line_is_judged_as_the_walk_of_every_value_judges_it(depth, leaf):
+    """The line check walks only lists and records where the bytes rule out too many values: same answer."""
+    import orjson
+
+    from engine.core.i18n import msg
+
+    for value in (_nested(depth, leaf=leaf), [_nested(depth, leaf=leaf), *[{"g": i} for i in range(200)]],
+                  {"h": [{"d": "2024-01-01", "n": i} for i in range(5000)]}):
+        line = orjson.dumps(value)
+        assert reader._line_problem(line, value) == reader._shape_problem(value, msg("the line"))

@@ -75,10 +75,9 @@ def _parse_line(line: bytes, where: str) -> RawClaim:
     else:
         if line.count(b":") == canonical.count(b":") and not _shows_float(canonical) \
                 and (b"\\u003" not in line or b"\\u003a" not in line.lower()):
-            if _may_exceed_limits(line):  # counted on the bytes first: only a large claim is walked
-                problem = _shape_problem(value, msg("the line"))
-                if problem:
-                    return RawClaim(None, where, ClaimError(None, problem[0], problem[1], location=where))
+            problem = _line_problem(line, value)
+            if problem:
+                return RawClaim(None, where, ClaimError(None, problem[0], problem[1], location=where))
             return RawClaim(value, where)
     try:
         text = line.rstrip(b"\r\n").decode("utf-8")  # without its line break, a column is one of this line's
@@ -96,11 +95,34 @@ def _parse_line(line: bytes, where: str) -> RawClaim:
     return RawClaim(value, where)
 
 
-def _may_exceed_limits(line: bytes) -> bool:
-    """Whether a line could hold more values, or nest deeper, than a claim may: every nesting opens a bracket,
-    and every value but the first follows a comma or opens one."""
+def _line_problem(line: bytes, value) -> tuple[str, str] | None:
+    """_shape_problem of a line orjson read, counted on the bytes first: every nesting opens a bracket, and every
+    value but the first follows a comma or opens one, so only a large claim is walked. orjson refuses lone
+    surrogates, so only the size and the depth can be wrong; while the bytes rule out too many values (a long
+    history of flat records), only the nesting of lists and records is walked, not every value."""
     opened = line.count(b"{") + line.count(b"[")
-    return opened > CLAIM_LIMITS.max_depth or opened + line.count(b",") >= CLAIM_LIMITS.max_nodes
+    if opened + line.count(b",") >= CLAIM_LIMITS.max_nodes:
+        return _shape_problem(value, msg("the line"))
+    if opened > CLAIM_LIMITS.max_depth and _nests_too_deep(value):
+        return "claim.too_deep", msg("the claim nests deeper than {limit} levels", limit=CLAIM_LIMITS.max_depth)
+    return None
+
+
+def _nests_too_deep(value) -> bool:
+    """Whether a value nests deeper than _shape_problem allows: a list or record holding anything at level
+    max_depth + 1 (the claim itself is level 1)."""
+    level = [value]
+    for _ in range(CLAIM_LIMITS.max_depth):
+        inner: list = []
+        for item in level:
+            inner += [v for v in (item.values() if type(item) is dict else item) if type(v) in _NESTING]
+        if not inner:
+            return False
+        level = inner
+    return any(level)
+
+
+_NESTING = (dict, list)
 
 
 def read_claims(paths: list[str], stdin: IO[bytes] | None = None, lazy: bool = False,
