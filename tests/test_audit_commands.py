@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from clirun import invoke
 from seedstore import SEED_POLICIES, SEED_SCHEMAS
 
-from engine.cli import main as cli
 from engine.policies.policyfile import canonical_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,10 +44,7 @@ def _own_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("POLICY_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "policy-cache"))
 
 
-def run(capsys, *args):
-    code = cli.main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
+run = invoke
 
 
 def run_json(capsys, *args):

@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from clirun import invoke
 from seedstore import SEED_POLICIES, SEED_SCHEMAS
-
-from engine.cli import main as cli
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures"
@@ -25,10 +24,7 @@ def _own_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("POLICY_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "policy-cache"))
 
 
-def run(capsys, *args):
-    code = cli.main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+run = invoke
 
 
 def test_every_fixture_file_says_it_is_fictional():

@@ -5,8 +5,8 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
+from clirun import invoke
 
-from engine.cli import main as cli
 from tests.authoring_demo import write_store
 
 
@@ -16,9 +16,7 @@ def store(tmp_path):
 
 
 def run(capsys, policies, *args):
-    code = cli.main(["--policies", str(policies), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return invoke(capsys, "--policies", policies, *args)
 
 
 def test_k_selects_cases_by_substring_or_glob(capsys, store):

@@ -5,8 +5,7 @@ import io
 import json
 from pathlib import Path
 
-from engine.cli import main as cli
-from engine.core.i18n import set_language
+from clirun import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
 STORE = ROOT / "tests" / "fixtures" / "store"
@@ -16,10 +15,7 @@ CITY = "jinhua/digital-engineer-subsidy"
 
 
 def run(capsys, *args):
-    code = cli.main(["--policies", str(STORE), "--schemas", str(SCHEMAS), *args])
-    out, err = capsys.readouterr()
-    set_language(None)  # --lang is the process's choice: the next test chooses its own
-    return code, out, err
+    return invoke(capsys, "--policies", STORE, "--schemas", SCHEMAS, *args)
 
 
 def test_eval_gives_value_type_and_the_facts_and_rows_read(capsys):

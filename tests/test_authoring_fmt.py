@@ -5,10 +5,10 @@ import json
 from pathlib import Path
 
 import pytest
+from clirun import invoke
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.cli import main as cli
 from engine.policies.layout import WIDTH, format_text
 from engine.policies.yamlsource import read_yaml
 from tests.authoring_demo import POLICY, write_store
@@ -73,10 +73,7 @@ def test_folding_an_expression_reads_back_as_the_same_text(words):
     assert format_text(once) == once
 
 
-def run(capsys, *args):
-    code = cli.main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+run = invoke
 
 
 def test_check_reports_and_changes_nothing_then_fmt_rewrites(capsys, tmp_path):

@@ -1,18 +1,15 @@
 """`policy new`: a new version to edit, or a new policy with the required sections, both checking clean."""
 from __future__ import annotations
 
+from clirun import invoke
+
 from engine.api import Engine
-from engine.cli import main as cli
-from engine.core.i18n import set_language
 from engine.policies.policyfile import load_policy_file
 from tests.authoring_demo import write_store
 
 
 def run(capsys, policies, *args):
-    code = cli.main(["--policies", str(policies), *args])
-    out, err = capsys.readouterr()
-    set_language(None)  # --lang is the process's choice: the next test chooses its own
-    return code, out, err
+    return invoke(capsys, "--policies", policies, *args)
 
 
 def test_new_version_is_a_copy_with_dates_moved_and_comments_kept(capsys, tmp_path):

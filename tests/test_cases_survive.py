@@ -9,9 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from clirun import invoke
 from seedstore import seed_only
-
-from engine.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = ROOT / "tests" / "fixtures"
@@ -19,10 +18,7 @@ JH_CASES = "jinhua/digital-engineer-subsidy/2024-05-01.cases.yaml"
 ZJ_CASES = "zhejiang/digital-engineer/2023-09-16.cases.yaml"
 
 
-def run(capsys, *args):
-    code = cli.main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
+run = invoke
 
 
 @pytest.fixture

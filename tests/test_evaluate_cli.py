@@ -1,12 +1,12 @@
 """`policy evaluate` as developers use it: formats, exit codes, batches, the decision schema."""
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
 import yaml
+from clirun import invoke
 
 from engine.api import Engine
 from engine.cli import main as cli
@@ -17,12 +17,8 @@ POLICY = "jinhua/digital-engineer-subsidy"
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.yaml"))
 
 
-def run(capsys, *args, stdin: bytes | None = None, monkeypatch=None):
-    if stdin is not None:
-        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(stdin)))
-    code = cli.main(["--policies", str(ROOT / "policies"), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
+def run(capsys, *args, **options):
+    return invoke(capsys, "--policies", ROOT / "policies", *args, **options)
 
 
 def example_claim() -> dict:

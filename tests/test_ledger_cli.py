@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from clirun import invoke
 from service_helpers import FIXTURES
 
 from engine.cli.main import main
@@ -14,9 +15,7 @@ POLICY = "fict/counted-grant"
 
 
 def run(capsys, *args):
-    code = main([*STORE, *args])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return invoke(capsys, *STORE, *args)
 
 
 @pytest.fixture

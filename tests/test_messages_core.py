@@ -8,10 +8,10 @@ import textwrap
 from datetime import date
 
 import pytest
+from clirun import invoke
 from test_policy_composition import CLAIM_SCHEMA, head
 
-from engine.cli import main as cli
-from engine.core.i18n import set_language, speaking, tr
+from engine.core.i18n import speaking, tr
 from engine.language.syntax import deceptive_name
 
 BROKEN = head("p/demo", "1", "2024-01-01", {"一": "First.", "二": "Second."}) + textwrap.dedent("""\
@@ -70,13 +70,7 @@ def store(tmp_path, monkeypatch):
     return tmp_path
 
 
-def run(capsys, *args) -> tuple[int, str, str]:
-    try:
-        code = cli.main(list(args))
-    finally:
-        set_language(None)
-    out, err = capsys.readouterr()
-    return code, out, err
+run = invoke
 
 
 def test_check_of_a_broken_policy_in_chinese(capsys, store):

@@ -16,12 +16,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from clirun import invoke
 from seedstore import SEED_POLICIES
 from test_policyfiles_check import CLAIM_SCHEMA, COVERED, PARENT, make, policy
 from test_policyfiles_loading import BASE, ROW1, at, load, only, pos, variant
 
 from engine.api import Engine
-from engine.cli import main as cli
 from engine.policies.yamlsource import read_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,11 +39,7 @@ def _own_cache(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("POLICY_DIR", raising=False)
 
 
-def run(capsys, *args) -> tuple[int, str, str]:
-    code = cli.main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return code, out, err
+run = invoke
 
 
 def seed_copy(tmp_path: Path, source: Path = SEED, schemas: Path = ROOT / "schemas") -> Path:
