@@ -13,6 +13,7 @@ import pytest
 from engine.api import Engine
 from engine.core.diagnostics import Diagnostic
 from tests.placing import policy_path
+from tests.placing import policy_text as policy  # noqa: I001
 
 # ---------------------------------------------------------------------------------------------
 # A small claim schema and a policy writer
@@ -48,43 +49,6 @@ TABLES = {
 }
 
 FUNCTIONS = {"f": {"params": {"x": "int"}, "expr": "x + 1"}}
-
-
-def policy(pid: str = "test/policy", *, version: str = "1", effective: str = "2020-01-01",
-           schema: str | None = "t.schema.json", tables: dict | None = None, definitions: dict | None = None,
-           rules: list | None = None, outputs: dict | None = None, decision: str | None = None,
-           top: str = "") -> str:
-    """A policy file's text. Each table, definition, rule and output sits on its own line(s)."""
-    lines = [f"policy: {pid}", f'version: "{version}"', "title: T", "effective:", f"  from: {effective}",
-             "issued_on: 2020-01-01", "source:", "  number: N", "  title: T", "  issuers: [X]", "  clauses:",
-             "    c: text", "not_computable:", "  - {clause: c, reason: r}"]
-    if schema:
-        lines += ["input:", f"  schema: {schema}"]
-    if top:
-        lines += top.strip("\n").split("\n")
-    if tables:
-        lines.append("tables:")
-        lines += [f"  {name}: {json.dumps(t, ensure_ascii=False)}" for name, t in tables.items()]
-    if definitions:
-        lines.append("definitions:")
-        lines += [f"  {name}: {json.dumps(d, ensure_ascii=False)}" for name, d in definitions.items()]
-    if rules:
-        lines.append("rules:")
-        for i, rule in enumerate(rules):
-            rule = {"require": rule} if isinstance(rule, str) else rule
-            lines += [f"  - id: r{i}", "    clause: c"]
-            if "when" in rule:
-                lines.append(f"    when: {json.dumps(rule['when'], ensure_ascii=False)}")
-            lines += [f"    require: {json.dumps(rule['require'], ensure_ascii=False)}",
-                      "    message: {pass: ok, fail: refused}"]
-    if outputs:
-        lines.append("outputs:")
-        for name, expr in outputs.items():
-            lines += [f"  {name}:", "    clause: c", f"    expr: {json.dumps(expr, ensure_ascii=False)}"]
-    if decision:
-        lines += ["decision:", "  clause: c", "  currency: CNY",
-                  f"  amount: {json.dumps(decision, ensure_ascii=False)}"]
-    return "\n".join(lines) + "\n"
 
 
 def check(tmp_path: Path, *texts: str) -> list[Diagnostic]:

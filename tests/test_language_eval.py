@@ -15,7 +15,7 @@ import pytest
 
 from engine.api import Engine
 from engine.decide.results import ClaimError, Decision, Problem
-from tests.placing import policy_path
+from tests.placing import policy_path, policy_text
 
 SCHEMA = {
     "x-claim-id": "id", "x-decision-date": "on", "type": "object",
@@ -56,33 +56,12 @@ CLAIM = {"id": "c1", "on": "2024-05-01", "n": 3, "d": Decimal("1.5"), "flag": Tr
          "born": "1990-03-07", "items": ITEMS}
 
 
-def policy_text(outputs: dict, rules: list, definitions: dict) -> str:
-    lines = ["policy: test/policy", 'version: "1"', "title: T", "effective:", "  from: 2020-01-01",
-             "issued_on: 2020-01-01", "source:", "  number: N", "  title: T", "  issuers: [X]", "  clauses:",
-             "    c: text", "not_computable:", "  - {clause: c, reason: r}", "input:", "  schema: t.schema.json",
-             "tables:"]
-    lines += [f"  {name}: {json.dumps(t)}" for name, t in TABLES.items()]
-    if definitions:
-        lines.append("definitions:")
-        lines += [f"  {name}: {json.dumps(d, ensure_ascii=False)}" for name, d in definitions.items()]
-    if rules:
-        lines.append("rules:")
-        for i, rule in enumerate(rules):
-            lines += [f"  - id: r{i}", "    clause: c", f"    require: {json.dumps(rule, ensure_ascii=False)}",
-                      "    message: {pass: ok, fail: refused}"]
-    if outputs:
-        lines.append("outputs:")
-        for name, expr in outputs.items():
-            lines += [f"  {name}:", "    clause: c", f"    expr: {json.dumps(expr, ensure_ascii=False)}"]
-    return "\n".join(lines) + "\n"
-
-
 def decide(tmp_path: Path, outputs: dict | None = None, rules: list | None = None, definitions: dict | None = None,
            explain: bool = True, **facts):
     (tmp_path / "policies").mkdir(exist_ok=True)
     (tmp_path / "schemas").mkdir(exist_ok=True)
     (tmp_path / "schemas" / "t.schema.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
-    text = policy_text(outputs or {}, rules or [], definitions or {})
+    text = policy_text(tables=TABLES, definitions=definitions, rules=rules, outputs=outputs)
     policy_path(tmp_path / "policies", text).write_text(text, encoding="utf-8")
     engine = Engine.load(tmp_path / "policies", tmp_path / "schemas")
     problems = [d for d in engine.check() if d.severity == "error"]
@@ -192,8 +171,7 @@ def test_decision_amount_is_exact(tmp_path):
     (tmp_path / "policies").mkdir()
     (tmp_path / "schemas").mkdir()
     (tmp_path / "schemas" / "t.schema.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
-    text = (policy_text({}, [], {})
-            + "decision:\n  clause: c\n  currency: CNY\n  amount: sum(x.amt for x in items) * 3\n")
+    text = policy_text(tables=TABLES, decision="sum(x.amt for x in items) * 3")
     policy_path(tmp_path / "policies", text).write_text(text, encoding="utf-8")
     result = Engine.load(tmp_path / "policies", tmp_path / "schemas").evaluator("test/policy").evaluate(CLAIM)
     assert result.amount == Decimal("1.8")

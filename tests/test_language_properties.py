@@ -41,7 +41,7 @@ from engine.language.syntax import (
     parse,
     to_source,
 )
-from tests.placing import policy_path
+from tests.placing import policy_path, policy_text
 
 SETTINGS = dict(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -536,21 +536,12 @@ def same(got, expected) -> bool:
 # Running a generated expression through the engine
 
 
-def policy_text(exprs: list[str]) -> str:
-    lines = ["policy: test/policy", 'version: "1"', "title: T", "effective:", "  from: 1900-01-01",
-             "issued_on: 1900-01-01", "source:", "  number: N", "  title: T", "  issuers: [X]", "  clauses:",
-             "    c: text", "not_computable:", "  - {clause: c, reason: r}", "input:", "  schema: t.schema.json",
-             POLICY_EXTRAS.rstrip("\n"), "outputs:"]
-    for i, expr in enumerate(exprs):
-        lines += [f"  o{i}:", "    clause: c", f"    expr: {json.dumps(expr, ensure_ascii=False)}"]
-    return "\n".join(lines) + "\n"
-
-
 def engine_for(folder: Path, exprs: list[str]) -> Engine:
     (folder / "policies").mkdir()
     (folder / "schemas").mkdir()
     (folder / "schemas" / "t.schema.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
-    text = policy_text(exprs)
+    text = policy_text(effective="1900-01-01", issued_on="1900-01-01", top=POLICY_EXTRAS,
+                       outputs={f"o{i}": expr for i, expr in enumerate(exprs)})
     policy_path(folder / "policies", text).write_text(text, encoding="utf-8")
     return Engine.load(folder / "policies", folder / "schemas")
 
