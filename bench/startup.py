@@ -53,9 +53,8 @@ def child(policies: str, schemas: str, policy: str, claim_file: str) -> None:
 
 
 # The libraries a warm one-claim evaluate imports and cannot do without while it decides a claim that carries a
-# resident identity number: the command line, the claim's JSON and its schema, calendar months (GB 11643 is
-# checked without python-stdnum).
-FLOOR = "click, orjson, jsonschema_rs, dateutil.relativedelta"
+# resident identity number: the command line, the claim's JSON and its schema, calendar months, GB 11643.
+FLOOR = "click, orjson, jsonschema_rs, dateutil.relativedelta, stdnum.cn.ric"
 
 
 def _cpu_children() -> float:

@@ -2,8 +2,8 @@
 
 Calendar arithmetic follows 民法典 第二百零二条 through python-dateutil: a month period ends on the
 corresponding day, or on the last day of a month that has no such day. Resident identity numbers
-(GB 11643) are checked as python-stdnum checks them, without importing it: its package pulls in pydoc, ssl
-and more, which cost a one-claim run more than deciding (issue 12).
+(GB 11643) are read with python-stdnum, imported when a number is first read: importing it costs a start-up
+that reads none more than the run itself (issue 12).
 """
 from __future__ import annotations
 
@@ -130,11 +130,19 @@ def make_date(year: int, month: int, day: int) -> date:
 _CHECK = frozenset("0123456789X")
 
 
-def _check_character(first17: str) -> str:
-    """ISO 7064 MOD 11-2, as stdnum.cn.ric.calc_check_digit computes it: the weights 2^(17-i) mod 11 of the
-    digits, read as one base-13 number (13 ≡ 2 mod 11), so a single int() does the weighted sum."""
-    check = (1 - 2 * int(first17, 13)) % 11
-    return "X" if check == 10 else str(check)
+_STDNUM: tuple = ()  # (stdnum.cn.ric, stdnum.util.isdigits) once the first number is read
+
+
+def _stdnum() -> tuple:
+    """python-stdnum, imported here and not at the top: a run that reads no number never imports it, and one
+    that does imports it once (an import statement in _resident_id would cost each new number more than its
+    check)."""
+    global _STDNUM
+    from stdnum.cn import ric
+    from stdnum.util import isdigits
+
+    _STDNUM = (ric, isdigits)
+    return _STDNUM
 
 
 @lru_cache(maxsize=4096)
@@ -147,10 +155,10 @@ def _resident_id(number: str) -> tuple:
     capital X), so stdnum's `compact`, which normalises look-alike characters and costs more than every other
     check of a claim together, is never needed; `get_birth_date` would call it, so the date is read here from
     the same digits."""
-    first = number[:17]
-    if len(number) != 18 or not (first.isascii() and first.isdigit()) or number[-1] not in _CHECK:
+    ric, isdigits = _STDNUM or _stdnum()
+    if len(number) != 18 or not isdigits(number[:-1]) or number[-1] not in _CHECK:
         return msg("it must be 17 digits and a check character (0-9 or X)"), None, None
-    if _check_character(first) != number[-1]:
+    if ric.calc_check_digit(number) != number[-1]:  # stdnum takes the number with its check character
         return msg("its check character is wrong"), None, None
     try:
         birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
