@@ -158,3 +158,11 @@ def test_positions_in_a_cached_store_are_those_of_the_file(cache, tmp_path):
     assert any(line > 1 and column > 1 for _, line, column, _ in cold), cold
     assert problems() == cold  # read back from the cache
     assert len(list(cache.glob("store-*.pickle"))) == 1
+
+
+def test_the_engine_digest_covers_every_source_and_grammar_file():
+    from engine.policies import cache as store_cache
+
+    package = store_cache._ENGINE
+    expected = sorted(package.rglob("*.py")) + sorted(package.rglob("*.lark")) + [store_cache.SCHEMA_FILE]
+    assert store_cache._engine_files() == expected

@@ -43,7 +43,28 @@ def _environment() -> bytes:
 
 
 def _engine_files() -> list[Path]:
-    return sorted(_ENGINE.rglob("*.py")) + sorted(_ENGINE.rglob("*.lark")) + [SCHEMA_FILE]
+    """Every .py and .lark file of the engine package, each kind sorted as paths sort (one walk of the folders,
+    with os.scandir: pathlib's two rglob walks cost a warm start two milliseconds)."""
+    py: list[str] = []
+    lark: list[str] = []
+    _collect(str(_ENGINE), py, lark)
+    return [Path(name) for name in sorted(py, key=_parts) + sorted(lark, key=_parts)] + [SCHEMA_FILE]
+
+
+def _collect(folder: str, py: list[str], lark: list[str]) -> None:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):  # as rglob: a linked folder is not walked
+                if entry.name != "__pycache__":
+                    _collect(entry.path, py, lark)
+            elif entry.name.endswith(".py"):
+                py.append(entry.path)
+            elif entry.name.endswith(".lark"):
+                lark.append(entry.path)
+
+
+def _parts(name: str) -> list[str]:
+    return name.split(os.sep)
 
 
 def _engine_digest() -> bytes:
