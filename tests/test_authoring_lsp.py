@@ -3,6 +3,7 @@ receive check's diagnostics, change it, hover, complete, go to definition, find 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 
@@ -23,10 +24,12 @@ def _position(text: str, needle: str, offset: int = 0) -> lsp.Position:
     raise AssertionError(needle)
 
 
-async def _session(policies: Path, path: Path) -> dict:
+@contextlib.asynccontextmanager
+async def _editor(policies: Path):
+    """`policy lsp` started as an editor starts it, initialized: yields the client, the queue of diagnostics it is
+    sent and the server's capabilities; shuts the server down afterwards."""
     client = LanguageClient("policy-test", "1")
-    received: dict = {}
-    published = asyncio.Queue()
+    published: asyncio.Queue = asyncio.Queue()
 
     @client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     def diagnostics(params: lsp.PublishDiagnosticsParams):
@@ -36,8 +39,18 @@ async def _session(policies: Path, path: Path) -> dict:
     try:
         result = await asyncio.wait_for(client.initialize_async(lsp.InitializeParams(
             capabilities=lsp.ClientCapabilities(), root_uri=from_fs_path(str(policies.parent)))), 60)
-        received["capabilities"] = result.capabilities
         client.initialized(lsp.InitializedParams())
+        yield client, published, result.capabilities
+        await asyncio.wait_for(client.shutdown_async(None), 60)
+        client.exit(None)
+    finally:
+        await client.stop()
+
+
+async def _session(policies: Path, path: Path) -> dict:
+    received: dict = {}
+    async with _editor(policies) as (client, published, capabilities):
+        received["capabilities"] = capabilities
         uri = from_fs_path(str(path))
         broken = POLICY.replace("require: adult", "require: adlut")
         client.text_document_did_open(lsp.DidOpenTextDocumentParams(
@@ -60,10 +73,6 @@ async def _session(policies: Path, path: Path) -> dict:
             lsp.CompletionParams(document, _position(POLICY, "    clause: 一", 12)))
         received["definition"] = await client.text_document_definition_async(
             lsp.DefinitionParams(document, _position(POLICY, "require: adult", 10)))
-        await client.shutdown_async(None)
-        client.exit(None)
-    finally:
-        await client.stop()
     return received
 
 
@@ -117,20 +126,9 @@ outputs:
 
 async def _across_extends(policies: Path, city: Path) -> dict:
     """An editor on the city file, which extends the grant policy: go to definition and find references cross files."""
-    client = LanguageClient("policy-test", "1")
     received: dict = {}
-    published = asyncio.Queue()
-
-    @client.feature(lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-    def diagnostics(params: lsp.PublishDiagnosticsParams):
-        published.put_nowait(params)
-
-    await client.start_io(sys.executable, str(ROOT / "cli.py"), "--policies", str(policies), "lsp")
-    try:
-        result = await asyncio.wait_for(client.initialize_async(lsp.InitializeParams(
-            capabilities=lsp.ClientCapabilities(), root_uri=from_fs_path(str(policies.parent)))), 60)
-        received["capabilities"] = result.capabilities
-        client.initialized(lsp.InitializedParams())
+    async with _editor(policies) as (client, published, capabilities):
+        received["capabilities"] = capabilities
         uri = from_fs_path(str(city))
         client.text_document_did_open(lsp.DidOpenTextDocumentParams(
             lsp.TextDocumentItem(uri=uri, language_id="yaml", version=1, text=CITY)))
@@ -146,10 +144,6 @@ async def _across_extends(policies: Path, city: Path) -> dict:
         received["references_only_uses"] = await asyncio.wait_for(client.text_document_references_async(
             lsp.ReferenceParams(context=lsp.ReferenceContext(include_declaration=False), text_document=document,
                                 position=at_adult)), 60)
-        await asyncio.wait_for(client.shutdown_async(None), 60)
-        client.exit(None)
-    finally:
-        await client.stop()
     return received
 
 
