@@ -24,7 +24,7 @@ POLICY = "fict/counted-grant"
 RUNS = 5  # repetitions of each race, each with a person of its own
 
 
-WRONG_HISTORY = {"code": "request.invalid", "field": "history",
+WRONG_HISTORY = {"code": "request.invalid", "location": "history", "field": "history",
                  "message": "history: claim (the claim's own) or ledger (the grants ledger's; nothing is recorded)"}
 
 

@@ -130,7 +130,7 @@ _NOT_WORDS = re.compile(r"^\s*(<|#|(SELECT|INSERT|CREATE|DROP|PRAGMA|BEGIN|UPDAT
 # (a command line's help text) anywhere.
 _SINKS = {"Diagnostic": 1, "error": 1, "at": 1, "fail": 1, "_fail": 1, "diagnostic": 1, "Note": 0, "note_at": 0,
           "usage": 0, "UsageError": 0, "ClickException": 0, "ClaimError": 2, "_Unparsable": 1, "_DuplicateKey": 0,
-          "LinkError": 1, "EvaluationFault": 0, "echo": 0}
+          "LinkError": 1, "EvaluationFault": 0, "echo": 0, "ServiceError": 2, "bad_request": 1, "error_response": 2}
 # Where text is gathered to be shown later (the method → the position of the text; -1: every argument)
 _GATHERING = {"append": -1, "extend": -1, "insert": 1, "join": 0, "write": 0, "add": 0}
 _TRANSLATING = {"msg", "tr", "plural", "joined", "translated"}

@@ -32,7 +32,7 @@ from engine.service import schemas
 from engine.service.auth import LOCAL, Caller, Tokens
 from engine.service.batch import BatchResponse
 from engine.service.deciding import Asked, decide
-from engine.service.errors import ServiceError, bad_request, error_response
+from engine.service.errors import ROUTE_WORDS, ServiceError, SpokenLanguage, bad_request, error_response, said
 from engine.service.grants import add_routes as add_ledger_routes
 from engine.service.grants import ledger_history_answers, ledger_history_batch
 from engine.service.metrics import Metrics
@@ -93,12 +93,12 @@ class Service:
             return LOCAL
         found = self.tokens.caller(request.headers.get("authorization"))
         if found is None:
-            raise ServiceError(401, "auth.token", "send a known token: Authorization: Bearer TOKEN")
+            raise ServiceError(401, "auth.token", msg("send a known token: Authorization: Bearer TOKEN"))
         if role is None:
             return found
         if not found.may(role):
-            raise ServiceError(403, "auth.role", f"this needs the {role} role; the token has "
-                               f"{', '.join(sorted(found.roles))}")
+            raise ServiceError(403, "auth.role", msg("this needs the {role} role; the token has {roles}", role=role,
+                                                     roles=", ".join(sorted(found.roles))))
         return Caller(role if role in found.roles else "admin", found.roles, found.token_id)
 
     async def commit(self, rows: list[dict]) -> None:
@@ -109,7 +109,8 @@ class Service:
             await asyncio.wrap_future(self.log.submit(rows))
         except LogUnavailable as exc:
             self.metrics.log_failures.inc(len(rows))
-            raise ServiceError(503, "log.unavailable", f"{exc}; no decision was given", retry=True) from None
+            raise ServiceError(503, "log.unavailable", msg("{problem}; no decision was given", problem=said(exc)),
+                               retry=True) from None
 
     async def evaluate(self, asked: Asked, raw: RawClaim, caller: Caller) -> dict:
         """One claim decided and logged: the answer of POST /v1/evaluate (the web pages' claims too)."""
@@ -142,6 +143,10 @@ class Service:
 
 
 HISTORIES = ("claim", "ledger")
+# What a query parameter of the wrong kind is told, by pydantic's type of error
+VALIDATION_WORDS = {"missing": msg("required"), "bool_parsing": msg("true or false"), "bool_type": msg("true or false"),
+                    "string_too_short": msg("must not be empty"), "int_parsing": msg("a whole number"),
+                    "int_type": msg("a whole number")}
 HISTORY_CHOICE = msg("claim (the claim's own) or ledger (the grants ledger's; nothing is recorded)")
 
 
@@ -149,30 +154,32 @@ def _date(name: str, value) -> date | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise bad_request(name, f"a date is written YYYY-MM-DD, as text, not {type(value).__name__}")
+        raise bad_request(name, msg("a date is written YYYY-MM-DD, as text, not {kind}", kind=type(value).__name__))
     try:
         return parse_date(value)
     except ValueError as exc:
-        raise bad_request(name, str(exc)) from None
+        raise bad_request(name, said(exc)) from None
 
 
 def _evaluator(snapshot: Snapshot, asked: Asked):
     try:
         evaluator = snapshot.evaluator(asked.policy, asked.known_on, asked.explain)
     except PolicyNotFound as exc:
-        raise ServiceError(404, "request.unknown_policy", str(exc)) from None
+        raise ServiceError(404, "request.unknown_policy", said(exc)) from None
     except PolicyInvalid as exc:
         raise _invalid(asked.policy, exc) from None
     pid, version = parse_policy_ref(asked.policy)
     if not snapshot.store.declares_input(pid, version):
-        raise bad_request("policy", f"{asked.policy} declares no input (no input.schema), so claims cannot be "
-                          "decided under it; other policies can only read it (through `uses`)")
+        raise bad_request("policy", msg("{policy} declares no input (no input.schema), so claims cannot be decided "
+                                        "under it; other policies can only read it (through `uses`)",
+                                        policy=asked.policy))
     return evaluator
 
 
 def _invalid(policy: str, exc: PolicyInvalid) -> ServiceError:
-    return ServiceError(503, "service.policy_has_errors", f"{policy} cannot be used while its files have errors; run "
-                        "`policy check`", diagnostics=[d.to_json() for d in exc.diagnostics])
+    return ServiceError(503, "service.policy_has_errors", msg("{policy} cannot be used while its files have errors; "
+                                                              "run `policy check`", policy=policy),
+                        diagnostics=[d.to_json() for d in exc.diagnostics])
 
 
 def _envelope(body: bytes) -> tuple[Asked, RawClaim]:
@@ -181,20 +188,21 @@ def _envelope(body: bytes) -> tuple[Asked, RawClaim]:
         raise bad_request("body", raw.error.message)
     data = raw.data
     if not isinstance(data, dict):
-        raise bad_request("body", "the request is a JSON object with policy and claim")
+        raise bad_request("body", msg("the request is a JSON object with policy and claim"))
     unknown = sorted(set(data) - set(schemas.EVALUATE_PROPERTIES))
     if unknown:
-        raise bad_request(unknown[0], "no such field (the fields are policy, claim, as_of, known_on, explain, history)")
+        raise bad_request(unknown[0], msg("no such field (the fields are {fields})",
+                                          fields=", ".join(schemas.EVALUATE_PROPERTIES)))
     for name in ("policy", "claim"):
         if name not in data:
-            raise bad_request(name, "required")
+            raise bad_request(name, msg("required"))
     if not isinstance(data["policy"], str) or not data["policy"]:
-        raise bad_request("policy", "ID or ID@VERSION, as text")
+        raise bad_request("policy", msg("ID or ID@VERSION, as text"))
     if not isinstance(data["claim"], dict):
-        raise bad_request("claim", "a claim is a JSON object")
+        raise bad_request("claim", msg("a claim is a JSON object"))
     explain = data.get("explain", True)
     if not isinstance(explain, bool):
-        raise bad_request("explain", "true or false")
+        raise bad_request("explain", msg("true or false"))
     history = data.get("history", "claim")
     if history not in HISTORIES:
         raise bad_request("history", HISTORY_CHOICE)
@@ -209,8 +217,9 @@ async def _body(request: Request, limit: int, limit_name: str) -> bytes:
     async for part in request.stream():
         size += len(part)
         if size > limit:
-            raise ServiceError(413, "request.too_large", f"the body is larger than {limit} bytes ({limit_name})",
-                               field="body")
+            raise ServiceError(413, "request.too_large", msg("the body is larger than {limit} bytes ({name})",
+                                                             limit=limit, name=limit_name),
+                               location="body", field="body")
         parts.append(part)
     return b"".join(parts)
 
@@ -250,11 +259,13 @@ def create_app(settings: Settings) -> FastAPI:
     async def malformed(request: Request, exc: RequestValidationError):
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"][1:]) or first["loc"][0]
-        return error_response(422, "request.invalid", f"{field}: {first['msg']}", field=field)
+        problem = VALIDATION_WORDS.get(first["type"], first["msg"])  # else pydantic's own words, in English
+        return error_response(422, "request.invalid", msg("{what}: {message}", what=field, message=problem),
+                              location=field, field=field)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        return error_response(exc.status_code, "request.route", str(exc.detail),
+        return error_response(exc.status_code, "request.route", ROUTE_WORDS.get(exc.detail, str(exc.detail)),
                               headers=dict(exc.headers) if exc.headers else None)
 
     # -- deciding -----------------------------------------------------------------------------------
@@ -369,7 +380,8 @@ def create_app(settings: Settings) -> FastAPI:
         _refuse_broken(store, policy_id, references=False)
         if not store.versions(policy_id):
             known = ", ".join(store.ids())
-            raise ServiceError(404, "request.unknown_policy", f"no policy {policy_id!r}; known: {known}")
+            raise ServiceError(404, "request.unknown_policy", msg("no policy {policy}; known: {known}",
+                                                                  policy=repr(policy_id), known=known))
         return _json(listing.timeline(store, policy_id))
 
     @app.get("/v1/policies/{ref:path}", tags=["policies"], summary="One version, ID@VERSION (any role)",
@@ -382,21 +394,22 @@ def create_app(settings: Settings) -> FastAPI:
         pid, version_label = parse_policy_ref(ref)
         day = _date("as_of", as_of)
         if not version_label:
-            raise ServiceError(404, "request.unknown_policy", f"name a version: /v1/policies/{pid}@VERSION "
-                               f"(or /v1/policies/{pid}/timeline for them all)")
+            raise ServiceError(404, "request.unknown_policy", msg(
+                "name a version: /v1/policies/{policy}@VERSION (or /v1/policies/{policy}/timeline for them all)",
+                policy=pid))
         _refuse_broken(engine.store, pid)
         version = engine.store.get(pid, version_label)
         if version is None:
-            known = ", ".join(v.version for v in engine.store.versions(pid)) or "none"
-            raise ServiceError(404, "request.unknown_policy", f"no version {ref!r} (versions of {pid}: {known})")
+            known = ", ".join(v.version for v in engine.store.versions(pid)) or msg("none")
+            raise ServiceError(404, "request.unknown_policy", msg("no version {ref} (versions of {policy}: {known})",
+                                                                  ref=repr(ref), policy=pid, known=known))
         reads = None
         if day:
             try:
                 linked = engine.linked(version, day)
                 reads = [f"{linked.role_of(v)} {v.key}" for v in linked.versions if v is not version]
             except Exception as exc:  # LinkError, PolicyInvalid: said in place of what it reads
-                said = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
-                reads = [tr("(cannot resolve: {error})", error=said)]
+                reads = [tr("(cannot resolve: {error})", error=said(exc))]
         return _json(listing.version(engine.store, version, reads))
 
     @app.get("/v1/diff", tags=["policies"], summary="What changed between two versions or two dates (any role)",
@@ -418,7 +431,7 @@ def create_app(settings: Settings) -> FastAPI:
                 else:
                     sides.append(engine.scenario(policy, at=_date(name, text)))
             except PolicyNotFound as exc:
-                raise ServiceError(404, "request.unknown_policy", str(exc)) from None
+                raise ServiceError(404, "request.unknown_policy", said(exc)) from None
             except PolicyInvalid as exc:
                 raise _invalid(policy, exc) from None
         return _json(diff_linked(*sides))
@@ -483,6 +496,7 @@ def create_app(settings: Settings) -> FastAPI:
     from engine.web.pages import add_pages  # the pages for people, over the same functions as the routes above
 
     add_pages(app, service)
+    app.add_middleware(SpokenLanguage)  # error messages in the language of the request's Accept-Language
     app.add_middleware(_MetricsMiddleware, metrics=service.metrics)
     return app
 
@@ -519,14 +533,14 @@ def _draft_place(path: str) -> Path:
     place = Path(path)
     if place.is_absolute() or ".." in place.parts or not path or place.suffix not in (".yaml", ".yml") \
             or place.name.endswith((".cases.yaml", ".cases.yml")):
-        raise bad_request("path", "a relative path inside the policies folder, ending in .yaml (not .cases.yaml)")
+        raise bad_request("path", msg("a relative path inside the policies folder, ending in .yaml (not .cases.yaml)"))
     return place
 
 
 def _log_down(exc: Exception) -> ServiceError:
     from engine.db.database import reason
 
-    return ServiceError(503, "log.unavailable", f"the decision log cannot be read: {reason(exc)}")
+    return ServiceError(503, "log.unavailable", msg("the decision log cannot be read: {reason}", reason=reason(exc)))
 
 
 def _logged(service: Service, decision_id: str) -> dict:
@@ -535,7 +549,8 @@ def _logged(service: Service, decision_id: str) -> dict:
     except Exception as exc:
         raise _log_down(exc) from None
     if found is None:
-        raise ServiceError(404, "decision.unknown", f"no decision {decision_id!r} in the log")
+        raise ServiceError(404, "decision.unknown", msg("no decision {decision} in the log",
+                                                        decision=repr(decision_id)))
     return found
 
 

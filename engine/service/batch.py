@@ -13,7 +13,7 @@ import orjson
 from starlette.responses import Response
 
 from engine.claims.reader import MAX_LINE_BYTES, RawClaim, read_lines
-from engine.service.errors import ServiceError
+from engine.service.errors import ServiceError, error_json
 
 GROUP = 128  # claims decided and committed together at most
 
@@ -53,7 +53,7 @@ class BatchResponse(Response):
                     if not started:
                         await exc.response()(scope, receive, send)
                         return
-                    await emit(orjson.dumps({"error": {"code": exc.code, "message": exc.message}}) + b"\n")
+                    await emit(orjson.dumps({"error": error_json(exc.code, exc.message)}) + b"\n")
                     break
                 await emit(data)
             await emit(b"")

@@ -26,7 +26,7 @@ from engine.ledger.granting import LedgerRefusal, counted, decision_json, grant,
 from engine.policies.ledgerspec import history_entries
 from engine.service import schemas
 from engine.service.deciding import Asked, answer_and_row
-from engine.service.errors import ServiceError, bad_request
+from engine.service.errors import ServiceError, bad_request, error_json
 
 GRANT_FIELDS = ("policy", "claim", "decision_id")
 MAX_KEY = 200
@@ -62,7 +62,9 @@ def _answer(status: int, body: str, headers: dict | None = None) -> Response:
 
 
 def _refusal(exc: LedgerRefusal) -> Response:
-    return _answer(exc.status, jsontext.dumps(exc.body()))
+    body = exc.body()
+    body["error"] = error_json(exc.code, exc.message)  # in the request's language (a refusal is not remembered)
+    return _answer(exc.status, jsontext.dumps(body))
 
 
 def add_routes(app: FastAPI, service, evaluator_of, invalid) -> None:
@@ -85,12 +87,12 @@ def add_routes(app: FastAPI, service, evaluator_of, invalid) -> None:
         caller = service.caller(request, "officer")
         key = request.headers.get("idempotency-key")
         if not key or len(key) > MAX_KEY or not key.isprintable():
-            raise bad_request("Idempotency-Key", f"send a header Idempotency-Key: a text of 1 to {MAX_KEY} "
-                              "characters, new for each grant request")
+            raise bad_request("Idempotency-Key", msg("send a header Idempotency-Key: a text of 1 to {most} "
+                                                     "characters, new for each grant request", most=MAX_KEY))
         data = _object(await _body(request), GRANT_FIELDS)
         follows = data.get("decision_id")
         if follows is not None and not isinstance(follows, str):
-            raise bad_request("decision_id", "the decision_id of a logged decision, as text")
+            raise bad_request("decision_id", msg("the decision_id of a logged decision, as text"))
         snapshot = service.policies.current
         evaluator = evaluator_of(snapshot, Asked(data["policy"]))
         try:
@@ -118,18 +120,20 @@ def add_routes(app: FastAPI, service, evaluator_of, invalid) -> None:
         caller = service.caller(request, "officer")
         data = _object(await _body(request), ("reason",), required=("reason",))
         if not isinstance(data["reason"], str) or not data["reason"].strip():
-            raise bad_request("reason", "say why the grant is revoked, as text")
+            raise bad_request("reason", msg("say why the grant is revoked, as text"))
         ledger = ledger_of(service)
 
         def revoke():
             found = ledger.grant(grant_id)
             if found is None:
-                raise ServiceError(404, "ledger.unknown_grant", f"no grant {grant_id!r} in the ledger")
+                raise ServiceError(404, "ledger.unknown_grant", msg("no grant {grant_id} in the ledger",
+                                                                 grant_id=repr(grant_id)))
             with ledger.person(found.book, found.person) as connection:
                 again = ledger.grant(grant_id, connection)
                 if again is not None and again.revoked is not None:
-                    raise ServiceError(409, "ledger.already_revoked", f"grant {grant_id} was revoked on "
-                                       f"{again.revoked['at']}: {again.revoked['reason']}")
+                    raise ServiceError(409, "ledger.already_revoked", msg(
+                        "grant {grant} was revoked on {day}: {reason}", grant=grant_id, day=again.revoked["at"],
+                        reason=again.revoked["reason"]))
                 ledger.revoke(connection, grant_id, data["reason"].strip(), caller.role, caller.token_id)
             return ledger.grant(grant_id)
 
@@ -160,7 +164,8 @@ def add_routes(app: FastAPI, service, evaluator_of, invalid) -> None:
         except SQLAlchemyError as exc:
             raise _unavailable(exc) from None
         if found is None:
-            raise ServiceError(404, "ledger.unknown_grant", f"no grant {grant_id!r} in the ledger")
+            raise ServiceError(404, "ledger.unknown_grant", msg("no grant {grant_id} in the ledger",
+                                                                 grant_id=repr(grant_id)))
         return _answer(200, jsontext.dumps(found.to_json()))
 
     @app.get("/v1/people/{person}/history", tags=["ledger"], summary="A person's history as a policy reads it "
@@ -198,7 +203,7 @@ async def ledger_history_answers(service, snapshot, evaluator, raw, asked: Asked
 
     parsed = raw.parsed()
     if not isinstance(parsed.data, dict):
-        raise bad_request("claim", "a claim is a JSON object")
+        raise bad_request("claim", msg("a claim is a JSON object"))
 
     def decide():
         result, used = preview_result(snapshot.engine, evaluator, ledger_of(service), parsed.data, asked.as_of)
@@ -231,7 +236,7 @@ async def ledger_history_batch(service, snapshot, evaluator, raws: list, asked: 
             if isinstance(one, LedgerRefusal):
                 claim_id = parse.data.get("claim_id") if isinstance(parse.data, dict) else None
                 out.append(({"claim_id": claim_id if isinstance(claim_id, str) else None,
-                             "error": {"code": one.code, "message": one.message, "location": parse.location}}, None))
+                             "error": error_json(one.code, one.message, location=parse.location)}, None))
                 continue
             result, used = one
             data = decision_json(result, used, summary=not asked.explain)
@@ -257,10 +262,11 @@ def _spec(service, policy: str, day, evaluator_of):
     engine = snapshot.engine
     version = engine.store.get(pid, label) if label else engine.version_for(pid, day or date.today())
     if version is None:
-        raise ServiceError(404, "request.unknown_policy", f"{policy} has no version in force on {day or date.today()}")
+        raise ServiceError(404, "request.unknown_policy", msg("{policy} has no version in force on {day}",
+                                                              policy=policy, day=day or date.today()))
     spec = spec_of(engine.linked(version, day or version.effective_from))
     if spec is None:
-        raise ServiceError(422, "ledger.not_declared", f"{version.key} declares no ledger section")
+        raise ServiceError(422, "ledger.not_declared", msg("{policy} declares no ledger section", policy=version.key))
     return spec
 
 
@@ -276,16 +282,16 @@ def _object(body: bytes, fields: tuple, required: tuple = ("policy", "claim")) -
         raise bad_request("body", raw.error.message)
     data = raw.data
     if not isinstance(data, dict):
-        raise bad_request("body", f"the request is a JSON object with {', '.join(fields)}")
+        raise bad_request("body", msg("the request is a JSON object with {fields}", fields=", ".join(fields)))
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise bad_request(unknown[0], f"no such field (the fields are {', '.join(fields)})")
+        raise bad_request(unknown[0], msg("no such field (the fields are {fields})", fields=", ".join(fields)))
     for name in required:
         if name not in data:
-            raise bad_request(name, "required")
+            raise bad_request(name, msg("required"))
     if "policy" in required and (not isinstance(data["policy"], str) or not data["policy"]):
-        raise bad_request("policy", "ID or ID@VERSION, as text")
+        raise bad_request("policy", msg("ID or ID@VERSION, as text"))
     if "claim" in required and not isinstance(data["claim"], dict):
-        raise bad_request("claim", "a claim is a JSON object")
+        raise bad_request("claim", msg("a claim is a JSON object"))
     return data
 

@@ -1,0 +1,89 @@
+"""The service's error messages in the language of the request's Accept-Language (简体中文 when it prefers Chinese,
+else English), as `policy --lang` chooses for the command line; codes, `location` and the rest of an error the same
+in both. A real `policy serve` on a loopback port."""
+from __future__ import annotations
+
+import pytest
+from service_helpers import JINHUA, Server, auth, copy_store, http, write_tokens
+
+from engine.service.errors import language_of
+
+pytestmark = pytest.mark.slow  # a real server: seconds to start
+
+ZH, EN = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}, {"Accept-Language": "en-US,en;q=0.9"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("service-language")
+    policies, schemas = copy_store(folder)
+    with Server(policies, schemas, f"sqlite:///{folder / 'log.sqlite3'}", "--tokens",
+                str(write_tokens(folder))) as running:
+        yield running
+
+
+def error(response) -> dict:
+    assert response.headers["content-type"] == "application/json"
+    return response.json()["error"]
+
+
+def test_a_malformed_request_in_both_languages_names_its_location(server):
+    asked = {"policy": JINHUA}  # no claim
+    zh = error(http.post(server.url + "/v1/evaluate", json=asked, headers=auth("developer") | ZH))
+    en = error(http.post(server.url + "/v1/evaluate", json=asked, headers=auth("developer") | EN))
+    plain = error(http.post(server.url + "/v1/evaluate", json=asked, headers=auth("developer")))
+    assert zh == {"code": "request.invalid", "message": "claim：必填", "location": "claim", "field": "claim"}
+    assert en == plain == {"code": "request.invalid", "message": "claim: required", "location": "claim",
+                           "field": "claim"}
+    zh = error(http.post(server.url + "/v1/evaluate", json={"policy": JINHUA, "claim": {}, "as_of": 20250101},
+                         headers=auth("developer") | ZH))
+    assert zh == {"code": "request.invalid", "message": "as_of：日期应写成文字 YYYY-MM-DD，不能是 int",
+                  "location": "as_of", "field": "as_of"}
+
+
+def test_refusals_and_unknown_things_in_both_languages(server):
+    response = http.post(server.url + "/v1/evaluate", json={"policy": JINHUA, "claim": {}}, headers=ZH)
+    assert response.status_code == 401
+    assert error(response) == {"code": "auth.token", "message": "请发送服务认可的令牌：Authorization: Bearer 令牌"}
+    response = http.get(server.url + "/v1/decisions", headers=auth("developer") | ZH)
+    assert response.status_code == 403
+    assert error(response) == {"code": "auth.role", "message": "这需要 auditor 角色；该令牌的角色为 developer"}
+    response = http.get(server.url + "/v1/decisions", headers=auth("developer") | EN)
+    assert error(response)["message"] == "this needs the auditor role; the token has developer"
+    response = http.post(server.url + "/v1/evaluate", json={"policy": JINHUA + "@1999-01-01", "claim": {}},
+                         headers=auth("developer") | ZH)
+    assert response.status_code == 404
+    assert error(response) == {"code": "request.unknown_policy",
+                               "message": f"{JINHUA} 没有版本 '1999-01-01'（已有的版本：2024-05-01）"}
+    response = http.get(server.url + "/v1/nothing-here", headers=ZH)
+    assert (response.status_code, error(response)) == (404, {"code": "request.route", "message": "没有这个路径"})
+    response = http.get(server.url + "/v1/nothing-here", headers=EN)
+    assert error(response) == {"code": "request.route", "message": "no such route"}
+
+
+def test_a_batch_s_refusal_and_a_malformed_query_in_both_languages(server):
+    batch = server.url + "/v1/evaluate:batch"
+    ndjson = {"Content-Type": "application/x-ndjson"}
+    response = http.post(batch, params={"policy": JINHUA + "@1999-01-01"}, content=b"{}\n",
+                         headers=auth("developer") | ndjson | ZH)
+    assert response.status_code == 404
+    assert error(response)["message"] == f"{JINHUA} 没有版本 '1999-01-01'（已有的版本：2024-05-01）"
+    for headers, message in ((ZH, "explain：true 或 false"), (EN, "explain: true or false")):
+        response = http.post(batch, params={"policy": JINHUA, "explain": "perhaps"}, content=b"{}\n",
+                             headers=auth("developer") | ndjson | headers)
+        assert response.status_code == 422
+        assert error(response) == {"code": "request.invalid", "message": message, "location": "explain",
+                                   "field": "explain"}
+    response = http.get(server.url + "/v1/diff", params={"policy": "", "from": "2024-06-01", "to": "2025-06-01"},
+                        headers=auth("developer") | ZH)
+    assert response.status_code == 422
+    assert error(response)["location"] == "policy" and error(response)["message"] == "policy：不能为空"
+
+
+@pytest.mark.parametrize("header, language", [
+    (None, "en"), ("", "en"), ("zh", "zh"), ("zh-CN", "zh"), ("zh-Hant-TW", "zh"), ("ZH-cn", "zh"), ("en", "en"),
+    ("fr-FR, zh;q=0.5", "zh"), ("en-US,zh;q=0.8", "en"), ("zh;q=0.4, en;q=0.6", "en"), ("zh;q=0, en", "en"),
+    ("*", "en"), ("de, fr", "en"), ("zh;q=oops, en", "en"), ("en;q=0.5, zh;q=0.5", "en"),
+])
+def test_which_language_an_accept_language_header_chooses(header, language):
+    assert language_of(header) == language
