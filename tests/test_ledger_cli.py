@@ -168,7 +168,7 @@ def test_diff_shows_what_changed_in_the_ledger_section(capsys, tmp_path):
         ("changed", "record.version", "decision.policy.version", None, "二"),
         ("changed", "revoked", "not_counted", "counted", "二")]
     for lang, line in [("en", "  ledger revoked: not_counted → counted [二]"),
-                       ("zh", "  登记簿 revoked: not_counted → counted [二]")]:
+                       ("zh", "  登记簿 revoked：not_counted → counted [二]")]:
         assert main([*store, "diff", f"{POLICY}@2024-01-01", f"{POLICY}@2025-01-01", "--lang", lang]) == 0
         assert line in capsys.readouterr()[0].splitlines()
 

@@ -240,12 +240,16 @@ def _line(c: dict) -> str:
                       row=_show(row))) + clause
     label = f"{tr(_SECTIONS.get(section, section))} {name}".strip()
     if c["change"] == "changed":
-        field = f" {c['field']}" if c.get("field") else ""
-        return f"{label}{field}: {_show(c.get('old'))} → {_show(c.get('new'))}{clause}"
+        field = c.get("field") or ""
+        if field.startswith("column "):  # a table's column, as the JSON names it: `column hours`
+            field = tr(msg("column {name}", name=field[len("column "):]))
+        return tr(msg("{label}: {old} → {new}", label=f"{label} {field}".strip(), old=_show(c.get("old")),
+                      new=_show(c.get("new")))) + clause
     detail = c.get("new") if c["change"] == "added" else c.get("old")
     if isinstance(detail, dict):
         detail = "; ".join(f"{k}: {v}" for k, v in detail.items() if v not in (None, False, ""))
-    return f"{label} {change}{': ' + str(detail) if detail else ''}{clause}"
+    return (tr(msg("{label} {change}: {detail}", label=label, change=change, detail=str(detail))) if detail
+            else f"{label} {change}") + clause
 
 
 def render_diff(result: dict) -> str:

@@ -8,6 +8,8 @@ from engine.decide.results import ClaimError, Decision, plain
 
 _MARKS = {"pass": "✓", "fail": "✗", "not_applicable": "–", "error": "!"}
 _KINDS = (msg("output"), msg("note"))  # what could not be computed, as Problem.kind names it
+# how the decided version reads another (engine.policies.linker's roles), in words
+_ROLES = {"extends": msg("extends"), "uses": msg("uses"), "includes": msg("includes")}
 _OUTCOME_WORDS = {"pass": msg("met"), "fail": msg("NOT met"), "not_applicable": msg("not applicable"),
                   "error": msg("error")}
 
@@ -34,7 +36,7 @@ def explain_decision(decision: Decision, verbose: bool = False) -> str:
     lines = [tr("Claim {claim}: {policy}, decided on {day}", claim=d.claim_id or tr("(no id)"),
                 policy=f"{d.policy.id}@{d.policy.version}", day=str(d.decision_date))]
     for ref, role in d.references:
-        lines.append(f"  {role} {ref.id}@{ref.version}")
+        lines.append(f"  {tr(_ROLES[role]) if role in _ROLES else role} {ref.id}@{ref.version}")
     if d.out_of_force is not None:
         lines.append(out_of_force_line(d.policy, d.decision_date, d.out_of_force))
     if d.eligible:
@@ -50,7 +52,7 @@ def explain_decision(decision: Decision, verbose: bool = False) -> str:
     lines.append(tr("Conditions:"))
     for r in d.rules:
         lines.append(f"  {_MARKS[r.outcome]} {r.id} {_cite(', '.join(r.clauses), r.policy, d.policy.id)} "
-                     f"{tr(_OUTCOME_WORDS[r.outcome])}: {r.message}")
+                     + tr("{outcome}: {message}", outcome=_OUTCOME_WORDS[r.outcome], message=r.message))
         if verbose and r.reads:
             seen = set()
             for name, value in r.reads:
