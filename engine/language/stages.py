@@ -260,9 +260,9 @@ def coverage(version) -> list[Diagnostic]:
                 cited_ids.add(clause)
             elif isinstance(clause, list):
                 cited_ids.update(c for c in clause if isinstance(c, str))
-            stack.extend(v for k, v in item.items() if k not in ("source", "notes"))
+            stack.extend(v for k, v in item.items() if k not in ("source", "notes") and isinstance(v, (dict, list)))
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend(v for v in item if isinstance(v, (dict, list)))  # a table's cells are not walked one by one
     out = []
     own = getattr(version, "own_clauses", None)  # an amendment covers its own clauses; the rest were covered before
     for cid in (own if own is not None else version.clauses):

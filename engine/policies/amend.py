@@ -189,7 +189,7 @@ def _amend_rows(store, b: PolicyVersion, name: str, raw: dict, path: tuple, tabl
     reader = reader_for(b)
     columns = {f.name: f.type for f in old.type.row.fields}
     table = copy.copy(old)
-    table.rows, table.cells = dict(old.rows), dict(old.cells)
+    table.rows, table.row_places = dict(old.rows), dict(old.row_places)
     own = reader.clauses(raw.get("clause"), path + ("clause",))
     table.clauses = tuple(dict.fromkeys(old.clauses + tuple(cite(b.clause_docs.get(c, ""), c) for c in own)))
     table.amended_by = (*old.amended_by, b)
@@ -225,9 +225,6 @@ def _amend_rows(store, b: PolicyVersion, name: str, raw: dict, path: tuple, tabl
                                                    name=repr(name), amended=_amended_key(b)), rpath)
                 continue
             table.rows[key] = row
-            names = list(columns)
-            table.cells.update({(key, n): reader.cell_place(rpath + ((names.index(n),) if isinstance(cells, list)
-                                                                     else (n,)))
-                                for n in names})
+            table.row_places[key] = (reader.doc, rpath, isinstance(cells, list))
     store.diagnostics.extend(reader.diagnostics)
     tables[name] = table

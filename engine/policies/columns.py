@@ -43,7 +43,7 @@ def _diagnostic(table: Table, code: str, message, location, line: str | None = N
 
 def _cell(table: Table, key, column: str) -> tuple:
     """(Location, source line) of a cell: in the file that wrote its row (an amendment's rows are in its own)."""
-    return table.cells.get((key, column), (table.location, None))
+    return table.cell_place(key, column)
 
 
 def _fact_column(linked: Linked, table: Table, column: Column, fact: str, diagnostics: list) -> None:

@@ -83,8 +83,20 @@ class Table:
     owner: PolicyVersion | None = None
     replaces: bool = False  # replaces the item of the version this one amends (`amends:`)
     columns: dict = field(default_factory=dict)  # column -> Column: what its cells must also satisfy
-    cells: dict = field(default_factory=dict)  # (row key, column) -> (Location, source line) of the cell
+    # row key -> (Document, path of the row, whether it is written as a list): where its cells are, worked out
+    # only for the cell an error names (`cell_place`); an amended table holds rows of two files
+    row_places: dict = field(default_factory=dict)
     amended_by: tuple = ()  # the amending versions that changed its rows
+
+    def cell_place(self, key: tuple, column: str) -> tuple:
+        """(Location, source line) of a cell: in the file that wrote its row."""
+        place = self.row_places.get(key)
+        names = [f.name for f in self.type.row.fields]
+        if place is None or column not in names:
+            return self.location, None
+        doc, path, listed = place
+        loc = doc.location(path + ((names.index(column),) if listed else (column,)))
+        return loc, doc.line_text(loc.line)
 
 
 @dataclass
@@ -395,11 +407,6 @@ class _Reader:
 
     def flag(self, item, key: str = "overrides") -> bool:
         return isinstance(item, dict) and item.get(key) is True
-
-    def cell_place(self, path) -> tuple:
-        """(Location, source line) of a table cell, kept with the table: an amended table holds cells of two files."""
-        loc = self.doc.location(path)
-        return loc, self.doc.line_text(loc.line)
 
     def entries(self, container, kind) -> list[tuple]:
         """(key or index, item) of a mapping or list of the right kind; nothing when it is of the wrong kind."""
@@ -740,10 +747,11 @@ class _Reader:
             self.error("table.key", msg("key column {column} is not among the columns", column=repr(k)),
                        path + ("key", keys.index(k)))
         rows: dict = {}
-        cells: dict = {}
+        places: dict = {}
+        exact = _exact_types(columns)
         for i, raw in self.entries(t.get("rows"), list):
             rpath = path + ("rows", i)
-            row = self._row(raw, columns, rpath) if isinstance(raw, (list, dict)) else None
+            row = self._row(raw, columns, rpath, exact) if isinstance(raw, (list, dict)) else None
             if row is None:
                 continue
             key = tuple(row.get(k) for k in keys)
@@ -752,19 +760,20 @@ class _Reader:
                            rpath)
                 continue
             rows.setdefault(key, row)
-            names = list(columns)
-            cells.update({(key, n): self.cell_place(rpath + ((names.index(n),) if isinstance(raw, list) else (n,)))
-                          for n in names})
+            places[key] = (self.doc, rpath, isinstance(raw, list))
         row_type = Record(f"{name} row", tuple(Field(c, ct) for c, ct in columns.items()))
         ttype = TableType(name, tuple(Field(k, columns.get(k, ERROR)) for k in keys), row_type)
         return Table(name=name, clauses=clauses, keys=tuple(keys), type=ttype, rows=rows,
                      location=self.doc.key_location(path), description=self.text(t, "description", path),
-                     reading=self.text(t, "reading", path), overrides=self.flag(t), columns=specs, cells=cells,
+                     reading=self.text(t, "reading", path), overrides=self.flag(t), columns=specs, row_places=places,
                      replaces=self.flag(t, "replaces"))
 
-    def _row(self, raw, columns: dict, path) -> dict | None:
-        """The row as column → value, or None (every fault reported) when any cell cannot be read."""
+    def _row(self, raw, columns: dict, path, exact: tuple | None = None) -> dict | None:
+        """The row as column → value, or None (every fault reported) when any cell cannot be read. A cell of the
+        column's exact Python type (`_exact_types`) is taken as it is; any other is read by `_cell`."""
         names = list(columns)
+        if exact is None:
+            exact = _exact_types(columns)
         if isinstance(raw, list):
             if len(raw) != len(names):
                 columns_named = ", ".join(names)
@@ -773,7 +782,7 @@ class _Reader:
                            msg("the row has {count} cells; the columns are {columns}", count=len(raw),
                                columns=columns_named), path)
                 return None
-            cells = {n: (raw[i], path + (i,)) for i, n in enumerate(names)}
+            values, steps = raw, list(range(len(names)))
         else:
             extra = sorted(set(raw) - set(names))
             missing = [n for n in names if n not in raw]
@@ -782,9 +791,16 @@ class _Reader:
                     + ([msg("lacks {columns}", columns=", ".join(missing))] if missing else [])
                 self.error("table.row_shape", msg("the row {faults}", faults=joined(faults, "; ")), path)
                 return None
-            cells = {n: (raw[n], path + (n,)) for n in names}
-        row = {name: self._cell(value, columns[name], cpath, name) for name, (value, cpath) in cells.items()}
-        return None if any(value is _BAD for value in row.values()) else row
+            values, steps = [raw[n] for n in names], names
+        row = {}
+        bad = False
+        for name, value, kind, step in zip(names, values, exact, steps, strict=True):
+            if type(value) is kind:
+                row[name] = value
+                continue
+            row[name] = cell = self._cell(value, columns[name], path + (step,), name)
+            bad = bad or cell is _BAD
+        return None if bad else row
 
     def _cell(self, value, ctype: Type, path, column: str):
         if ctype == ERROR:
@@ -809,6 +825,13 @@ class _Reader:
 
 
 _BAD = object()
+
+
+def _exact_types(columns: dict) -> tuple:
+    """For each column, the Python type a cell of it is taken as it is (what `_cell` would return unchanged), or
+    None: a table of 66,000 rows reads its cells without comparing types per cell."""
+    exact = {STRING: str, BOOL: bool, INT: int}
+    return tuple(exact.get(ctype) if isinstance(ctype, Prim) else None for ctype in columns.values())
 
 ROW_CHANGES = ("add_rows", "replace_rows", "remove_rows")  # what an amending version may say of a table's rows
 

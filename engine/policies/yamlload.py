@@ -127,6 +127,7 @@ class _Builder:
         self.limits = limits
         self.nodes = 0
         self.errors: list[Diagnostic] = []
+        self.alias_uses = getattr(loader, "alias_uses", None)  # none when libyaml composed the text (no aliases)
 
     def _loc(self, node) -> Location:
         return Location(self.doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
@@ -138,9 +139,9 @@ class _Builder:
 
     def _use(self, parent, index, via):
         """Where the officer wrote this child: the outermost alias on the way to it, if any."""
-        if via is not None:
+        if via is not None or not self.alias_uses:
             return via
-        mark = getattr(self.loader, "alias_uses", {}).get((id(parent), index))
+        mark = self.alias_uses.get((id(parent), index))
         return Location(self.doc.file, mark.line + 1, mark.column + 1) if mark else None
 
     def build(self, node, path: Path, depth: int, via: Location | None = None):
@@ -165,6 +166,8 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth, via)
         if isinstance(node, yaml.SequenceNode):
+            if via is None and not self.alias_uses:
+                return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
             return [self.build(item, path + (i,), depth + 1, self._use(node, i, via))
                     for i, item in enumerate(node.value)]
         if node.style == "":
@@ -199,14 +202,14 @@ class _Builder:
                 self._surrogate(key_node, key)
                 continue
             if key in first_seen:
-                first = first_seen[key]
+                first = self._loc(first_seen[key])
                 self._fail("yaml.duplicate_key",
                            msg("duplicate key {key}: first given on line {line}", key=repr(key), line=first.line),
                            key_node,
                            hint=msg("YAML would silently keep only the last one; remove or rename one of them"),
                            notes=(note_at(msg("first given here"), first, self.doc.text),))
                 continue
-            first_seen[key] = self._loc(key_node)
+            first_seen[key] = key_node
             if self.positions:
                 self.doc.key_marks[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             result[key] = self.build(value_node, path + (key,), depth + 1, self._use(node, id(key_node), via))
@@ -214,11 +217,15 @@ class _Builder:
 
     def _scalar(self, node):
         tag = node.tag
+        if tag == _STR:
+            return node.value  # what PyYAML's constructor returns for text, without its bookkeeping
         if node.style is None and tag in _NUMBER_TAGS and _AMBIGUOUS_NUMBER.search(node.value):
             # YAML 1.1 reads 0755 as 493 and 1:30 as 90: keep what the officer typed, so that the schema
             # either accepts it as text or says plainly that it is not a number.
             return node.value
-        digits = sum(ch.isdigit() for ch in node.value) if tag in _NUMBER_TAGS else 0
+        # no more digits than characters: they are counted only when there may be too many
+        long = tag in _NUMBER_TAGS and self.limits.max_digits is not None and len(node.value) > self.limits.max_digits
+        digits = sum(ch.isdigit() for ch in node.value) if long else 0
         if self.limits.max_digits is not None and digits > self.limits.max_digits:
             self._fail("yaml.value", msg("a number of {digits} digits is longer than the limit of {limit} ({number})",
                                          digits=format(digits, ","), limit=self.limits.max_digits,
@@ -240,6 +247,8 @@ class _Builder:
                        node)
             return None
         try:
+            if tag == _INT and _DECIMAL_INT.match(node.value):
+                return int(node.value)  # as PyYAML's constructor reads it (int() also refuses too many digits)
             return self.loader.construct_object(node)
         except Exception:  # explicit tags on values they cannot convert (!!int "") fail in many ways
             self._fail("yaml.value", _unreadable(tag, node.value), node)
@@ -249,6 +258,8 @@ class _Builder:
 _FLOAT_CLEAN = re.compile(r"[_\s]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+_STR, _INT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int"
+_DECIMAL_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")  # PyYAML reads it as int() does: no base, no _ or :
 _AMBIGUOUS_NUMBER = re.compile(r"^[-+]?0[0-9_]|:|^[-+]?0[xob]|_")
 
 
