@@ -43,7 +43,10 @@ class Program:
         # A summary (eligibility, amount, failed rules) computes no outputs and no notes.
         self.outputs = [(name, expr(o.when) if o.when else None, expr(o.expr))
                         for name, o in linked.outputs.items()] if outputs else []
-        self.notes = [(n, expr(n.when) if n.when else None) for n in linked.notes] if outputs else []
+        # a note's JSON is the same for every claim that shows it: made once, copied per decision
+        self.notes = [(n, expr(n.when) if n.when else None,
+                       {"id": n.id, "clause": ", ".join(n.clauses), "text": n.text,
+                        "source": n.owner.key if n.owner else ""}) for n in linked.notes] if outputs else []
         self.amount = expr(linked.decision.expr) if linked.decision else None
         self.currency = linked.decision.currency if linked.decision else ""
         self.stamp = stamp(linked.version)
@@ -84,12 +87,23 @@ class Program:
                               decision_date=decision_date, basis=self.basis)
         amount_reads, env.trace = env.trace, None
         problems: list[Problem] = []
-        outputs = {name: _informing(problems, "output", name,
-                                    lambda value=value, when=when: value(env) if when is None or when(env) else None)
-                   for name, when, value in self.outputs}
-        notes = [{"id": n.id, "clause": ", ".join(n.clauses), "text": n.text, "source": n.owner.key if n.owner else ""}
-                 for n, when in self.notes
-                 if when is None or _informing(problems, "note", n.id, lambda when=when: when(env))]
+        outputs: dict = {}
+        for name, when, value in self.outputs:  # an output that cannot be computed is None, with its problem
+            try:
+                outputs[name] = value(env) if when is None or when(env) else None
+            except FAULTS as exc:
+                problems.append(Problem("output", name, *fault_of(exc)))
+                outputs[name] = None
+        notes = []
+        for note, when, shown in self.notes:  # a note whose condition cannot be computed is left out, with its problem
+            if when is not None:
+                try:
+                    if not when(env):
+                        continue
+                except FAULTS as exc:
+                    problems.append(Problem("note", note.id, *fault_of(exc)))
+                    continue
+            notes.append(dict(shown))
         return self.decision(claim_id, decision_date, eligible, amount, rules, outputs, notes, amount_reads, problems)
 
     def check_failed(self, check, claim_id: str | None, decision_date: date, reason: str | None = None) -> ClaimError:
@@ -171,12 +185,3 @@ def _compile(checked: Checked, explain: bool, trees: list, generated: bool) -> t
             pass
     compiler = Compiler(checked, trace=explain)
     return [compiler.expression(tree, checked.linked) for tree in trees], "closures"
-
-
-def _informing(problems: list, kind: str, name: str, compute):
-    """The value of an output or a note's condition; None, with the problem recorded, when it cannot be had."""
-    try:
-        return compute()
-    except FAULTS as exc:
-        problems.append(Problem(kind, name, *fault_of(exc)))
-    return None

@@ -147,8 +147,10 @@ def reads_json(reads: list, seen: dict | None = None) -> dict:
 
 def _first_reads(reads: list) -> dict:
     """{name: the first value read under that name}, in the order names were first read, values as they are."""
-    out: dict = {}
-    deque(starmap(out.setdefault, reads), 0)  # setdefault keeps the first value of a name; the loop runs in C
+    out = dict(reads)  # when no name is read twice (most rules), the same dict, made in one call
+    if len(out) != len(reads):
+        out = {}
+        deque(starmap(out.setdefault, reads), 0)  # setdefault keeps the first value of a name; the loop runs in C
     return out
 
 
@@ -306,10 +308,12 @@ class Decision:
                 continue
             entry = known[1].copy()
             reads = r.reads
-            if reads is not None:
-                first: dict = {}
+            if reads is not None:  # _first_reads, inlined
+                first = dict(reads)
+                if len(first) != len(reads):
+                    first = {}
+                    deque(starmap(first.setdefault, reads), 0)
                 entry["reads"] = first
-                deque(starmap(first.setdefault, reads), 0)
             add(entry)
         data["notes"] = self.notes
         if self.problems:
