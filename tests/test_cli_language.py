@@ -399,11 +399,20 @@ def test_impact_in_both_languages(capsys):
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "对 30 份申请的影响" and lines[3].startswith("  决定有变化：11 份（变为符合条件 3，")
-    assert "  未判定：之前 1 份，之后 1 份" in lines and "    institution_catalogued: 未通过 → 通过 4" in lines
-    assert "    FICT-JH-01: 符合条件，2200 → 符合条件，2500（subsidy[2-02-10-15, junior]: amount 2200 → 2500）" in lines
+    assert "  未判定：之前 1 份，之后 1 份" in lines and "    institution_catalogued：未通过 → 通过 4" in lines
+    assert "    FICT-JH-01：符合条件，2200 → 符合条件，2500（subsidy[2-02-10-15, junior]：amount " \
+           "2200 → 2500）" in lines
+    assert lines[1] == "  之前：jinhua/digital-engineer-subsidy@2024-05-01（继承 " \
+                       "zhejiang/digital-engineer@2023-09-16、引用 china/retirement-age@2025-01-01）"
+    assert lines[-1] == "    FICT-JH-18：claim.invalid: level_certificate.level：文字 'expert' 不在可选值中：junior、" \
+                        "intermediate、senior"
     code, out, _ = run(capsys, "--lang", "en", *args)
     lines = out.splitlines()
     assert lines[0] == "Impact over 30 claims" and "    institution_catalogued: fail → pass 4" in lines
+    assert lines[1] == "  before: jinhua/digital-engineer-subsidy@2024-05-01 (extends " \
+                       "zhejiang/digital-engineer@2023-09-16, uses china/retirement-age@2025-01-01)"
+    assert lines[-1] == "    FICT-JH-18: claim.invalid: level_certificate.level: the text 'expert' is not one of: " \
+                        "junior, intermediate, senior"
     _, zh, _ = run(capsys, "--lang", "zh", *args, "--format", "json")
     _, en, _ = run(capsys, "--lang", "en", *args, "--format", "json")
     assert zh == en

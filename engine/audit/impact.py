@@ -144,7 +144,7 @@ def merge_into(report: ImpactReport, part: ImpactReport) -> None:
     report.not_decided += part.not_decided
 
 
-def _amount_causes(a: Decision, b: Decision) -> list[str]:
+def _amount_causes(a: Decision, b: Decision) -> list[Message]:
     """What the amount expression read differently: 'rates[A-1, junior]: amount 2200 → 2500'."""
     old = dict(a.amount_reads or [])
     causes = []
@@ -155,9 +155,9 @@ def _amount_causes(a: Decision, b: Decision) -> list[str]:
         if isinstance(old_value, dict) and isinstance(new_value, dict):
             cells = [f"{k} {plain(old_value.get(k))} → {plain(v)}" for k, v in new_value.items()
                      if plain(old_value.get(k)) != plain(v)]
-            causes.append(f"{name}: {', '.join(cells)}")
+            causes.append(msg("{name}: {value}", name=name, value=", ".join(cells)))
         else:
-            causes.append(f"{name}: {plain(old_value)} → {plain(new_value)}")
+            causes.append(msg("{name}: {value}", name=name, value=f"{plain(old_value)} → {plain(new_value)}"))
     return causes
 
 
@@ -230,18 +230,19 @@ def render_impact(report: ImpactReport, limit: int = 50) -> str:
     if r.amount_causes:
         lines.append("  " + tr("amounts changed because the amount read:"))
         for cause, n in sorted(r.amount_causes.items()):
-            lines.append(f"    {cause}: {n}")
+            lines.append("    " + tr("{name}: {value}", name=cause, value=n))
     if r.rules:
         lines.append("  " + tr("rules whose outcome changed:"))
         for rule_id, counts in sorted(r.rules.items()):
-            moves = ", ".join(f"{_move(k)} {v}" for k, v in sorted(counts.items()))
-            lines.append(f"    {rule_id}: {moves}")
+            moves = series(f"{_move(k)} {v}" for k, v in sorted(counts.items()))
+            lines.append("    " + tr("{name}: {value}", name=rule_id, value=moves))
     if r.changed_claims:
         lines.append("  " + tr("changed claims:"))
         for c in r.changed_claims[:limit]:
             why = c.get("rules_changed") and tr("rules: {rules}", rules=", ".join(c["rules_changed"])) \
-                or c.get("amount_changed_by") and "; ".join(c["amount_changed_by"])
-            lines.append(f"    {_who(c, r)}: {_brief(c['before'])} → {_brief(c['after'])}"
+                or c.get("amount_changed_by") and tr(_clauses(c["amount_changed_by"]))
+            lines.append("    " + tr("{name}: {value}", name=_who(c, r), value=f"{_brief(c['before'])} → "
+                                                                              f"{_brief(c['after'])}")
                          + (tr(" ({why})", why=why) if why else ""))
         if len(r.changed_claims) > limit:
             lines.append("    " + tr("… and {count} more (use --format json for all)",
@@ -250,15 +251,15 @@ def render_impact(report: ImpactReport, limit: int = 50) -> str:
         lines.append("  " + tr("not decided under either version:"))
         for c in r.not_decided[:limit]:
             before, after = _reason(c["before"]), _reason(c["after"])
-            lines.append(f"    {_who(c, r)}: {before}" if before == after else
-                         f"    {_who(c, r)}: " + tr("before {before}; after {after}", before=before, after=after))
+            lines.append("    " + tr("{name}: {value}", name=_who(c, r), value=before if before == after else
+                                       tr("before {before}; after {after}", before=before, after=after)))
         if len(r.not_decided) > limit:
             lines.append("    " + tr("… and {count} more (use --format json for all)",
                                    count=len(r.not_decided) - limit))
     if r.duplicate_ids:
         lines.append("  " + tr("claim ids given more than once (each claim is counted):"))
         for claim_id, where in r.duplicate_ids.items():
-            lines.append(f"    {claim_id}: {', '.join(where)}")
+            lines.append("    " + tr("{name}: {value}", name=claim_id, value=series(where)))
     return "\n".join(lines)
 
 
@@ -277,6 +278,14 @@ def _who(entry: dict, report: ImpactReport) -> str:
     if claim_id is None or claim_id in report.duplicate_ids:
         return f"{claim_id or tr('(no claim id)')} ({entry['location']})"
     return claim_id
+
+
+def _clauses(parts: list) -> Message:
+    """Parts of one sentence (what the amount read differently), separated as the language separates clauses."""
+    out = Message("{item}", {"item": parts[0]})
+    for part in parts[1:]:
+        out = msg("{items}; {item}", items=out, item=part)
+    return out
 
 
 def _shown(text: str) -> str:

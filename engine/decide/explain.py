@@ -62,7 +62,7 @@ def explain_decision(decision: Decision, verbose: bool = False) -> str:
     if d.outputs:
         lines.append(tr("Outputs:"))
         for name, value in d.outputs.items():
-            lines.append(f"  {name}: {_value(value)}")
+            lines.append("  " + tr("{name}: {value}", name=name, value=_value(value)))
     if d.problems:
         lines.append(tr("Could not be computed (the decision above stands):"))
         for p in d.problems:
