@@ -640,11 +640,12 @@ LAYOUTS = {  # how producers write JSON Lines: (name, claim -> line)
 def measure_layouts(path: Path, n: int, full_n: int, tmp: Path, results: dict, reps: int = 1,
                     full_layouts: int | None = None) -> None:
     """Whole processes on the same claims in every layout: `--summary` on all n, full decisions on the first full_n
-    (in the first `full_layouts` layouts, or all); each against the plain script on the same file, interleaved, the
-    fastest of `reps` runs. Every layout must give the same output lines."""
-    rows, outputs = [], {}
+    (in the first `full_layouts` layouts, or all); each against the plain script on the same file, the fastest of
+    `reps` runs. Each round runs every layout once, so a change in the machine's load reaches every layout alike
+    (layouts measured one after another differed by more than any layout's own cost). Every layout must give the
+    same output lines."""
+    layouts = []
     for index, (name, layout) in enumerate(LAYOUTS.items()):
-        full_here = full_layouts is None or index < full_layouts
         folder = tmp / f"layout-{index}"
         folder.mkdir(exist_ok=True)
         claims_path, small = folder / "claims.jsonl", folder / "small.jsonl"
@@ -654,17 +655,22 @@ def measure_layouts(path: Path, n: int, full_n: int, tmp: Path, results: dict, r
                 dst.write(written)
                 if i < full_n:
                     first.write(written)
-        log(f"whole process, {name}: --summary on {n:,} claims"
-            + (f", full decisions on {full_n:,}" if full_here else ""))
-        summary_out, full_out = folder / "summary.out", folder / "full.out"
-        runs: dict = {"base": [], "engine": [], "base_small": [], "full": []}
-        for _ in range(reps):
+        layouts.append((name, folder, claims_path, small, full_layouts is None or index < full_layouts,
+                        {"base": [], "engine": [], "base_small": [], "full": []}))
+    for rep in range(reps):
+        for name, folder, claims_path, small, full_here, runs in layouts:
+            log(f"whole process, {name} (round {rep + 1} of {reps}): --summary on {n:,} claims"
+                + (f", full decisions on {full_n:,}" if full_here else ""))
             runs["base"].append(run_process([PYTHON, str(HERE / "baseline_cli.py"), str(claims_path)]))
-            runs["engine"].append(run_process(evaluate_args(str(claims_path)), stdout_file=summary_out))
+            runs["engine"].append(run_process(evaluate_args(str(claims_path)), stdout_file=folder / "summary.out"))
             if full_here:
                 runs["base_small"].append(run_process([PYTHON, str(HERE / "baseline_cli.py"), str(small)]))
-                runs["full"].append(run_process(evaluate_args(str(small), summary=False), stdout_file=full_out))
-        for kind, out in (("summary", summary_out), ("full", full_out)):  # errors name the file: one name for all
+                runs["full"].append(run_process(evaluate_args(str(small), summary=False),
+                                                stdout_file=folder / "full.out"))
+    rows, outputs = [], {}
+    for name, folder, claims_path, _small, _full_here, runs in layouts:
+        for kind in ("summary", "full"):  # errors name the file: one name for all
+            out = folder / f"{kind}.out"
             if out.exists():
                 outputs.setdefault(kind, {})[name] = out.read_bytes().replace(str(folder).encode(), b"LAYOUT")
         best = {k: (min(p.wall for p in v), min(p.cpu or 0 for p in v)) if v else (None, None) for k, v in runs.items()}
@@ -1105,7 +1111,8 @@ def throughput(n: int, full_n: int, api_n: int, reps: int, rounds: int) -> int:
           f"each step {min(loads):.2f} – {max(loads):.2f}; share of a core the API loop got {share:.0%}.\n")
     print(f"API: {results['peer_n']:,} valid claims, {rounds} rounds interleaved, median round. Whole process: "
           f"`--summary` on {n:,} claims, full decisions on the first {full_n:,}, the fastest of {reps} runs each, "
-          f"interleaved with the plain script on the same file. Output lines identical in every layout: "
+          f"interleaved with the plain script on the same file, every layout once in each round. Output lines "
+          f"identical in every layout: "
           f"{', '.join(f'{k} {chr(10003) if v else chr(10007)}' for k, v in results['layouts_identical'].items())}.\n")
     print("| measure | vs baseline (CPU) | (wall) | target |")
     print("|---|---:|---:|---:|")
