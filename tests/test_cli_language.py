@@ -539,3 +539,9 @@ def test_a_confusable_name_and_did_you_mean_in_both_languages(capsys):
     assert code == 64 and "是不是要写 syntax.character 或 syntax.date" in err
     _, _, err = run(capsys, "--lang", "en", "explain", "syntax.charcter")
     assert "did you mean syntax.character or syntax.date" in err
+
+
+def test_a_command_s_first_clause_keeps_the_space_between_latin_and_chinese_where_an_aside_was(capsys):
+    code, out, _ = run(capsys, "--lang", "zh", "ledger", "--help")
+    assert code == 0
+    assert "  import  从 CSV 或 JSON Lines 导入经办机构已有的发放记录\n" in out  # CSV（带标题行）或 JSON Lines（…）导入

@@ -75,6 +75,13 @@ class _Formatter(click.HelpFormatter):
                                                 for line in lines[1:]]) + "\n" if lines else "\n")
 
 
+def _without_aside(found: re.Match) -> str:
+    """What is left of `before（aside）after`: a space where a Latin word then meets a Chinese one (CSV 或)."""
+    before, after = found[1], found[2]
+    space = before and after and not before.isspace() and not after.isspace() and before.isascii() != after.isascii()
+    return before + (" " if space else "") + after
+
+
 class _Context(click.Context):
     formatter_class = _Formatter
 
@@ -87,7 +94,7 @@ class Command(_ShownInLanguage, click.Command):
     def get_short_help_str(self, limit: int = 45) -> str:
         text = super().get_short_help_str(limit)
         if language() == "zh" and self.help:  # Chinese has no spaces to cut at: its first clause, without asides
-            first = re.sub(r"（[^）]*）", "", self.help.split("\n\n")[0])
+            first = re.sub(r"(.?)（[^）]*）(.?)", _without_aside, self.help.split("\n\n")[0])
             text = re.split(r"[。；：]", first)[0]
         return text
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import select
 
-from engine.core.i18n import joined, msg
+from engine.core.i18n import joined, msg, series
 from engine.core.isodate import parse_date
 from engine.db.tables import grants
 from engine.language.types import BOOL, DATE, DECIMAL, INT, Nullable, Type
@@ -100,8 +100,8 @@ def _jsonl(path: Path):
 def _check(item: dict, spec, types: dict) -> str | None:
     unknown = sorted(set(item) - set(spec.record) - IMPORT_COLUMNS - {"person"})
     if unknown:
-        return msg("unknown column {column}; the columns are person, {fields}", column=unknown[0],
-                   fields=", ".join(spec.record))
+        return msg("unknown column {column}; the columns are {fields}", column=unknown[0],
+                   fields=series(["person", *spec.record]))
     person = item.get("person")
     if isinstance(person, bool) or not isinstance(person, (str, int)) or str(person).strip() == "":
         return msg("person is empty")
