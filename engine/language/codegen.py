@@ -197,6 +197,8 @@ class Generator:
         self._keep: list = []  # nodes named in messages, kept alive with the program
 
     def _register(self, checked: Checked) -> None:
+        if self.checked_by_linked.get(id(checked.linked)) is checked:
+            return  # met again through a diamond of `uses`: what it uses is registered already (2^depth walks)
         self.checked_by_linked[id(checked.linked)] = checked
         for sub in checked.aliases.values():
             self._register(sub)

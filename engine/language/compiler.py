@@ -73,6 +73,8 @@ class Compiler:
         self._in_remembered = 0  # compiling the body of a remembered function
 
     def _register(self, checked: Checked) -> None:
+        if self.checked_by_linked.get(id(checked.linked)) is checked:
+            return  # met again through a diamond of `uses`: what it uses is registered already (2^depth walks)
         self.checked_by_linked[id(checked.linked)] = checked
         for sub in checked.aliases.values():
             self._register(sub)

@@ -41,13 +41,21 @@ class Linked:
 
     @property
     def versions(self) -> list[PolicyVersion]:
-        """Every version this decision depends on, each once: itself, its ancestors, what they use."""
+        """Every version this decision depends on, each once: itself, its ancestors, what they use. Each linked
+        namespace is walked once: a diamond of `uses` shares them (`link`), and walking it as a tree took 2^depth
+        steps (issue 11)."""
         seen: dict = {}
-        for v in self.chain:
-            seen.setdefault(v.key, v)
-        for linked in list(self.aliases.values()) + self.includes:
-            for v in linked.versions:
+        walked: set = set()
+
+        def walk(linked: Linked) -> None:
+            walked.add(id(linked))
+            for v in linked.chain:
                 seen.setdefault(v.key, v)
+            for other in list(linked.aliases.values()) + linked.includes:
+                if id(other) not in walked:  # all its versions are in `seen` already
+                    walk(other)
+
+        walk(self)
         return list(seen.values())
 
     @property
