@@ -133,7 +133,7 @@ class Engine:
             try:
                 linked = link(self.store, version, self._picker(day, None), diagnostics)
             except LinkError as exc:
-                found.append(Diagnostic(exc.code, str(exc).replace("that date", str(day)), exc.ref.location,
+                found.append(Diagnostic(exc.code, exc.on(day), exc.ref.location,
                                         clause=exc.clause))
                 continue
             found.extend(diagnostics)
@@ -259,7 +259,7 @@ class Engine:
         except LinkError as exc:
             if exc.code == "reference.not_in_force":
                 raise PolicyNotInForce(msg("{error} ({day})", error=_said(exc), day=str(day))) from None
-            raise PolicyInvalid([Diagnostic(exc.code, str(exc), exc.ref.location, clause=exc.clause)]) from None
+            raise PolicyInvalid([Diagnostic(exc.code, exc.message, exc.ref.location, clause=exc.clause)]) from None
 
     def fixed_evaluator(self, linked: Linked, explain: bool = True) -> Evaluator:
         """Decides every claim, on its own decision date, under one fixed linked policy."""

@@ -136,13 +136,18 @@ _GATHERING = {"append": -1, "extend": -1, "insert": 1, "join": 0, "write": 0, "a
 _TRANSLATING = {"msg", "tr", "plural", "joined", "translated"}
 _LOGGING = {"log", "logger", "logging", "warnings"}  # a log is read by whoever runs the service, in English
 # Exceptions the engine raises and catches itself, never shown: a value missing in the columnar engine (the row is
-# decided per claim), a schema the columnar reader does not take (the per-claim reader takes it)
-_SIGNALS = {"MissingValue", "_Unsupported"}
+# decided per claim), a schema the columnar reader does not take (the per-claim reader takes it), a program Python
+# cannot compile (the closures decide instead)
+_SIGNALS = {"MissingValue", "_Unsupported", "NotGenerated"}
 # Exceptions of Python's own are a programmer's (a bug, a wrong argument to engine.api), not an officer's
 _PYTHONS = {name for name, value in vars(builtins).items()
             if isinstance(value, type) and issubclass(value, BaseException)}
-# Files that write Python source (the generated programs and claim converters) and the database's migrations
-_GENERATORS = ("engine/language/codegen.py", "engine/claims/convert.py", "engine/db/migrations/")
+# The database's migrations (SQL, and what a trigger refuses with)
+_GENERATORS = ("engine/db/migrations/",)
+# A line of Python that the engine generates (its programs, its claim converters): a statement, an assignment, a
+# test of None
+_PYTHON = re.compile(r"^[\s\x00]*(if|elif|else|except|for|return|try|raise|while|with|def)\b|^\s*[\w.\[\]\x00, ]+ = "
+                     r"|\bis (not )?[A-Z_a-z]+\)?$|^\(.*\)$")
 # A comment on the text's line or the line above may say why the text is the same in every language (the language's
 # own words, JSON values, labels CI tools or Prometheus read, the OpenAPI document): `# ... in every language ...`
 _KEPT = "in every language"
@@ -198,7 +203,7 @@ def _pieces(node):
 def _words(text: str) -> bool:
     """Whether literal text is English words for a reader: two words or more with a space between, rather than
     an identifier, a code such as `claim.parquet`, a prefix such as "policy: ", a list of names, SQL or markup."""
-    if _NOT_WORDS.search(text):
+    if _NOT_WORDS.search(text) or _PYTHON.search(text):
         return False
     return not _NAMES.fullmatch(text) and any(len(_WORDY.findall(part)) >= 2 and re.search(r"\w\W*\s+\W*\w", part)
                                               for part in text.split("\x00"))
@@ -224,7 +229,7 @@ def _where_text_goes(tree):
             yield node.value
         elif isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args \
                 and _call_name(node.exc) not in _PYTHONS | _SIGNALS:
-            yield node.exc.args[0]
+            yield from node.exc.args  # SchemaTypeError(path, message): the message need not come first
         elif isinstance(node, ast.Tuple) and len(node.elts) == 2 and isinstance(node.elts[0], ast.Constant) \
                 and isinstance(node.elts[0].value, str) and _CODE.match(node.elts[0].value):
             yield node.elts[1]  # (code, message), as readers return a problem
@@ -280,6 +285,8 @@ def test_every_message_the_user_sees_goes_through_the_catalogue():
 
 @pytest.mark.parametrize("code, found", [
     ('lines.append(f"{n} claims were not decided")', True),
+    ('lines.append(f"    {n} claims were not decided")', True),
+    ('lines.append("  rules whose outcome changed:")', True),
     ('parts = ["in force", "now"]\nclick.echo(", ".join(parts))', True),
     ('label = "the decision amount"', True),
     ('say(" and ".join(["first words", "then more"]))', True),
@@ -298,6 +305,9 @@ def test_every_message_the_user_sees_goes_through_the_catalogue():
     ('cursor.execute("PRAGMA journal_mode=WAL")', False),
     ('tag = "<svg class=\\"chart\\" role=\\"img\\">"', False),
     ('form = "sum(g.amount for g in history)"', False),
+    ('lines.append(f"    if {value} is not None:")', False),
+    ('lines.append("    return value")', False),
+    ('lines.append(f"{result} = {value} is not None")', False),
     ('def f():\n    """A docstring of several words."""', False),
     ('if op in ("in", "not in"): pass', False),
     ('{"description": "Where the log keeps it."}', False),

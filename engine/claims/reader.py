@@ -405,7 +405,7 @@ class ClaimReader:
                 try:
                     self.locate(data)
                 except convert.Unreadable as exc:
-                    return None, self._invalid(raw, [(exc.path, str(exc))])
+                    return None, self._invalid(raw, [(exc.path, exc.args[0])])
                 raise  # pragma: no cover - both walk the same record type
         return None, self._invalid(raw, schemacheck.compiled_problems(self.compiled, self.schema, data, MAX_PROBLEMS))
 

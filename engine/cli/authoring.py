@@ -216,7 +216,7 @@ def repl(ctx, policy, claim_file, as_of):
         except click.UsageError as exc:
             click.echo(exc.message)
         except _NotInForce as exc:
-            click.echo(str(exc))
+            click.echo(tr(said(exc)))
         except PolicyInvalid as exc:
             click.echo("\n".join(d.render() for d in exc.diagnostics))
     ctx.exit(EXIT_OK)

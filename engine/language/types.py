@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from engine.core.i18n import msg
+
 
 class Type:
     def __str__(self) -> str:  # pragma: no cover - every subclass names itself
@@ -200,14 +202,14 @@ TYPE_NAMES = "bool, int, decimal, money, string, date, list<T>"
 
 class SchemaTypeError(Exception):
     def __init__(self, path: str, message: str):
-        super().__init__(f"{path or '/'}: {message}")
+        super().__init__(msg("{path}: {message}", path=path or "/", message=message))
         self.path = path
 
 
 def schema_to_type(schema: dict, name: str = "input") -> Record:
     root = _SchemaReader(schema).read(schema, "", name)
     if not isinstance(root, Record):
-        raise SchemaTypeError("", "the input schema must describe an object")
+        raise SchemaTypeError("", msg("the input schema must describe an object"))
     return root
 
 
@@ -220,16 +222,17 @@ class _SchemaReader:
         while "$ref" in node:
             ref = node["$ref"]
             if not isinstance(ref, str) or not ref.startswith("#/"):
-                raise SchemaTypeError(path, f"only local references (#/...) are supported, not {ref!r}")
+                raise SchemaTypeError(path, msg("only local references (#/...) are supported, not {ref}",
+                                                ref=repr(ref)))
             target = self.root
             for part in ref[2:].split("/"):
                 if not isinstance(target, dict) or part not in target:
-                    raise SchemaTypeError(path, f"reference {ref!r} does not resolve")
+                    raise SchemaTypeError(path, msg("reference {ref} does not resolve", ref=repr(ref)))
                 target = target[part]
             node = target
             seen += 1
             if seen > 32:
-                raise SchemaTypeError(path, f"reference {ref!r} loops")
+                raise SchemaTypeError(path, msg("reference {ref} loops", ref=repr(ref)))
         return node
 
     def read(self, node: dict, path: str, name: str) -> Type:
@@ -238,7 +241,7 @@ class _SchemaReader:
         if isinstance(kind, list):  # ["string", "null"]: the null is read as "absent"
             kinds = [k for k in kind if k != "null"]
             if len(kinds) != 1:
-                raise SchemaTypeError(path, f"a fact must have one type, not {kind}")
+                raise SchemaTypeError(path, msg("a fact must have one type, not {kind}", kind=str(kind)))
             kind = kinds[0]
         if kind == "object":
             required = set(node.get("required", []))
@@ -254,7 +257,7 @@ class _SchemaReader:
         if kind == "array":
             items = node.get("items")
             if not isinstance(items, dict):
-                raise SchemaTypeError(path, "a list must declare the schema of its items")
+                raise SchemaTypeError(path, msg("a list must declare the schema of its items"))
             bound = node.get("maxItems")
             return ListOf(self.read(items, f"{path}/items", name), bound if isinstance(bound, int) else None)
         if kind == "string":
@@ -265,4 +268,4 @@ class _SchemaReader:
             return DECIMAL
         if kind == "boolean":
             return BOOL
-        raise SchemaTypeError(path, f"cannot read a fact type from {kind!r}")
+        raise SchemaTypeError(path, msg("cannot read a fact type from {kind}", kind=repr(kind)))

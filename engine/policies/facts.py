@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from engine.core import schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError
-from engine.core.i18n import msg
+from engine.core.i18n import joined, msg
 from engine.language.types import Record, SchemaTypeError, schema_to_type
 from engine.policies.policyfile import OwnFact, PolicyVersion, canonical_json, sha256
 from engine.policies.yamlsource import read_file, read_yaml
@@ -109,10 +109,10 @@ def _usable(fact: OwnFact, report) -> bool:
         try:
             schema_to_type(wrapper)
         except SchemaTypeError as exc:
-            problems = [str(exc)]
+            problems = [exc.args[0]]
     if problems:
         report("facts.schema", msg("the schema of fact {path} is not usable: {problems}", path=repr(fact.path),
-                                   problems="; ".join(problems[:3])))
+                                   problems=joined(problems[:3], "; ")))
         return False
     return True
 
@@ -145,7 +145,7 @@ def with_facts(store: PolicyStore, base: InputSchema, versions, diagnostics: lis
         try:
             record = schema_to_type(schema)
         except SchemaTypeError as exc:  # each fact was typed alone; together they still are, but say so if not
-            found.append(Diagnostic("facts.schema", str(exc), facts[0][1].location))
+            found.append(Diagnostic("facts.schema", exc.args[0], facts[0][1].location))
             record = base.type
         entry = type(base)(base.name, schema, record, sha256(canonical_json(schema)),
                            facts_of=tuple(sorted({v.key for v in declared.values()})))

@@ -335,7 +335,7 @@ class PolicyStore:
             problems = _schema_problems(digest, schema)
             record = None if problems else schema_to_type(schema)
         except SchemaTypeError as exc:
-            problems = [str(exc)]
+            problems = [exc.args[0]]
         except RecursionError:
             problems = [msg("it nests too deeply")]
         if problems:
