@@ -36,9 +36,10 @@ class Program:
             return _Pending(len(trees) - 1)
 
         self.checks = [(c, expr(c.when) if c.when else None, expr(c.require)) for c in linked.checks]
-        # Each rule's three unexplained outcomes read nothing and carry no error: made once, not per claim.
+        # Each rule's three unexplained outcomes read nothing and carry no error: made once, not per claim, with the
+        # JSON each starts with (an explained result shares it).
         self.rules = [(expr(r.when) if r.when else None, expr(r.require),
-                       RuleResult(r, "pass"), RuleResult(r, "fail"), RuleResult(r, "not_applicable"))
+                       _shared(r, "pass"), _shared(r, "fail"), _shared(r, "not_applicable"))
                       for r in linked.rules]
         # A summary (eligibility, amount, failed rules) computes no outputs and no notes.
         self.outputs = [(name, expr(o.when) if o.when else None, expr(o.expr))
@@ -144,7 +145,7 @@ class Program:
                 errors.append(outcome)
             else:
                 if explain:
-                    outcome = RuleResult(outcome.rule, outcome.outcome, env.trace)
+                    outcome = RuleResult(outcome.rule, outcome.outcome, env.trace, None, outcome.head)
             results.append(outcome)
         env.trace = None
         return results, errors, eligible
@@ -162,6 +163,12 @@ def basis_of(linked, store=None) -> Basis:
         shared = store.schemas.get(name) if store is not None else None
         schemas.append((name, shared.digest if shared is not None else linked.schema.digest))
     return Basis.of(stamp(linked.version), references, schemas)
+
+
+def _shared(rule, outcome: str) -> RuleResult:
+    result = RuleResult(rule, outcome)
+    result.head = result._head()
+    return result
 
 
 class _Pending:

@@ -59,13 +59,17 @@ class RuleResult:
     """One rule's outcome for one claim. Built for every rule of every claim, so kept small: the clause,
     message and source are read from the rule itself when asked for."""
 
-    __slots__ = ("rule", "outcome", "reads", "error")
+    __slots__ = ("rule", "outcome", "reads", "error", "head")
 
-    def __init__(self, rule, outcome: str, reads: list | None = None, error: str | None = None):
+    def __init__(self, rule, outcome: str, reads: list | None = None, error: str | None = None,
+                 head: dict | None = None):
         self.rule = rule
         self.outcome = outcome  # pass | fail | not_applicable | error
         self.reads = reads  # (name, value) in the order read; None when not explained
         self.error = error
+        # the JSON every result of this rule and outcome starts with, when a program made it once (shared: copied,
+        # never changed); json_bytes then need not look it up
+        self.head = head
 
     @property
     def id(self) -> str:
@@ -302,11 +306,14 @@ class Decision:
         add = rules.append
         heads = _HEADS
         for r in self.rules:  # RuleResult._raw_json, inlined: a decision has a dozen rules or more
-            known = heads.get((id(r.rule), r.outcome))
-            if known is None or known[0] is not r.rule or r.error:
-                add(r._raw_json())
-                continue
-            entry = known[1].copy()
+            head = r.head
+            if head is None or r.error:
+                known = None if r.error else heads.get((id(r.rule), r.outcome))
+                if known is None or known[0] is not r.rule:
+                    add(r._raw_json())
+                    continue
+                head = known[1]
+            entry = head.copy()
             reads = r.reads
             if reads is not None:  # _first_reads, inlined
                 first = dict(reads)
