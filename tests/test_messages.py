@@ -259,6 +259,14 @@ def _untranslatable(source: str, name: str) -> list[str]:
             found += [f"{name}:{inner.lineno}: {ast.unparse(inner)[:100]}" for argument in node.keywords
                       for inner in ast.walk(argument.value)
                       if isinstance(inner, ast.Call) and _call_name(inner) in ("tr", "plural")]
+    for call in ast.walk(tree):  # Diagnostic(code, str(exc)): the exception's msg() made plain English
+        if isinstance(call, ast.Call) and _call_name(call) in _SINKS and len(call.args) > _SINKS[_call_name(call)]:
+            shown = call.args[_SINKS[_call_name(call)]]
+            while isinstance(shown, ast.Call) and getattr(shown.func, "attr", None) == "replace":
+                shown = shown.func.value
+            if isinstance(shown, ast.Call) and _call_name(shown) == "str" and shown.args \
+                    and isinstance(shown.args[0], ast.Name) and shown.args[0].id in ("exc", "error", "err"):
+                found.append(f"{name}:{call.lineno}: {ast.unparse(call)[:100]}")
     for expression in _where_text_goes(tree):
         for node, text in _pieces(expression):
             first, last = statement.get(id(node), (node.lineno, node.end_lineno))
@@ -314,6 +322,8 @@ def test_every_message_the_user_sees_goes_through_the_catalogue():
     ('label = "not run"  # for CI tools: the same in every language', False),
     ("# the operators of the language, the same in every language\nOPS = {\"not_member\": \"not in\"}", False),
     ('raise MissingValue("no row")', False),
+    ('found.append(Diagnostic(exc.code, str(exc).replace("that date", day), where))', True),
+    ('found.append(Diagnostic(exc.code, exc.message, where))', False),
 ])
 def test_the_search_for_untranslated_text_finds_words_and_leaves_names(code, found):
     assert bool(_untranslatable(code, "probe.py")) == found, _untranslatable(code, "probe.py")

@@ -21,7 +21,7 @@ def _cluster(spec: str):
     try:
         return connect(spec)
     except ValueError as exc:
-        usage(str(exc))
+        usage(exc.args[0] if exc.args else str(exc))
     except ClusterUnavailable as exc:
         click.echo(f"policy: {exc}", err=True)
         sys.exit(EXIT_UNAVAILABLE)

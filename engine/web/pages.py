@@ -28,7 +28,7 @@ from engine.audit.describe import version_json
 from engine.core.i18n import LANGUAGES, msg, speaking, tr
 from engine.core.isodate import parse_date
 from engine.service.auth import Caller
-from engine.service.errors import ServiceError
+from engine.service.errors import ServiceError, said
 from engine.web import claimform, render
 from engine.web.session import COOKIE, LIFETIME, Session, Sessions
 
@@ -253,7 +253,7 @@ def add_pages(app: FastAPI, service) -> None:
                 else:
                     sides.append(engine().scenario(policy_id, at=_parse(name, text)))
             except PolicyNotFound as exc:
-                raise ServiceError(404, "request.unknown_policy", str(exc)) from None
+                raise ServiceError(404, "request.unknown_policy", said(exc)) from None
             except PolicyInvalid as exc:
                 raise _invalid(policy_id, exc) from None
         result = diff_linked(*sides)
@@ -284,7 +284,7 @@ def add_pages(app: FastAPI, service) -> None:
             try:
                 sides.append(engine().scenario(pid, version=label) if label else engine().scenario(pid, at=on))
             except PolicyNotFound as exc:
-                raise ServiceError(404, "request.unknown_policy", str(exc)) from None
+                raise ServiceError(404, "request.unknown_policy", said(exc)) from None
             except PolicyInvalid as exc:
                 raise _invalid(pid, exc) from None
         result = diff_linked(*sides)
