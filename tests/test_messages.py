@@ -147,7 +147,7 @@ _GENERATORS = ("engine/db/migrations/",)
 # A line of Python that the engine generates (its programs, its claim converters): a statement, an assignment, a
 # test of None
 _PYTHON = re.compile(r"^[\s\x00]*(if|elif|else|except|for|return|try|raise|while|with|def)\b|^\s*[\w.\[\]\x00, ]+ = "
-                     r"|\bis (not )?[A-Z_a-z]+\)?$|^\(.*\)$")
+                     r"|\bis (not )?(None|ABSENT|MISSING)\)?$")
 # A comment on the text's line or the line above may say why the text is the same in every language (the language's
 # own words, JSON values, labels CI tools or Prometheus read, the OpenAPI document): `# ... in every language ...`
 _KEPT = "in every language"
@@ -316,6 +316,9 @@ def test_every_message_the_user_sees_goes_through_the_catalogue():
     ('lines.append(f"    if {value} is not None:")', False),
     ('lines.append("    return value")', False),
     ('lines.append(f"{result} = {value} is not None")', False),
+    ('return f"({probe} is not None)"', False),
+    ('where = "(the whole document)"', True),
+    ('reason = "the file is not readable"', True),
     ('def f():\n    """A docstring of several words."""', False),
     ('if op in ("in", "not in"): pass', False),
     ('{"description": "Where the log keeps it."}', False),
