@@ -204,7 +204,10 @@ def test_list_marks_a_policy_with_errors_in_both_languages(capsys, tmp_path):
     store = _store_with_a_broken_policy(tmp_path)
     cli.main(["--policies", str(store), "--lang", "zh", "list"])
     out, err = capsys.readouterr()
-    assert f"{POLICY}  (没有能读取的版本)  [有错误：" in out
+    assert f"{POLICY}  （没有能读取的版本）  [有错误：" in out
+    cli.main(["--policies", str(ROOT / "policies"), "--lang", "zh", "list"])
+    assert "china/retirement-age  法定退休年龄（渐进式延迟，2025年1月1日起）  （1978-06-02、2025-01-01）\n" \
+        in capsys.readouterr()[0]
     assert "1 项政策的文件有错误，改正之前无法使用；请运行 `policy check`" in err
     cli.main(["--policies", str(store), "--lang", "en", "list"])
     out, err = capsys.readouterr()

@@ -35,7 +35,7 @@ from engine.cli.common import (
     same_path,
     usage,
 )
-from engine.core.i18n import msg, plural, tr
+from engine.core.i18n import msg, plural, series, tr
 from engine.policies.linker import LinkError
 from engine.policies.store import is_policy_file
 
@@ -110,8 +110,9 @@ def list_policies(ctx, fmt):
             echo_json(row)
         else:
             mark = "  " + tr("[errors in {files}]", files=", ".join(files)) if files else ""
-            labels = ", ".join(row["versions"]) or tr("no version could be read")
-            click.echo(f"{pid}  {title}  ({labels}){mark}" if title else f"{pid}  ({labels}){mark}")
+            labels = tr("({versions})", versions=series(row["versions"]) if row["versions"]
+                        else msg("no version could be read"))
+            click.echo(f"{pid}  {title}  {labels}{mark}" if title else f"{pid}  {labels}{mark}")
     if broken_ids:
         click.echo(plural(len(broken_ids), "{count} policy has files with errors and cannot be used until they are "
                           "fixed; run `policy check`", "{count} policies have files with errors and cannot be used "
