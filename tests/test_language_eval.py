@@ -492,6 +492,13 @@ def test_invalid_resident_id(tmp_path, number):
     assert e.message.startswith(f"'{number}' is not a valid resident identity number: ")
 
 
+def test_a_line_break_among_the_digits_is_not_a_digit(tmp_path):
+    # "2" is the check character the digits would have if the line break were read as nothing (int() skips it)
+    assert value(tmp_path, 'resident_id_valid("3307021990030700\\n2")') is False
+    e = error(tmp_path, 'resident_id_sex("3307021990030700\\n2")')
+    assert e.code == "evaluation.error" and "must be 17 digits" in e.message
+
+
 def test_resident_id_with_a_30_february_birth_date_is_invalid_even_with_a_right_check_digit(tmp_path):
     first17 = "33070219900230001"
     number = first17 + gb11643_check(first17)

@@ -130,7 +130,7 @@ def make_date(year: int, month: int, day: int) -> date:
 _CHECK = frozenset("0123456789X")
 
 
-_STDNUM: tuple = ()  # (stdnum.cn.ric, stdnum.util.isdigits) once the first number is read
+_STDNUM: tuple = ()  # (stdnum.cn.ric,) once the first number is read
 
 
 def _stdnum() -> tuple:
@@ -139,9 +139,8 @@ def _stdnum() -> tuple:
     check)."""
     global _STDNUM
     from stdnum.cn import ric
-    from stdnum.util import isdigits
 
-    _STDNUM = (ric, isdigits)
+    _STDNUM = (ric,)
     return _STDNUM
 
 
@@ -155,8 +154,10 @@ def _resident_id(number: str) -> tuple:
     capital X), so stdnum's `compact`, which normalises look-alike characters and costs more than every other
     check of a claim together, is never needed; `get_birth_date` would call it, so the date is read here from
     the same digits."""
-    ric, isdigits = _STDNUM or _stdnum()
-    if len(number) != 18 or not isdigits(number[:-1]) or number[-1] not in _CHECK:
+    (ric,) = _STDNUM or _stdnum()
+    digits = number[:-1]
+    # not stdnum's isdigits: its pattern ends in `$`, which lets a line break at the end through to int()
+    if len(number) != 18 or not (digits.isascii() and digits.isdigit()) or number[-1] not in _CHECK:
         return msg("it must be 17 digits and a check character (0-9 or X)"), None, None
     if ric.calc_check_digit(number) != number[-1]:  # stdnum takes the number with its check character
         return msg("its check character is wrong"), None, None
