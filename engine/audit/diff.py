@@ -148,7 +148,7 @@ def _metadata(v: PolicyVersion) -> dict:
             "review_by": v.review_by, "title": v.title, "source.number": v.source.get("number"),
             "source.title": v.source.get("title"), "source.issuers": ", ".join(v.source.get("issuers") or ()) or None,
             "source.registration": v.source.get("registration"), "extends": str(v.extends) if v.extends else None,
-            "input.schema": v.input_schema, "exports": ", ".join(v.exports)}
+            "input.schema": v.input_schema, "exports": ", ".join(v.exports) or None}
 
 
 def diff_versions(a: PolicyVersion, b: PolicyVersion) -> dict:
