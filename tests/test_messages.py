@@ -240,14 +240,21 @@ def _untranslatable(source: str, name: str) -> list[str]:
     tree = ast.parse(source)
     exempt = set()  # inside msg()/tr()/plural(), a log call, or the text of __repr__/__str__ (a value as code)
     statement = {}  # node -> the lines of the simple statement it is in
-    for node in ast.walk(tree):
+    pending = [(tree, None, False)]  # one walk that carries both down the tree (a walk per node was quadratic)
+    while pending:
+        node, lines_of, exempted = pending.pop()
         if isinstance(node, ast.stmt) and not hasattr(node, "body"):
-            statement.update((id(inner), (node.lineno, node.end_lineno)) for inner in ast.walk(node))
+            lines_of = (node.lineno, node.end_lineno)
         if isinstance(node, ast.Call) and (_call_name(node) in _TRANSLATING or (
                 isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)
                 and node.func.value.id in _LOGGING)) \
                 or isinstance(node, ast.FunctionDef) and node.name in ("__repr__", "__str__"):
-            exempt.update(id(inner) for inner in ast.walk(node))
+            exempted = True
+        if lines_of is not None:
+            statement[id(node)] = lines_of
+        if exempted:
+            exempt.add(id(node))
+        pending += [(child, lines_of, exempted) for child in ast.iter_child_nodes(node)]
     found, seen = [], set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and _call_name(node) in _TRANSLATING):
