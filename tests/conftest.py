@@ -2,11 +2,12 @@
 of claims are marked `slow`, so that `./dev test -m "not slow"` is the quick inner loop and `./dev test` runs
 everything.
 
-A test left unmarked that starts a process anyway fails in the quick loop, saying so: the quick loop stays quick
-without anyone measuring it. And the longest modules run first, so that under pytest-xdist none of them is
-left to the end of one worker while the other waits."""
+A test left unmarked that starts a process anyway (a subprocess, or a worker of --jobs) fails in the quick loop,
+saying so: the quick loop stays quick without anyone measuring it. And the longest modules run first, so that under
+pytest-xdist none of them is left to the end of one worker while the other waits."""
 from __future__ import annotations
 
+import multiprocessing.process
 import subprocess
 
 import pytest
@@ -77,3 +78,4 @@ def _quick_tests_start_no_process(request, monkeypatch):
                              "SLOW_MODULES of tests/conftest.py), so that `./dev test -m \"not slow\"` stays quick")
 
     monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refuse)  # --jobs N's workers

@@ -38,7 +38,8 @@ def parts_of(folder: Path) -> list[Path]:
     return sorted(folder.iterdir())
 
 
-@pytest.mark.parametrize("extra", [["--format", "json", "--summary"], ["--format", "json", "--jobs", "2"],
+@pytest.mark.parametrize("extra", [["--format", "json", "--summary"],
+                                   pytest.param(["--format", "json", "--jobs", "2"], marks=pytest.mark.slow),
                                    ["--format", "text"]])
 def test_a_folder_of_parts_holds_the_records_of_standard_output_in_input_order(capsys, claims, tmp_path, extra):
     alone = run(capsys, str(claims), *extra)
