@@ -23,7 +23,7 @@ from engine.core.cachefiles import cache_dir, open_regular, private
 from engine.core.limits import LIMITS
 from engine.policies.policyfile import SCHEMA_FILE
 from engine.policies.store import PolicyStore, content_digest, scan
-from engine.policies.yamlsource import DEFAULT_LIMITS
+from engine.policies.yamlsource import DEFAULT_LIMITS, gc_paused
 
 _ENGINE = Path(__file__).resolve().parent.parent  # the whole engine package
 __all__ = ["cache_dir", "load_store"]
@@ -148,8 +148,8 @@ def load_store(root: Path, schemas: Path | None = None) -> PolicyStore:
     try:
         handle = open_regular(path)
         if handle is not None:  # a named pipe or a device in the cache's place is never read
-            with handle:
-                stored_key, store = pickle.load(handle)
+            with handle, gc_paused():  # unpickling makes every object of the store: collecting them in between
+                stored_key, store = pickle.load(handle)  # cost a long-lived process (a server, the tests) 3 times
             if stored_key == key:
                 return store
     except Exception:  # missing, stale or unreadable: read the files instead
