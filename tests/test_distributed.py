@@ -32,9 +32,9 @@ def _dask_or_skip() -> None:
         pytest.skip("Dask is not installed (pip install 'policy-engine[dask]')")
 
 
-def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "cli.py"), *STORE, *args], capture_output=True, cwd=ROOT,
-                          timeout=timeout)
+                          timeout=timeout, env=None if env is None else os.environ | env)
 
 
 @pytest.fixture(scope="module")
@@ -120,13 +120,14 @@ def test_local_cluster_writes_a_folder_of_parts_or_one_file_as_one_process_write
 
 
 @pytest.mark.slow
-def test_local_cluster_impact_gives_the_report_of_one_process(claims_file):
+def test_local_cluster_impact_gives_the_report_of_one_process(claims_file, tmp_path):
     _dask_or_skip()
     args = ["impact", POLICY, str(claims_file), "--from", "2025-02-01", "--to", "2025-04-01", "--format", "json"]
     alone = run_cli(*args)
-    on_cluster = run_cli(*args, "--dask", "local:2", "--partition-bytes", "300000")
+    on_cluster = run_cli(*args, "--dask", "local:2", "--partition-bytes", "300000", env={"TMPDIR": str(tmp_path)})
     assert on_cluster.returncode == alone.returncode, on_cluster.stderr.decode()
     assert on_cluster.stdout == alone.stdout
+    assert list(tmp_path.glob("policy-store-*")) == []  # the workers' copies of the store are gone
 
 
 @pytest.mark.slow

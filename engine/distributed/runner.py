@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -158,12 +159,15 @@ def _engine(store: StoreFiles):
         raise WorkerRefused(msg("the store received has digest {received}, not {sent}",
                                 received=_digest(store.files)[:12], sent=store.digest[:12]))
     folder = Path(tempfile.mkdtemp(prefix=f"policy-store-{store.digest[:12]}-"))
-    for sub, name, data in store.files:
-        target = folder / sub / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    (folder / "policies").mkdir(exist_ok=True)
-    engine = Engine.load(folder / "policies", folder / "schemas")
+    try:
+        for sub, name, data in store.files:
+            target = folder / sub / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        (folder / "policies").mkdir(exist_ok=True)
+        engine = Engine.load(folder / "policies", folder / "schemas")
+    finally:  # the engine holds what it read: every run would otherwise leave a copy of the store behind
+        shutil.rmtree(folder, ignore_errors=True)
     if _versions(engine.store) != store.versions:
         raise WorkerRefused(msg("the versions this worker loaded do not have the driver's digests"))
     _ENGINES[store.digest] = engine
