@@ -165,5 +165,6 @@ def load_store(root: Path, schemas: Path | None = None) -> PolicyStore:
 
 
 def _save(path: Path, key: str, store: PolicyStore) -> None:
-    cachefiles.write(path, lambda handle: pickle.dump((key, store), handle, protocol=pickle.HIGHEST_PROTOCOL),
-                     "store-*.pickle", (pickle.PicklingError, RecursionError, TypeError, AttributeError))
+    with gc_paused():  # pickling a big store makes objects of its own too: 1.3 → 0.8 s for two 66,000-row tables
+        cachefiles.write(path, lambda handle: pickle.dump((key, store), handle, protocol=pickle.HIGHEST_PROTOCOL),
+                         "store-*.pickle", (pickle.PicklingError, RecursionError, TypeError, AttributeError))
