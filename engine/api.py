@@ -286,20 +286,28 @@ class Engine:
             raise PolicyInvalid(sorted_diagnostics(errors))
 
 
-def _chosen(version: PolicyVersion, pick, _stack: tuple = ()) -> tuple | None:
-    """The versions linking `version` would take with `pick`, as a key; None when linking itself must say what is
-    wrong (a reference with no version to take, a cycle)."""
-    refs = ([version.extends] if version.extends else []) + list(version.uses.values())
-    parts: list = ["chosen", version.key]
-    for ref in refs:
-        target = pick(ref, version)
-        if target is None or target.id in _stack or target.id == version.id:
-            return None
-        sub = _chosen(target, pick, _stack + (version.id,))
-        if sub is None:
-            return None
-        parts.append(sub)
-    return tuple(parts)
+def _chosen(version: PolicyVersion, pick) -> tuple | None:
+    """The versions linking `version` would take with `pick`, as a key (each version reached once, so a diamond
+    of references costs its size, not its number of paths); None when linking itself must say what is wrong (a
+    reference with no version to take, a cycle)."""
+    edges: set = set()
+    done: set = set()
+
+    def visit(current: PolicyVersion, path: frozenset) -> bool:
+        if current.key in done:
+            return True
+        refs = ([current.extends] if current.extends else []) + list(current.uses.values())
+        for ref in refs:
+            target = pick(ref, current)
+            if target is None or target.id in path or target.id == current.id:
+                return False
+            if not visit(target, path | {current.id}):
+                return False
+            edges.add((current.key, str(ref), target.key))
+        done.add(current.key)
+        return True
+
+    return ("chosen", version.key, tuple(sorted(edges))) if visit(version, frozenset()) else None
 
 
 class PolicyInvalid(Exception):
