@@ -59,17 +59,19 @@ def joined(items, separator: str = ", ") -> Message:
 def series(items) -> Message:
     """Items (messages or plain text) as a list is written in the language it is shown in: `a, b, c` in English,
     `a、b、c` in Chinese. Each item is translated where the whole is shown."""
-    out: Message | None = None
-    for item in items:
-        out = Message("{item}", {"item": item}) if out is None else msg("{items}, {item}", items=out, item=item)
-    return out if out is not None else Message("", {})
+    return _chained(items, lambda before, item: msg("{items}, {item}", items=before, item=item))
 
 
 def alternatives(items) -> Message:
     """Names one of which is meant, as the language it is shown in says it: `'a' or 'b'`, `'a' 或 'b'`."""
+    return _chained(items, lambda before, item: msg("{names} or {name}", names=before, name=item))
+
+
+def _chained(items, join) -> Message:
+    """The items joined pairwise, left to right, by `join` (whose msg() template the extractor sees)."""
     out: Message | None = None
     for item in items:
-        out = Message("{item}", {"item": item}) if out is None else msg("{names} or {name}", names=out, name=item)
+        out = Message("{item}", {"item": item}) if out is None else join(out, item)
     return out if out is not None else Message("", {})
 
 
