@@ -48,7 +48,7 @@ def cache(tmp_path, monkeypatch) -> Path:
 
 def test_an_empty_a_filled_and_no_cache_decide_alike(cache, monkeypatch):
     cold = _decisions()
-    kinds = {p.name.split("-")[0] for p in cache.iterdir()}
+    kinds = {p.name.split("-")[0] for p in cache.iterdir()} - {"parser"}  # built once per process: maybe before
     assert kinds == {"store", "engine", "code"}, kinds  # the store, the engine's digest, compiled programs
     assert _decisions() == cold
     monkeypatch.setenv("POLICY_CACHE", "0")
@@ -166,3 +166,75 @@ def test_the_engine_digest_covers_every_source_and_grammar_file():
     package = store_cache._ENGINE
     expected = sorted(package.rglob("*.py")) + sorted(package.rglob("*.lark")) + [store_cache.SCHEMA_FILE]
     assert store_cache._engine_files() == expected
+
+
+EXPRESSIONS = ["a + b * 2 >= 16", '年龄 >= 16 and 户籍 in ["金华"]', "sum(x.金额 for x in 记录)",
+               "count(x in 记录 where x.年份 == 2024)", 'if a then date("2024-02-29") else b ?? c']
+
+
+@pytest.fixture
+def fresh_parser():
+    from engine.language import syntax
+
+    syntax._parser.cache_clear()
+    yield syntax
+    syntax._parser.cache_clear()
+
+
+BAD_EXPRESSIONS = ["a +", "age >= １６", "count(x in y : z)", "a = b", "sum(x for x in)"]
+
+
+def _spans(tree) -> list:
+    """Every node's kind and place in the text (places take no part in a tree's equality or repr)."""
+    import dataclasses
+
+    found, stack = [], [tree]
+    while stack:
+        node = stack.pop()
+        if dataclasses.is_dataclass(node):
+            found.append((type(node).__name__, node.span))
+            stack.extend(getattr(node, f.name) for f in dataclasses.fields(node) if f.name != "span")
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+    return found
+
+
+def _trees(syntax) -> list:
+    """What parsing says of good and bad expressions, with a parser built or read anew."""
+    from engine.core.diagnostics import DiagnosticError
+
+    syntax._parser.cache_clear()
+    syntax._tree_of.cache_clear()
+    said = [(repr(tree), _spans(tree)) for tree in map(syntax.parse, EXPRESSIONS)]
+    for text in BAD_EXPRESSIONS:
+        with pytest.raises(DiagnosticError) as raised:
+            syntax.parse(text)
+        said.append([(d.code, d.message, d.location.column) for d in raised.value.diagnostics])
+    return said
+
+
+def test_the_parser_is_built_once_and_then_read_from_the_cache(cache, fresh_parser, monkeypatch):
+    built = _trees(fresh_parser)
+    (path,) = cache.glob("parser-*.lark")
+    monkeypatch.setattr(fresh_parser, "_identifier_classes", lambda: pytest.fail("built again, not read"))
+    assert _trees(fresh_parser) == built
+
+
+@pytest.mark.parametrize("how", [
+    pytest.param(lambda data: data[:60] + b"\x80garbage", id="right-name-wrong-body"),
+    pytest.param(lambda data: data[:len(data) // 2], id="cut-short"),
+    pytest.param(lambda data: b"parser-" + b"0" * 40 + b".lark" + data[52:], id="another-name"),
+])
+def test_a_spoilt_parser_file_is_ignored_and_replaced(cache, fresh_parser, monkeypatch, how):
+    built = _trees(fresh_parser)
+    (path,) = cache.glob("parser-*.lark")
+    path.write_bytes(how(path.read_bytes()))
+    assert _trees(fresh_parser) == built
+    monkeypatch.setattr(fresh_parser, "_identifier_classes", lambda: pytest.fail("not replaced by a good file"))
+    assert _trees(fresh_parser) == built
+
+
+def test_no_parser_file_without_the_cache(cache, fresh_parser, monkeypatch):
+    monkeypatch.setenv("POLICY_CACHE", "0")
+    _trees(fresh_parser)
+    assert not cache.exists() or not list(cache.glob("parser-*"))

@@ -7,7 +7,9 @@ tree back as text that parses to the same tree.
 from __future__ import annotations
 
 import bisect
+import io
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,6 +17,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
+from engine.core import cachefiles
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, text_lines
 from engine.core.i18n import joined, msg
 from engine.core.isodate import parse_date
@@ -268,12 +271,45 @@ def _character_class(codes: list[int]) -> str:
 
 @lru_cache(maxsize=1)
 def _parser():
-    from lark import Lark  # imported on first parse: a start from the cache parses nothing
+    """The expression parser. Listing the identifier characters and building the LALR tables cost a process
+    about 100 ms, so the built parser is remembered in the cache folder (engine/core/cachefiles.py), named by a
+    digest of what it is built from: the grammar, this module (which lists the characters), the Lark version
+    and the Python version (whose Unicode tables decide the characters). A file that does not load is ignored
+    and the parser is built again."""
+    import lark  # imported on first parse: a start from the cache parses nothing
 
-    first, rest = _identifier_classes()
     grammar = (Path(__file__).with_name("grammar.lark")).read_text(encoding="utf-8")
+    path = _parser_file(grammar, lark.__version__)
+    if path is not None:
+        data = cachefiles.read_private(path)
+        if data is not None and data[:_DIGEST] == path.name.encode():
+            try:
+                return lark.Lark.load(io.BytesIO(data[_DIGEST:]))
+            except Exception:  # noqa: BLE001 - a corrupt or foreign file is ignored, whatever it raises
+                pass
+    first, rest = _identifier_classes()
     grammar = grammar.replace(r"\p{XID_Start}", first).replace(r"\p{XID_Continue}", rest)
-    return Lark(grammar, parser="lalr", lexer="basic", propagate_positions=True, maybe_placeholders=True)
+    parser = lark.Lark(grammar, parser="lalr", lexer="basic", propagate_positions=True, maybe_placeholders=True)
+    if path is not None:
+        def dump(handle) -> None:
+            handle.write(path.name.encode())
+            parser.save(handle)
+
+        cachefiles.write(path, dump, "parser-*.lark")
+    return parser
+
+
+_DIGEST = len("parser-") + 40 + len(".lark")  # a cache file starts with its own name: a renamed file is ignored
+
+
+def _parser_file(grammar: str, lark_version: str) -> Path | None:
+    if not cachefiles.enabled():
+        return None
+    import hashlib  # only when parsing: importing it (OpenSSL) costs a start from the cache
+
+    made_of = "\0".join([grammar, Path(__file__).read_text(encoding="utf-8"), lark_version, sys.version])
+    digest = hashlib.sha256(made_of.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+    return cachefiles.cache_dir() / f"parser-{digest}.lark"
 
 
 def is_name(text: str) -> bool:
