@@ -80,6 +80,22 @@ def test_a_batch_s_refusal_and_a_malformed_query_in_both_languages(server):
     assert error(response)["location"] == "policy" and error(response)["message"] == "policy：不能为空"
 
 
+@pytest.mark.parametrize("path, params, location, zh, en", [
+    ("/v1/decisions", {"limit": "0"}, "limit", "limit：不能小于 1", "limit: at least 1"),
+    ("/v1/decisions", {"limit": "5000"}, "limit", "limit：不能大于 1000", "limit: at most 1000"),
+    ("/v1/decisions", {"after": "-1"}, "after", "after：不能小于 0", "after: at least 0"),
+    ("/v1/decisions", {"limit": "ten"}, "limit", "limit：整数", "limit: a whole number"),
+    ("/v1/grants", {"person": "x" * 201}, "person", "person：最多 200 个字符", "person: at most 200 characters"),
+    ("/v1/grants", {}, "person", "person：必填", "person: required"),
+])
+def test_a_query_parameter_out_of_its_bounds_in_both_languages(server, path, params, location, zh, en):
+    for headers, message in ((ZH, zh), (EN, en)):
+        response = http.get(server.url + path, params=params, headers=auth("auditor") | headers)
+        assert response.status_code == 422
+        assert error(response) == {"code": "request.invalid", "message": message, "location": location,
+                                   "field": location}
+
+
 @pytest.mark.parametrize("header, language", [
     (None, "en"), ("", "en"), ("zh", "zh"), ("zh-CN", "zh"), ("zh-Hant-TW", "zh"), ("ZH-cn", "zh"), ("en", "en"),
     ("fr-FR, zh;q=0.5", "zh"), ("en-US,zh;q=0.8", "en"), ("zh;q=0.4, en;q=0.6", "en"), ("zh;q=0, en", "en"),

@@ -143,10 +143,22 @@ class Service:
 
 
 HISTORIES = ("claim", "ledger")
-# What a query parameter of the wrong kind is told, by pydantic's type of error
+# What a query parameter of the wrong kind is told, by pydantic's type of error: every kind the routes' parameters
+# can meet (text with a length, whole numbers with bounds, true/false); another kind keeps pydantic's English
 VALIDATION_WORDS = {"missing": msg("required"), "bool_parsing": msg("true or false"), "bool_type": msg("true or false"),
                     "string_too_short": msg("must not be empty"), "int_parsing": msg("a whole number"),
                     "int_type": msg("a whole number")}
+BOUND_WORDS = {"string_too_long": lambda ctx: msg("at most {bound} characters", bound=ctx.get("max_length")),
+               "greater_than_equal": lambda ctx: msg("at least {bound}", bound=ctx.get("ge")),
+               "less_than_equal": lambda ctx: msg("at most {bound}", bound=ctx.get("le"))}
+
+
+def _validation_problem(error: dict):
+    if error["type"] in BOUND_WORDS:
+        return BOUND_WORDS[error["type"]](error.get("ctx") or {})
+    return VALIDATION_WORDS.get(error["type"], error["msg"])
+
+
 HISTORY_CHOICE = msg("claim (the claim's own) or ledger (the grants ledger's; nothing is recorded)")
 
 
@@ -259,7 +271,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def malformed(request: Request, exc: RequestValidationError):
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"][1:]) or first["loc"][0]
-        problem = VALIDATION_WORDS.get(first["type"], first["msg"])  # else pydantic's own words, in English
+        problem = _validation_problem(first)
         return error_response(422, "request.invalid", msg("{what}: {message}", what=field, message=problem),
                               location=field, field=field)
 
