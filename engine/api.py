@@ -11,6 +11,7 @@ The command line is a thin layer over this module.
 from __future__ import annotations
 
 import sys
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -328,6 +329,8 @@ class Evaluator:
         self._readers: dict = {}
         self._claim_reader: tuple | None = None  # (store, the reader of its latest version): asked for every claim
         self._by_day: dict = {}
+        self._by_span: dict = {}  # span of days (see _span) -> the program deciding every day in it
+        self._boundaries: tuple = (None, [])  # (store, its sorted days on which some version begins or ends)
         self._out_of_force_by_day: dict = {}
 
     def _reader(self, version: PolicyVersion) -> ClaimReader:
@@ -450,10 +453,42 @@ class Evaluator:
             self._out_of_force_by_day[day] = found
         return found
 
+    def _span(self, day: date) -> int:
+        """The span of days `day` lies in, between two consecutive days on which some version of the store takes
+        effect or ends: every choice of versions (the one in force, the one a reference takes, whether a pinned one
+        is in force) is the same on every day of a span, so the program is too."""
+        store, days = self._boundaries
+        if store is not self.engine.store:
+            found = set()
+            for versions in self.engine.store.by_id.values():
+                for v in versions:
+                    found.add(v.effective_from)
+                    if v.effective_to is not None and v.effective_to < date.max:
+                        found.add(add_days(v.effective_to, 1))
+            days = sorted(found)
+            self._boundaries = (self.engine.store, days)
+            self._by_span.clear()
+        return bisect_right(days, day)
+
     def _program_on(self, day: date) -> Program | ClaimError:
         program = self._by_day.get(day)
         if program is not None:
             return program
+        # A batch meets thousands of decision dates and a handful of spans: a day not seen yet is decided by its
+        # span's program without resolving versions again (a fresh engine's first pass as fast as a warm one's).
+        span = self._span(day)
+        program = self._by_span.get(span)
+        if program is None:
+            program = self._resolve(day)
+            if not isinstance(program, Program):
+                return program  # its message names the day: not kept
+            self._by_span[span] = program
+        if len(self._by_day) < 10_000:
+            self._by_day[day] = program
+        return program
+
+    def _resolve(self, day: date) -> Program | ClaimError:
+        """The program for `day`, or why there is none (the error names the day)."""
         version = self.engine.version_for(self.policy_id, day, self.selection)
         if version is None:
             store = self.engine.store
@@ -491,10 +526,7 @@ class Evaluator:
         except LinkError as exc:
             return ClaimError(None, exc.code, msg("{error} ({day})", error=_said(exc), day=str(day)),
                               details={"policy_id": exc.ref.policy_id})
-        program = self.engine.program(linked, self.explain, self.outputs)
-        if len(self._by_day) < 10_000:
-            self._by_day[day] = program
-        return program
+        return self.engine.program(linked, self.explain, self.outputs)
 
 
 class FixedEvaluator(Evaluator):
