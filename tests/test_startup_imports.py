@@ -55,3 +55,15 @@ def test_a_warm_one_claim_evaluate_imports_only_what_it_needs(tmp_path):
     loaded = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
                             check=True).stdout.split()
     assert loaded == [], f"a warm one-claim evaluate imports {loaded}"
+
+
+def test_reading_a_resident_id_imports_stdnum_without_what_it_never_uses():
+    probe = ("import sys; from engine.language.builtins import resident_id_valid\n"
+             "assert resident_id_valid('11010519491231002X') and not resident_id_valid('110105194912310021')\n"
+             "print(' '.join(n for n in ('pkgutil', 'pydoc', 'ssl') if n in sys.modules))\n"
+             "import ssl, stdnum.util\n"
+             "assert type(sys.modules['ssl']) is type(sys)  # whoever imports it later gets the real module\n"
+             "assert stdnum.util.ssl.CERT_NONE == ssl.CERT_NONE\n"
+             "assert stdnum.util.pydoc.splitdoc('a\\n\\nb') == ('a', 'b')")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == [], f"reading a resident id imports {loaded}"
