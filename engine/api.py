@@ -13,7 +13,6 @@ from __future__ import annotations
 import sys
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from engine.claims.reader import ClaimReader, RawClaim
 from engine.core.diagnostics import Diagnostic, cited, sorted_diagnostics
 from engine.core.i18n import msg, plural
 from engine.core.isodate import parse_date
+from engine.core.records import dataclass
 from engine.decide.program import Program, basis_of
 from engine.decide.results import ClaimError, Decision, stamp
 from engine.language.builtins import add_days

@@ -14,7 +14,7 @@ not failed (`CaseChange`: old answer, new answer, which versions and table cells
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from engine.api import Engine, PolicyNotFound
@@ -22,6 +22,7 @@ from engine.claims.reader import RawClaim
 from engine.core.diagnostics import DiagnosticError
 from engine.core.i18n import joined, msg
 from engine.core.isodate import parse_date
+from engine.core.records import dataclass
 from engine.decide.results import ClaimError, Decision, plain
 from engine.policies.store import CASES_SUFFIX
 from engine.policies.yamlsource import read_file, read_yaml

@@ -8,9 +8,10 @@ from __future__ import annotations
 import fnmatch
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from engine.core.i18n import Message, alternatives, plural, tr
+from engine.core.records import dataclass
 from engine.decide.results import Decision
 
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from decimal import Decimal
 
 from engine.claims.reader import RawClaim
 from engine.core.i18n import Message, msg, plural, series, tr
+from engine.core.records import dataclass
 from engine.decide.results import Decision, plain
 
 

@@ -12,7 +12,7 @@ import functools
 import itertools
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from pathlib import Path
 from typing import IO
@@ -22,6 +22,7 @@ from engine.claims.reader import RawClaim, read_claims
 from engine.core import schemacheck
 from engine.core.i18n import Message, msg, tr
 from engine.core.isodate import parse_date
+from engine.core.records import dataclass
 from engine.decide.results import Decision
 from engine.policies.ledgerspec import recorded_history, with_fact
 from engine.policies.linker import LinkError

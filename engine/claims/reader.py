@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +21,7 @@ from engine.core import schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location
 from engine.core.i18n import msg
 from engine.core.limits import LIMITS
+from engine.core.records import dataclass
 from engine.decide.results import ClaimError
 from engine.language.types import DATE, DECIMAL, INT, ListOf, Record, Type
 from engine.policies.yamlsource import ReadLimits, decode_text, read_yaml

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from engine.core.i18n import msg, tr
+from engine.core.records import dataclass
 
 # The words of a rendered diagnostic, in the catalogue like every message.
 _WORDS = (msg("error"), msg("warning"))

@@ -7,7 +7,7 @@ the same change; tests/test_error_codes.py holds the code, the registry and the 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from engine.core.records import dataclass
 
 
 @dataclass(frozen=True)

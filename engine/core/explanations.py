@@ -9,13 +9,14 @@ says why (`no_example:`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from pathlib import Path
 
 import yaml
 
 from engine.core.i18n import language
+from engine.core.records import dataclass
 
 FILE = Path(__file__).resolve().parent / "explanations.yaml"
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import field, fields, replace
 
 from engine.core.i18n import msg
+from engine.core.records import dataclass
 
 
 class LimitsError(ValueError):

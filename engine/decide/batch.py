@@ -12,7 +12,6 @@ import signal
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date
 from itertools import islice
 
@@ -20,6 +19,7 @@ import orjson
 
 from engine.claims.reader import RawClaim
 from engine.core.i18n import tr
+from engine.core.records import dataclass
 from engine.decide.explain import explain
 from engine.decide.results import ClaimError, Decision
 

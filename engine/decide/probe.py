@@ -5,11 +5,12 @@ compile with tracing — and runs on the claim's validated facts; there is no se
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 
 from engine.claims.reader import ClaimReader, RawClaim
 from engine.core.diagnostics import DiagnosticError
+from engine.core.records import dataclass
 from engine.decide.results import ClaimError, plain
 from engine.language.builtins import EvaluationFault, arithmetic_fault
 from engine.language.checker import Checked, check_expression

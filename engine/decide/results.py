@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from decimal import Decimal
 from itertools import starmap
@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from engine.core.records import dataclass
 from engine.language.compiler import MISSING
 
 _AS_IS = frozenset((str, int, bool, type(None)))

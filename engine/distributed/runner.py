@@ -22,11 +22,12 @@ import shutil
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import date
 from pathlib import Path
 
 from engine.core.i18n import msg, tr
+from engine.core.records import dataclass
 from engine.decide.batch import CHUNK, COLUMNAR_CHUNK, Counts, OutputFormat, _chunks, _decide_chunk
 from engine.decide.output import part_name, part_suffix, sweep, write_whole
 

@@ -11,7 +11,6 @@ import importlib
 import sys
 import types
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from functools import lru_cache
@@ -19,6 +18,7 @@ from functools import lru_cache
 from dateutil.relativedelta import relativedelta
 
 from engine.core.i18n import msg
+from engine.core.records import dataclass
 from engine.language.types import BOOL, DATE, DECIMAL, ERROR, INT, NEVER, STRING, ListOf, Type, is_numeric
 
 

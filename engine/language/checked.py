@@ -1,10 +1,11 @@
 """What checking a linked policy produces (`Checked`, read by the compiler), and the one way it reports."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from engine.core.diagnostics import Diagnostic
+from engine.core.records import dataclass
 
 if TYPE_CHECKING:  # the policy layer sits above the language: its types are named, never imported
     from engine.language.builtins import Builtin

@@ -11,7 +11,7 @@ import io
 import re
 import sys
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -22,6 +22,7 @@ from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, text_
 from engine.core.i18n import joined, msg
 from engine.core.isodate import parse_date
 from engine.core.limits import LIMITS
+from engine.core.records import dataclass
 
 # ---------------------------------------------------------------------------------------------
 # Limits. Expressions come from many officers; these bound what parsing and checking may cost.

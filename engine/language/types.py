@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from engine.core.i18n import msg
+from engine.core.records import dataclass
 
 
 class Type:

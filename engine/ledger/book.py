@@ -13,13 +13,13 @@ import contextlib
 import hashlib
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
 from sqlalchemy import event, insert, select, text, tuple_
 from sqlalchemy.engine import Connection, Engine
 
+from engine.core.records import dataclass
 from engine.db import jsontext
 from engine.db.database import connect
 from engine.db.tables import grant_revocations, grants, idempotency_keys

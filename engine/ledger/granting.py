@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import cast
@@ -21,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from engine.api import Engine, Evaluator
 from engine.claims.reader import RawClaim
 from engine.core.i18n import msg
+from engine.core.records import dataclass
 from engine.db import jsontext
 from engine.db.tables import decisions
 from engine.decide.results import Decision

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from sqlalchemy import select
 
 from engine.core.i18n import joined, msg, series
 from engine.core.isodate import parse_date
+from engine.core.records import dataclass
 from engine.db.tables import grants
 from engine.language.types import BOOL, DATE, DECIMAL, INT, Nullable, Type
 

@@ -7,7 +7,6 @@ file; hover, completion and go-to-definition read the checked namespace of the v
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from engine.api import Engine
 from engine.core.diagnostics import Diagnostic, DiagnosticError
 from engine.core.i18n import plural, tr
+from engine.core.records import dataclass
 from engine.language.builtins import BUILTINS, DECISION_DATE
 from engine.language.syntax import KEYWORDS, Attr, Comprehension, Index, Name, children, dotted
 from engine.language.types import FunctionType, Record, Type, non_null

@@ -15,11 +15,12 @@ grants from (and how each entry's fields come from a record), and whether a revo
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from engine.core.diagnostics import Diagnostic, Location, cited
 from engine.core.i18n import msg
+from engine.core.records import dataclass
 from engine.language.spelling import close_matches
 from engine.language.types import BOOL, DATE, DECIMAL, ERROR, STRING, ListOf, Nullable, Prim, Record, Type, fits
 from engine.policies.facts import claim_schema

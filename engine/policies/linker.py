@@ -9,10 +9,11 @@ Policies named under `uses` are separate namespaces: only their exported names c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from engine.core.diagnostics import Diagnostic, cited, note_at
 from engine.core.i18n import Message, msg
+from engine.core.records import dataclass
 from engine.language.spelling import close_matches
 from engine.language.syntax import Comprehension, Name, children
 from engine.policies.columns import check_columns

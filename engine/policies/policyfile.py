@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -18,6 +18,7 @@ from engine.core import schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, note_at
 from engine.core.i18n import joined, msg
 from engine.core.isodate import parse_date
+from engine.core.records import dataclass
 from engine.language.spelling import close_matches
 from engine.language.syntax import Expr, SourceText, parse
 from engine.language.types import (

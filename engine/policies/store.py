@@ -7,13 +7,14 @@ import json
 import os
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from pathlib import Path
 
 from engine.core import schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, Note, cited, note_at
 from engine.core.i18n import joined, msg
+from engine.core.records import dataclass
 from engine.language.builtins import add_days
 from engine.language.spelling import close_matches
 from engine.language.types import Record, SchemaTypeError, schema_to_type

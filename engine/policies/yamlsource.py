@@ -12,12 +12,13 @@ import gc
 import os
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, text_lines
 from engine.core.i18n import msg
 from engine.core.limits import LIMITS
+from engine.core.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from engine.core.i18n import msg
+from engine.core.records import dataclass
 
 ROLES = ("developer", "officer", "auditor", "admin")
 MIN_TOKEN_LENGTH = 16

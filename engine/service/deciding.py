@@ -6,12 +6,12 @@ explain is false), with the decision_id under which its row is logged.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import metadata
 
 from engine.api import Evaluator
 from engine.claims.reader import RawClaim
+from engine.core.records import dataclass
 from engine.db import jsontext
 from engine.decide.results import Decision
 from engine.policies.policyfile import canonical_json, sha256

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
+
+from engine.core.records import dataclass
 
 ENVIRONMENT_VARIABLE = "POLICY_SERVE_SETTINGS"
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import date
 from pathlib import Path
 
 from engine.api import Engine, Evaluator, Selection
 from engine.core.diagnostics import Diagnostic
+from engine.core.records import dataclass
 from engine.policies.cache import load_store
 from engine.service.personal import personal_paths
 

@@ -8,9 +8,10 @@ other, and each finding is shown by the input its path names.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from decimal import Decimal, InvalidOperation
 
+from engine.core.records import dataclass
 from engine.db import jsontext
 
 INTEGER = re.compile(r"-?[0-9]{1,40}")

@@ -13,8 +13,8 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
 
+from engine.core.records import dataclass
 from engine.service.auth import LOCAL, Caller, Tokens, token_id
 
 COOKIE = "policy_session"
