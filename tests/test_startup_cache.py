@@ -165,7 +165,7 @@ def test_the_engine_digest_covers_every_source_and_grammar_file():
 
     package = store_cache._ENGINE
     expected = sorted(package.rglob("*.py")) + sorted(package.rglob("*.lark")) + [store_cache.SCHEMA_FILE]
-    assert store_cache._engine_files() == expected
+    assert store_cache._engine_files() == [str(path) for path in expected]
 
 
 EXPRESSIONS = ["a + b * 2 >= 16", '年龄 >= 16 and 户籍 in ["金华"]', "sum(x.金额 for x in 记录)",
