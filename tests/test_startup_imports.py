@@ -38,7 +38,10 @@ def test_every_command_is_found_in_the_module_the_group_names():
 # (stdnum is imported when a resident identity number is first read; this claim gives none.)
 NOT_ON_A_WARM_EVALUATE = ("engine.cli.officers", "engine.cli.authoring", "engine.cli.auditors", "engine.cli.service",
                           "engine.cli.ledger", "stdnum", "lark", "jsonschema", "importlib.metadata", "multiprocessing",
-                          "platformdirs", "tempfile", "yaml")
+                          "platformdirs", "tempfile", "yaml",
+                          # OpenSSL (the interpreter's own SHA-256 does), and what jsonschema-rs imports for its
+                          # build time (engine/core/lightimport.py)
+                          "hashlib", "_hashlib", "email.utils", "socket")
 
 
 def test_a_warm_one_claim_evaluate_imports_only_what_it_needs(tmp_path):
@@ -67,3 +70,53 @@ def test_reading_a_resident_id_imports_stdnum_without_what_it_never_uses():
              "assert stdnum.util.pydoc.splitdoc('a\\n\\nb') == ('a', 'b')")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert loaded == [], f"reading a resident id imports {loaded}"
+
+
+def test_importing_jsonschema_rs_spares_email_utils_and_leaves_no_stand_in():
+    probe = ("import sys; from engine.core import lightimport\n"
+             "rs = lightimport.jsonschema_rs()\n"
+             "assert rs.validator_for({'format': 'email'}, validate_formats=True).is_valid('a@example.org')\n"
+             "assert not rs.validator_for({'format': 'email'}, validate_formats=True).is_valid('not an address')\n"
+             "print(' '.join(n for n in ('email.utils', 'socket') if n in sys.modules))\n"
+             "import email.utils\n"
+             "assert type(sys.modules['email.utils']) is type(sys)\n"
+             "assert email.utils.formataddr(('a', 'b@c')) == 'a <b@c>'")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == [], f"importing jsonschema-rs imports {loaded}"
+
+
+@pytest.mark.parametrize("text", [
+    "Tue, 27 Oct 2026 10:17:51 +0000", "Mon, 29 Feb 2016 23:59:59 -0830", "Sun, 01 Jan 2006 00:00:00 +1400",
+    "Sat, 31 Dec 2022 12:00:00 -0000",  # no zone known: a naive time, as the real function gives
+    "27 Oct 2026 10:17:51 GMT", "Tue, 27 Oct 2026 10:17 +0000",  # other forms: the real function's answer
+])
+def test_the_stand_in_parsedate_gives_what_email_utils_gives(text):
+    import email.utils
+
+    from engine.core.lightimport import _parsedate_to_datetime
+
+    mine, real = _parsedate_to_datetime(text), email.utils.parsedate_to_datetime(text)
+    assert (mine, mine.tzinfo) == (real, real.tzinfo)
+
+
+def test_the_sha256_of_start_up_is_hashlib_s():
+    import hashlib
+
+    from engine.core.lightimport import sha256
+
+    for data in (b"", b"policy", bytes(range(256)) * 1000):
+        assert sha256(data).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("collector", ["enabled", "disabled"])
+def test_the_console_script_leaves_the_garbage_collector_as_it_found_it(collector):
+    # the collector is paused while the command's modules are imported, and only then
+    probe = ("import contextlib, gc, io, sys\n"
+             f"gc.enable() if {collector == 'enabled'} else gc.disable()\n"
+             "sys.argv = ['policy', 'list', '--policies', 'nowhere']\n"
+             "from engine.cli import run\n"
+             "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+             "    code = run()\n"
+             "print(code, gc.isenabled())")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out[1] == str(collector == "enabled"), out

@@ -13,11 +13,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
-import jsonschema_rs
 import orjson
 
 from engine.claims import convert
-from engine.core import schemacheck
+from engine.core import lightimport, schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location
 from engine.core.i18n import msg
 from engine.core.limits import LIMITS
@@ -25,6 +24,8 @@ from engine.core.records import dataclass
 from engine.decide.results import ClaimError
 from engine.language.types import DATE, DECIMAL, INT, ListOf, Record, Type
 from engine.policies.yamlsource import ReadLimits, decode_text, read_yaml
+
+jsonschema_rs = lightimport.jsonschema_rs()
 
 MAX_NUMBER_DIGITS = 40  # as in policy files: far beyond any amount or count, far below what slows arithmetic
 CLAIM_LIMITS = ReadLimits(LIMITS.claim_file_bytes, LIMITS.claim_nodes, LIMITS.claim_depth, MAX_NUMBER_DIGITS)

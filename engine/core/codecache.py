@@ -11,13 +11,12 @@ rules of engine/core/cachefiles.py (owner only, regular files, POLICY_CACHE=0 tu
 """
 from __future__ import annotations
 
-import hashlib
 import marshal
 import sys
 from importlib.util import MAGIC_NUMBER
 from types import CodeType
 
-from engine.core import cachefiles
+from engine.core import cachefiles, lightimport
 
 _TAG = b"policy-engine code 1\0" + MAGIC_NUMBER + b"\0" + sys.version.encode() + b"\0"
 _SEEN: dict = {}  # digest -> code object, within the process
@@ -26,7 +25,7 @@ _SEEN_KEPT = 256
 
 def compiled(source: str, filename: str) -> CodeType:
     """compile(source, filename, "exec"), from the cache when it holds it; raises what compile() raises."""
-    digest = hashlib.sha256(_TAG + filename.encode() + b"\0" + source.encode("utf-8", "surrogatepass")).digest()
+    digest = lightimport.sha256(_TAG + filename.encode() + b"\0" + source.encode("utf-8", "surrogatepass")).digest()
     code = _SEEN.get(digest)
     if code is not None:
         return code

@@ -19,7 +19,6 @@ from __future__ import annotations
 import atexit
 import builtins
 import dataclasses
-import hashlib
 import marshal
 import sys
 import threading
@@ -27,10 +26,10 @@ from importlib.util import MAGIC_NUMBER
 from types import CodeType
 from typing import TYPE_CHECKING
 
-from engine.core import cachefiles
+from engine.core import cachefiles, lightimport
 
 _TAG = b"policy-engine dataclass methods 1\0" + MAGIC_NUMBER + b"\0" + sys.version.encode() + b"\0"
-_FILE = f"dataclass-{hashlib.sha256(_TAG).hexdigest()[:40]}.marshal"
+_FILE = f"dataclass-{lightimport.sha256(_TAG).hexdigest()[:40]}.marshal"
 _KEPT = 4096  # texts kept in the file: past that, only those this process used (classes change as code is edited)
 _LOCK = threading.RLock()
 _codes: dict | None = None  # source text -> code object, from the file (None: not read yet)
@@ -94,6 +93,9 @@ def _dataclass(cls=None, /, **options):
                 _codes = _read()
             before = vars(dataclasses).get("exec")
             dataclasses.exec = _exec
+            if "__doc__" not in vars(cls) or cls.__doc__ is None:
+                # dataclasses would write one from inspect.signature(): a fifth of making the class
+                cls.__doc__ = f"{cls.__name__}({', '.join(vars(cls).get('__annotations__', ()))})"
             try:
                 return dataclasses.dataclass(cls, **options)
             finally:

@@ -5,7 +5,6 @@ engine but the compiler's marker for a value that is absent.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import deque
 from dataclasses import field
@@ -16,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from engine.core import lightimport
 from engine.core.records import dataclass
 from engine.language.compiler import MISSING
 
@@ -199,7 +199,7 @@ def combined_digest(policy: PolicyStamp, references: list, schemas: list) -> str
             "references": sorted([r.id, r.version, r.digest, role] for r, role in references),
             "schemas": sorted([name, digest] for name, digest in schemas)}
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "sha256:" + lightimport.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

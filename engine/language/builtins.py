@@ -7,9 +7,6 @@ that reads none more than the run itself (issue 12).
 """
 from __future__ import annotations
 
-import importlib
-import sys
-import types
 from collections.abc import Callable
 from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, InvalidOperation
@@ -17,6 +14,7 @@ from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
+from engine.core import lightimport
 from engine.core.i18n import msg
 from engine.core.records import dataclass
 from engine.language.types import BOOL, DATE, DECIMAL, ERROR, INT, NEVER, STRING, ListOf, Type, is_numeric
@@ -136,32 +134,12 @@ _CHECK = frozenset("0123456789X")
 _STDNUM: tuple = ()  # (stdnum.cn.ric,) once the first number is read
 
 
-# What stdnum.util imports at its top only for functions the engine never calls (listing stdnum's modules and their
-# descriptions, fetching data over HTTPS): two thirds of the cost of importing stdnum, and of a one-claim run's
-# first decision. While stdnum is imported they are stand-ins that import the real module on first use; once it is
-# imported they are taken out of sys.modules again, so that nothing else ever gets a stand-in.
-_STDNUM_UNUSED = ("pkgutil", "pydoc", "ssl")
-
-
-class _Deferred(types.ModuleType):
-    def __getattr__(self, name: str):  # any attribute but the stand-in's own: the real module's
-        return getattr(importlib.import_module(self.__name__), name)
-
-
 def _stdnum() -> tuple:
     """python-stdnum, imported here and not at the top: a run that reads no number never imports it, and one
     that does imports it once (an import statement in _resident_id would cost each new number more than its
-    check)."""
+    check), without what it imports for functions the engine never calls (engine/core/lightimport.py)."""
     global _STDNUM
-    stand_ins = {name: _Deferred(name) for name in _STDNUM_UNUSED if name not in sys.modules}
-    sys.modules.update(stand_ins)
-    try:
-        from stdnum.cn import ric
-    finally:
-        for name, module in stand_ins.items():
-            if sys.modules.get(name) is module:
-                del sys.modules[name]
-
+    ric = lightimport.stdnum_ric()
     _STDNUM = (ric,)
     return _STDNUM
 

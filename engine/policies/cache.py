@@ -12,13 +12,12 @@ The cache folder, who may write it and how its files are read and written: engin
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import sys
 from pathlib import Path
 
-from engine.core import cachefiles
+from engine.core import cachefiles, lightimport
 from engine.core.cachefiles import cache_dir, open_regular, private
 from engine.core.limits import LIMITS
 from engine.policies.policyfile import SCHEMA_FILE
@@ -79,7 +78,7 @@ def _engine_digest() -> bytes:
     is not one (a corrupt or foreign file) is ignored and computed again, and the store's key is still the
     content digest."""
     files = _engine_files()
-    signature = hashlib.sha256(b"engine-files-1\0" + sys.version.encode() + b"\0" + sys.executable.encode()
+    signature = lightimport.sha256(b"engine-files-1\0" + sys.version.encode() + b"\0" + sys.executable.encode()
                                + b"\0" + repr(LIMITS).encode())
     # sys.path[0] is the running script's folder (or the working folder), whose time changes whenever a file is
     # written there; the packages the versions above name are installed in the folders after it.
@@ -94,6 +93,8 @@ def _engine_digest() -> bytes:
     text = cachefiles.read_private(memo, 65)
     if text is not None and len(text) == 64 and all(c in b"0123456789abcdef" for c in text):
         return bytes.fromhex(text.decode())
+    import hashlib  # a megabyte of source: OpenSSL's SHA-256, worth its import here
+
     digest = hashlib.sha256(_environment() + b"\0")
     for path in files:
         digest.update(path.encode() + b"\0" + hashlib.sha256(Path(path).read_bytes()).digest())
@@ -103,7 +104,7 @@ def _engine_digest() -> bytes:
 
 def _key(root: Path, schemas: Path) -> tuple[str, dict]:
     """The key, and the content digest of each policy and schema file it was computed from (str(path) -> digest)."""
-    digest = hashlib.sha256(b"policy-store-5\0" + os.getcwd().encode() + b"\0" + str(root).encode() + b"\0"
+    digest = lightimport.sha256(b"policy-store-5\0" + os.getcwd().encode() + b"\0" + str(root).encode() + b"\0"
                             + str(schemas).encode() + b"\0" + _engine_digest() + b"\0")
     policies, _ = scan(root)  # what is not a policy file is reported by name, and never read
     schema_files = sorted(p for p in schemas.glob("*.json")) if schemas.is_dir() else []

@@ -5,7 +5,6 @@ past a bad part so that `policy check` reports all problems at once.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import field
 from datetime import date
@@ -14,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from engine.core import schemacheck
+from engine.core import lightimport, schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, note_at
 from engine.core.i18n import joined, msg
 from engine.core.isodate import parse_date
@@ -319,7 +318,7 @@ def _plain(value):
 
 
 def sha256(text: str) -> str:
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "sha256:" + lightimport.sha256(text.encode("utf-8")).hexdigest()
 
 
 def load_policy_file(path: Path, display: str | None = None,

@@ -1,7 +1,6 @@
 """The version store: every policy file under a folder, indexed by id and effective date."""
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import os
@@ -11,7 +10,7 @@ from dataclasses import field
 from datetime import date
 from pathlib import Path
 
-from engine.core import schemacheck
+from engine.core import lightimport, schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, Note, cited, note_at
 from engine.core.i18n import joined, msg
 from engine.core.records import dataclass
@@ -121,7 +120,7 @@ def _schema_problems(digest: str, schema: dict) -> list[str]:
 def content_digest(data: bytes) -> str:
     """The digest of bytes a store was built from: the store cache is keyed by what was read, never by a file's
     size or time, which an edit and a revert can restore."""
-    return hashlib.sha256(data).hexdigest()
+    return lightimport.sha256(data).hexdigest()
 
 
 def _normalised(content: dict) -> dict:
