@@ -24,7 +24,7 @@ SLOW_MODULES = {"test_bench_agreement", "test_hostile_memory", "test_hostile_pro
                 "test_claims_formats", "test_decision_bytes"}
 QUICK_LOOP = "not slow"
 # A test whose own body (or a function or lambda inside it) names one of these starts a process.
-PROCESS_NAMES = frozenset({"run_process", "subprocess", "_run_json", "run_cli", "_policy_check", "limited"})
+PROCESS_NAMES = frozenset({"run_process", "subprocess", "run_cli", "_policy_check", "limited"})
 # The modules that take longest (a test running the suite's readers again, real clusters, servers, browsers,
 # big generated inputs), longest first: they start first, the short ones fill in around them.
 LONG_FIRST = ["test_new_files_keep_the_suite_green", "test_hostile_trees", "test_distributed", "test_service",

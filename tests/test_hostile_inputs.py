@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from clirun import run_policy
 
 from engine.cli import main as cli
 
@@ -719,10 +720,12 @@ def test_a_cache_folder_others_can_write_is_not_trusted(tmp_path):
 # A claim reads the same from a JSON Lines file as from a .json file
 
 
-def _run_json(path):
-    rc, out, err = run_process("evaluate", str(path), "--policy", POLICY, "--format", "json", "--summary", "-q")
-    assert_clean(out.decode(), err)
-    return rc, [json.loads(x) for x in out.splitlines()]
+def _evaluate_file(path):
+    """`policy evaluate PATH --summary` in this process: how a claim's text is read is the same in a process of
+    its own (which the limits set by environment, below, need)."""
+    done = run_policy("evaluate", str(path), "--policy", POLICY, "--format", "json", "--summary", "-q")
+    assert_clean(done.stdout.decode(), done.stderr.decode())
+    return done.returncode, [json.loads(x) for x in done.stdout.splitlines()]
 
 
 COMPACT = json.dumps(good_claim(), ensure_ascii=False, separators=(",", ":"))
@@ -742,7 +745,7 @@ COMPACT = json.dumps(good_claim(), ensure_ascii=False, separators=(",", ":"))
 def test_json_lines_and_json_files_read_a_claim_alike(tmp_path, suffix, text, code, words):
     path = tmp_path / f"claim{suffix}"
     path.write_text(text + "\n", encoding="utf-8")
-    rc, (line,) = _run_json(path)
+    rc, (line,) = _evaluate_file(path)
     assert line["error"]["code"] == code and words in line["error"]["message"]
     assert rc == 2
 
@@ -750,14 +753,14 @@ def test_json_lines_and_json_files_read_a_claim_alike(tmp_path, suffix, text, co
 def test_a_json_lines_claim_written_with_spaces_is_still_read(tmp_path):
     path = tmp_path / "spaced.jsonl"
     path.write_text(json.dumps(good_claim(), ensure_ascii=True) + "\n", encoding="utf-8")  # ", " and \u escapes
-    rc, (line,) = _run_json(path)
+    rc, (line,) = _evaluate_file(path)
     assert line["eligible"] is True and rc == 0
 
 
 def test_a_compact_json_lines_claim_keeps_the_claim_limits(tmp_path):
     deep = tmp_path / "deep.jsonl"
     deep.write_text('{"claim_id":"D","applicant":' + "[" * 100 + "]" * 100 + "}\n", encoding="utf-8")
-    rc, (line,) = _run_json(deep)
+    rc, (line,) = _evaluate_file(deep)
     assert (line["error"]["code"], line["error"]["message"]) == ("claim.too_deep",
                                                                  "the claim nests deeper than 32 levels")
     rc, out, err = run_process("evaluate", str(MIXED), "--policy", POLICY, "--format", "json", "--summary", "-q",
@@ -794,14 +797,14 @@ def test_a_long_history_within_the_limits_is_still_decided_from_json_lines(tmp_p
     claim = good_claim(history=[{"occupation_code": "2-02-10-11", "level": "junior", "granted_on": "2023-01-01"}] * 40)
     path = tmp_path / "history.jsonl"
     path.write_text(json.dumps(claim, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
-    rc, (line,) = _run_json(path)
+    rc, (line,) = _evaluate_file(path)
     assert line["eligible"] is True and rc == 0
 
 
 def test_a_yaml_claim_number_is_bounded_by_its_exponent_too(tmp_path):
     path = tmp_path / "claim.yaml"
     path.write_text("claim_id: Y\nd: 1.0e+100000000\n", encoding="utf-8")
-    rc, (line,) = _run_json(path)
+    rc, (line,) = _evaluate_file(path)
     assert line["error"]["code"] == "claim.value"
     assert line["error"]["message"] == "the number '1.0e+100000000' is beyond 10^40"
     assert line["error"]["location"] == f"{path}:2:4"

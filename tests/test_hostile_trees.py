@@ -5,6 +5,7 @@ files, 40,000 brackets, 66,000 table rows) are made here, never committed. tests
 """
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from clirun import run_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -33,22 +35,37 @@ def tree(tmp_path) -> Path:
     return tmp_path
 
 
-def policy(tree: Path, *args, env: dict | None = None, stdin=None, timeout: float = 60,
-           cache: bool = False) -> tuple[int, str, str]:
-    """`policy --policies TREE/policies ARGS` in its own process, from TREE (paths print relative to it)."""
+def policy(tree: Path, *args, env: dict | None = None, cache: bool = False) -> tuple[int, str, str]:
+    """`policy --policies TREE/policies ARGS` from TREE (paths print relative to it), in the test's own process: what
+    these tests ask of the engine (what it reads, refuses and names) is the same in a process of its own, which
+    cost ten times as much. `timed` runs it here under a watchdog; where a real process is the point (its
+    timeout ending a hang on a named pipe or a huge file, closed streams, signals), `policy_process`."""
+    done = run_policy("--policies", "policies", *args, cwd=tree, env={
+        "POLICY_CACHE": "1" if cache else "0", "POLICY_CACHE_DIR": str(tree / "cache"), "POLICY_DEBUG": None,
+        **(env or {})})
+    return _answered(done.returncode, done.stdout, done.stderr)
+
+
+def policy_process(tree: Path, *args, env: dict | None = None, timeout: float = 60,
+                   cache: bool = False) -> tuple[int, str, str]:
+    """`policy --policies TREE/policies ARGS` in its own process, from TREE, ended after `timeout` seconds: for a
+    hang (a named pipe opened, a huge file read whole), which would stop the test runner itself."""
     environment = {**os.environ, "POLICY_CACHE": "1" if cache else "0",
                    "POLICY_CACHE_DIR": str(tree / "cache"), **(env or {})}
     environment.pop("POLICY_DEBUG", None)
     done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "--policies", "policies", *map(str, args)],
-                          cwd=tree, env=environment, capture_output=True, timeout=timeout,
-                          stdin=stdin if stdin is not None else subprocess.DEVNULL)
-    out, err = done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")
-    assert "Traceback" not in out + err and "internal error" not in out + err, (out + err)[-3000:]
-    return done.returncode, out, err
+                          cwd=tree, env=environment, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return _answered(done.returncode, done.stdout, done.stderr)
 
 
-def decide(tree: Path, *extra, **kw) -> tuple[int, list[dict], str]:
-    rc, out, err = policy(tree, "evaluate", GOOD, "--policy", CITY, "--format", "json", *extra, **kw)
+def _answered(code: int, out: bytes, err: bytes) -> tuple[int, str, str]:
+    text, errors = out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    assert "Traceback" not in text + errors and "internal error" not in text + errors, (text + errors)[-3000:]
+    return code, text, errors
+
+
+def decide(tree: Path, *extra, run=policy, **kw) -> tuple[int, list[dict], str]:
+    rc, out, err = run(tree, "evaluate", GOOD, "--policy", CITY, "--format", "json", *extra, **kw)
     return rc, [json.loads(line) for line in out.splitlines() if line.strip()], err
 
 
@@ -228,7 +245,8 @@ def test_a_named_pipe_as_the_cache_file_is_not_waited_for(tree):
     [entry] = list((tree / "cache").glob("store-*.pickle"))
     entry.unlink()
     os.mkfifo(entry, 0o600)
-    rc, [decision], _ = decide(tree, cache=True, timeout=60)  # a wait on the pipe never ends: the timeout fails it
+    # a wait on the pipe never ends: the timeout fails it
+    rc, [decision], _ = decide(tree, cache=True, run=policy_process, timeout=60)
     assert decision["amount"] == "2200"
 
 
@@ -239,12 +257,12 @@ def test_a_named_pipe_as_the_cache_file_is_not_waited_for(tree):
 @pytest.mark.parametrize("cache", [False, True])
 def test_a_named_pipe_in_the_tree_is_named_and_not_read(tree, cache):
     os.mkfifo(tree / "policies" / "zhejiang" / "digital-engineer" / "2024-06-01.yaml")  # opened, it would hang
-    rc, out, _ = policy(tree, "check", cache=cache, timeout=30)
+    rc, out, _ = policy_process(tree, "check", cache=cache, timeout=30)
     assert rc == 1 and "2024-06-01.yaml: error[file.special]: this is a named pipe, not a policy file" in out
-    rc, decisions, _ = decide(tree, cache=cache, timeout=30)
+    rc, decisions, _ = decide(tree, cache=cache, run=policy_process, timeout=30)
     assert rc == 1 and decisions == []  # the province may need it: refused, not decided without it
-    rc, out, _ = policy(tree, "evaluate", GOOD, "--policy", "china/retirement-age", "--format", "json",
-                        cache=cache, timeout=30)
+    rc, out, _ = policy_process(tree, "evaluate", GOOD, "--policy", "china/retirement-age", "--format", "json",
+                                cache=cache, timeout=30)
 
 
 @pytest.mark.parametrize("cache", [False, True])
@@ -252,9 +270,10 @@ def test_a_huge_sparse_file_is_refused_by_its_size(tree, cache):
     huge = tree / "policies" / "wenzhou" / "digital-engineer-subsidy" / "2025-01-01.yaml"
     with huge.open("wb") as handle:
         handle.truncate(64 * 1024 ** 3)  # 64 GiB of nothing: reading it whole would take minutes (the timeout)
-    rc, out, _ = policy(tree, "check", cache=cache, timeout=60)
+    rc, out, _ = policy_process(tree, "check", cache=cache, timeout=60)
     assert rc == 1 and "error[input.too_large]" in out and "68719476736 bytes" in out
-    rc, [decision], _ = decide(tree, cache=cache, timeout=60)  # the city does not need the Wenzhou file
+    # the city does not need the Wenzhou file
+    rc, [decision], _ = decide(tree, cache=cache, run=policy_process, timeout=60)
     assert rc == 0 and decision["amount"] == "2200"
 
 
@@ -394,9 +413,15 @@ def small_policy(tree: Path, pid: str, body: str, header: str = "") -> Path:
 
 
 def timed(tree: Path, *args, bound: float = 30, **kw) -> tuple[int, str, str]:
-    """`policy ARGS` that fails if it has not ended after 10 × bound seconds: a guard against a hang (a search
-    that never stops, a blow-up), not a measure of speed (the machine may be loaded)."""
-    return policy(tree, *args, timeout=bound * 10, **kw)
+    """`policy ARGS` in this process, which ends (printing every thread's stack) if the command has not ended after
+    10 × bound seconds: a guard against a hang (a search that never stops, a blow-up, a named pipe opened), not a
+    measure of speed (the machine may be loaded). Under pytest-xdist the test is then reported as its worker's
+    crash."""
+    faulthandler.dump_traceback_later(bound * 10, exit=True)
+    try:
+        return policy(tree, *args, **kw)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 def test_a_list_doubled_in_each_definition_is_a_cost_error(tree):
@@ -484,7 +509,7 @@ def test_every_command_keeps_its_bounds_beside_hostile_files(tree):
     with (tree / "policies" / "wenzhou" / "digital-engineer-subsidy" / "2025-01-01.yaml").open("wb") as handle:
         handle.truncate(64 * 1024 ** 3)
     (tree / "policies" / "wenzhou" / "digital-engineer-subsidy" / "2025-09-01.yaml").symlink_to("/etc/passwd")
-    rc, out, _ = decide(tree)
+    rc, out, _ = decide(tree, run=timed)
     decisions = tree / "decisions.jsonl"
     decisions.write_text(out_lines := "\n".join(json.dumps(d, ensure_ascii=False) for d in out) + "\n",
                          encoding="utf-8")

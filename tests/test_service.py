@@ -9,10 +9,10 @@ import time
 import orjson
 import pytest
 import sqlalchemy
+from clirun import run_policy
 from service_helpers import (
     FIXTURES,
     JINHUA,
-    POLICY,
     TOKENS,
     Postgres,
     Server,
@@ -55,9 +55,9 @@ def server(request, folder, store):
         yield running
 
 
-def cli(store, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([POLICY, "--policies", str(store[0]), "--schemas", str(store[1]), *args],
-                          input=stdin, capture_output=True)
+def cli(store, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
+    """The command line's answer, in this process (the server is the process these tests are about)."""
+    return run_policy("--policies", store[0], "--schemas", store[1], *args, stdin=stdin)
 
 
 def lines(output: bytes) -> list[dict]:
