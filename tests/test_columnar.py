@@ -452,3 +452,43 @@ def test_calendar_functions_on_day_numbers_are_the_builtins():
     for index, part in enumerate(("year", "month", "day")):
         assert columns._part_of_day(index)([column(days)], len(days)).values.tolist() == [
             getattr(d, part) for d in days]
+
+
+def test_resident_id_functions_on_digits_are_the_builtins():
+    """resident_id_valid, resident_id_birth_date and resident_id_sex computed on the digits (NumPy) give the
+    built-ins' values, and their faults, on valid numbers, wrong check characters, birth dates that are no day, and
+    texts that are no number at all."""
+    from engine.columnar import columns
+    from engine.language import builtins
+
+    rng = random.Random(11643)
+
+    def with_check(first17: str) -> str:
+        total = (1 - 2 * int(first17, 13)) % 11
+        return first17 + ("X" if total == 10 else str(total))
+
+    numbers = []
+    for _ in range(400):
+        born = date(1900, 1, 1) + timedelta(days=rng.randrange(80_000))
+        first17 = f"{rng.randrange(110000, 999999)}{born:%Y%m%d}{rng.randrange(1000):03d}"
+        numbers.append(with_check(first17))
+        numbers.append(first17 + rng.choice("0123456789X"))  # a check character, right or not
+    numbers += [with_check(f"330702{y}{m}{d}123") for y, m, d in (("2023", "02", "29"), ("2024", "02", "29"),
+                ("2024", "13", "01"), ("0000", "01", "01"), ("2024", "04", "31"), ("2024", "00", "10"),
+                ("1999", "12", "00"), ("9999", "12", "31"))]
+    numbers += ["33070219900101123x", "3307021990010112", "33070219900101123XX", "33070219900101１２３4", "",
+                "a" * 18, "330702199001011234\n"[:18] + "\n", "33070219900101123-"]
+    col = columns.Col(columns.objects(numbers, len(numbers)))
+    n = len(numbers)
+    valid = columns._resident_id_valid_digits([col], n)
+    assert valid.values.tolist() == [builtins.resident_id_valid(v) for v in numbers]
+    for index, fn in ((2, builtins.resident_id_birth_date), (3, builtins.resident_id_sex)):
+        got = columns._resident_id_part(index)([col], n)
+        faults = got.bad.tolist() if got.bad is not None else [False] * n
+        for number, value, fault in zip(numbers, got.values.tolist(), faults, strict=True):
+            try:
+                expected = fn(number)
+            except builtins.EvaluationFault:
+                assert fault, number
+            else:
+                assert not fault and value == expected and type(value) is type(expected), (number, value, expected)

@@ -626,9 +626,90 @@ def _part_of_day(index: int) -> Callable:
     return part
 
 
-_CALENDAR: dict = {builtins.months_between: _months_between_days, builtins.age: _age_days,
-                   builtins.add_months: _add_months_days, builtins.BUILTINS["year"].run: _part_of_day(0),
-                   builtins.BUILTINS["month"].run: _part_of_day(1), builtins.BUILTINS["day"].run: _part_of_day(2)}
+# GB 11643's check: int(first 17 digits, 13) mod 11, as stdnum.cn.ric.calc_check_digit computes it; 13 ** k mod 11
+_ID_WEIGHTS = np.array([pow(13, 16 - k, 11) for k in range(17)], np.int64)
+_IDS_OF: dict = {}  # id(uniques) -> (uniques, valid, birth dates, sexes), for the three functions of one column
+_SEXES = np.array(["female", "male", None], dtype=object)
+_BIRTHS: dict = {}  # yyyymmdd -> date
+
+
+def _resident_ids(col: Col) -> tuple | None:
+    """(codes, valid, birth dates, sexes) of an encoded column of resident identity numbers: per distinct number,
+    what engine.language.builtins._resident_id decides (18 ASCII characters, 17 digits and a check character, the
+    check character right, the birth-date digits a calendar date), computed on the digits in NumPy; the birth date
+    and sex of an invalid number are None. None when the column is not encoded or no row is good."""
+    found = _encoded_good(col)
+    if found is None:
+        return None
+    codes, uniques = found
+    parts = _IDS_OF.get(id(uniques))
+    if parts is None or parts[0] is not uniques:
+        if len(_IDS_OF) > 64:
+            _IDS_OF.clear()
+        # anything that is no 18-character ASCII text stands as a text that is no number
+        texts = [v if type(v) is str and len(v) == 18 and v.isascii() else "-" * 18 for v in uniques.tolist()]
+        k = len(texts)
+        raw = np.frombuffer("".join(texts).encode("ascii"), np.uint8).reshape(k, 18).astype(np.int64)
+        digits = raw[:, :17] - 48
+        last = raw[:, 17]
+        valid = ((digits >= 0) & (digits <= 9)).all(axis=1) & (((last >= 48) & (last <= 57)) | (last == 88))
+        digits = np.where(valid[:, None], digits, 0)
+        check = (1 - 2 * (digits @ _ID_WEIGHTS % 11)) % 11
+        valid &= last == np.where(check == 10, 88, 48 + check)
+        year = digits[:, 6:10] @ np.array([1000, 100, 10, 1])
+        month = digits[:, 10:12] @ np.array([10, 1])
+        day = digits[:, 12:14] @ np.array([10, 1])
+        valid &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
+        valid &= day <= _month_days(year, np.clip(month, 1, 12))
+        if len(_BIRTHS) > 100_000:
+            _BIRTHS.clear()
+        births = []
+        for number, ok in zip((year * 10_000 + month * 100 + day).tolist(), valid.tolist(), strict=True):
+            birth = None
+            if ok:
+                birth = _BIRTHS.get(number)
+                if birth is None:
+                    birth = _BIRTHS[number] = date(number // 10_000, number // 100 % 100, number % 100)
+            births.append(birth)
+        sexes = _SEXES[np.where(valid, digits[:, 16] % 2, 2)]
+        parts = _IDS_OF[id(uniques)] = (uniques, valid, objects(births, k), sexes)
+    return (codes,) + parts[1:]
+
+
+def _resident_id_valid_digits(cols: list[Col], n: int) -> Col | None:
+    found = _resident_ids(cols[0]) if len(cols) == 1 else None
+    if found is None:
+        return None
+    codes, valid = found[0], found[1]
+    bad, missing = sequence(cols)
+    return Col(valid[codes], bad, missing)
+
+
+def _resident_id_part(index: int) -> Callable:
+    """resident_id_birth_date (2) or resident_id_sex (3): a row whose number is invalid is bad, as the built-in
+    raises there (not a missing value)."""
+    def part(cols: list[Col], n: int) -> Col | None:
+        found = _resident_ids(cols[0]) if len(cols) == 1 else None
+        if found is None:
+            return None
+        codes, valid = found[0], found[1]
+        bad, missing = sequence(cols)
+        faults = ~valid[codes]
+        if bad is not None:  # a row bad already keeps its first fault
+            faults &= ~bad
+        return Col(found[index][codes], _or(bad, faults), missing)
+
+    return part
+
+
+# built-in functions computed on arrays (day numbers, digits) when their arguments allow; else once per distinct
+# argument, as any other
+_ON_ARRAYS: dict = {builtins.months_between: _months_between_days, builtins.age: _age_days,
+                    builtins.add_months: _add_months_days, builtins.BUILTINS["year"].run: _part_of_day(0),
+                    builtins.BUILTINS["month"].run: _part_of_day(1), builtins.BUILTINS["day"].run: _part_of_day(2),
+                    builtins.BUILTINS["resident_id_valid"].run: _resident_id_valid_digits,
+                    builtins.BUILTINS["resident_id_birth_date"].run: _resident_id_part(2),
+                    builtins.BUILTINS["resident_id_sex"].run: _resident_id_part(3)}
 
 
 def _compare(op: Callable, left: Col, right: Col, n: int) -> Col:
@@ -765,8 +846,8 @@ class ColumnCompiler:
                     if probe:
                         return ListCol(lambda: batch.path(root, keys), lengths, fields, absent)
                     return ListCol(lambda: batch.path(root, keys), lengths, fields, absent, absent, absent)
+            found = ctx.batch.coded(root, keys)  # first: a column the reader encoded is then read from its codes
             values = ctx.batch.path(root, keys)
-            found = ctx.batch.coded(root, keys)
             codes, uniques = found if found is not None else (None, None)
             if ctx.index is not None:
                 values = values[ctx.index]
@@ -911,14 +992,14 @@ class ColumnCompiler:
             memo = self.memos.get(builtin.name)
             if memo is None:  # one per function: its calls anywhere in the policy share what it computed
                 memo = self.memos[builtin.name] = Memo(fn)
-            vector = _CALENDAR.get(fn)
+            vector = _ON_ARRAYS.get(fn)
             if vector is not None:
-                def on_days(ctx: Ctx) -> Col:
+                def on_arrays(ctx: Ctx) -> Col:
                     cols = [a(ctx) for a in args]
                     found = vector(cols, ctx.n)
                     return found if found is not None else each(fn, cols, ctx.n, memo)
 
-                return on_days
+                return on_arrays
             return lambda ctx: each(fn, [a(ctx) for a in args], ctx.n, memo)
         assert r.linked is not None
         params, box = self.function(r.target, r.linked)

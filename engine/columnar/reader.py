@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from decimal import Decimal
 from itertools import chain, repeat
 from operator import is_, is_not
@@ -52,6 +53,11 @@ _ARRAY_KEYWORDS = frozenset(("type", "items", "maxItems", "minItems")) | _ANNOTA
 _KNOWN_KEPT = 200_000  # distinct leaf values whose validity is remembered, per leaf
 
 
+def nulls(values: np.ndarray) -> np.ndarray:
+    """Where the values of an object array are None."""
+    return np.asarray(values == None, dtype=bool)  # noqa: E711 - elementwise, as NumPy compares
+
+
 class _Unsupported(Exception):
     pass
 
@@ -59,7 +65,8 @@ class _Unsupported(Exception):
 class _Leaf:
     """A value that is not an object or a list: its Python types, and its own schema checked per distinct value."""
 
-    __slots__ = ("types", "validator", "known", "invalid", "is_date", "dates", "no_day", "text", "nullable", "lengths")
+    __slots__ = ("types", "validator", "known", "invalid", "is_date", "dates", "no_day", "text", "nullable", "lengths",
+                 "encoded")
 
     def __init__(self, fact_type: Type, schema: dict, root: dict, nullable: bool):
         kinds: dict[Type, set] = {STRING: {str}, DATE: {str}, INT: {int}, BOOL: {bool}, DECIMAL: {int, Decimal}}
@@ -85,8 +92,11 @@ class _Leaf:
         self.no_day: set = set()
         self.text = fact_type in (STRING, DATE)  # equal values are equal texts: distinct values tell their types
         self.nullable = nullable
+        # facts of one type (and None): equal ones are alike, so the column is dictionary-encoded (never decimals:
+        # 1.0 and 1.00 are equal, and print differently)
+        self.encoded = len(self.types - {_NONE}) == 1
 
-    def bad_values(self, values: set) -> set:
+    def bad_values(self, values: AbstractSet) -> set:
         if self.lengths is not None:
             low, high = self.lengths
             sizes = set(map(len, values))
@@ -103,9 +113,9 @@ class _Leaf:
                 ok = self.known[v] = valid(v)
                 if not ok:
                     self.invalid.add(v)
-        return values & self.invalid
+        return self.invalid & values
 
-    def to_dates(self, texts: set) -> set:
+    def to_dates(self, texts: AbstractSet) -> set:
         """Remember each text's date; the texts that are no calendar day."""
         dates = self.dates
         if len(dates) > _KNOWN_KEPT:
@@ -120,7 +130,40 @@ class _Leaf:
                     self.no_day.add(text)
             else:
                 dates[text] = text  # None, where the schema lets a date be null
-        return texts & self.no_day
+        return self.no_day & texts
+
+
+class _Coded:
+    """A leaf's facts, of one type: the values read, their distinct values (in the order met) and, for dates, each
+    text's date. Dictionary-encoded when first asked (`codes`, `uniques`: the fact of value k is the object
+    uniques[codes[k]]), as the columns ask of a fact they read; a column nothing reads is never encoded."""
+
+    __slots__ = ("values", "keys", "facts_of", "_codes", "_uniques")
+
+    def __init__(self, values: list, keys: list, facts_of: dict | None):
+        self.values, self.keys, self.facts_of = values, keys, facts_of
+        self._codes: np.ndarray | None = None
+        self._uniques: np.ndarray | None = None
+
+    @property
+    def codes(self) -> np.ndarray:
+        if self._codes is None:
+            code_of = dict(zip(self.keys, range(len(self.keys)), strict=True))
+            self._codes = np.fromiter(map(code_of.__getitem__, self.values), np.int64, len(self.values))
+        return self._codes
+
+    @property
+    def uniques(self) -> np.ndarray:
+        if self._uniques is None:
+            facts = self.keys if self.facts_of is None else list(map(self.facts_of.get, self.keys))
+            self._uniques = np.empty(len(facts), dtype=object)
+            self._uniques[:] = facts
+        return self._uniques
+
+    def facts(self) -> list | np.ndarray:
+        if self._codes is not None:
+            return self.uniques[self._codes]
+        return self.values if self.facts_of is None else list(map(self.facts_of.get, self.values))
 
 
 class _Object:
@@ -230,12 +273,10 @@ class Layout:
         if len(values) == n:
             refused = np.zeros(n, bool)
             parsed_here = np.ones(n, bool)
-            colons = np.fromiter(map(bytes.count, lines, repeat(b":")), np.int64, n)
         else:
             values = [_ABSENT] * n
             refused = np.zeros(n, bool)
             parsed_here = np.zeros(n, bool)
-            colons = np.zeros(n, np.int64)
             loads = orjson.loads
             for i, raw in enumerate(raws):
                 line = raw.line
@@ -246,7 +287,6 @@ class Layout:
                         refused[i] = True
                         continue
                     parsed_here[i] = True
-                    colons[i] = line.count(b":")
                 elif raw.error is not None:
                     refused[i] = True
                 else:
@@ -256,9 +296,7 @@ class Layout:
         walk = _Walk(refused, keys, items)
         rows = np.flatnonzero(~refused)
         walk.record(self.root, [values[i] for i in rows.tolist()], rows, ())
-        # a line orjson read with fewer keys than it has `:` may have repeated a key (orjson keeps the last): the
-        # strict reader reads it (most such lines just hold a `:` in a text)
-        refused |= parsed_here & (colons != keys)
+        _refuse_repeated_keys(lines, parsed_here & ~refused, keys, refused)
         # the claim limits, counted as the per-claim reader counts (engine.claims.reader._shape_problem): every value
         # is a node (each record, list and scalar, not the keys); the depth is the schema's, which Layout.of has held
         # to the limit
@@ -278,6 +316,21 @@ class Layout:
             wrapped = convert.generate(Record("", (Field("v", node_type),)), schemacheck.describe_value)
             found = self.converters[keys] = lambda value: wrapped({"v": value})["v"]
         return found
+
+
+def _refuse_repeated_keys(lines: list, parsed: np.ndarray, keys: np.ndarray, refused: np.ndarray) -> None:
+    """Refuse the lines orjson read with fewer keys than they have `:`: such a line may have repeated a key (orjson
+    keeps the last), so the strict reader reads it (most such lines just hold a `:` in a text). A line has at least
+    as many `:` as keys, so when the `:` of all the lines add up to their keys, every line has as many; only
+    otherwise is each line counted."""
+    rows = np.flatnonzero(parsed)
+    if not len(rows):
+        return
+    texts = lines if len(rows) == len(lines) else [lines[i] for i in rows.tolist()]
+    if b"".join(texts).count(b":") == int(keys[rows].sum()):
+        return
+    colons = np.fromiter(map(bytes.count, texts, repeat(b":")), np.int64, len(texts))
+    refused[rows[colons != keys[rows]]] = True
 
 
 class _Walk:
@@ -379,32 +432,32 @@ class _Walk:
         else:
             self.leaf(node.item, items, item_owners)
 
-    def leaf(self, node: _Leaf, values: list, owners: np.ndarray) -> list:
-        """The values converted to facts (dates as dates); rows with a value the columns cannot take are refused."""
+    def leaf(self, node: _Leaf, values: list, owners: np.ndarray) -> list | _Coded:
+        """The values converted to facts (dates as dates), dictionary-encoded where the leaf's facts are of one type;
+        rows with a value the columns cannot take are refused. The checks and conversions are made once per distinct
+        value: a row is only visited to find its code (and, for decimals, whether its value is bad)."""
         if not values:
             return values
         allowed = node.types
-        distinct: set | None = None
+        index: dict | None = None
         if node.text:  # texts equal only texts: the types of the distinct values are the types of all
             with contextlib.suppress(TypeError):  # a record or a list where a text should be
-                distinct = set(values)
-        if distinct is None or not set(map(type, distinct)) <= allowed:
-            if distinct is not None or not set(map(type, values)) <= allowed:
+                index = dict.fromkeys(values)
+        if index is None or not set(map(type, index)) <= allowed:
+            if index is not None or not set(map(type, values)) <= allowed:
                 # a value of another type (a float, null, a record where a text should be): refused
                 self.refuse(owners[[i for i, v in enumerate(values) if type(v) not in allowed]])
                 values = [v if type(v) in allowed else None for v in values]
-                allowed = allowed | {_NONE}
-            distinct = set(values)
-            if not node.nullable:
-                distinct.discard(None)
+            index = dict.fromkeys(values)
+        distinct = index.keys() - {None} if None in index and not node.nullable else index.keys()
         bad = node.bad_values(distinct)
         if node.is_date:
             bad |= node.to_dates(distinct - bad)
         if bad:
-            self.refuse(owners[[i for i, v in enumerate(values) if v in bad]])
-        if node.is_date:
-            return list(map(node.dates.get, values))
-        return values
+            self.refuse(owners[np.fromiter(map(bad.__contains__, values), bool, len(values))])
+        if not node.encoded:
+            return [node.dates.get(v) for v in values] if node.is_date else values
+        return _Coded(values, list(index), node.dates if node.is_date else None)
 
 
 class ColumnBatch:
@@ -423,6 +476,7 @@ class ColumnBatch:
         self._position[self.taken] = np.arange(self.n)
         self._paths: dict = {}
         self._coded: dict = {}
+        self._present: dict = {}
 
     def subset(self, positions: np.ndarray) -> ColumnView:
         """The taken claims at these positions (of `taken`), as a batch of their own."""
@@ -433,6 +487,12 @@ class ColumnBatch:
         found = self._paths.get(keys)
         if found is None:
             owners, values = self._columns.get(keys, (np.zeros(0, np.int64), []))
+            coded = self._coded.get(keys)
+            if coded is not None and isinstance(values, _Coded):  # encoded already: each fact from its code
+                found = self._paths[keys] = coded[1][coded[0]]
+                return found
+            if isinstance(values, _Coded):
+                values = values.facts()
             found = np.full(self.n, None, dtype=object)
             if len(owners):
                 positions = self._position[owners]
@@ -456,23 +516,45 @@ class ColumnBatch:
         if found is _ABSENT:
             found = None
             node = self._node(keys)
-            if isinstance(node, _Leaf) and len(node.types - {_NONE}) == 1:
+            owners, values = self._columns.get(keys, (np.zeros(0, np.int64), []))
+            if isinstance(values, _Coded):  # encoded by the reader: a claim without the fact has None's code
+                uniques = values.uniques
+                nones = np.flatnonzero(nulls(uniques))
+                if len(nones):
+                    none = int(nones[0])
+                else:
+                    none = len(uniques)
+                    uniques = np.concatenate((uniques, np.full(1, None, dtype=object)))
+                codes = np.full(self.n, none, np.int64)
+                positions = self._position[owners]
+                keep = positions >= 0
+                codes[positions[keep]] = values.codes[keep]
+                found = (codes, uniques)
+            elif isinstance(node, _Leaf) and node.encoded:
                 rows = self.path(keys).tolist()
-                uniques = list(dict.fromkeys(rows))
-                index = dict(zip(uniques, range(len(uniques)), strict=True))
-                column = np.empty(len(uniques), dtype=object)
-                column[:] = uniques
+                distinct = list(dict.fromkeys(rows))
+                index = dict(zip(distinct, range(len(distinct)), strict=True))
+                column = np.empty(len(distinct), dtype=object)
+                column[:] = distinct
                 found = (np.fromiter(map(index.__getitem__, rows), np.int64, len(rows)), column)
             self._coded[keys] = found
         return found
 
     def present(self, keys: tuple) -> np.ndarray:
         """Where the facts at a path are given (present and not null), for every taken claim."""
+        found = self._present.get(keys)
+        if found is not None:
+            return found
         owners, values = self._columns.get(keys, (np.zeros(0, np.int64), []))
-        found = np.zeros(self.n, bool)
+        found = self._present[keys] = np.zeros(self.n, bool)
         if len(owners):
             positions = self._position[owners]
-            given = np.fromiter(map(is_not, values, repeat(None)), bool, len(values))
+            if isinstance(values, _Coded) and values._codes is not None:
+                given = ~nulls(values.uniques)[values.codes]
+            else:
+                if isinstance(values, _Coded):  # a value is None where its fact is (a date is None only there)
+                    values = values.values
+                given = np.fromiter(map(is_not, values, repeat(None)), bool, len(values))
             keep = (positions >= 0) & given
             found[positions[keep]] = True
         return found
@@ -492,6 +574,8 @@ class ColumnBatch:
                 starts = np.cumsum(lengths) - lengths
                 columns = {}
                 for name, values in fields.items():
+                    if isinstance(values, _Coded):
+                        values = values.facts()
                     column = np.empty(len(values), dtype=object)
                     column[:] = values
                     columns[name] = column[keep]
