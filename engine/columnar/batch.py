@@ -201,6 +201,49 @@ def _day_text(day: date) -> bytes:
     return found
 
 
+def _decision_days(batch, layout: Layout, reader, as_of: date | None) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct days) of the taken claims' decision dates: --as-of, or each claim's date fact (None where
+    it has none)."""
+    if as_of is not None:
+        return np.zeros(batch.n, np.int64), np.array([as_of], dtype=object)
+    if reader.date_field and reader.date_field in layout.root.fields:
+        found = batch.coded((reader.date_field,))
+        if found is not None:
+            return found
+        days = batch.path((reader.date_field,))
+        return np.arange(batch.n, dtype=np.int64), days  # not a fact of one type: each claim's its own
+    return np.zeros(batch.n, np.int64), np.array([None], dtype=object)
+
+
+def _write_decided(compiled: ColumnarProgram, evaluator, lines: list, rows: list, ids: list, days: list,
+                   eligible: np.ndarray, amounts: list, rules: np.ndarray) -> None:
+    """The summary lines of decided claims, each from the line of its shape (eligibility, amount, rule outcomes),
+    found once per distinct shape, with the claim's id and decision date put in."""
+    n = len(rows)
+    amount_index: dict = {}  # as the templates are kept: equal amounts alike, but for the sign of a zero
+    amount_codes = np.fromiter((amount_index.setdefault((a, a.is_signed()), len(amount_index)) for a in amounts),
+                               np.int64, n)
+    if 2 * 3 ** len(rules) * len(amount_index) < 1 << 62:  # a shape is one number: rule outcomes are 0, 1 or 2
+        shape = eligible.astype(np.int64)
+        for outcome in rules:
+            shape = shape * 3 + outcome
+        _, first, inverse = np.unique(shape * len(amount_index) + amount_codes, return_index=True,
+                                      return_inverse=True)
+    else:  # pragma: no cover - more rules than one number holds
+        _, first, inverse = np.unique(np.vstack((eligible, rules, amount_codes)).T, axis=0, return_index=True,
+                                      return_inverse=True)
+    befores, afters = [], []
+    for i in first.tolist():
+        before, after = compiled.template(evaluator, bool(eligible[i]), amounts[i], tuple(rules[:, i].tolist()))
+        befores.append(before)
+        afters.append(after)
+    inverse = inverse.reshape(-1).tolist()
+    head, null = b'{"claim_id":', b"null"
+    dumps = orjson.dumps
+    for row, claim_id, day, k in zip(rows, ids, days, inverse, strict=True):
+        lines[row] = b"".join((head, null if claim_id is None else dumps(claim_id), befores[k], day, afters[k]))
+
+
 def decide_chunk(evaluator, raws: list[RawClaim], as_of: date | None = None, stats: Stats = STATS,
                  force_fallback: frozenset = frozenset()) -> tuple[bytes, Counts]:
     """The --summary lines (JSON) of these claims, in order, and their counts: the bytes the per-claim engine writes.
@@ -237,80 +280,82 @@ def _decide_chunk(evaluator, raws: list[RawClaim], as_of: date | None, stats: St
         stats.read_per_claim += len(per_claim)
         taken = batch.taken.tolist()
         ids = batch.claim_ids()
-        days: list
-        if as_of is not None:
-            days = [as_of] * batch.n
-        elif reader.date_field and reader.date_field in layout.root.fields:
-            days = batch.path((reader.date_field,)).tolist()
-        else:
-            days = [None] * batch.n
-        groups: dict = {}  # id(program) -> (program, positions)
-        programs: dict = {}
-        for position, day in enumerate(days):
-            if type(day) is not date:  # no decision date: the per-claim engine says so
-                per_claim.append(taken[position])
+        day_codes, day_uniques = _decision_days(batch, layout, reader, as_of)
+        # the program of each distinct decision date; the claims of a day with none (or no date) one by one
+        group_of: list[int] = []
+        programs: list = []
+        seen: dict = {}  # id(program) -> its group
+        days = day_uniques.tolist()
+        day_programs = [evaluator.program_for(day) if type(day) is date else None for day in days]
+        for program in day_programs:
+            if program is None or isinstance(program, ClaimError):
+                group_of.append(-1)
                 continue
-            program = programs.get(day)
-            if program is None:
-                program = programs[day] = evaluator.program_for(day)
-            if isinstance(program, ClaimError):
-                row = taken[position]
-                result = evaluator.without_program(program, ids[position], raws[row].location, day)
+            group = seen.get(id(program))
+            if group is None:
+                group = seen[id(program)] = len(programs)
+                programs.append(program)
+            group_of.append(group)
+        row_groups = np.asarray(group_of, np.int64)[day_codes]
+        for position in np.flatnonzero(row_groups < 0).tolist():
+            day = days[day_codes[position]]
+            row = taken[position]
+            program = day_programs[day_codes[position]]
+            if program is None:  # no decision date: the per-claim engine says so
+                per_claim.append(row)
+                continue
+            result = evaluator.without_program(program, ids[position], raws[row].location, day)
+            result.known_on = known_on
+            counts.add(result)
+            lines[row] = render(result, _SUMMARY)
+            stats.by_columns += 1
+        out_of_force = evaluator.selection.any_date and evaluator.selection.version
+        day_texts = [_day_text(day) if type(day) is date else b"" for day in days]
+        for group, program in enumerate(programs):
+            where = np.flatnonzero(row_groups == group)
+            codes_here = day_codes[where]
+            try:
+                compiled = columnar_program(evaluator, program, force_fallback)
+                outcomes = compiled.decide(Batch(batch.subset(where), day_uniques[codes_here],
+                                                 (codes_here, day_uniques)))
+            except Exception:  # a fault of the columns themselves: this group is decided per claim, and it is counted
+                stats.failed_batches += 1
+                per_claim.extend(taken[p] for p in where.tolist())
+                continue
+            status = outcomes.status
+            rows_here = batch.taken[where]
+            per_claim.extend(rows_here[status == UNCERTAIN].tolist())
+            for i in np.flatnonzero(status >= 0).tolist():  # an input check failed
+                row = int(rows_here[i])
+                day = days[codes_here[i]]
+                result = program.check_failed(int(status[i]), ids[int(where[i])], day)
+                result = evaluator.finished(result, raws[row], day)
                 result.known_on = known_on
                 counts.add(result)
                 lines[row] = render(result, _SUMMARY)
                 stats.by_columns += 1
+            decided = np.flatnonzero(status == DECIDED)
+            if not len(decided):
                 continue
-            group = groups.get(id(program))
-            if group is None:
-                group = groups[id(program)] = (program, list[int]())
-            group[1].append(position)
-        out_of_force = evaluator.selection.any_date and evaluator.selection.version
-        for program, positions in groups.values():
-            where = np.asarray(positions, np.int64)
-            group_days = [days[p] for p in positions]
-            try:
-                compiled = columnar_program(evaluator, program, force_fallback)
-                outcomes = compiled.decide(Batch(batch.subset(where), group_days))
-            except Exception:  # a fault of the columns themselves: this group is decided per claim, and it is counted
-                stats.failed_batches += 1
-                per_claim.extend(taken[p] for p in positions)
-                continue
-            status = outcomes.status.tolist()
-            eligible = outcomes.eligible.tolist()
-            codes = list(zip(*outcomes.rules.tolist(), strict=True)) if len(outcomes.rules) else [()] * len(positions)
-            decided = eligible_count = 0
-            for i, position in enumerate(positions):
-                row = taken[position]
-                state = status[i]
-                if state == UNCERTAIN:
-                    per_claim.append(row)
-                    continue
-                day = group_days[i]
-                if state >= 0:  # an input check failed
-                    result = program.check_failed(state, ids[position], day)
-                    result = evaluator.finished(result, raws[row], day)
-                    result.known_on = known_on
-                    counts.add(result)
-                    lines[row] = render(result, _SUMMARY)
-                    stats.by_columns += 1
-                    continue
-                decided += 1
-                eligible_count += eligible[i]
-                if out_of_force:  # each decision says which version was in force instead: rendered one by one
-                    result = program.decision(ids[position], day, eligible[i], outcomes.amounts[i],
-                                              compiled.rule_results(codes[i]))
+            eligible = outcomes.eligible[decided]
+            counts.decided += len(decided)
+            counts.eligible += int(eligible.sum())
+            stats.by_columns += len(decided)
+            rules = outcomes.rules[:, decided]
+            if out_of_force:  # each decision says which version was in force instead: rendered one by one
+                for k, i in enumerate(decided.tolist()):
+                    row = int(rows_here[i])
+                    day = days[codes_here[i]]
+                    result = program.decision(ids[int(where[i])], day, bool(eligible[k]), outcomes.amounts[i],
+                                              compiled.rule_results(tuple(rules[:, k].tolist())))
                     result = evaluator.finished(result, raws[row], day)
                     result.known_on = known_on
                     lines[row] = render(result, _SUMMARY)
-                    continue
-                before, after = compiled.template(evaluator, eligible[i], outcomes.amounts[i], codes[i])
-                claim_id = ids[position]
-                lines[row] = b"".join((b'{"claim_id":', b"null" if claim_id is None else orjson.dumps(claim_id),
-                                       before, _day_text(day), after))
-            counts.decided += decided
-            counts.eligible += eligible_count
-            stats.by_columns += decided
+                continue
+            _write_decided(compiled, evaluator, lines, rows_here[decided].tolist(),
+                           [ids[p] for p in where[decided].tolist()],
+                           [day_texts[c] for c in codes_here[decided].tolist()], eligible,
+                           [outcomes.amounts[i] for i in decided.tolist()], rules)
     for row in per_claim:
         result = evaluator.evaluate_raw(raws[row], as_of)
         counts.add(result)

@@ -228,20 +228,23 @@ class Batch:
     """The claims of one batch decided under one program: their facts in columns (engine.columnar.reader, a
     ColumnView) and decision dates; fact columns and definition values are computed once per batch."""
 
-    def __init__(self, source, dates: list):
+    def __init__(self, source, dates, coded: tuple | None = None):
+        """`dates`: each claim's decision date (a list, or an object array); `coded`: (codes, uniques) of them, when
+        known."""
         self.source = source
         self.n = source.n
-        self.dates = objects(dates, self.n)
+        self.dates = dates if isinstance(dates, np.ndarray) and dates.dtype == object else objects(dates, self.n)
         self.paths: dict = {}
         self.definitions: dict = {}
         self._day: Col | None = None
+        self._coded_days = coded
 
     @property
     def day(self) -> Col:
         """The decision dates as a column, encoded."""
         if self._day is None:
             self._day = Col(self.dates, codes=None, uniques=None)
-            self._day.codes, self._day.uniques = encode(self.dates)
+            self._day.codes, self._day.uniques = self._coded_days or encode(self.dates)
         return self._day
 
     def coded(self, root: str, keys: tuple) -> tuple | None:
@@ -507,8 +510,14 @@ def _encoded_good(col: Col) -> tuple | None:
 
 
 def _days(col: Col) -> tuple | None:
-    """(year, month, day) arrays of an encoded column of dates, a bad row given a good row's date; None when it is
-    not encoded or a row's value is not a date."""
+    """(year, month, day) arrays of a column of dates, a bad row given a good row's date; None when a row's value is
+    not a date. An encoded column is taken apart once per distinct date; any other (the items of a list) row by
+    row, each date to its day number in one pass."""
+    if col.codes is None and not isinstance(col, (ListCol, RecordCol)) and col.values.dtype == object:
+        try:  # date.toordinal refuses anything that is not a date (None, a text)
+            return _civil(np.fromiter(map(date.toordinal, _filled(col).tolist()), np.int64, len(col.values)))
+        except TypeError:
+            return None
     found = _encoded_good(col)
     if found is None:
         return None
@@ -520,16 +529,30 @@ def _days(col: Col) -> tuple | None:
         days = uniques.tolist()
         is_day = np.fromiter((type(d) is date for d in days), bool, len(days))
         days = [d if type(d) is date else _SOME_DAY for d in days]
-        parts = _DAYS_OF[id(uniques)] = (uniques, is_day) + tuple(
-            np.fromiter(map(field, days), np.int64, len(days)) for field in (_YEAR, _MONTH, _DAY))
+        parts = _DAYS_OF[id(uniques)] = (uniques, is_day) + _civil(
+            np.fromiter(map(date.toordinal, days), np.int64, len(days)))
     if not parts[1][codes].all():
         return None
     return tuple(values[codes] for values in parts[2:])
 
 
+def _civil(ordinals: np.ndarray) -> tuple:
+    """(year, month, day) of proleptic Gregorian day numbers (date.toordinal: 0001-01-01 is 1), in NumPy: the days
+    counted from 0000-03-01 in eras of 400 years, each year from March, so that a leap day ends its year (H. Hinnant,
+    civil_from_days)."""
+    z = ordinals + 305
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    return yoe + era * 400 + (month <= 2), month, day
+
+
 _DAYS_OF: dict = {}  # id(uniques) -> (uniques, which are dates, their years, months and days)
 _SOME_DAY = date(2000, 1, 1)
-_YEAR, _MONTH, _DAY = (operator.attrgetter(name) for name in ("year", "month", "day"))
 
 
 def _whole_months(cols: list[Col], n: int) -> tuple | None:
