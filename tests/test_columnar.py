@@ -492,3 +492,28 @@ def test_resident_id_functions_on_digits_are_the_builtins():
                 assert fault, number
             else:
                 assert not fault and value == expected and type(value) is type(expected), (number, value, expected)
+
+
+def test_dates_read_with_numpy_are_those_the_validator_and_the_converter_take():
+    """The column reader takes a date written YYYY-MM-DD that is a calendar day without the validator: every text it
+    takes so, the validator's "date" format takes too, and date.fromisoformat reads as that day; every other text
+    (no day, the year 0, another form, other digits) is left to the validator and the per-claim converter."""
+    import jsonschema_rs
+
+    from engine.columnar import reader
+    from engine.core.isodate import written_as_date
+
+    validator = jsonschema_rs.validator_for({"type": "string", "format": "date"}, validate_formats=True)
+    years = (0, 1, 4, 99, 100, 400, 1582, 1900, 1999, 2000, 2023, 2024, 2100, 9999)
+    texts = [f"{y:04d}-{m:02d}-{d:02d}" for y in years for m in range(14) for d in range(33)]
+    texts += ["2024-1-01", "2024-01-1", "20240101", "2024/01/01", "2024-01-01\n", " 2024-01-0", "２０２４-01-01",
+              "2024-01-0１", "2024-01-01T", "+202-01-01", "", "abcd-ef-gh", "2024-02-2a", "2024-0a-01"]
+    for text, taken in zip(texts, reader._calendar_days(texts).tolist(), strict=True):
+        try:
+            day = date.fromisoformat(text) if written_as_date(text) else None
+        except ValueError:
+            day = None
+        if taken:
+            assert validator.is_valid(text) and day is not None and day.isoformat() == text, text
+        else:
+            assert day is None, text

@@ -30,9 +30,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
+from datetime import date
 from decimal import Decimal
-from itertools import chain, repeat
-from operator import is_, is_not
+from itertools import chain, compress, repeat
+from operator import is_not
 
 import jsonschema_rs
 import numpy as np
@@ -66,7 +67,7 @@ class _Leaf:
     """A value that is not an object or a list: its Python types, and its own schema checked per distinct value."""
 
     __slots__ = ("types", "validator", "known", "invalid", "is_date", "dates", "no_day", "text", "nullable", "lengths",
-                 "encoded")
+                 "encoded", "plain_date")
 
     def __init__(self, fact_type: Type, schema: dict, root: dict, nullable: bool):
         kinds: dict[Type, set] = {STRING: {str}, DATE: {str}, INT: {int}, BOOL: {bool}, DECIMAL: {int, Decimal}}
@@ -88,6 +89,10 @@ class _Leaf:
         self.known: dict = {}  # value -> valid?
         self.invalid: set = set()  # the values known to be invalid
         self.is_date = fact_type == DATE
+        # a date held only to its format: a text written YYYY-MM-DD that is a calendar day is valid (the validator's
+        # "date" format, RFC 3339's full-date, takes every such day) and is that day; only the others are validated
+        self.plain_date = (fact_type == DATE and not nullable and schema.get("type") == "string"
+                           and schema.get("format") == "date" and constraints <= {"type", "format"})
         self.dates: dict = {}  # text -> date, or None when it is no day
         self.no_day: set = set()
         self.text = fact_type in (STRING, DATE)  # equal values are equal texts: distinct values tell their types
@@ -115,6 +120,24 @@ class _Leaf:
                     self.invalid.add(v)
         return self.invalid & values
 
+    def days(self, texts: AbstractSet) -> set:
+        """For a plain date (`plain_date`): remember each text's date; the texts that are not valid dates. The texts
+        written YYYY-MM-DD that are calendar days are found with NumPy and read by date.fromisoformat (what
+        to_dates does with them); the others are validated and read as to_dates reads any."""
+        dates = self.dates
+        if len(dates) > _KNOWN_KEPT:
+            dates.clear()
+            self.no_day.clear()
+        unknown = list(texts - dates.keys())
+        if unknown:
+            days = _calendar_days(unknown).tolist()
+            plain = list(compress(unknown, days))
+            dates.update(zip(plain, map(date.fromisoformat, plain), strict=True))
+            if len(plain) < len(unknown):
+                others = set(unknown) - set(plain)
+                self.to_dates(others - self.bad_values(others))
+        return (self.invalid & texts) | (self.no_day & texts)
+
     def to_dates(self, texts: AbstractSet) -> set:
         """Remember each text's date; the texts that are no calendar day."""
         dates = self.dates
@@ -131,6 +154,26 @@ class _Leaf:
             else:
                 dates[text] = text  # None, where the schema lets a date be null
         return self.no_day & texts
+
+
+_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9])
+_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], np.int64)
+
+
+def _calendar_days(texts: list) -> np.ndarray:
+    """Which texts are written exactly YYYY-MM-DD (ASCII digits) and name a calendar day from the year 1 on."""
+    k = len(texts)
+    joined = "".join([t if len(t) == 10 and t.isascii() else "-" * 10 for t in texts])
+    chars = np.frombuffer(joined.encode("ascii"), np.uint8).reshape(k, 10).astype(np.int64) - 48
+    digits = chars[:, _DIGITS]
+    ok = ((digits >= 0) & (digits <= 9)).all(axis=1) & (chars[:, 4] == -3) & (chars[:, 7] == -3)  # "-" is 48 - 3
+    year = digits[:, :4] @ np.array([1000, 100, 10, 1])
+    month = digits[:, 4] * 10 + digits[:, 5]
+    day = digits[:, 6] * 10 + digits[:, 7]
+    ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    month_days = _MONTH_DAYS[np.clip(month, 1, 12) - 1] + ((month == 2) & leap)
+    return ok & (day <= month_days)
 
 
 class _Coded:
@@ -384,13 +427,12 @@ class _Walk:
                 aligned = None
                 column = list(map(dict.get, values, repeat(name), repeat(_ABSENT)))
                 if _ABSENT in column:
-                    absent = np.fromiter(map(is_, column, repeat(_ABSENT)), bool, len(column))
+                    given = np.fromiter(map(is_not, column, repeat(_ABSENT)), bool, len(column))
                     if name in node.required:
-                        self.refuse(owners[absent])
-                    present = np.flatnonzero(~absent)
-                    named += ~absent
-                    sub_values = [column[i] for i in present.tolist()]
-                    sub_owners = owners[present]
+                        self.refuse(owners[~given])
+                    named += given
+                    sub_values = list(compress(column, given.tolist()))
+                    sub_owners = owners[given]
                 else:
                     always += 1
                     sub_values, sub_owners = column, owners
@@ -450,9 +492,12 @@ class _Walk:
                 values = [v if type(v) in allowed else None for v in values]
             index = dict.fromkeys(values)
         distinct = index.keys() - {None} if None in index and not node.nullable else index.keys()
-        bad = node.bad_values(distinct)
-        if node.is_date:
-            bad |= node.to_dates(distinct - bad)
+        if node.plain_date:
+            bad = node.days(distinct)
+        else:
+            bad = node.bad_values(distinct)
+            if node.is_date:
+                bad |= node.to_dates(distinct - bad)
         if bad:
             self.refuse(owners[np.fromiter(map(bad.__contains__, values), bool, len(values))])
         if not node.encoded:
