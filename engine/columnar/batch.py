@@ -314,14 +314,16 @@ def _decide_chunk(evaluator, raws: list[RawClaim], as_of: date | None, stats: St
         for group, program in enumerate(programs):
             where = np.flatnonzero(row_groups == group)
             codes_here = day_codes[where]
+            group_batch = Batch(batch.subset(where), day_uniques[codes_here], (codes_here, day_uniques))
             try:
                 compiled = columnar_program(evaluator, program, force_fallback)
-                outcomes = compiled.decide(Batch(batch.subset(where), day_uniques[codes_here],
-                                                 (codes_here, day_uniques)))
+                outcomes = compiled.decide(group_batch)
             except Exception:  # a fault of the columns themselves: this group is decided per claim, and it is counted
                 stats.failed_batches += 1
                 per_claim.extend(taken[p] for p in where.tolist())
                 continue
+            finally:
+                group_batch.close()
             status = outcomes.status
             rows_here = batch.taken[where]
             per_claim.extend(rows_here[status == UNCERTAIN].tolist())
@@ -356,6 +358,7 @@ def _decide_chunk(evaluator, raws: list[RawClaim], as_of: date | None, stats: St
                            [ids[p] for p in where[decided].tolist()],
                            [day_texts[c] for c in codes_here[decided].tolist()], eligible,
                            [outcomes.amounts[i] for i in decided.tolist()], rules)
+        batch.close()
     for row in per_claim:
         result = evaluator.evaluate_raw(raws[row], as_of)
         counts.add(result)

@@ -523,6 +523,14 @@ class ColumnBatch:
         self._coded: dict = {}
         self._present: dict = {}
 
+    def close(self) -> None:
+        """Let go of the claims' values and columns (engine.columnar.columns.Batch.close says why)."""
+        self.values = []
+        self._columns.clear()
+        self._paths.clear()
+        self._coded.clear()
+        self._present.clear()
+
     def subset(self, positions: np.ndarray) -> ColumnView:
         """The taken claims at these positions (of `taken`), as a batch of their own."""
         return ColumnView(self, positions)
