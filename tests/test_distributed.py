@@ -159,44 +159,62 @@ def _wait_for_workers(address: str, n: int, timeout: float = 120) -> None:
         client.wait_for_workers(n, timeout=timeout)
 
 
-@pytest.fixture()
-def scheduler_and_two_workers(tmp_path):
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def scheduler(tmp_path_factory):
+    """A `dask scheduler` on 127.0.0.1 for the module, and the `dask worker` processes it has (started by
+    `scheduler_and_two_workers`): starting each costs a second of CPU, and only a worker a test kills needs a new
+    one."""
     _dask_or_skip()
     dask = shutil.which("dask", path=str(BIN)) or shutil.which("dask")
     if dask is None:
         pytest.skip("the dask command is not installed")
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
-    logs = tmp_path / "logs"
-    logs.mkdir()
+    logs = tmp_path_factory.mktemp("dask-logs")
     env = os.environ | {"PYTHONPATH": str(ROOT)}
-    processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                   "--no-dashboard"], stdout=(logs / "scheduler").open("wb"),
-                                  stderr=subprocess.STDOUT, env=env, start_new_session=True)]
-    workers = []
+    process = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                               stdout=(logs / "scheduler").open("wb"), stderr=subprocess.STDOUT, env=env,
+                               start_new_session=True)
+    workers: list[subprocess.Popen] = []
+
+    def start_worker() -> subprocess.Popen:
+        worker = subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-nanny",
+                                   "--no-dashboard", "--host", "127.0.0.1"],
+                                  stdout=(logs / f"worker{len(workers)}").open("wb"), stderr=subprocess.STDOUT,
+                                  env=env, start_new_session=True)
+        workers.append(worker)
+        return worker
+
     try:
-        for i in range(2):
-            worker = subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "1",
-                                       "--no-nanny", "--no-dashboard", "--host", "127.0.0.1"],
-                                      stdout=(logs / f"worker{i}").open("wb"), stderr=subprocess.STDOUT, env=env,
-                                      start_new_session=True)
-            workers.append(worker)
-            processes.append(worker)
-        _wait_for_workers(address, 2)
-        yield address, workers
+        yield address, workers, start_worker
     finally:
         # The workers first, while their scheduler can still hear them say goodbye: a worker whose scheduler
         # has gone waits for it (tens of seconds) before it ends.
-        for group in (workers, processes[:1]):
-            for process in group:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-            for process in group:
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        _stop(workers)
+        _stop([process])
+
+
+@pytest.fixture()
+def scheduler_and_two_workers(scheduler):
+    """The module's scheduler with two live workers: one a test killed is replaced first."""
+    address, workers, start_worker = scheduler
+    alive = [worker for worker in workers if worker.poll() is None]
+    while len(alive) < 2:
+        alive.append(start_worker())
+    _wait_for_workers(address, 2)
+    return address, alive
 
 
 @pytest.mark.slow

@@ -35,9 +35,8 @@ GOOD = CLAIMS / "good.json"
 
 @pytest.fixture(autouse=True)
 def _at_root(monkeypatch):
-    # Paths print relative to the working folder; the store cache is kept out of the user's cache folder.
+    # Paths print relative to the working folder (the caches are the run's own: tests/conftest.py).
     monkeypatch.chdir(ROOT)
-    monkeypatch.setenv("POLICY_CACHE", "0")
 
 
 # -------------------------------------------------------------------------------------------------
@@ -64,8 +63,9 @@ def run(capsys, *args, stdin: bytes | None = None, monkeypatch=None) -> tuple[in
 
 def run_process(*args, env: dict | None = None, stdin: bytes | None = None, timeout: float = 60,
                 cwd: Path = ROOT) -> tuple[int, bytes, str]:
-    """The command line in its own process (for limits set by environment, --jobs, determinism, hangs)."""
-    environment = {**os.environ, "POLICY_CACHE": "0", **(env or {})}
+    """The command line in its own process (for limits set by environment, --jobs, determinism, hangs), its caches
+    in the run's folder (tests/conftest.py)."""
+    environment = {**os.environ, **(env or {})}
     environment.pop("POLICY_DEBUG", None)
     done = subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)], cwd=cwd, env=environment,
                           input=stdin, capture_output=True, timeout=timeout)

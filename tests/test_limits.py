@@ -27,7 +27,7 @@ MAXIMUM = {f.name: f.metadata["maximum"] for f in fields(Limits)}
 
 
 def run_cli(*args, env: dict) -> tuple[int, str, str]:
-    environment = {**os.environ, "POLICY_CACHE": "0", **env}
+    environment = {**os.environ, **env}  # the caches in the run's folder (tests/conftest.py)
     environment.pop("POLICY_DEBUG", None)
     done = subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)], cwd=ROOT, env=environment,
                           capture_output=True, timeout=120, check=False)

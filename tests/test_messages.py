@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import collections
 import re
 from pathlib import Path
 
@@ -209,11 +210,11 @@ def _words(text: str) -> bool:
                                               for part in text.split("\x00"))
 
 
-def _where_text_goes(tree):
+def _where_text_goes(nodes):
     """The expressions whose text reaches a reader: a sink's message, text gathered into a list or joined, a value
     kept in a variable or returned (to be shown later), the message of an exception of the engine's own, and the
     message of a (code, message) problem as readers return one."""
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Call):
             name = _call_name(node)
             if name in _SINKS and len(node.args) > _SINKS[name]:
@@ -240,9 +241,13 @@ def _untranslatable(source: str, name: str) -> list[str]:
     tree = ast.parse(source)
     exempt = set()  # inside msg()/tr()/plural(), a log call, or the text of __repr__/__str__ (a value as code)
     statement = {}  # node -> the lines of the simple statement it is in
-    pending = [(tree, None, False)]  # one walk that carries both down the tree (a walk per node was quadratic)
+    # One walk that carries both down the tree (a walk per node was quadratic), breadth first as ast.walk goes:
+    # the searches below go through the nodes it lists, not through walks of their own.
+    nodes = []
+    pending = collections.deque([(tree, None, False)])
     while pending:
-        node, lines_of, exempted = pending.pop()
+        node, lines_of, exempted = pending.popleft()
+        nodes.append(node)
         if isinstance(node, ast.stmt) and not hasattr(node, "body"):
             lines_of = (node.lineno, node.end_lineno)
         if isinstance(node, ast.Call) and (_call_name(node) in _TRANSLATING or (
@@ -254,9 +259,9 @@ def _untranslatable(source: str, name: str) -> list[str]:
             statement[id(node)] = lines_of
         if exempted:
             exempt.add(id(node))
-        pending += [(child, lines_of, exempted) for child in ast.iter_child_nodes(node)]
+        pending.extend((child, lines_of, exempted) for child in ast.iter_child_nodes(node))
     found, seen = [], set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if not (isinstance(node, ast.Call) and _call_name(node) in _TRANSLATING):
             continue
         if node.args and isinstance(node.args[0], ast.JoinedStr) \
@@ -266,7 +271,7 @@ def _untranslatable(source: str, name: str) -> list[str]:
             found += [f"{name}:{inner.lineno}: {ast.unparse(inner)[:100]}" for argument in node.keywords
                       for inner in ast.walk(argument.value)
                       if isinstance(inner, ast.Call) and _call_name(inner) in ("tr", "plural")]
-    for call in ast.walk(tree):  # Diagnostic(code, str(exc)): the exception's msg() made plain English
+    for call in nodes:  # Diagnostic(code, str(exc)): the exception's msg() made plain English
         if isinstance(call, ast.Call) and _call_name(call) in _SINKS and len(call.args) > _SINKS[_call_name(call)]:
             shown = call.args[_SINKS[_call_name(call)]]
             while isinstance(shown, ast.Call) and getattr(shown.func, "attr", None) == "replace":
@@ -274,7 +279,7 @@ def _untranslatable(source: str, name: str) -> list[str]:
             if isinstance(shown, ast.Call) and _call_name(shown) == "str" and shown.args \
                     and isinstance(shown.args[0], ast.Name) and shown.args[0].id in ("exc", "error", "err"):
                 found.append(f"{name}:{call.lineno}: {ast.unparse(call)[:100]}")
-    for expression in _where_text_goes(tree):
+    for expression in _where_text_goes(nodes):
         for node, text in _pieces(expression):
             first, last = statement.get(id(node), (node.lineno, node.end_lineno))
             if id(node) in exempt or id(node) in seen or not _words(text) \
