@@ -1278,6 +1278,10 @@ def _kept(items: list, keep: list, lengths: list, bad_rows: list, n: int) -> np.
 
 
 def _reduce(kind: str, is_int: bool, node: Comprehension, inner: Col, parent, lengths, row_bad, n: int) -> np.ndarray:
+    if kind == "count" and inner.values.dtype == bool:  # the true items of each row, counted by NumPy
+        counts = np.bincount(parent[inner.values], minlength=n).astype(object)
+        counts[row_bad] = None
+        return counts
     truth_or_value = inner.values.tolist()
     out: list = []
     offset = 0
