@@ -130,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     from engine.core.limits import LIMITS_ERROR
 
     _prepare_streams()
+    # The command does no linear algebra, yet NumPy (imported by the columnar engine, pyarrow and Dask) loads OpenBLAS,
+    # which starts a thread per core and spins them: 50-80 ms of CPU a run, more than the rest of importing NumPy. A
+    # value the user has set is kept.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     # each run chooses afresh (tests call main many times in one process)
     set_language(_language_asked(sys.argv[1:] if argv is None else list(argv)))
     if LIMITS_ERROR:
