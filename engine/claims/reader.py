@@ -218,7 +218,7 @@ def _read_lines(lines, name: str, lazy: bool = False, first: int = 1) -> Iterato
     if hasattr(lines, "readline"):
         lines = _lines(lines)
     for number, line in enumerate(lines, first):
-        if not line.strip():
+        if not line or line.isspace():  # as `not line.strip()`, without copying every line
             continue
         where = f"{name}:{number}"
         if len(line) > MAX_LINE_BYTES:

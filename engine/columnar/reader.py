@@ -361,6 +361,11 @@ class Layout:
         return found
 
 
+def _summed(owners: np.ndarray, counts: np.ndarray, n: int) -> np.ndarray:
+    """The counts added up per owner (np.add.at, several times faster): exact, the sums being far below 2 ** 53."""
+    return np.bincount(owners, weights=counts, minlength=n).astype(np.int64)
+
+
 def _refuse_repeated_keys(lines: list, parsed: np.ndarray, keys: np.ndarray, refused: np.ndarray) -> None:
     """Refuse the lines orjson read with fewer keys than they have `:`: such a line may have repeated a key (orjson
     keeps the last), so the strict reader reads it (most such lines just hold a `:` in a text). A line has at least
@@ -411,7 +416,7 @@ class _Walk:
             return aligned
         lengths = np.fromiter(map(len, values), np.int64, len(values))
         if in_list:
-            np.add.at(self.keys, owners, lengths)
+            self.keys += _summed(owners, lengths, len(self.keys))
         else:  # one record of this path per claim
             self.keys[owners] += lengths
         named = np.zeros(len(values), np.int64)
@@ -460,7 +465,7 @@ class _Walk:
         if not values:
             return
         lengths = np.fromiter(map(len, values), np.int64, len(values))
-        np.add.at(self.items, owners, lengths)
+        self.items += _summed(owners, lengths, len(self.items))
         if node.max_items is not None:
             self.refuse(owners[lengths > node.max_items])
         if node.min_items is not None:
