@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from clirun import run_policy
 
 from engine.distributed.runner import Partition, partitions
 
@@ -72,12 +73,14 @@ def _one_process(claims_file: Path, *extra: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def alone(claims_file):
-    """The one-process answers the clusters' are compared with, each computed once for the module (read only)."""
+    """The one-process answers the clusters' are compared with, each computed once for the module (read only), in
+    the test's own process: the same command without --dask."""
     answers: dict[tuple[str, ...], subprocess.CompletedProcess] = {}
 
     def answer(*extra: str) -> subprocess.CompletedProcess:
         if extra not in answers:
-            answers[extra] = _one_process(claims_file, *extra)
+            answers[extra] = run_policy(*STORE, "evaluate", str(claims_file), "--policy", POLICY, "--format",
+                                        "json", *extra, cwd=ROOT)
         return answers[extra]
 
     return answer
@@ -123,7 +126,7 @@ def test_local_cluster_writes_a_folder_of_parts_or_one_file_as_one_process_write
 def test_local_cluster_impact_gives_the_report_of_one_process(claims_file, tmp_path):
     _dask_or_skip()
     args = ["impact", POLICY, str(claims_file), "--from", "2025-02-01", "--to", "2025-04-01", "--format", "json"]
-    alone = run_cli(*args)
+    alone = run_policy(*STORE, *args, cwd=ROOT)
     on_cluster = run_cli(*args, "--dask", "local:2", "--partition-bytes", "300000", env={"TMPDIR": str(tmp_path)})
     assert on_cluster.returncode == alone.returncode, on_cluster.stderr.decode()
     assert on_cluster.stdout == alone.stdout

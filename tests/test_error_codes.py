@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,7 @@ def _documented() -> dict[str, set[str]]:
     return found
 
 
+@lru_cache(maxsize=1)  # two tests read it; parsing the engine's sources costs half a second
 def _emitted() -> dict[str, str]:
     """Every string in the engine's source that is written like a code of a known family: code -> file."""
     found = {}
