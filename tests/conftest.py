@@ -4,7 +4,10 @@ everything.
 
 A test left unmarked that starts a process anyway (a subprocess, or a worker of --jobs) fails in the quick loop,
 saying so: the quick loop stays quick without anyone measuring it. And the longest modules run first, so that under
-pytest-xdist none of them is left to the end of one worker while the other waits."""
+pytest-xdist none of them is left to the end of one worker while the other waits.
+
+The engine's caches go to one folder of the run (never the user's), and an xdist worker ends without the
+interpreter's teardown once its reports are sent."""
 from __future__ import annotations
 
 import atexit
@@ -28,11 +31,12 @@ SLOW_MODULES = {"test_bench_agreement", "test_hostile_memory", "test_hostile_pro
 QUICK_LOOP = "not slow"
 # A test whose own body (or a function or lambda inside it) names one of these starts a process.
 PROCESS_NAMES = frozenset({"run_process", "subprocess", "run_cli", "_policy_check", "limited"})
-# The modules that take longest (a test running the suite's readers again, real clusters, servers, browsers,
-# big generated inputs), longest first: they start first, the short ones fill in around them.
-LONG_FIRST = ["test_new_files_keep_the_suite_green", "test_hostile_trees", "test_distributed", "test_service",
-              "test_ledger_service", "test_web_browser", "test_service_faults", "test_service_running",
-              "test_service_openapi", "test_packaging", "test_language_properties", "test_hostile_properties"]
+# The modules that take longest (real clusters, servers, browsers, big generated inputs, property searches), longest
+# first by their wall time in a whole run (2026-12-03): they start first, the short ones fill in around them.
+LONG_FIRST = ["test_distributed", "test_web_browser", "test_hostile_trees", "test_ledger_service", "test_service",
+              "test_language_properties", "test_parquet", "test_service_faults", "test_hostile_inputs",
+              "test_new_files_keep_the_suite_green", "test_packaging", "test_explanations", "test_hostile_properties",
+              "test_service_running", "test_hostile_memory"]
 
 
 def _starts_processes(function) -> bool:

@@ -49,6 +49,19 @@ def auth(role: str) -> dict:
     return {"Authorization": f"Bearer {TOKENS[role]}"}
 
 
+def _holds_listening_socket(pid: int, port: int) -> bool | None:
+    """Whether process `pid` holds the socket listening on `port` (Linux's /proc), so that an answer on the port is
+    its own and not another server's; None where /proc cannot say."""
+    try:
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:] + Path("/proc/net/tcp6").read_text().splitlines()[1:]
+        inodes = {fields[9] for fields in map(str.split, lines)
+                  if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port}  # 0A: LISTEN
+        held = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    except OSError:
+        return None
+    return any(f"socket:[{inode}]" in held for inode in inodes)
+
+
 class Server:
     """`policy serve` in a subprocess; `url` once /health answers."""
 
@@ -85,10 +98,12 @@ class Server:
                 raise AssertionError(f"policy serve ended ({self.process.returncode}): {output}")
             try:
                 if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    time.sleep(0.3)  # ours answered, or another's on a port ours could not bind: ours is alive
-                    if self.process.poll() is None:
+                    ours = _holds_listening_socket(self.process.pid, self.port)
+                    if ours is None:  # no /proc to ask: ours answered, or another's on a port ours could not bind
+                        time.sleep(0.3)
+                        ours = self.process.poll() is None
+                    if ours:
                         return self
-                    continue
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)

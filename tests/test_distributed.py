@@ -143,7 +143,7 @@ def test_a_bad_scheduler_is_a_usage_error_or_unavailable(claims_file):
         port = s.getsockname()[1]
     gone = subprocess.run([sys.executable, str(ROOT / "cli.py"), *STORE, "evaluate", str(claims_file), "--policy",
                            POLICY, "--summary", "--format", "json", "--dask", f"tcp://127.0.0.1:{port}"],
-                          capture_output=True, cwd=ROOT, timeout=120, env=os.environ | {"POLICY_DASK_TIMEOUT": "3s"})
+                          capture_output=True, cwd=ROOT, timeout=120, env=os.environ | {"POLICY_DASK_TIMEOUT": "1s"})
     assert gone.returncode == 69 and b"cannot reach the Dask scheduler" in gone.stderr
     stdin = _one_process(Path("-"), "--summary", "--dask", "local:1")
     assert stdin.returncode == 64
