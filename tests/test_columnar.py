@@ -452,6 +452,21 @@ def test_calendar_functions_on_day_numbers_are_the_builtins():
     for index, part in enumerate(("year", "month", "day")):
         assert columns._part_of_day(index)([column(days)], len(days)).values.tolist() == [
             getattr(d, part) for d in days]
+    # dates computed on day numbers (add_months) compare with encoded dates by their day numbers, as dates compare
+    later = columns._add_months_days([column(starts), column([1] * n)], n)
+    assert isinstance(later, columns.DayCol)
+    good = [not bad for bad in later.bad.tolist()]  # a month after 9999-12-31 is no day
+    assert good.count(False) == len(days)
+    encoded = columns.Col(columns.objects(ends, n))
+    encoded.codes, encoded.uniques = columns.encode(encoded.values)
+    for name, op in (("<=", columns.np.less_equal), ("==", columns.np.equal), (">", columns.np.greater)):
+        expected = [columns._PYTHON_COMPARE[name](b, builtins.add_months.__wrapped__(a, 1)) if ok else None
+                    for a, b, ok in zip(starts, ends, good, strict=True)]
+        got = columns._compare(op, encoded, later, n).values.tolist()
+        assert [value if ok else None for value, ok in zip(got, good, strict=True)] == expected
+    made = later.values.tolist()
+    assert [d.toordinal() for d, ok in zip(made, good, strict=True) if ok] == [
+        k for k, ok in zip(later.days.tolist(), good, strict=True) if ok]
 
 
 def test_resident_id_functions_on_digits_are_the_builtins():

@@ -98,6 +98,18 @@ class _MadeWhenRead(Col):
         self._made = made
 
 
+class DayCol(_MadeWhenRead):
+    """A column of dates computed on day numbers (`days`: each row's date.toordinal()), whose dates are made only if
+    something reads them whole: comparing dates compares the day numbers, and taking a date apart needs no date."""
+
+    __slots__ = ("days",)
+
+    def __init__(self, days: np.ndarray, make: Callable[[], np.ndarray], bad: np.ndarray | None = None,
+                 missing: np.ndarray | None = None):
+        self.days = days
+        _MadeWhenRead.__init__(self, make, bad, missing)
+
+
 class ListCol(_MadeWhenRead):
     """A column of lists of records whose items' fields are known as columns (`items`: one value per item, the
     items of all rows in row order; `lengths`: items per row; `absent`: rows whose value is None). The lists
@@ -521,6 +533,8 @@ def _days(col: Col) -> tuple | None:
     """(year, month, day) arrays of a column of dates, a bad row given a good row's date; None when a row's value is
     not a date. An encoded column is taken apart once per distinct date; any other (the items of a list) row by
     row, each date to its day number in one pass."""
+    if isinstance(col, DayCol):
+        return _civil(col.days)
     if col.codes is None and not isinstance(col, (ListCol, RecordCol)) and col.values.dtype == object:
         try:  # date.toordinal refuses anything that is not a date (None, a text)
             return _civil(np.fromiter(map(date.toordinal, _filled(col).tolist()), np.int64, len(col.values)))
@@ -529,19 +543,52 @@ def _days(col: Col) -> tuple | None:
     found = _encoded_good(col)
     if found is None:
         return None
-    codes, uniques = found
+    codes, parts = found[0], _days_of(found[1])
+    if not parts[1][codes].all():
+        return None
+    return tuple(values[codes] for values in parts[3:])
+
+
+def _days_of(uniques: np.ndarray) -> tuple:
+    """(uniques, which are dates, their day numbers, years, months and days), once per array of distinct values."""
     parts = _DAYS_OF.get(id(uniques))
     if parts is None or parts[0] is not uniques:
         if len(_DAYS_OF) > 64:
             _DAYS_OF.clear()
         days = uniques.tolist()
-        is_day = np.fromiter((type(d) is date for d in days), bool, len(days))
-        days = [d if type(d) is date else _SOME_DAY for d in days]
-        parts = _DAYS_OF[id(uniques)] = (uniques, is_day) + _civil(
-            np.fromiter(map(date.toordinal, days), np.int64, len(days)))
+        if set(map(type, days)) == {date}:
+            is_day = np.ones(len(days), bool)
+        else:
+            is_day = np.fromiter((type(d) is date for d in days), bool, len(days))
+            days = [d if type(d) is date else _SOME_DAY for d in days]
+        ordinals = np.fromiter(map(date.toordinal, days), np.int64, len(days))
+        parts = _DAYS_OF[id(uniques)] = (uniques, is_day, ordinals) + _civil(ordinals)
+    return parts
+
+
+def _day_numbers(col: Col) -> np.ndarray | None:
+    """Each row's date.toordinal(), a bad row given a good row's: for a DayCol, or an encoded column of dates (facts,
+    decision dates); None for any other column (its dates are compared as dates)."""
+    if isinstance(col, DayCol):
+        return col.days
+    if col.codes is None or col.uniques is None:
+        return None
+    found = _encoded_good(col)
+    if found is None:
+        return None
+    codes, parts = found[0], _days_of(found[1])
     if not parts[1][codes].all():
         return None
-    return tuple(values[codes] for values in parts[2:])
+    return parts[2][codes]
+
+
+def _ordinals(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """date(year, month, day).toordinal() in NumPy (H. Hinnant, days_from_civil: years from March, in eras of 400)."""
+    year = year - (month <= 2)
+    era = year // 400
+    yoe = year - era * 400
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    return era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 305
 
 
 def _civil(ordinals: np.ndarray) -> tuple:
@@ -559,7 +606,7 @@ def _civil(ordinals: np.ndarray) -> tuple:
     return yoe + era * 400 + (month <= 2), month, day
 
 
-_DAYS_OF: dict = {}  # id(uniques) -> (uniques, which are dates, their years, months and days)
+_DAYS_OF: dict = {}  # id(uniques) -> (uniques, which are dates, their day numbers, years, months and days)
 _SOME_DAY = date(2000, 1, 1)
 
 
@@ -621,13 +668,16 @@ def _add_months_days(cols: list[Col], n: int) -> Col | None:
     outside = (year < 1) | (year > 9999)
     year = np.where(outside, 2000, year)
     dom = np.minimum(day[2], _month_days(year, month))
-    keys, inverse = np.unique(year * 10_000 + month * 100 + dom, return_inverse=True)
-    uniques = objects((date(k // 10_000, k // 100 % 100, k % 100) for k in keys.tolist()), len(keys))
-    inverse = inverse.reshape(-1)
+    days = _ordinals(year, month, dom)
+
+    def dates() -> np.ndarray:
+        keys, inverse = np.unique(days, return_inverse=True)
+        return objects(map(date.fromordinal, keys.tolist()), len(keys))[inverse.reshape(-1)]
+
     bad, missing = sequence(cols)
     if outside.any():
         bad = _or(bad, outside if bad is None else outside & ~bad)
-    return Col(uniques[inverse], bad, missing, inverse, uniques)
+    return DayCol(days, dates, bad, missing)
 
 
 def _whole(col: Col) -> np.ndarray | None:
@@ -661,7 +711,6 @@ def _part_of_day(index: int) -> Callable:
 _ID_WEIGHTS = np.array([pow(13, 16 - k, 11) for k in range(17)], np.int64)
 _IDS_OF: dict = {}  # id(uniques) -> (uniques, valid, birth dates, sexes), for the three functions of one column
 _SEXES = np.array(["female", "male", None], dtype=object)
-_BIRTHS: dict = {}  # yyyymmdd -> date
 
 
 def _resident_ids(col: Col) -> tuple | None:
@@ -692,18 +741,10 @@ def _resident_ids(col: Col) -> tuple | None:
         day = digits[:, 12:14] @ np.array([10, 1])
         valid &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
         valid &= day <= _month_days(year, np.clip(month, 1, 12))
-        if len(_BIRTHS) > 100_000:
-            _BIRTHS.clear()
-        births = []
-        for number, ok in zip((year * 10_000 + month * 100 + day).tolist(), valid.tolist(), strict=True):
-            birth = None
-            if ok:
-                birth = _BIRTHS.get(number)
-                if birth is None:
-                    birth = _BIRTHS[number] = date(number // 10_000, number // 100 % 100, number % 100)
-            births.append(birth)
+        # an invalid number's birth date stands as the day 1 (never read: its rows are bad)
+        births = np.where(valid, _ordinals(np.where(valid, year, 1), np.clip(month, 1, 12), np.maximum(day, 1)), 1)
         sexes = _SEXES[np.where(valid, digits[:, 16] % 2, 2)]
-        parts = _IDS_OF[id(uniques)] = (uniques, valid, objects(births, k), sexes)
+        parts = _IDS_OF[id(uniques)] = (uniques, valid, births, sexes)
     return (codes,) + parts[1:]
 
 
@@ -728,7 +769,17 @@ def _resident_id_part(index: int) -> Callable:
         faults = ~valid[codes]
         if bad is not None:  # a row bad already keeps its first fault
             faults &= ~bad
-        return Col(found[index][codes], _or(bad, faults), missing)
+        if index == 3:
+            return Col(found[3][codes], _or(bad, faults), missing)
+        days, good = found[2][codes], valid[codes]
+
+        def births() -> np.ndarray:  # the dates themselves, if something reads them whole
+            keys, inverse = np.unique(days, return_inverse=True)
+            made = objects(map(date.fromordinal, keys.tolist()), len(keys))[inverse.reshape(-1)]
+            made[~good] = None
+            return made
+
+        return DayCol(days, births, _or(bad, faults), missing)
 
     return part
 
@@ -745,6 +796,10 @@ _ON_ARRAYS: dict = {builtins.months_between: _months_between_days, builtins.age:
 
 def _compare(op: Callable, left: Col, right: Col, n: int) -> Col:
     bad, missing = sequence([left, right])
+    if isinstance(left, DayCol) or isinstance(right, DayCol):  # dates: their order is that of their day numbers
+        days = _day_numbers(left), _day_numbers(right)
+        if days[0] is not None and days[1] is not None:
+            return Col(np.asarray(op(days[0], days[1]), dtype=bool), bad, missing)
     try:
         values = np.asarray(op(_filled(left), _filled(right)), dtype=bool)
         if values.shape != (n,):
@@ -1043,6 +1098,8 @@ class ColumnCompiler:
             if bad is None:
                 return result
             body_bad, body_missing = sequence([Col(np.zeros(ctx.n, bool), bad, missing), result])
+            if isinstance(result, DayCol):
+                return DayCol(result.days, lambda: result.values, body_bad, body_missing)
             return Col(result.values, body_bad, body_missing)
 
         return call
