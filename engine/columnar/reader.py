@@ -33,7 +33,7 @@ from collections.abc import Set as AbstractSet
 from datetime import date
 from decimal import Decimal
 from itertools import chain, compress, repeat
-from operator import is_not
+from operator import attrgetter, is_not
 
 import jsonschema_rs
 import numpy as np
@@ -45,6 +45,7 @@ from engine.core import schemacheck
 from engine.language.types import BOOL, DATE, DECIMAL, INT, STRING, Field, ListOf, Record, Type
 
 _ABSENT = object()  # a key the claim does not have
+_LINE = attrgetter("line")
 _NONE = type(None)
 # keywords that say nothing about a value (annotations)
 _ANNOTATIONS = frozenset(("description", "title", "$comment", "examples", "default", "deprecated", "readOnly",
@@ -308,7 +309,7 @@ class Layout:
     def read(self, raws: list[RawClaim]) -> ColumnBatch:
         """The claims of `raws` in columns: those the columns can take, and the positions of the others."""
         n = len(raws)
-        lines: list = [raw.line for raw in raws]
+        lines: list = list(map(_LINE, raws))
         values: list = []
         if set(map(type, lines)) == {bytes}:  # JSON Lines, none of them unreadable: parsed in one pass
             with contextlib.suppress(orjson.JSONDecodeError):
@@ -338,7 +339,7 @@ class Layout:
         items = np.zeros(n, np.int64)
         walk = _Walk(refused, keys, items)
         rows = np.flatnonzero(~refused)
-        walk.record(self.root, [values[i] for i in rows.tolist()], rows, ())
+        walk.record(self.root, values if len(rows) == n else [values[i] for i in rows.tolist()], rows, ())
         _refuse_repeated_keys(lines, parsed_here & ~refused, keys, refused)
         # the claim limits, counted as the per-claim reader counts (engine.claims.reader._shape_problem): every value
         # is a node (each record, list and scalar, not the keys); the depth is the schema's, which Layout.of has held
@@ -375,7 +376,7 @@ def _refuse_repeated_keys(lines: list, parsed: np.ndarray, keys: np.ndarray, ref
     if not len(rows):
         return
     texts = lines if len(rows) == len(lines) else [lines[i] for i in rows.tolist()]
-    if b"".join(texts).count(b":") == int(keys[rows].sum()):
+    if int(np.count_nonzero(np.frombuffer(b"".join(texts), np.uint8) == ord(":"))) == int(keys[rows].sum()):
         return
     colons = np.fromiter(map(bytes.count, texts, repeat(b":")), np.int64, len(texts))
     refused[rows[colons != keys[rows]]] = True
