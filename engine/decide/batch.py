@@ -25,7 +25,8 @@ from engine.decide.results import ClaimError, Decision
 
 CHUNK = 256  # claims decided at a time in this process: few enough to stay in the CPU's caches
 WORKER_CHUNK = 1024  # claims per task sent to a worker: enough to amortise the hand-over between processes
-COLUMNAR_CHUNK = 2048  # claims decided at a time by columns: enough rows to amortise each column operation
+COLUMNAR_CHUNK = 4096  # claims decided at a time by columns: enough rows to amortise each column operation (4,096
+# decided 100,000 bench claims about 4% faster than 2,048, 8,192 no faster again; a chunk of parsed claims is ~13 MB)
 
 
 @dataclass
