@@ -532,3 +532,19 @@ def test_dates_read_with_numpy_are_those_the_validator_and_the_converter_take():
             assert validator.is_valid(text) and day is not None and day.isoformat() == text, text
         else:
             assert day is None, text
+
+
+def test_floor_of_a_quotient_of_whole_numbers_is_the_divided_and_floored_value(tmp_path):
+    """floor(a / b) of whole numbers, which the columns compute as a // b: the same outcomes and amounts as the
+    per-claim engine's decimal division then floor, for negative numbers, a zero divisor (a fault: undecided), and
+    numbers beyond a million (computed the plain way)."""
+    rules = ["floor(n / 3) >= floor(m / -7)", "n > 5 or floor(n / (m - m)) == 0", "floor((n * 1000000) / 7) != 3"]
+    engine = _random_engine(tmp_path, rules, "floor(n / 4) * 1.5 + floor(m / n)", None)
+    rng = random.Random(7)
+    claims = [{"id": f"c{i}", "on": "2024-05-01", "n": rng.randint(-40, 40), "m": rng.choice([0, 1, -1, 13, -29]),
+               "d": 1, "e": 2, "flag": True, "s": "a", "t": "b", "born": "2000-01-31", "items": []}
+              for i in range(300)]
+    raws = [read_json(_json_line(claim), f"<claim {i}>") for i, claim in enumerate(claims)]
+    expected, got = lines_both_ways(engine, "test/policy", raws)
+    assert_same(expected, got)
+    assert len({line for line in expected if b'"eligible":true' in line}) > 5

@@ -1079,6 +1079,10 @@ class ColumnCompiler:
             if memo is None:  # one per function: its calls anywhere in the policy share what it computed
                 memo = self.memos[builtin.name] = Memo(fn)
             vector = _ON_ARRAYS.get(fn)
+            quotient = node.args[0] if builtin.name == "floor" and len(node.args) == 1 else None
+            if (isinstance(quotient, Binary) and quotient.op == "/" and Binary not in self.force_fallback
+                    and checked.types.get(id(quotient.left)) == INT and checked.types.get(id(quotient.right)) == INT):
+                return self._floor_of_quotient(quotient, checked, lambda ctx: each(fn, [args[0](ctx)], ctx.n, memo))
             if vector is not None:
                 def on_arrays(ctx: Ctx) -> Col:
                     cols = [a(ctx) for a in args]
@@ -1103,6 +1107,28 @@ class ColumnCompiler:
             return Col(result.values, body_bad, body_missing)
 
         return call
+
+    def _floor_of_quotient(self, node: Binary, checked: Checked, plain: Callable[[Ctx], Col]):
+        """floor(a / b) of whole numbers: a // b in NumPy where both are whole numbers of at most a million (the
+        decimal quotient, to 28 digits, is then never close enough to a whole number for its rounding to cross one,
+        so its floor is the integer quotient); a zero divisor is a fault there, as the division raises. Otherwise
+        the plain way, dividing then flooring."""
+        numerator, denominator = self.node(node.left, checked), self.node(node.right, checked)
+
+        def floored(ctx: Ctx) -> Col:
+            a, b = numerator(ctx), denominator(ctx)
+            top, bottom = _whole(a), _whole(b)
+            if top is None or bottom is None:
+                return plain(ctx)
+            bad, missing = sequence([a, b])
+            zero = bottom == 0
+            if zero.any():
+                faults = zero if bad is None else zero & ~bad
+                bad = _or(bad, faults)
+            quotients = np.floor_divide(top, np.where(zero, 1, bottom))
+            return Col(objects(quotients.tolist(), ctx.n), bad, missing)
+
+        return floored
 
     def _unary(self, node: Unary, checked: Checked):
         operand = self.node(node.operand, checked)
