@@ -194,6 +194,43 @@ def test_the_columns_decide_most_claims_and_say_what_fell_back(bench_raws):
     assert any("add_months" in text for texts in columnar.STATS.fell_back.values() for text in texts)
 
 
+
+def test_a_summary_run_decides_by_columns_by_default_where_they_pay(tmp_path, capsys, monkeypatch):
+    from engine.cli import developers
+    from engine.cli.main import main
+
+    path = tmp_path / "claims.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(raw.data) + b"\n" for raw in _bench_claims(300, 21)))
+    store, schemas = STORES["bench"]
+
+    def run(*more: str) -> tuple[int, str, str]:
+        code = main(["--policies", str(store), "--schemas", str(schemas), "evaluate", str(path), "--policy",
+                     "jinhua/digital-engineer-subsidy", "--format", "json", "--summary", "-v", *more])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    monkeypatch.setattr(developers, "COLUMNS_FROM_BYTES", path.stat().st_size)  # this file is big enough
+    by_default, per_claim, by_columns = run(), run("--per-claim"), run("--columnar")
+    assert "columnar engine:" in by_default[2] and "columnar engine:" in by_columns[2]
+    assert "columnar engine:" not in per_claim[2]
+    assert by_default[:2] == per_claim[:2] == by_columns[:2]  # exit code and lines
+    monkeypatch.setattr(developers, "COLUMNS_FROM_BYTES", path.stat().st_size + 1)  # now it is not
+    assert "columnar engine:" not in run()[2]
+
+
+def test_columns_pay_for_regular_files_big_enough_together(tmp_path):
+    from engine.cli.developers import COLUMNS_FROM_BYTES, _columns_pay
+
+    small, half, big = tmp_path / "small.jsonl", tmp_path / "half.jsonl", tmp_path / "big.jsonl"
+    small.write_bytes(b"{}\n")
+    for path, size in ((half, COLUMNS_FROM_BYTES // 2), (big, COLUMNS_FROM_BYTES)):
+        with path.open("wb") as handle:
+            handle.truncate(size)  # sparse: only the size is read
+    assert _columns_pay([str(big)]) and _columns_pay([str(half), str(half)])
+    assert not _columns_pay([str(small)]) and not _columns_pay([str(half)])
+    assert not _columns_pay(["-"]) and not _columns_pay([str(big), "-"])  # standard input: length unknown
+    assert not _columns_pay([str(big), str(tmp_path / "missing.jsonl")]) and not _columns_pay([str(tmp_path)])
+
 # -- random well-typed policies ------------------------------------------------------------------------------
 
 def _policy(rules: list[str], amount: str, check: str | None) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 
 import click
@@ -44,9 +45,9 @@ from engine.distributed.commands import PARTITION_OPTION
 @option("--summary", is_flag=True, help=msg("JSON: only id, policy, date, eligibility, amount and failed rules."))
 @option("--verbose", "-v", is_flag=True, help=msg("Text: also show the facts each rule read. "
             "Summaries: say which expressions the columnar engine ran per claim."))
-@option("--columnar/--per-claim", "by_columns", default=False, show_default=True,
-        help=msg("Summaries: decide chunks of claims by columns (the same lines; bench/RESULTS.md: not yet faster "
-                 "than claim by claim, so not the default)."))
+@option("--columnar/--per-claim", "by_columns", default=None,
+        help=msg("Summaries: decide chunks of claims by columns, or claim by claim (the same lines). Default: by "
+                 "columns for files of 8 MiB or more together, where they are faster (bench/RESULTS.md)."))
 @option("--jobs", "-j", type=click.IntRange(0, 256), default=1,
         help=msg("Worker processes (0: one per core). Output stays in input order."))
 @option("--quiet", "-q", is_flag=True, help=msg("No progress bar and no closing counts on standard error."))
@@ -90,7 +91,7 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
 
         ctx.exit(evaluate_with_ledger(engine, evaluator, list(claims), database, as_of, fmt, summary, verbose, quiet))
     jobs = jobs or batch.default_jobs()
-    columnar = summary and fmt == "json" and by_columns
+    columnar = summary and fmt == "json" and (_columns_pay(claims) if by_columns is None else by_columns)
     folder, out = _output(output, claims)
     raws = read_claims(list(claims), standard_input(), lazy=jobs > 1 or columnar,  # columns parse lines themselves
                        record=evaluator.input_type())
@@ -136,6 +137,27 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
 
         click.echo((stats if dask else STATS).report(), err=True)
     ctx.exit(_exit_for(counts))
+
+
+# Deciding by columns pays once a batch makes up for importing NumPy and building the column programs (about 0.15 s
+# of a run): on the bench, some 6,000 claims, 5 MB of JSON Lines (bench/RESULTS.md, issue 16).
+COLUMNS_FROM_BYTES = 8 << 20
+
+
+def _columns_pay(claims) -> bool:
+    """Whether a summary run decides by columns when neither --columnar nor --per-claim is given: for regular files
+    of COLUMNS_FROM_BYTES or more together. Standard input, of unknown length, and anything else is decided claim by
+    claim (the reader reports what cannot be read)."""
+    total = 0
+    for name in claims:
+        try:
+            status = os.stat(name) if name != "-" else None
+        except (OSError, ValueError):
+            return False
+        if status is None or not stat.S_ISREG(status.st_mode):
+            return False
+        total += status.st_size
+    return total >= COLUMNS_FROM_BYTES
 
 
 def _output(output: str | None, claims) -> tuple:
