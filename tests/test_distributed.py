@@ -267,3 +267,28 @@ def test_a_killed_worker_loses_no_claim_and_writes_none_twice(claims_file, alone
         _, stderr = run.communicate(timeout=600)
     assert run.returncode == one.returncode, stderr.decode()
     assert out.read_bytes() == one.stdout
+
+
+@pytest.mark.slow
+def test_a_run_whose_every_worker_dies_sends_the_store_again_to_the_next(claims_file, alone, scheduler, tmp_path):
+    # The store is scattered once; Dask re-runs a dead worker's tasks but cannot recompute scattered data, so when
+    # the only worker holding it dies, every task that needs it is cancelled: the run must send it again.
+    address, workers, start_worker = scheduler
+    _stop([worker for worker in workers if worker.poll() is None])
+    only = start_worker()
+    _wait_for_workers(address, 1)
+    one = alone()
+    out = tmp_path / "out.jsonl"
+    with out.open("wb") as sink:
+        run = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *STORE, "evaluate", str(claims_file),
+                                "--policy", POLICY, "--format", "json", "--dask", address, "--partition-bytes",
+                                "100000"], stdout=sink, stderr=subprocess.PIPE, cwd=ROOT)
+        deadline = time.monotonic() + 300
+        while out.stat().st_size < 200_000 and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert run.poll() is None, "the run ended before its worker could be killed: make the input larger"
+        only.kill()  # the one copy of the store goes with it
+        start_worker()
+        _, stderr = run.communicate(timeout=600)
+    assert run.returncode == one.returncode, stderr.decode()
+    assert out.read_bytes() == one.stdout

@@ -3,6 +3,7 @@ kept here so that the command modules only hand over to it."""
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import click
 
@@ -23,8 +24,12 @@ def _cluster(spec: str):
     except ValueError as exc:
         usage(exc.args[0] if exc.args else str(exc))
     except ClusterUnavailable as exc:
-        click.echo(f"policy: {exc}", err=True)
-        sys.exit(EXIT_UNAVAILABLE)
+        _unavailable(exc)
+
+
+def _unavailable(exc: Exception) -> NoReturn:
+    click.echo(f"policy: {exc}", err=True)
+    sys.exit(EXIT_UNAVAILABLE)
 
 
 def _files_only(claims: list[str]) -> None:
@@ -49,7 +54,7 @@ def evaluate(engine, spec: str, claims: list[str], pid: str, pinned, known_on, a
              write, progress, partition_bytes: int, parts: str | None = None):
     """Counts of `policy evaluate CLAIMS --dask SPEC`; the lines are written in input order through `write`, or,
     with `parts` (a folder), by the workers, a part per partition."""
-    from engine.distributed.runner import EvaluateJob, StoreFiles
+    from engine.distributed.runner import ClusterUnavailable, EvaluateJob, StoreFiles
     from engine.distributed.runner import evaluate as run
 
     _files_only(claims)
@@ -57,6 +62,8 @@ def evaluate(engine, spec: str, claims: list[str], pid: str, pinned, known_on, a
     try:
         job = EvaluateJob(pid, pinned, known_on, any_date, as_of, output_format, parts)
         outcome = run(cluster, StoreFiles.of(engine.store), job, claims, write, progress, partition_bytes)
+    except ClusterUnavailable as exc:  # every worker gone mid-run, and none came back
+        _unavailable(exc)
     finally:
         cluster.close()
     _stopped(outcome, pid)
@@ -66,7 +73,7 @@ def evaluate(engine, spec: str, claims: list[str], pid: str, pinned, known_on, a
 def impact(engine, spec: str, claims: list[str], policy_id: str, from_: str, to: str, before: str, after: str,
            progress, partition_bytes: int):
     """The ImpactReport of `policy impact … --dask SPEC`, as one process makes it."""
-    from engine.distributed.runner import ImpactJob, StoreFiles
+    from engine.distributed.runner import ClusterUnavailable, ImpactJob, StoreFiles
     from engine.distributed.runner import impact as run
 
     _files_only(claims)
@@ -75,6 +82,8 @@ def impact(engine, spec: str, claims: list[str], policy_id: str, from_: str, to:
         job = ImpactJob(policy_id, from_, to)
         report, outcome = run(cluster, StoreFiles.of(engine.store), job, claims, before, after, progress,
                               partition_bytes)
+    except ClusterUnavailable as exc:
+        _unavailable(exc)
     finally:
         cluster.close()
     _stopped(outcome, policy_id)

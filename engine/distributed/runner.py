@@ -314,27 +314,64 @@ class Outcome:
         return True
 
 
+# How often a partition is sent again after the store it needs was lost with every worker that held a copy, and how
+# long a run waits for a worker to send it to.
+_RESHIPPED = 3
+_WORKER_WAIT = 120
+
+
 def _in_order(cluster: Cluster, function: Callable, store: StoreFiles, job, parts: Iterator[Partition],
               handle: Callable[[tuple], bool]) -> None:
     """Submit a task per partition, at most a few per worker in flight, and hand each result over in input
-    order; stop early when `handle` says so."""
+    order; stop early when `handle` says so.
+
+    The store goes to every worker once (scattered), not with each task. Dask re-runs the task of a worker that
+    dies, but data scattered is not recomputed: when the last worker holding the store's copy dies (the workers
+    that joined after the store was sent have none), the scheduler forgets the store and cancels every task that
+    needs it. Then the store is sent again, once a worker is there to take it, and those partitions are submitted
+    again; a result is still handed over once, in order."""
+    from concurrent.futures import CancelledError
+
     client = cluster.client
-    [store_future] = client.scatter([store], broadcast=True, hash=False)  # type: ignore[attr-defined]
+    shipped: list = []  # [the store's future, how many times it was sent]
     pending: deque = deque()
     limit = max(4, 3 * cluster.workers)
     run = os.urandom(6).hex()
 
-    def submit(part: Partition) -> None:
-        pending.append(client.submit(function, store_future, job, part,  # type: ignore[attr-defined]
-                                     key=f"{function.__name__}-{run}-{part.index}", pure=False, retries=2))
+    def ship() -> None:
+        try:
+            client.wait_for_workers(1, timeout=_WORKER_WAIT)  # type: ignore[attr-defined]
+        except TimeoutError:
+            raise ClusterUnavailable(tr("the Dask cluster has had no worker for {seconds} s", seconds=_WORKER_WAIT)) \
+                from None
+        [future] = client.scatter([store], broadcast=True, hash=False)  # type: ignore[attr-defined]
+        shipped[:] = [future, len(shipped) and shipped[1] + 1]
 
+    def task(part: Partition, attempt: int = 0) -> tuple:
+        """(part, the store's sending it needs, its future)"""
+        return part, shipped[1], client.submit(function, shipped[0], job, part,  # type: ignore[attr-defined]
+                                               key=f"{function.__name__}-{run}-{part.index}-{attempt}", pure=False,
+                                               retries=2)
+
+    def result(part: Partition, sending: int, future) -> tuple:
+        # The client is not told that the scheduler forgot the store; it learns it from the tasks cancelled.
+        for attempt in range(1, _RESHIPPED + 1):
+            try:
+                return future.result()
+            except CancelledError:
+                if sending == shipped[1]:  # not sent again since this task was submitted
+                    ship()
+                part, sending, future = task(part, attempt)
+        return future.result()
+
+    ship()
     for part in parts:
-        submit(part)
+        pending.append(task(part))
         while len(pending) >= limit:
-            if not handle(pending.popleft().result()):
+            if not handle(result(*pending.popleft())):
                 return
     while pending:
-        if not handle(pending.popleft().result()):
+        if not handle(result(*pending.popleft())):
             return
 
 
