@@ -185,7 +185,8 @@ def run(evaluator, raws: Iterable[RawClaim], write: Callable[[bytes], None], as_
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     if context.get_start_method() != "fork":  # pragma: no cover - every platform we run on can fork
         raise RuntimeError("--jobs needs a platform that can fork processes")
-    with context.Pool(jobs, initializer=_ignore_interrupts) as pool:
+    pool = context.Pool(jobs, initializer=_ignore_interrupts)
+    try:
         pending: deque = deque()
         for chunk in chunks:
             pending.append(pool.apply_async(_worker, (chunk,)))
@@ -193,6 +194,18 @@ def run(evaluator, raws: Iterable[RawClaim], write: Callable[[bytes], None], as_
                 _drain(pending.popleft(), write, counts, on_progress)
         while pending:
             _drain(pending.popleft(), write, counts, on_progress)
+    except Interrupted:
+        # Pool.terminate() can wait for ever while its feeder thread is still writing a chunk into the pipe the
+        # workers read (it stops reading that pipe on a race): the chunks in flight (a few per worker, bounded
+        # above) are decided to the end instead, their records dropped, and the workers leave by themselves.
+        pool.close()
+        pool.join()
+        raise
+    except BaseException:
+        pool.terminate()  # a second Ctrl-C, or an output that cannot be written: at once
+        raise
+    pool.close()  # every chunk's records are written: the workers are idle and leave
+    pool.join()
     return counts
 
 
