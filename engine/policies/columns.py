@@ -1,11 +1,11 @@
 """Typed and referencing table columns, checked once a policy is linked.
 
-A column may be typed by a fact of the input schema (`fact: training.level`): every cell must then be a value
+A column may be typed by a fact of the input schema (`fact: item.level`): every cell must then be a value
 that fact may take (its enum, pattern, bounds), so a row written `高级` where claims say `senior` is an error
 at that cell, not a table that silently never matches. A column may reference another table's column
-(`references: subsidy.occupation_code`): every cell must be a value of that column, in the table as linked on
-the day (the parent's, when it comes through `extends`), so an institution catalogued for an occupation that no
-amount row has is an error too. Both need the linked namespace and its input schema, hence here and not in
+(`references: rates.item_code`): every cell must be a value of that column, in the table as linked on the day
+(the parent's, when it comes through `extends`), so a row naming an item that no row of the other table has is an
+error too. Both need the linked namespace and its input schema, hence here and not in
 the file reader.
 """
 from __future__ import annotations

@@ -6,10 +6,10 @@ grants from (and how each entry's fields come from a record), and whether a revo
 `policy check` holds every path of the section to the input schema (`ledger.field`, `ledger.history`).
 
     ledger:
-      clause: 四.(四)
-      person: {fact: applicant.id_number, missing: 无身份证号码，不能登记}
-      record: {occupation_code: claim.training.occupation_code, granted_on: decision.decision_date}
-      history: {fact: history, fields: {occupation_code: occupation_code, granted_on: granted_on}}
+      clause: 4.(4)
+      person: {fact: applicant.id_number, missing: no identity number, nothing can be recorded}
+      record: {item_code: claim.item.code, granted_on: decision.decision_date}
+      history: {fact: history, fields: {item_code: item_code, granted_on: granted_on}}
       revoked: not_counted
 """
 from __future__ import annotations
