@@ -249,12 +249,9 @@ def test_scheduler_and_two_workers_write_the_parts_of_one_process(claims_file, a
     assert stdout == b"" and _parts(folder) == one.stdout
 
 
-@pytest.mark.slow
-def test_a_killed_worker_loses_no_claim_and_writes_none_twice(claims_file, alone, scheduler_and_two_workers,
-                                                             tmp_path):
-    address, workers = scheduler_and_two_workers
-    one = alone()  # full decisions: slower, so the worker dies mid-run
-    out = tmp_path / "out.jsonl"
+def _kill_mid_run(claims_file: Path, address: str, out: Path, kill) -> tuple[int, bytes]:
+    """(exit code, standard error) of a run of full decisions on the cluster to `out`, with `kill()` called once
+    it has written 200 KB (full decisions: slower, so the run is still going)."""
     with out.open("wb") as sink:
         run = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *STORE, "evaluate", str(claims_file),
                                 "--policy", POLICY, "--format", "json", "--dask", address, "--partition-bytes",
@@ -263,9 +260,19 @@ def test_a_killed_worker_loses_no_claim_and_writes_none_twice(claims_file, alone
         while out.stat().st_size < 200_000 and run.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert run.poll() is None, "the run ended before a worker could be killed: make the input larger"
-        workers[0].kill()  # SIGKILL: no goodbye to the scheduler, its tasks are simply gone
+        kill()
         _, stderr = run.communicate(timeout=600)
-    assert run.returncode == one.returncode, stderr.decode()
+    return run.returncode, stderr
+
+
+@pytest.mark.slow
+def test_a_killed_worker_loses_no_claim_and_writes_none_twice(claims_file, alone, scheduler_and_two_workers,
+                                                             tmp_path):
+    address, workers = scheduler_and_two_workers
+    one = alone()
+    out = tmp_path / "out.jsonl"
+    code, stderr = _kill_mid_run(claims_file, address, out, workers[0].kill)  # SIGKILL: no goodbye, tasks gone
+    assert code == one.returncode, stderr.decode()
     assert out.read_bytes() == one.stdout
 
 
@@ -279,16 +286,11 @@ def test_a_run_whose_every_worker_dies_sends_the_store_again_to_the_next(claims_
     _wait_for_workers(address, 1)
     one = alone()
     out = tmp_path / "out.jsonl"
-    with out.open("wb") as sink:
-        run = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *STORE, "evaluate", str(claims_file),
-                                "--policy", POLICY, "--format", "json", "--dask", address, "--partition-bytes",
-                                "100000"], stdout=sink, stderr=subprocess.PIPE, cwd=ROOT)
-        deadline = time.monotonic() + 300
-        while out.stat().st_size < 200_000 and run.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert run.poll() is None, "the run ended before its worker could be killed: make the input larger"
+
+    def kill_the_only_worker() -> None:
         only.kill()  # the one copy of the store goes with it
         start_worker()
-        _, stderr = run.communicate(timeout=600)
-    assert run.returncode == one.returncode, stderr.decode()
+
+    code, stderr = _kill_mid_run(claims_file, address, out, kill_the_only_worker)
+    assert code == one.returncode, stderr.decode()
     assert out.read_bytes() == one.stdout
