@@ -229,40 +229,39 @@ def test_scheduler_and_two_workers_give_the_lines_of_one_process(claims_file, al
     assert on_cluster.stdout == one.stdout
 
 
+def _kill_mid_run(claims_file: Path, address: str, started, kill, *extra: str, stdout=subprocess.PIPE) -> tuple:
+    """(exit code, standard output, standard error) of a run of full decisions on the cluster (slower than
+    summaries, so the run is still going), with `kill()` called once `started()` says it is well under way."""
+    run = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *STORE, "evaluate", str(claims_file), "--policy",
+                            POLICY, "--format", "json", "--dask", address, "--partition-bytes", "100000", *extra],
+                           stdout=stdout, stderr=subprocess.PIPE, cwd=ROOT)
+    deadline = time.monotonic() + 300
+    while not started() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert run.poll() is None, "the run ended before a worker could be killed: make the input larger"
+    kill()
+    out, err = run.communicate(timeout=600)
+    return run.returncode, out, err
+
+
 @pytest.mark.slow
 def test_scheduler_and_two_workers_write_the_parts_of_one_process(claims_file, alone, scheduler_and_two_workers,
                                                                   tmp_path):
     address, workers = scheduler_and_two_workers
     one = alone()
     folder = tmp_path / "parts"
-    run = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *STORE, "evaluate", str(claims_file), "--policy",
-                            POLICY, "--format", "json", "--dask", address, "--partition-bytes", "100000", "--output",
-                            f"{folder}/"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
-    deadline = time.monotonic() + 300
-    while (not folder.is_dir() or len(list(folder.glob("part-*"))) < 2) and run.poll() is None \
-            and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert run.poll() is None, "the run ended before a worker could be killed: make the input larger"
-    workers[0].kill()  # mid-part, most likely: its temporary part is left half written, never renamed
-    stdout, stderr = run.communicate(timeout=600)
-    assert run.returncode == one.returncode, stderr.decode()
+    code, stdout, stderr = _kill_mid_run(
+        claims_file, address, lambda: folder.is_dir() and len(list(folder.glob("part-*"))) >= 2,
+        workers[0].kill, "--output", f"{folder}/")  # mid-part, most likely: its temporary part is never renamed
+    assert code == one.returncode, stderr.decode()
     assert stdout == b"" and _parts(folder) == one.stdout
 
 
-def _kill_mid_run(claims_file: Path, address: str, out: Path, kill) -> tuple[int, bytes]:
-    """(exit code, standard error) of a run of full decisions on the cluster to `out`, with `kill()` called once
-    it has written 200 KB (full decisions: slower, so the run is still going)."""
+def _kill_mid_run_to(out: Path, claims_file: Path, address: str, kill) -> tuple[int, bytes]:
+    """(exit code, standard error) of _kill_mid_run writing to `out`, killing once it has written 200 KB."""
     with out.open("wb") as sink:
-        run = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *STORE, "evaluate", str(claims_file),
-                                "--policy", POLICY, "--format", "json", "--dask", address, "--partition-bytes",
-                                "100000"], stdout=sink, stderr=subprocess.PIPE, cwd=ROOT)
-        deadline = time.monotonic() + 300
-        while out.stat().st_size < 200_000 and run.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert run.poll() is None, "the run ended before a worker could be killed: make the input larger"
-        kill()
-        _, stderr = run.communicate(timeout=600)
-    return run.returncode, stderr
+        code, _, err = _kill_mid_run(claims_file, address, lambda: out.stat().st_size >= 200_000, kill, stdout=sink)
+    return code, err
 
 
 @pytest.mark.slow
@@ -271,7 +270,7 @@ def test_a_killed_worker_loses_no_claim_and_writes_none_twice(claims_file, alone
     address, workers = scheduler_and_two_workers
     one = alone()
     out = tmp_path / "out.jsonl"
-    code, stderr = _kill_mid_run(claims_file, address, out, workers[0].kill)  # SIGKILL: no goodbye, tasks gone
+    code, stderr = _kill_mid_run_to(out, claims_file, address, workers[0].kill)  # SIGKILL: no goodbye
     assert code == one.returncode, stderr.decode()
     assert out.read_bytes() == one.stdout
 
@@ -291,6 +290,6 @@ def test_a_run_whose_every_worker_dies_sends_the_store_again_to_the_next(claims_
         only.kill()  # the one copy of the store goes with it
         start_worker()
 
-    code, stderr = _kill_mid_run(claims_file, address, out, kill_the_only_worker)
+    code, stderr = _kill_mid_run_to(out, claims_file, address, kill_the_only_worker)
     assert code == one.returncode, stderr.decode()
     assert out.read_bytes() == one.stdout
