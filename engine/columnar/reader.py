@@ -35,14 +35,15 @@ from decimal import Decimal
 from itertools import chain, compress, repeat
 from operator import attrgetter, is_not
 
-import jsonschema_rs
 import numpy as np
 import orjson
 
 from engine.claims import convert
 from engine.claims.reader import CLAIM_LIMITS, ClaimReader, RawClaim
-from engine.core import schemacheck
+from engine.core import lightimport, schemacheck
 from engine.language.types import BOOL, DATE, DECIMAL, INT, STRING, Field, ListOf, Record, Type
+
+jsonschema_rs = lightimport.jsonschema_rs()  # as the per-claim reader imports it
 
 _ABSENT = object()  # a key the claim does not have
 _LINE = attrgetter("line")
