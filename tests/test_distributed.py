@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 from clirun import run_policy
 
@@ -227,6 +228,22 @@ def test_scheduler_and_two_workers_give_the_lines_of_one_process(claims_file, al
     on_cluster = _one_process(claims_file, "--summary", "--dask", address, "--partition-bytes", "300000")
     assert on_cluster.returncode == one.returncode, on_cluster.stderr.decode()
     assert on_cluster.stdout == one.stdout
+
+
+@pytest.mark.slow
+def test_scheduler_and_two_workers_write_parquet_parts_holding_the_lines_of_one_process(
+        claims_file, alone, scheduler_and_two_workers, tmp_path):
+    from tests.test_parquet_output import row_as_summary, rows_of  # pyarrow: part of the dask extra
+
+    address, _ = scheduler_and_two_workers
+    one = alone("--summary")
+    folder = tmp_path / "parts"
+    on_cluster = run_cli("evaluate", str(claims_file), "--policy", POLICY, "--summary", "--format", "parquet",
+                         "--dask", address, "--partition-bytes", "300000", "--output", f"{folder}/")
+    assert on_cluster.returncode == one.returncode and on_cluster.stdout == b"", on_cluster.stderr.decode()
+    names = sorted(p.name for p in folder.iterdir())
+    assert len(names) > 3 and names == [f"part-{i:05d}.parquet" for i in range(len(names))]
+    assert [row_as_summary(row) for row in rows_of(folder)] == [orjson.loads(line) for line in one.stdout.splitlines()]
 
 
 def _kill_mid_run(claims_file: Path, address: str, started, kill, *extra: str, stdout=subprocess.PIPE) -> tuple:

@@ -262,3 +262,10 @@ def format_option(function):
     """--format text|json, the same on every command that has it."""
     return option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
                   help=msg("text for people, json (one object per line) for programs."))(function)
+
+
+def table_format_option(function):
+    """--format text|json|parquet: a batch's summaries can also be a table file."""
+    return option("--format", "fmt", type=click.Choice(["text", "json", "parquet"]), default="text",
+                  help=msg("text for people, json (one object per line) for programs, parquet (with --summary and "
+                           "--output) for tables: one row a claim."))(function)

@@ -18,13 +18,13 @@ from engine.cli.common import (
     POLICY_REF,
     command,
     engine_of,
-    format_option,
     option,
     refuse,
     refuse_if_broken,
     refuse_unusable_store,
     said,
     standard_input,
+    table_format_option,
     usage,
 )
 from engine.core.i18n import msg, tr
@@ -41,7 +41,7 @@ from engine.distributed.commands import PARTITION_OPTION
 @option("--any-date", is_flag=True,
         help=msg("With ID@VERSION: decide under that version even on dates it is not in force (superseded, or not "
                  "yet in force): what these rules would say. Each such decision says so (out_of_force)."))
-@format_option
+@table_format_option
 @option("--summary", is_flag=True, help=msg("JSON: only id, policy, date, eligibility, amount and failed rules."))
 @option("--verbose", "-v", is_flag=True, help=msg("Text: also show the facts each rule read. "
             "Summaries: say which expressions the columnar engine ran per claim."))
@@ -82,7 +82,12 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
     if not engine.store.declares_input(pid, pinned):
         usage(msg("{policy} declares no input (no input.schema), so claims cannot be decided under it; other "
                   "policies can only read it (through `uses`)", policy=pid + ("@" + pinned if pinned else "")))
+    parquet = _refuse_unfit_parquet(fmt, summary, output)
+    if parquet:
+        fmt = "json"  # the summary lines every path writes, which the Parquet output turns into rows
     if database:
+        if parquet:
+            usage(msg("--database writes to standard output: --format parquet cannot be combined with it"))
         if dask:
             usage(msg("--database and --dask cannot be combined: the ledger is read by one process"))
         if output:
@@ -92,14 +97,14 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
         ctx.exit(evaluate_with_ledger(engine, evaluator, list(claims), database, as_of, fmt, summary, verbose, quiet))
     jobs = jobs or batch.default_jobs()
     columnar = summary and fmt == "json" and (_columns_pay(claims) if by_columns is None else by_columns)
-    folder, out = _output(output, claims)
+    folder, out = _output(output, claims, parquet)
     raws = read_claims(list(claims), standard_input(), lazy=jobs > 1 or columnar,  # columns parse lines themselves
                        record=evaluator.input_type())
     show_progress = not quiet and sys.stderr.isatty()
     total = batch.count_lines(list(claims)) if show_progress else None
     try:
         with progress_bar(total, enabled=show_progress, output=out) as bar, batch.StopAtRecord() as stop:
-            output_format = batch.OutputFormat(fmt, summary, verbose, columnar)
+            output_format = batch.OutputFormat(fmt, summary, verbose, columnar, parquet)
             if dask:
                 from engine.distributed import commands
 
@@ -160,7 +165,26 @@ def _columns_pay(claims) -> bool:
     return total >= COLUMNS_FROM_BYTES
 
 
-def _output(output: str | None, claims) -> tuple:
+PARQUET_NAMES = (".parquet", ".parq")
+
+
+def _refuse_unfit_parquet(fmt: str, summary: bool, output: str | None) -> bool:
+    """Whether the records are written as Parquet; a usage error where that cannot be, or where a file named as
+    Parquet would be given other records."""
+    if fmt != "parquet":
+        if output and output.lower().endswith(PARQUET_NAMES):
+            usage(msg("--output {path} is named as a Parquet file: add --format parquet --summary to write one, or "
+                      "give another name", path=output))
+        return False
+    if not summary:
+        usage(msg("--format parquet writes summaries, one row a claim: add --summary"))
+    if not output:
+        usage(msg("--format parquet writes a file: give --output FILE.parquet, or --output DIR/ for a folder of "
+                  "parts"))
+    return True
+
+
+def _output(output: str | None, claims, parquet: bool = False) -> tuple:
     """(folder of parts or None, the stream records are written to) for --output."""
     from engine.decide.output import FileOutput, OutputRefused, is_folder, prepare_folder
 
@@ -170,9 +194,13 @@ def _output(output: str | None, claims) -> tuple:
            if os.path.exists(output)):
         usage(msg("--output {path} is one of the claims files: write the records elsewhere", path=output))
     try:
+        if parquet:
+            from engine.decide.parquet_output import ParquetFileOutput, summary_schema
+
+            summary_schema()  # pyarrow is there, before any claim is decided
         if is_folder(output):
             return prepare_folder(output), sys.stdout.buffer
-        return None, FileOutput(output)
+        return None, ParquetFileOutput(output) if parquet else FileOutput(output)
     except OutputRefused as exc:
         click.echo(f"policy: {exc}", err=True)
         sys.exit(exc.exit_code)

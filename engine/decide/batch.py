@@ -64,6 +64,7 @@ class OutputFormat:
     summary: bool = False
     verbose: bool = False
     columnar: bool = False  # summaries decided a chunk at a time by the columnar engine (engine.columnar)
+    parquet: bool = False  # the JSON summary lines written as the rows of Parquet files (engine.decide.parquet_output)
 
 
 def render(result, fmt: OutputFormat) -> bytes:

@@ -8,7 +8,7 @@ name. Temporary files start with a dot and end in `.tmp`, so that `part-*` never
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -48,8 +48,11 @@ def prepare_folder(target: str) -> Path:
     return folder
 
 
-def part_suffix(kind: str) -> str:
-    return ".jsonl" if kind == "json" else ".txt"
+def part_suffix(fmt) -> str:
+    """The name ending of the parts of a batch written in `fmt` (an engine.decide.batch.OutputFormat)."""
+    if fmt.parquet:
+        return ".parquet"
+    return ".jsonl" if fmt.kind == "json" else ".txt"
 
 
 def part_name(index: int, count: int, suffix: str) -> str:
@@ -77,10 +80,28 @@ def whole(target: Path) -> Iterator[BinaryIO]:
         raise
 
 
-def write_whole(target: Path, pieces: Iterable[bytes]) -> None:
+@contextmanager
+def part_writer(target: Path, fmt) -> Iterator[Callable[[bytes], None]]:
+    """A function that writes records to the part `target`, whole when the block ends: as they are, or, for
+    --format parquet, as the rows of a Parquet file."""
     with whole(target) as sink:
+        if not fmt.parquet:
+            def write(data: bytes) -> None:
+                sink.write(data)
+
+            yield write
+            return
+        from engine.decide.parquet_output import ParquetStream
+
+        stream = ParquetStream(sink)
+        yield stream.write
+        stream.close()
+
+
+def write_whole(target: Path, pieces: Iterable[bytes], fmt) -> None:
+    with part_writer(target, fmt) as write:
         for piece in pieces:
-            sink.write(piece)
+            write(piece)
 
 
 def sweep(folder: Path) -> None:
@@ -134,10 +155,7 @@ def decide_into_parts(evaluator, folder: Path, paths: list[str], stdin, as_of, f
     counts, written = batch.Counts(), 0
     try:
         for part in parts:
-            with whole(folder / part_name(part.index, len(parts), part_suffix(fmt.kind))) as sink:
-                def write(data: bytes, sink=sink) -> None:
-                    sink.write(data)
-
+            with part_writer(folder / part_name(part.index, len(parts), part_suffix(fmt)), fmt) as write:
                 part_counts = batch.run(evaluator, claims_of(part, stdin, record), write, as_of, fmt, jobs, on_progress)
             counts.merge(part_counts)
             written += part_counts.total

@@ -216,7 +216,7 @@ def decide_partition(store: StoreFiles, job: EvaluateJob, part: Partition) -> tu
             counts.merge(c)
         if job.parts is None:
             return part.index, b"".join(out), counts, stats
-        write_whole(Path(job.parts) / part_name(part.index, job.count, part_suffix(job.fmt.kind)), out)
+        write_whole(Path(job.parts) / part_name(part.index, job.count, part_suffix(job.fmt)), out, job.fmt)
         return part.index, b"", counts, stats
     except WorkerRefused as exc:
         return "refused", exc.args[0]  # the msg(), shown in the driver's language
