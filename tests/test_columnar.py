@@ -571,6 +571,46 @@ def test_dates_read_with_numpy_are_those_the_validator_and_the_converter_take():
             assert day is None, text
 
 
+def test_lines_msgspec_decodes_are_read_as_the_per_claim_reader_reads_them():
+    """The column reader decodes JSON Lines with msgspec into Structs made from the input schema: every date it
+    takes is a text the validator's "date" format takes and the per-claim converter reads as that day; a repeated
+    key, a whole number written 80.0 or beyond 64 bits, null, an unknown key, a lone surrogate and a day that is no
+    day are refused by msgspec or the columns and left to the per-claim reader."""
+    import jsonschema_rs
+    import msgspec
+
+    from engine.core.isodate import parse_date, written_as_date
+
+    validator = jsonschema_rs.validator_for({"type": "string", "format": "date"}, validate_formats=True)
+    decode = msgspec.json.Decoder(date).decode
+    years = (0, 1, 4, 99, 100, 400, 1582, 1900, 1999, 2000, 2023, 2024, 2100, 9999)
+    texts = [f"{y:04d}-{m:02d}-{d:02d}" for y in years for m in range(14) for d in range(33)]
+    texts += ["2024-1-01", "20240101", "2024-01-01T00:00", "2024-01-01Z", "+2024-01-01", "２０２４-01-01", "2024-W01-1"]
+    for text in texts:
+        try:
+            day = decode(orjson.dumps(text))
+        except msgspec.ValidationError:
+            continue
+        assert validator.is_valid(text) and written_as_date(text) and parse_date(text) == day, text
+    engine = Engine.load(*STORES["bench"])
+    evaluator = engine.evaluator("jinhua/digital-engineer-subsidy", explain=False, outputs=False)
+    from engine.columnar.reader import Layout
+
+    layout = Layout.of(evaluator.claim_reader())
+    assert layout is not None
+    plain = orjson.dumps(generate.Generator(5).make(0)) + b"\n"
+    hours = plain[plain.index(b'"hours":') + 8:].split(b",")[0]
+    doubtful = [plain.replace(b'"applied_on"', b'"claim_id":"twice","applied_on"'),
+                plain.replace(b'"hours":' + hours, b'"hours":' + hours + b".0"),
+                plain.replace(b'"hours":' + hours, b'"hours":' + str(2 ** 64 + 80).encode()),
+                plain.replace(b'"hours":' + hours, b'"hours":null'),
+                plain.replace(b'"training":{', b'"training":{"unknown":1,'),
+                plain.replace(b'"claim_id":"', b'"claim_id":"\\ud800'),
+                re.sub(rb'"applied_on":"[^"]*"', b'"applied_on":"2024-02-30"', plain)]
+    batch = layout.read(list(read_claims_from([plain] + doubtful)))
+    assert batch.taken.tolist() == [0] and batch.per_claim == list(range(1, len(doubtful) + 1))
+
+
 def test_floor_of_a_quotient_of_whole_numbers_is_the_divided_and_floored_value(tmp_path):
     """floor(a / b) of whole numbers, which the columns compute as a // b: the same outcomes and amounts as the
     per-claim engine's decimal division then floor, for negative numbers, a zero divisor (a fault: undecided), and

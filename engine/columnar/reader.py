@@ -34,7 +34,9 @@ from datetime import date
 from decimal import Decimal
 from itertools import chain, compress, repeat
 from operator import attrgetter, is_not
+from typing import Annotated, Any
 
+import msgspec
 import numpy as np
 import orjson
 
@@ -219,10 +221,11 @@ class _Coded:
 
 
 class _Object:
-    __slots__ = ("fields", "required", "nullable")
+    __slots__ = ("fields", "required", "nullable", "attributes")
 
     def __init__(self, fields: dict, required: frozenset, nullable: bool):
         self.fields, self.required, self.nullable = fields, required, nullable
+        self.attributes: dict = {}  # field -> the attribute of its value in the record's Struct (_struct_type)
 
 
 class _List:
@@ -291,6 +294,38 @@ def _depth(node, depth: int = 1) -> int:
     return depth
 
 
+# A whole number as orjson reads one into the columns: beyond 64 bits the per-claim reader reads it
+_WHOLE = Annotated[int, msgspec.Meta(ge=-(1 << 63), le=(1 << 63) - 1)]
+_UNREADABLE = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError)
+
+
+def _struct_type(node, name: str):
+    """The msgspec type a line of this layout is decoded to, made at run time from the layout (msgspec.defstruct):
+    each record a Struct of its fields, required keys required, the others UNSET when absent, no unknown key
+    (forbid_unknown_fields), every leaf of its Python type (a plain date a calendar day, which msgspec reads only
+    from exactly YYYY-MM-DD), a whole number within 64 bits, null only where the schema lets it be. msgspec only
+    refuses: a line it cannot decode so is read by the per-claim reader. What a leaf's own schema says beyond its
+    type (patterns, enums, bounds, other formats) is checked per distinct value by the validator, as for parsed
+    values, since msgspec's patterns are Python's (ECMA-262's `$` is not)."""
+    found: Any
+    if isinstance(node, _Object):
+        fields = []
+        for k, (key, child) in enumerate(node.fields.items()):
+            attribute = node.attributes[key] = f"f{k}"
+            kind = _struct_type(child, f"{name}_{k}")
+            fields.append((attribute, kind) if key in node.required else
+                          (attribute, kind | msgspec.UnsetType, msgspec.UNSET))
+        # gc=False: a claim's records hold texts, numbers, dates and lists of records, never a cycle
+        found = msgspec.defstruct(name, fields, kw_only=True, rename={a: k for k, a in node.attributes.items()},
+                                  forbid_unknown_fields=True, gc=False)
+    elif isinstance(node, _List):
+        found = list[_struct_type(node.item, name + "_item")]  # type: ignore[misc]  # a type made at run time
+    else:
+        kinds = node.types - {_NONE}
+        found = date if node.plain_date else str if kinds == {str} else bool if kinds == {bool} else _WHOLE
+    return found | None if node.nullable else found
+
+
 class Layout:
     """How claims of one input schema are read into columns."""
 
@@ -298,6 +333,7 @@ class Layout:
         self.reader = reader
         self.root = root
         self.converters: dict = {}
+        self.decode = msgspec.json.Decoder(_struct_type(root, "Claim")).decode
 
     @classmethod
     def of(cls, reader: ClaimReader) -> Layout | None:
@@ -318,31 +354,26 @@ class Layout:
         """The claims of `raws` in columns: those the columns can take, and the positions of the others."""
         n = len(raws)
         lines: list = list(map(_LINE, raws))
-        values: list = []
-        if set(map(type, lines)) == {bytes}:  # JSON Lines, none of them unreadable: parsed in one pass
-            with contextlib.suppress(orjson.JSONDecodeError):
-                values = list(map(orjson.loads, lines))
-        if len(values) == n:
-            refused = np.zeros(n, bool)
-            parsed_here = np.ones(n, bool)
-        else:
-            values = [_ABSENT] * n
-            refused = np.zeros(n, bool)
-            parsed_here = np.zeros(n, bool)
-            loads = orjson.loads
-            for i, raw in enumerate(raws):
-                line = raw.line
-                if line is not None:
-                    try:
-                        values[i] = loads(line)
-                    except orjson.JSONDecodeError:
-                        refused[i] = True
-                        continue
-                    parsed_here[i] = True
-                elif raw.error is not None:
+        kinds = set(map(type, lines))
+        if kinds == {bytes} or (kinds == {bytes, _NONE} and all(r.error is not None for r in raws if r.line is None)):
+            return self._read_lines(raws, lines)  # JSON Lines (and lines the reader refused): decoded by msgspec
+        values: list = [_ABSENT] * n
+        refused = np.zeros(n, bool)
+        parsed_here = np.zeros(n, bool)
+        loads = orjson.loads
+        for i, raw in enumerate(raws):
+            line = raw.line
+            if line is not None:
+                try:
+                    values[i] = loads(line)
+                except orjson.JSONDecodeError:
                     refused[i] = True
-                else:
-                    values[i] = raw.data
+                    continue
+                parsed_here[i] = True
+            elif raw.error is not None:
+                refused[i] = True
+            else:
+                values[i] = raw.data
         keys = np.zeros(n, np.int64)
         items = np.zeros(n, np.int64)
         walk = _Walk(refused, keys, items)
@@ -354,6 +385,34 @@ class Layout:
         # to the limit
         refused |= 1 + keys + items > CLAIM_LIMITS.max_nodes
         return ColumnBatch(self, raws, values, refused, walk.columns)
+
+    def _read_lines(self, raws: list[RawClaim], lines: list[bytes]) -> ColumnBatch:
+        """Lines decoded by msgspec into Structs of the layout (_struct_type): parsed, and their records, types,
+        required and unknown keys and plain dates checked, in C; a line it refuses is read by the per-claim reader."""
+        n = len(lines)
+        values: list = []
+        add = values.append
+        decode = self.decode
+        unreadable = []
+        for i, line in enumerate(lines):
+            try:
+                add(decode(line))
+            except _UNREADABLE:
+                add(_ABSENT)
+                unreadable.append(i)
+            except TypeError:  # no line: the reader has refused it already
+                add(_ABSENT)
+                unreadable.append(i)
+        refused = np.zeros(n, bool)
+        refused[unreadable] = True
+        keys = np.zeros(n, np.int64)
+        items = np.zeros(n, np.int64)
+        walk = _StructWalk(refused, keys, items)
+        rows = np.flatnonzero(~refused)
+        walk.record(self.root, [values[i] for i in rows.tolist()] if unreadable else values, rows, ())
+        _refuse_repeated_keys(lines, ~refused, keys, refused)  # msgspec too keeps the last of repeated keys
+        refused |= 1 + keys + items > CLAIM_LIMITS.max_nodes
+        return ColumnBatch(self, raws, values, refused, walk.columns, lines)
 
     def converter(self, keys: tuple) -> Callable:
         """The per-claim converter of the value at a path (a record or a list), as a function of the raw value."""
@@ -519,13 +578,94 @@ class _Walk:
         return _Coded(values, list(index), node.dates if node.is_date else None)
 
 
+class _StructWalk(_Walk):
+    """_Walk over the Structs msgspec decoded: their types, records and keys are checked already, so only each leaf's
+    own schema (per distinct value), list lengths, and the keys and items a claim holds are left."""
+
+    def record(self, node: _Object, values: list, owners: np.ndarray, path: tuple,
+               in_list: bool = False) -> dict | None:
+        aligned: dict | None = {}
+        if node.nullable and None in values:
+            aligned = None
+            given = np.fromiter(map(is_not, values, repeat(None)), bool, len(values))
+            values, owners = list(compress(values, given.tolist())), owners[given]
+        if not values:
+            return aligned
+        named = np.zeros(len(values), np.int64)
+        always = 0
+        for name, child in node.fields.items():
+            child_path = path + (name,)
+            column = list(map(attrgetter(node.attributes[name]), values))
+            sub_values, sub_owners = column, owners
+            if name in node.required:
+                always += 1
+            else:
+                aligned = None
+                if msgspec.UNSET in column:
+                    given = np.fromiter(map(is_not, column, repeat(msgspec.UNSET)), bool, len(column))
+                    named += given
+                    sub_values = list(compress(column, given.tolist()))
+                    sub_owners = owners[given]
+                else:
+                    always += 1
+            if not in_list:  # records and lists outside lists: the Structs, converted when asked for
+                self.columns[child_path] = (sub_owners, sub_values)
+            if isinstance(child, _Object):
+                self.record(child, sub_values, sub_owners, child_path, in_list)
+                aligned = None
+            elif isinstance(child, _List):
+                self.array(child, sub_values, sub_owners, child_path)
+                aligned = None
+            else:
+                converted = self.leaf(child, sub_values, sub_owners)
+                if not in_list:
+                    self.columns[child_path] = (sub_owners, converted)
+                elif aligned is not None:
+                    aligned[name] = converted
+        named += always
+        if in_list:
+            self.keys += _summed(owners, named, len(self.keys))
+        else:  # one record of this path per claim
+            self.keys[owners] += named
+        return aligned
+
+    def array(self, node: _List, values: list, owners: np.ndarray, path: tuple) -> None:
+        if node.nullable and None in values:  # as _Walk.array: a null list is read by the per-claim reader
+            self.refuse(owners[[i for i, v in enumerate(values) if v is None]])
+            given = np.fromiter(map(is_not, values, repeat(None)), bool, len(values))
+            values, owners = list(compress(values, given.tolist())), owners[given]
+        super().array(node, values, owners, path)
+
+    def only(self, kind: type, allowed: set, values: list, owners: np.ndarray) -> tuple[list, np.ndarray]:
+        return values, owners  # msgspec has made every value of its type
+
+    def leaf(self, node: _Leaf, values: list, owners: np.ndarray) -> list | _Coded:
+        if not values:
+            return values
+        index = dict.fromkeys(values)
+        if node.plain_date:  # msgspec made each a calendar day, from a text written YYYY-MM-DD
+            bad: set = set()
+        else:
+            bad = node.bad_values(index.keys())
+            if node.is_date:
+                bad |= node.to_dates(index.keys() - bad)
+        if bad:
+            self.refuse(owners[np.fromiter(map(bad.__contains__, values), bool, len(values))])
+        dates = node.dates if node.is_date and not node.plain_date else None
+        if not node.encoded:
+            return values if dates is None else list(map(dates.get, values))
+        return _Coded(values, list(index), dates)
+
+
 class ColumnBatch:
     """The claims of a chunk the columns took, as columns; the rest are listed for the per-claim reader."""
 
-    def __init__(self, layout: Layout, raws: list[RawClaim], values: list, refused: np.ndarray, columns: dict):
+    def __init__(self, layout: Layout, raws: list[RawClaim], values: list, refused: np.ndarray, columns: dict,
+                 lines: list[bytes] | None = None):
         self.layout = layout
         self.raws = raws
         self.values = values
+        self.lines = lines  # the lines the values were decoded from (as Structs), if they were
         self.refused = refused
         self.taken = np.flatnonzero(~refused)
         self.per_claim = np.flatnonzero(refused).tolist()
@@ -540,6 +680,7 @@ class ColumnBatch:
     def close(self) -> None:
         """Let go of the claims' values and columns (engine.columnar.columns.Batch.close says why)."""
         self.values = []
+        self.lines = None
         self._columns.clear()
         self._paths.clear()
         self._coded.clear()
@@ -568,8 +709,13 @@ class ColumnBatch:
             node = self._node(keys)
             if not isinstance(node, _Leaf):  # a record or a list: the per-claim converter makes its facts
                 make = self.layout.converter(keys)
-                found = np.fromiter((None if v is None else make(v) for v in found.tolist()), dtype=object,
-                                    count=self.n)
+                if self.lines is not None:  # from the Structs, the JSON values they were read from
+                    plain = msgspec.to_builtins
+                    found = np.fromiter((None if v is None else make(plain(v)) for v in found.tolist()),
+                                        dtype=object, count=self.n)
+                else:
+                    found = np.fromiter((None if v is None else make(v) for v in found.tolist()), dtype=object,
+                                        count=self.n)
             self._paths[keys] = found
         return found
 
@@ -652,7 +798,13 @@ class ColumnBatch:
 
     def facts(self, position: int) -> dict:
         """One taken claim's facts, exactly as the per-claim reader has them (for expressions run claim by claim)."""
-        return self.layout.reader.convert(self.values[int(self.taken[position])])
+        return self.layout.reader.convert(self._value(int(self.taken[position])))
+
+    def _value(self, row: int):
+        """The JSON value of a claim, as parsed JSON (a Struct's line parsed again, by orjson: the same value)."""
+        if self.lines is not None:
+            return orjson.loads(self.lines[row])
+        return self.values[row]
 
     def claim_ids(self) -> list:
         """Each taken claim's id, as ClaimReader.claim_id reads it."""
@@ -662,7 +814,7 @@ class ColumnBatch:
             ids = self.path((field,)).tolist()
             if set(map(type, ids)) <= {str, _NONE}:  # texts, or absent: as claim_id reads them
                 return ids
-        return [reader.claim_id(self.values[i]) for i in self.taken.tolist()]
+        return [reader.claim_id(self._value(i)) for i in self.taken.tolist()]
 
 
 class ColumnView:
