@@ -13,6 +13,13 @@ time):
 It checks that the columnar and per-claim outputs are the same bytes, and prints a Markdown table of claims per
 second and the ratios against the plain script and the per-claim engine measured in the same run, with the peak
 memory (max RSS) of each process. The store is bench/fixtures (the versions the baseline encodes).
+
+    .venv/bin/python bench/columnar.py [N ...] --impact [--repeat R]
+
+measures `policy impact --format json` instead, `--columnar` against `--per-claim` on the same claims, in turns as
+above: the seed policies across the retirement-age reform (bench/fixtures, --from 2024-12-01 --to 2025-04-01: few
+claims change) and the fictional second provincial version (tests/fixtures, --from 2025-02-01 --to 2025-04-01: more
+claims change, each decided again claim by claim); the reports must be the same bytes.
 """
 from __future__ import annotations
 
@@ -70,6 +77,38 @@ def _scheduler():
     return address, processes
 
 
+FICTIONAL = ["--policies", str(ROOT / "tests" / "fixtures" / "store"), "--schemas", str(ROOT / "tests" / "fixtures" /
+                                                                                      "schemas")]
+IMPACTS = [("seed, retirement-age reform (2024-12-01 → 2025-04-01)", STORE, "2024-12-01", "2025-04-01"),
+           ("fictional provincial version (2025-02-01 → 2025-04-01)", FICTIONAL, "2025-02-01", "2025-04-01")]
+
+
+def impact_rows(n: int, claims: Path, folder: Path, repeat: int) -> None:
+    """`policy impact` by columns and claim by claim on the same claims, in turns; a table row each."""
+    contenders = []
+    for label, store, start, end in IMPACTS:
+        command = POLICY_CMD + store + ["impact", POLICY, str(claims), "--from", start, "--to", end, "--format",
+                                        "json", "--quiet"]
+        contenders += [(label, "columns", command + ["--columnar"]), (label, "per claim", command + ["--per-claim"])]
+    outputs = {(label, mode): folder / f"impact-{i}.json" for i, (label, mode, _) in enumerate(contenders)}
+    runs: dict = {key: [] for key in outputs}
+    for _ in range(repeat):
+        for label, mode, command in contenders:
+            runs[label, mode].append(timed(command, outputs[label, mode]))
+    for label, *_ in IMPACTS:
+        columns, per_claim = outputs[label, "columns"].read_bytes(), outputs[label, "per claim"].read_bytes()
+        if columns != per_claim:
+            raise SystemExit(f"{label}: the report by columns differs from the per-claim one")
+        import json
+
+        changed = json.loads(per_claim)
+        moved = len(changed["changed_claims"]) + len(changed["not_decided"])
+        best = {mode: min(runs[label, mode], key=lambda r: r[1]) for mode in ("columns", "per claim")}
+        for mode, (wall, cpu, rss) in best.items():
+            print(f"| {n:,} | {label}: {mode} | {moved:,} | {wall:.2f} | {cpu:.2f} | {n / cpu:,.0f} | "
+                  f"{best['per claim'][1] / cpu:.2f} | {rss / 1024:.0f} |")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sizes", nargs="*", type=int, default=[20_000, 100_000])
@@ -78,10 +117,27 @@ def main(argv=None) -> int:
     parser.add_argument("--dask", action="store_true",
                         help="also --dask local:2 and a dask scheduler with two dask workers started here")
     parser.add_argument("--seed", type=int, default=20240501)
+    parser.add_argument("--impact", action="store_true",
+                        help="measure policy impact by columns against claim by claim instead")
     args = parser.parse_args(argv)
     load = os.getloadavg()
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"load average {load[0]:.1f} at the start ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n")
+    if args.impact:
+        print("| claims | sides: how | claims listed (changed, or decided under neither) | wall s | CPU s "
+              "| claims/s (CPU) | × per claim | max RSS MiB |")
+        print("|---|---|---|---|---|---|---|---|")
+        with tempfile.TemporaryDirectory(prefix="bench-impact-") as tmp:
+            for n in args.sizes:
+                claims = Path(tmp) / f"claims-{n}.jsonl"
+                with claims.open("wb") as sink:
+                    subprocess.run([PYTHON, str(ROOT / "bench" / "generate.py"), str(n), "--seed", str(args.seed)],
+                                   stdout=sink, check=True)
+                impact_rows(n, claims, Path(tmp), args.repeat)
+        load = os.getloadavg()
+        print(f"\nLoad average {load[0]:.1f} at the end. Ratios are of CPU time; the reports by columns and claim by "
+              "claim were the same bytes.")
+        return 0
     print("| claims | contender | wall s | CPU s | claims/s (CPU) | × plain script | × per-claim engine "
           "| max RSS MiB |")
     print("|---|---|---|---|---|---|---|---|")

@@ -27,7 +27,7 @@ SLOW_MODULES = {"test_bench_agreement", "test_hostile_memory", "test_hostile_pro
                 "test_new_files_keep_the_suite_green", "test_service", "test_service_faults", "test_service_openapi",
                 "test_service_running", "test_hostile_service", "test_ledger_service", "test_web_browser",
                 "test_authoring_watch", "test_progress_terminal", "test_columnar", "test_parquet",
-                "test_claims_formats", "test_decision_bytes"}
+                "test_claims_formats", "test_decision_bytes", "test_impact_columnar"}
 QUICK_LOOP = "not slow"
 # A test whose own body (or a function or lambda inside it) names one of these starts a process.
 PROCESS_NAMES = frozenset({"run_process", "subprocess", "run_cli", "_policy_check", "limited"})

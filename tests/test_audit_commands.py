@@ -701,7 +701,8 @@ WZ07 = _reasons("FICT-WZ-07", ["occupation_catalogued", "institution_catalogued"
                 CATALOGUE_RULES)
 
 
-def test_impact_of_the_new_provincial_version_on_jinhua(capsys):
+@pytest.mark.parametrize("mode", ["--per-claim", "--columnar"])
+def test_impact_of_the_new_provincial_version_on_jinhua(capsys, mode):
     """2025-02-01 (A + retirement 2025) against 2025-04-01 (B + retirement 2025), every claim on its own date.
 
     Changed: the 8 eligible blockchain-junior claims +300 each (2400), the 3 eligible new-occupation
@@ -711,7 +712,7 @@ def test_impact_of_the_new_provincial_version_on_jinhua(capsys):
     other reasons, and their rule flips are counted with the others (hours 3+2, institution 3+1,
     occupation 3+2). FICT-JH-18 is decided under neither."""
     code, (report,), err = run_json(capsys, *STORE, "impact", JH, "--from", "2025-02-01", "--to", "2025-04-01",
-                                    CLAIMS, "--format", "json")
+                                    CLAIMS, "--format", "json", mode)
     assert (code, err) == (0, "")
     assert {k: report[k] for k in ("before", "after", "claims", "decided_both", "changed", "reasons_changed",
                                    "direction", "undecided", "total_amount", "rules", "amount_changed_by",
@@ -888,7 +889,8 @@ def test_impact_with_a_claim_id_given_twice(capsys, tmp_path):
         f"    FICT-JH-01: {path}:1, {path}:3"]
 
 
-def test_impact_when_a_claim_is_invalid_under_one_version_only(capsys, tmp_path):
+@pytest.mark.parametrize("mode", ["--per-claim", "--columnar"])
+def test_impact_when_a_claim_is_invalid_under_one_version_only(capsys, tmp_path, mode):
     """A new input check in B refuses training at 浙江工业大学: FICT-JH-19 (智能制造 junior, 2300 under A) is
     no longer decided. It counts as a changed decision, and the totals drop by its 2300:
     37600 − 2300 = 35300, difference 12000 − 2300 = 9700."""
@@ -897,7 +899,7 @@ def test_impact_when_a_claim_is_invalid_under_one_version_only(capsys, tmp_path)
          "  checks:\n    - id: no_zjut\n      fact: training.institution\n"
          "      require: training.institution != \"浙江工业大学\"\n      message: 该机构已移出目录（测试）\n")
     code, (report,), _ = run_json(capsys, *opts, "impact", JH, "--from", "2025-02-01", "--to", "2025-04-01", CLAIMS,
-                                  "--format", "json")
+                                  "--format", "json", mode)
     assert code == 0
     assert (report["changed"], report["direction"], report["undecided"], report["total_amount"]) == (
         12, {"became_eligible": 3, "became_ineligible": 0, "amount_up": 8, "amount_down": 0, "no_longer_decided": 1,
@@ -909,7 +911,7 @@ def test_impact_when_a_claim_is_invalid_under_one_version_only(capsys, tmp_path)
         "after": {"error": "claim.invalid", "message": "该机构已移出目录（测试）"},
         "amount_difference": "-2300", "rules_changed": [], "decision_changed": True}
     assert sum(int(c["amount_difference"]) for c in report["changed_claims"]) == 9700
-    _, out, _ = run(capsys, *opts, "impact", JH, "--from", "2025-02-01", "--to", "2025-04-01", CLAIMS)
+    _, out, _ = run(capsys, *opts, "impact", JH, "--from", "2025-02-01", "--to", "2025-04-01", CLAIMS, mode)
     assert "    FICT-JH-19: eligible 2300 → not decided (claim.invalid: 该机构已移出目录（测试）)" in out.splitlines()
 
 

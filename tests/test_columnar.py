@@ -219,17 +219,17 @@ def test_a_summary_run_decides_by_columns_by_default_where_they_pay(tmp_path, ca
 
 
 def test_columns_pay_for_regular_files_big_enough_together(tmp_path):
-    from engine.cli.developers import COLUMNS_FROM_BYTES, _columns_pay
+    from engine.cli.developers import COLUMNS_FROM_BYTES, columns_pay
 
     small, half, big = tmp_path / "small.jsonl", tmp_path / "half.jsonl", tmp_path / "big.jsonl"
     small.write_bytes(b"{}\n")
     for path, size in ((half, COLUMNS_FROM_BYTES // 2), (big, COLUMNS_FROM_BYTES)):
         with path.open("wb") as handle:
             handle.truncate(size)  # sparse: only the size is read
-    assert _columns_pay([str(big)]) and _columns_pay([str(half), str(half)])
-    assert not _columns_pay([str(small)]) and not _columns_pay([str(half)])
-    assert not _columns_pay(["-"]) and not _columns_pay([str(big), "-"])  # standard input: length unknown
-    assert not _columns_pay([str(big), str(tmp_path / "missing.jsonl")]) and not _columns_pay([str(tmp_path)])
+    assert columns_pay([str(big)]) and columns_pay([str(half), str(half)])
+    assert not columns_pay([str(small)]) and not columns_pay([str(half)])
+    assert not columns_pay(["-"]) and not columns_pay([str(big), "-"])  # standard input: length unknown
+    assert not columns_pay([str(big), str(tmp_path / "missing.jsonl")]) and not columns_pay([str(tmp_path)])
 
 # -- random well-typed policies ------------------------------------------------------------------------------
 

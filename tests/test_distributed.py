@@ -4,6 +4,7 @@ one process; a worker killed in the middle of a run loses no claim and writes no
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -123,15 +124,36 @@ def test_local_cluster_writes_a_folder_of_parts_or_one_file_as_one_process_write
     assert again.returncode == 73 and b"is not empty" in again.stderr and b"Traceback" not in again.stderr
 
 
+IMPACT = ["impact", POLICY, "--from", "2025-02-01", "--to", "2025-04-01", "--format", "json"]
+
+
+@pytest.fixture(scope="module")
+def impact_alone(claims_file):
+    """The report of `policy impact` claim by claim in one process (in the test's own), computed once."""
+    return run_policy(*STORE, *IMPACT, str(claims_file), "--per-claim", cwd=ROOT)
+
+
 @pytest.mark.slow
-def test_local_cluster_impact_gives_the_report_of_one_process(claims_file, tmp_path):
+def test_local_cluster_impact_by_columns_gives_the_report_of_one_process(claims_file, impact_alone, tmp_path):
     _dask_or_skip()
-    args = ["impact", POLICY, str(claims_file), "--from", "2025-02-01", "--to", "2025-04-01", "--format", "json"]
-    alone = run_policy(*STORE, *args, cwd=ROOT)
-    on_cluster = run_cli(*args, "--dask", "local:2", "--partition-bytes", "300000", env={"TMPDIR": str(tmp_path)})
-    assert on_cluster.returncode == alone.returncode, on_cluster.stderr.decode()
-    assert on_cluster.stdout == alone.stdout
+    on_cluster = run_cli(*IMPACT, str(claims_file), "--columnar", "-v", "--dask", "local:2", "--partition-bytes",
+                         "300000", env={"TMPDIR": str(tmp_path)})
+    assert on_cluster.returncode == impact_alone.returncode, on_cluster.stderr.decode()
+    assert on_cluster.stdout == impact_alone.stdout
+    said = on_cluster.stderr.decode()
+    decided = re.search(r"columnar engine: (\d+) claims decided by columns, (\d+) by the per-claim engine", said)
+    assert decided and sum(map(int, decided.groups())) == 6002, said  # the workers' counts, merged
     assert list(tmp_path.glob("policy-store-*")) == []  # the workers' copies of the store are gone
+
+
+@pytest.mark.slow
+def test_scheduler_and_two_workers_give_the_impact_report_of_one_process(claims_file, impact_alone,
+                                                                          scheduler_and_two_workers):
+    address, _ = scheduler_and_two_workers
+    for mode in ("--per-claim", "--columnar"):
+        on_cluster = run_cli(*IMPACT, str(claims_file), mode, "--dask", address, "--partition-bytes", "300000")
+        assert on_cluster.returncode == impact_alone.returncode, on_cluster.stderr.decode()
+        assert on_cluster.stdout == impact_alone.stdout
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""What a change of policy would do to a population of claims: every claim decided under both."""
+"""What a change of policy would do to a population of claims: every claim decided under both (by columns first, for
+large batches: engine.columnar.impact)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -57,72 +58,102 @@ def _outcomes(decision: Decision) -> dict:
 
 
 def compare(before_eval, after_eval, raws: Iterable[RawClaim], before: str, after: str,
-            on_progress: Callable[[int], None] | None = None, seen: dict | None = None) -> ImpactReport:
+            on_progress: Callable[[int], None] | None = None, seen: dict | None = None,
+            by_columns: bool = False, stats=None) -> ImpactReport:
     """`seen` (claim id -> locations) is filled for a caller that merges the reports of parts of the input
-    (engine.distributed, with merge_into)."""
+    (engine.distributed, with merge_into).
+
+    `by_columns`: each chunk of claims is first decided by the columnar engine under both sides
+    (engine.columnar.impact); a claim both decide alike there is only counted, every other one is decided claim by
+    claim as without it, so the report is the same. `stats` (engine.columnar.batch.Stats) is told what the columns
+    did."""
     report = ImpactReport(before, after)
     seen = {} if seen is None else seen  # claim id -> locations
-    for raw in raws:
-        raw = raw.parsed()
-        a = before_eval.evaluate_raw(raw)
-        b = after_eval.evaluate_raw(raw)
-        report.claims += 1
-        if on_progress:
-            on_progress(1)
-        claim_id = a.claim_id if a.claim_id is not None else b.claim_id
-        if claim_id is not None:
-            seen.setdefault(claim_id, []).append(raw.location)
-        head = {"claim_id": claim_id, "location": raw.location}
-        a_ok, b_ok = isinstance(a, Decision), isinstance(b, Decision)
-        report.undecided_before += not a_ok
-        report.undecided_after += not b_ok
-        if a_ok:
-            report.total_before += a.amount
-        if b_ok:
-            report.total_after += b.amount
-        if not (a_ok or b_ok):
-            report.not_decided.append(head | {"before": _status(a), "after": _status(b)})
-            continue
-        if a_ok != b_ok:
-            report.changed += 1
-            if a_ok:
-                report.no_longer_decided += 1
-            else:
-                report.now_decided += 1
-            # the totals count a claim only where it is decided, so its difference is its amount there
-            difference = b.amount if b_ok else -a.amount
-            report.changed_claims.append(head | {"before": _status(a), "after": _status(b),
-                                                 "amount_difference": plain(difference), "rules_changed": [],
-                                                 "decision_changed": True})
-            continue
-        report.decided_both += 1
-        if a.eligible == b.eligible and a.amount == b.amount:
-            if sorted(a.failed_rules) != sorted(b.failed_rules):
-                report.reasons_changed += 1
-                flipped = _flips(report, a, b)
-                report.changed_claims.append(head | {"before": _status(a), "after": _status(b),
-                                                     "amount_difference": "0", "rules_changed": flipped,
-                                                     "decision_changed": False})
-            continue
-        report.changed += 1
-        if b.eligible and not a.eligible:
-            report.became_eligible += 1
-        elif a.eligible and not b.eligible:
-            report.became_ineligible += 1
-        elif b.amount > a.amount:
-            report.amount_up += 1
-        else:
-            report.amount_down += 1
-        flipped = _flips(report, a, b)
-        entry = head | {"before": _status(a), "after": _status(b), "amount_difference": plain(b.amount - a.amount),
-                        "rules_changed": flipped, "decision_changed": True}
-        if a.eligible and b.eligible:
-            entry["amount_changed_by"] = _amount_causes(a, b)
-            for cause in entry["amount_changed_by"]:
-                report.amount_causes[cause.split(":")[0]] = report.amount_causes.get(cause.split(":")[0], 0) + 1
-        report.changed_claims.append(entry)
+    if not by_columns:
+        for raw in raws:
+            _add(report, seen, raw.parsed(), before_eval, after_eval)
+            if on_progress:
+                on_progress(1)
+    else:
+        from engine.columnar.batch import Stats
+        from engine.columnar.impact import alike_by_columns
+
+        for chunk, alike in alike_by_columns(before_eval, after_eval, raws, stats if stats is not None else Stats()):
+            for raw, same in zip(chunk, alike, strict=True):
+                if same is None:
+                    _add(report, seen, raw.parsed(), before_eval, after_eval)
+                    continue
+                # decided alike under both: what _add does for such a claim, without deciding it again
+                claim_id, amount_before, amount_after = same
+                report.claims += 1
+                report.decided_both += 1
+                report.total_before += amount_before
+                report.total_after += amount_after
+                if claim_id is not None:
+                    seen.setdefault(claim_id, []).append(raw.location)
+            if on_progress:
+                on_progress(len(chunk))
     report.duplicate_ids = {cid: where for cid, where in seen.items() if len(where) > 1}
     return report
+
+
+def _add(report: ImpactReport, seen: dict, raw: RawClaim, before_eval, after_eval) -> None:
+    """One claim decided under both sides, and what that changes, added to the report."""
+    a = before_eval.evaluate_raw(raw)
+    b = after_eval.evaluate_raw(raw)
+    report.claims += 1
+    claim_id = a.claim_id if a.claim_id is not None else b.claim_id
+    if claim_id is not None:
+        seen.setdefault(claim_id, []).append(raw.location)
+    head = {"claim_id": claim_id, "location": raw.location}
+    a_ok, b_ok = isinstance(a, Decision), isinstance(b, Decision)
+    report.undecided_before += not a_ok
+    report.undecided_after += not b_ok
+    if a_ok:
+        report.total_before += a.amount
+    if b_ok:
+        report.total_after += b.amount
+    if not (a_ok or b_ok):
+        report.not_decided.append(head | {"before": _status(a), "after": _status(b)})
+        return
+    if a_ok != b_ok:
+        report.changed += 1
+        if a_ok:
+            report.no_longer_decided += 1
+        else:
+            report.now_decided += 1
+        # the totals count a claim only where it is decided, so its difference is its amount there
+        difference = b.amount if b_ok else -a.amount
+        report.changed_claims.append(head | {"before": _status(a), "after": _status(b),
+                                             "amount_difference": plain(difference), "rules_changed": [],
+                                             "decision_changed": True})
+        return
+    report.decided_both += 1
+    if a.eligible == b.eligible and a.amount == b.amount:
+        if sorted(a.failed_rules) != sorted(b.failed_rules):
+            report.reasons_changed += 1
+            flipped = _flips(report, a, b)
+            report.changed_claims.append(head | {"before": _status(a), "after": _status(b),
+                                                 "amount_difference": "0", "rules_changed": flipped,
+                                                 "decision_changed": False})
+        return
+    report.changed += 1
+    if b.eligible and not a.eligible:
+        report.became_eligible += 1
+    elif a.eligible and not b.eligible:
+        report.became_ineligible += 1
+    elif b.amount > a.amount:
+        report.amount_up += 1
+    else:
+        report.amount_down += 1
+    flipped = _flips(report, a, b)
+    entry = head | {"before": _status(a), "after": _status(b), "amount_difference": plain(b.amount - a.amount),
+                    "rules_changed": flipped, "decision_changed": True}
+    if a.eligible and b.eligible:
+        entry["amount_changed_by"] = _amount_causes(a, b)
+        for cause in entry["amount_changed_by"]:
+            report.amount_causes[cause.split(":")[0]] = report.amount_causes.get(cause.split(":")[0], 0) + 1
+    report.changed_claims.append(entry)
 
 
 _SUMMED = ("claims", "decided_both", "changed", "became_eligible", "became_ineligible", "amount_up", "amount_down",

@@ -111,13 +111,20 @@ def diff(ctx, policies, from_, to, on, fmt):
 @option("--to", required=True, help=msg("DATE or @VERSION: ... against the policy as it is here."))
 @format_option
 @option("--quiet", "-q", is_flag=True, help=msg("No progress bar."))
+@option("--columnar/--per-claim", "by_columns", default=None,
+        help=msg("Decide chunks of claims by columns under both versions first, and claim by claim only the claims "
+                 "that change (the same report), or every claim claim by claim. Default: by columns for files of 8 "
+                 "MiB or more together, where they are faster (bench/RESULTS.md)."))
+@option("--verbose", "-v", is_flag=True,
+        help=msg("By columns: say how many claims the columns compared and which expressions ran per claim."))
 @option("--dask", "dask", default=None, metavar="SCHEDULER",
         help=msg("Decide on a Dask cluster: local:N or a scheduler address, tcp://host:8786 (docs/scale.md)."))
 @PARTITION_OPTION
 @click.pass_context
-def impact(ctx, policy_id, claims, from_, to, fmt, quiet, dask, partition_bytes):
+def impact(ctx, policy_id, claims, from_, to, fmt, quiet, by_columns, verbose, dask, partition_bytes):
     from engine.audit.impact import compare, render_impact, side
     from engine.claims.reader import read_claims
+    from engine.cli.developers import columns_pay
     from engine.decide.batch import count_lines
     from engine.decide.progress import progress_bar
 
@@ -131,16 +138,26 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet, dask, partition_bytes)
         for d in exc.diagnostics:
             click.echo(d.render(), err=True)
         ctx.exit(EXIT_POLICY)
+    columnar = columns_pay(claims) if by_columns is None else by_columns
+    stats = None
+    if columnar:
+        from engine.columnar.batch import Stats
+
+        stats = Stats()
     show = not quiet and sys.stderr.isatty()
     with progress_bar(count_lines(list(claims)) if show else None, enabled=show) as advance:
         if dask:
             from engine.distributed import commands
 
             report = commands.impact(engine, dask, list(claims), policy_id, from_, to, before_label,
-                                     after_label, advance, partition_bytes)
+                                     after_label, advance, partition_bytes, columnar, stats)
         else:
-            report = compare(before, after, read_claims(list(claims), sys.stdin.buffer, record=before.input_type()),
-                             before_label, after_label, advance)
+            raws = read_claims(list(claims), sys.stdin.buffer, lazy=columnar,  # columns parse lines themselves
+                               record=before.input_type())
+            report = compare(before, after, raws, before_label, after_label, advance, by_columns=columnar,
+                             stats=stats)
+    if stats is not None and verbose:
+        click.echo(stats.report(), err=True)
     if not report.claims:
         click.echo(tr("policy: no claims in {files}: nothing to compare", files=", ".join(claims)), err=True)
         ctx.exit(EXIT_INVALID)

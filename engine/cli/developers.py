@@ -96,7 +96,7 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
 
         ctx.exit(evaluate_with_ledger(engine, evaluator, list(claims), database, as_of, fmt, summary, verbose, quiet))
     jobs = jobs or batch.default_jobs()
-    columnar = summary and fmt == "json" and (_columns_pay(claims) if by_columns is None else by_columns)
+    columnar = summary and fmt == "json" and (columns_pay(claims) if by_columns is None else by_columns)
     folder, out = _output(output, claims, parquet)
     raws = read_claims(list(claims), standard_input(), lazy=jobs > 1 or columnar,  # columns parse lines themselves
                        record=evaluator.input_type())
@@ -149,10 +149,10 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
 COLUMNS_FROM_BYTES = 8 << 20
 
 
-def _columns_pay(claims) -> bool:
-    """Whether a summary run decides by columns when neither --columnar nor --per-claim is given: for regular files
-    of COLUMNS_FROM_BYTES or more together. Standard input, of unknown length, and anything else is decided claim by
-    claim (the reader reports what cannot be read)."""
+def columns_pay(claims) -> bool:
+    """Whether a summary run (or `policy impact`) decides by columns when neither --columnar nor --per-claim is given:
+    for regular files of COLUMNS_FROM_BYTES or more together. Standard input, of unknown length, and anything else is
+    decided claim by claim (the reader reports what cannot be read)."""
     total = 0
     for name in claims:
         try:

@@ -71,15 +71,16 @@ def evaluate(engine, spec: str, claims: list[str], pid: str, pinned, known_on, a
 
 
 def impact(engine, spec: str, claims: list[str], policy_id: str, from_: str, to: str, before: str, after: str,
-           progress, partition_bytes: int):
-    """The ImpactReport of `policy impact … --dask SPEC`, as one process makes it."""
+           progress, partition_bytes: int, columnar: bool = False, stats=None):
+    """The ImpactReport of `policy impact … --dask SPEC`, as one process makes it; with `columnar`, the workers
+    compare by columns first, and what the columns did is merged into `stats`."""
     from engine.distributed.runner import ClusterUnavailable, ImpactJob, StoreFiles
     from engine.distributed.runner import impact as run
 
     _files_only(claims)
     cluster = _cluster(spec)
     try:
-        job = ImpactJob(policy_id, from_, to)
+        job = ImpactJob(policy_id, from_, to, columnar)
         report, outcome = run(cluster, StoreFiles.of(engine.store), job, claims, before, after, progress,
                               partition_bytes)
     except ClusterUnavailable as exc:
@@ -87,4 +88,6 @@ def impact(engine, spec: str, claims: list[str], policy_id: str, from_: str, to:
     finally:
         cluster.close()
     _stopped(outcome, policy_id)
+    if stats is not None and outcome.stats is not None:
+        stats.merge(outcome.stats)
     return report

@@ -142,6 +142,7 @@ class ImpactJob:
     policy_id: str
     before: str  # --from: a date (YYYY-MM-DD) or @VERSION, as the command line took it
     after: str  # --to
+    columnar: bool = False  # each partition compared by columns first (engine.columnar.impact)
 
 
 # -- on the workers ---------------------------------------------------------------------------------------------
@@ -225,7 +226,7 @@ def decide_partition(store: StoreFiles, job: EvaluateJob, part: Partition) -> tu
 
 
 def impact_partition(store: StoreFiles, job: ImpactJob, part: Partition) -> tuple:
-    """(index, ImpactReport of the partition, claim id -> locations) of one partition."""
+    """(index, ImpactReport of the partition, claim id -> locations, columnar Stats or None) of one partition."""
     from engine.api import PolicyInvalid
     from engine.audit.impact import compare
 
@@ -238,8 +239,14 @@ def impact_partition(store: StoreFiles, job: ImpactJob, part: Partition) -> tupl
 
             sides = _EVALUATORS[key] = tuple(side(engine, job.policy_id, text)[0] for text in (job.before, job.after))
         seen: dict = {}
-        report = compare(sides[0], sides[1], claims_of(part, record=sides[0].input_type()), "", "", seen=seen)
-        return part.index, report, seen
+        stats = None
+        if job.columnar:
+            from engine.columnar.batch import Stats
+
+            stats = Stats()
+        report = compare(sides[0], sides[1], claims_of(part, record=sides[0].input_type()), "", "", seen=seen,
+                         by_columns=job.columnar, stats=stats)
+        return part.index, report, seen, stats
     except WorkerRefused as exc:
         return "refused", exc.args[0]  # the msg(), shown in the driver's language
     except PolicyInvalid as exc:
@@ -416,7 +423,12 @@ def impact(cluster: Cluster, store: StoreFiles, job: ImpactJob, paths: list[str]
     def handle(result: tuple) -> bool:
         if outcome.stopped_by(result):
             return False
-        _, part_report, part_seen = result
+        _, part_report, part_seen, stats = result
+        if stats is not None:
+            if outcome.stats is None:
+                outcome.stats = stats
+            else:
+                outcome.stats.merge(stats)  # type: ignore[attr-defined]
         merge_into(report, part_report)
         for claim_id, where in part_seen.items():
             seen.setdefault(claim_id, []).extend(where)
