@@ -611,6 +611,39 @@ def test_lines_msgspec_decodes_are_read_as_the_per_claim_reader_reads_them():
     assert batch.taken.tolist() == [0] and batch.per_claim == list(range(1, len(doubtful) + 1))
 
 
+@pytest.mark.parametrize("schema, fact_type", [
+    ({"type": "string", "enum": ["junior", "senior"]}, "STRING"), ({"enum": ["a", "b:c", "é"]}, "STRING"),
+    ({"type": "integer", "enum": [50, 55]}, "INT"), ({"type": "string", "minLength": 1, "maxLength": 3}, "STRING"),
+    ({"type": "integer", "minimum": 0, "maximum": 10000}, "INT"), ({"type": "integer", "minimum": 5}, "INT"),
+    ({"type": "boolean"}, "BOOL"), ({"type": "string", "format": "date"}, "DATE")])
+def test_leaves_msgspec_checks_alone_take_what_the_validator_takes(schema, fact_type):
+    """A leaf whose whole schema msgspec checks while decoding (an enum, a text's length, a whole number's bounds, a
+    boolean, a plain date) is not given to the validator: msgspec takes exactly the values of the leaf's type that
+    the validator takes (in code points for lengths; whole numbers within 64 bits), and the per-claim reader reads
+    the others."""
+    import jsonschema_rs
+    import msgspec
+
+    from engine.columnar import reader
+    from engine.language import types
+
+    leaf = reader._Leaf(getattr(types, fact_type), schema, schema, False)
+    decode = msgspec.json.Decoder(reader._leaf_type(leaf)).decode
+    assert leaf.decoded
+    validator = jsonschema_rs.validator_for(schema, validate_formats=True)
+    values = ["junior", "senior", "Junior", "a", "b:c", "é", "e\u0301", "", "ab", "abc", "abcd", "日本語", "日本語x",
+              50, 55, 60, -1, 0, 4, 5, 10000, 10001, 2 ** 63, True, False, None, 50.0, "50", "2024-02-29", "2023-02-29",
+              "2024-13-01", [], {}]
+    for value in values:
+        try:
+            decode(orjson.dumps(value))
+        except msgspec.ValidationError:
+            beyond = type(value) is int and value >= 2 ** 63  # read by the per-claim reader, as orjson does not read it
+            assert beyond or not (validator.is_valid(value) and type(value) in leaf.types), value
+        else:
+            assert validator.is_valid(value), value
+
+
 def test_floor_of_a_quotient_of_whole_numbers_is_the_divided_and_floored_value(tmp_path):
     """floor(a / b) of whole numbers, which the columns compute as a // b: the same outcomes and amounts as the
     per-claim engine's decimal division then floor, for negative numbers, a zero divisor (a fault: undecided), and

@@ -34,7 +34,7 @@ from datetime import date
 from decimal import Decimal
 from itertools import chain, compress, repeat
 from operator import attrgetter, is_not
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import numpy as np
@@ -79,7 +79,7 @@ class _Leaf:
     """A value that is not an object or a list: its Python types, and its own schema checked per distinct value."""
 
     __slots__ = ("types", "validator", "known", "invalid", "is_date", "dates", "no_day", "text", "nullable", "lengths",
-                 "encoded", "plain_date")
+                 "encoded", "plain_date", "schema", "decoded")
 
     def __init__(self, fact_type: Type, schema: dict, root: dict, nullable: bool):
         kinds: dict[Type, set] = {STRING: {str}, DATE: {str}, INT: {int}, BOOL: {bool}, DECIMAL: {int, Decimal}}
@@ -112,6 +112,8 @@ class _Leaf:
         # facts of one type (and None): equal ones are alike, so the column is dictionary-encoded (never decimals:
         # 1.0 and 1.00 are equal, and print differently)
         self.encoded = len(self.types - {_NONE}) == 1
+        self.schema = schema
+        self.decoded = False  # whether msgspec checks all the leaf's own schema says while decoding (_leaf_type)
 
     def bad_values(self, values: AbstractSet) -> set:
         if self.lengths is not None:
@@ -193,12 +195,19 @@ class _Coded:
     text's date. Dictionary-encoded when first asked (`codes`, `uniques`: the fact of value k is the object
     uniques[codes[k]]), as the columns ask of a fact they read; a column nothing reads is never encoded."""
 
-    __slots__ = ("values", "keys", "facts_of", "_codes", "_uniques")
+    __slots__ = ("values", "_keys", "facts_of", "_codes", "_uniques")
 
-    def __init__(self, values: list, keys: list, facts_of: dict | None):
-        self.values, self.keys, self.facts_of = values, keys, facts_of
+    def __init__(self, values: list, keys: list | None, facts_of: dict | None):
+        self.values, self._keys, self.facts_of = values, keys, facts_of
         self._codes: np.ndarray | None = None
         self._uniques: np.ndarray | None = None
+
+    @property
+    def keys(self) -> list:
+        """The distinct values, in the order met (found when first asked, where checking did not need them)."""
+        if self._keys is None:
+            self._keys = list(dict.fromkeys(self.values))
+        return self._keys
 
     @property
     def codes(self) -> np.ndarray:
@@ -321,9 +330,51 @@ def _struct_type(node, name: str):
     elif isinstance(node, _List):
         found = list[_struct_type(node.item, name + "_item")]  # type: ignore[misc]  # a type made at run time
     else:
-        kinds = node.types - {_NONE}
-        found = date if node.plain_date else str if kinds == {str} else bool if kinds == {bool} else _WHOLE
+        found = _leaf_type(node)
     return found | None if node.nullable else found
+
+
+def _leaf_type(node: _Leaf):
+    """A leaf's msgspec type; where msgspec checks exactly what the leaf's own schema says, node.decoded: an enum of
+    texts or whole numbers (a Literal, whose values msgspec gives as the very objects of the Literal, so that a
+    column of them is encoded without hashing each text), a text held only to its length (in code points, as JSON
+    Schema counts), a whole number held only to bounds. Anything else (patterns, formats, enums of mixed kinds) is
+    left to the validator, per distinct value."""
+    kinds = node.types - {_NONE}
+    schema = node.schema
+    constraints = {k for k in schema if k not in _ANNOTATIONS and not k.startswith("x-")}
+    kind = schema.get("type")
+    if node.plain_date:
+        node.decoded = True
+        return date
+    if kinds == {bool}:
+        node.decoded = constraints <= {"type"} and kind == "boolean"
+        return bool
+    if kinds == {str}:
+        enum = schema.get("enum")
+        if constraints <= {"type", "enum"} and kind in (None, "string") and isinstance(enum, list) and enum \
+                and all(type(v) is str for v in enum):
+            node.decoded = True
+            return Literal[tuple(enum)]
+        if node.lengths is not None:
+            node.decoded = True
+            low, high = node.lengths
+            return Annotated[str, msgspec.Meta(min_length=low, max_length=high)]
+        return str
+    if kinds == {int}:  # a whole number (INT), or any number (DECIMAL): a fraction goes to the per-claim reader
+        enum = schema.get("enum")
+        if constraints <= {"type", "enum"} and kind in (None, "integer") and isinstance(enum, list) and enum \
+                and all(type(v) is int and -(1 << 63) <= v < 1 << 63 for v in enum):
+            node.decoded = True
+            return Literal[tuple(enum)]
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if constraints <= {"type", "minimum", "maximum"} and kind == "integer" \
+                and all(b is None or type(b) is int for b in (low, high)):
+            node.decoded = True
+            low = -(1 << 63) if low is None else max(low, -(1 << 63))
+            high = (1 << 63) - 1 if high is None else min(high, (1 << 63) - 1)
+            return Annotated[int, msgspec.Meta(ge=low, le=high)]
+    return _WHOLE
 
 
 class Layout:
@@ -642,16 +693,15 @@ class _StructWalk(_Walk):
     def leaf(self, node: _Leaf, values: list, owners: np.ndarray) -> list | _Coded:
         if not values:
             return values
+        if node.decoded:  # msgspec has checked them all (a plain date is a calendar day already)
+            return _Coded(values, None, None) if node.encoded else values
         index = dict.fromkeys(values)
-        if node.plain_date:  # msgspec made each a calendar day, from a text written YYYY-MM-DD
-            bad: set = set()
-        else:
-            bad = node.bad_values(index.keys())
-            if node.is_date:
-                bad |= node.to_dates(index.keys() - bad)
+        bad = node.bad_values(index.keys())
+        if node.is_date:
+            bad |= node.to_dates(index.keys() - bad)
         if bad:
             self.refuse(owners[np.fromiter(map(bad.__contains__, values), bool, len(values))])
-        dates = node.dates if node.is_date and not node.plain_date else None
+        dates = node.dates if node.is_date else None
         if not node.encoded:
             return values if dates is None else list(map(dates.get, values))
         return _Coded(values, list(index), dates)
