@@ -125,6 +125,8 @@ def test_read_yaml_text_gives_a_document_or_a_diagnostic(text):
 @example(b"\xef\xbb\xbfa: 1\n")
 @example(b"a: \xff\n")
 @example(b"\xfe\xff\x00a")
+@example(b"\r\r'")  # YAML counts a lone CR as a line break: the error's line was past the lines split at "\n"
+@example(b"a: 1\r\n\x85b: [")
 def test_read_yaml_bytes_gives_a_document_or_a_diagnostic(data):
     try:
         text = data.decode("utf-8")

@@ -600,3 +600,15 @@ def test_yaml_structure_mistakes_are_said_plainly_at_their_line(text, line, colu
     assert (d.code, d.location.line, d.location.column, d.message) == ("yaml.syntax", line, column, message)
     assert hint in d.hint
     assert d.render().splitlines()[2].endswith("^")
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n", "\x85", "\u2028"], ids=["cr", "crlf", "nel", "line-separator"])
+def test_a_yaml_mistake_shows_its_own_line_whatever_breaks_the_lines(newline):
+    """YAML counts lines at CR, CRLF, NEL and the Unicode line separators as well as at LF."""
+    from engine.core.diagnostics import DiagnosticError
+    from engine.policies.yamlsource import read_yaml
+
+    with pytest.raises(DiagnosticError) as raised:
+        read_yaml(newline.join(["a: 1", "b: 2", 'c: "x', ""]), "f.yaml")
+    [d] = raised.value.diagnostics
+    assert (d.location.line, d.location.column, d.source_line) == (3, 4, 'c: "x')

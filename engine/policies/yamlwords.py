@@ -11,6 +11,9 @@ import re
 from engine.core.diagnostics import Diagnostic, Location
 from engine.core.i18n import msg, plural
 
+# The line breaks YAML counts lines by (PyYAML's reader): its marks' line numbers index these lines. A text with
+# a lone CR counted by "\n" alone had fewer lines than the mark said.
+_LINE_BREAKS = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 _KEY = re.compile(r"^(\s*)(?:-\s+)*([^\s#'\"\[\]{},][^#]*?|'[^']*'|\"[^\"]*\")\s*:(\s|$)")
 
 
@@ -47,7 +50,7 @@ def _spaces(n: int) -> str:
 
 def describe(exc, text: str, file: str) -> Diagnostic:
     """The diagnostic for a YAML error raised while reading `text` (a yaml.MarkedYAMLError)."""
-    lines = text.split("\n")
+    lines = _LINE_BREAKS.split(text)
     mark = exc.problem_mark or exc.context_mark
     row = mark.line if mark else 0
     problem = (exc.problem or exc.context or "malformed YAML").split("\n")[0]
