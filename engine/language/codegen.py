@@ -12,8 +12,8 @@ docs/security.md states the rule. Each node kind has its emitter in a table (nod
 the closure compiler, which stays the reference and the fallback: a program whose module Python cannot
 compile (an expression nested deeper than Python's compiler goes) is built from closures instead.
 
-Explaining is a decorator here too: `Tracing` emits each read of a fact, a table row, a definition and
-the decision date through a recorder; `Plain` emits it bare.
+Explaining is a switch of the generator (trace=True): it emits each read of a fact, a table row, a definition and
+the decision date with an append to the rule's record of reads; without it, each is read bare.
 """
 from __future__ import annotations
 
@@ -80,15 +80,6 @@ def _fact(facts: dict, root: str, keys: tuple):
     return value
 
 
-def _probe(facts: dict, root: str, keys: tuple):
-    value = facts.get(root)
-    for key in keys:
-        if value is None:
-            return None
-        value = value.get(key)
-    return value
-
-
 def _not_given(label: str):
     raise not_given(label)
 
@@ -99,27 +90,6 @@ def _no_row(key: tuple, name: str):
 
 def _overflow(node: Expr, what: str = "number"):
     raise too_large(to_source(node), what=what)
-
-
-def _record(trace, label, value):
-    if trace is not None:
-        trace.append((label, value))
-    return value
-
-
-def _record_fact(trace, label, facts, root, keys):
-    value = _probe(facts, root, keys)
-    if trace is not None:
-        trace.append((label, MISSING if value is None else value))
-    if value is None:
-        raise closures._missing(facts, root, keys)
-    return value
-
-
-def _record_probe(trace, label, value):
-    if trace is not None:
-        trace.append((label, MISSING if value is None else value))
-    return value
 
 
 def _record_row(trace, label, table, key):
@@ -142,9 +112,8 @@ RUNTIME = {
     "Decimal": Decimal, "MissingValue": MissingValue, "EvaluationFault": EvaluationFault, "MISSING": MISSING,
     "CALL_FAULTS": closures._CALL_FAULTS, "MAX_INT": _MAX_INT, "EXACT": closures._EXACT,
     "bounded": closures._bounded, "divide_fault": None, "missing_fact": _missing_fact, "fact": _fact,
-    "probe": _probe, "not_given": _not_given, "no_row": _no_row, "call_fault": call_fault, "overflow": _overflow,
-    "record": _record, "record_fact": _record_fact, "record_probe": _record_probe, "record_row": _record_row,
-    "lookup": _lookup, "MAX_EXPONENT": closures._MAX_EXPONENT,
+    "not_given": _not_given, "no_row": _no_row, "call_fault": call_fault, "overflow": _overflow,
+    "record_row": _record_row, "lookup": _lookup, "MAX_EXPONENT": closures._MAX_EXPONENT,
 }
 
 
@@ -316,7 +285,7 @@ class Generator:
         if r.kind == "table":
             return self.bind(r.target, "T")
         if r.kind == "decision_date":
-            return "record(tr, 'decision_date', env.decision_date)" if self.trace else "env.decision_date"
+            return self.recorded("'decision_date'", "env.decision_date") if self.trace else "env.decision_date"
         if r.kind == "fact":
             return self.fact_path(checked, node.name, ())
         raise NotGenerated(f"a bare {r.kind}")  # pragma: no cover - the checker allows none
@@ -330,13 +299,22 @@ class Generator:
     def fact_path(self, checked: Checked, root: str, keys: tuple) -> str:
         display = self.constant(".".join((root,) + keys))
         root_c, keys_c = self.constant(root), self.constant(tuple(keys)) if keys else "()"
-        if self.trace:
-            if all(_certainty(checked, root, keys)):
-                return f"record(tr, {display}, {self._walk(checked, root, keys)[0]})"
-            return f"record_fact(tr, {display}, f, {root_c}, {keys_c})"
         value, may_be_none = self._walk(checked, root, keys)
+        if self.trace:
+            value = self.recorded(display, value, may_be_none)
         if may_be_none:
             self.block.add(f"if {value} is None: missing_fact(f, {root_c}, {keys_c})")
+        return value
+
+    def recorded(self, label: str, value: str, may_be_none: bool = False) -> str:
+        """`value`, appended to the rule's record of reads under `label` as it is read (an absent one as MISSING):
+        written in line, where a call of a recording function per read was a tenth of an explained decision."""
+        if not value.isidentifier():
+            value = self.temp(value)
+        if may_be_none:
+            self.block.add(f"if tr is not None: tr.append(({label}, MISSING if {value} is None else {value}))")
+        else:
+            self.block.add(f"if tr is not None: tr.append(({label}, {value}))")
         return value
 
     def _walk(self, checked: Checked, root: str, keys: tuple) -> tuple[str, bool]:
@@ -366,10 +344,8 @@ class Generator:
         if root_res is None or root_res.kind != "fact" or checked.resolved.get(id(node)) is not None:
             return None
         root, *rest = path.split(".")
-        if self.trace:
-            value = f"probe(f, {self.constant(root)}, {self.constant(tuple(rest)) if rest else '()'})"
-            return f"record_probe(tr, {self.constant(path)}, {value})"
-        return self._walk(checked, root, tuple(rest))[0]
+        value, may_be_none = self._walk(checked, root, tuple(rest))
+        return self.recorded(self.constant(path), value, may_be_none) if self.trace else value
 
     def presence(self, node: Expr, checked: Checked) -> str:
         """has(x): a fact path is probed; a lookup or a definition is read, and only a missing value counts as
