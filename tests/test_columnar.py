@@ -192,6 +192,10 @@ def test_the_columns_decide_most_claims_and_say_what_fell_back(bench_raws):
     forced = columnar.Stats()
     columnar.decide_chunk(evaluator, bench_raws[:50], None, forced, frozenset(("add_months",)))
     assert any("add_months" in text for texts in columnar.STATS.fell_back.values() for text in texts)
+    # and in the Stats the chunk was given (a --dask partition's, which the driver reports), the columns compiled or not
+    for stats in (forced, columnar.Stats()):
+        columnar.decide_chunk(evaluator, bench_raws[:50], None, stats, frozenset(("add_months",)))
+        assert any("add_months" in text for texts in stats.fell_back.values() for text in texts)
 
 
 

@@ -327,6 +327,8 @@ def _decide_chunk(evaluator, raws: list[RawClaim], as_of: date | None, stats: St
                 continue
             finally:
                 group_batch.close()
+            if compiled.fell_back:  # the Stats of a --dask partition too, not only this process's STATS
+                stats.fell_back.setdefault(program.stamp.id + "@" + program.stamp.version, compiled.fell_back)
             status = outcomes.status
             rows_here = batch.taken[where]
             per_claim.extend(rows_here[status == UNCERTAIN].tolist())
