@@ -140,9 +140,30 @@ def objects(values, n: int) -> np.ndarray:
     return np.fromiter(values, dtype=object, count=n)
 
 
+def _nulls_by_comparing(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values == None, dtype=bool)  # noqa: E711 - elementwise, as NumPy compares
+
+
+def _nulls_by_address(values: np.ndarray) -> np.ndarray:
+    """An object array holds CPython's pointers to its values, and None is one object: its rows are None where the
+    pointer is None's address (tobytes copies the pointers, in row order), some 20 times faster than comparing each
+    value with None (a rich comparison per row, which a chunk makes a few hundred times)."""
+    if values.dtype != object:
+        return np.zeros(values.shape, bool)
+    return (np.frombuffer(values.tobytes(), np.intp) == _NONE_ADDRESS).reshape(values.shape)
+
+
+_NONE_ADDRESS = id(None)
+_PROBE = np.array(["x", None, 1, None], dtype=object)
+# by address where the interpreter's ids are addresses (CPython), checked once; else by comparing
+_nulls = _nulls_by_address if (np.dtype(np.intp).itemsize == _PROBE.itemsize
+                                and _nulls_by_address(_PROBE).tolist() == [False, True, False, True]) \
+    else _nulls_by_comparing
+
+
 def nulls(values: np.ndarray) -> np.ndarray:
     """Where the values are None (null, or an absent fact)."""
-    return np.asarray(values == None, dtype=bool)  # noqa: E711 - elementwise, as NumPy compares
+    return _nulls(values)
 
 
 def _or(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:

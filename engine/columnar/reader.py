@@ -42,6 +42,7 @@ import orjson
 
 from engine.claims import convert
 from engine.claims.reader import CLAIM_LIMITS, ClaimReader, RawClaim
+from engine.columnar.columns import nulls
 from engine.core import lightimport, schemacheck
 from engine.language.types import BOOL, DATE, DECIMAL, INT, STRING, Field, ListOf, Record, Type
 
@@ -64,11 +65,6 @@ def _objects(values) -> np.ndarray:
     if isinstance(values, np.ndarray):
         return values
     return np.fromiter(values, dtype=object, count=len(values))
-
-
-def nulls(values: np.ndarray) -> np.ndarray:
-    """Where the values of an object array are None."""
-    return np.asarray(values == None, dtype=bool)  # noqa: E711 - elementwise, as NumPy compares
 
 
 class _Unsupported(Exception):
