@@ -1,5 +1,6 @@
-"""Real servers for the service tests: `policy serve` on a free loopback port, and a PostgreSQL server of
-our own (initdb and pg_ctl into a temporary folder, on a loopback port)."""
+"""Real servers for the service tests: `policy serve` on a free loopback port, the same app on uvicorn in a thread of
+the test's own process (ThreadServer), and a PostgreSQL server of our own (initdb and pg_ctl into a temporary
+folder, on a loopback port)."""
 from __future__ import annotations
 
 import glob
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -131,6 +133,66 @@ class Server:
                 self.kill()
 
     def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class ThreadServer:
+    """The app `policy serve` serves (the same settings, log migrated first, on uvicorn with the same options), in a
+    thread of the test's own process on a loopback port; `url` once it listens. For the tests of what the service
+    answers: a `policy serve` process costs most of a second of CPU to start (its imports), this a tenth. Where the
+    process is what is tested (its signals, a SIGKILL, its options, --workers), Server."""
+
+    def __init__(self, policies: Path, schemas: Path, database: str, *, tokens: Path | None = None):
+        from engine.service.settings import Settings
+
+        self.database = database
+        self.settings = Settings(policies=str(Path(policies).resolve()), schemas=str(Path(schemas).resolve()),
+                                 database=database, tokens=str(Path(tokens).resolve()) if tokens else None,
+                                 session_key=os.urandom(32).hex())
+        self.server = None
+        self.thread: threading.Thread | None = None
+
+    def start(self, timeout: float = 90) -> ThreadServer:
+        import uvicorn
+
+        from engine.cli.service import uvicorn_options
+        from engine.db.database import connect, migrate
+        from engine.service.app import create_app
+
+        database = connect(self.database)
+        migrate(database)  # as `policy serve` does, before it starts uvicorn
+        database.dispose()
+        # Bound here, so the port is ours before uvicorn starts: no race with other servers for a free port.
+        listening = socket.socket()
+        listening.bind(("127.0.0.1", 0))
+        self.port = listening.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        # log_config=None: uvicorn's messages go to the root logger (shown with a failing test), not to the stderr
+        # of the test that happened to start the server.
+        config = uvicorn.Config(create_app(self.settings), host="127.0.0.1", port=self.port, log_level="warning",
+                                log_config=None, **uvicorn_options())
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [listening]}, daemon=True,
+                                       name=f"uvicorn-{self.port}")
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(f"the service did not start within {timeout}s (see the log above)")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        if self.thread is not None and self.thread.is_alive():
+            self.server.should_exit = True
+            self.thread.join(60)
+            assert not self.thread.is_alive(), "the service did not stop within 60 s"
+
+    def __enter__(self) -> ThreadServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

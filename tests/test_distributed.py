@@ -1,8 +1,14 @@
 """`policy evaluate --dask` and `policy impact --dask` on real Dask clusters: `local:2`, and a `dask scheduler` with
 two `dask worker` processes on 127.0.0.1 started and stopped here. The lines, counts and exit code are those of
-one process; a worker killed in the middle of a run loses no claim and writes none twice. All marked slow."""
+one process; a worker killed in the middle of a run loses no claim and writes none twice. All marked slow.
+
+The command runs in the test's own process (run_policy) except where a run must go on while the test kills a
+worker: its cluster's workers are the processes. A `local:2` cluster costs two new workers (two seconds of CPU), so
+two runs start one (evaluate and impact, the second also showing that fresh workers leave no copy of the store
+behind); the other runs go to the module's scheduler, whose workers are started once."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -35,20 +41,16 @@ def _dask_or_skip() -> None:
         pytest.skip("Dask is not installed (pip install 'policy-engine[dask]')")
 
 
-def run_cli(*args: str, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *STORE, *args], capture_output=True, cwd=ROOT,
-                          timeout=timeout, env=None if env is None else os.environ | env)
-
-
 @pytest.fixture(scope="module")
 def claims_file(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("dask-claims")
-    path = folder / "claims.jsonl"
-    with path.open("wb") as sink:
-        subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "6000", "--seed", "16"], stdout=sink,
-                       check=True)
-    with path.open("ab") as sink:  # lines no reader takes, and a blank one, at the end: their numbers must hold
-        sink.write(b'\n{"claim_id": "dup", "claim_id": "dup"}\nnot json\n')
+    """The bytes `python bench/generate.py 6000 --seed 16` writes, then lines no reader takes, and a blank one, at
+    the end: their numbers must hold."""
+    spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    path = tmp_path_factory.mktemp("dask-claims") / "claims.jsonl"
+    path.write_bytes(b"".join(generate._dumps(claim) + b"\n" for claim in generate.claims(6000, 16))
+                     + b'\n{"claim_id": "dup", "claim_id": "dup"}\nnot json\n')
     return path
 
 
@@ -69,8 +71,9 @@ def test_partitions_cut_at_line_boundaries_and_number_their_lines(tmp_path):
     assert list(partitions([str(path.with_suffix(".yaml"))])) == [Partition(0, str(path.with_suffix(".yaml")))]
 
 
-def _one_process(claims_file: Path, *extra: str) -> subprocess.CompletedProcess:
-    return run_cli("evaluate", str(claims_file), "--policy", POLICY, "--format", "json", *extra)
+def _one_process(claims_file: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return run_policy(*STORE, "evaluate", str(claims_file), "--policy", POLICY, "--format", "json", *extra, cwd=ROOT,
+                      env=env)
 
 
 @pytest.fixture(scope="module")
@@ -89,11 +92,13 @@ def alone(claims_file):
 
 
 @pytest.mark.slow
-def test_local_cluster_gives_the_lines_counts_and_exit_code_of_one_process(claims_file, alone):
+def test_local_cluster_gives_the_lines_counts_and_exit_code_of_one_process(claims_file, alone,
+                                                                          scheduler_and_two_workers):
     _dask_or_skip()
-    for extra in (["--summary"], []):
+    address, _ = scheduler_and_two_workers
+    for extra, cluster in ((["--summary"], "local:2"), ([], address)):
         one = alone(*extra)
-        on_cluster = _one_process(claims_file, *extra, "--dask", "local:2", "--partition-bytes", "400000")
+        on_cluster = _one_process(claims_file, *extra, "--dask", cluster, "--partition-bytes", "400000")
         assert on_cluster.returncode == one.returncode == 2, on_cluster.stderr.decode()
         assert on_cluster.stdout == one.stdout
         assert on_cluster.stderr.decode().splitlines()[0] == one.stderr.decode().splitlines()[0]
@@ -106,21 +111,21 @@ def _parts(folder: Path) -> bytes:
 
 
 @pytest.mark.slow
-def test_local_cluster_writes_a_folder_of_parts_or_one_file_as_one_process_writes_its_output(claims_file, alone,
-                                                                                           tmp_path):
-    _dask_or_skip()
+def test_a_cluster_writes_a_folder_of_parts_or_one_file_as_one_process_writes_its_output(
+        claims_file, alone, scheduler_and_two_workers, tmp_path):
+    address, _ = scheduler_and_two_workers
     one = alone("--summary")
     folder = tmp_path / "parts"
-    on_cluster = _one_process(claims_file, "--summary", "--dask", "local:2", "--partition-bytes", "400000",
+    on_cluster = _one_process(claims_file, "--summary", "--dask", address, "--partition-bytes", "400000",
                               "--output", f"{folder}/")
     assert on_cluster.returncode == one.returncode == 2, on_cluster.stderr.decode()
     assert on_cluster.stdout == b"" and on_cluster.stderr == one.stderr, on_cluster.stderr.decode()
     assert _parts(folder) == one.stdout and len(list(folder.iterdir())) > 3
     target = tmp_path / "decisions.jsonl"
-    into_file = _one_process(claims_file, "--summary", "--dask", "local:2", "--partition-bytes", "400000", "-o",
+    into_file = _one_process(claims_file, "--summary", "--dask", address, "--partition-bytes", "400000", "-o",
                              str(target))
     assert into_file.returncode == 2 and into_file.stdout == b"" and target.read_bytes() == one.stdout
-    again = _one_process(claims_file, "--summary", "--dask", "local:2", "--output", str(folder))
+    again = _one_process(claims_file, "--summary", "--dask", address, "--output", str(folder))
     assert again.returncode == 73 and b"is not empty" in again.stderr and b"Traceback" not in again.stderr
 
 
@@ -136,8 +141,9 @@ def impact_alone(claims_file):
 @pytest.mark.slow
 def test_local_cluster_impact_by_columns_gives_the_report_of_one_process(claims_file, impact_alone, tmp_path):
     _dask_or_skip()
-    on_cluster = run_cli(*IMPACT, str(claims_file), "--columnar", "-v", "--dask", "local:2", "--partition-bytes",
-                         "300000", env={"TMPDIR": str(tmp_path)})
+    on_cluster = run_policy(*STORE, *IMPACT, str(claims_file), "--columnar", "-v", "--dask", "local:2",
+                            "--partition-bytes", "300000", cwd=ROOT,
+                            env={"TMPDIR": str(tmp_path)})  # the new workers' temporary folder
     assert on_cluster.returncode == impact_alone.returncode, on_cluster.stderr.decode()
     assert on_cluster.stdout == impact_alone.stdout
     said = on_cluster.stderr.decode()
@@ -151,7 +157,8 @@ def test_scheduler_and_two_workers_give_the_impact_report_of_one_process(claims_
                                                                           scheduler_and_two_workers):
     address, _ = scheduler_and_two_workers
     for mode in ("--per-claim", "--columnar"):
-        on_cluster = run_cli(*IMPACT, str(claims_file), mode, "--dask", address, "--partition-bytes", "300000")
+        on_cluster = run_policy(*STORE, *IMPACT, str(claims_file), mode, "--dask", address, "--partition-bytes",
+                                "300000", cwd=ROOT)
         assert on_cluster.returncode == impact_alone.returncode, on_cluster.stderr.decode()
         assert on_cluster.stdout == impact_alone.stdout
 
@@ -164,9 +171,8 @@ def test_a_bad_scheduler_is_a_usage_error_or_unavailable(claims_file):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    gone = subprocess.run([sys.executable, str(ROOT / "cli.py"), *STORE, "evaluate", str(claims_file), "--policy",
-                           POLICY, "--summary", "--format", "json", "--dask", f"tcp://127.0.0.1:{port}"],
-                          capture_output=True, cwd=ROOT, timeout=120, env=os.environ | {"POLICY_DASK_TIMEOUT": "1s"})
+    gone = _one_process(claims_file, "--summary", "--dask", f"tcp://127.0.0.1:{port}",
+                        env={"POLICY_DASK_TIMEOUT": "1s"})
     assert gone.returncode == 69 and b"cannot reach the Dask scheduler" in gone.stderr
     stdin = _one_process(Path("-"), "--summary", "--dask", "local:1")
     assert stdin.returncode == 64
@@ -260,8 +266,9 @@ def test_scheduler_and_two_workers_write_parquet_parts_holding_the_lines_of_one_
     address, _ = scheduler_and_two_workers
     one = alone("--summary")
     folder = tmp_path / "parts"
-    on_cluster = run_cli("evaluate", str(claims_file), "--policy", POLICY, "--summary", "--format", "parquet",
-                         "--dask", address, "--partition-bytes", "300000", "--output", f"{folder}/")
+    on_cluster = run_policy(*STORE, "evaluate", str(claims_file), "--policy", POLICY, "--summary", "--format",
+                            "parquet", "--dask", address, "--partition-bytes", "300000", "--output", f"{folder}/",
+                            cwd=ROOT)
     assert on_cluster.returncode == one.returncode and on_cluster.stdout == b"", on_cluster.stderr.decode()
     names = sorted(p.name for p in folder.iterdir())
     assert len(names) > 3 and names == [f"part-{i:05d}.parquet" for i in range(len(names))]

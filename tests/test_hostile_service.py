@@ -9,7 +9,7 @@ import os
 
 import httpx
 import pytest
-from service_helpers import Server, auth, copy_store
+from service_helpers import ThreadServer, auth, copy_store
 from test_hostile_trees import CITY, GOOD, small_policy
 
 pytestmark = pytest.mark.slow  # a real server
@@ -31,7 +31,7 @@ def server(tmp_path_factory):
     small_policy(folder.joinpath("tree"), "t/doubling", DOUBLING)  # written beside, moved in below
     (policies / "t").mkdir()
     (folder / "tree" / "policies" / "t" / "doubling").rename(policies / "t" / "doubling")
-    with Server(policies, schemas, f"sqlite:///{folder / 'log.sqlite3'}") as running:
+    with ThreadServer(policies, schemas, f"sqlite:///{folder / 'log.sqlite3'}") as running:
         yield running
 
 

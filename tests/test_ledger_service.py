@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 import sqlalchemy
-from service_helpers import FIXTURES, Postgres, Server, auth, http, write_tokens
+from service_helpers import FIXTURES, Postgres, Server, ThreadServer, auth, http, write_tokens
 
 pytestmark = pytest.mark.slow  # real servers: seconds each to start
 
@@ -37,12 +37,12 @@ def claim(person: str | None, item: str, grade: str = "a", applied_on: str = "20
     return data
 
 
-def post_grant(server: Server, body: dict, key: str | None, role: str = "officer"):
+def post_grant(server: Server | ThreadServer, body: dict, key: str | None, role: str = "officer"):
     headers = auth(role) | ({"Idempotency-Key": key} if key else {})
     return http.post(server.url + "/v1/grants", json=body, headers=headers)
 
 
-def race(server: Server, bodies_and_keys: list) -> list:
+def race(server: Server | ThreadServer, bodies_and_keys: list) -> list:
     """Every request sent at the same moment, each from its own thread; the answers in request order."""
     barrier = threading.Barrier(len(bodies_and_keys))
     answers: list = [None] * len(bodies_and_keys)
@@ -83,7 +83,7 @@ def database(request, folder):
 
 @pytest.fixture(scope="module")
 def server(database, folder):
-    with Server(STORE, SCHEMAS, database, "--tokens", str(write_tokens(folder))) as running:
+    with ThreadServer(STORE, SCHEMAS, database, tokens=write_tokens(folder)) as running:
         yield running
 
 
@@ -236,7 +236,7 @@ def test_killed_between_deciding_and_committing_then_retried(database, folder, t
     assert outcome and isinstance(outcome[0], Exception)
     assert _rows(database, "grants") == grants_before  # nothing of the grant, not a partial row
     assert _rows(database, "idempotency_keys") == keys_before
-    with Server(STORE, SCHEMAS, database, "--tokens", tokens) as restarted:
+    with ThreadServer(STORE, SCHEMAS, database, tokens=tokens) as restarted:
         retried = post_grant(restarted, body, key)
         assert retried.status_code == 201, retried.text
         again = post_grant(restarted, body, key)
@@ -247,9 +247,9 @@ def test_killed_between_deciding_and_committing_then_retried(database, folder, t
 def test_grants_survive_a_restart(database, folder):
     tokens = str(write_tokens(folder))
     person = f"PS-{uuid.uuid4().hex[:6]}"
-    with Server(STORE, SCHEMAS, database, "--tokens", tokens) as first:
+    with ThreadServer(STORE, SCHEMAS, database, tokens=tokens) as first:
         granted = post_grant(first, {"policy": POLICY, "claim": claim(person, "i6")}, f"k-{uuid.uuid4()}").json()
-    with Server(STORE, SCHEMAS, database, "--tokens", tokens) as second:
+    with ThreadServer(STORE, SCHEMAS, database, tokens=tokens) as second:
         listed = http.get(second.url + "/v1/grants", params={"person": person}, headers=auth("auditor")).json()
         assert [g["grant_id"] for g in listed["grants"]] == [granted["grant"]["grant_id"]]
         one = http.get(second.url + f"/v1/grants/{granted['grant']['grant_id']}", headers=auth("auditor")).json()

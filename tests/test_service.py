@@ -15,7 +15,7 @@ from service_helpers import (
     JINHUA,
     TOKENS,
     Postgres,
-    Server,
+    ThreadServer,
     auth,
     copy_store,
     http,
@@ -51,7 +51,7 @@ def server(request, folder, store):
         database = f"sqlite:///{folder / 'log.sqlite3'}"
     else:
         database = request.getfixturevalue("postgres").url
-    with Server(*store, database, "--tokens", str(write_tokens(folder))) as running:
+    with ThreadServer(*store, database, tokens=write_tokens(folder)) as running:
         yield running
 
 

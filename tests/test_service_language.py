@@ -4,7 +4,7 @@ in both. A real `policy serve` on a loopback port."""
 from __future__ import annotations
 
 import pytest
-from service_helpers import JINHUA, Server, auth, copy_store, http, write_tokens
+from service_helpers import JINHUA, ThreadServer, auth, copy_store, http, write_tokens
 
 from engine.service.errors import language_of
 
@@ -17,8 +17,7 @@ ZH, EN = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}, {"Accept-Language": "en
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("service-language")
     policies, schemas = copy_store(folder)
-    with Server(policies, schemas, f"sqlite:///{folder / 'log.sqlite3'}", "--tokens",
-                str(write_tokens(folder))) as running:
+    with ThreadServer(policies, schemas, f"sqlite:///{folder / 'log.sqlite3'}", tokens=write_tokens(folder)) as running:
         yield running
 
 

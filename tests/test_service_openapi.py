@@ -7,7 +7,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi import checks
-from service_helpers import Server, copy_store
+from service_helpers import ThreadServer, copy_store
 
 pytestmark = pytest.mark.slow  # real servers: seconds each to start
 
@@ -26,7 +26,7 @@ def _yaml(ctx, value):
 def api_schema(tmp_path_factory):
     folder = tmp_path_factory.mktemp("openapi")
     policies, schemas = copy_store(folder)
-    with Server(policies, schemas, f"sqlite:///{folder / 'log.sqlite3'}") as server:
+    with ThreadServer(policies, schemas, f"sqlite:///{folder / 'log.sqlite3'}") as server:
         yield schemathesis.openapi.from_url(server.url + "/openapi.json")
 
 

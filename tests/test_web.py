@@ -7,7 +7,7 @@ import re
 import time
 
 import pytest
-from service_helpers import FIXTURES, JINHUA, TOKENS, Server, auth, copy_store, http, write_tokens
+from service_helpers import FIXTURES, JINHUA, TOKENS, ThreadServer, auth, copy_store, http, write_tokens
 
 from engine.service.auth import Tokens
 from engine.web import claimform, render
@@ -98,8 +98,8 @@ def test_after_signing_in_only_a_path_of_this_site(target, goes):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("web-http")
-    with Server(*copy_store(folder), f"sqlite:///{folder / 'log.sqlite3'}", "--tokens",
-                str(write_tokens(folder))) as running:
+    with ThreadServer(*copy_store(folder), f"sqlite:///{folder / 'log.sqlite3'}",
+                      tokens=write_tokens(folder)) as running:
         yield running
 
 
@@ -159,7 +159,7 @@ def test_languages_and_unknown_things(server):
 
 @pytest.mark.slow
 def test_without_tokens_the_pages_need_no_sign_in(tmp_path):
-    with Server(*copy_store(tmp_path), f"sqlite:///{tmp_path / 'log.sqlite3'}") as running:
+    with ThreadServer(*copy_store(tmp_path), f"sqlite:///{tmp_path / 'log.sqlite3'}") as running:
         page = http.get(f"{running.url}/policies")
         assert page.status_code == 200 and JINHUA in page.text
         assert "退出" not in page.text  # nobody to sign out

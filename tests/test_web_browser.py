@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from service_helpers import FIXTURES, JINHUA, TOKENS, Server, copy_store, write_tokens
+from service_helpers import FIXTURES, JINHUA, TOKENS, ThreadServer, copy_store, write_tokens
 from web_helpers import need_chromium, screenshots
 
 pytestmark = pytest.mark.slow  # a server and a browser: seconds to start
@@ -19,8 +19,8 @@ BROKEN = ("policy: jinhua/draft\nversion: \"2026-01-01\"\nrules:\n  - id: a\n   
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("web")
-    with Server(*copy_store(folder), f"sqlite:///{folder / 'log.sqlite3'}", "--tokens",
-                str(write_tokens(folder))) as running:
+    with ThreadServer(*copy_store(folder), f"sqlite:///{folder / 'log.sqlite3'}",
+                      tokens=write_tokens(folder)) as running:
         yield running
 
 

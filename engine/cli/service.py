@@ -104,6 +104,14 @@ def serve(ctx, host, port, database, tokens, workers, personal, personal_key, lo
     ctx.exit(0)
 
 
+def uvicorn_options() -> dict:
+    """How `policy serve` runs uvicorn, besides where it listens and what it logs (the tests' in-process servers
+    run it so too)."""
+    return {"loop": "auto", "http": "auto", "access_log": False, "server_header": False,
+            # a worker loading a large policy store must not be taken for dead and restarted
+            "timeout_worker_healthcheck": 120}
+
+
 def _run(host: str, port: int, workers: int, log_level: str) -> None:
     import uvicorn
     from uvicorn.supervisors.multiprocess import Multiprocess
@@ -117,10 +125,7 @@ def _run(host: str, port: int, workers: int, log_level: str) -> None:
                     os.kill(process.pid, signal.SIGHUP)
 
     config = uvicorn.Config("engine.service.app:from_environment", factory=True, host=host, port=port,
-                            workers=workers, log_level=log_level, loop="auto", http="auto", access_log=False,
-                            server_header=False,
-                            # a worker loading a large policy store must not be taken for dead and restarted
-                            timeout_worker_healthcheck=120)
+                            workers=workers, log_level=log_level, **uvicorn_options())
     if workers == 1:
         uvicorn.Server(config).run()
         return

@@ -251,7 +251,10 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI):
         await asyncio.to_thread(service.start)
         loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # SIGHUP: where the platform has it
+        # SIGHUP: where the platform has it, and where the app runs in the main thread (an app embedded in a thread
+        # of another program is reloaded through POST /v1/admin/reload; uvloop says ValueError there, asyncio
+        # RuntimeError)
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, service.reload))
         if not settings.log:
             log.warning("the decision log is OFF (a benchmark setting): decisions are given without being logged")
