@@ -63,28 +63,29 @@ def compare(before_eval, after_eval, raws: Iterable[RawClaim], before: str, afte
     """`seen` (claim id -> locations) is filled for a caller that merges the reports of parts of the input
     (engine.distributed, with merge_into).
 
-    `by_columns`: each chunk of claims is first decided by the columnar engine under both sides
-    (engine.columnar.impact); a claim both decide alike there is only counted, every other one is decided claim by
-    claim as without it, so the report is the same. `stats` (engine.columnar.batch.Stats) is told what the columns
-    did."""
+    `by_columns`: each chunk of claims is decided by the columnar engine under both sides (engine.columnar.impact); a
+    claim both decide alike there is only counted, and every other one gets the results the per-claim engine gives
+    it, so the report is the same. `stats` (engine.columnar.batch.Stats) is told what the columns did."""
     report = ImpactReport(before, after)
     seen = {} if seen is None else seen  # claim id -> locations
     if not by_columns:
         for raw in raws:
-            _add(report, seen, raw.parsed(), before_eval, after_eval)
+            raw = raw.parsed()
+            _add(report, seen, raw, before_eval.evaluate_raw(raw), after_eval.evaluate_raw(raw))
             if on_progress:
                 on_progress(1)
     else:
         from engine.columnar.batch import Stats
-        from engine.columnar.impact import alike_by_columns
+        from engine.columnar.impact import compared_by_columns
 
-        for chunk, alike in alike_by_columns(before_eval, after_eval, raws, stats if stats is not None else Stats()):
-            for raw, same in zip(chunk, alike, strict=True):
-                if same is None:
-                    _add(report, seen, raw.parsed(), before_eval, after_eval)
+        for chunk, compared in compared_by_columns(before_eval, after_eval, raws,
+                                                   stats if stats is not None else Stats()):
+            for row, raw in enumerate(chunk):
+                if not compared.alike[row]:
+                    _add(report, seen, raw, *compared.results(row, raw))
                     continue
-                # decided alike under both: what _add does for such a claim, without deciding it again
-                claim_id, amount_before, amount_after = same
+                # decided alike under both: what _add does for such a claim, without its decisions
+                claim_id, amount_before, amount_after = compared.same(row)
                 report.claims += 1
                 report.decided_both += 1
                 report.total_before += amount_before
@@ -97,10 +98,8 @@ def compare(before_eval, after_eval, raws: Iterable[RawClaim], before: str, afte
     return report
 
 
-def _add(report: ImpactReport, seen: dict, raw: RawClaim, before_eval, after_eval) -> None:
-    """One claim decided under both sides, and what that changes, added to the report."""
-    a = before_eval.evaluate_raw(raw)
-    b = after_eval.evaluate_raw(raw)
+def _add(report: ImpactReport, seen: dict, raw: RawClaim, a, b) -> None:
+    """One claim's results under both sides, and what they change, added to the report."""
     report.claims += 1
     claim_id = a.claim_id if a.claim_id is not None else b.claim_id
     if claim_id is not None:
