@@ -62,6 +62,10 @@ class Col:
     """One value per row. `bad`: rows whose value the per-claim engine would not have (it raises there);
     `missing`: the bad rows where what it raises is a MissingValue. Either is None when no row is.
 
+    `values` is an object array of the Python values, a bool array (booleans), or an int64 array (whole numbers the
+    calendar functions compute on day numbers: each row's value is the Python int its element reads as, as
+    tolist() and every cast to objects give it, so that they are compared and chosen by NumPy alone).
+
     `codes` and `uniques`, when known (a fact read, a constant, a function of such columns): the values dictionary-
     encoded, each row's value the very object `uniques[codes[row]]`, so that a function of the column is computed
     once per distinct value by NumPy indexing rather than a Python pass over the rows. Only for columns whose values
@@ -200,7 +204,11 @@ def sequence(cols: list[Col]) -> tuple[np.ndarray | None, np.ndarray | None]:
 def as_bool(col: Col) -> Col:
     values = col.values
     if values.dtype != bool:
-        values = np.fromiter(map(is_, values.tolist(), repeat(True)), dtype=bool, count=len(values))
+        if col.codes is not None and col.uniques is not None:  # each distinct value's truth, once
+            truth = np.fromiter(map(is_, col.uniques.tolist(), repeat(True)), dtype=bool, count=len(col.uniques))
+            values = truth[col.codes]
+        else:
+            values = np.fromiter(map(is_, values.tolist(), repeat(True)), dtype=bool, count=len(values))
     return Col(values, col.bad, col.missing)
 
 
@@ -227,6 +235,10 @@ def encoded(col: Col) -> tuple[np.ndarray, np.ndarray] | None:
     values = col.values
     if values.dtype == bool:
         return values.astype(np.int64), _BOOLS
+    if values.dtype == np.int64:  # whole numbers: their distinct values found by NumPy
+        distinct, codes = np.unique(values, return_inverse=True)
+        col.codes, col.uniques = codes.reshape(-1), objects(distinct.tolist(), len(distinct))
+        return col.codes, col.uniques
     rows = values.tolist()
     kinds = set(map(type, rows))
     kinds.discard(_NONE)
@@ -658,7 +670,7 @@ def _months_between_days(cols: list[Col], n: int) -> Col | None:
         return None
     months, forward = found
     bad, missing = sequence(cols)
-    return Col(objects(np.where(forward, months, -months).tolist(), n), bad, missing)
+    return Col(np.where(forward, months, -months), bad, missing)
 
 
 def _age_days(cols: list[Col], n: int) -> Col | None:
@@ -668,7 +680,7 @@ def _age_days(cols: list[Col], n: int) -> Col | None:
     months, forward = found
     years = months // 12
     bad, missing = sequence(cols)
-    return Col(objects(np.where(forward, years, -years).tolist(), n), bad, missing)
+    return Col(np.where(forward, years, -years), bad, missing)
 
 
 def _month_days(year: np.ndarray, month: np.ndarray) -> np.ndarray:
@@ -704,6 +716,9 @@ def _add_months_days(cols: list[Col], n: int) -> Col | None:
 def _whole(col: Col) -> np.ndarray | None:
     """A column of whole numbers as an int64 array, a bad row given a good row's number; None when it is not
     encoded, holds another value, or a number beyond a million (left to add_months itself)."""
+    if col.values.dtype == np.int64:
+        values = _filled(col)
+        return values if len(values) == 0 or (values.min() >= -1_000_000 and values.max() <= 1_000_000) else None
     found = _encoded_good(col)
     if found is None:
         return None
@@ -723,7 +738,7 @@ def _part_of_day(index: int) -> Callable:
         if found is None:
             return None
         bad, missing = sequence(cols)
-        return Col(objects(found[index].tolist(), n), bad, missing)
+        return Col(found[index], bad, missing)
 
     return part
 
@@ -821,6 +836,9 @@ def _compare(op: Callable, left: Col, right: Col, n: int) -> Col:
         days = _day_numbers(left), _day_numbers(right)
         if days[0] is not None and days[1] is not None:
             return Col(np.asarray(op(days[0], days[1]), dtype=bool), bad, missing)
+    found = _compare_fast(op, left, right, n)
+    if found is not None:
+        return Col(found, bad, missing)
     try:
         values = np.asarray(op(_filled(left), _filled(right)), dtype=bool)
         if values.shape != (n,):
@@ -828,6 +846,45 @@ def _compare(op: Callable, left: Col, right: Col, n: int) -> Col:
     except Exception:  # a comparison NumPy cannot make for every row at once: one row at a time
         return as_bool(each(lambda a, b: bool(op(a, b)), [left, right], n))
     return Col(values, bad, missing)
+
+
+def _compare_fast(op: Callable, left: Col, right: Col, n: int) -> np.ndarray | None:
+    """A comparison made without a Python comparison per row, where it can be (None where not): of whole numbers
+    as int64 arrays (a column of them, or an encoded one of Python ints), or of an encoded column with a constant,
+    once per distinct value. The same answers as comparing the rows' Python values (_compare), a bad row aside."""
+    numbers = _int64(left), _int64(right)
+    if numbers[0] is not None and numbers[1] is not None and (left.values.dtype == np.int64
+                                                              or right.values.dtype == np.int64):
+        return np.asarray(op(numbers[0], numbers[1]), dtype=bool)
+    for col, other, flipped in ((left, right, False), (right, left, True)):
+        if other.uniques is None or other.codes is None or len(other.uniques) != 1 or col.codes is None \
+                or col.uniques is None or len(col.uniques) * 4 > n:
+            continue
+        size = len(col.uniques)
+        constant = objects(repeat(other.uniques[0], size), size)
+        try:
+            truth = np.asarray(op(constant, col.uniques) if flipped else op(col.uniques, constant), dtype=bool)
+        except Exception:  # as _compare: the rows are compared one at a time
+            return None
+        return truth[col.codes] if truth.shape == (size,) else None
+    return None
+
+
+def _int64(col: Col) -> np.ndarray | None:
+    """A column of whole numbers (not booleans) as an int64 array, a bad row given a good row's number; None where it
+    holds anything else (or is not encoded)."""
+    if col.values.dtype == np.int64:
+        return _filled(col)
+    if col.codes is None or col.uniques is None or len(col.uniques) > len(col.codes):
+        return None
+    found = _encoded_good(col)
+    if found is None:
+        return None
+    codes, uniques = found
+    numbers = uniques.tolist()
+    if set(map(type, numbers)) != {int} or not all(-_BIG - 1 <= v <= _BIG for v in numbers):
+        return None
+    return np.array(numbers, np.int64)[codes]
 
 
 _NUMPY_COMPARE = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
@@ -1147,7 +1204,7 @@ class ColumnCompiler:
                 faults = zero if bad is None else zero & ~bad
                 bad = _or(bad, faults)
             quotients = np.floor_divide(top, np.where(zero, 1, bottom))
-            return Col(objects(quotients.tolist(), ctx.n), bad, missing)
+            return Col(quotients, bad, missing)
 
         return floored
 

@@ -191,10 +191,12 @@ class _Coded:
     text's date. Dictionary-encoded when first asked (`codes`, `uniques`: the fact of value k is the object
     uniques[codes[k]]), as the columns ask of a fact they read; a column nothing reads is never encoded."""
 
-    __slots__ = ("values", "_keys", "facts_of", "_codes", "_uniques")
+    __slots__ = ("values", "_keys", "facts_of", "_codes", "_uniques", "kind")
 
-    def __init__(self, values: list, keys: list | None, facts_of: dict | None):
-        self.values, self._keys, self.facts_of = values, keys, facts_of
+    def __init__(self, values: list, keys: list | None, facts_of: dict | None, kind: type | None = None):
+        """`kind`: the one type of every value (bool, int or date, none of them None), whose values NumPy encodes
+        without a dictionary; None for any other column."""
+        self.values, self._keys, self.facts_of, self.kind = values, keys, facts_of, kind
         self._codes: np.ndarray | None = None
         self._uniques: np.ndarray | None = None
 
@@ -208,12 +210,31 @@ class _Coded:
     @property
     def codes(self) -> np.ndarray:
         if self._codes is None:
-            code_of = dict(zip(self.keys, range(len(self.keys)), strict=True))
-            self._codes = np.fromiter(map(code_of.__getitem__, self.values), np.int64, len(self.values))
+            if self.kind is not None and self._keys is None and self.facts_of is None:
+                self._encode_by_numbers()
+            else:
+                code_of = dict(zip(self.keys, range(len(self.keys)), strict=True))
+                self._codes = np.fromiter(map(code_of.__getitem__, self.values), np.int64, len(self.values))
+        assert self._codes is not None
         return self._codes
+
+    def _encode_by_numbers(self) -> None:
+        """Booleans, whole numbers (within 64 bits) or dates encoded by their numbers (dates by day number) in
+        NumPy: the uniques in the order of their numbers, not as met, each the very object of a row."""
+        n = len(self.values)
+        if self.kind is bool:
+            self._codes = np.fromiter(self.values, bool, n).astype(np.int64)
+            self._uniques = _objects([False, True])
+            return
+        numbers = self.values if self.kind is int else map(date.toordinal, self.values)
+        _, first, codes = np.unique(np.fromiter(numbers, np.int64, n), return_index=True, return_inverse=True)
+        self._codes = codes.reshape(-1)
+        self._uniques = _objects(self.values)[first] if n else _objects([])
 
     @property
     def uniques(self) -> np.ndarray:
+        if self._uniques is None and self.kind is not None and self._keys is None and self.facts_of is None:
+            self._encode_by_numbers()
         if self._uniques is None:
             facts = self.keys if self.facts_of is None else list(map(self.facts_of.get, self.keys))
             self._uniques = _objects(facts)
@@ -690,7 +711,11 @@ class _StructWalk(_Walk):
         if not values:
             return values
         if node.decoded:  # msgspec has checked them all (a plain date is a calendar day already)
-            return _Coded(values, None, None) if node.encoded else values
+            if not node.encoded:
+                return values
+            kinds = node.types - {_NONE}
+            kind = next(iter(kinds)) if kinds <= {bool, int} and _NONE not in node.types else None
+            return _Coded(values, None, None, date if node.plain_date else kind)
         index = dict.fromkeys(values)
         bad = node.bad_values(index.keys())
         if node.is_date:
