@@ -26,7 +26,7 @@ import numpy as np
 import orjson
 
 from engine.claims.reader import RawClaim
-from engine.columnar.columns import Batch, ColumnCompiler, Ctx
+from engine.columnar.columns import Batch, ColumnCompiler, Ctx, objects
 from engine.columnar.reader import Layout
 from engine.core.i18n import tr
 from engine.decide.batch import Counts, OutputFormat, render
@@ -148,9 +148,14 @@ class ColumnarProgram:
             a = self.amount(ctx)
             if a.bad is not None:
                 uncertain |= eligible & a.bad
-            values = a.values.tolist()
-            for i in np.flatnonzero(eligible & ~uncertain & open_rows).tolist():
-                amounts[i] = Decimal(values[i])
+            rows = np.flatnonzero(eligible & ~uncertain & open_rows)
+            made = np.full(n, _ZERO, dtype=object)
+            if a.codes is not None and a.uniques is not None:  # each distinct amount made a Decimal once
+                used, inverse = np.unique(a.codes[rows], return_inverse=True)
+                made[rows] = objects(map(Decimal, a.uniques[used].tolist()), len(used))[inverse.reshape(-1)]
+            else:
+                made[rows] = objects(map(Decimal, a.values[rows].tolist()), len(rows))
+            amounts = made.tolist()
         status[open_rows & uncertain] = UNCERTAIN
         return Outcomes(status, eligible, amounts, outcomes)
 
@@ -217,14 +222,38 @@ def _decision_days(batch, layout: Layout, reader, as_of: date | None) -> tuple[n
     return np.zeros(batch.n, np.int64), np.array([None], dtype=object)
 
 
+def program_groups(evaluator, days: list) -> tuple[list, list, np.ndarray]:
+    """The program of each distinct decision date (None for a day that is no date, or the ClaimError of a day no
+    version is in force on), the distinct programs in the order met, and each day's group: the place of its program
+    among them, -1 where it has none. The claims of one program are decided together."""
+    day_programs = [evaluator.program_for(day) if type(day) is date else None for day in days]
+    programs: list = []
+    seen: dict = {}  # id(program) -> its group
+    group_of: list[int] = []
+    for program in day_programs:
+        if program is None or isinstance(program, ClaimError):
+            group_of.append(-1)
+            continue
+        group = seen.get(id(program))
+        if group is None:
+            group = seen[id(program)] = len(programs)
+            programs.append(program)
+        group_of.append(group)
+    return day_programs, programs, np.asarray(group_of, np.int64)
+
+
 def _write_decided(compiled: ColumnarProgram, evaluator, lines: list, rows: list, ids: list, days: list,
                    eligible: np.ndarray, amounts: list, rules: np.ndarray) -> None:
     """The summary lines of decided claims, each from the line of its shape (eligibility, amount, rule outcomes),
     found once per distinct shape, with the claim's id and decision date put in."""
     n = len(rows)
     amount_index: dict = {}  # as the templates are kept: equal amounts alike, but for the sign of a zero
-    amount_codes = np.fromiter((amount_index.setdefault((a, a.is_signed()), len(amount_index)) for a in amounts),
-                               np.int64, n)
+    # claims share their amount's object (Outcomes: one Decimal per distinct amount): each object keyed once
+    _, first, by_object = np.unique(np.fromiter(map(id, amounts), np.uint64, n), return_index=True,
+                                    return_inverse=True)
+    object_codes = [amount_index.setdefault((a, a.is_signed()), len(amount_index))
+                    for a in map(amounts.__getitem__, first.tolist())]
+    amount_codes = np.asarray(object_codes, np.int64)[by_object.reshape(-1)]
     if 2 * 3 ** len(rules) * len(amount_index) < 1 << 62:  # a shape is one number: rule outcomes are 0, 1 or 2
         shape = eligible.astype(np.int64)
         for outcome in rules:
@@ -284,22 +313,10 @@ def _decide_chunk(evaluator, raws: list[RawClaim], as_of: date | None, stats: St
         taken = batch.taken.tolist()
         ids = batch.claim_ids()
         day_codes, day_uniques = _decision_days(batch, layout, reader, as_of)
-        # the program of each distinct decision date; the claims of a day with none (or no date) one by one
-        group_of: list[int] = []
-        programs: list = []
-        seen: dict = {}  # id(program) -> its group
+        # the claims of a day with no program (or no date) one by one
         days = day_uniques.tolist()
-        day_programs = [evaluator.program_for(day) if type(day) is date else None for day in days]
-        for program in day_programs:
-            if program is None or isinstance(program, ClaimError):
-                group_of.append(-1)
-                continue
-            group = seen.get(id(program))
-            if group is None:
-                group = seen[id(program)] = len(programs)
-                programs.append(program)
-            group_of.append(group)
-        row_groups = np.asarray(group_of, np.int64)[day_codes]
+        day_programs, programs, group_of = program_groups(evaluator, days)
+        row_groups = group_of[day_codes]
         for position in np.flatnonzero(row_groups < 0).tolist():
             day = days[day_codes[position]]
             row = taken[position]

@@ -170,6 +170,15 @@ def nulls(values: np.ndarray) -> np.ndarray:
     return _nulls(values)
 
 
+def where_is(values: np.ndarray, obj: object) -> np.ndarray:
+    """Where an object array holds this very object: by its pointers, as nulls() finds None, where ids are
+    addresses; else one identity test a row."""
+    if _nulls is _nulls_by_address:
+        return (np.frombuffer(values.tobytes(), np.intp) == id(obj)).reshape(values.shape)
+    flat = values.reshape(-1).tolist()  # pragma: no cover - CPython's ids are addresses
+    return np.fromiter(map(is_, flat, repeat(obj)), bool, len(flat)).reshape(values.shape)  # pragma: no cover
+
+
 def _or(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
     if a is None:
         return b
@@ -252,9 +261,19 @@ def encode(values: np.ndarray, rows: list | None = None) -> tuple[np.ndarray, np
     """(codes, uniques) of an object array whose values are all of one type (or None)."""
     if rows is None:
         rows = values.tolist()
-    uniques = list(dict.fromkeys(rows))
-    index = dict(zip(uniques, range(len(uniques)), strict=True))
-    return np.fromiter(map(index.__getitem__, rows), np.int64, len(rows)), objects(uniques, len(uniques))
+    uniques, codes = dictionary(rows)
+    return codes, objects(uniques, len(uniques))
+
+
+def dictionary(values: list) -> tuple[list, np.ndarray]:
+    """(the distinct values in the order met, each value's code: the place of its value among them), by one pass of
+    a dict (each value's first position, dict.setdefault) and NumPy, not a dict to find them and another to code."""
+    n = len(values)
+    first: dict = {}
+    positions = np.fromiter(map(first.setdefault, values, range(n)), np.int64, n)
+    dense = np.empty(n, np.int64)
+    dense[np.fromiter(first.values(), np.int64, len(first))] = np.arange(len(first))
+    return list(first), dense[positions]
 
 
 def constant(value, n: int) -> Col:

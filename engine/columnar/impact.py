@@ -22,12 +22,19 @@ from __future__ import annotations
 import gc
 import operator
 from collections.abc import Iterable, Iterator
-from datetime import date
 
 import numpy as np
 
 from engine.claims.reader import RawClaim
-from engine.columnar.batch import _FAIL, DECIDED, UNCERTAIN, Stats, _decision_days, columnar_program
+from engine.columnar.batch import (
+    _FAIL,
+    DECIDED,
+    UNCERTAIN,
+    Stats,
+    _decision_days,
+    columnar_program,
+    program_groups,
+)
 from engine.columnar.columns import Batch
 from engine.columnar.reader import ColumnBatch, Layout
 from engine.decide.batch import COLUMNAR_CHUNK, _chunks
@@ -80,24 +87,13 @@ class _Side:
             self.ids[row] = claim_id
         day_codes, day_uniques = _decision_days(batch, layout, evaluator.claim_reader(), None)
         days = day_uniques.tolist()
-        # the program of each distinct decision date; a claim without a date is left to the per-claim engine
-        group_of: list[int] = []
-        programs: list = []
-        seen: dict = {}  # id(program) -> its group
-        for code, day in enumerate(days):
-            program = evaluator.program_for(day) if type(day) is date else None
-            if program is None or isinstance(program, ClaimError):
-                group_of.append(-1)
-                if program is not None:
-                    for row in taken[day_codes == code].tolist():
-                        self.without_program[row] = (program, day)
-                continue
-            group = seen.get(id(program))
-            if group is None:
-                group = seen[id(program)] = len(programs)
-                programs.append(program)
-            group_of.append(group)
-        row_groups = np.asarray(group_of, np.int64)[day_codes]
+        # a claim without a date is left to the per-claim engine
+        day_programs, programs, group_of = program_groups(evaluator, days)
+        for code, (program, day) in enumerate(zip(day_programs, days, strict=True)):
+            if isinstance(program, ClaimError):
+                for row in taken[day_codes == code].tolist():
+                    self.without_program[row] = (program, day)
+        row_groups = group_of[day_codes]
         for group, program in enumerate(programs):
             where = np.flatnonzero(row_groups == group)
             codes_here = day_codes[where]

@@ -42,7 +42,7 @@ import orjson
 
 from engine.claims import convert
 from engine.claims.reader import CLAIM_LIMITS, ClaimReader, RawClaim
-from engine.columnar.columns import nulls
+from engine.columnar.columns import dictionary, nulls, where_is
 from engine.core import lightimport, schemacheck
 from engine.language.types import BOOL, DATE, DECIMAL, INT, STRING, Field, ListOf, Record, Type
 
@@ -193,18 +193,20 @@ class _Coded:
 
     __slots__ = ("values", "_keys", "facts_of", "_codes", "_uniques", "kind")
 
-    def __init__(self, values: list, keys: list | None, facts_of: dict | None, kind: type | None = None):
+    def __init__(self, values: list, keys: list | None, facts_of: dict | None, kind: type | None = None,
+                 codes: np.ndarray | None = None):
         """`kind`: the one type of every value (bool, int or date, none of them None), whose values NumPy encodes
-        without a dictionary; None for any other column."""
+        without a dictionary; None for any other column. `keys` and `codes`: the distinct values and each value's
+        code, where checking found them."""
         self.values, self._keys, self.facts_of, self.kind = values, keys, facts_of, kind
-        self._codes: np.ndarray | None = None
+        self._codes: np.ndarray | None = codes
         self._uniques: np.ndarray | None = None
 
     @property
     def keys(self) -> list:
         """The distinct values, in the order met (found when first asked, where checking did not need them)."""
         if self._keys is None:
-            self._keys = list(dict.fromkeys(self.values))
+            self._keys, self._codes = dictionary(self.values)
         return self._keys
 
     @property
@@ -212,6 +214,8 @@ class _Coded:
         if self._codes is None:
             if self.kind is not None and self._keys is None and self.facts_of is None:
                 self._encode_by_numbers()
+            elif self._keys is None:
+                self._keys, self._codes = dictionary(self.values)
             else:
                 code_of = dict(zip(self.keys, range(len(self.keys)), strict=True))
                 self._codes = np.fromiter(map(code_of.__getitem__, self.values), np.int64, len(self.values))
@@ -577,23 +581,29 @@ class _Walk:
                 else:
                     always += 1
                     sub_values, sub_owners = column, owners
-            if not in_list:  # records and lists outside lists: the raw values, converted when asked for
-                self.columns[child_path] = (sub_owners, sub_values)
-            if isinstance(child, _Object):
-                self.record(child, sub_values, sub_owners, child_path, in_list)
-                aligned = None
-            elif isinstance(child, _List):
-                self.array(child, sub_values, sub_owners, child_path)
-                aligned = None
-            else:
-                converted = self.leaf(child, sub_values, sub_owners)
-                if not in_list:
-                    self.columns[child_path] = (sub_owners, converted)
-                elif aligned is not None:
-                    aligned[name] = converted
+            aligned = self.field(name, child, sub_values, sub_owners, child_path, in_list, aligned)
         named += always
         if (named != lengths).any():  # keys the schema does not name: the per-claim reader reads (or refuses) those
             self.refuse(owners[named != lengths])
+        return aligned
+
+    def field(self, name: str, child, values: list, owners: np.ndarray, path: tuple, in_list: bool,
+              aligned: dict | None) -> dict | None:
+        """One field's present values walked (a record's, a list's or a leaf's) and its column kept; `aligned` (the
+        columns of the records' fields, in a list) with this field's, or None once a field is no leaf."""
+        if not in_list:  # records and lists outside lists: the values as read (raw or Structs), converted when asked
+            self.columns[path] = (owners, values)
+        if isinstance(child, _Object):
+            self.record(child, values, owners, path, in_list)
+            return None
+        if isinstance(child, _List):
+            self.array(child, values, owners, path)
+            return None
+        converted = self.leaf(child, values, owners)
+        if not in_list:
+            self.columns[path] = (owners, converted)
+        elif aligned is not None:
+            aligned[name] = converted
         return aligned
 
     def array(self, node: _List, values: list, owners: np.ndarray, path: tuple) -> None:
@@ -663,33 +673,21 @@ class _StructWalk(_Walk):
         always = 0
         for name, child in node.fields.items():
             child_path = path + (name,)
-            column = list(map(attrgetter(node.attributes[name]), values))
-            sub_values, sub_owners = column, owners
+            get = attrgetter(node.attributes[name])
             if name in node.required:
                 always += 1
-            else:
+                sub_values, sub_owners = list(map(get, values)), owners
+            else:  # an optional key: UNSET where it is absent, found by the pointers of an object array
                 aligned = None
-                if msgspec.UNSET in column:
-                    given = np.fromiter(map(is_not, column, repeat(msgspec.UNSET)), bool, len(column))
-                    named += given
-                    sub_values = list(compress(column, given.tolist()))
-                    sub_owners = owners[given]
-                else:
+                column = np.fromiter(map(get, values), object, len(values))
+                given = ~where_is(column, msgspec.UNSET)
+                if given.all():
                     always += 1
-            if not in_list:  # records and lists outside lists: the Structs, converted when asked for
-                self.columns[child_path] = (sub_owners, sub_values)
-            if isinstance(child, _Object):
-                self.record(child, sub_values, sub_owners, child_path, in_list)
-                aligned = None
-            elif isinstance(child, _List):
-                self.array(child, sub_values, sub_owners, child_path)
-                aligned = None
-            else:
-                converted = self.leaf(child, sub_values, sub_owners)
-                if not in_list:
-                    self.columns[child_path] = (sub_owners, converted)
-                elif aligned is not None:
-                    aligned[name] = converted
+                    sub_values, sub_owners = column.tolist(), owners
+                else:
+                    named += given
+                    sub_values, sub_owners = column[given].tolist(), owners[given]
+            aligned = self.field(name, child, sub_values, sub_owners, child_path, in_list, aligned)
         named += always
         if in_list:
             self.keys += _summed(owners, named, len(self.keys))
@@ -716,16 +714,20 @@ class _StructWalk(_Walk):
             kinds = node.types - {_NONE}
             kind = next(iter(kinds)) if kinds <= {bool, int} and _NONE not in node.types else None
             return _Coded(values, None, None, date if node.plain_date else kind)
-        index = dict.fromkeys(values)
-        bad = node.bad_values(index.keys())
+        if not node.encoded:  # decimals: checked per distinct value, not encoded
+            index = dict.fromkeys(values)
+            bad = node.bad_values(index.keys())
+            if bad:
+                self.refuse(owners[np.fromiter(map(bad.__contains__, values), bool, len(values))])
+            return values
+        keys, codes = dictionary(values)  # the codes found by the pass that finds the distinct values to check
+        distinct = dict.fromkeys(keys).keys()
+        bad = node.bad_values(distinct)
         if node.is_date:
-            bad |= node.to_dates(index.keys() - bad)
+            bad |= node.to_dates(distinct - bad)
         if bad:
-            self.refuse(owners[np.fromiter(map(bad.__contains__, values), bool, len(values))])
-        dates = node.dates if node.is_date else None
-        if not node.encoded:
-            return values if dates is None else list(map(dates.get, values))
-        return _Coded(values, list(index), dates)
+            self.refuse(owners[np.fromiter(map(bad.__contains__, keys), bool, len(keys))[codes]])
+        return _Coded(values, keys, node.dates if node.is_date else None, codes=codes)
 
 
 class ColumnBatch:
