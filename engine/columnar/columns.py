@@ -144,6 +144,14 @@ def objects(values, n: int) -> np.ndarray:
     return np.fromiter(values, dtype=object, count=n)
 
 
+def repeated(value, n: int) -> np.ndarray:
+    """An object array of n times this very value (a list stays one value): filled, several times faster than
+    objects(repeat(value, n), n)."""
+    values = np.empty(n, dtype=object)
+    values.fill(value)
+    return values
+
+
 def _nulls_by_comparing(values: np.ndarray) -> np.ndarray:
     return np.asarray(values == None, dtype=bool)  # noqa: E711 - elementwise, as NumPy compares
 
@@ -222,6 +230,9 @@ def as_bool(col: Col) -> Col:
 
 
 def gather(col: Col, index: np.ndarray) -> Col:
+    if isinstance(col, DayCol):  # the day numbers gathered; the dates only if read whole
+        return DayCol(col.days[index], lambda: col.values[index], col.bad[index] if col.bad is not None else None,
+                      col.missing[index] if col.missing is not None else None)
     if isinstance(col, RecordCol):
         return RecordCol(lambda: col.values[index], {name: values[index] for name, values in col.fields.items()},
                          col.bad[index] if col.bad is not None else None,
@@ -278,7 +289,7 @@ def dictionary(values: list) -> tuple[list, np.ndarray]:
 
 def constant(value, n: int) -> Col:
     """The same value in every row."""
-    return Col(objects(repeat(value, n), n), codes=np.zeros(n, np.int64), uniques=objects((value,), 1))
+    return Col(repeated(value, n), codes=np.zeros(n, np.int64), uniques=objects((value,), 1))
 
 
 def chosen(where: np.ndarray, a: Col, b: Col) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -338,6 +349,13 @@ class Batch:
         if found is None:
             found = self.paths[key] = self.source.path((root,) + keys)
         return found
+
+    def day_numbers(self, root: str, keys: tuple) -> tuple | None:
+        """(day numbers, where given) of a date fact the reader has as days (engine.columnar.reader), or None."""
+        key = ("days", root, keys)
+        if key not in self.paths:
+            self.paths[key] = self.source.day_numbers((root,) + keys)
+        return self.paths[key]
 
     def present(self, root: str, keys: tuple) -> np.ndarray:
         """Where a fact path is given (present and not null)."""
@@ -880,7 +898,7 @@ def _compare_fast(op: Callable, left: Col, right: Col, n: int) -> np.ndarray | N
                 or col.uniques is None or len(col.uniques) * 4 > n:
             continue
         size = len(col.uniques)
-        constant = objects(repeat(other.uniques[0], size), size)
+        constant = repeated(other.uniques[0], size)
         try:
             truth = np.asarray(op(constant, col.uniques) if flipped else op(col.uniques, constant), dtype=bool)
         except Exception:  # as _compare: the rows are compared one at a time
@@ -1003,7 +1021,7 @@ class ColumnCompiler:
             return self.definition(r.target, r.linked)
         if r.kind == "table":
             table = r.target
-            return lambda ctx: Col(objects(repeat(table, ctx.n), ctx.n))
+            return lambda ctx: Col(repeated(table, ctx.n))
         if r.kind == "decision_date":
             return lambda ctx: ctx.batch.day if ctx.index is None else gather(ctx.batch.day, ctx.index)
         if r.kind == "fact":
@@ -1029,6 +1047,18 @@ class ColumnCompiler:
                     if probe:
                         return ListCol(lambda: batch.path(root, keys), lengths, fields, absent)
                     return ListCol(lambda: batch.path(root, keys), lengths, fields, absent, absent, absent)
+            if not probe:  # a date the reader has as day numbers: a DayCol, its dates made only if read whole
+                days = ctx.batch.day_numbers(root, keys)
+                if days is not None:
+                    numbers, given = days if ctx.index is None else (days[0][ctx.index], days[1][ctx.index])
+                    batch, index = ctx.batch, ctx.index
+                    absent = ~given
+
+                    def dates() -> np.ndarray:
+                        values = batch.path(root, keys)
+                        return values if index is None else values[index]
+
+                    return DayCol(numbers, dates, absent, absent)
             found = ctx.batch.coded(root, keys)  # first: a column the reader encoded is then read from its codes
             values = ctx.batch.path(root, keys)
             codes, uniques = found if found is not None else (None, None)
@@ -1102,7 +1132,7 @@ class ColumnCompiler:
                 assert r.linked is not None
                 return self.definition(r.target, r.linked)
             table = r.target
-            return lambda ctx: Col(objects(repeat(table, ctx.n), ctx.n))
+            return lambda ctx: Col(repeated(table, ctx.n))
         path = dotted(node)
         if path is not None:
             root, *rest = path.split(".")
@@ -1347,7 +1377,7 @@ class ColumnCompiler:
     def _listlit(self, node: ListLit, checked: Checked):
         if all(isinstance(i, Literal) for i in node.items):
             constant = [i.value for i in node.items]
-            return lambda ctx: Col(objects(repeat(constant, ctx.n), ctx.n))
+            return lambda ctx: Col(repeated(constant, ctx.n))
         items = [self.node(i, checked) for i in node.items]
         return lambda ctx: each(lambda *values: list(values), [i(ctx) for i in items], ctx.n)
 

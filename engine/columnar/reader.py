@@ -195,9 +195,9 @@ class _Coded:
 
     def __init__(self, values: list, keys: list | None, facts_of: dict | None, kind: type | None = None,
                  codes: np.ndarray | None = None):
-        """`kind`: the one type of every value (bool, int or date, none of them None), whose values NumPy encodes
-        without a dictionary; None for any other column. `keys` and `codes`: the distinct values and each value's
-        code, where checking found them."""
+        """`kind`: the one type of every value (bool, int or date, none of them None: booleans are encoded by NumPy,
+        and dates read as day numbers where asked, ColumnBatch.day_numbers); None for any other column. `keys` and
+        `codes`: the distinct values and each value's code, where checking found them."""
         self.values, self._keys, self.facts_of, self.kind = values, keys, facts_of, kind
         self._codes: np.ndarray | None = codes
         self._uniques: np.ndarray | None = None
@@ -212,8 +212,8 @@ class _Coded:
     @property
     def codes(self) -> np.ndarray:
         if self._codes is None:
-            if self.kind is not None and self._keys is None and self.facts_of is None:
-                self._encode_by_numbers()
+            if self.kind is bool and self._keys is None:
+                self._encode_booleans()
             elif self._keys is None:
                 self._keys, self._codes = dictionary(self.values)
             else:
@@ -222,23 +222,15 @@ class _Coded:
         assert self._codes is not None
         return self._codes
 
-    def _encode_by_numbers(self) -> None:
-        """Booleans, whole numbers (within 64 bits) or dates encoded by their numbers (dates by day number) in
-        NumPy: the uniques in the order of their numbers, not as met, each the very object of a row."""
-        n = len(self.values)
-        if self.kind is bool:
-            self._codes = np.fromiter(self.values, bool, n).astype(np.int64)
-            self._uniques = _objects([False, True])
-            return
-        numbers = self.values if self.kind is int else map(date.toordinal, self.values)
-        _, first, codes = np.unique(np.fromiter(numbers, np.int64, n), return_index=True, return_inverse=True)
-        self._codes = codes.reshape(-1)
-        self._uniques = _objects(self.values)[first] if n else _objects([])
+    def _encode_booleans(self) -> None:
+        """Booleans encoded by NumPy (False 0, True 1), without a dictionary."""
+        self._codes = np.fromiter(self.values, bool, len(self.values)).astype(np.int64)
+        self._uniques = _objects([False, True])
 
     @property
     def uniques(self) -> np.ndarray:
-        if self._uniques is None and self.kind is not None and self._keys is None and self.facts_of is None:
-            self._encode_by_numbers()
+        if self._uniques is None and self.kind is bool and self._keys is None:
+            self._encode_booleans()
         if self._uniques is None:
             facts = self.keys if self.facts_of is None else list(map(self.facts_of.get, self.keys))
             self._uniques = _objects(facts)
@@ -749,6 +741,7 @@ class ColumnBatch:
         self._paths: dict = {}
         self._coded: dict = {}
         self._present: dict = {}
+        self._days: dict = {}
 
     def close(self) -> None:
         """Let go of the claims' values and columns (engine.columnar.columns.Batch.close says why)."""
@@ -758,6 +751,7 @@ class ColumnBatch:
         self._paths.clear()
         self._coded.clear()
         self._present.clear()
+        self._days.clear()
 
     def subset(self, positions: np.ndarray) -> ColumnView:
         """The taken claims at these positions (of `taken`), as a batch of their own."""
@@ -820,6 +814,26 @@ class ColumnBatch:
                 index = dict(zip(distinct, range(len(distinct)), strict=True))
                 found = (np.fromiter(map(index.__getitem__, rows), np.int64, len(rows)), _objects(distinct))
             self._coded[keys] = found
+        return found
+
+    def day_numbers(self, keys: tuple) -> tuple | None:
+        """(day numbers, where given) of a plain date fact (a date held only to its format, which msgspec decoded):
+        each taken claim's date.toordinal(), the day 1 where it does not have the fact; None for any other path, or
+        before the reader has met the fact."""
+        found = self._days.get(keys, _ABSENT)
+        if found is _ABSENT:
+            found = None
+            owners, values = self._columns.get(keys, (None, None))
+            if isinstance(values, _Coded) and values.kind is date:
+                days = np.ones(self.n, np.int64)
+                given = np.zeros(self.n, bool)
+                positions = self._position[owners]
+                keep = positions >= 0
+                numbers = np.fromiter(map(date.toordinal, values.values), np.int64, len(values.values))
+                days[positions[keep]] = numbers[keep]
+                given[positions[keep]] = True
+                found = (days, given)
+            self._days[keys] = found
         return found
 
     def present(self, keys: tuple) -> np.ndarray:
@@ -908,6 +922,10 @@ class ColumnView:
     def coded(self, keys: tuple) -> tuple | None:
         found = self.batch.coded(keys)
         return None if found is None else (found[0][self.positions], found[1])
+
+    def day_numbers(self, keys: tuple) -> tuple | None:
+        found = self.batch.day_numbers(keys)
+        return None if found is None else (found[0][self.positions], found[1][self.positions])
 
     def items(self, keys: tuple) -> tuple | None:
         """(items of each claim, the items' fields as columns) of a list of records, or None (ColumnBatch.items)."""
