@@ -659,3 +659,25 @@ def test_floor_of_a_quotient_of_whole_numbers_is_the_divided_and_floored_value(t
     expected, got = lines_both_ways(engine, "test/policy", raws)
     assert_same(expected, got)
     assert len({line for line in expected if b'"eligible":true' in line}) > 5
+
+
+@pytest.mark.parametrize("schema, root", [
+    ({"type": "string", "pattern": "^[0-9]{17}[0-9X]$"}, {}),
+    ({"$ref": "#/$defs/code"}, {"$defs": {"code": {"type": "string", "pattern": "^[1-8][0-9]{5}$"}}}),
+    ({"type": "string", "format": "email"}, {}),
+    ({"$id": "https://example.org/id", "type": "string", "pattern": "^a"}, {})])
+def test_a_leafs_new_values_checked_in_one_call_are_refused_as_the_validator_refuses_each(schema, root):
+    """The values of a leaf the validator checks are checked together, a chunk's new ones in one call: exactly
+    those the validator refuses one by one are bad, chunk after chunk (some of the values known already)."""
+    import jsonschema_rs
+
+    from engine.columnar import reader
+    from engine.language import types
+
+    leaf = reader._Leaf(types.STRING, schema, root, False)
+    validator = jsonschema_rs.validator_for(dict(schema) | root, validate_formats=True)
+    first = ["330106199207194967", "33010619920719496", "33010619920719496X", "330106", "1330106", "a@b.org",
+             "a@", "abc", "", "日本語"]
+    second = first[3:] + ["330782200106018125", "x@y", "a" * 30, "919999"]
+    for values in (first, second):
+        assert leaf.bad_values(set(values)) == {v for v in values if not validator.is_valid(v)}

@@ -67,6 +67,12 @@ def _objects(values) -> np.ndarray:
     return np.fromiter(values, dtype=object, count=len(values))
 
 
+def _unknown(values: AbstractSet, known: dict) -> set:
+    """The values not among the keys of `known`, in time of the values alone: `values - known.keys()` walks all of
+    `known` (a view is made a set, then each key taken out), which holds up to _KNOWN_KEPT values."""
+    return set(values).difference(known)
+
+
 class _Unsupported(Exception):
     pass
 
@@ -74,8 +80,8 @@ class _Unsupported(Exception):
 class _Leaf:
     """A value that is not an object or a list: its Python types, and its own schema checked per distinct value."""
 
-    __slots__ = ("types", "validator", "known", "invalid", "is_date", "dates", "no_day", "text", "nullable", "lengths",
-                 "encoded", "plain_date", "schema", "decoded")
+    __slots__ = ("types", "validator", "item_errors", "known", "invalid", "is_date", "dates", "no_day", "text",
+                 "nullable", "lengths", "encoded", "plain_date", "schema", "decoded")
 
     def __init__(self, fact_type: Type, schema: dict, root: dict, nullable: bool):
         kinds: dict[Type, set] = {STRING: {str}, DATE: {str}, INT: {int}, BOOL: {bool}, DECIMAL: {int, Decimal}}
@@ -88,6 +94,15 @@ class _Leaf:
             if key in root and key not in document:
                 document[key] = root[key]
         self.validator = jsonschema_rs.validator_for(document, validate_formats=True)
+        # the errors of a list of values, in one call of the same validator (the leaf's schema as the items of an
+        # array), each error's path starting with the place of its value: a chunk's new values checked without a
+        # call each. Only for a schema that is no resource of its own ($id, $schema, $anchor), so that its
+        # references mean in the array what they mean alone.
+        self.item_errors: Callable | None = None
+        if not {"$id", "$schema", "$anchor", "$dynamicAnchor"} & document.keys():
+            array = {"type": "array", "items": document} | {k: document[k] for k in ("$defs", "definitions")
+                                                            if k in document}
+            self.item_errors = jsonschema_rs.validator_for(array, validate_formats=True).iter_errors
         # a text held only to its length (a number, a name): checked by the lengths, without the validator
         constraints = {k for k in schema if k not in _ANNOTATIONS and not k.startswith("x-")}
         lengths = (schema.get("minLength", 0), schema.get("maxLength"))
@@ -118,16 +133,23 @@ class _Leaf:
             if sizes and (min(sizes) < low or (high is not None and max(sizes) > high)):
                 return {v for v in values if not low <= len(v) <= (high if high is not None else len(v))}
             return set()
-        unknown = values - self.known.keys()
+        unknown = _unknown(values, self.known)
         if unknown:
             if len(self.known) > _KNOWN_KEPT:
                 self.known.clear()
                 self.invalid.clear()
-            valid = self.validator.is_valid
-            for v in unknown:
-                ok = self.known[v] = valid(v)
-                if not ok:
-                    self.invalid.add(v)
+            if self.item_errors is not None:
+                fresh = list(unknown)
+                self.known.update(dict.fromkeys(fresh, True))
+                for place in {error.instance_path[0] for error in self.item_errors(fresh)}:
+                    self.known[fresh[place]] = False
+                    self.invalid.add(fresh[place])
+            else:
+                valid = self.validator.is_valid
+                for v in unknown:
+                    ok = self.known[v] = valid(v)
+                    if not ok:
+                        self.invalid.add(v)
         return self.invalid & values
 
     def days(self, texts: AbstractSet) -> set:
@@ -138,7 +160,7 @@ class _Leaf:
         if len(dates) > _KNOWN_KEPT:
             dates.clear()
             self.no_day.clear()
-        unknown = list(texts - dates.keys())
+        unknown = list(_unknown(texts, dates))
         if unknown:
             days = _calendar_days(unknown).tolist()
             plain = list(compress(unknown, days))
@@ -154,7 +176,7 @@ class _Leaf:
         if len(dates) > _KNOWN_KEPT:
             dates.clear()
             self.no_day.clear()
-        for text in texts - dates.keys():
+        for text in _unknown(texts, dates):
             if type(text) is str:
                 try:
                     dates[text] = convert.to_date(text, schemacheck.describe_value)
