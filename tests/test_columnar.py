@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import os
 import random
 import re
 import tempfile
@@ -681,3 +682,19 @@ def test_a_leafs_new_values_checked_in_one_call_are_refused_as_the_validator_ref
     second = first[3:] + ["330782200106018125", "x@y", "a" * 30, "919999"]
     for values in (first, second):
         assert leaf.bad_values(set(values)) == {v for v in values if not validator.is_valid(v)}
+
+
+def test_input_check_errors_put_together_from_their_line_say_where_each_claim_is(tmp_path):
+    """The error line of a claim failing an input check is made once per check and gets each claim's id, date and
+    location put in: the per-claim engine's bytes, for a file whose name needs escaping in JSON (a quote, a
+    backslash, Chinese) and for one orjson cannot write (a byte that is no UTF-8, a lone surrogate in the name)."""
+    maker = generate.Generator(11)
+    text = b"".join(orjson.dumps(maker.make(i)) + b"\n" for i in range(400))
+    engine = Engine.load(*STORES["bench"])
+    for name in ('odd "name" \\ 名.jsonl', os.fsdecode(b"odd-\xff.jsonl")):
+        path = tmp_path / name
+        path.write_bytes(text)
+        raws = list(read_claims([str(path)], lazy=True))
+        expected, got = lines_both_ways(engine, "jinhua/digital-engineer-subsidy", raws, chunk=150)
+        assert_same(expected, got)
+        assert sum(b'"claim.invalid"' in line and b'"check"' in line for line in got) > 10

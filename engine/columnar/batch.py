@@ -15,6 +15,7 @@ code, Decision.to_json) and each claim's id and date are put in its place.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections import deque
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ _SUMMARY = OutputFormat("json", summary=True)
 _PLACE_DAY = date(2000, 1, 1)
 _DAY_AT = b',"decision_date":"'
 _DAY_KEY = _DAY_AT + b'2000-01-01"'
+_PLACE_LOCATION = "\x00location\x00"  # no claim's location: written \u0000location\u0000, found once in a line
 _PASS, _FAIL, _NOT_APPLICABLE = 0, 1, 2
 
 
@@ -182,6 +184,29 @@ class ColumnarProgram:
         return found
 
 
+    def failed_template(self, evaluator, check: int) -> tuple[str, bytes, bytes, bytes] | None:
+        """The summary line of a claim failing this input check around its claim id, decision date and location:
+        (the error's kind, from the id to the date, from the date to the location, after the location), rendered by
+        the per-claim code (check_failed, finished); None if its layout is not as expected."""
+        key = ("failed", check, evaluator.selection.known_on, evaluator.policy_id)
+        found = self.templates.get(key, _ABSENT)
+        if found is _ABSENT:
+            result = evaluator.finished(self.program.check_failed(check, None, _PLACE_DAY),
+                                        RawClaim(None, _PLACE_LOCATION), _PLACE_DAY)
+            result.known_on = evaluator.selection.known_on
+            line = render(result, _SUMMARY)
+            head, place = b'{"claim_id":null', orjson.dumps(_PLACE_LOCATION)
+            found = None
+            if line.startswith(head) and line.count(_DAY_KEY) == 1 and line.count(place) == 1 \
+                    and line.index(_DAY_KEY) < line.index(place):
+                at, where = line.index(_DAY_KEY), line.index(place)
+                found = (result.kind, line[len(head):at + len(_DAY_AT)], line[at + len(_DAY_KEY) - 1:where],
+                         line[where + len(place):])
+            self.templates[key] = found
+        return found
+
+
+_ABSENT = object()
 _COMPILED: dict = {}  # id(Program) -> (Program, ColumnarProgram): programs live as long as their engine
 
 
@@ -352,6 +377,17 @@ def _decide_chunk(evaluator, raws: list[RawClaim], as_of: date | None, stats: St
             for i in np.flatnonzero(status >= 0).tolist():  # an input check failed
                 row = int(rows_here[i])
                 day = days[codes_here[i]]
+                if not out_of_force:  # the line of its check, with the claim's id, date and location put in
+                    template = compiled.failed_template(evaluator, int(status[i]))
+                    if template is not None:
+                        with contextlib.suppress(TypeError):  # a location orjson does not write: rendered whole
+                            location = orjson.dumps(raws[row].location)
+                            kind, before, between, after = template
+                            lines[row] = b"".join((b'{"claim_id":', orjson.dumps(ids[int(where[i])]), before,
+                                                   day_texts[codes_here[i]], between, location, after))
+                            setattr(counts, kind, getattr(counts, kind) + 1)
+                            stats.by_columns += 1
+                            continue
                 result = program.check_failed(int(status[i]), ids[int(where[i])], day)
                 result = evaluator.finished(result, raws[row], day)
                 result.known_on = known_on
