@@ -16,6 +16,7 @@ import sys
 from pytest import MonkeyPatch
 
 from engine.cli import main as cli
+from engine.core import limits
 from engine.core.i18n import set_language
 
 
@@ -58,4 +59,5 @@ def run_policy(*args, stdin: bytes = b"", env: dict | None = None, cwd: str | os
             set_language(None)
             streams["stdout"].flush()
             streams["stderr"].flush()
+    limits.refresh()  # the command read the limits of `env`; what follows in the test reads the test's own
     return subprocess.CompletedProcess(["policy", *map(str, args)], code, out.getvalue(), err.getvalue())

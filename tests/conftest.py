@@ -30,7 +30,7 @@ SLOW_MODULES = {"test_bench_agreement", "test_hostile_memory", "test_hostile_pro
                 "test_claims_formats", "test_decision_bytes", "test_impact_columnar"}
 QUICK_LOOP = "not slow"
 # A test whose own body (or a function or lambda inside it) names one of these starts a process.
-PROCESS_NAMES = frozenset({"run_process", "subprocess", "run_cli", "_policy_check", "limited"})
+PROCESS_NAMES = frozenset({"run_process", "subprocess", "limited"})
 # The modules that take longest (real clusters, servers, browsers, big generated inputs, property searches), longest
 # first by their wall time in a whole run (2026-12-03): they start first, the short ones fill in around them.
 LONG_FIRST = ["test_distributed", "test_web_browser", "test_hostile_trees", "test_ledger_service", "test_service",
@@ -95,6 +95,16 @@ def _one_cache_folder_for_the_run(tmp_path_factory):
         patch.setenv("POLICY_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "policy-cache"))
         patch.delenv("POLICY_CACHE", raising=False)
         yield
+
+
+@pytest.fixture(autouse=True)
+def _limits_of_the_environment():
+    """The command line reads POLICY_LIMIT_* on every run: a test that ran it under its own leaves the limits of the
+    environment (restored by then) to the next test."""
+    yield
+    from engine.core import limits
+
+    limits.refresh()
 
 
 @pytest.fixture(autouse=True)

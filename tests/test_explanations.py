@@ -9,10 +9,7 @@ unless it is listed below with the reason.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -25,6 +22,7 @@ from engine.core.errors import CODES
 from engine.core.explanations import CHECKS, FILE, explanations
 from engine.decide.results import ClaimError
 from tests.authoring_demo import CASES, POLICY, write_store
+from tests.clirun import run_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = yaml.safe_load(POLICY)
@@ -82,30 +80,27 @@ def _files(text: str) -> dict[Path, str]:
     return {path: _policy(body) if kind == "part" else body for path, (kind, body) in files.items()}
 
 
-def _codes_in_subprocess(root: Path, limits: dict) -> set[str]:
-    """`policy check --format json` under POLICY_LIMIT_* variables: limits are read once, when the engine starts."""
-    env = {**os.environ, **{name: str(value) for name, value in limits.items()}, "POLICY_LANG": "en"}
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "--policies", str(root / "policies"),
-                           "--schemas", str(root / "schemas"), "check", "--format", "json"],
-                          capture_output=True, text=True, env=env, timeout=120)
+def _codes_checked_under(root: Path, limits: dict) -> set[str]:
+    """`policy check --format json` under POLICY_LIMIT_* variables (the command reads them on every run)."""
+    env = {**{name: str(value) for name, value in limits.items()}, "POLICY_LANG": "en"}
+    done = run_policy("--policies", root / "policies", "--schemas", root / "schemas", "check", "--format", "json",
+                      env=env)
     assert done.returncode in (0, 1), done.stderr
-    return {json.loads(line)["code"] for line in done.stdout.splitlines() if line.strip()}
+    return {json.loads(line)["code"] for line in done.stdout.decode().splitlines() if line.strip()}
 
 
 def _check(root: Path, limits: dict) -> set[str]:
     if limits:
-        return _codes_in_subprocess(root, limits)
+        return _codes_checked_under(root, limits)
     return {d.code for d in Engine.load(root / "policies", root / "schemas").check(today=date.today())}
 
 
 def _decide(root: Path, claim_file: Path, limits: dict) -> set[str]:
-    if limits:  # `policy evaluate --format json` under POLICY_LIMIT_* variables, read when the engine starts
-        env = {**os.environ, **{name: str(value) for name, value in limits.items()}, "POLICY_LANG": "en"}
-        done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "--policies", str(root / "policies"),
-                               "--schemas", str(root / "schemas"), "evaluate", str(claim_file),
-                               "--policy", "demo/grant", "--format", "json"],
-                              capture_output=True, text=True, env=env, timeout=120)
-        lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    if limits:  # `policy evaluate --format json` under POLICY_LIMIT_* variables
+        env = {**{name: str(value) for name, value in limits.items()}, "POLICY_LANG": "en"}
+        done = run_policy("--policies", root / "policies", "--schemas", root / "schemas", "evaluate", claim_file,
+                          "--policy", "demo/grant", "--format", "json", env=env)
+        lines = [json.loads(line) for line in done.stdout.decode().splitlines() if line.startswith("{")]
         return {line["error"]["code"] for line in lines if "error" in line} | {
             problem["code"] for line in lines for problem in line.get("problems", [])} | (
             {"claim.unreadable"} if not lines else set())
@@ -162,13 +157,7 @@ def test_the_long_texts_are_kept_out_of_the_registry():
     assert inline == [], f"move these codes' explanation, wrong and right to {FILE.name}: {inline}"
 
 
-def _codes() -> list:
-    """Every code; those whose examples run under POLICY_LIMIT_* variables start a process, so they are slow."""
-    return [pytest.param(code, marks=[pytest.mark.slow] if (entry := explanations().get(code)) and entry.limits
-                         else []) for code in sorted(CODES)]
-
-
-@pytest.mark.parametrize("code", _codes())
+@pytest.mark.parametrize("code", sorted(CODES))
 def test_each_explanation_is_in_both_languages_and_its_examples_are_true(code, tmp_path):
     entry = explanations().get(code)
     assert entry is not None, HOW_TO_ADD.format(code=code)

@@ -72,6 +72,13 @@ def run_process(*args, env: dict | None = None, stdin: bytes | None = None, time
     return done.returncode, done.stdout, done.stderr.decode("utf-8", "replace")
 
 
+def run_here(*args, env: dict) -> tuple[int, bytes, str]:
+    """As run_process, in the test's own process: for limits set by environment, which the command reads on every
+    run (that a `policy` process reads them when it starts: test_a_bad_limit_setting_is_a_usage_error)."""
+    done = run_policy(*args, env={**env, "POLICY_DEBUG": None}, cwd=ROOT)
+    return done.returncode, done.stdout, done.stderr.decode("utf-8", "replace")
+
+
 def assert_clean(*texts: str) -> None:
     text = "\n".join(texts)
     assert "Traceback" not in text, text[-3000:]
@@ -559,8 +566,8 @@ def test_a_claim_file_over_the_size_limit(tmp_path):
     small, big = tmp_path / "small.yaml", tmp_path / "big.yaml"
     small.write_text(GOOD.read_text(encoding="utf-8"), encoding="utf-8")  # under 1000 bytes
     big.write_text(GOOD.read_text(encoding="utf-8") + "#" * 1000 + "\n", encoding="utf-8")
-    rc, out, err = run_process("evaluate", small, big, small, "--policy", POLICY, "--format", "json", "--summary",
-                               env={"POLICY_LIMIT_CLAIM_FILE_BYTES": "1000"})
+    rc, out, err = run_here("evaluate", small, big, small, "--policy", POLICY, "--format", "json", "--summary",
+                            env={"POLICY_LIMIT_CLAIM_FILE_BYTES": "1000"})
     assert_clean(out.decode(), err)
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line.get("eligible") for line in lines] == [True, None, True]
@@ -570,8 +577,8 @@ def test_a_claim_file_over_the_size_limit(tmp_path):
 
 
 def test_a_json_claim_file_over_the_size_limit():
-    rc, out, err = run_process("evaluate", GOOD, "--policy", POLICY, "--format", "json", "--summary",
-                               env={"POLICY_LIMIT_CLAIM_FILE_BYTES": "500"})
+    rc, out, err = run_here("evaluate", GOOD, "--policy", POLICY, "--format", "json", "--summary",
+                            env={"POLICY_LIMIT_CLAIM_FILE_BYTES": "500"})
     assert_clean(out.decode(), err)
     assert json.loads(out)["error"]["code"] == "claim.too_large"
     assert rc == 2
@@ -587,7 +594,7 @@ def test_a_bad_limit_setting_is_a_usage_error():
 @pytest.mark.parametrize("limit, value", [("POLICY_LIMIT_EXPRESSION_LENGTH", "100"),
                                           ("POLICY_LIMIT_EVALUATION_COST", "10")])
 def test_limits_can_be_tightened_by_environment(limit, value):
-    rc, out, err = run_process("--policies", "policies", "check", env={limit: value})
+    rc, out, err = run_here("--policies", "policies", "check", env={limit: value})
     out = out.decode()
     assert_clean(out, err)
     assert ("syntax.too_long" if "LENGTH" in limit else "cost.too_high") in out
@@ -763,8 +770,8 @@ def test_a_compact_json_lines_claim_keeps_the_claim_limits(tmp_path):
     rc, (line,) = _evaluate_file(deep)
     assert (line["error"]["code"], line["error"]["message"]) == ("claim.too_deep",
                                                                  "the claim nests deeper than 32 levels")
-    rc, out, err = run_process("evaluate", str(MIXED), "--policy", POLICY, "--format", "json", "--summary", "-q",
-                               env={"POLICY_LIMIT_CLAIM_NODES": "20"})
+    rc, out, err = run_here("evaluate", str(MIXED), "--policy", POLICY, "--format", "json", "--summary", "-q",
+                            env={"POLICY_LIMIT_CLAIM_NODES": "20"})
     first = json.loads(out.splitlines()[0])
     assert (first["error"]["code"], first["error"]["message"]) == ("claim.too_many_nodes",
                                                                    "the line holds more than 20 values")

@@ -1,16 +1,14 @@
 """Limits: set from the environment only as ASCII digits within a range the engine can honour, and honoured
 up to the top of that range.
 
-The edges are tested through the command line in its own process, because limits are read once, at import:
-the deepest nesting allowed is checked and decided without a RecursionError; a claim and a policy file nested
-as deep as allowed get their ordinary answer, one level more gets the limit's error.
+The edges are tested through the command line, which reads the limits on every run: the deepest nesting allowed
+is checked and decided without a RecursionError; a claim and a policy file nested as deep as allowed get their
+ordinary answer, one level more gets the limit's error. (That a `policy` process reads them at start-up:
+tests/test_hostile_inputs.py.)
 """
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import fields
 from decimal import Decimal
 from pathlib import Path
@@ -20,17 +18,16 @@ import pytest
 from engine.api import Engine
 from engine.core.limits import NESTING_LEVELS, Limits, LimitsError, from_environment
 from engine.language.syntax import LanguageLimits, Literal, parse, to_source
+from tests.clirun import run_policy
 from tests.placing import policy_path
 
 ROOT = Path(__file__).resolve().parents[1]
 MAXIMUM = {f.name: f.metadata["maximum"] for f in fields(Limits)}
 
 
-def run_cli(*args, env: dict) -> tuple[int, str, str]:
-    environment = {**os.environ, **env}  # the caches in the run's folder (tests/conftest.py)
-    environment.pop("POLICY_DEBUG", None)
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)], cwd=ROOT, env=environment,
-                          capture_output=True, timeout=120, check=False)
+def policy_under(*args, env: dict) -> tuple[int, str, str]:
+    """`policy ARGS` with the variables of `env` set, which the command reads on every run."""
+    done = run_policy(*args, env={**env, "POLICY_DEBUG": None}, cwd=ROOT)
     return done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
 
 
@@ -110,7 +107,7 @@ def test_expression_and_definition_depth_are_bounded_together(expression_depth, 
     ("POLICY_LIMIT_EXPRESSION_DEPTH", "100000", "can be at most 2,000 (the most the engine can honour), not 100000"),
 ])
 def test_a_bad_limit_is_a_usage_error_on_the_command_line(variable, value, words):
-    rc, out, err = run_cli("check", env={variable: value})
+    rc, out, err = policy_under("check", env={variable: value})
     assert rc == 64
     assert err.strip() == f"policy: {variable} {words}"
     assert_clean(out, err)
@@ -172,10 +169,10 @@ def test_the_deepest_nesting_allowed_is_checked_and_decided(tmp_path, expression
            "POLICY_LIMIT_EXPRESSION_LENGTH": str(MAXIMUM["expression_length"]),
            "POLICY_LIMIT_EXPRESSION_NODES": str(MAXIMUM["expression_nodes"])}
     places = ("--policies", folder / "policies", "--schemas", folder / "schemas")
-    rc, out, err = run_cli(*places, "check", env=env)
+    rc, out, err = policy_under(*places, "check", env=env)
     assert_clean(out, err)
     assert (rc, err.strip()) == (0, "0 errors, 0 warnings in 1 policy version")
-    rc, out, err = run_cli(*places, "evaluate", "--policy", "test/deep", "--format", "json", "-q",
+    rc, out, err = policy_under(*places, "evaluate", "--policy", "test/deep", "--format", "json", "-q",
                            tmp_path / "claim.json", env=env)
     assert_clean(out, err)
     decision = json.loads(out)
@@ -196,7 +193,7 @@ def test_a_claim_nested_as_deep_as_allowed_is_read_and_one_level_more_is_refused
         claim = tmp_path / f"claim-{levels}.json"
         claim.write_text(f'{{"id": "c1", "on": "2024-06-15", "n": 1, "deep": {nested_lists(levels - 1)}}}',
                          encoding="utf-8")
-        rc, out, err = run_cli("--policies", folder / "policies", "--schemas", folder / "schemas", "evaluate",
+        rc, out, err = policy_under("--policies", folder / "policies", "--schemas", folder / "schemas", "evaluate",
                                "--policy", "test/deep", "--format", "json", "-q", claim, env=env)
         assert_clean(out, err)
         outcomes.append((rc, json.loads(out)["error"]["code"]))
@@ -209,7 +206,7 @@ def test_a_policy_file_nested_as_deep_as_allowed_is_read_and_one_level_more_is_r
     codes = []
     for levels in (MAXIMUM["policy_depth"], MAXIMUM["policy_depth"] + 1):  # the file's mapping is one level
         folder = write_policy(tmp_path / str(levels), f"extra: {nested_lists(levels - 1)}\n")
-        _, out, err = run_cli("--policies", folder / "policies", "--schemas", folder / "schemas", "check", env=env)
+        _, out, err = policy_under("--policies", folder / "policies", "--schemas", folder / "schemas", "check", env=env)
         assert_clean(out, err)
         codes.append(sorted({line.split("error[")[1].split("]")[0] for line in out.splitlines() if "error[" in line}))
     assert codes == [["schema.invalid"], ["input.too_deep"]]

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from clirun import invoke
+from clirun import invoke, run_policy
 from seedstore import SEED_POLICIES
 from test_policyfiles_check import CLAIM_SCHEMA, COVERED, PARENT, make, policy
 from test_policyfiles_loading import BASE, ROW1, at, load, only, pos, variant
@@ -397,31 +397,33 @@ def test_reference_errors_carry_the_clause_the_reference_cites(tmp_path):
 # -- 9, 10. the cache and the size limit -----------------------------------------------------------
 
 
-def _policy_check(cwd: Path, env: dict) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("POLICY_")} | env
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), "check"], cwd=cwd, env=environment,
-                          capture_output=True, text=True, timeout=120)
+def _check_in(cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    """`policy check` in `cwd` with only the POLICY_* variables of `env` set, as text."""
+    unset: dict = {key: None for key in os.environ if key.startswith("POLICY_")}
+    done = run_policy("check", env=unset | env, cwd=cwd)
+    done.stdout, done.stderr = done.stdout.decode(), done.stderr.decode()
+    return done
 
 
 def test_the_cached_store_follows_the_limits(tmp_path):
     seed_copy(tmp_path)
     cache = {"POLICY_CACHE_DIR": str(tmp_path / "cache")}  # the cache is on: this is what is tested
-    warm = _policy_check(tmp_path / "copy", cache)
+    warm = _check_in(tmp_path / "copy", cache)
     assert warm.returncode == 0, warm.stderr
     assert any((tmp_path / "cache").glob("store-*.pickle"))
-    limited = _policy_check(tmp_path / "copy", cache | {"POLICY_LIMIT_EXPRESSION_LENGTH": "20"})
+    limited = _check_in(tmp_path / "copy", cache | {"POLICY_LIMIT_EXPRESSION_LENGTH": "20"})
     assert limited.returncode == 1
     assert "syntax.too_long" in limited.stdout or "more than 20 characters" in limited.stdout, limited.stdout
-    again = _policy_check(tmp_path / "copy", cache)
+    again = _check_in(tmp_path / "copy", cache)
     assert again.returncode == 0 and again.stdout == warm.stdout
 
 
 def test_the_cached_store_follows_the_policy_files(tmp_path):
     copy = seed_copy(tmp_path)
     cache = {"POLICY_CACHE_DIR": str(tmp_path / "cache")}
-    assert _policy_check(tmp_path / "copy", cache).returncode == 0
+    assert _check_in(tmp_path / "copy", cache).returncode == 0
     edit(copy / JH, "registration: ZJGC13-2024-0001", "registration: 13")
-    changed = _policy_check(tmp_path / "copy", cache)
+    changed = _check_in(tmp_path / "copy", cache)
     assert changed.returncode == 1 and "expected text, found the number 13" in changed.stdout
 
 

@@ -28,8 +28,19 @@ from engine.policies.yamlsource import ReadLimits, decode_text, read_yaml
 jsonschema_rs = lightimport.jsonschema_rs()
 
 MAX_NUMBER_DIGITS = 40  # as in policy files: far beyond any amount or count, far below what slows arithmetic
-CLAIM_LIMITS = ReadLimits(LIMITS.claim_file_bytes, LIMITS.claim_nodes, LIMITS.claim_depth, MAX_NUMBER_DIGITS)
-MAX_LINE_BYTES = LIMITS.claim_line_bytes
+class _ClaimLimits(ReadLimits):
+    """The limits of a claim file in force (engine.core.limits.LIMITS) whenever one is read."""
+
+    def __init__(self) -> None:
+        pass
+
+    max_bytes = property(lambda self: LIMITS.claim_file_bytes)
+    max_nodes = property(lambda self: LIMITS.claim_nodes)
+    max_depth = property(lambda self: LIMITS.claim_depth)
+    max_digits = property(lambda self: MAX_NUMBER_DIGITS)
+
+
+CLAIM_LIMITS: ReadLimits = _ClaimLimits()
 MAX_PROBLEMS = 100  # a claim with 100,000 bad entries is told about the first hundred, in bounded time and memory
 
 
@@ -176,7 +187,7 @@ def _too_large(name: str) -> RawClaim:
 
 
 def _read_stream(stream: IO[bytes], name: str, lazy: bool) -> Iterator[RawClaim]:
-    first = stream.readline(MAX_LINE_BYTES + 1)
+    first = stream.readline(LIMITS.claim_line_bytes + 1)
     stripped = first.strip()
     if stripped.startswith(b"{") and stripped.endswith(b"}"):
         try:
@@ -200,13 +211,13 @@ def _chain(first: bytes, rest: IO[bytes]):
 
 
 def _lines(handle) -> Iterator[bytes]:
-    """Lines of at most MAX_LINE_BYTES + 1 bytes: a longer line is cut there, and the rest of it skipped,
+    """Lines of at most LIMITS.claim_line_bytes + 1 bytes: a longer line is cut there, and the rest of it skipped,
     so one enormous line costs no more memory than the limit."""
     while True:
-        line = handle.readline(MAX_LINE_BYTES + 1)
+        line = handle.readline(LIMITS.claim_line_bytes + 1)
         if not line:
             return
-        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+        if len(line) > LIMITS.claim_line_bytes and not line.endswith(b"\n"):
             while True:
                 more = handle.readline(1 << 20)
                 if not more or more.endswith(b"\n"):
@@ -221,9 +232,9 @@ def _read_lines(lines, name: str, lazy: bool = False, first: int = 1) -> Iterato
         if not line or line.isspace():  # as `not line.strip()`, without copying every line
             continue
         where = f"{name}:{number}"
-        if len(line) > MAX_LINE_BYTES:
+        if len(line) > LIMITS.claim_line_bytes:
             yield RawClaim(None, where, ClaimError(None, "claim.too_large", msg(
-                "the line is longer than {limit} bytes (POLICY_LIMIT_CLAIM_LINE_BYTES)", limit=MAX_LINE_BYTES),
+                "the line is longer than {limit} bytes (POLICY_LIMIT_CLAIM_LINE_BYTES)", limit=LIMITS.claim_line_bytes),
                 location=where))
         elif lazy:
             yield RawClaim(None, where, line=line)
@@ -514,16 +525,16 @@ _ABSENT = object()
 
 def read_lines(lines: list[bytes], name: str, first: int = 1) -> Iterator[RawClaim]:
     """Claims of JSON Lines already split into lines (numbered from `first`), left unparsed for whoever
-    decides them; a line longer than the limit needs only its first MAX_LINE_BYTES + 1 bytes here."""
+    decides them; a line longer than the limit needs only its first LIMITS.claim_line_bytes + 1 bytes here."""
     return _read_lines(lines, name, lazy=True, first=first)
 
 
 def read_json(data: bytes, where: str) -> RawClaim:
     """One JSON document given as bytes (a request body, a logged claim), read as a JSON Lines claim is:
     decimals exact, repeated keys refused, sizes bounded."""
-    if len(data) > MAX_LINE_BYTES:
+    if len(data) > LIMITS.claim_line_bytes:
         return RawClaim(None, where, ClaimError(None, "claim.too_large", msg(
-            "the claim is longer than {limit} bytes (POLICY_LIMIT_CLAIM_LINE_BYTES)", limit=MAX_LINE_BYTES),
+            "the claim is longer than {limit} bytes (POLICY_LIMIT_CLAIM_LINE_BYTES)", limit=LIMITS.claim_line_bytes),
             location=where))
     return _parse_line(data, where)
 

@@ -127,7 +127,7 @@ def _language_asked(argv: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from engine.core.limits import LIMITS_ERROR
+    from engine.core import limits
 
     _prepare_streams()
     # The command does no linear algebra, yet NumPy (imported by the columnar engine, pyarrow and Dask) loads OpenBLAS,
@@ -136,8 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     # each run chooses afresh (tests call main many times in one process)
     set_language(_language_asked(sys.argv[1:] if argv is None else list(argv)))
-    if LIMITS_ERROR:
-        click.echo(f"policy: {tr(LIMITS_ERROR)}", err=True)
+    # read afresh on every run, as a new process would read them: a process that ran commands before (the tests)
+    # may have other POLICY_LIMIT_* variables now
+    problem = limits.refresh()
+    if problem:
+        click.echo(f"policy: {tr(problem)}", err=True)
         return EXIT_USAGE
     try:
         code = cli.main(args=argv, prog_name="policy", standalone_mode=False)

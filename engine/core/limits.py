@@ -75,8 +75,30 @@ def _read(name: str, text: str, most: int) -> int:
     return int(digits)
 
 
-try:
-    LIMITS = from_environment()
-    LIMITS_ERROR: str | None = None
-except LimitsError as _exc:  # reported by the command line before it does anything, in the language it chose
-    LIMITS, LIMITS_ERROR = Limits(), _exc.args[0]
+class _InForce:
+    """The limits in force: each attribute is the one of the Limits last read from the environment (by `refresh`,
+    which the command line calls at the start of every run), so that a run in a process that ran commands before
+    (the tests, which run `policy` in their own process) reads its POLICY_LIMIT_* variables as a new process would."""
+
+    def __getattr__(self, name: str):
+        return getattr(_read_last, name)
+
+    def __repr__(self) -> str:
+        return repr(_read_last)
+
+
+def refresh(environ=os.environ) -> str | None:
+    """Read the limits from the environment again; the message of a wrong variable (the built-in limits are then
+    in force), or None."""
+    global _read_last, LIMITS_ERROR
+    try:
+        _read_last, LIMITS_ERROR = from_environment(environ), None
+    except LimitsError as exc:  # reported by the command line before it does anything, in the language it chose
+        _read_last, LIMITS_ERROR = Limits(), exc.args[0]
+    return LIMITS_ERROR
+
+
+_read_last = Limits()
+LIMITS_ERROR: str | None = None
+refresh()
+LIMITS: Limits = _InForce()  # type: ignore[assignment]  # every attribute of a Limits, read through

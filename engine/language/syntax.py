@@ -36,7 +36,19 @@ class LanguageLimits:
     max_digits: int = LIMITS.number_digits
 
 
-DEFAULT_LIMITS = LanguageLimits()
+class _LimitsInForce(LanguageLimits):
+    """The limits of an expression in force (engine.core.limits.LIMITS) whenever one is parsed."""
+
+    def __init__(self) -> None:
+        pass
+
+    max_length = property(lambda self: LIMITS.expression_length)
+    max_depth = property(lambda self: LIMITS.expression_depth)
+    max_nodes = property(lambda self: LIMITS.expression_nodes)
+    max_digits = property(lambda self: LIMITS.number_digits)
+
+
+DEFAULT_LIMITS: LanguageLimits = _LimitsInForce()
 
 # ---------------------------------------------------------------------------------------------
 # Syntax tree. `span` is (start, end) in the expression text; it takes no part in equality.

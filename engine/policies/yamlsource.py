@@ -31,8 +31,20 @@ class ReadLimits:
     max_digits: int | None = None  # digits in one number; None: any number Python can read
 
 
-# Numbers in a policy file are bounded as numbers in its expressions are (docs/security.md).
-DEFAULT_LIMITS = ReadLimits(max_digits=LIMITS.number_digits)
+class _PolicyFileLimits(ReadLimits):
+    """The limits of a policy file in force (engine.core.limits.LIMITS) whenever one is read. Numbers in a policy
+    file are bounded as numbers in its expressions are (docs/security.md)."""
+
+    def __init__(self) -> None:
+        pass
+
+    max_bytes = property(lambda self: LIMITS.policy_file_bytes)
+    max_nodes = property(lambda self: LIMITS.policy_nodes)
+    max_depth = property(lambda self: LIMITS.policy_depth)
+    max_digits = property(lambda self: LIMITS.number_digits)
+
+
+DEFAULT_LIMITS: ReadLimits = _PolicyFileLimits()
 
 Path = tuple  # of str | int: the JSON path of a value
 

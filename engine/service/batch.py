@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 import orjson
 from starlette.responses import Response
 
-from engine.claims.reader import MAX_LINE_BYTES, RawClaim, read_lines
+from engine.claims.reader import RawClaim, read_lines
+from engine.core.limits import LIMITS
 from engine.service.errors import ServiceError, error_json
 
 GROUP = 128  # claims decided and committed together at most
@@ -79,8 +80,8 @@ class BatchResponse(Response):
                 pieces.append(tail)
                 tail = b""
             # a line longer than the limit keeps only enough bytes to be known as too long
-            lines = [piece[:MAX_LINE_BYTES + 1] for piece in pieces]
-            tail = tail[:MAX_LINE_BYTES + 1]
+            lines = [piece[:LIMITS.claim_line_bytes + 1] for piece in pieces]
+            tail = tail[:LIMITS.claim_line_bytes + 1]
             raws = list(read_lines(lines, "<request>", number + 1))
             number += len(lines)
             if not more:
