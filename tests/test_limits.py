@@ -113,6 +113,13 @@ def test_a_bad_limit_is_a_usage_error_on_the_command_line(variable, value, words
     assert_clean(out, err)
 
 
+def test_each_run_of_the_command_reads_the_limits_again():
+    assert policy_under("check", env={"POLICY_LIMIT_CLAIM_DEPTH": "deep"})[0] == 64
+    rc, out, err = policy_under("check", env={"POLICY_LIMIT_EXPRESSION_LENGTH": "20"})
+    assert rc == 1 and "syntax.too_long" in out
+    assert policy_under("check", env={})[0] == 0
+
+
 # ---------------------------------------------------------------------------------------------
 # The maxima are honoured
 

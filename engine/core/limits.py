@@ -78,10 +78,9 @@ def _read(name: str, text: str, most: int) -> int:
 class _InForce:
     """The limits in force: each attribute is the one of the Limits last read from the environment (by `refresh`,
     which the command line calls at the start of every run), so that a run in a process that ran commands before
-    (the tests, which run `policy` in their own process) reads its POLICY_LIMIT_* variables as a new process would."""
-
-    def __getattr__(self, name: str):
-        return getattr(_read_last, name)
+    (the tests, which run `policy` in their own process) reads its POLICY_LIMIT_* variables as a new process would.
+    The values are the instance's own attributes, copied by `refresh`: reading one costs what reading a Limits'
+    does (the YAML reader and the parser read them per node)."""
 
     def __repr__(self) -> str:
         return repr(_read_last)
@@ -95,10 +94,11 @@ def refresh(environ=os.environ) -> str | None:
         _read_last, LIMITS_ERROR = from_environment(environ), None
     except LimitsError as exc:  # reported by the command line before it does anything, in the language it chose
         _read_last, LIMITS_ERROR = Limits(), exc.args[0]
+    vars(LIMITS).update({f.name: getattr(_read_last, f.name) for f in fields(Limits)})
     return LIMITS_ERROR
 
 
 _read_last = Limits()
 LIMITS_ERROR: str | None = None
+LIMITS: Limits = _InForce()  # type: ignore[assignment]  # every attribute of a Limits
 refresh()
-LIMITS: Limits = _InForce()  # type: ignore[assignment]  # every attribute of a Limits, read through

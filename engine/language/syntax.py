@@ -423,7 +423,9 @@ def parse(source: SourceText | str, limits: LanguageLimits = DEFAULT_LIMITS) -> 
         tree = _tree_of(text) if len(text) <= _REMEMBERED_LENGTH else _parser().parse(text)
     except UnexpectedInput as exc:
         raise DiagnosticError([_syntax_diagnostic(source, exc)]) from None
-    return _Builder(source, limits).build(tree)
+    # the values in force now, as plain fields: the builder looks at them for every node
+    fixed = LanguageLimits(limits.max_length, limits.max_depth, limits.max_nodes, limits.max_digits)
+    return _Builder(source, fixed).build(tree)
 
 
 # -- what a parse error says -----------------------------------------------------------------------

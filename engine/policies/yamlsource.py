@@ -178,7 +178,9 @@ def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS,
             "input.too_deep", _too_deep(limits.max_depth), Location(file))])
     from engine.policies import yamlload  # here: a warm start that reads no YAML never imports PyYAML
 
-    return yamlload.compose(text, file, limits, positions)
+    # the values in force now, as plain fields: the reader looks at them for every node
+    fixed = ReadLimits(limits.max_bytes, limits.max_nodes, limits.max_depth, limits.max_digits)
+    return yamlload.compose(text, file, fixed, positions)
 
 def _bracket_depth(text: str) -> int:
     """The deepest nesting of flow collections ([ and {), skipping quoted scalars: a cheap upper bound. Only the
