@@ -32,11 +32,15 @@ QUICK_LOOP = "not slow"
 # A test whose own body (or a function or lambda inside it) names one of these starts a process.
 PROCESS_NAMES = frozenset({"run_process", "subprocess", "limited"})
 # The modules that take longest (real clusters, servers, browsers, big generated inputs, property searches), longest
-# first by their wall time in a whole run (2026-12-03): they start first, the short ones fill in around them.
-LONG_FIRST = ["test_distributed", "test_web_browser", "test_hostile_trees", "test_ledger_service", "test_service",
-              "test_language_properties", "test_parquet", "test_service_faults", "test_hostile_inputs",
-              "test_new_files_keep_the_suite_green", "test_packaging", "test_explanations", "test_hostile_properties",
-              "test_service_running", "test_hostile_memory"]
+# first by their time in a whole run (2026-12-03), then the longest of the quick loop's: they start first, the short
+# ones fill in around them, so that neither worker is left with a long module at the end.
+LONG_FIRST = ["test_distributed", "test_web_browser", "test_hostile_trees", "test_service", "test_ledger_service",
+              "test_parquet", "test_language_properties", "test_hostile_properties", "test_service_faults",
+              "test_new_files_keep_the_suite_green", "test_hostile_inputs", "test_explanations",
+              "test_impact_columnar", "test_service_running", "test_hostile_memory", "test_startup_cache",
+              "test_packaging", "test_columnar", "test_audit_commands", "test_bench_agreement", "test_messages",
+              "test_limits", "test_policyfiles_faults", "test_cases_survive", "test_parquet_output",
+              "test_output_parts", "test_cli_language"]
 
 
 def _starts_processes(function) -> bool:
