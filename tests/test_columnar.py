@@ -310,7 +310,9 @@ def test_a_fixed_random_sample_of_policies_gives_the_same_summaries(tmp_path):
                 "sum(g.amt for g in items) + (rate[s].amt ?? 1.5) / (if flag then 3 else 7)", "n != 99"),
                (["any(g in filter(h in items where h.k in [\"a\", \"b\"]) where g.at >= born)",
                  "(opt ?? 0) + twice(n) < 30", "rate[t] == null or scaled(e) > 0"],
-                "round(d * 2 - e, 1)", None)]
+                "round(d * 2 - e, 1)", None),
+               # a list column whose rows fault where flag is false (no such day in the ID)
+               (["s in [s, if flag then s else resident_id_sex(\"330702199002300014\")]"], "d", None)]
     for i, (rules, amount, check) in enumerate(samples):
         folder = tmp_path / str(i)
         folder.mkdir()

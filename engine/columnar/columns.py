@@ -576,7 +576,8 @@ def _filled(col: Col) -> np.ndarray:
     if len(good) == 0:
         return col.values
     values = col.values.copy()
-    values[col.bad] = values[good[0]]
+    fill = values[good[0]:good[0] + 1]  # a one-row slice: a list value is one object, never spread over rows
+    values[col.bad] = fill
     return values
 
 
