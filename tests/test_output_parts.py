@@ -54,6 +54,24 @@ def test_a_folder_of_parts_holds_the_records_of_standard_output_in_input_order(c
     assert b"claims.jsonl:901" in parts[-1].read_bytes()  # the line number, in the last part
 
 
+@pytest.mark.parametrize("extra", [["--summary"], ["--summary", "--columnar"], []])
+def test_a_carriage_return_inside_a_line_splits_no_claim_in_the_parts(capsys, claims, tmp_path, extra):
+    """JSON allows a carriage return between tokens: the line is one claim, and the next keeps its number, as in
+    standard output (parts once split lines at it, as bytes.splitlines does)."""
+    lines = claims.read_bytes().splitlines(keepends=True)[:40]
+    lines[5] = lines[5].replace(b'","', b'",\r"', 1)
+    lines[39] = b'{"claim_id": "last"}\n'  # an error record says where its claim is
+    path = tmp_path / "with-cr.jsonl"
+    path.write_bytes(b"".join(lines))
+    alone = run(capsys, str(path), "--format", "json", *extra)
+    folder = tmp_path / "out"
+    code, out, err = run(capsys, str(path), "--format", "json", *extra, "--output", f"{folder}/",
+                         "--partition-bytes", "4096")
+    assert (code, err) == (alone[0], alone[2]) and len(parts_of(folder)) > 1
+    assert b"".join(p.read_bytes() for p in parts_of(folder)) == alone[1]
+    assert alone[1].count(b"\n") == 40 and b"with-cr.jsonl:40" in alone[1]
+
+
 def test_one_output_file_is_standard_output_written_whole(capsys, claims, tmp_path):
     alone = run(capsys, str(claims), "--format", "json", "--summary")
     target = tmp_path / "decisions.jsonl"

@@ -29,7 +29,7 @@ from engine.claims.reader import (
     _bounded_int,
     _shape_problem,
     _Unparsable,
-    _unreadable,
+    unreadable,
 )
 from engine.core.i18n import msg
 from engine.decide.results import ClaimError
@@ -86,7 +86,7 @@ def read_parquet(name: str, record: Record | None = None, row_group: int | None 
         handle = pq.ParquetFile(name)
         rows = _Rows(handle.schema_arrow, record)
     except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        yield _unreadable(name, exc)
+        yield unreadable(name, exc)
         return
     except _BadColumn as exc:
         yield _file_error(name, "claim.column", str(exc), exc.column)

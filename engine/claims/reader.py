@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import IO
 
@@ -138,43 +139,86 @@ _NESTING = (dict, list)
 
 
 def read_claims(paths: list[str], stdin: IO[bytes] | None = None, lazy: bool = False,
-                record: Record | None = None) -> Iterator[RawClaim]:
+                record: Record | None = None) -> Claims:
     """Every claim of every path, in order. '-' reads standard input; a .parquet file a claim a row
     (engine.claims.parquet), `record` (the input schema's record type) saying which text columns are exact numbers.
 
-    With lazy=True, JSON Lines are yielded unparsed (RawClaim.line) so that worker processes parse them.
+    With lazy=True, JSON Lines are yielded unparsed (RawClaim.line) so that worker processes parse them, and
+    `.chunks(size)` gives them a chunk at a time without a RawClaim each (engine.claims.chunks).
     """
-    for name in paths:
+    return Claims(paths, stdin, lazy, record)
+
+
+class Claims:
+    """The claims of read_claims: iterated, a RawClaim at a time; or `chunks(size)`, a sequence of claims at a time."""
+
+    def __init__(self, paths: list[str], stdin: IO[bytes] | None, lazy: bool, record: Record | None):
+        self.paths = paths
+        self.stdin = stdin
+        self.lazy = lazy
+        self.record = record
+
+    def __iter__(self) -> Iterator[RawClaim]:
+        for name in self.paths:
+            yield from self._of(name)
+
+    def chunks(self, size: int) -> Iterator[Sequence[RawClaim]]:
+        if not self.lazy:  # each claim parsed here: nothing to gain from lines left as lines
+            claims = iter(self)
+            while chunk := list(islice(claims, size)):
+                yield chunk
+            return
+        from engine.claims.chunks import chunked
+
+        yield from chunked(self._sources(), size)
+
+    def _sources(self) -> Iterator:
+        """A (name, handle, line limit) for each JSON Lines file, read in blocks; the claims of anything else."""
+        for name in self.paths:
+            if name != "-" and Path(name).suffix in _LINES_SUFFIXES:
+                try:
+                    handle = open(name, "rb")  # noqa: SIM115 - closed by engine.claims.chunks.chunked
+                except OSError as exc:
+                    yield unreadable(name, exc)
+                    continue
+                yield name, handle, LIMITS.claim_line_bytes, 1
+            else:
+                yield from self._of(name)
+
+    def _of(self, name: str) -> Iterator[RawClaim]:
         if name != "-" and name.lower().endswith((".parquet", ".parq")):
             from engine.claims.parquet import read_parquet
 
-            yield from read_parquet(name, record)
-            continue
+            yield from read_parquet(name, self.record)
+            return
         if name == "-":
-            if stdin is None and sys.stdin is None:  # closed (`<&-`): a claim that cannot be read, not a crash
+            if self.stdin is None and sys.stdin is None:  # closed (`<&-`): a claim that cannot be read, not a crash
                 yield RawClaim(None, "<stdin>", ClaimError(None, "claim.unreadable",
                                                            msg("cannot read <stdin>: standard input is closed"),
                                                            location="<stdin>"))
-                continue
-            yield from _read_stream(stdin or sys.stdin.buffer, "<stdin>", lazy)
-            continue
+                return
+            yield from _read_stream(self.stdin or sys.stdin.buffer, "<stdin>", self.lazy)
+            return
         path = Path(name)
         try:
-            if path.suffix in (".jsonl", ".ndjson"):
+            if path.suffix in _LINES_SUFFIXES:
                 with path.open("rb") as handle:
-                    yield from _read_lines(handle, name, lazy)
-                continue
+                    yield from _read_lines(handle, name, self.lazy)
+                return
             if path.stat().st_size > CLAIM_LIMITS.max_bytes:
                 yield _too_large(name)
-                continue
+                return
             data = path.read_bytes()
         except OSError as exc:
-            yield _unreadable(name, exc)
-            continue
+            yield unreadable(name, exc)
+            return
         yield from _read_document(data, name, kind="json" if path.suffix == ".json" else "yaml")
 
 
-def _unreadable(name: str, exc: OSError) -> RawClaim:
+_LINES_SUFFIXES = (".jsonl", ".ndjson")
+
+
+def unreadable(name: str, exc: OSError) -> RawClaim:
     return RawClaim(None, name, ClaimError(None, "claim.unreadable", msg("cannot read {file}: {reason}", file=name,
                                                                                 reason=str(exc.strerror)),
                                            location=name))
@@ -229,17 +273,22 @@ def _read_lines(lines, name: str, lazy: bool = False, first: int = 1) -> Iterato
     if hasattr(lines, "readline"):
         lines = _lines(lines)
     for number, line in enumerate(lines, first):
+        if len(line) > LIMITS.claim_line_bytes:  # refused whatever it holds: its rest is never read
+            yield too_long_line(f"{name}:{number}")
+            continue
         if not line or line.isspace():  # as `not line.strip()`, without copying every line
             continue
         where = f"{name}:{number}"
-        if len(line) > LIMITS.claim_line_bytes:
-            yield RawClaim(None, where, ClaimError(None, "claim.too_large", msg(
-                "the line is longer than {limit} bytes (POLICY_LIMIT_CLAIM_LINE_BYTES)", limit=LIMITS.claim_line_bytes),
-                location=where))
-        elif lazy:
+        if lazy:
             yield RawClaim(None, where, line=line)
         else:
             yield _parse_line(line, where)
+
+
+def too_long_line(where: str) -> RawClaim:
+    return RawClaim(None, where, ClaimError(None, "claim.too_large", msg(
+        "the line is longer than {limit} bytes (POLICY_LIMIT_CLAIM_LINE_BYTES)", limit=LIMITS.claim_line_bytes),
+        location=where))
 
 
 class _DuplicateKey(ValueError):

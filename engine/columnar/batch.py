@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -301,7 +302,7 @@ def _write_decided(compiled: ColumnarProgram, evaluator, lines: list, rows: list
     deque(map(lines.__setitem__, rows, made), maxlen=0)
 
 
-def decide_chunk(evaluator, raws: list[RawClaim], as_of: date | None = None, stats: Stats = STATS,
+def decide_chunk(evaluator, raws: Sequence[RawClaim], as_of: date | None = None, stats: Stats = STATS,
                  force_fallback: frozenset = frozenset()) -> tuple[bytes, Counts]:
     """The --summary lines (JSON) of these claims, in order, and their counts: the bytes the per-claim engine writes.
 
@@ -316,7 +317,7 @@ def decide_chunk(evaluator, raws: list[RawClaim], as_of: date | None = None, sta
             gc.enable()
 
 
-def _decide_chunk(evaluator, raws: list[RawClaim], as_of: date | None, stats: Stats,
+def _decide_chunk(evaluator, raws: Sequence[RawClaim], as_of: date | None, stats: Stats,
                   force_fallback: frozenset) -> tuple[bytes, Counts]:
     if evaluator.explain or evaluator.outputs:
         raise ValueError("the columnar engine decides summaries: an evaluator with explain=False, outputs=False")

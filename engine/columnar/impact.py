@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import gc
 import operator
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -43,7 +43,8 @@ from engine.decide.results import ClaimError, Decision
 CHUNK = COLUMNAR_CHUNK  # claims compared at a time
 
 
-def compared_by_columns(before, after, raws: Iterable[RawClaim], stats: Stats) -> Iterator[tuple[list, Compared]]:
+def compared_by_columns(before, after, raws: Iterable[RawClaim],
+                        stats: Stats) -> Iterator[tuple[Sequence[RawClaim], Compared]]:
     """(chunk of claims, what the columns found for them under both evaluators) for every chunk of `raws`, in input
     order.
 
@@ -204,7 +205,7 @@ class Compared:
         return found[0], found[1]
 
 
-def _compared(before, after, raws: list[RawClaim], layouts: tuple, shared: bool, stats: Stats) -> Compared:
+def _compared(before, after, raws: Sequence[RawClaim], layouts: tuple, shared: bool, stats: Stats) -> Compared:
     n = len(raws)
     sides = _Side(before, n), _Side(after, n)
     batches: list[ColumnBatch | None] = []

@@ -28,7 +28,7 @@ patternProperties, an additionalProperties schema, lists of lists) has no Layout
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import date
 from decimal import Decimal
@@ -41,6 +41,7 @@ import numpy as np
 import orjson
 
 from engine.claims import convert
+from engine.claims.chunks import ClaimChunk
 from engine.claims.reader import CLAIM_LIMITS, ClaimReader, RawClaim
 from engine.columnar.columns import dictionary, nulls, where_is
 from engine.core import lightimport, schemacheck
@@ -436,13 +437,19 @@ class Layout:
             reader.__dict__["_columnar_layout"] = found
         return found
 
-    def read(self, raws: list[RawClaim]) -> ColumnBatch:
+    def read(self, raws: Sequence[RawClaim]) -> ColumnBatch:
         """The claims of `raws` in columns: those the columns can take, and the positions of the others."""
         n = len(raws)
-        lines: list = list(map(_LINE, raws))
-        kinds = set(map(type, lines))
-        if kinds == {bytes} or (kinds == {bytes, _NONE} and all(r.error is not None for r in raws if r.line is None)):
-            return self._read_lines(raws, lines)  # JSON Lines (and lines the reader refused): decoded by msgspec
+        if isinstance(raws, ClaimChunk):  # the lines themselves: no RawClaim is made for a line the columns take
+            lines: list = raws.lines
+            if all(r.error is not None for r in raws.made.values()):
+                return self._read_lines(raws, lines)
+        else:
+            lines = list(map(_LINE, raws))
+            kinds = set(map(type, lines))
+            if kinds == {bytes} or (kinds == {bytes, _NONE}
+                                    and all(r.error is not None for r in raws if r.line is None)):
+                return self._read_lines(raws, lines)  # JSON Lines (and lines the reader refused): decoded by msgspec
         values: list = [_ABSENT] * n
         refused = np.zeros(n, bool)
         parsed_here = np.zeros(n, bool)
@@ -472,7 +479,7 @@ class Layout:
         refused |= 1 + keys + items > CLAIM_LIMITS.max_nodes
         return ColumnBatch(self, raws, values, refused, walk.columns)
 
-    def _read_lines(self, raws: list[RawClaim], lines: list[bytes]) -> ColumnBatch:
+    def _read_lines(self, raws: Sequence[RawClaim], lines: list[bytes]) -> ColumnBatch:
         """Lines decoded by msgspec into Structs of the layout (_struct_type): parsed, and their records, types,
         required and unknown keys and plain dates checked, in C; a line it refuses is read by the per-claim reader."""
         n = len(lines)
@@ -747,7 +754,7 @@ class _StructWalk(_Walk):
 class ColumnBatch:
     """The claims of a chunk the columns took, as columns; the rest are listed for the per-claim reader."""
 
-    def __init__(self, layout: Layout, raws: list[RawClaim], values: list, refused: np.ndarray, columns: dict,
+    def __init__(self, layout: Layout, raws: Sequence[RawClaim], values: list, refused: np.ndarray, columns: dict,
                  lines: list[bytes] | None = None):
         self.layout = layout
         self.raws = raws

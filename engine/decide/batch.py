@@ -11,7 +11,7 @@ import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from itertools import islice
 
@@ -132,13 +132,17 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _chunks(raws: Iterable[RawClaim], size: int) -> Iterator[list[RawClaim]]:
+def _chunks(raws: Iterable[RawClaim], size: int) -> Iterator[Sequence[RawClaim]]:
+    by_chunk = getattr(raws, "chunks", None)  # read_claims: lines left as lines, a chunk at a time
+    if by_chunk is not None:
+        yield from by_chunk(size)
+        return
     it = iter(raws)
     while chunk := list(islice(it, size)):
         yield chunk
 
 
-def _decide_chunk(evaluator, chunk: list[RawClaim], as_of: date | None, fmt: OutputFormat,
+def _decide_chunk(evaluator, chunk: Sequence[RawClaim], as_of: date | None, fmt: OutputFormat,
                   stats=None) -> tuple[bytes, Counts]:
     if fmt.columnar:
         from engine.columnar.batch import STATS, decide_chunk
@@ -160,7 +164,7 @@ def run(evaluator, raws: Iterable[RawClaim], write: Callable[[bytes], None], as_
     counts = Counts()
     chunks = _chunks(raws, COLUMNAR_CHUNK if fmt.columnar else CHUNK)
 
-    def decide_here(chunk: list[RawClaim]) -> None:
+    def decide_here(chunk: Sequence[RawClaim]) -> None:
         data, c = _decide_chunk(evaluator, chunk, as_of, fmt)
         write(data)
         counts.merge(c)
@@ -178,7 +182,8 @@ def run(evaluator, raws: Iterable[RawClaim], write: Callable[[bytes], None], as_
         for chunk in chunks:
             decide_here(chunk)
         return counts
-    chunks = _chunks((raw for chunk in chunks for raw in chunk), COLUMNAR_CHUNK if fmt.columnar else WORKER_CHUNK)
+    if not fmt.columnar:  # a column chunk is a worker's already; claim by claim, workers take larger ones
+        chunks = _chunks((raw for chunk in chunks for raw in chunk), WORKER_CHUNK)
     global _worker_state
     _worker_state = (evaluator, as_of, fmt)  # inherited by forked workers; no re-loading of policies
     import multiprocessing  # only with --jobs: importing it costs a one-claim run a tenth of its start
@@ -221,7 +226,7 @@ def _drain(async_result, write, counts: Counts, on_progress) -> None:
 _worker_state: tuple | None = None  # (evaluator, as_of, fmt), set before the workers are forked
 
 
-def _worker(chunk: list[RawClaim]) -> tuple[bytes, Counts]:
+def _worker(chunk: Sequence[RawClaim]) -> tuple[bytes, Counts]:
     assert _worker_state is not None, "workers are forked after _worker_state is set"
     evaluator, as_of, fmt = _worker_state
     result = _decide_chunk(evaluator, chunk, as_of, fmt)

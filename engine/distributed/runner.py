@@ -21,7 +21,7 @@ import os
 import shutil
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import field, replace
 from datetime import date
 from pathlib import Path
@@ -176,21 +176,22 @@ def _engine(store: StoreFiles):
     return engine
 
 
-def claims_of(part: Partition, stdin=None, record=None) -> list:
+def claims_of(part: Partition, stdin=None, record=None) -> Iterable:
     """The claims of one partition, unparsed where they are JSON Lines (whoever decides them parses them);
     `record`, the input schema's record type, says which text columns of Parquet are exact numbers."""
-    from engine.claims.reader import read_claims, read_lines
+    from engine.claims.chunks import LinesOf
+    from engine.claims.reader import read_claims
 
     if part.row_group >= 0:
         from engine.claims.parquet import read_parquet
 
         return list(read_parquet(part.path, record, part.row_group))
     if part.start < 0:
-        return list(read_claims([part.path], stdin, lazy=True, record=record))
+        return read_claims([part.path], stdin, lazy=True, record=record)
     with open(part.path, "rb") as handle:
         handle.seek(part.start)
         data = handle.read(part.end - part.start)
-    return list(read_lines(data.splitlines(keepends=True), part.path, part.first_line))
+    return LinesOf(data, part.path, part.first_line)  # split as partitions() counts lines: at line feeds
 
 
 def decide_partition(store: StoreFiles, job: EvaluateJob, part: Partition) -> tuple:
