@@ -1,6 +1,6 @@
 """Start-up (issue 12): what a fresh process spends before its first decision, and a fresh engine's first pass.
 
-    .venv/bin/python bench/startup.py [--reps N] [--claims N]     ->  the three headline figures, as Markdown
+    .venv/bin/python bench/startup.py [--reps N] [--claims N] [--installed VENV]  ->  the headline figures, as Markdown
     .venv/bin/python bench/startup.py POLICIES SCHEMAS POLICY CLAIM.json  ->  one JSON line of seconds (run.py)
 
 The headline run measures, interleaved and N times each (median):
@@ -66,7 +66,7 @@ def _cpu_children() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def headline(reps: int, n_claims: int) -> None:
+def headline(reps: int, n_claims: int, installed: Path | None = None) -> None:
     here = Path(__file__).resolve().parent
     sys.path.insert(0, str(here))
     import orjson
@@ -92,6 +92,16 @@ def headline(reps: int, n_claims: int) -> None:
                 "the same, as the engine imports them (core/lightimport.py)": ([python, "-c", FLOOR_SPARED], pyc),
                 "policy evaluate one-claim.json (warm cache, .pyc kept)": (evaluate, pyc),
                 "policy evaluate one-claim.json (warm cache, no .pyc)": (evaluate, no_pyc)}
+    bases = dict.fromkeys(commands, "python -c pass")
+    if installed is not None:  # a virtual environment the wheel was installed in: no editable finder at start-up
+        installed_env = {**base, "PYTHONDONTWRITEBYTECODE": "", "POLICY_CACHE_DIR": str(tmp / "cache-installed")}
+        installed_env.pop("PYTHONPYCACHEPREFIX", None)
+        evaluate_installed = [str(installed / "bin" / "policy"), *evaluate[1:]]
+        subprocess.run(evaluate_installed, env=installed_env, capture_output=True, check=True, cwd=tmp)
+        commands["python -c pass (installed wheel)"] = ([str(installed / "bin" / "python"), "-c", "pass"],
+                                                        installed_env)
+        commands["policy evaluate one-claim.json (installed wheel, warm cache)"] = (evaluate_installed, installed_env)
+        bases.update(dict.fromkeys(list(commands)[-2:], "python -c pass (installed wheel)"))
     walls: dict = {name: [] for name in commands}
     cpus: dict = {name: [] for name in commands}
     inner: dict = {".pyc kept": [], "no .pyc": []}
@@ -110,13 +120,13 @@ def headline(reps: int, n_claims: int) -> None:
     loads.append(os.getloadavg()[0])
 
     med = statistics.median
-    floor_wall, floor_cpu = med(walls["python -c pass"]), med(cpus["python -c pass"])
     print(f"{reps} runs of each, interleaved; medians. Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
           f"1-minute load average {min(loads):.1f}-{max(loads):.1f} during the run.\n")
     print("| command | wall | vs `python -c pass` (wall) | CPU | vs `python -c pass` (CPU) |")
     print("|---|---:|---:|---:|---:|")
-    for name in commands:
+    for name in commands:  # each against `python -c pass` of its own environment
         w, c = med(walls[name]), med(cpus[name])
+        floor_wall, floor_cpu = med(walls[bases[name]]), med(cpus[bases[name]])
         print(f"| `{name}` | {w * 1000:,.0f} ms | **{w / floor_wall:.2f}×** | {c * 1000:,.0f} ms "
               f"| {c / floor_cpu:.2f}× |")
     print("\n| inside a fresh process (warm cache) | import | load | link + check + compile | "
@@ -181,5 +191,9 @@ if __name__ == "__main__":
         parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
         parser.add_argument("--reps", type=int, default=11)
         parser.add_argument("--claims", type=int, default=5000)
+        parser.add_argument("--installed", type=Path, metavar="VENV",
+                            help="also a virtual environment the wheel is installed in (pip install dist/*.whl): its "
+                                 "`policy` against its own `python -c pass`; the checkout's .venv is an editable "
+                                 "install, whose finder every one of its processes imports at start-up")
         options = parser.parse_args(argv)
-        headline(options.reps, options.claims)
+        headline(options.reps, options.claims, options.installed)
