@@ -97,7 +97,10 @@ def _peak_rss_mb(*args) -> tuple[int, int]:
     return done.returncode, int(done.stderr.decode().strip().splitlines()[-1])
 
 
-def test_an_over_long_json_lines_claim_costs_no_more_than_the_line_limit(tmp_path):
+@pytest.mark.parametrize("parts", [False, True], ids=["standard-output", "folder-of-parts"])
+def test_an_over_long_json_lines_claim_costs_no_more_than_the_line_limit(tmp_path, parts):
+    """Also when the file is cut into byte ranges for a folder of parts (as for --dask): a range holding the long
+    line is read a block at a time, not whole."""
     small, big = tmp_path / "small.jsonl", tmp_path / "big.jsonl"
     small.write_bytes(b'{"claim_id": "x"}\n')
     with big.open("wb") as handle:
@@ -106,7 +109,7 @@ def test_an_over_long_json_lines_claim_costs_no_more_than_the_line_limit(tmp_pat
             handle.write(b"x" * (1024 * 1024))
         handle.write(b'"}\n')
     args = ["evaluate", "--policy", POLICY, "--format", "json", "-q"]
-    rc_small, base = _peak_rss_mb(*args, small)
-    rc_big, peak = _peak_rss_mb(*args, big)
+    rc_small, base = _peak_rss_mb(*args, small, *(["--output", f"{tmp_path}/small-parts/"] if parts else []))
+    rc_big, peak = _peak_rss_mb(*args, big, *(["--output", f"{tmp_path}/big-parts/"] if parts else []))
     assert rc_small == rc_big == 2
     assert peak - base < 32, f"{peak - base} MB more for one over-long line"

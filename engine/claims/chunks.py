@@ -10,7 +10,6 @@ is skipped (never held in memory), blank lines are skipped and counted, and a li
 """
 from __future__ import annotations
 
-import io
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO
@@ -196,17 +195,47 @@ def chunked(sources: Iterable, size: int) -> Iterator[ClaimChunk]:
 
 
 class LinesOf:
-    """The claims of JSON Lines given as bytes (a byte range of a file, ending at a line break), their lines
-    numbered from `first_line`: split at line feeds only, as a file's lines are, never at a lone carriage return."""
+    """The claims of a byte range of a JSON Lines file (from `start`, a line's first byte, to `end`, just past a line
+    break), their lines numbered from `first_line`: read a block at a time (a long line is never held whole), and
+    split at line feeds only, as a whole file's lines are, never at a lone carriage return."""
 
-    def __init__(self, data: bytes, name: str, first_line: int):
-        self.data = data
-        self.name = name
+    def __init__(self, path: str, start: int, end: int, first_line: int):
+        self.path = path
+        self.start = start
+        self.end = end
         self.first_line = first_line
 
     def chunks(self, size: int) -> Iterator[ClaimChunk]:
-        return chunked([(self.name, io.BytesIO(self.data), LIMITS.claim_line_bytes, self.first_line)], size)
+        return chunked(self._sources(), size)
 
     def __iter__(self) -> Iterator[RawClaim]:
         for chunk in self.chunks(4096):
             yield from chunk
+
+    def _sources(self) -> Iterator:
+        try:
+            handle = open(self.path, "rb")  # noqa: SIM115 - closed by chunked
+            handle.seek(self.start)
+        except OSError as exc:
+            yield unreadable(self.path, exc)
+            return
+        yield self.path, _Range(handle, self.end - self.start), LIMITS.claim_line_bytes, self.first_line
+
+
+class _Range:
+    """The next `length` bytes of a file, read as a file is."""
+
+    def __init__(self, handle: IO[bytes], length: int):
+        self.handle = handle
+        self.left = length
+
+    def read(self, size: int) -> bytes:
+        data = self.handle.read(min(size, self.left))
+        self.left -= len(data)
+        return data
+
+    def __enter__(self) -> _Range:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.handle.close()

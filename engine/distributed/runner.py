@@ -188,10 +188,7 @@ def claims_of(part: Partition, stdin=None, record=None) -> Iterable:
         return list(read_parquet(part.path, record, part.row_group))
     if part.start < 0:
         return read_claims([part.path], stdin, lazy=True, record=record)
-    with open(part.path, "rb") as handle:
-        handle.seek(part.start)
-        data = handle.read(part.end - part.start)
-    return LinesOf(data, part.path, part.first_line)  # split as partitions() counts lines: at line feeds
+    return LinesOf(part.path, part.start, part.end, part.first_line)  # split as partitions() counts lines
 
 
 def decide_partition(store: StoreFiles, job: EvaluateJob, part: Partition) -> tuple:
