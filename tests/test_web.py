@@ -192,6 +192,17 @@ def test_two_policies_side_by_side(server):
     assert undated.status_code == 422
 
 
+def test_an_uploaded_line_with_a_carriage_return_inside_is_one_claim(server):
+    """JSON allows a carriage return between tokens: the upload is read as `policy impact` reads a file."""
+    lines = (FIXTURES / "claims.jsonl").read_bytes().splitlines(keepends=True)[:2]
+    lines[0] = lines[0].replace(b'","', b'",\r"', 1)
+    response = http.post(f"{server.url}/policies/{JINHUA}/impact", headers=auth("auditor"),
+                         data={"from": "2025-02-01", "to": "2025-04-01"},
+                         files={"claims": ("claims.jsonl", b"".join(lines), "application/x-ndjson")})
+    assert response.status_code == 200
+    assert "<strong>2</strong>" in response.text and "<strong>3</strong>" not in response.text
+
+
 @pytest.mark.slow
 def test_impact_of_a_large_upload_streams_progress_then_the_report(server):
     claims = (FIXTURES / "claims.jsonl").read_bytes() * 100  # 3000 claims

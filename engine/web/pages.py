@@ -375,7 +375,7 @@ def add_pages(app: FastAPI, service) -> None:
             except PolicyInvalid as exc:
                 raise _invalid(policy_id, exc) from None
         before, after = engine().fixed_evaluator(sides[0]), engine().fixed_evaluator(sides[1])
-        lines = data.splitlines(keepends=True)
+        lines = data.split(b"\n")  # at line feeds only, as `policy impact` reads a file: JSON allows a lone CR
         # The page is streamed: its head at once, a line of progress every half second while the claims are
         # decided (CSS shows only the last; no script needed), then the report.
         prefix, _, suffix = env.get_template("impact.html").render(
