@@ -172,7 +172,7 @@ def test_a_bad_scheduler_is_a_usage_error_or_unavailable(claims_file):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     gone = _one_process(claims_file, "--summary", "--dask", f"tcp://127.0.0.1:{port}",
-                        env={"POLICY_DASK_TIMEOUT": "1s"})
+                        env={"POLICY_DASK_TIMEOUT": "0.2s"})
     assert gone.returncode == 69 and b"cannot reach the Dask scheduler" in gone.stderr
     stdin = _one_process(Path("-"), "--summary", "--dask", "local:1")
     assert stdin.returncode == 64

@@ -40,20 +40,44 @@ def shots(tmp_path_factory):
     return screenshots(tmp_path_factory.mktemp("screenshots"))
 
 
-@pytest.fixture
-def page(browser, server):
+# The session cookies of each role, once it has signed in through the form here.
+_SESSIONS: dict[str, list] = {}
+
+
+@pytest.fixture(scope="module")
+def tab(browser, server):
+    """One page of one browser context for the module: a new page costs a renderer process (a quarter of a second
+    of a test's time); each test starts it afresh from no cookies (`page`)."""
     context = browser.new_context(base_url=server.url, locale="zh-CN", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(60_000)  # a loaded machine
     opened = context.new_page()
+    _SESSIONS.clear()  # sessions signed by another server's key
     yield opened
     context.close()
 
 
+@pytest.fixture
+def page(tab):
+    """The module's page, signed out and with no language chosen: no cookie of a test before (each test's first step
+    loads a page)."""
+    tab.context.clear_cookies()
+    return tab
+
+
 def sign_in(page, role: str = "admin") -> None:
+    """Signed in as `role` on the page of the policies. The first time by the form, as a person signs in; then with
+    the session cookie that gave (signed by the server, read again on every request), which is what the browser
+    keeps between pages anyway."""
+    if role in _SESSIONS:
+        page.context.add_cookies(_SESSIONS[role])
+        page.goto("/policies")
+        assert page.get_by_role("heading", name="政策", exact=True).is_visible()
+        return
     page.goto("/signin")
     page.get_by_label("令牌").fill(TOKENS[role])
     page.locator("main").get_by_role("button", name="登录").click()
     page.wait_for_url(re.compile(r"/policies$"))
+    _SESSIONS[role] = page.context.cookies()
 
 
 def test_signing_in_opens_the_policies_in_chinese(page, shots):
@@ -134,14 +158,21 @@ def test_two_cities_transpositions_side_by_side_on_a_date(page, shots):
 
 
 def fill_claim(page, claim: dict, prefix: str = "") -> None:
+    """Each field of the form filled with the claim's value, or its choice chosen, as a person does."""
+    # Which fields are choices, read from the page at once (a question to the page per field cost a second).
+    choices = set(page.eval_on_selector_all("select[name]", "fields => fields.map(e => e.name)"))
+    _fill(page, claim, prefix, choices)
+
+
+def _fill(page, claim: dict, prefix: str, choices: set) -> None:
     for key, value in claim.items():
         path = f"{prefix}{key}"
         if isinstance(value, dict):
-            fill_claim(page, value, path + ".")
+            _fill(page, value, path + ".", choices)
             continue
         field = page.locator(f'[name="{path}"]')
         text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-        if field.evaluate("e => e.tagName") == "SELECT":
+        if path in choices:
             field.select_option(text)
         else:
             field.fill(text)
