@@ -4,8 +4,10 @@ one process; a worker killed in the middle of a run loses no claim and writes no
 
 The command runs in the test's own process (run_policy) except where a run must go on while the test kills a
 worker: its cluster's workers are the processes. A `local:2` cluster costs two new workers (two seconds of CPU), so
-two runs start one (evaluate and impact, the second also showing that fresh workers leave no copy of the store
-behind); the other runs go to the module's scheduler, whose workers are started once."""
+one run starts one (the command starts and stops its cluster alike for evaluate and impact); the other runs go to
+the module's scheduler, whose workers are started once, with a temporary folder of their own that shows they leave
+no copy of the store behind. The runs a worker is killed in decide a smaller file: it only has to be still
+going."""
 from __future__ import annotations
 
 import importlib.util
@@ -77,16 +79,26 @@ def _one_process(claims_file: Path, *extra: str, env: dict | None = None) -> sub
 
 
 @pytest.fixture(scope="module")
+def few_claims(claims_file, tmp_path_factory) -> Path:
+    """The first 2,000 claims of `claims_file` and its two bad lines: the full decisions of 18 partitions of 100 KB,
+    while a worker is killed once the first 200 KB of them are written."""
+    lines = claims_file.read_bytes().splitlines(keepends=True)
+    path = tmp_path_factory.mktemp("dask-few") / "claims.jsonl"
+    path.write_bytes(b"".join(lines[:2000] + lines[-3:]))
+    return path
+
+
+@pytest.fixture(scope="module")
 def alone(claims_file):
     """The one-process answers the clusters' are compared with, each computed once for the module (read only), in
-    the test's own process: the same command without --dask."""
-    answers: dict[tuple[str, ...], subprocess.CompletedProcess] = {}
+    the test's own process: the same command without --dask, on `claims_file` or the file given."""
+    answers: dict[tuple, subprocess.CompletedProcess] = {}
 
-    def answer(*extra: str) -> subprocess.CompletedProcess:
-        if extra not in answers:
-            answers[extra] = run_policy(*STORE, "evaluate", str(claims_file), "--policy", POLICY, "--format",
-                                        "json", *extra, cwd=ROOT)
-        return answers[extra]
+    def answer(*extra: str, claims: Path = claims_file) -> subprocess.CompletedProcess:
+        if (claims, extra) not in answers:
+            answers[claims, extra] = run_policy(*STORE, "evaluate", str(claims), "--policy", POLICY, "--format",
+                                                "json", *extra, cwd=ROOT)
+        return answers[claims, extra]
 
     return answer
 
@@ -139,28 +151,19 @@ def impact_alone(claims_file):
 
 
 @pytest.mark.slow
-def test_local_cluster_impact_by_columns_gives_the_report_of_one_process(claims_file, impact_alone, tmp_path):
-    _dask_or_skip()
-    on_cluster = run_policy(*STORE, *IMPACT, str(claims_file), "--columnar", "-v", "--dask", "local:2",
-                            "--partition-bytes", "300000", cwd=ROOT,
-                            env={"TMPDIR": str(tmp_path)})  # the new workers' temporary folder
-    assert on_cluster.returncode == impact_alone.returncode, on_cluster.stderr.decode()
-    assert on_cluster.stdout == impact_alone.stdout
+def test_scheduler_and_two_workers_give_the_impact_report_of_one_process(claims_file, impact_alone,
+                                                                          scheduler_and_two_workers, scheduler):
+    address, _ = scheduler_and_two_workers
+    for mode in ("--per-claim", "--columnar"):
+        on_cluster = run_policy(*STORE, *IMPACT, str(claims_file), mode, "-v", "--dask", address,
+                                "--partition-bytes", "300000", cwd=ROOT)
+        assert on_cluster.returncode == impact_alone.returncode, on_cluster.stderr.decode()
+        assert on_cluster.stdout == impact_alone.stdout
     said = on_cluster.stderr.decode()
     decided = re.search(r"columnar engine: (\d+) claims decided by columns, (\d+) by the per-claim engine", said)
     assert decided and sum(map(int, decided.groups())) == 6002, said  # the workers' counts, merged
-    assert list(tmp_path.glob("policy-store-*")) == []  # the workers' copies of the store are gone
-
-
-@pytest.mark.slow
-def test_scheduler_and_two_workers_give_the_impact_report_of_one_process(claims_file, impact_alone,
-                                                                          scheduler_and_two_workers):
-    address, _ = scheduler_and_two_workers
-    for mode in ("--per-claim", "--columnar"):
-        on_cluster = run_policy(*STORE, *IMPACT, str(claims_file), mode, "--dask", address, "--partition-bytes",
-                                "300000", cwd=ROOT)
-        assert on_cluster.returncode == impact_alone.returncode, on_cluster.stderr.decode()
-        assert on_cluster.stdout == impact_alone.stdout
+    workers_temporary = scheduler[3]
+    assert list(workers_temporary.glob("policy-store-*")) == []  # the workers' copies of the store are gone
 
 
 @pytest.mark.slow
@@ -207,7 +210,7 @@ def _stop(processes: list[subprocess.Popen]) -> None:
 def scheduler(tmp_path_factory):
     """A `dask scheduler` on 127.0.0.1 for the module, and the `dask worker` processes it has (started by
     `scheduler_and_two_workers`): starting each costs a second of CPU, and only a worker a test kills needs a new
-    one."""
+    one. (address, the workers, a function that starts one more, the workers' temporary folder)"""
     _dask_or_skip()
     dask = shutil.which("dask", path=str(BIN)) or shutil.which("dask")
     if dask is None:
@@ -215,6 +218,7 @@ def scheduler(tmp_path_factory):
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     logs = tmp_path_factory.mktemp("dask-logs")
+    temporary = tmp_path_factory.mktemp("dask-workers-tmp")  # where the workers write their copies of the store
     env = os.environ | {"PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
                                stdout=(logs / "scheduler").open("wb"), stderr=subprocess.STDOUT, env=env,
@@ -225,12 +229,12 @@ def scheduler(tmp_path_factory):
         worker = subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-nanny",
                                    "--no-dashboard", "--host", "127.0.0.1"],
                                   stdout=(logs / f"worker{len(workers)}").open("wb"), stderr=subprocess.STDOUT,
-                                  env=env, start_new_session=True)
+                                  env=env | {"TMPDIR": str(temporary)}, start_new_session=True)
         workers.append(worker)
         return worker
 
     try:
-        yield address, workers, start_worker
+        yield address, workers, start_worker, temporary
     finally:
         # The workers first, while their scheduler can still hear them say goodbye: a worker whose scheduler
         # has gone waits for it (tens of seconds) before it ends.
@@ -241,7 +245,7 @@ def scheduler(tmp_path_factory):
 @pytest.fixture()
 def scheduler_and_two_workers(scheduler):
     """The module's scheduler with two live workers: one a test killed is replaced first."""
-    address, workers, start_worker = scheduler
+    address, workers, start_worker, _ = scheduler
     alive = [worker for worker in workers if worker.poll() is None]
     while len(alive) < 2:
         alive.append(start_worker())
@@ -291,13 +295,13 @@ def _kill_mid_run(claims_file: Path, address: str, started, kill, *extra: str, s
 
 
 @pytest.mark.slow
-def test_scheduler_and_two_workers_write_the_parts_of_one_process(claims_file, alone, scheduler_and_two_workers,
+def test_scheduler_and_two_workers_write_the_parts_of_one_process(few_claims, alone, scheduler_and_two_workers,
                                                                   tmp_path):
     address, workers = scheduler_and_two_workers
-    one = alone()
+    one = alone(claims=few_claims)
     folder = tmp_path / "parts"
     code, stdout, stderr = _kill_mid_run(
-        claims_file, address, lambda: folder.is_dir() and len(list(folder.glob("part-*"))) >= 2,
+        few_claims, address, lambda: folder.is_dir() and len(list(folder.glob("part-*"))) >= 2,
         workers[0].kill, "--output", f"{folder}/")  # mid-part, most likely: its temporary part is never renamed
     assert code == one.returncode, stderr.decode()
     assert stdout == b"" and _parts(folder) == one.stdout
@@ -311,31 +315,31 @@ def _kill_mid_run_to(out: Path, claims_file: Path, address: str, kill) -> tuple[
 
 
 @pytest.mark.slow
-def test_a_killed_worker_loses_no_claim_and_writes_none_twice(claims_file, alone, scheduler_and_two_workers,
+def test_a_killed_worker_loses_no_claim_and_writes_none_twice(few_claims, alone, scheduler_and_two_workers,
                                                              tmp_path):
     address, workers = scheduler_and_two_workers
-    one = alone()
+    one = alone(claims=few_claims)
     out = tmp_path / "out.jsonl"
-    code, stderr = _kill_mid_run_to(out, claims_file, address, workers[0].kill)  # SIGKILL: no goodbye
+    code, stderr = _kill_mid_run_to(out, few_claims, address, workers[0].kill)  # SIGKILL: no goodbye
     assert code == one.returncode, stderr.decode()
     assert out.read_bytes() == one.stdout
 
 
 @pytest.mark.slow
-def test_a_run_whose_every_worker_dies_sends_the_store_again_to_the_next(claims_file, alone, scheduler, tmp_path):
+def test_a_run_whose_every_worker_dies_sends_the_store_again_to_the_next(few_claims, alone, scheduler, tmp_path):
     # The store is scattered once; Dask re-runs a dead worker's tasks but cannot recompute scattered data, so when
     # the only worker holding it dies, every task that needs it is cancelled: the run must send it again.
-    address, workers, start_worker = scheduler
+    address, workers, start_worker, _ = scheduler
     _stop([worker for worker in workers if worker.poll() is None])
     only = start_worker()
     _wait_for_workers(address, 1)
-    one = alone()
+    one = alone(claims=few_claims)
     out = tmp_path / "out.jsonl"
 
     def kill_the_only_worker() -> None:
         only.kill()  # the one copy of the store goes with it
         start_worker()
 
-    code, stderr = _kill_mid_run_to(out, claims_file, address, kill_the_only_worker)
+    code, stderr = _kill_mid_run_to(out, few_claims, address, kill_the_only_worker)
     assert code == one.returncode, stderr.decode()
     assert out.read_bytes() == one.stdout

@@ -31,7 +31,7 @@ def limited(*args, memory: int = GiB, timeout: float = 60) -> tuple[int, str, st
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
-    env = {**os.environ, "POLICY_CACHE": "0"}
+    env = dict(os.environ)  # the run's caches (tests/conftest.py), as a user's command has its own
     env.pop("POLICY_DEBUG", None)
     done = subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)], cwd=ROOT, env=env,
                           preexec_fn=limit, capture_output=True, timeout=timeout)
@@ -92,8 +92,7 @@ def _peak_rss_mb(*args) -> tuple[int, int]:
     # VmHWM belongs to this process image (ru_maxrss would carry over the parent's peak across fork and exec).
     code = ("import re, sys, cli; rc = cli.main(sys.argv[1:]); status = open('/proc/self/status').read(); "
             "print(int(re.search(r'VmHWM:\\s+(\\d+)', status).group(1)) // 1024, file=sys.stderr); sys.exit(rc)")
-    done = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=ROOT, capture_output=True, timeout=60,
-                          env={**os.environ, "POLICY_CACHE": "0"})
+    done = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=ROOT, capture_output=True, timeout=60)
     return done.returncode, int(done.stderr.decode().strip().splitlines()[-1])
 
 

@@ -8,8 +8,6 @@ import copy
 import importlib.util
 import json
 import os
-import subprocess
-import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -302,9 +300,8 @@ def test_a_parquet_file_on_a_local_cluster_gives_the_lines_of_one_process(tmp_pa
         pytest.skip("Dask is not installed (pip install 'policy-engine[dask]')")
     parquet = tmp_path / "claims.parquet"
     to_parquet.convert(generated, parquet, record, "date32", row_group=500)
-    command = [sys.executable, str(ROOT / "cli.py"), *STORE, "evaluate", str(parquet), "--policy", POLICY,
-               "--format", "json", "--summary"]
-    one = run_policy(*command[2:], cwd=ROOT)  # without --dask: in this process
-    cluster = subprocess.run([*command, "--dask", "local:2"], capture_output=True, timeout=600, cwd=ROOT)
+    command = [*STORE, "evaluate", str(parquet), "--policy", POLICY, "--format", "json", "--summary"]
+    one = run_policy(*command, cwd=ROOT)  # without --dask
+    cluster = run_policy(*command, "--dask", "local:2", cwd=ROOT)  # in this process too: the workers are processes
     assert one.returncode == cluster.returncode == 2, cluster.stderr.decode()
     assert cluster.stdout == one.stdout and cluster.stderr.splitlines()[-1] == one.stderr.splitlines()[-1]

@@ -282,6 +282,7 @@ def connect(spec: str) -> Cluster:
         # A cluster of our own is an implementation detail: its log lines (a worker's heartbeat that outlives the
         # scheduler at shutdown, say) are not the user's output. Failures reach us as task errors and are reported.
         logging.getLogger("distributed").setLevel(logging.CRITICAL)
+        _workers_from_a_fork_server()
         # No dashboard; the scheduler's HTTP server (which it starts even so) on any free port of loopback, not on
         # 8787, whose "already in use" warning another cluster on the machine would otherwise print.
         cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
@@ -298,6 +299,20 @@ def connect(spec: str) -> Cluster:
                                     problem=str(exc) or type(exc).__name__)) from None
     workers = len(client.scheduler_info().get("workers", {})) or 1
     return Cluster(client, None, workers)
+
+
+def _workers_from_a_fork_server() -> None:
+    """A local cluster's workers forked from one fork server, which imports Dask once, rather than spawned, each
+    importing it again (half a second of CPU a worker) — where the platform has one and Dask's configuration keeps
+    its default way (distributed.worker.multiprocessing-method: spawn). The fork server starts with the first
+    cluster of the process: its workers see the environment of that moment."""
+    import multiprocessing
+
+    import dask
+
+    key = "distributed.worker.multiprocessing-method"
+    if dask.config.get(key) == "spawn" and "forkserver" in multiprocessing.get_all_start_methods():
+        dask.config.set({key: "forkserver"})
 
 
 @dataclass
