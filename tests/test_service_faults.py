@@ -3,13 +3,13 @@ always in the log, whole; a decision that cannot be logged is never given."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 
 import orjson
 import pytest
 import sqlalchemy
-from service_helpers import FIXTURES, JINHUA, POLICY, Postgres, Server, copy_store, http, stream_batch
+from clirun import run_policy
+from service_helpers import FIXTURES, JINHUA, Postgres, Server, copy_store, http, stream_batch
 
 pytestmark = pytest.mark.slow  # real servers: seconds each to start
 
@@ -61,11 +61,11 @@ def test_sigkill_during_a_batch_loses_no_acknowledged_decision(tmp_path, databas
                                                       "versions", "outcome", "engine_version", "request"))
         assert json.loads(row["claim"])["claim_id"] == row["claim_id"]
         assert json.loads(row["result"])["claim_id"] == row["claim_id"]
-    # the log opens again after the kill, and what it holds reproduces
-    verified = subprocess.run([POLICY, "--policies", str(store[0]), "--schemas", str(store[1]), "verify",
-                               "--database", database, "--decision", acknowledged[0]["decision_id"],
-                               "--decision", acknowledged[-1]["decision_id"]], capture_output=True, text=True)
-    assert verified.returncode == 0 and "2 reproduced" in verified.stderr, verified.stderr
+    # the log opens again after the kill, and what it holds reproduces (the command in this process: the server
+    # is the process these tests are about)
+    verified = run_policy("--policies", store[0], "--schemas", store[1], "verify", "--database", database,
+                          "--decision", acknowledged[0]["decision_id"], "--decision", acknowledged[-1]["decision_id"])
+    assert verified.returncode == 0 and b"2 reproduced" in verified.stderr, verified.stderr.decode()
 
 
 def test_database_stopped_gives_503_and_the_service_recovers(tmp_path):
@@ -103,7 +103,7 @@ def test_database_stopped_gives_503_and_the_service_recovers(tmp_path):
         pg.start()
         deadline = time.monotonic() + 60
         while (answer := evaluate()).status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.5)
+            time.sleep(0.1)
         assert answer.status_code == 200
         given.append(answer.json()["decision_id"])
         assert http.get(server.url + "/ready").json()["ready"] is True
