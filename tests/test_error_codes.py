@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pytest
+from enginesource import engine_files, findings
 
 from engine.core.errors import CODES
 
@@ -42,18 +43,21 @@ def _documented() -> dict[str, set[str]]:
     return found
 
 
-@lru_cache(maxsize=1)  # two tests read it; parsing the engine's sources costs half a second
-def _emitted() -> dict[str, str]:
+def _written_like_codes(source: str, name: str) -> list[str]:
+    """The strings of a source file written like a code of some family, in the order ast.walk meets them."""
+    return [node.value for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and CODE.match(node.value)]
+
+
+@lru_cache(maxsize=1)  # two tests read it; parsing the engine's sources costs a second
+def _emitted(config) -> dict[str, str]:
     """Every string in the engine's source that is written like a code of a known family: code -> file."""
-    found = {}
-    for path in sorted((ROOT / "engine").rglob("*.py")):
-        if path.name == "errors.py":
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                m = CODE.match(node.value)
-                if m and m.group(1) in FAMILIES and node.value not in NOT_CODES:
-                    found.setdefault(node.value, str(path.relative_to(ROOT)))
+    found: dict[str, str] = {}
+    paths = [path for path in engine_files() if path.name != "errors.py"]
+    for name, strings in findings(config, __file__, _written_like_codes, paths).items():
+        for value in strings:
+            if CODE.match(value).group(1) in FAMILIES and value not in NOT_CODES:
+                found.setdefault(value, name)
     return found
 
 
@@ -71,8 +75,8 @@ def test_every_documented_code_is_registered():
     assert sorted(set(_documented()) - set(CODES)) == []
 
 
-def test_every_code_the_engine_reports_is_registered():
-    missing = {code: where for code, where in _emitted().items() if code not in CODES}
+def test_every_code_the_engine_reports_is_registered(pytestconfig):
+    missing = {code: where for code, where in _emitted(pytestconfig).items() if code not in CODES}
     assert missing == {}
 
 
@@ -80,8 +84,9 @@ def test_every_registered_code_is_documented():
     assert sorted(set(CODES) - set(_documented())) == []
 
 
-def test_a_claim_file_read_as_yaml_reports_the_readers_codes_as_claim_codes():
+def test_a_claim_file_read_as_yaml_reports_the_readers_codes_as_claim_codes(pytestconfig):
     """The claims reader turns the codes of the YAML reader (yamlsource.py, yamlload.py) into `claim.*` codes."""
-    reader = [code for code, where in _emitted().items() if where.endswith(("yamlsource.py", "yamlload.py"))]
+    reader = [code for code, where in _emitted(pytestconfig).items()
+              if where.endswith(("yamlsource.py", "yamlload.py"))]
     assert "yaml.syntax" in reader
     assert [code for code in reader if "claim." + code.split(".", 1)[1] not in CODES] == []

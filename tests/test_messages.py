@@ -18,6 +18,7 @@ babel = pytest.importorskip("babel", reason="Babel extracts and compiles the cat
 from babel.messages.extract import extract_from_dir  # noqa: E402
 from babel.messages.mofile import read_mo  # noqa: E402
 from babel.messages.pofile import read_po  # noqa: E402
+from enginesource import engine_files, findings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {"msg": None, "tr": None, "plural": (2, 3)}  # as `./dev messages` extracts them
@@ -290,16 +291,13 @@ def _untranslatable(source: str, name: str) -> list[str]:
     return found
 
 
-def test_every_message_the_user_sees_goes_through_the_catalogue():
+def test_every_message_the_user_sees_goes_through_the_catalogue(pytestconfig):
     """A diagnostic, hint, claim error or command-line message written as plain text (a literal or an f-string)
     cannot be translated: write msg("... {name} ...", name=...) (or tr(...) where it is shown) instead. That holds
     for text gathered first and shown later too: appended to a list of lines, joined, kept in a variable or a
     table, returned, or raised in an exception of the engine's own."""
-    found = []
-    for path in sorted((ROOT / "engine").rglob("*.py")):
-        name = str(path.relative_to(ROOT))
-        if not name.startswith(_GENERATORS):
-            found += _untranslatable(path.read_text(encoding="utf-8"), name)
+    paths = [path for path in engine_files() if not path.relative_to(ROOT).as_posix().startswith(_GENERATORS)]
+    found = [line for lines in findings(pytestconfig, __file__, _untranslatable, paths).values() for line in lines]
     assert not found, "messages that cannot be translated (wrap them in msg()/tr()):\n" + "\n".join(found)
 
 

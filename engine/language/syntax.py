@@ -255,11 +255,13 @@ _FULL_WIDTH = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)} 
     "》": ">"}
 
 
+@lru_cache(maxsize=1)
 def _identifier_classes() -> tuple[str, str]:
     """Regex classes of the characters str.isidentifier() accepts first in a name, and after the first.
 
     Python's `re` has no \\p{XID_Start}, so the characters are listed. They lie in Unicode planes 0-3 and
-    in plane 14 (variation selectors); the other planes are unassigned or private use."""
+    in plane 14 (variation selectors); the other planes are unassigned or private use. Listing them (a
+    tenth of a second) is remembered: a process that builds the parser again (its cache file spoilt) lists once."""
     first, rest = [], []
     for code in (*range(0x40000), *range(0xE0000, 0xE1000)):
         ch = chr(code)
