@@ -173,7 +173,8 @@ class Claims:
         yield from chunked(self._sources(), size)
 
     def _sources(self) -> Iterator:
-        """A (name, handle, line limit) for each JSON Lines file, read in blocks; the claims of anything else."""
+        """(name, handle, line limit, first line number) of each JSON Lines file, read in blocks; the claims of
+        anything else."""
         for name in self.paths:
             if name != "-" and Path(name).suffix in _LINES_SUFFIXES:
                 try:
