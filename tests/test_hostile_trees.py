@@ -38,23 +38,11 @@ def tree(tmp_path) -> Path:
 def policy(tree: Path, *args, env: dict | None = None, cache: bool = False) -> tuple[int, str, str]:
     """`policy --policies TREE/policies ARGS` from TREE (paths print relative to it), in the test's own process: what
     these tests ask of the engine (what it reads, refuses and names) is the same in a process of its own, which
-    cost ten times as much. `timed` runs it here under a watchdog; where a real process is the point (its
-    timeout ending a hang on a named pipe or a huge file, closed streams, signals), `policy_process`."""
+    cost ten times as much. `timed` runs it here under a watchdog, for what could hang (a named pipe opened, a huge
+    file read whole); a process of its own only where the process is the point (closed streams, signals)."""
     done = run_policy("--policies", "policies", *args, cwd=tree, env={
         "POLICY_CACHE": "1" if cache else "0", "POLICY_CACHE_DIR": str(tree / "cache"), "POLICY_DEBUG": None,
         **(env or {})})
-    return _answered(done.returncode, done.stdout, done.stderr)
-
-
-def policy_process(tree: Path, *args, env: dict | None = None, timeout: float = 60,
-                   cache: bool = False) -> tuple[int, str, str]:
-    """`policy --policies TREE/policies ARGS` in its own process, from TREE, ended after `timeout` seconds: for a
-    hang (a named pipe opened, a huge file read whole), which would stop the test runner itself."""
-    environment = {**os.environ, "POLICY_CACHE": "1" if cache else "0",
-                   "POLICY_CACHE_DIR": str(tree / "cache"), **(env or {})}
-    environment.pop("POLICY_DEBUG", None)
-    done = subprocess.run([sys.executable, str(ROOT / "cli.py"), "--policies", "policies", *map(str, args)],
-                          cwd=tree, env=environment, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
     return _answered(done.returncode, done.stdout, done.stderr)
 
 
@@ -245,8 +233,8 @@ def test_a_named_pipe_as_the_cache_file_is_not_waited_for(tree):
     [entry] = list((tree / "cache").glob("store-*.pickle"))
     entry.unlink()
     os.mkfifo(entry, 0o600)
-    # a wait on the pipe never ends: the timeout fails it
-    rc, [decision], _ = decide(tree, cache=True, run=policy_process, timeout=60)
+    # a wait on the pipe never ends: the watchdog of `timed` fails it
+    rc, [decision], _ = decide(tree, cache=True, run=timed)
     assert decision["amount"] == "2200"
 
 
@@ -257,23 +245,22 @@ def test_a_named_pipe_as_the_cache_file_is_not_waited_for(tree):
 @pytest.mark.parametrize("cache", [False, True])
 def test_a_named_pipe_in_the_tree_is_named_and_not_read(tree, cache):
     os.mkfifo(tree / "policies" / "zhejiang" / "digital-engineer" / "2024-06-01.yaml")  # opened, it would hang
-    rc, out, _ = policy_process(tree, "check", cache=cache, timeout=30)
+    rc, out, _ = timed(tree, "check", cache=cache)
     assert rc == 1 and "2024-06-01.yaml: error[file.special]: this is a named pipe, not a policy file" in out
-    rc, decisions, _ = decide(tree, cache=cache, run=policy_process, timeout=30)
+    rc, decisions, _ = decide(tree, cache=cache, run=timed)
     assert rc == 1 and decisions == []  # the province may need it: refused, not decided without it
-    rc, out, _ = policy_process(tree, "evaluate", GOOD, "--policy", "china/retirement-age", "--format", "json",
-                                cache=cache, timeout=30)
+    rc, out, _ = timed(tree, "evaluate", GOOD, "--policy", "china/retirement-age", "--format", "json", cache=cache)
 
 
 @pytest.mark.parametrize("cache", [False, True])
 def test_a_huge_sparse_file_is_refused_by_its_size(tree, cache):
     huge = tree / "policies" / "wenzhou" / "digital-engineer-subsidy" / "2025-01-01.yaml"
     with huge.open("wb") as handle:
-        handle.truncate(64 * 1024 ** 3)  # 64 GiB of nothing: reading it whole would take minutes (the timeout)
-    rc, out, _ = policy_process(tree, "check", cache=cache, timeout=60)
+        handle.truncate(64 * 1024 ** 3)  # 64 GiB of nothing: reading it whole would take minutes (the watchdog)
+    rc, out, _ = timed(tree, "check", cache=cache)
     assert rc == 1 and "error[input.too_large]" in out and "68719476736 bytes" in out
     # the city does not need the Wenzhou file
-    rc, [decision], _ = decide(tree, cache=cache, run=policy_process, timeout=60)
+    rc, [decision], _ = decide(tree, cache=cache, run=timed)
     assert rc == 0 and decision["amount"] == "2200"
 
 

@@ -1,6 +1,7 @@
 """Running the service: refusals at start, reloading policies while serving, personal data in the log."""
 from __future__ import annotations
 
+import faulthandler
 import json
 import signal
 import subprocess
@@ -9,7 +10,8 @@ import time
 import httpx
 import pytest
 import sqlalchemy
-from service_helpers import FIXTURES, JINHUA, POLICY, Server, copy_store, http
+from clirun import run_policy
+from service_helpers import FIXTURES, JINHUA, Server, copy_store, http
 
 pytestmark = pytest.mark.slow  # real servers: seconds each to start
 
@@ -17,9 +19,15 @@ CLAIM = json.loads((FIXTURES / "claims.jsonl").read_bytes().splitlines()[0])
 
 
 def serve(*args: str) -> subprocess.CompletedProcess:
-    """`policy serve` that is expected to refuse before it listens."""
-    return subprocess.run([POLICY, "--policies", str(FIXTURES / "store"), "--schemas", str(FIXTURES / "schemas"),
-                           "serve", *args], capture_output=True, text=True, timeout=120)
+    """`policy serve` that is expected to refuse before it listens, in the test's own process: a refusal is the
+    command's exit code and words, which a process of its own (a quarter of a second of imports each) only repeats.
+    Should it listen after all, a watchdog ends the test's process, printing where it waits."""
+    faulthandler.dump_traceback_later(120, exit=True)
+    try:
+        done = run_policy("--policies", FIXTURES / "store", "--schemas", FIXTURES / "schemas", "serve", *args)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
 
 
 def test_without_tokens_only_loopback(tmp_path):
