@@ -12,6 +12,7 @@ import io
 import os
 import subprocess
 import sys
+from typing import BinaryIO
 
 from pytest import MonkeyPatch
 
@@ -35,13 +36,15 @@ def invoke(capsys, *args, prefix: tuple = (), stdin: bytes | None = None, monkey
     return code, out, err
 
 
-def run_policy(*args, stdin: bytes = b"", env: dict | None = None, cwd: str | os.PathLike | None = None
-               ) -> subprocess.CompletedProcess:
+def run_policy(*args, stdin: bytes = b"", env: dict | None = None, cwd: str | os.PathLike | None = None,
+               stdout: BinaryIO | None = None) -> subprocess.CompletedProcess:
     """`policy ARGS` here, with `stdin` as its standard input, the variables of `env` set (a value of None unset)
-    and `cwd` as its working folder while it runs; what it printed to standard output and error, as bytes."""
+    and `cwd` as its working folder while it runs; what it printed to standard output and error, as bytes. With
+    `stdout` (a file open for writing bytes), standard output goes there as it is written, and the answer's is
+    empty."""
     out, err = io.BytesIO(), io.BytesIO()
     streams = {name: io.TextIOWrapper(buffer, encoding="utf-8", write_through=True)
-               for name, buffer in (("stdout", out), ("stderr", err), ("stdin", io.BytesIO(stdin)))}
+               for name, buffer in (("stdout", stdout or out), ("stderr", err), ("stdin", io.BytesIO(stdin)))}
     with contextlib.ExitStack() as stack:
         patch = stack.enter_context(MonkeyPatch.context())
         for key, value in (env or {}).items():
@@ -59,5 +62,7 @@ def run_policy(*args, stdin: bytes = b"", env: dict | None = None, cwd: str | os
             set_language(None)
             streams["stdout"].flush()
             streams["stderr"].flush()
+            if stdout is not None:
+                streams["stdout"].detach()  # the caller's file stays open
     limits.refresh()  # the command read the limits of `env`; what follows in the test reads the test's own
     return subprocess.CompletedProcess(["policy", *map(str, args)], code, out.getvalue(), err.getvalue())

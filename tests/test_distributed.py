@@ -2,12 +2,12 @@
 two `dask worker` processes on 127.0.0.1 started and stopped here. The lines, counts and exit code are those of
 one process; a worker killed in the middle of a run loses no claim and writes none twice. All marked slow.
 
-The command runs in the test's own process (run_policy) except where a run must go on while the test kills a
-worker: its cluster's workers are the processes. A `local:2` cluster costs two new workers (two seconds of CPU), so
-one run starts one (the command starts and stops its cluster alike for evaluate and impact); the other runs go to
-the module's scheduler, whose workers are started once, with a temporary folder of their own that shows they leave
-no copy of the store behind. The runs a worker is killed in decide a smaller file: it only has to be still
-going."""
+The command runs in the test's own process (run_policy), also while a thread of the test kills a worker: the
+cluster's workers are the processes (a `policy` process of its own cost most of a second of imports). A `local:2`
+cluster costs two new workers (two seconds of CPU), so one run starts one (the command starts and stops its cluster
+alike for evaluate and impact); the other runs go to the module's scheduler, whose workers are started once, with a
+temporary folder of their own that shows they leave no copy of the store behind. The runs a worker is killed in
+decide a smaller file: it only has to be still going."""
 from __future__ import annotations
 
 import importlib.util
@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -279,19 +280,32 @@ def test_scheduler_and_two_workers_write_parquet_parts_holding_the_lines_of_one_
     assert [row_as_summary(row) for row in rows_of(folder)] == [orjson.loads(line) for line in one.stdout.splitlines()]
 
 
-def _kill_mid_run(claims_file: Path, address: str, started, kill, *extra: str, stdout=subprocess.PIPE) -> tuple:
+def _kill_mid_run(claims_file: Path, address: str, started, kill, *extra: str, stdout=None) -> tuple:
     """(exit code, standard output, standard error) of a run of full decisions on the cluster (slower than
-    summaries, so the run is still going), with `kill()` called once `started()` says it is well under way."""
-    run = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *STORE, "evaluate", str(claims_file), "--policy",
-                            POLICY, "--format", "json", "--dask", address, "--partition-bytes", "100000", *extra],
-                           stdout=stdout, stderr=subprocess.PIPE, cwd=ROOT)
-    deadline = time.monotonic() + 300
-    while not started() and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert run.poll() is None, "the run ended before a worker could be killed: make the input larger"
-    kill()
-    out, err = run.communicate(timeout=600)
-    return run.returncode, out, err
+    summaries, so the run is still going), with `kill()` called once `started()` says it is well under way. The
+    command runs in the test's own process (the workers are the processes a test kills), watched by a thread."""
+    finished, killed = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        deadline = time.monotonic() + 300
+        while not finished.is_set() and time.monotonic() < deadline:
+            if started():
+                if not finished.is_set():
+                    kill()
+                    killed.set()
+                return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        run = run_policy(*STORE, "evaluate", str(claims_file), "--policy", POLICY, "--format", "json", "--dask",
+                         address, "--partition-bytes", "100000", *extra, cwd=ROOT, stdout=stdout)
+    finally:
+        finished.set()
+        watcher.join()
+    assert killed.is_set(), "the run ended before a worker could be killed: make the input larger"
+    return run.returncode, run.stdout, run.stderr
 
 
 @pytest.mark.slow
