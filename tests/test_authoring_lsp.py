@@ -231,3 +231,21 @@ def test_references_across_extends(tmp_path, monkeypatch):
     assert (grant, _line(POLICY, "  amounts:"), "amounts") in table
     assert (grant, _line(POLICY, "require: person.level in amounts"), "amounts") in table
     assert (town, city_line, "amounts") in table
+
+
+def test_after_a_pasted_line_separator_the_server_finds_what_the_editor_shows(tmp_path, monkeypatch):
+    """A U+2028 in a quoted title ends a line for YAML, not in the editor (nor in the protocol): the definition of
+    a name and the text under the cursor are found on the editor's lines."""
+    from engine.lsp.analysis import Analysis
+
+    policies = write_store(tmp_path)
+    path = policies / "demo" / "grant" / "2024-01-01.yaml"
+    text = POLICY.replace("title: 示例补贴\n", 'title: "示例\u2028补贴"\n', 1)
+    assert text != POLICY
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    analysis = Analysis(policies, None, path, text)
+    use = _position(text, "require: adult", 10)
+    assert analysis.hover(use.line, use.character)
+    found = analysis.definition(use.line, use.character)
+    assert (found.line - 1, found.column - 1) == (_line(text, "  adult:"), 2)

@@ -580,3 +580,20 @@ def test_cli_inspection_commands_refuse_a_policy_with_a_broken_file(tmp_path, ca
     assert "run `policy check policies/t/x/1.yaml`" in err
     assert cli.main(["--policies", "policies", "list"]) == 0  # the list is complete; the policy is marked
     assert "t/x  (1)  [errors in policies/t/x/1.yaml]" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("pasted, ends", [("\u2028", "\n"), ("\x85", "\r\n"), ("", "\r")],
+                         ids=["line-separator", "nel-crlf", "lone-cr-line-ends"])
+def test_an_error_after_a_line_break_only_yaml_or_only_old_editors_see_is_at_the_editors_line(tmp_path, pasted, ends):
+    """A U+2028 or NEL in a quoted title (pasted from a PDF) ends a line for YAML, not in an editor; a file whose
+    lines end in a lone CR shows its lines in an editor: the checker's and the reader's errors name the line an
+    editor shows, with that line under them."""
+    text = PARENT.replace("title: Title p/parent", f'title: "Title{pasted}p/parent"').replace(
+        "    require: adult\n", "    require: adultt\n    severity: high\n")
+    files = {"p/parent/1.yaml": text.replace("\n", ends)}
+    found = check(tmp_path, files)
+    unknown = only(found, "name.unknown")
+    key = only(found, "schema.invalid")
+    assert (unknown.location.line, unknown.source_line) == (line_of(text, "adultt"), "    require: adultt")
+    assert unknown.location.column == len("    require: ") + 1
+    assert (key.location.line, key.source_line) == (line_of(text, "severity"), "    severity: high")

@@ -602,13 +602,52 @@ def test_yaml_structure_mistakes_are_said_plainly_at_their_line(text, line, colu
     assert d.render().splitlines()[2].endswith("^")
 
 
-@pytest.mark.parametrize("newline", ["\r", "\r\n", "\x85", "\u2028"], ids=["cr", "crlf", "nel", "line-separator"])
-def test_a_yaml_mistake_shows_its_own_line_whatever_breaks_the_lines(newline):
-    """YAML counts lines at CR, CRLF, NEL and the Unicode line separators as well as at LF."""
-    from engine.core.diagnostics import DiagnosticError
-    from engine.policies.yamlsource import read_yaml
-
+@pytest.mark.parametrize("newline", ["\n", "\r", "\r\n"], ids=["lf", "cr", "crlf"])
+def test_a_yaml_mistake_shows_its_own_line_whatever_ends_the_lines(newline):
+    """Lines end at LF, CRLF or a lone CR, as in an editor (and the language server protocol)."""
     with pytest.raises(DiagnosticError) as raised:
         read_yaml(newline.join(["a: 1", "b: 2", 'c: "x', ""]), "f.yaml")
     [d] = raised.value.diagnostics
     assert (d.location.line, d.location.column, d.source_line) == (3, 4, 'c: "x')
+
+
+# U+2028, U+2029 and NEL end a line for YAML but not in an editor (nor anywhere else in the engine): they come with
+# text pasted from PDFs and word processors.
+UNUSUAL_BREAKS = pytest.mark.parametrize("pasted", ["\u2028", "\u2029", "\x85"], ids=["ls", "ps", "nel"])
+
+
+@UNUSUAL_BREAKS
+def test_after_a_pasted_line_break_in_a_text_an_error_is_at_the_line_an_editor_shows(tmp_path, pasted):
+    text = variant("title: Test policy", f'title: "Test{pasted}policy"')
+    text = variant("  number: T-1", "  numbr: T-1", text)
+    _, diagnostics = load(tmp_path, text)
+    key = only(diagnostics, "schema.invalid")
+    assert (key.location.line, key.location.column, key.source_line) == (*pos(text, "numbr"), "  numbr: T-1")
+
+
+@UNUSUAL_BREAKS
+def test_positions_of_values_and_keys_after_a_pasted_line_break_are_the_editors(pasted):
+    doc = read_yaml(f'a: "x{pasted}y"\nb:\n  c: [1, 2]\n', "f.yaml")
+    assert doc.key_marks[("b",)] == (2, 1)
+    assert doc.marks[("b", "c")] == (3, 6)
+    assert doc.marks[("b", "c", 1)] == (3, 10)
+
+
+@UNUSUAL_BREAKS
+def test_a_pasted_line_break_outside_quotes_is_named_where_it_is(tmp_path, pasted):
+    """In a comment or a plain text YAML ends the line at it and reads the rest as a line of its own: the parser's
+    own complaint (about the line after) would leave the officer looking for what cannot be seen."""
+    text = variant("issued_on: 2023-12-01", f"issued_on: 2023-12-01  # 见{pasted}附件", BASE)
+    _, diagnostics = load(tmp_path, text)
+    d = only(diagnostics, "yaml.syntax")
+    line, column = pos(text, pasted)
+    assert (d.location.line, d.location.column) == (line, column)
+    assert f"U+{ord(pasted):04X}" in d.message and "end of a line" in d.message
+    assert d.source_line == text.split("\n")[line - 1]
+
+
+@UNUSUAL_BREAKS
+def test_a_pasted_line_break_inside_quotes_is_part_of_the_text(tmp_path, pasted):
+    version, diagnostics = load(tmp_path, variant("title: Test policy", f'title: "Test{pasted}policy"'))
+    assert diagnostics == []
+    assert pasted in version.title or version.title == "Test policy"

@@ -217,3 +217,15 @@ def test_impact_of_a_large_upload_streams_progress_then_the_report(server):
     progress = [int(n) for n in re.findall(r'class="progress-line" role="status">已决定 (\d+) / 3000', text)]
     assert progress == sorted(progress)  # a line every half second while it decides, the report after them
     assert text.index("</svg>") > (text.rindex("progress-line") if progress else 0)
+
+
+def test_a_draft_with_a_pasted_line_separator_marks_the_line_an_editor_shows(server):
+    """U+2028 in a quoted title (pasted from a PDF) ends a line for YAML and for str.splitlines, not in an editor:
+    the finding and the marked line of the draft are both the editor's line 7."""
+    draft = ('policy: jinhua/draft\nversion: "2026-01-01"\ntitle: "金华\u2028草案"\nrules:\n  - id: a\n'
+             "    clause: 一\n      require: x\n")
+    page = http.post(f"{server.url}/check", headers=auth("officer"), data={"draft": draft, "path": "draft.yaml"})
+    assert page.status_code == 200
+    marked = re.findall(r'<tr id="line-(\d+)" class="marked"><td class="ln">\d+</td><td><pre><mark>([^<]*)</mark>',
+                        page.text)
+    assert marked == [("7", "      require: x")]

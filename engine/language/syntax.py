@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from engine.core import cachefiles
-from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, text_lines
+from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, line_starts, text_lines
 from engine.core.i18n import joined, msg
 from engine.core.isodate import parse_date
 from engine.core.limits import LIMITS
@@ -205,7 +205,7 @@ class SourceText:
     def _file_lines(self) -> list[int]:
         if self._line_starts is None:
             text = self._file_text if self._file_text is not None else self.text
-            self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+            self._line_starts = line_starts(text)
         return self._line_starts
 
     def location(self, offset: int) -> Location:
@@ -229,7 +229,7 @@ class SourceText:
 
     def source_line(self, location: Location) -> str | None:
         text = self._file_text if self._file_text is not None else self.text
-        lines = text_lines(text)  # lines count "\n" only, as locations do (not U+2028 or form feeds)
+        lines = text_lines(text)  # as locations count lines (LF, CRLF, CR; not U+2028 or form feeds)
         index = location.line - (self._line - 1 if self._file_text is None else 0)
         if self._file_text is None and location.line == self._line:
             return " " * (self._column - 1) + lines[0] if lines else ""

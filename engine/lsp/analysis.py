@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.api import Engine
-from engine.core.diagnostics import Diagnostic, DiagnosticError
+from engine.core.diagnostics import Diagnostic, DiagnosticError, text_lines
 from engine.core.i18n import plural, tr
 from engine.core.records import dataclass
 from engine.language.builtins import BUILTINS, DECISION_DATE
@@ -49,7 +49,7 @@ class Analysis:
     def __init__(self, policies: Path, schemas: Path | None, path: Path, text: str):
         self.path = path
         self.text = text
-        self.lines = text.split("\n")
+        self.lines = text_lines(text)  # as the protocol and every location count lines
         extra = [] if _inside(path, policies) or not is_policy_file(path) else [path]
         store = PolicyStore.load(policies, schemas, extra, unsaved={path: text})
         self.engine = Engine(store)

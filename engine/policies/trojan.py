@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from engine.core.diagnostics import Diagnostic, Location
+from engine.core.diagnostics import Diagnostic, Location, line_starts, place_of
 from engine.core.i18n import msg
 
 # Characters that reorder how text is shown (Trojan Source, CVE-2021-42574): the embeddings, overrides and
@@ -18,13 +18,14 @@ def bidi_warnings(text: str, file: str, most: int = 20) -> list[Diagnostic]:
     """A warning for each line holding a bidirectional control (the first `most`): in a comment or a string it
     can make the line show in another order than the engine reads it, and auditors read what is shown."""
     found: list[Diagnostic] = []
+    starts: list[int] | None = None
     for match in _BIDI.finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
+        starts = starts or line_starts(text)
+        line, column = place_of(starts, match.start())
         if found and found[-1].location.line == line:
             continue
         if len(found) == most:
             break
-        column = match.start() - text.rfind("\n", 0, match.start())
         ch = match.group()
         found.append(Diagnostic("input.bidi", msg(
             "the line holds U+{code:04X} ({name}), which can make it show in another order than it is read",

@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, note_at
+from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, line_starts, note_at, place_of
 from engine.core.i18n import msg
-from engine.policies.yamlsource import Document, Path, ReadLimits, Scalar, _line, _too_deep
+from engine.policies.yamlsource import Document, LinePlaces, Path, ReadLimits, Scalar, _line, _too_deep
 
 
 class _Loader(yaml.SafeLoader):
@@ -91,8 +91,7 @@ def compose(text: str, file: str, limits: ReadLimits, positions: bool) -> Docume
     except yaml.reader.ReaderError as exc:
         loc = Location(file)
         if isinstance(exc.position, int):
-            line = text.count("\n", 0, exc.position) + 1
-            loc = Location(file, line, exc.position - text.rfind("\n", 0, exc.position))
+            loc = Location(file, *place_of(line_starts(text), exc.position))
         raise DiagnosticError([Diagnostic(
             "input.character", msg("the file holds a character YAML does not allow (U+{code:04X})",
                                    code=_code(exc.character)),
@@ -128,9 +127,10 @@ class _Builder:
         self.nodes = 0
         self.errors: list[Diagnostic] = []
         self.alias_uses = getattr(loader, "alias_uses", None)  # none when libyaml composed the text (no aliases)
+        self.places = LinePlaces(doc.text)
 
     def _loc(self, node) -> Location:
-        return Location(self.doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
+        return Location(self.doc.file, *self.places.of(node.start_mark))
 
     def _fail(self, code: str, message: str, node, hint: str | None = None, notes: tuple = ()):
         loc = self._loc(node)
@@ -142,7 +142,7 @@ class _Builder:
         if via is not None or not self.alias_uses:
             return via
         mark = self.alias_uses.get((id(parent), index))
-        return Location(self.doc.file, mark.line + 1, mark.column + 1) if mark else None
+        return Location(self.doc.file, *self.places.of(mark)) if mark else None
 
     def build(self, node, path: Path, depth: int, via: Location | None = None):
         self.nodes += 1
@@ -158,7 +158,8 @@ class _Builder:
             raise DiagnosticError([Diagnostic(
                 "input.too_deep", _too_deep(self.limits.max_depth), loc)])
         if self.positions:
-            self.doc.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+            mark = node.start_mark
+            self.doc.marks[path] = (mark.line + 1, mark.column + 1) if self.places.exact else self.places.of(mark)
         if node.tag not in _PLAIN_TAGS:
             self._fail("yaml.tag", msg("the tag {tag} is not allowed: only plain data is read", tag=repr(node.tag)),
                        node)
@@ -173,7 +174,7 @@ class _Builder:
         if node.style == "":
             node.style = None  # libyaml's plain style, as PyYAML writes it
         if self.positions:
-            self.doc.scalars[path] = Scalar.of(node)
+            self.doc.scalars[path] = Scalar.of(node, self.places)
         value = self._scalar(node)
         if isinstance(value, str) and _SURROGATE.search(value):
             return self._surrogate(node, value)
@@ -211,7 +212,9 @@ class _Builder:
                 continue
             first_seen[key] = key_node
             if self.positions:
-                self.doc.key_marks[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                mark = key_node.start_mark
+                self.doc.key_marks[path + (key,)] = ((mark.line + 1, mark.column + 1) if self.places.exact
+                                                     else self.places.of(mark))
             result[key] = self.build(value_node, path + (key,), depth + 1, self._use(node, id(key_node), via))
         return result
 

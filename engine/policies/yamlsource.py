@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import field
 from typing import Any
 
-from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, text_lines
+from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, line_starts, place_of, text_lines
 from engine.core.i18n import msg
 from engine.core.limits import LIMITS
 from engine.core.records import dataclass
@@ -50,12 +50,37 @@ Path = tuple  # of str | int: the JSON path of a value
 
 
 class Mark:
-    """A place in the text, as PyYAML marks it: 0-based offset, line and column."""
+    """A place in the text: 0-based offset, line and column, the line and column counted as LinePlaces counts
+    them."""
 
     __slots__ = ("index", "line", "column")
 
     def __init__(self, index: int, line: int, column: int):
         self.index, self.line, self.column = index, line, column
+
+
+# Where YAML ends a line and an editor does not: NEL, U+2028 and U+2029 (LF, CRLF and a lone CR both count).
+_YAML_ONLY_BREAK = re.compile("[\x85\u2028\u2029]")
+
+
+class LinePlaces:
+    """The 1-based line and column of a YAML mark in a file's lines as an editor shows them, which every location
+    counts in (engine.core.diagnostics.line_starts). YAML also ends a line at NEL, U+2028 and U+2029 (invisible, and
+    pasted with text from PDFs and word processors), so after one of those a mark's own line and column are off;
+    its index, the characters before it, is not."""
+
+    __slots__ = ("exact", "_starts")
+
+    def __init__(self, text: str):
+        # exact: YAML's marks are the editor's, as in nearly every file; the readers then take a mark's line and
+        # column as they are, without a call for each of the values of a file
+        self.exact = _YAML_ONLY_BREAK.search(text) is None
+        self._starts: list[int] | None = None if self.exact else line_starts(text)
+
+    def of(self, mark) -> tuple[int, int]:
+        if self._starts is None:
+            return mark.line + 1, mark.column + 1
+        return place_of(self._starts, mark.index)
 
 
 class Scalar:
@@ -80,10 +105,14 @@ class Scalar:
         return Mark(*self._places[3:])
 
     @classmethod
-    def of(cls, node) -> Scalar:
+    def of(cls, node, places: LinePlaces) -> Scalar:
         start, end = node.start_mark, node.end_mark
-        return cls(node.tag, node.value, node.style, (start.index, start.line, start.column, end.index, end.line,
-                                                      end.column))
+        if places.exact:
+            return cls(node.tag, node.value, node.style, (start.index, start.line, start.column, end.index, end.line,
+                                                          end.column))
+        (start_line, start_column), (end_line, end_column) = places.of(start), places.of(end)
+        return cls(node.tag, node.value, node.style, (start.index, start_line - 1, start_column - 1, end.index,
+                                                      end_line - 1, end_column - 1))
 
 
 @dataclass
@@ -139,9 +168,8 @@ def decode_text(data: bytes, file: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        line_start = data.rfind(b"\n", 0, exc.start) + 1
-        column = len(data[line_start: exc.start].decode("utf-8", "replace")) + 1
+        before = data[: exc.start].decode("utf-8")  # the text up to the first byte that is not UTF-8
+        line, column = place_of(line_starts(before), len(before))
         raise DiagnosticError([Diagnostic(
             "input.encoding", msg("the file is not UTF-8 text (byte {byte} cannot be decoded)", byte=exc.start),
             Location(file, line, column), hint=msg("save the file as UTF-8"))]) from None

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 
-from engine.core.diagnostics import Diagnostic, Location
+from engine.core.diagnostics import Diagnostic, Location, line_starts, place_of, text_lines
 from engine.core.i18n import msg, plural
+from engine.policies.yamlsource import _YAML_ONLY_BREAK, LinePlaces, Mark
 
-# The line breaks YAML counts lines by (PyYAML's reader): its marks' line numbers index these lines. A text with
-# a lone CR counted by "\n" alone had fewer lines than the mark said.
+# The line breaks YAML counts lines by (PyYAML's reader): its marks' line numbers index these lines, which the
+# structure is judged by; the officer is shown the file's lines as an editor shows them (LinePlaces).
 _LINE_BREAKS = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 _KEY = re.compile(r"^(\s*)(?:-\s+)*([^\s#'\"\[\]{},][^#]*?|'[^']*'|\"[^\"]*\")\s*:(\s|$)")
 
@@ -51,21 +52,28 @@ def _spaces(n: int) -> str:
 def describe(exc, text: str, file: str) -> Diagnostic:
     """The diagnostic for a YAML error raised while reading `text` (a yaml.MarkedYAMLError)."""
     lines = _LINE_BREAKS.split(text)
+    starts = [0] + [m.end() for m in _LINE_BREAKS.finditer(text)]
+    places = LinePlaces(text)
     mark = exc.problem_mark or exc.context_mark
     row = mark.line if mark else 0
     problem = (exc.problem or exc.context or "malformed YAML").split("\n")[0]
 
     def at(line_index: int, column: int, message: str, hint: str | None = None) -> Diagnostic:
+        """The diagnostic at a place in YAML's lines, located in the file's lines."""
         line_index = min(max(line_index, 0), max(len(lines) - 1, 0))
-        source = lines[line_index] if lines else ""
-        return Diagnostic("yaml.syntax", message, Location(file, line_index + 1, column + 1),
-                          source_line=source, hint=hint)
+        line, column = places.of(Mark(min(starts[line_index] + column, len(text)), line_index, column))
+        shown = text_lines(text)
+        return Diagnostic("yaml.syntax", message, Location(file, line, column),
+                          source_line=shown[line - 1] if line <= len(shown) else "", hint=hint)
 
     for i, line in enumerate(lines[: row + 1]):
         lead = line[: len(line) - len(line.lstrip(" \t"))]
         if "\t" in lead:
             return at(i, lead.index("\t"), msg("a tab character is used for indentation: YAML needs spaces"),
                       msg("replace the tab with spaces; keys of one mapping line up under each other"))
+    pasted = _pasted_break(text, starts[min(row, len(starts) - 1)] + (mark.column if mark else 0))
+    if pasted is not None:
+        return pasted(file)
 
     here = lines[row] if row < len(lines) else ""
     previous = _significant(lines, row)
@@ -119,3 +127,48 @@ def describe(exc, text: str, file: str) -> Diagnostic:
                           "line break after a comma)", closer=closer))
     column = mark.column if mark else 0
     return at(row, column, msg("malformed YAML: {problem}", problem=problem))
+
+
+def _pasted_break(text: str, offset: int):
+    """A line break only YAML sees (NEL, U+2028, U+2029: invisible, and pasted with text from PDFs and word
+    processors) outside quotes, on the error's line or the line above it: YAML read what follows it as a new line,
+    which is the mistake the parser met. A function of the file name making its diagnostic, or None."""
+    before = list(_YAML_ONLY_BREAK.finditer(text, 0, offset + 1))
+    if not before:
+        return None
+    found = before[-1]
+    starts = line_starts(text)
+    line, column = place_of(starts, found.start())
+    if line < place_of(starts, min(offset, len(text)))[0] - 1:
+        return None
+    shown = text_lines(text)[line - 1]
+    if _in_quotes(shown[: column - 1]):
+        return None  # in a quoted text it is a character of the text, not the end of a line
+    return lambda file: Diagnostic(
+        "yaml.syntax", msg("this line holds U+{code:04X}, an invisible line break, which YAML reads as the end of a "
+                           "line: what follows it is read as a line of its own", code=ord(found.group())),
+        Location(file, line, column),
+        source_line=shown, hint=msg("remove it (it is invisible, and often comes with text pasted from a PDF or a "
+                                    "word processor); inside a quoted text it may stay"))
+
+
+def _in_quotes(before: str) -> bool:
+    """Whether the end of `before` (the start of a line) is inside a quoted YAML text begun on that line."""
+    quote = None
+    i = 0
+    while i < len(before):
+        ch = before[i]
+        if quote is None:
+            if ch == "#" and (i == 0 or before[i - 1] in " \t"):
+                return False  # a comment: quotes in it quote nothing
+            if ch in "'\"":
+                quote = ch
+        elif quote == '"' and ch == "\\":
+            i += 1
+        elif ch == quote:
+            if quote == "'" and before[i + 1: i + 2] == "'":
+                i += 1
+            else:
+                quote = None
+        i += 1
+    return quote is not None

@@ -25,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 from engine.api import PolicyInvalid, PolicyNotFound, Selection, parse_policy_ref
 from engine.audit import listing
 from engine.audit.describe import version_json
+from engine.core.diagnostics import text_lines
 from engine.core.i18n import LANGUAGES, msg, speaking, tr
 from engine.core.isodate import parse_date
 from engine.service.auth import Caller
@@ -464,7 +465,9 @@ def add_pages(app: FastAPI, service) -> None:
                                               data, date.today())
         found = [d.to_json() for d in diagnostics]
         text = data.decode("utf-8", "replace")
-        lines = text.splitlines()
+        lines = text_lines(text)  # as the findings' locations count lines (not at U+2028 or a form feed)
+        if lines and not lines[-1]:
+            lines = lines[:-1]  # the end of the last line
         marked: dict = {}
         for d in found:
             line = (d.get("location") or {}).get("line") if isinstance(d.get("location"), dict) else d.get("line")
