@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.claims import chunks
-from engine.claims.reader import read_claims
+from engine.claims.reader import read_claims, read_lines
 from engine.core.limits import LIMITS
 
 
@@ -45,6 +45,29 @@ def test_chunks_hold_the_claims_read_one_at_a_time(tmp_path_factory, files, limi
         patch.setattr(LIMITS, "claim_line_bytes", limit)
         patch.setattr(chunks, "BLOCK_BYTES", block)
         assert _by_chunks(paths, size) == _one_by_one(paths)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(LINE, max_size=12), ends_with_break=st.booleans(), limit=st.integers(1, 40))
+def test_lines_sent_over_http_are_cut_at_the_limit_as_a_file_is(tmp_path_factory, lines, ends_with_break, limit):
+    """The service's batch and the web page's upload split a body at its line feeds (read_lines): a line of exactly
+    the limit followed by a line feed is as much too long there as in a file."""
+    data = b"\n".join(lines) + (b"\n" if ends_with_break and lines else b"")
+    path = tmp_path_factory.mktemp("http-lines") / "claims.jsonl"
+    path.write_bytes(data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(LIMITS, "claim_line_bytes", limit)
+        from_file = [_seen(r) for chunk in read_claims([str(path)], lazy=True).chunks(7) for r in chunk]
+        pieces = data.split(b"\n")
+        whole = [_seen(r) for r in read_lines([p[:limit + 1] for p in pieces], str(path))]
+        ended = pieces[:-1]  # streamed: the pieces that had their line feed, then the rest as the last line
+        streamed = [_seen(r) for r in [*read_lines(ended, str(path), last_ended=True),
+                                       *read_lines(pieces[-1:], str(path), len(ended) + 1)]]
+    assert whole == from_file == streamed
+
+
+def _seen(raw) -> tuple:
+    return raw.location, raw.line, raw.error and raw.error.to_json()
 
 
 def test_other_files_and_unreadable_ones_keep_their_place_among_the_lines(tmp_path):

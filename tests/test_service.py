@@ -166,6 +166,24 @@ def test_batch_streams_the_command_lines_in_order(server, store):
         assert verified["status"] == "reproduced", verified
 
 
+def test_batch_cuts_lines_at_the_limit_as_the_command_line_does(server, store, monkeypatch, tmp_path):
+    """A line as long as the limit, followed by a line feed, is too long, in a body as in a file; the last line,
+    without one, may be as long as the limit."""
+    from engine.core.limits import LIMITS  # the server runs in this process: it reads the limit at each request
+
+    monkeypatch.setattr(LIMITS, "claim_line_bytes", len(CLAIMS[0]))
+    body = CLAIMS[0] + b"\n" + CLAIMS[0]
+    response = http.post(server.url + "/v1/evaluate:batch", params={"policy": JINHUA}, content=body,
+                          headers=auth("developer"), timeout=60)
+    (tmp_path / "claims.jsonl").write_bytes(body)
+    monkeypatch.setenv("POLICY_LIMIT_CLAIM_LINE_BYTES", str(len(CLAIMS[0])))
+    expected = lines(cli(store, "evaluate", str(tmp_path / "claims.jsonl"), "--policy", JINHUA, "--format", "json",
+                         "--quiet").stdout)
+    got = lines(response.content)
+    assert [a.get("error", {}).get("code") for a in got] == [e.get("error", {}).get("code") for e in expected] == [
+        "claim.too_large", None]
+
+
 def test_batch_refuses_before_streaming(server):
     response = http.post(server.url + "/v1/evaluate:batch", params={"policy": JINHUA, "as_of": "soon"},
                           content=CLAIMS[0], headers=auth("developer"))

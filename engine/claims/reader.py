@@ -573,10 +573,18 @@ def _converter(t: Type):
 _ABSENT = object()
 
 
-def read_lines(lines: list[bytes], name: str, first: int = 1) -> Iterator[RawClaim]:
-    """Claims of JSON Lines already split into lines (numbered from `first`), left unparsed for whoever
-    decides them; a line longer than the limit needs only its first LIMITS.claim_line_bytes + 1 bytes here."""
-    return _read_lines(lines, name, lazy=True, first=first)
+def read_lines(lines: list[bytes], name: str, first: int = 1, last_ended: bool = False) -> Iterator[RawClaim]:
+    """Claims of JSON Lines split at their line feeds (numbered from `first`), left unparsed for whoever decides
+    them. Every line but the last had a line feed, the last too when `last_ended`; a line is too long as in a file,
+    when with its line feed it is longer than the limit, so a line longer than the limit needs only its first
+    LIMITS.claim_line_bytes + 1 bytes here."""
+    limit = LIMITS.claim_line_bytes
+    last = len(lines) - 1
+    for i, line in enumerate(lines):
+        if len(line) + (i < last or last_ended) > limit:
+            yield too_long_line(f"{name}:{first + i}")
+        elif line and not line.isspace():
+            yield RawClaim(None, f"{name}:{first + i}", line=line)
 
 
 def read_json(data: bytes, where: str) -> RawClaim:

@@ -76,13 +76,15 @@ class BatchResponse(Response):
             more = message.get("more_body", False)
             pieces = (tail + message.get("body", b"")).split(b"\n")
             tail = pieces.pop()
+            ended = True  # every piece had its line feed
             if not more and tail:
                 pieces.append(tail)
                 tail = b""
+                ended = False
             # a line longer than the limit keeps only enough bytes to be known as too long
             lines = [piece[:LIMITS.claim_line_bytes + 1] for piece in pieces]
             tail = tail[:LIMITS.claim_line_bytes + 1]
-            raws = list(read_lines(lines, "<request>", number + 1))
+            raws = list(read_lines(lines, "<request>", number + 1, last_ended=ended))
             number += len(lines)
             if not more:
                 yield None
