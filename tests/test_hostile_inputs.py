@@ -746,7 +746,7 @@ COMPACT = json.dumps(good_claim(), ensure_ascii=False, separators=(",", ":"))
      "training.hours: expected a whole number, found the number 80.000000000000000000000001"),
     (COMPACT.replace('"hours":80', '"hours":1' + "0" * 5000), "claim.number", "a number has more than 40 digits"),
     (COMPACT.replace('"hours":80', '"hours":1.0e999999999999999999999'), "claim.number", "is beyond 40 digits"),
-    (COMPACT.replace('"hours":80', '"hours":NaN'), "claim.json", "NaN is not a number JSON has"),
+    (COMPACT.replace('"hours":80', '"hours":NaN'), "claim.json", "JSON has no number NaN"),
     ('{"claim_id":"D","applicant":' + "[" * 1000 + "]" * 1000 + "}", "claim.too_deep", "nests deeper than"),
 ])
 def test_json_lines_and_json_files_read_a_claim_alike(tmp_path, suffix, text, code, words):

@@ -330,7 +330,7 @@ def _bounded_decimal(text: str) -> Decimal:
 
 
 def _no_constant(name: str):
-    raise _Unparsable("claim.json", msg("not valid JSON: {name} is not a number JSON has", name=name))
+    raise _Unparsable("claim.json", msg("not valid JSON: JSON has no number {name}", name=name))
 
 
 def _strict_json(text: str):
