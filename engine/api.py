@@ -55,6 +55,8 @@ def _unread(files: list[str]):
 
 
 def parse_policy_ref(text: str) -> tuple[str, str | None]:
+    if not isinstance(text, str):
+        raise TypeError(f"a policy is named by its ID or ID@VERSION text, not {type(text).__name__} {text!r}")
     pid, _, version = text.partition("@")
     return pid, version or None
 

@@ -241,3 +241,10 @@ def test_python_api_refuses_a_decision_date_that_is_not_a_date(as_of):
         evaluator.evaluate(example_claim(), as_of=as_of)
     with pytest.raises(ValueError, match="as_of must be a date or its YYYY-MM-DD text, not datetime"):
         evaluator.evaluate(example_claim(), as_of=datetime(2024, 7, 1))
+
+
+@pytest.mark.parametrize("policy", [None, 5, ("jinhua", "2024-05-01")])
+def test_python_api_names_a_policy_given_as_something_other_than_text(policy):
+    engine = Engine.load(ROOT / "tests" / "fixtures" / "store", ROOT / "tests" / "fixtures" / "schemas")
+    with pytest.raises(TypeError, match=f"a policy is named by its ID or ID@VERSION text, not {type(policy).__name__}"):
+        engine.evaluator(policy)
