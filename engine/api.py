@@ -54,6 +54,11 @@ def _unread(files: list[str]):
                   "{count} policy files could not be read ({files}): run `policy check`", files=", ".join(files[:3]))
 
 
+def empty_pin(ref: str):
+    """Why `ID@` (a pin left empty) is refused rather than read as no pin."""
+    return msg("{value} names no version after its @ (write ID or ID@VERSION)", value=repr(ref))
+
+
 def parse_policy_ref(text: str) -> tuple[str, str | None]:
     if not isinstance(text, str):
         raise TypeError(f"a policy is named by its ID or ID@VERSION text, not {type(text).__name__} {text!r}")
@@ -273,6 +278,8 @@ class Engine:
         """Decide claims under `policy` (ID or ID@VERSION). explain=False records no reads (faster);
         outputs=False also skips outputs and notes, for summaries (eligibility, amount, failed rules)."""
         pid, version = parse_policy_ref(policy)
+        if policy.endswith("@"):  # a pin left empty (ID@ and no version) must not quietly decide by date
+            raise PolicyNotFound(empty_pin(policy))
         if version:
             selection = Selection(version, selection.known_on, selection.any_date, selection.pins)
         if not self.store.by_id.get(pid):

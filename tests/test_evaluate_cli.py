@@ -248,3 +248,18 @@ def test_python_api_names_a_policy_given_as_something_other_than_text(policy):
     engine = Engine.load(ROOT / "tests" / "fixtures" / "store", ROOT / "tests" / "fixtures" / "schemas")
     with pytest.raises(TypeError, match=f"a policy is named by its ID or ID@VERSION text, not {type(policy).__name__}"):
         engine.evaluator(policy)
+
+
+def test_a_pin_left_empty_is_refused_not_read_as_no_pin(capsys, monkeypatch):
+    """`ID@` (say, a template whose version came out empty) would otherwise decide by the version in force."""
+    from engine.api import PolicyNotFound
+
+    store = (ROOT / "tests" / "fixtures" / "store", ROOT / "tests" / "fixtures" / "schemas")
+    with pytest.raises(PolicyNotFound, match=f"'{POLICY}@' names no version after its @"):
+        Engine.load(*store).evaluator(POLICY + "@")
+    code, out, err = invoke(capsys, "--policies", store[0], "--schemas", store[1], "evaluate", EXAMPLES[0],
+                            "--policy", POLICY + "@")
+    assert code == 64 and f"'{POLICY}@' names no version after its @" in err and not out
+    code, out, err = invoke(capsys, "--policies", store[0], "--schemas", store[1], "evaluate", EXAMPLES[0],
+                            "--policy", POLICY + "@", env={"POLICY_LANG": "zh"}, monkeypatch=monkeypatch)
+    assert code == 64 and "的 @ 之后没有写版本" in err

@@ -142,6 +142,9 @@ def test_unknown_policies_and_versions_are_404(server):
                           json={"policy": JINHUA + "@1999-01-01", "claim": {}})
     assert response.status_code == 404 and "has no version '1999-01-01'" in response.json()["error"]["message"]
     response = http.post(server.url + "/v1/evaluate", headers=auth("developer"),
+                          json={"policy": JINHUA + "@", "claim": {}})
+    assert response.status_code == 404 and "names no version after its @" in response.json()["error"]["message"]
+    response = http.post(server.url + "/v1/evaluate", headers=auth("developer"),
                           json={"policy": "china/retirement-age", "claim": {}})
     assert response.status_code == 422 and response.json()["error"]["field"] == "policy"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from engine.api import Engine, parse_policy_ref
+from engine.api import Engine, empty_pin, parse_policy_ref
 from engine.core.diagnostics import sorted_diagnostics
 from engine.core.i18n import language, msg, tr
 from engine.core.isodate import parse_date
@@ -252,6 +252,8 @@ class PolicyRefType(click.ParamType):
         pid, version = parse_policy_ref(value)
         if not pid:
             self.fail(tr("{value} names no policy (write ID or ID@VERSION)", value=repr(value)), param, ctx)
+        if value.endswith("@"):
+            self.fail(tr(empty_pin(value)), param, ctx)
         return pid, version
 
 
