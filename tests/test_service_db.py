@@ -13,7 +13,7 @@ from service_helpers import FIXTURES
 
 from engine.claims.reader import read_json
 from engine.db import jsontext
-from engine.db.database import DatabaseError, connect, migrate, open_existing
+from engine.db.database import HEAD, MIGRATIONS, DatabaseError, connect, migrate, open_existing
 from engine.db.tables import metadata
 from engine.service.personal import Masker, personal_paths
 
@@ -26,6 +26,26 @@ def test_the_migrations_build_the_tables_the_code_uses(tmp_path):
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_the_head_checked_without_alembic_is_alembics_head(tmp_path):
+    """migrate() and open_existing() read the schema's revision themselves, to start without Alembic when there is
+    nothing to migrate: their HEAD must be the newest migration, and an older schema is still brought up to it."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD
+    engine = connect(f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003_ledger")
+    assert migrate(engine) == HEAD
+    with engine.connect() as connection:
+        assert connection.execute(sqlalchemy.text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+    engine.dispose()
 
 
 def test_reading_a_log_creates_nothing(tmp_path):
