@@ -1339,7 +1339,7 @@ def test_verify_accounts_for_every_line_of_decisions(capsys, tmp_path):
 @pytest.mark.parametrize("change, reason", [
     (lambda r: r.pop("notes"), "the recorded decision lacks notes"),
     (lambda r: r.update(decision_date="2025-02-30"),
-     "decision_date: the text '2025-02-30' is not a calendar date (no such day)"),
+     "decision_date: the text '2025-02-30' is not a calendar date (2025-02 has 28 days)"),
     (lambda r: r.update(policy="jinhua"), "policy: must be an object with the fields id, version, digest, "
                                           "found the text 'jinhua'"),
     (lambda r: r.update(rules=[{"outcome": "pass"}]), "rules[0]: id is required but missing"),

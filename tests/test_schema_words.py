@@ -7,6 +7,7 @@ from decimal import Decimal
 import jsonschema_rs
 import pytest
 
+from engine.core.i18n import set_language
 from engine.core.schemacheck import describe_compiled_error, describe_error, make_validator
 
 CASES = [  # (schema of the value `v`, a value that fails it, the words expected)
@@ -14,7 +15,8 @@ CASES = [  # (schema of the value `v`, a value that fails it, the words expected
     ({"type": ["string", "null"]}, 5, "expected nothing or text, found the number 5"),
     ({"enum": ["male", "female"]}, "robot", "the text 'robot' is not one of: male, female"),
     ({"const": "yes"}, "no", "must be 'yes', found the text 'no'"),
-    ({"type": "string", "format": "date"}, "2023-02-29", "the text '2023-02-29' is not a calendar date (no such day)"),
+    ({"type": "string", "format": "date"}, "2023-02-29",
+     "the text '2023-02-29' is not a calendar date (2023-02 has 28 days)"),
     ({"type": "string", "format": "date"}, "2024-6-1", "the text '2024-6-1' is not a calendar date written YYYY-MM-DD"),
     ({"type": "string", "pattern": "^[0-9]{6}$"}, "3307",
      "the text '3307' does not have the required form (^[0-9]{6}$)"),
@@ -49,3 +51,27 @@ def test_required_and_unknown_keys_are_worded_alike_at_the_same_path():
                       for e in jsonschema_rs.validator_for(document).iter_errors({"c": 1, "d": 2}))
     assert general == compiled == [(["a"], "a is required but missing"),
                                    (["c"], "unknown key 'c', 'd'; allowed here: a, b")]
+
+
+@pytest.mark.parametrize("text, why, chinese", [
+    ("2023-02-29", "2023-02 has 28 days", "2023 年 02 月只有 28 天"),
+    ("2024-02-30", "2024-02 has 29 days", "2024 年 02 月只有 29 天"),
+    ("2024-04-31", "2024-04 has 30 days", "2024 年 04 月只有 30 天"),
+    ("9999-12-32", "9999-12 has 31 days", "9999 年 12 月只有 31 天"),
+    ("2024-13-01", "there is no month 13", "没有 13 月"),
+    ("2024-00-10", "there is no month 00", "没有 00 月"),
+    ("2024-04-00", "there is no day 00", "没有 00 日"),
+    ("0000-01-01", "there is no year 0000", "没有 0000 年"),
+])
+def test_a_date_that_does_not_exist_says_which_part_does_not(text, why, chinese):
+    from engine.core.i18n import tr
+    from engine.core.isodate import parse_date
+
+    with pytest.raises(ValueError) as caught:
+        parse_date(text)
+    assert str(caught.value) == f"'{text}' is not a calendar date ({why})"
+    set_language("zh")
+    try:
+        assert tr(caught.value.args[0]) == f"'{text}' 不是日历上的日期（{chinese}）"
+    finally:
+        set_language(None)

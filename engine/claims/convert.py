@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 
 from engine.core.codecache import compiled
-from engine.core.i18n import msg
+from engine.core.isodate import not_a_day
 from engine.language.types import DATE, DECIMAL, INT, ListOf, Record, Type
 
 _DATES: dict = {}  # YYYY-MM-DD -> date: claims of a batch share a few thousand dates
@@ -34,7 +34,7 @@ def to_date(text: str, describe: Callable) -> date:
     try:
         value = date.fromisoformat(text)  # strict here: the validator has already held the text to YYYY-MM-DD
     except ValueError:
-        raise Unreadable(msg("{value} is not a calendar date (no such day)", value=describe(text))) from None
+        raise Unreadable(not_a_day(describe(text), text)) from None
     if len(_DATES) >= _DATES_KEPT:
         _DATES.clear()
     _DATES[text] = value

@@ -25,4 +25,19 @@ def parse_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(msg("{text} is not a calendar date (no such day)", text=repr(text))) from None
+        raise ValueError(not_a_day(repr(text), text)) from None
+
+
+def not_a_day(shown, text: str):
+    """Why `text`, written YYYY-MM-DD, names no day (shown as `shown`): the part of it that does not exist."""
+    year, month, day = int(text[:4]), int(text[5:7]), int(text[8:10])
+    if year == 0:
+        why = msg("there is no year 0000")
+    elif not 1 <= month <= 12:
+        why = msg("there is no month {month}", month=text[5:7])
+    elif day == 0:
+        why = msg("there is no day 00")
+    else:
+        days = 31 if month == 12 else (date(year, month + 1, 1) - date(year, month, 1)).days
+        why = msg("{year}-{month} has {days} days", year=text[:4], month=text[5:7], days=days)
+    return msg("{value} is not a calendar date ({why})", value=shown, why=why)
