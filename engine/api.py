@@ -141,8 +141,11 @@ class Engine:
             try:
                 linked = link(self.store, version, self._picker(day, None), diagnostics)
             except LinkError as exc:
-                found.append(Diagnostic(exc.code, exc.on(day), exc.ref.location,
-                                        clause=exc.clause))
+                where = exc.ref.location
+                line = version.document.line_text(where.line) if version.document and where.file == version.file \
+                    else None
+                found.append(Diagnostic(exc.code, exc.on(day), where, clause=exc.clause, source_line=line,
+                                        hint=exc.hint))
                 continue
             found.extend(diagnostics)
             if linked.key in seen or diagnostics:

@@ -165,6 +165,29 @@ def test_pinned_version_that_does_not_exist(tmp_path):
     assert "c/d@9" in d.message and "no such version" in d.message and "(it has 1)" in d.message
 
 
+@pytest.mark.parametrize("body, written, meant", [
+    ("extends: c/dd\n", "c/dd", "'c/d'"),
+    ("uses:\n  other: c/dd\n", "c/dd", "'c/d'"),
+    ("uses:\n  other: c/d@2024-01-0\n", "c/d@2024-01-0", "'2024-01-01'"),
+])
+def test_a_misspelt_reference_is_shown_with_what_was_meant(tmp_path, body, written, meant):
+    """An officer sees the line with the reference under a caret, and the policy or version it is close to."""
+    text = policy("a/b", "1", "2024-06-01", body=COVERED + body)
+    target = policy("c/d", "2024-01-01", "2023-01-01")
+    d = only(check(tmp_path, {"a/b/1.yaml": text, "c/d/2024-01-01.yaml": target}), "reference.unknown")
+    assert d.source_line is not None and written in d.source_line
+    assert d.source_line[d.location.column - 1:].startswith(written)
+    assert d.hint == f"did you mean {meant}?"
+    assert f"^\n    hint: did you mean {meant}?" in d.render()
+
+
+def test_a_reference_to_nothing_like_any_policy_has_no_guess(tmp_path):
+    text = policy("a/b", "1", "2024-06-01", body=COVERED + "extends: zz/unrelated-thing\n")
+    d = only(check(tmp_path, {"a/b/1.yaml": text, "c/d/1.yaml": policy("c/d", "1", "2023-01-01")}),
+             "reference.unknown")
+    assert d.hint is None
+
+
 def test_pinned_version_that_exists_checks_clean(tmp_path):
     text = policy("a/b", "1", "2024-01-01", body=COVERED + "uses:\n  other: c/d@1\n")
     assert errors(check(tmp_path, {"a/b/1.yaml": text, "c/d/1.yaml": policy("c/d", "1", "2023-01-01")})) == []

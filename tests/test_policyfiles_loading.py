@@ -522,8 +522,9 @@ def test_non_utf8_bytes_name_the_line(tmp_path):
     version, diagnostics = load(tmp_path, data=data)
     assert version is None
     d = only(diagnostics, "input.encoding")
-    assert "not UTF-8" in d.message
-    assert "UTF-8" in d.hint
+    byte = data.index(b"\xff") + 1  # counted from 1, as editors count
+    assert f"its byte {byte} (0xFF) cannot be decoded" in d.message
+    assert d.hint == "save the file as UTF-8"  # \xff is no GBK either: no guess
     at(d, pos(BASE, "title: Test policy")[0])
 
 
@@ -533,6 +534,7 @@ def test_gbk_encoded_file_is_refused_at_its_first_chinese_line(tmp_path):
     assert version is None
     d = only(diagnostics, "input.encoding")
     at(d, pos(text, "测试文件")[0])
+    assert "reads as GB18030 (GBK) text" in d.hint and "save it as UTF-8" in d.hint
 
 
 @pytest.mark.parametrize("text", ["- policy: a/b\n- version: '1'\n", "just some text\n", "42\n"])

@@ -81,11 +81,12 @@ class Linked:
 class LinkError(Exception):
     """A reference cannot be resolved for this decision (no version in force, unknown id)."""
 
-    def __init__(self, ref: Ref, message: str, code: str = "reference.not_in_force"):
+    def __init__(self, ref: Ref, message: str, code: str = "reference.not_in_force", hint: str | None = None):
         super().__init__(message)
         self.message = message  # a Message: str(exc) is its English, tr(exc.message) the officer's language
         self.ref = ref
         self.code = code
+        self.hint = hint  # a policy id or version close to the one written, when there is one
 
     def on(self, day) -> str:
         """The message with the day of the decision in place of "that date" (when it speaks of one)."""
@@ -168,11 +169,12 @@ def _resolve(store: PolicyStore, ref: Ref, by: PolicyVersion, pick: Picker) -> P
         raise LinkError(ref, message, "reference.unreadable")
     if not store.by_id.get(ref.policy_id):
         raise LinkError(ref, msg("{by} refers to {ref}, which no policy file defines", by=by.key, ref=ref.policy_id),
-                        "reference.unknown")
+                        "reference.unknown", _close(ref.policy_id, store.by_id))
     if ref.version and store.get(ref.policy_id, ref.version) is None:
-        known = ", ".join(v.version for v in store.versions(ref.policy_id))
+        versions = [v.version for v in store.versions(ref.policy_id)]
         raise LinkError(ref, msg("{by} pins {ref}, but {pid} has no such version (it has {known})", by=by.key,
-                                 ref=str(ref), pid=ref.policy_id, known=known), "reference.unknown")
+                                 ref=str(ref), pid=ref.policy_id, known=", ".join(versions)), "reference.unknown",
+                        _close(ref.version, versions))
     target = pick(ref, by)
     if target is None:
         raise LinkError(ref, msg("{by} needs {pid}, which has no version in force on {day}", by=by.key,

@@ -420,9 +420,12 @@ class PolicyStore:
                     target = ref.policy_id
                     if target not in self.by_id:
                         if target not in self.unplaced:
+                            close = close_matches(target, list(self.by_id), n=1, cutoff=0.6)
                             found.append(Diagnostic("reference.unknown", msg(
                                 "{by} refers to {ref}, which no policy file defines", by=v.key, ref=target),
-                                ref.location, cited(ref.clauses)))
+                                ref.location, cited(ref.clauses),
+                                source_line=v.document.line_text(ref.location.line) if v.document else None,
+                                hint=msg("did you mean {name}?", name=repr(close[0])) if close else None))
                     elif state.get(target) == "open":
                         cycle = " → ".join(path[path.index(target):] + (current, target)) if target in path \
                             else f"{current} → {target}"

@@ -164,6 +164,17 @@ def gc_paused():
             gc.enable()
 
 
+def _encoding_hint(data: bytes) -> str:
+    """What to do about a file that is not UTF-8: most such policy files were saved by an editor that writes GBK
+    (GB18030) by default, as Windows' Notepad did; say so when the bytes read as that."""
+    try:
+        data.decode("gb18030")
+    except UnicodeDecodeError:
+        return msg("save the file as UTF-8")
+    return msg("the file reads as GB18030 (GBK) text, as some editors save Chinese by default: save it as UTF-8 "
+               "(in the editor's 'Save as', choose the encoding UTF-8)")
+
+
 def decode_text(data: bytes, file: str) -> str:
     try:
         text = data.decode("utf-8")
@@ -171,8 +182,9 @@ def decode_text(data: bytes, file: str) -> str:
         before = data[: exc.start].decode("utf-8")  # the text up to the first byte that is not UTF-8
         line, column = place_of(line_starts(before), len(before))
         raise DiagnosticError([Diagnostic(
-            "input.encoding", msg("the file is not UTF-8 text (byte {byte} cannot be decoded)", byte=exc.start),
-            Location(file, line, column), hint=msg("save the file as UTF-8"))]) from None
+            "input.encoding", msg("the file is not UTF-8 text: its byte {byte} (0x{value}) cannot be decoded",
+                                  byte=exc.start + 1, value=f"{data[exc.start]:02X}"),
+            Location(file, line, column), hint=_encoding_hint(data))]) from None
     return text[1:] if text.startswith("\ufeff") else text
 
 
