@@ -29,6 +29,7 @@ from engine.language.types import Record
 from engine.policies.facts import claim_schema
 from engine.policies.ledgerspec import check_ledger
 from engine.policies.linker import Linked, LinkError, link
+from engine.policies.placeholders import unfilled
 from engine.policies.policyfile import PolicyVersion, Ref
 from engine.policies.store import PolicyStore
 
@@ -118,6 +119,7 @@ class Engine:
                                                 day=str(version.review_by)),
                                             version.location("review_by"), severity="warning",
                                             clause=cited(version.effective_clauses)))
+                found.extend(unfilled(version))
                 found.extend(self._check_version(version))
                 found.extend(check_ledger(self.store, version))
         return sorted_diagnostics(found)

@@ -1,6 +1,9 @@
 """`policy new`: a new version to edit, or a new policy with the required sections, both checking clean."""
 from __future__ import annotations
 
+import re
+
+import pytest
 from clirun import invoke
 
 from engine.api import Engine
@@ -88,3 +91,27 @@ def test_new_amend_amends_only_the_version_just_before(capsys, tmp_path):
     assert code == 64 and "demo/grant@2025-01-01 amends demo/grant@2024-01-01: a version between them" in err
     code, _, err = run(capsys, policies, "--lang", "zh", "new", "demo/grant", "--effective", "2024-06-01", "--amend")
     assert code == 64 and "demo/grant@2025-01-01 修订的是 demo/grant@2024-01-01：在两者之间加入版本会使它失效" in err
+
+
+@pytest.mark.parametrize("args", [("demo/other", "--effective", "2025-03-01"),
+                                  ("demo/grant", "--effective", "2025-01-01", "--amend")])
+def test_check_warns_at_every_text_a_scaffold_left_to_replace_until_it_is_replaced(capsys, tmp_path, args):
+    """Each value the scaffold writes for the officer to fill in (请填写…, 请粘贴…, 请改为…) draws a warning at its line
+    and column, and the check stays green; written over with the notice's own text, the warnings go."""
+    policies = write_store(tmp_path)
+    assert run(capsys, policies, "new", *args)[0] == 0
+    target = policies / args[0] / (args[2] + ".yaml")
+    text = target.read_text(encoding="utf-8")
+    to_fill = [(number, line) for number, line in enumerate(text.splitlines(), 1)
+               if re.search(r"请(填写|粘贴|改为)", line.partition("#")[0])]
+    assert len(to_fill) >= 5
+    warned = [d for d in Engine.load(policies).check() if d.code == "version.unfilled"]
+    assert [d.location.line for d in warned] == [number for number, _ in to_fill]
+    for d, (_, line) in zip(warned, to_fill, strict=True):
+        assert d.severity == "warning" and d.location.file.endswith(args[2] + ".yaml")
+        assert line[d.location.column - 1:].startswith(d.message.split("'")[1])  # the caret at the text itself
+    code, out, err = run(capsys, policies, "check")
+    assert code == 0 and "warning[version.unfilled]" in out + err
+    filled = re.sub(r"请(填写|粘贴|改为)[^\]\n#]*", "示例文件的内容", text)
+    target.write_text(filled, encoding="utf-8")
+    assert [d for d in Engine.load(policies).check() if d.code == "version.unfilled"] == []

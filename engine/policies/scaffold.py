@@ -224,3 +224,4 @@ def _mapping(value) -> dict:
 
 def _items(value) -> list:
     return value if isinstance(value, list) else []
+
