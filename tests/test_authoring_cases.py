@@ -61,3 +61,18 @@ def test_coverage_names_what_no_case_reaches(capsys, store):
     cov = next(x["coverage"] for x in map(json.loads, out.splitlines()) if "coverage" in x)
     assert cov["rules"]["is_adult"] == {"pass": True, "fail": True, "not_applicable": False}
     assert cov["tables"]["amounts"] == {"rows": 2, "reached": 1, "not_reached": [["senior"]]}
+
+
+@pytest.mark.parametrize("written, said", [
+    ("is_adlt", "'is_adlt' is no rule of demo/grant@2024-01-01: did you mean 'is_adult'?"),
+    ("nothing_like_it", "'nothing_like_it' is no rule of demo/grant@2024-01-01"),
+])
+def test_an_expected_rule_the_policy_does_not_have_is_named(capsys, store, written, said):
+    """A misspelt rule id in `failed_rules` fails the case and says it is no rule at all, not only that the lists
+    differ."""
+    cases = store / "demo" / "grant" / "2024-01-01.cases.yaml"
+    cases.write_text(cases.read_text(encoding="utf-8").replace("failed_rules: [is_adult]",
+                                                               f"failed_rules: [{written}]"), encoding="utf-8")
+    code, out, _ = run(capsys, store, "test", "-k", "minor", "--format", "json")
+    problems = json.loads(out.splitlines()[0])["problems"]
+    assert code == 1 and problems == [f"expected failed rules [{written}], got [is_adult]", said]

@@ -24,6 +24,7 @@ from engine.core.i18n import joined, msg
 from engine.core.isodate import parse_date
 from engine.core.records import dataclass
 from engine.decide.results import ClaimError, Decision, plain
+from engine.language.spelling import close_matches
 from engine.policies.store import CASES_SUFFIX
 from engine.policies.yamlsource import read_file, read_yaml
 
@@ -344,6 +345,13 @@ def compare(expect: dict, result: Decision | ClaimError) -> list[str]:
         problems.append(msg("expected failed rules [{wanted}], got [{got}]",
                             wanted=", ".join(sorted(expect["failed_rules"] or [])),
                             got=", ".join(sorted(result.failed_rules))))
+        known = [r.id for r in result.rules]
+        stamp = f"{result.policy.id}@{result.policy.version}"
+        for unknown in sorted(set(map(str, expect["failed_rules"] or [])) - set(known)):
+            close = close_matches(unknown, known, n=1, cutoff=0.6)
+            problems.append(msg("{rule} is no rule of {policy}: did you mean {name}?", rule=repr(unknown),
+                                policy=stamp, name=repr(close[0])) if close else
+                            msg("{rule} is no rule of {policy}", rule=repr(unknown), policy=stamp))
     for name, wanted in (expect.get("outputs") or {}).items():
         got = plain(result.outputs[name]) if name in result.outputs else None
         if name not in result.outputs or plain(wanted) != got:
