@@ -95,6 +95,24 @@ def test_a_query_parameter_out_of_its_bounds_in_both_languages(server, path, par
                                    "field": location}
 
 
+def test_a_query_parameter_given_twice_is_refused_not_taken_last(server):
+    """`?policy=a&policy=b` must not decide under b (or a) silently: 422 naming the parameter, nothing decided."""
+    batch = server.url + "/v1/evaluate:batch"
+    ndjson = {"Content-Type": "application/x-ndjson"}
+    twice = [("policy", JINHUA), ("policy", JINHUA + "@2024-05-01")]
+    for headers, message in ((ZH, "policy：给了不止一次；查询参数只能有一个值"),
+                             (EN, "policy: given more than once; a query parameter takes one value")):
+        response = http.post(batch, params=twice, content=b"{}\n", headers=auth("developer") | ndjson | headers)
+        assert response.status_code == 422
+        assert error(response) == {"code": "request.invalid", "message": message, "location": "policy",
+                                   "field": "policy"}
+    response = http.get(server.url + "/v1/decisions", params=[("limit", "5"), ("limit", "6")],
+                        headers=auth("auditor") | EN)
+    assert response.status_code == 422 and error(response)["location"] == "limit"
+    once = http.post(batch, params={"policy": JINHUA}, content=b"{}\n", headers=auth("developer") | ndjson | EN)
+    assert once.status_code == 200
+
+
 @pytest.mark.parametrize("header, language", [
     (None, "en"), ("", "en"), ("zh", "zh"), ("zh-CN", "zh"), ("zh-Hant-TW", "zh"), ("ZH-cn", "zh"), ("en", "en"),
     ("fr-FR, zh;q=0.5", "zh"), ("en-US,zh;q=0.8", "en"), ("zh;q=0.4, en;q=0.6", "en"), ("zh;q=0, en", "en"),

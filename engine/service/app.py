@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import orjson
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -244,6 +244,18 @@ def _json(data, status: int = 200) -> Response:
     return Response(body, status, media_type="application/json")
 
 
+def _each_query_parameter_once(request: Request) -> None:
+    """A query parameter of the API given twice (`?policy=a&policy=b`) is refused: each takes one value, and taking
+    the last one silently would decide under a policy the caller may not have meant."""
+    if not request.url.path.startswith("/v1/"):
+        return
+    seen: set = set()
+    for name, _ in request.query_params.multi_items():
+        if name in seen:
+            raise bad_request(name, msg("given more than once; a query parameter takes one value"))
+        seen.add(name)
+
+
 def create_app(settings: Settings) -> FastAPI:
     service = Service(settings)
 
@@ -262,6 +274,7 @@ def create_app(settings: Settings) -> FastAPI:
         service.stop()
 
     app = FastAPI(title="policy-engine decision service", version=schemas_version(), lifespan=lifespan,
+                  dependencies=[Depends(_each_query_parameter_once)],
                   description="Decides claims under versioned policies through engine.api; every decision is "
                               "logged before it is answered. See docs/service.md.")
     app.state.service = service
