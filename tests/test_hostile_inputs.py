@@ -815,3 +815,13 @@ def test_a_yaml_claim_number_is_bounded_by_its_exponent_too(tmp_path):
     assert line["error"]["code"] == "claim.value"
     assert line["error"]["message"] == "the number '1.0e+100000000' is beyond 10^40"
     assert line["error"]["location"] == f"{path}:2:4"
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_the_cheap_depth_check_reads_every_line_break_as_yaml_does(newline):
+    """The bound taken before PyYAML starts (which is slow on deep flow nesting) must not be fooled by a file whose
+    lines end in CR: a comment ends at any line break, and a line starts after one."""
+    from engine.policies.yamlsource import _bracket_depth
+
+    text = newline.join(["# a comment [", "policy: " + "[" * 100 + "]" * 100, "rows:", "- [[1]]", ""])
+    assert _bracket_depth(text) == 100

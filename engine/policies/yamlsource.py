@@ -222,11 +222,14 @@ def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS,
     fixed = ReadLimits(limits.max_bytes, limits.max_nodes, limits.max_depth, limits.max_digits)
     return yamlload.compose(text, file, fixed, positions)
 
+
 def _bracket_depth(text: str) -> int:
     """The deepest nesting of flow collections ([ and {), skipping quoted scalars: a cheap upper bound. Only the
     characters that open or close something are looked at (a quoted scalar, a comment or a bracket holding no
     other is passed over whole), each with the last character before it that is not a space: a 66,000-row table
     is not read character by character in Python."""
+    if "\r" in text:  # a line ends at CR LF or a lone CR as at LF (YAML's line breaks): a comment ends there too
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     depth = deepest = 0
     i = 0
     while (found := _FLOW.search(text, i)) is not None:
