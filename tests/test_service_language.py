@@ -113,6 +113,27 @@ def test_a_query_parameter_given_twice_is_refused_not_taken_last(server):
     assert once.status_code == 200
 
 
+@pytest.mark.parametrize("path, params, known", [
+    ("/v1/evaluate:batch", {"policy": JINHUA, "asof": "2024-06-01"}, "as_of, explain, history, known_on, policy"),
+    ("/v1/decisions", {"claimid": "NOPE"}, "after, claim_id, from, limit, policy, to"),
+])
+def test_an_unknown_query_parameter_is_refused_naming_those_the_route_takes(server, path, params, known):
+    """A misspelt parameter (`asof` for `as_of`) must not be ignored: the claims would be decided on their own dates,
+    or every decision listed, without a word."""
+    ndjson = {"Content-Type": "application/x-ndjson"}
+    role = "developer" if path.startswith("/v1/evaluate") else "auditor"
+    send = http.post if path.startswith("/v1/evaluate") else http.get
+    extra = {"content": b"{}\n"} if send is http.post else {}
+    wrong = next(name for name in params if name not in ("policy",))
+    for headers, words in ((ZH, f"此路径没有这个查询参数（它接受：{known}）"),
+                           (EN, f"this route takes no such query parameter (it takes {known})")):
+        response = send(server.url + path, params=params, headers=auth(role) | ndjson | headers, **extra)
+        assert response.status_code == 422
+        colon = "：" if headers is ZH else ": "
+        assert error(response) == {"code": "request.invalid", "message": f"{wrong}{colon}{words}",
+                                   "location": wrong, "field": wrong}
+
+
 @pytest.mark.parametrize("header, language", [
     (None, "en"), ("", "en"), ("zh", "zh"), ("zh-CN", "zh"), ("zh-Hant-TW", "zh"), ("ZH-cn", "zh"), ("en", "en"),
     ("fr-FR, zh;q=0.5", "zh"), ("en-US,zh;q=0.8", "en"), ("zh;q=0.4, en;q=0.6", "en"), ("zh;q=0, en", "en"),

@@ -244,16 +244,36 @@ def _json(data, status: int = 200) -> Response:
     return Response(body, status, media_type="application/json")
 
 
-def _each_query_parameter_once(request: Request) -> None:
-    """A query parameter of the API given twice (`?policy=a&policy=b`) is refused: each takes one value, and taking
-    the last one silently would decide under a policy the caller may not have meant."""
-    if not request.url.path.startswith("/v1/"):
+async def _known_query_parameters_once(request: Request) -> None:  # async: no thread of the pool for it
+    """The API's query parameters as its routes declare them, each given once: an unknown one (`?asof=` for `as_of`)
+    is refused, as an unknown field of a body is, and so is one given twice (`?policy=a&policy=b`): ignoring the
+    first or taking the last would silently decide otherwise than the caller meant."""
+    route = request.scope.get("route")
+    if not request.url.path.startswith("/v1/") or route is None:
         return
+    found = _QUERY_PARAMETERS.get(id(route))
+    if found is None or found[0] is not route:
+        found = _QUERY_PARAMETERS[id(route)] = (route, frozenset(_query_names(route.dependant)))
+    known = found[1]
     seen: set = set()
     for name, _ in request.query_params.multi_items():
+        if name not in known:
+            raise bad_request(name, msg("this route takes no such query parameter (it takes {known})",
+                                        known=", ".join(sorted(known)) or msg("none")))
         if name in seen:
             raise bad_request(name, msg("given more than once; a query parameter takes one value"))
         seen.add(name)
+
+
+def _query_names(dependant):
+    """The query parameters a route's function and its dependencies declare, by the names a request gives them."""
+    for field in dependant.query_params:
+        yield field.alias
+    for inner in dependant.dependencies:
+        yield from _query_names(inner)
+
+
+_QUERY_PARAMETERS: dict = {}  # id(route) -> (route, the names of its query parameters); routes live as their app
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -274,7 +294,7 @@ def create_app(settings: Settings) -> FastAPI:
         service.stop()
 
     app = FastAPI(title="policy-engine decision service", version=schemas_version(), lifespan=lifespan,
-                  dependencies=[Depends(_each_query_parameter_once)],
+                  dependencies=[Depends(_known_query_parameters_once)],
                   description="Decides claims under versioned policies through engine.api; every decision is "
                               "logged before it is answered. See docs/service.md.")
     app.state.service = service
