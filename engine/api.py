@@ -253,6 +253,8 @@ class Engine:
         """A fixed world for what-if studies: the version in force on `at` (or `version`), with every
         policy it refers to as in force on `at` (or on that version's first day)."""
         self._refuse_broken(policy_id)
+        if version == "":  # `@` and nothing after it (`--from @`): a pin left empty, not "no pin"
+            raise PolicyNotFound(empty_pin(f"{policy_id}@"))
         if version:
             chosen = self.version_for(policy_id, date.min, Selection(version, known_on, any_date=True))
             if chosen is None:  # it exists, but the office could not have known it then

@@ -263,3 +263,15 @@ def test_a_pin_left_empty_is_refused_not_read_as_no_pin(capsys, monkeypatch):
     code, out, err = invoke(capsys, "--policies", store[0], "--schemas", store[1], "evaluate", EXAMPLES[0],
                             "--policy", POLICY + "@", env={"POLICY_LANG": "zh"}, monkeypatch=monkeypatch)
     assert code == 64 and "的 @ 之后没有写版本" in err
+
+
+@pytest.mark.parametrize("command", [
+    ["diff", "zhejiang/digital-engineer", "--from", "@", "--to", "2025-03-01"],
+    ["diff", "zhejiang/digital-engineer", "--from", "2023-09-16", "--to", "@"],
+    ["impact", POLICY, str(ROOT / "tests" / "fixtures" / "claims.jsonl"), "--from", "2025-02-28", "--to", "@"],
+])
+def test_a_what_if_side_left_as_a_bare_at_is_a_usage_error(capsys, command):
+    """`--from @` (a version left out) is refused as `ID@` is, not an internal error."""
+    store = (ROOT / "tests" / "fixtures" / "store", ROOT / "tests" / "fixtures" / "schemas")
+    code, out, err = invoke(capsys, "--policies", store[0], "--schemas", store[1], *command)
+    assert code == 64 and "names no version after its @" in err and "internal error" not in err

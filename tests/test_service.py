@@ -147,6 +147,10 @@ def test_unknown_policies_and_versions_are_404(server):
     response = http.post(server.url + "/v1/evaluate", headers=auth("developer"),
                           json={"policy": "china/retirement-age", "claim": {}})
     assert response.status_code == 422 and response.json()["error"]["field"] == "policy"
+    for sides in ({"from": "@", "to": "2025-03-01"}, {"from": "2024-06-01", "to": "@"}):
+        response = http.get(server.url + "/v1/diff", params={"policy": "zhejiang/digital-engineer"} | sides,
+                            headers=auth("developer"))
+        assert response.status_code == 404 and "names no version after its @" in response.json()["error"]["message"]
 
 
 def test_batch_streams_the_command_lines_in_order(server, store):
