@@ -858,8 +858,8 @@ def test_impact_when_no_claim_can_be_decided(capsys, tmp_path):
     _, out, _ = run(capsys, *STORE, "impact", JH, "--from", "2025-02-01", "--to", "2025-04-01", path)
     assert out.splitlines()[-4:] == [
         "  not decided under either version:",
-        f"    (no claim id) ({path}:1): claim.json: {unreadable['message']}",
-        f"    (no claim id) ({path}:2): claim.invalid: {not_a_mapping['message']}",
+        f"    (no id) ({path}:1): claim.json: {unreadable['message']}",
+        f"    (no id) ({path}:2): claim.invalid: {not_a_mapping['message']}",
         f"    X-1: claim.invalid: {no_facts['message']}"]
 
 

@@ -18,6 +18,7 @@ import pickle
 import re
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -825,3 +826,38 @@ def test_the_cheap_depth_check_reads_every_line_break_as_yaml_does(newline):
 
     text = newline.join(["# a comment [", "policy: " + "[" * 100 + "]" * 100, "rows:", "- [[1]]", ""])
     assert _bracket_depth(text) == 100
+
+
+FORGED_ID = "X\u001b[2J\u001b[H\nClaim JH-9: ELIGIBLE: 99999 CNY\r\u202e"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_claim_id_cannot_forge_or_hide_lines_of_a_text_report(capsys, tmp_path, fmt):
+    """A claim id holding a line break, a carriage return, an escape sequence (clear the screen) or a bidi control is
+    shown escaped in text, so that the report has only the lines the engine wrote; JSON keeps the id as it is."""
+    first = (ROOT / "tests" / "fixtures" / "claims.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    claims = tmp_path / "forged.jsonl"
+    claims.write_text(first.replace('"FICT-JH-01"', json.dumps(FORGED_ID)) + "\n" + '{"claim_id": "\\u001b[1A", ',
+                      encoding="utf-8")
+    store = ("--policies", ROOT / "tests" / "fixtures" / "store", "--schemas", ROOT / "tests" / "fixtures" / "schemas")
+    code, out, err = run(capsys, *store, "evaluate", claims, "--policy", POLICY, "--format", fmt)
+    assert code == 2 and "Traceback" not in err
+    if fmt == "json":
+        assert json.loads(out.splitlines()[0])["claim_id"] == FORGED_ID
+        return
+    assert not any(ch in out for ch in "\u001b\r\u202e")
+    assert "Claim X\\x1b[2J\\x1b[H\\nClaim JH-9: ELIGIBLE: 99999 CNY\\r\\u202e: " in out
+    assert [line for line in out.splitlines() if line.startswith("Claim ")] == [
+        line for line in out.splitlines() if line.startswith(("Claim X\\x1b", "Claim (no id)"))]
+
+
+def test_shown_escapes_exactly_the_characters_that_move_or_hide_text():
+    from engine.core.shown import shown
+
+    assert shown("FICT-JH-01 浙江大学 ") == "FICT-JH-01 浙江大学 "
+    assert shown("a\nb\tc\x00\x7f\x85\u2028\u2066") == "a\\nb\\tc\\x00\\x7f\\x85\\u2028\\u2066"
+    hidden = {"Cc", "Cf", "Zl", "Zp"}
+    for code in [*range(0x3000), 0xFEFF, 0xE0001, 0x1D173]:
+        escaped = shown(chr(code))
+        assert not any(unicodedata.category(ch) in hidden for ch in escaped), hex(code)
+        assert (escaped == chr(code)) == (unicodedata.category(chr(code)) not in hidden)

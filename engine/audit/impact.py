@@ -9,6 +9,7 @@ from decimal import Decimal
 from engine.claims.reader import RawClaim
 from engine.core.i18n import Message, msg, plural, series, tr
 from engine.core.records import dataclass
+from engine.core.shown import shown
 from engine.decide.results import Decision, plain
 
 
@@ -290,7 +291,7 @@ def render_impact(report: ImpactReport, limit: int = 50) -> str:
     if r.duplicate_ids:
         lines.append("  " + tr("claim ids given more than once (each claim is counted):"))
         for claim_id, where in r.duplicate_ids.items():
-            lines.append("    " + tr("{name}: {value}", name=claim_id, value=series(where)))
+            lines.append("    " + tr("{name}: {value}", name=shown(str(claim_id)), value=series(where)))
     return "\n".join(lines)
 
 
@@ -307,8 +308,8 @@ def _who(entry: dict, report: ImpactReport) -> str:
     """The claim id, with where the claim sits when the id alone does not say which claim it is."""
     claim_id = entry["claim_id"]
     if claim_id is None or claim_id in report.duplicate_ids:
-        return f"{claim_id or tr('(no claim id)')} ({entry['location']})"
-    return claim_id
+        return f"{shown(str(claim_id)) if claim_id else tr('(no id)')} ({shown(str(entry['location']))})"
+    return shown(str(claim_id))
 
 
 def _clauses(parts: list) -> Message:

@@ -23,6 +23,7 @@ from engine.core import schemacheck
 from engine.core.i18n import Message, msg, tr
 from engine.core.isodate import parse_date
 from engine.core.records import dataclass
+from engine.core.shown import shown
 from engine.decide.results import Decision
 from engine.policies.ledgerspec import recorded_history, with_fact
 from engine.policies.linker import LinkError
@@ -210,8 +211,9 @@ class Outcome:
 
     def render(self) -> str:
         """The outcome in the chosen language (its JSON keeps the machine words and the English)."""
-        location = tr(self.record.location) if isinstance(self.record.location, Message) else self.record.location
-        where = f"{self.record.claim_id} ({location})" if self.record.claim_id else location
+        location = tr(self.record.location) if isinstance(self.record.location, Message) \
+            else shown(str(self.record.location))
+        where = f"{shown(str(self.record.claim_id))} ({location})" if self.record.claim_id else location
         if self.status == "unreadable":
             return tr("{where}: UNREADABLE: {reason}", where=where, reason=self.record.problem)
         lines = [tr("{where}: reproduced", where=where) if self.status == "reproduced"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from engine.core.i18n import msg, plural, tr
+from engine.core.shown import shown
 from engine.decide.results import ClaimError, Decision, plain
 
 _MARKS = {"pass": "✓", "fail": "✗", "not_applicable": "–", "error": "!"}
@@ -19,8 +20,12 @@ def _value(value) -> str:
     if value is None:
         return tr("(absent)")
     if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
+        return shown(value)
+    return shown(json.dumps(value, ensure_ascii=False))
+
+
+def _claim_id(claim_id) -> str:
+    return shown(str(claim_id)) if claim_id else tr("(no id)")
 
 
 def _cite(clauses, source_key: str, decided_id: str) -> str:
@@ -33,7 +38,7 @@ def _cite(clauses, source_key: str, decided_id: str) -> str:
 
 def explain_decision(decision: Decision, verbose: bool = False) -> str:
     d = decision
-    lines = [tr("Claim {claim}: {policy}, decided on {day}", claim=d.claim_id or tr("(no id)"),
+    lines = [tr("Claim {claim}: {policy}, decided on {day}", claim=_claim_id(d.claim_id),
                 policy=f"{d.policy.id}@{d.policy.version}", day=str(d.decision_date))]
     for ref, role in d.references:
         lines.append(f"  {tr(_ROLES[role]) if role in _ROLES else role} {ref.id}@{ref.version}")
@@ -88,18 +93,19 @@ def out_of_force_line(policy, day, out_of_force: dict) -> str:
 
 
 def explain_error(error: ClaimError) -> str:
-    head = tr("Claim {claim}", claim=error.claim_id or tr("(no id)"))
+    head = tr("Claim {claim}", claim=_claim_id(error.claim_id))
     if error.location:
-        head += f" ({error.location})"
+        head += f" ({shown(str(error.location))})"
     kind = {"invalid": msg("NOT DECIDED: the claim is invalid"), "not_in_force": msg("NOT DECIDED: no policy in force"),
             "undecided": msg("NOT DECIDED: the policy could not be applied")}[error.kind]
-    lines = [f"{head}: {tr(kind)}", f"  [{error.code}] {tr(error.message)}"]
+    lines = [f"{head}: {tr(kind)}", f"  [{error.code}] {shown(tr(error.message))}"]
     if error.out_of_force is not None and error.policy is not None:
         lines.append(out_of_force_line(error.policy, error.decision_date, error.out_of_force))
     if error.path:
-        lines.append("  " + tr("fact: {path}", path=error.path))
+        lines.append("  " + tr("fact: {path}", path=shown(str(error.path))))
     for problem in error.details.get("problems", [])[1:]:
-        lines.append("  " + tr("also {path}: {problem}", path=problem["path"], problem=problem["message"]))
+        lines.append("  " + tr("also {path}: {problem}", path=shown(str(problem["path"])),
+                               problem=shown(tr(problem["message"]))))
     return "\n".join(lines)
 
 
