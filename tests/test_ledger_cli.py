@@ -197,3 +197,29 @@ def test_the_ledger_may_record_a_fact_of_the_policys_own(capsys, tmp_path):
     (problem,) = [json.loads(line) for line in capsys.readouterr()[0].splitlines()
                   if json.loads(line).get("code") == "ledger.field"]
     assert "regoin" in problem["message"] and "region" in (problem.get("hint") or "")
+
+
+@pytest.mark.parametrize("damage, column", [
+    ("result = '{not json'", "result"),
+    ("decided_at = '2024-02-30 10:00:00'", "decided_at"),
+    ("decision_date = '2024-02-30'", None),  # a column the record does not show: no harm
+    ("claim = X'00ff'", "claim"),  # bytes, not text
+])
+def test_verify_of_the_log_reports_a_damaged_row_and_verifies_the_others(capsys, tmp_path, database, damage,
+                                                                         column):
+    """The log is append-only while its triggers stand; someone who can drop them can change a row. verify exists to
+    find that: the changed row is UNREADABLE, saying which value, and every other decision is still verified."""
+    import sqlite3
+
+    assert run(capsys, "grant", *(claim_file(tmp_path, n) for n in (1, 2, 3)), "--policy", POLICY,
+               "--database", database)[0] == 0
+    with sqlite3.connect(database.removeprefix("sqlite:///")) as connection:
+        connection.execute("DROP TRIGGER decisions_no_update")
+        connection.execute(f"UPDATE decisions SET {damage} WHERE seq = 2")
+    code, out, err = run(capsys, "verify", "--database", database, "--from", "2000-01-01", "--format", "json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert "internal error" not in err and len(lines) == 3
+    assert [line["status"] for line in lines] == (["reproduced"] * 3 if column is None else
+                                                  ["reproduced", "unreadable", "reproduced"])
+    if column is not None:
+        assert code != 0 and f"the log's {column} of this decision cannot be read" in lines[1]["reason"]

@@ -12,10 +12,11 @@ import threading
 from datetime import UTC, date, datetime, time, timedelta
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import Text, insert, select, type_coerce
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from engine.core.i18n import msg
 from engine.db.database import reason, shown
 from engine.db.tables import decisions
 
@@ -100,14 +101,14 @@ class DecisionLog:
 
     def get(self, decision_id: str) -> dict | None:
         with self.engine.connect() as connection:
-            row = connection.execute(select(decisions).where(decisions.c.decision_id == decision_id)).first()
+            row = connection.execute(select(*_READ).where(decisions.c.decision_id == decision_id)).first()
         return record(row._mapping) if row else None
 
     def search(self, claim_id: str | None = None, policy: str | None = None, since: date | None = None,
                until: date | None = None, after: int | None = None, limit: int = 100) -> list[dict]:
         """Records in the order they were logged. `since`/`until` are days (UTC) the decisions were made,
         both included; `after` is the `seq` of the last record of the previous page."""
-        query = select(decisions).order_by(decisions.c.seq).limit(limit)
+        query = select(*_READ).order_by(decisions.c.seq).limit(limit)
         if claim_id is not None:
             query = query.where(decisions.c.claim_id == claim_id)
         if policy is not None:
@@ -126,25 +127,60 @@ class DecisionLog:
             return [record(row._mapping) for row in connection.execute(query)]
 
 
+# What a record is read from: the columns it shows, the time as the database gives it (SQLite: its text, read below),
+# so that one row whose values were damaged in the database (it is append-only only while its triggers stand) is
+# shown as unreadable, and the others still read, instead of the whole page failing in the driver.
+_SHOWN = ("decision_id", "seq", "engine_version", "caller_role", "caller_token", "request", "policy_id",
+          "policy_version", "policy_digest", "versions", "combined_digest", "claim_id", "outcome", "claim",
+          "claim_digest", "masked", "result")
+_READ = [decisions.c[name] for name in _SHOWN] + [type_coerce(decisions.c.decided_at, Text).label("decided_at")]
+
+
 def record(row) -> dict:
-    """A row as the API and `policy verify --database` show it."""
+    """A row as the API and `policy verify --database` show it. A value that cannot be read (JSON that is not, a
+    time that is none) is null, and `unreadable` says which."""
+    damaged: list[str] = []
+
+    def parsed(name: str):
+        try:
+            return orjson.loads(row[name])
+        except (orjson.JSONDecodeError, TypeError):
+            damaged.append(name)
+            return None
+
     decided_at = row["decided_at"]
-    if decided_at.tzinfo is None:  # SQLite keeps no zone: every time in the log is written in UTC
-        decided_at = decided_at.replace(tzinfo=UTC)
-    return {
+    if isinstance(decided_at, str):  # SQLite keeps the text it was given
+        try:
+            decided_at = datetime.fromisoformat(decided_at)
+        except ValueError:
+            decided_at = None
+    if isinstance(decided_at, datetime):
+        if decided_at.tzinfo is None:  # SQLite keeps no zone: every time in the log is written in UTC
+            decided_at = decided_at.replace(tzinfo=UTC)
+        decided_at = decided_at.isoformat()
+    else:
+        damaged.append("decided_at")
+        decided_at = None
+    found = {
         "decision_id": row["decision_id"],
         "seq": row["seq"],
-        "decided_at": decided_at.isoformat(),
+        "decided_at": decided_at,
         "engine_version": row["engine_version"],
         "caller": {"role": row["caller_role"], "token": row["caller_token"]},
-        "request": orjson.loads(row["request"]),
+        "request": parsed("request"),
         "policy": {"id": row["policy_id"], "version": row["policy_version"], "digest": row["policy_digest"]},
-        "versions": orjson.loads(row["versions"]),
+        "versions": parsed("versions"),
         "combined_digest": row["combined_digest"],
         "claim_id": row["claim_id"],
         "outcome": row["outcome"],
-        "claim": row["claim"],  # JSON text, read by the caller with the claim reader (exact decimals)
+        "claim": row["claim"] if isinstance(row["claim"], str) else None,  # JSON text, read with the claim reader
         "claim_digest": row["claim_digest"],
-        "masked": orjson.loads(row["masked"]),
-        "result": orjson.loads(row["result"]),
+        "masked": parsed("masked"),
+        "result": parsed("result"),
     }
+    if found["claim"] is None:
+        damaged.append("claim")
+    if damaged:
+        found["unreadable"] = msg("the log's {columns} of this decision cannot be read (changed in the database?)",
+                                  columns=", ".join(sorted(damaged)))
+    return found

@@ -604,6 +604,8 @@ def _logged(service: Service, decision_id: str) -> dict:
 
 def _shown(record: dict) -> dict:
     """A logged record with its claim as JSON (read exactly, as it was logged)."""
+    if record["claim"] is None:  # unreadable (engine.db.decisions.record says which)
+        return record
     raw = read_json(record["claim"].encode(), "<log>")
     return record | {"claim": raw.data if raw.error is None else record["claim"]}
 
