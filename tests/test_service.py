@@ -312,6 +312,34 @@ def test_verify_gives_the_report_of_policy_verify(server, store, folder):
     assert http.post(f"{server.url}/v1/decisions/nope/verify", headers=auth("auditor")).status_code == 404
 
 
+def test_verify_asks_a_pinned_request_about_its_version_again(server, store):
+    """Asked for zhejiang@2023-09-16 on a day a later version is in force, the claim was not decided (no version in
+    force); verify asks about that version again, so the record is reproduced (not: now decided under the later one)."""
+    claim = json.loads(CLAIMS[3]) | {"claim_id": f"PIN-{time.time_ns()}"}  # applied on 2025-03-01
+    answer = evaluate(server, claim, policy="zhejiang/digital-engineer@2023-09-16").json()
+    assert answer["error"]["code"] == "policy.not_in_force"
+    report = http.post(f"{server.url}/v1/decisions/{answer['decision_id']}/verify", headers=auth("auditor")).json()
+    assert report["status"] == "reproduced", report
+    by_id = cli(store, "verify", "--database", server.database, "--decision", answer["decision_id"], "--format", "json")
+    assert lines(by_id.stdout)[0]["status"] == "reproduced"
+
+
+def test_verify_of_a_batch_line_refused_before_it_was_read_says_why_it_cannot_be_decided_again(server):
+    """A line too large to keep, or not UTF-8, is logged as refused; the log has no faithful copy of it, so verify
+    says so (unreadable, with why) instead of a difference it made up by reading what the log kept."""
+    from engine.core.limits import LIMITS
+
+    body = (b'{"claim_id":"BIG","p":"' + b"x" * (LIMITS.claim_line_bytes + 10) + b'"}\n'
+            + b'{"claim_id":"\xd5\xe3"}\n')
+    got = lines(http.post(server.url + "/v1/evaluate:batch", params={"policy": JINHUA}, content=body,
+                          headers=auth("developer"), timeout=60).content)
+    assert [g["error"]["code"] for g in got] == ["claim.too_large", "claim.encoding"]
+    for answer, words in zip(got, ("too large (claim.too_large)", "not UTF-8 (claim.encoding)"), strict=True):
+        report = http.post(f"{server.url}/v1/decisions/{answer['decision_id']}/verify",
+                           headers=auth("auditor")).json()
+        assert report["status"] == "unreadable" and words in report["reason"], report
+
+
 def test_policy_verify_reads_the_log(server, store):
     claim = json.loads(CLAIMS[3]) | {"claim_id": f"CLI-{time.time_ns()}"}
     answer = evaluate(server, claim).json()

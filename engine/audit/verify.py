@@ -235,7 +235,9 @@ class Verifier:
         self.claims = claims
         self._evaluators: dict = {}
 
-    def check(self, record: Record) -> Outcome:
+    def check(self, record: Record, pinned: str | None = None) -> Outcome:
+        """`pinned`: the version the decision was asked for (`ID@VERSION`), when the record's source says so (the
+        service logs the request): a claim refused as no version in force is then asked about that version again."""
         if record.problem is not None:
             return Outcome(record, "unreadable", [])
         claim = self._claim(record)
@@ -243,7 +245,7 @@ class Verifier:
         if used is not None and not isinstance(claim, str) and isinstance(claim.data, dict):
             # decided with the grants ledger's history: decided again with the entries it recorded
             claim = RawClaim(with_fact(claim.data, *used), claim.location)
-        differences, today = ([claim], None) if isinstance(claim, str) else self._differences(record, claim)
+        differences, today = ([claim], None) if isinstance(claim, str) else self._differences(record, claim, pinned)
         return Outcome(record, "differs" if differences else "reproduced", differences, today)
 
     def _id_field(self, record: Record) -> str | None:
@@ -287,12 +289,13 @@ class Verifier:
                        "which one was decided", count=len(found), where=", ".join(r.location for r in found))
         return found[0]
 
-    def _evaluator(self, policy_id: str, known_on, summary: bool, version: str | None = None, pins: tuple = ()):
-        key = (policy_id, known_on, summary, version, pins)
+    def _evaluator(self, policy_id: str, known_on, summary: bool, version: str | None = None, pins: tuple = (),
+                   any_date: bool = True):
+        key = (policy_id, known_on, summary, version, pins, any_date)
         evaluator = self._evaluators.get(key)
         if evaluator is None:
             # a pinned root is decided on its recorded date even if a later version has superseded it since
-            selection = Selection(version, known_on, any_date=version is not None, pins=pins)
+            selection = Selection(version, known_on, any_date=any_date and version is not None, pins=pins)
             evaluator = self._evaluators[key] = self.engine.evaluator(
                 policy_id, selection, explain=not summary, outputs=not summary)
         return evaluator
@@ -359,11 +362,13 @@ class Verifier:
                 return tuple(sorted((v.id, v.version) for v in linked.versions if v is not linked.version))
         return None
 
-    def _decide(self, record: Record, raw: RawClaim, day, known_on, version: str | None, pins: tuple):
+    def _decide(self, record: Record, raw: RawClaim, day, known_on, version: str | None, pins: tuple,
+                any_date: bool = True):
         """The claim decided again: (result, its JSON) or a list with the reason it cannot be."""
         summary = record.kind == "summary"
         try:
-            result = self._evaluator(record.policy_id, known_on, summary, version, pins).evaluate_raw(raw, day)
+            result = self._evaluator(record.policy_id, known_on, summary, version, pins, any_date).evaluate_raw(
+                raw, day)
         except PolicyNotFound as exc:
             return [str(exc)]
         except PolicyInvalid as exc:
@@ -374,12 +379,15 @@ class Verifier:
         now.pop("out_of_force", None)  # the recorded version is decided on its date whatever the store holds since
         return result, now
 
-    def _differences(self, record: Record, raw: RawClaim) -> tuple[list[str], dict | None]:
+    def _differences(self, record: Record, raw: RawClaim, pinned: str | None = None) -> tuple[list[str], dict | None]:
         data = record.fields
         day = parse_date(data["decision_date"]) if "decision_date" in data else None
         known_on = parse_date(data["known_on"]) if "known_on" in data else None
         version, pins, problems = self._recorded_basis(record, day, known_on)
-        decided = self._decide(record, raw, day, known_on, version, pins)
+        if version is None and pinned:  # decided by no version, as asked for that one: asked for it again, in force
+            decided = self._decide(record, raw, day, known_on, pinned, (), any_date=False)
+        else:
+            decided = self._decide(record, raw, day, known_on, version, pins)
         if isinstance(decided, list):
             return problems + decided, None
         result, now = decided

@@ -1,7 +1,7 @@
 """A logged decision decided again, with `policy verify`'s own Verifier and report."""
 from __future__ import annotations
 
-from engine.api import Engine
+from engine.api import Engine, parse_policy_ref
 from engine.audit.verify import Claims, Outcome, Record, Verifier, record_of
 from engine.claims.reader import read_json
 from engine.core.i18n import msg
@@ -16,13 +16,29 @@ def check_logged(engine: Engine, logged: dict) -> Outcome:
                        "unreadable", [])
     result = logged["result"]
     error = result.get("error") if isinstance(result, dict) else None
+    kept = _NOT_KEPT.get(str(error.get("code"))) if isinstance(error, dict) else None
+    if kept is not None:  # refused before it was read: the log could not keep the line as it came
+        return Outcome(Record(msg("decision {id}", id=logged["decision_id"]), {"claim_id": logged["claim_id"]},
+                              None, kept), "unreadable", [])
     # a claim without an id is matched by where it was read, as the record names it
     location = error.get("location") if isinstance(error, dict) else None
     where = location if isinstance(location, str) else "<log>"
     where = ":".join(where.split(":")[:2])  # "<request>:LINE", without the column reading stopped at
     raw = read_json(logged["claim"].encode(), where).parsed()
     verifier = Verifier(engine, Claims(raws=[raw], unreadable=[raw.location] if raw.error else []))
-    return verifier.check(record_of(result, msg("decision {id}", id=logged["decision_id"])))
+    request = logged["request"] if isinstance(logged["request"], dict) else {}
+    asked = request.get("policy")
+    pinned = parse_policy_ref(asked)[1] if isinstance(asked, str) else None
+    return verifier.check(record_of(result, msg("decision {id}", id=logged["decision_id"])), pinned)
+
+
+# Errors of a batch line the log keeps no faithful copy of, so that the claim cannot be read again as it came: why
+_NOT_KEPT = {
+    "claim.too_large": msg("the line was refused as too large (claim.too_large) before it was read, and the log keeps "
+                           "none of it: there is nothing to decide again"),
+    "claim.encoding": msg("the line was refused as not UTF-8 (claim.encoding), and the log keeps it as text, its "
+                          "undecodable bytes written as escapes: it cannot be read again as it came"),
+}
 
 
 def report(logged: dict, outcome: Outcome) -> dict:
