@@ -275,3 +275,53 @@ def test_a_what_if_side_left_as_a_bare_at_is_a_usage_error(capsys, command):
     store = (ROOT / "tests" / "fixtures" / "store", ROOT / "tests" / "fixtures" / "schemas")
     code, out, err = invoke(capsys, "--policies", store[0], "--schemas", store[1], *command)
     assert code == 64 and "names no version after its @" in err and "internal error" not in err
+
+
+BOM = b"\xef\xbb\xbf"
+FIXTURE_LINES = (ROOT / "tests" / "fixtures" / "claims.jsonl").read_bytes().splitlines(keepends=True)[:4]
+
+
+def _summaries(out: str) -> list:
+    return [json.loads(line) for line in out.splitlines()]
+
+
+@pytest.mark.parametrize("engine_flag", ["--per-claim", "--columnar"])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_json_lines_file_that_starts_with_a_byte_order_mark_loses_no_claim(capsys, tmp_path, engine_flag, jobs):
+    """Some exporters write UTF-8 with a BOM: the first claim is read as if it had none, in every way of reading."""
+    store = ("--policies", ROOT / "tests" / "fixtures" / "store", "--schemas", ROOT / "tests" / "fixtures" / "schemas")
+    plain, marked = tmp_path / "plain.jsonl", tmp_path / "marked.jsonl"
+    plain.write_bytes(b"".join(FIXTURE_LINES))
+    marked.write_bytes(BOM + b"".join(FIXTURE_LINES))
+    runs = [invoke(capsys, *store, "evaluate", path, "--policy", POLICY, "--format", "json", "--summary",
+                   engine_flag, "--jobs", jobs) for path in (plain, marked)]
+    assert runs[0][0] == runs[1][0] and runs[0][1] == runs[1][1] and len(_summaries(runs[1][1])) == 4
+    assert "claim.json" not in runs[1][1]
+
+
+@pytest.mark.parametrize("before", [b"", b"\n", b"\r\n  \n", BOM, BOM + b"\n",
+                                    b'{"claim_id":"TRUNCATED",\n'])
+def test_json_lines_on_standard_input_are_read_line_by_line_whatever_comes_first(capsys, monkeypatch, before):
+    """A blank line, a byte order mark or a damaged first line must not make the stream one document that fails
+    whole: every good claim is decided, and only a damaged line is an error, at its own line."""
+    store = ("--policies", ROOT / "tests" / "fixtures" / "store", "--schemas", ROOT / "tests" / "fixtures" / "schemas")
+    code, out, err = invoke(capsys, *store, "evaluate", "-", "--policy", POLICY, "--format", "json", "--summary",
+                            stdin=before + b"".join(FIXTURE_LINES), monkeypatch=monkeypatch)
+    results = _summaries(out)
+    damaged = before.startswith(b"{")
+    assert len(results) == 4 + damaged
+    assert [r["claim_id"] for r in results[damaged:]] == [json.loads(line)["claim_id"] for line in FIXTURE_LINES]
+    if damaged:
+        assert results[0]["error"]["code"] == "claim.json" and results[0]["error"]["location"].startswith("<stdin>:1")
+    else:
+        lines_before = before.removeprefix(BOM).count(b"\n")
+        assert all("error" not in r or not r["error"]["location"].startswith("<stdin>") or
+                   r["error"]["location"].startswith(f"<stdin>:{lines_before + 1 + i}") for i, r in enumerate(results))
+
+
+def test_a_pretty_printed_claim_on_standard_input_is_still_one_document(capsys, monkeypatch):
+    claim = json.loads(FIXTURE_LINES[0])
+    store = ("--policies", ROOT / "tests" / "fixtures" / "store", "--schemas", ROOT / "tests" / "fixtures" / "schemas")
+    code, out, err = invoke(capsys, *store, "evaluate", "-", "--policy", POLICY, "--format", "json", "--summary",
+                            stdin=json.dumps(claim, indent=2, ensure_ascii=False).encode(), monkeypatch=monkeypatch)
+    assert code == 0 and [r["claim_id"] for r in _summaries(out)] == [claim["claim_id"]]

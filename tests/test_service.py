@@ -173,6 +173,17 @@ def test_batch_streams_the_command_lines_in_order(server, store):
         assert verified["status"] == "reproduced", verified
 
 
+@pytest.mark.parametrize("split", [None, 1, 2])
+def test_a_batch_body_that_starts_with_a_byte_order_mark_loses_no_claim(server, split):
+    """However the body arrives (the mark split across the first pieces, too), a BOM is no part of the first line."""
+    body = b"\xef\xbb\xbf" + b"\n".join(CLAIMS[:3]) + b"\n"
+    content = body if split is None else iter([body[:split], body[split:]])
+    got = lines(http.post(server.url + "/v1/evaluate:batch", params={"policy": JINHUA, "explain": "false"},
+                          content=content, headers=auth("developer"), timeout=60).content)
+    assert [g.get("claim_id") for g in got] == [json.loads(c)["claim_id"] for c in CLAIMS[:3]]
+    assert not any("error" in g and g["error"]["code"] == "claim.json" for g in got)
+
+
 def test_batch_cuts_lines_at_the_limit_as_the_command_line_does(server, store, monkeypatch, tmp_path):
     """A line as long as the limit, followed by a line feed, is too long, in a body as in a file; the last line,
     without one, may be as long as the limit."""

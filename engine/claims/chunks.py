@@ -14,7 +14,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO
 
-from engine.claims.reader import RawClaim, too_long_line, unreadable
+from engine.claims.reader import BOM, RawClaim, too_long_line, unreadable
 from engine.core.limits import LIMITS
 
 BLOCK_BYTES = 1 << 19  # read at a time: hundreds of claims; below the least line limit, no line is checked for it
@@ -62,10 +62,17 @@ def line_blocks(handle: IO[bytes], name: str, limit: int, first_line: int = 1) -
     number = first_line  # of the first line of `pending`
     pending = b""
     skipping = False  # inside a line found too long: its rest is dropped up to its line break
+    at_start = first_line == 1
     while True:
         data = handle.read(BLOCK_BYTES)
         if not data:
             break
+        if at_start:  # a byte order mark is no part of the first line
+            while len(data) < len(BOM) and BOM.startswith(data) and (more := handle.read(BLOCK_BYTES)):
+                data += more
+            data, at_start = data.removeprefix(BOM), False
+            if not data:
+                continue
         if skipping:
             end = data.find(b"\n")
             if end < 0:

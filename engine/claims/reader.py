@@ -232,37 +232,68 @@ def _too_large(name: str) -> RawClaim:
 
 
 def _read_stream(stream: IO[bytes], name: str, lazy: bool) -> Iterator[RawClaim]:
-    first = stream.readline(LIMITS.claim_line_bytes + 1)
-    stripped = first.strip()
-    if stripped.startswith(b"{") and stripped.endswith(b"}"):
-        try:
-            orjson.loads(stripped)
-        except orjson.JSONDecodeError:
-            pass
-        else:  # a whole JSON object on the first line: JSON Lines, streamed
-            yield from _read_lines(_chain(first, stream), name, lazy)
-            return
-    rest = stream.read(CLAIM_LIMITS.max_bytes + 1 - len(first))
-    if len(first) + len(rest) > CLAIM_LIMITS.max_bytes:
+    """Standard input: JSON Lines, streamed, when its first line that is not blank opens an object and it, or the
+    line after it, is a whole JSON object (a damaged first line must not turn a stream of claims into one document
+    that fails whole); else one YAML or JSON document."""
+    head: list[bytes] = []  # the lines read to tell, in order, blank ones too (they keep the lines' numbers)
+    candidates: list[bytes] = []  # the first two lines that are not blank, stripped
+    while len(candidates) < 2:
+        line = stream.readline(LIMITS.claim_line_bytes + 1)
+        if not line:
+            break
+        if not head:
+            line = line.removeprefix(BOM)
+        head.append(line)
+        if line.strip():
+            candidates.append(line.strip())
+            if not candidates[0].startswith(b"{") or _whole_object(candidates[0]):
+                break
+        elif len(head) > 10_000:  # a stream of blank lines: no claim to find by looking further
+            break
+    if candidates and candidates[0].startswith(b"{") and any(map(_whole_object, candidates)):
+        yield from _read_lines(_chain(head, stream), name, lazy)
+        return
+    read = sum(map(len, head))
+    rest = stream.read(max(0, CLAIM_LIMITS.max_bytes + 1 - read))
+    if read + len(rest) > CLAIM_LIMITS.max_bytes:
         yield _too_large(name)
         return
-    data = first + rest
+    data = b"".join(head) + rest
     yield from _read_document(data, name, kind="json" if data.lstrip()[:1] in (b"{", b"[") else "yaml")
 
 
-def _chain(first: bytes, rest: IO[bytes]):
-    yield first
+BOM = b"\xef\xbb\xbf"  # UTF-8's byte order mark, which some editors and exporters write at the start of a file
+
+
+def _whole_object(line: bytes) -> bool:
+    if not (line.startswith(b"{") and line.endswith(b"}")):
+        return False
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _chain(head: list[bytes], rest: IO[bytes]):
+    yield from head
     yield from _lines(rest)
 
 
-def _lines(handle) -> Iterator[bytes]:
+def _lines(handle, at_start: bool = False) -> Iterator[bytes]:
     """Lines of at most LIMITS.claim_line_bytes + 1 bytes: a longer line is cut there, and the rest of it skipped,
-    so one enormous line costs no more memory than the limit."""
+    so one enormous line costs no more memory than the limit. At the start of a file, a byte order mark is no part
+    of its first line."""
+    limit = LIMITS.claim_line_bytes + 1
     while True:
-        line = handle.readline(LIMITS.claim_line_bytes + 1)
+        line = handle.readline(limit + (len(BOM) if at_start else 0))  # a mark is read with the line it precedes
+        if at_start:
+            line, at_start = line.removeprefix(BOM), False
         if not line:
             return
-        if len(line) > LIMITS.claim_line_bytes and not line.endswith(b"\n"):
+        ended = line.endswith(b"\n")  # its line break read already: nothing of it left to skip
+        line = line[:limit]
+        if len(line) > LIMITS.claim_line_bytes and not ended:
             while True:
                 more = handle.readline(1 << 20)
                 if not more or more.endswith(b"\n"):
@@ -272,7 +303,7 @@ def _lines(handle) -> Iterator[bytes]:
 
 def _read_lines(lines, name: str, lazy: bool = False, first: int = 1) -> Iterator[RawClaim]:
     if hasattr(lines, "readline"):
-        lines = _lines(lines)
+        lines = _lines(lines, at_start=first == 1)
     for number, line in enumerate(lines, first):
         if len(line) > LIMITS.claim_line_bytes:  # refused whatever it holds: its rest is never read
             yield too_long_line(f"{name}:{number}")
@@ -589,7 +620,8 @@ def read_lines(lines: list[bytes], name: str, first: int = 1, last_ended: bool =
 
 def read_json(data: bytes, where: str) -> RawClaim:
     """One JSON document given as bytes (a request body, a logged claim), read as a JSON Lines claim is:
-    decimals exact, repeated keys refused, sizes bounded."""
+    decimals exact, repeated keys refused, sizes bounded. A byte order mark before it is no part of it."""
+    data = data.removeprefix(BOM)
     if len(data) > LIMITS.claim_line_bytes:
         return RawClaim(None, where, ClaimError(None, "claim.too_large", msg(
             "the claim is longer than {limit} bytes (POLICY_LIMIT_CLAIM_LINE_BYTES)", limit=LIMITS.claim_line_bytes),

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 import orjson
 from starlette.responses import Response
 
-from engine.claims.reader import RawClaim, read_lines
+from engine.claims.reader import BOM, RawClaim, read_lines
 from engine.core.limits import LIMITS
 from engine.service.errors import ServiceError, error_json
 
@@ -69,12 +69,19 @@ class BatchResponse(Response):
         tail = b""
         number = 0
         more = True
+        at_start = True  # a byte order mark the body starts with is no part of its first line
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
             more = message.get("more_body", False)
-            pieces = (tail + message.get("body", b"")).split(b"\n")
+            data = tail + message.get("body", b"")
+            if at_start:
+                if more and len(data) < len(BOM):
+                    tail = data  # too little yet to tell
+                    continue
+                data, at_start = data.removeprefix(BOM), False
+            pieces = data.split(b"\n")
             tail = pieces.pop()
             ended = True  # every piece had its line feed
             if not more and tail:

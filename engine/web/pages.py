@@ -352,7 +352,7 @@ def add_pages(app: FastAPI, service) -> None:
     @page_route("POST", "/policies/{policy_id:path}/impact")
     async def impact(page: Page, policy_id: str):
         from engine.audit.impact import compare, scenario_label
-        from engine.claims.reader import read_lines
+        from engine.claims.reader import BOM, read_lines
 
         who(page, "auditor")
         form = await csrf_checked(page)
@@ -376,7 +376,8 @@ def add_pages(app: FastAPI, service) -> None:
             except PolicyInvalid as exc:
                 raise _invalid(policy_id, exc) from None
         before, after = engine().fixed_evaluator(sides[0]), engine().fixed_evaluator(sides[1])
-        lines = data.split(b"\n")  # at line feeds only, as `policy impact` reads a file: JSON allows a lone CR
+        # at line feeds only, as `policy impact` reads a file (JSON allows a lone CR), and without a byte order mark
+        lines = data.removeprefix(BOM).split(b"\n")
         # The page is streamed: its head at once, a line of progress every half second while the claims are
         # decided (CSS shows only the last; no script needed), then the report.
         prefix, _, suffix = env.get_template("impact.html").render(
