@@ -22,6 +22,7 @@ from engine.claims.reader import RawClaim
 from engine.core.diagnostics import DiagnosticError
 from engine.core.i18n import joined, msg
 from engine.core.isodate import parse_date
+from engine.core.reasons import os_reason
 from engine.core.records import dataclass
 from engine.decide.results import ClaimError, Decision, plain
 from engine.language.spelling import close_matches
@@ -133,7 +134,7 @@ def run_case_file(engine: Engine, path: Path, select=None) -> list[CaseResult]:
         d = exc.diagnostics[0]
         return [CaseResult(display, d.location.line, THE_FILE, [d.message])]
     except OSError as exc:
-        return [CaseResult(display, 0, THE_FILE, [msg("cannot read: {reason}", reason=exc.strerror)])]
+        return [CaseResult(display, 0, THE_FILE, [msg("cannot read: {reason}", reason=os_reason(exc))])]
     data = doc.value
     if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
         return [CaseResult(display, 1, THE_FILE, [msg("a cases file is a mapping with `policy`, `base` and `cases`")])]

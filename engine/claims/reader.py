@@ -21,6 +21,7 @@ from engine.core import lightimport, schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location
 from engine.core.i18n import msg
 from engine.core.limits import LIMITS
+from engine.core.reasons import json_reason, os_reason
 from engine.core.records import dataclass
 from engine.decide.results import ClaimError
 from engine.language.types import DATE, DECIMAL, INT, ListOf, Record, Type
@@ -221,7 +222,7 @@ _LINES_SUFFIXES = (".jsonl", ".ndjson")
 
 def unreadable(name: str, exc: OSError) -> RawClaim:
     return RawClaim(None, name, ClaimError(None, "claim.unreadable", msg("cannot read {file}: {reason}", file=name,
-                                                                                reason=str(exc.strerror)),
+                                                                                reason=os_reason(exc)),
                                            location=name))
 
 
@@ -375,7 +376,7 @@ def _strict_json(text: str):
         raise _Unparsable("claim.too_deep", msg("the claim nests deeper than {limit} levels",
                                                 limit=CLAIM_LIMITS.max_depth)) from None
     except json.JSONDecodeError as exc:
-        raise _Unparsable("claim.json", msg("not valid JSON: {reason}", reason=exc.msg),
+        raise _Unparsable("claim.json", msg("not valid JSON: {reason}", reason=json_reason(exc.msg)),
                           f"{exc.lineno}:{exc.colno}") from None
 
 

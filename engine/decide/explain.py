@@ -93,12 +93,11 @@ def out_of_force_line(policy, day, out_of_force: dict) -> str:
 
 
 def explain_error(error: ClaimError) -> str:
-    head = tr("Claim {claim}", claim=_claim_id(error.claim_id))
-    if error.location:
-        head += f" ({shown(str(error.location))})"
+    head = tr("Claim {claim} ({location})", claim=_claim_id(error.claim_id), location=shown(str(error.location))) \
+        if error.location else tr("Claim {claim}", claim=_claim_id(error.claim_id))
     kind = {"invalid": msg("NOT DECIDED: the claim is invalid"), "not_in_force": msg("NOT DECIDED: no policy in force"),
             "undecided": msg("NOT DECIDED: the policy could not be applied")}[error.kind]
-    lines = [f"{head}: {tr(kind)}", f"  [{error.code}] {shown(tr(error.message))}"]
+    lines = [tr("{what}: {message}", what=head, message=tr(kind)), f"  [{error.code}] {shown(tr(error.message))}"]
     if error.out_of_force is not None and error.policy is not None:
         lines.append(out_of_force_line(error.policy, error.decision_date, error.out_of_force))
     if error.path:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from engine.core.i18n import tr
+from engine.core.reasons import os_reason
 
 EXIT_NOT_EMPTY = 73  # the output folder already holds files (sysexits EX_CANTCREAT)
 EXIT_CANNOT_WRITE = 74  # as engine.cli.common.EXIT_OUTPUT
@@ -44,7 +45,7 @@ def prepare_folder(target: str) -> Path:
                                    folder=target), EXIT_NOT_EMPTY)
     except OSError as exc:
         raise OutputRefused(tr("cannot create the output folder {folder}: {reason}", folder=target,
-                               reason=exc.strerror or str(exc)), EXIT_CANNOT_WRITE) from None
+                               reason=os_reason(exc)), EXIT_CANNOT_WRITE) from None
     return folder
 
 
@@ -121,7 +122,7 @@ class FileOutput:
             self.handle = self.temporary.open("wb")
         except OSError as exc:
             raise OutputRefused(tr("cannot write the output to {file}: {reason}", file=target,
-                                   reason=exc.strerror or str(exc)), EXIT_CANNOT_WRITE) from None
+                                   reason=os_reason(exc)), EXIT_CANNOT_WRITE) from None
 
     def write(self, data: bytes) -> None:
         self.handle.write(data)

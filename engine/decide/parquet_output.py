@@ -23,6 +23,7 @@ from typing import BinaryIO
 import orjson
 
 from engine.core.i18n import tr
+from engine.core.reasons import os_reason
 from engine.decide.output import EXIT_CANNOT_WRITE, FileOutput, OutputRefused
 
 ROWS_PER_GROUP = 65_536  # a row group holds this many claims: bounded memory, and groups large enough to scan fast
@@ -164,7 +165,7 @@ class ParquetFileOutput(FileOutput):
         except OSError as exc:
             super().abort()
             raise OutputRefused(tr("cannot write the output to {file}: {reason}", file=target,
-                                   reason=exc.strerror or str(exc)), EXIT_CANNOT_WRITE) from None
+                                   reason=os_reason(exc)), EXIT_CANNOT_WRITE) from None
 
     def write(self, data: bytes) -> None:
         self.stream.write(data)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from engine.core import schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError
 from engine.core.i18n import joined, msg
+from engine.core.reasons import os_reason
 from engine.language.types import Record, SchemaTypeError, schema_to_type
 from engine.policies.policyfile import OwnFact, PolicyVersion, canonical_json, sha256
 from engine.policies.yamlsource import read_file, read_yaml
@@ -57,7 +58,7 @@ def _read_facts_file(reader, name: str, pv: PolicyVersion) -> None:
         doc = read_yaml(read_file(folder / name, display), display)  # JSON is YAML: every value keeps its place
     except OSError as exc:
         reader.error("facts.file", msg("input.facts names {name}, which cannot be read: {why}", name=repr(name),
-                                       why=exc.strerror or str(exc)), here)
+                                       why=os_reason(exc)), here)
         return
     except DiagnosticError as exc:
         reader.diagnostics.extend(exc.diagnostics)

@@ -17,6 +17,7 @@ from engine.core import lightimport, schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, note_at
 from engine.core.i18n import joined, msg
 from engine.core.isodate import parse_date
+from engine.core.reasons import os_reason
 from engine.core.records import dataclass
 from engine.language.spelling import close_matches
 from engine.language.syntax import Expr, SourceText, parse
@@ -357,7 +358,7 @@ def load_policy_file(path: Path, display: str | None = None,
         try:
             doc = read_yaml(text if text is not None else read_file(path, display), display)
         except OSError as exc:
-            return None, [Diagnostic("input.unreadable", msg("cannot read the file: {reason}", reason=exc.strerror),
+            return None, [Diagnostic("input.unreadable", msg("cannot read the file: {reason}", reason=os_reason(exc)),
                                      Location(display))]
         except DiagnosticError as exc:
             return None, exc.diagnostics

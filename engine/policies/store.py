@@ -13,6 +13,7 @@ from pathlib import Path
 from engine.core import lightimport, schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, Note, cited, note_at
 from engine.core.i18n import joined, msg
+from engine.core.reasons import json_reason, os_reason
 from engine.core.records import dataclass
 from engine.language.builtins import add_days
 from engine.language.spelling import close_matches
@@ -45,7 +46,7 @@ def scan(root: Path) -> tuple[list[Path], list[Diagnostic]]:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
             found.append(Diagnostic("file.unreadable", msg("the folder cannot be read: {reason}",
-                                                           reason=exc.strerror or str(exc)), Location(str(folder))))
+                                                           reason=os_reason(exc)), Location(str(folder))))
             return
         for entry in entries:
             if entry.name.startswith("."):
@@ -234,7 +235,7 @@ class PolicyStore:
             except OSError as exc:
                 self.read_digests[str(path)] = _unread(path)
                 self.diagnostics.append(Diagnostic("input.unreadable", msg("cannot read the file: {reason}",
-                                                   reason=exc.strerror or str(exc)), Location(display)))
+                                                   reason=os_reason(exc)), Location(display)))
         if content is not None:
             version, diagnostics = load_policy_file(path, display, content)  # type: ignore[arg-type]
         self.diagnostics.extend(diagnostics)
@@ -320,14 +321,14 @@ class PolicyStore:
                                                    name=repr(name), where=where)), None
         except json.JSONDecodeError as exc:
             message = msg("input schema {name} is not valid JSON: {where}: {problem}", name=repr(name),
-                          where=f"{where}:{exc.lineno}:{exc.colno}", problem=exc.msg)
+                          where=f"{where}:{exc.lineno}:{exc.colno}", problem=json_reason(exc.msg))
             return None, ("schema.unreadable", message), None
         except UnicodeDecodeError:
             return None, ("schema.unreadable", msg("input schema {name} is not UTF-8 text ({where})",
                                                    name=repr(name), where=where)), None
         except OSError as exc:
             return None, ("schema.unreadable", msg("input schema {name} cannot be read: {reason} ({where})",
-                                                   name=repr(name), reason=exc.strerror, where=where)), None
+                                                   name=repr(name), reason=os_reason(exc), where=where)), None
         if not isinstance(schema, dict):
             return None, ("schema.unreadable", msg("input schema {name} must be a JSON object ({where})",
                                                    name=repr(name), where=where)), None
