@@ -36,7 +36,7 @@ def test_a_malformed_request_in_both_languages_names_its_location(server):
                            "field": "claim"}
     zh = error(http.post(server.url + "/v1/evaluate", json={"policy": JINHUA, "claim": {}, "as_of": 20250101},
                          headers=auth("developer") | ZH))
-    assert zh == {"code": "request.invalid", "message": "as_of：日期应写成文字 YYYY-MM-DD，不能是 int",
+    assert zh == {"code": "request.invalid", "message": "as_of：日期应写成文字 YYYY-MM-DD，不能是数字",
                   "location": "as_of", "field": "as_of"}
 
 

@@ -22,6 +22,7 @@ from engine.claims.reader import RawClaim, read_claims
 from engine.core import schemacheck
 from engine.core.i18n import Message, msg, tr
 from engine.core.isodate import parse_date
+from engine.core.reasons import json_kind
 from engine.core.records import dataclass
 from engine.core.shown import shown
 from engine.decide.results import Decision
@@ -80,11 +81,6 @@ def record_of(data, location: str) -> Record:
     return Record(location, data if problem is None else None, kind, problem)
 
 
-def _json_kind(value) -> str:
-    return {dict: msg("an object"), list: msg("a list"), str: msg("a text"), bool: msg("true or false"),
-            type(None): msg("null")}.get(type(value), msg("a number"))
-
-
 @cache
 def _validator(kind: str):
     """A validator of one kind of record: that branch of engine/schemas/decision.schema.json."""
@@ -115,7 +111,7 @@ def _shape(data) -> tuple[str | None, str | None]:
     """The kind of a record, or why it is not one that `evaluate --format json` writes (as
     engine/schemas/decision.schema.json describes it, and as verify needs it to be)."""
     if not isinstance(data, dict):
-        return None, msg("a recorded decision is a JSON object, not {kind}", kind=_json_kind(data))
+        return None, msg("a recorded decision is a JSON object, not {kind}", kind=json_kind(data))
     if "error" in data:
         kind = "error"
     elif "rules" in data:

@@ -1,6 +1,6 @@
 """The reasons the standard library gives, in the officer's language: a file that cannot be opened (OSError's
 strerror) and JSON that is not (json.JSONDecodeError's msg). The English stays the library's own words, which users
-search for; the translations are in the catalogues like every other message."""
+search for; the translations are in the catalogues like every other message. And what a JSON value is, in words."""
 from __future__ import annotations
 
 import errno
@@ -46,3 +46,9 @@ def os_reason(exc: OSError) -> str:
 def json_reason(text: str) -> str:
     """json.JSONDecodeError's msg, in the chosen language where the catalogue has it."""
     return _JSON.get(text, text)
+
+
+def json_kind(value) -> str:
+    """What a JSON value is, in words: a date sent as 20250101 is `a number`, not Python's `int`."""
+    return {dict: msg("an object"), list: msg("a list"), str: msg("a text"), bool: msg("true or false"),
+            type(None): msg("null")}.get(type(value), msg("a number"))

@@ -24,6 +24,7 @@ from engine.claims.reader import RawClaim, read_json
 from engine.core.i18n import msg, tr
 from engine.core.isodate import parse_date
 from engine.core.limits import LIMITS
+from engine.core.reasons import json_kind
 from engine.db import jsontext
 from engine.db.database import connect, migrate, reachable
 from engine.db.decisions import DecisionLog, LogUnavailable
@@ -166,7 +167,7 @@ def _date(name: str, value) -> date | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise bad_request(name, msg("a date is written YYYY-MM-DD, as text, not {kind}", kind=type(value).__name__))
+        raise bad_request(name, msg("a date is written YYYY-MM-DD, as text, not {kind}", kind=json_kind(value)))
     try:
         return parse_date(value)
     except ValueError as exc:
