@@ -1435,6 +1435,10 @@ def test_a_superseded_version_decides_only_when_asked_and_says_so(capsys, tmp_pa
     recorded.write_text(json.dumps(old, ensure_ascii=False) + "\n", encoding="utf-8")
     code, rows, _ = run_json(capsys, *STORE, "verify", recorded, CLAIMS, "--format", "json")
     assert code == 0 and rows[0]["status"] == "reproduced"
+    # today's store would use B, which the record itself names as in force then: not "added after the decision"
+    assert rows[0]["today"]["versions"] == [
+        f"{ZJ}@2025-03-01 instead of @2023-09-16 (in force then: the record was decided under a pinned version "
+        "outside its dates, as --any-date asked)"]
     code, _, err = run(capsys, *STORE, "evaluate", path, "--policy", ZJ, "--any-date")
     assert code == 64 and "give --policy ID@VERSION" in err
 

@@ -447,8 +447,12 @@ class Verifier:
                 continue
             version = self.engine.store.get(pid, label)
             now_version = f"{pid}@{label}"
+            out_of_force = record.fields.get("out_of_force")
             if version is None:
                 why = ""
+            elif isinstance(out_of_force, dict) and out_of_force.get("in_force") == now_version:
+                why = msg(" (in force then: the record was decided under a pinned version outside its dates, as "
+                          "--any-date asked)")
             elif day is not None and version.issued_on > day:
                 why = msg(" (in force from {start}, issued {issued}, after the decision date)",
                           start=version.effective_from, issued=version.issued_on)
