@@ -313,6 +313,7 @@ def test_a_fixed_random_sample_of_policies_gives_the_same_summaries(tmp_path):
                 "round(d * 2 - e, 1)", None),
                # a list column whose rows fault where flag is false (no such day in the ID)
                (["s in [s, if flag then s else resident_id_sex(\"330702199002300014\")]"], "d", None)]
+    refused_below_zero = 0
     for i, (rules, amount, check) in enumerate(samples):
         folder = tmp_path / str(i)
         folder.mkdir()
@@ -323,6 +324,8 @@ def test_a_fixed_random_sample_of_policies_gives_the_same_summaries(tmp_path):
         for forced in (frozenset(), ALL_NODES):
             expected, got = lines_both_ways(engine, "test/policy", raws, force_fallback=forced, chunk=53)
             assert_same(expected, got)
+            refused_below_zero += sum(b'"evaluation.negative_amount"' in line for line in expected)
+    assert refused_below_zero  # amounts below zero met, and refused alike by both engines
 
 
 def _plain_claim(rng: random.Random) -> dict:

@@ -155,9 +155,13 @@ class ColumnarProgram:
             made = np.full(n, _ZERO, dtype=object)
             if a.codes is not None and a.uniques is not None:  # each distinct amount made a Decimal once
                 used, inverse = np.unique(a.codes[rows], return_inverse=True)
-                made[rows] = objects(map(Decimal, a.uniques[used].tolist()), len(used))[inverse.reshape(-1)]
+                distinct = objects(map(Decimal, a.uniques[used].tolist()), len(used))
+                made[rows] = distinct[inverse.reshape(-1)]
+                below = np.fromiter(map(_ZERO.__gt__, distinct.tolist()), bool, len(distinct))[inverse.reshape(-1)]
             else:
                 made[rows] = objects(map(Decimal, a.values[rows].tolist()), len(rows))
+                below = np.fromiter(map(_ZERO.__gt__, made[rows].tolist()), bool, len(rows))
+            uncertain[rows[below]] = True  # a negative amount: the per-claim engine refuses the claim, saying why
             amounts = made.tolist()
         status[open_rows & uncertain] = UNCERTAIN
         return Outcomes(status, eligible, amounts, outcomes)

@@ -104,6 +104,8 @@ _CODES = [
           'docs/language.md#run-time-errors'),
     _code('evaluation.missing', 'error', 'an absent optional fact read without `has()`, `??` or `== null`',
           'docs/language.md#run-time-errors'),
+    _code('evaluation.negative_amount', 'error', 'an eligible claim whose decision amount came out below zero',
+          'docs/language.md#run-time-errors'),
     _code('evaluation.no_row', 'error', 'a table lookup with no row, outside `has()`/`??`/`== null`',
           'docs/language.md#run-time-errors'),
     _code('evaluation.overflow', 'error', 'a whole number past ±(2^63 − 1), a decimal past 10^60, or a decimal `+ - *` whose exact result needs more than 100 digits',

@@ -86,6 +86,11 @@ class Program:
             code, message = fault_of(exc)
             return ClaimError(claim_id, code, msg("the decision amount: {problem}", problem=message), policy=self.stamp,
                               decision_date=decision_date, basis=self.basis)
+        if amount < 0:  # no policy grants less than nothing: the amount expression is wrong for this claim
+            return ClaimError(claim_id, "evaluation.negative_amount", msg(
+                "the decision amount is {amount}, below zero: a negative amount is never granted (the policy's "
+                "decision.amount is wrong for this claim)", amount=str(amount)), policy=self.stamp,
+                decision_date=decision_date, basis=self.basis)
         amount_reads, env.trace = env.trace, None
         problems: list[Problem] = []
         outputs: dict = {}
