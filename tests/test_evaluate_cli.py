@@ -325,3 +325,11 @@ def test_a_pretty_printed_claim_on_standard_input_is_still_one_document(capsys, 
     code, out, err = invoke(capsys, *store, "evaluate", "-", "--policy", POLICY, "--format", "json", "--summary",
                             stdin=json.dumps(claim, indent=2, ensure_ascii=False).encode(), monkeypatch=monkeypatch)
     assert code == 0 and [r["claim_id"] for r in _summaries(out)] == [claim["claim_id"]]
+
+
+def test_standard_input_named_twice_is_a_usage_error(capsys, monkeypatch):
+    """The second `-` would find the stream read to its end and decide an empty claim."""
+    store = ("--policies", ROOT / "tests" / "fixtures" / "store", "--schemas", ROOT / "tests" / "fixtures" / "schemas")
+    code, out, err = invoke(capsys, *store, "evaluate", "-", "-", "--policy", POLICY, stdin=FIXTURE_LINES[0],
+                            monkeypatch=monkeypatch)
+    assert code == 64 and "standard input (-) is given more than once" in err and not out

@@ -44,6 +44,11 @@ def test_a_bad_tokens_file_is_refused(tmp_path):
     tokens.write_text("a-long-enough-token-here: superuser\n")
     refused = serve("--tokens", str(tokens))
     assert refused.returncode == 64 and "roles are developer, officer, auditor, admin" in refused.stderr
+    # a token listed twice would keep only its last roles, silently
+    tokens.write_text("a-long-enough-token-here: developer\nother-long-enough-token: officer\n"
+                      "a-long-enough-token-here: auditor\n")
+    refused = serve("--tokens", str(tokens))
+    assert refused.returncode == 64 and "a token is given twice (lines 1 and 3)" in refused.stderr
 
 
 def test_a_database_from_a_newer_version_is_refused(tmp_path):

@@ -68,6 +68,8 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
     from engine.decide import batch
     from engine.decide.progress import progress_bar
 
+    if list(claims).count("-") > 1:  # the second would find standard input read to its end: an empty claim
+        usage(msg("standard input (-) is given more than once: it can be read only once"))
     engine = engine_of(ctx)
     refuse_unusable_store(engine.store)
     pid, pinned = policy

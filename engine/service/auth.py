@@ -43,6 +43,24 @@ def token_id(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
+class _RepeatedToken(Exception):
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice: a token listed twice would silently keep only its last
+    roles (the first, say `developer`, lost without a word)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, str) and key in seen:
+                raise _RepeatedToken(seen[key], key_node.start_mark.line + 1)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
 @dataclass
 class Tokens:
     by_token: dict  # token -> frozenset of roles
@@ -50,7 +68,11 @@ class Tokens:
     @classmethod
     def load(cls, path: Path) -> Tokens:
         try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+            data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506 - safe
+        except _RepeatedToken as exc:
+            raise TokensError(msg("{path}: a token is given twice (lines {first} and {second}): say each token's "
+                                  "roles once, as a list if it has several", path=str(path), first=exc.args[0],
+                                  second=exc.args[1])) from None
         except OSError as exc:
             raise TokensError(msg("cannot read the tokens file {path}: {reason}", path=str(path),
                                   reason=exc.strerror)) from None
