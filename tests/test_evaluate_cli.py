@@ -333,3 +333,14 @@ def test_standard_input_named_twice_is_a_usage_error(capsys, monkeypatch):
     code, out, err = invoke(capsys, *store, "evaluate", "-", "-", "--policy", POLICY, stdin=FIXTURE_LINES[0],
                             monkeypatch=monkeypatch)
     assert code == 64 and "standard input (-) is given more than once" in err and not out
+
+
+def test_a_first_claim_too_long_for_a_line_on_standard_input_is_one_error_not_the_whole_stream(capsys, monkeypatch):
+    store = ("--policies", ROOT / "tests" / "fixtures" / "store", "--schemas", ROOT / "tests" / "fixtures" / "schemas")
+    huge = b'{"claim_id": "HUGE", "x": "' + b"x" * 10_000 + b'"}\n'
+    code, out, err = invoke(capsys, *store, "evaluate", "-", "--policy", POLICY, "--format", "json", "--summary",
+                            stdin=BOM + huge + b"".join(FIXTURE_LINES), monkeypatch=monkeypatch,
+                            env={"POLICY_LIMIT_CLAIM_LINE_BYTES": "4096"})
+    results = _summaries(out)
+    assert results[0]["error"]["code"] == "claim.too_large" and results[0]["error"]["location"] == "<stdin>:1"
+    assert [r["claim_id"] for r in results[1:]] == [json.loads(line)["claim_id"] for line in FIXTURE_LINES]

@@ -236,22 +236,26 @@ def _read_stream(stream: IO[bytes], name: str, lazy: bool) -> Iterator[RawClaim]
     """Standard input: JSON Lines, streamed, when its first line that is not blank opens an object and it, or the
     line after it, is a whole JSON object (a damaged first line must not turn a stream of claims into one document
     that fails whole); else one YAML or JSON document."""
-    head: list[bytes] = []  # the lines read to tell, in order, blank ones too (they keep the lines' numbers)
+    head: list[bytes] = []  # the lines read to tell, as read, blank ones too (they keep the lines' numbers)
+    too_long = False
     candidates: list[bytes] = []  # the first two lines that are not blank, stripped
     while len(candidates) < 2:
-        line = stream.readline(LIMITS.claim_line_bytes + 1)
+        line = stream.readline(LIMITS.claim_line_bytes + 1 + (0 if head else len(BOM)))
         if not line:
             break
         if not head:
             line = line.removeprefix(BOM)
         head.append(line)
+        if len(line) > LIMITS.claim_line_bytes:  # too long to tell by (in JSON Lines, an error of its own)
+            too_long = not candidates and line.lstrip().startswith(b"{")  # a first claim too large for a line
+            break
         if line.strip():
             candidates.append(line.strip())
             if not candidates[0].startswith(b"{") or _whole_object(candidates[0]):
                 break
         elif len(head) > 10_000:  # a stream of blank lines: no claim to find by looking further
             break
-    if candidates and candidates[0].startswith(b"{") and any(map(_whole_object, candidates)):
+    if too_long or candidates and candidates[0].startswith(b"{") and any(map(_whole_object, candidates)):
         yield from _read_lines(_chain(head, stream), name, lazy)
         return
     read = sum(map(len, head))
@@ -277,7 +281,13 @@ def _whole_object(line: bytes) -> bool:
 
 
 def _chain(head: list[bytes], rest: IO[bytes]):
-    yield from head
+    """The lines read to tell the format, then the rest of the stream: a head line found too long has the rest of
+    it skipped, as _lines skips it."""
+    for line in head:
+        yield line
+        if len(line) > LIMITS.claim_line_bytes and not line.endswith(b"\n"):
+            while (more := rest.readline(1 << 20)) and not more.endswith(b"\n"):
+                pass
     yield from _lines(rest)
 
 
