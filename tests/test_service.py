@@ -406,7 +406,7 @@ def test_policies_timeline_show_and_diff_are_the_command_lines(server, store):
 
 def test_check_a_draft_as_policy_check_does(server, store, folder):
     good = (store[0] / "zhejiang/digital-engineer/2025-03-01.yaml").read_bytes()
-    draft = good.replace(b"version: 2025-03-01", b"version: 2026-01-01", 1).replace(
+    draft = good.replace(b'version: "2025-03-01"', b'version: "2026-01-01"', 1).replace(
         b"from: 2025-03-01", b"from: 2026-01-01", 1).replace(b"require: ", b"require: nonexistent_name and ", 1)
     place = "zhejiang/digital-engineer/2026-01-01.yaml"
     response = http.post(server.url + "/v1/check", params={"path": place, "today": "2025-01-01"}, content=draft,
@@ -428,6 +428,13 @@ def test_check_a_draft_as_policy_check_does(server, store, folder):
                                                          "today": "2025-01-01"}, content=good, headers=auth("officer"),
                        timeout=120)
     assert clean.json()["errors"] == 0
+    # without ?path=, where its own policy: and version: put it (in place of the store's file for that version)
+    unplaced = http.post(server.url + "/v1/check", params={"today": "2025-01-01"}, content=good,
+                         headers=auth("officer"), timeout=120).json()
+    assert unplaced == clean.json()
+    named = http.post(server.url + "/v1/check", params={"today": "2025-01-01"}, content=draft,
+                      headers=auth("officer"), timeout=120).json()
+    assert named == report
     for path in ("../outside.yaml", "/etc/x.yaml", "a/b.cases.yaml", "a/b.txt"):
         refused = http.post(server.url + "/v1/check", params={"path": path}, content=good, headers=auth("officer"),
                              timeout=60)

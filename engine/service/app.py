@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 from datetime import date
 from pathlib import Path
@@ -492,12 +493,14 @@ def create_app(settings: Settings) -> FastAPI:
                                                 "The diagnostics of `policy check --format json` for the draft")}
               | schemas.errors(401, 403, 413, 422))
     async def check(request: Request,
-                    path: str = Query("draft.yaml", description="Where the draft would sit in the policies folder, "
-                                      "e.g. ID/VERSION.yaml (it replaces a file there, if one is)"),
+                    path: str | None = Query(None, description="Where the draft would sit in the policies folder, "
+                                             "e.g. ID/VERSION.yaml (it replaces a file there, if one is); by "
+                                             "default where its own `policy:` and `version:` put it"),
                     today: str | None = Query(None, description="YYYY-MM-DD: the date review_by is compared with")):
         service.caller(request, "officer")
-        place = _draft_place(path)
+        place = _draft_place(path) if path is not None else None
         body = await _body(request, LIMITS.policy_file_bytes, "POLICY_LIMIT_POLICY_FILE_BYTES")
+        place = place or _own_place(body)
         day = _date("today", today) or date.today()
         root = service.policies.root
         diagnostics = await asyncio.to_thread(listing.check_draft, root, service.policies.schemas, root / place,
@@ -584,6 +587,21 @@ def _draft_place(path: str) -> Path:
             or place.name.endswith((".cases.yaml", ".cases.yml")):
         raise bad_request("path", msg("a relative path inside the policies folder, ending in .yaml (not .cases.yaml)"))
     return place
+
+
+_POLICY_ID = re.compile(r"[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)+")  # as `policy new` holds them
+_TOP_LEVEL = re.compile(rb"^(policy|version):[ \t]*[\"']?([^\"'\s#]+)[\"']?[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def _own_place(body: bytes) -> Path:
+    """Where a draft's own top-level `policy:` and `version:` put it (ID/VERSION.yaml), so that it is checked as
+    that version, in place of the file the store has for it; draft.yaml beside the policies when it does not say
+    (the check then says what is missing)."""
+    found = {key: value.decode("utf-8", "replace") for key, value in _TOP_LEVEL.findall(body[:1 << 16])}
+    policy_id, version = found.get(b"policy"), found.get(b"version")
+    if policy_id and version and _POLICY_ID.fullmatch(policy_id) and "/" not in version and version not in (".", ".."):
+        return Path(policy_id) / f"{version}.yaml"
+    return Path("draft.yaml")
 
 
 def _log_down(exc: Exception) -> ServiceError:
