@@ -1470,3 +1470,16 @@ def test_timeline_shows_the_days_content_changed_underneath(capsys):
         ("2025-03-01", ZJ, "2023-09-16", "2025-03-01", "extends")]
     _, rows, _ = run_json(capsys, *STORE, "timeline", ZJ, "--format", "json")
     assert all("underneath" not in r for r in rows)  # the province reads no other policy
+
+
+def test_verify_reads_decisions_from_standard_input(capsys, tmp_path, monkeypatch):
+    """`policy evaluate … --format json | policy verify - CLAIMS`: the records come down the pipe."""
+    path = claims_file(tmp_path, "FICT-JH-04", "FICT-JH-01")
+    _, out, _ = run(capsys, *STORE, "evaluate", path, "--policy", JH, "--format", "json", "-q")
+    code, out, err = run(capsys, *STORE, "verify", "-", path, "--format", "json", stdin=out.encode(),
+                         monkeypatch=monkeypatch)
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [r["status"] for r in rows] == ["reproduced", "reproduced"]
+    assert [r["location"] for r in rows] == ["<stdin>:1", "<stdin>:2"]
+    code, _, err = run(capsys, *STORE, "verify", "-", "-", stdin=out.encode(), monkeypatch=monkeypatch)
+    assert code == 64 and "standard input (-) is given more than once" in err

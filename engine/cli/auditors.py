@@ -179,12 +179,14 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet, by_columns, verbose, d
 
 
 @command(help=msg(
-    "Reproduce recorded DECISIONS (JSON or JSON Lines from `evaluate --format json`) from their CLAIMS, or "
+    "Reproduce recorded DECISIONS (JSON or JSON Lines from `evaluate --format json`, or - for standard input) from "
+    "their CLAIMS, or "
     "decisions from the service's log (--database URL) from the claims logged with them.\n\n"
     "Each record is decided again on its recorded date (and known-on date) and every field is compared; claims are "
     "matched to records by claim id. Exit 0 when every record is reproduced, 1 when one differs, 2 when one cannot "
     "be read or there is none to verify."))
-@click.argument("decisions", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=False)
+@click.argument("decisions", type=click.Path(path_type=Path, exists=True, dir_okay=False, allow_dash=True),
+                required=False)
 @click.argument("claims", nargs=-1)
 @format_option
 @option("--database", metavar="URL", default=None,
@@ -206,6 +208,8 @@ def verify(ctx, decisions, claims, fmt, database, decision_ids, claim_id, policy
                       "URL"))
         if decisions is None or not claims:
             usage(msg("give DECISIONS and CLAIMS, or --database URL with --decision ID or a filter"))
+        if [str(decisions), *claims].count("-") > 1:
+            usage(msg("standard input (-) is given more than once: it can be read only once"))
     elif decisions is not None or claims:
         usage(msg("--database verifies the claims logged with the decisions: give no DECISIONS or CLAIMS files"))
     elif not filters:
