@@ -911,3 +911,30 @@ def test_a_definition_name_pasted_in_decomposed_form_is_named_and_corrected(tmp_
     assert d.code == "name.reserved"
     assert d.message == (f"definition {decomposed!r} cannot be used in expressions: its characters are not in "
                          "Unicode NFC form (retype it, or write 'café')")
+
+
+@pytest.mark.parametrize("decision, definitions, at", [
+    ("d / 3", None, "d / 3"),
+    ("n + d / (n + 1)", None, "d / (n + 1)"),
+    ("share * 2", {"share": {"expr": "d / 4"}}, "share * 2"),  # through a definition: at the name that divides
+    ("f(n) + halved(d)", {"f": {"params": {"x": "int"}, "expr": "x + 1"},
+                          "halved": {"params": {"x": "number"}, "expr": "x / 2"}}, "halved(d)"),
+])
+def test_an_amount_that_divides_without_rounding_draws_a_warning(tmp_path, decision, definitions, at):
+    """733.3333333333333333333333333 is no sum anyone is paid: the officer is told where the quotient comes from."""
+    text = policy(decision=decision, definitions=definitions)
+    found = [d for d in check(tmp_path, text) if d.code == "amount.unrounded"]
+    assert [d.severity for d in found] == ["warning"]
+    assert found[0].location.line == line_of(text, at)
+    assert found[0].source_line[found[0].location.column - 1:].startswith(at.split(" ")[0])
+    assert "round(…, 2)" in found[0].hint
+
+
+@pytest.mark.parametrize("decision, definitions", [
+    ("round(d / 3, 2)", None), ("floor(d / 3)", None), ("d * 3", None),
+    ("share", {"share": {"expr": "round(d / 4, 2)"}}),
+    ("if n == 0 then 0 else round(d / n, 2)", None),
+])
+def test_an_amount_rounded_where_it_divides_draws_none(tmp_path, decision, definitions):
+    assert [d for d in check(tmp_path, policy(decision=decision, definitions=definitions))
+            if d.code == "amount.unrounded"] == []

@@ -18,7 +18,7 @@ from engine.language.builtins import BUILTINS, DECISION_DATE
 from engine.language.checked import Checked, Reporter
 from engine.language.cost import CostModel
 from engine.language.infer import Inference, null_hint
-from engine.language.syntax import KEYWORDS, deceptive_name, is_name
+from engine.language.syntax import KEYWORDS, Binary, Call, Expr, Name, children, deceptive_name, is_name
 from engine.language.types import BOOL, ERROR, FunctionType, Namespace, Record, TableType, Type, is_numeric
 
 if TYPE_CHECKING:
@@ -180,6 +180,47 @@ def _decision(c: Context) -> None:
                 "the decision amount must be a number, not {t}",
                 t=t), decision.expr.tree,
                        expression=decision.expr)
+        return
+    tree = decision.expr.tree
+    division = _unrounded_division(c.linked.definitions, tree) if tree is not None else None
+    if division is not None:
+        c.report.error("amount.unrounded", msg(
+                "the decision amount divides without rounding: for some claims it would have more decimal places "
+                "than money has (such as 733.3333333333333333333333333)"), division, severity="warning",
+                       expression=decision.expr,
+                       hint=msg("round it to the unit it is paid in: round(…, 2) to hundredths, floor(…) to whole "
+                                "units"))
+
+
+_ROUNDING = frozenset(("round", "floor"))  # what makes a quotient a sum of money again
+
+
+def _unrounded_division(definitions: dict, tree: Expr) -> Expr | None:
+    """The node of the amount's expression through which it divides outside round() and floor(): the `/` itself,
+    or the name of a definition (itself, or one it names) that divides so."""
+    def divides(node, seen: frozenset) -> bool:
+        if isinstance(node, Call) and isinstance(node.func, Name) and node.func.name in _ROUNDING:
+            return False
+        if isinstance(node, Binary) and node.op == "/":
+            return True
+        if isinstance(node, Name) and node.name in definitions and node.name not in seen \
+                and definitions[node.name].expr.tree is not None \
+                and divides(definitions[node.name].expr.tree, seen | {node.name}):
+            return True
+        return any(divides(child, seen) for child in children(node))
+
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Call) and isinstance(node.func, Name) and node.func.name in _ROUNDING:
+            continue
+        if isinstance(node, Binary) and node.op == "/":
+            return node
+        if isinstance(node, Name) and node.name in definitions and definitions[node.name].expr.tree is not None \
+                and divides(definitions[node.name].expr.tree, frozenset((node.name,))):
+            return node
+        stack.extend(reversed(children(node)))
+    return None
 
 
 def _exports(c: Context) -> None:
