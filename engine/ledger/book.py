@@ -190,8 +190,9 @@ class Ledger:
                                                       "status": status, "response": response,
                                                       "created_at": datetime.now(UTC)})
 
-    def revoke(self, connection: Connection, grant_id: str, reason: str, role: str, token: str | None) -> None:
-        connection.execute(insert(grant_revocations), {"grant_id": grant_id, "revoked_at": datetime.now(UTC),
+    def revoke(self, connection: Connection, grant_id: str, reason: str, role: str, token: str | None,
+               at: datetime | None = None) -> None:
+        connection.execute(insert(grant_revocations), {"grant_id": grant_id, "revoked_at": at or datetime.now(UTC),
                                                        "revoked_by_role": role, "revoked_by_token": token,
                                                        "reason": reason})
 

@@ -9,8 +9,10 @@ an exact decimal); a bad row is reported as FILE:LINE and left out.
 from __future__ import annotations
 
 import csv
+import re
 import uuid
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import orjson
@@ -33,6 +35,7 @@ class Row:
     record: dict
     grant_id: str | None = None
     claim_id: str | None = None
+    revoked: tuple | None = None  # (when, why) of a grant the export says was revoked: imported revoked
 
 
 def read_rows(path: Path, kind: str, spec, types: dict, schema: dict | None = None) -> tuple[list[Row], list[str]]:
@@ -64,8 +67,27 @@ def read_rows(path: Path, kind: str, spec, types: dict, schema: dict | None = No
         if problem is not None:
             problems.append(joined((where, problem), ": "))
             continue
-        rows.append(Row(line, str(item["person"]), record, item.get("grant_id") or None, item.get("claim_id") or None))
+        revoked = _revocation(item)
+        if isinstance(revoked, str):
+            problems.append(joined((where, revoked), ": "))
+            continue
+        rows.append(Row(line, str(item["person"]), record, item.get("grant_id") or None, item.get("claim_id") or None,
+                        revoked))
     return rows, problems
+
+
+def _revocation(item: dict) -> tuple | str | None:
+    """(when, why) where the row says its grant was revoked (`revoked_at`, `revoked_reason`), or what is wrong."""
+    at, reason = item.get("revoked_at"), item.get("revoked_reason")
+    if at is None and reason is None:
+        return None
+    try:
+        when = datetime.fromisoformat(str(at)) if at is not None else None
+    except ValueError:
+        return msg("revoked_at must be a time such as 2024-06-15T09:30:00+00:00, found {value}", value=repr(at))
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when, str(reason or "")
 
 
 def _csv(path: Path):
@@ -92,6 +114,9 @@ def _jsonl(path: Path):
                 yield number, msg("a row is a JSON object")
                 continue
             record = data.pop("record", None)  # a line of `ledger export`: the record's fields are nested
+            revoked = data.pop("revoked", None)  # and its revocation, {at, by, reason}, as the CSV's two columns
+            if isinstance(revoked, dict):
+                data |= {"revoked_at": revoked.get("at"), "revoked_reason": revoked.get("reason")}
             if isinstance(record, dict):
                 data = {**record, **{k: v for k, v in data.items() if not isinstance(v, dict)}}
             yield number, {k: v for k, v in data.items() if v is not None and not isinstance(v, dict)}
@@ -111,11 +136,16 @@ def _check(item: dict, spec, types: dict) -> str | None:
     for name in spec.record:
         wanted = types.get(name)
         if _typed(item[name], wanted) is _BAD:
-            return msg("{field} must be {type}, found {value}", field=name, type=str(wanted), value=repr(item[name]))
+            shown = orjson.dumps(item[name]).decode() if not isinstance(item[name], str) else repr(item[name])
+            if (wanted.inner if isinstance(wanted, Nullable) else wanted) == DECIMAL:
+                return msg("{field} must be a number written out, not below zero (such as 3300 or 3300.50), found "
+                           "{value}", field=name, value=shown)
+            return msg("{field} must be {type}, found {value}", field=name, type=str(wanted), value=shown)
     return None
 
 
 _BAD = object()
+_PLAIN_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 
 def _subschema(schema: dict, path: str) -> dict | None:
@@ -172,12 +202,9 @@ def _typed(value, wanted: Type | None):
             return parse_date(text).isoformat() if text is not None else _BAD
         except ValueError:
             return _BAD
-    if wanted == DECIMAL:
-        try:
-            number = Decimal(str(value)) if not isinstance(value, (bool, float)) else None
-        except InvalidOperation:
-            return _BAD
-        return str(number) if number is not None and number.is_finite() else _BAD
+    if wanted == DECIMAL:  # written out (3300, 3300.50), as money is: not 1e3, and never below zero
+        text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+        return str(Decimal(text)) if _PLAIN_NUMBER.fullmatch(text) else _BAD
     if wanted == INT:
         try:
             return int(value) if not isinstance(value, (bool, float)) else _BAD
@@ -200,12 +227,15 @@ def write_rows(ledger, spec, rows: list[Row], policy_id: str) -> int:
                 raise ImportRefused(msg("grant_id {grant_id} is already in the ledger: nothing imported",
                                         grant_id=sorted(taken)[0]))
         for row in rows:
-            ledger.add(connection, book=spec.book_name, person=row.person, origin="import", role="import",
+            added = ledger.add(connection, book=spec.book_name, person=row.person, origin="import", role="import",
                        token=None, policy={"id": policy_id,
                                            "version": row.record.get(version_field) if version_field else None},
                        claim_id=row.claim_id, decision_id=None,
                        amount=row.record.get(amount_field) if amount_field else None, record=row.record,
                        grant_id=row.grant_id or str(uuid.uuid4()))
+            if row.revoked is not None:
+                when, reason = row.revoked
+                ledger.revoke(connection, added.grant_id, reason, role="import", token=None, at=when)
     return len(rows)
 
 
