@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -76,3 +77,31 @@ def test_an_expected_rule_the_policy_does_not_have_is_named(capsys, store, writt
     code, out, _ = run(capsys, store, "test", "-k", "minor", "--format", "json")
     problems = json.loads(out.splitlines()[0])["problems"]
     assert code == 1 and problems == [f"expected failed rules [{written}], got [is_adult]", said]
+
+
+@pytest.mark.parametrize("expect, said", [
+    ('{eligible: "false"}', "expect.eligible is true or false, not 'false'"),  # bool("false") would pass it
+    ("{eligible: 否}", "expect.eligible is true or false, not '否'"),
+    ("{eligible: false, failed_rules: is_adult}", "expect.failed_rules is a list of rule ids"),
+    ("{outputs: [a, b]}", "expect.outputs is a mapping of output names to values, not [\"a\",\"b\"]"),
+    ("{notes: 5}", "expect.notes is a list of note ids, not 5"),
+    ("{eligible: true, amount: true}", "expect.amount is a number, not true"),
+])
+def test_an_expectation_written_in_the_wrong_shape_fails_the_case_saying_so(capsys, store, expect, said):
+    """Not compared as written (where "false" is true), and no internal error: the case fails with what is wrong."""
+    cases = store / "demo" / "grant" / "2024-01-01.cases.yaml"
+    cases.write_text(cases.read_text(encoding="utf-8") + f"  - name: shape\n    expect: {expect}\n", encoding="utf-8")
+    code, out, err = run(capsys, store, "test", "-k", "shape", "--format", "json")
+    assert code == 1 and "internal error" not in err
+    assert any(said in problem for problem in json.loads(out.splitlines()[0])["problems"])
+
+
+@pytest.mark.parametrize("policy", ["[demo/grant]", "12345"])
+def test_a_cases_file_whose_policy_is_not_text_says_so(capsys, store, policy):
+    cases = store / "demo" / "grant" / "2024-01-01.cases.yaml"
+    text = cases.read_text(encoding="utf-8")
+    cases.write_text(re.sub(r"(?m)^policy: .*$", f"policy: {policy}", text, count=1) if "\npolicy:" in "\n" + text
+                     else f"policy: {policy}\n" + text, encoding="utf-8")
+    code, out, err = run(capsys, store, "test")
+    assert code == 1 and "internal error" not in err
+    assert "`policy:` is the text ID@VERSION" in out + err

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import field
+from decimal import Decimal
 from pathlib import Path
+
+import orjson
 
 from engine.api import Engine, PolicyNotFound
 from engine.claims.reader import RawClaim
@@ -142,6 +145,9 @@ def run_case_file(engine: Engine, path: Path, select=None) -> list[CaseResult]:
     if not policy:
         return [CaseResult(display, 1, THE_FILE,
                            [msg("say which policy version these cases test: `policy: ID@VERSION`")])]
+    if not isinstance(policy, str):
+        return [CaseResult(display, doc.location(("policy",)).line, THE_FILE,
+                           [msg("`policy:` is the text ID@VERSION of the version these cases test")])]
     try:
         engine.evaluator(policy)
         root = engine.pinned_version(*_pid_version(policy)) if "@" in str(policy) else None
@@ -168,6 +174,11 @@ def run_case_file(engine: Engine, path: Path, select=None) -> list[CaseResult]:
         if unknown:
             result.problems.append(msg("unknown expectation {names}; known: {known}", names=", ".join(sorted(unknown)),
                                        known=", ".join(sorted(_EXPECT_KEYS))))
+        wrong = _misshapen(case["expect"])
+        if wrong:  # compared as written, a wrong shape passes ("false" is true) or makes no sense: said, not compared
+            result.problems.extend(wrong)
+            results.append(result)
+            continue
         claim = merge_patch(base, case.get("claim") or {})
         as_of = case.get("as_of")
         try:
@@ -190,6 +201,40 @@ def run_case_file(engine: Engine, path: Path, select=None) -> list[CaseResult]:
                 result.superseded_by = current.key
         results.append(result)
     return results
+
+
+# What each expectation is written as: a check of its own and the words that say it
+_SHAPES = {
+    "eligible": (lambda v: isinstance(v, bool), msg("true or false")),
+    "not_in_force": (lambda v: isinstance(v, bool), msg("true or false")),
+    "amount": (lambda v: isinstance(v, (int, float, str, Decimal)) and not isinstance(v, bool), msg("a number")),
+    "failed_rules": (lambda v: v is None or isinstance(v, list) and all(isinstance(x, str) for x in v),
+                     msg("a list of rule ids, such as [not_public_staff]")),
+    "notes": (lambda v: v is None or isinstance(v, list) and all(isinstance(x, str) for x in v),
+              msg("a list of note ids")),
+    "outputs": (lambda v: isinstance(v, dict) and all(isinstance(k, str) for k in v),
+                msg("a mapping of output names to values")),
+    "error": (lambda v: isinstance(v, str), msg("an error code, such as claim.invalid")),
+    "error_path": (lambda v: isinstance(v, str), msg("a fact's path, such as applicant.birth_date")),
+}
+
+
+def _misshapen(expect: dict) -> list[str]:
+    """What is wrong with how the expectations are written: `eligible: "false"` would be compared as true."""
+    problems: list[str] = []
+    for name, value in expect.items():
+        shape = _SHAPES.get(name)
+        if shape is not None and not shape[0](value):
+            problems.append(msg("expect.{name} is {what}, not {value}", name=name, what=shape[1],
+                                value=_written(value)))
+    return problems
+
+
+def _written(value) -> str:
+    """A value as the cases file wrote it (YAML's words: true, null, a quoted text)."""
+    if isinstance(value, str):
+        return repr(value)
+    return orjson.dumps(value, default=str).decode()
 
 
 def _pid_version(policy: str) -> tuple[str, str]:
