@@ -105,3 +105,8 @@ def test_a_cases_file_whose_policy_is_not_text_says_so(capsys, store, policy):
     code, out, err = run(capsys, store, "test")
     assert code == 1 and "internal error" not in err
     assert "`policy:` is the text ID@VERSION" in out + err
+
+
+def test_a_junit_file_that_cannot_be_written_is_exit_74(capsys, store, tmp_path):
+    code, _, err = run(capsys, store, "test", "--junit-xml", str(tmp_path / "no-such-folder" / "junit.xml"))
+    assert code == 74 and "cannot write the output to" in err and "internal error" not in err

@@ -262,3 +262,9 @@ def test_verify_of_the_log_reports_a_damaged_row_and_verifies_the_others(capsys,
                                                   ["reproduced", "unreadable", "reproduced"])
     if column is not None:
         assert code != 0 and f"the log's {column} of this decision cannot be read" in lines[1]["reason"]
+
+
+def test_an_export_that_cannot_be_written_is_exit_74(capsys, tmp_path, database):
+    run(capsys, "grant", claim_file(tmp_path, 1), "--policy", POLICY, "--database", database)
+    code, _, err = run(capsys, "ledger", "export", "--database", database, "-o", str(tmp_path / "none" / "x.jsonl"))
+    assert code == 74 and "cannot write the output to" in err and "internal error" not in err

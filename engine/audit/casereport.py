@@ -169,8 +169,9 @@ class CaseRun:
     """One `policy test` run: prints each result as it comes (text or JSON lines), and at the end the totals,
     the coverage and the JUnit file."""
 
-    def __init__(self, patterns, fmt: str, coverage: bool, echo):
+    def __init__(self, patterns, fmt: str, coverage: bool, echo, write):
         self.echo = echo  # echo(text, err=False): where the lines go
+        self.write = write  # write(path, bytes): the JUnit file
         self.select = name_selector(patterns)
         self.patterns = list(patterns or ())
         self.fmt = fmt
@@ -266,4 +267,4 @@ class CaseRun:
         if self.selected_none:
             self.echo(tr("no case name matches {patterns}", patterns=alternatives(self.patterns)), err=True)
         if junit_path is not None:
-            junit_path.write_bytes(junit_xml(self.files))
+            self.write(junit_path, junit_xml(self.files))

@@ -236,6 +236,22 @@ def said(exc: BaseException) -> str:
     return exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
 
 
+def write_output(path, data: bytes | str) -> None:
+    """Write a report or an export to the file asked for, or say why it cannot be (exit 74), as evaluate's --output
+    does: a folder that does not exist, a disk that is full, a file that may not be written."""
+    try:
+        if isinstance(data, bytes):
+            Path(path).write_bytes(data)
+        else:
+            Path(path).write_text(data, encoding="utf-8")
+    except OSError as exc:
+        from engine.core.reasons import os_reason
+
+        click.echo(tr("policy: cannot write the output to {file}: {reason}", file=str(path), reason=os_reason(exc)),
+                   err=True)
+        sys.exit(EXIT_OUTPUT)
+
+
 def usage(message: str):
     click.echo(f"policy: {tr(message)}", err=True)
     sys.exit(EXIT_USAGE)

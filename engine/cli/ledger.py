@@ -31,6 +31,7 @@ from engine.cli.common import (
     refuse_unusable_store,
     said,
     usage,
+    write_output,
 )
 from engine.core.i18n import msg, tr
 
@@ -259,7 +260,7 @@ def export(database, fmt, book, output):
                             + ["" if g.record.get(f) is None else g.record[f] for f in fields])
         text = buffer.getvalue()
     if output:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)
         click.echo(tr("{count} grant(s) written to {path}", count=len(found), path=str(output)), err=True)
     else:
         click.echo(text, nl=False)

@@ -34,6 +34,7 @@ from engine.cli.common import (
     said,
     same_path,
     usage,
+    write_output,
 )
 from engine.core.i18n import msg, plural, series, tr
 from engine.policies.linker import LinkError
@@ -210,7 +211,7 @@ def test_cases(ctx, paths, patterns, fmt, junit, show_coverage, accept):
     if not files:
         click.echo(tr("no example cases found (*.cases.yaml)"), err=True)
         ctx.exit(EXIT_POLICY)
-    run = CaseRun(patterns, fmt, show_coverage, click.echo)
+    run = CaseRun(patterns, fmt, show_coverage, click.echo, write_output)
     for f in files:
         engine = _engine_for_cases(ctx, f, store_root)
         key = tested_policy(f)
