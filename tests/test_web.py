@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import date
 
 import pytest
 from service_helpers import FIXTURES, JINHUA, TOKENS, ThreadServer, auth, copy_store, http, write_tokens
@@ -59,6 +60,15 @@ def test_problems_are_placed_by_the_input_their_path_names():
     assert placed == {"applicant.hukou_region": ["bad region"], "history": ["bad level"],
                       "training": ["training is required but missing"]}
     assert elsewhere == [{"path": "", "message": "the claim as a whole"}]
+
+
+@pytest.mark.parametrize("as_of", [date(1, 1, 1), date(9999, 12, 31), None])
+def test_a_timeline_spans_any_dates_of_the_calendar_with_few_year_ticks(as_of):
+    rows = [{"from": "1978-06-02", "to": "2024-12-31", "issued_on": "1978-06-02", "href": "/a", "version": "a"},
+            {"from": "2025-01-01", "to": None, "issued_on": "2024-09-13", "href": "/b", "version": "b"}]
+    labels = {"title": "t", "issued": "i", "as_of": "as of", "open": "now"}
+    svg = str(render.timeline_svg(rows, date(2026, 12, 7), [], as_of, labels))
+    assert svg.startswith("<svg") and svg.count('class="axis"') <= 32  # at most 31 year ticks, and the as-of date
 
 
 def test_names_in_an_expression_link_to_their_definitions_and_strings_stay_text():
@@ -171,7 +181,8 @@ def test_every_page_of_every_fixture_policy_answers(server):
     failures = []
     for policy in http.get(f"{server.url}/v1/policies", headers=auth("admin")).json():
         pid, versions = policy["id"], policy["versions"]
-        urls = [f"/policies/{pid}/timeline?as_of=2025-06-01",
+        urls = [f"/policies/{pid}/timeline?as_of=2025-06-01", f"/policies/{pid}/timeline?as_of=0001-01-01",
+                f"/policies/{pid}/timeline?as_of=9999-12-31",  # the calendar's ends, as any other day
                 f"/policies/{pid}/diff?from=@{versions[0]}&to=@{versions[-1]}"]
         urls += [f"/policies/{pid}@{v}" for v in versions]
         for url in urls:

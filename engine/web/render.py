@@ -65,8 +65,9 @@ def timeline_svg(rows: list[dict], today: date, marks: list[dict], as_of: date |
     days += [_day(r["to"]) for r in rows if r["to"]] + [_day(m["date"]) for m in marks]
     if as_of:
         days.append(as_of)
-    start = min(days) - timedelta(days=60)
-    end = max(days) + timedelta(days=120)
+    # a margin each side, within the calendar: an as-of date of 0001-01-01 or 9999-12-31 is a day like any other
+    start = min(days) - timedelta(days=min(60, (min(days) - date.min).days))
+    end = max(days) + timedelta(days=min(120, (date.max - max(days)).days))
     width, left, lane = 880, 130, 34
     height = 46 + lane * len(rows) + 24
 
@@ -75,7 +76,12 @@ def timeline_svg(rows: list[dict], today: date, marks: list[dict], as_of: date |
 
     parts = [f'<svg class="timeline" viewBox="0 0 {width} {height}" role="img" aria-labelledby="timeline-title" '
              f'xmlns="http://www.w3.org/2000/svg"><title id="timeline-title">{escape(labels["title"])}</title>']
+    # a tick a year, or every 2, 5, 10, … years where they would crowd (1978 to 9999 is 8,000 years)
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+                if (end.year - start.year) / s <= 30)
     for year in range(start.year + 1, end.year + 1):
+        if year % step:
+            continue
         tick = x(date(year, 1, 1))
         parts.append(f'<line x1="{tick}" y1="20" x2="{tick}" y2="{height - 20}" class="grid"/>'
                      f'<text x="{tick}" y="14" class="axis" text-anchor="middle">{year}</text>')
