@@ -268,3 +268,18 @@ def test_an_export_that_cannot_be_written_is_exit_74(capsys, tmp_path, database)
     run(capsys, "grant", claim_file(tmp_path, 1), "--policy", POLICY, "--database", database)
     code, _, err = run(capsys, "ledger", "export", "--database", database, "-o", str(tmp_path / "none" / "x.jsonl"))
     assert code == 74 and "cannot write the output to" in err and "internal error" not in err
+
+
+@pytest.mark.parametrize("command", [("ledger", "list"), ("ledger", "export"), ("ledger", "show", "some-id")])
+def test_a_command_that_only_reads_never_creates_a_database(capsys, tmp_path, command):
+    """A mistyped path must not read as an empty ledger (and leave a new file and folder behind)."""
+    typo = tmp_path / "typo" / "ledger.sqlite3"
+    code, out, err = run(capsys, *command, "--database", f"sqlite:///{typo}")
+    assert code == 69 and "no such database file" in err and not out
+    assert not typo.parent.exists()
+
+
+def test_evaluate_with_a_database_that_is_not_there_is_exit_69(capsys, tmp_path):
+    typo = tmp_path / "typo.sqlite3"
+    code, _, err = run(capsys, "evaluate", claim_file(tmp_path, 1), "--policy", POLICY, "--database", f"sqlite:///{typo}")
+    assert code == 69 and "no such database file" in err and not typo.exists()

@@ -47,11 +47,16 @@ def _fail(message: str, code: int) -> NoReturn:
     raise click.exceptions.Exit(code)
 
 
-def open_ledger(url: str):
-    """The ledger in the database at `url`, its schema brought up to date (as `policy serve` does)."""
-    from engine.db.database import DatabaseError, connect, migrate
+def open_ledger(url: str, reading: bool = False):
+    """The ledger in the database at `url`, its schema brought up to date (as `policy serve` does). A command that
+    only reads (`reading`) never creates a SQLite file: a mistyped path would read an empty ledger as if it were the
+    office's."""
+    from engine.db.database import DatabaseError, connect, migrate, missing_file, shown
     from engine.ledger.book import Ledger
 
+    if reading and missing_file(url):
+        _fail(msg("{url}: no such database file (a command that only reads creates none: check the path)",
+                  url=shown(url)), EXIT_DATABASE)
     try:
         engine = connect(url)
         migrate(engine)
@@ -98,7 +103,7 @@ def evaluate_with_ledger(engine, evaluator, claims: list[str], url: str, as_of, 
     from engine.decide.batch import Counts, OutputFormat, render
     from engine.ledger.granting import LedgerRefusal, decision_json, preview_result
 
-    ledger = open_ledger(url)
+    ledger = open_ledger(url, reading=True)
     counts = Counts()
     out = sys.stdout.buffer
     try:
@@ -207,7 +212,7 @@ def ledger():
 @option("--book", default=None, help=msg("Only this book (by default a policy's id)."))
 @option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def list_grants(database, person, book, fmt):
-    book_ = open_ledger(database)
+    book_ = open_ledger(database, reading=True)
     found = _database_errors(lambda: book_.grants_of(None, book, person) if person
                              else book_.every_grant(book))
     for g in found:
@@ -225,7 +230,7 @@ def list_grants(database, person, book, fmt):
 @click.argument("grant_id")
 @option("--database", metavar="URL", required=True, help=DATABASE_HELP)
 def show_grant(grant_id, database):
-    book = open_ledger(database)
+    book = open_ledger(database, reading=True)
     found = _database_errors(lambda: book.grant(grant_id))
     if found is None:
         _fail(msg("no grant {grant_id} in the ledger", grant_id=repr(grant_id)), EXIT_USAGE)
@@ -241,7 +246,7 @@ def show_grant(grant_id, database):
 @option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None,
         help=msg("Write here instead of standard output."))
 def export(database, fmt, book, output):
-    book_ = open_ledger(database)
+    book_ = open_ledger(database, reading=True)
     found = _database_errors(lambda: book_.every_grant(book))
     if fmt == "jsonl":
         text = "".join(orjson.dumps(g.to_json()).decode() + "\n" for g in found)

@@ -128,14 +128,19 @@ def _refuse_newer(engine: Engine, connection) -> tuple:
     return current
 
 
-def open_existing(url: str) -> Engine:
-    """A database that already holds a decision log, for reading it: nothing is created or migrated."""
+def missing_file(url: str) -> bool:
+    """Whether `url` names a SQLite file that is not there (connecting would create it, empty)."""
     try:
         parsed = make_url(url)
     except ArgumentError:
-        parsed = None
-    if parsed is not None and parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
-            and not parsed.database.startswith("file:") and not Path(parsed.database).expanduser().is_file():
+        return False
+    return parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+        and not parsed.database.startswith("file:") and not Path(parsed.database).expanduser().is_file()
+
+
+def open_existing(url: str) -> Engine:
+    """A database that already holds a decision log, for reading it: nothing is created or migrated."""
+    if missing_file(url):
         raise DatabaseError(msg("{url}: no such database file", url=shown(url)))
     engine = connect(url)
     try:
