@@ -230,6 +230,17 @@ def test_impact_of_a_large_upload_streams_progress_then_the_report(server):
     assert text.index("</svg>") > (text.rindex("progress-line") if progress else 0)
 
 
+@pytest.mark.slow
+def test_an_unchanged_version_pasted_without_a_path_checks_clean(server):
+    """The check page puts a draft where its own policy: and version: say (in place of the store's file), as the
+    API does: no file.misplaced, version.duplicate or version.overlap for a file that is right."""
+    draft = (FIXTURES / "store" / "jinhua" / "digital-engineer-subsidy" / "2024-05-01.yaml").read_text(encoding="utf-8")
+    page = http.post(f"{server.url}/check", headers=auth("officer"), data={"draft": draft, "path": ""})
+    assert page.status_code == 200
+    assert not re.search(r"file\.misplaced|version\.duplicate|version\.overlap", page.text)
+    assert 'value="jinhua/digital-engineer-subsidy/2024-05-01.yaml"' in page.text  # where it was checked
+
+
 def test_a_draft_with_a_pasted_line_separator_marks_the_line_an_editor_shows(server):
     """U+2028 in a quoted title (pasted from a PDF) ends a line for YAML and for str.splitlines, not in an editor:
     the finding and the marked line of the draft are both the editor's line 7."""
