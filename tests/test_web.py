@@ -215,6 +215,19 @@ def test_an_uploaded_line_with_a_carriage_return_inside_is_one_claim(server):
 
 
 @pytest.mark.slow
+def test_the_impact_page_shows_the_claims_neither_version_could_decide(server):
+    """As `policy impact` lists them: a report of only unreadable claims must not read as "nothing changes"."""
+    good = (FIXTURES / "claims.jsonl").read_bytes().splitlines(keepends=True)[0]
+    response = http.post(f"{server.url}/policies/{JINHUA}/impact", headers=auth("auditor"),
+                         data={"from": "2024-06-01", "to": "2025-06-01", "claims_text": "not json\n[1]\n"
+                               + good.decode() + good.decode()})
+    assert response.status_code == 200
+    assert "2 份申请在两个版本下都无法判定" in response.text
+    assert response.text.count("claim.json") >= 2 and "<stdin>" not in response.text
+    assert "FICT-JH-01: &lt;upload&gt;:3, &lt;upload&gt;:4" in response.text  # the id given twice, and where
+
+
+@pytest.mark.slow
 def test_impact_of_a_large_upload_streams_progress_then_the_report(server):
     claims = (FIXTURES / "claims.jsonl").read_bytes() * 100  # 3000 claims
     page = http.get(f"{server.url}/policies/{JINHUA}/impact", headers=auth("auditor"))
