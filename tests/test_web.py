@@ -152,6 +152,21 @@ def test_pages_take_the_bearer_token_as_the_api_does(server):
 
 
 @pytest.mark.slow
+def test_messages_on_a_chinese_page_are_chinese(server):
+    """What the engine says about a claim, a date or a version, shown on a page, in the page's language (the JSON of
+    the API keeps its English)."""
+    claim = {k: v for k, v in CLAIM.items() if k != "applicant"}
+    page = http.post(f"{server.url}/policies/{JINHUA}/try?lang=zh", headers=auth("developer"),
+                     data={"claim_text": json.dumps(claim)})
+    assert "缺少必填的 applicant" in page.text and "is required but missing" not in page.text
+    bad = http.get(f"{server.url}/policies/{JINHUA}/timeline?as_of=2024/05/01&lang=zh", headers=auth("auditor"))
+    assert bad.status_code == 422 and "不是" in bad.text and "is not a calendar date" not in bad.text
+    unknown = http.get(f"{server.url}/policies/{JINHUA}/diff?from=@2099-01-01&to=2025-06-01&lang=zh",
+                       headers=auth("auditor"))
+    assert unknown.status_code == 404 and "has no version" not in unknown.text
+
+
+@pytest.mark.slow
 def test_languages_and_unknown_things(server):
     zh = http.get(f"{server.url}/policies", headers=auth("auditor"))
     assert '<html lang="zh-CN">' in zh.text and "<h1>政策</h1>" in zh.text
@@ -218,7 +233,7 @@ def test_an_uploaded_line_with_a_carriage_return_inside_is_one_claim(server):
 def test_the_impact_page_shows_the_claims_neither_version_could_decide(server):
     """As `policy impact` lists them: a report of only unreadable claims must not read as "nothing changes"."""
     good = (FIXTURES / "claims.jsonl").read_bytes().splitlines(keepends=True)[0]
-    response = http.post(f"{server.url}/policies/{JINHUA}/impact", headers=auth("auditor"),
+    response = http.post(f"{server.url}/policies/{JINHUA}/impact?lang=zh", headers=auth("auditor"),
                          data={"from": "2024-06-01", "to": "2025-06-01", "claims_text": "not json\n[1]\n"
                                + good.decode() + good.decode()})
     assert response.status_code == 200

@@ -647,7 +647,8 @@ def _parse(name: str, text) -> date:
     try:
         return parse_date(str(text))
     except ValueError as exc:
-        raise ServiceError(422, "request.invalid", f"{name}: {exc}", field=name) from None
+        raise ServiceError(422, "request.invalid", msg("{what}: {message}", what=name, message=said(exc)),
+                           field=name) from None
 
 
 def _day(page: Page, name: str) -> date | None:
