@@ -591,7 +591,12 @@ def test_rendered_diagnostic_shows_file_line_column_and_caret(tmp_path):
      "this line has no ':' after its key, so YAML reads it and the next line as one text", "policy: …"),
     ("a: [1, 2\nb: 3\n", 1, 4, "a [ opened here is not closed on its line", "close it with ]"),
     ('a: "x\nb: 3\n', 1, 4, "a quoted text that starts here is never closed", "same quote mark"),
-], ids=["indented-more", "indented-less", "list-item-less", "tab", "no-colon", "open-bracket", "open-quote"])
+    ("rules:\n  - id: a\n\u3000\u3000\u3000\u3000clause: 一\n    require: x\n", 3, 1,
+     "a full-width space (U+3000) is used for indentation: YAML needs half-width spaces", "half-width mode"),
+    ("rules:\n  - id: a\n    clause：一\n    require: x\n", 3, 11,
+     "the key clause is followed by a full-width colon '：': YAML needs ':' and a space", "write clause: …"),
+], ids=["indented-more", "indented-less", "list-item-less", "tab", "no-colon", "open-bracket", "open-quote",
+        "full-width-space", "full-width-colon"])
 def test_yaml_structure_mistakes_are_said_plainly_at_their_line(text, line, column, message, hint):
     from engine.core.diagnostics import DiagnosticError
     from engine.policies.yamlsource import read_yaml

@@ -45,6 +45,10 @@ def _has_inline_value(line: str) -> bool:
     return bool(rest) and rest[0] not in "|>&!"
 
 
+# `key：value` at the start of a line: a key typed with the Chinese input method's colon
+_WIDE_COLON_KEY = re.compile(r"[ \t]*(?:- )?([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*：")
+
+
 def _spaces(n: int) -> str:
     return plural(n, "{count} space", "{count} spaces")
 
@@ -67,10 +71,21 @@ def describe(exc, text: str, file: str) -> Diagnostic:
                           source_line=shown[line - 1] if line <= len(shown) else "", hint=hint)
 
     for i, line in enumerate(lines[: row + 1]):
-        lead = line[: len(line) - len(line.lstrip(" \t"))]
+        lead = line[: len(line) - len(line.lstrip(" \t\u3000"))]
         if "\t" in lead:
             return at(i, lead.index("\t"), msg("a tab character is used for indentation: YAML needs spaces"),
                       msg("replace the tab with spaces; keys of one mapping line up under each other"))
+        if "\u3000" in lead:  # the Chinese input method's full-width space (全角空格)
+            return at(i, lead.index("\u3000"), msg("a full-width space (U+3000) is used for indentation: YAML "
+                                                     "needs half-width spaces"),
+                      msg("type the indentation with the input method in half-width mode (半角); keys of one mapping "
+                          "line up under each other"))
+    for i in range(row, max(row - 2, -1), -1):  # the error's line and the one above it
+        wide = _WIDE_COLON_KEY.match(lines[i]) if i < len(lines) else None
+        if wide is not None:
+            return at(i, wide.end() - 1, msg("the key {key} is followed by a full-width colon '：': YAML needs ':' "
+                                              "and a space", key=wide.group(1)),
+                      msg("write {key}: … with the half-width colon", key=wide.group(1)))
     pasted = _pasted_break(text, starts[min(row, len(starts) - 1)] + (mark.column if mark else 0))
     if pasted is not None:
         return pasted(file)
