@@ -97,3 +97,17 @@ def test_a_file_that_cannot_be_read_is_reported_and_left_alone(capsys, tmp_path)
 
 def test_the_demo_policy_is_canonical_already():
     assert format_text(POLICY) == POLICY
+
+
+def test_a_file_with_windows_line_ends_keeps_them_on_every_line(capsys, tmp_path):
+    """Windows editors write CR LF: every line of the formatted file ends so, comments' lines too (not a mix), and
+    the formatted file is canonical for `fmt --check`."""
+    policies = write_store(tmp_path)
+    target = policies / "demo" / "grant" / "2024-01-01.yaml"
+    target.write_bytes(MESSY.replace("\n", "\r\n").encode("utf-8"))
+    assert run(capsys, "fmt", str(policies))[0] == 0
+    data = target.read_bytes()
+    assert data.count(b"\r\n") == data.count(b"\n") > 10 and b"\r\r" not in data
+    assert data.replace(b"\r\n", b"\n").decode("utf-8") == format_text(MESSY)  # the same layout as with LF
+    code, _, err = run(capsys, "fmt", "--check", str(policies))
+    assert code == 0 and "0 files would be reformatted" in err

@@ -287,7 +287,7 @@ def fmt(ctx, paths, check_only):
         if check_only:
             click.echo(tr("would reformat {file}", file=str(f)))
         else:
-            f.write_text(formatted, encoding="utf-8")
+            f.write_bytes(formatted.encode("utf-8"))  # the line ends as formatted, on every platform
             click.echo(tr("reformatted {file}", file=str(f)))
     done = plural(changed, "{count} file would be reformatted", "{count} files would be reformatted") if check_only \
         else plural(changed, "{count} file reformatted", "{count} files reformatted")

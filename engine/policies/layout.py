@@ -50,13 +50,15 @@ _EXPRESSION_KEYS = {"when", "require", "expr", "amount"}
 
 
 def format_text(text: str, cases: bool = False) -> str:
-    """The canonical layout of a policy file's (or, with cases, a case file's) text."""
-    data = yamledit.load(text)
+    """The canonical layout of a policy file's (or, with cases, a case file's) text. Its lines end as its first line
+    ends (CR LF, as Windows editors write, or LF): every line alike, a comment's too."""
+    newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1] else "\n"
+    data = yamledit.load(text.replace("\r\n", "\n").replace("\r", "\n"))
     if isinstance(data, dict):
         (_cases if cases else _policy)(data)
     _quotes(data)
     _fold(data, 0)
-    return yamledit.dump(data).rstrip("\n") + "\n"
+    return (yamledit.dump(data).rstrip("\n") + "\n").replace("\n", newline)
 
 
 def _order(mapping, order) -> None:
