@@ -167,6 +167,17 @@ def test_messages_on_a_chinese_page_are_chinese(server):
 
 
 @pytest.mark.slow
+def test_a_version_page_counts_the_clauses_as_policy_check_does(server):
+    """Jinhua's 二 is encoded through 二.(一) and 二.(二): `policy check` finds every clause covered; so does the
+    page."""
+    page = http.get(f"{server.url}/policies/{JINHUA}@2024-05-01?lang=zh", headers=auth("auditor"))
+    assert page.status_code == 200
+    assert re.search(r"12 条中 \d+ 条已编码，\d+ 条不可计算，0 条两者皆无", page.text), \
+        re.findall(r"12 条中[^<]*", page.text)
+    assert "由其下各项（二.…）编码" in page.text
+
+
+@pytest.mark.slow
 def test_languages_and_unknown_things(server):
     zh = http.get(f"{server.url}/policies", headers=auth("auditor"))
     assert '<html lang="zh-CN">' in zh.text and "<h1>政策</h1>" in zh.text

@@ -766,8 +766,12 @@ def _section(x, role: str, anchors: dict) -> dict:
         clauses.append({"id": cid, "text": text, "encodings": items.pop(cid, []), "reason": reasons.get(cid)})
     extra = [{"id": cid, "text": "", "encodings": entries, "reason": reasons.get(cid)}
              for cid, entries in items.items()]
-    encoded = sum(1 for c in clauses if c["encodings"])
-    not_computable = sum(1 for c in clauses if not c["encodings"] and c["reason"])
+    # a clause whose parts are encoded (二 through 二.(一), 二.(二)) is covered, as `policy check` counts it
+    covered = {c["id"] for c in clauses if c["encodings"] or c["reason"]}
+    for c in clauses:
+        c["by_parts"] = not c["encodings"] and not c["reason"] and any(i.startswith(c["id"] + ".") for i in covered)
+    encoded = sum(1 for c in clauses if c["encodings"] or c["by_parts"])
+    not_computable = sum(1 for c in clauses if not c["encodings"] and not c["by_parts"] and c["reason"])
     return {"version": x, "role": role, "clauses": clauses + extra, "checks": list(x.checks),
             "coverage": {"clauses": len(clauses), "encoded": encoded, "not_computable": not_computable,
                          "uncovered": len(clauses) - encoded - not_computable},
