@@ -273,7 +273,7 @@ class Engine:
             return self.linked(chosen, day, known_on)
         except LinkError as exc:
             if exc.code == "reference.not_in_force":
-                raise PolicyNotInForce(msg("{error} ({day})", error=_said(exc), day=str(day))) from None
+                raise PolicyNotInForce(exc.said_on(day)) from None
             raise PolicyInvalid([Diagnostic(exc.code, exc.message, exc.ref.location, clause=exc.clause)]) from None
 
     def fixed_evaluator(self, linked: Linked, explain: bool = True) -> Evaluator:
@@ -540,7 +540,7 @@ class Evaluator:
         try:
             linked = self.engine.linked(version, day, self.selection.known_on, self.selection.pins)
         except LinkError as exc:
-            return ClaimError(None, exc.code, msg("{error} ({day})", error=_said(exc), day=str(day)),
+            return ClaimError(None, exc.code, exc.said_on(day),
                               details={"policy_id": exc.ref.policy_id})
         return self.engine.program(linked, self.explain, self.outputs)
 

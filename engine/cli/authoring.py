@@ -91,7 +91,7 @@ class _Session:
         try:
             linked = self.engine.linked(version, day)
         except LinkError as exc:
-            raise _NotInForce(f"{tr(exc.args[0]) if exc.args else exc} ({day})") from None
+            raise _NotInForce(tr(exc.said_on(day))) from None
         return self.engine.checked(linked), facts, day, claim_error, version
 
     def evaluate(self, text: str) -> tuple[Probe, object]:

@@ -171,7 +171,8 @@ def show(ctx, policy, as_of, fmt):
             reads = [f"{linked.role_of(v) if fmt == 'json' else role(linked.role_of(v))} {v.key}"
                      for v in linked.versions if v is not version]
         except (LinkError, PolicyInvalid) as exc:
-            reads = [tr("(cannot resolve: {error})", error=said(exc))]
+            why = exc.said_on(as_of) if isinstance(exc, LinkError) else said(exc)
+            reads = [tr("(cannot resolve: {error})", error=why)]
     if fmt == "json":
         echo_json(version_json(version, engine.store, as_of, reads))
     else:

@@ -46,7 +46,7 @@ def _resolve(store: PolicyStore, b: PolicyVersion, ordered: list) -> None:
     if a is None:
         known = ", ".join(v.version for v in ordered if v is not b)
         _error(store, b, "amend.unknown", msg("{key} amends {label}, but {pid} has no such version (it has {known})",
-                                              key=b.key, label=repr(b.amends), pid=b.id, known=known or "none"),
+                                              key=b.key, label=repr(b.amends), pid=b.id, known=known or msg("none")),
                ("amends",))
         return
     earlier = [v for v in ordered if (v.effective_from, v.version) < (b.effective_from, b.version)]

@@ -94,6 +94,12 @@ class LinkError(Exception):
             return Message(self.message.template, {**self.message.args, "day": str(day)})
         return self.message
 
+    def said_on(self, day) -> str:
+        """The message for the day it was linked for: "no version in force on 2020-01-01" where it speaks of "that
+        date", else the message with the day after it."""
+        spoken = self.on(day)
+        return spoken if spoken is not self.message else msg("{error} ({day})", error=self.message, day=str(day))
+
     @property
     def clause(self) -> str | None:
         """The clauses the reference cites, for the diagnostic made of this error."""

@@ -220,7 +220,7 @@ def add_pages(app: FastAPI, service) -> None:
                     reads = [{"role": linked.role_of(v), "key": v.key, "id": v.id, "version": v.version}
                              for v in linked.versions if v is not found]
                 except Exception as exc:  # LinkError, PolicyInvalid: said in place of what it reads
-                    reads = [{"role": "error", "key": str(exc)}]
+                    reads = [{"role": "error", "key": _link_error(exc, as_of)}]
         for r in rows:
             r["current"] = r["version"] == current
             r["href"] = f"/policies/{quote(policy_id)}@{quote(r['version'])}"
@@ -507,7 +507,7 @@ def add_pages(app: FastAPI, service) -> None:
             versions = [v] + [x for x in linked.versions if x is not v]
             roles = {x.key: linked.role_of(x) for x in linked.versions if x is not v}
         except Exception as exc:  # LinkError, PolicyInvalid: the version alone, with why
-            versions, roles, link_error = [v], {}, str(exc)
+            versions, roles, link_error = [v], {}, _link_error(exc, day)
         anchors = _anchors(v, versions)
         for x in versions:
             sections.append(_section(x, roles.get(x.key, "self"), anchors))
@@ -641,6 +641,12 @@ def _local(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/policies"
     return target
+
+
+def _link_error(exc: Exception, day) -> str:
+    """Why a version cannot be linked on `day`, in the page's language."""
+    said_on = getattr(exc, "said_on", None)
+    return tr(said_on(day)) if said_on is not None else tr(said(exc))
 
 
 def _parse(name: str, text) -> date:
