@@ -392,6 +392,21 @@ def test_unknown_key_in_a_reference_mapping_is_named_at_its_line(tmp_path):
 # -- tables ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("amount, hint", [("3,300", "write 3,300 without the thousands comma (3300)"),
+                                          ("1,003,300", "write 1,003,300 without the thousands comma (1003300)")])
+def test_an_amount_written_with_a_thousands_comma_is_named(tmp_path, amount, hint):
+    """In a flow row the comma splits 3,300 into two cells: the row has too many, and the hint says why."""
+    new = f"[2-02-10-11, junior, 128, {amount}]"
+    version, diagnostics = load(tmp_path, variant(ROW1, new))
+    d = only(diagnostics, "table.row_shape")
+    assert d.hint is not None and d.hint.startswith(hint)
+
+
+def test_a_row_with_too_many_cells_and_no_thousands_comma_has_no_such_hint(tmp_path):
+    _, diagnostics = load(tmp_path, variant(ROW1, "[2-02-10-11, junior, 128, 3300, 1]"))
+    assert only(diagnostics, "table.row_shape").hint is None
+
+
 def test_table_row_with_too_few_cells(tmp_path):
     new = "[2-02-10-11, junior, 128]"
     text = variant(ROW1, new)

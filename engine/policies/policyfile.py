@@ -6,6 +6,7 @@ past a bad part so that `policy check` reports all problems at once.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import field
 from datetime import date
 from decimal import Decimal
@@ -375,6 +376,9 @@ _MISSING_WORDS = {
     ("input", "schema"): msg("input.schema is missing: name the JSON Schema file (under schemas/) that claims follow; "
                              "only a policy that extends another may leave it out, and then reads its parent's"),
 }
+
+
+_THOUSANDS = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?![\w.])")  # 5,200 or 1,000,000 in a row's text
 
 
 class _Reader:
@@ -847,10 +851,15 @@ class _Reader:
         if isinstance(raw, list):
             if len(raw) != len(names):
                 columns_named = ", ".join(names)
+                line = self.doc.line_text(self.doc.location(path).line) or ""
+                separated = _THOUSANDS.search(line) if len(raw) > len(names) else None
                 self.error("table.row_shape", msg("the row has {count} cell; the columns are {columns}", count=1,
                                                   columns=columns_named) if len(raw) == 1 else
                            msg("the row has {count} cells; the columns are {columns}", count=len(raw),
-                               columns=columns_named), path)
+                               columns=columns_named), path,
+                           hint=msg("write {number} without the thousands comma ({plain}): in a row, a comma "
+                                    "separates cells", number=separated.group(), plain=separated.group().replace(
+                                        ",", "")) if separated else None)
                 return None
             values, steps = raw, list(range(len(names)))
         else:
