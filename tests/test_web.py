@@ -178,6 +178,25 @@ def test_a_version_page_counts_the_clauses_as_policy_check_does(server):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("side", ["2024/05/01", "@2099-01-01", "2000-01-01"])
+def test_a_bad_side_of_an_impact_keeps_the_form_and_says_why(server, side):
+    """A date that is none, a version that does not exist, a day no version is in force: said above the form, with
+    the pasted claims still there to correct and send again (not an error page that loses them)."""
+    claims = (FIXTURES / "claims.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    page = http.post(f"{server.url}/policies/{JINHUA}/impact?lang=zh", headers=auth("auditor"),
+                     data={"from": side, "to": "2025-06-01", "claims_text": claims})
+    assert page.status_code in (404, 422) and "FICT-JH-01" in page.text and 'class="error"' in page.text
+    assert "Traceback" not in page.text and "页面出错" not in page.text
+
+
+@pytest.mark.slow
+def test_a_bad_date_on_the_try_page_keeps_the_claim(server):
+    page = http.post(f"{server.url}/policies/{JINHUA}/try?lang=zh", headers=auth("developer"),
+                     data={"claim_text": json.dumps(CLAIM), "as_of": "2024/06/15"})
+    assert page.status_code == 422 and CLAIM["claim_id"] in page.text and "as_of" in page.text
+
+
+@pytest.mark.slow
 def test_languages_and_unknown_things(server):
     zh = http.get(f"{server.url}/policies", headers=auth("auditor"))
     assert '<html lang="zh-CN">' in zh.text and "<h1>政策</h1>" in zh.text

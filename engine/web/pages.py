@@ -327,8 +327,13 @@ def add_pages(app: FastAPI, service) -> None:
         if unreadable:
             return html(page, "try", 422, policy_id=policy_id, fields=fields, values=values, errors={
                 k: [v] for k, v in unreadable.items()}, other_errors=[], pasted=pasted, result=None, form=form)
-        asked = Asked(policy_id, _parse("as_of", form.get("as_of")) if form.get("as_of") else None,
-                      _parse("known_on", form.get("known_on")) if form.get("known_on") else None, True)
+        try:
+            asked = Asked(policy_id, _parse("as_of", form.get("as_of")) if form.get("as_of") else None,
+                          _parse("known_on", form.get("known_on")) if form.get("known_on") else None, True)
+        except ServiceError as exc:  # a date that is none: said above the form, which keeps what was entered
+            return html(page, "try", exc.status, policy_id=policy_id, fields=fields, values=values, errors={},
+                        other_errors=[{"path": exc.details.get("field"), "message": exc.message}], pasted=pasted,
+                        result=None, form=form)
         answer = await service.evaluate(asked, raw, caller)
         errors: dict = {}
         other: list = []
@@ -372,7 +377,10 @@ def add_pages(app: FastAPI, service) -> None:
                              else engine().scenario(policy_id, at=_parse(name, text)))
             except PolicyNotFound as exc:
                 return html(page, "impact", 422, policy_id=policy_id, report=None, form=shown_form,
-                            dates=dates, error=f"{name}: {exc}")
+                            dates=dates, error=tr("{what}: {message}", what=name, message=said(exc)))
+            except ServiceError as exc:  # a date that is none: said above the form, which keeps what was entered
+                return html(page, "impact", exc.status, policy_id=policy_id, report=None, form=shown_form,
+                            dates=dates, error=tr(exc.message))
             except PolicyInvalid as exc:
                 raise _invalid(policy_id, exc) from None
         before, after = engine().fixed_evaluator(sides[0]), engine().fixed_evaluator(sides[1])
