@@ -597,7 +597,8 @@ def _own_place(body: bytes) -> Path:
     """Where a draft's own top-level `policy:` and `version:` put it (ID/VERSION.yaml), so that it is checked as
     that version, in place of the file the store has for it; draft.yaml beside the policies when it does not say
     (the check then says what is missing)."""
-    found = {key: value.decode("utf-8", "replace") for key, value in _TOP_LEVEL.findall(body[:1 << 16])}
+    found = {key: value.decode("utf-8", "replace")
+             for key, value in _TOP_LEVEL.findall(body[:1 << 16].removeprefix(b"\xef\xbb\xbf"))}
     policy_id, version = found.get(b"policy"), found.get(b"version")
     if policy_id and version and _POLICY_ID.fullmatch(policy_id) and "/" not in version and version not in (".", ".."):
         return Path(policy_id) / f"{version}.yaml"
