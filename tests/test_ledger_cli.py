@@ -283,3 +283,13 @@ def test_evaluate_with_a_database_that_is_not_there_is_exit_69(capsys, tmp_path)
     typo = tmp_path / "typo.sqlite3"
     code, _, err = run(capsys, "evaluate", claim_file(tmp_path, 1), "--policy", POLICY, "--database", f"sqlite:///{typo}")
     assert code == 69 and "no such database file" in err and not typo.exists()
+
+
+def test_import_reads_json_numbers_with_a_fraction_and_a_file_with_a_byte_order_mark(capsys, tmp_path, database):
+    rows = tmp_path / "records.jsonl"
+    rows.write_bytes(b"\xef\xbb\xbf" + '{"person": "丁", "item": "i1", "grade": "a", "granted_on": "2024-01-05", '
+                     '"amount": 3300.5, "version": "2024-01-01"}\n'.encode())
+    code, _, err = run(capsys, "ledger", "import", str(rows), "--policy", POLICY, "--database", database)
+    assert code == 0 and "1 grant(s) imported" in err
+    _, out, _ = run(capsys, "ledger", "list", "--database", database, "--format", "json")
+    assert json.loads(out)["amount"] == "3300.5"

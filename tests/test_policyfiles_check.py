@@ -235,6 +235,10 @@ def test_reference_cycle(tmp_path):
     diagnostics = check(tmp_path, files)
     assert {d.code for d in diagnostics if d.severity == "error"} == {"reference.cycle"}
     assert all("a/b" in d.message and "c/d" in d.message for d in diagnostics)
+    # each file's error at its own reference that starts the cycle, where the officer breaks it
+    for d in diagnostics:
+        own = files["a/b/1.yaml" if d.location.file.endswith("a/b/1.yaml") else "c/d/1.yaml"]
+        assert d.location.line == line_of(own, "other:") and d.source_line.strip().startswith("other:")
 
 
 # -- overrides -------------------------------------------------------------------------------------

@@ -103,6 +103,8 @@ def _csv(path: Path):
 def _jsonl(path: Path):
     with path.open("rb") as handle:
         for number, line in enumerate(handle, 1):
+            if number == 1:
+                line = line.removeprefix(b"\xef\xbb\xbf")  # a byte order mark is no part of the first row
             if not line.strip():
                 continue
             try:
@@ -203,7 +205,9 @@ def _typed(value, wanted: Type | None):
         except ValueError:
             return _BAD
     if wanted == DECIMAL:  # written out (3300, 3300.50), as money is: not 1e3, and never below zero
-        text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+        # a JSON number with a fraction arrives as a float: its shortest repr is the number as written (3300.5)
+        text = repr(value) if isinstance(value, float) else str(value) if isinstance(value, (int, str)) \
+            and not isinstance(value, bool) else ""
         return str(Decimal(text)) if _PLAIN_NUMBER.fullmatch(text) else _BAD
     if wanted == INT:
         try:

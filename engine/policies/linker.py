@@ -123,15 +123,21 @@ def link(store: PolicyStore, version: PolicyVersion, pick: Picker, diagnostics: 
     stack = _stack + (version.id,)
 
     parent = None
+    def follow(ref: Ref) -> Linked:
+        try:
+            return link(store, _resolve(store, ref, version, pick), pick, diagnostics, stack, _done)
+        except LinkError as exc:
+            if exc.code == "reference.cycle" and not _stack:  # said at the root's own reference that starts it
+                raise LinkError(ref, exc.message, exc.code) from None
+            raise
+
     if version.extends:
-        target = _resolve(store, version.extends, version, pick)
-        parent = link(store, target, pick, diagnostics, stack, _done)
+        parent = follow(version.extends)
 
     aliases = {}
     for alias, ref in version.uses.items():
-        aliases[alias] = link(store, _resolve(store, ref, version, pick), pick, diagnostics, stack, _done)
-    included = [(ref, link(store, _resolve(store, ref, version, pick), pick, diagnostics, stack, _done))
-                for ref in version.includes]
+        aliases[alias] = follow(ref)
+    included = [(ref, follow(ref)) for ref in version.includes]
 
     schema = store.schemas.get(version.input_schema) if version.input_schema else None
     if parent is None:
