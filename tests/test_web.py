@@ -299,6 +299,12 @@ def test_an_unchanged_version_pasted_without_a_path_checks_clean(server):
     assert 'value="jinhua/digital-engineer-subsidy/2024-05-01.yaml"' in page.text  # where it was checked
 
 
+@pytest.mark.slow
+def test_an_empty_draft_is_said_without_a_line_zero(server):
+    page = http.post(f"{server.url}/check?lang=zh", headers=auth("officer"), data={"draft": "", "path": ""})
+    assert "input.empty" in page.text and "第 0 行" not in page.text and "#line-0" not in page.text
+
+
 def test_a_draft_with_a_pasted_line_separator_marks_the_line_an_editor_shows(server):
     """U+2028 in a quoted title (pasted from a PDF) ends a line for YAML and for str.splitlines, not in an editor:
     the finding and the marked line of the draft are both the editor's line 7."""
