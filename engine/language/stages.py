@@ -195,20 +195,9 @@ def _decision(c: Context) -> None:
 _ROUNDING = frozenset(("round", "floor"))  # what makes a quotient a sum of money again
 
 
-def _unrounded_division(definitions: dict, tree: Expr) -> Expr | None:
-    """The node of the amount's expression through which it divides outside round() and floor(): the `/` itself,
-    or the name of a definition (itself, or one it names) that divides so."""
-    def divides(node, seen: frozenset) -> bool:
-        if isinstance(node, Call) and isinstance(node.func, Name) and node.func.name in _ROUNDING:
-            return False
-        if isinstance(node, Binary) and node.op == "/":
-            return True
-        if isinstance(node, Name) and node.name in definitions and node.name not in seen \
-                and definitions[node.name].expr.tree is not None \
-                and divides(definitions[node.name].expr.tree, seen | {node.name}):
-            return True
-        return any(divides(child, seen) for child in children(node))
-
+def _unrounded_division(definitions: dict, tree: Expr, seen: frozenset = frozenset()) -> Expr | None:
+    """The node of this expression through which it divides outside round() and floor(): the `/` itself, or the
+    name of a definition (itself, or one it names) that divides so."""
     stack = [tree]
     while stack:
         node = stack.pop()
@@ -216,9 +205,10 @@ def _unrounded_division(definitions: dict, tree: Expr) -> Expr | None:
             continue
         if isinstance(node, Binary) and node.op == "/":
             return node
-        if isinstance(node, Name) and node.name in definitions and definitions[node.name].expr.tree is not None \
-                and divides(definitions[node.name].expr.tree, frozenset((node.name,))):
-            return node
+        if isinstance(node, Name) and node.name in definitions and node.name not in seen:
+            body = definitions[node.name].expr.tree
+            if body is not None and _unrounded_division(definitions, body, seen | {node.name}) is not None:
+                return node
         stack.extend(reversed(children(node)))
     return None
 

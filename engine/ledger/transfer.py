@@ -18,6 +18,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import select
 
+from engine.claims.reader import BOM
 from engine.core.i18n import joined, msg, series
 from engine.core.isodate import parse_date
 from engine.core.records import dataclass
@@ -104,7 +105,7 @@ def _jsonl(path: Path):
     with path.open("rb") as handle:
         for number, line in enumerate(handle, 1):
             if number == 1:
-                line = line.removeprefix(b"\xef\xbb\xbf")  # a byte order mark is no part of the first row
+                line = line.removeprefix(BOM)  # a byte order mark is no part of the first row
             if not line.strip():
                 continue
             try:

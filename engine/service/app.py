@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from engine.api import PolicyInvalid, PolicyNotFound, parse_policy_ref
 from engine.audit import listing
-from engine.claims.reader import RawClaim, read_json
+from engine.claims.reader import BOM, RawClaim, read_json
 from engine.core.i18n import msg, tr
 from engine.core.isodate import parse_date
 from engine.core.limits import LIMITS
@@ -598,7 +598,7 @@ def _own_place(body: bytes) -> Path:
     that version, in place of the file the store has for it; draft.yaml beside the policies when it does not say
     (the check then says what is missing)."""
     found = {key: value.decode("utf-8", "replace")
-             for key, value in _TOP_LEVEL.findall(body[:1 << 16].removeprefix(b"\xef\xbb\xbf"))}
+             for key, value in _TOP_LEVEL.findall(body[:1 << 16].removeprefix(BOM))}
     policy_id, version = found.get(b"policy"), found.get(b"version")
     if policy_id and version and _POLICY_ID.fullmatch(policy_id) and "/" not in version and version not in (".", ".."):
         return Path(policy_id) / f"{version}.yaml"

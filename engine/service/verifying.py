@@ -11,15 +11,12 @@ def check_logged(engine: Engine, logged: dict) -> Outcome:
     """Decide the logged claim again and compare it with the logged result, as `policy verify` does. The
     claim is the one logged: personal fields that were masked are absent (the report lists them)."""
     if logged.get("unreadable"):  # a row changed in the database: nothing to decide again, or compare with
-        known = {"claim_id": logged["claim_id"]}  # from its own column, to name the claim
-        return Outcome(Record(msg("decision {id}", id=logged["decision_id"]), known, None, logged["unreadable"]),
-                       "unreadable", [])
+        return _unreadable(logged, logged["unreadable"])
     result = logged["result"]
     error = result.get("error") if isinstance(result, dict) else None
     kept = _NOT_KEPT.get(str(error.get("code"))) if isinstance(error, dict) else None
     if kept is not None:  # refused before it was read: the log could not keep the line as it came
-        return Outcome(Record(msg("decision {id}", id=logged["decision_id"]), {"claim_id": logged["claim_id"]},
-                              None, kept), "unreadable", [])
+        return _unreadable(logged, kept)
     # a claim without an id is matched by where it was read, as the record names it
     location = error.get("location") if isinstance(error, dict) else None
     where = location if isinstance(location, str) else "<log>"
@@ -39,6 +36,12 @@ _NOT_KEPT = {
     "claim.encoding": msg("the line was refused as not UTF-8 (claim.encoding), and the log keeps it as text, its "
                           "undecodable bytes written as escapes: it cannot be read again as it came"),
 }
+
+
+def _unreadable(logged: dict, why: str) -> Outcome:
+    """A logged decision that cannot be decided again, and why; named by its claim id from its own column."""
+    return Outcome(Record(msg("decision {id}", id=logged["decision_id"]), {"claim_id": logged["claim_id"]}, None,
+                          why), "unreadable", [])
 
 
 def report(logged: dict, outcome: Outcome) -> dict:
