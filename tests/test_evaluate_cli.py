@@ -344,3 +344,28 @@ def test_a_first_claim_too_long_for_a_line_on_standard_input_is_one_error_not_th
     results = _summaries(out)
     assert results[0]["error"]["code"] == "claim.too_large" and results[0]["error"]["location"] == "<stdin>:1"
     assert [r["claim_id"] for r in results[1:]] == [json.loads(line)["claim_id"] for line in FIXTURE_LINES]
+
+
+@pytest.mark.parametrize("command", [
+    ["list"], ["check"], ["test"], ["show", POLICY], ["timeline", POLICY],
+    ["evaluate", "CLAIM", "--policy", POLICY], ["eval", "1 + 1", "--policy", POLICY],
+    ["grant", "CLAIM", "--policy", POLICY, "--database", "DATABASE"], ["serve", "--database", "DATABASE"],
+])
+@pytest.mark.parametrize("through", ["--policies", "POLICY_DIR"])
+def test_a_policies_folder_that_is_not_there_is_a_wrong_command_line(capsys, monkeypatch, tmp_path, command,
+                                                                       through):
+    """A mistyped --policies (or $POLICY_DIR) is named, exit 64, before anything is read or created: not a broken
+    store to `policy check`, and never an empty database or a service answering 503 to everything."""
+    missing, database = tmp_path / "polcies", tmp_path / "log.sqlite3"
+    claim = tmp_path / "claim.json"
+    claim.write_text(json.dumps(example_claim()), encoding="utf-8")
+    words = [{"CLAIM": str(claim), "DATABASE": f"sqlite:///{database}"}.get(w, w) for w in command]
+    if through == "POLICY_DIR":
+        monkeypatch.chdir(tmp_path)
+        code, _, err = invoke(capsys, "--lang", "zh", *words, env={"POLICY_DIR": str(missing)},
+                              monkeypatch=monkeypatch)
+        assert code == 64 and f"政策目录 {missing}（来自 $POLICY_DIR）不存在或不是目录" in err
+    else:
+        code, _, err = invoke(capsys, "--policies", missing, *words)
+        assert code == 64 and f"the policies folder {missing} (from --policies) does not exist" in err
+    assert not database.exists() and not missing.exists()

@@ -142,15 +142,25 @@ def test_unknown_policies_and_versions_are_404(server):
                           json={"policy": JINHUA + "@1999-01-01", "claim": {}})
     assert response.status_code == 404 and "has no version '1999-01-01'" in response.json()["error"]["message"]
     response = http.post(server.url + "/v1/evaluate", headers=auth("developer"),
-                          json={"policy": JINHUA + "@", "claim": {}})
-    assert response.status_code == 404 and "names no version after its @" in response.json()["error"]["message"]
-    response = http.post(server.url + "/v1/evaluate", headers=auth("developer"),
                           json={"policy": "china/retirement-age", "claim": {}})
     assert response.status_code == 422 and response.json()["error"]["field"] == "policy"
-    for sides in ({"from": "@", "to": "2025-03-01"}, {"from": "2024-06-01", "to": "@"}):
+
+
+def test_a_pin_left_empty_is_a_malformed_request_not_a_missing_policy(server):
+    """`ID@` is refused as the command line refuses it (a usage error there, 422 here), naming the field."""
+    for route, params, body in (("/v1/evaluate", {}, {"policy": JINHUA + "@", "claim": {}}),
+                                ("/v1/evaluate:batch", {"policy": JINHUA + "@"}, None)):
+        response = http.post(server.url + route, params=params, headers=auth("developer"),
+                             **({"json": body} if body else {"content": b"{}\n"}))
+        error = response.json()["error"]
+        assert response.status_code == 422 and error["location"] == "policy", response.text
+        assert "names no version after its @" in error["message"]
+    for sides, side in (({"from": "@", "to": "2025-03-01"}, "from"), ({"from": "2024-06-01", "to": "@"}, "to")):
         response = http.get(server.url + "/v1/diff", params={"policy": "zhejiang/digital-engineer"} | sides,
                             headers=auth("developer"))
-        assert response.status_code == 404 and "names no version after its @" in response.json()["error"]["message"]
+        error = response.json()["error"]
+        assert response.status_code == 422 and error["location"] == side, response.text
+        assert "names no version after its @" in error["message"]
 
 
 def test_batch_streams_the_command_lines_in_order(server, store):

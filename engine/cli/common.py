@@ -144,12 +144,24 @@ def default_policies() -> Path:
     return local if local.is_dir() else Path(".")
 
 
+def policies_folder(ctx: click.Context) -> Path:
+    """The policies folder, refused as a usage error (exit 64) when it is not there: a mistyped --policies or
+    $POLICY_DIR is a wrong command line, not a broken policy store."""
+    obj = ctx.find_root().obj
+    folder = Path(obj["policies"])
+    if not folder.is_dir():
+        given = "--policies" if obj.get("policies_given") else "$POLICY_DIR"
+        usage(tr("the policies folder {folder} (from {given}) does not exist or is not a folder",
+                 folder=str(folder), given=given))
+    return folder
+
+
 def engine_of(ctx: click.Context) -> Engine:
     obj = ctx.find_root().obj
     if obj.get("engine") is None:
         from engine.policies.cache import load_store
 
-        obj["engine"] = Engine(load_store(obj["policies"], obj["schemas"]))
+        obj["engine"] = Engine(load_store(policies_folder(ctx), obj["schemas"]))
     return obj["engine"]
 
 
@@ -181,7 +193,7 @@ def engine_with(ctx: click.Context, extra_files: list[Path]) -> Engine:
     if not extra_files:
         return engine_of(ctx)
     obj = ctx.find_root().obj
-    return Engine.load(obj["policies"], obj["schemas"], extra_files)
+    return Engine.load(policies_folder(ctx), obj["schemas"], extra_files)
 
 
 def fail_on_store_errors(store) -> None:

@@ -27,6 +27,7 @@ from engine.cli.common import (
     format_option,
     inside,
     option,
+    policies_folder,
     refuse_if_broken,
     refuse_unusable_store,
     report,
@@ -208,7 +209,7 @@ def test_cases(ctx, paths, patterns, fmt, junit, show_coverage, accept):
     require_paths(paths)
     if accept and patterns:
         usage(msg("--accept writes whole case files: run it without -k"))
-    files = case_files(list(paths) or [Path(ctx.find_root().obj["policies"])])
+    files = case_files(list(paths) or [policies_folder(ctx)])
     if not files:
         click.echo(tr("no example cases found (*.cases.yaml)"), err=True)
         ctx.exit(EXIT_POLICY)

@@ -13,6 +13,7 @@ from engine.cli.common import (
     EXIT_USAGE,
     command,
     option,
+    policies_folder,
     said,
     usage,
 )
@@ -77,6 +78,7 @@ def serve(ctx, host, port, database, tokens, workers, personal, personal_key, lo
             usage(said(exc))
     if personal == "hash" and personal_key is None:
         usage(msg("--personal-data hash needs --personal-key FILE (the secret the hashes are keyed with)"))
+    policies = policies_folder(ctx)
     url = database or default_url()
     try:
         engine = connect(url)
@@ -86,7 +88,7 @@ def serve(ctx, host, port, database, tokens, workers, personal, personal_key, lo
         click.echo(f"policy: {tr(said(exc))}", err=True)
         ctx.exit(EXIT_DATABASE)
     obj = ctx.find_root().obj
-    settings = Settings(policies=str(Path(obj["policies"]).resolve()),
+    settings = Settings(policies=str(policies.resolve()),
                         schemas=str(Path(obj["schemas"]).resolve()) if obj["schemas"] else None,
                         database=url, tokens=str(tokens.resolve()) if tokens else None, personal=personal,
                         personal_key=str(personal_key.resolve()) if personal_key else None, log=not no_log,

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from engine.api import PolicyInvalid, PolicyNotFound, parse_policy_ref
+from engine.api import PolicyInvalid, PolicyNotFound, empty_pin, parse_policy_ref
 from engine.audit import listing
 from engine.claims.reader import BOM, RawClaim, read_json
 from engine.core.i18n import msg, tr
@@ -176,6 +176,8 @@ def _date(name: str, value) -> date | None:
 
 
 def _evaluator(snapshot: Snapshot, asked: Asked):
+    if asked.policy.endswith("@"):  # a malformed reference, as on the command line: not a policy that is missing
+        raise bad_request("policy", empty_pin(asked.policy))
     try:
         evaluator = snapshot.evaluator(asked.policy, asked.known_on, asked.explain)
     except PolicyNotFound as exc:
@@ -475,6 +477,8 @@ def create_app(settings: Settings) -> FastAPI:
         _refuse_broken(engine.store, policy)
         sides = []
         for name, text in (("from", from_), ("to", to)):
+            if text == "@":
+                raise bad_request(name, empty_pin(text))
             try:
                 if text.startswith("@"):
                     sides.append(engine.scenario(policy, version=text[1:]))
