@@ -222,7 +222,9 @@ def test_without_tokens_the_pages_need_no_sign_in(tmp_path):
 
 @pytest.mark.slow
 def test_every_page_of_every_fixture_policy_answers(server):
-    """Each version, timeline and diff of the fixture store renders (a new kind of item must not break a page)."""
+    """Each version, timeline and diff of the fixture store renders (a new kind of item must not break a page),
+    with ids of its own: each link within the page goes to the one element it names (an item citing two clauses,
+    a table and an output of one name)."""
     failures = []
     for policy in http.get(f"{server.url}/v1/policies", headers=auth("admin")).json():
         pid, versions = policy["id"], policy["versions"]
@@ -231,9 +233,14 @@ def test_every_page_of_every_fixture_policy_answers(server):
                 f"/policies/{pid}/diff?from=@{versions[0]}&to=@{versions[-1]}"]
         urls += [f"/policies/{pid}@{v}" for v in versions]
         for url in urls:
-            status = http.get(server.url + url, headers=auth("admin")).status_code
-            if status != 200:
-                failures.append((url, status))
+            page = http.get(server.url + url, headers=auth("admin"))
+            if page.status_code != 200:
+                failures.append((url, page.status_code))
+            ids = re.findall(r' id="([^"]+)"', page.text)
+            repeated = sorted({i for i in ids if ids.count(i) > 1})
+            dangling = sorted(set(re.findall(r'href="#([^"]+)"', page.text)) - set(ids))
+            if repeated or dangling:
+                failures.append((url, repeated, dangling))
     assert failures == []
 
 

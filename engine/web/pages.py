@@ -712,7 +712,7 @@ def _anchors(root, versions: list) -> dict:
     for x in versions:
         if x is root or (root.extends and x.id == getattr(root.extends, "id", None)) or x.id in _extended(root,
                                                                                                           versions):
-            for name in list(x.definitions) + list(x.tables) + list(x.outputs):
+            for name in list(x.definitions) + list(x.tables):  # what an expression can name (never an output)
                 anchors.setdefault(name, _anchor(x, name))
     for alias, ref in root.uses.items():
         ref_id = getattr(ref, "id", None) or parse_policy_ref(str(ref))[0]
@@ -745,8 +745,9 @@ def _section(x, role: str, anchors: dict) -> dict:
     items: dict = {}
 
     def add(clauses, entry):
-        for clause in clauses or [""]:
-            items.setdefault(clause, []).append(entry)
+        for n, clause in enumerate(clauses or [""]):
+            # an item citing several clauses is shown beside each; the first is the one its links go to
+            items.setdefault(clause, []).append(entry if n == 0 else entry | {"anchor": None})
 
     for name, t in x.tables.items():
         columns = [f.name for f in t.type.row.fields]
@@ -762,7 +763,7 @@ def _section(x, role: str, anchors: dict) -> dict:
                         "when": r.when.text if r.when else None, "expr": r.require.text,
                         "fail": r.messages.get("fail"), "reading": r.reading, "overrides": r.overrides})
     for name, o in x.outputs.items():
-        add(o.clauses, {"kind": "output", "name": name, "anchor": _anchor(x, name), "expr": o.expr.text,
+        add(o.clauses, {"kind": "output", "name": name, "anchor": _anchor(x, "output-" + name), "expr": o.expr.text,
                         "when": o.when.text if o.when else None, "description": o.description,
                         "reading": o.reading, "overrides": o.overrides})
     if x.decision:
