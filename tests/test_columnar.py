@@ -464,7 +464,7 @@ def test_calendar_functions_on_day_numbers_are_the_builtins():
     """age, months_between, add_months, year, month and day computed on day numbers (NumPy) give the built-ins'
     values, and add_months' faults, on every pair of days around leap days and month ends, and at the calendar's
     ends."""
-    from engine.columnar import columns
+    from engine.columnar import builtin_arrays, columns, compiler
     from engine.language import builtins
 
     days = [date(2023, 12, 20) + timedelta(days=i) for i in range(0, 480, 3)]
@@ -477,14 +477,14 @@ def test_calendar_functions_on_day_numbers_are_the_builtins():
         return columns.Col(columns.objects(values, len(values)))
 
     n = len(starts)
-    assert columns._age_days([column(starts), column(ends)], n).values.tolist() == [
+    assert builtin_arrays._age_days([column(starts), column(ends)], n).values.tolist() == [
         builtins.age(a, b) for a, b in zip(starts, ends, strict=True)]
-    assert columns._months_between_days([column(starts), column(ends)], n).values.tolist() == [
+    assert builtin_arrays._months_between_days([column(starts), column(ends)], n).values.tolist() == [
         builtins.months_between(a, b) for a, b in zip(starts, ends, strict=True)]
     offsets = [-120_000, -13, -12, -1, 0, 1, 11, 12, 13, 24, 600, 119_988, 120_000]
     shifted = [d for d in days for _ in offsets]
     months = [k for _ in days for k in offsets]
-    got = columns._add_months_days([column(shifted), column(months)], len(shifted))
+    got = builtin_arrays._add_months_days([column(shifted), column(months)], len(shifted))
     faults = got.bad.tolist() if got.bad is not None else [False] * len(shifted)
     for d, k, value, fault in zip(shifted, months, got.values.tolist(), faults, strict=True):
         try:
@@ -494,19 +494,19 @@ def test_calendar_functions_on_day_numbers_are_the_builtins():
         else:
             assert not fault and value == expected and type(value) is date, (d, k, value, expected)
     for index, part in enumerate(("year", "month", "day")):
-        assert columns._part_of_day(index)([column(days)], len(days)).values.tolist() == [
+        assert builtin_arrays._part_of_day(index)([column(days)], len(days)).values.tolist() == [
             getattr(d, part) for d in days]
     # dates computed on day numbers (add_months) compare with encoded dates by their day numbers, as dates compare
-    later = columns._add_months_days([column(starts), column([1] * n)], n)
+    later = builtin_arrays._add_months_days([column(starts), column([1] * n)], n)
     assert isinstance(later, columns.DayCol)
     good = [not bad for bad in later.bad.tolist()]  # a month after 9999-12-31 is no day
     assert good.count(False) == len(days)
     encoded = columns.Col(columns.objects(ends, n))
     encoded.codes, encoded.uniques = columns.encode(encoded.values)
     for name, op in (("<=", columns.np.less_equal), ("==", columns.np.equal), (">", columns.np.greater)):
-        expected = [columns._PYTHON_COMPARE[name](b, builtins.add_months.__wrapped__(a, 1)) if ok else None
+        expected = [compiler._PYTHON_COMPARE[name](b, builtins.add_months.__wrapped__(a, 1)) if ok else None
                     for a, b, ok in zip(starts, ends, good, strict=True)]
-        got = columns._compare(op, encoded, later, n).values.tolist()
+        got = compiler._compare(op, encoded, later, n).values.tolist()
         assert [value if ok else None for value, ok in zip(got, good, strict=True)] == expected
     made = later.values.tolist()
     assert [d.toordinal() for d, ok in zip(made, good, strict=True) if ok] == [
@@ -517,7 +517,7 @@ def test_resident_id_functions_on_digits_are_the_builtins():
     """resident_id_valid, resident_id_birth_date and resident_id_sex computed on the digits (NumPy) give the
     built-ins' values, and their faults, on valid numbers, wrong check characters, birth dates that are no day, and
     texts that are no number at all."""
-    from engine.columnar import columns
+    from engine.columnar import builtin_arrays, columns
     from engine.language import builtins
 
     rng = random.Random(11643)
@@ -539,10 +539,10 @@ def test_resident_id_functions_on_digits_are_the_builtins():
                 "a" * 18, "330702199001011234\n"[:18] + "\n", "33070219900101123-"]
     col = columns.Col(columns.objects(numbers, len(numbers)))
     n = len(numbers)
-    valid = columns._resident_id_valid_digits([col], n)
+    valid = builtin_arrays._resident_id_valid_digits([col], n)
     assert valid.values.tolist() == [builtins.resident_id_valid(v) for v in numbers]
     for index, fn in ((2, builtins.resident_id_birth_date), (3, builtins.resident_id_sex)):
-        got = columns._resident_id_part(index)([col], n)
+        got = builtin_arrays._resident_id_part(index)([col], n)
         faults = got.bad.tolist() if got.bad is not None else [False] * n
         for number, value, fault in zip(numbers, got.values.tolist(), faults, strict=True):
             try:

@@ -4,7 +4,7 @@
 
 The claims are read straight into columns (engine.columnar.reader): a claim the column reader does not take is read,
 and decided, by the per-claim engine, so it gets exactly the record it always had. The claims of one program are then
-decided together: input checks, rules and the amount as columns (engine.columnar.columns). A claim that fails an
+decided together: input checks, rules and the amount as columns (engine.columnar.compiler). A claim that fails an
 input check for certain gets the per-claim engine's error record, built by the program's own function; a claim for
 which anything is not certain (a check or rule that faults, a value that is missing where it is needed) is decided
 again by the per-claim engine: the columns only ever answer where the answer is the plain one.
@@ -28,7 +28,8 @@ import numpy as np
 import orjson
 
 from engine.claims.reader import RawClaim
-from engine.columnar.columns import Batch, ColumnCompiler, Ctx, objects
+from engine.columnar.columns import Batch, Ctx, objects
+from engine.columnar.compiler import ColumnCompiler
 from engine.columnar.reader import Layout
 from engine.core.i18n import tr
 from engine.decide.batch import Counts, OutputFormat, render
