@@ -349,7 +349,7 @@ def test_a_first_claim_too_long_for_a_line_on_standard_input_is_one_error_not_th
 @pytest.mark.parametrize("command", [
     ["list"], ["check"], ["test"], ["show", POLICY], ["timeline", POLICY],
     ["evaluate", "CLAIM", "--policy", POLICY], ["eval", "1 + 1", "--policy", POLICY],
-    ["grant", "CLAIM", "--policy", POLICY, "--database", "DATABASE"], ["serve", "--database", "DATABASE"],
+    ["grant", "CLAIM", "--policy", POLICY, "--database", "DATABASE"], ["serve", "--database", "DATABASE"], ["lsp"],
 ])
 @pytest.mark.parametrize("through", ["--policies", "POLICY_DIR"])
 def test_a_policies_folder_that_is_not_there_is_a_wrong_command_line(capsys, monkeypatch, tmp_path, command,

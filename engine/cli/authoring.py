@@ -23,6 +23,7 @@ from engine.cli.common import (
     engine_of,
     format_option,
     option,
+    policies_folder,
     refuse,
     refuse_if_broken,
     refuse_unusable_store,
@@ -375,12 +376,13 @@ def _amendment(policy_id: str, effective: date, from_version: str | None, versio
     "Each open policy file is checked as `policy check` checks it, on every change; hover shows a name's type, "
     "definition, clause and the clause's text; completion offers fact paths, definitions, tables, columns, built-in "
     "functions and clause ids; go to definition follows names across extends and uses."))
+@option("--stdio", is_flag=True, help=msg("Accepted, as editors send it: standard input and output are the only "
+                                          "transport."))
 @click.pass_context
-def lsp(ctx):
-    from engine.lsp.server import make_server
+def lsp(ctx, stdio):
+    from engine.lsp.server import run
 
-    obj = ctx.find_root().obj
-    make_server(obj["policies"], obj["schemas"]).start_io()
+    ctx.exit(run(policies_folder(ctx), ctx.find_root().obj["schemas"]))
 
 
 @command(help=msg(
