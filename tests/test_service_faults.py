@@ -3,7 +3,10 @@ always in the log, whole; a decision that cannot be logged is never given."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
+from pathlib import Path
 
 import orjson
 import pytest
@@ -82,13 +85,15 @@ def test_database_stopped_gives_503_and_the_service_recovers(tmp_path):
         error = down.json()["error"]
         assert error["code"] == "log.unavailable" and "no decision was given" in error["message"]
         assert "decision_id" not in down.text
+        chinese = http.post(server.url + "/v1/evaluate", json=request, headers={"Accept-Language": "zh-CN"}, timeout=60)
+        assert "无法写入决定日志" in chinese.json()["error"]["message"], chinese.text  # all of it, not the end only
         batch = http.post(server.url + "/v1/evaluate:batch", params={"policy": JINHUA},
                            content=orjson.dumps(CLAIM) + b"\n", timeout=60)
         assert batch.status_code == 503
         ready = http.get(server.url + "/ready")
         assert ready.status_code == 503 and ready.json()["ready"] is False
         metrics = http.get(server.url + "/metrics").text
-        assert "policy_decision_log_write_failures_total 2.0" in metrics
+        assert "policy_decision_log_write_failures_total 3.0" in metrics
         # the ledger too: 503 ledger.unavailable, nothing recorded (docs/service.md, docs/ledger.md)
         person = CLAIM | {"applicant": CLAIM["applicant"] | {"id_number": "330702199003070011"}}
         grant = {"policy": JINHUA, "claim": person}
@@ -96,10 +101,10 @@ def test_database_stopped_gives_503_and_the_service_recovers(tmp_path):
         refused = [http.post(server.url + "/v1/grants", json=grant, headers=key, timeout=60),
                    http.post(server.url + "/v1/evaluate:batch", params={"policy": JINHUA, "history": "ledger"},
                              content=orjson.dumps(person) + b"\n", timeout=60)]
-        for answer in refused:
+        for answer, said in zip(refused, ("nothing was recorded", "the ledger cannot be read"), strict=True):
             assert answer.status_code == 503, answer.text
             error = answer.json()["error"]
-            assert error["code"] == "ledger.unavailable" and error["message"].endswith("nothing was recorded")
+            assert error["code"] == "ledger.unavailable" and said in error["message"], error
         pg.start()
         deadline = time.monotonic() + 60
         while (answer := evaluate()).status_code != 200 and time.monotonic() < deadline:
@@ -111,3 +116,54 @@ def test_database_stopped_gives_503_and_the_service_recovers(tmp_path):
         assert granted.status_code == 201 and "idempotent-replayed" not in granted.headers  # the key was not kept
         logged = {r["decision_id"] for r in rows(pg.url, CLAIM["claim_id"])}
         assert set(given) <= logged
+
+
+def _postgres_processes(pg: Postgres) -> list[int]:
+    """The postmaster and every process it started (the backends holding the service's connections)."""
+    postmaster = int((pg.data / "postmaster.pid").read_text().split()[0])
+    children = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == postmaster:
+            children.append(int(entry.name))
+    return [postmaster, *children]
+
+
+def test_a_database_that_stops_answering_gets_503_within_the_deadline(tmp_path):
+    """A stalled PostgreSQL (its processes stopped: the kernel still acknowledges every packet, so no TCP timeout
+    fires) held requests for ever on the connections already open. Now each route answers 503 at
+    --database-timeout, /ready within 5 s, and the service serves again when the database does."""
+    store = copy_store(tmp_path)
+    request = {"policy": JINHUA, "claim": CLAIM, "explain": False}
+    with Postgres() as pg, Server(*store, pg.url, "--database-timeout", "2") as server:
+        def evaluate():
+            return http.post(server.url + "/v1/evaluate", json=request, timeout=60)
+
+        given = [evaluate().json()["decision_id"] for _ in range(3)]
+        assert http.get(server.url + "/v1/decisions", params={"limit": 1}).status_code == 200
+        stopped = _postgres_processes(pg)
+        for pid in stopped:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            down = evaluate()
+            assert down.status_code == 503 and down.json()["error"]["code"] == "log.unavailable", down.text
+            assert "did not answer within 2 s" in down.json()["error"]["message"]
+            for route in ("/v1/decisions", f"/v1/decisions/{given[0]}", "/v1/grants?person=330702199003070011"):
+                answer = http.get(server.url + route, timeout=60)
+                assert answer.status_code == 503 and answer.json()["error"]["retry"] is True, (route, answer.text)
+            ready = http.get(server.url + "/ready", timeout=60)
+            assert ready.status_code == 503 and "did not answer" in ready.json()["database"]
+            assert time.monotonic() - started < 40  # five answers, none waiting for the database
+        finally:
+            for pid in stopped:
+                os.kill(pid, signal.SIGCONT)
+        deadline = time.monotonic() + 60
+        while (answer := evaluate()).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert answer.status_code == 200
+        given.append(answer.json()["decision_id"])
+        assert set(given) <= {r["decision_id"] for r in rows(pg.url, CLAIM["claim_id"])}

@@ -51,6 +51,9 @@ def _default_database() -> str:
 @option("--tokens", type=click.Path(path_type=Path, dir_okay=False), default=None,
         help=msg("YAML map of bearer token → role (developer, officer, auditor, admin). Without it the service "
                  "binds to loopback only and every caller has every role."))
+@option("--database-timeout", "database_seconds", type=click.FloatRange(0.1, 3600), default=30.0, show_default=True,
+        metavar="SECONDS", help=msg("The longest a request waits for the database; then it is answered 503 (a "
+                                    "database that stops answering must not hold requests for ever)."))
 @option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help=msg("Worker processes."))
 @option("--personal-data", "personal", type=click.Choice(["keep", "mask", "hash"]), default="mask",
         show_default=True, help=msg("What the log keeps of the fields the input schema marks \"x-personal\": "
@@ -62,7 +65,8 @@ def _default_database() -> str:
 @option("--benchmark-without-log", "no_log", is_flag=True, hidden=True,
         help=msg("Give decisions WITHOUT logging them: only for measuring what the log costs (bench/)."))
 @click.pass_context
-def serve(ctx, host, port, database, tokens, workers, personal, personal_key, log_level, no_log):
+def serve(ctx, host, port, database, database_seconds, tokens, workers, personal, personal_key, log_level,
+          no_log):
     from engine.db.database import DatabaseError, connect, migrate, shown
     from engine.db.location import default_url
     from engine.service.auth import Tokens, TokensError
@@ -92,7 +96,7 @@ def serve(ctx, host, port, database, tokens, workers, personal, personal_key, lo
                         schemas=str(Path(obj["schemas"]).resolve()) if obj["schemas"] else None,
                         database=url, tokens=str(tokens.resolve()) if tokens else None, personal=personal,
                         personal_key=str(personal_key.resolve()) if personal_key else None, log=not no_log,
-                        workers=workers, session_key=secrets.token_hex(32))
+                        workers=workers, session_key=secrets.token_hex(32), database_seconds=database_seconds)
     settings.to_environment()
     who = tr("bearer tokens from {file}", file=str(tokens)) if tokens \
         else tr("no tokens: loopback only, every caller has every role")

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from engine.core.i18n import msg
+from engine.core.i18n import Message, msg
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -166,6 +166,8 @@ def reachable(engine: Engine) -> str | None:
 
 def reason(exc: BaseException) -> str:
     """The driver's own first line (connection refused, disk full, ...), without SQLAlchemy's wrapping."""
+    if len(exc.args) == 1 and isinstance(exc.args[0], Message):  # ours: shown in the reader's language
+        return exc.args[0]
     original = getattr(exc, "orig", None) or exc
     lines = str(original).strip().splitlines()
     return lines[0] if lines else type(original).__name__

@@ -27,6 +27,17 @@ class LogUnavailable(Exception):
     """The row could not be committed: the decision must not be given."""
 
 
+def _settle(future: concurrent.futures.Future, error: Exception | None) -> None:
+    """The caller told; one that stopped waiting (cancelled its future) must not stop the writer."""
+    try:
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+    except concurrent.futures.InvalidStateError:
+        pass
+
+
 class DecisionLog:
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -84,18 +95,19 @@ class DecisionLog:
                 connection.execute(insert(decisions), rows)
         except SQLAlchemyError as exc:
             self.failures += 1
-            error = LogUnavailable(f"the decision log ({shown(str(self.engine.url))}) cannot be written: "
-                                   f"{reason(exc)}")
+            error = LogUnavailable(msg("the decision log ({url}) cannot be written: {reason}",
+                                       url=shown(str(self.engine.url)), reason=reason(exc)))
             for _, future in group:
-                future.set_exception(error)
+                _settle(future, error)
             return
         except BaseException as exc:  # never leave a caller waiting for ever
             self.failures += 1
             for _, future in group:
-                future.set_exception(LogUnavailable(f"the decision log cannot be written: {type(exc).__name__}: {exc}"))
+                _settle(future, LogUnavailable(msg("the decision log cannot be written: {kind}: {reason}",
+                                                   kind=type(exc).__name__, reason=str(exc))))
             return
         for _, future in group:
-            future.set_result(None)
+            _settle(future, None)
 
     # -- reading ------------------------------------------------------------------------------------
 

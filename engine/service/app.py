@@ -33,6 +33,7 @@ from engine.db.location import default_url
 from engine.service import schemas
 from engine.service.auth import LOCAL, Caller, Tokens
 from engine.service.batch import BatchResponse
+from engine.service.deadline import DatabaseSlow, waited, within
 from engine.service.deciding import Asked, decide
 from engine.service.errors import ROUTE_WORDS, ServiceError, SpokenLanguage, bad_request, error_response, said
 from engine.service.grants import add_routes as add_ledger_routes
@@ -108,8 +109,8 @@ class Service:
         if not self.settings.log:
             return
         try:
-            await asyncio.wrap_future(self.log.submit(rows))
-        except LogUnavailable as exc:
+            await waited(self.log.submit(rows), self.settings.database_seconds)
+        except (LogUnavailable, DatabaseSlow) as exc:
             self.metrics.log_failures.inc(len(rows))
             raise ServiceError(503, "log.unavailable", msg("{problem}; no decision was given", problem=said(exc)),
                                retry=True) from None
@@ -399,7 +400,8 @@ def create_app(settings: Settings) -> FastAPI:
         service.caller(request, "auditor")
         since, until = _date("from", from_), _date("to", to)
         try:
-            found = service.log.search(claim_id, policy, since, until, after, limit)
+            found = within(settings.database_seconds, service.log.search, claim_id, policy, since, until, after,
+                           limit)
         except Exception as exc:
             raise _log_down(exc) from None
         return _json({"decisions": [_shown(r) for r in found],
@@ -532,7 +534,10 @@ def create_app(settings: Settings) -> FastAPI:
                         503: schemas.json_body({"type": "object"}, "Not ready: `database` says why")})
     def ready():
         policies = service.policies
-        database = reachable(service.database)
+        try:  # a probe must tell a stalled database from a slow answer: it waits 5 s at most
+            database = within(min(5.0, settings.database_seconds), reachable, service.database)
+        except DatabaseSlow as exc:
+            database = tr(exc.args[0])
         snapshot = policies.current
         body = {"ready": database is None, "database": database or "reachable",
                 "policies": {"versions": sum(len(v) for v in snapshot.store.by_id.values()),
@@ -612,12 +617,13 @@ def _own_place(body: bytes) -> Path:
 def _log_down(exc: Exception) -> ServiceError:
     from engine.db.database import reason
 
-    return ServiceError(503, "log.unavailable", msg("the decision log cannot be read: {reason}", reason=reason(exc)))
+    return ServiceError(503, "log.unavailable", msg("the decision log cannot be read: {reason}", reason=reason(exc)),
+                        retry=True)
 
 
 def _logged(service: Service, decision_id: str) -> dict:
     try:
-        found = service.log.get(decision_id)
+        found = within(service.settings.database_seconds, service.log.get, decision_id)
     except Exception as exc:
         raise _log_down(exc) from None
     if found is None:

@@ -9,8 +9,6 @@ and read a person's grants and history. See docs/ledger.md.
 """
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import FastAPI, Query, Request
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import Response
@@ -25,6 +23,7 @@ from engine.ledger.book import Ledger
 from engine.ledger.granting import LedgerRefusal, counted, decision_json, grant, preview_batch, preview_result
 from engine.policies.ledgerspec import history_entries
 from engine.service import schemas
+from engine.service.deadline import DatabaseSlow, in_thread, within
 from engine.service.deciding import Asked, answer_and_row
 from engine.service.errors import ServiceError, bad_request, error_json
 
@@ -55,6 +54,21 @@ def ledger_of(service) -> Ledger:
 def _unavailable(exc: Exception) -> ServiceError:
     return ServiceError(503, "ledger.unavailable", msg("the ledger cannot be used: {reason}; nothing was recorded",
                                                        reason=reason(exc)), retry=True)
+
+
+def _unanswered(exc: DatabaseSlow) -> ServiceError:
+    """A write the database did not answer in time may still be committed when it does: the same request again
+    (with its Idempotency-Key) is answered with what was recorded, or records it."""
+    return ServiceError(503, "ledger.unavailable", msg("the ledger cannot be used: {reason}; it may still be "
+                                                       "recorded: send the same request again, with the same "
+                                                       "Idempotency-Key, for its answer", reason=reason(exc)),
+                        retry=True)
+
+
+def _unreadable(exc: Exception) -> ServiceError:
+    """For the routes that only read: nothing was to be recorded."""
+    return ServiceError(503, "ledger.unavailable", msg("the ledger cannot be read: {reason}", reason=reason(exc)),
+                        retry=True)
 
 
 def _answer(status: int, body: str, headers: dict | None = None) -> Response:
@@ -96,13 +110,16 @@ def add_routes(app: FastAPI, service, evaluator_of, invalid) -> None:
         snapshot = service.policies.current
         evaluator = evaluator_of(snapshot, Asked(data["policy"]))
         try:
-            answer = await asyncio.to_thread(
-                grant, snapshot.engine, evaluator, ledger_of(service), policy=data["policy"], claim=data["claim"],
-                key=key, follows=follows, caller=caller, masker=service.masker, personal=snapshot.personal(evaluator))
+            answer = await in_thread(
+                service.settings.database_seconds, grant, snapshot.engine, evaluator, ledger_of(service),
+                policy=data["policy"], claim=data["claim"], key=key, follows=follows, caller=caller,
+                masker=service.masker, personal=snapshot.personal(evaluator))
         except LedgerRefusal as exc:
             return _refusal(exc)
         except PolicyInvalid as exc:
             raise invalid(data["policy"], exc) from None
+        except DatabaseSlow as exc:
+            raise _unanswered(exc) from None
         except SQLAlchemyError as exc:
             raise _unavailable(exc) from None
         if not answer.replayed and answer.outcome:
@@ -138,7 +155,11 @@ def add_routes(app: FastAPI, service, evaluator_of, invalid) -> None:
             return ledger.grant(grant_id)
 
         try:
-            revoked = await asyncio.to_thread(revoke)
+            revoked = await in_thread(service.settings.database_seconds, revoke)
+        except DatabaseSlow as exc:
+            raise ServiceError(503, "ledger.unavailable", msg(
+                "the ledger cannot be used: {reason}; the revocation may still be recorded: read the grant to see",
+                reason=reason(exc)), retry=True) from None
         except SQLAlchemyError as exc:
             raise _unavailable(exc) from None
         return _answer(200, jsontext.dumps(revoked.to_json()))
@@ -150,9 +171,9 @@ def add_routes(app: FastAPI, service, evaluator_of, invalid) -> None:
                     book: str | None = Query(None, description="Only this ledger book")):
         service.caller(request, "auditor")
         try:
-            found = ledger_of(service).grants_of(None, book, person)
-        except SQLAlchemyError as exc:
-            raise _unavailable(exc) from None
+            found = within(service.settings.database_seconds, ledger_of(service).grants_of, None, book, person)
+        except (SQLAlchemyError, DatabaseSlow) as exc:
+            raise _unreadable(exc) from None
         return _answer(200, jsontext.dumps({"grants": [g.to_json() for g in found]}))
 
     @app.get("/v1/grants/{grant_id}", tags=["ledger"], summary="One grant (auditor)",
@@ -160,9 +181,9 @@ def add_routes(app: FastAPI, service, evaluator_of, invalid) -> None:
     def get_grant(request: Request, grant_id: str):
         service.caller(request, "auditor")
         try:
-            found = ledger_of(service).grant(grant_id)
-        except SQLAlchemyError as exc:
-            raise _unavailable(exc) from None
+            found = within(service.settings.database_seconds, ledger_of(service).grant, grant_id)
+        except (SQLAlchemyError, DatabaseSlow) as exc:
+            raise _unreadable(exc) from None
         if found is None:
             raise ServiceError(404, "ledger.unknown_grant", msg("no grant {grant_id} in the ledger",
                                                                  grant_id=repr(grant_id)))
@@ -185,12 +206,13 @@ def add_routes(app: FastAPI, service, evaluator_of, invalid) -> None:
         body: dict = {"person": person}
         try:
             if policy is None:
-                body["grants"] = [g.to_json() for g in ledger.grants_of(None, None, person)]
+                found = within(service.settings.database_seconds, ledger.grants_of, None, None, person)
+                body["grants"] = [g.to_json() for g in found]
                 return _answer(200, jsontext.dumps(body))
             spec = _spec(service, policy, _date("on", on), evaluator_of)
-            found = ledger.grants_of(None, spec.book_name, person)
-        except SQLAlchemyError as exc:
-            raise _unavailable(exc) from None
+            found = within(service.settings.database_seconds, ledger.grants_of, None, spec.book_name, person)
+        except (SQLAlchemyError, DatabaseSlow) as exc:
+            raise _unreadable(exc) from None
         body |= {"book": spec.book_name, "fact": spec.history_fact, "grants": [g.to_json() for g in found],
                  "entries": history_entries(spec, [g.record for g in counted(spec, found)])}
         return _answer(200, jsontext.dumps(body))
@@ -212,11 +234,11 @@ async def ledger_history_answers(service, snapshot, evaluator, raw, asked: Asked
                                caller, service.masker, snapshot.personal(evaluator), datetime.now(UTC))]
 
     try:
-        return await asyncio.to_thread(decide)
+        return await in_thread(service.settings.database_seconds, decide)
     except LedgerRefusal as exc:
         raise ServiceError(exc.status, exc.code, exc.message) from None
-    except SQLAlchemyError as exc:
-        raise _unavailable(exc) from None
+    except (SQLAlchemyError, DatabaseSlow) as exc:
+        raise _unreadable(exc) from None
 
 
 async def ledger_history_batch(service, snapshot, evaluator, raws: list, asked: Asked, caller) -> list:
@@ -245,9 +267,9 @@ async def ledger_history_batch(service, snapshot, evaluator, raws: list, asked: 
         return out
 
     try:
-        return await asyncio.to_thread(decide)
-    except SQLAlchemyError as exc:
-        raise _unavailable(exc) from None
+        return await in_thread(service.settings.database_seconds, decide)
+    except (SQLAlchemyError, DatabaseSlow) as exc:
+        raise _unreadable(exc) from None
 
 
 def _spec(service, policy: str, day, evaluator_of):

@@ -21,6 +21,7 @@ class Settings:
     log: bool = True  # False only for measuring what logging costs (bench/)
     workers: int = 1
     session_key: str | None = None  # signs the web pages' session cookies; None: a new key per process
+    database_seconds: float = 30.0  # the longest a request waits for the database (engine.service.deadline)
 
     def to_environment(self) -> None:
         os.environ[ENVIRONMENT_VARIABLE] = json.dumps(asdict(self))
