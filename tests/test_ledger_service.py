@@ -174,6 +174,22 @@ def test_requests_the_ledger_refuses(server):
     assert unknown.status_code == 404
     bad = post_grant(server, {"policy": POLICY, "claim": claim("P", "i9")}, f"k-{uuid.uuid4()}")
     assert bad.status_code == 409 and failed_rules(bad) == ["listed"]
+    # the decision a grant follows must be in the log: the audit trail may not lead nowhere
+    nowhere = post_grant(server, {"policy": POLICY, "claim": claim("P", "i1"), "decision_id": str(uuid.uuid4())},
+                         f"k-{uuid.uuid4()}")
+    assert nowhere.status_code == 422 and nowhere.json()["error"]["field"] == "decision_id", nowhere.text
+    previewed = claim(f"PV-{uuid.uuid4().hex[:6]}", "i1")
+    preview = http.post(server.url + "/v1/evaluate", headers=auth("developer"),
+                        json={"policy": POLICY, "claim": previewed, "history": "ledger"}).json()
+    follows = post_grant(server, {"policy": POLICY, "claim": previewed, "decision_id": preview["decision_id"]},
+                         f"k-{uuid.uuid4()}")
+    assert follows.status_code == 201, follows.text
+    # a key is UTF-8 text (a case number in Chinese is one); bytes that are no UTF-8 are refused
+    for key, status in (("案件-4711-" + uuid.uuid4().hex[:6], 201), (None, 422)):
+        header = key.encode() if key else b"\xff\xfe"
+        answer = http.post(server.url + "/v1/grants", json={"policy": POLICY, "claim": claim(f"PK-{key}", "i1")},
+                           headers=auth("officer") | {"Idempotency-Key": header})
+        assert answer.status_code == status, answer.text
 
 
 def test_a_revoked_grant_no_longer_counts(server):

@@ -38,11 +38,16 @@ def test_the_head_checked_without_alembic_is_alembics_head(tmp_path):
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     assert ScriptDirectory.from_config(config).get_current_head() == HEAD
-    engine = connect(f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
+    engine = connect(url)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0003_ledger")
+    # a command that only reads says so, and migrates nothing (it used to fail on a column the schema lacks)
+    with pytest.raises(DatabaseError, match="schema revision 0003_ledger, older than this version's"):
+        open_existing(url)
     assert migrate(engine) == HEAD
+    open_existing(url).dispose()
     with engine.connect() as connection:
         assert connection.execute(sqlalchemy.text("SELECT version_num FROM alembic_version")).scalar() == HEAD
     engine.dispose()
@@ -89,3 +94,19 @@ def test_personal_fields_through_refs_and_lists():
     assert hashed[0]["how"] == "hashed" and hashed[0]["hmac_sha256"] != other_key[0]["hmac_sha256"]
     with pytest.raises(ValueError, match="needs a key"):
         Masker("hash")
+
+
+@pytest.mark.parametrize("url", ["postgresql://office@127.0.0.1:5432/decisions",
+                                 "postgres://office@127.0.0.1:5432/decisions"])
+def test_postgresql_urls_in_either_spelling_use_psycopg(url):
+    """`postgres://` is libpq's spelling as much as `postgresql://`: it was refused as a database of another kind."""
+    engine = connect(url)
+    try:
+        assert engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
+    finally:
+        engine.dispose()
+
+
+def test_a_database_of_another_kind_is_refused_by_name():
+    with pytest.raises(DatabaseError, match="SQLite or PostgreSQL, not mysql"):
+        connect("mysql://office@127.0.0.1/decisions")

@@ -182,3 +182,19 @@ def test_a_request_in_flight_finishes_on_its_store(running):
     finally:
         file.write_bytes(original)
         http.post(server.url + "/v1/admin/reload", timeout=60)
+
+
+def test_a_client_that_goes_away_mid_body_leaves_one_quiet_line_not_a_traceback(tmp_path):
+    """Routine behind proxies: a body cut short by the client was an "Exception in ASGI application" with a
+    traceback per request in the server's log."""
+    import socket
+
+    with Server(*copy_store(tmp_path), f"sqlite:///{tmp_path / 'log.sqlite3'}") as server:
+        for route in ("/v1/evaluate", "/v1/grants", "/v1/check"):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
+                connection.sendall(f"POST {route} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                   "Idempotency-Key: k-gone\r\nContent-Length: 1000\r\n\r\n{\"policy\"".encode())
+        assert http.get(server.url + "/health").status_code == 200
+        time.sleep(1)
+    output = server.output()
+    assert "Traceback" not in output and "ClientDisconnect" not in output, output

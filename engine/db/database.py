@@ -36,7 +36,7 @@ def connect(url: str) -> Engine:
         raise DatabaseError(msg("{url} is not a database URL (sqlite:///FILE or postgresql://USER@HOST/NAME)",
                                 url=repr(url))) from None
     backend = parsed.get_backend_name()
-    if backend == "postgresql":
+    if backend in ("postgresql", "postgres"):  # postgres:// is libpq's spelling too (psql, Heroku, many .env files)
         parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=8,
                              connect_args={"connect_timeout": 5})
@@ -145,9 +145,16 @@ def open_existing(url: str) -> Engine:
     engine = connect(url)
     try:
         with engine.connect() as connection:
-            if not _at_head(connection) and not _refuse_newer(engine, connection):
+            at_head = _at_head(connection)
+            current = () if at_head else _refuse_newer(engine, connection)
+            if not at_head and not current:
                 raise DatabaseError(msg("{url} holds no decision log (no schema): nothing was logged there",
                                         url=shown(url)))
+            if current:  # older: reading it would fail on a column it does not have yet
+                raise DatabaseError(msg(
+                    "{url} has schema revision {revisions}, older than this version's {head}: a command that only "
+                    "reads does not migrate it; start `policy serve --database URL` once (it migrates at start), "
+                    "then read it", url=shown(url), revisions=", ".join(current), head=HEAD))
     except SQLAlchemyError as exc:
         raise DatabaseError(msg("cannot use the database {url}: {reason}", url=shown(url),
                                 reason=reason(exc))) from None

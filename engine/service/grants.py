@@ -56,6 +56,21 @@ def _unavailable(exc: Exception) -> ServiceError:
                                                        reason=reason(exc)), retry=True)
 
 
+def _idempotency_key(request: Request) -> str:
+    """The Idempotency-Key header, read as UTF-8 (HTTP hands it over as Latin-1 bytes): printable, 1 to MAX_KEY
+    characters."""
+    raw = request.headers.get("idempotency-key", "")
+    try:
+        key = raw.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        key = ""
+    if not key or len(key) > MAX_KEY or not key.isprintable():
+        raise bad_request("Idempotency-Key", msg("send a header Idempotency-Key: 1 to {most} printable characters "
+                                                 "in UTF-8 (letters, digits, punctuation; no control characters), new "
+                                                 "for each grant request", most=MAX_KEY))
+    return key
+
+
 def _unanswered(exc: DatabaseSlow) -> ServiceError:
     """A write the database did not answer in time may still be committed when it does: the same request again
     (with its Idempotency-Key) is answered with what was recorded, or records it."""
@@ -99,14 +114,20 @@ def add_routes(app: FastAPI, service, evaluator_of, invalid) -> None:
                                                  "no ledger section, or a claim that cannot be decided (`decision`)")})
     async def record_grant(request: Request):
         caller = service.caller(request, "officer")
-        key = request.headers.get("idempotency-key")
-        if not key or len(key) > MAX_KEY or not key.isprintable():
-            raise bad_request("Idempotency-Key", msg("send a header Idempotency-Key: a text of 1 to {most} "
-                                                     "characters, new for each grant request", most=MAX_KEY))
+        key = _idempotency_key(request)
         data = _object(await _body(request), GRANT_FIELDS)
         follows = data.get("decision_id")
         if follows is not None and not isinstance(follows, str):
             raise bad_request("decision_id", msg("the decision_id of a logged decision, as text"))
+        if follows is not None:  # the grant's link to the decision it follows must lead somewhere
+            try:
+                followed = await in_thread(service.settings.database_seconds, service.log.get, follows)
+            except (SQLAlchemyError, DatabaseSlow) as exc:
+                raise _unavailable(exc) from None
+            if followed is None:
+                raise bad_request("decision_id", msg("no decision {decision} in the log: give the decision_id of a "
+                                                     "logged decision of this claim, or none",
+                                                     decision=repr(follows)))
         snapshot = service.policies.current
         evaluator = evaluator_of(snapshot, Asked(data["policy"]))
         try:
