@@ -61,6 +61,35 @@ def test_eval_of_an_invalid_claim_says_which_fact(capsys, tmp_path):
     assert code == 2 and "applicant.hukou_region" in out
 
 
+def test_a_claim_file_that_cannot_be_read_is_an_invalid_claim_with_its_place_not_a_usage_error(capsys, tmp_path):
+    """Exit 2 as for any claim that cannot be read, said as `policy evaluate` says it (file:line:column, the code,
+    in the language asked for); it was exit 64 with the usage banner and no position."""
+    broken, binary = tmp_path / "broken.yaml", tmp_path / "binary.yaml"
+    broken.write_text("applicant: [\n", encoding="utf-8")
+    binary.write_bytes(b"\xff\xfe claim")
+    code, out, err = run(capsys, "--lang", "zh", "eval", "1", "--policy", CITY, "--claim", str(broken))
+    assert code == 2 and f"{broken}:2:1: 错误[claim.syntax]: YAML 格式错误" in err and "Usage" not in err
+    code, _, err = run(capsys, "eval", "1", "--policy", CITY, "--claim", str(binary))
+    assert code == 2 and "error[claim.encoding]: the file is not UTF-8 text: its byte 1 (0xFF)" in err
+
+
+def test_repl_keeps_its_claim_when_the_next_is_invalid_or_unreadable(capsys, monkeypatch, tmp_path):
+    """:claim with an invalid claim used to be accepted, and every line after it blamed on the claim."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(CLAIM.read_text(encoding="utf-8").replace('hukou_region: "330702"', "hukou_region: 330702"),
+                   encoding="utf-8")
+    lines = [":claim " + str(CLAIM), ":claim " + str(bad), "claim_deadline", ":claim", ":claim " + str(tmp_path)]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+    code, out, _ = run(capsys, "repl", "--policy", CITY)
+    assert code == 0
+    assert "the claim is invalid: [claim.invalid] applicant.hukou_region" in out
+    assert "2025-04-01  : date" in out  # decided on the claim kept
+    assert "name the claim file: :claim FILE" in out and "is a folder, not a claim file" in out
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    code, _, err = run(capsys, "repl", "--policy", CITY, "--claim", str(bad))
+    assert code == 2 and "applicant.hukou_region" in err
+
+
 def test_eval_before_the_policy_is_in_force(capsys):
     code, _, err = run(capsys, "eval", "1", "--policy", CITY, "--as-of", "2024-01-01")
     assert code == 3 and "no version in force on 2024-01-01" in err

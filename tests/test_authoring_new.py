@@ -93,6 +93,23 @@ def test_new_amend_amends_only_the_version_just_before(capsys, tmp_path):
     assert code == 64 and "demo/grant@2025-01-01 修订的是 demo/grant@2024-01-01：在两者之间加入版本会使它失效" in err
 
 
+def test_a_copy_never_scaffolds_a_file_that_fails_check_beside_an_amendment(capsys, tmp_path):
+    """A copy of an amendment kept its `amends:`, and a copy placed between an amendment and the version it amends
+    broke that one: both made files `policy check` refused (amend.not_previous). Now they are refused, with the way
+    that works, which does check clean."""
+    policies = write_store(tmp_path)
+    assert run(capsys, policies, "new", "demo/grant", "--effective", "2025-01-01", "--amend")[0] == 0
+    code, _, err = run(capsys, policies, "new", "demo/grant", "--effective", "2026-01-01")  # copies the amendment
+    assert code == 64 and "demo/grant@2025-01-01 is an amendment of 2024-01-01" in err and "--amend" in err
+    code, _, err = run(capsys, policies, "new", "demo/grant", "--effective", "2024-06-01")  # between the two
+    assert code == 64 and "demo/grant@2025-01-01 amends demo/grant@2024-01-01: a version between them" in err
+    assert not (policies / "demo" / "grant" / "2026-01-01.yaml").exists()
+    assert run(capsys, policies, "new", "demo/grant", "--effective", "2026-01-01", "--amend")[0] == 0
+    assert run(capsys, policies, "new", "demo/grant", "--effective", "2027-01-01", "--from", "2024-01-01")[0] == 0
+    code, out, _ = run(capsys, policies, "check")
+    assert code == 0, out
+
+
 @pytest.mark.parametrize("args", [("demo/other", "--effective", "2025-03-01"),
                                   ("demo/grant", "--effective", "2025-01-01", "--amend")])
 def test_check_warns_at_every_text_a_scaffold_left_to_replace_until_it_is_replaced(capsys, tmp_path, args):

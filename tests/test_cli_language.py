@@ -111,7 +111,7 @@ def test_click_s_errors_are_in_chinese_under_zh_and_keep_the_exit_code(capsys):
     code, _, err = run(capsys, "--lang=zh", "show", POLICY, "--as-of", "2024-13-01")
     assert code == 64 and "错误：'--as-of' 的值无效：'2024-13-01' 不是日历上的日期（没有 13 月）" in err
     code, _, err = run(capsys, "--lang", "zh", "evaluate", "x.yaml")
-    assert code == 64 and "错误：缺少选项 '--policy'" in err
+    assert code == 64 and "错误：缺少选项 '--policy'。" in err  # the full stop click adds itself, too
     code, _, err = run(capsys, "--lang", "en", "check", "--bogus")
     assert code == 64 and "Error: No such option '--bogus'." in err and "Try 'policy check --help' for help." in err
 

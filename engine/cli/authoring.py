@@ -59,18 +59,34 @@ class _Session:
             self.load_claim(claim_file)
 
     def load_claim(self, path: Path) -> None:
+        """Read the claim of `path`. A file that is not there is a wrong command line (click.UsageError); one that
+        cannot be read, or holds no single claim, is _ClaimUnusable (exit 2), said as `policy evaluate` says it."""
         from engine.claims.reader import read_claims
 
+        if not str(path) or str(path) == ".":
+            raise click.UsageError(tr("name the claim file: :claim FILE"))
+        if path.is_dir():
+            raise click.UsageError(tr("{path} is a folder, not a claim file", path=str(path)))
         if not path.is_file():
             raise click.UsageError(tr("no such claim file: {path}", path=str(path)))
         raws = list(read_claims([str(path)]))
         if len(raws) != 1:
-            raise click.UsageError(tr("{path} holds {count} claims; give a file with one", path=str(path),
-                                      count=len(raws)))
+            raise _ClaimUnusable(tr("{path} holds {count} claims; give a file with one", path=str(path),
+                                    count=len(raws)))
         raw = raws[0].parsed()
         if raw.error is not None:
-            raise click.UsageError(f"{path}: {tr(raw.error.message)}")
+            raise _ClaimUnusable(f"{raw.error.location}: {tr('error')}[{raw.error.code}]: {tr(raw.error.message)}")
         self.claim, self.claim_file = raw.data, path
+
+    def use_claim(self, path: Path) -> None:
+        """Load the claim of `path` and keep it only if it is valid: otherwise _ClaimUnusable, the one before kept."""
+        before = self.claim, self.claim_file
+        self.load_claim(path)
+        error = self.resolve()[3]
+        if error is not None:
+            self.claim, self.claim_file = before
+            raise _ClaimUnusable(tr("the claim is invalid: [{code}] {message}", code=error.code,
+                                    message=tr(error.message)))
 
     def resolve(self):
         """(checked namespace, facts, decision date, claim error) for the current claim and date."""
@@ -104,6 +120,10 @@ class _Session:
 
 class _NotInForce(Exception):
     pass
+
+
+class _ClaimUnusable(Exception):
+    """A claim file that cannot be read, or a claim that is invalid (exit 2): args[0] says where and why."""
 
 
 def _render(probe: Probe, where) -> str:
@@ -170,6 +190,9 @@ def eval_expression(ctx, expression, policy, claim_file, as_of, fmt):
     except _NotInForce as exc:
         click.echo(f"policy: {tr(said(exc))}", err=True)
         ctx.exit(EXIT_NOT_IN_FORCE)
+    except _ClaimUnusable as exc:
+        click.echo(f"policy: {exc.args[0]}", err=True)
+        ctx.exit(EXIT_INVALID)
     except PolicyInvalid as exc:
         refuse(exc.diagnostics, policy[0])
     if fmt == "json":
@@ -194,9 +217,14 @@ _REPL_HELP = msg("Type an expression to evaluate it. Commands:\n"
 @click.pass_context
 def repl(ctx, policy, claim_file, as_of):
     try:
-        session = _Session(ctx, policy, claim_file, as_of)
+        session = _Session(ctx, policy, None, as_of)
+        if claim_file is not None:
+            session.use_claim(claim_file)
     except click.UsageError as exc:
         usage(exc.message)
+    except _ClaimUnusable as exc:
+        click.echo(f"policy: {exc.args[0]}", err=True)
+        ctx.exit(EXIT_INVALID)
     interactive = sys.stdin.isatty()
     click.echo(tr("{policy} — :help for commands, :quit to leave",
                   policy=policy[0] + ("@" + policy[1] if policy[1] else "")))
@@ -216,6 +244,8 @@ def repl(ctx, policy, claim_file, as_of):
             click.echo(_repl_line(session, line))
         except click.UsageError as exc:
             click.echo(exc.message)
+        except _ClaimUnusable as exc:
+            click.echo(exc.args[0])
         except _NotInForce as exc:
             click.echo(tr(said(exc)))
         except PolicyInvalid as exc:
@@ -229,7 +259,7 @@ def _repl_line(session: _Session, line: str) -> str:
     if command == ":help":
         return tr(_REPL_HELP)
     if command == ":claim":
-        session.load_claim(Path(argument))
+        session.use_claim(Path(argument))
         return tr("claim {file}", file=argument)
     if command == ":as-of":
         session.as_of = DATE.convert(argument, None, None) if argument else None
@@ -335,6 +365,11 @@ def new(ctx, policy_id, effective, from_version, issued, amend):
     elif versions:
         source = store.get(policy_id, from_version) if from_version else \
             store.in_force(policy_id, effective) or versions[-1]
+        _refuse_breaking_amendments(versions, effective)
+        if source.amends is not None:  # its copy would say it amends a version that is no longer the one before
+            usage(tr("{source} is an amendment of {amends} (amends:), so a copy of it would be one too, of a version "
+                     "that is not the one before it: give --amend to amend {source} with everything carried over, "
+                     "or --from a version that is whole", source=source.key, amends=source.amends))
         # a version's file name is relative to the current folder, or absolute (PolicyStore.display)
         text = next_version_text(Path(source.file).read_text(encoding="utf-8"), source.key, effective,
                                  issued or date.today())
@@ -364,11 +399,21 @@ def _amendment(policy_id: str, effective: date, from_version: str | None, versio
     if from_version is not None and from_version != previous.version:
         usage(tr("an amendment amends the version in force just before it: {previous}, not {version}",
                  previous=previous.key, version=from_version))
+    _refuse_breaking_amendments(versions, effective)
+    return amendment_text(previous, effective, issued), tr("an amendment of {version}", version=previous.key)
+
+
+def _refuse_breaking_amendments(versions: list, effective: date) -> None:
+    """A usage error when a new version on `effective` would come between a later amendment and the version it
+    amends (amend.not_previous): the scaffold must pass `policy check`."""
+    earlier = [v for v in versions if v.effective_from < effective]
+    if not earlier:
+        return
+    previous = max(earlier, key=lambda v: (v.effective_from, v.version))
     later = next((v for v in versions if v.effective_from > effective and v.amends == previous.version), None)
-    if later is not None:  # it would no longer follow the version it amends (amend.not_previous)
+    if later is not None:
         usage(tr("{later} amends {previous}: a version between them would break it", later=later.key,
                  previous=previous.key))
-    return amendment_text(previous, effective, issued), tr("an amendment of {version}", version=previous.key)
 
 
 @command(help=msg(

@@ -16,7 +16,7 @@ import click.formatting
 import click.parser
 import click.types
 
-from engine.core.i18n import msg, translated
+from engine.core.i18n import language, msg, translated
 
 MODULES = (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.types)
 
@@ -65,9 +65,23 @@ def _ngettext(one: str, many: str, count: int) -> str:
     return translated(one if count == 1 else many)
 
 
+_missing_message = click.exceptions.MissingParameter.format_message
+
+
+def _missing_in_language(self: click.exceptions.MissingParameter) -> str:
+    """Click ends "Missing option '--policy'" with a full stop of its own, outside any template: in Chinese it
+    is the ideographic one, as in every other sentence."""
+    text = _missing_message(self)
+    if language() == "zh":  # the first full stop is click's own: option and argument names hold none
+        head, stop, rest = text.partition(".")
+        text = head + "。" + rest.lstrip() if stop else text
+    return text
+
+
 def install() -> None:
     """Click's messages from the engine's catalogue, in the language of the moment (called once, at import)."""
     for module in MODULES:
         module._ = translated  # type: ignore[attr-defined]
         if hasattr(module, "ngettext"):
             module.ngettext = _ngettext  # type: ignore[attr-defined]
+    click.exceptions.MissingParameter.format_message = _missing_in_language  # type: ignore[method-assign]
