@@ -62,6 +62,8 @@ def fitted(value, t, dates: str = "date32", money: str = "text"):
         if t == BOOL:
             return value
     elif t == INT and isinstance(value, int):
+        if not -2**63 <= value < 2**63:  # an int64 column holds no more
+            raise ValueError("beyond 64 bits")
         return value
     elif t == DECIMAL and isinstance(value, int | Decimal):
         if money == "decimal128":

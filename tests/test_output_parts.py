@@ -82,6 +82,30 @@ def test_one_output_file_is_standard_output_written_whole(capsys, claims, tmp_pa
     assert [p.name for p in tmp_path.iterdir()] == ["decisions.jsonl"]  # no temporary file left
 
 
+def test_an_output_that_is_a_pipe_or_a_link_is_written_into_not_replaced(capsys, claims, tmp_path):
+    """A rename over a FIFO (or /dev/null, as root) put a regular file in its place and its reader got nothing;
+    over a symbolic link it replaced the link and left the file it names as it was."""
+    import os
+    import threading
+
+    alone = run(capsys, str(claims), "--format", "json", "--summary")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    code, _, _ = run(capsys, str(claims), "--format", "json", "--summary", "-o", str(fifo))
+    reader.join(60)
+    assert code == alone[0] and received == [alone[1]]
+    assert fifo.is_fifo()
+    target, link = tmp_path / "kept.jsonl", tmp_path / "latest.jsonl"
+    target.write_bytes(b"an older run\n")
+    link.symlink_to(target.name)
+    code, _, _ = run(capsys, str(claims), "--format", "json", "--summary", "-o", str(link))
+    assert code == alone[0] and link.is_symlink() and target.read_bytes() == alone[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.jsonl", "latest.jsonl", "pipe"]
+
+
 def test_an_existing_empty_folder_takes_parts_and_one_that_is_not_empty_is_refused(capsys, claims, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -7,6 +7,7 @@ name. Temporary files start with a dot and end in `.tmp`, so that `part-*` never
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -113,11 +114,17 @@ def sweep(folder: Path) -> None:
 
 class FileOutput:
     """`--output FILE`: records written to a temporary file beside FILE, renamed to FILE by `commit`; `abort`
-    (an interrupted or refused run) leaves FILE as it was."""
+    (an interrupted or refused run) leaves FILE as it was.
+
+    A symbolic link is followed (the file it names is replaced, the link kept). A FILE that exists and is no regular
+    file (/dev/null, /dev/full, a FIFO another process reads, a socket) is written into, as a shell's `>` writes:
+    renaming a file over it would put a regular file where the device or pipe was (as root, /dev/null itself)."""
 
     def __init__(self, target: str):
-        self.target = Path(target)
-        self.temporary = _temporary(self.target)
+        path = Path(os.path.realpath(target)) if os.path.islink(target) else Path(target)
+        self.target = path
+        self.direct = path.exists() and not path.is_file() and not path.is_dir()
+        self.temporary = path if self.direct else _temporary(path)
         try:
             self.handle = self.temporary.open("wb")
         except OSError as exc:
@@ -135,13 +142,18 @@ class FileOutput:
 
     def commit(self) -> None:
         self.handle.flush()
+        if self.direct:  # a device or a pipe: nothing to sync or rename (fsync refuses most of them)
+            self.handle.close()
+            return
         os.fsync(self.handle.fileno())
         self.handle.close()
         os.replace(self.temporary, self.target)
 
     def abort(self) -> None:
-        self.handle.close()
-        self.temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # what a device refused on the last flush (a full disk) was said already
+            self.handle.close()
+        if not self.direct:
+            self.temporary.unlink(missing_ok=True)
 
 
 def decide_into_parts(evaluator, folder: Path, paths: list[str], stdin, as_of, fmt, jobs: int, on_progress,
