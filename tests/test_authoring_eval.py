@@ -136,3 +136,14 @@ def test_explain_gives_meaning_wrong_and_right_examples_and_the_docs(capsys):
     assert code == 64 and "did you mean yaml.syntax" in err
     code, out, _ = run(capsys, "explain", "name.unknown", "--lang", "zh")
     assert "错误写法：" in out and "adlut" in out and "含义：" in out
+
+
+def test_explain_without_a_code_lists_every_code_and_takes_one_in_capitals(capsys):
+    from engine.core.errors import CODES
+
+    code, out, _ = run(capsys, "--lang", "zh", "explain")
+    listed = [line.split()[0] for line in out.splitlines()]
+    assert code == 0 and listed == sorted(CODES)
+    assert "yaml.syntax  (错误) " in out
+    code, out, _ = run(capsys, "explain", "YAML.SYNTAX")
+    assert code == 0 and out.startswith("yaml.syntax (error): ")

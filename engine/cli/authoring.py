@@ -432,8 +432,9 @@ def lsp(ctx, stdio):
 
 @command(help=msg(
     "Explain an error code (such as yaml.syntax): what it means, a wrong and a right example, where the docs say "
-    "more. The codes are those of the engine's registry (engine/core/errors.py)."))
-@click.argument("code")
+    "more. The codes are those of the engine's registry (engine/core/errors.py); without CODE, every code with its "
+    "summary."))
+@click.argument("code", required=False)
 @click.pass_context
 def explain(ctx, code):
     import difflib
@@ -441,9 +442,15 @@ def explain(ctx, code):
     from engine.core.errors import CODES, lookup
     from engine.core.explanations import explanation
 
-    entry = lookup(code)
+    if code is None:  # the list to choose from
+        for known in sorted(CODES.values(), key=lambda e: e.code):
+            more = explanation(known.code)
+            summary = (more.text("summary") if more else "") or known.summary
+            click.echo(f"{known.code}  ({tr(known.severity)}) {summary}")
+        return
+    entry = lookup(code) or lookup(code.strip().lower())  # as written in a report, or typed in capitals
     if entry is None:
-        close = difflib.get_close_matches(code, list(CODES), n=3, cutoff=0.6)
+        close = difflib.get_close_matches(code.strip().lower(), list(CODES), n=3, cutoff=0.6)
         usage(tr("no error code {code}", code=repr(code))
               + (tr("; did you mean {names}?", names=alternatives(close)) if close else ""))
     more = explanation(entry.code)
