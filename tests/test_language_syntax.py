@@ -883,3 +883,11 @@ def test_the_caret_stays_under_the_text_after_a_combining_mark():
     assert d.code == "syntax.character" and d.location.column == 9
     rendered = d.render().split("\n")
     assert rendered[2].index("^") - 4 == len("café + ")  # under the $, as a terminal shows the line
+
+
+@pytest.mark.parametrize(("text", "said"), [("\x01", "U+0001 (a control character)"),
+                                            ("1 +\udcff", "0xFF, a byte that is not UTF-8")])
+def test_a_character_without_a_name_is_said_in_words(text, said):
+    """A control character was `(unnamed)`, a byte standard input could not decode `U+DCFF (unnamed)`."""
+    d = error_of(text)
+    assert d.code == "syntax.character" and said in d.message, d.message

@@ -584,7 +584,12 @@ def _show(ch: str) -> str:
     """A character as an officer can read it in a message: quoted, or by its Unicode name when invisible."""
     if ch.isprintable() and not unicodedata.category(ch).startswith(("M", "Z")):
         return repr(ch)
-    return f"U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed').lower()})"
+    if 0xDC80 <= ord(ch) <= 0xDCFF:  # a byte standard input could not decode, kept by surrogateescape
+        return msg("0x{byte}, a byte that is not UTF-8", byte=f"{ord(ch) - 0xDC00:02X}")
+    name = unicodedata.name(ch, "")
+    if not name:  # control characters have no name of their own
+        return msg("U+{code} (a control character)", code=f"{ord(ch):04X}")
+    return f"U+{ord(ch):04X} ({name.lower()})"
 
 
 # -- from the parser's tree to Expr -----------------------------------------------------------------
