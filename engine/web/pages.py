@@ -606,9 +606,11 @@ def add_pages(app: FastAPI, service) -> None:
 
     def _search(claim_id, policy) -> list[dict]:
         from engine.service.app import _log_down
+        from engine.service.deadline import within
 
         try:
-            return service.log.search(claim_id, policy, None, None, None, 100)
+            return within(service.settings.database_seconds, service.log.search, claim_id, policy, None, None, None,
+                          100)
         except Exception as exc:
             raise _log_down(exc) from None
 
