@@ -358,3 +358,18 @@ def test_a_run_whose_every_worker_dies_sends_the_store_again_to_the_next(few_cla
     code, stderr = _kill_mid_run_to(out, few_claims, address, kill_the_only_worker)
     assert code == one.returncode, stderr.decode()
     assert out.read_bytes() == one.stdout
+
+
+@pytest.mark.parametrize(("address", "code", "said"), [
+    ("tls://127.0.0.1:9", 69, "cannot reach the Dask scheduler at tls://127.0.0.1:9"),
+    ("tcp://127.0.0.1:8786/path", 64, "is not a scheduler address such as tcp://host:8786"),
+    ("inproc://x", 64, "is not a scheduler address"),
+])
+def test_a_scheduler_address_dask_cannot_use_is_said_in_one_line(address, code, said):
+    """TLS without certificates and the like were exit 70 with Dask's exception; a malformed address was Python's
+    own words ("not enough values to unpack")."""
+    claims = ROOT / "tests" / "fixtures" / "claims.jsonl"
+    done = run_policy(*STORE, "evaluate", str(claims), "--policy", POLICY, "--summary", "--dask", address, cwd=ROOT)
+    err = done.stderr.decode()
+    assert done.returncode == code and said in err and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1

@@ -27,7 +27,7 @@ def _cluster(spec: str):
         _unavailable(exc)
 
 
-def _unavailable(exc: Exception) -> NoReturn:
+def _unavailable(exc: Exception | str) -> NoReturn:
     click.echo(f"policy: {exc}", err=True)
     sys.exit(EXIT_UNAVAILABLE)
 
@@ -59,11 +59,15 @@ def evaluate(engine, spec: str, claims: list[str], pid: str, pinned, known_on, a
 
     _files_only(claims)
     cluster = _cluster(spec)
+    from distributed.comm.core import CommClosedError  # importable: connecting needed Dask
+
     try:
         job = EvaluateJob(pid, pinned, known_on, any_date, as_of, output_format, parts)
         outcome = run(cluster, StoreFiles.of(engine.store), job, claims, write, progress, partition_bytes)
     except ClusterUnavailable as exc:  # every worker gone mid-run, and none came back
         _unavailable(exc)
+    except CommClosedError as exc:  # the scheduler itself gone mid-run
+        _unavailable(tr("lost the Dask scheduler at {spec}: {problem}", spec=spec, problem=str(exc)))
     finally:
         cluster.close()
     _stopped(outcome, pid)
@@ -79,12 +83,16 @@ def impact(engine, spec: str, claims: list[str], policy_id: str, from_: str, to:
 
     _files_only(claims)
     cluster = _cluster(spec)
+    from distributed.comm.core import CommClosedError  # importable: connecting needed Dask
+
     try:
         job = ImpactJob(policy_id, from_, to, columnar)
         report, outcome = run(cluster, StoreFiles.of(engine.store), job, claims, before, after, progress,
                               partition_bytes)
     except ClusterUnavailable as exc:
         _unavailable(exc)
+    except CommClosedError as exc:  # the scheduler itself gone mid-run
+        _unavailable(tr("lost the Dask scheduler at {spec}: {problem}", spec=spec, problem=str(exc)))
     finally:
         cluster.close()
     _stopped(outcome, policy_id)

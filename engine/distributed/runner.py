@@ -292,11 +292,18 @@ def connect(spec: str) -> Cluster:
     if "://" not in spec:
         raise ValueError(tr("--dask takes local:N or a scheduler address such as tcp://host:8786, not {spec!r}",
                             spec=spec))
+    # Dask's own log lines (a key it reschedules, a connection it retries) are not the user's output: what matters
+    # reaches us as an exception and is said in one line.
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
     try:
         client = distributed.Client(spec, timeout=os.environ.get("POLICY_DASK_TIMEOUT", "20s"))
-    except (OSError, TimeoutError) as exc:
+    except ValueError as exc:  # an address Dask cannot parse (tcp://host:port/path, inproc://x)
+        raise ValueError(tr("{spec} is not a scheduler address such as tcp://host:8786: {problem}", spec=spec,
+                            problem=str(exc) or type(exc).__name__)) from None
+    except Exception as exc:  # refused, timed out, or no Dask there (a web server, TLS without certificates)
         raise ClusterUnavailable(tr("cannot reach the Dask scheduler at {spec}: {problem}", spec=spec,
-                                    problem=str(exc) or type(exc).__name__)) from None
+                                    problem=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)) \
+            from None
     workers = len(client.scheduler_info().get("workers", {})) or 1
     return Cluster(client, None, workers)
 
