@@ -36,13 +36,20 @@ def _days(col: Col) -> tuple | None:
             return _civil(np.fromiter(map(date.toordinal, filled(col).tolist()), np.int64, len(col.values)))
         except TypeError:
             return None
+    found = _encoded_days(col)
+    if found is None:
+        return None
+    codes, parts = found
+    return tuple(values[codes] for values in parts[3:])
+
+
+def _encoded_days(col: Col) -> tuple | None:
+    """(codes, _days_of its distinct values) of an encoded column whose every good row is a date, else None."""
     found = encoded_good(col)
     if found is None:
         return None
     codes, parts = found[0], _days_of(found[1])
-    if not parts[1][codes].all():
-        return None
-    return tuple(values[codes] for values in parts[3:])
+    return (codes, parts) if parts[1][codes].all() else None
 
 
 def _days_of(uniques: np.ndarray) -> tuple:
@@ -69,12 +76,10 @@ def day_numbers(col: Col) -> np.ndarray | None:
         return col.days
     if col.codes is None or col.uniques is None:
         return None
-    found = encoded_good(col)
+    found = _encoded_days(col)
     if found is None:
         return None
-    codes, parts = found[0], _days_of(found[1])
-    if not parts[1][codes].all():
-        return None
+    codes, parts = found
     return parts[2][codes]
 
 

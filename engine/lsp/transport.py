@@ -90,22 +90,23 @@ def serve(server, stdin: BinaryIO, stdout: BinaryIO) -> int:
         writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
         logger.warning("%s", message)
 
-    while True:
-        headers = stream.headers()
-        if headers is None:
-            return 0 if shut_down else 1
+    while (headers := stream.headers()) is not None:
         length = headers.get("content-length", "")
-        if not length.isdigit() or int(length) > message_limit():
-            error(None, INVALID_REQUEST, tr("a message of {size} bytes is longer than the {limit} bytes taken",
-                                            size=length, limit=message_limit()) if length.isdigit() else
-                  tr("a message needs a Content-Length header giving its length in bytes"))
+        if not length.isdigit():
+            refused = tr("a message needs a Content-Length header giving its length in bytes")
+        elif int(length) > message_limit():
+            refused = tr("a message of {size} bytes is longer than the {limit} bytes taken", size=length,
+                         limit=message_limit())
+        else:
+            refused = None
+        if refused is not None:
+            error(None, INVALID_REQUEST, refused)
             if not stream.resync():
-                return 0 if shut_down else 1
+                break
             continue
-        size = int(length)
-        body = stream.body(size)
-        if body is None:
-            return 0 if shut_down else 1
+        body = stream.body(int(length))
+        if body is None:  # input ended inside the body
+            break
         try:
             data = json.loads(body)
         except ValueError as exc:  # not UTF-8, or not JSON
@@ -138,3 +139,4 @@ def serve(server, stdin: BinaryIO, stdout: BinaryIO) -> int:
             initialized = True
         elif request and method == lsp.SHUTDOWN:
             shut_down = True
+    return 0 if shut_down else 1  # input ended without `exit`
