@@ -167,19 +167,66 @@ def test_scheduler_and_two_workers_give_the_impact_report_of_one_process(claims_
     assert list(workers_temporary.glob("policy-store-*")) == []  # the workers' copies of the store are gone
 
 
+@pytest.mark.parametrize("spec, said", [
+    ("tcp://127.0.0.1:99999", "its port is a number from 1 to 65535"),
+    ("tcp://127.0.0.1:port", "its port is a number from 1 to 65535"),
+    ("tcp://scheduler", "has no port: a scheduler listens on 8786 unless it was told otherwise, so "
+                        "tcp://scheduler:8786"),
+    ("tcp://", "it is a host and a port"),
+    ("tcp://127.0.0.1:8786/status", "it is a host and a port"),
+    ("tcp://user@host:8786", "it is a host and a port"),
+    ("inproc://x", "it begins with tcp://, tls://, ws:// or wss://"),
+    ("http://scheduler:8786", "it begins with tcp://, tls://, ws:// or wss://"),
+    ("scheduler:8786", "--dask takes local:N or a scheduler address such as tcp://host:8786, not 'scheduler:8786'"),
+])
+def test_a_malformed_scheduler_address_is_said_in_words(spec, said):
+    from engine.distributed.cluster import scheduler_address
+
+    with pytest.raises(ValueError) as refused:
+        scheduler_address(spec)
+    assert said in str(refused.value)
+
+
+@pytest.mark.parametrize("spec, host, port", [("tcp://127.0.0.1:8786", "127.0.0.1", 8786),
+                                              ("TLS://[::1]:9000", "::1", 9000),
+                                              ("ws://scheduler.example:443", "scheduler.example", 443)])
+def test_a_scheduler_address_is_its_host_and_port(spec, host, port):
+    from engine.distributed.cluster import scheduler_address
+
+    assert scheduler_address(spec) == (host, port)
+
+
 @pytest.mark.slow
 def test_a_bad_scheduler_is_a_usage_error_or_unavailable(claims_file):
     _dask_or_skip()
     wrong = _one_process(claims_file, "--summary", "--dask", "local:zero")
     assert wrong.returncode == 64 and b"local:N" in wrong.stderr
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    gone = _one_process(claims_file, "--summary", "--dask", f"tcp://127.0.0.1:{port}",
-                        env={"POLICY_DASK_TIMEOUT": "0.2s"})
+    out_of_range = _one_process(claims_file, "--summary", "--dask", "tcp://127.0.0.1:99999")
+    assert out_of_range.returncode == 64 and b"from 1 to 65535" in out_of_range.stderr
+    waiting = _one_process(claims_file, "--summary", "--dask", "tcp://127.0.0.1:1", env={"POLICY_DASK_TIMEOUT": "x"})
+    assert waiting.returncode == 64 and b"POLICY_DASK_TIMEOUT is how long to wait" in waiting.stderr
+    # Refused at once, whatever the deadline: nothing listens there.
+    gone = _one_process(claims_file, "--summary", "--dask", f"tcp://127.0.0.1:{_free_port()}",
+                        env={"POLICY_DASK_TIMEOUT": "10m"})
     assert gone.returncode == 69 and b"cannot reach the Dask scheduler" in gone.stderr
+    assert b"nothing listens on port" in gone.stderr and gone.stderr.count(b"\n") == 1
     stdin = _one_process(Path("-"), "--summary", "--dask", "local:1")
     assert stdin.returncode == 64
+
+
+@pytest.mark.slow
+def test_a_server_that_is_not_a_scheduler_is_unavailable_within_the_deadline(claims_file):
+    """Something listens, and never answers Dask's handshake: Dask itself would wait for ever."""
+    _dask_or_skip()
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel completes connections it is never asked to accept
+        port = silent.getsockname()[1]
+        stalled = _one_process(claims_file, "--summary", "--dask", f"tcp://127.0.0.1:{port}",
+                               env={"POLICY_DASK_TIMEOUT": "1s"})
+    assert stalled.returncode == 69, stalled.stderr.decode()
+    assert b"did not answer as a Dask scheduler within 1 s" in stalled.stderr
+    assert stalled.stdout == b""
 
 
 def _free_port() -> int:
@@ -362,7 +409,7 @@ def test_a_run_whose_every_worker_dies_sends_the_store_again_to_the_next(few_cla
 
 @pytest.mark.parametrize(("address", "code", "said"), [
     ("tls://127.0.0.1:9", 69, "cannot reach the Dask scheduler at tls://127.0.0.1:9"),
-    ("tcp://127.0.0.1:8786/path", 64, "is not a scheduler address such as tcp://host:8786"),
+    ("tcp://127.0.0.1:8786/path", 64, "is not a scheduler address: it is a host and a port"),
     ("inproc://x", 64, "is not a scheduler address"),
 ])
 def test_a_scheduler_address_dask_cannot_use_is_said_in_one_line(address, code, said):

@@ -3,6 +3,8 @@ kept here so that the command modules only hand over to it."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NoReturn
 
 import click
@@ -15,16 +17,29 @@ PARTITION_OPTION = option("--partition-bytes", type=click.IntRange(1 << 10, 1 <<
                           show_default=True, help=msg("With --dask: bytes of JSON Lines per task (docs/scale.md)."))
 
 
-def _cluster(spec: str):
+@contextmanager
+def _on_cluster(spec: str) -> Iterator:
+    """The cluster of SPEC for the block, closed after it; a cluster that cannot be had, or is lost, said in one
+    line (exit 69), a malformed SPEC a usage error."""
     from engine.cli.common import usage
-    from engine.distributed.runner import ClusterUnavailable, connect
+    from engine.distributed.cluster import ClusterUnavailable, connect
 
     try:
-        return connect(spec)
+        cluster = connect(spec)
     except ValueError as exc:
         usage(exc.args[0] if exc.args else str(exc))
     except ClusterUnavailable as exc:
         _unavailable(exc)
+    from distributed.comm.core import CommClosedError  # importable: connecting needed Dask
+
+    try:
+        yield cluster
+    except ClusterUnavailable as exc:  # every worker gone mid-run, and none came back
+        _unavailable(exc)
+    except CommClosedError as exc:  # the scheduler itself gone mid-run
+        _unavailable(tr("lost the Dask scheduler at {spec}: {problem}", spec=spec, problem=str(exc)))
+    finally:
+        cluster.close()
 
 
 def _unavailable(exc: Exception | str) -> NoReturn:
@@ -54,22 +69,13 @@ def evaluate(engine, spec: str, claims: list[str], pid: str, pinned, known_on, a
              write, progress, partition_bytes: int, parts: str | None = None):
     """Counts of `policy evaluate CLAIMS --dask SPEC`; the lines are written in input order through `write`, or,
     with `parts` (a folder), by the workers, a part per partition."""
-    from engine.distributed.runner import ClusterUnavailable, EvaluateJob, StoreFiles
+    from engine.distributed.runner import EvaluateJob, StoreFiles
     from engine.distributed.runner import evaluate as run
 
     _files_only(claims)
-    cluster = _cluster(spec)
-    from distributed.comm.core import CommClosedError  # importable: connecting needed Dask
-
-    try:
+    with _on_cluster(spec) as cluster:
         job = EvaluateJob(pid, pinned, known_on, any_date, as_of, output_format, parts)
         outcome = run(cluster, StoreFiles.of(engine.store), job, claims, write, progress, partition_bytes)
-    except ClusterUnavailable as exc:  # every worker gone mid-run, and none came back
-        _unavailable(exc)
-    except CommClosedError as exc:  # the scheduler itself gone mid-run
-        _unavailable(tr("lost the Dask scheduler at {spec}: {problem}", spec=spec, problem=str(exc)))
-    finally:
-        cluster.close()
     _stopped(outcome, pid)
     return outcome.counts, outcome.stats
 
@@ -78,23 +84,14 @@ def impact(engine, spec: str, claims: list[str], policy_id: str, from_: str, to:
            progress, partition_bytes: int, columnar: bool = False, stats=None):
     """The ImpactReport of `policy impact … --dask SPEC`, as one process makes it; with `columnar`, the workers
     compare by columns first, and what the columns did is merged into `stats`."""
-    from engine.distributed.runner import ClusterUnavailable, ImpactJob, StoreFiles
+    from engine.distributed.runner import ImpactJob, StoreFiles
     from engine.distributed.runner import impact as run
 
     _files_only(claims)
-    cluster = _cluster(spec)
-    from distributed.comm.core import CommClosedError  # importable: connecting needed Dask
-
-    try:
+    with _on_cluster(spec) as cluster:
         job = ImpactJob(policy_id, from_, to, columnar)
         report, outcome = run(cluster, StoreFiles.of(engine.store), job, claims, before, after, progress,
                               partition_bytes)
-    except ClusterUnavailable as exc:
-        _unavailable(exc)
-    except CommClosedError as exc:  # the scheduler itself gone mid-run
-        _unavailable(tr("lost the Dask scheduler at {spec}: {problem}", spec=spec, problem=str(exc)))
-    finally:
-        cluster.close()
     _stopped(outcome, policy_id)
     if stats is not None and outcome.stats is not None:
         stats.merge(outcome.stats)

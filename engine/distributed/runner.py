@@ -16,7 +16,6 @@ order, so no claim is lost or written twice.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import shutil
 import tempfile
@@ -30,12 +29,9 @@ from engine.core.i18n import msg, tr
 from engine.core.records import dataclass
 from engine.decide.batch import CHUNK, COLUMNAR_CHUNK, Counts, OutputFormat, _chunks, _decide_chunk
 from engine.decide.output import part_name, part_suffix, sweep, write_whole
+from engine.distributed.cluster import Cluster, ClusterUnavailable
 
 PARTITION_BYTES = 8 << 20  # a partition: about 13,000 claims of the benchmark, a few seconds of one worker
-
-
-class ClusterUnavailable(Exception):
-    """The scheduler could not be reached or started, or Dask is not installed."""
 
 
 class WorkerRefused(Exception):
@@ -252,75 +248,6 @@ def impact_partition(store: StoreFiles, job: ImpactJob, part: Partition) -> tupl
 
 
 # -- on the driver ----------------------------------------------------------------------------------------------
-
-@dataclass
-class Cluster:
-    client: object
-    cluster: object | None = None
-    workers: int = 1
-
-    def close(self) -> None:
-        self.client.close()  # type: ignore[attr-defined]
-        if self.cluster is not None:
-            self.cluster.close()  # type: ignore[attr-defined]
-
-
-def connect(spec: str) -> Cluster:
-    """`local:N` (a cluster of N worker processes on this machine, started and stopped here) or the address of a
-    running scheduler (tcp://host:8786)."""
-    try:
-        import distributed
-    except ImportError:
-        raise ClusterUnavailable(tr("--dask needs Dask: pip install 'policy-engine[dask]'")) from None
-    if spec.startswith("local:"):
-        try:
-            n = int(spec.removeprefix("local:"))
-        except ValueError:
-            n = 0
-        if not 1 <= n <= 256:
-            raise ValueError(tr("local:N takes a number of workers from 1 to 256, not {spec!r}", spec=spec))
-        # A cluster of our own is an implementation detail: its log lines (a worker's heartbeat that outlives the
-        # scheduler at shutdown, say) are not the user's output. Failures reach us as task errors and are reported.
-        logging.getLogger("distributed").setLevel(logging.CRITICAL)
-        _workers_from_a_fork_server()
-        # No dashboard; the scheduler's HTTP server (which it starts even so) on any free port of loopback, not on
-        # 8787, whose "already in use" warning another cluster on the machine would otherwise print.
-        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=logging.CRITICAL,
-                                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
-        return Cluster(distributed.Client(cluster), cluster, n)
-    if "://" not in spec:
-        raise ValueError(tr("--dask takes local:N or a scheduler address such as tcp://host:8786, not {spec!r}",
-                            spec=spec))
-    # Dask's own log lines (a key it reschedules, a connection it retries) are not the user's output: what matters
-    # reaches us as an exception and is said in one line.
-    logging.getLogger("distributed").setLevel(logging.CRITICAL)
-    try:
-        client = distributed.Client(spec, timeout=os.environ.get("POLICY_DASK_TIMEOUT", "20s"))
-    except ValueError as exc:  # an address Dask cannot parse (tcp://host:port/path, inproc://x)
-        raise ValueError(tr("{spec} is not a scheduler address such as tcp://host:8786: {problem}", spec=spec,
-                            problem=str(exc) or type(exc).__name__)) from None
-    except Exception as exc:  # refused, timed out, or no Dask there (a web server, TLS without certificates)
-        raise ClusterUnavailable(tr("cannot reach the Dask scheduler at {spec}: {problem}", spec=spec,
-                                    problem=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)) \
-            from None
-    workers = len(client.scheduler_info().get("workers", {})) or 1
-    return Cluster(client, None, workers)
-
-
-def _workers_from_a_fork_server() -> None:
-    """A local cluster's workers forked from one fork server, which imports Dask once, rather than spawned, each
-    importing it again (half a second of CPU a worker) — where the platform has one and Dask's configuration keeps
-    its default way (distributed.worker.multiprocessing-method: spawn). The fork server starts with the first
-    cluster of the process: its workers see the environment of that moment."""
-    import multiprocessing
-
-    import dask
-
-    key = "distributed.worker.multiprocessing-method"
-    if dask.config.get(key) == "spawn" and "forkserver" in multiprocessing.get_all_start_methods():
-        dask.config.set({key: "forkserver"})
-
 
 @dataclass
 class Outcome:
