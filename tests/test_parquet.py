@@ -105,6 +105,31 @@ def test_row_locations_count_from_zero_across_row_groups(capsys, tmp_path, recor
             assert j["error"]["location"] == f"{kept}:{index + 1}" and lines[index]
 
 
+def _damage_row_group(parquet: Path, group: int) -> None:
+    """Flip the bytes of the first column chunk of `group`, as a disk or a copy cut short would."""
+    chunk = pq.ParquetFile(parquet).metadata.row_group(group).column(0)
+    data = bytearray(parquet.read_bytes())
+    for at in range(chunk.data_page_offset, chunk.data_page_offset + chunk.total_compressed_size):
+        data[at] ^= 0x5A
+    parquet.write_bytes(bytes(data))
+
+
+def test_a_damaged_row_group_is_an_error_record_for_each_of_its_rows_and_the_others_are_decided(
+        capsys, tmp_path, record, generated):
+    kept, parquet = tmp_path / "kept.jsonl", tmp_path / "claims.parquet"
+    to_parquet.convert(generated, parquet, record, "date32", row_group=300, kept=kept)
+    _, whole, _ = run(capsys, str(parquet))
+    _damage_row_group(parquet, 1)
+    for mode in ([], ["--columnar"]):
+        code, lines, err = run(capsys, str(parquet), *mode)
+        assert code == 2 and "Traceback" not in err
+        assert len(lines) == len(whole)  # every row of the file is there, decided or named
+        assert lines[:300] == whole[:300] and lines[600:] == whole[600:]
+        for row, line in enumerate(lines[300:600], start=300):
+            assert line["error"]["code"] == "claim.parquet" and line["error"]["location"] == f"{parquet}[{row}]"
+            assert "its row group 1 (rows 300 to 599) is damaged" in line["error"]["message"]
+
+
 def test_partitions_of_a_parquet_file_are_its_row_groups(tmp_path, record, generated):
     parquet = tmp_path / "claims.parquet"
     written, _ = to_parquet.convert(generated, parquet, record, "date32", row_group=1000)

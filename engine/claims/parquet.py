@@ -100,9 +100,10 @@ def read_parquet(name: str, record: Record | None = None, row_group: int | None 
     for group in groups:
         try:
             values = rows.of(handle.read_row_group(group))
-        except Exception as exc:  # noqa: BLE001 - a damaged row group: one record for it, the others go on
-            yield _not_parquet(f"{name}[{row}]", exc)
-            row += metadata.row_group(group).num_rows
+        except Exception as exc:  # noqa: BLE001 - a damaged row group: a record for each of its rows, the others go on
+            size = metadata.row_group(group).num_rows
+            yield from _damaged(name, group, row, size, exc)
+            row += size
             continue
         for value in values:
             where = f"{name}[{row}]"
@@ -114,10 +115,23 @@ def _file_error(name: str, code: str, message: str, column: str | None = None) -
     return RawClaim(None, name, ClaimError(None, code, message, path=column, location=name))
 
 
+def _damaged(name: str, group: int, first: int, size: int, exc: Exception) -> Iterator[RawClaim]:
+    """An error record in the place of every row of a row group that cannot be read: the counts stay those of the
+    file, and every claim not decided is named."""
+    message = msg("cannot read {file}: its row group {group} (rows {first} to {last}) is damaged ({reason})",
+                  file=name, group=group, first=first, last=first + size - 1, reason=_reason(exc))
+    for row in range(first, first + size):
+        where = f"{name}[{row}]"
+        yield RawClaim(None, where, ClaimError(None, "claim.parquet", message, location=where))
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc).split("\n")[0] or type(exc).__name__
+
+
 def _not_parquet(name: str, exc: Exception) -> RawClaim:
-    reason = str(exc).split("\n")[0] or type(exc).__name__
     return _file_error(name, "claim.parquet", msg("cannot read {file}: not a Parquet file ({reason})", file=name,
-                                                  reason=reason))
+                                                  reason=_reason(exc)))
 
 
 class _Rows:
