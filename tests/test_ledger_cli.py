@@ -3,6 +3,7 @@ and `policy evaluate --database`, on a real SQLite file, with the fictional ledg
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from clirun import invoke
@@ -85,9 +86,18 @@ def test_export_then_import_into_another_database_keeps_every_grant(capsys, tmp_
         keep = ("grant_id", "person", "book", "record", "claim_id", "amount")
         assert [{k: json.loads(line)[k] for k in keep} for line in after.splitlines()] == \
             [{k: json.loads(line)[k] for k in keep} for line in before.splitlines()]
-        # again: the grant ids are already there, nothing is imported twice
-        code, _, err = run(capsys, "ledger", "import", str(exported), "--policy", POLICY, "--database", other)
-        assert code == 2 and "already in the ledger" in err
+        # again: the grant ids are already there, each row is named, nothing is imported twice
+        for again in ([], ["--dry-run"], ["--skip-bad"]):
+            code, _, err = run(capsys, "ledger", "import", str(exported), "--policy", POLICY, "--database", other,
+                               *again)
+            assert code == 2, again
+            ids = [json.loads(line)["grant_id"] for line in before.splitlines()]
+            for grant_id in ids:
+                assert f"grant_id {grant_id} is already in the ledger" in err, (again, err)
+            assert re.search(rf"{re.escape(str(exported))}:\d+: grant_id", err)
+        assert "0 grant(s) imported" in err  # --skip-bad: only what is new, here nothing
+        _, again_after, _ = run(capsys, "ledger", "list", "--database", other, "--format", "json")
+        assert again_after == after
 
 
 def test_a_revoked_grant_stays_revoked_through_export_and_import(capsys, tmp_path, database):

@@ -287,7 +287,7 @@ def export(database, fmt, book, output):
 @option("--dry-run", is_flag=True, help=msg("Check every row, import nothing."))
 @click.pass_context
 def import_grants(ctx, file, policy, database, fmt, skip_bad, dry_run):
-    from engine.ledger.transfer import ImportRefused, read_rows, write_rows
+    from engine.ledger.transfer import ImportRefused, already_there, read_rows, write_rows
 
     engine = engine_of(ctx)
     refuse_unusable_store(engine.store)
@@ -298,6 +298,12 @@ def import_grants(ctx, file, policy, database, fmt, skip_bad, dry_run):
     name = engine.store.input_schema_name(spec.owner)
     schema = engine.store.schemas.get(name) if name else None
     rows, problems = read_rows(file, kind, spec, types, schema.schema if schema else None)
+    from engine.db.database import missing_file
+
+    book = None if dry_run and missing_file(database) else open_ledger(database)  # a dry run creates no file
+    if book is not None:
+        rows, taken = _database_errors(lambda: already_there(book, file, rows))
+        problems = problems + taken
     for problem in problems:
         click.echo(f"policy: {tr(problem)}", err=True)
     if problems and not skip_bad:
@@ -307,7 +313,7 @@ def import_grants(ctx, file, policy, database, fmt, skip_bad, dry_run):
     if dry_run:
         click.echo(tr("{good} row(s) would be imported", good=len(rows)), err=True)
         ctx.exit(EXIT_INVALID if problems else EXIT_OK)
-    book = open_ledger(database)
+    assert book is not None  # opened unless this was a dry run
     try:
         taken = _database_errors(lambda: write_rows(book, spec, rows, pid))
     except ImportRefused as exc:

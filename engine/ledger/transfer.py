@@ -220,17 +220,35 @@ def _typed(value, wanted: Type | None):
     return value if isinstance(value, str) else str(value)
 
 
+def already_there(ledger, path: Path, rows: list[Row]) -> tuple[list[Row], list[str]]:
+    """(the rows whose grant_id is not in the ledger yet, a problem "FILE:LINE: what" for each that is): an
+    export imported twice is refused row by row, and `--skip-bad` imports only what is new."""
+    with ledger.transaction() as connection:
+        taken = _taken(connection, rows)
+    problems: list[str] = [msg("{where}: grant_id {grant_id} is already in the ledger", where=f"{path}:{row.line}",
+                               grant_id=row.grant_id) for row in rows if row.grant_id in taken]
+    return [row for row in rows if row.grant_id not in taken], problems
+
+
+def _taken(connection, rows: list[Row]) -> set:
+    given = [r.grant_id for r in rows if r.grant_id]
+    taken: set = set()
+    for start in range(0, len(given), 500):  # a bounded IN list: SQLite and PostgreSQL limit the parameters
+        chunk = given[start:start + 500]
+        taken.update(connection.execute(select(grants.c.grant_id).where(grants.c.grant_id.in_(chunk))).scalars())
+    return taken
+
+
 def write_rows(ledger, spec, rows: list[Row], policy_id: str) -> int:
-    """Write the rows in one transaction (all or none); a grant_id already in the ledger is refused."""
+    """Write the rows in one transaction (all or none); a grant_id already in the ledger (recorded since
+    `already_there` looked) is refused."""
     amount_field = next((n for n, s in spec.record.items() if s.text == "decision.amount"), None)
     version_field = next((n for n, s in spec.record.items() if s.text == "decision.policy.version"), None)
     with ledger.transaction() as connection:
-        given = [r.grant_id for r in rows if r.grant_id]
-        if given:
-            taken = set(connection.execute(select(grants.c.grant_id).where(grants.c.grant_id.in_(given))).scalars())
-            if taken:
-                raise ImportRefused(msg("grant_id {grant_id} is already in the ledger: nothing imported",
-                                        grant_id=sorted(taken)[0]))
+        taken = _taken(connection, rows)
+        if taken:
+            raise ImportRefused(msg("{count} grant_id(s) were recorded in the ledger meanwhile, among them "
+                                    "{grant_id}: nothing imported", count=len(taken), grant_id=sorted(taken)[0]))
         for row in rows:
             added = ledger.add(connection, book=spec.book_name, person=row.person, origin="import", role="import",
                        token=None, policy={"id": policy_id,
