@@ -357,7 +357,7 @@ class ColumnCompiler:
                            mask_or(col.missing, absent if col.bad is None else absent & ~col.bad))
             if col.codes is not None and col.uniques is not None:  # encoded records (table rows): each one's
                 # field read once
-                uniques = objects([v.get(name) if type(v) is dict else None for v in col.uniques.tolist()],
+                uniques = objects([v.get(name) if isinstance(v, dict) else None for v in col.uniques.tolist()],
                                   len(col.uniques))
                 absent = nulls(uniques)[col.codes]
                 return Col(uniques[col.codes], mask_or(col.bad, absent),
@@ -365,10 +365,10 @@ class ColumnCompiler:
             records = col.values.tolist()
             by_id = dict(zip(map(id, records), records, strict=True))
             if len(by_id) * 4 < len(records):  # a few records, many times (table rows): each field read once
-                fields = {key: v.get(name) if type(v) is dict else None for key, v in by_id.items()}
+                fields = {key: v.get(name) if isinstance(v, dict) else None for key, v in by_id.items()}
                 values = objects(map(fields.__getitem__, map(id, records)), ctx.n)
             else:
-                values = objects([v.get(name) if type(v) is dict else None for v in records], ctx.n)
+                values = objects([v.get(name) if isinstance(v, dict) else None for v in records], ctx.n)
             absent = nulls(values)
             return Col(values, mask_or(col.bad, absent),
                        mask_or(col.missing, absent if col.bad is None else absent & ~col.bad))

@@ -208,13 +208,14 @@ class Basis:
     the combined digest of them all. Shared by every decision of the program."""
 
     policy: PolicyStamp
-    references: list  # of (PolicyStamp, role)
-    schemas: list  # of (schema file name, digest)
+    references: tuple  # of (PolicyStamp, role)
+    schemas: tuple  # of (schema file name, digest)
     combined: str
 
     @classmethod
     def of(cls, policy: PolicyStamp, references: list, schemas: list) -> Basis:
-        return cls(policy, references, schemas, combined_digest(policy, references, schemas))
+        # tuples: every decision of the program hands them out, and none may change them
+        return cls(policy, tuple(references), tuple(schemas), combined_digest(policy, references, schemas))
 
     def schemas_json(self) -> list:
         return [{"name": name, "digest": digest} for name, digest in self.schemas]
@@ -224,7 +225,7 @@ class Basis:
 class Decision:
     claim_id: str | None
     policy: PolicyStamp
-    references: list
+    references: tuple  # of (PolicyStamp, role), the program's own
     decision_date: date
     eligible: bool
     amount: Decimal

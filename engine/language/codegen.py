@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from engine.core.codecache import compiled
+from engine.core.frozen import frozen
 from engine.language import compiler as closures
 from engine.language.builtins import (
     _MAX_INT,
@@ -501,7 +502,7 @@ class Generator:
 
     def _listlit(self, node: ListLit, checked: Checked) -> str:
         if all(isinstance(i, Literal) for i in node.items):
-            return self.bind([i.value for i in node.items], "c")  # one list, as the closure compiler shares it
+            return self.bind(frozen([i.value for i in node.items]), "c")  # one list, as the closure compiler shares it
         return f"[{', '.join(self.sequence(node.items, checked))}]"
 
     def _comprehension(self, node: Comprehension, checked: Checked) -> str:
@@ -613,7 +614,8 @@ class Generator:
         self.functions.append([
             f"def {name}(env, {args}):", f"    key = {key}", "    try:", f"        return {memo}[key]",
             "    except KeyError:", "        pass", "    except TypeError:", f"        return {name}_run(env, {args})",
-            f"    value = {name}_run(env, {args})", f"    if len({memo}) >= {closures._MEMO_SIZE}:",
+            f"    value = {self.bind(frozen, 'F')}({name}_run(env, {args}))",
+            f"    if len({memo}) >= {closures._MEMO_SIZE}:",
             f"        {memo}.clear()", f"    {memo}[key] = value", "    return value",
             f"def {name}_run(env, {args}):", "    trace, env.trace = env.trace, None", "    try:",
             f"        return {body}(env, {args})", "    finally:", "        env.trace = trace"])

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation
 from typing import TYPE_CHECKING
 
+from engine.core.frozen import frozen
 from engine.core.i18n import msg
 from engine.language.builtins import (
     _MAX_INT,
@@ -42,7 +43,21 @@ from engine.language.syntax import (
 )
 from engine.language.types import DECIMAL, INT
 
-_MISSING = object()
+
+class _Absent:
+    """What a trace records for a fact the claim does not have: one object, which pickle and copy keep the same
+    object, so a decision sent to another process or copied still says `(absent)`."""
+
+    __slots__ = ()
+
+    def __reduce__(self) -> str:
+        return "MISSING"
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+_MISSING = _Absent()
 
 if TYPE_CHECKING:  # the policy layer sits above the language: its types are named, never imported
     from engine.policies.linker import Linked
@@ -329,7 +344,7 @@ class Compiler:
     def _listlit(self, node: ListLit, checked: Checked):
         items = [self.node(i, checked) for i in node.items]
         if all(isinstance(i, Literal) for i in node.items):
-            constant = [i.value for i in node.items]
+            constant = frozen([i.value for i in node.items])  # shared by every claim: no caller may change it
             return lambda env: constant
         return lambda env: [i(env) for i in items]
 
@@ -627,7 +642,7 @@ def _remembered_call(params: tuple, args: list, box: list):
             pass
         except TypeError:  # a list or record argument cannot be a key: not remembered
             return _apply(env, params, values, box[0])
-        result = _apply(env, params, values, box[0])
+        result = frozen(_apply(env, params, values, box[0]))  # shared by the claims that ask again
         if len(memo) >= _MEMO_SIZE:
             memo.clear()
         memo[values] = result

@@ -16,6 +16,7 @@ from typing import Any
 
 from engine.core import lightimport, schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, note_at
+from engine.core.frozen import FrozenDict
 from engine.core.i18n import joined, msg
 from engine.core.isodate import parse_date
 from engine.core.reasons import os_reason
@@ -879,7 +880,7 @@ class _Reader:
                 continue
             row[name] = cell = self._cell(value, columns[name], path + (step,), name)
             bad = bad or cell is _BAD
-        return None if bad else row
+        return None if bad else FrozenDict(row)  # shared by every decision that reads it
 
     def _cell(self, value, ctype: Type, path, column: str):
         if ctype == ERROR:
