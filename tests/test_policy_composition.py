@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import textwrap
+from datetime import date
 from pathlib import Path
+
+import pytest
 
 from engine.api import Engine
 
@@ -351,6 +354,45 @@ def test_an_amendment_states_only_what_changes(tmp_path):
     gone = evaluator.evaluate({"claim_id": "C-1", "applied_on": "2024-10-01",
                                "person": {"years": 30, "level": "junior"}})
     assert getattr(gone, "eligible", None) is not True  # its row was removed: rates[junior] has no row
+
+
+def _until(text: str, to: str) -> str:
+    """`text` with the last day in force `to` (the notice's 有效期至)."""
+    return text.replace("  from: ", f"  to: {to}\n  from: ", 1)
+
+
+@pytest.mark.parametrize("later", ["amendment", "whole version"])
+def test_a_later_notice_supersedes_a_version_with_an_end_date_without_editing_it(tmp_path, later):
+    """有效期至 2025-06-30, then a notice from 2024-09-01: the first file stays as published."""
+    schema = json.loads(json.dumps(CLAIM_SCHEMA))
+    schema["$defs"]["level"]["enum"].append("expert")
+    first = _until(PARENT, "2025-06-30")
+    second = AMENDMENT if later == "amendment" else PARENT.replace('version: "1"', 'version: "2"').replace(
+        "from: 2024-01-01", "from: 2024-09-01").replace("issued_on: 2024-01-01", "issued_on: 2024-08-01")
+    root = make_store(tmp_path, {"p/parent/1.yaml": first, "p/parent/2.yaml": second}, schema)
+    assert errors(root) == []
+    engine = Engine.load(root, root.parent / "schemas")
+    store = engine.store
+    assert store.until(store.get("p/parent", "1")) == date(2024, 8, 31)
+    evaluator = engine.evaluator("p/parent")
+    assert evaluator.evaluate(senior_claim("2024-08-31")).policy.version == "1"
+    assert evaluator.evaluate(senior_claim("2024-09-01")).policy.version == "2"
+    after_the_end = evaluator.evaluate(senior_claim("2025-07-01"))
+    if later == "amendment":  # it changes what the scheme says, not how long it runs
+        assert store.until(store.get("p/parent", "2")) == date(2025, 6, 30)
+        assert after_the_end.code == "policy.not_in_force"
+    else:  # a whole new version says for itself how long it runs
+        assert after_the_end.policy.version == "2"
+
+
+def test_an_amendment_that_gives_its_own_end_date_keeps_it(tmp_path):
+    schema = json.loads(json.dumps(CLAIM_SCHEMA))
+    schema["$defs"]["level"]["enum"].append("expert")
+    root = make_store(tmp_path, {"p/parent/1.yaml": _until(PARENT, "2025-06-30"),
+                                 "p/parent/2.yaml": _until(AMENDMENT, "2026-12-31")}, schema)
+    assert errors(root) == []
+    store = Engine.load(root, root.parent / "schemas").store
+    assert store.until(store.get("p/parent", "2")) == date(2026, 12, 31)
 
 
 def test_an_amendment_changes_no_other_digest_and_its_own_covers_what_it_amends(tmp_path):

@@ -160,14 +160,14 @@ def test_two_versions_from_the_same_day_overlap(tmp_path):
     assert "t/x@2" in d.message and "t/x@1" in d.message and "2024-01-01" in d.message
 
 
-def test_end_date_after_the_next_start_overlaps(tmp_path):
-    first = policy("t/x", "1", "2024-01-01", to="2024-07-01")
+def test_a_later_version_before_an_end_date_supersedes_it(tmp_path):
+    first = policy("t/x", "1", "2024-01-01", to="2024-12-31")
     store = make_store(tmp_path, {"t/x/1.yaml": first, "t/x/2.yaml": policy("t/x", "2", "2024-07-01")})
-    assert codes(store) == ["version.overlap"]
-    d = store.diagnostics[0]
-    assert d.location.file.endswith("t/x/1.yaml")
-    assert d.location.line == first.splitlines().index("  to: 2024-07-01") + 1
-    assert "until 2024-07-01" in d.message and "t/x@2" in d.message
+    assert codes(store) == []
+    assert store.until(store.get("t/x", "1")) == date(2024, 6, 30)
+    assert store.in_force("t/x", date(2024, 6, 30)).version == "1"
+    assert store.in_force("t/x", date(2024, 7, 1)).version == "2"
+    assert store.in_force("t/x", date(2025, 1, 1)).version == "2"
 
 
 def test_duplicate_version_label(tmp_path):

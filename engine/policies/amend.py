@@ -57,6 +57,8 @@ def _resolve(store: PolicyStore, b: PolicyVersion, ordered: list) -> None:
             previous=earlier[-1].key if earlier else msg("none")), ("amends",))
         return
     b.amended = a
+    if b.effective_to is None and a.effective_to is not None and a.effective_to >= b.effective_from:
+        b.effective_to = a.effective_to  # an amendment changes the content, not how long the scheme runs
     b.own_clauses = dict(b.own_clauses if b.own_clauses is not None else b.clauses)
     b.documents = list(a.documents) + [d for d in b.documents if d not in a.documents]
     b.extends = b.extends or a.extends

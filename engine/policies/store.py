@@ -360,6 +360,10 @@ class PolicyStore:
                         v.location("version"), cited(v.effective_clauses),
                         notes=(_note(msg("also defined here"), other, "version"),)))
                 labels.setdefault(v.version, v)
+            # A later version that begins before an earlier one's `effective.to` supersedes it from its first day
+            # (until() ends the earlier one there), as a later notice does: the notice that amends, shortens or
+            # replaces a scheme in force is a new file, never an edit of the published one. Only two versions
+            # beginning the same day leave a day with no answer.
             for before, after in itertools.pairwise(versions):
                 if before.effective_from == after.effective_from:
                     self.diagnostics.append(Diagnostic(
@@ -368,13 +372,6 @@ class PolicyStore:
                                                day=after.effective_from, before=before.key, file=before.file),
                         after.location("effective", "from"), cited(after.effective_clauses),
                         notes=(_note(msg("{key} takes effect here", key=before.key), before, "effective", "from"),)))
-                elif before.effective_to and before.effective_to >= after.effective_from:
-                    self.diagnostics.append(Diagnostic(
-                        "version.overlap", msg("{before} is in force until {until}, after {after} takes effect on "
-                                               "{day}", before=before.key, until=before.effective_to, after=after.key,
-                                               day=after.effective_from), before.location("effective", "to"),
-                        cited(before.effective_clauses),
-                        notes=(_note(msg("{key} takes effect here", key=after.key), after, "effective", "from"),)))
 
     # -- asking ----------------------------------------------------------------------------------
 
