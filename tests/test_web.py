@@ -322,3 +322,39 @@ def test_a_draft_with_a_pasted_line_separator_marks_the_line_an_editor_shows(ser
     marked = re.findall(r'<tr id="line-(\d+)" class="marked"><td class="ln">\d+</td><td><pre><mark>([^<]*)</mark>',
                         page.text)
     assert marked == [("7", "      require: x")]
+
+
+@pytest.mark.slow
+def test_the_log_pages_show_policy_amount_caller_and_what_today_would_decide(tmp_path):
+    """A decision logged while a province version was missing, verified after it came back: the page says what
+    `policy verify` says, in the page's language, and the log's list and page show what the log holds."""
+    policies, schemas = copy_store(tmp_path)
+    later = policies / "zhejiang" / "digital-engineer" / "2025-03-01.yaml"
+    kept = later.read_bytes()
+    later.unlink()
+    claim = json.loads((FIXTURES / "claims.jsonl").read_text(encoding="utf-8").splitlines()[3])
+    with ThreadServer(policies, schemas, f"sqlite:///{tmp_path / 'log.sqlite3'}",
+                      tokens=write_tokens(tmp_path)) as running:
+        decided = http.post(f"{running.url}/v1/evaluate", headers=auth("developer"),
+                            json={"policy": JINHUA, "claim": claim}).json()
+        decision_id, amount = decided["decision_id"], decided["amount"]
+        listed = http.get(f"{running.url}/decisions?lang=en", headers=auth("auditor")).text
+        row = re.search(rf'<tr><td><a href="/decisions/{decision_id}">.*?</tr>', listed, re.S).group(0)
+        assert f"{JINHUA}@2024-05-01" in row and f"{amount} CNY" in row
+        page = http.get(f"{running.url}/decisions/{decision_id}?lang=en", headers=auth("auditor")).text
+        assert re.search(r"<dt>Caller</dt><dd>developer \(\w+\)</dd>", page)
+        # a policy that takes no claims (it declares no input) links to no page that would decide one
+        for url in ("/policies/china/retirement-age/timeline", "/policies/china/retirement-age@1978-06-02"):
+            shown = http.get(f"{running.url}{url}", headers=auth("auditor")).text
+            assert "/try" not in shown and "/impact" not in shown, url
+        assert f"/policies/{JINHUA}/impact" in http.get(f"{running.url}/policies/{JINHUA}/timeline",
+                                                        headers=auth("auditor")).text
+        later.write_bytes(kept)
+        assert http.post(f"{running.url}/v1/admin/reload", headers=auth("admin")).status_code == 200
+        verified = http.post(f"{running.url}/decisions/{decision_id}/verify?lang=zh", headers=auth("auditor"))
+        api = http.post(f"{running.url}/v1/decisions/{decision_id}/verify", headers=auth("auditor")).json()
+    assert verified.status_code == 200 and api["status"] == "reproduced" and api["today"]["changes"]
+    section = re.search(r'<section class="verified.*?</section>', verified.text, re.S).group(0)
+    assert "已复现" in section and "按今天的政策库，决定会不同" in section
+    assert "zhejiang/digital-engineer@2025-03-01" in section
+    assert "recorded" not in section.split("<details>")[0]  # the lines in Chinese, as `policy verify` says them

@@ -53,6 +53,7 @@ def _environment() -> Environment:
     env = Environment(loader=PackageLoader("engine.web", "templates"), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.globals["tr"] = tr
+    env.filters["tr"] = tr
     env.filters["shown"] = render.shown
     env.filters["q"] = lambda text: quote(str(text), safe="/@")
     env.filters["pretty"] = _pretty
@@ -233,7 +234,7 @@ def add_pages(app: FastAPI, service) -> None:
             "issued": tr("issued on"), "as_of": tr("as of")})
         return html(page, "timeline", policy_id=policy_id, rows=rows, chart=chart, marks=marks,
                     as_of=as_of, known_on=known_on, current=current, reads=reads,
-                    dates=[r["from"] for r in rows])
+                    dates=[r["from"] for r in rows], declares_input=store().declares_input(policy_id))
 
     @page_route("GET", "/policies/{policy_id:path}/diff")
     async def diff(page: Page, policy_id: str):
@@ -520,7 +521,8 @@ def add_pages(app: FastAPI, service) -> None:
         for x in versions:
             sections.append(_section(x, roles.get(x.key, "self"), anchors))
         return html(page, "version", v=version_json(v, store()), sections=sections, day=day,
-                    link_error=link_error, anchors=anchors, linked=render.linked_expression)
+                    link_error=link_error, anchors=anchors, linked=render.linked_expression,
+                    declares_input=store().declares_input(v.id, v.version))
 
     # -- helpers that read the store ----------------------------------------------------------------
 
