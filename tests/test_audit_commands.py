@@ -1031,13 +1031,13 @@ def test_verify_a_seed_decision_against_the_store_with_a_new_version(capsys, tmp
         assert rows[1] == ok(recorded, 2, "FICT-JH-04") | {"today": {
             "versions": [f"{ZJ}@2025-03-01 instead of @2023-09-16 (in force from 2025-03-01, issued 2025-02-10; "
                          "added to the store after the decision)"],
-            "changes": ["amount: recorded 2200, today 2500"]}}
+            "changes": ["amount: 2200 with the versions recorded, 2500 with today's"]}}
     _, out, _ = run(capsys, *STORE, "verify", recorded, CLAIMS)
     assert out.splitlines()[1:] == [
         f"FICT-JH-04 ({recorded}:2): reproduced",
         f"    today's store would decide it differently: {ZJ}@2025-03-01 instead of @2023-09-16 (in force from "
         "2025-03-01, issued 2025-02-10; added to the store after the decision)",
-        "        amount: recorded 2200, today 2500"]
+        "        amount: 2200 with the versions recorded, 2500 with today's"]
 
 
 def test_the_combined_digest_covers_every_version_and_schema(capsys, tmp_path):
@@ -1162,7 +1162,7 @@ def test_verify_reproduces_a_known_on_decision(capsys, tmp_path):
     rewrite(recorded, lambda r: r.pop("known_on"))  # reproduced with the versions it lists; today's would be B
     code, rows, _ = run_json(capsys, *STORE, "verify", recorded, CLAIMS, "--format", "json")
     assert code == 0
-    assert rows[0]["today"]["changes"] == ["amount: recorded 2200, today 2500"]
+    assert rows[0]["today"]["changes"] == ["amount: 2200 with the versions recorded, 2500 with today's"]
 
 
 def test_verify_a_summary_record(capsys, tmp_path):
@@ -1226,6 +1226,9 @@ def test_a_limitation_a_change_of_form_changes_the_digest(capsys, tmp_path):
                                         "decision)")])
 
 
+# the files are as they were (the record's combined digest is theirs): the record's listing was edited
+ALTERED = "the record's combined digest is that of today's files, so the record was changed after the decision, " \
+          "not the file"
 TAMPERED = "the combined digest does not match the versions and schemas the record lists: recorded {combined}, " \
            "they give {recomputed}"
 
@@ -1254,8 +1257,8 @@ EDITS = {
     "what the amount read": (lambda r: r["amount_reads"][JH04_ROW].update(amount="2200"),
                              [f"amount read {JH04_ROW}.amount: recorded 2200, now 2500"]),
     "the digest": (lambda r: r["policy"].update(digest="sha256:" + "0" * 64),
-                   [TAMPERED, f"{JH}@2024-05-01 digest differs: recorded sha256:{'0' * 64}, now {{digest}} (the file "
-                    "{file} changed after the decision)"]),
+                   [TAMPERED, f"{JH}@2024-05-01 digest differs: recorded sha256:{'0' * 64}, now {{digest}} "
+                    f"({ALTERED})"]),
     "the version": (lambda r: r["policy"].update(version="2024-01-01"),
                     [f"{JH}@2024-01-01 no longer exists in the policy store", TAMPERED,
                      f"{JH}: recorded version 2024-01-01, now 2024-05-01 resolves on 2025-03-01"]),
@@ -1265,7 +1268,7 @@ EDITS = {
                               "{a_file} changed after the decision)", "amount: recorded 2500, now 2200", "..."]),
     "a referenced digest": (lambda r: r["references"][1].update(digest="sha256:" + "1" * 64),
                             [TAMPERED, f"{CN}@2025-01-01 digest differs: recorded sha256:{'1' * 64}, now "
-                             "{retirement} (the file {retirement_file} changed after the decision)"]),
+                             f"{{retirement}} ({ALTERED})"]),
 }
 
 

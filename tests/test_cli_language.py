@@ -475,13 +475,13 @@ def test_verify_says_what_today_s_store_would_decide_in_both_languages(capsys, t
         f"FICT-JH-04 ({recorded}:1)：已复现",
         "    按今天的政策库，决定会不同：zhejiang/digital-engineer@2025-03-01，而不是 @2023-09-16"
         "（自 2025-03-01 起施行，2025-02-10 发布；在决定之后才加入政策库）",
-        "        amount：记录为 2200，今天为 2500"]
+        "        amount：按记录的版本为 2200，按今天的版本为 2500"]
     code, out, _ = run(capsys, "--lang", "en", *args)
     assert out.splitlines() == [
         f"FICT-JH-04 ({recorded}:1): reproduced",
         "    today's store would decide it differently: zhejiang/digital-engineer@2025-03-01 instead of @2023-09-16 "
         "(in force from 2025-03-01, issued 2025-02-10; added to the store after the decision)",
-        "        amount: recorded 2200, today 2500"]
+        "        amount: 2200 with the versions recorded, 2500 with today's"]
 
 
 def test_verify_of_a_logged_decision_names_it_in_both_languages(capsys, tmp_path):

@@ -248,14 +248,16 @@ def test_the_ledger_may_record_a_fact_of_the_policys_own(capsys, tmp_path):
     assert "regoin" in problem["message"] and "region" in (problem.get("hint") or "")
 
 
-@pytest.mark.parametrize("damage, column", [
-    ("result = '{not json'", "result"),
-    ("decided_at = '2024-02-30 10:00:00'", "decided_at"),
+@pytest.mark.parametrize("damage, said", [
+    ("result = '{not json'", "the log's result of this decision cannot be read"),
+    ("decided_at = '2024-02-30 10:00:00'", "the log's decided_at of this decision cannot be read"),
     ("decision_date = '2024-02-30'", None),  # a column the record does not show: no harm
-    ("claim = X'00ff'", "claim"),  # bytes, not text
+    ("claim = X'00ff'", "the log's claim of this decision cannot be read"),  # bytes, not text
+    # a claim changed, its digest left: decided again it could still match the result, so the digest says it
+    ("claim = json_set(claim, '$.claim_id', 'changed')", "the logged claim does not have its claim_digest"),
 ])
 def test_verify_of_the_log_reports_a_damaged_row_and_verifies_the_others(capsys, tmp_path, database, damage,
-                                                                         column):
+                                                                         said):
     """The log is append-only while its triggers stand; someone who can drop them can change a row. verify exists to
     find that: the changed row is UNREADABLE, saying which value, and every other decision is still verified."""
     import sqlite3
@@ -268,10 +270,10 @@ def test_verify_of_the_log_reports_a_damaged_row_and_verifies_the_others(capsys,
     code, out, err = run(capsys, "verify", "--database", database, "--from", "2000-01-01", "--format", "json")
     lines = [json.loads(line) for line in out.splitlines()]
     assert "internal error" not in err and len(lines) == 3
-    assert [line["status"] for line in lines] == (["reproduced"] * 3 if column is None else
+    assert [line["status"] for line in lines] == (["reproduced"] * 3 if said is None else
                                                   ["reproduced", "unreadable", "reproduced"])
-    if column is not None:
-        assert code != 0 and f"the log's {column} of this decision cannot be read" in lines[1]["reason"]
+    if said is not None:
+        assert code != 0 and said in lines[1]["reason"]
 
 
 def test_an_export_that_cannot_be_written_is_exit_74(capsys, tmp_path, database):

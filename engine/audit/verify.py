@@ -393,7 +393,10 @@ class Verifier:
 
     def _compare(self, record: Record, result, now: dict, day) -> list[str]:
         data = record.fields
-        differences = self._root(record, now.get("policy"), day)
+        # The record's combined digest is today's: every file is as it was when the claim was decided, so a listed
+        # digest that differs was changed in the record, not in the files.
+        altered = isinstance(data.get("combined_digest"), str) and data["combined_digest"] == now.get("combined_digest")
+        differences = self._root(record, now.get("policy"), day, altered)
         if record.kind == "error":
             if isinstance(result, Decision):
                 return differences + [msg("recorded as not decided ({code}), now decided: eligible {eligible}, "
@@ -408,9 +411,9 @@ class Verifier:
                                       message=result.message)]
         if record.kind == "decision":
             differences += _references(data["references"], now["references"], day, self.engine.store,
-                                       data.get("schemas"))
+                                       data.get("schemas"), altered)
             if "schemas" in data:
-                differences += _schemas(data["schemas"], now.get("schemas", []), self.engine.store)
+                differences += _schemas(data["schemas"], now.get("schemas", []), self.engine.store, altered)
         for name in ("eligible", "amount", "currency"):
             differences += _value(name, data[name], now[name])
         if record.kind == "summary":
@@ -466,20 +469,20 @@ class Verifier:
                      if pid not in now_used]
         changes: list[str] = []
         if isinstance(today, Decision) != isinstance(result, Decision):
-            changes.append(msg("decided: recorded {recorded}, today {today}", recorded=_brief(now),
-                               today=_brief(today_json)))
+            changes.append(msg("decided: {recorded} with the versions recorded, {today} with today's",
+                               recorded=_brief(now), today=_brief(today_json)))
         elif isinstance(today, Decision):
             for name in ("eligible", "amount", "currency"):
                 changes += _value(name, now[name], today_json[name], today=True)
             if sorted(now.get("failed_rules") or result.failed_rules) != sorted(today.failed_rules):
-                changes.append(msg("failed rules: recorded {recorded}, today {today}",
+                changes.append(msg("failed rules: {recorded} with the versions recorded, {today} with today's",
                                    recorded=_show(sorted(result.failed_rules)),
                                    today=_show(sorted(today.failed_rules))))
         else:
             changes += _value("error", now["error"].get("code"), today_json["error"].get("code"), today=True)
         return {"versions": versions, "changes": changes}
 
-    def _root(self, record: Record, now_policy: dict | None, day) -> list[str]:
+    def _root(self, record: Record, now_policy: dict | None, day, altered: bool = False) -> list[str]:
         """The policy's own version: still there, still the one that decides, same digest."""
         recorded = record.fields.get("policy")
         if recorded is None or now_policy is None:
@@ -493,7 +496,8 @@ class Verifier:
         elif now_policy["digest"] != digest and version is not None:
             differences.append(msg("{version} digest differs: recorded {recorded}, now {now} ({why})",
                                    version=f"{pid}@{label}", recorded=digest, now=now_policy["digest"],
-                                   why=_changed_file(version, record.fields.get("schemas"), self.engine.store)))
+                                   why=_changed_file(version, record.fields.get("schemas"), self.engine.store,
+                                                     altered)))
         return differences
 
 
@@ -524,9 +528,16 @@ def _recomputed(data: dict) -> str:
     return combined_digest(PolicyStamp(policy["id"], policy["version"], policy["digest"]), refs, schemas)
 
 
-def _changed_file(version, recorded_schemas, store) -> str:
+def _altered() -> str:
+    return msg("the record's combined digest is that of today's files, so the record was changed after the "
+               "decision, not the file")
+
+
+def _changed_file(version, recorded_schemas, store, altered: bool = False) -> str:
     """Which file made a version's digest change: its input schema, when the record lists that schema with
-    another digest than it has now, else the policy file itself."""
+    another digest than it has now, else the policy file itself; none, when the record was `altered`."""
+    if altered:
+        return _altered()
     name = version.input_schema
     if name and recorded_schemas:
         old = next((s.get("digest") for s in recorded_schemas if s.get("name") == name), None)
@@ -563,7 +574,9 @@ def _value(label: str, recorded, now, today: bool = False) -> list[str]:
     if old == new:  # the same text, different JSON types (2200 and "2200"): show both as JSON
         old, new = _typed(recorded), _typed(now)
     if today:
-        return [msg("{label}: recorded {recorded}, today {today}", label=label, recorded=old, today=new)]
+        # `recorded` is the claim decided again with the recorded versions, not the record (which may differ)
+        return [msg("{label}: {recorded} with the versions recorded, {today} with today's", label=label, recorded=old,
+                    today=new)]
     return [msg("{label}: recorded {recorded}, now {now}", label=label, recorded=old, now=new)]
 
 
@@ -620,7 +633,7 @@ def _entries(label, read_label, recorded: list, now: list, headline: str | None)
     return differences
 
 
-def _schemas(recorded: list, now: list, store) -> list[str]:
+def _schemas(recorded: list, now: list, store, altered: bool = False) -> list[str]:
     """Every input schema the decision read, with the same digest."""
     now_by_name = {s["name"]: s["digest"] for s in now}
     differences: list[str] = []
@@ -630,7 +643,10 @@ def _schemas(recorded: list, now: list, store) -> list[str]:
             differences.append(msg("input schema {name}: recorded {digest}, now not read", name=name, digest=digest))
             continue
         now_digest = now_by_name.pop(name)
-        if now_digest != digest:
+        if now_digest != digest and altered:
+            differences.append(msg("input schema {name} digest differs: recorded {recorded}, now {now} ({why})",
+                                   name=name, recorded=digest, now=now_digest, why=_altered()))
+        elif now_digest != digest:
             differences.append(msg("input schema {name} digest differs: recorded {recorded}, now {now} (the file "
                                    "{file} changed after the decision)", name=name, recorded=digest, now=now_digest,
                                    file=store.display(store.schemas_dir / name)))
@@ -638,7 +654,7 @@ def _schemas(recorded: list, now: list, store) -> list[str]:
     return differences
 
 
-def _references(recorded: list, now: list, day, store=None, recorded_schemas=None) -> list[str]:
+def _references(recorded: list, now: list, day, store=None, recorded_schemas=None, altered: bool = False) -> list[str]:
     """Every policy the decision read: the same version on the day, with the same digest and role."""
     recorded_by_id = {r["id"]: r for r in recorded}
     differences: list[str] = []
@@ -657,7 +673,7 @@ def _references(recorded: list, now: list, day, store=None, recorded_schemas=Non
                           now=ref["digest"])
             differences.append(
                 msg("{version} digest differs: recorded {recorded}, now {now} ({why})",
-                    why=_changed_file(version, recorded_schemas, store), **fields) if version is not None
+                    why=_changed_file(version, recorded_schemas, store, altered), **fields) if version is not None
                 else msg("{version} digest differs: recorded {recorded}, now {now}", **fields))
         if old is not None and old.get("role") != ref["role"]:
             differences.append(msg("{policy} role: recorded {recorded}, now {now}", policy=ref["id"],

@@ -5,6 +5,7 @@ from engine.api import Engine, parse_policy_ref
 from engine.audit.verify import Claims, Outcome, Record, Verifier, record_of
 from engine.claims.reader import read_json
 from engine.core.i18n import msg
+from engine.policies.policyfile import canonical_json, sha256
 
 
 def check_logged(engine: Engine, logged: dict) -> Outcome:
@@ -22,11 +23,20 @@ def check_logged(engine: Engine, logged: dict) -> Outcome:
     where = location if isinstance(location, str) else "<log>"
     where = ":".join(where.split(":")[:2])  # "<request>:LINE", without the column reading stopped at
     raw = read_json(logged["claim"].encode(), where).parsed()
+    if _digest_of(logged["claim"], raw) != logged["claim_digest"]:
+        return _unreadable(logged, msg("the logged claim does not have its claim_digest {digest}: it was changed in "
+                                       "the database after the decision", digest=logged["claim_digest"]))
     verifier = Verifier(engine, Claims(raws=[raw], unreadable=[raw.location] if raw.error else []))
     request = logged["request"] if isinstance(logged["request"], dict) else {}
     asked = request.get("policy")
     pinned = parse_policy_ref(asked)[1] if isinstance(asked, str) else None
     return verifier.check(record_of(result, msg("decision {id}", id=logged["decision_id"])), pinned)
+
+
+def _digest_of(text: str, raw) -> str:
+    """The claim_digest the log wrote for this claim (engine.service.deciding): of its canonical JSON, or of the
+    text itself when it was not JSON."""
+    return sha256(text) if raw.data is None else sha256(canonical_json(raw.data))
 
 
 # Errors of a batch line the log keeps no faithful copy of, so that the claim cannot be read again as it came: why
