@@ -80,6 +80,32 @@ class Selection:
     # force on the decision date (verify reproduces a record with exactly the versions it recorded).
     pins: tuple = ()
 
+    def __post_init__(self) -> None:
+        """The caller's mistakes said here, once, rather than as an internal error on every claim decided."""
+        if self.version is not None and (not isinstance(self.version, str) or not self.version):
+            raise TypeError(f"Selection.version is a version label (text) or None, not {self.version!r}")
+        object.__setattr__(self, "known_on", _day_or_none("Selection.known_on", self.known_on))
+        if not isinstance(self.any_date, bool):
+            raise TypeError(f"Selection.any_date is True or False, not {self.any_date!r}")
+        if isinstance(self.pins, (str, bytes)) or not isinstance(self.pins, (tuple, list)):
+            raise TypeError(f"Selection.pins is a tuple of (policy id, version) pairs, not {self.pins!r}")
+        pins: dict = {}
+        for pin in self.pins:
+            if not (isinstance(pin, (tuple, list)) and len(pin) == 2 and all(isinstance(p, str) and p for p in pin)):
+                raise TypeError(f"each of Selection.pins is a (policy id, version) pair of texts, not {pin!r}")
+            if pins.setdefault(pin[0], pin[1]) != pin[1]:
+                raise ValueError(f"Selection.pins pins {pin[0]} twice, to {pins[pin[0]]} and to {pin[1]}")
+        object.__setattr__(self, "pins", tuple((pid, version) for pid, version in self.pins))
+
+
+def _day_or_none(name: str, value) -> date | None:
+    """A date given as a `date` or its YYYY-MM-DD text (ValueError when it is none), or None."""
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, str):
+        return parse_date(value)
+    raise ValueError(f"{name} is a date or its YYYY-MM-DD text, not {type(value).__name__} {value!r}")
+
 
 class Engine:
     def __init__(self, store: PolicyStore):
@@ -188,7 +214,8 @@ class Engine:
         return PolicyNotFound(msg("no policy {policy}; known: {known}; {unread}", policy=repr(policy_id), known=known,
                                   unread=_unread(broken)))
 
-    def version_for(self, policy_id: str, day: date, selection: Selection = Selection()) -> PolicyVersion | None:
+    def version_for(self, policy_id: str, day: date | str, selection: Selection = Selection()) -> PolicyVersion | None:
+        day = _day_or_none("day", day) or date.min
         if not self.store.by_id.get(policy_id):
             raise self._unknown(policy_id)
         if selection.version:
@@ -248,10 +275,13 @@ class Engine:
             program = self._programs[key] = Program(checked, explain, outputs, basis=basis_of(linked, self.store))
         return program
 
-    def scenario(self, policy_id: str, at: date | None = None, version: str | None = None,
-                 known_on: date | None = None) -> Linked:
+    def scenario(self, policy_id: str, at: date | str | None = None, version: str | None = None,
+                 known_on: date | str | None = None) -> Linked:
         """A fixed world for what-if studies: the version in force on `at` (or `version`), with every
         policy it refers to as in force on `at` (or on that version's first day)."""
+        at, known_on = _day_or_none("at", at), _day_or_none("known_on", known_on)
+        if not self.store.by_id.get(policy_id):
+            raise self._unknown(policy_id)
         self._refuse_broken(policy_id)
         if version == "":  # `@` and nothing after it (`--from @`): a pin left empty, not "no pin"
             raise PolicyNotFound(empty_pin(f"{policy_id}@"))
@@ -287,6 +317,14 @@ class Engine:
         pid, version = parse_policy_ref(policy)
         if policy.endswith("@"):  # a pin left empty (ID@ and no version) must not quietly decide by date
             raise PolicyNotFound(empty_pin(policy))
+        if selection is None:
+            selection = Selection()
+        elif not isinstance(selection, Selection):
+            raise TypeError(f"the selection is a Selection(...), not {type(selection).__name__} {selection!r}")
+        for pinned_id, pinned in selection.pins:  # a misspelt pin would quietly decide with what is in force
+            if not self.store.by_id.get(pinned_id):
+                raise self._unknown(pinned_id)
+            self.pinned_version(pinned_id, pinned)
         if version:
             selection = Selection(version, selection.known_on, selection.any_date, selection.pins)
         if not self.store.by_id.get(pid):
@@ -377,6 +415,9 @@ class Evaluator:
         return self.evaluate_raw(RawClaim(claim, "<claim>"), as_of)
 
     def evaluate_raw(self, raw: RawClaim, as_of: date | str | None = None) -> Result:
+        if not isinstance(raw, RawClaim):
+            raise TypeError(f"evaluate_raw takes a RawClaim (from read_claims, or RawClaim(data, location)), not "
+                            f"{type(raw).__name__}: evaluate takes a claim as a dict")
         if isinstance(as_of, str):
             as_of = parse_date(as_of)  # the caller's mistake, not the claim's: raised, not returned
         elif as_of is not None and (not isinstance(as_of, date) or isinstance(as_of, datetime)):
@@ -448,10 +489,16 @@ class Evaluator:
         return result
 
     def evaluate_many(self, claims: Iterable[RawClaim | dict], as_of: date | str | None = None) -> Iterator[Result]:
-        """Decide claims given as plain dicts or as RawClaims from engine.claims.reader.read_claims, in order."""
-        for i, claim in enumerate(claims):
-            raw = claim if isinstance(claim, RawClaim) else RawClaim(claim, f"<claim {i}>")
-            yield self.evaluate_raw(raw, as_of)
+        """Decide claims given as plain dicts or as RawClaims from engine.claims.reader.read_claims, in order. A bad
+        `as_of` is refused here, not at the first result."""
+        day = _day_or_none("as_of", as_of)
+
+        def decided() -> Iterator[Result]:
+            for i, claim in enumerate(claims):
+                raw = claim if isinstance(claim, RawClaim) else RawClaim(claim, f"<claim {i}>")
+                yield self.evaluate_raw(raw, day)
+
+        return decided()
 
     def _out_of_force(self, day: date) -> dict | None:
         """When the pinned version is not in force on `day` but was asked for on any date: the version that is in

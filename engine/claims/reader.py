@@ -147,7 +147,10 @@ def read_claims(paths: list[str], stdin: IO[bytes] | None = None, lazy: bool = F
     With lazy=True, JSON Lines are yielded unparsed (RawClaim.line) so that worker processes parse them, and
     `.chunks(size)` gives them a chunk at a time without a RawClaim each (engine.claims.chunks).
     """
-    return Claims(paths, stdin, lazy, record)
+    if isinstance(paths, (str, bytes)) or not all(isinstance(p, (str, Path)) for p in paths):
+        # a path given alone would be read as its characters, each a file that is not there
+        raise TypeError(f"read_claims takes a list of paths, not {type(paths).__name__} {paths!r}")
+    return Claims([str(p) for p in paths], stdin, lazy, record)
 
 
 class Claims:
