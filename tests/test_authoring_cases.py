@@ -110,3 +110,14 @@ def test_a_cases_file_whose_policy_is_not_text_says_so(capsys, store, policy):
 def test_a_junit_file_that_cannot_be_written_is_exit_74(capsys, store, tmp_path):
     code, _, err = run(capsys, store, "test", "--junit-xml", str(tmp_path / "no-such-folder" / "junit.xml"))
     assert code == 74 and "cannot write the output to" in err and "internal error" not in err
+
+
+@pytest.mark.parametrize("written", ['"100.00"', "100.0", '"1E+2"'])
+def test_an_expected_amount_is_compared_as_money_however_it_is_written(capsys, store, written):
+    cases = store / "demo" / "grant" / "2024-01-01.cases.yaml"
+    text = cases.read_text(encoding="utf-8")
+    expected = f"expect: {{eligible: true, amount: {written}}}"
+    cases.write_text(text.replace('expect: {eligible: true, amount: "100"}', expected), encoding="utf-8")
+    code, out, _ = run(capsys, store, "test", "-k", "adult junior")  # it, and the case that expects 300
+    assert code == 1 and out.strip().endswith("1 passed, 1 failed"), out
+    assert out.count("FAIL ") == 1 and "wrongly expected senior amount" in out
