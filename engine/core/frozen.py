@@ -7,12 +7,28 @@ from __future__ import annotations
 from typing import NoReturn
 
 
+def _kind(value) -> str:
+    return "dict" if isinstance(value, dict) else "list"
+
+
 def _refuse(self, *args, **kwargs) -> NoReturn:
-    raise TypeError(f"this {type(self).__bases__[0].__name__} is shared by every decision of the policy and cannot be "
-                    f"changed: change a copy of it ({type(self).__bases__[0].__name__}(value))")
+    raise TypeError(f"this {_kind(self)} is shared by every decision of the policy and cannot be "
+                    f"changed: change a copy of it ({_kind(self)}(value))")
 
 
-class FrozenDict(dict):
+class _Shared:
+    """Copies of a value no one can change are the value itself."""
+
+    __slots__ = ()
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo: dict):
+        return self
+
+
+class FrozenDict(_Shared, dict):
     __slots__ = ()
     __setitem__ = __delitem__ = __ior__ = _refuse
     clear = pop = popitem = setdefault = update = _refuse
@@ -20,26 +36,14 @@ class FrozenDict(dict):
     def __reduce__(self):
         return FrozenDict, (dict(self),)
 
-    def __copy__(self) -> FrozenDict:
-        return self
 
-    def __deepcopy__(self, memo: dict) -> FrozenDict:
-        return self
-
-
-class FrozenList(list):
+class FrozenList(_Shared, list):
     __slots__ = ()
     __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
     append = clear = extend = insert = pop = remove = reverse = sort = _refuse
 
     def __reduce__(self):
         return FrozenList, (list(self),)
-
-    def __copy__(self) -> FrozenList:
-        return self
-
-    def __deepcopy__(self, memo: dict) -> FrozenList:
-        return self
 
 
 def frozen(value):
