@@ -23,7 +23,6 @@ from engine.core.isodate import parse_date
 from engine.core.records import dataclass
 from engine.decide.program import Program, basis_of
 from engine.decide.results import ClaimError, Decision, stamp
-from engine.language.builtins import add_days
 from engine.language.checker import Checked, check, coverage
 from engine.language.types import Record
 from engine.policies.facts import claim_schema
@@ -107,6 +106,13 @@ def _day_or_none(name: str, value) -> date | None:
     raise ValueError(f"{name} is a date or its YYYY-MM-DD text, not {type(value).__name__} {value!r}")
 
 
+def not_a_version(repeal: PolicyVersion) -> str:
+    """What to say when a repeal's label is given where a version is wanted."""
+    return msg("{key} is a repeal, not a version to decide under or show: from {day} no version of {policy} is in "
+               "force (see `policy timeline {policy}`)", key=repeal.key, day=str(repeal.effective_from),
+               policy=repeal.id)
+
+
 class Engine:
     def __init__(self, store: PolicyStore):
         # Checking and evaluating recurse along expressions and definition chains, whose depth the limits
@@ -148,21 +154,18 @@ class Engine:
                 found.extend(unfilled(version))
                 found.extend(self._check_version(version))
                 found.extend(check_ledger(self.store, version))
+            for repeal in self.store.repeals.get(pid, []):
+                if only is None or repeal.file in only:
+                    found.extend(unfilled(repeal))
         return sorted_diagnostics(found)
 
     def _check_version(self, version: PolicyVersion) -> list[Diagnostic]:
         """Link and check `version` against every combination of referenced versions it can meet."""
         found: list[Diagnostic] = []
         last = self.store.until(version) or date.max
-        days = {version.effective_from}
-        for versions in self.store.by_id.values():
-            for v in versions:
-                # every day on which what this version refers to may change: a version begins or ends
-                # (a version in force until the last day of the calendar, 9999-12-31, has no day after it)
-                for day in (v.effective_from,
-                            add_days(v.effective_to, 1) if v.effective_to and v.effective_to < date.max else None):
-                    if day and version.effective_from < day <= last:
-                        days.add(day)
+        # every day on which what this version refers to may change: a version begins or ends, a repeal begins
+        days = {version.effective_from} | {day for day in self.store.change_days()
+                                           if version.effective_from < day <= last}
         seen = set()
         for day in sorted(days):
             diagnostics: list[Diagnostic] = []
@@ -228,9 +231,33 @@ class Engine:
             return None
         return self.store.in_force(policy_id, day, selection.known_on)
 
+    def none_in_force(self, policy_id: str, day: date, known_on: date | None = None) -> str:
+        """Why `policy_id` has no version in force on `day`, in words: a repeal, a version the office did not
+        know of yet (`known_on`), or the nearest version there is."""
+        store = self.store
+        unissued = store.in_force(policy_id, day)
+        repeal = store.repealed_on(policy_id, day, known_on)
+        nearest = store.nearest(policy_id, day)
+        if repeal is not None and unissued is None:
+            return msg("{policy} has no version in force on {day}: {document} repealed it from {start} ({version})",
+                       policy=policy_id, day=str(day), start=str(repeal.effective_from),
+                       document=repeal.source["number"] or repeal.title, version=repeal.key)
+        if known_on and unissued is not None:
+            return msg("{policy} has no version in force on {day}; {version} is in force then but was issued on "
+                       "{issued}, after --known-on {known_on}", policy=policy_id, day=str(day), version=unissued.key,
+                       issued=str(unissued.issued_on), known_on=str(known_on))
+        if nearest:
+            return msg("{policy} has no version in force on {day}; the nearest version is {version}, in force from "
+                       "{start}", policy=policy_id, day=str(day), version=nearest.key,
+                       start=str(nearest.effective_from))
+        return msg("{policy} has no version in force on {day}", policy=policy_id, day=str(day))
+
     def pinned_version(self, policy_id: str, version: str) -> PolicyVersion:
         """`policy_id@version`; PolicyNotFound if there is no such version."""
         found = self.store.get(policy_id, version)
+        repeal = self.store.repeal(policy_id, version)
+        if found is None and repeal is not None:
+            raise PolicyNotFound(not_a_version(repeal))
         if found is None:
             known = ", ".join(v.version for v in self.store.versions(policy_id))
             raise PolicyNotFound(msg("{policy} has no version {version} (it has {known})", policy=policy_id,
@@ -298,7 +325,7 @@ class Engine:
             chosen = self.version_for(policy_id, at, Selection(known_on=known_on))
             day = at
             if chosen is None:
-                raise PolicyNotInForce(msg("{policy} has no version in force on {day}", policy=policy_id, day=str(at)))
+                raise PolicyNotInForce(self.none_in_force(policy_id, at, known_on))
         try:
             return self.linked(chosen, day, known_on)
         except LinkError as exc:
@@ -522,13 +549,7 @@ class Evaluator:
         is in force) is the same on every day of a span, so the program is too."""
         store, days = self._boundaries
         if store is not self.engine.store:
-            found = set()
-            for versions in self.engine.store.by_id.values():
-                for v in versions:
-                    found.add(v.effective_from)
-                    if v.effective_to is not None and v.effective_to < date.max:
-                        found.add(add_days(v.effective_to, 1))
-            days = sorted(found)
+            days = sorted(self.engine.store.change_days())
             self._boundaries = (self.engine.store, days)
             self._by_span.clear()
         return bisect_right(days, day)
@@ -569,21 +590,13 @@ class Evaluator:
                     "{version} is not in force on {day} (it is in force {span})", version=pinned.key, day=str(day),
                     span=span), details={"policy_id": self.policy_id})
             nearest = store.nearest(self.policy_id, day)
-            known_on = self.selection.known_on
-            unissued = store.in_force(self.policy_id, day)
-            if known_on and unissued is not None:
-                message = msg("{policy} has no version in force on {day}; {version} is in force then but was issued "
-                              "on {issued}, after --known-on {known_on}", policy=self.policy_id, day=str(day),
-                              version=unissued.key, issued=str(unissued.issued_on), known_on=str(known_on))
-            elif nearest:
-                message = msg("{policy} has no version in force on {day}; the nearest version is {version}, in force "
-                              "from {start}", policy=self.policy_id, day=str(day), version=nearest.key,
-                              start=str(nearest.effective_from))
-            else:
-                message = msg("{policy} has no version in force on {day}", policy=self.policy_id, day=str(day))
-            return ClaimError(None, "policy.not_in_force", message,
+            repeal = store.repealed_on(self.policy_id, day, self.selection.known_on)
+            repealed = repeal is not None and store.in_force(self.policy_id, day) is None
+            return ClaimError(None, "policy.not_in_force",
+                              self.engine.none_in_force(self.policy_id, day, self.selection.known_on),
                               details={"policy_id": self.policy_id,
-                                       "nearest": stamp(nearest).to_json() if nearest else None})
+                                       "nearest": stamp(nearest).to_json() if nearest else None}
+                              | ({"repealed_by": repeal.key} if repealed and repeal is not None else {}))
         try:
             linked = self.engine.linked(version, day, self.selection.known_on, self.selection.pins)
         except LinkError as exc:

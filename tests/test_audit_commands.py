@@ -133,7 +133,8 @@ def test_show_as_of_picks_the_version_in_force(capsys, day, version):
 def test_show_as_of_before_the_city_notice_says_not_in_force(capsys):
     code, out, err = run(capsys, *STORE, "show", JH, "--as-of", "2024-04-30")
     assert (code, out) == (3, "")
-    assert err.strip() == f"{JH} has no version in force on 2024-04-30"
+    assert err.strip() == (f"{JH} has no version in force on 2024-04-30; the nearest version is {JH}@2024-05-01, "
+                           "in force from 2024-05-01")
 
 
 def test_show_as_of_names_the_referenced_versions_in_force(capsys):
@@ -328,7 +329,8 @@ def test_diff_usage_and_dates_out_of_force(capsys):
 def test_diff_on_a_date_with_no_version_in_force(capsys, from_, to):
     """Wenzhou takes effect on 2024-09-01: either side before that has nothing to compare."""
     code, out, err = run(capsys, *STORE, "diff", WZ, "--from", from_, "--to", to)
-    assert (code, out, err) == (3, "", f"policy: {WZ} has no version in force on 2024-06-01\n")
+    assert (code, out, err) == (3, "", f"policy: {WZ} has no version in force on 2024-06-01; the nearest version is "
+                                       f"{WZ}@2024-09-01, in force from 2024-09-01\n")
 
 
 def test_diff_of_two_policies_on_one_date(capsys):
@@ -817,7 +819,8 @@ def test_impact_between_pinned_provincial_versions(capsys):
 def test_impact_with_no_version_in_force_on_the_from_date(capsys):
     code, out, err = run(capsys, *STORE, "impact", WZ, "--from", "2024-06-01", "--to", "2025-04-01", CLAIMS)
     assert (code, out) == (3, "")
-    assert err == f"policy: {WZ} has no version in force on 2024-06-01\n"
+    assert err == (f"policy: {WZ} has no version in force on 2024-06-01; the nearest version is {WZ}@2024-09-01, "
+                   "in force from 2024-09-01\n")
 
 
 def test_impact_attributes_amount_changes(capsys):

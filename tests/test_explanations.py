@@ -44,7 +44,7 @@ or, when no snippet can draw it, `check: none` and `no_example: {{{{zh: 原因, 
 # Families whose codes come from checking a policy file: each needs examples that really draw it.
 CHECKED_FAMILIES = {"syntax", "type", "name", "call", "clause", "table", "rule", "yaml", "schema", "version",
                     "override", "reference", "definition", "cost", "default", "has", "null", "export", "extends",
-                    "facts", "input"}
+                    "facts", "input", "repeal"}
 # ... except these, which no snippet can draw (each explanation's no_example says the same).
 NOT_FROM_A_SNIPPET = {
     "input.unreadable",  # needs a file the system refuses to read

@@ -358,3 +358,25 @@ def test_the_log_pages_show_policy_amount_caller_and_what_today_would_decide(tmp
     assert "已复现" in section and "按今天的政策库，决定会不同" in section
     assert "zhejiang/digital-engineer@2025-03-01" in section
     assert "recorded" not in section.split("<details>")[0]  # the lines in Chinese, as `policy verify` says them
+
+
+def test_the_timeline_page_shows_a_repeal_without_a_version_link(tmp_path):
+    policies, schemas = copy_store(tmp_path)
+    (policies / JINHUA / "2026-01-01.yaml").write_text(
+        f'policy: {JINHUA}\nversion: "2026-01-01"\ntitle: 关于废止的通知\nrepeals: true\n'
+        "effective:\n  from: 2026-01-01\nissued_on: 2025-12-01\n"
+        "source:\n  number: 金人社发〔2025〕9号（虚构）\n  title: 关于废止的通知\n"
+        "  issuers: [金华市人力资源和社会保障局]\n  clauses:\n    一: 自2026年1月1日起废止。\n", encoding="utf-8")
+    with ThreadServer(policies, schemas, f"sqlite:///{tmp_path / 'log.sqlite3'}") as running:
+        page = http.get(f"{running.url}/policies/{JINHUA}/timeline?lang=en&as_of=2026-02-01")
+        rows = http.get(f"{running.url}/v1/policies/{JINHUA}/timeline").json()
+        version_page = http.get(f"{running.url}/policies/{JINHUA}@2026-01-01?lang=en")
+    assert page.status_code == 200
+    row = re.search(r'<tr class="repeal">.*?</tr>', page.text, re.S).group(0)
+    assert "repealed from" in row and "2026-01-01" in row and "<a " not in row
+    assert 'class="repeal"><title>repealed from 2026-01-01</title>' in page.text  # its mark on the chart
+    assert f'href="/policies/{JINHUA}@2026-01-01"' not in page.text
+    assert "No version in force on 2026-02-01" in page.text
+    assert [(r["version"], r["to"], r.get("repeals", False)) for r in rows] == [
+        ("2024-05-01", "2025-12-31", False), ("2026-01-01", None, True)]
+    assert version_page.status_code == 404 and "is a repeal" in version_page.text

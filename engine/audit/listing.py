@@ -21,21 +21,28 @@ def policy_list(store: PolicyStore) -> list[dict]:
     for pid in sorted(set(store.ids()) | set(store.unplaced)):
         versions = store.versions(pid)
         files = sorted({d.location.file for d in store.errors_for(pid, references=False)})
+        repeals = store.repeals.get(pid, [])
         rows.append({"id": pid, "title": versions[-1].title if versions else "",
-                     "versions": [v.version for v in versions]} | ({"files_with_errors": files} if files else {}))
+                     "versions": [v.version for v in versions]}
+                    | ({"repeals": [r.version for r in repeals]} if repeals else {})
+                    | ({"files_with_errors": files} if files else {}))
     return rows
 
 
 def timeline(store: PolicyStore, policy_id: str) -> list[dict]:
-    """The versions of one policy with the dates each is in force and its source document."""
+    """The versions of one policy with the dates each is in force and its source document, and its repeals
+    (`"repeals": true`, from the day no version is in force) in their place by date."""
     rows = []
-    for v in store.versions(policy_id):
-        end = store.until(v)
+    entries = sorted(store.versions(policy_id) + store.repeals.get(policy_id, []),
+                     key=lambda v: (v.effective_from, v.version))
+    for v in entries:
+        end = None if v.repeals else store.until(v)
         rows.append({"version": v.version, "from": v.effective_from.isoformat(), "to": end.isoformat() if end else None,
                      "issued_on": v.issued_on.isoformat(), "retroactive": v.issued_on > v.effective_from,
                      "review_by": v.review_by.isoformat() if v.review_by else None,
-                     "document": v.source["number"], "title": v.source["title"], "digest": v.digest, "file": v.file})
-        changes = underneath(store, v)
+                     "document": v.source["number"], "title": v.source["title"], "digest": v.digest, "file": v.file}
+                    | ({"repeals": True} if v.repeals else {}))
+        changes = [] if v.repeals else underneath(store, v)
         if changes:
             rows[-1]["underneath"] = changes
     return rows
@@ -46,16 +53,11 @@ def underneath(store: PolicyStore, v: PolicyVersion) -> list[dict]:
     uses (however indirectly): {date, id, from, to, role, changes (how many, as `policy diff` counts them),
     what (in words)}. A day on which what it refers to cannot be linked is left out (`policy check` says why)."""
     from engine.audit.diff import diff_versions
-    from engine.language.builtins import add_days
     from engine.policies.linker import LinkError, link
 
     end = store.until(v)
-    days = set()
-    for pid in store.needs(v.id) - {v.id}:
-        for other in store.versions(pid):
-            for day in (other.effective_from, add_days(other.effective_to, 1) if other.effective_to else None):
-                if day is not None and v.effective_from < day and (end is None or day <= end):
-                    days.add(day)
+    days = {day for day in store.change_days(store.needs(v.id) - {v.id})
+            if v.effective_from < day and (end is None or day <= end)}
 
     def versions_on(day):
         try:

@@ -104,7 +104,7 @@ class _Session:
         day = self.as_of or (reader.decision_date(facts) if reader and facts else None) or date.today()
         version = self.engine.version_for(self.policy_id, day, Selection(self.version_label, any_date=True))
         if version is None:
-            raise _NotInForce(tr("{policy} has no version in force on {day}", policy=self.policy_id, day=str(day)))
+            raise _NotInForce(tr(self.engine.none_in_force(self.policy_id, day)))
         try:
             linked = self.engine.linked(version, day)
         except LinkError as exc:
@@ -340,8 +340,11 @@ def fmt(ctx, paths, check_only):
 @option("--amend", is_flag=True,
         help=msg("Scaffold an amendment (amends:) of the version in force just before --effective: only what "
                  "the new notice changes, everything else carried over."))
+@option("--repeal", is_flag=True,
+        help=msg("Scaffold a repeal (repeals: true): from --effective on, no version of POLICY_ID is in force until "
+                 "a later one takes effect."))
 @click.pass_context
-def new(ctx, policy_id, effective, from_version, issued, amend):
+def new(ctx, policy_id, effective, from_version, issued, amend, repeal):
     import re
 
     from engine.policies.scaffold import new_policy_text, next_version_text
@@ -360,7 +363,11 @@ def new(ctx, policy_id, effective, from_version, issued, amend):
         known = ", ".join(v.version for v in versions) or tr("none")
         usage(msg("{policy} has no version {version} (it has {known})", policy=policy_id, version=repr(from_version),
                   known=known))
-    if amend:
+    if amend and repeal:
+        usage(msg("--amend and --repeal cannot be given together: a repeal changes nothing, it ends the policy"))
+    if repeal:
+        text, what = _repeal(store, policy_id, effective, from_version, versions, issued or date.today())
+    elif amend:
         text, what = _amendment(policy_id, effective, from_version, versions, issued or date.today())
     elif versions:
         source = store.get(policy_id, from_version) if from_version else \
@@ -382,6 +389,10 @@ def new(ctx, policy_id, effective, from_version, issued, amend):
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     click.echo(tr("created {file} ({what})", file=str(target), what=what))
+    if repeal:
+        click.echo(tr("next: edit it, then run `policy check {file}` and `policy timeline {policy}`",
+                      file=str(target), policy=policy_id))
+        return
     click.echo(tr("next: edit it, then run `policy check {file}` and add example cases beside it ({cases})",
                   file=str(target), cases=target.with_name(label + ".cases.yaml").name))
 
@@ -401,6 +412,23 @@ def _amendment(policy_id: str, effective: date, from_version: str | None, versio
                  previous=previous.key, version=from_version))
     _refuse_breaking_amendments(versions, effective)
     return amendment_text(previous, effective, issued), tr("an amendment of {version}", version=previous.key)
+
+
+def _repeal(store, policy_id: str, effective: date, from_version: str | None, versions: list, issued: date):
+    """(text, what it is) of a repeal from `effective` of the version in force the day before, or a usage error
+    saying why there is nothing to repeal (repeal.nothing)."""
+    from engine.language.builtins import add_days
+    from engine.policies.scaffold import repeal_text
+
+    if from_version is not None:
+        usage(tr("a repeal ends the version in force the day before it: leave out --from"))
+    if not versions:
+        usage(tr("{pid} is a new policy: there is no version to repeal", pid=policy_id))
+    previous = store.in_force(policy_id, add_days(effective, -1))
+    if previous is None:
+        usage(tr("{pid} has no version in force on {day} to repeal", pid=policy_id,
+                 day=add_days(effective, -1).isoformat()))
+    return repeal_text(previous, effective, issued), tr("a repeal of {version}", version=previous.key)
 
 
 def _refuse_breaking_amendments(versions: list, effective: date) -> None:

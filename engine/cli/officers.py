@@ -114,6 +114,8 @@ def list_policies(ctx, fmt):
             mark = "  " + tr("[errors in {files}]", files=", ".join(files)) if files else ""
             labels = tr("({versions})", versions=series(row["versions"]) if row["versions"]
                         else msg("no version could be read"))
+            if row.get("repeals"):
+                labels += "  " + tr("[repealed: {labels}]", labels=series(row["repeals"]))
             click.echo(f"{pid}  {title}  {labels}{mark}" if title else f"{pid}  {labels}{mark}")
     if broken_ids:
         click.echo(plural(len(broken_ids), "{count} policy has files with errors and cannot be used until they are "
@@ -138,6 +140,11 @@ def timeline(ctx, policy_id, fmt):
         else:
             late = "  " + tr("RETROACTIVE (issued after it took effect)") if row["retroactive"] else ""
             review = "  " + tr("review by {day}", day=row["review_by"]) if row["review_by"] else ""
+            if row.get("repeals"):
+                click.echo(tr("{version}  REPEALED from {start}  issued {issued}  {document}  {file}",
+                              version=row["version"], start=row["from"], issued=row["issued_on"],
+                              document=row["document"], file=row["file"]) + late)
+                continue
             click.echo(tr("{version}  in force {start} .. {end}  issued {issued}  {document}  {file}",
                           version=row["version"], start=row["from"], end=row["to"] or tr("now"),
                           issued=row["issued_on"], document=row["document"], file=row["file"]) + review + late)
@@ -160,8 +167,7 @@ def show(ctx, policy, as_of, fmt):
     except PolicyNotFound as exc:
         usage(said(exc))
     if version is None:
-        day = str(as_of or date.today())
-        click.echo(tr("{policy} has no version in force on {day}", policy=pid, day=day), err=True)
+        click.echo(tr(engine.none_in_force(pid, as_of or date.today())), err=True)
         ctx.exit(EXIT_NOT_IN_FORCE)
     from engine.audit.describe import describe_version, role, version_json
 

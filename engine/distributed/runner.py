@@ -114,7 +114,8 @@ def _digest(files: tuple) -> str:
 
 
 def _versions(store) -> tuple:
-    return tuple(sorted((v.key, v.digest) for versions in store.by_id.values() for v in versions))
+    every = [*store.by_id.values(), *store.repeals.values()]  # a repeal changes what is in force as a version does
+    return tuple(sorted((v.key, v.digest) for versions in every for v in versions))
 
 
 @dataclass(frozen=True)

@@ -189,8 +189,13 @@ def _resolve(store: PolicyStore, ref: Ref, by: PolicyVersion, pick: Picker) -> P
                         _close(ref.version, versions))
     target = pick(ref, by)
     if target is None:
+        repeals = store.repeals.get(ref.policy_id, [])
+        hint = msg("{pid} is repealed from {days}; a policy that reads it needs a repeal or a version of its own "
+                   "from then", pid=ref.policy_id,
+                   days=", ".join(f"{r.effective_from} ({r.source['number'] or r.key})" for r in repeals)) \
+            if repeals else None
         raise LinkError(ref, msg("{by} needs {pid}, which has no version in force on {day}", by=by.key,
-                                 pid=ref.policy_id, day=msg("that date")))
+                                 pid=ref.policy_id, day=msg("that date")), hint=hint)
     return target
 
 

@@ -240,6 +240,9 @@ class PolicyVersion:
     content: Any = None  # the plain data, for digests and structural diffs
     document: Document | None = None
     digest: str = ""
+    # A repeal (`repeals: true`): no version of the policy is in force from effective_from until a later one
+    # begins. The store keeps it apart from the versions (PolicyStore.repeals), so nothing decides under it.
+    repeals: bool = False
 
     @property
     def key(self) -> str:
@@ -577,6 +580,9 @@ class _Reader:
         Each section has its reader below; the ones that place the version in the store clear `placeable`
         when what they need is unusable."""
         pv = self._identity(v)
+        if v.get("repeals") is True:
+            self._repeal(v, pv)
+            return pv
         if "amends" in v:
             self._amendment(v, pv)
         for key, read in (("tables", self._tables), ("definitions", self._definitions), ("rules", self._rules),
@@ -658,6 +664,21 @@ class _Reader:
         if pv.effective_to and pv.effective_to < pv.effective_from:
             self.error("version.dates", msg("effective.to is before effective.from"), ("effective", "to"))
         return pv
+
+    def _repeal(self, v: dict, pv: PolicyVersion) -> None:
+        """`repeals: true`: the notice that ends the policy holds only what places it and its source. Anything
+        else would be read by nothing, so it is an error where it is written, not a silent no-op."""
+        pv.repeals = True
+        for key in v:
+            if key not in REPEAL_KEYS:
+                self.error("repeal.content", msg(
+                    "a repeal holds no {key}: from its first day no version of {pid} is in force; a version that "
+                    "takes effect later is a file of its own", key=key, pid=pv.id or msg("this policy")), (key,),
+                    at_key=True)
+        if "to" in _mapping(v.get("effective")):
+            self.error("repeal.content", msg(
+                "a repeal has no effective.to: it ends the policy from effective.from until a later version takes "
+                "effect"), ("effective", "to"), at_key=True)
 
     def _source(self, source: dict) -> dict:
         issuers = source.get("issuers")
@@ -913,6 +934,7 @@ def _exact_types(columns: dict) -> tuple:
     exact = {STRING: str, BOOL: bool, INT: int}
     return tuple(exact.get(ctype) if isinstance(ctype, Prim) else None for ctype in columns.values())
 
+REPEAL_KEYS = ("policy", "version", "title", "effective", "issued_on", "source", "repeals")  # all a repeal holds
 ROW_CHANGES = ("add_rows", "replace_rows", "remove_rows")  # what an amending version may say of a table's rows
 
 

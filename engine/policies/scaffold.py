@@ -149,6 +149,48 @@ def amendment_text(previous, effective: date, issued: date) -> str:
         issued=issued.isoformat(), issuers=json.dumps(issuers, ensure_ascii=False), examples=_examples(content))
 
 
+REPEAL = """\
+# {policy_id}：废止（新文件宣布本政策自某日起不再施行时用）。自 effective.from 起本政策没有有效的版本，
+# 直到以后另有新版本生效；此前的版本和已作出的决定不受影响。本文件只写身份、日期和来源，不写规则、表等。
+# 写法见 docs/authoring.md「废止」；完成后运行 `policy check` 和 `policy timeline {policy_id}`。
+policy: {policy_id}
+# 版本号：按惯例为废止生效的日期。
+version: "{version}"
+# 本文件是废止：自 effective.from 起，{policy_id} 不再有效。
+repeals: true
+title: {title}
+effective:
+  # 不再施行的第一天（原文“自……起废止”）。
+  from: {effective}
+  clause: 废止
+# 新文件的印发日期（原文落款日期）。
+issued_on: {issued}
+source:
+  # 文号，如 某人社发〔2025〕1号。
+  number: 请填写新文件的文号
+  # 新文件的完整标题。
+  title: 请填写新文件的标题
+  # 发文机关，每个一项（已从上一版本复制，请核对）。
+  issuers: {issuers}
+  clauses:
+    废止: 请粘贴废止条款原文。
+"""
+
+
+def repeal_text(previous, effective: date, issued: date) -> str:
+    """A repeal of `previous`'s policy from `effective` (the version it ends is `previous`): identity and dates
+    filled in, the repealing notice's document to fill in. It passes `policy check` as it is, with a warning at
+    each text to replace."""
+    import json
+
+    source = _mapping(_mapping(previous.content).get("source"))
+    issuers = _items(source.get("issuers")) or ["请填写发文机关"]
+    return REPEAL.format(policy_id=previous.id, version=effective.isoformat(),
+                         title=json.dumps(f"关于废止{previous.title or previous.id}的通知", ensure_ascii=False),
+                         effective=effective.isoformat(), issued=issued.isoformat(),
+                         issuers=json.dumps(issuers, ensure_ascii=False))
+
+
 def _flow(value) -> str:
     """A value as one line of YAML (JSON is YAML): a row, a key."""
     import json

@@ -5,7 +5,7 @@ import itertools
 import json
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import field
 from datetime import date
 from pathlib import Path
@@ -153,6 +153,7 @@ class PolicyStore:
     root: Path
     schemas_dir: Path
     by_id: dict = field(default_factory=dict)  # id -> [PolicyVersion] by effective date
+    repeals: dict = field(default_factory=dict)  # id -> [PolicyVersion with repeals=True] by effective date
     schemas: dict = field(default_factory=dict)  # file name -> InputSchema, or None when it cannot be used
     diagnostics: list = field(default_factory=list)
     # Which policy ids each file belongs to (displayed name -> ids): the id inside it and the id its place
@@ -252,7 +253,7 @@ class PolicyStore:
         if version.facts_file is not None:  # the own facts kept beside the file are this version's content too
             covered["facts_file"] = version.facts_file
         version.digest = sha256(canonical_json(covered))
-        self.by_id.setdefault(version.id, []).append(version)
+        (self.repeals if version.repeals else self.by_id).setdefault(version.id, []).append(version)
         return version
 
     def _check_place(self, path: Path, display: str, version: PolicyVersion | None) -> None:
@@ -348,8 +349,11 @@ class PolicyStore:
         return InputSchema(name, schema, record, sha256(canonical_json(schema))), None, None
 
     def _check_versions(self) -> None:
-        for pid, versions in self.by_id.items():
-            versions.sort(key=lambda v: (v.effective_from, v.version))
+        for pid in sorted(set(self.by_id) | set(self.repeals)):
+            for listed in (self.by_id.get(pid, []), self.repeals.get(pid, [])):
+                listed.sort(key=lambda v: (v.effective_from, v.version))
+            versions = sorted(self.by_id.get(pid, []) + self.repeals.get(pid, []),
+                              key=lambda v: (v.effective_from, v.version))
             labels: dict = {}
             for v in versions:
                 if v.version in labels:
@@ -372,6 +376,28 @@ class PolicyStore:
                                                day=after.effective_from, before=before.key, file=before.file),
                         after.location("effective", "from"), cited(after.effective_clauses),
                         notes=(_note(msg("{key} takes effect here", key=before.key), before, "effective", "from"),)))
+            for repeal in self.repeals.get(pid, []):
+                self._check_repeal(repeal)
+
+    def _check_repeal(self, repeal: PolicyVersion) -> None:
+        """A repeal ends a version in force the day before it; one that ends nothing is a mistake in its date
+        or its id (an error), or a second notice about a policy already ended (a warning)."""
+        earlier = [v for v in self.by_id.get(repeal.id, []) if v.effective_from < repeal.effective_from]
+        where, clause = repeal.location("effective", "from"), cited(repeal.effective_clauses)
+        if not earlier:
+            known = ", ".join(v.version for v in self.by_id.get(repeal.id, [])) or msg("none")
+            self.diagnostics.append(Diagnostic("repeal.nothing", msg(
+                "{key} repeals {pid} from {day}, but no version of {pid} takes effect before then (it has {known})",
+                key=repeal.key, pid=repeal.id, day=repeal.effective_from, known=known), where, clause))
+            return
+        day_before = add_days(repeal.effective_from, -1)
+        if self.in_force(repeal.id, day_before) is None:
+            last = earlier[-1]
+            end = self.until(last)
+            self.diagnostics.append(Diagnostic("repeal.nothing", msg(
+                "{key} repeals {pid} from {day}, but no version of it is in force the day before: {last} ended on "
+                "{end}", key=repeal.key, pid=repeal.id, day=repeal.effective_from, last=last.key, end=end),
+                where, clause, severity="warning"))
 
     # -- asking ----------------------------------------------------------------------------------
 
@@ -466,22 +492,50 @@ class PolicyStore:
         return next((v for v in self.by_id.get(pid, []) if v.version == version), None)
 
     def in_force(self, pid: str, day: date, known_on: date | None = None) -> PolicyVersion | None:
-        """The version in force on `day`: the latest to take effect by then, unless it has already ended."""
+        """The version in force on `day`: the latest to take effect by then, unless it has already ended or a
+        repeal (known by `known_on`) has taken effect since."""
         current = None
         for v in self.versions(pid, known_on):
             if v.effective_from <= day:
                 current = v
         if current is not None and current.effective_to is not None and day > current.effective_to:
             return None
+        repeal = self.repealed_on(pid, day, known_on)
+        if current is not None and repeal is not None and repeal.effective_from > current.effective_from:
+            return None
         return current
 
+    def repeal(self, pid: str, label: str) -> PolicyVersion | None:
+        """The repeal of `pid` with that label, if its file is one."""
+        return next((r for r in self.repeals.get(pid, []) if r.version == label), None)
+
+    def repealed_on(self, pid: str, day: date, known_on: date | None = None) -> PolicyVersion | None:
+        """The latest repeal of `pid` in effect on `day`, whether or not a version has taken effect since."""
+        found = None
+        for r in self.repeals.get(pid, []):
+            if r.effective_from <= day and (known_on is None or r.issued_on <= known_on):
+                found = r
+        return found
+
     def until(self, version: PolicyVersion) -> date | None:
-        """The last day `version` is in force: its own end, or the day before the next version."""
-        later = [v for v in self.by_id.get(version.id, []) if v.effective_from > version.effective_from]
+        """The last day `version` is in force: its own end, or the day before the next version or repeal."""
+        later = [v for v in self.by_id.get(version.id, []) + self.repeals.get(version.id, [])
+                 if v.effective_from > version.effective_from]
         ends = [version.effective_to] if version.effective_to else []
         if later:
-            ends.append(add_days(later[0].effective_from, -1))
+            ends.append(add_days(min(v.effective_from for v in later), -1))
         return min(ends) if ends else None
+
+    def change_days(self, ids: Iterable[str] | None = None) -> set[date]:
+        """Every day on which what is in force may change for `ids` (all when None): a version or a repeal takes
+        effect, or a version's own end has passed (a version in force until 9999-12-31 has no day after it)."""
+        days: set[date] = set()
+        for pid in (set(self.by_id) | set(self.repeals)) if ids is None else ids:
+            for v in self.by_id.get(pid, []) + self.repeals.get(pid, []):
+                days.add(v.effective_from)
+                if not v.repeals and v.effective_to is not None and v.effective_to < date.max:
+                    days.add(add_days(v.effective_to, 1))
+        return days
 
     def nearest(self, pid: str, day: date) -> PolicyVersion | None:
         versions = self.by_id.get(pid, [])

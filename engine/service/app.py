@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
-from engine.api import PolicyInvalid, PolicyNotFound, empty_pin, parse_policy_ref
+from engine.api import PolicyInvalid, PolicyNotFound, empty_pin, not_a_version, parse_policy_ref
 from engine.audit import listing
 from engine.claims.reader import BOM, RawClaim, read_json
 from engine.core.i18n import msg, tr
@@ -460,6 +460,9 @@ def create_app(settings: Settings) -> FastAPI:
                 policy=pid))
         _refuse_broken(engine.store, pid)
         version = engine.store.get(pid, version_label)
+        repeal = engine.store.repeal(pid, version_label)
+        if version is None and repeal is not None:
+            raise ServiceError(404, "request.unknown_policy", not_a_version(repeal))
         if version is None:
             known = ", ".join(v.version for v in engine.store.versions(pid)) or msg("none")
             raise ServiceError(404, "request.unknown_policy", msg("no version {ref} (versions of {policy}: {known})",

@@ -305,8 +305,7 @@ def _spec(service, policy: str, day, evaluator_of):
     engine = snapshot.engine
     version = engine.store.get(pid, label) if label else engine.version_for(pid, day or date.today())
     if version is None:
-        raise ServiceError(404, "request.unknown_policy", msg("{policy} has no version in force on {day}",
-                                                              policy=policy, day=day or date.today()))
+        raise ServiceError(404, "request.unknown_policy", engine.none_in_force(pid, day or date.today()))
     spec = spec_of(engine.linked(version, day or version.effective_from))
     if spec is None:
         raise ServiceError(422, "ledger.not_declared", msg("{policy} declares no ledger section", policy=version.key))

@@ -22,7 +22,7 @@ from markupsafe import escape
 from starlette.datastructures import UploadFile
 from starlette.staticfiles import StaticFiles
 
-from engine.api import PolicyInvalid, PolicyNotFound, Selection, parse_policy_ref
+from engine.api import PolicyInvalid, PolicyNotFound, Selection, not_a_version, parse_policy_ref
 from engine.audit import listing
 from engine.audit.describe import version_json
 from engine.core.diagnostics import text_lines
@@ -224,14 +224,14 @@ def add_pages(app: FastAPI, service) -> None:
                     reads = [{"role": "error", "key": _link_error(exc, as_of)}]
         for r in rows:
             r["current"] = r["version"] == current
-            r["href"] = f"/policies/{quote(policy_id)}@{quote(r['version'])}"
+            r["href"] = None if r.get("repeals") else f"/policies/{quote(policy_id)}@{quote(r['version'])}"
         marks = _underneath(policy_id, rows)
         for m in marks:  # what changed that day: the day before against the day
             before = (date.fromisoformat(m["date"]) - timedelta(days=1)).isoformat()
             m["diff"] = f"/policies/{quote(policy_id)}/diff?{urlencode({'from': before, 'to': m['date']})}"
         chart = render.timeline_svg(rows, date.today(), marks, as_of, {
             "title": tr("Versions of {policy} on a date axis", policy=policy_id), "open": tr("open-ended"),
-            "issued": tr("issued on"), "as_of": tr("as of")})
+            "issued": tr("issued on"), "as_of": tr("as of"), "repealed": tr("repealed from")})
         return html(page, "timeline", policy_id=policy_id, rows=rows, chart=chart, marks=marks,
                     as_of=as_of, known_on=known_on, current=current, reads=reads,
                     dates=[r["from"] for r in rows], declares_input=store().declares_input(policy_id))
@@ -501,6 +501,8 @@ def add_pages(app: FastAPI, service) -> None:
             _known(pid)
         _refuse_broken(pid)
         v = store().get(pid, label)
+        if v is None and store().repeal(pid, label) is not None:
+            raise ServiceError(404, "request.unknown_policy", tr(not_a_version(store().repeal(pid, label))))
         if v is None:
             known = ", ".join(x.version for x in store().versions(pid)) or "-"
             raise ServiceError(404, "request.unknown_policy", tr("no version {ref} (versions of {policy}: {known})",
@@ -558,6 +560,8 @@ def add_pages(app: FastAPI, service) -> None:
         marks = []
         for r in rows:
             v = store().get(policy_id, r["version"])
+            if v is None:  # a repeal: it reads nothing
+                continue
             refs = ([v.extends] if v.extends else []) + list(v.uses.values())
             begin, end = v.effective_from, store().until(v)
             for ref in refs:

@@ -88,11 +88,16 @@ def timeline_svg(rows: list[dict], today: date, marks: list[dict], as_of: date |
     for i, r in enumerate(rows):
         y = 30 + lane * i
         begin, finish = _day(r["from"]), _day(r["to"]) if r["to"] else end
-        parts.append(f'<a href="{escape(r["href"])}"><text x="{left - 8}" y="{y + 15}" text-anchor="end" '
-                     f'class="label">{escape(r["version"])}</text>'
-                     f'<rect x="{x(begin)}" y="{y}" width="{max(2, x(finish) - x(begin))}" height="20" rx="3" '
-                     f'class="bar{" current" if r.get("current") else ""}"><title>{escape(r["version"])}: '
-                     f'{escape(r["from"])} .. {escape(r["to"] or labels["open"])}</title></rect></a>')
+        if r.get("repeals"):  # no bar: from this day nothing is in force
+            parts.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end" class="label">{escape(r["version"])}'
+                         f'</text><line x1="{x(begin)}" y1="{y - 4}" x2="{x(begin)}" y2="{y + 24}" class="repeal">'
+                         f'<title>{escape(labels["repealed"])} {escape(r["from"])}</title></line>')
+        else:
+            parts.append(f'<a href="{escape(r["href"])}"><text x="{left - 8}" y="{y + 15}" text-anchor="end" '
+                         f'class="label">{escape(r["version"])}</text>'
+                         f'<rect x="{x(begin)}" y="{y}" width="{max(2, x(finish) - x(begin))}" height="20" rx="3" '
+                         f'class="bar{" current" if r.get("current") else ""}"><title>{escape(r["version"])}: '
+                         f'{escape(r["from"])} .. {escape(r["to"] or labels["open"])}</title></rect></a>')
         issued = x(_day(r["issued_on"]))
         parts.append(f'<path d="M{issued} {y - 2} l-5 -7 h10 z" class="issued"><title>{escape(labels["issued"])} '
                      f'{escape(r["issued_on"])}</title></path>')
