@@ -25,6 +25,7 @@ from engine.decide.program import Program, basis_of
 from engine.decide.results import ClaimError, Decision, stamp
 from engine.language.checker import Checked, check, coverage
 from engine.language.types import Record
+from engine.policies.amend import unresolved
 from engine.policies.facts import claim_schema
 from engine.policies.ledgerspec import check_ledger
 from engine.policies.linker import Linked, LinkError, link
@@ -143,7 +144,8 @@ class Engine:
             for version in self.store.versions(pid):
                 if only is not None and version.file not in only:
                     continue
-                found.extend(coverage(version))
+                if not unresolved(version):
+                    found.extend(coverage(version))
                 end = self.store.until(version)
                 if today and version.review_by and version.review_by < today and (end is None or end >= today):
                     found.append(Diagnostic("version.review",
@@ -152,6 +154,8 @@ class Engine:
                                             version.location("review_by"), severity="warning",
                                             clause=cited(version.effective_clauses)))
                 found.extend(unfilled(version))
+                if unresolved(version):  # its `amends` error says why; what it states alone would only mislead
+                    continue
                 found.extend(self._check_version(version))
                 found.extend(check_ledger(self.store, version))
             for repeal in self.store.repeals.get(pid, []):

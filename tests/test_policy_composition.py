@@ -748,3 +748,44 @@ def test_a_facts_file_is_neither_warned_about_nor_followed_through_a_link(tmp_pa
     (root / "p/city/1.facts.json").unlink()
     (root / "p/city/1.facts.json").write_text(json.dumps(facts), encoding="utf-8")
     assert [d.code for d in Engine.load(root, root.parent / "schemas").check()] == []
+
+
+def test_a_broken_amended_version_is_the_one_error_said_and_nothing_follows_from_it(tmp_path):
+    """The version amended has an error its file cannot be read past: each amendment after it, and a city that
+    extends the policy, point at it, and no false error follows (an amendment's replacements replacing nothing,
+    a city's overrides overriding nothing)."""
+    broken = PARENT.replace("issued_on: 2024-01-01\n", "issued_on: 2024-01-01\nissued_on: 2024-01-02\n")
+    second = head("p/parent", "3", "2024-12-01", number="N-3") + textwrap.dedent("""\
+        amends: "2"
+        rules:
+          - id: not_old
+            replaces: true
+            clause: 一
+            require: person.years < 65
+            message: {pass: not old, fail: old}
+        """)
+    city = head("p/city", "1", "2024-03-01") + textwrap.dedent("""\
+        extends: p/parent
+        rules:
+          - id: adult
+            overrides: true
+            clause: 一
+            require: person.years >= 20
+            message: {pass: adult, fail: not adult}
+        """)
+    root = make_store(tmp_path, {"p/parent/1.yaml": broken, "p/parent/2.yaml": AMENDMENT, "p/parent/3.yaml": second,
+                                 "p/city/1.yaml": city})
+    found = sorted({(d.code, Path(d.location.file).relative_to(root).as_posix()) for d in errors(root)})
+    assert found == [("reference.unreadable", "p/city/1.yaml"), ("reference.unreadable", "p/parent/2.yaml"),
+                     ("reference.unreadable", "p/parent/3.yaml"), ("yaml.duplicate_key", "p/parent/1.yaml")]
+    said = {Path(d.location.file).name: d.message for d in errors(root) if d.code == "reference.unreadable"
+            and "p/parent" in d.location.file}
+    assert "the file of that version (" in said["2.yaml"] and "1.yaml" in said["2.yaml"]
+    assert "p/parent@2, an amendment that could not be resolved itself" in said["3.yaml"]
+
+
+def test_an_amendment_of_a_label_not_there_suggests_the_one_meant(tmp_path):
+    unknown = AMENDMENT.replace('amends: "1"', 'amends: "11"')
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": unknown})
+    [found] = errors(root)
+    assert (found.code, found.hint) == ("amend.unknown", "did you mean '1'?")

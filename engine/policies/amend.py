@@ -12,10 +12,12 @@ covers its own file and the digest of the version it amends: the resolved whole,
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.core.diagnostics import Diagnostic, cited, note_at
 from engine.core.i18n import msg
+from engine.language.spelling import close_matches
 from engine.language.types import ERROR
 from engine.policies.policyfile import PolicyVersion, Table, canonical_json, reader_for, sha256
 from engine.policies.sources import cite, qualify
@@ -35,19 +37,40 @@ def resolve_amendments(store: PolicyStore) -> None:
                 _resolve(store, version, sorted(versions, key=lambda v: (v.effective_from, v.version)))
 
 
-def _error(store: PolicyStore, version: PolicyVersion, code: str, message, path, clause=None, notes=()) -> None:
+def _error(store: PolicyStore, version: PolicyVersion, code: str, message, path, clause=None, notes=(),
+           hint=None) -> None:
     loc = version.location(*path)
-    store.diagnostics.append(Diagnostic(code, message, loc, clause=clause, notes=notes,
+    store.diagnostics.append(Diagnostic(code, message, loc, clause=clause, notes=notes, hint=hint,
                                         source_line=version.document.line_text(loc.line) if version.document else None))
 
 
+def unresolved(version: PolicyVersion) -> bool:
+    """An amendment whose amended version could not be taken: what it states alone is not a version to check
+    (its replacements would replace nothing, its overrides override nothing). Its `amends` error says why."""
+    return version.amends is not None and version.amended is None
+
+
 def _resolve(store: PolicyStore, b: PolicyVersion, ordered: list) -> None:
-    a = store.get(b.id, b.amends or "")
+    label = b.amends or ""
+    a = store.get(b.id, label)
+    unread = [f for f in store.unplaced.get(b.id, []) if Path(f).stem == label]
+    if a is None and unread:  # the file of that version is there but has errors: say so, and nothing that follows
+        _error(store, b, "reference.unreadable", msg(
+            "{key} amends {label}, but the file of that version ({file}) could not be read; fix the errors reported "
+            "there", key=b.key, label=repr(label), file=unread[0]), ("amends",))
+        return
     if a is None:
-        known = ", ".join(v.version for v in ordered if v is not b)
+        labels = [v.version for v in ordered if v is not b]
+        close = close_matches(label, labels + [Path(f).stem for f in store.unplaced.get(b.id, [])], n=1, cutoff=0.6)
         _error(store, b, "amend.unknown", msg("{key} amends {label}, but {pid} has no such version (it has {known})",
-                                              key=b.key, label=repr(b.amends), pid=b.id, known=known or msg("none")),
-               ("amends",))
+                                              key=b.key, label=repr(b.amends), pid=b.id,
+                                              known=", ".join(labels) or msg("none")),
+               ("amends",), hint=msg("did you mean {name}?", name=repr(close[0])) if close else None)
+        return
+    if unresolved(a):  # an amendment of an amendment that could not be resolved: point at that one's error
+        _error(store, b, "reference.unreadable", msg(
+            "{key} amends {label}, an amendment that could not be resolved itself; fix the error reported at its "
+            "amends: ({file})", key=b.key, label=a.key, file=a.location("amends")), ("amends",))
         return
     earlier = [v for v in ordered if (v.effective_from, v.version) < (b.effective_from, b.version)]
     if not earlier or earlier[-1] is not a:

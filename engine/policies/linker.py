@@ -16,6 +16,7 @@ from engine.core.i18n import Message, msg
 from engine.core.records import dataclass
 from engine.language.spelling import close_matches
 from engine.language.syntax import Comprehension, Name, children
+from engine.policies.amend import unresolved
 from engine.policies.columns import check_columns
 from engine.policies.facts import linked_schema
 from engine.policies.policyfile import AmountRule, Definition, InputCheck, Note, Output, PolicyVersion, Ref, Rule, Table
@@ -171,8 +172,10 @@ def link(store: PolicyStore, version: PolicyVersion, pick: Picker, diagnostics: 
 
 def _resolve(store: PolicyStore, ref: Ref, by: PolicyVersion, pick: Picker) -> PolicyVersion:
     unread = store.unplaced.get(ref.policy_id)
-    # A file of that policy that could not be read may be the very version wanted: say so, not "no such policy".
-    if unread and (not store.by_id.get(ref.policy_id) or ref.version and store.get(ref.policy_id, ref.version) is None):
+    # A file of that policy that could not be read may be the very version wanted: say so, not "no such policy"
+    # (nor "no version in force" on a day only that file would have covered).
+    wanted = store.get(ref.policy_id, ref.version) if ref.version else pick(ref, by) if unread else None
+    if unread and wanted is None:
         files = ", ".join(unread)
         message = (msg("{by} refers to {ref}, but the files of {pid} ({files}) could not be read; fix the errors "
                        "reported there", by=by.key, ref=str(ref), pid=ref.policy_id, files=files) if len(unread) > 1
@@ -196,6 +199,10 @@ def _resolve(store: PolicyStore, ref: Ref, by: PolicyVersion, pick: Picker) -> P
             if repeals else None
         raise LinkError(ref, msg("{by} needs {pid}, which has no version in force on {day}", by=by.key,
                                  pid=ref.policy_id, day=msg("that date")), hint=hint)
+    if unresolved(target):
+        raise LinkError(ref, msg("{by} needs {target}, an amendment of {label} that could not be resolved; fix the "
+                                 "error reported at its amends:", by=by.key, target=target.key,
+                                 label=repr(target.amends)), "reference.unreadable")
     return target
 
 
