@@ -36,6 +36,19 @@ def _key_of(line: str) -> str | None:
     return m.group(2).strip() if m else None
 
 
+def _quoted_then_more(line: str, column: int) -> tuple[str, str, str] | None:
+    """(key, value, quote) when `line` is `key: "quoted" more…` and the parser stopped after the quoted text:
+    an expression that begins with a string (`require: "paying" == x`), read by YAML as that string alone."""
+    m = _KEY.match(line)
+    if not m:
+        return None
+    value = line[m.end():].lstrip(" ")
+    start = len(line) - len(value)
+    if value[:1] not in ("'", '"') or column <= start:
+        return None
+    return m.group(2).strip(), value.rstrip(), value[0]
+
+
 def _has_inline_value(line: str) -> bool:
     """`key: value` with the value on the same line (not a block scalar indicator, not a nested block)."""
     m = _KEY.match(line)
@@ -112,6 +125,16 @@ def describe(exc, text: str, file: str) -> Diagnostic:
             return at(row, colon, msg("a ': ' inside a value makes YAML read it as another key"),
                       msg("a condition in any(), all(), count() or filter() follows 'where': any(g in history where …)")
                       if expression else msg("put the value in quotes: key: \"text: more text\""))
+    quoted = _quoted_then_more(here, mark.column if mark else 0) if "expected <block end>" in problem else None
+    if quoted is not None:
+        key, value, quote = quoted
+        other = "'" if quote == '"' else '"'
+        suggestion = key + ": " + other + value + other
+        hint = (msg("quote the whole value with the other quote mark: {suggestion}", suggestion=suggestion)
+                if other not in value else msg("write the whole value on the next line, after {key}: >-", key=key))
+        return at(row, mark.column if mark else 0, msg(
+            "the value of {key} starts with a quote, so YAML reads only the quoted text and cannot read what follows "
+            "it", key=key), hint)
     if "expected <block end>" in problem and previous is not None:
         less = _indent(above) - _indent(here)
         key = _key_of(above.lstrip(" -")) or above.strip()
