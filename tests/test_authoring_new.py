@@ -132,3 +132,30 @@ def test_check_warns_at_every_text_a_scaffold_left_to_replace_until_it_is_replac
     filled = re.sub(r"请(填写|粘贴|改为)[^\]\n#]*", "示例文件的内容", text)
     target.write_text(filled, encoding="utf-8")
     assert [d for d in Engine.load(policies).check() if d.code == "version.unfilled"] == []
+
+
+def test_the_amendment_examples_check_clean_when_uncommented(capsys, tmp_path):
+    """A definition that is a string literal keeps its quotes, a rule that overrides the parent says so: the
+    examples are what the officer uncomments, so as written they must be right (seen: `expr: "3307"`, the
+    number 3307, and `override.conflict`)."""
+    import shutil
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parent / "fixtures"
+    shutil.copytree(fixtures / "store", tmp_path / "policies")
+    shutil.copytree(fixtures / "schemas", tmp_path / "schemas")
+    policies = tmp_path / "policies"
+    code, _, _ = run(capsys, policies, "new", "jinhua/digital-engineer-subsidy", "--effective", "2025-07-01",
+                     "--issued", "2025-06-01", "--amend")
+    assert code == 0
+    target = policies / "jinhua" / "digital-engineer-subsidy" / "2025-07-01.yaml"
+    text = target.read_text(encoding="utf-8")
+    blocks = [re.search(rf"^# {section}:\n(?:#   .*\n)+", text, re.M).group(0) for section in ("definitions", "rules")]
+    assert "#     expr: '\"3307\"'" in blocks[0] and "#     overrides: true" in blocks[1]
+    for block in blocks:
+        text = text.replace(block, re.sub(r"^# ?", "", block, flags=re.M))
+    target.write_text(text, encoding="utf-8")
+    engine = Engine.load(policies, tmp_path / "schemas")
+    assert [d.render() for d in engine.check() if d.severity == "error"] == []
+    amended = engine.store.get("jinhua/digital-engineer-subsidy", "2025-07-01")
+    assert amended.definitions["city_prefix"].expr.text == '"3307"'

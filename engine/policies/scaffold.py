@@ -198,6 +198,20 @@ def _flow(value) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _scalar(text) -> str:
+    """An expression as a YAML value that reads back as the same text: plain where YAML would read it so, else
+    single-quoted (a string literal such as "3307" written plain would be read as the number 3307)."""
+    import yaml
+
+    if not isinstance(text, str) or "\n" in text:
+        return "..."
+    try:
+        plain = yaml.safe_load(text) == text and not text.startswith(("'", '"'))
+    except yaml.YAMLError:
+        plain = False
+    return text if plain else "'" + text.replace("'", "''") + "'"
+
+
 def _examples(content: dict) -> str:
     """Commented examples of the changes an amendment states, with the names of the version it amends."""
     lines: list[str] = []
@@ -223,7 +237,7 @@ def _examples(content: dict) -> str:
             f"#   {name}:",
             "#     clause: 一",
             "#     add_rows:",
-            f"#       - {row}",
+            f"#       - {row}    # 请改为新行的值：键不得与已有的行相同",
             "#     replace_rows:",
             f"#       - {row}",
             "#     remove_rows:",
@@ -239,19 +253,22 @@ def _examples(content: dict) -> str:
             f"#   {definition}:",
             "#     replaces: true",
             "#     clause: 一",
-            f"#     expr: {expr if isinstance(expr, str) and chr(10) not in expr else '...'}",
+            f"#     expr: {_scalar(expr)}",
         ]
     rules = [r for r in _items(content.get("rules")) if isinstance(r, dict)]
     if rules:
         rule = rules[0]
         require = rule.get("require")
+        overrides = ["#     overrides: true    # 它替换的是上级政策（extends）的规则：两个都要写"] \
+            if rule.get("overrides") is True else []
         lines += [
             "# 替换上一版本的规则：写同一 id 并加 replaces: true（保留原来的顺序位置）；新增的规则用新 id。",
             "# rules:",
             f"#   - id: {rule.get('id')}",
             "#     replaces: true",
+            *overrides,
             "#     clause: 一",
-            f"#     require: {require if isinstance(require, str) and chr(10) not in require else '...'}",
+            f"#     require: {_scalar(require)}",
             "#     message: {pass: 请填写满足时的说明, fail: 请填写不满足时的说明}",
             "# 删去上一版本的项：按名称或 id 列出（tables、definitions、rules、outputs、notes、checks、clauses）。",
             "# remove:",
