@@ -641,6 +641,18 @@ def test_exported_value_called(tmp_path):
     assert d.code == "call.not_function"
 
 
+def test_a_misspelt_alias_in_a_call_is_an_unknown_name_with_the_alias_meant(tmp_path):
+    user = policy(top="uses:\n  base: t/base", outputs={"o": "bsae.f(2)"})
+    d = one(tmp_path, user, BASE)
+    assert (d.code, d.message, d.hint) == ("name.unknown", "unknown name 'bsae'", "did you mean 'base'?")
+
+
+def test_calling_a_fact_field_says_only_named_functions_are_called(tmp_path):
+    d = one(tmp_path, policy(outputs={"o": "n.x(1)"}))
+    assert (d.code, d.message) == ("call.not_function", "only named functions can be called")
+    assert "ALIAS.NAME(…) with ALIAS under uses:" in d.hint
+
+
 def test_alias_with_the_name_of_a_fact(tmp_path):
     user = policy(top="uses:\n  n: t/base", outputs={"o": "1"})
     d = one(tmp_path, user, BASE)

@@ -413,7 +413,11 @@ class Inference:
                        hint=self.speller.suggest(func.name, [*BUILTINS, "has", *(
                            n for n, d in self.linked.definitions.items() if d.params)]))
             return None
-        self.error("call.not_function", msg("only named functions can be called"), func)
+        if isinstance(func, Attr) and isinstance(func.obj, Name) and self.name(func.obj) == ERROR:
+            return None  # `retirment.retirement_date(…)`: the unknown name is the mistake, reported with its hint
+        self.error("call.not_function", msg("only named functions can be called"), func,
+                   hint=msg("call a definition of this policy as NAME(…), or one another policy exports as "
+                            "ALIAS.NAME(…) with ALIAS under uses:") if isinstance(func, Attr) else None)
         return None
 
     def has(self, node: Call) -> Type:

@@ -200,7 +200,7 @@ def _flow(value) -> str:
 
 def _scalar(text) -> str:
     """An expression as a YAML value that reads back as the same text: plain where YAML would read it so, else
-    single-quoted (a string literal such as "3307" written plain would be read as the number 3307)."""
+    single-quoted (a string literal such as "42" written plain would be read as the number 42)."""
     import yaml
 
     if not isinstance(text, str) or "\n" in text:
