@@ -107,6 +107,16 @@ def _day_or_none(name: str, value) -> date | None:
     raise ValueError(f"{name} is a date or its YYYY-MM-DD text, not {type(value).__name__} {value!r}")
 
 
+def _not_said_at_remove(version: PolicyVersion, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Without the unknown names, in files other than `version`'s, of what its `remove:` took out: the amendment
+    says each at its `remove:` entry, with where it is still used (engine.policies.amend)."""
+    if not version.removed_names:
+        return diagnostics
+    quoted = {repr(name) for name in version.removed_names}
+    return [d for d in diagnostics if not (d.code == "name.unknown" and d.location.file != version.file
+                                           and set(getattr(d.message, "args", {}).values()) & quoted)]
+
+
 def not_a_version(repeal: PolicyVersion) -> str:
     """What to say when a repeal's label is given where a version is wanted."""
     return msg("{key} is a repeal, not a version to decide under or show: from {day} no version of {policy} is in "
@@ -186,7 +196,7 @@ class Engine:
             if linked.key in seen or diagnostics:
                 continue
             seen.add(linked.key)
-            found.extend(self._check_linked(linked).diagnostics)
+            found.extend(_not_said_at_remove(version, self._check_linked(linked).diagnostics))
         return found
 
     def checked(self, linked: Linked) -> Checked:

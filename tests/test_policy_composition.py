@@ -789,3 +789,20 @@ def test_an_amendment_of_a_label_not_there_suggests_the_one_meant(tmp_path):
     root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": unknown})
     [found] = errors(root)
     assert (found.code, found.hint) == ("amend.unknown", "did you mean '1'?")
+
+
+def test_removing_a_definition_still_used_is_said_at_the_remove_entry(tmp_path):
+    """Not as an unknown name in the file that wrote the rule carried over, which this version did not change."""
+    schema = json.loads(json.dumps(CLAIM_SCHEMA))
+    schema["$defs"]["level"]["enum"].append("expert")
+    text = AMENDMENT + "remove:\n  definitions: [adult]\n"
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": text}, schema)
+    [found] = errors(root)
+    assert found.code == "name.unknown" and found.location.file.endswith("2.yaml")
+    assert (found.location.line, found.location.column) == (at(text, "[adult]")[0], at(text, "[adult]")[1] + 1)
+    assert "'adult' is removed by this version, but rule 'adult' still uses it" in found.message
+    assert "1.yaml:" in found.message
+    # removed with the rule that used it, nothing is left to say
+    both = text.replace("remove:\n", "remove:\n  rules: [adult]\n")
+    root = make_store(tmp_path / "both", {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": both}, schema)
+    assert errors(root) == []

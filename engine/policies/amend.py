@@ -12,14 +12,16 @@ covers its own file and the digest of the version it amends: the resolved whole,
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.core.diagnostics import Diagnostic, cited, note_at
 from engine.core.i18n import msg
 from engine.language.spelling import close_matches
+from engine.language.syntax import Comprehension, Name, children
 from engine.language.types import ERROR
-from engine.policies.policyfile import PolicyVersion, Table, canonical_json, reader_for, sha256
+from engine.policies.policyfile import Expression, PolicyVersion, Table, canonical_json, reader_for, sha256
 from engine.policies.sources import cite, qualify
 
 if TYPE_CHECKING:
@@ -116,6 +118,7 @@ def _resolve(store: PolicyStore, b: PolicyVersion, ordered: list) -> None:
             del b.clauses[key]
             gone.add(key)
     _still_cited(store, b, gone)
+    _still_used(store, b, removed)
     b.digest = sha256(canonical_json({"amends": a.digest, "version": b.digest}))
 
 
@@ -132,6 +135,49 @@ def _still_cited(store: PolicyStore, b: PolicyVersion, gone: set) -> None:
             store.diagnostics.append(Diagnostic("clause.unknown", msg(
                 "{kind} {name} cites {clauses}, which this version removes: remove or replace it too",
                 kind=kind, name=repr(name), clauses=", ".join(cited_gone)), b.location("remove", "clauses")))
+
+
+def _still_used(store: PolicyStore, b: PolicyVersion, removed: dict) -> None:
+    """A definition or table taken out (`remove:`) must not be named by what is left: said at the `remove:` entry,
+    with where it is still used. The check would otherwise report an unknown name in the file that wrote the
+    item carried over, which this version did not change (engine.api leaves that one out)."""
+    gone = {name: (kind, i) for kind in ("definitions", "tables") for i, name in enumerate(b.removals.get(kind, ()))
+            if name in removed.get(kind, set())}
+    if not gone:
+        return
+    for kind, name, item in _items_with_expressions(b):
+        for used in sorted(_names_in(item) & set(gone)):
+            section, index = gone[used]
+            where = item.location
+            store.diagnostics.append(Diagnostic("name.unknown", msg(
+                "{removed} is removed by this version, but {kind} {name} still uses it ({where}): remove or replace "
+                "that too", removed=repr(used), kind=kind, name=repr(name), where=f"{where.file}:{where.line}"),
+                b.location("remove", section, index),
+                source_line=b.document.line_text(b.location("remove", section, index).line) if b.document else None))
+    b.removed_names = frozenset(gone)
+
+
+def _items_with_expressions(b: PolicyVersion) -> list:
+    return [(msg("definition"), n, d) for n, d in b.definitions.items()] \
+        + [(msg("output"), n, o) for n, o in b.outputs.items()] + [(msg("rule"), r.id, r) for r in b.rules] \
+        + [(msg("note"), n.id, n) for n in b.notes] + [(msg("input check"), c.id, c) for c in b.checks] \
+        + ([(msg("decision"), "amount", b.decision)] if b.decision else [])
+
+
+def _names_in(item) -> set:
+    """Every name an item's expressions read (a parameter of a definition is not one)."""
+    found: set = set()
+    bound = {p.name for p in getattr(item, "params", None) or ()}
+    stack = [v.tree for f in dataclasses.fields(item) if isinstance(v := getattr(item, f.name), Expression)
+             and v.tree is not None]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Name):
+            found.add(node.name)
+        elif isinstance(node, Comprehension):
+            bound.add(node.var)
+        stack.extend(children(node))
+    return found - bound
 
 
 def _amended_key(b: PolicyVersion) -> str:

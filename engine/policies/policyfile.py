@@ -237,6 +237,7 @@ class PolicyVersion:
     clause_docs: dict = field(default_factory=dict)  # clause id -> number of the document of its own that holds it
     table_amendments: dict = field(default_factory=dict)  # table -> (its add/replace/remove_rows, path)
     removals: dict = field(default_factory=dict)  # `remove:` kind -> names
+    removed_names: frozenset = frozenset()  # definitions and tables an amendment took out (amend._still_used)
     content: Any = None  # the plain data, for digests and structural diffs
     document: Document | None = None
     digest: str = ""
