@@ -10,6 +10,7 @@ The command line is a thin layer over this module.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
@@ -17,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from engine.claims.reader import ClaimReader, RawClaim
-from engine.core.diagnostics import Diagnostic, cited, sorted_diagnostics
+from engine.core.diagnostics import Diagnostic, cited, note_at, sorted_diagnostics
 from engine.core.i18n import msg, plural
 from engine.core.isodate import parse_date
 from engine.core.records import dataclass
@@ -107,6 +108,23 @@ def _day_or_none(name: str, value) -> date | None:
     raise ValueError(f"{name} is a date or its YYYY-MM-DD text, not {type(value).__name__} {value!r}")
 
 
+def _carried(carried: list, said: set) -> list[Diagnostic]:
+    """The problems found in an item of another file only when checking a version that reads it (an amendment
+    carrying it over, a transposition inheriting it): each with a note at that version's `amends:` or `extends:`,
+    since the file it sits in checks clean alone. One the item's own version also has is said without the note."""
+    out = []
+    for version, d in carried:
+        if d.sort_key() in said:
+            continue
+        said.add(d.sort_key())
+        path = ("amends",) if version.amends else ("extends",) if version.extends else ("policy",)
+        text = version.document.text if version.document else None
+        out.append(dataclasses.replace(d, notes=d.notes + (note_at(msg(
+            "found when checking {key}, which reads this item from here", key=version.key),
+            version.location(*path), text),)))
+    return out
+
+
 def _not_said_at_remove(version: PolicyVersion, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     """Without the unknown names, in files other than `version`'s, of what its `remove:` took out: the amendment
     says each at its `remove:` entry, with where it is still used (engine.policies.amend)."""
@@ -150,6 +168,7 @@ class Engine:
         found = [d for d in self.store.diagnostics
                  if only is None or d.location.file in only or d.location.file not in policy_files
                  and not d.location.file.endswith((".yaml", ".yml"))]
+        carried: list = []  # (version, diagnostic in another file), said once whatever checked it first
         for pid in self.store.ids():
             for version in self.store.versions(pid):
                 if only is not None and version.file not in only:
@@ -166,12 +185,16 @@ class Engine:
                 found.extend(unfilled(version))
                 if unresolved(version):  # its `amends` error says why; what it states alone would only mislead
                     continue
-                found.extend(self._check_version(version))
+                for d in self._check_version(version):
+                    if d.location.file == version.file:
+                        found.append(d)
+                    else:
+                        carried.append((version, d))
                 found.extend(check_ledger(self.store, version))
             for repeal in self.store.repeals.get(pid, []):
                 if only is None or repeal.file in only:
                     found.extend(unfilled(repeal))
-        return sorted_diagnostics(found)
+        return sorted_diagnostics(found + _carried(carried, {d.sort_key() for d in found}))
 
     def _check_version(self, version: PolicyVersion) -> list[Diagnostic]:
         """Link and check `version` against every combination of referenced versions it can meet."""

@@ -806,3 +806,23 @@ def test_removing_a_definition_still_used_is_said_at_the_remove_entry(tmp_path):
     both = text.replace("remove:\n", "remove:\n  rules: [adult]\n")
     root = make_store(tmp_path / "both", {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": both}, schema)
     assert errors(root) == []
+
+
+def test_an_error_an_amendment_causes_in_an_item_carried_over_notes_the_amendment(tmp_path):
+    """The rule is in the first file, which checks clean alone: the error says which version broke it."""
+    text = head("p/parent", "2", "2024-09-01", number="N-2") + textwrap.dedent("""\
+        amends: "1"
+        definitions:
+          adult:
+            replaces: true
+            clause: 一
+            expr: person.years + 18
+        """)
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": text})
+    [found] = errors(root)
+    assert found.location.file.endswith("1.yaml") and found.location.line == at(PARENT, "require: adult")[0]
+    [note] = found.notes
+    assert note.message == "found when checking p/parent@2, which reads this item from here"
+    assert note.location.file.endswith("2.yaml") and note.location.line == at(text, "amends:")[0]
+    alone = make_store(tmp_path / "alone", {"p/parent/1.yaml": PARENT})
+    assert errors(alone) == []
