@@ -165,9 +165,10 @@ class Engine:
         With `only` (file names), the problems of those files' versions — wherever they sit, such as an
         inherited rule that an override broke — and of the files themselves and the input schemas."""
         policy_files = {v.file for versions in self.store.by_id.values() for v in versions}
+        # with `only`, also what another file's error notes in one of them (two versions taking effect the same day)
         found = [d for d in self.store.diagnostics
-                 if only is None or d.location.file in only or d.location.file not in policy_files
-                 and not d.location.file.endswith((".yaml", ".yml"))]
+                 if only is None or d.location.file in only or any(n.location.file in only for n in d.notes)
+                 or d.location.file not in policy_files and not d.location.file.endswith((".yaml", ".yml"))]
         carried: list = []  # (version, diagnostic in another file), said once whatever checked it first
         for pid in self.store.ids():
             for version in self.store.versions(pid):

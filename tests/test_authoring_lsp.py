@@ -249,3 +249,19 @@ def test_after_a_pasted_line_separator_the_server_finds_what_the_editor_shows(tm
     assert analysis.hover(use.line, use.character)
     found = analysis.definition(use.line, use.character)
     assert (found.line - 1, found.column - 1) == (_line(text, "  adult:"), 2)
+
+
+def test_an_error_this_file_causes_in_another_is_shown_in_this_one(tmp_path, monkeypatch):
+    """Edited to the day another version takes effect: the overlap is reported at the later file, with a note
+    here; the editor of this file shows it, at the note's place, with the error's own place as related."""
+    from engine.lsp.analysis import Analysis
+
+    policies = write_store(tmp_path)
+    path = policies / "demo" / "grant" / "2024-01-01.yaml"
+    later = path.with_name("2024-07-01.yaml")
+    later.write_text(POLICY.replace('version: "2024-01-01"', 'version: "2024-07-01"'), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    [shown] = [d for d in Analysis(policies, None, path, POLICY).diagnostics() if d.code == "version.overlap"]
+    assert shown.location.file.endswith("2024-01-01.yaml")
+    assert shown.location.line == _line(POLICY, "from: 2024-01-01") + 1
+    assert [n.location.file.endswith("2024-07-01.yaml") for n in shown.notes] == [True]

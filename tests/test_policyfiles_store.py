@@ -160,6 +160,14 @@ def test_two_versions_from_the_same_day_overlap(tmp_path):
     assert "t/x@2" in d.message and "t/x@1" in d.message and "2024-01-01" in d.message
 
 
+def test_checking_only_the_file_an_overlap_notes_says_it(tmp_path):
+    """Edited to the day of another version, a file's own check says so, though the error sits at the later file."""
+    store = make_store(tmp_path, {"t/x/1.yaml": policy("t/x", "1", "2024-01-01"),
+                                  "t/x/2.yaml": policy("t/x", "2", "2024-01-01")})
+    first = next(v.file for v in store.versions("t/x") if v.version == "1")
+    assert [d.code for d in Engine(store).check(only={first})] == ["version.overlap"]
+
+
 def test_a_later_version_before_an_end_date_supersedes_it(tmp_path):
     first = policy("t/x", "1", "2024-01-01", to="2024-12-31")
     store = make_store(tmp_path, {"t/x/1.yaml": first, "t/x/2.yaml": policy("t/x", "2", "2024-07-01")})

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.api import Engine
-from engine.core.diagnostics import Diagnostic, DiagnosticError, text_lines
-from engine.core.i18n import plural, tr
+from engine.core.diagnostics import Diagnostic, DiagnosticError, Note, text_lines
+from engine.core.i18n import msg, plural, tr
 from engine.core.records import dataclass
 from engine.language.builtins import BUILTINS, DECISION_DATE
 from engine.language.syntax import KEYWORDS, Attr, Comprehension, Index, Name, children, dotted
@@ -72,7 +72,15 @@ class Analysis:
     def diagnostics(self) -> list[Diagnostic]:
         """What `policy check FILE` reports for this file."""
         found = self.engine.check(date.today(), {self.display})
-        return [d for d in found if d.location.file == self.display]
+        here = [d for d in found if d.location.file == self.display]
+        # an error in another file that this one causes (a version taking effect the same day, an amendment that
+        # breaks an item it carries over) is shown here too, where its note points, with the error's own place
+        for d in found:
+            note = next((n for n in d.notes if n.location.file == self.display), None)
+            if d.location.file != self.display and note is not None:
+                here.append(Diagnostic(d.code, d.message, note.location, d.clause, d.severity, note.source_line, d.hint,
+                                       (Note(msg("the error is reported here"), d.location, d.source_line),)))
+        return here
 
     # -- what is under the cursor --------------------------------------------------------------------
 
