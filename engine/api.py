@@ -125,13 +125,16 @@ def _carried(carried: list, said: set) -> list[Diagnostic]:
     return out
 
 
-def _not_said_at_remove(version: PolicyVersion, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    """Without the unknown names, in files other than `version`'s, of what its `remove:` took out: the amendment
-    says each at its `remove:` entry, with where it is still used (engine.policies.amend)."""
-    if not version.removed_names:
+def _not_said_at_remove(linked: Linked, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Without the unknown names, in files other than the amendment's, of what the `remove:` of a version linked
+    here took out: the amendment says each at its `remove:` entry, with where it is still used
+    (engine.policies.amend)."""
+    removing = [v for v in linked.versions if v.removed_names]
+    if not removing:
         return diagnostics
-    quoted = {repr(name) for name in version.removed_names}
-    return [d for d in diagnostics if not (d.code == "name.unknown" and d.location.file != version.file
+    quoted = {repr(name) for v in removing for name in v.removed_names}
+    files = {v.file for v in removing}
+    return [d for d in diagnostics if not (d.code == "name.unknown" and d.location.file not in files
                                            and set(getattr(d.message, "args", {}).values()) & quoted)]
 
 
@@ -220,7 +223,7 @@ class Engine:
             if linked.key in seen or diagnostics:
                 continue
             seen.add(linked.key)
-            found.extend(_not_said_at_remove(version, self._check_linked(linked).diagnostics))
+            found.extend(_not_said_at_remove(linked, self._check_linked(linked).diagnostics))
         return found
 
     def checked(self, linked: Linked) -> Checked:

@@ -361,7 +361,7 @@ def test_schema_errors_are_all_reported_each_at_its_line(tmp_path):
     assert "expected a list, found the text 'Test office'" in issuers.message
     assert issuers.location.column == pos(text, "Test office")[1]
     policy = by_line[1]
-    assert "'Test Base'" in policy.message and "required form" in policy.message
+    assert "'Test Base' is not a policy id: lower-case letters" in policy.message
     assert policy.location.column == pos(text, "Test Base")[1]
 
 

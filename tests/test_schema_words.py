@@ -20,6 +20,9 @@ CASES = [  # (schema of the value `v`, a value that fails it, the words expected
     ({"type": "string", "format": "date"}, "2024-6-1", "the text '2024-6-1' is not a calendar date written YYYY-MM-DD"),
     ({"type": "string", "pattern": "^[0-9]{6}$"}, "3307",
      "the text '3307' does not have the required form (^[0-9]{6}$)"),
+    ({"type": "string", "pattern": r"^[A-Za-z_\u00c0-\uffff][0-9A-Za-z_\u00c0-\uffff]*$"}, "within deadline",
+     "the text 'within deadline' is not a name: letters (Chinese ones too), digits and _, not starting with a digit; "
+     "no spaces, '-' or '.'"),  # the engine's own formats in words, not as a regular expression
     ({"minimum": 0}, -5, "must be at least 0, found -5"),
     ({"exclusiveMinimum": 0}, 0, "must be more than 0, found 0"),
     ({"maximum": Decimal("2200")}, 2300, "must be at most 2200, found 2300"),
@@ -75,3 +78,26 @@ def test_a_date_that_does_not_exist_says_which_part_does_not(text, why, chinese)
         assert tr(caught.value.args[0]) == f"'{text}' 不是日历上的日期（{chinese}）"
     finally:
         set_language(None)
+
+
+def test_every_format_of_the_policy_schema_is_worded_for_officers():
+    """A pattern of engine/schemas/policy.schema.json left without words would show an officer its regular
+    expression; words for a pattern it no longer has would be dead."""
+    import json
+
+    from engine.core.schemacheck import _PATTERN_WORDS
+    from engine.policies.policyfile import SCHEMA_FILE
+
+    patterns: set = set()
+
+    def walk(value):
+        if isinstance(value, dict):
+            patterns.update(v for k, v in value.items() if k == "pattern")
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+    assert patterns == set(_PATTERN_WORDS)

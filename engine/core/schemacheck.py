@@ -107,6 +107,27 @@ _SIZES = {"minItems": msg("must have at least {expected} items, has {count}"),
           "maxProperties": msg("must have at most {expected} keys, has {count}")}
 
 
+_ID = "^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)+$"
+_LABEL = "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+# The engine's own formats in words: an officer reads "a name: …", not the regular expression of policy.schema.json
+# (a pattern of a policy's input schema, written by its author, is still shown as written).
+_PATTERN_WORDS = {
+    _ID: msg("a policy id: lower-case letters, digits and -, two or more parts joined by / (such as city/grant)"),
+    _LABEL: msg("a version label: letters, digits, '.', '_' and '-', starting with a letter or digit (such as "
+                "2024-05-01)"),
+    _ID[:-1] + "(@[A-Za-z0-9][A-Za-z0-9._-]*)?$": msg("a policy id, with @VERSION after it when a version is meant "
+                                                      "(such as city/grant@2024-05-01)"),
+    "^[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*$": msg("lower-case letters, digits and -, parts joined by /"),
+    r"^[A-Za-z_\u00c0-\uffff][0-9A-Za-z_\u00c0-\uffff]*$": msg(
+        "a name: letters (Chinese ones too), digits and _, not starting with a digit; no spaces, '-' or '.'"),
+    "^[^.\\s]+(\\.[^.\\s]+)*$": msg("a fact path such as training.level: parts joined by '.', without spaces"),
+    "^[^.\\s]+\\.[^.\\s]+$": msg("TABLE.COLUMN, such as subsidy.occupation_code"),
+    "^[A-Z]{3}$": msg("three capital letters, such as CNY"),
+    "^[a-z_][a-z0-9_]*$": msg("lower-case letters, digits and _, not starting with a digit"),
+    "^(claim|decision)\\.": msg("claim.PATH (a fact of the claim) or decision.FIELD"),
+}
+
+
 def _worded(template: Message, **args) -> Message:
     return msg(template.template, **args)
 
@@ -130,6 +151,8 @@ def _wording(keyword: str, expected, value) -> str | None:
             return msg("{value} is not a calendar date written YYYY-MM-DD", value=describe_value(value))
         return msg("{value} is not a valid {format}", value=describe_value(value), format=str(expected))
     if keyword == "pattern":
+        if expected in _PATTERN_WORDS:
+            return msg("{value} is not {form}", value=describe_value(value), form=_PATTERN_WORDS[expected])
         return msg("{value} does not have the required form ({pattern})", value=describe_value(value),
                    pattern=str(expected))
     if keyword in _BOUNDS:
