@@ -184,6 +184,11 @@ def test_requests_the_ledger_refuses(server):
     follows = post_grant(server, {"policy": POLICY, "claim": previewed, "decision_id": preview["decision_id"]},
                          f"k-{uuid.uuid4()}")
     assert follows.status_code == 201, follows.text
+    # ... and be this claim's: a grant for another claim may not say it follows that preview
+    other = post_grant(server, {"policy": POLICY, "claim": claim(f"PO-{uuid.uuid4().hex[:6]}", "i1"),
+                                "decision_id": preview["decision_id"]}, f"k-{uuid.uuid4()}")
+    assert other.status_code == 422 and other.json()["error"]["field"] == "decision_id", other.text
+    assert f"is of claim {previewed['claim_id']!r}" in other.json()["error"]["message"]
     # a key is UTF-8 text (a case number in Chinese is one); bytes that are no UTF-8 are refused
     for key, status in (("案件-4711-" + uuid.uuid4().hex[:6], 201), (None, 422)):
         header = key.encode() if key else b"\xff\xfe"

@@ -65,6 +65,11 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path):
     unreachable = serve("--database", "postgresql://nobody@127.0.0.1:1/none")
     assert unreachable.returncode == 69 and "cannot use the database" in unreachable.stderr
     assert serve("--database", "mysql://x@y/z").returncode == 69
+    # a mistyped folder: refused, and nothing made there (a new empty ledger would forget every grant)
+    typo = tmp_path / "no-such-folder" / "decisions.sqlite3"
+    refused = serve("--database", f"sqlite:///{typo}")
+    assert refused.returncode == 69 and f"the folder {typo.parent} does not exist" in refused.stderr
+    assert not typo.parent.exists()
 
 
 def test_hash_needs_a_key():

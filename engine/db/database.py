@@ -43,12 +43,25 @@ def connect(url: str) -> Engine:
     if backend == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _sqlite_folder(Path(database).expanduser(), url)
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     raise DatabaseError(msg("{url}: the service keeps its log in SQLite or PostgreSQL, not {backend}", url=shown(url),
                             backend=backend))
+
+
+def _sqlite_folder(path: Path, url: str) -> None:
+    """The default file's folder is made when first used; a file named in a URL must be in a folder that exists. A
+    mistyped path must not quietly start an empty decision log and ledger, in which every grant made before is
+    missing (and "never twice" checked against nothing)."""
+    from engine.db.location import default_sqlite_path
+
+    if path.resolve() == default_sqlite_path().resolve():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.parent.is_dir():
+        raise DatabaseError(msg("{url}: the folder {folder} does not exist; check the path, or create the folder for "
+                                "a new database", url=shown(url), folder=str(path.parent)))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

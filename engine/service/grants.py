@@ -13,7 +13,7 @@ from fastapi import FastAPI, Query, Request
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import Response
 
-from engine.api import PolicyInvalid
+from engine.api import PolicyInvalid, parse_policy_ref
 from engine.claims.reader import read_json
 from engine.core.i18n import msg
 from engine.core.limits import LIMITS
@@ -128,6 +128,7 @@ def add_routes(app: FastAPI, service, evaluator_of, invalid) -> None:
                 raise bad_request("decision_id", msg("no decision {decision} in the log: give the decision_id of a "
                                                      "logged decision of this claim, or none",
                                                      decision=repr(follows)))
+            _refuse_another_claims(followed, data)
         snapshot = service.policies.current
         evaluator = evaluator_of(snapshot, Asked(data["policy"]))
         try:
@@ -146,6 +147,20 @@ def add_routes(app: FastAPI, service, evaluator_of, invalid) -> None:
         if not answer.replayed and answer.outcome:
             service.metrics.decisions.labels(answer.outcome).inc()
         return _answer(answer.status, answer.body, {"Idempotent-Replayed": "true"} if answer.replayed else None)
+
+    def _refuse_another_claims(followed: dict, data: dict) -> None:
+        """The decision a grant follows is one of this claim under this policy: a link to another person's
+        decision would make the log say this grant followed what it did not."""
+        claim_id = data["claim"].get("claim_id") if isinstance(data.get("claim"), dict) else None
+        policy_id = parse_policy_ref(data["policy"])[0] if isinstance(data.get("policy"), str) else None
+        if claim_id is not None and followed["claim_id"] != claim_id:
+            raise bad_request("decision_id", msg(
+                "decision {decision} is of claim {other}, not of this claim ({claim})",
+                decision=repr(followed["decision_id"]), other=repr(followed["claim_id"]), claim=repr(claim_id)))
+        if policy_id is not None and followed["policy"]["id"] != policy_id:
+            raise bad_request("decision_id", msg("decision {decision} was made under {other}, not {policy}",
+                                                 decision=repr(followed["decision_id"]), other=followed["policy"]["id"],
+                                                 policy=policy_id))
 
     @app.post("/v1/grants/{grant_id}/revoke", tags=["ledger"], summary="Revoke a grant (officer)",
               openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
@@ -296,7 +311,6 @@ async def ledger_history_batch(service, snapshot, evaluator, raws: list, asked: 
 def _spec(service, policy: str, day, evaluator_of):
     from datetime import date
 
-    from engine.api import parse_policy_ref
     from engine.policies.ledgerspec import ledger_of as spec_of
 
     snapshot = service.policies.current
