@@ -176,7 +176,7 @@ def test_a_database_of_each_earlier_revision_upgrades_with_every_grant_intact(tm
             "INSERT INTO grant_revocations (grant_id, revoked_at, revoked_by_role, reason) "
             "VALUES ('g1', CURRENT_TIMESTAMP, 'officer', 'wrong person')"))
     before = Ledger(url).every_grant()
-    assert migrate(engine) == "0005_idempotency_per_caller"
+    assert migrate(engine) == "0006_signed_out_sessions"
     after = Ledger(url).every_grant()
     assert [g.to_json() for g in after] == [g.to_json() for g in before]
     assert [g.grant_id for g in after] == ["g0", "g1", "g2"] and after[1].revoked["reason"] == "wrong person"
@@ -238,7 +238,7 @@ def test_keys_of_revision_0004_upgrade_to_the_caller_of_their_answer_and_back(em
             "INSERT INTO idempotency_keys (key, request_hash, status, response, created_at) "
             "VALUES (:key, :request_hash, :status, :response, CURRENT_TIMESTAMP)"), rows)
     before = Ledger(empty_database).every_grant()
-    assert migrate(engine) == "0005_idempotency_per_caller"
+    assert migrate(engine) == "0006_signed_out_sessions"
     owners = {key: owner for key, _, _, owner in stored}
     assert _keys_table(engine) == sorted(({"caller_token": owners[row["key"]]} | row for row in rows),
                                          key=lambda row: row["key"])
@@ -264,7 +264,7 @@ def test_keys_of_revision_0004_upgrade_to_the_caller_of_their_answer_and_back(em
         back = {r.key: r.response for r in connection.execute(sqlalchemy.text(
             "SELECT key, response FROM idempotency_keys"))}
     assert len(back) == len(rows) + 1 and back["new"] == '{"a":1}' and back["k-a"] == rows[0]["response"]
-    assert migrate(engine) == "0005_idempotency_per_caller"  # and up again: the callers found as before
+    assert migrate(engine) == "0006_signed_out_sessions"  # and up again: the callers found as before
     again = {row["key"]: row["caller_token"] for row in _keys_table(engine)}
     assert again == owners | {"new": "unknown"}
     engine.dispose()

@@ -20,8 +20,8 @@ from engine.service.personal import Masker, personal_paths
 
 def test_the_migrations_build_the_tables_the_code_uses(tmp_path):
     engine = connect(f"sqlite:///{tmp_path / 'log.sqlite3'}")
-    assert migrate(engine) == "0005_idempotency_per_caller"
-    assert migrate(engine) == "0005_idempotency_per_caller"  # again: nothing to do
+    assert migrate(engine) == "0006_signed_out_sessions"
+    assert migrate(engine) == "0006_signed_out_sessions"  # again: nothing to do
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), metadata)
     engine.dispose()

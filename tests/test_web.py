@@ -137,6 +137,42 @@ def test_signing_in_sets_a_session_and_forms_need_their_csrf_token(server):
         assert browser.get(f"/policies/{JINHUA}/try").status_code == 403  # the developer's page
         check = browser.get("/check")
         assert check.status_code == 403 and "officer" in check.text
+        # an Authorization header that is no known token does not stand in for the form's token
+        garbage = browser.post("/signin", data={"token": TOKENS["auditor"]}, headers={"Authorization": "garbage"})
+        assert garbage.status_code == 403 and "auth.csrf" in garbage.text
+
+
+def test_signing_out_ends_the_session_on_every_copy_of_its_cookie(server):
+    """A cookie kept (or copied from a shared office computer) before signing out no longer opens a page."""
+    import httpx
+
+    with httpx.Client(base_url=server.url, timeout=120) as browser:
+        form = browser.get("/signin")
+        assert browser.post("/signin", data={"token": TOKENS["officer"], "csrf": _csrf(form.text)}).status_code == 303
+        kept = browser.cookies["policy_session"]
+        page = browser.get("/check")
+        assert page.status_code == 200
+        out = browser.post("/signout", data={"csrf": _csrf(page.text)})
+        assert out.status_code == 303 and browser.cookies["policy_session"] != kept
+    with httpx.Client(base_url=server.url, timeout=120, cookies={"policy_session": kept}) as copied:
+        again = copied.get("/check")
+    assert again.status_code == 303 and again.headers["location"].startswith("/signin")
+    # another session of the same token is not signed out with it
+    with httpx.Client(base_url=server.url, timeout=120) as other:
+        form = other.get("/signin")
+        assert other.post("/signin", data={"token": TOKENS["officer"], "csrf": _csrf(form.text)}).status_code == 303
+        assert other.get("/check").status_code == 200
+
+
+def test_a_pasted_text_larger_than_a_form_field_may_be_is_a_413_page(server):
+    """Not "the page failed" (500): Starlette's limit of a field, raised through python-multipart."""
+    page = http.post(f"{server.url}/check?lang=en", headers=auth("officer"),
+                     data={"draft": "a" * (4 * 1024 * 1024 + 1), "path": "draft.yaml"})
+    assert page.status_code == 413 and "request.too_large" in page.text
+    assert "a text pasted into it may be up to 4,194,304 bytes" in page.text
+    fits = http.post(f"{server.url}/check?lang=en", headers=auth("officer"),
+                     data={"draft": "#" + "a" * (2 * 1024 * 1024), "path": "draft.yaml"})
+    assert fits.status_code == 200  # a draft larger than Starlette's 1 MiB default is read
 
 
 @pytest.mark.slow

@@ -84,7 +84,7 @@ def _alembic_config(connection):
 
 
 # The newest revision of migrations/versions (tests/test_service_db.py holds it to Alembic's head).
-HEAD = "0005_idempotency_per_caller"
+HEAD = "0006_signed_out_sessions"
 
 
 def _at_head(connection) -> bool:

@@ -99,3 +99,11 @@ idempotency_keys = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("caller_token", "key", name="idempotency_keys_per_caller"),
 )
+
+# A web session signed out before its cookie expired (engine.web.session): kept until then, then pruned. The one
+# table whose rows are deleted: a session id is no record of anything done.
+signed_out_sessions = Table(
+    "signed_out_sessions", metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import escape
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 
 from engine.api import PolicyInvalid, PolicyNotFound, Selection, not_a_version, parse_policy_ref
@@ -28,10 +29,13 @@ from engine.audit.describe import version_json
 from engine.core.diagnostics import text_lines
 from engine.core.i18n import LANGUAGES, msg, speaking, tr
 from engine.core.isodate import parse_date
+from engine.core.limits import LIMITS
+from engine.db.database import reason
+from engine.db.signouts import SignedOut
 from engine.service.auth import Caller
 from engine.service.errors import ServiceError, said
 from engine.web import claimform, render
-from engine.web.session import COOKIE, LIFETIME, Session, Sessions
+from engine.web.session import COOKIE, LIFETIME, Session, Sessions, SessionsUnknown
 
 log = logging.getLogger("engine.web")
 LANG_COOKIE = "policy_lang"
@@ -83,7 +87,7 @@ class Page:
 
 def add_pages(app: FastAPI, service) -> None:
     key = bytes.fromhex(service.settings.session_key) if service.settings.session_key else secrets.token_bytes(32)
-    sessions = Sessions(key, service.tokens)
+    sessions = Sessions(key, service.tokens, SignedOut(service.database) if service.tokens is not None else None)
     env = _environment()
     router = APIRouter(include_in_schema=False)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -111,7 +115,10 @@ def add_pages(app: FastAPI, service) -> None:
         if request.headers.get("authorization") or service.tokens is None:
             page.caller = service.caller(request, role)
             return page.caller
-        found = sessions.caller(page.session)
+        try:
+            found = sessions.caller(page.session)
+        except SessionsUnknown as exc:
+            raise _session_store_down(exc) from None
         if found is None:
             raise SignInFirst()
         page.caller = found
@@ -121,9 +128,16 @@ def add_pages(app: FastAPI, service) -> None:
         return found
 
     async def csrf_checked(page: Page) -> dict:
-        form: dict = dict(await page.request.form())
+        try:  # a field may be as large as a policy file (a pasted draft, pasted claims); an upload has no limit here
+            form: dict = dict(await page.request.form(max_part_size=LIMITS.policy_file_bytes))
+        except HTTPException as exc:  # python-multipart's limits (a field too large, too many fields), as a 400
+            raise ServiceError(413, "request.too_large", tr(
+                "the form cannot be read ({reason}): a text pasted into it may be up to {size} bytes; upload a larger "
+                "file instead", reason=str(exc.detail), size=format(LIMITS.policy_file_bytes, ","))) from None
         sent = str(form.get("csrf") or "")
-        if not page.request.headers.get("authorization") and not sessions.csrf_ok(page.session, sent):
+        # a request that carries a known bearer token cannot come from another site's form; any other needs the token
+        bearer = service.tokens is not None and service.tokens.caller(page.request.headers.get("authorization"))
+        if not bearer and not sessions.csrf_ok(page.session, sent):
             raise ServiceError(403, "auth.csrf", tr("the form is out of date or was sent from another site: "
                                                     "reload the page and send it again"))
         return form
@@ -184,6 +198,10 @@ def add_pages(app: FastAPI, service) -> None:
     @page_route("POST", "/signout")
     async def signout(page: Page):
         await csrf_checked(page)
+        try:
+            sessions.sign_out(page.session)
+        except SessionsUnknown as exc:
+            raise _session_store_down(exc) from None
         page.new_session = sessions.issue()
         return _cookies(page, RedirectResponse("/signin", 303))
 
@@ -621,6 +639,12 @@ def add_pages(app: FastAPI, service) -> None:
             raise _log_down(exc) from None
 
     app.include_router(router)
+
+
+def _session_store_down(exc: SessionsUnknown) -> ServiceError:
+    """A signed-in page while the database is down: whether its session was signed out cannot be known."""
+    return ServiceError(503, "log.unavailable", tr("the database cannot be reached to check this session: {reason}; "
+                                                   "try again shortly", reason=reason(exc.args[0])), retry=True)
 
 
 def _shown(record: dict) -> dict:
