@@ -164,6 +164,23 @@ def test_signing_out_ends_the_session_on_every_copy_of_its_cookie(server):
         assert other.get("/check").status_code == 200
 
 
+def test_a_browser_at_an_unknown_address_gets_a_page_and_an_api_client_json(server):
+    page = http.get(f"{server.url}/nope", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "request.route" in page.text and "没有这个路径" in page.text  # the pages' language: Chinese by default
+    wrong = http.get(f"{server.url}/signout?lang=en", headers={"Accept": "text/html"})
+    assert wrong.status_code == 405 and "this route does not take that method" in wrong.text
+    assert "Allow" in wrong.headers
+    api = http.get(f"{server.url}/v1/nope", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.json()["error"]["code"] == "request.route"
+
+
+def test_the_language_link_of_a_forms_answer_goes_to_the_page_the_form_was_on(server):
+    page = http.post(f"{server.url}/check?lang=en", headers=auth("officer") | {"Referer": f"{server.url}/check"},
+                     data={"draft": "policy: x\n", "path": "draft.yaml"})
+    assert 'href="/check?lang=zh"' in page.text
+
+
 def test_a_pasted_text_larger_than_a_form_field_may_be_is_a_413_page(server):
     """Not "the page failed" (500): Starlette's limit of a field, raised through python-multipart."""
     page = http.post(f"{server.url}/check?lang=en", headers=auth("officer"),

@@ -242,6 +242,13 @@ async def _body(request: Request, limit: int, limit_name: str) -> bytes:
     return b"".join(parts)
 
 
+def _reads_pages(request: Request) -> bool:
+    """A browser asking for a page: outside the API (/v1/…, /health, /metrics, /openapi.json), accepting HTML."""
+    path = request.url.path
+    api = path.startswith(("/v1/", "/openapi", "/docs", "/static/")) or path in ("/v1", "/health", "/ready", "/metrics")
+    return not api and "text/html" in request.headers.get("accept", "")
+
+
 def _json(data, status: int = 200) -> Response:
     try:
         body = orjson.dumps(data)
@@ -325,8 +332,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        return error_response(exc.status_code, "request.route", ROUTE_WORDS.get(exc.detail, str(exc.detail)),
-                              headers=dict(exc.headers) if exc.headers else None)
+        message = ROUTE_WORDS.get(exc.detail, str(exc.detail))
+        headers = dict(exc.headers) if exc.headers else None
+        page = getattr(request.app.state, "error_page", None)
+        if page is not None and _reads_pages(request):  # a browser at a mistyped address gets a page, not JSON
+            return page(request, ServiceError(exc.status_code, "request.route", message), headers)
+        return error_response(exc.status_code, "request.route", message, headers=headers)
 
     # -- deciding -----------------------------------------------------------------------------------
 

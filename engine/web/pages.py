@@ -13,7 +13,7 @@ import logging
 import secrets
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -81,8 +81,13 @@ class Page:
         self.caller: Caller | None = None
 
     def url_in(self, lang: str) -> str:
-        query = dict(self.request.query_params) | {"lang": lang}
-        return f"{self.request.url.path}?{urlencode(query)}"
+        """This page in another language; for the answer to a form (a POST), the page the form was sent from."""
+        path, query = self.request.url.path, dict(self.request.query_params)
+        if self.request.method != "GET":
+            sent_from = urlsplit(self.request.headers.get("referer", ""))
+            same_site = sent_from.netloc in ("", self.request.url.netloc) and sent_from.path.startswith("/")
+            path, query = (sent_from.path, dict(parse_qsl(sent_from.query))) if same_site else ("/policies", {})
+        return f"{_local(path)}?{urlencode(query | {'lang': lang})}"
 
 
 def add_pages(app: FastAPI, service) -> None:
@@ -98,6 +103,16 @@ def add_pages(app: FastAPI, service) -> None:
                                                            tokens=service.tokens is not None, **data)
         response = HTMLResponse(body, status)
         return _cookies(page, response)
+
+    def error_page(request: Request, error: ServiceError, headers: dict | None = None) -> Response:
+        """The error page for a request no page route took (an unknown address, a method a page does not take)."""
+        page = Page(request, sessions)
+        with speaking(page.lang):
+            response = html(page, "error", error.status, error=error)
+        response.headers.update(headers or {})
+        return response
+
+    app.state.error_page = error_page
 
     def _cookies(page: Page, response: Response) -> Response:
         secure = page.request.url.scheme == "https"
