@@ -317,6 +317,11 @@ def test_search_by_claim_policy_and_day(server):
     assert none["decisions"] == []
     bad = http.get(server.url + "/v1/decisions", headers=auth("auditor"), params={"from": "yesterday"})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "from"
+    # a filter that would match nothing, or everything, without saying so
+    for params, field in (({"policy": JINHUA + "@"}, "policy"), ({"policy": ""}, "policy"),
+                          ({"from": "2026-12-31", "to": "2026-01-01"}, "from")):
+        refused = http.get(server.url + "/v1/decisions", headers=auth("auditor"), params=params)
+        assert refused.status_code == 422 and refused.json()["error"]["field"] == field, params
     assert http.get(server.url + "/v1/decisions/no-such-id", headers=auth("auditor")).status_code == 404
 
 

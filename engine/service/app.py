@@ -36,7 +36,15 @@ from engine.service.auth import LOCAL, Caller, Tokens
 from engine.service.batch import BatchResponse
 from engine.service.deadline import DatabaseSlow, waited, within
 from engine.service.deciding import Asked, decide
-from engine.service.errors import ROUTE_WORDS, ServiceError, SpokenLanguage, bad_request, error_response, said
+from engine.service.errors import (
+    ROUTE_WORDS,
+    ServiceError,
+    SpokenLanguage,
+    bad_request,
+    error_response,
+    policy_filter,
+    said,
+)
 from engine.service.grants import add_routes as add_ledger_routes
 from engine.service.grants import ledger_history_answers, ledger_history_batch
 from engine.service.metrics import Metrics
@@ -417,6 +425,10 @@ def create_app(settings: Settings) -> FastAPI:
                          limit: int = Query(100, ge=1, le=1000)):
         service.caller(request, "auditor")
         since, until = _date("from", from_), _date("to", to)
+        policy = policy_filter("policy", policy)
+        if since and until and since > until:
+            raise bad_request("from", msg("{since} is after to ({until}): nothing can be decided in between",
+                                          since=str(since), until=str(until)))
         try:
             found = within(settings.database_seconds, service.log.search, claim_id, policy, since, until, after,
                            limit)

@@ -38,6 +38,19 @@ def bad_request(location: str, message: str) -> ServiceError:
                         location=location, field=location)
 
 
+def policy_filter(location: str, value: str | None) -> str | None:
+    """A query's `policy=ID` or `ID@VERSION`, or None when not given; empty, or a pin left empty (`ID@`), is 422
+    (it would otherwise match nothing, or everything, without saying so)."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise bad_request(location, msg("give a policy, ID or ID@VERSION, or leave {name} out", name=location))
+    if value.endswith("@"):
+        raise bad_request(location, msg("{value} names no version after its @ (write ID or ID@VERSION)",
+                                        value=repr(value)))
+    return value
+
+
 def said(exc: BaseException) -> str:
     """What an exception says: the msg() it was raised with when it was (so it is shown in the request's language)."""
     return exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)

@@ -33,7 +33,7 @@ from engine.core.limits import LIMITS
 from engine.db.database import reason
 from engine.db.signouts import SignedOut
 from engine.service.auth import Caller
-from engine.service.errors import ServiceError, said
+from engine.service.errors import ServiceError, policy_filter, said
 from engine.web import claimform, render
 from engine.web.session import COOKIE, LIFETIME, Session, Sessions, SessionsUnknown
 
@@ -309,6 +309,7 @@ def add_pages(app: FastAPI, service) -> None:
         for name in ("left", "right"):
             text = (q.get(name) or "").strip()
             texts.append(text)
+            policy_filter(name, text or None)
             pid, label = parse_policy_ref(text)
             if not pid:
                 raise ServiceError(422, "request.invalid", tr("{field}: give a policy, ID or ID@VERSION", field=name))
@@ -465,7 +466,7 @@ def add_pages(app: FastAPI, service) -> None:
         who(page, "auditor")
         q = page.request.query_params
         claim_id = q.get("claim_id") or None
-        policy = q.get("policy") or None
+        policy = policy_filter("policy", q.get("policy") or None)  # the form's empty field is no filter
         found = await asyncio.to_thread(_search, claim_id, policy)
         return html(page, "decisions", found=found, claim_id=claim_id or "", policy=policy or "")
 
