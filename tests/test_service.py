@@ -491,6 +491,15 @@ def test_roles(server, method, path, role):
             assert status == 403, (other, status)
 
 
+@pytest.mark.parametrize("method, path", [("POST", "/v1/evaluate:batch"), ("GET", "/v1/grants"),
+                                          ("GET", "/v1/decisions?x=1"), ("GET", "/v1/decisions?limit=abc"),
+                                          ("GET", "/v1/policies?x=1")])
+def test_without_a_token_the_answer_is_401_whatever_the_parameters(server, method, path):
+    """Not a 422 listing what the route takes: nobody without a token learns it."""
+    answer = http.request(method, server.url + path, timeout=120)
+    assert answer.status_code == 401 and answer.json()["error"]["code"] == "auth.token"
+
+
 def test_health_ready_and_metrics_need_no_token(server):
     assert http.get(server.url + "/health").json() == {"status": "alive"}
     ready = http.get(server.url + "/ready").json()

@@ -41,6 +41,10 @@ def test_a_bad_tokens_file_is_refused(tmp_path):
     tokens.write_text("short: developer\n")
     refused = serve("--tokens", str(tokens))
     assert refused.returncode == 64 and "at least 16 characters" in refused.stderr
+    tokens.write_text("12345678901234567890: developer\n")  # YAML reads it as a number; the secret is not printed
+    refused = serve("--tokens", str(tokens))
+    assert refused.returncode == 64 and "token 1234… is read by YAML as a number, not text: quote it" in refused.stderr
+    assert "12345678901234567890" not in refused.stderr
     tokens.write_text("a-long-enough-token-here: superuser\n")
     refused = serve("--tokens", str(tokens))
     assert refused.returncode == 64 and "roles are developer, officer, auditor, admin" in refused.stderr

@@ -272,6 +272,9 @@ async def _known_query_parameters_once(request: Request) -> None:  # async: no t
     route = request.scope.get("route")
     if not request.url.path.startswith("/v1/") or route is None:
         return
+    # Every /v1 route needs a known token: said first (401), before anything about the request's parameters, so
+    # that nobody without one learns what a route takes from its 422s.
+    request.app.state.service.caller(request, None)
     found = _QUERY_PARAMETERS.get(id(route))
     if found is None or found[0] is not route:
         found = _QUERY_PARAMETERS[id(route)] = (route, frozenset(_query_names(route.dependant)))

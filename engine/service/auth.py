@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import date
 from pathlib import Path
 
 import yaml
@@ -84,8 +85,13 @@ class Tokens:
                                   roles=", ".join(ROLES)))
         by_token = {}
         for token, roles in data.items():
-            shown = f"{str(token)[:4]}…" if isinstance(token, str) else repr(token)
-            if not isinstance(token, str) or len(token) < MIN_TOKEN_LENGTH or not token.isprintable() or " " in token:
+            shown = f"{str(token)[:4]}…"  # a secret: never printed whole, whatever YAML read it as
+            if not isinstance(token, str):
+                kind = msg("a boolean") if isinstance(token, bool) else msg("a number") \
+                    if isinstance(token, int | float) else msg("a date") if isinstance(token, date) else msg("no text")
+                raise TokensError(msg("{path}: token {token} is read by YAML as {kind}, not text: quote it",
+                                      path=str(path), token=shown, kind=kind))
+            if len(token) < MIN_TOKEN_LENGTH or not token.isprintable() or " " in token:
                 raise TokensError(msg("{path}: token {token} must be text of at least {count} characters, "
                                       "without spaces", path=str(path), token=shown, count=MIN_TOKEN_LENGTH))
             roles = [roles] if isinstance(roles, str) else roles
