@@ -249,6 +249,16 @@ def test_a_bad_date_on_the_try_page_keeps_the_claim(server):
     assert page.status_code == 422 and CLAIM["claim_id"] in page.text and "as_of" in page.text
 
 
+def test_a_paste_that_is_no_claim_is_said_at_the_box_and_logs_nothing(server):
+    """Logged, it could never be verified (the log keeps no text it can read again): it is the form's mistake."""
+    before = http.get(f"{server.url}/v1/decisions", headers=auth("auditor"), params={"limit": 1000}).json()
+    page = http.post(f"{server.url}/policies/{JINHUA}/try?lang=en", headers=auth("developer"),
+                     data={"claim_text": "{{{"})
+    assert page.status_code == 422 and "{{{" in page.text and "claim." in page.text
+    after = http.get(f"{server.url}/v1/decisions", headers=auth("auditor"), params={"limit": 1000}).json()
+    assert len(after["decisions"]) == len(before["decisions"])
+
+
 @pytest.mark.slow
 def test_languages_and_unknown_things(server):
     zh = http.get(f"{server.url}/policies", headers=auth("auditor"))

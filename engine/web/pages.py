@@ -354,7 +354,9 @@ def add_pages(app: FastAPI, service) -> None:
             raw = raws[0] if len(raws) == 1 else RawClaim(None, "<pasted>", None)
             if len(raws) != 1:
                 unreadable["claim_text"] = tr("paste one claim (a mapping), not a list of {count}", count=len(raws))
-            elif raw.error is None:
+            elif raw.error is not None:  # a paste that is not YAML or JSON: said at the box, no decision logged
+                unreadable["claim_text"] = f"[{raw.error.code}] {tr(raw.error.message)}"
+            else:
                 raw = read_json(jsontext.dumps(raw.data).encode(), "<pasted>")
         else:
             claim, unreadable = claimform.claim_of(fields, values)
