@@ -826,3 +826,51 @@ def test_an_error_an_amendment_causes_in_an_item_carried_over_notes_the_amendmen
     assert note.location.file.endswith("2.yaml") and note.location.line == at(text, "amends:")[0]
     alone = make_store(tmp_path / "alone", {"p/parent/1.yaml": PARENT})
     assert errors(alone) == []
+
+
+def test_an_amendment_may_cite_a_clause_of_the_version_it_amends(tmp_path):
+    """A replaced rule that still carries out the earlier notice's clause cites it, by its id or in full; the
+    decision shows it in full, with the earlier document's number."""
+    schema = json.loads(json.dumps(CLAIM_SCHEMA))
+    schema["$defs"]["level"]["enum"].append("expert")
+    replaced = AMENDMENT + textwrap.indent(textwrap.dedent("""\
+        - id: adult
+          replaces: true
+          clause: 一
+          require: person.years >= 20
+          message: {pass: adult, fail: not adult}
+        """), "  ")
+    for cited in ("N-1 一", "一"):  # an own clause 一 exists too: the bare id is the amendment's own
+        text = replaced.replace("  - id: adult\n    replaces: true\n    clause: 一", f"  - id: adult\n    replaces: "
+                                f"true\n    clause: \"{cited}\"")
+        root = make_store(tmp_path / str(len(cited)), {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": text}, schema)
+        assert errors(root) == []
+        engine = Engine.load(root, root.parent / "schemas")
+        decided = engine.evaluator("p/parent").evaluate(senior_claim()).to_json()
+        shown = {r["id"]: r["clause"] for r in decided["rules"]}["adult"]
+        assert shown == ("N-1 一" if cited == "N-1 一" else "N-2 一")
+    unknown = replaced.replace("  - id: adult\n    replaces: true\n    clause: 一",
+                               "  - id: adult\n    replaces: true\n    clause: 九")
+    root = make_store(tmp_path / "unknown", {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": unknown}, schema)
+    [found] = errors(root)
+    assert found.code == "clause.unknown" and found.location.line == at(unknown, "clause: 九")[0]
+    assert "neither among source.clauses nor a clause of the version amended" in found.message
+
+
+def test_an_amendment_cites_an_earlier_clause_by_its_id_alone(tmp_path):
+    schema = json.loads(json.dumps(CLAIM_SCHEMA))
+    schema["$defs"]["level"]["enum"].append("expert")
+    parent = PARENT.replace("    一: First clause.\n", "    一: First clause.\n    三: Third clause.\n") \
+        .replace("  - id: adult\n    clause: 一", "  - id: adult\n    clause: [一, 三]")
+    text = AMENDMENT + textwrap.indent(textwrap.dedent("""\
+        - id: adult
+          replaces: true
+          clause: 三
+          require: person.years >= 20
+          message: {pass: adult, fail: not adult}
+        """), "  ")
+    root = make_store(tmp_path, {"p/parent/1.yaml": parent, "p/parent/2.yaml": text}, schema)
+    assert errors(root) == []
+    engine = Engine.load(root, root.parent / "schemas")
+    decided = engine.evaluator("p/parent").evaluate(senior_claim()).to_json()
+    assert {r["id"]: r["clause"] for r in decided["rules"]}["adult"] == "N-1 三"

@@ -112,6 +112,7 @@ def _resolve(store: PolicyStore, b: PolicyVersion, ordered: list) -> None:
             "the decision amount is already given by {key}, which this version amends; say `replaces: true` to "
             "replace it", key=a.key), ("decision",), clause=cited(b.decision.clauses))
     qualify(b)  # several documents now: every citation names its own
+    _cite_amended(store, b)
     gone = set()
     for cid in removed.get("clauses", ()):
         for key in [k for k in b.clauses if k == cid or k.endswith(" " + cid) and k not in _own(b)]:
@@ -120,6 +121,48 @@ def _resolve(store: PolicyStore, b: PolicyVersion, ordered: list) -> None:
     _still_cited(store, b, gone)
     _still_used(store, b, removed)
     b.digest = sha256(canonical_json({"amends": a.digest, "version": b.digest}))
+
+
+def _cite_amended(store: PolicyStore, b: PolicyVersion) -> None:
+    """An amendment's citations of clauses of the document(s) it amends (a replaced rule that still carries out
+    the earlier notice's 二.(一)): found in the resolved clauses, as written in full (N-1 二.(一)) or by the id alone
+    when one earlier document has it, and written out in full; any other is `clause.unknown`."""
+    if not b.cited_later:
+        return
+    own = set(_own(b))
+    found: dict = {}
+    for cid, where, line in b.cited_later:
+        matches = [cid] if cid in b.clauses else [k for k in b.clauses if k.endswith(" " + cid) and k not in own]
+        if len(matches) == 1:
+            found[cid] = matches[0]
+            continue
+        choices = matches or [*(b.own_clauses or ()), *(k for k in b.clauses if k not in own)]
+        bare = list(dict.fromkeys(k.rpartition(" ")[2] for k in choices))
+        close = close_matches(cid, bare, n=1, cutoff=0.5) if not matches else []
+        store.diagnostics.append(Diagnostic("clause.unknown", msg(
+            "clause {clause} is in more than one earlier document: write it in full ({choices})", clause=repr(cid),
+            choices=", ".join(matches)) if matches else msg(
+            "clause {clause} is neither among source.clauses nor a clause of the version amended ({clauses})",
+            clause=repr(cid), clauses=", ".join(choices)), where, source_line=line,
+            hint=msg("did you mean {name}?", name=repr(close[0])) if close else None))
+    if not found:
+        return
+
+    def rewritten(item):
+        if item is None or item.owner not in (None, b) or not set(item.clauses) & set(found):
+            return item
+        item = copy.copy(item)
+        item.clauses = tuple(found.get(c, c) for c in item.clauses)
+        return item
+
+    b.tables = {n: rewritten(t) for n, t in b.tables.items()}
+    b.definitions = {n: rewritten(d) for n, d in b.definitions.items()}
+    b.outputs = {n: rewritten(o) for n, o in b.outputs.items()}
+    b.rules = [rewritten(r) for r in b.rules]
+    b.notes = [rewritten(n) for n in b.notes]
+    b.checks = [rewritten(c) for c in b.checks]
+    b.decision = rewritten(b.decision)
+    b.effective_clauses = tuple(found.get(c, c) for c in b.effective_clauses)
 
 
 def _still_cited(store: PolicyStore, b: PolicyVersion, gone: set) -> None:

@@ -238,6 +238,7 @@ class PolicyVersion:
     table_amendments: dict = field(default_factory=dict)  # table -> (its add/replace/remove_rows, path)
     removals: dict = field(default_factory=dict)  # `remove:` kind -> names
     removed_names: frozenset = frozenset()  # definitions and tables an amendment took out (amend._still_used)
+    cited_later: list = field(default_factory=list)  # an amendment's citations of others' clauses: (id, place, line)
     content: Any = None  # the plain data, for digests and structural diffs
     document: Document | None = None
     digest: str = ""
@@ -395,6 +396,9 @@ class _Reader:
         self.bad: set = set()  # paths of the values the format check rejected (already reported)
         self.bad_names: set = set()  # paths of keys that are not usable names: their items are left out
         self.placeable = True  # False when the store could not place or link the version
+        # An amendment may cite a clause of the version it amends, which only the store knows: (clause, place)
+        # left for engine.policies.amend to look up; None when citations are checked here (any other version).
+        self.cited_later: list | None = None
 
     def error(self, code: str, message: str, path, clause=None, hint=None, severity="error", at_key=False,
               notes: tuple = ()):
@@ -553,6 +557,10 @@ class _Reader:
         for i, cid in enumerate(ids):
             if self.clause_ids is not None and cid not in self.clause_ids:
                 where = path if isinstance(value, str) else path + (i,)
+                if self.cited_later is not None:
+                    self.cited_later.append((cid, self.doc.location(where), self.doc.line_text(
+                        self.doc.location(where).line)))
+                    continue
                 close = close_matches(cid, list(self.clause_ids), n=1, cutoff=0.5)
                 self.error("clause.unknown", msg("clause {clause} is not among source.clauses ({clauses})",
                                                  clause=repr(cid), clauses=", ".join(self.clause_ids)), where,
@@ -580,6 +588,8 @@ class _Reader:
         without its identity) or read as empty (an expression, a message), so that the rest is still checked.
         Each section has its reader below; the ones that place the version in the store clear `placeable`
         when what they need is unusable."""
+        if "amends" in v:
+            self.cited_later = []
         pv = self._identity(v)
         if v.get("repeals") is True:
             self._repeal(v, pv)
@@ -604,6 +614,7 @@ class _Reader:
             from engine.policies.ledgerspec import read_ledger
 
             pv.ledger = read_ledger(self, v["ledger"], pv)
+        pv.cited_later = list(self.cited_later or ())
         return pv
 
     # -- sections ---------------------------------------------------------------------------------------
