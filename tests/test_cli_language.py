@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from engine.cli import main as cli
 from engine.core.i18n import set_language
@@ -364,15 +365,34 @@ def test_a_failing_case_says_what_differs_in_both_languages(capsys, tmp_path):
     assert code == 1
     lines = out.splitlines()
     assert lines[1].startswith("    预期得到决定，实际为 claim.invalid：") and "缺少必填的 applicant" in lines[1]
-    assert lines[2:4] == [f"FAIL {cases}:6: 第 2 个案例", "    每个案例都要有 `name` 和 `expect`"]
+    assert lines[2:4] == [f"FAIL {cases}:6: 第 2 个案例（名称之外）", "    该案例没有 `expect`"]
     assert lines[-1] == "0 个通过，2 个失败"
     code, out, _ = run(capsys, "--lang", "en", "test", str(cases))
     lines = out.splitlines()
     assert lines[1].startswith("    expected a decision, got claim.invalid: ")
-    assert lines[2:4] == [f"FAIL {cases}:6: case 2", "    each case needs `name` and `expect`"]
+    assert lines[2:4] == [f"FAIL {cases}:6: case 2 (名称之外)", "    the case has no `expect`"]
     _, zh, _ = run(capsys, "--lang", "zh", "test", str(cases), "--format", "json")
     _, en, _ = run(capsys, "--lang", "en", "test", str(cases), "--format", "json")
-    assert zh == en and json.loads(zh.splitlines()[1])["name"] == "case 2"
+    assert zh == en and json.loads(zh.splitlines()[1])["name"] == "case 2 (名称之外)"
+
+
+def test_a_misspelt_key_of_a_case_is_named_with_the_key_meant(capsys, tmp_path):
+    cases = tmp_path / "typos.cases.yaml"
+    cases.write_text(f"policy: {POLICY}@2024-05-01\ncases:\n  - name: 拼错键\n    expcet: {{eligible: true}}\n"
+                     "  - name: 拼错预期\n    claim: {applied_on: 2025-04-02}\n    expect: {eligble: true}\n"
+                     "    as_off: 2025-04-02\n", encoding="utf-8")
+    code, out, _ = run(capsys, "--lang", "en", "test", str(cases))
+    assert code == 1
+    assert "    the case has no `expect` (is 'expcet' it, misspelt?)" in out.splitlines()
+    assert "    unknown expectation 'eligble': did you mean 'eligible'?" in out.splitlines()
+    assert "    a case has no key 'as_off': did you mean 'as_of'?" in out.splitlines()
+    base = json.dumps(yaml.safe_load((ROOT / "examples" / "eligible-blockchain-junior.yaml").read_text("utf-8")),
+                      ensure_ascii=False, default=str)
+    cases.write_text(f"policy: {POLICY}@2024-05-01\nbase: {base}\ncases:\n  - name: 拼错输出\n"
+                     "    expect: {outputs: {deadlin: '2025-04-01'}}\n", encoding="utf-8")
+    code, out, _ = run(capsys, "--lang", "en", "test", str(cases))
+    assert code == 1 and f"    output 'deadlin': {POLICY}@2024-05-01 has no such output; did you mean 'deadline'?" \
+        in out.splitlines()
 
 
 def test_the_language_server_s_hover_in_both_languages(tmp_path):

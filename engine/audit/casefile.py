@@ -33,6 +33,27 @@ from engine.policies.store import CASES_SUFFIX
 from engine.policies.yamlsource import read_file, read_yaml
 
 _EXPECT_KEYS = {"eligible", "amount", "failed_rules", "outputs", "error", "error_path", "not_in_force", "notes"}
+_CASE_KEYS = {"name", "claim", "expect", "as_of"}
+
+
+def stamp_of(result) -> str:
+    return f"{result.policy.id}@{result.policy.version}" if result.policy is not None else ""
+
+
+def _case_shape(case) -> list:
+    """What a case lacks of `name` and `expect`, with the key it most likely misspelt (`expcet:`)."""
+    if not isinstance(case, dict):
+        return [msg("each case needs `name` and `expect`")]
+    problems = []
+    for key in ("name", "expect"):
+        if key in case and key == "expect" and not isinstance(case[key], dict):
+            problems.append(msg("`expect` maps what is expected (eligible, amount, failed_rules, …) to its value"))
+        elif key not in case:
+            written = [k for k in case if k not in _CASE_KEYS]
+            close = close_matches(key, [str(k) for k in written], n=1, cutoff=0.6)
+            problems.append(msg("the case has no `{key}` (is {close} it, misspelt?)", key=key, close=repr(close[0]))
+                            if close else msg("the case has no `{key}`", key=key))
+    return problems
 
 
 @dataclass
@@ -164,16 +185,25 @@ def run_case_file(engine: Engine, path: Path, select=None) -> list[CaseResult]:
     for i, case in enumerate(data["cases"]):
         line = doc.location(("cases", i)).line
         if not isinstance(case, dict) or "name" not in case or not isinstance(case.get("expect"), dict):
-            results.append(CaseResult(display, line, msg("case {number}", number=i + 1),
-                                      [msg("each case needs `name` and `expect`")]))
+            named = msg("case {number}", number=i + 1)
+            if isinstance(case, dict) and "name" in case:
+                named = msg("case {number} ({name})", number=i + 1, name=str(case["name"]))
+            results.append(CaseResult(display, line, named, _case_shape(case)))
             continue
         if select is not None and not select(str(case["name"])):
             continue
         result = CaseResult(display, line, str(case["name"]))
-        unknown = set(case["expect"]) - _EXPECT_KEYS
-        if unknown:
-            result.problems.append(msg("unknown expectation {names}; known: {known}", names=", ".join(sorted(unknown)),
+        for unknown in sorted(set(case["expect"]) - _EXPECT_KEYS, key=str):
+            close = close_matches(str(unknown), sorted(_EXPECT_KEYS), n=1, cutoff=0.6)
+            result.problems.append(msg("unknown expectation {name}: did you mean {close}?", name=repr(unknown),
+                                       close=repr(close[0])) if close else
+                                   msg("unknown expectation {names}; known: {known}", names=repr(unknown),
                                        known=", ".join(sorted(_EXPECT_KEYS))))
+        for unknown in sorted(set(case) - _CASE_KEYS, key=str):  # other keys (`reading:`) are for people to read
+            close = close_matches(str(unknown), sorted(_CASE_KEYS), n=1, cutoff=0.6)
+            if close:  # ... unless it is one of the case's own, misspelt: read, it would change what is tested
+                result.problems.append(msg("a case has no key {name}: did you mean {close}?", name=repr(unknown),
+                                           close=repr(close[0])))
         wrong = _misshapen(case["expect"])
         if wrong:  # compared as written, a wrong shape passes ("false" is true) or makes no sense: said, not compared
             result.problems.extend(wrong)
@@ -392,7 +422,7 @@ def compare(expect: dict, result: Decision | ClaimError) -> list[str]:
                             wanted=", ".join(sorted(expect["failed_rules"] or [])),
                             got=", ".join(sorted(result.failed_rules))))
         known = [r.id for r in result.rules]
-        stamp = f"{result.policy.id}@{result.policy.version}"
+        stamp = stamp_of(result)
         for unknown in sorted(set(map(str, expect["failed_rules"] or [])) - set(known)):
             close = close_matches(unknown, known, n=1, cutoff=0.6)
             problems.append(msg("{rule} is no rule of {policy}: did you mean {name}?", rule=repr(unknown),
@@ -400,9 +430,15 @@ def compare(expect: dict, result: Decision | ClaimError) -> list[str]:
                             msg("{rule} is no rule of {policy}", rule=repr(unknown), policy=stamp))
     for name, wanted in (expect.get("outputs") or {}).items():
         got = plain(result.outputs[name]) if name in result.outputs else None
-        if name not in result.outputs or plain(wanted) != got:
+        if name not in result.outputs:
+            close = close_matches(str(name), list(result.outputs), n=1, cutoff=0.6)
+            problems.append(msg("output {name}: {policy} has no such output; did you mean {close}?", name=repr(name),
+                                policy=stamp_of(result), close=repr(close[0])) if close else
+                            msg("output {name}: {policy} has no such output (it has {known})", name=repr(name),
+                                policy=stamp_of(result), known=", ".join(result.outputs) or msg("none")))
+        elif plain(wanted) != got:
             problems.append(msg("output {name}: expected {wanted}, got {got}", name=name, wanted=repr(plain(wanted)),
-                                got=repr(got) if name in result.outputs else msg("(no such output)")))
+                                got=repr(got)))
     if "notes" in expect:
         got_notes = sorted(n["id"] for n in result.notes)
         if sorted(expect["notes"] or []) != got_notes:
