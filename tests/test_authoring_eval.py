@@ -147,3 +147,6 @@ def test_explain_without_a_code_lists_every_code_and_takes_one_in_capitals(capsy
     assert "yaml.syntax  (错误) " in out
     code, out, _ = run(capsys, "explain", "YAML.SYNTAX")
     assert code == 0 and out.startswith("yaml.syntax (error): ")
+    for copied in ("错误[clause.unknown]", "error[clause.unknown]:"):  # the label as copied from a report
+        code, out, _ = run(capsys, "explain", copied)
+        assert code == 0 and out.startswith("clause.unknown (error): "), copied

@@ -476,7 +476,12 @@ def explain(ctx, code):
             summary = (more.text("summary") if more else "") or known.summary
             click.echo(f"{known.code}  ({tr(known.severity)}) {summary}")
         return
-    entry = lookup(code) or lookup(code.strip().lower())  # as written in a report, or typed in capitals
+    # as written in a report, typed in capitals, or copied with its label (error[clause.unknown], 错误[clause.unknown])
+    import re
+
+    labelled = re.search(r"\[([A-Za-z_.]+)\]", code)
+    code = labelled.group(1) if labelled else code
+    entry = lookup(code) or lookup(code.strip().lower())
     if entry is None:
         close = difflib.get_close_matches(code.strip().lower(), list(CODES), n=3, cutoff=0.6)
         usage(tr("no error code {code}", code=repr(code))
