@@ -50,8 +50,26 @@ def check_schema(schema: dict) -> list[str]:
     """Problems with a schema itself, as messages."""
     from jsonschema import Draft202012Validator
 
-    return [msg("{path}: {problem}", path="/".join(str(p) for p in e.absolute_path) or "/", problem=e.message)
+    return [msg("{path}: {problem}", path="/".join(str(p) for p in e.absolute_path) or "/", problem=_schema_words(e))
             for e in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema)]
+
+
+_SCHEMA_TYPES = ("string", "integer", "number", "boolean", "object", "array", "null")
+
+
+def _schema_words(error) -> str:
+    """A mistake in a schema in the words its author reads (`type: integr`), not the metaschema's English."""
+    path = list(error.absolute_path)
+    if path and path[-1] == "type" and isinstance(error.instance, str):
+        from engine.language.spelling import close_matches
+
+        close = close_matches(error.instance, list(_SCHEMA_TYPES), n=1, cutoff=0.6)
+        if close:
+            return msg("{value} is not a JSON Schema type: did you mean {close}?", value=repr(error.instance),
+                       close=repr(close[0]))
+        return msg("{value} is not a JSON Schema type ({types})", value=repr(error.instance),
+                   types=", ".join(_SCHEMA_TYPES))
+    return _wording(error.validator, error.validator_value, error.instance) or error.message
 
 
 def json_path(parts: Iterable) -> str:

@@ -869,7 +869,7 @@ class _Reader:
                 continue
             rows.setdefault(key, row)
             places[key] = (self.doc, rpath, isinstance(raw, list))
-        row_type = Record(f"{name} row", tuple(Field(c, ct) for c, ct in columns.items()))
+        row_type = Record(f"{name}[…]", tuple(Field(c, ct) for c, ct in columns.items()))
         ttype = TableType(name, tuple(Field(k, columns.get(k, ERROR)) for k in keys), row_type)
         return Table(name=name, clauses=clauses, keys=tuple(keys), type=ttype, rows=rows,
                      location=self.doc.key_location(path), description=self.text(t, "description", path),
