@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 
-from engine.claims.reader import ClaimReader, RawClaim
+from engine.claims.reader import ClaimReader, RawClaim, plain_claim, shape_problem
 from engine.core.diagnostics import Diagnostic, cited, note_at, sorted_diagnostics
 from engine.core.i18n import msg, plural
 from engine.core.isodate import parse_date
@@ -480,7 +480,7 @@ class Evaluator:
     def evaluate(self, claim: dict, as_of: date | str | None = None) -> Result:
         """Decide one claim given as plain data: JSON-like, dates as YYYY-MM-DD strings or `date` objects.
         `as_of` (a date, or YYYY-MM-DD) decides it on that day instead of its own; ValueError if it is no date."""
-        return self.evaluate_raw(RawClaim(claim, "<claim>"), as_of)
+        return self.evaluate_raw(plain_claim(claim, "<claim>"), as_of)
 
     def evaluate_raw(self, raw: RawClaim, as_of: date | str | None = None) -> Result:
         if not isinstance(raw, RawClaim):
@@ -499,6 +499,10 @@ class Evaluator:
         except Exception as exc:  # a bug must cost one claim its decision, never the batch
             data = raw.data if isinstance(raw.data, dict) else {}
             claim_id = data.get("claim_id") if isinstance(data.get("claim_id"), str) else None
+            shape = shape_problem(raw.data)  # data no reader saw (the API's): nested too deep, say
+            if shape is not None:
+                return ClaimError(claim_id, shape[0], shape[1], location=raw.location,
+                                  details={"policy_id": self.policy_id}, known_on=self.selection.known_on)
             return ClaimError(claim_id, "evaluation.internal", msg("internal error while deciding: {kind}: {error}",
                                                                    kind=type(exc).__name__, error=str(exc)),
                               location=raw.location,
@@ -563,7 +567,7 @@ class Evaluator:
 
         def decided() -> Iterator[Result]:
             for i, claim in enumerate(claims):
-                raw = claim if isinstance(claim, RawClaim) else RawClaim(claim, f"<claim {i}>")
+                raw = claim if isinstance(claim, RawClaim) else plain_claim(claim, f"<claim {i}>")
                 yield self.evaluate_raw(raw, day)
 
         return decided()

@@ -75,3 +75,29 @@ def test_evaluate_many_refuses_a_bad_as_of_when_called(engine):
         engine.evaluator(POLICY).evaluate_many([CLAIM], as_of="2024-13-01")
     [decided] = engine.evaluator(POLICY).evaluate_many([CLAIM], as_of="2024-06-15")
     assert decided.decision_date == dt.date(2024, 6, 15)
+
+
+def _deep(levels: int) -> dict:
+    value: dict = {}
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("change, code", [
+    (lambda c: c["training"].update(hours=10 ** 4300), "claim.number"),  # no JSON reader would have passed it
+    (lambda c: c.update(claim_id="X\ud800"), "claim.encoding"),  # a lone surrogate: JSON cannot write it
+    (lambda c: c["applicant"].update(hukou_region="33\ud800"), "claim.encoding"),
+    (lambda c: c.update(extra=_deep(5000)), "claim.too_deep"),
+    (lambda c: c["training"].update(hours=float("nan")), "claim.number"),  # was "found nothing (null)"
+    (lambda c: c["training"].update(hours=float("inf")), "claim.number"),
+], ids=["huge-int", "surrogate-id", "surrogate", "deep", "nan", "infinity"])
+def test_a_claim_given_as_data_is_held_to_what_a_file_is(engine, change, code):
+    """Given as Python data, a claim no reader saw: each is its own error record, which writes as JSON, never an
+    internal error nor a result whose to_json() raises."""
+    claim = json.loads(json.dumps(CLAIM))
+    change(claim)
+    for result in (engine.evaluator(POLICY).evaluate(claim), next(engine.evaluator(POLICY).evaluate_many([claim]))):
+        data = result.to_json()
+        assert data["error"]["code"] == code, data
+        json.dumps(data, ensure_ascii=False)

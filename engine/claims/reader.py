@@ -6,6 +6,7 @@ others go on. Dates are turned into calendar dates once here, so rules never see
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
@@ -442,13 +443,14 @@ def _shape_problem(value, holder: str = msg("the file")) -> tuple[str, str] | No
     claim is within POLICY_LIMIT_CLAIM_NODES or over it alike as YAML, JSON or a JSON Lines line."""
     stack = [(value, 1, True)]
     nodes = 0
+    max_nodes, max_depth = CLAIM_LIMITS.max_nodes, CLAIM_LIMITS.max_depth  # read once: each is a lookup
     while stack:
         item, depth, counted = stack.pop()  # a key is checked for its text, and not counted as a value
         nodes += counted
-        if nodes > CLAIM_LIMITS.max_nodes:
+        if nodes > max_nodes:
             return "claim.too_many_nodes", msg("{holder} holds more than {limit} values", holder=holder,
                                                limit=CLAIM_LIMITS.max_nodes)
-        if depth > CLAIM_LIMITS.max_depth + 1:
+        if depth > max_depth + 1:
             return "claim.too_deep", msg("the claim nests deeper than {limit} levels", limit=CLAIM_LIMITS.max_depth)
         if isinstance(item, dict):
             stack.extend((v, depth + 1, True) for v in item.values())
@@ -457,6 +459,58 @@ def _shape_problem(value, holder: str = msg("the file")) -> tuple[str, str] | No
             stack.extend((v, depth + 1, True) for v in item)
         elif isinstance(item, str) and not _encodable(item):
             return "claim.encoding", msg("the claim holds text that is not valid Unicode (a lone surrogate)")
+    return None
+
+
+def plain_claim(data, where: str) -> RawClaim:
+    """A claim given as Python data (the API's `evaluate`): held to what a claim read from a file is, since no reader
+    saw it. Depth, size and lone surrogates as `_shape_problem`; and numbers JSON would not read back: an integer
+    or decimal beyond the digits a number may have, or a float that is not finite (NaN, Infinity). Each is the
+    claim's own error record, never a fault of the engine that decides or writes it."""
+    # Most claims orjson writes at once (so no lone surrogate, no integer beyond 64 bits): only a long one is
+    # counted. Any other (a Decimal, a very large integer, a surrogate) is walked. Nesting too deep, and a float
+    # that is not finite, are looked for only when deciding fails (Evaluator.evaluate_raw, ClaimReader.facts):
+    # the hot path of the API must not pay for them.
+    try:
+        line = orjson.dumps(data)
+    except (TypeError, orjson.JSONEncodeError):
+        problem = _shape_problem(data, msg("the claim")) or _number_problem(data)
+    else:
+        problem = _shape_problem(data, msg("the claim")) if len(line) >= CLAIM_LIMITS.max_nodes else None
+        if problem is None and MAX_NUMBER_DIGITS < 20:  # a limit below 64 bits' digits, set in the environment
+            problem = _number_problem(data)
+    if problem:
+        claim_id = data.get("claim_id") if isinstance(data, dict) and isinstance(data.get("claim_id"), str) \
+            and _encodable(data["claim_id"]) else None
+        return RawClaim(None, where, ClaimError(claim_id, problem[0], problem[1], location=where))
+    return RawClaim(data, where)
+
+
+def shape_problem(value) -> tuple[str, str] | None:
+    """What makes a claim given as data one no reader would have passed (too deep, too large, lone surrogates), or
+    None: asked only when deciding it failed, to say so instead of "internal error"."""
+    return _shape_problem(value, msg("the claim"))
+
+
+def _number_problem(value) -> tuple[str, str] | None:
+    stack = [value]
+    while stack:  # the depth is bounded already (_shape_problem)
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, bool):
+            continue
+        elif isinstance(item, int) and abs(item) >= 10 ** MAX_NUMBER_DIGITS:
+            return "claim.number", msg("a number has more than {limit} digits", limit=MAX_NUMBER_DIGITS)
+        elif isinstance(item, Decimal) and (not item.is_finite() or len(item.as_tuple().digits) > MAX_NUMBER_DIGITS
+                                            or abs(item.adjusted()) > MAX_NUMBER_DIGITS):
+            return "claim.number", msg("the number {number} is beyond {limit} digits", number=str(item)[:20],
+                                       limit=MAX_NUMBER_DIGITS)
+        elif isinstance(item, float) and not math.isfinite(item):
+            return "claim.number", msg("the number {number} is not one JSON has (NaN and Infinity are none)",
+                                       number=str(item))
     return None
 
 
@@ -514,6 +568,9 @@ class ClaimReader:
                 except convert.Unreadable as exc:
                     return None, self._invalid(raw, [(exc.path, exc.args[0])])
                 raise  # pragma: no cover - both walk the same record type
+        number = _number_problem(data)  # NaN would be said as "nothing (null)": the number is the mistake
+        if number is not None:
+            return None, ClaimError(self.claim_id(data), number[0], number[1], location=raw.location)
         return None, self._invalid(raw, schemacheck.compiled_problems(self.compiled, self.schema, data, MAX_PROBLEMS))
 
     def _invalid(self, raw: RawClaim, problems: list) -> ClaimError:
