@@ -168,6 +168,9 @@ def test_requests_the_ledger_refuses(server):
     assert "没有 person" in missing.json()["error"]["message"]
     no_key = post_grant(server, {"policy": POLICY, "claim": claim("P", "i1")}, None)
     assert no_key.status_code == 422 and no_key.json()["error"]["field"] == "Idempotency-Key"
+    twice = http.post(server.url + "/v1/grants", json={"policy": POLICY, "claim": claim("P", "i1")},
+                      headers=[*auth("officer").items(), ("Idempotency-Key", "a1"), ("Idempotency-Key", "a2")])
+    assert twice.status_code == 422 and "given 2 times" in twice.json()["error"]["message"]
     developer = post_grant(server, {"policy": POLICY, "claim": claim("P", "i1")}, "k-dev", role="developer")
     assert developer.status_code == 403
     unknown = post_grant(server, {"policy": "fict/none", "claim": claim("P", "i1")}, "k-unknown")

@@ -237,14 +237,15 @@ def _envelope(body: bytes) -> tuple[Asked, RawClaim]:
     return asked, RawClaim(data["claim"], "<request>")
 
 
-async def _body(request: Request, limit: int, limit_name: str) -> bytes:
-    """The request body, refused (413) as soon as it grows past `limit`: never held whole beyond it."""
+async def _body(request: Request, limit: int, limit_name: str, envelope: int = 0) -> bytes:
+    """The request body, refused (413) as soon as it grows past `limit` and the `envelope` around what the limit
+    is of (the JSON fields around a claim): never held whole beyond it. The message names the limit as set."""
     parts, size = [], 0
     async for part in request.stream():
         size += len(part)
-        if size > limit:
+        if size > limit + envelope:
             raise ServiceError(413, "request.too_large", msg("the body is larger than {limit} bytes ({name})",
-                                                             limit=limit, name=limit_name),
+                                                             limit=format(limit, ","), name=limit_name),
                                location="body", field="body")
         parts.append(part)
     return b"".join(parts)
@@ -360,7 +361,8 @@ def create_app(settings: Settings) -> FastAPI:
               | schemas.errors(401, 403, 404, 413, 422, 503))
     async def evaluate(request: Request):
         caller = service.caller(request, "developer")
-        asked, raw = _envelope(await _body(request, LIMITS.claim_line_bytes + 4096, "POLICY_LIMIT_CLAIM_LINE_BYTES"))
+        body = await _body(request, LIMITS.claim_line_bytes, "POLICY_LIMIT_CLAIM_LINE_BYTES", envelope=4096)
+        asked, raw = _envelope(body)
         return _json(await service.evaluate(asked, raw, caller))
 
     @app.post("/v1/evaluate:batch", tags=["decide"], summary="Decide claims sent as JSON Lines (developer)",
@@ -478,8 +480,11 @@ def create_app(settings: Settings) -> FastAPI:
                     as_of: str | None = Query(None, description="YYYY-MM-DD: also list what it reads then")):
         service.caller(request, ANY_ROLE)
         engine = service.policies.current.engine
-        pid, version_label = parse_policy_ref(ref)
+        pid, version_label = parse_policy_ref(ref.rstrip("/"))
         day = _date("as_of", as_of)
+        if not pid:
+            raise ServiceError(404, "request.unknown_policy", msg(
+                "name a policy version: /v1/policies/ID@VERSION (or /v1/policies for them all)"))
         if not version_label:
             raise ServiceError(404, "request.unknown_policy", msg(
                 "name a version: /v1/policies/{policy}@VERSION (or /v1/policies/{policy}/timeline for them all)",

@@ -59,7 +59,10 @@ def _unavailable(exc: Exception) -> ServiceError:
 def _idempotency_key(request: Request) -> str:
     """The Idempotency-Key header, read as UTF-8 (HTTP hands it over as Latin-1 bytes): printable, 1 to MAX_KEY
     characters."""
-    raw = request.headers.get("idempotency-key", "")
+    given = request.headers.getlist("idempotency-key")
+    if len(given) > 1:  # which one the client meant cannot be known: taking the first would be a guess
+        raise bad_request("Idempotency-Key", msg("given {count} times; send one Idempotency-Key", count=len(given)))
+    raw = given[0] if given else ""
     try:
         key = raw.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):

@@ -423,6 +423,7 @@ def add_pages(app: FastAPI, service) -> None:
         before, after = engine().fixed_evaluator(sides[0]), engine().fixed_evaluator(sides[1])
         # at line feeds only, as `policy impact` reads a file (JSON allows a lone CR), and without a byte order mark
         lines = data.removeprefix(BOM).split(b"\n")
+        total = sum(1 for line in lines if line.strip())  # the claims: not the empty line after the last line feed
         # The page is streamed: its head at once, a line of progress every half second while the claims are
         # decided (CSS shows only the last; no script needed), then the report.
         prefix, _, suffix = env.get_template("impact.html").render(
@@ -445,7 +446,7 @@ def add_pages(app: FastAPI, service) -> None:
                     await asyncio.wait([work], timeout=0.5)
                     if done[0] != shown and not work.done():
                         shown = done[0]
-                        line = escape(tr("{done} of {total} claims decided", done=shown, total=len(lines)))
+                        line = escape(tr("{done} of {total} claims decided", done=shown, total=total))
                         yield f'<p class="progress-line" role="status">{line}</p>\n'.encode()
                 try:
                     result = work.result().to_json()
