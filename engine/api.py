@@ -285,8 +285,8 @@ class Engine:
                        document=repeal.source["number"] or repeal.title, version=repeal.key)
         if known_on and unissued is not None:
             return msg("{policy} has no version in force on {day}; {version} is in force then but was issued on "
-                       "{issued}, after --known-on {known_on}", policy=policy_id, day=str(day), version=unissued.key,
-                       issued=str(unissued.issued_on), known_on=str(known_on))
+                       "{issued}, after the known-on date {known_on}", policy=policy_id, day=str(day),
+                       version=unissued.key, issued=str(unissued.issued_on), known_on=str(known_on))
         if nearest:
             return msg("{policy} has no version in force on {day}; the nearest version is {version}, in force from "
                        "{start}", policy=policy_id, day=str(day), version=nearest.key,
@@ -626,7 +626,7 @@ class Evaluator:
                 known_on = self.selection.known_on
                 if known_on and pinned.issued_on > known_on:
                     return ClaimError(None, "policy.not_in_force", msg(
-                        "{version} was issued on {issued}, after --known-on {known_on}", version=pinned.key,
+                        "{version} was issued on {issued}, after the known-on date {known_on}", version=pinned.key,
                         issued=str(pinned.issued_on), known_on=str(known_on)), details={"policy_id": self.policy_id})
                 end = store.until(pinned)
                 span = msg("from {start} to {end}", start=str(pinned.effective_from), end=str(end)) if end \

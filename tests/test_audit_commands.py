@@ -651,7 +651,7 @@ def test_known_on_refuses_a_pinned_version_not_yet_issued(capsys, tmp_path):
                                   "--summary", "--known-on", "2025-02-01")
     assert code == 3
     assert (record["error"]["code"], record["error"]["message"]) == (
-        "policy.not_in_force", f"{ZJ}@2025-03-01 was issued on 2025-02-10, after --known-on 2025-02-01")
+        "policy.not_in_force", f"{ZJ}@2025-03-01 was issued on 2025-02-10, after the known-on date 2025-02-01")
 
 
 # =================================================================================================

@@ -247,6 +247,7 @@ def test_a_bad_date_on_the_try_page_keeps_the_claim(server):
     page = http.post(f"{server.url}/policies/{JINHUA}/try?lang=zh", headers=auth("developer"),
                      data={"claim_text": json.dumps(CLAIM), "as_of": "2024/06/15"})
     assert page.status_code == 422 and CLAIM["claim_id"] in page.text and "as_of" in page.text
+    assert "<code>as_of</code>: " in page.text and "</code>: as_of" not in page.text  # its name once, not twice
 
 
 def test_a_paste_that_is_no_claim_is_said_at_the_box_and_logs_nothing(server):

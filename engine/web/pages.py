@@ -27,7 +27,7 @@ from engine.api import PolicyInvalid, PolicyNotFound, Selection, not_a_version, 
 from engine.audit import listing
 from engine.audit.describe import version_json
 from engine.core.diagnostics import text_lines
-from engine.core.i18n import LANGUAGES, msg, speaking, tr
+from engine.core.i18n import LANGUAGES, Message, msg, speaking, tr
 from engine.core.isodate import parse_date
 from engine.core.limits import LIMITS
 from engine.db.database import reason
@@ -368,8 +368,10 @@ def add_pages(app: FastAPI, service) -> None:
             asked = Asked(policy_id, _parse("as_of", form.get("as_of")) if form.get("as_of") else None,
                           _parse("known_on", form.get("known_on")) if form.get("known_on") else None, True)
         except ServiceError as exc:  # a date that is none: said above the form, which keeps what was entered
+            said_alone = exc.message.args.get("message", exc.message) if isinstance(exc.message, Message) \
+                else exc.message  # "as_of: …" is shown beside its field's name already
             return html(page, "try", exc.status, policy_id=policy_id, fields=fields, values=values, errors={},
-                        other_errors=[{"path": exc.details.get("field"), "message": exc.message}], pasted=pasted,
+                        other_errors=[{"path": exc.details.get("field"), "message": said_alone}], pasted=pasted,
                         result=None, form=form)
         answer = await service.evaluate(asked, raw, caller)
         errors: dict = {}
