@@ -52,3 +52,12 @@ def test_check_watch_checks_again_on_save(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_the_files_watched_are_those_check_reads(tmp_path):
+    """A saved case file is not "changed: …; checking again": `policy check` does not read it (`policy test` does)."""
+    from engine.cli.watching import _stamps
+
+    policies = write_store(tmp_path)
+    watched = {p.name for p in _stamps([policies])}
+    assert "2024-01-01.yaml" in watched and not any(name.endswith(".cases.yaml") for name in watched)

@@ -9,17 +9,19 @@ from pathlib import Path
 import click
 
 from engine.core.i18n import tr
+from engine.policies.store import CASES_SUFFIX
 
 INTERVAL = 0.5  # seconds between looks at the files
 
 
 def _stamps(roots: list[Path]) -> dict:
-    """Modification time and size of every YAML and JSON file under roots."""
+    """Modification time and size of every YAML and JSON file under roots that `policy check` reads: not the
+    example cases beside the versions (`policy test` runs those), whose saving would only check the same again."""
     stamps = {}
     for root in roots:
         files = [root] if root.is_file() else (root.rglob("*") if root.is_dir() else [])
         for f in files:
-            if f.suffix in (".yaml", ".yml", ".json"):
+            if f.suffix in (".yaml", ".yml", ".json") and not f.name.endswith(CASES_SUFFIX):
                 try:
                     st = f.stat()
                 except OSError:
