@@ -999,6 +999,19 @@ def test_verify_names_the_version_whose_digest_differs(capsys, tmp_path):
                                     f"    {line}", "    amount: recorded 2500, now 2600"]
 
 
+def test_verify_says_when_a_records_date_is_outside_its_versions_span(capsys, tmp_path):
+    """A decision_date edited in the record to a day its version was not in force is said first, plainly."""
+    recorded, claims = record(capsys, STORE, tmp_path, "FICT-JH-03")
+    data = json.loads(recorded.read_text(encoding="utf-8"))
+    data["decision_date"] = "2024-04-15"  # Jinhua's notice took effect on 2024-05-01
+    recorded.write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
+    code, rows, _ = run_json(capsys, *STORE, "verify", recorded, claims, "--format", "json")
+    assert code == 1 and rows[0]["status"] == "differs"
+    assert rows[0]["differences"][0] == (f"the record says {JH}@2024-05-01 decided it on 2024-04-15, but "
+                                         f"{JH}@2024-05-01 is in force from 2024-05-01 (was the record's "
+                                         "decision_date changed?)")
+
+
 def test_verify_names_the_city_file_that_changed(capsys, tmp_path):
     recorded, _ = record(capsys, STORE, tmp_path, "FICT-JH-04")
     old = digests(capsys, STORE, JH)["2024-05-01"]

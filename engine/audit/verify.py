@@ -498,6 +498,17 @@ class Verifier:
                                    version=f"{pid}@{label}", recorded=digest, now=now_policy["digest"],
                                    why=_changed_file(version, record.fields.get("schemas"), self.engine.store,
                                                      altered)))
+        if version is None or day is None or "out_of_force" in record.fields:  # a pin asked for on any date says so
+            return differences
+        # Only the version's own dates: a later version (or a repeal) since may end it earlier in today's store,
+        # but the decision was made before that was known, when the version was in force.
+        end = version.effective_to
+        if not (version.effective_from <= day and (end is None or day <= end)):
+            span = msg("from {start} to {end}", start=str(version.effective_from), end=str(end)) if end \
+                else msg("from {start}", start=str(version.effective_from))
+            differences.insert(0, msg("the record says {version} decided it on {day}, but {version} is in force "
+                                      "{span} (was the record's decision_date changed?)", version=f"{pid}@{label}",
+                                      day=str(day), span=span))
         return differences
 
 
