@@ -164,6 +164,15 @@ def test_signing_out_ends_the_session_on_every_copy_of_its_cookie(server):
         assert other.get("/check").status_code == 200
 
 
+def test_the_menu_offers_only_the_pages_the_reader_may_open(server):
+    developer = http.get(f"{server.url}/policies", headers=auth("developer")).text
+    assert 'href="/decisions"' not in developer and 'href="/check"' not in developer
+    auditor = http.get(f"{server.url}/policies", headers=auth("auditor")).text
+    assert 'href="/decisions"' in auditor and 'href="/check"' not in auditor
+    admin = http.get(f"{server.url}/policies", headers=auth("admin")).text
+    assert 'href="/decisions"' in admin and 'href="/check"' in admin
+
+
 def test_a_browser_at_an_unknown_address_gets_a_page_and_an_api_client_json(server):
     page = http.get(f"{server.url}/nope", headers={"Accept": "text/html,application/xhtml+xml"})
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
