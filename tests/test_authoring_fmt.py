@@ -111,3 +111,28 @@ def test_a_file_with_windows_line_ends_keeps_them_on_every_line(capsys, tmp_path
     assert data.replace(b"\r\n", b"\n").decode("utf-8") == format_text(MESSY)  # the same layout as with LF
     code, _, err = run(capsys, "fmt", "--check", str(policies))
     assert code == 0 and "0 files would be reformatted" in err
+
+
+def test_a_heading_comment_moves_with_the_section_below_it():
+    """`# 定义` written above `definitions:` describes definitions: when the sections are put in order it goes with
+    them, not with the section that happened to be above (seen: at the end of the file, or inside a rule)."""
+    text = MESSY.replace("rules:\n", "# 规则 / the rules\nrules:\n") + (
+        "\n# 定义 / the definitions\ndefinitions:\n  adult: {clause: 一, expr: person.age >= 18}\n"
+        "# 上级 / the parent\nextends: demo/parent\n")
+    out = format_text(text)
+    lines = out.splitlines()
+    assert lines[0] == "# 文件头注释 / a comment at the top" and lines[1] == "policy: demo/messy"
+    for heading, key in (("# 上级 / the parent", "extends:"), ("# 定义 / the definitions", "definitions:"),
+                         ("# 规则 / the rules", "rules:")):
+        assert lines[lines.index(heading) + 1].startswith(key), heading
+    assert lines.index("extends: demo/parent") < lines.index("definitions:") < lines.index("rules:")
+    assert read_yaml(out, "x").value == read_yaml(text, "x").value and format_text(out) == out
+
+
+def test_sections_are_left_where_they_are_when_reordering_would_change_the_data():
+    """An alias written after its anchor would come before it: the text reorder is not made (the data would
+    change, or not read back at all)."""
+    text = ("policy: demo/a\nrules:\n  - &first {id: r, clause: 一, require: x, message: {pass: p, fail: f}}\n"
+            "title: t\ndefinitions:\n  d: {clause: 一, expr: \"1\"}\n# 上级\nextends: *first\n")
+    out = format_text(text)
+    assert read_yaml(out, "x").value == read_yaml(text, "x").value

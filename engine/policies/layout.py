@@ -13,6 +13,8 @@ The data read back is the same (same digest); formatting a formatted file change
 """
 from __future__ import annotations
 
+import re
+
 from ruamel.yaml.scalarstring import (
     DoubleQuotedScalarString,
     FoldedScalarString,
@@ -53,12 +55,58 @@ def format_text(text: str, cases: bool = False) -> str:
     """The canonical layout of a policy file's (or, with cases, a case file's) text. Its lines end as its first line
     ends (CR LF, as Windows editors write, or LF): every line alike, a comment's too."""
     newline = "\r\n" if "\r\n" in text[: text.find("\n") + 1] else "\n"
-    data = yamledit.load(text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _sections_in_order(text, _ITEM_ORDERS["cases"] if cases else _POLICY_ORDER)
+    data = yamledit.load(text)
     if isinstance(data, dict):
         (_cases if cases else _policy)(data)
     _quotes(data)
     _fold(data, 0)
     return (yamledit.dump(data).rstrip("\n") + "\n").replace("\n", newline)
+
+
+_TOP_KEY = re.compile(r"(?:[A-Za-z_][\w.-]*|\"[^\"]*\"|'[^']*'):(?:\s|$)")
+
+
+def _sections_in_order(text: str, order: tuple) -> str:
+    """The top-level sections in `order`, each with the comment lines written directly above it: an officer's
+    heading (`# 定义` above `definitions:`) describes the key below it, and moves with it (ruamel would keep it
+    with the section above). The file's opening comments stay first. Left as it is when it is not a plain block
+    mapping, or when the reordered text would read back otherwise (an alias written before its anchor)."""
+    lines = text.split("\n")
+    if any(line.startswith(("---", "...", "{", "[", "%")) for line in lines):
+        return text
+    keys = [i for i, line in enumerate(lines) if _TOP_KEY.match(line)]
+    if not keys:
+        return text
+    starts = []
+    for i in keys:
+        start = i
+        while start - 1 > keys[0] and lines[start - 1].startswith("#"):
+            start -= 1
+        starts.append(start)
+    header = lines[:keys[0]]
+    sections = [(_key_name(lines[k]), lines[a:b]) for k, a, b in zip(keys, starts, starts[1:] + [len(lines)],
+                                                                      strict=True)]
+    rank = {name: i for i, name in enumerate(order)}
+    wanted = sorted(sections, key=lambda item: (rank.get(item[0], len(order)), sections.index(item)))
+    if [name for name, _ in wanted] == [name for name, _ in sections]:
+        return text
+    if sections[-1][1][-1:] == [""]:  # the line break ending the file is no line of the last section
+        sections[-1] = (sections[-1][0], sections[-1][1][:-1])
+        wanted = sorted(sections, key=lambda item: (rank.get(item[0], len(order)), sections.index(item)))
+    body = [line for _, part in wanted for line in part]
+    reordered = "\n".join(header + body).rstrip("\n") + "\n"
+    try:
+        same = yamledit.load(reordered) == yamledit.load(text)
+    except Exception:  # noqa: BLE001 - any failure to read it back means: keep the text as written
+        same = False
+    return reordered if same else text
+
+
+def _key_name(line: str) -> str:
+    key = line.split(":", 1)[0].strip()
+    return key[1:-1] if key[:1] in "\"'" and key[-1:] == key[:1] else key
 
 
 def _order(mapping, order) -> None:
