@@ -631,9 +631,16 @@ class Evaluator:
                 end = store.until(pinned)
                 span = msg("from {start} to {end}", start=str(pinned.effective_from), end=str(end)) if end \
                     else msg("from {start}", start=str(pinned.effective_from))
+                repeal = store.repealed_on(self.policy_id, day, known_on)
+                if repeal is not None and repeal.effective_from > pinned.effective_from and end is not None \
+                        and end < repeal.effective_from:
+                    span = msg("{span}; {document} repealed it from {start}", span=span, start=str(
+                        repeal.effective_from), document=repeal.source["number"] or repeal.key)
                 return ClaimError(None, "policy.not_in_force", msg(
                     "{version} is not in force on {day} (it is in force {span})", version=pinned.key, day=str(day),
-                    span=span), details={"policy_id": self.policy_id})
+                    span=span), details={"policy_id": self.policy_id}
+                    | ({"repealed_by": repeal.key} if repeal is not None and end is not None
+                       and end < repeal.effective_from else {}))
             nearest = store.nearest(self.policy_id, day)
             repeal = store.repealed_on(self.policy_id, day, self.selection.known_on)
             repealed = repeal is not None and store.in_force(self.policy_id, day) is None

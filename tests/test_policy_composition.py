@@ -874,3 +874,14 @@ def test_an_amendment_cites_an_earlier_clause_by_its_id_alone(tmp_path):
     engine = Engine.load(root, root.parent / "schemas")
     decided = engine.evaluator("p/parent").evaluate(senior_claim()).to_json()
     assert {r["id"]: r["clause"] for r in decided["rules"]}["adult"] == "N-1 三"
+
+
+def test_a_name_an_amendments_own_rule_uses_after_removing_it_is_said_once(tmp_path):
+    """At the rule, as an unknown name: the `remove:` entry form is for items carried over."""
+    schema = json.loads(json.dumps(CLAIM_SCHEMA))
+    schema["$defs"]["level"]["enum"].append("expert")
+    text = AMENDMENT.replace("require: person.years < 60", "require: person.years < 60 and adult") \
+        + "remove:\n  definitions: [adult]\n  rules: [adult]\n"
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": text}, schema)
+    [found] = errors(root)
+    assert (found.code, found.location.line) == ("name.unknown", at(text, "and adult")[0])

@@ -217,3 +217,49 @@ def test_policy_new_refuses_a_repeal_of_nothing(seed_copy, capsys, args, said):
     where = ("--policies", seed_copy / "policies", "--schemas", seed_copy / "schemas")
     code, _, err = run(capsys, *where, "new", JH, *args)
     assert code == 64 and said in err
+
+
+def test_a_repeal_fails_no_case_written_for_the_version_it_ends(tmp_path, capsys):
+    """Cases are decided against the version they were written for, as a later version leaves them: the repeal is
+    said as what took effect since, not as 49 failures."""
+    from tests.authoring_demo import write_store
+
+    policies = write_store(tmp_path)  # its cases hold one that is meant to fail
+    _, before, _ = run(capsys, "--policies", policies, "test")
+    (policies / "demo" / "grant" / "2024-01-15.yaml").write_text(
+        repeal("demo/grant", "2024-01-15", "2024-01-15"), encoding="utf-8")
+    _, after, _ = run(capsys, "--policies", policies, "test")
+    assert before.splitlines()[-1] == after.splitlines()[-1] == "2 passed, 1 failed"
+    assert "dated on or after demo/grant@2024-01-15 took effect: still tested against the version written for" in after
+
+
+def test_an_amendment_after_a_repeal_amends_nothing(tmp_path):
+    """What is amended must be in force the day before: after a repeal, the new version is written whole."""
+    amendment = policy("t/a", "2025-03-01", "2025-03-01").replace('version: "2025-03-01"\n',
+                                                                 'version: "2025-03-01"\namends: "2024-01-01"\n')
+    amendment = amendment[:amendment.index("tables:")]
+    store = make_store(tmp_path, {
+        "t/a/2024-01-01.yaml": policy("t/a", "2024-01-01", "2024-01-01"),
+        "t/a/2024-07-01.yaml": repeal("t/a", "2024-07-01", "2024-07-01"),
+        "t/a/2025-03-01.yaml": amendment,
+    })
+    [d] = [d for d in store.diagnostics if d.severity == "error"]
+    assert d.code == "amend.not_previous" and "t/a@2024-07-01 repealed t/a from 2024-07-01" in d.message
+    assert d.hint == "policy new t/a --effective 2025-03-01 --from 2024-01-01 copies a version whole"
+
+
+def test_policy_new_amend_after_a_repeal_says_to_copy_instead(seed_copy, capsys):
+    where = ("--policies", seed_copy / "policies", "--schemas", seed_copy / "schemas")
+    (seed_copy / "policies" / JH / "2026-01-01.yaml").write_text(repeal(JH, "2026-01-01", "2026-01-01"),
+                                                                 encoding="utf-8")
+    code, _, err = run(capsys, *where, "new", JH, "--effective", "2026-03-01", "--amend")
+    assert code == 64 and "there is no version in force to amend; copy one whole with --from 2024-05-01" in err
+
+
+def test_a_repeal_scaffold_is_in_the_canonical_layout(seed_copy, capsys):
+    from engine.policies.layout import format_text
+
+    where = ("--policies", seed_copy / "policies", "--schemas", seed_copy / "schemas")
+    run(capsys, *where, "new", JH, "--effective", "2026-03-01", "--repeal")
+    text = (seed_copy / "policies" / JH / "2026-03-01.yaml").read_text(encoding="utf-8")
+    assert format_text(text) == text

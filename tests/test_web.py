@@ -105,6 +105,15 @@ def test_after_signing_in_only_a_path_of_this_site(target, goes):
 
 # -- over HTTP ----------------------------------------------------------------------------------------
 
+@pytest.fixture(autouse=True)
+def _no_cookie_kept_between_tests():
+    """The shared client keeps the cookies a page sets (the language chosen with ?lang=, a session): each test
+    starts without them, as a new reader does, whichever test ran before it."""
+    http.cookies.clear()
+    yield
+    http.cookies.clear()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("web-http")

@@ -227,8 +227,11 @@ def run_case_file(engine: Engine, path: Path, select=None) -> list[CaseResult]:
                 result.change = CaseChange(brief(decision), brief(now), because(decision, now), now)
         if root is not None and decision.decision_date is not None:
             current = engine.store.in_force(root.id, decision.decision_date)
+            repeal = engine.store.repealed_on(root.id, decision.decision_date)
             if current is not None and current.effective_from > root.effective_from:
                 result.superseded_by = current.key
+            elif current is None and repeal is not None and repeal.effective_from > root.effective_from:
+                result.superseded_by = repeal.key  # a repeal took effect since: said as a successor is
         results.append(result)
     return results
 
@@ -294,8 +297,9 @@ def _written_against(value, engine: Engine) -> tuple[dict | None, str | None]:
 
 
 def _world(engine: Engine, root, written: dict | None) -> Engine:
-    """The store a case is decided in: the tested version is never superseded (later versions of its policy are
-    left out), and each policy `written` names has only the versions it lists. Programs are shared."""
+    """The store a case is decided in: the tested version is never superseded (later versions and repeals of its
+    policy are left out), and each policy `written` names has only the versions it lists (and no repeal after
+    them). Programs are shared."""
     if root is None and not written:
         return engine
     keep = dict(written or {})
@@ -303,7 +307,11 @@ def _world(engine: Engine, root, written: dict | None) -> Engine:
         keep[root.id] = {v.version for v in engine.store.versions(root.id) if v.effective_from <= root.effective_from}
     by_id = {pid: [v for v in versions if pid not in keep or v.version in keep[pid]]
              for pid, versions in engine.store.by_id.items()}
-    world = Engine(dataclasses.replace(engine.store, by_id=by_id))
+    # a repeal after the last version kept is a later file too: the cases' world ends no earlier than they knew
+    last = {pid: max((v.effective_from for v in by_id.get(pid, [])), default=None) for pid in keep}
+    repeals = {pid: [r for r in found if pid not in keep or last[pid] is not None and r.effective_from <= last[pid]]
+               for pid, found in engine.store.repeals.items()}
+    world = Engine(dataclasses.replace(engine.store, by_id=by_id, repeals=repeals))
     world._programs, world._checked = engine._programs, engine._checked  # keyed by versions and digests
     return world
 

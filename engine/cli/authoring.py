@@ -368,7 +368,7 @@ def new(ctx, policy_id, effective, from_version, issued, amend, repeal):
     if repeal:
         text, what = _repeal(store, policy_id, effective, from_version, versions, issued or date.today())
     elif amend:
-        text, what = _amendment(policy_id, effective, from_version, versions, issued or date.today())
+        text, what = _amendment(store, policy_id, effective, from_version, versions, issued or date.today())
     elif versions:
         source = store.get(policy_id, from_version) if from_version else \
             store.in_force(policy_id, effective) or versions[-1]
@@ -397,7 +397,7 @@ def new(ctx, policy_id, effective, from_version, issued, amend, repeal):
                   file=str(target), cases=target.with_name(label + ".cases.yaml").name))
 
 
-def _amendment(policy_id: str, effective: date, from_version: str | None, versions: list, issued: date):
+def _amendment(store, policy_id: str, effective: date, from_version: str | None, versions: list, issued: date):
     """(text, what it is) of an amendment of the version in force just before `effective` (`amends:` must name
     that one: engine/policies/amend.py), or a usage error saying why there is none."""
     from engine.policies.scaffold import amendment_text
@@ -410,6 +410,11 @@ def _amendment(policy_id: str, effective: date, from_version: str | None, versio
     if from_version is not None and from_version != previous.version:
         usage(tr("an amendment amends the version in force just before it: {previous}, not {version}",
                  previous=previous.key, version=from_version))
+    repealed = [r for r in store.repeals.get(policy_id, []) if previous.effective_from < r.effective_from < effective]
+    if repealed:
+        usage(tr("{repeal} repealed {pid} from {day}: there is no version in force to amend; copy one whole with "
+                 "--from {version} instead of --amend", repeal=repealed[-1].key, pid=policy_id,
+                 day=str(repealed[-1].effective_from), version=previous.version))
     _refuse_breaking_amendments(versions, effective)
     return amendment_text(previous, effective, issued), tr("an amendment of {version}", version=previous.key)
 

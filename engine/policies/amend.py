@@ -46,6 +46,14 @@ def _error(store: PolicyStore, version: PolicyVersion, code: str, message, path,
                                         source_line=version.document.line_text(loc.line) if version.document else None))
 
 
+def _copy_hint(b: PolicyVersion, before: list):
+    """How to write the whole version instead: a copy of the last version before the repeal."""
+    if not before:
+        return None
+    return msg("policy new {pid} --effective {day} --from {version} copies a version whole", pid=b.id,
+               day=str(b.effective_from), version=before[-1].version)
+
+
 def unresolved(version: PolicyVersion) -> bool:
     """An amendment whose amended version could not be taken: what it states alone is not a version to check
     (its replacements would replace nothing, its overrides override nothing). Its `amends` error says why."""
@@ -60,6 +68,15 @@ def _resolve(store: PolicyStore, b: PolicyVersion, ordered: list) -> None:
         _error(store, b, "reference.unreadable", msg(
             "{key} amends {label}, but the file of that version ({file}) could not be read; fix the errors reported "
             "there", key=b.key, label=repr(label), file=unread[0]), ("amends",))
+        return
+    repealed = store.repeal(b.id, label) if a is None else next(
+        (r for r in store.repeals.get(b.id, []) if a.effective_from < r.effective_from <= b.effective_from), None)
+    if repealed is not None:  # what is amended must be in force: after a repeal there is nothing to amend
+        _error(store, b, "amend.not_previous", msg(
+            "{key} amends {label}, but {repeal} repealed {pid} from {day}: an amendment follows a version in force; "
+            "after a repeal, write the new version whole", key=b.key, label=repr(label), repeal=repealed.key,
+            pid=b.id, day=str(repealed.effective_from)), ("amends",),
+            hint=_copy_hint(b, [v for v in ordered if v.effective_from < repealed.effective_from]))
         return
     if a is None:
         labels = [v.version for v in ordered if v is not b]
@@ -189,6 +206,8 @@ def _still_used(store: PolicyStore, b: PolicyVersion, removed: dict) -> None:
     if not gone:
         return
     for kind, name, item in _items_with_expressions(b):
+        if item.owner is b:  # the amendment's own item: its unknown name is said where it is written
+            continue
         for used in sorted(_names_in(item) & set(gone)):
             section, index = gone[used]
             where = item.location

@@ -26,9 +26,9 @@ from engine.policies import yamledit
 
 WIDTH = 120  # columns a folded expression's lines stay within
 
-_POLICY_ORDER = ("policy", "version", "amends", "title", "effective", "issued_on", "review_by", "source", "sources",
-                 "extends", "uses", "includes", "input", "exports", "remove", "tables", "definitions", "rules",
-                 "outputs", "decision", "notes", "not_computable")
+_POLICY_ORDER = ("policy", "version", "amends", "repeals", "title", "effective", "issued_on", "review_by", "source",
+                 "sources", "extends", "uses", "includes", "input", "exports", "remove", "tables", "definitions",
+                 "rules", "outputs", "decision", "notes", "not_computable")
 _ITEM_ORDERS = {
     "effective": ("from", "to", "clause"),
     "source": ("number", "title", "issuers", "registration", "clauses"),
