@@ -144,17 +144,29 @@ class Analysis:
         return self._describe(chain, self._enclosing_params(line, column))
 
     def _clause_word(self, line: int, column: int) -> str | None:
+        """The clause cited under the cursor: one of the file's own, or (in an amendment) one of the document it
+        amends, by its id or written out with its document's number (`金人社发〔2024〕15号 四`, which holds a space)."""
+        if self.version is None:
+            return None
         text = self.lines[line]
-        for m in re.finditer(r"[^\s,\[\]:{}'\"]+", text):
-            if m.start() <= column <= m.end() and self.version and m.group() in _written(self.version):
-                return m.group()
-        return None
+        known = set(_written(self.version)) | set(self.version.clauses) | {
+            k.rpartition(" ")[2] for k in self.version.clauses}
+        found = [cid for cid in known for m in re.finditer(re.escape(cid), text)
+                 if m.start() <= column <= m.end() and _bounded(text, m.start(), m.end())]
+        return max(found, key=len) if found else None
 
     def _clause_text(self, clause: str, version) -> str | None:
-        if version is None or clause not in _written(version):
+        if version is None:
             return None
-        number = version.clause_docs.get(clause) or version.source.get("number", "")
-        return f"**{clause}** ({number})\n\n{_written(version)[clause]}"
+        if clause in _written(version):
+            number = version.clause_docs.get(clause) or version.source.get("number", "")
+            return f"**{clause}** ({number})\n\n{_written(version)[clause]}"
+        # a clause of an earlier document of the version (an amendment's): as written in full, or by its id alone
+        full = [k for k in version.clauses if k == clause or k.endswith(" " + clause)]
+        if len(full) != 1:
+            return None
+        number, _, cid = full[0].rpartition(" ")
+        return f"**{cid}** ({number})\n\n{version.clauses[full[0]]}"
 
     def _describe(self, chain: str, params: dict) -> str | None:
         assert self.checked is not None  # hover asks only when the version could be checked
@@ -293,8 +305,9 @@ class Analysis:
             return Place(target.file, 1) if target else None
         if context == "clause":
             clause = self._clause_word(line, column)
-            if clause and self.version and self.version.document:
-                loc = self.version.document.key_location(("source", "clauses", clause))
+            holder = _clause_holder(self.version, clause) if clause else None
+            if holder is not None and holder[0].document is not None:
+                loc = holder[0].document.key_location(("source", "clauses", holder[1]))
                 return Place(loc.file, loc.line, loc.column)
             return None
         chain = self._chain_at(line, column)
@@ -471,6 +484,25 @@ def _deref(schema: dict, node):
             target = target.get(key, {}) if isinstance(target, dict) else {}
         node = target
     return node
+
+
+def _clause_holder(version, clause: str):
+    """(the version whose file writes `clause` under source.clauses, the id written there): the version itself,
+    or, for an amendment citing a clause of what it amends, the amended version (however far back)."""
+    number, _, cid = clause.rpartition(" ") if clause not in _written(version) else ("", "", clause)
+    current = version
+    while current is not None:
+        own = _written(current)
+        if cid in own and (not number or (current.clause_docs.get(cid) or current.source.get("number")) == number):
+            return current, cid
+        current = current.amended
+    return None
+
+
+def _bounded(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] stands alone as a clause id: not part of a longer word of the line."""
+    edges = " ,[]:{}'\"\t"
+    return (start == 0 or text[start - 1] in edges) and (end == len(text) or text[end] in edges)
 
 
 def _written(version) -> dict:
