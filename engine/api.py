@@ -208,12 +208,16 @@ class Engine:
         days = {version.effective_from} | {day for day in self.store.change_days()
                                            if version.effective_from < day <= last}
         seen = set()
+        unlinked: set = set()  # (code, place) of a reference already said unlinkable: said on its first day only
         for day in sorted(days):
             diagnostics: list[Diagnostic] = []
             try:
                 linked = link(self.store, version, self._picker(day, None), diagnostics)
             except LinkError as exc:
                 where = exc.ref.location
+                if (exc.code, where) in unlinked:
+                    continue
+                unlinked.add((exc.code, where))
                 line = version.document.line_text(where.line) if version.document and where.file == version.file \
                     else None
                 found.append(Diagnostic(exc.code, exc.on(day), where, clause=exc.clause, source_line=line,

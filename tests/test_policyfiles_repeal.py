@@ -196,6 +196,14 @@ def test_repealing_a_province_stops_the_city_that_extends_it_at_check(seed_copy)
     assert [d.render() for d in engine.check() if d.severity == "error"] == []
 
 
+def test_a_reference_a_repeal_breaks_is_said_once_on_its_first_day(seed_copy):
+    for day in ("2026-01-01", "2026-07-01"):  # a second repeal adds nothing for the city to fix
+        (seed_copy / "policies" / ZJ / f"{day}.yaml").write_text(repeal(ZJ, day, day), encoding="utf-8")
+    engine = Engine.load(seed_copy / "policies", seed_copy / "schemas")
+    found = [d for d in engine.check() if d.code == "reference.not_in_force"]
+    assert len(found) == 1 and "on 2026-01-01" in found[0].message
+
+
 def test_policy_new_scaffolds_a_repeal_that_checks_with_only_warnings(seed_copy, capsys):
     where = ("--policies", seed_copy / "policies", "--schemas", seed_copy / "schemas")
     code, out, _ = run(capsys, *where, "new", JH, "--effective", "2026-03-01", "--repeal", "--issued", "2026-02-01")

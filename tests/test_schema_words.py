@@ -15,6 +15,7 @@ CASES = [  # (schema of the value `v`, a value that fails it, the words expected
     ({"type": ["string", "null"]}, 5, "expected nothing or text, found the number 5"),
     ({"enum": ["male", "female"]}, "robot", "the text 'robot' is not one of: male, female"),
     ({"const": "yes"}, "no", "must be 'yes', found the text 'no'"),
+    ({"const": True}, False, "must be true, found the boolean false"),  # as YAML writes it, not Python's True
     ({"type": "string", "format": "date"}, "2023-02-29",
      "the text '2023-02-29' is not a calendar date (2023-02 has 28 days)"),
     ({"type": "string", "format": "date"}, "2024-6-1", "the text '2024-6-1' is not a calendar date written YYYY-MM-DD"),

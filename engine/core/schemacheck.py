@@ -160,8 +160,9 @@ def _wording(keyword: str, expected, value) -> str | None:
     if keyword == "enum":
         return msg("{value} is not one of: {options}", value=describe_value(value),
                    options=series(str(x) for x in expected))
-    if keyword == "const":
-        return msg("must be {expected}, found {value}", expected=repr(expected), value=describe_value(value))
+    if keyword == "const":  # as the file writes it: true, not Python's True
+        written = ("true" if expected else "false") if isinstance(expected, bool) else repr(expected)
+        return msg("must be {expected}, found {value}", expected=written, value=describe_value(value))
     if keyword == "format":
         if expected == "date":  # as parse_date says it: the form is wrong, or the form is right and the day is not
             if written_as_date(value):

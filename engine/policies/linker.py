@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import field
 
 from engine.core.diagnostics import Diagnostic, cited, note_at
-from engine.core.i18n import Message, msg
+from engine.core.i18n import Message, msg, series
 from engine.core.records import dataclass
 from engine.language.spelling import close_matches
 from engine.language.syntax import Comprehension, Name, children
@@ -195,7 +195,8 @@ def _resolve(store: PolicyStore, ref: Ref, by: PolicyVersion, pick: Picker) -> P
         repeals = store.repeals.get(ref.policy_id, [])
         hint = msg("{pid} is repealed from {days}; a policy that reads it needs a repeal or a version of its own "
                    "from then", pid=ref.policy_id,
-                   days=", ".join(f"{r.effective_from} ({r.source['number'] or r.key})" for r in repeals)) \
+                   days=series(msg("{day} ({document})", day=str(r.effective_from), document=r.source["number"]
+                                       or r.key) for r in repeals)) \
             if repeals else None
         raise LinkError(ref, msg("{by} needs {pid}, which has no version in force on {day}", by=by.key,
                                  pid=ref.policy_id, day=msg("that date")), hint=hint)
