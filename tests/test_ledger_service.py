@@ -219,6 +219,12 @@ def test_a_revoked_grant_no_longer_counts(server):
                        headers=auth("auditor")).json()
     assert len(history["grants"]) == 2 and history["grants"][0]["revoked"] is not None
     assert history["entries"] == [{"item": "i4", "grade": "a", "on": "2024-03-01"}]
+    # a parameter that would be ignored, or match nothing, without saying so
+    for path, params, field in ((f"/v1/people/{person}/history", {"on": "2024-06-15"}, "on"),
+                                (f"/v1/people/{person}/history", {"policy": ""}, "policy"),
+                                ("/v1/grants", {"person": person, "book": ""}, "book")):
+        refused = http.get(server.url + path, params=params, headers=auth("auditor"))
+        assert refused.status_code == 422 and refused.json()["error"]["field"] == field, (path, params)
 
 
 def _rows(database: str, table: str) -> int:

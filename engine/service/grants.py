@@ -25,7 +25,7 @@ from engine.policies.ledgerspec import history_entries
 from engine.service import schemas
 from engine.service.deadline import DatabaseSlow, in_thread, within
 from engine.service.deciding import Asked, answer_and_row
-from engine.service.errors import ServiceError, bad_request, error_json
+from engine.service.errors import ServiceError, bad_request, error_json, policy_filter
 
 GRANT_FIELDS = ("policy", "claim", "decision_id")
 MAX_KEY = 200
@@ -209,6 +209,8 @@ def add_routes(app: FastAPI, service, evaluator_of, invalid) -> None:
     def list_grants(request: Request, person: str = Query(..., min_length=1, max_length=200),
                     book: str | None = Query(None, description="Only this ledger book")):
         service.caller(request, "auditor")
+        if book is not None and not book.strip():  # an empty book is none: it would list nothing, silently
+            raise bad_request("book", msg("name a ledger book, or leave book out for every book"))
         try:
             found = within(service.settings.database_seconds, ledger_of(service).grants_of, None, book, person)
         except (SQLAlchemyError, DatabaseSlow) as exc:
@@ -241,6 +243,9 @@ def add_routes(app: FastAPI, service, evaluator_of, invalid) -> None:
         from engine.service.app import _date
 
         service.caller(request, "auditor")
+        policy = policy_filter("policy", policy)
+        if policy is None and on is not None:  # `on` chooses the version of a policy: without one it means nothing
+            raise bad_request("on", msg("on chooses the version of the policy given: give policy too, or leave on out"))
         ledger = ledger_of(service)
         body: dict = {"person": person}
         try:
