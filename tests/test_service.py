@@ -505,6 +505,8 @@ def test_without_a_token_the_answer_is_401_whatever_the_parameters(server, metho
 
 def test_health_ready_and_metrics_need_no_token(server):
     assert http.get(server.url + "/health").json() == {"status": "alive"}
+    for probe in ("/health", "/ready"):  # load balancers ask with HEAD
+        assert http.head(server.url + probe).status_code == 200, probe
     ready = http.get(server.url + "/ready").json()
     assert ready["ready"] is True and ready["database"] == "reachable" and ready["policies"]["versions"] == 6
     evaluate(server, json.loads(CLAIMS[0]))

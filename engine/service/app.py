@@ -597,6 +597,9 @@ def create_app(settings: Settings) -> FastAPI:
     _with_components(app)
     from engine.web.pages import add_pages  # the pages for people, over the same functions as the routes above
 
+    # load balancers and container probes often ask with HEAD: the same answer (its body left out by HTTP)
+    app.add_api_route("/health", health, methods=["HEAD"], include_in_schema=False)
+    app.add_api_route("/ready", ready, methods=["HEAD"], include_in_schema=False)
     add_pages(app, service)
     app.add_middleware(SpokenLanguage)  # error messages in the language of the request's Accept-Language
     app.add_middleware(_MetricsMiddleware, metrics=service.metrics)
