@@ -501,6 +501,7 @@ def test_without_a_token_the_answer_is_401_whatever_the_parameters(server, metho
     """Not a 422 listing what the route takes: nobody without a token learns it."""
     answer = http.request(method, server.url + path, timeout=120)
     assert answer.status_code == 401 and answer.json()["error"]["code"] == "auth.token"
+    assert answer.headers["WWW-Authenticate"] == 'Bearer realm="policy-engine"'  # RFC 6750: how to authenticate
 
 
 def test_health_ready_and_metrics_need_no_token(server):

@@ -105,7 +105,8 @@ class Service:
             return LOCAL
         found = self.tokens.caller(request.headers.get("authorization"))
         if found is None:
-            raise ServiceError(401, "auth.token", msg("send a known token: Authorization: Bearer TOKEN"))
+            raise ServiceError(401, "auth.token", msg("send a known token: Authorization: Bearer TOKEN"),
+                               headers={"WWW-Authenticate": 'Bearer realm="policy-engine"'})  # RFC 6750
         if role is None:
             return found
         if not found.may(role):
