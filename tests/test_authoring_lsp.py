@@ -270,24 +270,13 @@ def test_an_error_this_file_causes_in_another_is_shown_in_this_one(tmp_path, mon
 def test_hover_and_definition_of_a_clause_of_the_document_amended(tmp_path, monkeypatch):
     """An amendment citing the earlier notice's clause (by its id, or written out with the document's number) shows
     that clause's text, and goes to where the earlier file writes it."""
-    import json
-    import textwrap
-
     from engine.lsp.analysis import Analysis
-    from tests.test_policy_composition import AMENDMENT, CLAIM_SCHEMA, PARENT, make_store
+    from tests.test_policy_composition import PARENT, expert_schema, make_store, replacing_adult
 
     parent = PARENT.replace("    一: First clause.\n", "    一: First clause.\n    三: Third clause.\n") \
         .replace("  - id: adult\n    clause: 一", "  - id: adult\n    clause: [一, 三]")
-    text = AMENDMENT + textwrap.indent(textwrap.dedent("""\
-        - id: adult
-          replaces: true
-          clause: [三, "N-1 一"]
-          require: person.years >= 20
-          message: {pass: adult, fail: not adult}
-        """), "  ")
-    schema = json.loads(json.dumps(CLAIM_SCHEMA))
-    schema["$defs"]["level"]["enum"].append("expert")
-    root = make_store(tmp_path, {"p/parent/1.yaml": parent, "p/parent/2.yaml": text}, schema)
+    text = replacing_adult('[三, "N-1 一"]')
+    root = make_store(tmp_path, {"p/parent/1.yaml": parent, "p/parent/2.yaml": text}, expert_schema())
     monkeypatch.chdir(tmp_path)
     analysis = Analysis(root, root.parent / "schemas", root / "p/parent/2.yaml", text)
     row = text.split("\n").index('    clause: [三, "N-1 一"]')

@@ -333,13 +333,30 @@ AMENDMENT = head("p/parent", "2", "2024-09-01", {"一": "Amending clause.", "二
     """)
 
 
+def expert_schema() -> dict:
+    """The claim schema with the level the amendment adds."""
+    schema = json.loads(json.dumps(CLAIM_SCHEMA))
+    schema["$defs"]["level"]["enum"].append("expert")
+    return schema
+
+
+def replacing_adult(clause: str) -> str:
+    """AMENDMENT replacing the rule `adult`, citing `clause`."""
+    return AMENDMENT + textwrap.indent(textwrap.dedent(f"""\
+        - id: adult
+          replaces: true
+          clause: {clause}
+          require: person.years >= 20
+          message: {{pass: adult, fail: not adult}}
+        """), "  ")
+
+
 def senior_claim(day: str = "2024-10-01", **person) -> dict:
     return {"claim_id": "C-1", "applied_on": day, "person": {"years": 30, "level": "senior", **person}}
 
 
 def test_an_amendment_states_only_what_changes(tmp_path):
-    schema = json.loads(json.dumps(CLAIM_SCHEMA))
-    schema["$defs"]["level"]["enum"].append("expert")
+    schema = expert_schema()
     root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": AMENDMENT}, schema)
     assert errors(root) == []
     engine = Engine.load(root, root.parent / "schemas")
@@ -364,8 +381,7 @@ def _until(text: str, to: str) -> str:
 @pytest.mark.parametrize("later", ["amendment", "whole version"])
 def test_a_later_notice_supersedes_a_version_with_an_end_date_without_editing_it(tmp_path, later):
     """有效期至 2025-06-30, then a notice from 2024-09-01: the first file stays as published."""
-    schema = json.loads(json.dumps(CLAIM_SCHEMA))
-    schema["$defs"]["level"]["enum"].append("expert")
+    schema = expert_schema()
     first = _until(PARENT, "2025-06-30")
     second = AMENDMENT if later == "amendment" else PARENT.replace('version: "1"', 'version: "2"').replace(
         "from: 2024-01-01", "from: 2024-09-01").replace("issued_on: 2024-01-01", "issued_on: 2024-08-01")
@@ -386,8 +402,7 @@ def test_a_later_notice_supersedes_a_version_with_an_end_date_without_editing_it
 
 
 def test_an_amendment_that_gives_its_own_end_date_keeps_it(tmp_path):
-    schema = json.loads(json.dumps(CLAIM_SCHEMA))
-    schema["$defs"]["level"]["enum"].append("expert")
+    schema = expert_schema()
     root = make_store(tmp_path, {"p/parent/1.yaml": _until(PARENT, "2025-06-30"),
                                  "p/parent/2.yaml": _until(AMENDMENT, "2026-12-31")}, schema)
     assert errors(root) == []
@@ -409,8 +424,7 @@ def test_an_amendment_changes_no_other_digest_and_its_own_covers_what_it_amends(
 def test_an_amendment_diff_shows_the_change_and_citations_name_their_documents(tmp_path):
     from engine.audit.diff import diff_versions
 
-    schema = json.loads(json.dumps(CLAIM_SCHEMA))
-    schema["$defs"]["level"]["enum"].append("expert")
+    schema = expert_schema()
     root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": AMENDMENT}, schema)
     engine = Engine.load(root, root.parent / "schemas")
     changes = diff_versions(engine.store.get("p/parent", "1"), engine.store.get("p/parent", "2"))["changes"]
@@ -479,8 +493,7 @@ def test_an_amendment_removes_rules_and_replaces_with_a_label(tmp_path):
   rules: [adult]
 rules:
   - id: not_old""")
-    schema = json.loads(json.dumps(CLAIM_SCHEMA))
-    schema["$defs"]["level"]["enum"].append("expert")
+    schema = expert_schema()
     root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": text}, schema)
     assert errors(root) == []
     decided = Engine.load(root, root.parent / "schemas").evaluator("p/parent").evaluate(senior_claim(years=10))
@@ -654,8 +667,7 @@ def test_including_a_policy_changes_no_digest_of_it(tmp_path):
 
 
 def test_an_amendment_of_an_amendment_carries_both(tmp_path):
-    schema = json.loads(json.dumps(CLAIM_SCHEMA))
-    schema["$defs"]["level"]["enum"].append("expert")
+    schema = expert_schema()
     third = head("p/parent", "3", "2025-01-01", {"一": "Third."}, number="N-3") + textwrap.dedent("""\
         amends: "2"
         tables:
@@ -699,8 +711,7 @@ def test_own_facts_of_an_amended_version_are_carried(tmp_path):
 
 def test_a_clause_removed_by_an_amendment_may_not_stay_cited(tmp_path):
     text = AMENDMENT + "remove:\n  clauses: [一]\n"
-    schema = json.loads(json.dumps(CLAIM_SCHEMA))
-    schema["$defs"]["level"]["enum"].append("expert")
+    schema = expert_schema()
     root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": text}, schema)
     found = [d for d in errors(root) if d.code == "clause.unknown"]
     assert found and all("which this version removes" in d.message for d in found)
@@ -793,8 +804,7 @@ def test_an_amendment_of_a_label_not_there_suggests_the_one_meant(tmp_path):
 
 def test_removing_a_definition_still_used_is_said_at_the_remove_entry(tmp_path):
     """Not as an unknown name in the file that wrote the rule carried over, which this version did not change."""
-    schema = json.loads(json.dumps(CLAIM_SCHEMA))
-    schema["$defs"]["level"]["enum"].append("expert")
+    schema = expert_schema()
     text = AMENDMENT + "remove:\n  definitions: [adult]\n"
     root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": text}, schema)
     [found] = errors(root)
@@ -831,26 +841,16 @@ def test_an_error_an_amendment_causes_in_an_item_carried_over_notes_the_amendmen
 def test_an_amendment_may_cite_a_clause_of_the_version_it_amends(tmp_path):
     """A replaced rule that still carries out the earlier notice's clause cites it, by its id or in full; the
     decision shows it in full, with the earlier document's number."""
-    schema = json.loads(json.dumps(CLAIM_SCHEMA))
-    schema["$defs"]["level"]["enum"].append("expert")
-    replaced = AMENDMENT + textwrap.indent(textwrap.dedent("""\
-        - id: adult
-          replaces: true
-          clause: 一
-          require: person.years >= 20
-          message: {pass: adult, fail: not adult}
-        """), "  ")
+    schema = expert_schema()
     for cited in ("N-1 一", "一"):  # an own clause 一 exists too: the bare id is the amendment's own
-        text = replaced.replace("  - id: adult\n    replaces: true\n    clause: 一", f"  - id: adult\n    replaces: "
-                                f"true\n    clause: \"{cited}\"")
+        text = replacing_adult(f'"{cited}"')
         root = make_store(tmp_path / str(len(cited)), {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": text}, schema)
         assert errors(root) == []
         engine = Engine.load(root, root.parent / "schemas")
         decided = engine.evaluator("p/parent").evaluate(senior_claim()).to_json()
         shown = {r["id"]: r["clause"] for r in decided["rules"]}["adult"]
         assert shown == ("N-1 一" if cited == "N-1 一" else "N-2 一")
-    unknown = replaced.replace("  - id: adult\n    replaces: true\n    clause: 一",
-                               "  - id: adult\n    replaces: true\n    clause: 九")
+    unknown = replacing_adult("九")
     root = make_store(tmp_path / "unknown", {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": unknown}, schema)
     [found] = errors(root)
     assert found.code == "clause.unknown" and found.location.line == at(unknown, "clause: 九")[0]
@@ -858,17 +858,10 @@ def test_an_amendment_may_cite_a_clause_of_the_version_it_amends(tmp_path):
 
 
 def test_an_amendment_cites_an_earlier_clause_by_its_id_alone(tmp_path):
-    schema = json.loads(json.dumps(CLAIM_SCHEMA))
-    schema["$defs"]["level"]["enum"].append("expert")
+    schema = expert_schema()
     parent = PARENT.replace("    一: First clause.\n", "    一: First clause.\n    三: Third clause.\n") \
         .replace("  - id: adult\n    clause: 一", "  - id: adult\n    clause: [一, 三]")
-    text = AMENDMENT + textwrap.indent(textwrap.dedent("""\
-        - id: adult
-          replaces: true
-          clause: 三
-          require: person.years >= 20
-          message: {pass: adult, fail: not adult}
-        """), "  ")
+    text = replacing_adult("三")
     root = make_store(tmp_path, {"p/parent/1.yaml": parent, "p/parent/2.yaml": text}, schema)
     assert errors(root) == []
     engine = Engine.load(root, root.parent / "schemas")
@@ -878,8 +871,7 @@ def test_an_amendment_cites_an_earlier_clause_by_its_id_alone(tmp_path):
 
 def test_a_name_an_amendments_own_rule_uses_after_removing_it_is_said_once(tmp_path):
     """At the rule, as an unknown name: the `remove:` entry form is for items carried over."""
-    schema = json.loads(json.dumps(CLAIM_SCHEMA))
-    schema["$defs"]["level"]["enum"].append("expert")
+    schema = expert_schema()
     text = AMENDMENT.replace("require: person.years < 60", "require: person.years < 60 and adult") \
         + "remove:\n  definitions: [adult]\n  rules: [adult]\n"
     root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": text}, schema)
