@@ -265,7 +265,11 @@ def test_quoted_surprises_are_plain_text(tmp_path):
     ("  from: 2024-01-01", "  from: 2024-02-30", "2024-02-30", "(2024-02 has 29 days)"),
     ("  from: 2024-01-01", "  from: 2024-01-01\n  to: 2023-02-29", "2023-02-29", "(2023-02 has 28 days)"),
     ("issued_on: 2023-12-01", "issued_on: 2023-13-01", "2023-13-01", "(there is no month 13)"),
-    ("  from: 2024-01-01", "  from: 2024-1-5", "2024-1-5", "written YYYY-MM-DD"),
+    ("  from: 2024-01-01", "  from: 2024-1-5", "2024-1-5", "written YYYY-MM-DD; write it 2024-01-05"),
+    ("  from: 2024-01-01", "  from: 2024/1/5", "2024/1/5", "written YYYY-MM-DD; write it 2024-01-05"),
+    ("  from: 2024-01-01", "  from: 二〇二四年一月五日", "二〇二四年一月五日",
+     "written YYYY-MM-DD; write it 2024-01-05"),
+    ("  from: 2024-01-01", "  from: 2024/2/30", "2024/2/30", "written YYYY-MM-DD"),  # no such day: no rewrite
 ])
 def test_impossible_or_badly_written_date_is_a_schema_error_at_its_line(tmp_path, old, new, value, why):
     text = variant(old, new)

@@ -18,7 +18,8 @@ CASES = [  # (schema of the value `v`, a value that fails it, the words expected
     ({"const": True}, False, "must be true, found the boolean false"),  # as YAML writes it, not Python's True
     ({"type": "string", "format": "date"}, "2023-02-29",
      "the text '2023-02-29' is not a calendar date (2023-02 has 28 days)"),
-    ({"type": "string", "format": "date"}, "2024-6-1", "the text '2024-6-1' is not a calendar date written YYYY-MM-DD"),
+    ({"type": "string", "format": "date"}, "2024-6-1",
+     "the text '2024-6-1' is not a calendar date written YYYY-MM-DD; write it 2024-06-01"),
     ({"type": "string", "pattern": "^[0-9]{6}$"}, "3307",
      "the text '3307' does not have the required form (^[0-9]{6}$)"),
     ({"type": "string", "pattern": r"^[A-Za-z_\u00c0-\uffff][0-9A-Za-z_\u00c0-\uffff]*$"}, "within deadline",

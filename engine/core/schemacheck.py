@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from engine.core.i18n import Message, msg, series
-from engine.core.isodate import not_a_day, parse_date, written_as_date
+from engine.core.isodate import date_hint, not_a_day, parse_date, written_as_date
 
 
 def _is_calendar_date(value) -> bool:
@@ -167,7 +167,8 @@ def _wording(keyword: str, expected, value) -> str | None:
         if expected == "date":  # as parse_date says it: the form is wrong, or the form is right and the day is not
             if written_as_date(value):
                 return not_a_day(describe_value(value), value)
-            return msg("{value} is not a calendar date written YYYY-MM-DD", value=describe_value(value))
+            return msg("{value} is not a calendar date written YYYY-MM-DD{hint}", value=describe_value(value),
+                       hint=date_hint(value))
         return msg("{value} is not a valid {format}", value=describe_value(value), format=str(expected))
     if keyword == "pattern":
         if expected in _PATTERN_WORDS:
