@@ -390,10 +390,10 @@ def test_unknown_unicode_name(tmp_path):
     assert "在金华参保了" in d.message and "在金华参保" in d.hint
 
 
-def test_unknown_name_far_from_anything_has_no_hint(tmp_path):
+def test_unknown_name_far_from_anything_suggests_no_name(tmp_path):
     d, _ = single(tmp_path, outputs={"o": "zzzqqq"})
     assert d.code == "name.unknown"
-    assert d.hint is None
+    assert "did you mean" not in d.hint and d.hint.startswith("text is written in quotes")
 
 
 def test_comprehension_variable_is_not_visible_outside(tmp_path):
@@ -639,6 +639,18 @@ def test_exported_value_called(tmp_path):
     user = policy(top="uses:\n  b: t/base", outputs={"o": "b.k(1)"})
     d = one(tmp_path, user, BASE)
     assert d.code == "call.not_function"
+
+
+def test_an_unquoted_text_is_an_unknown_name_with_the_quotes_as_hint(tmp_path):
+    d = one(tmp_path, policy(outputs={"o": 'n == 1 and "a" == zzzyx'}))
+    assert (d.code, d.message) == ("name.unknown", "unknown name 'zzzyx'")
+    assert d.hint == 'text is written in quotes: if zzzyx is a value (as in sex == "male"), write "zzzyx"'
+
+
+@pytest.mark.parametrize("word, operator", [("且", "and"), ("或者", "or")])
+def test_the_notices_word_for_an_operator_says_the_languages(tmp_path, word, operator):
+    d = one(tmp_path, policy(outputs={"o": f"n > 1 {word} n < 5"}))
+    assert d.code == "syntax.unexpected" and d.hint == f"the language writes {word!r} as {operator}"
 
 
 def test_a_misspelt_alias_in_a_call_is_an_unknown_name_with_the_alias_meant(tmp_path):

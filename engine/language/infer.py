@@ -206,8 +206,9 @@ class Inference:
             return ERROR
         if self.linked.facts_unknown:
             return ERROR
-        self.error("name.unknown", msg("unknown name {shown_name}", shown_name=shown(name)), node,
-                   hint=self.speller.suggest(name, self._visible_names()))
+        hint = self.speller.suggest(name, self._visible_names()) or msg(
+            "text is written in quotes: if {name} is a value (as in sex == \"male\"), write \"{name}\"", name=name)
+        self.error("name.unknown", msg("unknown name {shown_name}", shown_name=shown(name)), node, hint=hint)
         return ERROR
 
     def _visible_names(self):
