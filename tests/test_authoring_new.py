@@ -159,3 +159,12 @@ def test_the_amendment_examples_check_clean_when_uncommented(capsys, tmp_path):
     assert [d.render() for d in engine.check() if d.severity == "error"] == []
     amended = engine.store.get("jinhua/digital-engineer-subsidy", "2025-07-01")
     assert amended.definitions["city_prefix"].expr.text == '"3307"'
+
+
+def test_a_new_policy_close_to_one_that_exists_is_noted(capsys, tmp_path):
+    policies = write_store(tmp_path)
+    code, out, err = run(capsys, policies, "new", "demo/grnat", "--effective", "2025-01-01")
+    assert code == 0 and "a new policy" in out
+    assert "note: demo/grnat is a new policy; demo/grant exists" in err
+    code, _, err = run(capsys, policies, "new", "demo/other-scheme", "--effective", "2025-01-01")
+    assert code == 0 and "note:" not in err

@@ -386,6 +386,13 @@ def new(ctx, policy_id, effective, from_version, issued, amend, repeal):
             usage(msg("{policy} is a new policy: there is no version to copy", policy=policy_id))
         text = new_policy_text(policy_id, effective, issued or date.today())
         what = tr("a new policy")
+        from engine.language.spelling import close_matches
+
+        close = close_matches(policy_id, store.ids(), n=1, cutoff=0.8)
+        if close:  # a misspelt id makes a new policy beside the one meant: said, since the file is made anyway
+            click.echo(tr("note: {policy} is a new policy; {close} exists: if you meant it, delete the new file and "
+                          "run policy new {close} --effective {day}", policy=policy_id, close=close[0],
+                          day=effective.isoformat()), err=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     click.echo(tr("created {file} ({what})", file=str(target), what=what))
