@@ -462,9 +462,21 @@ def test_table_key_that_is_not_a_column(tmp_path):
     version, diagnostics = load(tmp_path, text)
     d = only(diagnostics, "table.key")
     assert "key column 'grade' is not among the columns" in d.message
+    assert d.hint.startswith("the columns are code, ")  # nothing close to 'grade': the columns there are
     at(d, *pos(text, "grade]"))
+    _, diagnostics = load(tmp_path, variant("key: [code, level]", "key: [code, levle]"))
+    assert only(diagnostics, "table.key").hint == "did you mean 'level'?"
     # The table keeps both key columns, so a lookup written amounts[code, grade] has the arity intended.
     assert version.tables["amounts"].keys == ("code", "grade")
+
+
+def test_a_row_with_a_misspelt_column_names_the_column_meant(tmp_path):
+    text = variant("      - [2-02-10-11, junior, 128, 3300]",
+                   "      - {code: 2-02-10-11, level: junior, huors: 128, amount: 3300}")
+    _, diagnostics = load(tmp_path, text)
+    d = only(diagnostics, "table.row_shape")
+    assert d.message == "the row has unknown columns huors; lacks hours"
+    assert d.hint == "'huors' is probably 'hours', misspelt"
 
 
 def test_table_column_of_unknown_type(tmp_path):

@@ -17,7 +17,7 @@ from typing import Any
 from engine.core import lightimport, schemacheck
 from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, note_at
 from engine.core.frozen import FrozenDict
-from engine.core.i18n import joined, msg
+from engine.core.i18n import msg, series
 from engine.core.isodate import parse_date
 from engine.core.reasons import os_reason
 from engine.core.records import dataclass
@@ -852,8 +852,10 @@ class _Reader:
         # have the arity the author meant and raise nothing more.
         unknown = [k for k in keys if k not in columns]
         for k in unknown:
+            close = close_matches(str(k), [str(c) for c in columns], n=1, cutoff=0.6)
             self.error("table.key", msg("key column {column} is not among the columns", column=repr(k)),
-                       path + ("key", keys.index(k)))
+                       path + ("key", keys.index(k)), hint=msg("did you mean {name}?", name=repr(close[0]))
+                       if close else msg("the columns are {columns}", columns=", ".join(map(str, columns))))
         rows: dict = {}
         places: dict = {}
         exact = _exact_types(columns)
@@ -902,7 +904,11 @@ class _Reader:
             if extra or missing:
                 faults = ([msg("has unknown columns {columns}", columns=", ".join(extra))] if extra else []) \
                     + ([msg("lacks {columns}", columns=", ".join(missing))] if missing else [])
-                self.error("table.row_shape", msg("the row {faults}", faults=joined(faults, "; ")), path)
+                said = msg("{first}; {second}", first=faults[0], second=faults[1]) if len(faults) == 2 else faults[0]
+                meant = [(str(e), c[0]) for e in extra if (c := close_matches(str(e), missing, n=1, cutoff=0.6))]
+                self.error("table.row_shape", msg("the row {faults}", faults=said), path, hint=series(
+                    msg("{written} is probably {name}, misspelt", written=repr(w), name=repr(c)) for w, c in meant)
+                    if meant else None)
                 return None
             values, steps = [raw[n] for n in names], names
         row = {}
