@@ -477,6 +477,13 @@ def test_an_amendment_names_what_it_replaces_and_removes(tmp_path):
                             ("amend.nothing", at(text, "notes: [nothing]")[0])])
 
 
+def test_a_misspelt_row_key_of_an_amendment_hints_the_row_meant(tmp_path):
+    text = AMENDMENT.replace("      - junior\n", "      - junoir\n")
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": text}, expert_schema())
+    [found] = [d for d in errors(root) if d.code == "amend.nothing"]
+    assert "removes the row junoir of table 'rates'" in found.message and found.hint == "did you mean junior?"
+
+
 def test_an_amendment_must_follow_the_version_it_amends(tmp_path):
     unknown = AMENDMENT.replace('amends: "1"', 'amends: "0"')
     root = make_store(tmp_path / "u", {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": unknown})

@@ -182,6 +182,13 @@ def _cite_amended(store: PolicyStore, b: PolicyVersion) -> None:
     b.effective_clauses = tuple(found.get(c, c) for c in b.effective_clauses)
 
 
+def _row_meant(key: tuple, rows: dict):
+    """The key of the row probably meant (`junoir` for `junior`), if one is close."""
+    shown = {", ".join(map(str, k)): k for k in rows}
+    close = close_matches(", ".join(map(str, key)), list(shown), n=1, cutoff=0.75)
+    return msg("did you mean {name}?", name=close[0]) if close else None
+
+
 def _still_cited(store: PolicyStore, b: PolicyVersion, gone: set) -> None:
     """A clause taken out (`remove: {clauses: …}`) must not be cited by what is left: remove or replace that too."""
     if not gone:
@@ -337,7 +344,7 @@ def _amend_rows(store, b: PolicyVersion, name: str, raw: dict, path: tuple, tabl
         elif typed not in table.rows:
             reader.error("amend.nothing", msg("removes the row {key} of table {name}, which {amended} does not have",
                                               key=", ".join(map(str, key)), name=repr(name), amended=_amended_key(b)),
-                         rpath)
+                         rpath, hint=_row_meant(typed, table.rows))
         else:
             del table.rows[typed]
     for section, must_exist in (("replace_rows", True), ("add_rows", False)):
@@ -350,7 +357,8 @@ def _amend_rows(store, b: PolicyVersion, name: str, raw: dict, path: tuple, tabl
             if must_exist and key not in table.rows:
                 reader.error("amend.nothing", msg("replaces the row {key} of table {name}, which {amended} does not "
                                                   "have (add it with add_rows)", key=", ".join(map(str, key)),
-                                                  name=repr(name), amended=_amended_key(b)), rpath)
+                                                  name=repr(name), amended=_amended_key(b)), rpath,
+                             hint=_row_meant(key, table.rows))
                 continue
             if not must_exist and key in table.rows:
                 reader.error("amend.conflict", msg("adds a row {key} to table {name}, which {amended} already has "
