@@ -690,6 +690,7 @@ def test_override_of_nothing(tmp_path):
     d = one(tmp_path, ext, BASE)
     assert d.code == "override.nothing"
     assert "'k2'" in d.message
+    assert d.source_line is not None and "k2" in d.source_line  # the caret has its line to stand under
 
 
 def test_extends_rule_clash(tmp_path):

@@ -207,6 +207,12 @@ def _resolve(store: PolicyStore, ref: Ref, by: PolicyVersion, pick: Picker) -> P
     return target
 
 
+def _line_of(item) -> str | None:
+    """The line of its own file an item starts on, for the caret under it."""
+    owner = item.owner
+    return owner.document.line_text(item.location.line) if owner is not None and owner.document is not None else None
+
+
 def _where(item) -> str:
     return f"{item.owner.key} ({item.location})" if item.owner else str(item.location)
 
@@ -353,13 +359,13 @@ def _merge(linked: Linked, version: PolicyVersion, diagnostics: list[Diagnostic]
                 "override.conflict", msg("{kind} {name} is already defined by {where}; say `overrides: true` to "
                                          "replace it for this policy, or choose another name", kind=kind,
                                          name=repr(name), where=_where(previous)), item.location,
-                cited(item.clauses), notes=_first_defined(previous)))
+                cited(item.clauses), notes=_first_defined(previous), source_line=_line_of(item)))
             return
         if previous is None and item.overrides:
             diagnostics.append(Diagnostic(
                 "override.nothing", msg("{kind} {name} says it overrides, but nothing it extends defines {name}",
                                         kind=kind, name=repr(name)),
-                item.location, cited(item.clauses), hint=_close(name, items)))
+                item.location, cited(item.clauses), hint=_close(name, items), source_line=_line_of(item)))
         items[name] = item
 
     for name, table in version.tables.items():
@@ -389,7 +395,8 @@ def _merge(linked: Linked, version: PolicyVersion, diagnostics: list[Diagnostic]
                     diagnostics.append(Diagnostic(
                         "override.nothing", msg("{kind} {name} says it overrides, but nothing it extends defines it",
                                                 kind=kind, name=repr(name)),
-                        item.location, cited(getattr(item, "clauses", ())), hint=_close(name, index)))
+                        item.location, cited(getattr(item, "clauses", ())), hint=_close(name, index),
+                        source_line=_line_of(item)))
                 index[name] = len(current)
                 current.append(item)
     if version.decision is not None:
