@@ -139,6 +139,8 @@ def test_signing_in_sets_a_session_and_forms_need_their_csrf_token(server):
         assert refused.status_code == 403 and "auth.csrf" in refused.text
         unknown = browser.post("/signin", data={"token": "x" * 20, "csrf": _csrf(form.text)})
         assert unknown.status_code == 401
+        empty = browser.post("/signin?lang=en", data={"token": " ", "csrf": _csrf(form.text)})
+        assert empty.status_code == 422 and "enter the token the service gave you" in empty.text
         signed = browser.post("/signin", data={"token": TOKENS["auditor"], "csrf": _csrf(form.text),
                                                "next": "/decisions"})
         assert signed.status_code == 303 and signed.headers["location"] == "/decisions"

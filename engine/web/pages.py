@@ -203,7 +203,10 @@ def add_pages(app: FastAPI, service) -> None:
     async def signin(page: Page):
         form = await csrf_checked(page)
         target = _local(form.get("next"))
-        session = sessions.sign_in(str(form.get("token") or ""))
+        token = str(form.get("token") or "")
+        if not token.strip():
+            return html(page, "signin", 422, next=target, error=tr("enter the token the service gave you"))
+        session = sessions.sign_in(token)
         if session is None:
             return html(page, "signin", 401, next=target,
                         error=tr("this token is not known to the service"))
