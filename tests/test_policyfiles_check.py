@@ -411,6 +411,17 @@ def test_uncovered_clause(tmp_path):
     assert "clause '二'" in d.message and "not_computable" in d.message
 
 
+def test_an_uncovered_clause_names_the_citation_that_mistyped_it(tmp_path):
+    """One mistake, two errors: the citation of no clause, and the clause it meant, left uncovered. The second says
+    which citation it probably is."""
+    text = policy("a/b", "1", "2024-01-01", clauses={"一": "First.", "二.(一)": "Second."},
+                  body=COVERED + "definitions:\n  detail: {clause: 二.（一）, expr: '1'}\n")
+    found = check(tmp_path, {"a/b/1.yaml": text})
+    d = only(found, "clause.uncovered")
+    assert d.hint == "is it the clause cited as '二.（一）', which is no clause of the source?"
+    assert d.source_line is not None and "二.(一)" in d.source_line
+
+
 def test_clause_covered_through_a_sub_clause(tmp_path):
     # A definition citing 二.(一) covers the heading clause 二.
     text = policy("a/b", "1", "2024-01-01", clauses={"一": "First.", "二": "Second.", "二.(一)": "Detail."},

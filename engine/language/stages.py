@@ -18,6 +18,7 @@ from engine.language.builtins import BUILTINS, DECISION_DATE
 from engine.language.checked import Checked, Reporter
 from engine.language.cost import CostModel
 from engine.language.infer import Inference, null_hint
+from engine.language.spelling import close_matches
 from engine.language.syntax import KEYWORDS, Binary, Call, Expr, Name, children, deceptive_name, is_name
 from engine.language.types import BOOL, ERROR, FunctionType, Namespace, Record, TableType, Type, is_numeric
 
@@ -296,12 +297,19 @@ def coverage(version) -> list[Diagnostic]:
             stack.extend(v for v in item if isinstance(v, (dict, list)))  # a table's cells are not walked one by one
     out = []
     own = getattr(version, "own_clauses", None)  # an amendment covers its own clauses; the rest were covered before
-    for cid in (own if own is not None else version.clauses):
+    clauses = own if own is not None else version.clauses
+    # a citation of no clause (reported as clause.unknown) close to an uncovered one is most likely it, mistyped
+    miscited = [c for c in cited_ids if c not in clauses and c not in version.clauses]
+    for cid in clauses:
         if cid in cited_ids or any(c.startswith(cid + ".") for c in cited_ids):
             continue
+        where = version.location("source", "clauses", cid)
+        close = close_matches(cid, miscited, n=1, cutoff=0.5)
         out.append(Diagnostic("clause.uncovered", msg("clause {clause} is neither encoded by a rule, table, "
                                                       "definition, output or the decision nor listed under "
                                                       "not_computable (a note explains, it does not encode)",
-                                                      clause=repr(cid)), version.location("source", "clauses", cid),
-                              clause=cid))
+                                                      clause=repr(cid)), where, clause=cid,
+                              source_line=version.document.line_text(where.line) if version.document else None,
+                              hint=msg("is it the clause cited as {written}, which is no clause of the source?",
+                                       written=repr(close[0])) if close else None))
     return out
