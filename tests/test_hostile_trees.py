@@ -97,6 +97,7 @@ def test_a_file_whose_name_is_not_its_version(tree):
                                                                                      encoding="utf-8")
     rc, out, _ = policy(tree, "check")
     assert rc == 1 and "error[file.misplaced]: the file says version 2024-06-01, but its name says latest" in out
+    assert 'hint: rename it to 2024-06-01.yaml, or, if the name is right, write version: "latest"' in out
     rc, decisions, _ = decide(tree)
     assert rc == 1 and decisions == []
 

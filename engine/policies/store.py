@@ -279,7 +279,8 @@ class PolicyStore:
                 "the file says version {version}, but its name says {label}: a policy file is at ID/VERSION.yaml",
                 version=version.version, label=label), version.location("version"),
                 source_line=version.document.line_text(version.location("version").line) if version.document else None,
-                hint=msg("rename it to {name}", name=f"{version.version}.yaml")))
+                hint=msg("rename it to {name}, or, if the name is right, write version: \"{label}\"",
+                         name=f"{version.version}.yaml", label=label)))
 
     def input_schema(self, name: str, version: PolicyVersion) -> InputSchema | None:
         """The input schema `name`, read once. A schema that cannot be used is reported once, at the
