@@ -165,8 +165,8 @@ def test_bad_cells_in_a_table_do_not_drop_the_table(capsys, tmp_path):
     assert [(d["code"], d["line"], d["column"]) for d in found] == [
         ("table.cell_type", line, text.splitlines()[line - 1].index("no,") + 1),
         ("table.cell_type", line, text.splitlines()[line - 1].index("eighty") + 1)]
-    assert "column 'level' holds string, found the boolean false" in found[0]["message"]
-    assert "column 'hours' holds int, found the text 'eighty'" in found[1]["message"]
+    assert "column 'level' holds text, found the boolean false" in found[0]["message"]
+    assert "column 'hours' holds a whole number, found the text 'eighty'" in found[1]["message"]
     assert found[0]["clause"] == "附件2"
 
 

@@ -220,7 +220,7 @@ def test_yaml_11_surprise_in_table_cell(tmp_path, new_row, raw, column, found):
     text = variant(ROW1, new_row)
     version, diagnostics = load(tmp_path, text)
     d = only(diagnostics, "table.cell_type")
-    assert f"column {column!r} holds string" in d.message
+    assert f"column {column!r} holds text" in d.message
     assert found in d.message
     at(d, *pos(text, new_row, offset=new_row.index(raw)))
     assert "quote it" in d.hint and f'"{raw}"' in d.hint
@@ -245,7 +245,7 @@ def test_ambiguous_number_where_a_number_is_wanted_is_an_error(tmp_path, cell):
     text = variant(ROW1, new_row)
     version, diagnostics = load(tmp_path, text)
     d = only(diagnostics, "table.cell_type")
-    assert "column 'hours' holds int" in d.message and repr(cell) in d.message
+    assert "column 'hours' holds a whole number" in d.message and repr(cell) in d.message
     at(d, *pos(text, new_row, offset=new_row.index(cell)))
     assert d.hint is None
 
@@ -435,7 +435,7 @@ def test_table_cell_of_the_wrong_type(tmp_path):
     text = variant(ROW1, new)
     _, diagnostics = load(tmp_path, text)
     d = only(diagnostics, "table.cell_type")
-    assert "column 'hours' holds int, found the text 'many'" in d.message
+    assert "column 'hours' holds a whole number, found the text 'many'" in d.message
     at(d, *pos(text, "many"))
 
 
@@ -498,7 +498,7 @@ def test_no_quote_hint_where_quoting_cannot_help(tmp_path):
     text = variant(ROW1, "[2-02-10-11, junior, 12.5, 3300]")
     _, diagnostics = load(tmp_path, text)
     d = only(diagnostics, "table.cell_type")
-    assert "column 'hours' holds int" in d.message
+    assert "column 'hours' holds a whole number" in d.message
     assert d.hint is None or "quote" not in d.hint
 
 

@@ -937,13 +937,16 @@ class _Reader:
             except ValueError:
                 pass
         self.error("table.cell_type", msg("column {column} holds {type}, found {value}", column=repr(column),
-                                          type=ctype,
-                                           value=schemacheck.describe_value(value)),
+                                          type=_CELL_WORDS.get(ctype, ctype),
+                                          value=schemacheck.describe_value(value)),
                    path, hint=self._yaml_hint(path) if ctype in (STRING, DATE) else None)
         return _BAD
 
 
 _BAD = object()
+# a column's type as an officer reads it: a money column holds an amount, not "decimal"
+_CELL_WORDS: dict = {STRING: msg("text"), INT: msg("a whole number"), DECIMAL: msg("an amount (a number, exact)"),
+               BOOL: msg("true or false"), DATE: msg("a date written YYYY-MM-DD")}
 
 
 def _exact_types(columns: dict) -> tuple:
