@@ -703,3 +703,21 @@ def test_input_check_errors_put_together_from_their_line_say_where_each_claim_is
         expected, got = lines_both_ways(engine, "jinhua/digital-engineer-subsidy", raws, chunk=150)
         assert_same(expected, got)
         assert sum(b'"claim.invalid"' in line and b'"check"' in line for line in got) > 10
+
+
+def test_claims_on_standard_input_are_read_into_columns_as_a_file_is(capsys, monkeypatch):
+    """Standard input's claims come as claims made already, each with its own line: the columns read those lines
+    (it was an internal error, exit 70, for any input)."""
+    from tests.clirun import invoke
+
+    fixtures = Path(__file__).resolve().parent / "fixtures"
+    lines = (fixtures / "claims.jsonl").read_bytes().splitlines(keepends=True)[:6]
+    data = b"".join(lines) + b'{"claim_id": "DUP", "claim_id": "DUP2"}\n' + b"not json\n"
+    where = ("--policies", fixtures / "store", "--schemas", fixtures / "schemas")
+    answers = {}
+    for mode in ("--columnar", "--per-claim"):
+        answers[mode] = invoke(capsys, *where, "evaluate", "-", "--policy", "jinhua/digital-engineer-subsidy",
+                               "--format", "json", "--summary", mode, stdin=data, monkeypatch=monkeypatch)
+    assert answers["--columnar"][:2] == answers["--per-claim"][:2]
+    code, out, _ = answers["--columnar"]
+    assert code == 2 and len(out.splitlines()) == 8 and '"claim.duplicate_key"' in out

@@ -444,6 +444,8 @@ class Layout:
             lines: list = raws.lines
             if all(r.error is not None for r in raws.made.values()):
                 return self._read_lines(raws, lines)
+            # claims made already (standard input's) keep their own unparsed line: read below, each from its own
+            lines = list(map(_LINE, raws))
         else:
             lines = list(map(_LINE, raws))
             kinds = set(map(type, lines))
