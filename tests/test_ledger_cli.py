@@ -305,3 +305,21 @@ def test_import_reads_json_numbers_with_a_fraction_and_a_file_with_a_byte_order_
     assert code == 0 and "1 grant(s) imported" in err
     _, out, _ = run(capsys, "ledger", "list", "--database", database, "--format", "json")
     assert json.loads(out)["amount"] == "3300.5"
+
+
+def test_import_keeps_a_json_amount_exact_and_refuses_a_revocation_it_cannot_read(capsys, tmp_path, database):
+    """A JSON number is the number written (no float rounds it); a `revoked` that is no revocation is a bad row,
+    never a grant imported live (which would count against the person)."""
+    rows = tmp_path / "records.jsonl"
+    row = ('{"person": "戊", "item": "i1", "grade": "a", "granted_on": "2024-01-05", "amount": AMOUNT, '
+           '"version": "2024-01-01"REVOKED}\n')
+    rows.write_text(row.replace("AMOUNT", "3300.10000000000000001").replace("REVOKED", ""), encoding="utf-8")
+    code, _, err = run(capsys, "ledger", "import", str(rows), "--policy", POLICY, "--database", database)
+    assert code == 0, err
+    _, out, _ = run(capsys, "ledger", "list", "--database", database, "--format", "json")
+    assert json.loads(out)["amount"] == "3300.10000000000000001"
+    for revoked in ("true", '"yes"'):
+        rows.write_text(row.replace("AMOUNT", "3300").replace("REVOKED", f', "revoked": {revoked}'),
+                        encoding="utf-8")
+        code, _, err = run(capsys, "ledger", "import", str(rows), "--policy", POLICY, "--database", database)
+        assert code == 2 and f"{rows}:1: revoked is the revocation, {{at, by, reason}}, or null" in err, err

@@ -9,13 +9,13 @@ an exact decimal); a bad row is reported as FILE:LINE and left out.
 from __future__ import annotations
 
 import csv
+import json
 import re
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import orjson
 from sqlalchemy import select
 
 from engine.claims.reader import BOM
@@ -108,9 +108,9 @@ def _jsonl(path: Path):
                 line = line.removeprefix(BOM)  # a byte order mark is no part of the first row
             if not line.strip():
                 continue
-            try:
-                data = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
+            try:  # numbers exactly as written (an amount of 3300.10000000000000001 is no float's)
+                data = json.loads(line.decode("utf-8"), parse_float=Decimal, parse_constant=_no_constant)
+            except (ValueError, UnicodeDecodeError) as exc:
                 yield number, msg("not JSON: {reason}", reason=str(exc))
                 continue
             if not isinstance(data, dict):
@@ -118,11 +118,19 @@ def _jsonl(path: Path):
                 continue
             record = data.pop("record", None)  # a line of `ledger export`: the record's fields are nested
             revoked = data.pop("revoked", None)  # and its revocation, {at, by, reason}, as the CSV's two columns
+            if revoked is not None and not isinstance(revoked, dict):  # read as live, a revoked grant would count
+                yield number, msg("revoked is the revocation, {{at, by, reason}}, or null; not {value}",
+                                  value=json.dumps(revoked, default=str))
+                continue
             if isinstance(revoked, dict):
                 data |= {"revoked_at": revoked.get("at"), "revoked_reason": revoked.get("reason")}
             if isinstance(record, dict):
                 data = {**record, **{k: v for k, v in data.items() if not isinstance(v, dict)}}
             yield number, {k: v for k, v in data.items() if v is not None and not isinstance(v, dict)}
+
+
+def _no_constant(name: str):
+    raise ValueError(f"JSON has no number {name}")
 
 
 def _check(item: dict, spec, types: dict) -> str | None:
@@ -139,7 +147,7 @@ def _check(item: dict, spec, types: dict) -> str | None:
     for name in spec.record:
         wanted = types.get(name)
         if _typed(item[name], wanted) is _BAD:
-            shown = orjson.dumps(item[name]).decode() if not isinstance(item[name], str) else repr(item[name])
+            shown = json.dumps(item[name], default=str) if not isinstance(item[name], str) else repr(item[name])
             if (wanted.inner if isinstance(wanted, Nullable) else wanted) == DECIMAL:
                 return msg("{field} must be a number written out, not below zero (such as 3300 or 3300.50), found "
                            "{value}", field=name, value=shown)
@@ -206,8 +214,8 @@ def _typed(value, wanted: Type | None):
         except ValueError:
             return _BAD
     if wanted == DECIMAL:  # written out (3300, 3300.50), as money is: not 1e3, and never below zero
-        # a JSON number with a fraction arrives as a float: its shortest repr is the number as written (3300.5)
-        text = repr(value) if isinstance(value, float) else str(value) if isinstance(value, (int, str)) \
+        # a JSON number arrives exact (an int, or a Decimal as written); a float only from a caller's own data
+        text = repr(value) if isinstance(value, float) else str(value) if isinstance(value, (int, str, Decimal)) \
             and not isinstance(value, bool) else ""
         return str(Decimal(text)) if _PLAIN_NUMBER.fullmatch(text) else _BAD
     if wanted == INT:
