@@ -110,3 +110,21 @@ def test_postgresql_urls_in_either_spelling_use_psycopg(url):
 def test_a_database_of_another_kind_is_refused_by_name():
     with pytest.raises(DatabaseError, match="SQLite or PostgreSQL, not mysql"):
         connect("mysql://office@127.0.0.1/decisions")
+
+
+@pytest.mark.slow
+def test_two_processes_creating_one_new_sqlite_database_both_succeed(tmp_path):
+    """Two `policy grant` (or service workers) starting on a new database at once: the second waits for the first
+    to create the schema, instead of failing with "table alembic_version already exists"."""
+    import subprocess
+    import sys
+
+    script = ("import sys; from engine.db.database import connect, migrate; "
+              "print(migrate(connect(sys.argv[1])))")
+    for round_ in range(4):
+        url = f"sqlite:///{tmp_path / f'new-{round_}.sqlite3'}"
+        started = [subprocess.Popen([sys.executable, "-c", script, url], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        answers = [process.communicate(timeout=120) for process in started]
+        assert [(p.returncode, out.strip()) for p, (out, _) in zip(started, answers, strict=True)] == \
+            [(0, HEAD), (0, HEAD)], answers

@@ -109,8 +109,9 @@ def migrate(engine: Engine) -> str:
     from alembic.runtime.migration import MigrationContext
     from alembic.util import CommandError
 
+    migrating = immediate(str(engine.url)) if engine.dialect.name == "sqlite" else engine
     try:
-        with engine.begin() as connection:
+        with migrating.begin() as connection:
             config = _alembic_config(connection)
             _refuse_newer(engine, connection)
             try:
@@ -122,6 +123,23 @@ def migrate(engine: Engine) -> str:
     except SQLAlchemyError as exc:
         raise DatabaseError(msg("cannot use the database {url}: {reason}", url=shown(str(engine.url)),
                                 reason=reason(exc))) from None
+    finally:
+        if migrating is not engine:
+            migrating.dispose()
+
+
+def immediate(url: str) -> Engine:
+    """An SQLite engine whose every transaction begins IMMEDIATE: it takes the write lock before it reads, so what
+    it reads cannot change before it commits (two processes creating one new database's schema wait for each
+    other instead of both creating the tables). The driver leaves transactions to it."""
+    engine = connect(url)
+    event.listen(engine, "connect", _no_driver_transactions)
+    event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE"))
+    return engine
+
+
+def _no_driver_transactions(dbapi_connection, _record) -> None:
+    dbapi_connection.isolation_level = None
 
 
 def _refuse_newer(engine: Engine, connection) -> tuple:

@@ -16,12 +16,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import event, insert, select, text, tuple_
+from sqlalchemy import insert, select, text, tuple_
 from sqlalchemy.engine import Connection, Engine
 
 from engine.core.records import dataclass
 from engine.db import jsontext
-from engine.db.database import connect
+from engine.db.database import connect, immediate
 from engine.db.tables import grant_revocations, grants, idempotency_keys
 
 
@@ -92,9 +92,7 @@ class Ledger:
         if self.sqlite:
             # Its own engine: the driver leaves transactions to us, and each one begins IMMEDIATE (the write
             # lock first), so what is read in it cannot change before it commits.
-            self.writer = connect(url)
-            event.listen(self.writer, "connect", _no_driver_transactions)
-            event.listen(self.writer, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE"))
+            self.writer = immediate(url)
         else:
             self.writer = self.reader
 
@@ -195,10 +193,6 @@ class Ledger:
         connection.execute(insert(grant_revocations), {"grant_id": grant_id, "revoked_at": at or datetime.now(UTC),
                                                        "revoked_by_role": role, "revoked_by_token": token,
                                                        "reason": reason})
-
-
-def _no_driver_transactions(dbapi_connection, _record) -> None:
-    dbapi_connection.isolation_level = None
 
 
 def _grant(row) -> Grant:
