@@ -332,3 +332,18 @@ def test_a_parquet_file_on_a_local_cluster_gives_the_lines_of_one_process(tmp_pa
     cluster = run_policy(*command, "--dask", "local:2", cwd=ROOT)  # in this process too: the workers are processes
     assert one.returncode == cluster.returncode == 2, cluster.stderr.decode()
     assert cluster.stdout == one.stdout and cluster.stderr.splitlines()[-1] == one.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("mode", ["--per-claim", "--columnar"])
+def test_a_column_given_twice_is_refused_as_a_key_given_twice(capsys, tmp_path, mode):
+    """Arrow allows two columns of one name; the last would quietly be the fact (a claim decided on 2099-01-01)."""
+    table = pa.table({"claim_id": ["C-1"], "applied_on": ["2024-06-15"]})
+    table = table.append_column("applied_on", pa.array(["2099-01-01"]))
+    twice = pa.struct([("sex", pa.string()), ("sex", pa.string())])
+    nested = pa.table({"claim_id": pa.array(["C-2"]), "applicant": pa.array([{"sex": "male"}], twice)})
+    for name, data, path in (("top", table, "applied_on"), ("nested", nested, "applicant.sex")):
+        target = tmp_path / f"{name}.parquet"
+        pq.write_table(data, target)
+        code, lines, _ = run(capsys, str(target), mode)
+        assert code == 2 and [line["error"]["code"] for line in lines] == ["claim.duplicate_key"], lines
+        assert lines[0]["error"]["path"] == path

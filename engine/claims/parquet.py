@@ -15,8 +15,9 @@ The location of a row is `FILE[ROW]`, the row counted from 0 as in a JSON array.
 
 Refused for the whole file, one error record in its place: a file pyarrow cannot read as Parquet (`claim.parquet`;
 a damaged row group: one record in the place of its rows), a file the system refuses to open (`claim.unreadable`),
-and a column of a type no exact fact has (`claim.column`): floating point (its decimal digits are already lost),
-timestamps, times, durations, binary, maps. pyarrow is imported only when a Parquet file is read.
+a column of a type no exact fact has (`claim.column`): floating point (its decimal digits are already lost),
+timestamps, times, durations, binary, maps; and a column (or a field of a struct column) named twice
+(`claim.duplicate_key`, as a key given twice in JSON). pyarrow is imported only when a Parquet file is read.
 """
 from __future__ import annotations
 
@@ -45,9 +46,31 @@ def is_parquet(name: str) -> bool:
 
 
 class _BadColumn(Exception):
-    def __init__(self, column: str, message: str):
+    def __init__(self, column: str, message: str, code: str = "claim.column"):
         super().__init__(message)
         self.column = column
+        self.code = code
+
+
+def _repeated_names(fields, prefix: str = "") -> str | None:
+    """The first column (or field of a struct column) named twice: Arrow allows it, a claim does not (as a JSON
+    key given twice is refused, the last would quietly win)."""
+    import pyarrow as pa
+
+    seen: set = set()
+    for field in fields:
+        path = f"{prefix}{field.name}"
+        if field.name in seen:
+            return path
+        seen.add(field.name)
+        inner = field.type
+        while pa.types.is_list(inner) or pa.types.is_large_list(inner):
+            inner = inner.value_type
+        if pa.types.is_struct(inner):
+            found = _repeated_names(list(inner), path + ".")
+            if found:
+                return found
+    return None
 
 
 def row_groups(name: str) -> int | None:
@@ -89,7 +112,7 @@ def read_parquet(name: str, record: Record | None = None, row_group: int | None 
         yield unreadable(name, exc)
         return
     except _BadColumn as exc:
-        yield _file_error(name, "claim.column", str(exc), exc.column)
+        yield _file_error(name, exc.code, exc.args[0], exc.column)
         return
     except Exception as exc:  # noqa: BLE001 - pyarrow's ArrowInvalid and kin: not Parquet, or damaged
         yield _not_parquet(name, exc)
@@ -142,6 +165,10 @@ class _Rows:
         import pyarrow as pa
 
         self.items = 0  # list items of the row being converted: a large row is walked for the claim limits
+        repeated = _repeated_names(list(schema))
+        if repeated is not None:
+            raise _BadColumn(repeated, msg("the column {column} is given twice; a fact is given once",
+                                           column=repr(repeated)), "claim.duplicate_key")
         self.textual = pa.schema([field.with_type(_textual(field.type)) for field in schema])
         convert = self._converter(pa.struct(list(schema)), record, "")
         assert convert is not None  # a struct always has its converter
