@@ -110,8 +110,9 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
             if dask:
                 from engine.distributed import commands
 
+                # the counter stops the run at the next partition after Ctrl-C, as it stops a local batch
                 counts, stats = commands.evaluate(engine, dask, list(claims), pid, pinned, known_on, any_date, as_of,
-                                                  output_format, bar.write, bar, partition_bytes,
+                                                  output_format, bar.write, stop.counter(bar), partition_bytes,
                                                   str(folder.resolve()) if folder else None)
             elif folder:
                 from engine.decide.output import decide_into_parts
