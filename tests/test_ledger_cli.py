@@ -323,3 +323,13 @@ def test_import_keeps_a_json_amount_exact_and_refuses_a_revocation_it_cannot_rea
                         encoding="utf-8")
         code, _, err = run(capsys, "ledger", "import", str(rows), "--policy", POLICY, "--database", database)
         assert code == 2 and f"{rows}:1: revoked is the revocation, {{at, by, reason}}, or null" in err, err
+
+
+def test_a_csv_row_is_named_by_the_line_it_starts_on_and_a_short_one_says_so(capsys, tmp_path, database):
+    rows = tmp_path / "records.csv"
+    rows.write_text('person,item,grade,granted_on,amount,version\n庚,i1,a,2024-01-05,"33\n00",2024-01-01\n'
+                    "\n庚,i2,a,2024-01-05\n", encoding="utf-8")
+    code, _, err = run(capsys, "ledger", "import", str(rows), "--policy", POLICY, "--database", database)
+    assert code == 2
+    assert f"{rows}:2: amount " in err  # the row spans lines 2 and 3: named by its first
+    assert f"{rows}:5: the row has 4 cells; the header has 6 columns" in err

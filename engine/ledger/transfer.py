@@ -92,13 +92,32 @@ def _revocation(item: dict) -> tuple | str | None:
 
 
 def _csv(path: Path):
+    """(line, row) of each row, the line the row starts on (a quoted cell may hold line breaks)."""
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        for row in reader:
-            if None in row:
-                yield reader.line_num, msg("the row has more cells than the header has columns")
+        read = [0]  # physical lines handed to the reader so far
+
+        def lines():
+            for line in handle:
+                read[0] += 1
+                yield line
+
+        reader = csv.reader(lines())
+        header = next(reader, None)
+        if header is None:
+            return
+        while True:
+            start = read[0] + 1
+            row = next(reader, None)
+            if row is None:
+                return
+            if not row:  # a blank line
                 continue
-            yield reader.line_num, {k: v for k, v in row.items() if v != ""}
+            if len(row) != len(header):
+                yield start, (msg("the row has more cells than the header has columns") if len(row) > len(header)
+                              else msg("the row has {count} cells; the header has {columns} columns",
+                                       count=len(row), columns=len(header)))
+                continue
+            yield start, {k: v for k, v in zip(header, row, strict=True) if v != ""}
 
 
 def _jsonl(path: Path):
