@@ -721,3 +721,24 @@ def test_claims_on_standard_input_are_read_into_columns_as_a_file_is(capsys, mon
     assert answers["--columnar"][:2] == answers["--per-claim"][:2]
     code, out, _ = answers["--columnar"]
     assert code == 2 and len(out.splitlines()) == 8 and '"claim.duplicate_key"' in out
+
+
+@pytest.mark.slow
+def test_what_the_columns_did_is_counted_in_the_workers_of_jobs_too(capsys, tmp_path):
+    """`-v` with --jobs counts every chunk, the workers' too (it counted the first chunk only, the parent's)."""
+    from tests.clirun import invoke
+
+    spec = importlib.util.spec_from_file_location("generate", Path(__file__).resolve().parent.parent / "bench" /
+                                                  "generate.py")
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    claims = tmp_path / "claims.jsonl"
+    claims.write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in generate.claims(9000, 3)))
+    fixtures = Path(__file__).resolve().parent / "fixtures"
+    where = ("--policies", fixtures / "store", "--schemas", fixtures / "schemas")
+    reports = []
+    for jobs in ("1", "2"):
+        code, _, err = invoke(capsys, *where, "evaluate", claims, "--policy", "jinhua/digital-engineer-subsidy",
+                              "--format", "json", "--summary", "--columnar", "-v", "--jobs", jobs, "-q")
+        reports.append([line for line in err.splitlines() if "claims decided by columns" in line])
+    assert reports[0] == reports[1] and reports[0], reports

@@ -99,6 +99,10 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
         ctx.exit(evaluate_with_ledger(engine, evaluator, list(claims), database, as_of, fmt, summary, verbose, quiet))
     jobs = jobs or batch.default_jobs()
     columnar = summary and fmt == "json" and (columns_pay(claims) if by_columns is None else by_columns)
+    if columnar and verbose:  # this run's statistics, not also those of an earlier run in the same process
+        from engine.columnar.batch import STATS, Stats
+
+        vars(STATS).update(vars(Stats()))
     folder, out = _output(output, claims, parquet)
     raws = read_claims(list(claims), standard_input(), lazy=jobs > 1 or columnar,  # columns parse lines themselves
                        record=evaluator.input_type())

@@ -216,9 +216,13 @@ def run(evaluator, raws: Iterable[RawClaim], write: Callable[[bytes], None], as_
 
 
 def _drain(async_result, write, counts: Counts, on_progress) -> None:
-    data, c = async_result.get()
+    data, c, stats = async_result.get()
     write(data)
     counts.merge(c)
+    if stats is not None:
+        from engine.columnar.batch import STATS
+
+        STATS.merge(stats)
     if on_progress:
         on_progress(c.total)
 
@@ -226,12 +230,19 @@ def _drain(async_result, write, counts: Counts, on_progress) -> None:
 _worker_state: tuple | None = None  # (evaluator, as_of, fmt), set before the workers are forked
 
 
-def _worker(chunk: Sequence[RawClaim]) -> tuple[bytes, Counts]:
+def _worker(chunk: Sequence[RawClaim]) -> tuple[bytes, Counts, object]:
+    """A chunk decided in a worker: its records, counts, and (by columns) what the columns did, which the parent
+    adds to its own (`-v`): the worker's own statistics would stay in the worker."""
     assert _worker_state is not None, "workers are forked after _worker_state is set"
     evaluator, as_of, fmt = _worker_state
-    result = _decide_chunk(evaluator, chunk, as_of, fmt)
+    stats = None
+    if fmt.columnar:
+        from engine.columnar.batch import Stats
+
+        stats = Stats()
+    data, counts = _decide_chunk(evaluator, chunk, as_of, fmt, stats)
     _freeze_once()
-    return result
+    return data, counts, stats
 
 
 _frozen = False
