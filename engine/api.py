@@ -126,15 +126,20 @@ def _carried(carried: list, said: set) -> list[Diagnostic]:
 
 
 def _not_said_at_remove(linked: Linked, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    """Without the unknown names, in files other than the amendment's, of what the `remove:` of a version linked
-    here took out: the amendment says each at its `remove:` entry, with where it is still used
-    (engine.policies.amend)."""
+    """Without the unknown names, in the files an amendment carries items over from, of what its `remove:` took out:
+    the amendment says each at its `remove:` entry, with where it is still used (engine.policies.amend)."""
     removing = [v for v in linked.versions if v.removed_names]
     if not removing:
         return diagnostics
     quoted = {repr(name) for v in removing for name in v.removed_names}
-    files = {v.file for v in removing}
-    return [d for d in diagnostics if not (d.code == "name.unknown" and d.location.file not in files
+    carried = set()  # the files of the versions each removing one amends: what it carries over was written there
+    for v in removing:
+        earlier = v.amended
+        while earlier is not None:
+            carried.add(earlier.file)
+            earlier = earlier.amended
+    # (a city's own item naming what its province removed is the city's error: said in its file, as any other)
+    return [d for d in diagnostics if not (d.code == "name.unknown" and d.location.file in carried
                                            and set(getattr(d.message, "args", {}).values()) & quoted)]
 
 

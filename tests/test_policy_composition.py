@@ -884,3 +884,19 @@ def test_a_name_an_amendments_own_rule_uses_after_removing_it_is_said_once(tmp_p
     root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": text}, schema)
     [found] = errors(root)
     assert (found.code, found.location.line) == ("name.unknown", at(text, "and adult")[0])
+
+
+def test_a_citys_own_use_of_a_definition_its_province_removed_is_the_citys_error(tmp_path):
+    """Left out only where the province's amendment says it (the items it carries over): the city's own output
+    naming what the province removed is an error in the city's file, never silently passed."""
+    text = AMENDMENT + "remove:\n  definitions: [adult]\n  rules: [adult]\n"
+    city = head("p/city", "1", "2024-03-01") + textwrap.dedent("""\
+        extends: p/parent
+        outputs:
+          grown_up: {clause: 一, expr: adult}
+        """)
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": text, "p/city/1.yaml": city},
+                      expert_schema())
+    found = [(d.code, Path(d.location.file).relative_to(root).as_posix()) for d in errors(root)]
+    assert ("name.unknown", "p/city/1.yaml") in found, found
+    assert all(file != "p/parent/1.yaml" for _, file in found), found
