@@ -95,6 +95,25 @@ def next_version_text(text: str, source_key: str, effective: date, issued: date)
     return yamledit.dump(data)
 
 
+# the later notice's own document, in an amendment and a repeal: its number and title to fill in, its issuers
+# copied from the version before (to check)
+NOTICE_SOURCE = """\
+  # 文号，如 某人社发〔2025〕1号。
+  number: 请填写新文件的文号
+  # 新文件的完整标题。
+  title: 请填写新文件的标题
+  # 发文机关，每个一项（已从上一版本复制，请核对）。
+  issuers: {issuers}
+"""
+
+
+def _notice_source(previous) -> str:
+    import json
+
+    issuers = _items(_mapping(_mapping(previous.content).get("source")).get("issuers")) or ["请填写发文机关"]
+    return NOTICE_SOURCE.format(issuers=json.dumps(issuers, ensure_ascii=False))
+
+
 AMENDMENT = """\
 # {policy_id}：修订 {amends}（新文件只改动几处时用）。本文件只写新文件改了什么，
 # 没有写的一切（表的其他行、规则、定义、输出、金额、extends、uses、输入 schema、上一版本的条款）都从 {amends} 原样沿用。
@@ -114,13 +133,7 @@ effective:
 issued_on: {issued}
 # 新文件自己的文号、标题、发文机关和条款；上一版本的条款仍然有效，不必重写。
 source:
-  # 文号，如 某人社发〔2025〕1号。
-  number: 请填写新文件的文号
-  # 新文件的完整标题。
-  title: 请填写新文件的标题
-  # 发文机关，每个一项（已从上一版本复制，请核对）。
-  issuers: {issuers}
-  # 新文件的每一条：键是条款编号，值是原文全文，不删节。
+{notice_source}  # 新文件的每一条：键是条款编号，值是原文全文，不删节。
   # 每一条都要被本文件的规则、表、定义、输出或金额引用，或列入下面的 not_computable。
   clauses:
     一: 请粘贴第一条原文。
@@ -141,12 +154,10 @@ def amendment_text(previous, effective: date, issued: date) -> str:
     import json
 
     content = _mapping(previous.content)
-    source = _mapping(content.get("source"))
-    issuers = _items(source.get("issuers")) or ["请填写发文机关"]
     return AMENDMENT.format(
         policy_id=previous.id, version=effective.isoformat(), amends=previous.version, amends_key=previous.key,
         title=json.dumps(previous.title or "请填写政策名称", ensure_ascii=False), effective=effective.isoformat(),
-        issued=issued.isoformat(), issuers=json.dumps(issuers, ensure_ascii=False), examples=_examples(content))
+        issued=issued.isoformat(), notice_source=_notice_source(previous), examples=_examples(content))
 
 
 REPEAL = """\
@@ -166,13 +177,7 @@ effective:
 # 新文件的印发日期（原文落款日期）。
 issued_on: {issued}
 source:
-  # 文号，如 某人社发〔2025〕1号。
-  number: 请填写新文件的文号
-  # 新文件的完整标题。
-  title: 请填写新文件的标题
-  # 发文机关，每个一项（已从上一版本复制，请核对）。
-  issuers: {issuers}
-  clauses:
+{notice_source}  clauses:
     废止: 请粘贴废止条款原文。
 """
 
@@ -183,12 +188,10 @@ def repeal_text(previous, effective: date, issued: date) -> str:
     each text to replace."""
     import json
 
-    source = _mapping(_mapping(previous.content).get("source"))
-    issuers = _items(source.get("issuers")) or ["请填写发文机关"]
     return REPEAL.format(policy_id=previous.id, version=effective.isoformat(),
                          title=json.dumps(f"关于废止{previous.title or previous.id}的通知", ensure_ascii=False),
                          effective=effective.isoformat(), issued=issued.isoformat(),
-                         issuers=json.dumps(issuers, ensure_ascii=False))
+                         notice_source=_notice_source(previous))
 
 
 def _flow(value) -> str:

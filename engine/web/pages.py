@@ -543,8 +543,9 @@ def add_pages(app: FastAPI, service) -> None:
             _known(pid)
         _refuse_broken(pid)
         v = store().get(pid, label)
-        if v is None and store().repeal(pid, label) is not None:
-            raise ServiceError(404, "request.unknown_policy", tr(not_a_version(store().repeal(pid, label))))
+        repeal = store().repeal(pid, label) if v is None else None
+        if repeal is not None:
+            raise ServiceError(404, "request.unknown_policy", tr(not_a_version(repeal)))
         if v is None:
             known = ", ".join(x.version for x in store().versions(pid)) or "-"
             raise ServiceError(404, "request.unknown_policy", tr("no version {ref} (versions of {policy}: {known})",
