@@ -5,6 +5,7 @@ are the databases the service is tested on.
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect, text
@@ -97,14 +98,38 @@ def _at_head(connection) -> bool:
 
 def migrate(engine: Engine) -> str:
     """Bring the schema up to date (creating it in an empty database); return the revision it is at.
-    A database whose revision this version does not know was written by a newer one: refused, untouched."""
+    A database whose revision this version does not know was written by a newer one: refused, untouched.
+
+    SQLite may answer "database is locked" at once, without waiting, while another process creates the same new
+    database (switching it to WAL, or a lock it would otherwise deadlock on): asked again shortly, it finds the
+    schema made, or makes it."""
+    for attempt in range(8):
+        try:
+            return _migrate(engine)
+        except _Locked:
+            time.sleep(0.1 * 2 ** attempt)
+    return _migrate(engine, last=True)
+
+
+class _Locked(Exception):
+    """SQLite was busy: worth asking again."""
+
+
+def _failed(engine: Engine, exc: SQLAlchemyError, last: bool) -> Exception:
+    if not last and engine.dialect.name == "sqlite" and getattr(getattr(exc, "orig", None), "sqlite_errorname",
+                                                                  None) in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+        return _Locked()
+    return DatabaseError(msg("cannot use the database {url}: {reason}", url=shown(str(engine.url)),
+                             reason=reason(exc)))
+
+
+def _migrate(engine: Engine, last: bool = False) -> str:
     try:
         with engine.begin() as connection:
             if _at_head(connection):
                 return HEAD
     except SQLAlchemyError as exc:
-        raise DatabaseError(msg("cannot use the database {url}: {reason}", url=shown(str(engine.url)),
-                                reason=reason(exc))) from None
+        raise _failed(engine, exc, last) from None
     from alembic import command
     from alembic.runtime.migration import MigrationContext
     from alembic.util import CommandError
@@ -121,8 +146,7 @@ def migrate(engine: Engine) -> str:
                                         reason=str(exc))) from None
             return MigrationContext.configure(connection).get_current_heads()[0]
     except SQLAlchemyError as exc:
-        raise DatabaseError(msg("cannot use the database {url}: {reason}", url=shown(str(engine.url)),
-                                reason=reason(exc))) from None
+        raise _failed(engine, exc, last) from None
     finally:
         if migrating is not engine:
             migrating.dispose()
