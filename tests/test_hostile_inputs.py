@@ -519,6 +519,48 @@ def test_duplicate_keys_in_a_json_claim(capsys):
     assert rc == 2
 
 
+def _items_text(items: list[str], kind: str) -> str:
+    if kind == "json":
+        return "[\n" + ",\n".join(items) + "\n]\n"
+    return "".join(f"- {item}\n" for item in items)  # a YAML flow mapping per item: JSON is YAML too
+
+
+@pytest.mark.parametrize("kind", ["json", "yaml"])
+@pytest.mark.parametrize("bad, code", [
+    ('{"claim_id": "X", "claim_id": "Y"}', "claim.duplicate_key"),
+    ('{"claim_id": "X", "n": 1' + "0" * 45 + "}", None),  # a number too long: claim.number, claim.value in YAML
+])
+def test_one_bad_claim_in_a_list_loses_none_of_the_others(capsys, tmp_path, kind, bad, code):
+    """A document listing claims is a batch: what is refused inside one item refuses that item only."""
+    good = json.dumps(good_claim())
+    path = tmp_path / f"claims.{kind}"
+    path.write_text(_items_text([good, bad, good], kind), encoding="utf-8")
+    rc, lines, _ = evaluate_json(capsys, path, extra=["--summary"])
+    assert [line.get("eligible") for line in lines] == [True, None, True]
+    error = lines[1]["error"]
+    assert error["code"] == (code or ("claim.number" if kind == "json" else "claim.value"))
+    # the item of a JSON list by its index; in YAML, the line and column of what is refused (the item is line 2)
+    assert error["location"] == f"{path}[1]" if kind == "json" else error["location"].startswith(f"{path}:2:")
+    assert rc == 2
+
+
+@pytest.mark.parametrize("kind", ["json", "yaml"])
+def test_a_list_that_does_not_parse_is_one_error(capsys, tmp_path, kind):
+    path = tmp_path / f"claims.{kind}"
+    path.write_text(_items_text([json.dumps(good_claim()), '{"claim_id": '], kind), encoding="utf-8")
+    rc, lines, _ = evaluate_json(capsys, path, extra=["--summary"])
+    assert len(lines) == 1 and lines[0]["error"]["code"] in ("claim.json", "claim.syntax")
+    assert rc == 2
+
+
+def test_a_refused_value_in_a_single_claim_document_refuses_the_file(capsys, tmp_path):
+    path = tmp_path / "claim.json"
+    path.write_text('{"claim_id": "X", "applied_on": "2024-06-01", "applied_on": "2024-06-02"}', encoding="utf-8")
+    rc, (line,), _ = evaluate_json(capsys, path)
+    assert line["error"]["code"] == "claim.duplicate_key" and line["error"]["location"] == str(path)
+    assert rc == 2
+
+
 def test_control_character_in_a_claim_loses_nothing(capsys):
     rc, lines, _ = evaluate_json(capsys, GOOD, rel(CLAIMS / "control-character.yaml"), GOOD, extra=["--summary"])
     assert len(lines) == 3 and lines[0]["eligible"] and lines[2]["eligible"]

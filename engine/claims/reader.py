@@ -379,11 +379,34 @@ def _no_constant(name: str):
     raise _Unparsable("claim.json", msg("not valid JSON: JSON has no number {name}", name=name))
 
 
-def _strict_json(text: str):
-    """A JSON text read exactly: decimals stay exact, a repeated key is an error, numbers are bounded."""
+class _Refused:
+    """What a claim may not hold (a key given twice, a number out of bounds), met inside a JSON document of many claims:
+    it stands in for the value, so that the one claim holding it is refused and the others are still decided."""
+    __slots__ = ("code", "message")
+
+    def __init__(self, code: str, message: str):
+        self.code, self.message = code, message
+
+
+def _strict_json(text: str, refused: list | None = None):
+    """A JSON text read exactly: decimals stay exact, a repeated key is an error, numbers are bounded.
+
+    Given a list `refused`, such a value does not stop the reading: it is read as a _Refused, also appended there."""
+    pairs, floats, ints, constant = _no_duplicates, _bounded_decimal, _bounded_int, _no_constant
+    if refused is not None:
+        def standing_in(read):
+            def reading(arg):
+                try:
+                    return read(arg)
+                except _DuplicateKey as exc:
+                    refused.append(_Refused("claim.duplicate_key", exc.args[0]))
+                except _Unparsable as exc:
+                    refused.append(_Refused(exc.code, exc.message))
+                return refused[-1]
+            return reading
+        pairs, floats, ints, constant = map(standing_in, (pairs, floats, ints, constant))
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_bounded_decimal,
-                          parse_int=_bounded_int, parse_constant=_no_constant)
+        return json.loads(text, object_pairs_hook=pairs, parse_float=floats, parse_int=ints, parse_constant=constant)
     except _DuplicateKey as exc:
         raise _Unparsable("claim.duplicate_key", exc.args[0]) from None
     except RecursionError:
@@ -392,6 +415,20 @@ def _strict_json(text: str):
     except json.JSONDecodeError as exc:
         raise _Unparsable("claim.json", msg("not valid JSON: {reason}", reason=json_reason(exc.msg)),
                           f"{exc.lineno}:{exc.colno}") from None
+
+
+def _refusal_in(value) -> _Refused | None:
+    """The first _Refused that a value holds, looked for without recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Refused):
+            return item
+        if isinstance(item, dict):
+            stack.extend(reversed(item.values()))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+    return None
 
 
 def _read_document(data: bytes, name: str, kind: str) -> Iterator[RawClaim]:
@@ -403,7 +440,8 @@ def _read_document(data: bytes, name: str, kind: str) -> Iterator[RawClaim]:
             if sum(data.count(c) for c in (b",", b"{", b"[")) > CLAIM_LIMITS.max_nodes:
                 raise DiagnosticError([Diagnostic("input.too_many_nodes", msg(
                     "the file holds more than {limit} values", limit=CLAIM_LIMITS.max_nodes), Location(name))])
-            value = _strict_json(text)  # the standard parser, not orjson: it can refuse duplicate keys
+            refused: list[_Refused] = []
+            value = _strict_json(text, refused)  # the standard parser, not orjson: it can refuse duplicate keys
         except DiagnosticError as exc:
             d = exc.diagnostics[0]
             where = str(d.location)
@@ -417,9 +455,13 @@ def _read_document(data: bytes, name: str, kind: str) -> Iterator[RawClaim]:
             yield RawClaim(None, name, ClaimError(None, "claim.too_large",
                                                   msg("the file is too large to read in memory"), location=name))
             return
+        if refused and not isinstance(value, list):
+            yield _refused_claim(value, name)
+            return
     else:
         try:
-            value = read_yaml(data, name, CLAIM_LIMITS, positions=False).value
+            document = read_yaml(data, name, CLAIM_LIMITS, positions=False, per_item=True)
+            value, item_errors = document.value, document.item_errors
         except DiagnosticError as exc:
             d = exc.diagnostics[0]
             yield RawClaim(None, str(d.location), ClaimError(None, "claim." + d.code.split(".")[-1], d.message,
@@ -430,10 +472,24 @@ def _read_document(data: bytes, name: str, kind: str) -> Iterator[RawClaim]:
         yield RawClaim(None, name, ClaimError(None, problem[0], problem[1], location=name))
         return
     if isinstance(value, list):
+        each = _refused_claim if kind == "json" and refused else RawClaim
         for i, item in enumerate(value):
-            yield RawClaim(item, f"{name}[{i}]")
+            if kind != "json" and i in item_errors:
+                d = item_errors[i][0]
+                yield RawClaim(None, f"{name}[{i}]", ClaimError(None, "claim." + d.code.split(".")[-1], d.message,
+                                                                location=str(d.location)))
+            else:
+                yield each(item, f"{name}[{i}]")
     else:
         yield RawClaim(value, name)
+
+
+def _refused_claim(value, where: str) -> RawClaim:
+    """The claim as read, or its error record when it holds what a claim may not."""
+    refusal = _refusal_in(value)
+    if refusal is None:
+        return RawClaim(value, where)
+    return RawClaim(None, where, ClaimError(None, refusal.code, refusal.message, location=where))
 
 
 def _shape_problem(value, holder: str = msg("the file")) -> tuple[str, str] | None:

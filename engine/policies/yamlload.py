@@ -69,7 +69,7 @@ _PLAIN_TAGS = {
 
 
 
-def compose(text: str, file: str, limits: ReadLimits, positions: bool) -> Document:
+def compose(text: str, file: str, limits: ReadLimits, positions: bool, per_item: bool = False) -> Document:
     """The document of a text yamlsource.read_yaml has checked, or raise DiagnosticError."""
     loader: Any = None
     root = None
@@ -110,7 +110,10 @@ def compose(text: str, file: str, limits: ReadLimits, positions: bool) -> Docume
         raise DiagnosticError([Diagnostic("input.empty", msg("the file holds no YAML document"), Location(file))])
     doc = Document(file=file, text=text, value=None)
     builder = _Builder(doc, loader, limits, positions)
-    doc.value = builder.build(root, (), 0)
+    if per_item and isinstance(root, yaml.SequenceNode) and root.tag == "tag:yaml.org,2002:seq":
+        doc.value = [builder.build_item(item, i, doc.item_errors) for i, item in enumerate(root.value)]
+    else:
+        doc.value = builder.build(root, (), 0)
     if builder.errors:
         raise DiagnosticError(builder.errors)
     return doc
@@ -143,6 +146,16 @@ class _Builder:
             return via
         mark = self.alias_uses.get((id(parent), index))
         return Location(self.doc.file, *self.places.of(mark)) if mark else None
+
+    def build_item(self, node, index: int, item_errors: dict):
+        """One item of a list read per item: its errors are its own, and it is None when it has any."""
+        before = len(self.errors)
+        value = self.build(node, (index,), 1)
+        if len(self.errors) == before:
+            return value
+        item_errors[index] = self.errors[before:]
+        del self.errors[before:]
+        return None
 
     def build(self, node, path: Path, depth: int, via: Location | None = None):
         self.nodes += 1

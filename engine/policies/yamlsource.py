@@ -123,6 +123,7 @@ class Document:
     marks: dict = field(default_factory=dict)  # Path -> (line, column), 1-based, of the value
     key_marks: dict = field(default_factory=dict)  # Path -> (line, column) of the key that holds the value
     scalars: dict = field(default_factory=dict)  # Path -> Scalar, for expression positions
+    item_errors: dict = field(default_factory=dict)  # with per_item: index -> the errors of that item of a list
 
     def location(self, path: Path) -> Location:
         """The location of the value at path, or of its nearest ancestor that has one."""
@@ -202,8 +203,12 @@ def read_file(path, file: str, limits: ReadLimits = DEFAULT_LIMITS) -> bytes:
     return data
 
 
-def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS, positions: bool = True) -> Document:
-    """Parse one YAML document into plain data with positions, or raise DiagnosticError."""
+def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS, positions: bool = True,
+              per_item: bool = False) -> Document:
+    """Parse one YAML document into plain data with positions, or raise DiagnosticError.
+
+    With per_item, a document that is a list keeps the errors of a value inside one item (a key given twice, a
+    number too long) as that item's, in item_errors, and the item as None: a list of claims is many claims."""
     size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
     if size > limits.max_bytes:
         raise DiagnosticError([Diagnostic(
@@ -220,7 +225,7 @@ def read_yaml(data: bytes | str, file: str, limits: ReadLimits = DEFAULT_LIMITS,
 
     # the values in force now, as plain fields: the reader looks at them for every node
     fixed = ReadLimits(limits.max_bytes, limits.max_nodes, limits.max_depth, limits.max_digits)
-    return yamlload.compose(text, file, fixed, positions)
+    return yamlload.compose(text, file, fixed, positions, per_item)
 
 
 def _bracket_depth(text: str) -> int:
