@@ -305,6 +305,37 @@ def test_without_tokens_the_pages_need_no_sign_in(tmp_path):
 
 
 @pytest.mark.slow
+def test_without_tokens_another_site_can_neither_change_nor_read_anything(tmp_path):
+    """Without tokens every caller has every role: a page of another site posting to the service (a hidden form,
+    fetch()) and a name of another site resolving to 127.0.0.1 (DNS rebinding) must not pass for a local program."""
+    with ThreadServer(*copy_store(tmp_path), f"sqlite:///{tmp_path / 'log.sqlite3'}") as running:
+        body = {"policy": JINHUA, "claim": CLAIM, "explain": False}
+        evaluate = running.url + "/v1/evaluate"
+        posted = http.post(evaluate, content=json.dumps(body), headers={"Content-Type": "text/plain",
+                                                                        "Origin": "https://elsewhere.example"})
+        assert posted.status_code == 403 and posted.json()["error"]["code"] == "auth.origin"
+        assert posted.json()["error"]["field"] == "Origin"
+        assert http.get(f"{running.url}/v1/decisions?limit=5").json()["decisions"] == []  # nothing was decided
+        rebound = http.get(f"{running.url}/v1/decisions?limit=5", headers={"Host": "elsewhere.example:8000"})
+        assert rebound.status_code == 403 and rebound.json()["error"]["code"] == "auth.host"
+        page = http.get(f"{running.url}/policies", headers={"Host": "elsewhere.example", "Accept": "text/html"})
+        assert page.status_code == 403 and "elsewhere.example" in page.text and JINHUA not in page.text
+        # programs send no Origin; the service's own pages send their own; loopback is reached by any of its names
+        assert http.post(evaluate, json=body).status_code == 200
+        assert http.post(evaluate, json=body, headers={"Origin": running.url}).status_code == 200
+        for host in (f"localhost:{running.port}", f"127.0.0.1:{running.port}", "[::1]:8000", "LOCALHOST"):
+            assert http.get(f"{running.url}/v1/policies", headers={"Host": host}).status_code == 200, host
+
+
+@pytest.mark.slow
+def test_with_tokens_a_known_token_is_enough_from_anywhere(server):
+    """A bearer token, which no other site's page can send, guards every route: Origin and Host are not asked."""
+    answer = http.get(f"{server.url}/v1/policies", headers=auth("admin") | {"Host": "decisions.office.example",
+                                                                            "Origin": "https://tools.office.example"})
+    assert answer.status_code == 200
+
+
+@pytest.mark.slow
 def test_every_page_of_every_fixture_policy_answers(server):
     """Each version, timeline and diff of the fixture store renders (a new kind of item must not break a page),
     with ids of its own: each link within the page goes to the one element it names (an item citing two clauses,

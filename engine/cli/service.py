@@ -1,7 +1,6 @@
 """`policy serve`: the decision service on uvicorn (engine/service), its log in engine.db."""
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
 import signal
@@ -20,15 +19,6 @@ from engine.cli.common import (
 from engine.core.i18n import msg, tr
 
 EXIT_DATABASE = 69  # the database cannot be used (unreachable, or from a newer version)
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _default_database() -> str:
@@ -69,10 +59,10 @@ def serve(ctx, host, port, database, database_seconds, tokens, workers, personal
           no_log):
     from engine.db.database import DatabaseError, connect, migrate, shown
     from engine.db.location import default_url
-    from engine.service.auth import Tokens, TokensError
+    from engine.service.auth import Tokens, TokensError, loopback_name
     from engine.service.settings import Settings
 
-    if tokens is None and not _loopback(host):
+    if tokens is None and not loopback_name(host):
         usage(msg("without --tokens the service listens only on a loopback address (127.0.0.1, ::1), not {host}: "
                   "give a tokens file to serve other machines", host=host))
     if tokens is not None:

@@ -32,7 +32,7 @@ from engine.db.database import connect, migrate, reachable
 from engine.db.decisions import DecisionLog, LogUnavailable
 from engine.db.location import default_url
 from engine.service import schemas
-from engine.service.auth import LOCAL, Caller, Tokens
+from engine.service.auth import LOCAL, Caller, Tokens, loopback_name
 from engine.service.batch import BatchResponse
 from engine.service.deadline import DatabaseSlow, waited, within
 from engine.service.deciding import Asked, decide
@@ -267,6 +267,38 @@ def _json(data, status: int = 200) -> Response:
     return Response(body, status, media_type="application/json")
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def _sent_to_this_service(request: Request) -> None:  # async: no thread of the pool for it
+    """Without tokens every caller has every role, which is safe only for programs on this machine. Two kinds of
+    request a browser makes for another site would reach it too, and are refused (403): one addressed to a name
+    that is not loopback (a site whose name resolves to 127.0.0.1, "DNS rebinding", would read decisions), and a
+    request that changes something, sent by a page of another origin (a form or fetch() of another site would
+    decide, grant or revoke in the reader's name). Programs (curl, clients) send no Origin and are not affected."""
+    if request.app.state.service.tokens is not None:
+        return  # a bearer token, which another site cannot send, or the web pages' CSRF token, guards every change
+    host = request.headers.get("host")
+    if host is not None and not loopback_name(_host_name(host)):
+        raise ServiceError(403, "auth.host", msg(
+            "without a tokens file the service answers only requests addressed to loopback (127.0.0.1, localhost, "
+            "::1), not {host}", host=repr(host[:100])), location="header", field="Host")
+    origin = request.headers.get("origin")
+    if request.method not in _SAFE_METHODS and origin is not None \
+            and (host is None or origin.partition("://")[2] != host):
+        raise ServiceError(403, "auth.origin", msg(
+            "a request from the page of another site ({origin}) may not change anything here: without a tokens "
+            "file, only programs on this machine and the service's own pages may", origin=repr(origin[:100])),
+                           location="header", field="Origin")
+
+
+def _host_name(host: str) -> str:
+    """The name in a Host header, without its port: `127.0.0.1:8000`, `[::1]:8000`, `localhost`."""
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
 async def _known_query_parameters_once(request: Request) -> None:  # async: no thread of the pool for it
     """The API's query parameters as its routes declare them, each given once: an unknown one (`?asof=` for `as_of`)
     is refused, as an unknown field of a body is, and so is one given twice (`?policy=a&policy=b`): ignoring the
@@ -320,7 +352,7 @@ def create_app(settings: Settings) -> FastAPI:
         service.stop()
 
     app = FastAPI(title="policy-engine decision service", version=schemas_version(), lifespan=lifespan,
-                  dependencies=[Depends(_known_query_parameters_once)],
+                  dependencies=[Depends(_sent_to_this_service), Depends(_known_query_parameters_once)],
                   description="Decides claims under versioned policies through engine.api; every decision is "
                               "logged before it is answered. See docs/service.md.")
     app.state.service = service

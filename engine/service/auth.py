@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from datetime import date
 from pathlib import Path
 
@@ -38,6 +39,16 @@ class Caller:
 
 
 LOCAL = Caller("local", frozenset(ROLES), None)
+
+
+def loopback_name(host: str) -> bool:
+    """Whether a host name or address is this machine's loopback: `localhost`, 127.0.0.0/8, ::1."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def token_id(token: str) -> str:
