@@ -181,6 +181,25 @@ def test_the_command_line_exits_3_after_a_repeal_and_lists_it(seed_copy, capsys)
     assert {r["id"]: r.get("repeals") for r in map(json.loads, out.splitlines())}[JH] == ["2026-01-01"]
 
 
+@pytest.mark.parametrize("lang, said", [
+    ("en", "[repealed: 2024-07-01; in force again from 2025-01-01]"),
+    ("zh", "[已废止：2024-07-01；自 2025-01-01 起重新有效]"),
+])
+def test_the_list_says_a_policy_enacted_again_after_its_repeal_is_in_force_again(repealed, tmp_path, capsys,
+                                                                                   lang, said):
+    code, out, _ = run(capsys, "--lang", lang, "--policies", tmp_path / "policies", "--schemas", tmp_path / "schemas",
+                       "list")
+    assert code == 0 and out.splitlines()[0].endswith(said), out
+
+
+def test_the_list_says_only_repealed_while_nothing_came_after(tmp_path, capsys):
+    make_store(tmp_path, {"t/a/2024-01-01.yaml": policy("t/a", "2024-01-01", "2024-01-01", issued="2023-12-01"),
+                          "t/a/2024-07-01.yaml": repeal("t/a", "2024-07-01", "2024-07-01", issued="2024-06-10")})
+    code, out, _ = run(capsys, "--lang", "en", "--policies", tmp_path / "policies", "--schemas", tmp_path / "schemas",
+                       "list")
+    assert code == 0 and out.splitlines()[0].endswith("(2024-01-01)  [repealed: 2024-07-01]"), out
+
+
 def test_repealing_a_province_stops_the_city_that_extends_it_at_check(seed_copy):
     (seed_copy / "policies" / ZJ / "2026-01-01.yaml").write_text(repeal(ZJ, "2026-01-01", "2026-01-01"),
                                                                  encoding="utf-8")

@@ -486,6 +486,7 @@ def test_the_timeline_page_shows_a_repeal_without_a_version_link(tmp_path):
         page = http.get(f"{running.url}/policies/{JINHUA}/timeline?lang=en&as_of=2026-02-01")
         rows = http.get(f"{running.url}/v1/policies/{JINHUA}/timeline").json()
         version_page = http.get(f"{running.url}/policies/{JINHUA}@2026-01-01?lang=en")
+        listed = http.get(f"{running.url}/policies?lang=en").text  # today is after the repeal
     assert page.status_code == 200
     row = re.search(r'<tr class="repeal">.*?</tr>', page.text, re.S).group(0)
     assert "repealed from" in row and "2026-01-01" in row and "<a " not in row
@@ -495,3 +496,6 @@ def test_the_timeline_page_shows_a_repeal_without_a_version_link(tmp_path):
     assert [(r["version"], r["to"], r.get("repeals", False)) for r in rows] == [
         ("2024-05-01", "2025-12-31", False), ("2026-01-01", None, True)]
     assert version_page.status_code == 404 and "is a repeal" in version_page.text
+    row = re.search(rf'<tr>\s*<th scope="row"><a href="/policies/{JINHUA}/timeline">.*?</tr>', listed, re.S).group(0)
+    assert "repeal from 2026-01-01" in row and "none: repealed from 2026-01-01" in row
+    assert "@2026-01-01" not in row  # a repeal has no version page to go to

@@ -97,6 +97,19 @@ def _check_once(ctx, paths, fmt, today) -> int:
     return EXIT_POLICY if errors else EXIT_OK
 
 
+def _repealed(store, pid: str) -> str:
+    """The repeals of a policy, and the version in force again after the last of them: a repealed policy whose
+    later notice enacted it anew must not read as one no longer in force."""
+    repeals = store.repeals[pid]
+    last = max(repeals, key=lambda r: r.effective_from)
+    again = [v for v in store.versions(pid) if v.effective_from > last.effective_from]
+    text = tr("[repealed: {labels}]", labels=series(r.version for r in repeals))
+    if again:
+        text = tr("[repealed: {labels}; in force again from {version}]",
+                  labels=series(r.version for r in repeals), version=again[0].version)
+    return text
+
+
 @command("list", help=msg("List every policy id with its versions; an id whose files have errors is marked."))
 @format_option
 @click.pass_context
@@ -115,7 +128,7 @@ def list_policies(ctx, fmt):
             labels = tr("({versions})", versions=series(row["versions"]) if row["versions"]
                         else msg("no version could be read"))
             if row.get("repeals"):
-                labels += "  " + tr("[repealed: {labels}]", labels=series(row["repeals"]))
+                labels += "  " + _repealed(store, pid)
             click.echo(f"{pid}  {title}  {labels}{mark}" if title else f"{pid}  {labels}{mark}")
     if broken_ids:
         click.echo(plural(len(broken_ids), "{count} policy has files with errors and cannot be used until they are "

@@ -233,10 +233,16 @@ def add_pages(app: FastAPI, service) -> None:
         for item in listing.policy_list(store()):
             versions = store().versions(item["id"])
             in_force = store().in_force(item["id"], today) if versions else None
+            repeals = store().repeals.get(item["id"], [])
+            ended = max((r for r in repeals if r.effective_from <= today), key=lambda r: r.effective_from,
+                        default=None) if in_force is None else None
+            entries = sorted(versions + repeals, key=lambda v: (v.effective_from, v.version))
             rows.append(item | {"versions": [{"version": v.version, "from": v.effective_from.isoformat(),
                                               "in_force": v is in_force, "document": v.source.get("number"),
-                                              "title": v.source.get("title")} for v in versions],
+                                              "title": v.source.get("title"), "repeals": v.repeals}
+                                             for v in entries],
                                 "in_force": in_force.version if in_force else None,
+                                "repealed_on": ended.effective_from.isoformat() if ended else None,
                                 "declares_input": any(store().declares_input(item["id"], v.version) for v in versions)})
         return html(page, "policies", rows=rows, today=today)
 
