@@ -16,6 +16,7 @@ _EXPORTS = {
     "PolicyNotFound": "engine.api",
     "PolicyNotInForce": "engine.api",
     "PolicyInvalid": "engine.api",
+    "LinkError": "engine.policies.linker",
     "Decision": "engine.decide.results",
     "RuleResult": "engine.decide.results",
     "Problem": "engine.decide.results",
@@ -36,6 +37,7 @@ __all__ = [
     "Diagnostic",
     "Engine",
     "Evaluator",
+    "LinkError",
     "Location",
     "PolicyInvalid",
     "PolicyNotFound",
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
     from engine.core.diagnostics import Diagnostic, Location
     from engine.decide.explain import explain
     from engine.decide.results import ClaimError, Decision, PolicyStamp, Problem, RuleResult
+    from engine.policies.linker import LinkError
 
 
 def __getattr__(name: str):

@@ -13,9 +13,10 @@ from __future__ import annotations
 import dataclasses
 import sys
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from engine.claims.reader import ClaimReader, RawClaim, plain_claim, shape_problem
 from engine.core.diagnostics import Diagnostic, cited, note_at, sorted_diagnostics
@@ -172,6 +173,7 @@ class Engine:
 
         With `only` (file names), the problems of those files' versions — wherever they sit, such as an
         inherited rule that an override broke — and of the files themselves and the input schemas."""
+        today = _day_or_none("today", today)
         policy_files = {v.file for versions in self.store.by_id.values() for v in versions}
         # with `only`, also what another file's error notes in one of them (two versions taking effect the same day)
         found = [d for d in self.store.diagnostics
@@ -317,6 +319,10 @@ class Engine:
     def linked(self, version: PolicyVersion, day: date, known_on: date | None = None, pins: tuple = ()) -> Linked:
         """The namespace of `version` with its references resolved on `day` (those in `pins` taken as pinned there).
         Raises LinkError."""
+        if not isinstance(day, date) or isinstance(day, datetime):  # text is read; a datetime is not a day
+            day = _day_or_none("day", day) or day
+        if known_on is not None and (not isinstance(known_on, date) or isinstance(known_on, datetime)):
+            known_on = _day_or_none("known_on", known_on)
         key = (version.key, day, known_on, pins)
         linked = self._links.get(key)
         if linked is None:
@@ -486,7 +492,7 @@ class Evaluator:
         versions = self.engine.store.versions(self.policy_id)
         return versions[-1]
 
-    def evaluate(self, claim: dict, as_of: date | str | None = None) -> Result:
+    def evaluate(self, claim: Mapping[str, Any], as_of: date | str | None = None) -> Result:
         """Decide one claim given as plain data: JSON-like, dates as YYYY-MM-DD strings or `date` objects.
         `as_of` (a date, or YYYY-MM-DD) decides it on that day instead of its own; ValueError if it is no date."""
         return self.evaluate_raw(plain_claim(claim, "<claim>"), as_of)
@@ -569,10 +575,14 @@ class Evaluator:
             result.details.setdefault("policy_id", self.policy_id)
         return result
 
-    def evaluate_many(self, claims: Iterable[RawClaim | dict], as_of: date | str | None = None) -> Iterator[Result]:
+    def evaluate_many(self, claims: Iterable[RawClaim | Mapping[str, Any]],
+                      as_of: date | str | None = None) -> Iterator[Result]:
         """Decide claims given as plain dicts or as RawClaims from engine.claims.reader.read_claims, in order. A bad
         `as_of` is refused here, not at the first result."""
         day = _day_or_none("as_of", as_of)
+        if isinstance(claims, (dict, RawClaim, str, bytes)):  # one claim: iterated, it would be its keys, each a claim
+            raise TypeError(f"evaluate_many takes an iterable of claims, not one {type(claims).__name__}: "
+                            "use evaluate for one claim, or pass [claim]")
 
         def decided() -> Iterator[Result]:
             for i, claim in enumerate(claims):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,13 @@ def test_evaluate_many_refuses_a_bad_as_of_when_called(engine):
     assert decided.decision_date == dt.date(2024, 6, 15)
 
 
+def _deep_tuple(levels: int) -> tuple:
+    value: tuple = ()
+    for _ in range(levels):
+        value = (value,)
+    return value
+
+
 def _deep(levels: int) -> dict:
     value: dict = {}
     for _ in range(levels):
@@ -91,7 +99,13 @@ def _deep(levels: int) -> dict:
     (lambda c: c.update(extra=_deep(5000)), "claim.too_deep"),
     (lambda c: c["training"].update(hours=float("nan")), "claim.number"),  # was "found nothing (null)"
     (lambda c: c["training"].update(hours=float("inf")), "claim.number"),
-], ids=["huge-int", "surrogate-id", "surrogate", "deep", "nan", "infinity"])
+    (lambda c: c["training"].update(hours=Decimal("NaN")), "claim.number"),
+    # the API takes a tuple for a list: held to the same limits
+    (lambda c: c.update(history=_deep_tuple(500)), "claim.too_deep"),
+    (lambda c: c.update(history=("X\ud800",)), "claim.encoding"),
+    (lambda c: c.update(history=(float("nan"),)), "claim.number"),
+], ids=["huge-int", "surrogate-id", "surrogate", "deep", "nan", "infinity", "decimal-nan", "deep-tuple",
+        "surrogate-in-tuple", "nan-in-tuple"])
 def test_a_claim_given_as_data_is_held_to_what_a_file_is(engine, change, code):
     """Given as Python data, a claim no reader saw: each is its own error record, which writes as JSON, never an
     internal error nor a result whose to_json() raises."""
@@ -101,3 +115,65 @@ def test_a_claim_given_as_data_is_held_to_what_a_file_is(engine, change, code):
         data = result.to_json()
         assert data["error"]["code"] == code, data
         json.dumps(data, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("number, path, said", [
+    (Decimal("NaN"), "training.hours", "the number NaN is not one JSON has"),
+    (Decimal("1" + "0" * 40), "training.hours", "the number 10000000000000000000… is beyond 40 digits"),
+    (10 ** 50, "training.hours", "a number has more than 40 digits"),
+])
+def test_a_number_json_cannot_hold_is_said_with_the_fact_holding_it(engine, number, path, said):
+    claim = json.loads(json.dumps(CLAIM))
+    claim["training"]["hours"] = number
+    error = engine.evaluator(POLICY).evaluate(claim).to_json()["error"]
+    assert (error["code"], error["path"], error["message"].startswith(said)) == ("claim.number", path, True), error
+
+
+def test_read_claims_takes_any_iterable_of_paths_once(engine):
+    """Path.glob is a generator: checking its items must not use it up (it decided nothing, silently)."""
+    paths = [FIXTURES / "claims.jsonl", str(FIXTURES / "claims.jsonl")]
+    expected = len(list(read_claims(paths)))
+    assert expected > 0 and len(list(read_claims(iter(paths)))) == expected
+    assert len(list(read_claims(p for p in paths))) == expected
+    with pytest.raises(TypeError, match="read_claims takes a list of paths"):
+        read_claims(FIXTURES / "claims.jsonl")  # one Path alone
+    with pytest.raises(TypeError, match=r"\(str or Path\)"):
+        read_claims([1, 2])
+
+
+def test_evaluate_many_refuses_one_claim_where_claims_are_wanted(engine):
+    with pytest.raises(TypeError, match="not one dict: use evaluate for one claim"):
+        engine.evaluator(POLICY).evaluate_many(CLAIM)  # iterated, each key would be decided as a claim
+
+
+def test_dates_as_text_are_taken_by_check_and_linked(engine):
+    version = engine.version_for(POLICY, "2024-06-15")
+    assert engine.linked(version, "2024-06-15") is engine.linked(version, dt.date(2024, 6, 15))
+    assert engine.check(today="2024-06-01") == engine.check(today=dt.date(2024, 6, 1))
+    with pytest.raises(ValueError, match="is not a calendar date"):
+        engine.check(today="2024-02-30")
+    with pytest.raises(ValueError, match="not datetime"):
+        engine.linked(version, dt.datetime(2024, 6, 15))
+
+
+def test_linking_on_a_day_a_reference_has_no_version_is_a_documented_link_error(engine):
+    import engine as package
+
+    with pytest.raises(package.LinkError) as refused:
+        engine.linked(engine.version_for(POLICY, "2024-06-15"), "2020-01-01")
+    assert refused.value.code == "reference.not_in_force" and "no version in force" in str(refused.value)
+
+
+def test_a_decision_is_data_of_its_own(engine):
+    """Editing one decision, or the JSON of one, never changes another (docs/api.md)."""
+    evaluator = engine.evaluator(POLICY)
+    first = evaluator.evaluate(CLAIM)
+    with pytest.raises(AttributeError):  # the stamp of the policy is shared by every decision: it cannot be edited
+        first.policy.id = "edited"
+    before = evaluator.evaluate(CLAIM).to_json()
+    data = first.to_json()
+    assert data["notes"], "the fixture decision has notes to edit"
+    for note in data["notes"]:
+        note["text"] = "edited"
+    data["policy"]["id"] = "edited"
+    assert evaluator.evaluate(CLAIM).to_json() == before and first.to_json() == before

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
@@ -140,7 +140,7 @@ def _nests_too_deep(value) -> bool:
 _NESTING = (dict, list)
 
 
-def read_claims(paths: list[str], stdin: IO[bytes] | None = None, lazy: bool = False,
+def read_claims(paths: Iterable[str | Path], stdin: IO[bytes] | None = None, lazy: bool = False,
                 record: Record | None = None) -> Claims:
     """Every claim of every path, in order. '-' reads standard input; a .parquet file a claim a row
     (engine.claims.parquet), `record` (the input schema's record type) saying which text columns are exact numbers.
@@ -148,9 +148,12 @@ def read_claims(paths: list[str], stdin: IO[bytes] | None = None, lazy: bool = F
     With lazy=True, JSON Lines are yielded unparsed (RawClaim.line) so that worker processes parse them, and
     `.chunks(size)` gives them a chunk at a time without a RawClaim each (engine.claims.chunks).
     """
-    if isinstance(paths, (str, bytes)) or not all(isinstance(p, (str, Path)) for p in paths):
+    if isinstance(paths, (str, bytes, Path)):
         # a path given alone would be read as its characters, each a file that is not there
         raise TypeError(f"read_claims takes a list of paths, not {type(paths).__name__} {paths!r}")
+    paths = list(paths)  # a generator (Path.glob) is taken once, not used up by the check below
+    if not all(isinstance(p, (str, Path)) for p in paths):
+        raise TypeError(f"read_claims takes a list of paths (str or Path), not {paths!r}"[:300])
     return Claims([str(p) for p in paths], stdin, lazy, record)
 
 
@@ -511,7 +514,7 @@ def _shape_problem(value, holder: str = msg("the file")) -> tuple[str, str] | No
         if isinstance(item, dict):
             stack.extend((v, depth + 1, True) for v in item.values())
             stack.extend((k, depth + 1, False) for k in item)
-        elif isinstance(item, list):
+        elif isinstance(item, (list, tuple)):  # the API takes a tuple for a list
             stack.extend((v, depth + 1, True) for v in item)
         elif isinstance(item, str) and not _encodable(item):
             return "claim.encoding", msg("the claim holds text that is not valid Unicode (a lone surrogate)")
@@ -538,7 +541,8 @@ def plain_claim(data, where: str) -> RawClaim:
     if problem:
         claim_id = data.get("claim_id") if isinstance(data, dict) and isinstance(data.get("claim_id"), str) \
             and _encodable(data["claim_id"]) else None
-        return RawClaim(None, where, ClaimError(claim_id, problem[0], problem[1], location=where))
+        return RawClaim(None, where, ClaimError(claim_id, problem[0], problem[1],
+                                                path=problem[2] if len(problem) > 2 else None, location=where))
     return RawClaim(data, where)
 
 
@@ -548,25 +552,29 @@ def shape_problem(value) -> tuple[str, str] | None:
     return _shape_problem(value, msg("the claim"))
 
 
-def _number_problem(value) -> tuple[str, str] | None:
-    stack = [value]
+def _number_problem(value) -> tuple[str, str, str | None] | None:
+    """A number JSON would not read back, with the path of the fact holding it (`training.hours`, `history[2]`)."""
+    stack: list = [(value, ())]
     while stack:  # the depth is bounded already (_shape_problem)
-        item = stack.pop()
+        item, path = stack.pop()
         if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((v, path + (k,)) for k, v in item.items())
+        elif isinstance(item, (list, tuple)):
+            stack.extend((v, path + (i,)) for i, v in enumerate(item))
         elif isinstance(item, bool):
             continue
         elif isinstance(item, int) and abs(item) >= 10 ** MAX_NUMBER_DIGITS:
-            return "claim.number", msg("a number has more than {limit} digits", limit=MAX_NUMBER_DIGITS)
-        elif isinstance(item, Decimal) and (not item.is_finite() or len(item.as_tuple().digits) > MAX_NUMBER_DIGITS
-                                            or abs(item.adjusted()) > MAX_NUMBER_DIGITS):
-            return "claim.number", msg("the number {number} is beyond {limit} digits", number=str(item)[:20],
-                                       limit=MAX_NUMBER_DIGITS)
-        elif isinstance(item, float) and not math.isfinite(item):
+            return "claim.number", msg("a number has more than {limit} digits", limit=MAX_NUMBER_DIGITS), \
+                (schemacheck.json_path(path) if path else None)
+        elif isinstance(item, Decimal) and not item.is_finite() or isinstance(item, float) and not math.isfinite(item):
             return "claim.number", msg("the number {number} is not one JSON has (NaN and Infinity are none)",
-                                       number=str(item))
+                                       number=str(item)), (schemacheck.json_path(path) if path else None)
+        elif isinstance(item, Decimal) and (len(item.as_tuple().digits) > MAX_NUMBER_DIGITS
+                                            or abs(item.adjusted()) > MAX_NUMBER_DIGITS):
+            text = str(item)
+            return "claim.number", msg("the number {number} is beyond {limit} digits",
+                                       number=text[:20] + ("…" if len(text) > 20 else ""),
+                                       limit=MAX_NUMBER_DIGITS), (schemacheck.json_path(path) if path else None)
     return None
 
 
@@ -626,7 +634,7 @@ class ClaimReader:
                 raise  # pragma: no cover - both walk the same record type
         number = _number_problem(data)  # NaN would be said as "nothing (null)": the number is the mistake
         if number is not None:
-            return None, ClaimError(self.claim_id(data), number[0], number[1], location=raw.location)
+            return None, ClaimError(self.claim_id(data), number[0], number[1], path=number[2], location=raw.location)
         return None, self._invalid(raw, schemacheck.compiled_problems(self.compiled, self.schema, data, MAX_PROBLEMS))
 
     def _invalid(self, raw: RawClaim, problems: list) -> ClaimError:

@@ -180,7 +180,7 @@ class Problem:
         return {self.kind: self.name, "code": self.code, "message": self.message}
 
 
-@dataclass
+@dataclass(frozen=True)
 class PolicyStamp:
     id: str
     version: str
@@ -273,7 +273,7 @@ class Decision:
             data["amount_reads"] = reads_json(self.amount_reads, seen)
         data["outputs"] = {k: plain(v) for k, v in self.outputs.items()}
         data["rules"] = [r.to_json(seen) for r in self.rules]
-        data["notes"] = self.notes
+        data["notes"] = [dict(note) for note in self.notes]  # the caller's to change, not the decision's
         if self.problems:
             data["problems"] = [p.to_json() for p in self.problems]
         return data
