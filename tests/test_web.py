@@ -382,6 +382,30 @@ def test_an_uploaded_line_with_a_carriage_return_inside_is_one_claim(server):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("sides", [("@2024-05-01", "2025-04-01"), ("2024-06-01", "@2024-05-01")])
+def test_the_impact_page_reports_what_policy_impact_reports(server, capsys, sides):
+    """A side pinned with @VERSION is the policy's own version, what it refers to taken on each claim's date, on
+    the page as on the command line; and the page says in words what the command line says."""
+    from clirun import invoke
+
+    claims = FIXTURES / "claims.jsonl"
+    code, out, _ = invoke(capsys, "--policies", FIXTURES / "store", "--schemas", FIXTURES / "schemas", "impact",
+                          JINHUA, claims, "--from", sides[0], "--to", sides[1], "--format", "json")
+    expected = json.loads(out)
+    page = http.post(f"{server.url}/policies/{JINHUA}/impact?lang=zh", headers=auth("auditor"),
+                     data={"from": sides[0], "to": sides[1]},
+                     files={"claims": ("claims.jsonl", claims.read_bytes(), "application/x-ndjson")}).text
+    assert re.search(r"决定有变化: <strong>(\d+)</strong>", page).group(1) == str(expected["changed"])
+    total = expected["total_amount"]
+    assert f"{total['before']} → {total['after']} ({total['difference']})" in page
+    for rule_id in expected["rules"]:
+        assert f"<code>{rule_id}</code>" in page
+    # words, not the report's JSON: no dictionaries and no English keys in the Chinese page
+    assert "{" not in page.split('id="impact-title"')[1].split("</section>")[0]
+    assert not re.search(r"amount_changed_by|rules_changed|decision_changed|amount_difference", page)
+
+
+@pytest.mark.slow
 def test_the_impact_page_shows_the_claims_neither_version_could_decide(server):
     """As `policy impact` lists them: a report of only unreadable claims must not read as "nothing changes"."""
     good = (FIXTURES / "claims.jsonl").read_bytes().splitlines(keepends=True)[0]

@@ -266,15 +266,12 @@ def render_impact(report: ImpactReport, limit: int = 50) -> str:
     if r.rules:
         lines.append("  " + tr("rules whose outcome changed:"))
         for rule_id, counts in sorted(r.rules.items()):
-            moves = series(f"{_move(k)} {v}" for k, v in sorted(counts.items()))
-            lines.append("    " + tr("{name}: {value}", name=rule_id, value=moves))
+            lines.append("    " + tr("{name}: {value}", name=rule_id, value=rule_moves(counts)))
     if r.changed_claims:
         lines.append("  " + tr("changed claims:"))
         for c in r.changed_claims[:limit]:
-            why = c.get("rules_changed") and tr("rules: {rules}", rules=", ".join(c["rules_changed"])) \
-                or c.get("amount_changed_by") and tr(_clauses(c["amount_changed_by"]))
-            lines.append("    " + tr("{name}: {value}", name=_who(c, r), value=f"{_brief(c['before'])} → "
-                                                                              f"{_brief(c['after'])}")
+            before, after, why = claim_change(c)
+            lines.append("    " + tr("{name}: {value}", name=_who(c, r), value=f"{before} → {after}")
                          + (tr(" ({why})", why=why) if why else ""))
         if len(r.changed_claims) > limit:
             lines.append("    " + tr("… and {count} more (use --format json for all)",
@@ -293,6 +290,19 @@ def render_impact(report: ImpactReport, limit: int = 50) -> str:
         for claim_id, where in r.duplicate_ids.items():
             lines.append("    " + tr("{name}: {value}", name=shown(str(claim_id)), value=series(where)))
     return "\n".join(lines)
+
+
+def claim_change(entry: dict) -> tuple[str, str, str | None]:
+    """A changed claim of the report in words, as the report says it: before, after, and why (the rules whose
+    outcome changed, or what the amount read differently)."""
+    why = entry.get("rules_changed") and tr("rules: {rules}", rules=", ".join(entry["rules_changed"])) \
+        or entry.get("amount_changed_by") and tr(_clauses(entry["amount_changed_by"]))
+    return _brief(entry["before"]), _brief(entry["after"]), why or None
+
+
+def rule_moves(counts: dict) -> str:
+    """How a rule's outcomes moved, in words: `fail → pass 3, pass → fail 1`."""
+    return tr(series(f"{_move(k)} {v}" for k, v in sorted(counts.items())))
 
 
 # a rule's outcome in words, as `policy test` and the web pages say it

@@ -399,12 +399,12 @@ def add_pages(app: FastAPI, service) -> None:
     async def impact_form(page: Page, policy_id: str):
         who(page, "auditor")
         _known(policy_id)
-        return html(page, "impact", policy_id=policy_id, report=None, form={}, error=None,
+        return html(page, "impact", policy_id=policy_id, form={}, error=None,
                     dates=[r["from"] for r in _timeline_rows(policy_id)])
 
     @page_route("POST", "/policies/{policy_id:path}/impact")
     async def impact(page: Page, policy_id: str):
-        from engine.audit.impact import compare, scenario_label
+        from engine.audit.impact import compare, side
         from engine.claims.reader import BOM, read_lines
 
         who(page, "auditor")
@@ -415,23 +415,24 @@ def add_pages(app: FastAPI, service) -> None:
         dates = [r["from"] for r in _timeline_rows(policy_id)]
         shown_form = {k: v for k, v in form.items() if isinstance(v, str)}
         if not data.strip():
-            return html(page, "impact", 422, policy_id=policy_id, report=None, form=shown_form, dates=dates,
+            return html(page, "impact", 422, policy_id=policy_id, form=shown_form, dates=dates,
                         error=tr("upload claims as JSON Lines, or paste them"))
         sides = []
         for name in ("from", "to"):
             text = str(form.get(name) or "").strip()
             try:
-                sides.append(engine().scenario(policy_id, version=text[1:]) if text.startswith("@")
-                             else engine().scenario(policy_id, at=_parse(name, text)))
+                if not text.startswith("@"):
+                    text = _parse(name, text).isoformat()  # a date that is none is said as the form's mistake
+                sides.append(side(engine(), policy_id, text))  # as `policy impact --from/--to` takes it
             except PolicyNotFound as exc:
-                return html(page, "impact", 422, policy_id=policy_id, report=None, form=shown_form,
+                return html(page, "impact", 422, policy_id=policy_id, form=shown_form,
                             dates=dates, error=tr("{what}: {message}", what=name, message=said(exc)))
             except ServiceError as exc:  # a date that is none: said above the form, which keeps what was entered
-                return html(page, "impact", exc.status, policy_id=policy_id, report=None, form=shown_form,
+                return html(page, "impact", exc.status, policy_id=policy_id, form=shown_form,
                             dates=dates, error=tr(exc.message))
             except PolicyInvalid as exc:
                 raise _invalid(policy_id, exc) from None
-        before, after = engine().fixed_evaluator(sides[0]), engine().fixed_evaluator(sides[1])
+        (before, before_label), (after, after_label) = sides
         # at line feeds only, as `policy impact` reads a file (JSON allows a lone CR), and without a byte order mark
         lines = data.removeprefix(BOM).split(b"\n")
         total = sum(1 for line in lines if line.strip())  # the claims: not the empty line after the last line feed
@@ -439,10 +440,10 @@ def add_pages(app: FastAPI, service) -> None:
         # decided (CSS shows only the last; no script needed), then the report.
         prefix, _, suffix = env.get_template("impact.html").render(
             page=page, caller=page.caller, signed_in=page.caller is not None and service.tokens is not None,
-            tokens=service.tokens is not None, policy_id=policy_id, report=None, form=shown_form, error=None,
+            tokens=service.tokens is not None, policy_id=policy_id, form=shown_form, error=None,
             dates=dates, streaming=True).partition("<!--REPORT-->")
         done = [0]
-        labels = (scenario_label(sides[0]), scenario_label(sides[1]))
+        labels = (before_label, after_label)
 
         def advance(count: int) -> None:
             done[0] += count
@@ -460,7 +461,8 @@ def add_pages(app: FastAPI, service) -> None:
                         line = escape(tr("{done} of {total} claims decided", done=shown, total=total))
                         yield f'<p class="progress-line" role="status">{line}</p>\n'.encode()
                 try:
-                    result = work.result().to_json()
+                    report = work.result()
+                    result = report.to_json()
                 except Exception:  # said on the page; the headers are gone already
                     log.exception("impact failed")
                     failed = escape(tr("the page failed; the server's log says why"))
@@ -468,7 +470,7 @@ def add_pages(app: FastAPI, service) -> None:
                     yield suffix.encode()
                     return
                 yield str(env.get_template("_impact_report.html").module.impact_report(
-                    result, *_impact_figures(result))).encode()
+                    result, *_impact_figures(result), _impact_words(report))).encode()
                 yield suffix.encode()
 
         return _cookies(page, StreamingResponse(stream(), media_type="text/html; charset=utf-8"))
@@ -744,6 +746,18 @@ def _impact_figures(result: dict) -> tuple[dict, list]:
             (tr("before"), float(result["total_amount"]["before"]), "before"),
             (tr("after"), float(result["total_amount"]["after"]), "after")])])]
     return counts, charts
+
+
+def _impact_words(report) -> dict:
+    """What `policy impact` says in words beside its counts, for the page: each changed claim before, after and
+    why; the rules whose outcome changed; what the amounts read differently."""
+    from engine.audit.impact import claim_change, rule_moves
+
+    return {"changed": [(c, *claim_change(c)) for c in report.changed_claims],
+            "rules": [(rule_id, rule_moves(counts)) for rule_id, counts in sorted(report.rules.items())],
+            "amount_causes": sorted(report.amount_causes.items()),
+            "reasons_changed": report.reasons_changed,
+            "undecided": (report.undecided_before, report.undecided_after)}
 
 
 def _counts(result: dict) -> dict:
