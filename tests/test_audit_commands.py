@@ -1104,6 +1104,37 @@ def test_verify_names_the_schema_that_changed(capsys, tmp_path):
     assert not any("changed after the decision" in d and str(store) in d and ".yaml" in d for d in differences)
 
 
+def test_verify_of_a_summary_names_the_schema_too_since_it_cannot_tell(capsys, tmp_path):
+    """A summary record lists no schema digests: the version's digest covers its file and its input schema, and
+    verify names both rather than blame the policy file for an edited schema."""
+    recorded, _ = record(capsys, STORE, tmp_path, "FICT-JH-04", extra=("--summary",))
+    store, opts = store_copy(tmp_path)
+    schema = store.parent / "schemas/training-claim.schema.json"
+    data = json.loads(schema.read_text(encoding="utf-8"))
+    data["description"] = data.get("description", "") + " (edited)"
+    schema.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    code, rows, _ = run_json(capsys, *opts, "verify", recorded, CLAIMS, "--format", "json")
+    city = store / f"{JH}/2024-05-01.yaml"
+    assert code == 1 and any(d.startswith(f"{JH}@2024-05-01 digest differs") and d.endswith(
+        f"(one of the files its digest covers changed after the decision: {city}, {schema})")
+        for d in rows[0]["differences"]), rows
+
+
+def test_verify_of_an_amendment_names_the_version_it_amends_too(capsys, tmp_path):
+    """An amendment's digest covers the version it amends: an edit there must not be blamed on the amendment."""
+    store, opts = store_copy(tmp_path)
+    amendment = store / f"{JH}/2025-01-01.yaml"
+    shutil.copy(FIX / "notices" / "policies" / JH / "2025-01-01.yaml", amendment)
+    recorded, _ = record(capsys, opts, tmp_path, "FICT-JH-04")  # decided on 2025-03-01: under the amendment
+    assert json.loads(recorded.read_text(encoding="utf-8"))["policy"]["version"] == "2025-01-01"
+    base = store / f"{JH}/2024-05-01.yaml"
+    edit(base, "      fail: 机关事业单位在编人员不属于培训补贴申请对象\n",
+         "      fail: 机关事业单位在编人员不属于培训补贴申请对象。\n")
+    code, rows, _ = run_json(capsys, *opts, "verify", recorded, CLAIMS, "--format", "json")
+    assert code == 1 and rows[0]["differences"][0].endswith(
+        f"(one of the files its digest covers changed after the decision: {amendment}, {base})"), rows
+
+
 def test_verify_when_the_recorded_version_is_gone(capsys, tmp_path):
     recorded, _ = record(capsys, STORE, tmp_path, "FICT-JH-04")
     store, opts = store_copy(tmp_path)
@@ -1144,6 +1175,13 @@ def test_verify_without_the_claim(capsys, tmp_path):
     code, rows, _ = run_json(capsys, *STORE, "verify", recorded, broken, "--format", "json")
     assert rows[0]["differences"] == [f"no claim with this id among CLAIMS (1 claim(s) of CLAIMS could not be read: "
                                       f"{broken}:2)"]
+
+
+def test_a_claims_file_that_is_not_there_is_a_usage_error_not_a_difference(capsys, tmp_path):
+    """A mistyped CLAIMS path would make every record "differ", which reads as an audit finding."""
+    recorded, claims = record(capsys, STORE, tmp_path, "FICT-JH-04")
+    code, out, err = run(capsys, *STORE, "verify", recorded, claims, tmp_path / "nope.jsonl")
+    assert code == 64 and out == "" and "nope.jsonl" in err and "does not exist" in err
 
 
 def test_verify_reproduces_recorded_errors(capsys, tmp_path):

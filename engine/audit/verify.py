@@ -20,7 +20,7 @@ from typing import IO
 from engine.api import Engine, PolicyInvalid, PolicyNotFound, Selection
 from engine.claims.reader import RawClaim, read_claims
 from engine.core import schemacheck
-from engine.core.i18n import Message, msg, tr
+from engine.core.i18n import Message, msg, series, tr
 from engine.core.isodate import parse_date
 from engine.core.reasons import json_kind
 from engine.core.records import dataclass
@@ -546,17 +546,27 @@ def _altered() -> str:
 
 def _changed_file(version, recorded_schemas, store, altered: bool = False) -> str:
     """Which file made a version's digest change: its input schema, when the record lists that schema with
-    another digest than it has now, else the policy file itself; none, when the record was `altered`."""
+    another digest than it has now; else the policy file itself, or, where the digest covers more files than the
+    record can tell apart (the versions an amendment builds on; the input schema, which a summary record does not
+    list), each of them; none, when the record was `altered`."""
     if altered:
         return _altered()
     name = version.input_schema
-    if name and recorded_schemas:
-        old = next((s.get("digest") for s in recorded_schemas if s.get("name") == name), None)
-        schema = store.schemas.get(name)
-        if old is not None and schema is not None and schema.digest != old:
-            return msg("its input schema {file} changed after the decision",
-                       file=store.display(store.schemas_dir / name))
-    return msg("the file {file} changed after the decision", file=version.file)
+    schema = store.schemas.get(name) if name else None
+    old = next((s.get("digest") for s in recorded_schemas or () if s.get("name") == name), None)
+    if old is not None and schema is not None and schema.digest != old:
+        return msg("its input schema {file} changed after the decision", file=store.display(store.schemas_dir / name))
+    files = [version.file]
+    amended = version
+    while amended is not None and amended.amends and len(files) < 50:  # the digest of each is in the amendment's
+        amended = store.get(amended.id, amended.amends)
+        if amended is not None:
+            files.append(amended.file)
+    if schema is not None and not recorded_schemas:  # the record cannot say whether the schema changed
+        files.append(store.display(store.schemas_dir / name))
+    if len(files) == 1:
+        return msg("the file {file} changed after the decision", file=version.file)
+    return msg("one of the files its digest covers changed after the decision: {files}", files=series(files))
 
 
 # -------------------------------------------------------------------------------------------------

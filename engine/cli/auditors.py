@@ -187,7 +187,8 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet, by_columns, verbose, d
     "be read or there is none to verify."))
 @click.argument("decisions", type=click.Path(path_type=Path, exists=True, dir_okay=False, allow_dash=True),
                 required=False)
-@click.argument("claims", nargs=-1)
+@click.argument("claims", nargs=-1,  # a mistyped path would make every record "differ": said as the mistake it is
+                type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @format_option
 @option("--database", metavar="URL", default=None,
         help=msg("Verify decisions from the service's log instead (with --decision or the filters below)."))
