@@ -290,3 +290,22 @@ def test_a_repeal_scaffold_is_in_the_canonical_layout(seed_copy, capsys):
     run(capsys, *where, "new", JH, "--effective", "2026-03-01", "--repeal")
     text = (seed_copy / "policies" / JH / "2026-03-01.yaml").read_text(encoding="utf-8")
     assert format_text(text) == text
+
+
+def test_verify_names_the_repeal_that_leaves_today_no_version(seed_copy, capsys, tmp_path):
+    """A decision recorded before a repeal was filed is reproduced; the note on today's store names the repeal."""
+    where = ("--policies", seed_copy / "policies", "--schemas", seed_copy / "schemas")
+    claims = claims_on(seed_copy)
+    code, out, _ = run(capsys, *where, "evaluate", claims, "--policy", JH, "--as-of", "2026-02-01", "--format", "json",
+                       "-q")
+    recorded = tmp_path / "recorded.jsonl"
+    recorded.write_text(out, encoding="utf-8")
+    (seed_copy / "policies" / JH / "2026-01-01.yaml").write_text(
+        repeal(JH, "2026-01-01", "2026-01-01", issued="2025-12-01"), encoding="utf-8")
+    code, out, _ = run(capsys, *where, "verify", recorded, claims, "--format", "json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and rows and all(r["status"] == "reproduced" for r in rows)
+    for row in rows:
+        assert row["today"]["versions"][0] == (
+            f"{JH}@2026-01-01 repeals the policy from 2026-01-01 (某人社发〔2025〕9号（虚构）, issued 2025-12-01; "
+            "added to the store after the decision)")

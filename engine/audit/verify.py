@@ -465,6 +465,8 @@ class Verifier:
             versions.append(msg("{version} instead of @{recorded}{why}", version=now_version, recorded=used[pid],
                                 why=why) if pid in used else
                             msg("{version} (not used by the record){why}", version=now_version, why=why))
+        repeal = self._repeal(today_json, day)
+        versions += [repeal] if repeal else []
         versions += [msg("{version} no longer used", version=f"{pid}@{label}") for pid, label in sorted(used.items())
                      if pid not in now_used]
         changes: list[str] = []
@@ -481,6 +483,23 @@ class Verifier:
         else:
             changes += _value("error", now["error"].get("code"), today_json["error"].get("code"), today=True)
         return {"versions": versions, "changes": changes}
+
+    def _repeal(self, today_json: dict, day) -> str | None:
+        """The repeal that leaves today's store no version to decide with, and when it was issued."""
+        repealed_by = (today_json.get("error") or {}).get("repealed_by")
+        if not isinstance(repealed_by, str):
+            return None
+        pid, _, label = repealed_by.partition("@")
+        repeal = next((r for r in self.engine.store.repeals.get(pid, []) if r.version == label), None)
+        if repeal is None:
+            return None
+        said = {"repeal": repealed_by, "start": repeal.effective_from, "document": repeal.source["number"],
+                "issued": repeal.issued_on}
+        if day is not None and repeal.issued_on > day:
+            return msg("{repeal} repeals the policy from {start} ({document}, issued {issued}, after the decision "
+                       "date)", **said)
+        return msg("{repeal} repeals the policy from {start} ({document}, issued {issued}; added to the store after "
+                   "the decision)", **said)
 
     def _root(self, record: Record, now_policy: dict | None, day, altered: bool = False) -> list[str]:
         """The policy's own version: still there, still the one that decides, same digest."""
