@@ -482,6 +482,13 @@ def test_the_log_pages_show_policy_amount_caller_and_what_today_would_decide(tmp
         assert f"{JINHUA}@2024-05-01" in row and f"{amount} CNY" in row
         page = http.get(f"{running.url}/decisions/{decision_id}?lang=en", headers=auth("auditor")).text
         assert re.search(r"<dt>Caller</dt><dd>developer \(\w+\)</dd>", page)
+        assert re.search(rf"<dt>Asked for</dt><dd><code>{JINHUA}</code></dd>", page)
+        # what was asked for says why the versions are what they are: a decision as of a day, with known-on
+        asked = http.post(f"{running.url}/v1/evaluate", headers=auth("developer"), json={
+            "policy": JINHUA, "claim": claim, "as_of": "2025-03-02", "known_on": "2025-02-09"}).json()
+        page = http.get(f"{running.url}/decisions/{asked['decision_id']}?lang=en", headers=auth("auditor")).text
+        assert (f"<code>{JINHUA}</code>; decided as of 2025-03-02; with the versions known on 2025-02-09 "
+                "(--known-on)") in page
         # a policy that takes no claims (it declares no input) links to no page that would decide one
         for url in ("/policies/china/retirement-age/timeline", "/policies/china/retirement-age@1978-06-02"):
             shown = http.get(f"{running.url}{url}", headers=auth("auditor")).text

@@ -7,7 +7,7 @@ from dataclasses import field
 from decimal import Decimal
 
 from engine.claims.reader import RawClaim
-from engine.core.i18n import Message, msg, plural, series, tr
+from engine.core.i18n import Message, clauses, msg, plural, series, tr
 from engine.core.records import dataclass
 from engine.core.shown import shown
 from engine.decide.results import Decision, plain
@@ -296,7 +296,7 @@ def claim_change(entry: dict) -> tuple[str, str, str | None]:
     """A changed claim of the report in words, as the report says it: before, after, and why (the rules whose
     outcome changed, or what the amount read differently)."""
     why = entry.get("rules_changed") and tr("rules: {rules}", rules=", ".join(entry["rules_changed"])) \
-        or entry.get("amount_changed_by") and tr(_clauses(entry["amount_changed_by"]))
+        or entry.get("amount_changed_by") and tr(clauses(entry["amount_changed_by"]))
     return _brief(entry["before"]), _brief(entry["after"]), why or None
 
 
@@ -320,14 +320,6 @@ def _who(entry: dict, report: ImpactReport) -> str:
     if claim_id is None or claim_id in report.duplicate_ids:
         return f"{shown(str(claim_id)) if claim_id else tr('(no id)')} ({shown(str(entry['location']))})"
     return shown(str(claim_id))
-
-
-def _clauses(parts: list) -> Message:
-    """Parts of one sentence (what the amount read differently), separated as the language separates clauses."""
-    out = Message("{item}", {"item": parts[0]})
-    for part in parts[1:]:
-        out = msg("{items}; {item}", items=out, item=part)
-    return out
 
 
 def _shown(text: str) -> str:

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import IO
 
 from engine.api import Engine, PolicyInvalid, PolicyNotFound, Selection
+from engine.audit.describe import ROLES
 from engine.claims.reader import RawClaim, read_claims
 from engine.core import schemacheck
-from engine.core.i18n import Message, msg, series, tr
+from engine.core.i18n import Message, clauses, msg, series, tr
 from engine.core.isodate import parse_date
 from engine.core.reasons import json_kind
 from engine.core.records import dataclass
@@ -216,7 +217,7 @@ class Outcome:
                  else tr("{where}: DIFFERS", where=where)]
         lines += [f"    {tr(d)}" for d in self.differences]
         if self.today is not None:
-            versions = "; ".join(tr(v) for v in self.today["versions"]) or "?"
+            versions = tr(clauses(self.today["versions"])) or "?"
             lines.append("    " + (tr("today's store would decide it differently: {versions}", versions=versions)
                                    if self.today["changes"] else
                                    tr("today's store would use other versions, with the same answer: {versions}",
@@ -444,7 +445,7 @@ class Verifier:
         used, now_used = _versions(result), _versions(today)
         if used == now_used:
             return None
-        versions = []
+        versions: list[str] = []
         for pid, label in sorted(now_used.items()):
             if used.get(pid) == label:
                 continue
@@ -702,7 +703,7 @@ def _references(recorded: list, now: list, day, store=None, recorded_schemas=Non
         old = recorded_by_id.pop(ref["id"], None)
         if old is None:
             differences.append(msg("now also depends on {version} ({role})", version=f"{ref['id']}@{ref['version']}",
-                                   role=ref["role"]))
+                                   role=ROLES.get(ref["role"], ref["role"])))
         elif old.get("version") != ref["version"]:
             differences.append(msg("{policy}: recorded version {recorded}, now {now} resolves on {day}",
                                    policy=ref["id"], recorded=_show(old.get("version", ABSENT)), now=ref["version"],
@@ -717,6 +718,6 @@ def _references(recorded: list, now: list, day, store=None, recorded_schemas=Non
                 else msg("{version} digest differs: recorded {recorded}, now {now}", **fields))
         if old is not None and old.get("role") != ref["role"]:
             differences.append(msg("{policy} role: recorded {recorded}, now {now}", policy=ref["id"],
-                                   recorded=_show(old.get("role", ABSENT)), now=ref["role"]))
+                                   recorded=_show(old.get("role", ABSENT)), now=ROLES.get(ref["role"], ref["role"])))
     differences += [msg("no longer depends on {policy}", policy=pid) for pid in recorded_by_id]
     return differences

@@ -62,6 +62,11 @@ def series(items) -> Message:
     return _chained(items, lambda before, item: msg("{items}, {item}", items=before, item=item))
 
 
+def clauses(items) -> Message:
+    """Parts of one sentence, separated as the language separates clauses: `a; b` in English, `a；b` in Chinese."""
+    return _chained(items, lambda before, item: msg("{items}; {item}", items=before, item=item))
+
+
 def alternatives(items) -> Message:
     """Names one of which is meant, as the language it is shown in says it: `'a' or 'b'`, `'a' 或 'b'`."""
     return _chained(items, lambda before, item: msg("{names} or {name}", names=before, name=item))

@@ -27,7 +27,7 @@ from engine.api import PolicyInvalid, PolicyNotFound, Selection, not_a_version, 
 from engine.audit import listing
 from engine.audit.describe import version_json
 from engine.core.diagnostics import text_lines
-from engine.core.i18n import LANGUAGES, Message, msg, speaking, tr
+from engine.core.i18n import LANGUAGES, Message, clauses, msg, speaking, tr
 from engine.core.isodate import parse_date
 from engine.core.limits import LIMITS
 from engine.db.database import reason
@@ -58,6 +58,7 @@ def _environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.globals["tr"] = tr
     env.filters["tr"] = tr
+    env.filters["clauses"] = lambda items: tr(clauses(items))
     env.filters["shown"] = render.shown
     env.filters["q"] = lambda text: quote(str(text), safe="/@")
     env.filters["pretty"] = _pretty
