@@ -1208,6 +1208,16 @@ def test_verify_reproduces_a_claim_that_could_not_be_read(capsys, tmp_path):
                                                            f"at its location {claims}:1:1")])
 
 
+def test_a_known_on_added_to_a_record_that_lists_a_later_version_differs(capsys, tmp_path):
+    """No decision with the versions known on 2025-02-09 can have used a version issued on 2025-02-10."""
+    recorded, _ = record(capsys, STORE, tmp_path, "FICT-JH-04")  # decided with zhejiang@2025-03-01
+    rewrite(recorded, lambda r: r.update(known_on="2025-02-09"))
+    code, rows, _ = run_json(capsys, *STORE, "verify", recorded, CLAIMS, "--format", "json")
+    assert code == 1 and rows[0]["differences"][0] == (
+        f"the record says it was decided with the versions known on 2025-02-09, but it lists {ZJ}@2025-03-01, "
+        "issued 2025-02-10 (was the record's known_on changed?)")
+
+
 def test_verify_reproduces_a_known_on_decision(capsys, tmp_path):
     recorded, _ = record(capsys, STORE, tmp_path, "FICT-JH-04", extra=("--known-on", "2025-02-09"))
     assert json.loads(recorded.read_text(encoding="utf-8"))["amount"] == "2200"

@@ -388,9 +388,26 @@ class Verifier:
         if isinstance(decided, list):
             return problems + decided, None
         result, now = decided
-        differences = problems + self._compare(record, result, now, day)
+        differences = problems + self._issued_after_known_on(record, known_on) + self._compare(record, result, now, day)
         today = self._today(record, raw, result, now, day, known_on) if version is not None else None
         return differences, today
+
+    def _issued_after_known_on(self, record: Record, known_on) -> list[str]:
+        """A record decided with the versions known on a day lists only versions issued by then: one issued later
+        means the record's known_on (or a version it lists) was changed, since no such decision could use it."""
+        if known_on is None:
+            return []
+        listed = [record.fields.get("policy")] + list(record.fields.get("references") or [])
+        found = []
+        for stamp in listed:
+            if not isinstance(stamp, dict) or not isinstance(stamp.get("id"), str):
+                continue
+            version = self.engine.store.get(stamp["id"], stamp.get("version"))
+            if version is not None and version.issued_on > known_on:
+                found.append(msg("the record says it was decided with the versions known on {known_on}, but it lists "
+                                 "{version}, issued {issued} (was the record's known_on changed?)", known_on=known_on,
+                                 version=version.key, issued=version.issued_on))
+        return found
 
     def _compare(self, record: Record, result, now: dict, day) -> list[str]:
         data = record.fields
