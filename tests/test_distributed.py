@@ -212,6 +212,8 @@ def test_a_bad_scheduler_is_a_usage_error_or_unavailable(claims_file):
     assert b"nothing listens on port" in gone.stderr and gone.stderr.count(b"\n") == 1
     stdin = _one_process(Path("-"), "--summary", "--dask", "local:1")
     assert stdin.returncode == 64
+    unset = _one_process(claims_file, "--summary", "--dask", "")  # `--dask "$SCHEDULER"`, the variable unset
+    assert unset.returncode == 64 and b"--dask" in unset.stderr and unset.stdout == b""
 
 
 @pytest.mark.slow
@@ -227,6 +229,56 @@ def test_a_server_that_is_not_a_scheduler_is_unavailable_within_the_deadline(cla
     assert stalled.returncode == 69, stalled.stderr.decode()
     assert b"did not answer as a Dask scheduler within 1 s" in stalled.stderr
     assert stalled.stdout == b""
+
+
+def _interrupted(claims_file: Path, tmp_path: Path, *extra: str, after_bytes: int = 0,
+                 wait: float = 0.0) -> tuple[subprocess.Popen, bytes, str]:
+    """The command of `_one_process` given a terminal's Ctrl-C (SIGINT to its whole process group) once its output
+    holds `after_bytes`, or after `wait` seconds; never a hang."""
+    out = tmp_path / "out.jsonl"
+    with out.open("wb") as handle:
+        process = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), *STORE, "evaluate", str(claims_file),
+                                    "--policy", POLICY, "--format", "json", *extra], cwd=ROOT, stdout=handle,
+                                   stderr=subprocess.PIPE, start_new_session=True)
+        deadline = time.monotonic() + 120
+        time.sleep(wait)
+        while out.stat().st_size < after_bytes and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.02)
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            _, err = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise AssertionError("the command did not stop within 60 s of Ctrl-C") from None
+    return process, out.read_bytes(), err.decode()
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_run_on_a_local_cluster_at_a_partition(claims_file, tmp_path):
+    """The terminal sends SIGINT to the workers of local:N too: they must not die of it, each with a traceback,
+    while the command waits for ever for their results."""
+    _dask_or_skip()
+    process, data, err = _interrupted(claims_file, tmp_path, "--dask", "local:2", "--partition-bytes", "100000",
+                                      after_bytes=200_000)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    written = data.count(b"\n")
+    assert data.endswith(b"\n") and f"interrupted after {written} claims were written" in err
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_wait_for_a_scheduler_that_does_not_answer(claims_file, tmp_path):
+    _dask_or_skip()
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections complete, and Dask's handshake is never answered
+        started = time.monotonic()
+        process, data, err = _interrupted(claims_file, tmp_path, "--summary", "--dask",
+                                          f"tcp://127.0.0.1:{silent.getsockname()[1]}", wait=3)
+    assert process.returncode == 130 and data == b"", err
+    assert time.monotonic() - started < 15  # not the 20 s the scheduler is waited for
+    assert "Traceback" not in err
 
 
 def _free_port() -> int:
@@ -308,6 +360,33 @@ def test_scheduler_and_two_workers_give_the_lines_of_one_process(claims_file, al
     on_cluster = _one_process(claims_file, "--summary", "--dask", address, "--partition-bytes", "300000")
     assert on_cluster.returncode == one.returncode, on_cluster.stderr.decode()
     assert on_cluster.stdout == one.stdout
+
+
+@pytest.mark.slow
+def test_a_workers_address_for_the_schedulers_is_said_in_words(claims_file, scheduler_and_two_workers):
+    from distributed import Client
+
+    address, _ = scheduler_and_two_workers
+    with Client(address, timeout=30) as client:
+        worker = next(iter(client.scheduler_info()["workers"]))
+    mistaken = _one_process(claims_file, "--summary", "--dask", worker)
+    said = mistaken.stderr.decode()
+    assert mistaken.returncode == 69 and "is a Dask server but not a scheduler (a worker's address?)" in said, said
+    assert "TypeError" not in said and said.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_a_relative_path_reaches_the_workers_of_a_scheduler(few_claims, scheduler_and_two_workers):
+    """The workers run in a folder of their own: a path relative to this command's folder is sent absolute, so they
+    read the claims instead of each claim being `claim.unreadable`."""
+    address, _ = scheduler_and_two_workers
+    args = (*STORE, "evaluate", few_claims.name, "--policy", POLICY, "--format", "json", "--summary")
+    one = run_policy(*args, cwd=few_claims.parent)
+    on_cluster = run_policy(*args, "--dask", address, "--partition-bytes", "100000", cwd=few_claims.parent)
+    assert on_cluster.returncode == one.returncode, on_cluster.stderr.decode()
+    assert b"claim.unreadable" not in on_cluster.stdout
+    # the same decisions; the error records of the two bad lines name the file by its absolute path
+    assert on_cluster.stdout.replace(str(few_claims).encode(), few_claims.name.encode()) == one.stdout
 
 
 @pytest.mark.slow

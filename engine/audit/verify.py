@@ -398,11 +398,12 @@ class Verifier:
         if known_on is None:
             return []
         listed = [record.fields.get("policy")] + list(record.fields.get("references") or [])
-        found = []
+        found: list[str] = []
         for stamp in listed:
-            if not isinstance(stamp, dict) or not isinstance(stamp.get("id"), str):
+            if not isinstance(stamp, dict) or not isinstance(stamp.get("id"), str) \
+                    or not isinstance(stamp.get("version"), str):
                 continue
-            version = self.engine.store.get(stamp["id"], stamp.get("version"))
+            version = self.engine.store.get(stamp["id"], stamp["version"])
             if version is not None and version.issued_on > known_on:
                 found.append(msg("the record says it was decided with the versions known on {known_on}, but it lists "
                                  "{version}, issued {issued} (was the record's known_on changed?)", known_on=known_on,

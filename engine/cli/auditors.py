@@ -26,7 +26,7 @@ from engine.cli.common import (
 )
 from engine.core.i18n import msg, plural, tr
 from engine.core.isodate import parse_date
-from engine.distributed.commands import PARTITION_OPTION
+from engine.distributed.commands import DASK_OPTION, PARTITION_OPTION
 
 _TWO_VERSIONS = msg("give two pinned versions, ID@A ID@B, or one ID with --from and --to")
 
@@ -117,8 +117,7 @@ def diff(ctx, policies, from_, to, on, fmt):
                  "MiB or more together, where they are faster (bench/RESULTS.md)."))
 @option("--verbose", "-v", is_flag=True,
         help=msg("By columns: say how many claims the columns compared and which expressions ran per claim."))
-@option("--dask", "dask", default=None, metavar="SCHEDULER",
-        help=msg("Decide on a Dask cluster: local:N or a scheduler address, tcp://host:8786 (docs/scale.md)."))
+@DASK_OPTION
 @PARTITION_OPTION
 @click.pass_context
 def impact(ctx, policy_id, claims, from_, to, fmt, quiet, by_columns, verbose, dask, partition_bytes):

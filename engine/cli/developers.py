@@ -28,7 +28,7 @@ from engine.cli.common import (
     usage,
 )
 from engine.core.i18n import msg, tr
-from engine.distributed.commands import PARTITION_OPTION
+from engine.distributed.commands import DASK_OPTION, PARTITION_OPTION
 
 
 @command(help=msg(
@@ -54,8 +54,7 @@ from engine.distributed.commands import PARTITION_OPTION
 @option("--database", metavar="URL", default=None,
         help=msg("Decide with each person's history from the grants ledger in this database instead of the "
                  "claim's (recording nothing; docs/ledger.md)."))
-@option("--dask", "dask", default=None, metavar="SCHEDULER",
-        help=msg("Decide on a Dask cluster: local:N or a scheduler address, tcp://host:8786 (docs/scale.md)."))
+@DASK_OPTION
 @option("--output", "-o", "output", default=None, metavar="PATH",
         help=msg("Write the records to PATH instead of standard output: a file, which appears whole when the run "
                  "ends; or, for DIR/ (or an existing folder, which must be empty), a folder of parts "

@@ -5,10 +5,14 @@ connection (so that a port nobody listens on is said at once, not after the dead
 thread of its own, because Dask waits for ever when something other than a scheduler answers (a web server)."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import socket
 import threading
+import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from engine.core.i18n import tr
@@ -34,9 +38,10 @@ class Cluster:
             self.cluster.close()  # type: ignore[attr-defined]
 
 
-def connect(spec: str) -> Cluster:
+def connect(spec: str, interrupted: Callable[[], None] = lambda: None) -> Cluster:
     """`local:N` (a cluster of N worker processes on this machine, started and stopped here) or the address of a
-    running scheduler (tcp://host:8786). ValueError: the spec is malformed; ClusterUnavailable: nothing to run on."""
+    running scheduler (tcp://host:8786). ValueError: the spec is malformed; ClusterUnavailable: nothing to run on.
+    `interrupted` is called while waiting for the scheduler: it raises to stop waiting (after Ctrl-C)."""
     try:
         import distributed
     except ImportError:
@@ -49,7 +54,7 @@ def connect(spec: str) -> Cluster:
     host, port = scheduler_address(spec)
     seconds = _wait()
     _listening(spec, host, port, seconds)
-    client = _handshake(distributed, spec, seconds)
+    client = _handshake(distributed, spec, seconds, interrupted)
     return Cluster(client, None, len(client.scheduler_info().get("workers", {})) or 1)
 
 
@@ -109,7 +114,7 @@ def _listening(spec: str, host: str, port: int, seconds: float) -> None:
         raise unavailable(exc.strerror or type(exc).__name__) from None
 
 
-def _handshake(distributed, spec: str, seconds: float):
+def _handshake(distributed, spec: str, seconds: float, interrupted: Callable[[], None]):
     made: list = []
 
     def make() -> None:
@@ -120,12 +125,18 @@ def _handshake(distributed, spec: str, seconds: float):
 
     thread = threading.Thread(target=make, name="dask-handshake", daemon=True)
     thread.start()
-    thread.join(seconds + 1)  # Dask's own deadline first, where it keeps one
+    deadline = time.monotonic() + seconds + 1  # Dask's own deadline first, where it keeps one
+    while thread.is_alive() and time.monotonic() < deadline:
+        thread.join(0.1)
+        interrupted()
     if not made:
         raise ClusterUnavailable(tr("cannot reach the Dask scheduler at {spec}: what listens there did not answer "
                                     "as a Dask scheduler within {seconds:g} s", spec=spec, seconds=seconds))
     if isinstance(made[0], BaseException):
         exc = made[0]
+        if isinstance(exc, TypeError):  # another Dask server (a worker, a nanny) answered a scheduler's question
+            raise ClusterUnavailable(tr("cannot reach the Dask scheduler at {spec}: what answers there is a Dask "
+                                        "server but not a scheduler (a worker's address?)", spec=spec)) from None
         if isinstance(exc, ValueError):  # an address Dask cannot use after all
             raise ValueError(tr("{spec} is not a scheduler address such as tcp://host:8786: {problem}", spec=spec,
                                 problem=str(exc) or type(exc).__name__)) from None
@@ -145,10 +156,27 @@ def _local(distributed, spec: str) -> Cluster:
     _workers_from_a_fork_server()
     # No dashboard; the scheduler's HTTP server (which it starts even so) on any free port of loopback, not on
     # 8787, whose "already in use" warning another cluster on the machine would otherwise print.
-    cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.CRITICAL,
-                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+    with _interrupts_ignored():
+        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                           dashboard_address=None, silence_logs=logging.CRITICAL,
+                                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
     return Cluster(distributed.Client(cluster), cluster, n)
+
+
+@contextlib.contextmanager
+def _interrupts_ignored():
+    """SIGINT ignored while the local workers (and the fork server they come from) start: they inherit it, and a
+    Python started with SIGINT ignored keeps ignoring it. A terminal's Ctrl-C goes to the whole process group; the
+    workers must not die of it (each with a traceback, the command then waiting for ever for their results): the
+    command stops at the next partition and closes the cluster, as a local batch stops its worker processes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _workers_from_a_fork_server() -> None:
