@@ -1550,3 +1550,17 @@ def test_verify_reads_decisions_from_standard_input(capsys, tmp_path, monkeypatc
     assert [r["location"] for r in rows] == ["<stdin>:1", "<stdin>:2"]
     code, _, err = run(capsys, *STORE, "verify", "-", "-", stdin=out.encode(), monkeypatch=monkeypatch)
     assert code == 64 and "standard input (-) is given more than once" in err
+
+
+@pytest.mark.parametrize("args, said", [
+    (("diff", JH, "--from", "2024-02-30", "--to", "2025-01-01"),
+     "--from takes a date (YYYY-MM-DD) or @VERSION: '2024-02-30' is not a calendar date (2024-02 has 29 days)"),
+    (("diff", JH, "--from", "soon", "--to", "2025-01-01"), "--from takes a date (YYYY-MM-DD) or @VERSION, not 'soon'"),
+    (("diff", JH, "--from", "2024-06-01", "--to", "2025-06-01", "--on", "2019-01-01"),
+     "--on is for two policies side by side"),  # it was silently ignored
+    (("verify", "--database", "sqlite:///nowhere.sqlite3", "--from", "2026-12-09", "--to", "2026-12-01"),
+     "--from 2026-12-09 is after --to 2026-12-01: nothing could match"),  # was exit 2, "nothing matches"
+])
+def test_an_auditors_mistake_is_a_usage_error_that_says_what(capsys, args, said):
+    code, out, err = run(capsys, *STORE, *args)
+    assert code == 64 and out == "" and said in err, err

@@ -1,6 +1,7 @@
 """Commands for auditors: diff, impact, verify."""
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -38,7 +39,10 @@ def _side(engine: Engine, policy_id: str, text: str, label: str):
             return engine.scenario(policy_id, version=text[1:])
         try:
             day = parse_date(text)
-        except ValueError:
+        except ValueError as exc:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):  # written as a date, but none: say why (2024-02 has 29 days)
+                usage(msg("{option} takes a date (YYYY-MM-DD) or @VERSION: {problem}", option=label,
+                          problem=said(exc)))
             usage(msg("{option} takes a date (YYYY-MM-DD) or @VERSION, not {text}", option=label, text=repr(text)))
         return engine.scenario(policy_id, at=day)
     except PolicyNotInForce as exc:
@@ -87,6 +91,9 @@ def diff(ctx, policies, from_, to, on, fmt):
         pid, pinned = policies[0]
         if pinned:
             usage(msg("with --from and --to, give the policy ID without @VERSION"))
+        if on:
+            usage(msg("--on is for two policies side by side; one policy is compared --from one date or version "
+                      "--to another: leave out --on"))
         a, b = _side(engine, pid, from_, "--from"), _side(engine, pid, to, "--to")
     else:
         usage(_TWO_VERSIONS)
@@ -215,6 +222,8 @@ def verify(ctx, decisions, claims, fmt, database, decision_ids, claim_id, policy
     elif not filters:
         usage(msg("--database needs --decision ID or a filter (--claim-id, --policy, --from, --to): the whole log "
                   "is rarely what is meant"))
+    elif since and until and since > until:  # as the service refuses it: nothing could match, and that is a typo
+        usage(msg("--from {since} is after --to {until}: nothing could match", since=since, until=until))
     engine = engine_of(ctx)
     fail_on_store_errors(engine.store)
     counts = {"reproduced": 0, "differs": 0, "unreadable": 0}
