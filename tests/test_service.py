@@ -163,7 +163,7 @@ def test_a_pin_left_empty_is_a_malformed_request_not_a_missing_policy(server):
                             headers=auth("developer"))
         error = response.json()["error"]
         assert response.status_code == 422 and error["location"] == side, response.text
-        assert "names no version after its @" in error["message"]
+        assert "names no version after its @ (write a date YYYY-MM-DD or @VERSION)" in error["message"]
 
 
 def test_batch_streams_the_command_lines_in_order(server, store):
@@ -418,7 +418,12 @@ def test_policies_timeline_show_and_diff_are_the_command_lines(server, store):
                                        "--format", "json").stdout)[0]
     assert get("/v1/policies/nowhere/timeline").status_code == 404
     assert get("/v1/policies/zhejiang/digital-engineer@1900-01-01").status_code == 404
-    assert get("/v1/diff", policy=JINHUA, **{"from": "2020-01-01", "to": "2025-04-01"}).status_code == 404
+    not_yet = get("/v1/diff", policy=JINHUA, **{"from": "2020-01-01", "to": "2025-04-01"})
+    # a policy that is there, with no version that day: said so (the command line's exit 3), not "no such policy"
+    assert not_yet.status_code == 404 and not_yet.json()["error"]["code"] == "policy.not_in_force"
+    assert not_yet.json()["error"]["location"] == "from"
+    assert get("/v1/diff", policy="nowhere/x", **{"from": "2024-06-01", "to": "2025-04-01"}).json()["error"][
+        "code"] == "request.unknown_policy"
     assert get("/v1/diff", policy=JINHUA, **{"from": "when", "to": "2025-04-01"}).status_code == 422
 
 

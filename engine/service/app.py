@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
-from engine.api import PolicyInvalid, PolicyNotFound, empty_pin, not_a_version, parse_policy_ref
+from engine.api import PolicyInvalid, PolicyNotFound, PolicyNotInForce, empty_pin, not_a_version, parse_policy_ref
 from engine.audit import listing
 from engine.claims.reader import BOM, RawClaim, read_json
 from engine.core.i18n import msg, tr
@@ -554,12 +554,14 @@ def create_app(settings: Settings) -> FastAPI:
         sides = []
         for name, text in (("from", from_), ("to", to)):
             if text == "@":
-                raise bad_request(name, empty_pin(text))
+                raise bad_request(name, msg("'@' names no version after its @ (write a date YYYY-MM-DD or @VERSION)"))
             try:
                 if text.startswith("@"):
                     sides.append(engine.scenario(policy, version=text[1:]))
                 else:
                     sides.append(engine.scenario(policy, at=_date(name, text)))
+            except PolicyNotInForce as exc:  # a policy that is there, with no version on that day: not a typo
+                raise ServiceError(404, "policy.not_in_force", said(exc), location=name, field=name) from None
             except PolicyNotFound as exc:
                 raise ServiceError(404, "request.unknown_policy", said(exc)) from None
             except PolicyInvalid as exc:
