@@ -2,6 +2,7 @@
 session cookies, and, over HTTP against a real `policy serve`, sign-in, CSRF, roles and languages."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import time
@@ -500,6 +501,9 @@ def test_the_log_pages_show_policy_amount_caller_and_what_today_would_decide(tmp
         verified = http.post(f"{running.url}/decisions/{decision_id}/verify?lang=zh", headers=auth("auditor"))
         api = http.post(f"{running.url}/v1/decisions/{decision_id}/verify", headers=auth("auditor")).json()
     assert verified.status_code == 200 and api["status"] == "reproduced" and api["today"]["changes"]
+    # checked against the load made by the reload above, which worked
+    assert api["policies"]["reload_failed"] is False
+    assert dt.datetime.fromisoformat(api["policies"]["loaded_at"]) > dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     section = re.search(r'<section class="verified.*?</section>', verified.text, re.S).group(0)
     assert "已复现" in section and "按今天的政策库，决定会不同" in section
     assert "zhejiang/digital-engineer@2025-03-01" in section

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import re
 import signal
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import orjson
@@ -482,7 +482,12 @@ def create_app(settings: Settings) -> FastAPI:
     def verify_decision(request: Request, decision_id: str):
         service.caller(request, "auditor")
         logged = _logged(service, decision_id)
-        return _json(report(logged, check_logged(service.policies.current.engine, logged)))
+        snapshot = service.policies.current
+        # decided again with the policy files as the service loaded them, which may be older than the files on
+        # disk (picked up on SIGHUP or /v1/admin/reload): the answer says which load, and whether a reload failed
+        checked = {"loaded_at": datetime.fromtimestamp(snapshot.loaded_at, UTC).isoformat(),
+                   "reload_failed": bool(service.policies.reload_errors)}
+        return _json(report(logged, check_logged(snapshot.engine, logged)) | {"policies": checked})
 
     # -- policies -----------------------------------------------------------------------------------
 
