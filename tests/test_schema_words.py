@@ -103,3 +103,17 @@ def test_every_format_of_the_policy_schema_is_worded_for_officers():
 
     walk(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
     assert patterns == set(_PATTERN_WORDS)
+
+
+@pytest.mark.parametrize("instance, words", [
+    ({"a": 1, "colour": 2}, "unknown key 'colour' (did you mean 'color'?); allowed here: a, color"),
+    ({"a": 1, "zzz": 2}, "unknown key 'zzz'; allowed here: a, color"),  # nothing close: no guess
+    ({"a": 1, "colour": 2, "zzz": 3}, "unknown key 'colour', 'zzz'; allowed here: a, color"),
+])
+def test_a_misspelt_key_of_a_claim_names_the_key_meant(instance, words):
+    """A developer's claim with `applied_onn` for `applied_on`: the key meant, by both validators alike."""
+    document = {"type": "object", "additionalProperties": False, "properties": {"a": {}, "color": {}}}
+    general = [describe_error(e) for e in make_validator(document).iter_errors(instance)]
+    compiled = [describe_compiled_error(e, document)
+                for e in jsonschema_rs.validator_for(document).iter_errors(instance)]
+    assert [m for _, m in general] == [m for _, m in compiled] == [words]

@@ -107,10 +107,18 @@ def describe_value(value: Any) -> str:
     return type(value).__name__
 
 
-def unknown_keys(path: list, extras: list, allowed) -> tuple[list, str]:
-    extras = sorted(extras)
-    return path + extras[:1], msg("unknown key {keys}; allowed here: {allowed}",
-                                  keys=", ".join(repr(e) for e in extras), allowed=", ".join(sorted(allowed)))
+def unknown_keys(path: list, extras: list, allowed, suggest: bool = True) -> tuple[list, str]:
+    """Keys a mapping may not have, with those it may, and (`suggest`) the one probably meant where a key is
+    misspelt: a caller with a hint of its own says that instead."""
+    import difflib  # only when a key is unknown
+
+    extras, allowed = sorted(extras), sorted(allowed)
+    keys, shown = ", ".join(repr(e) for e in extras), series(allowed)
+    meant = difflib.get_close_matches(str(extras[0]), allowed, n=1) if suggest and len(extras) == 1 else []
+    if meant:
+        return path + extras[:1], msg("unknown key {keys} (did you mean {meant}?); allowed here: {allowed}",
+                                      keys=keys, meant=repr(meant[0]), allowed=shown)
+    return path + extras[:1], msg("unknown key {keys}; allowed here: {allowed}", keys=keys, allowed=shown)
 
 
 _BOUNDS = {"minimum": msg("must be at least {expected}, found {value}"),

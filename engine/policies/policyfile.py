@@ -458,7 +458,7 @@ class _Reader:
         stands_for = set()
         for key in error.instance:
             if key not in allowed:
-                path, message = schemacheck.unknown_keys(list(error.absolute_path), [key], allowed)
+                path, message = schemacheck.unknown_keys(list(error.absolute_path), [key], allowed, suggest=False)
                 self.bad.add(tuple(path))
                 close = close_matches(str(key), sorted(missing), n=1, cutoff=0.6) \
                     or close_matches(str(key), list(allowed), n=1, cutoff=0.6)
