@@ -196,8 +196,9 @@ class Engine:
                 found.extend(unfilled(version))
                 if unresolved(version):  # its `amends` error says why; what it states alone would only mislead
                     continue
+                own = {version.file} | {f.location.file for f in version.own_facts}  # its facts file is its own
                 for d in self._check_version(version):
-                    if d.location.file == version.file:
+                    if d.location.file in own:
                         found.append(d)
                     else:
                         carried.append((version, d))

@@ -184,6 +184,34 @@ def test_own_facts_that_cannot_be_added_are_check_errors_at_their_line(tmp_path)
     assert ("facts.schema", 27) in found
 
 
+def test_a_misspelt_fact_path_names_the_path_meant_in_its_own_file(tmp_path):
+    """`persn.months` in the city's facts file: the record meant, said in that file with no note sending the officer
+    to `extends:` (the facts file is the version's own); a check naming `person.month` likewise."""
+    city = head("p/city", "1", "2024-03-01") + textwrap.dedent("""\
+        extends: p/parent
+        input:
+          facts: 1.facts.json
+          checks:
+            - id: months_given
+              fact: person.month
+              require: has(person.months)
+              message: months
+        not_computable:
+          - {clause: 一, reason: none}
+        """)
+    facts = {"persn.months": {"clause": "一", "schema": {"type": "integer"}}}
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/city/1.yaml": city,
+                                 "p/city/1.facts.json": json.dumps(facts)})
+    [wrong] = [d for d in errors(root) if d.code == "facts.parent"]
+    assert wrong.location.file.endswith("1.facts.json") and wrong.notes == ()
+    assert "(did you mean 'person.months'?)" in wrong.message
+    facts = {"person.months": {"clause": "一", "schema": {"type": "integer"}}}
+    (root / "p/city/1.facts.json").write_text(json.dumps(facts), encoding="utf-8")
+    [check] = errors(root)
+    assert check.code == "name.unknown" and check.hint == "did you mean 'person.months'?"
+    assert "months_given" in (check.source_line or "")
+
+
 def test_a_facts_file_that_is_missing_is_an_error(tmp_path):
     city = head("p/city", "1", "2024-03-01") + "extends: p/parent\ninput:\n  facts: none.facts.json\n" \
         + "not_computable:\n  - {clause: 一, reason: none}\n"

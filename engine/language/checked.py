@@ -59,5 +59,7 @@ class Reporter:
         self.result.diagnostics.append(source.diagnostic(code, message, offset, hint=hint, clause=self.clause,
                                                          severity=severity))
 
-    def at(self, code: str, message: str, location, severity: str = "error", hint: str | None = None) -> None:
-        self.result.diagnostics.append(Diagnostic(code, message, location, severity=severity, hint=hint))
+    def at(self, code: str, message: str, location, severity: str = "error", hint: str | None = None,
+           source_line: str | None = None) -> None:
+        self.result.diagnostics.append(Diagnostic(code, message, location, severity=severity, hint=hint,
+                                                  source_line=source_line))

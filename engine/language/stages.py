@@ -160,12 +160,18 @@ def _fact_path(c: Context, chk) -> None:
     if c.linked.facts_unknown:
         return
     t: Type | None = c.infer.facts
-    for part in chk.fact.split("."):
+    parts = chk.fact.split(".")
+    for depth, part in enumerate(parts):
         f = t.field(part) if isinstance(t, Record) else None
         if f is None:
+            close = close_matches(part, [x.name for x in t.fields], n=1) if isinstance(t, Record) else []
+            meant = ".".join(parts[:depth] + close + parts[depth + 1:]) if close else None
             c.report.at("name.unknown", msg(
                     "input check {chk_id} names fact {chk_fact}, which the input schema does not have",
-                    chk_id=repr(chk.id), chk_fact=repr(chk.fact)), chk.location)
+                    chk_id=repr(chk.id), chk_fact=repr(chk.fact)), chk.location,
+                    hint=msg("did you mean {name}?", name=repr(meant)) if meant else None,
+                    source_line=next((v.document.line_text(chk.location.line) for v in c.linked.versions
+                                      if v.file == chk.location.file and v.document), None))
             return
         t = f.type
 

@@ -176,6 +176,14 @@ def _add(schema: dict, path: str, fact_schema: dict, replace: bool = False) -> t
         props = node.get("properties") if isinstance(node, dict) else None
         child = props.get(part) if isinstance(props, dict) else None
         if not isinstance(props, dict) or not isinstance(child, dict):
+            import difflib  # only when a path is wrong
+
+            close = difflib.get_close_matches(part, sorted(props), n=1) if isinstance(props, dict) else []
+            if close:
+                return "facts.parent", msg("fact {path}: the input schema has no record {record} to add it to "
+                                           "(did you mean {meant}?)", path=repr(path),
+                                           record=repr(".".join(parts[:depth + 1])),
+                                           meant=repr(".".join(parts[:depth] + close + parts[depth + 1:])))
             return "facts.parent", msg("fact {path}: the input schema has no record {record} to add it to",
                                        path=repr(path), record=repr(".".join(parts[:depth + 1])))
         child = props[part] = _resolve(schema, child)
