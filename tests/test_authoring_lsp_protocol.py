@@ -141,3 +141,24 @@ def test_positions_count_utf16_units_both_ways_and_closing_clears_diagnostics(tm
     editor.answer(editor.request("shutdown"))
     editor.send({"method": "exit"})
     assert editor.finish()[0] == 0
+
+
+def test_an_unsaved_new_file_is_checked_where_its_policy_and_version_put_it(tmp_path):
+    """An officer's new document, not saved yet (`untitled:`): its errors while writing it, as the service's check
+    of a draft gives them, the version placed by its own `policy:` and `version:`."""
+    policies = write_store(tmp_path)
+    text = POLICY.replace("    expr: person.age >= 18", "    expr: person.agee >= 18", 1)
+    assert text != POLICY
+    line = next(i for i, row in enumerate(text.split("\n")) if "person.agee" in row)
+    editor = Editor(policies)
+    editor.initialize()
+    editor.send({"method": "textDocument/didOpen", "params": {"textDocument": {
+        "uri": "untitled:Untitled-1", "languageId": "yaml", "version": 1, "text": text}}})
+    found = editor.diagnostics()
+    assert [(d["code"], d["range"]["start"]["line"]) for d in found] == [("name.field", line)], found
+    editor.send({"method": "textDocument/didOpen", "params": {"textDocument": {
+        "uri": "untitled:Untitled-2", "languageId": "yaml", "version": 1, "text": POLICY}}})
+    assert editor.diagnostics() == []  # the same version as the store's, unchanged: nothing to say
+    editor.answer(editor.request("shutdown"))
+    editor.send({"method": "exit"})
+    assert editor.finish()[0] == 0

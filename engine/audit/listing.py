@@ -2,6 +2,7 @@
 prints with --format json and what the decision service answers."""
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -123,3 +124,20 @@ def check_draft(root: Path, schemas: Path | None, place: Path, data: bytes, toda
         return exc.diagnostics
     store = PolicyStore.load(root, schemas, extra_files=[place], unsaved={place: text})
     return check(Engine(store), today, {store.display(place)})
+
+
+_POLICY_ID = re.compile(r"[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)+")  # as `policy new` holds them
+_TOP_LEVEL = re.compile(rb"^(policy|version):[ \t]*[\"']?([^\"'\s#]+)[\"']?[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def draft_place(text: bytes) -> Path:
+    """Where a draft's own top-level `policy:` and `version:` put it (ID/VERSION.yaml, relative to the policies
+    folder), so that it is checked as that version, in place of the file the store has for it; draft.yaml beside
+    the policies when it does not say (the check then says what is missing). For a draft that is no file yet: the
+    service's check, an editor's unsaved document."""
+    found = {key: value.decode("utf-8", "replace")
+             for key, value in _TOP_LEVEL.findall(text[:1 << 16].removeprefix(b"\xef\xbb\xbf"))}
+    policy_id, version = found.get(b"policy"), found.get(b"version")
+    if policy_id and version and _POLICY_ID.fullmatch(policy_id) and "/" not in version and version not in (".", ".."):
+        return Path(policy_id) / f"{version}.yaml"
+    return Path("draft.yaml")

@@ -42,8 +42,16 @@ class PolicyServer(LanguageServer):
         """The open document at `uri`, checked; None for one the editor has not opened (nothing is read from disk
         in its place) or that is no policy file."""
         document = self.workspace.text_documents.get(unquote(uri))
+        if document is None:
+            return None
         path = to_fs_path(uri)
-        if document is None or path is None or not path.endswith((".yaml", ".yml")) or path.endswith(".cases.yaml"):
+        if path is None and uri.startswith("untitled:") and document.language_id == "yaml":
+            # a new file not saved yet: checked where its own policy: and version: put it, as the service's
+            # check of a draft is, so that an officer sees the errors while writing it
+            from engine.audit.listing import draft_place
+
+            path = str(self.policies / draft_place(document.source.encode("utf-8", "replace")))
+        if path is None or not path.endswith((".yaml", ".yml")) or path.endswith(".cases.yaml"):
             return None
         return Analysis(self.policies, self.schemas, Path(path), document.source)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import signal
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,7 +21,7 @@ from starlette.responses import Response
 
 from engine.api import PolicyInvalid, PolicyNotFound, PolicyNotInForce, empty_pin, not_a_version, parse_policy_ref
 from engine.audit import listing
-from engine.claims.reader import BOM, RawClaim, read_json
+from engine.claims.reader import RawClaim, read_json
 from engine.core.i18n import msg, tr
 from engine.core.isodate import parse_date
 from engine.core.limits import LIMITS
@@ -587,7 +586,7 @@ def create_app(settings: Settings) -> FastAPI:
         service.caller(request, "officer")
         place = _draft_place(path) if path is not None else None
         body = await _body(request, LIMITS.policy_file_bytes, "POLICY_LIMIT_POLICY_FILE_BYTES")
-        place = place or _own_place(body)
+        place = place or listing.draft_place(body)
         day = _date("today", today) or date.today()
         root = service.policies.root
         diagnostics = await asyncio.to_thread(listing.check_draft, root, service.policies.schemas, root / place,
@@ -680,22 +679,6 @@ def _draft_place(path: str) -> Path:
             or place.name.endswith((".cases.yaml", ".cases.yml")):
         raise bad_request("path", msg("a relative path inside the policies folder, ending in .yaml (not .cases.yaml)"))
     return place
-
-
-_POLICY_ID = re.compile(r"[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)+")  # as `policy new` holds them
-_TOP_LEVEL = re.compile(rb"^(policy|version):[ \t]*[\"']?([^\"'\s#]+)[\"']?[ \t]*(?:#.*)?$", re.MULTILINE)
-
-
-def _own_place(body: bytes) -> Path:
-    """Where a draft's own top-level `policy:` and `version:` put it (ID/VERSION.yaml), so that it is checked as
-    that version, in place of the file the store has for it; draft.yaml beside the policies when it does not say
-    (the check then says what is missing)."""
-    found = {key: value.decode("utf-8", "replace")
-             for key, value in _TOP_LEVEL.findall(body[:1 << 16].removeprefix(BOM))}
-    policy_id, version = found.get(b"policy"), found.get(b"version")
-    if policy_id and version and _POLICY_ID.fullmatch(policy_id) and "/" not in version and version not in (".", ".."):
-        return Path(policy_id) / f"{version}.yaml"
-    return Path("draft.yaml")
 
 
 def _log_down(exc: Exception) -> ServiceError:

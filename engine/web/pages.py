@@ -513,14 +513,14 @@ def add_pages(app: FastAPI, service) -> None:
 
     @page_route("POST", "/check")
     async def check(page: Page):
-        from engine.service.app import _draft_place, _own_place
+        from engine.service.app import _draft_place
 
         who(page, "officer")
         form = await csrf_checked(page)
         data = await _uploaded(form.get("file"))
         data = data or str(form.get("draft") or "").replace("\r\n", "\n").encode()
         path = str(form.get("path") or "").strip()
-        place = _draft_place(path) if path else _own_place(data)  # by default where its policy: and version: say
+        place = _draft_place(path) if path else listing.draft_place(data)  # by default where policy: and version: say
         path = path or place.as_posix()
         root = service.policies.root
         diagnostics = await asyncio.to_thread(listing.check_draft, root, service.policies.schemas, root / place,
