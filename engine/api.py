@@ -16,7 +16,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.claims.reader import ClaimReader, RawClaim, plain_claim, shape_problem
 from engine.core.diagnostics import Diagnostic, cited, note_at, sorted_diagnostics
@@ -81,6 +81,10 @@ class Selection:
     # (policy id, version) pairs: these versions are used wherever the policy is referenced, instead of the one in
     # force on the decision date (verify reproduces a record with exactly the versions it recorded).
     pins: tuple = ()
+
+    if TYPE_CHECKING:  # what a caller may give, for type checkers: known_on as text too, pins as any pairs
+        def __init__(self, version: str | None = None, known_on: date | str | None = None, any_date: bool = False,
+                     pins: Iterable[tuple[str, str]] = ()) -> None: ...
 
     def __post_init__(self) -> None:
         """The caller's mistakes said here, once, rather than as an internal error on every claim decided."""
