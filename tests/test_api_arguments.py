@@ -177,3 +177,15 @@ def test_a_decision_is_data_of_its_own(engine):
         note["text"] = "edited"
     data["policy"]["id"] = "edited"
     assert evaluator.evaluate(CLAIM).to_json() == before and first.to_json() == before
+
+
+def test_two_decisions_of_one_claim_compare_equal_and_rules_read_plainly(engine):
+    import copy
+
+    evaluator = engine.evaluator(POLICY)
+    first, again = evaluator.evaluate(CLAIM), evaluator.evaluate(CLAIM)
+    assert first == again and first == copy.deepcopy(first)
+    other = json.loads(json.dumps(CLAIM))
+    other["training"]["hours"] = 1
+    assert evaluator.evaluate(other) != first
+    assert repr(first.rules[0]).startswith(f"RuleResult(id={first.rules[0].id!r}, outcome=")

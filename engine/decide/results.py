@@ -101,6 +101,17 @@ class RuleResult:
             data["error"] = self.error
         return data
 
+    def __repr__(self) -> str:
+        return f"RuleResult(id={self.id!r}, outcome={self.outcome!r}, policy={self.policy!r})"
+
+    def __eq__(self, other: object) -> bool:
+        """The same rule's result as JSON shows it: two decisions of one claim compare equal, as their JSON does."""
+        if not isinstance(other, RuleResult):
+            return NotImplemented
+        return self.to_json() == other.to_json()
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, and its reads can change: not a dict key
+
     def _head(self) -> dict:
         """A new dict of the id, outcome, clause, message and source."""
         if self.outcome == "error":
