@@ -156,6 +156,9 @@ def not_a_version(repeal: PolicyVersion) -> str:
 
 
 class Engine:
+    """A policies folder, loaded: check it (`check`), choose what decides a claim (`evaluator`, `version_for`,
+    `scenario`), and the stages behind them (`linked`, `program`). Made by `Engine.load`; docs/api.md."""
+
     def __init__(self, store: PolicyStore):
         # Checking and evaluating recurse along expressions and definition chains, whose depth the limits
         # bound; Python's default of 1000 frames is below that bound.
@@ -167,8 +170,12 @@ class Engine:
 
     @classmethod
     def load(cls, policies: str | Path = "policies", schemas: str | Path | None = None,
-             extra_files: Iterable[Path] = ()) -> Engine:
-        return cls(PolicyStore.load(Path(policies), Path(schemas) if schemas else None, list(extra_files)))
+             extra_files: Iterable[str | Path] = ()) -> Engine:
+        """The policy files under `policies` (ID/VERSION.yaml) and the input schemas in `schemas` (default: the
+        `schemas` folder beside `policies`), read and indexed; `extra_files`, policy files outside the folder, read
+        as if in it. A file with problems does not stop the others: `check()` lists every problem."""
+        return cls(PolicyStore.load(Path(policies), Path(schemas) if schemas else None,
+                                    [Path(f) for f in extra_files]))
 
     # -- checking ----------------------------------------------------------------------------------
 
@@ -275,6 +282,8 @@ class Engine:
                                   unread=_unread(broken)))
 
     def version_for(self, policy_id: str, day: date | str, selection: Selection = Selection()) -> PolicyVersion | None:
+        """The version of `policy_id` that decides on `day` under `selection` (its pin, its known-on date), or None
+        when none is in force then. PolicyNotFound: no such policy or pinned version; ValueError: a day that is none."""
         day = _day_or_none("day", day) or date.min
         if not self.store.by_id.get(policy_id):
             raise self._unknown(policy_id)
@@ -353,6 +362,8 @@ class Engine:
         return linked
 
     def program(self, linked: Linked, explain: bool = True, outputs: bool = True) -> Program:
+        """The compiled program of a linked policy (compiled once, then kept): with `explain`, it records what each
+        rule read; with `outputs`, it computes the outputs and notes. PolicyInvalid: the policy has errors."""
         key = (linked.key, explain, outputs)
         program = self._programs.get(key)
         if program is None:
@@ -503,6 +514,8 @@ class Evaluator:
         return self.evaluate_raw(plain_claim(claim, "<claim>"), as_of)
 
     def evaluate_raw(self, raw: RawClaim, as_of: date | str | None = None) -> Result:
+        """Decide a claim read by read_claims (its location goes into errors), on `as_of` instead of its own date
+        when given: a Decision, or the ClaimError that says why it could not be decided."""
         if not isinstance(raw, RawClaim):
             raise TypeError(f"evaluate_raw takes a RawClaim (from read_claims, or RawClaim(data, location)), not "
                             f"{type(raw).__name__}: evaluate takes a claim as a dict")

@@ -5,6 +5,7 @@ others go on. Dates are turned into calendar dates once here, so rules never see
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import sys
@@ -151,6 +152,11 @@ def read_claims(paths: Iterable[str | Path], stdin: IO[bytes] | None = None, laz
     if isinstance(paths, (str, bytes, Path)):
         # a path given alone would be read as its characters, each a file that is not there
         raise TypeError(f"read_claims takes a list of paths, not {type(paths).__name__} {paths!r}")
+    if isinstance(stdin, io.TextIOBase):  # sys.stdin, io.StringIO: claims are read as bytes (exact, any encoding)
+        if getattr(stdin, "buffer", None) is None:
+            raise TypeError("read_claims reads standard input as bytes: give a binary stream (sys.stdin.buffer, "
+                            "io.BytesIO), not a text one")
+        stdin = stdin.buffer
     paths = list(paths)  # a generator (Path.glob) is taken once, not used up by the check below
     if not all(isinstance(p, (str, Path)) for p in paths):
         raise TypeError(f"read_claims takes a list of paths (str or Path), not {paths!r}"[:300])

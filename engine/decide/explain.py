@@ -109,4 +109,6 @@ def explain_error(error: ClaimError) -> str:
 
 
 def explain(result, verbose: bool = False) -> str:
+    """A Decision or ClaimError in plain words, as `policy evaluate` prints it (with `verbose`, the facts, definitions
+    and table rows each rule read, as `-v` shows them)."""
     return explain_decision(result, verbose) if isinstance(result, Decision) else explain_error(result)
