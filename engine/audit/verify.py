@@ -307,7 +307,7 @@ class Verifier:
         problems: list[str] = []
         root = self.engine.store.get(policy["id"], policy["version"])
         if root is None:
-            problems.append(msg("{policy} no longer exists in the policy store",
+            problems.append(msg("{policy} is not in the policy store (its file removed since the decision, or never there)",
                                 policy=f"{policy['id']}@{policy['version']}"))
         combined = data.get("combined_digest")
         if record.kind == "decision":
@@ -316,7 +316,7 @@ class Verifier:
                 if not isinstance(ref.get("version"), str):
                     continue
                 if self.engine.store.get(ref["id"], ref["version"]) is None:
-                    problems.append(msg("{policy} no longer exists in the policy store",
+                    problems.append(msg("{policy} is not in the policy store (its file removed since the decision, or never there)",
                                         policy=f"{ref['id']}@{ref['version']}"))
                 else:
                     pins.append((ref["id"], ref["version"]))
