@@ -212,6 +212,27 @@ def test_a_misspelt_fact_path_names_the_path_meant_in_its_own_file(tmp_path):
     assert "months_given" in (check.source_line or "")
 
 
+@pytest.mark.parametrize("change", ["replace_rows", "add_rows", "remove_rows"])
+def test_row_changes_in_a_transposition_are_an_error_not_silently_nothing(tmp_path, change):
+    """A city's `replace_rows` of its province's table changed nothing: claims were decided with the province's
+    amounts and the check was clean. Row changes belong to an amendment; a city restates the table."""
+    rows = "[senior]" if change == "remove_rows" else "[senior, 250]"
+    city = head("p/city", "1", "2024-03-01") + textwrap.dedent(f"""\
+        extends: p/parent
+        tables:
+          rates:
+            clause: 一
+            overrides: true
+            {change}:
+              - {rows}
+        """)
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/city/1.yaml": city})
+    [wrong] = [d for d in errors(root) if d.code == "table.rows_not_amending"]
+    at_table = city.splitlines().index("  rates:") + 2  # the table's first line, where its content begins
+    assert wrong.location.file.endswith("p/city/1.yaml") and wrong.location.line == at_table
+    assert f"({change})" in wrong.message and "p/parent" in wrong.hint
+
+
 def test_a_facts_file_that_is_missing_is_an_error(tmp_path):
     city = head("p/city", "1", "2024-03-01") + "extends: p/parent\ninput:\n  facts: none.facts.json\n" \
         + "not_computable:\n  - {clause: 一, reason: none}\n"

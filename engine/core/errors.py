@@ -288,6 +288,8 @@ _CODES = [
           'docs/language.md#expressions-names-and-types'),
     _code('table.row_shape', 'error', 'wrong number of cells',
           'docs/authoring.md#检查器的全部错误代码--every-check-code'),
+    _code('table.rows_not_amending', 'error', '`add_rows`, `replace_rows` or `remove_rows` in a version that amends nothing',
+          'docs/authoring.md#检查器的全部错误代码--every-check-code'),
     _code('type.amount', 'error', 'a decision amount that is not a number',
           'docs/language.md#expressions-names-and-types'),
     _code('type.arithmetic', 'error', 'arithmetic on the wrong types',
