@@ -1141,7 +1141,8 @@ def test_verify_when_the_recorded_version_is_gone(capsys, tmp_path):
     (store / "zhejiang/digital-engineer/2025-03-01.yaml").unlink()
     code, rows, _ = run_json(capsys, *opts, "verify", recorded, CLAIMS, "--format", "json")
     assert code == 1
-    assert rows[0]["differences"][:3] == [f"{ZJ}@2025-03-01 is not in the policy store (its file removed since the decision, or never there)",
+    assert rows[0]["differences"][:3] == [f"{ZJ}@2025-03-01 is not in the policy store "
+                                          "(its file removed since the decision, or never there)",
                                           f"{ZJ}: recorded version 2025-03-01, now 2023-09-16 resolves on 2025-03-01",
                                           "amount: recorded 2500, now 2200"]
 
@@ -1324,7 +1325,8 @@ EDITS = {
                    [TAMPERED, f"{JH}@2024-05-01 digest differs: recorded sha256:{'0' * 64}, now {{digest}} "
                     f"({ALTERED})"]),
     "the version": (lambda r: r["policy"].update(version="2024-01-01"),
-                    [f"{JH}@2024-01-01 is not in the policy store (its file removed since the decision, or never there)", TAMPERED,
+                    [f"{JH}@2024-01-01 is not in the policy store (its file removed since the decision, or never "
+                     "there)", TAMPERED,
                      f"{JH}: recorded version 2024-01-01, now 2024-05-01 resolves on 2025-03-01"]),
     # decided again with A, as the record now says: the digest recorded for it is B's, and so is the amount
     "a referenced version": (lambda r: r["references"][0].update(version="2023-09-16"),

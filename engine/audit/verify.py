@@ -307,8 +307,8 @@ class Verifier:
         problems: list[str] = []
         root = self.engine.store.get(policy["id"], policy["version"])
         if root is None:
-            problems.append(msg("{policy} is not in the policy store (its file removed since the decision, or never there)",
-                                policy=f"{policy['id']}@{policy['version']}"))
+            problems.append(msg("{policy} is not in the policy store (its file removed since the decision, or never "
+                                "there)", policy=f"{policy['id']}@{policy['version']}"))
         combined = data.get("combined_digest")
         if record.kind == "decision":
             pins: list[tuple] = []
@@ -316,8 +316,8 @@ class Verifier:
                 if not isinstance(ref.get("version"), str):
                     continue
                 if self.engine.store.get(ref["id"], ref["version"]) is None:
-                    problems.append(msg("{policy} is not in the policy store (its file removed since the decision, or never there)",
-                                        policy=f"{ref['id']}@{ref['version']}"))
+                    problems.append(msg("{policy} is not in the policy store (its file removed since the decision, or "
+                                        "never there)", policy=f"{ref['id']}@{ref['version']}"))
                 else:
                     pins.append((ref["id"], ref["version"]))
             if isinstance(combined, str) and combined != _recomputed(data):
