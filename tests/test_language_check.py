@@ -653,6 +653,21 @@ def test_the_notices_word_for_an_operator_says_the_languages(tmp_path, word, ope
     assert d.code == "syntax.unexpected" and d.hint == f"the language writes {word!r} as {operator}"
 
 
+@pytest.mark.parametrize("expr, word, operator", [("not (n > 1) and 非 n > 5", "非", "not"),
+                                                   ("非 n > 5", "非", "not")])
+def test_a_word_for_an_operator_read_as_a_name_says_the_languages(tmp_path, expr, word, operator):
+    """`非 x`: 非 lexes as a name and x is the token found unexpected; the hint is about 非."""
+    d = one(tmp_path, policy(outputs={"o": expr}))
+    assert d.code == "syntax.unexpected" and d.hint == f"the language writes {word!r} as {operator}"
+
+
+@pytest.mark.parametrize("word, value", [("否", "false"), ("是", "true"), ("空", "null")])
+def test_the_notices_word_for_a_value_says_the_languages_not_quotes(tmp_path, word, value):
+    """`employed == 否`: the quotes hint would make it the text "否", never equal to false."""
+    d = one(tmp_path, policy(outputs={"o": f"n == 1 and {word} == {value}"}))
+    assert d.code == "name.unknown" and d.hint == f"the language writes {word!r} as {value}"
+
+
 def test_a_misspelt_alias_in_a_call_is_an_unknown_name_with_the_alias_meant(tmp_path):
     user = policy(top="uses:\n  base: t/base", outputs={"o": "bsae.f(2)"})
     d = one(tmp_path, user, BASE)

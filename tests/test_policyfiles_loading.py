@@ -632,8 +632,13 @@ def test_rendered_diagnostic_shows_file_line_column_and_caret(tmp_path):
     ("definitions:\n  d:\n    expr: '3311' == c and \"y\"\n", 3, 18,
      "the value of expr starts with a quote, so YAML reads only the quoted text and cannot read what follows it",
      "after expr: >-"),
+    # the outer quotes meant as YAML's, around an expression holding a string: those replaced, not kept inside
+    ("definitions:\n  d:\n    expr: \"starts_with(region, \"3308\")\"\n", 3, 33,
+     "the value of expr starts with a quote, so YAML reads only the quoted text and cannot read what follows it",
+     "expr: 'starts_with(region, \"3308\")'"),
 ], ids=["indented-more", "indented-less", "list-item-less", "tab", "no-colon", "open-bracket", "open-quote",
-        "full-width-space", "full-width-colon", "quote-then-more", "quote-then-more-both-quotes"])
+        "full-width-space", "full-width-colon", "quote-then-more", "quote-then-more-both-quotes",
+        "quotes-around-an-expression-with-a-string"])
 def test_yaml_structure_mistakes_are_said_plainly_at_their_line(text, line, column, message, hint):
     from engine.core.diagnostics import DiagnosticError
     from engine.policies.yamlsource import read_yaml

@@ -61,6 +61,11 @@ def _is_null_literal(node: Expr) -> bool:
     return isinstance(node, Literal) and node.kind == "null"
 
 
+
+# the notice's words for the language's values, written as names: 否 is false, not the text "否"
+_CHINESE_VALUES = {"是": "true", "否": "false", "真": "true", "假": "false", "对": "true", "错": "false", "空": "null",
+                   "无": "null"}
+
 class Inference:
     def __init__(self, linked: Linked, result: Checked, report: Reporter):
         self.linked = linked
@@ -206,8 +211,9 @@ class Inference:
             return ERROR
         if self.linked.facts_unknown:
             return ERROR
-        hint = self.speller.suggest(name, self._visible_names()) or msg(
-            "text is written in quotes: if {name} is a value (as in sex == \"male\"), write \"{name}\"", name=name)
+        hint = (msg("the language writes {word} as {value}", word=repr(name), value=_CHINESE_VALUES[name])
+                if name in _CHINESE_VALUES else self.speller.suggest(name, self._visible_names()) or msg(
+            "text is written in quotes: if {name} is a value (as in sex == \"male\"), write \"{name}\"", name=name))
         self.error("name.unknown", msg("unknown name {shown_name}", shown_name=shown(name)), node, hint=hint)
         return ERROR
 

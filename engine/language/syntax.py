@@ -494,6 +494,9 @@ def _token_diagnostic(source: SourceText, token, expected: set) -> Diagnostic:
             if token.type == "COMPARE" else None)
     if word in _CHINESE_WORDS:  # the officer wrote the notice's word for an operator of the language
         hint = msg("the language writes {word} as {operator}", word=repr(word), operator=_CHINESE_WORDS[word])
+    elif previous is not None and str(previous) in _CHINESE_WORDS:  # `非 x`: the word read as a name, x unexpected
+        hint = msg("the language writes {word} as {operator}", word=repr(str(previous)),
+                   operator=_CHINESE_WORDS[str(previous)])
     return source.diagnostic(
         "syntax.unexpected", msg("unexpected {word}; expected {words}", word=repr(word),
                                  words=_expected_words(expected)), at, hint=hint)

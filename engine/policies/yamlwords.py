@@ -130,6 +130,12 @@ def describe(exc, text: str, file: str) -> Diagnostic:
         key, value, quote = quoted
         other = "'" if quote == '"' else '"'
         suggestion = key + ": " + other + value + other
+        closing = value.find(quote, 1)
+        if value.endswith(quote) and len(value) > 2 and value[closing + 1:closing + 2].isalnum():
+            # `"starts_with(region, "3308")"`: the outer quotes were meant as YAML's, around an expression that
+            # holds a string; the quoted text ending just before a name or number is no string of the expression
+            value = value[1:-1]
+            suggestion = key + ": " + other + value + other
         hint = (msg("quote the whole value with the other quote mark: {suggestion}", suggestion=suggestion)
                 if other not in value else msg("write the whole value on the next line, after {key}: >-", key=key))
         return at(row, mark.column if mark else 0, msg(
