@@ -533,6 +533,17 @@ def test_a_misspelt_row_key_of_an_amendment_hints_the_row_meant(tmp_path):
     assert "removes the row junoir of table 'rates'" in found.message and found.hint == "did you mean junior?"
 
 
+def test_a_row_the_amended_file_left_out_by_its_own_error_is_said_there_only(tmp_path):
+    """`- [senior, 200元]` in the amended file leaves that row out: the amendment replacing it is not also told
+    that no such row exists (with a hint pointing at another row), the cell is the one mistake to fix."""
+    broken = PARENT.replace("- [senior, 200]", "- [senior, 200元]")
+    assert broken != PARENT
+    root = make_store(tmp_path, {"p/parent/1.yaml": broken, "p/parent/2.yaml": AMENDMENT}, expert_schema())
+    found = [(d.code, d.location.file.rsplit("/", 1)[-1]) for d in errors(root)]
+    assert ("table.cell_type", "1.yaml") in found
+    assert not [f for f in found if f[0] == "amend.nothing"], found
+
+
 def test_an_amendment_must_follow_the_version_it_amends(tmp_path):
     unknown = AMENDMENT.replace('amends: "1"', 'amends: "0"')
     root = make_store(tmp_path / "u", {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": unknown})

@@ -334,6 +334,14 @@ def _listed(store, b: PolicyVersion, kind: str, old: list, new: list, removed: d
     return out
 
 
+def _rows_left_out(store, table: Table) -> bool:
+    """Whether the file stating `table` has a row error (a cell of the wrong type, a row of the wrong shape), by
+    which a row was left out of it."""
+    file = table.owner.file if table.owner is not None else None
+    return any(d.code in ("table.cell_type", "table.row_shape", "table.cell_fact", "table.cell_reference")
+               and d.location.file == file for d in store.diagnostics)
+
+
 def _amend_rows(store, b: PolicyVersion, name: str, raw: dict, path: tuple, tables: dict) -> None:
     """Apply `add_rows`, `replace_rows` and `remove_rows` of table `name` to a copy of the amended table."""
     old: Table | None = tables.get(name)
@@ -356,6 +364,8 @@ def _amend_rows(store, b: PolicyVersion, name: str, raw: dict, path: tuple, tabl
         if len(key) != len(old.keys):
             reader.error("table.row_shape", msg("a key of table {name} has {count} values: {keys}", name=repr(name),
                                                 count=len(old.keys), keys=", ".join(old.keys)), rpath)
+        elif typed not in table.rows and _rows_left_out(store, old):
+            continue  # as for replace_rows below: the amended file's row error is the one to fix
         elif typed not in table.rows:
             reader.error("amend.nothing", msg("removes the row {key} of table {name}, which {amended} does not have",
                                               key=", ".join(map(str, key)), name=repr(name), amended=_amended_key(b)),
@@ -369,6 +379,8 @@ def _amend_rows(store, b: PolicyVersion, name: str, raw: dict, path: tuple, tabl
             if row is None:
                 continue
             key = tuple(row.get(k) for k in old.keys)
+            if must_exist and key not in table.rows and _rows_left_out(store, old):
+                continue  # the amended file's own error left a row out, maybe this one: that error is the one to fix
             if must_exist and key not in table.rows:
                 reader.error("amend.nothing", msg("replaces the row {key} of table {name}, which {amended} does not "
                                                   "have (add it with add_rows)", key=", ".join(map(str, key)),
