@@ -87,9 +87,20 @@ def test_a_misplaced_file_never_becomes_a_version(tree):
     rc, out, err = policy(tree, "check")
     assert rc == 1
     assert "policies/jinhua/notes/readme.yaml:10:9: error[file.misplaced]" in out
-    assert "move it to zhejiang/digital-engineer/2024-06-01.yaml" in out
+    # the file belongs elsewhere: moving it is said first, with the folder it goes to inside the policies folder
+    assert "hint: move it to policies/zhejiang/digital-engineer/2024-06-01.yaml, or, if the folder is right" in out
     rc, decisions, err = decide(tree)
     assert rc == 1 and decisions == [] and "file.misplaced" in err  # refused, never 9,900
+
+
+def test_a_misspelt_policy_line_is_fixed_in_the_file_not_by_moving_it(tree):
+    """The folder is right and `policy:` has a typo: moving the file into a misspelt folder would be the wrong fix."""
+    path = tree / "policies" / CITY_FILE
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(f"policy: {CITY}", f"policy: {CITY.replace('engineer', 'enginer')}", 1),
+                    encoding="utf-8")
+    rc, out, _ = policy(tree, "check")
+    assert rc == 1 and f"hint: write policy: {CITY}, as its folder says" in out
 
 
 def test_a_file_whose_name_is_not_its_version(tree):

@@ -269,11 +269,19 @@ class PolicyStore:
         if version is None:
             return
         if version.id and version.id != implied:
+            place = self.display(self.root / version.id / f"{version.version}.yaml")
+            # which of the two is the typo: a folder already holding versions, or an id close to the folder's,
+            # says the `policy:` line is; else the file may well belong elsewhere
+            typo = self.implied_id(path) in self.by_id or bool(close_matches(version.id, [implied], n=1, cutoff=0.8))
+            hint = (msg("write policy: {implied}, as its folder says; or, if {pid} is meant, move it to {place}",
+                        implied=implied, pid=version.id, place=place) if typo else
+                    msg("move it to {place}, or, if the folder is right, write policy: {implied}", place=place,
+                        implied=implied))
             self.diagnostics.append(Diagnostic("file.misplaced", msg(
                 "the file says policy {pid}, but its folder says {implied}: a policy file is at ID/VERSION.yaml",
                 pid=version.id, implied=implied), version.location("policy"),
                 source_line=version.document.line_text(version.location("policy").line) if version.document else None,
-                hint=msg("move it to {place}", place=f"{version.id}/{version.version}.yaml")))
+                hint=hint))
         elif version.version and version.version != label:
             self.diagnostics.append(Diagnostic("file.misplaced", msg(
                 "the file says version {version}, but its name says {label}: a policy file is at ID/VERSION.yaml",
