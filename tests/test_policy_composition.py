@@ -233,6 +233,16 @@ def test_row_changes_in_a_transposition_are_an_error_not_silently_nothing(tmp_pa
     assert f"({change})" in wrong.message and "p/parent" in wrong.hint
 
 
+def test_a_full_width_comma_in_a_list_says_it_is_no_separator(tmp_path):
+    """`clause: [一，二]` and `key: [level，x]`, typed with the Chinese input method: one text, not two items."""
+    parent = PARENT.replace("rules:\n  - id: adult\n    clause: 一", "rules:\n  - id: adult\n    clause: [一，一]")
+    assert parent != PARENT
+    root = make_store(tmp_path, {"p/parent/1.yaml": parent})
+    [wrong] = [d for d in errors(root) if d.code == "clause.unknown"]
+    assert wrong.hint == ("'一，一' holds a full-width comma '，', which YAML does not read as a separator: write ', ' "
+                          "(half-width) between the items: 一, 一")
+
+
 def test_a_facts_file_that_is_missing_is_an_error(tmp_path):
     city = head("p/city", "1", "2024-03-01") + "extends: p/parent\ninput:\n  facts: none.facts.json\n" \
         + "not_computable:\n  - {clause: 一, reason: none}\n"

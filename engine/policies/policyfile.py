@@ -564,7 +564,8 @@ class _Reader:
                 close = close_matches(cid, list(self.clause_ids), n=1, cutoff=0.5)
                 self.error("clause.unknown", msg("clause {clause} is not among source.clauses ({clauses})",
                                                  clause=repr(cid), clauses=", ".join(self.clause_ids)), where,
-                           hint=msg("did you mean {name}?", name=repr(close[0])) if close else None)
+                           hint=_wide_comma(cid) or (msg("did you mean {name}?", name=repr(close[0])) if close
+                                                     else None))
         return ids
 
     def ref(self, value, path) -> Ref | None:
@@ -854,8 +855,9 @@ class _Reader:
         for k in unknown:
             close = close_matches(str(k), [str(c) for c in columns], n=1, cutoff=0.6)
             self.error("table.key", msg("key column {column} is not among the columns", column=repr(k)),
-                       path + ("key", keys.index(k)), hint=msg("did you mean {name}?", name=repr(close[0]))
-                       if close else msg("the columns are {columns}", columns=", ".join(map(str, columns))))
+                       path + ("key", keys.index(k)), hint=_wide_comma(str(k)) or (
+                           msg("did you mean {name}?", name=repr(close[0])) if close
+                           else msg("the columns are {columns}", columns=", ".join(map(str, columns)))))
         rows: dict = {}
         places: dict = {}
         exact = _exact_types(columns)
@@ -895,7 +897,8 @@ class _Reader:
                                columns=columns_named), path,
                            hint=msg("write {number} without the thousands comma ({plain}): in a row, a comma "
                                     "separates cells", number=separated.group(), plain=separated.group().replace(
-                                        ",", "")) if separated else None)
+                                        ",", "")) if separated else
+                           next(filter(None, (_wide_comma(c) for c in raw if isinstance(c, str))), None))
                 return None
             values, steps = raw, list(range(len(names)))
         else:
@@ -956,6 +959,16 @@ def _exact_types(columns: dict) -> tuple:
     return tuple(exact.get(ctype) if isinstance(ctype, Prim) else None for ctype in columns.values())
 
 REPEAL_KEYS = ("policy", "version", "title", "effective", "issued_on", "source", "repeals")  # all a repeal holds
+def _wide_comma(text: str):
+    """A hint for `[二，三]`: the Chinese input method's comma '，' does not separate the items of a YAML list, so
+    the two items were read as one text."""
+    if "，" not in text:
+        return None
+    return msg("{text} holds a full-width comma '，', which YAML does not read as a separator: write ', ' "
+               "(half-width) between the items: {fixed}", text=repr(text), fixed=", ".join(
+                   part.strip() for part in text.split("，")))
+
+
 ROW_CHANGES = ("add_rows", "replace_rows", "remove_rows")  # what an amending version may say of a table's rows
 
 
