@@ -700,3 +700,13 @@ def test_a_pasted_line_break_inside_quotes_is_part_of_the_text(tmp_path, pasted)
     version, diagnostics = load(tmp_path, variant("title: Test policy", f'title: "Test{pasted}policy"'))
     assert diagnostics == []
     assert pasted in version.title or version.title == "Test policy"
+
+
+@pytest.mark.parametrize("written, meant", [("条款", "clause"), ("标题", "title")])
+def test_a_key_written_as_the_notice_says_it_hints_the_formats_key(tmp_path, written, meant):
+    old = "    clause: 一\n" if meant == "clause" else "title: Test policy\n"
+    text = BASE.replace(old, old.replace(meant, written), 1)
+    assert text != BASE
+    _, diagnostics = load(tmp_path, text)
+    d = next(d for d in diagnostics if d.code == "schema.invalid" and repr(written) in d.message)
+    assert d.hint is not None and f"did you mean '{meant}'?" in d.hint
