@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from engine.claims.reader import ClaimReader, RawClaim, plain_claim, shape_problem
 from engine.core.diagnostics import Diagnostic, cited, note_at, sorted_diagnostics
 from engine.core.i18n import msg, plural
-from engine.core.isodate import parse_date
+from engine.core.isodate import parse_date, suggested_date
 from engine.core.records import dataclass
 from engine.decide.program import Program, basis_of
 from engine.decide.results import ClaimError, Decision, stamp
@@ -325,9 +325,13 @@ class Engine:
         if found is None and repeal is not None:
             raise PolicyNotFound(not_a_version(repeal))
         if found is None:
-            known = ", ".join(v.version for v in self.store.versions(policy_id))
+            labels = [v.version for v in self.store.versions(policy_id)]
+            meant = suggested_date(version)  # 2025-3-1, 2025/3/1, 2025年3月1日 for the label 2025-03-01
+            if meant is not None and meant in labels:
+                raise PolicyNotFound(msg("{policy} has no version {version}: version labels are written YYYY-MM-DD, "
+                                         "as {meant}", policy=policy_id, version=repr(version), meant=meant))
             raise PolicyNotFound(msg("{policy} has no version {version} (it has {known})", policy=policy_id,
-                                     version=repr(version), known=known))
+                                     version=repr(version), known=", ".join(labels)))
         return found
 
     def linked(self, version: PolicyVersion, day: date, known_on: date | None = None, pins: tuple = ()) -> Linked:

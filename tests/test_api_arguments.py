@@ -189,3 +189,10 @@ def test_two_decisions_of_one_claim_compare_equal_and_rules_read_plainly(engine)
     other["training"]["hours"] = 1
     assert evaluator.evaluate(other) != first
     assert repr(first.rules[0]).startswith(f"RuleResult(id={first.rules[0].id!r}, outcome=")
+
+
+@pytest.mark.parametrize("written", ["2024-5-1", "2024/5/1", "2024年5月1日"])
+def test_a_version_label_written_as_another_dates_form_says_the_label(engine, written):
+    with pytest.raises(PolicyNotFound) as refused:
+        engine.pinned_version(POLICY, written)
+    assert str(refused.value).endswith("version labels are written YYYY-MM-DD, as 2024-05-01")
