@@ -554,6 +554,17 @@ def test_a_row_the_amended_file_left_out_by_its_own_error_is_said_there_only(tmp
     assert not [f for f in found if f[0] == "amend.nothing"], found
 
 
+def test_a_misspelt_name_under_remove_hints_the_name_meant_and_an_unknown_kind_is_said_once(tmp_path):
+    misspelt = AMENDMENT + "remove:\n  rules: [adlt]\n"
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": misspelt}, expert_schema())
+    [found] = [d for d in errors(root) if d.code == "amend.nothing"]
+    assert "removes rule 'adlt'" in found.message and found.hint == "did you mean 'adult'?"
+    unknown_kind = AMENDMENT + "remove:\n  exclusions: [adult]\n"
+    (root / "p/parent/2.yaml").write_text(unknown_kind, encoding="utf-8")
+    codes_found = [d.code for d in errors(root)]
+    assert "schema.invalid" in codes_found and "amend.nothing" not in codes_found, codes_found
+
+
 def test_an_amendment_must_follow_the_version_it_amends(tmp_path):
     unknown = AMENDMENT.replace('amends: "1"', 'amends: "0"')
     root = make_store(tmp_path / "u", {"p/parent/1.yaml": PARENT, "p/parent/2.yaml": unknown})

@@ -279,11 +279,15 @@ def _removals(store: PolicyStore, a: PolicyVersion, b: PolicyVersion) -> dict:
                "clauses": set(a.clauses) | {k.rpartition(" ")[2] for k in a.clauses}}
     removed: dict = {}
     for kind, names in b.removals.items():
+        if kind not in present:
+            continue  # a kind `remove:` does not take: the format check says so, at its key
         for i, name in enumerate(names):
-            if name not in present.get(kind, set()):
+            if name not in present[kind]:
+                close = close_matches(name, sorted(present[kind]), n=1, cutoff=0.6)
                 _error(store, b, "amend.nothing", msg(
                     "removes {kind} {name}, but {key}, which this version amends, has no such {kind}",
-                    kind=_KINDS.get(kind, msg("clause")), name=repr(name), key=a.key), ("remove", kind, i))
+                    kind=_KINDS.get(kind, msg("clause")), name=repr(name), key=a.key), ("remove", kind, i),
+                    hint=msg("did you mean {name}?", name=repr(close[0])) if close else None)
                 continue
             removed.setdefault(kind, set()).add(name)
     return removed
