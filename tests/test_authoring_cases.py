@@ -121,3 +121,16 @@ def test_an_expected_amount_is_compared_as_money_however_it_is_written(capsys, s
     code, out, _ = run(capsys, store, "test", "-k", "adult junior")  # it, and the case that expects 300
     assert code == 1 and out.strip().endswith("1 passed, 1 failed"), out
     assert out.count("FAIL ") == 1 and "wrongly expected senior amount" in out
+
+
+def test_a_yaml_mistake_in_a_cases_file_is_shown_as_check_shows_one(capsys, store):
+    """The column, the line with a caret under it and the hint, as `policy check` gives them for a policy file."""
+    path = store / "demo" / "grant" / "2024-01-01.cases.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("  - name: minor junior", "  - name： minor junior"),
+                    encoding="utf-8")
+    code, out, _ = run(capsys, store, "test", str(path))
+    lines = out.splitlines()
+    assert code == 1 and lines[0].endswith(":9: (the file)"), out
+    assert lines[1] == "    column 9: the key name is followed by a full-width colon '：': YAML needs ':' and a space"
+    assert lines[2] == "      - name： minor junior" and lines[3].strip() == "^"
+    assert lines[4].startswith("    hint: write name: …")

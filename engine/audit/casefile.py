@@ -154,9 +154,12 @@ def run_case_file(engine: Engine, path: Path, select=None) -> list[CaseResult]:
     display = engine.store.display(path)
     try:
         doc = read_yaml(read_file(path, display), display)
-    except DiagnosticError as exc:
+    except DiagnosticError as exc:  # as `policy check` shows a YAML mistake: the column, the line, a caret, the hint
         d = exc.diagnostics[0]
-        return [CaseResult(display, d.location.line, THE_FILE, [d.message])]
+        shown = [msg("column {column}: {message}", column=d.location.column, message=d.message)
+                 if d.location.column else d.message, *d.excerpt()]
+        return [CaseResult(display, d.location.line, THE_FILE,
+                           shown + ([msg("hint: {hint}", hint=d.hint)] if d.hint else []))]
     except OSError as exc:
         return [CaseResult(display, 0, THE_FILE, [msg("cannot read: {reason}", reason=os_reason(exc))])]
     data = doc.value

@@ -63,15 +63,19 @@ class Diagnostic:
     def sort_key(self):
         return (self.location.file, self.location.line, self.location.column, self.code, self.message)
 
+    def excerpt(self) -> list[str]:
+        """The offending line and a caret under the column, as `render` shows them (unindented; none without a line)."""
+        if self.source_line is None or not self.location.column:
+            return []
+        line, column = _window(self.source_line.rstrip("\n"), self.location.column)
+        return [line, _caret_padding(line, column) + "^"]
+
     def render(self) -> str:
         head = f"{self.location}: {tr(self.severity)}[{self.code}]"
         if self.clause:
             head += tr(" (clause {clause})", clause=self.clause)
         lines = [f"{head}: {tr(self.message)}"]
-        if self.source_line is not None and self.location.column:
-            line, column = _window(self.source_line.rstrip("\n"), self.location.column)
-            lines.append("    " + line)
-            lines.append("    " + _caret_padding(line, column) + "^")
+        lines += ["    " + part for part in self.excerpt()]
         if self.hint:
             lines.append("    " + tr("hint: {hint}", hint=tr(self.hint)))
         for note in self.notes:
