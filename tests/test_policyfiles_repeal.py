@@ -309,3 +309,16 @@ def test_verify_names_the_repeal_that_leaves_today_no_version(seed_copy, capsys,
         assert row["today"]["versions"][0] == (
             f"{JH}@2026-01-01 repeals the policy from 2026-01-01 (某人社发〔2025〕9号（虚构）, issued 2025-12-01; "
             "added to the store after the decision)")
+
+
+def test_cases_pinned_to_a_repeal_say_how_to_write_them(seed_copy, capsys, tmp_path):
+    (seed_copy / "policies" / JH / "2026-01-01.yaml").write_text(repeal(JH, "2026-01-01", "2026-01-01"),
+                                                                 encoding="utf-8")
+    cases = seed_copy / "policies" / JH / "2026-01-01.cases.yaml"
+    cases.write_text(f"policy: {JH}@2026-01-01\nbase: {{}}\ncases:\n  - name: after\n    expect: {{eligible: false}}\n",
+                     encoding="utf-8")
+    where = ("--policies", seed_copy / "policies", "--schemas", seed_copy / "schemas")
+    code, out, _ = run(capsys, "--lang", "en", *where, "test", cases)
+    assert code == 1 and "is a repeal" in out
+    assert (f"hint: cases of claims decided after a repeal name the policy without a version, policy: {JH}, and "
+            "expect not_in_force: true") in out

@@ -176,7 +176,11 @@ def run_case_file(engine: Engine, path: Path, select=None) -> list[CaseResult]:
         engine.evaluator(policy)
         root = engine.pinned_version(*_pid_version(policy)) if "@" in str(policy) else None
     except PolicyNotFound as exc:
-        return [CaseResult(display, doc.location(("policy",)).line, THE_FILE, [_said(exc)])]
+        pid, label = _pid_version(policy) if isinstance(policy, str) else (policy, None)
+        repealing = label is not None and engine.store.repeal(pid, label) is not None
+        return [CaseResult(display, doc.location(("policy",)).line, THE_FILE, [_said(exc)] + (
+            [msg("hint: cases of claims decided after a repeal name the policy without a version, policy: {pid}, "
+                 "and expect not_in_force: true", pid=pid)] if repealing else []))]
     written, problem = _written_against(data.get("written_against"), engine)
     if problem is not None:
         return [CaseResult(display, doc.location(("written_against",)).line, THE_FILE, [problem])]
