@@ -398,12 +398,33 @@ def test_the_impact_page_reports_what_policy_impact_reports(server, capsys, side
                      files={"claims": ("claims.jsonl", claims.read_bytes(), "application/x-ndjson")}).text
     assert re.search(r"决定有变化: <strong>(\d+)</strong>", page).group(1) == str(expected["changed"])
     total = expected["total_amount"]
-    assert f"{total['before']} → {total['after']} ({total['difference']})" in page
+    signed = total["difference"] if total["difference"].startswith("-") else f"+{total['difference']}"
+    assert f"{total['before']} → {total['after']} ({signed})" in page  # the sign says which way it went
     for rule_id in expected["rules"]:
         assert f"<code>{rule_id}</code>" in page
     # words, not the report's JSON: no dictionaries and no English keys in the Chinese page
     assert "{" not in page.split('id="impact-title"')[1].split("</section>")[0]
     assert not re.search(r"amount_changed_by|rules_changed|decision_changed|amount_difference", page)
+
+
+@pytest.mark.slow
+def test_the_diff_page_on_a_day_before_any_version_says_not_in_force(server):
+    page = http.get(f"{server.url}/policies/{JINHUA}/diff?from=2020-01-01&to=2025-01-01&lang=en",
+                    headers=auth("auditor") | {"Accept": "text/html"})
+    assert page.status_code == 404 and "policy.not_in_force" in page.text and "request.unknown_policy" not in page.text
+
+
+@pytest.mark.slow
+def test_a_claim_id_with_a_right_to_left_mark_turns_nothing_around_it(server):
+    """U+202E in a claim's id would show the rest of the heading, or of the log's row, reversed: an auditor could
+    read another id. Text of the claim is isolated."""
+    claim = dict(CLAIM, claim_id="RTL-\u202e-1")
+    decided = http.post(f"{server.url}/v1/evaluate", headers=auth("developer"),
+                        json={"policy": JINHUA, "claim": claim, "explain": False}).json()
+    page = http.get(f"{server.url}/decisions/{decided['decision_id']}", headers=auth("auditor")).text
+    assert "<bdi>RTL-\u202e-1</bdi>" in page
+    listed = http.get(f"{server.url}/decisions?claim_id=RTL-%E2%80%AE-1", headers=auth("auditor")).text
+    assert "<td><bdi>RTL-\u202e-1</bdi></td>" in listed
 
 
 @pytest.mark.slow

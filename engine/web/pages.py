@@ -23,7 +23,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 
-from engine.api import PolicyInvalid, PolicyNotFound, Selection, not_a_version, parse_policy_ref
+from engine.api import PolicyInvalid, PolicyNotFound, PolicyNotInForce, Selection, not_a_version, parse_policy_ref
 from engine.audit import listing
 from engine.audit.describe import version_json
 from engine.core.diagnostics import text_lines
@@ -59,6 +59,7 @@ def _environment() -> Environment:
     env.globals["tr"] = tr
     env.filters["tr"] = tr
     env.filters["clauses"] = lambda items: tr(clauses(items))
+    env.filters["signed"] = lambda text: text if str(text).startswith("-") or str(text) in ("0", "0.00") else f"+{text}"
     env.filters["shown"] = render.shown
     env.filters["q"] = lambda text: quote(str(text), safe="/@")
     env.filters["pretty"] = _pretty
@@ -297,6 +298,8 @@ def add_pages(app: FastAPI, service) -> None:
                     sides.append(engine().scenario(policy_id, version=text[1:]))
                 else:
                     sides.append(engine().scenario(policy_id, at=_parse(name, text)))
+            except PolicyNotInForce as exc:  # a policy that is there, with no version that day: not a typo
+                raise ServiceError(404, "policy.not_in_force", said(exc), location=name, field=name) from None
             except PolicyNotFound as exc:
                 raise ServiceError(404, "request.unknown_policy", said(exc)) from None
             except PolicyInvalid as exc:
