@@ -3,6 +3,7 @@ session cookies, and, over HTTP against a real `policy serve`, sign-in, CSRF, ro
 from __future__ import annotations
 
 import datetime as dt
+import html as html_text
 import json
 import re
 import time
@@ -408,10 +409,28 @@ def test_the_impact_page_reports_what_policy_impact_reports(server, capsys, side
 
 
 @pytest.mark.slow
-def test_the_diff_page_on_a_day_before_any_version_says_not_in_force(server):
-    page = http.get(f"{server.url}/policies/{JINHUA}/diff?from=2020-01-01&to=2025-01-01&lang=en",
+@pytest.mark.parametrize("sides, status, said", [
+    ({"from": "2020-01-01", "to": "2025-01-01"}, 404, "from: jinhua/digital-engineer-subsidy has no version in force "
+                                                       "on 2020-01-01"),
+    ({"from": "2024-6-1", "to": "x"}, 422, "to: 'x' is not a calendar date"),  # both sides said, not the first only
+])
+def test_a_comparison_that_cannot_be_made_is_said_on_the_timeline_keeping_what_was_typed(server, sides, status, said):
+    page = http.get(f"{server.url}/policies/{JINHUA}/diff", params=sides | {"lang": "en"},
                     headers=auth("auditor") | {"Accept": "text/html"})
-    assert page.status_code == 404 and "policy.not_in_force" in page.text and "request.unknown_policy" not in page.text
+    text = html_text.unescape(page.text)
+    assert page.status_code == status and said in text
+    assert "Compare two dates or versions" in text  # the timeline page, with its form
+    for name, value in sides.items():
+        assert re.search(rf'name="{name}"[^>]*value="{re.escape(value)}"', page.text), name
+    if sides["to"] == "x":
+        assert "from: '2024-6-1' is not a calendar date written YYYY-MM-DD; write it 2024-06-01" in text
+
+
+@pytest.mark.slow
+def test_a_day_that_is_none_on_the_timeline_is_said_above_its_form(server):
+    page = http.get(f"{server.url}/policies/{JINHUA}/timeline", params={"as_of": "2024-02-30", "lang": "en"},
+                    headers=auth("auditor") | {"Accept": "text/html"})
+    assert page.status_code == 422 and "2024-02 has 29 days" in page.text and "Versions of" in page.text
 
 
 @pytest.mark.slow

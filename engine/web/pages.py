@@ -251,9 +251,20 @@ def add_pages(app: FastAPI, service) -> None:
     @page_route("GET", "/policies/{policy_id:path}/timeline")
     async def timeline(page: Page, policy_id: str):
         who(page, None)
+        errors, days = [], {}
+        for name in ("as_of", "known_on"):  # a day that is none: said above the form, which keeps the others
+            try:
+                days[name] = _day(page, name)
+            except ServiceError as exc:
+                errors.append(tr(exc.message))
+                days[name] = None
+        return timeline_page(page, policy_id, days["as_of"], days["known_on"], 422 if errors else 200,
+                             errors=errors)
+
+    def timeline_page(page: Page, policy_id: str, as_of, known_on, status: int = 200, errors=(),
+                      compare: dict | None = None):
+        """The timeline page; with `errors` said above its forms, and the compare form holding what was typed."""
         rows = _timeline_rows(policy_id)
-        as_of = _day(page, "as_of")
-        known_on = _day(page, "known_on")
         current = None
         reads: list = []
         if as_of:
@@ -276,9 +287,10 @@ def add_pages(app: FastAPI, service) -> None:
         chart = render.timeline_svg(rows, date.today(), marks, as_of, {
             "title": tr("Versions of {policy} on a date axis", policy=policy_id), "open": tr("open-ended"),
             "issued": tr("issued on"), "as_of": tr("as of"), "repealed": tr("repealed from")})
-        return html(page, "timeline", policy_id=policy_id, rows=rows, chart=chart, marks=marks,
-                    as_of=as_of, known_on=known_on, current=current, reads=reads,
-                    dates=[r["from"] for r in rows], declares_input=store().declares_input(policy_id))
+        return html(page, "timeline", status, policy_id=policy_id, rows=rows, chart=chart, marks=marks,
+                    as_of=as_of, known_on=known_on, current=current, reads=reads, errors=list(errors),
+                    compare=compare or {}, dates=[r["from"] for r in rows],
+                    declares_input=store().declares_input(policy_id))
 
     @page_route("GET", "/policies/{policy_id:path}/diff")
     async def diff(page: Page, policy_id: str):
@@ -286,24 +298,31 @@ def add_pages(app: FastAPI, service) -> None:
 
         who(page, None)
         _known(policy_id)
-        sides, texts = [], []
+        sides, texts, errors, status = [], [], [], 422
         for name in ("from", "to"):
             text = (page.request.query_params.get(name) or "").strip()
             texts.append(text)
-            if not text:
-                raise ServiceError(422, "request.invalid", tr("{field}: give a date (YYYY-MM-DD) or @VERSION",
-                                                              field=name))
             try:
+                if not text:
+                    raise ServiceError(422, "request.invalid", msg("{field}: give a date (YYYY-MM-DD) or @VERSION",
+                                                                   field=name))
                 if text.startswith("@"):
                     sides.append(engine().scenario(policy_id, version=text[1:]))
                 else:
                     sides.append(engine().scenario(policy_id, at=_parse(name, text)))
+            except ServiceError as exc:
+                errors.append(tr(exc.message))
             except PolicyNotInForce as exc:  # a policy that is there, with no version that day: not a typo
-                raise ServiceError(404, "policy.not_in_force", said(exc), location=name, field=name) from None
+                errors.append(tr("{what}: {message}", what=name, message=said(exc)))
+                status = 404
             except PolicyNotFound as exc:
-                raise ServiceError(404, "request.unknown_policy", said(exc)) from None
+                errors.append(tr("{what}: {message}", what=name, message=said(exc)))
+                status = 404
             except PolicyInvalid as exc:
                 raise _invalid(policy_id, exc) from None
+        if errors:  # the timeline again, each mistake said above the compare form, which keeps what was typed
+            return timeline_page(page, policy_id, None, None, status, errors=errors,
+                                 compare={"from": texts[0], "to": texts[1]})
         result = diff_linked(*sides)
         return html(page, "diff", policy_id=policy_id, result=result, texts=texts,
                     groups=_by_clause(result["changes"], sides[1].version.clauses, sides[0].version.clauses),
