@@ -184,6 +184,16 @@ def test_the_menu_offers_only_the_pages_the_reader_may_open(server):
     assert 'href="/decisions"' in auditor and 'href="/check"' not in auditor
     admin = http.get(f"{server.url}/policies", headers=auth("admin")).text
     assert 'href="/decisions"' in admin and 'href="/check"' in admin
+    # and the links of the pages: trying a claim is a developer's, an impact study an auditor's
+    try_link, impact_link = f'href="/policies/{JINHUA}/try"', f'href="/policies/{JINHUA}/impact"'
+    officer = http.get(f"{server.url}/policies", headers=auth("officer")).text
+    assert try_link not in officer and impact_link not in officer
+    assert try_link in developer and impact_link not in developer
+    assert try_link not in auditor and impact_link in auditor
+    assert try_link in admin and impact_link in admin
+    for url in (f"/policies/{JINHUA}/timeline", f"/policies/{JINHUA}@2024-05-01"):
+        shown = http.get(server.url + url, headers=auth("officer")).text
+        assert try_link not in shown and impact_link not in shown, url
 
 
 def test_a_browser_at_an_unknown_address_gets_a_page_and_an_api_client_json(server):
