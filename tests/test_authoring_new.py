@@ -40,6 +40,23 @@ def test_new_policy_has_the_required_sections_in_chinese_and_checks(capsys, tmp_
     assert not [d for d in Engine.load(policies).check() if d.severity == "error"]
 
 
+def test_a_new_policy_may_begin_from_another_policys_version(capsys, tmp_path):
+    """A city transposing as another city did: a copy of that city's file, under the new id, with its dates moved."""
+    policies = write_store(tmp_path)
+    code, out, err = run(capsys, policies, "new", "demo/another-grant", "--effective", "2025-03-01",
+                         "--from", "demo/grant@2024-01-01")
+    assert code == 0 and "a copy of demo/grant@2024-01-01" in out and "note:" not in err
+    text = (policies / "demo" / "another-grant" / "2025-03-01.yaml").read_text(encoding="utf-8")
+    assert "\npolicy: demo/another-grant\n" in text and "policy: demo/grant\n" not in text
+    engine = Engine.load(policies)
+    assert not [d for d in engine.check() if d.severity == "error"]
+    assert engine.store.get("demo/another-grant", "2025-03-01") is not None
+    for target, source, said in (("demo/third", "demo/grant@1999", "demo/grant has no version '1999'"),
+                                 ("demo/another-grant", "demo/grant@2024-01-01", "has versions already")):
+        code, _, err = run(capsys, policies, "new", target, "--effective", "2026-01-01", "--from", source)
+        assert code == 64 and said in err, err
+
+
 def test_new_refuses_an_existing_version_an_unknown_source_and_a_bad_id(capsys, tmp_path):
     policies = write_store(tmp_path)
     code, _, err = run(capsys, policies, "new", "demo/grant", "--effective", "2024-01-01")

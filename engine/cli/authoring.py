@@ -359,6 +359,14 @@ def new(ctx, policy_id, effective, from_version, issued, amend, repeal):
     if store.get(policy_id, label) is not None or target.exists():
         usage(msg("{version} exists already ({file})", version=f"{policy_id}@{label}", file=str(target)))
     versions = store.versions(policy_id)
+    other = _other_policys_version(store, policy_id, from_version, versions)
+    if other is not None:  # a new policy begun from another's file: a city transposing as another city did
+        text = next_version_text(Path(other.file).read_text(encoding="utf-8"), other.key, effective,
+                                 issued or date.today())
+        text = re.sub(rf"^policy:[ \t]*['\"]?{re.escape(other.id)}['\"]?", f"policy: {policy_id}", text, count=1,
+                      flags=re.MULTILINE)
+        _write_new(target, text, tr("a copy of {version}", version=other.key), label)
+        return
     if from_version is not None and store.get(policy_id, from_version) is None:
         known = ", ".join(v.version for v in versions) or tr("none")
         usage(msg("{policy} has no version {version} (it has {known})", policy=policy_id, version=repr(from_version),
@@ -388,20 +396,55 @@ def new(ctx, policy_id, effective, from_version, issued, amend, repeal):
         what = tr("a new policy")
         from engine.language.spelling import close_matches
 
-        close = close_matches(policy_id, store.ids(), n=1, cutoff=0.8)
+        # a typo: every part alike (demo/grnat for demo/grant), not another policy with the same last part
+        close = [c for c in close_matches(policy_id, store.ids(), n=3, cutoff=0.8)
+                 if len(c.split("/")) == len(policy_id.split("/"))
+                 and all(close_matches(a, [b], n=1, cutoff=0.75) for a, b in zip(policy_id.split("/"), c.split("/"),
+                                                                                 strict=True))][:1]
         if close:  # a misspelt id makes a new policy beside the one meant: said, since the file is made anyway
             click.echo(tr("note: {policy} is a new policy; {close} exists: if you meant it, delete the new file and "
                           "run policy new {close} --effective {day}", policy=policy_id, close=close[0],
                           day=effective.isoformat()), err=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    click.echo(tr("created {file} ({what})", file=str(target), what=what))
     if repeal:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        click.echo(tr("created {file} ({what})", file=str(target), what=what))
         click.echo(tr("next: edit it, then run `policy check {file}` and `policy timeline {policy}`",
                       file=str(target), policy=policy_id))
         return
+    _write_new(target, text, what, label)
+
+
+def _write_new(target: Path, text: str, what: str, label: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    click.echo(tr("created {file} ({what})", file=str(target), what=what))
     click.echo(tr("next: edit it, then run `policy check {file}` and add example cases beside it ({cases})",
                   file=str(target), cases=target.with_name(label + ".cases.yaml").name))
+
+
+def _other_policys_version(store, policy_id: str, from_version: str | None, versions: list):
+    """`--from OTHER@VERSION`: the version of another policy a new one begins from, or None when --from names a
+    version of this policy (or is not given). A usage error for what cannot be copied."""
+    if from_version is None or "@" not in from_version:
+        return None
+    other_id, _, label = from_version.partition("@")
+    if other_id == policy_id:
+        usage(msg("give --from {label}: a version of {policy} is named by its label alone", label=label,
+                  policy=policy_id))
+    if versions:
+        usage(msg("{policy} has versions already: its next one begins from one of them (--from VERSION), not from "
+                  "another policy", policy=policy_id))
+    source = store.get(other_id, label)
+    if source is None:
+        known = ", ".join(v.version for v in store.versions(other_id)) or tr("none")
+        usage(msg("{policy} has no version {version} (it has {known})", policy=other_id, version=repr(label),
+                  known=known))
+    if source.amends is not None:
+        usage(msg("{source} is an amendment (amends: {amends}), which states only what it changes: begin from a "
+                  "version that is whole, such as {other}@{amends}", source=source.key, amends=source.amends,
+                  other=other_id))
+    return source
 
 
 def _amendment(store, policy_id: str, effective: date, from_version: str | None, versions: list, issued: date):
