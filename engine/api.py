@@ -515,6 +515,8 @@ class Evaluator:
     def evaluate(self, claim: Mapping[str, Any], as_of: date | str | None = None) -> Result:
         """Decide one claim given as plain data: JSON-like, dates as YYYY-MM-DD strings or `date` objects.
         `as_of` (a date, or YYYY-MM-DD) decides it on that day instead of its own; ValueError if it is no date."""
+        if not isinstance(claim, dict) and isinstance(claim, Mapping):  # a read-only view, a mapping class of its own
+            claim = dict(claim)
         return self.evaluate_raw(plain_claim(claim, "<claim>"), as_of)
 
     def evaluate_raw(self, raw: RawClaim, as_of: date | str | None = None) -> Result:
@@ -602,12 +604,14 @@ class Evaluator:
         """Decide claims given as plain dicts or as RawClaims from engine.claims.reader.read_claims, in order. A bad
         `as_of` is refused here, not at the first result."""
         day = _day_or_none("as_of", as_of)
-        if isinstance(claims, (dict, RawClaim, str, bytes)):  # one claim: iterated, it would be its keys, each a claim
+        if isinstance(claims, (Mapping, RawClaim, str, bytes)):  # one claim: iterated, its keys would each be a claim
             raise TypeError(f"evaluate_many takes an iterable of claims, not one {type(claims).__name__}: "
                             "use evaluate for one claim, or pass [claim]")
 
         def decided() -> Iterator[Result]:
             for i, claim in enumerate(claims):
+                if not isinstance(claim, (dict, RawClaim)) and isinstance(claim, Mapping):
+                    claim = dict(claim)
                 raw = claim if isinstance(claim, RawClaim) else plain_claim(claim, f"<claim {i}>")
                 yield self.evaluate_raw(raw, day)
 

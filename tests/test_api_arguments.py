@@ -196,3 +196,14 @@ def test_a_version_label_written_as_another_dates_form_says_the_label(engine, wr
     with pytest.raises(PolicyNotFound) as refused:
         engine.pinned_version(POLICY, written)
     assert str(refused.value).endswith("version labels are written YYYY-MM-DD, as 2024-05-01")
+
+
+def test_any_mapping_is_a_claim_and_one_mapping_is_not_many(engine):
+    from types import MappingProxyType
+
+    evaluator = engine.evaluator(POLICY)
+    assert evaluator.evaluate(MappingProxyType(CLAIM)) == evaluator.evaluate(CLAIM)
+    [decided] = evaluator.evaluate_many([MappingProxyType(CLAIM)])
+    assert decided == evaluator.evaluate(CLAIM)
+    with pytest.raises(TypeError, match="use evaluate for one claim"):
+        evaluator.evaluate_many(MappingProxyType(CLAIM))

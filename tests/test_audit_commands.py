@@ -1560,6 +1560,10 @@ def test_verify_reads_decisions_from_standard_input(capsys, tmp_path, monkeypatc
     (("diff", JH, "--from", "soon", "--to", "2025-01-01"), "--from takes a date (YYYY-MM-DD) or @VERSION, not 'soon'"),
     (("diff", JH, "--from", "2024-06-01", "--to", "2025-06-01", "--on", "2019-01-01"),
      "--on is for two policies side by side"),  # it was silently ignored
+    ((("diff", f"{JH}@2024-05-01", f"{ZJ}@2023-09-16", "--on", "2024-06-01")),
+     "both are pinned here: leave out --on"),
+    ((("diff", f"{JH}@2024-05-01", f"{JH}@2024-05-01", "--on", "2024-06-01")),
+     "both are pinned here: leave out --on"),
     (("verify", "--database", "sqlite:///nowhere.sqlite3", "--from", "2026-12-09", "--to", "2026-12-01"),
      "--from 2026-12-09 is after --to 2026-12-01: nothing could match"),  # was exit 2, "nothing matches"
 ])

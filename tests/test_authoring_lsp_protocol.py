@@ -159,6 +159,13 @@ def test_an_unsaved_new_file_is_checked_where_its_policy_and_version_put_it(tmp_
     editor.send({"method": "textDocument/didOpen", "params": {"textDocument": {
         "uri": "untitled:Untitled-2", "languageId": "yaml", "version": 1, "text": POLICY}}})
     assert editor.diagnostics() == []  # the same version as the store's, unchanged: nothing to say
+    # a new version, no file of which is on disk yet: checked as the service checks such a draft
+    later = text.replace('version: "2024-01-01"', 'version: "2099-01-01"').replace("from: 2024-01-01",
+                                                                                "from: 2099-01-01")
+    assert later != text
+    editor.send({"method": "textDocument/didOpen", "params": {"textDocument": {
+        "uri": "untitled:Untitled-3", "languageId": "yaml", "version": 1, "text": later}}})
+    assert "name.field" in [d["code"] for d in editor.diagnostics()]
     editor.answer(editor.request("shutdown"))
     editor.send({"method": "exit"})
     assert editor.finish()[0] == 0

@@ -525,10 +525,18 @@ def _items_text(items: list[str], kind: str) -> str:
     return "".join(f"- {item}\n" for item in items)  # a YAML flow mapping per item: JSON is YAML too
 
 
-@pytest.mark.parametrize("kind", ["json", "yaml"])
-@pytest.mark.parametrize("bad, code", [
+_ONE_BAD_ITEM = [
     ('{"claim_id": "X", "claim_id": "Y"}', "claim.duplicate_key"),
     ('{"claim_id": "X", "n": 1' + "0" * 45 + "}", None),  # a number too long: claim.number, claim.value in YAML
+    ('{"claim_id": "X", "n": "\\ud800"}', "claim.encoding"),  # half of a UTF-16 pair: no text
+]
+
+
+@pytest.mark.parametrize("kind, bad, code", [
+    *[("json", bad, code) for bad, code in _ONE_BAD_ITEM], *[("yaml", bad, code) for bad, code in _ONE_BAD_ITEM],
+    # as deep as no claim may be; YAML refuses such flow nesting for the whole file before reading it (its reader
+    # is slow on it), so only JSON can say it of the one item
+    ("json", '{"claim_id": "X", "n": ' + "[" * 40 + "]" * 40 + "}", "claim.too_deep"),
 ])
 def test_one_bad_claim_in_a_list_loses_none_of_the_others(capsys, tmp_path, kind, bad, code):
     """A document listing claims is a batch: what is refused inside one item refuses that item only."""

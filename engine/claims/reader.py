@@ -476,21 +476,26 @@ def _read_document(data: bytes, name: str, kind: str) -> Iterator[RawClaim]:
             yield RawClaim(None, str(d.location), ClaimError(None, "claim." + d.code.split(".")[-1], d.message,
                                                              location=str(d.location)))
             return
+    if isinstance(value, list):  # a batch: each item is a claim, held to what one claim is held to
+        each = _refused_claim if kind == "json" and refused else RawClaim
+        for i, item in enumerate(value):
+            where = f"{name}[{i}]"
+            if kind != "json" and i in item_errors:
+                d = item_errors[i][0]
+                yield RawClaim(None, where, ClaimError(None, "claim." + d.code.split(".")[-1], d.message,
+                                                       location=str(d.location)))
+                continue
+            problem = _shape_problem(item, msg("the claim"))
+            if problem:
+                yield RawClaim(None, where, ClaimError(None, problem[0], problem[1], location=where))
+            else:
+                yield each(item, where)
+        return
     problem = _shape_problem(value)
     if problem:
         yield RawClaim(None, name, ClaimError(None, problem[0], problem[1], location=name))
         return
-    if isinstance(value, list):
-        each = _refused_claim if kind == "json" and refused else RawClaim
-        for i, item in enumerate(value):
-            if kind != "json" and i in item_errors:
-                d = item_errors[i][0]
-                yield RawClaim(None, f"{name}[{i}]", ClaimError(None, "claim." + d.code.split(".")[-1], d.message,
-                                                                location=str(d.location)))
-            else:
-                yield each(item, f"{name}[{i}]")
-    else:
-        yield RawClaim(value, name)
+    yield RawClaim(value, name)
 
 
 def _refused_claim(value, where: str) -> RawClaim:

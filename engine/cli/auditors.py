@@ -73,6 +73,9 @@ def diff(ctx, policies, from_, to, on, fmt):
 
     engine = engine_of(ctx)
     fail_on_store_errors(engine.store)
+    if on and len(policies) == 2 and all(version for _, version in policies):
+        usage(msg("--on chooses the version of a policy given without @VERSION; both are pinned here: leave out "
+                  "--on"))
     if len(policies) == 2 and not (from_ or to) and policies[0][0] != policies[1][0]:
         # two policies side by side: each pinned, or each as in force on --on (with what it refers to then)
         sides = []

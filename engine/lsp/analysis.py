@@ -50,7 +50,9 @@ class Analysis:
         self.path = path
         self.text = text
         self.lines = text_lines(text)  # as the protocol and every location count lines
-        extra = [] if _inside(path, policies) or not is_policy_file(path) else [path]
+        # a file of the policies folder is found there, unless the editor has not saved it yet (a new version)
+        inside = _inside(path, policies) and path.exists()
+        extra = [] if inside or not is_policy_file(path) else [path]
         store = PolicyStore.load(policies, schemas, extra, unsaved={path: text})
         self.engine = Engine(store)
         self.display = store.display(path)
