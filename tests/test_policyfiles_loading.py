@@ -626,6 +626,8 @@ def test_rendered_diagnostic_shows_file_line_column_and_caret(tmp_path):
      "a full-width space (U+3000) is used for indentation: YAML needs half-width spaces", "half-width mode"),
     ("rules:\n  - id: a\n    clause：一\n    require: x\n", 3, 11,
      "the key clause is followed by a full-width colon '：': YAML needs ':' and a space", "write clause: …"),
+    ("rules:\n  - id: a\n    条款：一\n    require: x\n", 3, 7,  # the notice's word, and its colon: the format's key
+     "the key 条款 is followed by a full-width colon '：': YAML needs ':' and a space", "write clause: …"),
     ("rules:\n  - id: a\n    require: \"paying\" == x.status\n", 3, 23,
      "the value of require starts with a quote, so YAML reads only the quoted text and cannot read what follows it",
      "require: '\"paying\" == x.status'"),
@@ -637,8 +639,8 @@ def test_rendered_diagnostic_shows_file_line_column_and_caret(tmp_path):
      "the value of expr starts with a quote, so YAML reads only the quoted text and cannot read what follows it",
      "expr: 'starts_with(region, \"3308\")'"),
 ], ids=["indented-more", "indented-less", "list-item-less", "tab", "no-colon", "open-bracket", "open-quote",
-        "full-width-space", "full-width-colon", "quote-then-more", "quote-then-more-both-quotes",
-        "quotes-around-an-expression-with-a-string"])
+        "full-width-space", "full-width-colon", "full-width-colon-chinese-key", "quote-then-more",
+        "quote-then-more-both-quotes", "quotes-around-an-expression-with-a-string"])
 def test_yaml_structure_mistakes_are_said_plainly_at_their_line(text, line, column, message, hint):
     from engine.core.diagnostics import DiagnosticError
     from engine.policies.yamlsource import read_yaml

@@ -462,7 +462,7 @@ class _Reader:
                 self.bad.add(tuple(path))
                 close = close_matches(str(key), sorted(missing), n=1, cutoff=0.6) \
                     or close_matches(str(key), list(allowed), n=1, cutoff=0.6) \
-                    or [k for k in _CHINESE_KEYS.get(str(key), ()) if k in allowed][:1]
+                    or [k for k in CHINESE_KEYS.get(str(key), ()) if k in allowed][:1]
                 hint = None
                 if close:
                     hint = msg("did you mean {name}?", name=repr(close[0]))
@@ -961,7 +961,7 @@ def _exact_types(columns: dict) -> tuple:
 
 REPEAL_KEYS = ("policy", "version", "title", "effective", "issued_on", "source", "repeals")  # all a repeal holds
 # keys written as the notice says them: the format's own key is offered for them
-_CHINESE_KEYS = {"条款": ("clause", "clauses"), "规则": ("rules",), "表": ("tables",), "定义": ("definitions",),
+CHINESE_KEYS = {"条款": ("clause", "clauses"), "规则": ("rules",), "表": ("tables",), "定义": ("definitions",),
                  "说明": ("notes", "description"), "标题": ("title",), "版本": ("version",), "政策": ("policy",),
                  "金额": ("amount",), "条件": ("require", "when"), "提示": ("message",), "来源": ("source",),
                  "文号": ("number",), "生效": ("effective",), "发布日期": ("issued_on",), "印发日期": ("issued_on",),

@@ -59,7 +59,7 @@ def _has_inline_value(line: str) -> bool:
 
 
 # `key：value` at the start of a line: a key typed with the Chinese input method's colon
-_WIDE_COLON_KEY = re.compile(r"[ \t]*(?:- )?([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*：")
+_WIDE_COLON_KEY = re.compile(r"[ \t]*(?:- )?([A-Za-z_\u4e00-\u9fff][A-Za-z0-9_.\u4e00-\u9fff-]*)[ \t]*：")
 
 
 def _spaces(n: int) -> str:
@@ -96,9 +96,13 @@ def describe(exc, text: str, file: str) -> Diagnostic:
     for i in range(row, max(row - 2, -1), -1):  # the error's line and the one above it
         wide = _WIDE_COLON_KEY.match(lines[i]) if i < len(lines) else None
         if wide is not None:
+            from engine.policies.policyfile import CHINESE_KEYS  # the format's key for a word of the notice
+
+            key = wide.group(1)
+            meant = CHINESE_KEYS.get(key, (key,))[0]
             return at(i, wide.end() - 1, msg("the key {key} is followed by a full-width colon '：': YAML needs ':' "
-                                              "and a space", key=wide.group(1)),
-                      msg("write {key}: … with the half-width colon", key=wide.group(1)))
+                                              "and a space", key=key),
+                      msg("write {key}: … with the half-width colon", key=meant))
     pasted = _pasted_break(text, starts[min(row, len(starts) - 1)] + (mark.column if mark else 0))
     if pasted is not None:
         return pasted(file)
