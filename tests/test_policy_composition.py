@@ -228,8 +228,8 @@ def test_row_changes_in_a_transposition_are_an_error_not_silently_nothing(tmp_pa
         """)
     root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/city/1.yaml": city})
     [wrong] = [d for d in errors(root) if d.code == "table.rows_not_amending"]
-    at_table = city.splitlines().index("  rates:") + 2  # the table's first line, where its content begins
-    assert wrong.location.file.endswith("p/city/1.yaml") and wrong.location.line == at_table
+    at_change = city.splitlines().index(f"    {change}:") + 2  # the rows it changes, the first under the key
+    assert wrong.location.file.endswith("p/city/1.yaml") and wrong.location.line == at_change
     assert f"({change})" in wrong.message and "p/parent" in wrong.hint
 
 
@@ -241,6 +241,20 @@ def test_a_full_width_comma_in_a_list_says_it_is_no_separator(tmp_path):
     [wrong] = [d for d in errors(root) if d.code == "clause.unknown"]
     assert wrong.hint == ("'一，一' holds a full-width comma '，', which YAML does not read as a separator: write ', ' "
                           "(half-width) between the items: 一, 一")
+
+
+def test_row_changes_of_a_table_the_parent_lacks_do_not_hint_at_the_parents_table(tmp_path):
+    city = head("p/city", "1", "2024-03-01") + textwrap.dedent("""\
+        extends: p/parent
+        tables:
+          fees:
+            clause: 一
+            add_rows:
+              - [senior, 250]
+        """)
+    root = make_store(tmp_path, {"p/parent/1.yaml": PARENT, "p/city/1.yaml": city})
+    [wrong] = [d for d in errors(root) if d.code == "table.rows_not_amending"]
+    assert wrong.hint is None and "'fees'" in wrong.message
 
 
 def test_a_facts_file_that_is_missing_is_an_error(tmp_path):

@@ -45,13 +45,15 @@ def _rows_not_amending(store: PolicyStore, v: PolicyVersion) -> None:
     """Row changes in a version that amends nothing would change nothing: said, never silently left out (a city's
     `replace_rows` of its province's table, decided with the province's amounts)."""
     for name, (raw, path) in v.table_amendments.items():
-        said = ", ".join(k for k in ("add_rows", "replace_rows", "remove_rows") if k in raw)
+        changes = [k for k in ("add_rows", "replace_rows", "remove_rows") if k in raw]
+        parent = v.extends.policy_id if v.extends is not None else None
         hint = msg("to change rows of {parent}'s table, write the whole table here with `overrides: true`",
-                   parent=v.extends.policy_id) if v.extends else None
+                   parent=parent) if parent and any(name in p.tables for p in store.versions(parent)) else None
         _error(store, v, "table.rows_not_amending", msg(
             "table {name} changes rows ({how}), but this version amends nothing: the rows of a table are changed by "
             "an amendment of the same policy (amends:); a transposition that departs from rows of its parent's "
-            "table states the whole table, with overrides: true", name=repr(name), how=said), path, hint=hint)
+            "table states the whole table, with overrides: true", name=repr(name), how=", ".join(changes)),
+            path + (changes[0],), hint=hint)
 
 
 def _error(store: PolicyStore, version: PolicyVersion, code: str, message, path, clause=None, notes=(),
