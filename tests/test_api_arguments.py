@@ -207,3 +207,15 @@ def test_any_mapping_is_a_claim_and_one_mapping_is_not_many(engine):
     assert decided == evaluator.evaluate(CLAIM)
     with pytest.raises(TypeError, match="use evaluate for one claim"):
         evaluator.evaluate_many(MappingProxyType(CLAIM))
+
+
+def test_a_text_stream_for_standard_input_is_read_even_when_nothing_else_keeps_it():
+    import gc
+    import io
+
+    def claims():  # the caller keeps no reference to the text stream: collected, it would close its buffer
+        return iter(read_claims(["-"], stdin=io.TextIOWrapper(io.BytesIO(b'{"claim_id": "C-1"}\n'))))
+
+    found = claims()
+    gc.collect()
+    assert [raw.parsed().data for raw in found] == [{"claim_id": "C-1"}]

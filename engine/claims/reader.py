@@ -152,15 +152,18 @@ def read_claims(paths: Iterable[str | Path], stdin: IO[bytes] | None = None, laz
     if isinstance(paths, (str, bytes, Path)):
         # a path given alone would be read as its characters, each a file that is not there
         raise TypeError(f"read_claims takes a list of paths, not {type(paths).__name__} {paths!r}")
+    text_stream = None
     if isinstance(stdin, io.TextIOBase):  # sys.stdin, io.StringIO: claims are read as bytes (exact, any encoding)
         if getattr(stdin, "buffer", None) is None:
             raise TypeError("read_claims reads standard input as bytes: give a binary stream (sys.stdin.buffer, "
                             "io.BytesIO), not a text one")
-        stdin = stdin.buffer
+        text_stream, stdin = stdin, stdin.buffer  # the text stream kept: collected, it would close its buffer
     paths = list(paths)  # a generator (Path.glob) is taken once, not used up by the check below
     if not all(isinstance(p, (str, Path)) for p in paths):
         raise TypeError(f"read_claims takes a list of paths (str or Path), not {paths!r}"[:300])
-    return Claims([str(p) for p in paths], stdin, lazy, record)
+    claims = Claims([str(p) for p in paths], stdin, lazy, record)
+    claims.text_stream = text_stream
+    return claims
 
 
 class Claims:
@@ -171,6 +174,7 @@ class Claims:
         self.stdin = stdin
         self.lazy = lazy
         self.record = record
+        self.text_stream: IO[str] | None = None  # a text stream given for standard input, whose buffer is read
 
     def __iter__(self) -> Iterator[RawClaim]:
         for name in self.paths:
