@@ -332,6 +332,7 @@ def test_without_tokens_another_site_can_neither_change_nor_read_anything(tmp_pa
         assert rebound.status_code == 403 and rebound.json()["error"]["code"] == "auth.host"
         page = http.get(f"{running.url}/policies", headers={"Host": "elsewhere.example", "Accept": "text/html"})
         assert page.status_code == 403 and "elsewhere.example" in page.text and JINHUA not in page.text
+        assert page.headers["content-type"].startswith("text/html") and "auth.host" in page.text  # a page to read
         # programs send no Origin; the service's own pages send their own; loopback is reached by any of its names
         assert http.post(evaluate, json=body).status_code == 200
         assert http.post(evaluate, json=body, headers={"Origin": running.url}).status_code == 200

@@ -358,6 +358,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError):
+        page = getattr(request.app.state, "error_page", None)
+        if page is not None and _reads_pages(request):  # refused before a page's own handler ran (auth.host, …)
+            return page(request, exc, exc.details.get("headers"))
         return exc.response()
 
     @app.exception_handler(ClientDisconnect)
