@@ -661,6 +661,12 @@ def test_a_word_for_an_operator_read_as_a_name_says_the_languages(tmp_path, expr
     assert d.code == "syntax.unexpected" and d.hint == f"the language writes {word!r} as {operator}"
 
 
+def test_a_word_for_an_operator_written_as_a_call_says_the_languages(tmp_path):
+    d = one(tmp_path, policy(outputs={"o": "非(n > 5)"}))
+    assert d.code == "name.unknown" and d.hint == "the language writes '非' as not"
+
+
+
 @pytest.mark.parametrize("word, value", [("否", "false"), ("是", "true"), ("空", "null")])
 def test_the_notices_word_for_a_value_says_the_languages_not_quotes(tmp_path, word, value):
     """`employed == 否`: the quotes hint would make it the text "否", never equal to false."""

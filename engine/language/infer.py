@@ -414,10 +414,14 @@ class Inference:
                         alias=alias, func_name=func.name), func)
             return None
         if isinstance(func, Name):
+            from engine.language.syntax import CHINESE_WORDS  # `非(x)`: the notice's word for an operator
+
             self.error("name.unknown", msg(
                     "unknown function {shown_func_name}",
                     shown_func_name=shown(func.name)), func,
-                       hint=self.speller.suggest(func.name, [*BUILTINS, "has", *(
+                       hint=msg("the language writes {word} as {operator}", word=repr(func.name),
+                                operator=CHINESE_WORDS[func.name]) if func.name in CHINESE_WORDS else
+                       self.speller.suggest(func.name, [*BUILTINS, "has", *(
                            n for n, d in self.linked.definitions.items() if d.params)]))
             return None
         if isinstance(func, Attr) and isinstance(func.obj, Name) and self.name(func.obj) == ERROR:

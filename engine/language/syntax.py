@@ -463,7 +463,7 @@ def _syntax_diagnostic(source: SourceText, exc) -> Diagnostic:
     return _token_diagnostic(source, exc.token, set(exc.expected))
 
 
-_CHINESE_WORDS = {"且": "and", "并且": "and", "而且": "and", "和": "and", "或": "or", "或者": "or", "非": "not",
+CHINESE_WORDS = {"且": "and", "并且": "and", "而且": "and", "和": "and", "或": "or", "或者": "or", "非": "not",
                   "不": "not", "等于": "==", "不等于": "!=", "大于": ">", "小于": "<", "属于": "in", "包含": "in"}
 
 
@@ -492,11 +492,11 @@ def _token_diagnostic(source: SourceText, token, expected: set) -> Diagnostic:
         return source.diagnostic("syntax.keyword", msg("'{word}' is a word of the language, not a name", word=word), at)
     hint = (msg("comparisons do not chain: join them with 'and', as in a <= b and b <= c")
             if token.type == "COMPARE" else None)
-    if word in _CHINESE_WORDS:  # the officer wrote the notice's word for an operator of the language
-        hint = msg("the language writes {word} as {operator}", word=repr(word), operator=_CHINESE_WORDS[word])
-    elif previous is not None and str(previous) in _CHINESE_WORDS:  # `非 x`: the word read as a name, x unexpected
+    if word in CHINESE_WORDS:  # the officer wrote the notice's word for an operator of the language
+        hint = msg("the language writes {word} as {operator}", word=repr(word), operator=CHINESE_WORDS[word])
+    elif previous is not None and str(previous) in CHINESE_WORDS:  # `非 x`: the word read as a name, x unexpected
         hint = msg("the language writes {word} as {operator}", word=repr(str(previous)),
-                   operator=_CHINESE_WORDS[str(previous)])
+                   operator=CHINESE_WORDS[str(previous)])
     return source.diagnostic(
         "syntax.unexpected", msg("unexpected {word}; expected {words}", word=repr(word),
                                  words=_expected_words(expected)), at, hint=hint)
