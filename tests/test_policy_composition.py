@@ -205,6 +205,7 @@ def test_a_misspelt_fact_path_names_the_path_meant_in_its_own_file(tmp_path):
     [wrong] = [d for d in errors(root) if d.code == "facts.parent"]
     assert wrong.location.file.endswith("1.facts.json") and wrong.notes == ()
     assert "(did you mean 'person.months'?)" in wrong.message
+    assert '"persn.months"' in (wrong.source_line or "")  # the line, for the caret under it
     facts = {"person.months": {"clause": "一", "schema": {"type": "integer"}}}
     (root / "p/city/1.facts.json").write_text(json.dumps(facts), encoding="utf-8")
     [check] = errors(root)

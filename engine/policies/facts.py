@@ -139,7 +139,8 @@ def with_facts(store: PolicyStore, base: InputSchema, versions, diagnostics: lis
         for version, fact in facts:
             problem = _add(schema, fact.path, fact.schema, replace=fact.path in declared)
             if problem is not None:
-                found.append(Diagnostic(problem[0], problem[1], fact.location, clause=", ".join(fact.clauses) or None))
+                found.append(Diagnostic(problem[0], problem[1], fact.location, clause=", ".join(fact.clauses) or None,
+                                        source_line=_line_at(fact.location)))
             else:
                 declared[fact.path] = version
         record: Record | None
@@ -154,6 +155,16 @@ def with_facts(store: PolicyStore, base: InputSchema, versions, diagnostics: lis
     if diagnostics is not None:
         diagnostics.extend(found)
     return entry
+
+
+def _line_at(location) -> str | None:
+    """The line of a file a fact is declared on (the policy file or its facts file), for the caret: read only when
+    a fact cannot be added."""
+    try:
+        lines = Path(location.file).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return lines[location.line - 1] if 0 < location.line <= len(lines) else None
 
 
 def _resolve(schema: dict, node: dict) -> dict:
