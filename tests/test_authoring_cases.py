@@ -134,3 +134,14 @@ def test_a_yaml_mistake_in_a_cases_file_is_shown_as_check_shows_one(capsys, stor
     assert lines[1] == "    column 9: the key name is followed by a full-width colon '：': YAML needs ':' and a space"
     assert lines[2] == "      - name： minor junior" and lines[3].strip() == "^"
     assert lines[4].startswith("    hint: write name: …")
+
+
+@pytest.mark.parametrize("written, meant", [("writen_against", "written_against"), ("\u3000base", "base")])
+def test_an_unknown_key_at_the_top_of_a_cases_file_is_said(capsys, store, written, meant):
+    """A misspelt `written_against:` would check nothing, silently; the cases still run."""
+    path = store / "demo" / "grant" / "2024-01-01.cases.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + f"{written}: {{}}\n", encoding="utf-8")
+    code, out, _ = run(capsys, store, "test", str(path))
+    assert code == 1 and f"unknown key {written!r} at the top of the cases file" in out
+    assert f"hint: did you mean {meant!r}?" in out
+    assert re.search(r"^([1-9]\d*) passed, ", out.splitlines()[-1])  # the cases ran all the same

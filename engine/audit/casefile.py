@@ -34,6 +34,7 @@ from engine.policies.yamlsource import read_file, read_yaml
 
 _EXPECT_KEYS = {"eligible", "amount", "failed_rules", "outputs", "error", "error_path", "not_in_force", "notes"}
 _CASE_KEYS = {"name", "claim", "expect", "as_of"}
+_FILE_KEYS = {"policy", "base", "cases", "written_against"}
 
 
 def stamp_of(result) -> str:
@@ -189,6 +190,12 @@ def run_case_file(engine: Engine, path: Path, select=None) -> list[CaseResult]:
     today = today_engine.evaluator(policy) if written is not None else None
     base = data.get("base") or {}
     results = []
+    for unknown in sorted(set(data) - _FILE_KEYS, key=str):  # `writen_against:` would silently check nothing
+        close = close_matches(str(unknown).strip(" \t\u3000"), sorted(_FILE_KEYS), n=1, cutoff=0.6)
+        results.append(CaseResult(display, doc.key_location((unknown,)).line, THE_FILE, [
+            msg("unknown key {key} at the top of the cases file (the keys are {keys})", key=repr(unknown),
+                keys=", ".join(sorted(_FILE_KEYS)))] + ([msg("hint: did you mean {name}?", name=repr(close[0]))]
+                                                       if close else [])))
     for i, case in enumerate(data["cases"]):
         line = doc.location(("cases", i)).line
         if not isinstance(case, dict) or "name" not in case or not isinstance(case.get("expect"), dict):
