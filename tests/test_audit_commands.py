@@ -1085,15 +1085,21 @@ def recompute(full: dict) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def test_verify_names_the_schema_that_changed(capsys, tmp_path):
-    """An edited input schema changes the digest of every version that reads it: verify blames the schema, not
-    the policy files."""
-    recorded, _ = record(capsys, STORE, tmp_path, "FICT-JH-04")
+def _store_with_an_edited_schema(tmp_path: Path) -> tuple[Path, list[str], Path]:
+    """A copy of the fixture store whose input schema's description was edited after the decisions."""
     store, opts = store_copy(tmp_path)
     schema = store.parent / "schemas/training-claim.schema.json"
     data = json.loads(schema.read_text(encoding="utf-8"))
     data["description"] = data.get("description", "") + " (edited)"
     schema.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return store, opts, schema
+
+
+def test_verify_names_the_schema_that_changed(capsys, tmp_path):
+    """An edited input schema changes the digest of every version that reads it: verify blames the schema, not
+    the policy files."""
+    recorded, _ = record(capsys, STORE, tmp_path, "FICT-JH-04")
+    store, opts, schema = _store_with_an_edited_schema(tmp_path)
     code, rows, _ = run_json(capsys, *opts, "verify", recorded, CLAIMS, "--format", "json")
     assert code == 1
     differences = rows[0]["differences"]
@@ -1108,11 +1114,7 @@ def test_verify_of_a_summary_names_the_schema_too_since_it_cannot_tell(capsys, t
     """A summary record lists no schema digests: the version's digest covers its file and its input schema, and
     verify names both rather than blame the policy file for an edited schema."""
     recorded, _ = record(capsys, STORE, tmp_path, "FICT-JH-04", extra=("--summary",))
-    store, opts = store_copy(tmp_path)
-    schema = store.parent / "schemas/training-claim.schema.json"
-    data = json.loads(schema.read_text(encoding="utf-8"))
-    data["description"] = data.get("description", "") + " (edited)"
-    schema.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    store, opts, schema = _store_with_an_edited_schema(tmp_path)
     code, rows, _ = run_json(capsys, *opts, "verify", recorded, CLAIMS, "--format", "json")
     city = store / f"{JH}/2024-05-01.yaml"
     assert code == 1 and any(d.startswith(f"{JH}@2024-05-01 digest differs") and d.endswith(
