@@ -1397,7 +1397,7 @@ def test_verify_accounts_for_every_line_of_decisions(capsys, tmp_path):
         unreadable(2, "not valid JSON: Expecting value"),
         unreadable(3, "a recorded decision is a JSON object, not a list"),
         unreadable(4, "the line is not UTF-8 text"),
-        unreadable(5, "the claim nests deeper than 32 levels"),
+        unreadable(5, "the record nests deeper than 32 levels"),  # said of the record, though claims' reader read it
         unreadable(6, "a number has more than 40 digits"),
         differs(path, 7, "FICT-JH-08", "currency: recorded EUR, now CNY"),
     ]

@@ -19,7 +19,7 @@ from typing import IO
 
 from engine.api import Engine, PolicyInvalid, PolicyNotFound, Selection
 from engine.audit.describe import ROLES
-from engine.claims.reader import RawClaim, read_claims
+from engine.claims.reader import CLAIM_LIMITS, RawClaim, read_claims
 from engine.core import schemacheck
 from engine.core.i18n import Message, clauses, msg, series, tr
 from engine.core.isodate import parse_date
@@ -70,10 +70,18 @@ def read_records(path: str) -> Iterator[Record]:
         if raw.error is not None:
             if raw.error.code == "claim.empty":
                 continue  # an empty document holds no record; the caller says there is nothing to verify
-            yield Record(raw.location, problem=raw.error.message)
+            # the reader is the claims' one: its words for a line too deep or too large are said of the record
+            worded = _RECORD_WORDS.get(raw.error.code)
+            yield Record(raw.location, problem=worded() if worded is not None else raw.error.message)
             continue
         kind, problem = _shape(raw.data)
         yield Record(raw.location, raw.data if problem is None and isinstance(raw.data, dict) else None, kind, problem)
+
+
+_RECORD_WORDS = {
+    "claim.too_deep": lambda: msg("the record nests deeper than {limit} levels", limit=CLAIM_LIMITS.max_depth),
+    "claim.too_many_nodes": lambda: msg("the record holds more than {limit} values", limit=CLAIM_LIMITS.max_nodes),
+}
 
 
 def record_of(data, location: str) -> Record:
