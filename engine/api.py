@@ -515,8 +515,6 @@ class Evaluator:
     def evaluate(self, claim: Mapping[str, Any], as_of: date | str | None = None) -> Result:
         """Decide one claim given as plain data: JSON-like, dates as YYYY-MM-DD strings or `date` objects.
         `as_of` (a date, or YYYY-MM-DD) decides it on that day instead of its own; ValueError if it is no date."""
-        if not isinstance(claim, dict) and isinstance(claim, Mapping):  # a read-only view, a mapping class of its own
-            claim = dict(claim)
         return self.evaluate_raw(plain_claim(claim, "<claim>"), as_of)
 
     def evaluate_raw(self, raw: RawClaim, as_of: date | str | None = None) -> Result:
@@ -610,8 +608,6 @@ class Evaluator:
 
         def decided() -> Iterator[Result]:
             for i, claim in enumerate(claims):
-                if not isinstance(claim, (dict, RawClaim)) and isinstance(claim, Mapping):
-                    claim = dict(claim)
                 raw = claim if isinstance(claim, RawClaim) else plain_claim(claim, f"<claim {i}>")
                 yield self.evaluate_raw(raw, day)
 

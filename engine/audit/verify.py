@@ -517,7 +517,7 @@ class Verifier:
         if not isinstance(repealed_by, str):
             return None
         pid, _, label = repealed_by.partition("@")
-        repeal = next((r for r in self.engine.store.repeals.get(pid, []) if r.version == label), None)
+        repeal = self.engine.store.repeal(pid, label)
         if repeal is None:
             return None
         said = {"repeal": repealed_by, "start": repeal.effective_from, "document": repeal.source["number"],

@@ -9,7 +9,7 @@ import io
 import json
 import math
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
@@ -548,6 +548,8 @@ def plain_claim(data, where: str) -> RawClaim:
     try:
         line = orjson.dumps(data)
     except (TypeError, orjson.JSONEncodeError):
+        if not isinstance(data, dict) and isinstance(data, Mapping):  # a read-only view, a mapping of its own class
+            return plain_claim(dict(data), where)
         problem = _shape_problem(data, msg("the claim")) or _number_problem(data)
     else:
         problem = _shape_problem(data, msg("the claim")) if len(line) >= CLAIM_LIMITS.max_nodes else None
@@ -567,6 +569,10 @@ def shape_problem(value) -> tuple[str, str] | None:
     return _shape_problem(value, msg("the claim"))
 
 
+def _fact_at(path: tuple) -> str | None:
+    return schemacheck.json_path(path) if path else None
+
+
 def _number_problem(value) -> tuple[str, str, str | None] | None:
     """A number JSON would not read back, with the path of the fact holding it (`training.hours`, `history[2]`)."""
     stack: list = [(value, ())]
@@ -580,16 +586,16 @@ def _number_problem(value) -> tuple[str, str, str | None] | None:
             continue
         elif isinstance(item, int) and abs(item) >= 10 ** MAX_NUMBER_DIGITS:
             return "claim.number", msg("a number has more than {limit} digits", limit=MAX_NUMBER_DIGITS), \
-                (schemacheck.json_path(path) if path else None)
+                _fact_at(path)
         elif isinstance(item, Decimal) and not item.is_finite() or isinstance(item, float) and not math.isfinite(item):
             return "claim.number", msg("the number {number} is not one JSON has (NaN and Infinity are none)",
-                                       number=str(item)), (schemacheck.json_path(path) if path else None)
+                                       number=str(item)), _fact_at(path)
         elif isinstance(item, Decimal) and (len(item.as_tuple().digits) > MAX_NUMBER_DIGITS
                                             or abs(item.adjusted()) > MAX_NUMBER_DIGITS):
             text = str(item)
             return "claim.number", msg("the number {number} is beyond {limit} digits",
                                        number=text[:20] + ("…" if len(text) > 20 else ""),
-                                       limit=MAX_NUMBER_DIGITS), (schemacheck.json_path(path) if path else None)
+                                       limit=MAX_NUMBER_DIGITS), _fact_at(path)
     return None
 
 

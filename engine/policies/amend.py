@@ -370,12 +370,11 @@ def _amend_rows(store, b: PolicyVersion, name: str, raw: dict, path: tuple, tabl
         if len(key) != len(old.keys):
             reader.error("table.row_shape", msg("a key of table {name} has {count} values: {keys}", name=repr(name),
                                                 count=len(old.keys), keys=", ".join(old.keys)), rpath)
-        elif typed not in table.rows and _rows_left_out(store, old):
-            continue  # as for replace_rows below: the amended file's row error is the one to fix
         elif typed not in table.rows:
-            reader.error("amend.nothing", msg("removes the row {key} of table {name}, which {amended} does not have",
-                                              key=", ".join(map(str, key)), name=repr(name), amended=_amended_key(b)),
-                         rpath, hint=_row_meant(typed, table.rows))
+            if not _rows_left_out(store, old):  # else the amended file's row error is the one to fix
+                reader.error("amend.nothing", msg("removes the row {key} of table {name}, which {amended} does not "
+                                                  "have", key=", ".join(map(str, key)), name=repr(name),
+                                                  amended=_amended_key(b)), rpath, hint=_row_meant(typed, table.rows))
         else:
             del table.rows[typed]
     for section, must_exist in (("replace_rows", True), ("add_rows", False)):
@@ -385,13 +384,12 @@ def _amend_rows(store, b: PolicyVersion, name: str, raw: dict, path: tuple, tabl
             if row is None:
                 continue
             key = tuple(row.get(k) for k in old.keys)
-            if must_exist and key not in table.rows and _rows_left_out(store, old):
-                continue  # the amended file's own error left a row out, maybe this one: that error is the one to fix
             if must_exist and key not in table.rows:
-                reader.error("amend.nothing", msg("replaces the row {key} of table {name}, which {amended} does not "
-                                                  "have (add it with add_rows)", key=", ".join(map(str, key)),
-                                                  name=repr(name), amended=_amended_key(b)), rpath,
-                             hint=_row_meant(key, table.rows))
+                if not _rows_left_out(store, old):  # else the amended file's error left this row out: fix that one
+                    reader.error("amend.nothing", msg("replaces the row {key} of table {name}, which {amended} does "
+                                                      "not have (add it with add_rows)", key=", ".join(map(str, key)),
+                                                      name=repr(name), amended=_amended_key(b)), rpath,
+                                 hint=_row_meant(key, table.rows))
                 continue
             if not must_exist and key in table.rows:
                 reader.error("amend.conflict", msg("adds a row {key} to table {name}, which {amended} already has "

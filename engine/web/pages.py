@@ -23,7 +23,7 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 
-from engine.api import PolicyInvalid, PolicyNotFound, PolicyNotInForce, Selection, not_a_version, parse_policy_ref
+from engine.api import PolicyInvalid, PolicyNotFound, Selection, not_a_version, parse_policy_ref
 from engine.audit import listing
 from engine.audit.describe import version_json
 from engine.core.diagnostics import text_lines
@@ -302,20 +302,17 @@ def add_pages(app: FastAPI, service) -> None:
         for name in ("from", "to"):
             text = (page.request.query_params.get(name) or "").strip()
             texts.append(text)
+            if not text:
+                errors.append(tr("{field}: give a date (YYYY-MM-DD) or @VERSION", field=name))
+                continue
             try:
-                if not text:
-                    raise ServiceError(422, "request.invalid", msg("{field}: give a date (YYYY-MM-DD) or @VERSION",
-                                                                   field=name))
                 if text.startswith("@"):
                     sides.append(engine().scenario(policy_id, version=text[1:]))
                 else:
                     sides.append(engine().scenario(policy_id, at=_parse(name, text)))
-            except ServiceError as exc:
+            except ServiceError as exc:  # a day that is none
                 errors.append(tr(exc.message))
-            except PolicyNotInForce as exc:  # a policy that is there, with no version that day: not a typo
-                errors.append(tr("{what}: {message}", what=name, message=said(exc)))
-                status = 404
-            except PolicyNotFound as exc:
+            except PolicyNotFound as exc:  # no such version, or none in force that day (PolicyNotInForce)
                 errors.append(tr("{what}: {message}", what=name, message=said(exc)))
                 status = 404
             except PolicyInvalid as exc:
