@@ -326,6 +326,16 @@ def test_search_by_claim_policy_and_day(server):
         refused = http.get(server.url + "/v1/decisions", headers=auth("auditor"), params=params)
         assert refused.status_code == 422 and refused.json()["error"]["field"] == field, params
     assert http.get(server.url + "/v1/decisions/no-such-id", headers=auth("auditor")).status_code == 404
+    # a misspelt policy is not "nothing was decided under it"; a known one with nothing logged is an empty page
+    for policy, words in (("jinhua/digital-engineer-subsidyy", "no such policy in the store; known: "),
+                          (JINHUA + "@2024-13-01", "versions of " + JINHUA + ": 2024-05-01")):
+        unheard = http.get(server.url + "/v1/decisions", headers=auth("auditor"), params={"policy": policy})
+        error = unheard.json()["error"]
+        assert unheard.status_code == 404 and error["code"] == "request.unknown_policy", unheard.text
+        assert error["location"] == "policy" and words in error["message"]
+    quiet = http.get(server.url + "/v1/decisions", headers=auth("auditor"),
+                     params={"policy": "china/retirement-age", "claim_id": claim["claim_id"]})
+    assert quiet.status_code == 200 and quiet.json()["decisions"] == []
 
 
 def test_verify_gives_the_report_of_policy_verify(server, store, folder):

@@ -585,3 +585,16 @@ def test_the_timeline_page_shows_a_repeal_without_a_version_link(tmp_path):
     row = re.search(rf'<tr>\s*<th scope="row"><a href="/policies/{JINHUA}/timeline">.*?</tr>', listed, re.S).group(0)
     assert "repeal from 2026-01-01" in row and "none: repealed from 2026-01-01" in row
     assert "@2026-01-01" not in row  # a repeal has no version page to go to
+
+
+@pytest.mark.slow
+def test_a_search_for_a_policy_the_store_never_had_says_so_beside_the_form(server):
+    """An empty list under a misspelt id would read as "nothing was decided under it"."""
+    page = http.get(f"{server.url}/decisions", params={"policy": JINHUA + "x", "lang": "zh"},
+                    headers=auth("auditor"))
+    assert page.status_code == 200 and f'value="{JINHUA}x"' in page.text
+    said = r'<p class="error" role="alert">日志中没有 .* 的决定，政策库中也没有这项政策'
+    assert re.search(said, page.text), page.text
+    quiet = http.get(f"{server.url}/decisions", params={"policy": "china/retirement-age", "lang": "en"},
+                     headers=auth("auditor"))
+    assert "No decision matches." in quiet.text and 'role="alert"' not in quiet.text

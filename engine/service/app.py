@@ -202,6 +202,20 @@ def _evaluator(snapshot: Snapshot, asked: Asked):
     return evaluator
 
 
+def unheard_of(store, policy: str) -> str | None:
+    """Why a log search for `policy` (ID or ID@VERSION) that found nothing names something the store has never heard
+    of, or None when the store has it: a misspelt id is not "nothing was decided under it"."""
+    pid, _, version = policy.partition("@")
+    versions = [v.version for v in store.versions(pid)]
+    if not versions:
+        return msg("no decision of {policy} in the log, and no such policy in the store; known: {known}",
+                   policy=repr(pid), known=", ".join(store.ids()))
+    if version and version not in versions:
+        return msg("no decision of {policy} in the log, and no such version in the store (versions of {id}: "
+                   "{known})", policy=repr(policy), id=pid, known=", ".join(versions))
+    return None
+
+
 def _invalid(policy: str, exc: PolicyInvalid) -> ServiceError:
     return ServiceError(503, "service.policy_has_errors", msg("{policy} cannot be used while its files have errors; "
                                                               "run `policy check`", policy=policy),
@@ -474,6 +488,9 @@ def create_app(settings: Settings) -> FastAPI:
                            limit)
         except Exception as exc:
             raise _log_down(exc) from None
+        if not found and after is None and policy is not None and (
+                why := unheard_of(service.policies.current.store, policy)):
+            raise ServiceError(404, "request.unknown_policy", why, location="policy", field="policy")
         return _json({"decisions": [_shown(r) for r in found],
                       "next": found[-1]["seq"] if len(found) == limit else None})
 

@@ -32,6 +32,7 @@ from engine.core.isodate import parse_date
 from engine.core.limits import LIMITS
 from engine.db.database import reason
 from engine.db.signouts import SignedOut
+from engine.service.app import unheard_of
 from engine.service.auth import Caller
 from engine.service.errors import ServiceError, policy_filter, said
 from engine.web import claimform, render
@@ -504,7 +505,8 @@ def add_pages(app: FastAPI, service) -> None:
         claim_id = q.get("claim_id") or None
         policy = policy_filter("policy", q.get("policy") or None)  # the form's empty field is no filter
         found = await asyncio.to_thread(_search, claim_id, policy)
-        return html(page, "decisions", found=found, claim_id=claim_id or "", policy=policy or "")
+        unheard = unheard_of(service.policies.current.store, policy) if policy and not found else None
+        return html(page, "decisions", found=found, claim_id=claim_id or "", policy=policy or "", unheard=unheard)
 
     @page_route("GET", "/decisions/{decision_id}")
     async def decision(page: Page, decision_id: str):
