@@ -28,6 +28,7 @@ from engine.decide.results import ClaimError, Decision, stamp
 from engine.language.checker import Checked, check, coverage
 from engine.language.types import Record
 from engine.policies.amend import unresolved
+from engine.policies.conventions import label_departures
 from engine.policies.facts import claim_schema
 from engine.policies.ledgerspec import check_ledger
 from engine.policies.linker import Linked, LinkError, link
@@ -205,6 +206,7 @@ class Engine:
                                             version.location("review_by"), severity="warning",
                                             clause=cited(version.effective_clauses)))
                 found.extend(unfilled(version))
+                found.extend(label_departures(version))
                 if unresolved(version):  # its `amends` error says why; what it states alone would only mislead
                     continue
                 own = {version.file} | {f.location.file for f in version.own_facts}  # its facts file is its own
@@ -217,6 +219,7 @@ class Engine:
             for repeal in self.store.repeals.get(pid, []):
                 if only is None or repeal.file in only:
                     found.extend(unfilled(repeal))
+                    found.extend(label_departures(repeal))
         return sorted_diagnostics(found + _carried(carried, {d.sort_key() for d in found}))
 
     def _check_version(self, version: PolicyVersion) -> list[Diagnostic]:

@@ -1476,6 +1476,21 @@ def test_check_warns_after_review_by(tmp_path, capsys):
     assert out.splitlines()[1] == "  in force 2024-09-01 .. now; issued 2024-08-15; review by 2025-06-30"
 
 
+def test_check_warns_at_a_version_labelled_with_another_day_than_its_first(tmp_path, capsys):
+    store, opts = store_copy(tmp_path)
+    path = store / "wenzhou/digital-engineer-subsidy/2024-09-01.yaml"
+    edit(path, "  from: 2024-09-01\n", "  from: 2024-10-01\n")
+    code, out, err = run(capsys, *opts, "check")
+    assert code == 0 and err.strip() == "0 errors, 1 warning in 6 policy versions"
+    assert out.splitlines()[:2] == [
+        f"{path}:9:10: warning[version.label]: {WZ}@2024-09-01 is labelled 2024-09-01 but takes effect on 2024-10-01: "
+        "by convention a version is labelled with its first day", '    version: "2024-09-01"']
+    assert "label it 2024-10-01 (and name its file 2024-10-01.yaml); if on 2024-09-01, correct effective.from" in out
+    edit(path, 'version: "2024-09-01"', 'version: "wenzhou-2024"')  # a label that is not a date: the officer's choice
+    path.rename(path.with_name("wenzhou-2024.yaml"))
+    assert run(capsys, *opts, "check")[:2] == (0, "")
+
+
 def test_seed_and_fixture_versions_have_no_review_date(capsys):
     for store in (SEED, STORE):
         code, out, _ = run(capsys, *store, "check", "--today", "2099-12-31")

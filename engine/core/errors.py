@@ -332,6 +332,8 @@ _CODES = [
           'docs/authoring.md#检查器的全部错误代码--every-check-code'),
     _code('version.overlap', 'error', 'versions overlap',
           'docs/authoring.md#检查器的全部错误代码--every-check-code'),
+    _code('version.label', 'warning', 'a version labelled with a date other than the day it takes effect',
+          'docs/authoring.md#检查器的全部错误代码--every-check-code'),
     _code('version.unfilled', 'warning', 'a text `policy new` left to replace is still there',
           'docs/authoring.md#检查器的全部错误代码--every-check-code'),
     _code('version.review', 'warning', 'the version is past its `review_by` date',
