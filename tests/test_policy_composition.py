@@ -182,6 +182,11 @@ def test_own_facts_that_cannot_be_added_are_check_errors_at_their_line(tmp_path)
     assert ("facts.parent", 19) in found
     assert ("facts.parent", 22) in found
     assert ("facts.schema", 27) in found
+    [odd] = [d for d in errors(root) if d.code == "facts.schema"]
+    # said at the value at fault, in the terms of the fact's own schema (not of a wrapper the engine builds)
+    assert (odd.location.line, odd.location.column) == (27, 22) and odd.source_line[21:].startswith("frobnicate")
+    assert odd.message.startswith("the schema of fact 'person.odd' is not usable: type: 'frobnicate' is not a JSON ")
+    assert "properties" not in odd.message
 
 
 def test_a_misspelt_fact_path_names_the_path_meant_in_its_own_file(tmp_path):
@@ -210,7 +215,7 @@ def test_a_misspelt_fact_path_names_the_path_meant_in_its_own_file(tmp_path):
     (root / "p/city/1.facts.json").write_text(json.dumps(facts), encoding="utf-8")
     [check] = errors(root)
     assert check.code == "name.unknown" and check.hint == "did you mean 'person.months'?"
-    assert "months_given" in (check.source_line or "")
+    assert check.source_line == "      fact: person.month" and check.location.column == 13  # under the fact named
 
 
 @pytest.mark.parametrize("change", ["replace_rows", "add_rows", "remove_rows"])

@@ -48,9 +48,15 @@ def make_validator(schema: dict):
 
 def check_schema(schema: dict) -> list[str]:
     """Problems with a schema itself, as messages."""
+    return [msg("{path}: {problem}", path="/".join(str(p) for p in path) or "/", problem=problem)
+            for path, problem in schema_problems(schema)]
+
+
+def schema_problems(schema: dict) -> list[tuple[tuple, str]]:
+    """Problems with a schema itself: (the path of the value at fault inside the schema, what is wrong)."""
     from jsonschema import Draft202012Validator
 
-    return [msg("{path}: {problem}", path="/".join(str(p) for p in e.absolute_path) or "/", problem=_schema_words(e))
+    return [(tuple(e.absolute_path), _schema_words(e))
             for e in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema)]
 
 

@@ -161,6 +161,7 @@ def _fact_path(c: Context, chk) -> None:
         return
     t: Type | None = c.infer.facts
     parts = chk.fact.split(".")
+    where = chk.fact_location or chk.location
     for depth, part in enumerate(parts):
         f = t.field(part) if isinstance(t, Record) else None
         if f is None:
@@ -168,10 +169,10 @@ def _fact_path(c: Context, chk) -> None:
             meant = ".".join(parts[:depth] + close + parts[depth + 1:]) if close else None
             c.report.at("name.unknown", msg(
                     "input check {chk_id} names fact {chk_fact}, which the input schema does not have",
-                    chk_id=repr(chk.id), chk_fact=repr(chk.fact)), chk.location,
+                    chk_id=repr(chk.id), chk_fact=repr(chk.fact)), where,
                     hint=msg("did you mean {name}?", name=repr(meant)) if meant else None,
-                    source_line=next((v.document.line_text(chk.location.line) for v in c.linked.versions
-                                      if v.file == chk.location.file and v.document), None))
+                    source_line=next((v.document.line_text(where.line) for v in c.linked.versions
+                                      if v.file == where.file and v.document), None))
             return
         t = f.type
 

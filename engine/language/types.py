@@ -205,6 +205,7 @@ class SchemaTypeError(Exception):
     def __init__(self, path: str, message: str):
         super().__init__(msg("{path}: {message}", path=path or "/", message=message))
         self.path = path
+        self.reason = message
 
 
 def schema_to_type(schema: dict, name: str = "input") -> Record:

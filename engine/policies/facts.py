@@ -38,7 +38,8 @@ def read_own_facts(reader, value, pv: PolicyVersion) -> None:
             continue  # reported by the format check
         fact = OwnFact(path, entry["schema"], reader.clauses(entry.get("clause"), where + ("clause",)),
                        reader.doc.key_location(where), reader.text(entry, "description", where))
-        if _usable(fact, lambda code, message, where=where: reader.error(code, message, where + ("schema",))):
+        if _usable(fact, lambda code, message, place, where=where: reader.error(code, message,
+                                                                                 where + ("schema", *place))):
             pv.own_facts.append(fact)
 
 
@@ -94,8 +95,8 @@ def _read_facts_file(reader, name: str, pv: PolicyVersion) -> None:
         description = entry.get("description") if isinstance(entry.get("description"), str) else ""
         fact = OwnFact(str(path), schema, clauses, doc.key_location((path,)), description)
 
-        def report(code, message, path=path):
-            loc, line = at((path, "schema"))
+        def report(code, message, place, path=path):
+            loc, line = at((path, "schema", *place))
             reader.diagnostics.append(Diagnostic(code, message, loc, source_line=line))
 
         if _usable(fact, report):
@@ -103,19 +104,23 @@ def _read_facts_file(reader, name: str, pv: PolicyVersion) -> None:
 
 
 def _usable(fact: OwnFact, report) -> bool:
-    """Whether the fact's schema is a JSON Schema the engine can type; reported through `report` when not."""
-    wrapper = {"type": "object", "properties": {"fact": fact.schema}}
-    problems = schemacheck.check_schema(wrapper)
+    """Whether the fact's schema is a JSON Schema the engine can type; reported through `report(code, message,
+    place)` when not, `place` being the path of the value at fault inside the fact's schema."""
+    problems = schemacheck.schema_problems(fact.schema)
     if not problems:
         try:
-            schema_to_type(wrapper)
-        except SchemaTypeError as exc:
-            problems = [exc.args[0]]
-    if problems:
-        report("facts.schema", msg("the schema of fact {path} is not usable: {problems}", path=repr(fact.path),
-                                   problems=joined(problems[:3], "; ")))
-        return False
-    return True
+            schema_to_type({"type": "object", "properties": {"fact": fact.schema}})
+        except SchemaTypeError as exc:  # its path names facts inside this one (/fact/a), not places in the schema
+            inner = exc.path.removeprefix("/fact").strip("/").replace("/", ".")
+            problems = [((), msg("{path}: {problem}", path=inner, problem=exc.reason) if inner else exc.reason)]
+    if not problems:
+        return True
+    place, _ = problems[0]
+    said = [msg("{path}: {problem}", path="/".join(map(str, path)), problem=problem) if path else problem
+            for path, problem in problems[:3]]
+    report("facts.schema", msg("the schema of fact {path} is not usable: {problems}", path=repr(fact.path),
+                               problems=joined(said, "; ")), place)
+    return False
 
 
 # -- the input schema with the facts added ---------------------------------------------------------------------

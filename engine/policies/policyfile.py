@@ -188,6 +188,7 @@ class InputCheck:
     overrides: bool = False
     owner: PolicyVersion | None = None
     replaces: bool = False  # replaces the item of the version this one amends (`amends:`)
+    fact_location: Location | None = None  # where `fact:` is written: an unknown fact is said there
 
 
 @dataclass
@@ -777,7 +778,7 @@ class _Reader:
             pv.checks.append(InputCheck(
                 id=cid, fact=fact, when=self.condition(c, path), require=self.expression(path + ("require",)),
                 message=self.text(c, "message", path), location=self.doc.location(path), overrides=self.flag(c),
-                owner=pv, replaces=self.flag(c, "replaces")))
+                owner=pv, replaces=self.flag(c, "replaces"), fact_location=self.doc.location(path + ("fact",))))
 
     def _not_computable(self, entries, pv: PolicyVersion) -> None:
         for i, nc in self.entries(entries, list):
