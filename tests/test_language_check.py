@@ -984,3 +984,31 @@ def test_an_amount_that_divides_without_rounding_draws_a_warning(tmp_path, decis
 def test_an_amount_rounded_where_it_divides_draws_none(tmp_path, decision, definitions):
     assert [d for d in check(tmp_path, policy(decision=decision, definitions=definitions))
             if d.code == "amount.unrounded"] == []
+
+
+RATES = {"clause": "c", "key": ["level"], "columns": {"level": "string", "amount": "money"},
+         "rows": [["junior", 1000.555], ["senior", 2000.5], ["expert", 3000.125]]}
+
+
+@pytest.mark.parametrize("decision, definitions, currency", [
+    ("rates[level].amount", None, "CNY"),
+    ("base + 10", {"base": {"expr": "rates[level].amount"}}, "CNY"),  # through a definition
+    ("rates[level].amount * 2", None, "JPY"),  # yen are paid in whole units: 2000.5 is finer too
+])
+def test_an_amount_read_from_a_cell_finer_than_its_currency_draws_a_warning(tmp_path, decision, definitions,
+                                                                            currency):
+    """2200.555 in a money table is a typing error that would be granted as written."""
+    text = policy(decision=decision, definitions=definitions, tables={"rates": RATES}).replace(
+        "currency: CNY", f"currency: {currency}")
+    [found] = [d for d in check(tmp_path, text) if d.code == "amount.precision"]
+    assert found.severity == "warning" and found.clause == "c"
+    assert found.source_line[found.location.column - 1:].startswith("1000.555")  # the first cell at fault
+    places, more = (2, 1) if currency == "CNY" else (0, 2)
+    assert found.message == (f"the amount reads rates.amount, whose row [junior] is 1000.555: more decimal places "
+                             f"than {currency} is paid in ({places}) (and {more} more row(s))")
+
+
+@pytest.mark.parametrize("decision", ["round(rates[level].amount, 2)", "floor(rates[level].amount)", "d * 2"])
+def test_an_amount_that_rounds_the_cell_or_reads_no_table_draws_none(tmp_path, decision):
+    text = policy(decision=decision, tables={"rates": RATES})
+    assert [d for d in check(tmp_path, text) if d.code == "amount.precision"] == []

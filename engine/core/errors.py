@@ -40,6 +40,8 @@ _CODES = [
           'docs/authoring.md#检查器的全部错误代码--every-check-code'),
     _code('amend.unknown', 'error', 'an amendment names a version the policy does not have',
           'docs/authoring.md#检查器的全部错误代码--every-check-code'),
+    _code('amount.precision', 'warning', 'a table cell the amount reads has more decimal places than its currency',
+          'docs/authoring.md#检查器的全部错误代码--every-check-code'),
     _code('amount.unrounded', 'warning', 'a decision amount that divides without round() or floor()',
           'docs/authoring.md#检查器的全部错误代码--every-check-code'),
     _code('call.arguments', 'error', 'wrong number or types of arguments',

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from engine.core.currencies import minor_units
 from engine.core.diagnostics import Diagnostic, cited
 from engine.core.i18n import msg
 from engine.core.records import dataclass
@@ -19,7 +21,7 @@ from engine.language.checked import Checked, Reporter
 from engine.language.cost import CostModel
 from engine.language.infer import Inference, null_hint
 from engine.language.spelling import close_matches
-from engine.language.syntax import KEYWORDS, Binary, Call, Expr, Name, children, deceptive_name, is_name
+from engine.language.syntax import KEYWORDS, Attr, Binary, Call, Expr, Index, Name, children, deceptive_name, is_name
 from engine.language.types import BOOL, ERROR, FunctionType, Namespace, Record, TableType, Type, is_numeric
 
 if TYPE_CHECKING:
@@ -198,6 +200,55 @@ def _decision(c: Context) -> None:
                        expression=decision.expr,
                        hint=msg("round it to the unit it is paid in: round(…, 2) to hundredths, floor(…) to whole "
                                 "units"))
+    if tree is not None:
+        _finer_than_money(c, tree, decision.currency)
+
+
+def _finer_than_money(c: Context, tree: Expr, currency: str) -> None:
+    """A warning at a cell of a table column the amount reads (outside round() and floor()) that has more decimal
+    places than the currency is paid in: 2200.555 is a typing error that would be granted as written."""
+    places = minor_units(currency)
+    for table_name, column in sorted(_amount_columns(c.linked.definitions, c.linked.tables, tree)):
+        table = c.linked.tables[table_name]
+        finer = [(key, row[column]) for key, row in table.rows.items()
+                 if isinstance(row.get(column), Decimal) and _places(row[column]) > places]
+        if not finer:
+            continue
+        key, value = finer[0]
+        where, line = table.cell_place(key, column)
+        c.report.result.diagnostics.append(Diagnostic("amount.precision", msg(
+            "the amount reads {table}.{column}, whose row {row} is {value}: more decimal places than {currency} is "
+            "paid in ({places}){more}", table=table_name, column=column, row="[" + ", ".join(map(str, key)) + "]",
+            value=str(value), currency=currency, places=places,
+            more=msg(" (and {count} more row(s))", count=len(finer) - 1) if len(finer) > 1 else ""), where,
+            severity="warning", source_line=line, clause=cited(table.clauses),
+            hint=msg("check the amount against the notice; if the amount is rounded when paid, write "
+                     "round(…, {places})", places=places)))
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _amount_columns(definitions: dict, tables: dict, tree: Expr, seen: frozenset = frozenset()) -> set:
+    """(table, column) of every `TABLE[...].COLUMN` the amount reads outside round() and floor(), through the
+    definitions it names."""
+    found: set = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Call) and isinstance(node.func, Name) and node.func.name in _ROUNDING:
+            continue
+        if isinstance(node, Attr) and isinstance(node.obj, Index) and isinstance(node.obj.obj, Name) \
+                and node.obj.obj.name in tables:
+            found.add((node.obj.obj.name, node.name))
+        if isinstance(node, Name) and node.name in definitions and node.name not in seen:
+            body = definitions[node.name].expr.tree
+            if body is not None:
+                found |= _amount_columns(definitions, tables, body, seen | {node.name})
+        stack.extend(children(node))
+    return found
 
 
 _ROUNDING = frozenset(("round", "floor"))  # what makes a quotient a sum of money again
