@@ -26,7 +26,7 @@ import orjson
 import pytest
 from clirun import run_policy
 
-from engine.distributed.runner import Partition, partitions
+from engine.claims.partitions import Partition, partitions
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -17,9 +17,9 @@ import pytest
 from clirun import run_policy
 
 from engine.api import Engine
+from engine.claims.partitions import Partition, partitions
 from engine.cli import main as cli
 from engine.decide.batch import count_lines
-from engine.distributed.runner import Partition, partitions
 from engine.language.types import DECIMAL
 from tests.authoring_demo import SCHEMA, write_store
 

@@ -27,8 +27,8 @@ from engine.core.i18n import joined, msg
 from engine.core.isodate import parse_date
 from engine.core.reasons import os_reason
 from engine.core.records import dataclass
+from engine.core.spelling import close_matches
 from engine.decide.results import ClaimError, Decision, plain
-from engine.language.spelling import close_matches
 from engine.policies.store import CASES_SUFFIX
 from engine.policies.yamlsource import read_file, read_yaml
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from engine.api import Engine, PolicyInvalid, PolicyNotFound, PolicyNotInForce
+from engine.cli.cluster import DASK_OPTION, PARTITION_OPTION
 from engine.cli.common import (
     DATE,
     EXIT_INVALID,
@@ -27,7 +28,6 @@ from engine.cli.common import (
 )
 from engine.core.i18n import msg, plural, tr
 from engine.core.isodate import parse_date
-from engine.distributed.commands import DASK_OPTION, PARTITION_OPTION
 
 _TWO_VERSIONS = msg("give two pinned versions, ID@A ID@B, or one ID with --from and --to")
 
@@ -156,10 +156,10 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet, by_columns, verbose, d
     show = not quiet and sys.stderr.isatty()
     with progress_bar(count_lines(list(claims)) if show else None, enabled=show) as advance:
         if dask:
-            from engine.distributed import commands
+            from engine.cli import cluster
 
-            report = commands.impact(engine, dask, list(claims), policy_id, from_, to, before_label,
-                                     after_label, advance, partition_bytes, columnar, stats)
+            report = cluster.impact(engine, dask, list(claims), policy_id, from_, to, before_label,
+                                    after_label, advance, partition_bytes, columnar, stats)
         else:
             raws = read_claims(list(claims), sys.stdin.buffer, lazy=columnar,  # columns parse lines themselves
                                record=before.input_type())

@@ -394,7 +394,7 @@ def new(ctx, policy_id, effective, from_version, issued, amend, repeal):
             usage(msg("{policy} is a new policy: there is no version to copy", policy=policy_id))
         text = new_policy_text(policy_id, effective, issued or date.today())
         what = tr("a new policy")
-        from engine.language.spelling import close_matches
+        from engine.core.spelling import close_matches
 
         # a typo: every part alike (demo/grnat for demo/grant), not another policy with the same last part
         close = [c for c in close_matches(policy_id, store.ids(), n=3, cutoff=0.8)

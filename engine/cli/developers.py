@@ -8,6 +8,7 @@ import sys
 import click
 
 from engine.api import PolicyInvalid, PolicyNotFound, Selection
+from engine.cli.cluster import DASK_OPTION, PARTITION_OPTION
 from engine.cli.common import (
     DATE,
     EXIT_INTERRUPTED,
@@ -28,7 +29,6 @@ from engine.cli.common import (
     usage,
 )
 from engine.core.i18n import msg, tr
-from engine.distributed.commands import DASK_OPTION, PARTITION_OPTION
 
 
 @command(help=msg(
@@ -111,12 +111,12 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
         with progress_bar(total, enabled=show_progress, output=out) as bar, batch.StopAtRecord() as stop:
             output_format = batch.OutputFormat(fmt, summary, verbose, columnar, parquet)
             if dask:
-                from engine.distributed import commands
+                from engine.cli import cluster
 
                 # the counter stops the run at the next partition after Ctrl-C, as it stops a local batch
-                counts, stats = commands.evaluate(engine, dask, list(claims), pid, pinned, known_on, any_date, as_of,
-                                                  output_format, bar.write, stop.counter(bar), partition_bytes,
-                                                  str(folder.resolve()) if folder else None)
+                counts, stats = cluster.evaluate(engine, dask, list(claims), pid, pinned, known_on, any_date, as_of,
+                                                 output_format, bar.write, stop.counter(bar), partition_bytes,
+                                                 str(folder.resolve()) if folder else None)
             elif folder:
                 from engine.decide.output import decide_into_parts
 

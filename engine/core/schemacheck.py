@@ -67,7 +67,7 @@ def _schema_words(error) -> str:
     """A mistake in a schema in the words its author reads (`type: integr`), not the metaschema's English."""
     path = list(error.absolute_path)
     if path and path[-1] == "type" and isinstance(error.instance, str):
-        from engine.language.spelling import close_matches
+        from engine.core.spelling import close_matches
 
         close = close_matches(error.instance, list(_SCHEMA_TYPES), n=1, cutoff=0.6)
         if close:

@@ -160,8 +160,8 @@ def decide_into_parts(evaluator, folder: Path, paths: list[str], stdin, as_of, f
                       partition_bytes: int):
     """`policy evaluate … --output DIR/` in this process (or its --jobs workers): the partitions --dask would
     make, each decided in input order and written as its part. Returns the Counts."""
+    from engine.claims.partitions import claims_of, partitions
     from engine.decide import batch
-    from engine.distributed.runner import claims_of, partitions
 
     parts = list(partitions(paths, partition_bytes))
     record = evaluator.input_type()

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 from engine.core.diagnostics import cited
 from engine.core.i18n import msg
 from engine.core.limits import LIMITS
+from engine.core.spelling import Speller, shown
 from engine.language.builtins import BUILTINS, DECISION_DATE
 from engine.language.checked import Checked, Reporter, Resolved
-from engine.language.spelling import Speller, shown
 from engine.language.syntax import Attr, Binary, Call, Comprehension, Expr, If, Index, ListLit, Literal, Name, Unary
 from engine.language.types import (
     BOOL,

@@ -16,11 +16,11 @@ from engine.core.currencies import minor_units
 from engine.core.diagnostics import Diagnostic, cited
 from engine.core.i18n import msg
 from engine.core.records import dataclass
+from engine.core.spelling import close_matches
 from engine.language.builtins import BUILTINS, DECISION_DATE
 from engine.language.checked import Checked, Reporter
 from engine.language.cost import CostModel
 from engine.language.infer import Inference, null_hint
-from engine.language.spelling import close_matches
 from engine.language.syntax import KEYWORDS, Attr, Binary, Call, Expr, Index, Name, children, deceptive_name, is_name
 from engine.language.types import BOOL, ERROR, FunctionType, Namespace, Record, TableType, Type, is_numeric
 

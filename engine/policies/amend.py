@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from engine.core.diagnostics import Diagnostic, cited, note_at
 from engine.core.i18n import msg
-from engine.language.spelling import close_matches
+from engine.core.spelling import close_matches
 from engine.language.syntax import Comprehension, Name, children
 from engine.language.types import ERROR
 from engine.policies.policyfile import Expression, PolicyVersion, Table, canonical_json, reader_for, sha256

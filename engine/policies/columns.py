@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from engine.core import schemacheck
 from engine.core.diagnostics import Diagnostic, cited
 from engine.core.i18n import msg
-from engine.language.spelling import close_matches
+from engine.core.spelling import close_matches
 from engine.language.types import ERROR, Record, Type
 
 if TYPE_CHECKING:

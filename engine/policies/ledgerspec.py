@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from engine.core.diagnostics import Diagnostic, Location, cited
 from engine.core.i18n import msg
 from engine.core.records import dataclass
-from engine.language.spelling import close_matches
+from engine.core.spelling import close_matches
 from engine.language.types import BOOL, DATE, DECIMAL, ERROR, STRING, ListOf, Nullable, Prim, Record, Type, fits
 from engine.policies.facts import claim_schema
 

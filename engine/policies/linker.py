@@ -14,7 +14,7 @@ from dataclasses import field
 from engine.core.diagnostics import Diagnostic, cited, note_at
 from engine.core.i18n import Message, msg, series
 from engine.core.records import dataclass
-from engine.language.spelling import close_matches
+from engine.core.spelling import close_matches
 from engine.language.syntax import Comprehension, Name, children
 from engine.policies.amend import unresolved
 from engine.policies.columns import check_columns

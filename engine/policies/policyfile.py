@@ -21,7 +21,7 @@ from engine.core.i18n import msg, series
 from engine.core.isodate import parse_date
 from engine.core.reasons import os_reason
 from engine.core.records import dataclass
-from engine.language.spelling import close_matches
+from engine.core.spelling import close_matches
 from engine.language.syntax import Expr, SourceText, parse
 from engine.language.types import (
     BOOL,

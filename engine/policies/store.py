@@ -15,8 +15,8 @@ from engine.core.diagnostics import Diagnostic, DiagnosticError, Location, Note,
 from engine.core.i18n import joined, msg
 from engine.core.reasons import json_reason, os_reason
 from engine.core.records import dataclass
+from engine.core.spelling import close_matches
 from engine.language.builtins import add_days
-from engine.language.spelling import close_matches
 from engine.language.types import Record, SchemaTypeError, schema_to_type
 from engine.policies.policyfile import PolicyVersion, canonical_json, load_policy_file, sha256
 from engine.policies.yamlsource import DEFAULT_LIMITS, gc_paused, read_file

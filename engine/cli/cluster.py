@@ -1,5 +1,6 @@
-"""The `--dask SCHEDULER` form of `policy evaluate` and `policy impact`: the command line's side of runner.py,
-kept here so that the command modules only hand over to it."""
+"""The `--dask SCHEDULER` form of `policy evaluate` and `policy impact`: the command line's side of
+engine/distributed (its options, exit codes, a lost cluster said in one line), kept here so that the command
+modules only hand over to it."""
 from __future__ import annotations
 
 import os
