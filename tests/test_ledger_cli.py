@@ -333,3 +333,82 @@ def test_a_csv_row_is_named_by_the_line_it_starts_on_and_a_short_one_says_so(cap
     assert code == 2
     assert f"{rows}:2: amount " in err  # the row spans lines 2 and 3: named by its first
     assert f"{rows}:5: the row has 4 cells; the header has 6 columns" in err
+
+
+@pytest.mark.parametrize("cells, given", [
+    ("2024-07-01T00:00:00+00:00,", "revoked_at"),
+    (",only a reason", "revoked_reason"),
+    ("2024-07-01T00:00:00+00:00,  ", "revoked_at"),  # a reason left blank
+])
+def test_a_revocation_with_only_its_time_or_its_reason_is_a_bad_row(capsys, tmp_path, database, cells, given):
+    """Half a revocation imported as one would stop the grant counting, revoked at the import's time or for no
+    reason: the person could be granted the same item again."""
+    rows = tmp_path / "records.csv"
+    rows.write_text("person,item,grade,granted_on,amount,version,revoked_at,revoked_reason\n"
+                    f"乙,i1,a,2024-01-05,100,2024-01-01,{cells}\n", encoding="utf-8")
+    code, _, err = run(capsys, "ledger", "import", str(rows), "--policy", POLICY, "--database", database,
+                       "--skip-bad")
+    assert code == 2 and f"{rows}:2: a revoked grant needs both revoked_at (when) and revoked_reason (why), " \
+        f"found {given}; leave both empty for a grant that stands" in err
+    assert "0 grant(s) imported" in err
+
+
+@pytest.mark.parametrize("revoked", ["{}", '{"at": null, "reason": null}', '{"reason": "x"}',
+                                     '{"at": "2024-07-01T00:00:00+00:00", "by": "admin"}'])
+def test_a_json_revocation_lacking_its_time_or_reason_is_a_bad_row(capsys, tmp_path, database, revoked):
+    rows = tmp_path / "records.jsonl"
+    rows.write_text('{"person": "戊", "item": "i1", "grade": "a", "granted_on": "2024-01-05", "amount": 3300, '
+                    f'"version": "2024-01-01", "revoked": {revoked}}}\n', encoding="utf-8")
+    code, _, err = run(capsys, "ledger", "import", str(rows), "--policy", POLICY, "--database", database)
+    assert code == 2 and f"{rows}:1: a revoked grant needs both revoked_at" in err, err
+
+
+@pytest.mark.parametrize("column, value, most", [("amount", "1" * 65, 64), ("grant_id", "g" * 37, 36),
+                                                 ("claim_id", "c" * 201, 200)])
+def test_a_value_longer_than_its_column_is_a_bad_row_in_the_dry_run_too(capsys, tmp_path, database, column, value,
+                                                                        most):
+    """SQLite would take it; PostgreSQL refuses the whole import with "value too long" and names no line."""
+    cells = {"person": "乙", "item": "i1", "grade": "a", "granted_on": "2024-01-05", "amount": "100",
+             "version": "2024-01-01"} | {column: value}
+    rows = tmp_path / "records.csv"
+    rows.write_text(",".join(cells) + "\n" + ",".join(cells.values()) + "\n", encoding="utf-8")
+    for dry in ("--dry-run", None):
+        code, _, err = run(capsys, "ledger", "import", str(rows), "--policy", POLICY, "--database", database,
+                           *([dry] if dry else []))
+        assert code == 2 and f"{rows}:2: {column} is {len(value)} characters long; the ledger holds at most {most}" \
+            in err, err
+
+
+def test_import_under_a_policy_or_version_the_store_lacks_is_a_usage_error(capsys, tmp_path, database):
+    """Not an internal error, and never the latest version in place of the one asked for."""
+    rows = tmp_path / "records.csv"
+    rows.write_text("person,item,grade,granted_on,amount,version\n乙,i1,a,2024-01-05,100,2024-01-01\n",
+                    encoding="utf-8")
+    for policy, said in (("nope/x", "no policy 'nope/x'; known: "),
+                         (POLICY + "@2099-01-01", f"{POLICY} has no version '2099-01-01' (it has ")):
+        code, _, err = run(capsys, "ledger", "import", str(rows), "--policy", policy, "--database", database)
+        assert code == 64 and said in err and "internal error" not in err, err
+    assert run(capsys, "ledger", "list", "--database", database)[1] == ""  # nothing was imported
+
+
+def test_grant_says_its_refusals_in_the_chosen_language(capsys, tmp_path, database):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"claim_id": "bad"}', encoding="utf-8")
+    code, out, _ = run(capsys, "--lang", "zh", "grant", str(bad), "--policy", POLICY, "--database", database)
+    error = json.loads(out)["error"]
+    assert code == 2 and error["code"] == "ledger.claim_not_decided" and "不登记发放" in error["message"]
+
+
+def test_grant_under_a_policy_that_declares_no_input_is_a_usage_error(capsys, tmp_path, database):
+    import shutil
+
+    store = tmp_path / "store"
+    shutil.copytree(FIXTURES / "ledger" / "store", store)
+    (store / "fict" / "table-only").mkdir()
+    (store / "fict" / "table-only" / "2024-01-01.yaml").write_text(
+        "policy: fict/table-only\nversion: \"2024-01-01\"\ntitle: 表\neffective: {from: 2024-01-01}\n"
+        "issued_on: 2023-12-01\nsource: {number: 文号, title: 表, issuers: [局], clauses: {一: 文}}\n"
+        "definitions: {x: {clause: 一, expr: '1'}}\nexports: [x]\n", encoding="utf-8")
+    code, _, err = invoke(capsys, "--policies", str(store), "--schemas", str(FIXTURES / "ledger" / "schemas"),
+                          "grant", claim_file(tmp_path, 1), "--policy", "fict/table-only", "--database", database)
+    assert code == 64 and "fict/table-only declares no input (no input.schema)" in err, err

@@ -221,6 +221,13 @@ def refuse_if_broken(store, policy_id: str, references: bool = True) -> None:
 SHOWN = 5  # errors printed before `policy check` is suggested: the full list is its job
 
 
+def refuse_inputless(engine, pid: str, pinned: str | None) -> None:
+    """A usage error for a policy that declares no input: claims are never decided under it (`evaluate`, `grant`)."""
+    if not engine.store.declares_input(pid, pinned):
+        usage(msg("{policy} declares no input (no input.schema), so claims cannot be decided under it; other "
+                  "policies can only read it (through `uses`)", policy=pid + ("@" + pinned if pinned else "")))
+
+
 def refuse(errors: list, subject: str) -> None:
     """Print the first few errors and exit 1; nothing when there are none."""
     if errors:

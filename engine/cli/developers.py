@@ -22,6 +22,7 @@ from engine.cli.common import (
     option,
     refuse,
     refuse_if_broken,
+    refuse_inputless,
     refuse_unusable_store,
     said,
     standard_input,
@@ -80,9 +81,7 @@ def evaluate(ctx, claims, policy, as_of, known_on, any_date, fmt, summary, verbo
                                      outputs=not summary)
     except PolicyNotFound as exc:
         usage(said(exc))
-    if not engine.store.declares_input(pid, pinned):
-        usage(msg("{policy} declares no input (no input.schema), so claims cannot be decided under it; other "
-                  "policies can only read it (through `uses`)", policy=pid + ("@" + pinned if pinned else "")))
+    refuse_inputless(engine, pid, pinned)
     parquet = _refuse_unfit_parquet(fmt, summary, output)
     if parquet:
         fmt = "json"  # the summary lines every path writes, which the Parquet output turns into rows

@@ -28,6 +28,7 @@ from engine.cli.common import (
     option,
     refuse,
     refuse_if_broken,
+    refuse_inputless,
     refuse_unusable_store,
     said,
     usage,
@@ -73,10 +74,11 @@ def _evaluator(ctx, policy):
     pid, pinned = policy
     refuse_if_broken(engine.store, pid)
     try:
-        return engine, engine.evaluator(pid, Selection(pinned, None))
+        evaluator = engine.evaluator(pid, Selection(pinned, None))
     except PolicyNotFound as exc:
         usage(said(exc))
-        raise
+    refuse_inputless(engine, pid, pinned)
+    return engine, evaluator
 
 
 def _database_errors(action):
@@ -177,7 +179,7 @@ def grant(ctx, claims, policy, database, key):
     worst = EXIT_OK
     for raw in raws:
         if raw.error is not None:
-            click.echo(orjson.dumps({"error": {"code": raw.error.code, "message": raw.error.message,
+            click.echo(orjson.dumps({"error": {"code": raw.error.code, "message": tr(raw.error.message),
                                                "location": raw.location}}).decode())
             worst = max(worst, EXIT_INVALID)
             continue
@@ -186,7 +188,7 @@ def grant(ctx, claims, policy, database, key):
                 engine, evaluator, ledger, policy=policy_text, claim=raw.data, key=key, follows=None, caller=caller,
                 masker=Masker("mask"), personal=personal, origin="cli"))
         except LedgerRefusal as exc:
-            click.echo(jsontext.dumps(exc.body()))
+            click.echo(jsontext.dumps(exc.body() | {"error": {"code": exc.code, "message": tr(exc.message)}}))
             worst = max(worst, EXIT_INVALID)
             continue
         except PolicyInvalid as exc:
@@ -326,14 +328,15 @@ def import_grants(ctx, file, policy, database, fmt, skip_bad, dry_run):
 def _spec_and_types(engine, pid: str, pinned: str | None):
     from datetime import date
 
+    from engine.api import PolicyNotFound
     from engine.policies.ledgerspec import ledger_of, record_types
 
-    version = engine.store.get(pid, pinned) if pinned else engine.version_for(pid, date.today())
-    if version is None:
-        versions = engine.store.versions(pid)
-        version = versions[-1] if versions else None
-    if version is None:
-        usage(msg("no policy {policy}", policy=repr(pid)))
+    try:  # a pin the store lacks is refused, never read as the latest version
+        version = engine.pinned_version(pid, pinned) if pinned else engine.version_for(pid, date.today())
+    except PolicyNotFound as exc:
+        usage(said(exc))
+    if version is None:  # none in force today: the latest, whose ledger section says what a record holds
+        version = engine.store.versions(pid)[-1]
     spec = ledger_of(engine.linked(version, version.effective_from))
     if spec is None:
         _fail(msg("{policy} declares no ledger section, so its grants cannot be recorded or counted",

@@ -15,8 +15,9 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import String, select
 
 from engine.claims.reader import BOM
 from engine.core.i18n import joined, msg, series
@@ -78,10 +79,17 @@ def read_rows(path: Path, kind: str, spec, types: dict, schema: dict | None = No
 
 
 def _revocation(item: dict) -> tuple | str | None:
-    """(when, why) where the row says its grant was revoked (`revoked_at`, `revoked_reason`), or what is wrong."""
+    """(when, why) where the row says its grant was revoked (`revoked_at`, `revoked_reason`), or what is wrong: a
+    revocation has both (with one alone the grant would stop counting, revoked at a time nobody gave, or for no
+    reason), and `revoked` of a JSON line, when it is an object, is one."""
     at, reason = item.get("revoked_at"), item.get("revoked_reason")
-    if at is None and reason is None:
+    if at is None and reason is None and not item.get(_REVOKED_OBJECT):
         return None
+    if at is None or reason is None or not str(reason).strip():
+        return msg("a revoked grant needs both revoked_at (when) and revoked_reason (why), found {given}; leave both "
+                   "empty for a grant that stands", given=series([name for name, value in (
+                       ("revoked_at", at), ("revoked_reason", reason)) if value is not None and str(value).strip()])
+                   or msg("neither"))
     try:
         when = datetime.fromisoformat(str(at)) if at is not None else None
     except ValueError:
@@ -141,11 +149,15 @@ def _jsonl(path: Path):
                 yield number, msg("revoked is the revocation, {{at, by, reason}}, or null; not {value}",
                                   value=json.dumps(revoked, default=str))
                 continue
-            if isinstance(revoked, dict):
-                data |= {"revoked_at": revoked.get("at"), "revoked_reason": revoked.get("reason")}
+            if isinstance(revoked, dict):  # an object is a revocation: one with neither field is a bad row
+                data |= {"revoked_at": revoked.get("at"), "revoked_reason": revoked.get("reason"),
+                         _REVOKED_OBJECT: True}
             if isinstance(record, dict):
                 data = {**record, **{k: v for k, v in data.items() if not isinstance(v, dict)}}
             yield number, {k: v for k, v in data.items() if v is not None and not isinstance(v, dict)}
+
+
+_REVOKED_OBJECT = "\0revoked"  # set on a JSON line whose `revoked` is an object: no column has this name
 
 
 def _no_constant(name: str):
@@ -153,13 +165,20 @@ def _no_constant(name: str):
 
 
 def _check(item: dict, spec, types: dict) -> str | None:
-    unknown = sorted(set(item) - set(spec.record) - IMPORT_COLUMNS - {"person"})
+    unknown = sorted(set(item) - set(spec.record) - IMPORT_COLUMNS - {"person", _REVOKED_OBJECT})
     if unknown:
         return msg("unknown column {column}; the columns are {fields}", column=unknown[0],
                    fields=series(["person", *spec.record]))
     person = item.get("person")
     if isinstance(person, bool) or not isinstance(person, (str, int)) or str(person).strip() == "":
         return msg("person is empty")
+    columns = _LONGEST | {name: _LONGEST_FROM[source.text] for name, source in spec.record.items()
+                          if source.text in _LONGEST_FROM}
+    for name, most in columns.items():  # the columns' sizes: PostgreSQL would refuse the whole import
+        value = item.get(name)
+        if value is not None and len(str(value)) > most:
+            return msg("{field} is {length} characters long; the ledger holds at most {most}", field=name,
+                       length=len(str(value)), most=most)
     missing = [name for name in spec.record if name not in item]
     if missing:
         return msg("{fields} missing", fields=", ".join(missing))
@@ -174,6 +193,16 @@ def _check(item: dict, spec, types: dict) -> str | None:
     return None
 
 
+
+
+def _length(column: str) -> int:
+    """How many characters a text column of the grants table holds (its String(N))."""
+    return cast(String, grants.c[column].type).length or 0
+
+
+_LONGEST = {name: _length(name) for name in ("grant_id", "person", "claim_id")}
+# record fields written to a column of their own too (write_rows), by their source
+_LONGEST_FROM = {"decision.amount": _length("amount"), "decision.policy.version": _length("policy_version")}
 _BAD = object()
 _PLAIN_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
 
