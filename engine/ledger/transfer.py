@@ -193,8 +193,6 @@ def _check(item: dict, spec, types: dict) -> str | None:
     return None
 
 
-
-
 def _length(column: str) -> int:
     """How many characters a text column of the grants table holds (its String(N))."""
     return cast(String, grants.c[column].type).length or 0
