@@ -36,6 +36,18 @@ def test_without_tokens_only_loopback(tmp_path):
     assert "without --tokens the service listens only on a loopback address" in refused.stderr
 
 
+def test_a_port_in_use_is_refused_in_words_before_it_says_serving(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        refused = serve("--port", str(port), "--database", f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    assert refused.returncode == 69, refused.stderr
+    assert refused.stderr.splitlines() == [f"policy: cannot listen on 127.0.0.1:{port}: Address already in use"]
+
+
 def test_a_bad_tokens_file_is_refused(tmp_path):
     tokens = tmp_path / "tokens.yaml"
     tokens.write_text("short: developer\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 from pathlib import Path
 
 import click
@@ -17,6 +18,7 @@ from engine.cli.common import (
     usage,
 )
 from engine.core.i18n import msg, tr
+from engine.core.reasons import os_reason
 
 EXIT_DATABASE = 69  # the database cannot be used (unreachable, or from a newer version)
 
@@ -88,15 +90,21 @@ def serve(ctx, host, port, database, database_seconds, tokens, workers, personal
                         personal_key=str(personal_key.resolve()) if personal_key else None, log=not no_log,
                         workers=workers, session_key=secrets.token_hex(32), database_seconds=database_seconds)
     settings.to_environment()
+    try:  # listening before saying "serving": a port in use is said in words, not as uvicorn's exit 3
+        listening = _listen(host, port)
+    except OSError as exc:
+        click.echo(tr("policy: cannot listen on {address}: {reason}", address=f"{host}:{port}",
+                      reason=os_reason(exc)), err=True)
+        ctx.exit(EXIT_DATABASE)
     who = tr("bearer tokens from {file}", file=str(tokens)) if tokens \
         else tr("no tokens: loopback only, every caller has every role")
     click.echo(tr("policy: serving {policies} on {address} ({who}); decision log {log} at schema {revision}",
-                  policies=settings.policies, address=f"http://{host}:{port}", who=who, log=shown(url),
+                  policies=settings.policies, address=_address(host, port), who=who, log=shown(url),
                   revision=revision), err=True)
     if no_log:
         click.echo(tr("policy: THE DECISION LOG IS OFF (--benchmark-without-log): decisions are not logged"),
                    err=True)
-    _run(host, port, workers, log_level)
+    _run(listening, host, port, workers, log_level)
     ctx.exit(0)
 
 
@@ -108,7 +116,26 @@ def uvicorn_options() -> dict:
             "timeout_worker_healthcheck": 120}
 
 
-def _run(host: str, port: int, workers: int, log_level: str) -> None:
+def _address(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"  # an IPv6 address in brackets
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The socket the service listens on, bound as uvicorn binds it (and handed to it, so none can take the port
+    in between); OSError when the address cannot be had."""
+    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM,
+                              socket.IPPROTO_TCP)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError:
+        listening.close()
+        raise
+    listening.set_inheritable(True)
+    return listening
+
+
+def _run(listening: socket.socket, host: str, port: int, workers: int, log_level: str) -> None:
     import uvicorn
     from uvicorn.supervisors.multiprocess import Multiprocess
 
@@ -123,10 +150,9 @@ def _run(host: str, port: int, workers: int, log_level: str) -> None:
     config = uvicorn.Config("engine.service.app:from_environment", factory=True, host=host, port=port,
                             workers=workers, log_level=log_level, **uvicorn_options())
     if workers == 1:
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=[listening])
         return
-    sockets = [config.bind_socket()]
-    Supervisor(config, sockets=sockets).run()
+    Supervisor(config, sockets=[listening]).run()
 
 
 COMMANDS = [serve]
