@@ -301,6 +301,19 @@ def test_personal_fields_are_masked_in_the_log(server):
     assert verified.json()["status"] == "reproduced"  # the number was only checked, never read by a rule
 
 
+@pytest.mark.parametrize("malformed", ["33070219900307001", "3307021990030700112",
+                                       "３３０７０２１９９００３０７００１１"])
+def test_a_malformed_personal_number_is_not_logged_in_the_message_that_refuses_it(server, malformed):
+    """The refusal quotes the value it refuses; a typing error of one digit is still the person's number."""
+    claim = json.loads(CLAIMS[0])
+    claim["applicant"]["id_number"] = malformed
+    answer = evaluate(server, claim).json()
+    assert answer["error"]["code"] == "claim.invalid" and malformed in json.dumps(answer, ensure_ascii=False)
+    logged = http.get(f"{server.url}/v1/decisions/{answer['decision_id']}", headers=auth("auditor"))
+    assert malformed not in logged.content.decode() and logged.json()["masked"][0]["path"] == "applicant.id_number"
+    assert "'***' does not have the required form" in logged.json()["result"]["error"]["message"]
+
+
 def test_search_by_claim_policy_and_day(server):
     claim = json.loads(CLAIMS[1]) | {"claim_id": f"SEARCH-{time.time_ns()}"}
     ids = [evaluate(server, claim, explain=False).json()["decision_id"] for _ in range(3)]
@@ -318,6 +331,9 @@ def test_search_by_claim_policy_and_day(server):
     none = http.get(server.url + "/v1/decisions", headers=auth("auditor"),
                      params={"claim_id": claim["claim_id"], "to": "2000-01-01"}).json()
     assert none["decisions"] == []
+    last_day = http.get(server.url + "/v1/decisions", headers=auth("auditor"),  # the last day there is: no bound
+                         params={"claim_id": claim["claim_id"], "from": "0001-01-01", "to": "9999-12-31"})
+    assert [d["decision_id"] for d in last_day.json()["decisions"]] == ids, last_day.text
     bad = http.get(server.url + "/v1/decisions", headers=auth("auditor"), params={"from": "yesterday"})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "from"
     # a filter that would match nothing, or everything, without saying so

@@ -130,7 +130,7 @@ class DecisionLog:
                 query = query.where(decisions.c.policy_version == version)
         if since is not None:
             query = query.where(decisions.c.decided_at >= datetime.combine(since, time(), UTC))
-        if until is not None:
+        if until is not None and until < date.max:  # the last day there is bounds nothing
             query = query.where(decisions.c.decided_at < datetime.combine(until + timedelta(days=1), time(),
                                                                             UTC))
         if after is not None:

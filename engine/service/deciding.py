@@ -16,7 +16,7 @@ from engine.db import jsontext
 from engine.decide.results import Decision
 from engine.policies.policyfile import canonical_json, sha256
 from engine.service.auth import Caller
-from engine.service.personal import Masker
+from engine.service.personal import Masker, scrubbed
 
 try:
     ENGINE_VERSION = metadata.version("policy-engine")
@@ -65,14 +65,16 @@ def answer_and_row(policy_id: str, parsed: RawClaim, raw: RawClaim, result, data
                    masker: Masker, personal: list[tuple], now: datetime) -> tuple[dict, dict]:
     """The answer to one decided claim and its log row (`data` is the result's JSON as answered)."""
     decision_id = str(uuid.uuid4())
+    logged_result = data
     if parsed.data is None and raw.line is not None:  # not JSON: logged as the text received, to fail alike
         claim_text = raw.line.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
         masked: list[dict] = []
         digest = sha256(claim_text)
     else:
-        logged, masked = masker.apply(parsed.data, personal)
+        logged, masked, values = masker.taken_out(parsed.data, personal)
         claim_text = jsontext.dumps(logged)
         digest = sha256(canonical_json(logged))
+        logged_result = scrubbed(data, values)
     stamp = result.policy
     versions = [stamp.to_json() | {"role": "decides"}] if stamp else []
     if isinstance(result, Decision):
@@ -98,5 +100,5 @@ def answer_and_row(policy_id: str, parsed: RawClaim, raw: RawClaim, result, data
         "claim": claim_text,
         "claim_digest": digest,
         "masked": jsontext.dumps(masked),
-        "result": jsontext.dumps(data),
+        "result": jsontext.dumps(logged_result),
     }

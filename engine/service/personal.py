@@ -53,24 +53,67 @@ class Masker:
 
     def apply(self, claim, paths: list[tuple]) -> tuple[object, list[dict]]:
         """The claim as it may be logged, and a note per value taken out: its path and how."""
+        logged, notes, _ = self.taken_out(claim, paths)
+        return logged, notes
+
+    def taken_out(self, claim, paths: list[tuple]) -> tuple[object, list[dict], list]:
+        """As `apply`, with the values taken out, so that what quotes them (a message saying a malformed ID number
+        does not have the required form) can be cleared of them too (`scrubbed`)."""
         if self.mode == "keep" or not paths or not isinstance(claim, dict):
-            return claim, []
+            return claim, [], []
         found = [(where, holder, key) for path in paths for where, holder, key in _locate(claim, path, ())]
         if not found:
-            return claim, []
+            return claim, [], []
         logged = copy.deepcopy(claim)
-        notes = []
+        notes, values = [], []
         for where, _, _ in found:
             holder = logged
             for part in where[:-1]:
                 holder = holder[part]
             value = holder.pop(where[-1])
+            values.append(value)
             note = {"path": json_path(where), "how": "masked" if self.mode == "mask" else "hashed"}
             if self.key is not None:  # hash
                 text = value if isinstance(value, str) else repr(value)
                 note["hmac_sha256"] = hmac.new(self.key, text.encode(), hashlib.sha256).hexdigest()
             notes.append(note)
-        return logged, notes
+        return logged, notes, values
+
+
+MASK = "***"  # what a message says in place of a personal value it quoted
+
+
+def scrubbed(result, values: list):
+    """The result's JSON with every personal value taken out of the claim also taken out where the result holds it
+    (a fact a rule read) and of the messages that quote it (a value refused as malformed is quoted in full). A
+    value of fewer than two characters, or a number of fewer than four digits, identifies nobody and is left: it
+    would blank unrelated text."""
+    texts = sorted({text for text in (_text_of(v) for v in values) if text}, key=len, reverse=True)
+    if not texts:
+        return result
+
+    def clear(node, key=None):
+        if isinstance(node, dict):
+            return {k: clear(v, k) for k, v in node.items()}
+        if isinstance(node, list):
+            return [clear(item, key) for item in node]
+        if isinstance(node, str) and node in texts:  # the value itself (a fact a rule read)
+            return MASK
+        if isinstance(node, str) and key == "message":  # quoted in words
+            for text in texts:
+                node = node.replace(text, MASK)
+        return node
+
+    return clear(result)
+
+
+def _text_of(value) -> str | None:
+    if isinstance(value, str):
+        return value if len(value) >= 2 else None
+    if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+        return None
+    text = str(value)
+    return text if len(text.strip("-").replace(".", "")) >= 4 else None
 
 
 def _locate(node, path: tuple, where: tuple):
