@@ -308,3 +308,18 @@ def test_an_amendment_keeps_the_ledger_of_the_version_it_amends(tmp_path):
     assert version.version == "2024-06-01"
     spec = ledger_of(engine.linked(version, date(2024, 7, 1)))
     assert spec is not None and spec.book_name == POLICY and spec.history_fact == "past"
+
+
+def test_instances_starting_together_on_a_new_database_all_migrate_it(empty_database):
+    """Replicas deployed at the same moment: each one's migration waits for the one before, then finds it made
+    (on PostgreSQL two would both create the tables, and all but one fail on a duplicate type)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    engines = [connect(empty_database) for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(len(engines)) as pool:
+            revisions = list(pool.map(migrate, engines))
+    finally:
+        for engine in engines:
+            engine.dispose()
+    assert len(set(revisions)) == 1 and revisions[0]

@@ -48,6 +48,19 @@ def test_a_port_in_use_is_refused_in_words_before_it_says_serving(tmp_path):
     assert refused.stderr.splitlines() == [f"policy: cannot listen on 127.0.0.1:{port}: Address already in use"]
 
 
+def test_a_log_that_can_only_be_read_is_refused_at_start(tmp_path):
+    """It would answer /ready, then refuse every decision with `retry: true`."""
+    from engine.db.database import connect, migrate
+
+    made = connect(f"sqlite:///{tmp_path / 'log.sqlite3'}")
+    migrate(made)
+    made.dispose()
+    refused = serve("--database", f"sqlite:///file:{tmp_path / 'log.sqlite3'}?mode=ro&uri=true")
+    assert refused.returncode == 69, refused.stderr
+    assert "cannot be written (attempt to write a readonly database), so no decision could be given" in refused.stderr
+    assert "serving" not in refused.stderr
+
+
 def test_a_bad_tokens_file_is_refused(tmp_path):
     tokens = tmp_path / "tokens.yaml"
     tokens.write_text("short: developer\n")

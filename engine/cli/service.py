@@ -59,7 +59,7 @@ def _default_database() -> str:
 @click.pass_context
 def serve(ctx, host, port, database, database_seconds, tokens, workers, personal, personal_key, log_level,
           no_log):
-    from engine.db.database import DatabaseError, connect, migrate, shown
+    from engine.db.database import DatabaseError, connect, migrate, shown, writable
     from engine.db.location import default_url
     from engine.service.auth import Tokens, TokensError, loopback_name
     from engine.service.settings import Settings
@@ -79,9 +79,14 @@ def serve(ctx, host, port, database, database_seconds, tokens, workers, personal
     try:
         engine = connect(url)
         revision = migrate(engine)  # once, before any worker starts
+        read_only = writable(engine)
         engine.dispose()
     except DatabaseError as exc:
         click.echo(f"policy: {tr(said(exc))}", err=True)
+        ctx.exit(EXIT_DATABASE)
+    if read_only:  # it would answer /ready, then refuse every decision
+        click.echo(tr("policy: the decision log {log} cannot be written ({reason}), so no decision could be given",
+                      log=shown(url), reason=read_only), err=True)
         ctx.exit(EXIT_DATABASE)
     obj = ctx.find_root().obj
     settings = Settings(policies=str(policies.resolve()),

@@ -137,6 +137,10 @@ def _migrate(engine: Engine, last: bool = False) -> str:
     migrating = immediate(str(engine.url)) if engine.dialect.name == "sqlite" else engine
     try:
         with migrating.begin() as connection:
+            if engine.dialect.name == "postgresql":  # instances starting together on a new database take turns
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+                if _at_head(connection):  # the one before made it
+                    return HEAD
             config = _alembic_config(connection)
             _refuse_newer(engine, connection)
             try:
@@ -150,6 +154,9 @@ def _migrate(engine: Engine, last: bool = False) -> str:
     finally:
         if migrating is not engine:
             migrating.dispose()
+
+
+_MIGRATION_LOCK = 0x706F6C6963790001  # "policy" + 1: the advisory lock migrations hold, held to the transaction
 
 
 def immediate(url: str) -> Engine:
@@ -221,6 +228,21 @@ def reachable(engine: Engine) -> str | None:
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+        return None
+    except SQLAlchemyError as exc:
+        return reason(exc)
+
+
+def writable(engine: Engine) -> str | None:
+    """None when the database takes writes, else why not. A read-only SQLite file (or folder) or a PostgreSQL
+    standby answers every read, and SQLite even takes its write lock: only a write says it, here one that changes
+    nothing (the schema's revision set to itself), rolled back."""
+    try:
+        with engine.connect() as connection:
+            try:
+                connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+            finally:
+                connection.rollback()
         return None
     except SQLAlchemyError as exc:
         return reason(exc)
