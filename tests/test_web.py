@@ -165,6 +165,8 @@ def test_signing_out_ends_the_session_on_every_copy_of_its_cookie(server):
         kept = browser.cookies["policy_session"]
         page = browser.get("/check")
         assert page.status_code == 200
+        # kept by no cache, the back-forward cache either: Back after signing out asks the service again
+        assert page.headers["cache-control"] == "no-store"
         out = browser.post("/signout", data={"csrf": _csrf(page.text)})
         assert out.status_code == 303 and browser.cookies["policy_session"] != kept
     with httpx.Client(base_url=server.url, timeout=120, cookies={"policy_session": kept}) as copied:
@@ -412,6 +414,8 @@ def test_the_impact_page_reports_what_policy_impact_reports(server, capsys, side
     total = expected["total_amount"]
     signed = total["difference"] if total["difference"].startswith("-") else f"+{total['difference']}"
     assert f"{total['before']} → {total['after']} ({signed})" in page  # the sign says which way it went
+    # the chart labels each total as exactly as the words do (not 3.1311e+06)
+    assert f'class="value">{total["before"]}</text>' in page and f'class="value">{total["after"]}</text>' in page
     for rule_id in expected["rules"]:
         assert f"<code>{rule_id}</code>" in page
     # words, not the report's JSON: no dictionaries and no English keys in the Chinese page
@@ -483,6 +487,7 @@ def test_impact_of_a_large_upload_streams_progress_then_the_report(server):
     assert "<strong>3000</strong>" in text and text.rstrip().endswith("</html>")
     progress = [int(n) for n in re.findall(r'class="progress-line" role="status">已决定 (\d+) / 3000', text)]
     assert progress == sorted(progress)  # a line every half second while it decides, the report after them
+    assert not progress or progress[-1] == 3000  # the last line left on the page says the end
     assert text.index("</svg>") > (text.rindex("progress-line") if progress else 0)
 
 
@@ -598,3 +603,33 @@ def test_a_search_for_a_policy_the_store_never_had_says_so_beside_the_form(serve
     quiet = http.get(f"{server.url}/decisions", params={"policy": "china/retirement-age", "lang": "en"},
                      headers=auth("auditor"))
     assert "No decision matches." in quiet.text and 'role="alert"' not in quiet.text
+
+
+def test_the_check_page_names_the_line_column_and_clause_of_each_finding(server):
+    """As `policy check` does: an officer looks for the column, and for the clause the rule encodes."""
+    text = (FIXTURES / "store" / "jinhua" / "digital-engineer-subsidy" / "2024-05-01.yaml").read_text(encoding="utf-8")
+    rule = text.index("  - id: ", text.index("\nrules:"))
+    require = text.index("    require: ", rule) + len("    require: ")
+    broken = text[:require] + "misspelt_name and " + text[require:]
+    page = http.post(f"{server.url}/check?lang=zh", headers=auth("officer"),
+                     data={"draft": broken, "path": "jinhua/digital-engineer-subsidy/2024-05-01.yaml"})
+    line = broken[:require].count("\n") + 1
+    assert re.search(rf"第 {line} 行第 14 列（条款 [^）]+）: 未知的名称 &#39;misspelt_name&#39;", page.text), page.text
+
+
+@pytest.mark.slow
+def test_the_log_page_goes_on_to_the_next_page_with_its_filters(server):
+    """A page of 100: the newest decisions must be reachable without knowing their claim id."""
+    marker = f"PAGES-{time.time_ns()}"
+    body = b"".join(json.dumps(dict(CLAIM, claim_id=marker)).encode() + b"\n" for _ in range(101))
+    decided = http.post(f"{server.url}/v1/evaluate:batch", params={"policy": JINHUA, "explain": "false"},
+                        content=body, headers=auth("developer"), timeout=120)
+    assert decided.status_code == 200
+    first = http.get(f"{server.url}/decisions", params={"claim_id": marker, "lang": "en"}, headers=auth("auditor"))
+    assert first.text.count(f"<bdi>{marker}</bdi>") == 100
+    more = re.search(r'<a href="([^"]+)" rel="next">Next 100 decisions', first.text).group(1).replace("&amp;", "&")
+    assert f"claim_id={marker}" in more
+    second = http.get(server.url + more, headers=auth("auditor"))
+    assert second.text.count(f"<bdi>{marker}</bdi>") == 1 and 'rel="next"' not in second.text
+    bad = http.get(f"{server.url}/decisions", params={"after": "-1"}, headers=auth("auditor"))
+    assert bad.status_code == 422

@@ -12,6 +12,7 @@ import inspect
 import logging
 import secrets
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
@@ -118,6 +119,8 @@ def add_pages(app: FastAPI, service) -> None:
     app.state.error_page = error_page
 
     def _cookies(page: Page, response: Response) -> Response:
+        # never kept, in the browser's back-forward cache either: Back after signing out must not show the page
+        response.headers["Cache-Control"] = "no-store"
         secure = page.request.url.scheme == "https"
         if page.new_session is not None:
             response.set_cookie(COOKIE, page.new_session.value, max_age=LIFETIME, httponly=True, samesite="lax",
@@ -490,6 +493,9 @@ def add_pages(app: FastAPI, service) -> None:
                     yield f'<p class="error" role="alert">{failed}</p>'.encode()
                     yield suffix.encode()
                     return
+                if shown >= 0:  # the last line shown says the end, not where the last half second left it
+                    line = escape(tr("{done} of {total} claims decided", done=total, total=total))
+                    yield f'<p class="progress-line" role="status">{line}</p>\n'.encode()
                 yield str(env.get_template("_impact_report.html").module.impact_report(
                     result, *_impact_figures(result), _impact_words(report))).encode()
                 yield suffix.encode()
@@ -504,9 +510,18 @@ def add_pages(app: FastAPI, service) -> None:
         q = page.request.query_params
         claim_id = q.get("claim_id") or None
         policy = policy_filter("policy", q.get("policy") or None)  # the form's empty field is no filter
-        found = await asyncio.to_thread(_search, claim_id, policy)
-        unheard = unheard_of(service.policies.current.store, policy) if policy and not found else None
-        return html(page, "decisions", found=found, claim_id=claim_id or "", policy=policy or "", unheard=unheard)
+        after = q.get("after")
+        if after is not None and not (after.isascii() and after.isdigit() and len(after) <= 18):
+            raise ServiceError(422, "request.invalid", tr("after: a whole number, the last row's of the page before"),
+                               location="after", field="after")
+        found = await asyncio.to_thread(_search, claim_id, policy, int(after) if after else None)
+        unheard = unheard_of(service.policies.current.store, policy) if policy and not found and not after else None
+        more = None
+        if len(found) == PAGE_ROWS:  # the next page, with the same filters
+            more = "/decisions?" + urlencode({k: v for k, v in (("claim_id", claim_id), ("policy", policy),
+                                                                 ("after", found[-1]["seq"])) if v})
+        return html(page, "decisions", found=found, claim_id=claim_id or "", policy=policy or "", unheard=unheard,
+                    more=more)
 
     @page_route("GET", "/decisions/{decision_id}")
     async def decision(page: Page, decision_id: str):
@@ -683,17 +698,20 @@ def add_pages(app: FastAPI, service) -> None:
     def _logged(decision_id: str) -> dict:
         return _shown(_record(decision_id))
 
-    def _search(claim_id, policy) -> list[dict]:
+    def _search(claim_id, policy, after) -> list[dict]:
         from engine.service.app import _log_down
         from engine.service.deadline import within
 
         try:
-            return within(service.settings.database_seconds, service.log.search, claim_id, policy, None, None, None,
-                          100)
+            return within(service.settings.database_seconds, service.log.search, claim_id, policy, None, None, after,
+                          PAGE_ROWS)
         except Exception as exc:
             raise _log_down(exc) from None
 
     app.include_router(router)
+
+
+PAGE_ROWS = 100  # decisions a page of the log shows
 
 
 def _session_store_down(exc: SessionsUnknown) -> ServiceError:
@@ -765,8 +783,8 @@ def _impact_figures(result: dict) -> tuple[dict, list]:
         (tr("after"), [(tr("eligible"), counts["eligible_after"], "yes"),
                        (tr("not eligible"), counts["ineligible_after"], "no")])]),
         render.bars_svg(tr("Total amount"), [(tr("amount"), [
-            (tr("before"), float(result["total_amount"]["before"]), "before"),
-            (tr("after"), float(result["total_amount"]["after"]), "after")])])]
+            (tr("before"), Decimal(result["total_amount"]["before"]), "before"),
+            (tr("after"), Decimal(result["total_amount"]["after"]), "after")])])]
     return counts, charts
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 
 from markupsafe import Markup, escape
 
@@ -114,9 +115,10 @@ def timeline_svg(rows: list[dict], today: date, marks: list[dict], as_of: date |
     return Markup("".join(parts))
 
 
-def bars_svg(title: str, groups: list[tuple[str, list[tuple[str, float, str]]]]) -> Markup:
-    """A grouped bar chart: each group (a label and its bars: label, value, css class), values to scale."""
-    top = max([v for _, bars in groups for _, v, _ in bars] + [1])
+def bars_svg(title: str, groups: list[tuple[str, list[tuple[str, int | Decimal, str]]]]) -> Markup:
+    """A grouped bar chart: each group (a label and its bars: label, value, css class), values to scale and
+    labelled exactly as they are (an amount of 5021500 is not 5.0215e+06)."""
+    top = max([float(v) for _, bars in groups for _, v, _ in bars] + [1])
     width, height, base = 420, 220, 180
     group_width = (width - 40) / max(1, len(groups))
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" xmlns="http://www.w3.org/2000/svg">'
@@ -125,12 +127,13 @@ def bars_svg(title: str, groups: list[tuple[str, list[tuple[str, float, str]]]])
         bar_width = (group_width - 20) / max(1, len(bars))
         x0 = 30 + g * group_width
         for b, (name, value, css) in enumerate(bars):
-            h = round((base - 30) * value / top, 1)
+            h = round((base - 30) * float(value) / top, 1)
+            shown = format(value, "f") if isinstance(value, Decimal) else str(value)
             bx = round(x0 + b * bar_width, 1)
             parts.append(f'<rect x="{bx}" y="{base - h}" width="{round(bar_width - 4, 1)}" height="{h}" class="{css}">'
-                         f'<title>{escape(label)} · {escape(name)}: {value:g}</title></rect>'
+                         f'<title>{escape(label)} · {escape(name)}: {shown}</title></rect>'
                          f'<text x="{round(bx + (bar_width - 4) / 2, 1)}" y="{base - h - 4}" text-anchor="middle" '
-                         f'class="value">{value:g}</text>'
+                         f'class="value">{shown}</text>'
                          f'<text x="{round(bx + (bar_width - 4) / 2, 1)}" y="{base + 14}" text-anchor="middle" '
                          f'class="axis">{escape(name)}</text>')
         parts.append(f'<text x="{round(x0 + (group_width - 20) / 2, 1)}" y="{base + 32}" text-anchor="middle" '
