@@ -621,6 +621,18 @@ def test_rendered_diagnostic_shows_file_line_column_and_caret(tmp_path):
     ("policy a/b\nversion: x\n", 1, 1,
      "this line has no ':' after its key, so YAML reads it and the next line as one text", "policy: …"),
     ("a: [1, 2\nb: 3\n", 1, 4, "a [ opened here is not closed on its line", "close it with ]"),
+    # a quote closed lines below: the text runs on to it, and the parser meets its mistake there
+    ('rules:\n  - id: a\n    message:\n      pass: "ok\n      fail: no\n    require: x\n  - id: "b"\n', 4, 13,
+     "the quoted text that starts here is not closed on its line: YAML reads on, across the lines below, to the next "
+     "quote mark", "on this line"),
+    ("rules:\n  - id: a\n    require:not x\n    clause: 一\n", 3, 12,
+     "the key require is followed by ':' without a space: YAML reads require:… as one text, not as a key and its "
+     "value", "require: …"),
+    ("rules:\n  - id: a\n\u00a0\u00a0\u00a0\u00a0clause: 一\n    require: x\n", 3, 1,
+     "a no-break space (U+00A0) is used for indentation: YAML needs plain spaces", "space bar"),
+    ("# a comment pasted\u2028 with a break\nrules:\n  - id: a\n    clause: 一\n", 1, 19,
+     "this line holds U+2028, an invisible line break, which YAML reads as the end of a line: what follows it is "
+     "read as a line of its own", "remove it"),
     ('a: "x\nb: 3\n', 1, 4, "a quoted text that starts here is never closed", "same quote mark"),
     ("rules:\n  - id: a\n\u3000\u3000\u3000\u3000clause: 一\n    require: x\n", 3, 1,
      "a full-width space (U+3000) is used for indentation: YAML needs half-width spaces", "half-width mode"),
@@ -638,7 +650,8 @@ def test_rendered_diagnostic_shows_file_line_column_and_caret(tmp_path):
     ("definitions:\n  d:\n    expr: \"starts_with(region, \"3308\")\"\n", 3, 33,
      "the value of expr starts with a quote, so YAML reads only the quoted text and cannot read what follows it",
      "expr: 'starts_with(region, \"3308\")'"),
-], ids=["indented-more", "indented-less", "list-item-less", "tab", "no-colon", "open-bracket", "open-quote",
+], ids=["indented-more", "indented-less", "list-item-less", "tab", "no-colon", "open-bracket", "quote-runs-on",
+        "no-space-after-colon", "no-break-space", "break-in-a-comment", "open-quote",
         "full-width-space", "full-width-colon", "full-width-colon-chinese-key", "quote-then-more",
         "quote-then-more-both-quotes", "quotes-around-an-expression-with-a-string"])
 def test_yaml_structure_mistakes_are_said_plainly_at_their_line(text, line, column, message, hint):
@@ -650,7 +663,7 @@ def test_yaml_structure_mistakes_are_said_plainly_at_their_line(text, line, colu
     [d] = raised.value.diagnostics
     assert (d.code, d.location.line, d.location.column, d.message) == ("yaml.syntax", line, column, message)
     assert hint in d.hint
-    assert d.render().splitlines()[2].endswith("^")
+    assert d.render().split("\n")[2].endswith("^")  # (a U+2028 the source line holds is no line break here)
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r", "\r\n"], ids=["lf", "cr", "crlf"])

@@ -62,6 +62,27 @@ def _has_inline_value(line: str) -> bool:
 _WIDE_COLON_KEY = re.compile(r"[ \t]*(?:- )?([A-Za-z_\u4e00-\u9fff][A-Za-z0-9_.\u4e00-\u9fff-]*)[ \t]*：")
 
 
+# `key:value` with no space after the colon, the value starting with a letter (`require:not x`): not `12:30`, not a
+# URL (`https://`), not a key whose value is on the next line
+_GLUED_KEY = re.compile(r"[ \t]*(?:- )?([A-Za-z_][A-Za-z0-9_]*):(?=[^\s:/\d'\"])")
+
+
+def _unclosed_quote(lines: list[str], ends: list[str], row: int) -> tuple[int, int] | None:
+    """(line, column) of the last value before the error's line that opens a quote it does not close on its line: a
+    quoted text may run on across lines, so the parser meets its mistake far below, where the text finally ends.
+    `ends` are the breaks ending YAML's lines: one only YAML sees (U+2028) ends no line of the editor's."""
+    for i in range(min(row, len(lines)) - 1, -1, -1):
+        if i < len(ends) and ends[i] not in ("\n", "\r", "\r\n"):
+            continue  # the quote may close on the editor's line, after the break
+        m = _KEY.match(lines[i])
+        if m is None:
+            continue
+        value = lines[i][m.end():].lstrip(" ")
+        if value[:1] in ("'", '"') and _in_quotes(lines[i]):
+            return i, len(lines[i]) - len(value)
+    return None
+
+
 def _spaces(n: int) -> str:
     return plural(n, "{count} space", "{count} spaces")
 
@@ -84,7 +105,7 @@ def describe(exc, text: str, file: str) -> Diagnostic:
                           source_line=shown[line - 1] if line <= len(shown) else "", hint=hint)
 
     for i, line in enumerate(lines[: row + 1]):
-        lead = line[: len(line) - len(line.lstrip(" \t\u3000"))]
+        lead = line[: len(line) - len(line.lstrip(" \t\u3000\u00a0"))]
         if "\t" in lead:
             return at(i, lead.index("\t"), msg("a tab character is used for indentation: YAML needs spaces"),
                       msg("replace the tab with spaces; keys of one mapping line up under each other"))
@@ -93,6 +114,10 @@ def describe(exc, text: str, file: str) -> Diagnostic:
                                                      "needs half-width spaces"),
                       msg("type the indentation with the input method in half-width mode (半角); keys of one mapping "
                           "line up under each other"))
+        if "\u00a0" in lead:  # a no-break space, with text pasted from a web page or a word processor
+            return at(i, lead.index("\u00a0"), msg("a no-break space (U+00A0) is used for indentation: YAML needs "
+                                                     "plain spaces"),
+                      msg("retype the indentation with the space bar (pasted text often brings no-break spaces)"))
     for i in range(row, max(row - 2, -1), -1):  # the error's line and the one above it
         wide = _WIDE_COLON_KEY.match(lines[i]) if i < len(lines) else None
         if wide is not None:
@@ -103,9 +128,24 @@ def describe(exc, text: str, file: str) -> Diagnostic:
             return at(i, wide.end() - 1, msg("the key {key} is followed by a full-width colon '：': YAML needs ':' "
                                               "and a space", key=key),
                       msg("write {key}: … with the half-width colon", key=meant))
+    for i in range(row, max(row - 2, -1), -1):  # `key:value`: a colon YAML reads as part of a text
+        glued = _GLUED_KEY.match(lines[i]) if i < len(lines) else None
+        if glued is not None and _key_of(lines[i]) is None:
+            key = glued.group(1)
+            return at(i, glued.end(1), msg("the key {key} is followed by ':' without a space: YAML reads "
+                                           "{key}:… as one text, not as a key and its value", key=key),
+                      msg("put a space after the colon: {key}: …", key=key))
     pasted = _pasted_break(text, starts[min(row, len(starts) - 1)] + (mark.column if mark else 0))
     if pasted is not None:
         return pasted(file)
+    # (a text still open at the end of the file is said below, where the parser says it)
+    ends = [m.group() for m in _LINE_BREAKS.finditer(text)]
+    unclosed = _unclosed_quote(lines, ends, row) if "quoted scalar" not in (exc.context or "") else None
+    if unclosed is not None:
+        line_index, column = unclosed
+        return at(line_index, column, msg("the quoted text that starts here is not closed on its line: YAML reads on, "
+                                          "across the lines below, to the next quote mark"),
+                  msg("end it with the same quote mark it starts with, on this line"))
 
     here = lines[row] if row < len(lines) else ""
     previous = _significant(lines, row)
@@ -184,10 +224,13 @@ def _pasted_break(text: str, offset: int):
     before = list(_YAML_ONLY_BREAK.finditer(text, 0, offset + 1))
     if not before:
         return None
-    found = before[-1]
     starts = line_starts(text)
+    # one in a comment, however far above: what follows it is read as a text that runs on to the parser's mistake
+    in_comments = [b for b in before if _in_comment(text_lines(text)[place_of(starts, b.start())[0] - 1]
+                                                    [: place_of(starts, b.start())[1] - 1])]
+    found = in_comments[-1] if in_comments else before[-1]
     line, column = place_of(starts, found.start())
-    if line < place_of(starts, min(offset, len(text)))[0] - 1:
+    if not in_comments and line < place_of(starts, min(offset, len(text)))[0] - 1:
         return None
     shown = text_lines(text)[line - 1]
     if _in_quotes(shown[: column - 1]):
@@ -198,6 +241,12 @@ def _pasted_break(text: str, offset: int):
         Location(file, line, column),
         source_line=shown, hint=msg("remove it (it is invisible, and often comes with text pasted from a PDF or a "
                                     "word processor); inside a quoted text it may stay"))
+
+
+def _in_comment(before: str) -> bool:
+    """Whether the end of `before` (the start of a line) is inside a comment begun on that line."""
+    hash_at = next((i for i, ch in enumerate(before) if ch == "#" and (i == 0 or before[i - 1] in " \t")), None)
+    return hash_at is not None and not _in_quotes(before[:hash_at])
 
 
 def _in_quotes(before: str) -> bool:
