@@ -96,6 +96,17 @@ def test_every_broken_message_is_answered_and_the_server_keeps_serving(tmp_path)
     assert editor.answer(90)["error"]["code"] == -32602
     editor.raw(b"Content-Length: 2\r\n\r\n[]")
     assert editor.answer(None)["error"]["code"] == -32600
+    # an unknown method is MethodNotFound, params or not; a message that is nothing is answered; one initialize
+    for params in ({}, None):
+        editor.send({"id": 91, "method": "foo/bar"} | ({"params": params} if params is not None else {}))
+        unknown = editor.answer(91)["error"]
+        assert unknown == {"code": -32601, "message": "the server has no method foo/bar"}
+    editor.send({"id": 92, "method": 1})
+    assert editor.answer(92)["error"]["code"] == -32600
+    editor.send({})
+    assert editor.answer(None)["error"]["code"] == -32600
+    again = editor.answer(editor.request("initialize", {"processId": None, "rootUri": None, "capabilities": {}}))
+    assert again["error"]["code"] == -32600 and "initialize is sent once" in again["error"]["message"]
     never_opened = editor.answer(editor.request("textDocument/hover", {
         "textDocument": {"uri": from_fs_path(str(tmp_path / "gone.yaml"))}, "position": {"line": 0, "character": 0}}))
     assert never_opened["result"] is None and "error" not in never_opened  # not read from disk, no traceback

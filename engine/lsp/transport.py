@@ -18,7 +18,8 @@ from pygls.io_ import StdoutWriter
 from engine.core.i18n import tr
 from engine.core.limits import LIMITS
 
-PARSE_ERROR, INVALID_REQUEST, INVALID_PARAMS, SERVER_NOT_INITIALIZED = -32700, -32600, -32602, -32002
+PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, SERVER_NOT_INITIALIZED = \
+    -32700, -32600, -32601, -32602, -32002
 _HEADER_LINE_BYTES = 1024
 _HEADER_LINES = 32
 
@@ -117,7 +118,19 @@ def serve(server, stdin: BinaryIO, stdout: BinaryIO) -> int:
                   tr('a message is a JSON object with "jsonrpc": "2.0"'))
             continue
         method, msg_id = data.get("method"), data.get("id")
+        if ("method" in data and not isinstance(method, str)) or ("method" not in data and "result" not in data
+                                                                  and "error" not in data):
+            # neither a request, a notification nor a response: answered, so that no caller waits for ever
+            error(msg_id, INVALID_REQUEST, tr('a message has a "method" (a text), or is a response with "result" or '
+                                              '"error"'))
+            continue
         request = "id" in data and isinstance(method, str)
+        if request and not _known(protocol, method):
+            error(msg_id, METHOD_NOT_FOUND, tr("the server has no method {method}", method=method))
+            continue
+        if request and initialized and method == lsp.INITIALIZE:
+            error(msg_id, INVALID_REQUEST, tr("the server is initialized already: initialize is sent once"))
+            continue
         if request and not initialized and method != lsp.INITIALIZE:
             error(msg_id, SERVER_NOT_INITIALIZED, tr("the server is not initialized: send initialize first"))
             continue
@@ -140,3 +153,10 @@ def serve(server, stdin: BinaryIO, stdout: BinaryIO) -> int:
         elif request and method == lsp.SHUTDOWN:
             shut_down = True
     return 0 if shut_down else 1  # input ended without `exit`
+
+
+def _known(protocol, method: str) -> bool:
+    """Whether the server has a handler for `method` (a request for any other is MethodNotFound, said here in the
+    chosen language before its params are looked at)."""
+    features = protocol.fm
+    return method in features.builtin_features or method in features.features
