@@ -125,7 +125,7 @@ def serve(server, stdin: BinaryIO, stdout: BinaryIO) -> int:
                                               '"error"'))
             continue
         request = "id" in data and isinstance(method, str)
-        if request and not _known(protocol, method):
+        if request and not _known(protocol, str(method)):
             error(msg_id, METHOD_NOT_FOUND, tr("the server has no method {method}", method=method))
             continue
         if request and initialized and method == lsp.INITIALIZE:
