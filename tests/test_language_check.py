@@ -378,6 +378,13 @@ def test_unknown_name_suggests_a_definition(tmp_path):
     assert "'grants_this_year'" in d.hint
 
 
+def test_an_outputs_or_a_rules_id_read_as_a_name_says_what_it_is(tmp_path):
+    d, _ = single(tmp_path, outputs={"doubled": "n * 2", "again": "doubled + 1"})
+    assert d.code == "name.unknown" and d.hint.startswith("doubled is an output: a result the decision reports")
+    d, _ = single(tmp_path, rules=["n > 0", "r0 and n < 9"])
+    assert d.code == "name.unknown" and d.hint.startswith("r0 is a rule: its outcome is the decision's")
+
+
 def test_unknown_name_suggests_a_comprehension_variable(tmp_path):
     d, _ = single(tmp_path, rules=["any(grant in items where grnt.v > 1)"])
     assert d.code == "name.unknown"

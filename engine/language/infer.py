@@ -212,10 +212,23 @@ class Inference:
         if self.linked.facts_unknown:
             return ERROR
         hint = (msg("the language writes {word} as {value}", word=repr(name), value=_CHINESE_VALUES[name])
-                if name in _CHINESE_VALUES else self.speller.suggest(name, self._visible_names()) or msg(
+                if name in _CHINESE_VALUES else self._not_a_name(name) or self.speller.suggest(
+                    name, self._visible_names()) or msg(
             "text is written in quotes: if {name} is a value (as in sex == \"male\"), write \"{name}\"", name=name))
         self.error("name.unknown", msg("unknown name {shown_name}", shown_name=shown(name)), node, hint=hint)
         return ERROR
+
+    def _not_a_name(self, name: str) -> str | None:
+        """Why an output's or a rule's id is no name an expression can read, when `name` is one."""
+        if name in self.linked.outputs:
+            return msg("{name} is an output: a result the decision reports, which expressions cannot read; to use "
+                       "its value in a rule, define it under definitions and name the definition in the output",
+                       name=name)
+        if any(rule.id == name for rule in self.linked.rules):
+            return msg("{name} is a rule: its outcome is the decision's, which expressions cannot read; to use its "
+                       "condition elsewhere, define it under definitions and name the definition in the rule",
+                       name=name)
+        return None
 
     def _visible_names(self):
         for scope in reversed(self.locals):
