@@ -840,6 +840,18 @@ def test_impact_of_an_empty_claims_file(capsys, tmp_path):
     assert err == f"policy: no claims in {empty}: nothing to compare\n"
 
 
+def test_impact_with_a_claims_file_that_cannot_be_read_says_it_was_left_out(capsys, tmp_path):
+    """A mistyped file name in a scripted impact study must not pass as a complete report."""
+    good = tmp_path / "good.jsonl"
+    good.write_bytes((FIX / "claims.jsonl").read_bytes().splitlines(keepends=True)[0])
+    missing = tmp_path / "nothere.jsonl"
+    code, out, err = run(capsys, *STORE, "impact", JH, "--from", "2025-02-01", "--to", "2025-04-01", good, missing)
+    assert code == 2 and str(missing) in out  # the report is printed, listing the file among what it could not read
+    assert err == f"policy: {missing} could not be read, so the report leaves out whatever claims it holds\n"
+    code, _, err = run(capsys, *STORE, "impact", JH, "--from", "2025-02-01", "--to", "2025-04-01", good)
+    assert (code, err) == (0, "")
+
+
 def test_impact_when_no_claim_can_be_decided(capsys, tmp_path):
     """Every line unreadable or invalid: the report lists each with its reason, and the exit says that
     nothing was compared."""

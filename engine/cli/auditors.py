@@ -178,6 +178,10 @@ def impact(ctx, policy_id, claims, from_, to, fmt, quiet, by_columns, verbose, d
     problems = []
     if len(report.not_decided) == report.claims:
         problems.append(tr("no claim could be decided under either version: nothing to compare"))
+    unread = sorted({n["location"] for n in report.not_decided if n["before"].get("error") == "claim.unreadable"})
+    if unread and len(report.not_decided) != report.claims:  # a file named that is not in the study at all
+        problems.append(tr("{files} could not be read, so the report leaves out whatever claims it holds",
+                           files=", ".join(unread)))
     if report.duplicate_ids:
         problems.append(plural(len(report.duplicate_ids), "{count} claim id given more than once, and each of its "
                                "claims is counted in the totals", "{count} claim ids given more than once, and each "
