@@ -220,7 +220,11 @@ def test_a_pasted_text_larger_than_a_form_field_may_be_is_a_413_page(server):
     page = http.post(f"{server.url}/check?lang=en", headers=auth("officer"),
                      data={"draft": "a" * (4 * 1024 * 1024 + 1), "path": "draft.yaml"})
     assert page.status_code == 413 and "request.too_large" in page.text
-    assert "a text pasted into it may be up to 4,194,304 bytes" in page.text
+    assert "a text pasted into it may be up to 4,194,304 bytes; upload a larger file instead" in page.text
+    tried = http.post(f"{server.url}/policies/{JINHUA}/try?lang=zh", headers=auth("developer"),
+                      data={"claim_text": "a" * (4 * 1024 * 1024 + 1)})
+    assert tried.status_code == 413 and "无法读取表单：粘贴的文字最多 4,194,304 字节" in tried.text
+    assert "上传" not in tried.text.split('role="alert"')[1].split("</p>")[0]  # no upload on that form
     fits = http.post(f"{server.url}/check?lang=en", headers=auth("officer"),
                      data={"draft": "#" + "a" * (2 * 1024 * 1024), "path": "draft.yaml"})
     assert fits.status_code == 200  # a draft larger than Starlette's 1 MiB default is read
@@ -284,6 +288,14 @@ def test_a_bad_date_on_the_try_page_keeps_the_claim(server):
     assert "<code>as_of</code>: " in page.text and "</code>: as_of" not in page.text  # its name once, not twice
 
 
+@pytest.mark.slow
+def test_no_policy_in_force_on_the_try_page_is_the_decisions_answer_not_an_invalid_claim(server):
+    page = http.post(f"{server.url}/policies/{JINHUA}/try?lang=en", headers=auth("developer"),
+                     data={"claim_text": json.dumps(CLAIM), "as_of": "1900-01-01"})
+    assert page.status_code == 200 and "<code>policy.not_in_force</code>" in page.text
+    assert "The claim is invalid" not in page.text
+
+
 def test_a_paste_that_is_no_claim_is_said_at_the_box_and_logs_nothing(server):
     """Logged, it could never be verified (the log keeps no text it can read again): it is the form's mistake."""
     before = http.get(f"{server.url}/v1/decisions", headers=auth("auditor"), params={"limit": 1000}).json()
@@ -316,6 +328,8 @@ def test_without_tokens_the_pages_need_no_sign_in(tmp_path):
         page = http.get(f"{running.url}/policies")
         assert page.status_code == 200 and JINHUA in page.text
         assert "退出" not in page.text  # nobody to sign out
+        signin = http.get(f"{running.url}/signin", params={"next": "/decisions"})  # and nothing to sign in to
+        assert signin.status_code == 303 and signin.headers["location"] == "/decisions"
 
 
 @pytest.mark.slow

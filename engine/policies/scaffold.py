@@ -8,7 +8,7 @@ from engine.policies import yamledit
 
 NEW_POLICY = """\
 # {policy_id}：新政策。按原文逐条填写，完成后运行 `policy check` 和 `policy test`。
-# 格式说明见 docs/authoring.md；每个键的含义也可在编辑器中悬停查看（policy lsp）。
+# 格式和每个键的含义见 docs/authoring.md；编辑器可按 engine/schemas/policy.schema.json 补全键名。
 policy: {policy_id}
 # 版本号：按惯例为生效日期。
 version: "{version}"

@@ -151,10 +151,14 @@ def add_pages(app: FastAPI, service) -> None:
     async def csrf_checked(page: Page) -> dict:
         try:  # a field may be as large as a policy file (a pasted draft, pasted claims); an upload has no limit here
             form: dict = dict(await page.request.form(max_part_size=LIMITS.policy_file_bytes))
-        except HTTPException as exc:  # python-multipart's limits (a field too large, too many fields), as a 400
+        except HTTPException:  # python-multipart's limits (a field too large, too many fields), as a 400
+            size = format(LIMITS.policy_file_bytes, ",")
+            if page.request.url.path.endswith("/try"):  # the one form with no file to upload instead
+                raise ServiceError(413, "request.too_large", tr(
+                    "the form cannot be read: a text pasted into it may be up to {size} bytes", size=size)) from None
             raise ServiceError(413, "request.too_large", tr(
-                "the form cannot be read ({reason}): a text pasted into it may be up to {size} bytes; upload a larger "
-                "file instead", reason=str(exc.detail), size=format(LIMITS.policy_file_bytes, ","))) from None
+                "the form cannot be read: a text pasted into it may be up to {size} bytes; upload a larger file "
+                "instead", size=size)) from None
         sent = str(form.get("csrf") or "")
         # a request that carries a known bearer token cannot come from another site's form; any other needs the token
         bearer = service.tokens is not None and service.tokens.caller(page.request.headers.get("authorization"))
@@ -203,12 +207,17 @@ def add_pages(app: FastAPI, service) -> None:
 
     @page_route("GET", "/signin")
     async def signin_form(page: Page):
-        return html(page, "signin", next=_local(page.request.query_params.get("next")), error=None)
+        target = _local(page.request.query_params.get("next"))
+        if service.tokens is None:  # without tokens there is nothing to sign in to: every page is open
+            return _cookies(page, RedirectResponse(target, 303))
+        return html(page, "signin", next=target, error=None)
 
     @page_route("POST", "/signin")
     async def signin(page: Page):
         form = await csrf_checked(page)
         target = _local(form.get("next"))
+        if service.tokens is None:
+            return _cookies(page, RedirectResponse(target, 303))
         token = str(form.get("token") or "")
         if not token.strip():
             return html(page, "signin", 422, next=target, error=tr("enter the token the service gave you"))
@@ -409,7 +418,9 @@ def add_pages(app: FastAPI, service) -> None:
         answer = await service.evaluate(asked, raw, caller)
         errors: dict = {}
         other: list = []
-        if "error" in answer:
+        if "error" in answer and str(answer["error"].get("code", "")).startswith("claim."):
+            # what is wrong with the claim, by field; no policy in force, or a claim that cannot be decided, is
+            # the decision's own answer, shown above (the claim is not invalid)
             problems = answer["error"].get("problems") or [{"path": answer["error"].get("path"),
                                                             "message": answer["error"]["message"]}]
             if pasted:
