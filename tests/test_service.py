@@ -539,6 +539,12 @@ def test_health_ready_and_metrics_need_no_token(server):
     assert http.get(server.url + "/health").json() == {"status": "alive"}
     for probe in ("/health", "/ready"):  # load balancers ask with HEAD
         assert http.head(server.url + probe).status_code == 200, probe
+    # HEAD wherever GET is answered: its status and headers, no body
+    got, headed = (http.request(m, server.url + "/v1/policies", headers=auth("developer")) for m in ("GET", "HEAD"))
+    assert headed.status_code == 200 and headed.content == b"" and got.content
+    assert headed.headers["content-type"] == got.headers["content-type"]
+    assert http.head(server.url + "/v1/policies").status_code == 401  # as its GET, without a token
+    assert http.head(server.url + "/v1/evaluate", headers=auth("developer")).status_code == 405  # no GET there
     ready = http.get(server.url + "/ready").json()
     assert ready["ready"] is True and ready["database"] == "reachable" and ready["policies"]["versions"] == 6
     evaluate(server, json.loads(CLAIMS[0]))

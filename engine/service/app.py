@@ -656,13 +656,33 @@ def create_app(settings: Settings) -> FastAPI:
     _with_components(app)
     from engine.web.pages import add_pages  # the pages for people, over the same functions as the routes above
 
-    # load balancers and container probes often ask with HEAD: the same answer (its body left out by HTTP)
-    app.add_api_route("/health", health, methods=["HEAD"], include_in_schema=False)
-    app.add_api_route("/ready", ready, methods=["HEAD"], include_in_schema=False)
     add_pages(app, service)
     app.add_middleware(SpokenLanguage)  # error messages in the language of the request's Accept-Language
     app.add_middleware(_MetricsMiddleware, metrics=service.metrics)
+    app.add_middleware(_HeadAsGet)
     return app
+
+
+class _HeadAsGet:
+    """HEAD wherever GET is answered (HTTP asks it; load balancers, probes and link checkers send it): the GET's
+    status and headers, without its body. FastAPI's routes take only the methods they name."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message):
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return  # the body's parts are left out; its end is still said
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app(dict(scope, method="GET"), receive, headers_only)
 
 
 class _MetricsMiddleware:
