@@ -621,6 +621,7 @@ def test_rendered_diagnostic_shows_file_line_column_and_caret(tmp_path):
     ("policy a/b\nversion: x\n", 1, 1,
      "this line has no ':' after its key, so YAML reads it and the next line as one text", "policy: …"),
     ("a: [1, 2\nb: 3\n", 1, 4, "a [ opened here is not closed on its line", "close it with ]"),
+    ("a: 1\nb: [1,\n", 2, 4, "a [ opened here is not closed on its line", "close it with ]"),  # to the end
     # a quote closed lines below: the text runs on to it, and the parser meets its mistake there
     ('rules:\n  - id: a\n    message:\n      pass: "ok\n      fail: no\n    require: x\n  - id: "b"\n', 4, 13,
      "the quoted text that starts here is not closed on its line: YAML reads on, across the lines below, to the next "
@@ -650,7 +651,8 @@ def test_rendered_diagnostic_shows_file_line_column_and_caret(tmp_path):
     ("definitions:\n  d:\n    expr: \"starts_with(region, \"3308\")\"\n", 3, 33,
      "the value of expr starts with a quote, so YAML reads only the quoted text and cannot read what follows it",
      "expr: 'starts_with(region, \"3308\")'"),
-], ids=["indented-more", "indented-less", "list-item-less", "tab", "no-colon", "open-bracket", "quote-runs-on",
+], ids=["indented-more", "indented-less", "list-item-less", "tab", "no-colon", "open-bracket",
+        "open-bracket-to-the-end", "quote-runs-on",
         "no-space-after-colon", "no-break-space", "break-in-a-comment", "open-quote",
         "full-width-space", "full-width-colon", "full-width-colon-chinese-key", "quote-then-more",
         "quote-then-more-both-quotes", "quotes-around-an-expression-with-a-string"])

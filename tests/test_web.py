@@ -296,6 +296,13 @@ def test_no_policy_in_force_on_the_try_page_is_the_decisions_answer_not_an_inval
     assert "The claim is invalid" not in page.text
 
 
+def test_a_pasted_claim_that_is_no_yaml_is_said_with_its_place_above_the_form_too(server):
+    page = http.post(f"{server.url}/policies/{JINHUA}/try?lang=zh", headers=auth("developer"),
+                     data={"claim_text": "claim_id: ["})
+    summary = page.text.split('id="claim-errors"')[1].split("</div>")[0]
+    assert page.status_code == 422 and "第 1 行第 11 列" in summary and "[ 在本行没有闭合" in summary, summary
+
+
 def test_a_paste_that_is_no_claim_is_said_at_the_box_and_logs_nothing(server):
     """Logged, it could never be verified (the log keeps no text it can read again): it is the form's mistake."""
     before = http.get(f"{server.url}/v1/decisions", headers=auth("auditor"), params={"limit": 1000}).json()

@@ -213,8 +213,35 @@ def describe(exc, text: str, file: str) -> Diagnostic:
             return at(start.line, start.column, msg("a {opener} opened here is not closed on its line", opener=opener),
                       msg("close it with {closer} (a list or mapping in brackets stays on one line, or puts every "
                           "line break after a comma)", closer=closer))
+    if "<stream end>" in problem:  # the text ended inside a bracket: said where it opens
+        opened = _open_bracket(lines, row)
+        if opened is not None:
+            i, col, opener = opened
+            return at(i, col, msg("a {opener} opened here is not closed on its line", opener=opener),
+                      msg("close it with {closer} (a list or mapping in brackets stays on one line, or puts every "
+                          "line break after a comma)", closer="]" if opener == "[" else "}"))
+        return at(row, mark.column if mark else 0, msg("the text ends where a value was expected"),
+                  msg("write the value, or remove the key or '- ' that waits for it"))
     column = mark.column if mark else 0
     return at(row, column, msg("malformed YAML: {problem}", problem=problem))
+
+
+def _open_bracket(lines: list[str], row: int) -> tuple[int, int, str] | None:
+    """(line, column, bracket) of the last [ or { before `row` that its own line does not close (outside quotes
+    and comments)."""
+    for i in range(min(row, len(lines) - 1), -1, -1):
+        stack: list[tuple[int, str]] = []
+        line = lines[i]
+        for j, ch in enumerate(line):
+            if _in_quotes(line[:j]) or _in_comment(line[:j + 1]):
+                continue
+            if ch in "[{":
+                stack.append((j, ch))
+            elif ch in "]}" and stack:
+                stack.pop()
+        if stack:
+            return i, stack[0][0], stack[0][1]
+    return None
 
 
 def _pasted_break(text: str, offset: int):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
 import secrets
 from datetime import date, timedelta
 from decimal import Decimal
@@ -397,15 +398,19 @@ def add_pages(app: FastAPI, service) -> None:
             if len(raws) != 1:
                 unreadable["claim_text"] = tr("paste one claim (a mapping), not a list of {count}", count=len(raws))
             elif raw.error is not None:  # a paste that is not YAML or JSON: said at the box, no decision logged
-                unreadable["claim_text"] = f"[{raw.error.code}] {tr(raw.error.message)}"
+                place = re.match(r"<pasted>:(\d+):(\d+)", str(raw.error.location or raw.location or ""))
+                where = tr("line {line}, column {column}", line=place[1], column=place[2]) + ": " if place else ""
+                unreadable["claim_text"] = f"[{raw.error.code}] {where}{tr(raw.error.message)}"
             else:
                 raw = read_json(jsontext.dumps(raw.data).encode(), "<pasted>")
         else:
             claim, unreadable = claimform.claim_of(fields, values)
             raw = read_json(jsontext.dumps(claim).encode(), "<form>")
-        if unreadable:
+        if unreadable:  # said at the box, and above the form too (the box is far down a long form)
             return html(page, "try", 422, policy_id=policy_id, fields=fields, values=values, errors={
-                k: [v] for k, v in unreadable.items()}, other_errors=[], pasted=pasted, result=None, form=form)
+                k: [v] for k, v in unreadable.items()}, other_errors=[
+                    {"path": None, "message": v} for k, v in unreadable.items() if k == "claim_text"],
+                pasted=pasted, result=None, form=form)
         try:
             asked = Asked(policy_id, _parse("as_of", form.get("as_of")) if form.get("as_of") else None,
                           _parse("known_on", form.get("known_on")) if form.get("known_on") else None, True)
