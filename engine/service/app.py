@@ -459,7 +459,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/v1/decisions/{decision_id}", tags=["log"], summary="A logged decision (auditor)",
              responses={200: schemas.json_body({"type": "object"}, "The logged record")}
-             | schemas.errors(401, 403, 404, 503))
+             | schemas.errors(401, 403, 404, 422, 503))
     def get_decision(request: Request, decision_id: str):
         service.caller(request, "auditor")
         return _json(_shown(_logged(service, decision_id)))
@@ -470,7 +470,7 @@ def create_app(settings: Settings) -> FastAPI:
                                                                "next": {"type": ["integer", "null"]}}},
                                                "Logged records in the order they were logged; `next` is the "
                                                "`after` of the next page, or null")}
-             | schemas.errors(401, 403, 422, 503))
+             | schemas.errors(401, 403, 404, 422, 503))
     def search_decisions(request: Request, claim_id: str | None = None,
                          policy: str | None = Query(None, description="ID or ID@VERSION"),
                          from_: str | None = Query(None, alias="from", description="YYYY-MM-DD: decided on or after"),
@@ -497,7 +497,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post("/v1/decisions/{decision_id}/verify", tags=["log"], summary="Decide a logged decision again (auditor)",
               responses={200: schemas.json_body({"type": "object", "required": ["status"]},
                                                 "The report of `policy verify --format json` for this record")}
-              | schemas.errors(401, 403, 404, 503))
+              | schemas.errors(401, 403, 404, 422, 503))
     def verify_decision(request: Request, decision_id: str):
         service.caller(request, "auditor")
         logged = _logged(service, decision_id)
@@ -519,7 +519,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/v1/policies/{policy_id:path}/timeline", tags=["policies"], summary="A policy's versions (any role)",
              responses={200: schemas.json_body({"type": "array", "items": {"type": "object"}},
-                                               "As `policy timeline --format json`")} | schemas.errors(401, 404, 503))
+                                               "As `policy timeline --format json`")}
+             | schemas.errors(401, 404, 422, 503))
     def policy_timeline(request: Request, policy_id: str):
         service.caller(request, ANY_ROLE)
         store = service.policies.current.store
@@ -532,7 +533,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/v1/policies/{ref:path}", tags=["policies"], summary="One version, ID@VERSION (any role)",
              responses={200: schemas.json_body({"type": "object"}, "The version: dates, digest and its file's data")}
-             | schemas.errors(401, 404, 503))
+             | schemas.errors(401, 404, 422, 503))
     def show_policy(request: Request, ref: str,
                     as_of: str | None = Query(None, description="YYYY-MM-DD: also list what it reads then")):
         service.caller(request, ANY_ROLE)

@@ -218,7 +218,8 @@ def add_routes(app: FastAPI, service, evaluator_of, invalid) -> None:
         return _answer(200, jsontext.dumps({"grants": [g.to_json() for g in found]}))
 
     @app.get("/v1/grants/{grant_id}", tags=["ledger"], summary="One grant (auditor)",
-             responses={200: schemas.json_body({"type": "object"}, "The grant")} | schemas.errors(401, 403, 404, 503))
+             responses={200: schemas.json_body({"type": "object"}, "The grant")}
+             | schemas.errors(401, 403, 404, 422, 503))
     def get_grant(request: Request, grant_id: str):
         service.caller(request, "auditor")
         try:
