@@ -225,6 +225,10 @@ def test_a_revoked_grant_no_longer_counts(server):
                                 ("/v1/grants", {"person": person, "book": ""}, "book")):
         refused = http.get(server.url + path, params=params, headers=auth("auditor"))
         assert refused.status_code == 422 and refused.json()["error"]["field"] == field, (path, params)
+    before_any = http.get(server.url + f"/v1/people/{person}/history", params={"policy": POLICY, "on": "1900-01-01"},
+                          headers=auth("auditor"))  # a known policy, no version that day: as /v1/diff says it
+    error = before_any.json()["error"]
+    assert before_any.status_code == 404 and (error["code"], error["location"]) == ("policy.not_in_force", "on")
 
 
 def _rows(database: str, table: str) -> int:

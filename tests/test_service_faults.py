@@ -167,3 +167,20 @@ def test_a_database_that_stops_answering_gets_503_within_the_deadline(tmp_path):
         assert answer.status_code == 200
         given.append(answer.json()["decision_id"])
         assert set(given) <= {r["decision_id"] for r in rows(pg.url, CLAIM["claim_id"])}
+
+
+def test_a_batch_whose_log_stops_midway_ends_with_the_503s_error_retry_included(tmp_path):
+    """Every line answered before it is logged; the last says why the rest were not, as the 503 would."""
+    store = copy_store(tmp_path)
+    with Postgres() as pg, Server(*store, pg.url) as server:
+        lines = (orjson.dumps(dict(CLAIM, claim_id=f"MID-{i}")) + b"\n" for i in range(200_000))
+        answers = []
+        for status, line in stream_batch(server.port, f"policy={JINHUA}&explain=false", lines):
+            assert status == 200
+            answers.append(json.loads(line))
+            if len(answers) == 50:
+                pg.stop("immediate")
+            if "decision_id" not in answers[-1]:
+                break
+    last = answers[-1]["error"]
+    assert last["code"] == "log.unavailable" and last["retry"] is True, last

@@ -54,7 +54,7 @@ class BatchResponse(Response):
                     if not started:
                         await exc.response()(scope, receive, send)
                         return
-                    await emit(orjson.dumps({"error": error_json(exc.code, exc.message)}) + b"\n")
+                    await emit(orjson.dumps({"error": error_json(exc.code, exc.message, **exc.details)}) + b"\n")
                     break
                 await emit(data)
             await emit(b"")

@@ -327,8 +327,9 @@ def _spec(service, policy: str, day, evaluator_of):
     pid, label = parse_policy_ref(policy)
     engine = snapshot.engine
     version = engine.store.get(pid, label) if label else engine.version_for(pid, day or date.today())
-    if version is None:
-        raise ServiceError(404, "request.unknown_policy", engine.none_in_force(pid, day or date.today()))
+    if version is None:  # a known policy with no version on that day: as /v1/diff says it
+        raise ServiceError(404, "policy.not_in_force", engine.none_in_force(pid, day or date.today()), location="on",
+                           field="on")
     spec = spec_of(engine.linked(version, day or version.effective_from))
     if spec is None:
         raise ServiceError(422, "ledger.not_declared", msg("{policy} declares no ledger section", policy=version.key))
