@@ -1019,3 +1019,17 @@ def test_an_amount_read_from_a_cell_finer_than_its_currency_draws_a_warning(tmp_
 def test_an_amount_that_rounds_the_cell_or_reads_no_table_draws_none(tmp_path, decision):
     text = policy(decision=decision, tables={"rates": RATES})
     assert [d for d in check(tmp_path, text) if d.code == "amount.precision"] == []
+
+
+@pytest.mark.parametrize("decision, used_definitions", [
+    ("r.rates[level].amount", None),
+    ("r.base(level) + 1", {"base": {"params": {"l": "string"}, "expr": "rates[l].amount"}}),  # a function it uses
+])
+def test_an_amount_read_from_a_used_policys_table_is_held_to_its_currency_too(tmp_path, decision, used_definitions):
+    exports = "exports: [rates" + (", base]" if used_definitions else "]")
+    rates = policy("test/rates", schema=None, tables={"rates": RATES}, definitions=used_definitions, top=exports)
+    user = policy("test/user", decision=decision, top="uses: {r: test/rates}")
+    [found] = [d for d in check(tmp_path, rates, user) if d.code == "amount.precision"]
+    assert found.location.file.endswith("test/rates/1.yaml")  # the cell, in the file that writes it
+    assert found.source_line[found.location.column - 1:].startswith("1000.555")
+    assert found.message.startswith("the amount reads r.rates.amount, whose row [junior] is 1000.555: ")

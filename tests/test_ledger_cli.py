@@ -397,6 +397,11 @@ def test_grant_says_its_refusals_in_the_chosen_language(capsys, tmp_path, databa
     code, out, _ = run(capsys, "--lang", "zh", "grant", str(bad), "--policy", POLICY, "--database", database)
     error = json.loads(out)["error"]
     assert code == 2 and error["code"] == "ledger.claim_not_decided" and "不登记发放" in error["message"]
+    run(capsys, "grant", claim_file(tmp_path, 1), "--policy", POLICY, "--database", database)
+    code, out, _ = run(capsys, "--lang", "zh", "grant", claim_file(tmp_path, 1), "--policy", POLICY, "--database",
+                       database)  # the same item again: refused against the ledger
+    error = json.loads(out)["error"]
+    assert code == 5 and error["code"] == "ledger.refused" and error["message"].startswith("未发放："), error
 
 
 def test_grant_under_a_policy_that_declares_no_input_is_a_usage_error(capsys, tmp_path, database):

@@ -626,6 +626,9 @@ def test_rendered_diagnostic_shows_file_line_column_and_caret(tmp_path):
     ('rules:\n  - id: a\n    message:\n      pass: "ok\n      fail: no\n    require: x\n  - id: "b"\n', 4, 13,
      "the quoted text that starts here is not closed on its line: YAML reads on, across the lines below, to the next "
      "quote mark", "on this line"),
+    # a text quoted over two lines on purpose is no mistake: the one below is said
+    ('a:\n  c: "a long text that\n    runs on, legally"\n  d: 1\n oops: 1\n', 5, 2,
+     "this line is indented 1 space less than the key above it (d on line 4)", "indent it 2 spaces"),
     ("rules:\n  - id: a\n    require:not x\n    clause: 一\n", 3, 12,
      "the key require is followed by ':' without a space: YAML reads require:… as one text, not as a key and its "
      "value", "require: …"),
@@ -652,7 +655,7 @@ def test_rendered_diagnostic_shows_file_line_column_and_caret(tmp_path):
      "the value of expr starts with a quote, so YAML reads only the quoted text and cannot read what follows it",
      "expr: 'starts_with(region, \"3308\")'"),
 ], ids=["indented-more", "indented-less", "list-item-less", "tab", "no-colon", "open-bracket",
-        "open-bracket-to-the-end", "quote-runs-on",
+        "open-bracket-to-the-end", "quote-runs-on", "quoted-over-two-lines-on-purpose",
         "no-space-after-colon", "no-break-space", "break-in-a-comment", "open-quote",
         "full-width-space", "full-width-colon", "full-width-colon-chinese-key", "quote-then-more",
         "quote-then-more-both-quotes", "quotes-around-an-expression-with-a-string"])

@@ -299,6 +299,13 @@ def test_personal_fields_are_masked_in_the_log(server):
     assert logged["masked"] == [{"path": "applicant.id_number", "how": "masked"}]
     verified = http.post(f"{server.url}/v1/decisions/{answer['decision_id']}/verify", headers=auth("auditor"))
     assert verified.json()["status"] == "reproduced"  # the number was only checked, never read by a rule
+    # a claim id that is the person's number names the record: kept, so that it is still matched and verified
+    claim["claim_id"] = claim["applicant"]["id_number"]
+    answer = evaluate(server, claim).json()
+    logged = http.get(f"{server.url}/v1/decisions/{answer['decision_id']}", headers=auth("auditor")).json()
+    assert logged["result"]["claim_id"] == claim["claim_id"]
+    verified = http.post(f"{server.url}/v1/decisions/{answer['decision_id']}/verify", headers=auth("auditor"))
+    assert verified.json()["status"] == "reproduced", verified.text
 
 
 @pytest.mark.parametrize("malformed", ["33070219900307001", "3307021990030700112",
@@ -338,6 +345,7 @@ def test_search_by_claim_policy_and_day(server):
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "from"
     # a filter that would match nothing, or everything, without saying so
     for params, field in (({"policy": JINHUA + "@"}, "policy"), ({"policy": ""}, "policy"),
+                          ({"policy": "@2024-05-01"}, "policy"),
                           ({"from": "2026-12-31", "to": "2026-01-01"}, "from")):
         refused = http.get(server.url + "/v1/decisions", headers=auth("auditor"), params=params)
         assert refused.status_code == 422 and refused.json()["error"]["field"] == field, params

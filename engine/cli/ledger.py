@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import NoReturn
 
@@ -193,7 +195,14 @@ def grant(ctx, claims, policy, database, key):
             continue
         except PolicyInvalid as exc:
             refuse(exc.diagnostics, policy[0])
-        click.echo(answer.body)
+        if answer.status == 409:  # the remembered answer is in English: shown here in the chosen language
+            from engine.ledger.granting import refused
+
+            body = json.loads(answer.body, parse_float=Decimal)  # the decision's numbers exactly as answered
+            body["error"]["message"] = tr(refused(body["decision"]))
+            click.echo(jsontext.dumps(body))
+        else:
+            click.echo(answer.body)
         if answer.status != 201:
             worst = EXIT_NOT_GRANTED if worst == EXIT_OK else worst
     ledger.close()

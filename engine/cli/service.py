@@ -104,8 +104,8 @@ def serve(ctx, host, port, database, database_seconds, tokens, workers, personal
     who = tr("bearer tokens from {file}", file=str(tokens)) if tokens \
         else tr("no tokens: loopback only, every caller has every role")
     click.echo(tr("policy: serving {policies} on {address} ({who}); decision log {log} at schema {revision}",
-                  policies=settings.policies, address=_address(host, port), who=who, log=shown(url),
-                  revision=revision), err=True)
+                  policies=settings.policies, address=_address(host, listening.getsockname()[1]), who=who,
+                  log=shown(url), revision=revision), err=True)
     if no_log:
         click.echo(tr("policy: THE DECISION LOG IS OFF (--benchmark-without-log): decisions are not logged"),
                    err=True)

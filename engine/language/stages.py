@@ -208,8 +208,9 @@ def _finer_than_money(c: Context, tree: Expr, currency: str) -> None:
     """A warning at a cell of a table column the amount reads (outside round() and floor()) that has more decimal
     places than the currency is paid in: 2200.555 is a typing error that would be granted as written."""
     places = minor_units(currency)
-    for table_name, column in sorted(_amount_columns(c.linked.definitions, c.linked.tables, tree)):
-        table = c.linked.tables[table_name]
+    found = _amount_columns(c.linked, tree, "")
+    for shown_name, column in sorted(found):
+        table = found[shown_name, column]
         finer = [(key, row[column]) for key, row in table.rows.items()
                  if isinstance(row.get(column), Decimal) and _places(row[column]) > places]
         if not finer:
@@ -218,7 +219,7 @@ def _finer_than_money(c: Context, tree: Expr, currency: str) -> None:
         where, line = table.cell_place(key, column)
         c.report.result.diagnostics.append(Diagnostic("amount.precision", msg(
             "the amount reads {table}.{column}, whose row {row} is {value}: more decimal places than {currency} is "
-            "paid in ({places}){more}", table=table_name, column=column, row="[" + ", ".join(map(str, key)) + "]",
+            "paid in ({places}){more}", table=shown_name, column=column, row="[" + ", ".join(map(str, key)) + "]",
             value=str(value), currency=currency, places=places,
             more=msg(" (and {count} more row(s))", count=len(finer) - 1) if len(finer) > 1 else ""), where,
             severity="warning", source_line=line, clause=cited(table.clauses),
@@ -231,22 +232,35 @@ def _places(value: Decimal) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
-def _amount_columns(definitions: dict, tables: dict, tree: Expr, seen: frozenset = frozenset()) -> set:
-    """(table, column) of every `TABLE[...].COLUMN` the amount reads outside round() and floor(), through the
-    definitions it names."""
-    found: set = set()
+def _amount_columns(scope, tree: Expr, prefix: str, seen: frozenset = frozenset()) -> dict:
+    """{(shown table name, column): table} of every `TABLE[...].COLUMN` the amount reads outside round() and floor(),
+    through the definitions it names, its own or those of a policy it uses (`alias.table[...]`, `alias.f(...)`);
+    `scope` is the linked policy the names of `tree` are of, `prefix` how the amount's policy names it."""
+    found: dict = {}
     stack = [tree]
     while stack:
         node = stack.pop()
         if isinstance(node, Call) and isinstance(node.func, Name) and node.func.name in _ROUNDING:
             continue
-        if isinstance(node, Attr) and isinstance(node.obj, Index) and isinstance(node.obj.obj, Name) \
-                and node.obj.obj.name in tables:
-            found.add((node.obj.obj.name, node.name))
-        if isinstance(node, Name) and node.name in definitions and node.name not in seen:
-            body = definitions[node.name].expr.tree
+        if isinstance(node, Attr) and isinstance(node.obj, Index):
+            table = node.obj.obj
+            if isinstance(table, Name) and table.name in scope.tables:
+                found[prefix + table.name, node.name] = scope.tables[table.name]
+            elif isinstance(table, Attr) and isinstance(table.obj, Name) and table.obj.name in scope.aliases:
+                used = scope.aliases[table.obj.name]
+                if table.name in used.tables:
+                    found[f"{prefix}{table.obj.name}.{table.name}", node.name] = used.tables[table.name]
+        named = node.func if isinstance(node, Call) else node
+        if isinstance(named, Attr) and isinstance(named.obj, Name) and named.obj.name in scope.aliases:
+            used = scope.aliases[named.obj.name]  # a definition (or function) of a policy it uses, in that policy
+            if named.name in used.definitions and (id(used), named.name) not in seen:
+                body = used.definitions[named.name].expr.tree
+                if body is not None:
+                    found |= _amount_columns(used, body, f"{prefix}{named.obj.name}.", seen | {(id(used), named.name)})
+        if isinstance(node, Name) and node.name in scope.definitions and (id(scope), node.name) not in seen:
+            body = scope.definitions[node.name].expr.tree
             if body is not None:
-                found |= _amount_columns(definitions, tables, body, seen | {node.name})
+                found |= _amount_columns(scope, body, prefix, seen | {(id(scope), node.name)})
         stack.extend(children(node))
     return found
 

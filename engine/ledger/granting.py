@@ -50,6 +50,15 @@ class LedgerRefusal(Exception):
         return out
 
 
+def refused(decision: dict) -> str:
+    """The message of a grant refused because its claim, decided against the ledger, is not eligible (in English
+    where the answer is remembered for an Idempotency-Key; a msg() the command line shows in its language)."""
+    failed = [r["id"] for r in decision.get("rules", []) if r.get("outcome") == "fail"] \
+        or decision.get("failed_rules", [])
+    return msg("not granted: the claim is not eligible against the ledger's records (failed: {rules})",
+               rules=", ".join(failed) or "-")
+
+
 @dataclass
 class Answer:
     status: int  # 201 granted, 409 refused by the policy against the ledger
@@ -152,11 +161,7 @@ def grant(engine: Engine, evaluator: Evaluator, ledger: Ledger, *, policy: str, 
                                       record=project(spec, decided, data), key=key)
                 status, body = 201, {"grant": recorded.to_json(), "decision": answer}
             else:
-                failed = [r["id"] for r in data.get("rules", []) if r.get("outcome") == "fail"] \
-                    or data.get("failed_rules", [])
-                status, body = 409, {"error": {"code": "ledger.refused", "message": msg(
-                    "not granted: the claim is not eligible against the ledger's records (failed: {rules})",
-                    rules=", ".join(failed) or "-")}, "decision": answer}
+                status, body = 409, {"error": {"code": "ledger.refused", "message": refused(data)}, "decision": answer}
             text = jsontext.dumps(body)
             if key is not None:
                 ledger.remember(connection, owner, key, hashed, status, text)

@@ -68,9 +68,11 @@ _GLUED_KEY = re.compile(r"[ \t]*(?:- )?([A-Za-z_][A-Za-z0-9_]*):(?=[^\s:/\d'\"])
 
 
 def _unclosed_quote(lines: list[str], ends: list[str], row: int) -> tuple[int, int] | None:
-    """(line, column) of the last value before the error's line that opens a quote it does not close on its line: a
-    quoted text may run on across lines, so the parser meets its mistake far below, where the text finally ends.
-    `ends` are the breaks ending YAML's lines: one only YAML sees (U+2028) ends no line of the editor's."""
+    """(line, column) of the last value before the error's line that opens a quote it does not close on its line,
+    when the quote that closes it is followed by more text on its line (the first quote of `id: "b"`): the quoted
+    text ran on, by mistake, across the lines below, so the parser meets its mistake far below. A text quoted over
+    several lines on purpose ends with its quote at the end of a line, and is left alone. `ends` are the breaks
+    ending YAML's lines: one only YAML sees (U+2028) ends no line of the editor's."""
     for i in range(min(row, len(lines)) - 1, -1, -1):
         if i < len(ends) and ends[i] not in ("\n", "\r", "\r\n"):
             continue  # the quote may close on the editor's line, after the break
@@ -79,8 +81,31 @@ def _unclosed_quote(lines: list[str], ends: list[str], row: int) -> tuple[int, i
             continue
         value = lines[i][m.end():].lstrip(" ")
         if value[:1] in ("'", '"') and _in_quotes(lines[i]):
-            return i, len(lines[i]) - len(value)
+            after = _after_closing(lines, i, len(lines[i]) - len(value), value[0])
+            return (i, len(lines[i]) - len(value)) if after else None
     return None
+
+
+def _after_closing(lines: list[str], row: int, column: int, quote: str) -> str:
+    """What follows, on its line, the quote that closes the quoted text opened at (row, column); "" when it ends
+    the line (a comment aside) or is never found."""
+    i, j = row, column + 1
+    while i < len(lines):
+        line = lines[i]
+        while j < len(line):
+            ch = line[j]
+            if quote == '"' and ch == "\\":
+                j += 2
+                continue
+            if ch == quote:
+                if quote == "'" and line[j + 1:j + 2] == "'":
+                    j += 2
+                    continue
+                rest = line[j + 1:].strip()
+                return "" if rest.startswith("#") else rest
+            j += 1
+        i, j = i + 1, 0
+    return ""
 
 
 def _spaces(n: int) -> str:

@@ -210,7 +210,7 @@ def unheard_of(store, policy: str) -> str | None:
     if not versions:
         return msg("no decision of {policy} in the log, and no such policy in the store; known: {known}",
                    policy=repr(pid), known=", ".join(store.ids()))
-    if version and version not in versions:
+    if version and version not in versions and store.repeal(pid, version) is None:  # a repeal decides nothing
         return msg("no decision of {policy} in the log, and no such version in the store (versions of {id}: "
                    "{known})", policy=repr(policy), id=pid, known=", ".join(versions))
     return None

@@ -48,6 +48,9 @@ def policy_filter(location: str, value: str | None) -> str | None:
     if value.endswith("@"):
         raise bad_request(location, msg("{value} names no version after its @ (write ID or ID@VERSION)",
                                         value=repr(value)))
+    if value.startswith("@"):
+        raise bad_request(location, msg("{value} names no policy before its @ (write ID or ID@VERSION)",
+                                        value=repr(value)))
     return value
 
 

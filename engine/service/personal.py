@@ -94,7 +94,7 @@ def scrubbed(result, values: list):
 
     def clear(node, key=None):
         if isinstance(node, dict):
-            return {k: clear(v, k) for k, v in node.items()}
+            return {k: v if k in _IDENTITY else clear(v, k) for k, v in node.items()}
         if isinstance(node, list):
             return [clear(item, key) for item in node]
         if isinstance(node, str) and node in texts:  # the value itself (a fact a rule read)
@@ -105,6 +105,12 @@ def scrubbed(result, values: list):
         return node
 
     return clear(result)
+
+
+# what names the decision rather than quotes the claim: kept, or the record could not be matched and verified (a
+# claim id that happens to be the person's ID number is logged in its own column anyway)
+_IDENTITY = frozenset(("claim_id", "policy", "references", "combined_digest", "decision_date", "known_on", "currency",
+                       "code", "path", "location", "policy_id", "nearest", "out_of_force"))
 
 
 def _text_of(value) -> str | None:
