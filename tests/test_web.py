@@ -207,6 +207,9 @@ def test_a_browser_at_an_unknown_address_gets_a_page_and_an_api_client_json(serv
     assert "Allow" in wrong.headers
     api = http.get(f"{server.url}/v1/nope", headers={"Accept": "text/html"})
     assert api.status_code == 404 and api.json()["error"]["code"] == "request.route"
+    # the menu of the error page is the reader's: an auditor's links, not a visitor's
+    known = http.get(f"{server.url}/nope", headers=auth("auditor") | {"Accept": "text/html"})
+    assert known.status_code == 404 and 'href="/decisions"' in known.text and 'href="/check"' not in known.text
 
 
 def test_the_language_link_of_a_forms_answer_goes_to_the_page_the_form_was_on(server):

@@ -8,6 +8,7 @@ URLs are stable: /policies, /policies/ID/timeline, /policies/ID@VERSION, /polici
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import re
@@ -112,6 +113,8 @@ def add_pages(app: FastAPI, service) -> None:
     def error_page(request: Request, error: ServiceError, headers: dict | None = None) -> Response:
         """The error page for a request no page route took (an unknown address, a method a page does not take)."""
         page = Page(request, sessions)
+        with contextlib.suppress(SignInFirst, ServiceError):  # who is reading, for the menu: signed in or not
+            who(page, None)
         with speaking(page.lang):
             response = html(page, "error", error.status, error=error)
         response.headers.update(headers or {})
