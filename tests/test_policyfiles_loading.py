@@ -629,6 +629,14 @@ def test_rendered_diagnostic_shows_file_line_column_and_caret(tmp_path):
     # a text quoted over two lines on purpose is no mistake: the one below is said
     ('a:\n  c: "a long text that\n    runs on, legally"\n  d: 1\n oops: 1\n', 5, 2,
      "this line is indented 1 space less than the key above it (d on line 4)", "indent it 2 spaces"),
+    ("rules:\n  - id: a\n    message:\n      pass: [注意] 可以\n      fail: no\n", 4, 13,
+     "the value of pass starts with [, so YAML reads [注意] as a list and cannot read the text after it",
+     'pass: "[注意] 可以"'),
+    ("rules:\n  - id: a\n    clause: 一\n  -id: b\n    clause: 一\n", 4, 3,
+     "'-' is followed by no space, so YAML reads '-id' as a key, not as an item of a list", "- id: …"),
+    ("rows:\n  - [\"a\"， b， 3]\n", 2, 9,
+     "a full-width comma '，' is not a separator: YAML reads the items around it as one text, and the [ opened on "
+     "this line does not close", "half-width comma"),
     ("rules:\n  - id: a\n    require:not x\n    clause: 一\n", 3, 12,
      "the key require is followed by ':' without a space: YAML reads require:… as one text, not as a key and its "
      "value", "require: …"),
@@ -655,7 +663,8 @@ def test_rendered_diagnostic_shows_file_line_column_and_caret(tmp_path):
      "the value of expr starts with a quote, so YAML reads only the quoted text and cannot read what follows it",
      "expr: 'starts_with(region, \"3308\")'"),
 ], ids=["indented-more", "indented-less", "list-item-less", "tab", "no-colon", "open-bracket",
-        "open-bracket-to-the-end", "quote-runs-on", "quoted-over-two-lines-on-purpose",
+        "open-bracket-to-the-end", "quote-runs-on", "quoted-over-two-lines-on-purpose", "list-then-text",
+        "dash-without-space", "full-width-comma-in-a-row",
         "no-space-after-colon", "no-break-space", "break-in-a-comment", "open-quote",
         "full-width-space", "full-width-colon", "full-width-colon-chinese-key", "quote-then-more",
         "quote-then-more-both-quotes", "quotes-around-an-expression-with-a-string"])

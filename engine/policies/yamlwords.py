@@ -62,6 +62,10 @@ def _has_inline_value(line: str) -> bool:
 _WIDE_COLON_KEY = re.compile(r"[ \t]*(?:- )?([A-Za-z_\u4e00-\u9fff][A-Za-z0-9_.\u4e00-\u9fff-]*)[ \t]*：")
 
 
+# `-id: a`: a list item's dash with no space after it
+_DASH_GLUED = re.compile(r"[ \t]*(-)([A-Za-z_\u4e00-\u9fff][\w\u4e00-\u9fff]*)[ \t]*:")
+# `key: [注意] text`: a value that starts with a bracketed word and goes on after it
+_LIST_THEN_TEXT = re.compile(r"[ \t]*(?:- )?([A-Za-z_][A-Za-z0-9_]*):[ \t]+(\[([^\],]*)\])[ \t]*[^\s#,\]}]")
 # `key:value` with no space after the colon, the value starting with a letter (`require:not x`): not `12:30`, not a
 # URL (`https://`), not a key whose value is on the next line
 _GLUED_KEY = re.compile(r"[ \t]*(?:- )?([A-Za-z_][A-Za-z0-9_]*):(?=[^\s:/\d'\"])")
@@ -153,6 +157,20 @@ def describe(exc, text: str, file: str) -> Diagnostic:
             return at(i, wide.end() - 1, msg("the key {key} is followed by a full-width colon '：': YAML needs ':' "
                                               "and a space", key=key),
                       msg("write {key}: … with the half-width colon", key=meant))
+    for i in range(row, max(row - 2, -1), -1):  # `-id: a`: a dash YAML reads as part of the key
+        dash = _DASH_GLUED.match(lines[i]) if i < len(lines) else None
+        if dash is not None:
+            return at(i, dash.end(1) - 1, msg("'-' is followed by no space, so YAML reads {text} as a key, not as an "
+                                              "item of a list", text=repr("-" + dash.group(2))),
+                      msg("put a space after the dash: - {key}: …", key=dash.group(2)))
+    for i in range(row, max(row - 2, -1), -1):  # `key: [注意] text`: a bracket YAML reads as a list
+        listed = _LIST_THEN_TEXT.match(lines[i]) if i < len(lines) else None
+        if listed is not None:
+            said = msg("the value of {key} starts with [, so YAML reads [{inside}] as a list and cannot read the text "
+                       "after it", key=listed.group(1), inside=listed.group(3))
+            return at(i, listed.start(2), said,
+                      msg("put the whole value in quotes: {key}: \"{value}\"", key=listed.group(1),
+                          value=lines[i][listed.start(2):].rstrip()))
     for i in range(row, max(row - 2, -1), -1):  # `key:value`: a colon YAML reads as part of a text
         glued = _GLUED_KEY.match(lines[i]) if i < len(lines) else None
         if glued is not None and _key_of(lines[i]) is None:
@@ -235,6 +253,12 @@ def describe(exc, text: str, file: str) -> Diagnostic:
         opener = "[" if "sequence" in context else "{"
         closer = "]" if opener == "[" else "}"
         if start is not None:
+            line = lines[start.line] if start.line < len(lines) else ""
+            if "，" in line[start.column:]:  # the Chinese input method's comma: no separator for YAML
+                return at(start.line, start.column + line[start.column:].index("，"), msg(
+                    "a full-width comma '，' is not a separator: YAML reads the items around it as one text, and "
+                    "the {opener} opened on this line does not close", opener=opener),
+                          msg("separate the items with a half-width comma ','"))
             return at(start.line, start.column, msg("a {opener} opened here is not closed on its line", opener=opener),
                       msg("close it with {closer} (a list or mapping in brackets stays on one line, or puts every "
                           "line break after a comma)", closer=closer))
