@@ -668,6 +668,16 @@ def test_a_word_for_an_operator_read_as_a_name_says_the_languages(tmp_path, expr
     assert d.code == "syntax.unexpected" and d.hint == f"the language writes {word!r} as {operator}"
 
 
+@pytest.mark.parametrize("expr, hint", [
+    ("n + 1,000", "a number is written without thousands separators: 1000"),
+    ("d > 12,345.50", "a number is written without thousands separators: 12345.50"),
+    ("on <= 2024年2月3日", "a date is written YYYY-MM-DD: 2024-02-03"),
+])
+def test_a_number_or_date_written_as_a_notice_writes_it_says_how_the_language_does(tmp_path, expr, hint):
+    d = one(tmp_path, policy(outputs={"o": expr}))
+    assert d.code == "syntax.unexpected" and d.hint == hint
+
+
 def test_a_word_for_an_operator_written_as_a_call_says_the_languages(tmp_path):
     d = one(tmp_path, policy(outputs={"o": "非(n > 5)"}))
     assert d.code == "name.unknown" and d.hint == "the language writes '非' as not"

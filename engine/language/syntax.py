@@ -497,6 +497,15 @@ def _token_diagnostic(source: SourceText, token, expected: set) -> Diagnostic:
     elif previous is not None and str(previous) in CHINESE_WORDS:  # `非 x`: the word read as a name, x unexpected
         hint = msg("the language writes {word} as {operator}", word=repr(str(previous)),
                    operator=CHINESE_WORDS[str(previous)])
+    elif word == "," and previous is not None and previous.type == "INT" and re.match(r",\d{3}(?!\d)", text[at:]):
+        # `1,000`: a thousands separator, which no number of the language has
+        number = re.match(r"\d+(?:,\d{3})+(?:\.\d+)?", text[previous.start_pos:])
+        written = number.group() if number else str(previous) + text[at:at + 4]
+        hint = msg("a number is written without thousands separators: {number}", number=written.replace(",", ""))
+    elif previous is not None and previous.type == "INT" and re.match(r"\d{4}年", text[previous.start_pos:]):
+        day = re.match(r"(\d{4})年(\d{1,2})月(\d{1,2})日", text[previous.start_pos:])  # `2024年2月3日`
+        hint = msg("a date is written YYYY-MM-DD: {date}", date=f"{day[1]}-{int(day[2]):02d}-{int(day[3]):02d}") \
+            if day else msg("a date is written YYYY-MM-DD, as 2024-05-01")
     return source.diagnostic(
         "syntax.unexpected", msg("unexpected {word}; expected {words}", word=repr(word),
                                  words=_expected_words(expected)), at, hint=hint)
