@@ -277,3 +277,15 @@ def test_a_role_the_token_lacks_is_refused_on_the_page(page):
     response = page.goto("/decisions")
     assert response.status == 403
     assert "auditor" in page.locator("p.error").inner_text()
+
+
+def test_on_a_phone_the_timeline_keeps_readable_labels_and_the_page_does_not_overflow(page):
+    sign_in(page)
+    page.set_viewport_size({"width": 375, "height": 800})
+    try:
+        page.goto("/policies/china/retirement-age/timeline")
+        chart = page.locator("svg.timeline")
+        assert chart.bounding_box()["width"] >= 640  # drawn at a readable size, in a box that scrolls sideways
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375  # the page itself does not
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
