@@ -86,10 +86,13 @@ def _revocation(item: dict) -> tuple | str | None:
     if at is None and reason is None and not item.get(_REVOKED_OBJECT):
         return None
     if at is None or reason is None or not str(reason).strip():
+        given = [name for name, value in ((0, at), (1, reason)) if value is not None and str(value).strip()]
+        if item.get(_REVOKED_OBJECT):  # a JSON line's `revoked`, in its own names
+            return msg("revoked needs both at (when) and reason (why), found {given}; write revoked: null for a grant "
+                       "that stands", given=series([("at", "reason")[i] for i in given]) or msg("neither"))
         return msg("a revoked grant needs both revoked_at (when) and revoked_reason (why), found {given}; leave both "
-                   "empty for a grant that stands", given=series([name for name, value in (
-                       ("revoked_at", at), ("revoked_reason", reason)) if value is not None and str(value).strip()])
-                   or msg("neither"))
+                   "empty for a grant that stands",
+                   given=series([("revoked_at", "revoked_reason")[i] for i in given]) or msg("neither"))
     try:
         when = datetime.fromisoformat(str(at)) if at is not None else None
     except ValueError:
