@@ -417,3 +417,16 @@ def test_grant_under_a_policy_that_declares_no_input_is_a_usage_error(capsys, tm
     code, _, err = invoke(capsys, "--policies", str(store), "--schemas", str(FIXTURES / "ledger" / "schemas"),
                           "grant", claim_file(tmp_path, 1), "--policy", "fict/table-only", "--database", database)
     assert code == 64 and "fict/table-only declares no input (no input.schema)" in err, err
+
+
+def test_a_book_that_is_empty_or_not_in_the_ledger_is_a_usage_error_not_no_grants(capsys, tmp_path, database):
+    run(capsys, "grant", claim_file(tmp_path, 1), "--policy", POLICY, "--database", database)
+    _, out, _ = run(capsys, "ledger", "list", "--database", database, "--format", "json")
+    book = json.loads(out)["book"]
+    for command in ("list", "export"):
+        code, _, err = run(capsys, "ledger", command, "--database", database, "--book", book + "x")
+        assert code == 64 and f"the ledger has no book '{book}x'; its books: {book}" in err, err
+        code, _, err = run(capsys, "ledger", command, "--database", database, "--book", "")
+        assert code == 64 and "--book is empty" in err
+    code, out, _ = run(capsys, "ledger", "list", "--database", database, "--book", book, "--person", "nobody")
+    assert (code, out) == (0, "")  # a book the ledger has, with nothing for this person: nothing to list

@@ -226,6 +226,7 @@ def list_grants(database, person, book, fmt):
     book_ = open_ledger(database, reading=True)
     found = _database_errors(lambda: book_.grants_of(None, book, person) if person
                              else book_.every_grant(book))
+    _refuse_unknown_book(book_, book, found)
     for g in found:
         if fmt == "json":
             click.echo(orjson.dumps(g.to_json()).decode())
@@ -259,6 +260,7 @@ def show_grant(grant_id, database):
 def export(database, fmt, book, output):
     book_ = open_ledger(database, reading=True)
     found = _database_errors(lambda: book_.every_grant(book))
+    _refuse_unknown_book(book_, book, found)
     if fmt == "jsonl":
         text = "".join(orjson.dumps(g.to_json()).decode() + "\n" for g in found)
     else:
@@ -332,6 +334,19 @@ def import_grants(ctx, file, policy, database, fmt, skip_bad, dry_run):
     click.echo(tr("{good} grant(s) imported into {book}; {bad} bad row(s) left out", good=taken, book=spec.book_name,
                   bad=len(problems)), err=True)
     ctx.exit(EXIT_INVALID if problems else EXIT_OK)
+
+
+def _refuse_unknown_book(ledger, book: str | None, found: list) -> None:
+    """`--book` naming no book of the ledger (empty, or mistyped) is a usage error: reading nothing, silently,
+    would look like a book with no grants."""
+    if book is None or found:
+        return
+    if not book.strip():
+        usage(msg("--book is empty: give a book, or leave --book out for every book"))
+    books = _database_errors(ledger.books)
+    if book not in books:
+        usage(msg("the ledger has no book {book}; its books: {books}", book=repr(book),
+                  books=", ".join(books) or msg("none")))
 
 
 def _spec_and_types(engine, pid: str, pinned: str | None):

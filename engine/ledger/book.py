@@ -149,6 +149,11 @@ class Ledger:
             query = query.limit(limit)
         return self._rows(None, query)
 
+    def books(self) -> list[str]:
+        """Every book that holds a grant, by name."""
+        with self.reader.connect() as own:
+            return list(own.execute(select(grants.c.book).distinct().order_by(grants.c.book)).scalars())
+
     def _rows(self, connection: Connection | None, query) -> list[Grant]:
         if connection is None:
             with self.reader.connect() as own:
