@@ -83,14 +83,14 @@ def test_personal_fields_through_refs_and_lists():
                        "family": {"type": "array", "items": {"$ref": "#/$defs/person"}}}}
     paths = personal_paths(schema)
     claim = {"owner": {"name": "甲", "age": 40}, "family": [{"name": "乙", "age": 9}, {"age": 7}]}
-    logged, notes = Masker("mask").apply(claim, paths)
+    logged, notes, _ = Masker("mask").apply(claim, paths)
     assert logged == {"owner": {"age": 40}, "family": [{"age": 9}, {"age": 7}]}
     assert [n["path"] for n in notes] == ["owner.name", "family[0].name"]
     assert claim["owner"]["name"] == "甲"  # the answer's claim is untouched
-    kept, none = Masker("keep").apply(claim, paths)
+    kept, none, _ = Masker("keep").apply(claim, paths)
     assert kept is claim and none == []
-    _, hashed = Masker("hash", b"key").apply(claim, paths)
-    _, other_key = Masker("hash", b"another key").apply(claim, paths)
+    _, hashed, _ = Masker("hash", b"key").apply(claim, paths)
+    _, other_key, _ = Masker("hash", b"another key").apply(claim, paths)
     assert hashed[0]["how"] == "hashed" and hashed[0]["hmac_sha256"] != other_key[0]["hmac_sha256"]
     with pytest.raises(ValueError, match="needs a key"):
         Masker("hash")

@@ -183,9 +183,9 @@ def describe(exc, text: str, file: str) -> Diagnostic:
         return pasted(file)
     # (a text still open at the end of the file is said below, where the parser says it)
     ends = [m.group() for m in _LINE_BREAKS.finditer(text)]
-    unclosed = _unclosed_quote(lines, ends, row) if "quoted scalar" not in (exc.context or "") else None
-    if unclosed is not None:
-        line_index, column = unclosed
+    open_quote = _unclosed_quote(lines, ends, row) if "quoted scalar" not in (exc.context or "") else None
+    if open_quote is not None:
+        line_index, column = open_quote
         return at(line_index, column, msg("the quoted text that starts here is not closed on its line: YAML reads on, "
                                           "across the lines below, to the next quote mark"),
                   msg("end it with the same quote mark it starts with, on this line"))
@@ -248,27 +248,23 @@ def describe(exc, text: str, file: str) -> Diagnostic:
         start = exc.context_mark
         return at(start.line, start.column, msg("a quoted text that starts here is never closed"),
                   msg("end it with the same quote mark it starts with"))
-    if "flow sequence" in context or "flow mapping" in context:
-        start = exc.context_mark
-        opener = "[" if "sequence" in context else "{"
-        closer = "]" if opener == "[" else "}"
-        if start is not None:
-            line = lines[start.line] if start.line < len(lines) else ""
-            if "，" in line[start.column:]:  # the Chinese input method's comma: no separator for YAML
-                return at(start.line, start.column + line[start.column:].index("，"), msg(
-                    "a full-width comma '，' is not a separator: YAML reads the items around it as one text, and "
-                    "the {opener} opened on this line does not close", opener=opener),
-                          msg("separate the items with a half-width comma ','"))
-            return at(start.line, start.column, msg("a {opener} opened here is not closed on its line", opener=opener),
-                      msg("close it with {closer} (a list or mapping in brackets stays on one line, or puts every "
-                          "line break after a comma)", closer=closer))
+    def unclosed_bracket(line_index: int, column: int, opener: str) -> Diagnostic:
+        line = lines[line_index] if line_index < len(lines) else ""
+        if "，" in line[column:]:  # the Chinese input method's comma: no separator for YAML
+            return at(line_index, column + line[column:].index("，"), msg(
+                "a full-width comma '，' is not a separator: YAML reads the items around it as one text, and the "
+                "{opener} opened on this line does not close", opener=opener),
+                      msg("separate the items with a half-width comma ','"))
+        return at(line_index, column, msg("a {opener} opened here is not closed on its line", opener=opener),
+                  msg("close it with {closer} (a list or mapping in brackets stays on one line, or puts every line "
+                      "break after a comma)", closer="]" if opener == "[" else "}"))
+
+    if ("flow sequence" in context or "flow mapping" in context) and exc.context_mark is not None:
+        return unclosed_bracket(exc.context_mark.line, exc.context_mark.column, "[" if "sequence" in context else "{")
     if "<stream end>" in problem:  # the text ended inside a bracket: said where it opens
         opened = _open_bracket(lines, row)
         if opened is not None:
-            i, col, opener = opened
-            return at(i, col, msg("a {opener} opened here is not closed on its line", opener=opener),
-                      msg("close it with {closer} (a list or mapping in brackets stays on one line, or puts every "
-                          "line break after a comma)", closer="]" if opener == "[" else "}"))
+            return unclosed_bracket(*opened)
         return at(row, mark.column if mark else 0, msg("the text ends where a value was expected"),
                   msg("write the value, or remove the key or '- ' that waits for it"))
     column = mark.column if mark else 0
@@ -277,17 +273,25 @@ def describe(exc, text: str, file: str) -> Diagnostic:
 
 def _open_bracket(lines: list[str], row: int) -> tuple[int, int, str] | None:
     """(line, column, bracket) of the last [ or { before `row` that its own line does not close (outside quotes
-    and comments)."""
+    and comments), each line read once."""
     for i in range(min(row, len(lines) - 1), -1, -1):
-        stack: list[tuple[int, str]] = []
-        line = lines[i]
-        for j, ch in enumerate(line):
-            if _in_quotes(line[:j]) or _in_comment(line[:j + 1]):
-                continue
-            if ch in "[{":
+        line, stack, quote, j = lines[i], [], None, 0
+        while j < len(line):
+            ch = line[j]
+            if quote is not None:
+                if (quote == '"' and ch == "\\") or (ch == quote == "'" and line[j + 1:j + 2] == "'"):
+                    j += 1  # an escaped character, or '' in a single-quoted text: the quote goes on
+                elif ch == quote:
+                    quote = None
+            elif ch == "#" and (j == 0 or line[j - 1] in " \t"):
+                break  # a comment: nothing after it opens anything
+            elif ch in "'\"":
+                quote = ch
+            elif ch in "[{":
                 stack.append((j, ch))
             elif ch in "]}" and stack:
                 stack.pop()
+            j += 1
         if stack:
             return i, stack[0][0], stack[0][1]
     return None
@@ -301,12 +305,18 @@ def _pasted_break(text: str, offset: int):
     if not before:
         return None
     starts = line_starts(text)
+    shown_lines = text_lines(text)
+
+    def in_a_comment(found) -> bool:
+        line, column = place_of(starts, found.start())
+        return _in_comment(shown_lines[line - 1][: column - 1])
+
     # one in a comment, however far above: what follows it is read as a text that runs on to the parser's mistake
-    in_comments = [b for b in before if _in_comment(text_lines(text)[place_of(starts, b.start())[0] - 1]
-                                                    [: place_of(starts, b.start())[1] - 1])]
-    found = in_comments[-1] if in_comments else before[-1]
+    found = next((b for b in reversed(before) if in_a_comment(b)), None)
+    in_comment = found is not None
+    found = found or before[-1]
     line, column = place_of(starts, found.start())
-    if not in_comments and line < place_of(starts, min(offset, len(text)))[0] - 1:
+    if not in_comment and line < place_of(starts, min(offset, len(text)))[0] - 1:
         return None
     shown = text_lines(text)[line - 1]
     if _in_quotes(shown[: column - 1]):

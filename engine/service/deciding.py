@@ -71,7 +71,7 @@ def answer_and_row(policy_id: str, parsed: RawClaim, raw: RawClaim, result, data
         masked: list[dict] = []
         digest = sha256(claim_text)
     else:
-        logged, masked, values = masker.taken_out(parsed.data, personal)
+        logged, masked, values = masker.apply(parsed.data, personal)
         claim_text = jsontext.dumps(logged)
         digest = sha256(canonical_json(logged))
         logged_result = scrubbed(data, values)

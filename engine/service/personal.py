@@ -51,14 +51,10 @@ class Masker:
         self.mode = mode
         self.key = key
 
-    def apply(self, claim, paths: list[tuple]) -> tuple[object, list[dict]]:
-        """The claim as it may be logged, and a note per value taken out: its path and how."""
-        logged, notes, _ = self.taken_out(claim, paths)
-        return logged, notes
-
-    def taken_out(self, claim, paths: list[tuple]) -> tuple[object, list[dict], list]:
-        """As `apply`, with the values taken out, so that what quotes them (a message saying a malformed ID number
-        does not have the required form) can be cleared of them too (`scrubbed`)."""
+    def apply(self, claim, paths: list[tuple]) -> tuple[object, list[dict], list]:
+        """The claim as it may be logged, a note per value taken out (its path and how), and the values taken out,
+        so that what quotes them (a message saying a malformed ID number does not have the required form) can be
+        cleared of them too (`scrubbed`)."""
         if self.mode == "keep" or not paths or not isinstance(claim, dict):
             return claim, [], []
         found = [(where, holder, key) for path in paths for where, holder, key in _locate(claim, path, ())]

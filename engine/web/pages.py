@@ -540,7 +540,7 @@ def add_pages(app: FastAPI, service) -> None:
             more = "/decisions?" + urlencode({k: v for k, v in (("claim_id", claim_id), ("policy", policy),
                                                                  ("after", found[-1]["seq"])) if v})
         return html(page, "decisions", found=found, claim_id=claim_id or "", policy=policy or "", unheard=unheard,
-                    more=more)
+                    more=more, page_rows=PAGE_ROWS)
 
     @page_route("GET", "/decisions/{decision_id}")
     async def decision(page: Page, decision_id: str):
